@@ -1,0 +1,30 @@
+# Thin wrapper over CMake so the README's two commands work on a fresh Debian 12.
+#   make run    build (Release) and run the main job
+#   make check  build and run the whole test suite twice: Release, then Debug + ASan/UBSan
+JOBS ?= 2
+
+.PHONY: all run check release asan clean
+
+all: release
+
+release:
+	@scripts/deps.sh build
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j$(JOBS)
+
+asan:
+	@scripts/deps.sh build
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTILLER_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+
+run: release
+	./build/tiller generate -m ../shared/models/stories260K/stories260K.bin \
+	    --tokenizer ../shared/models/stories260K/tok512.bin -p "Once upon a time" -n 200
+
+check: release asan
+	@scripts/deps.sh test
+	cd build && ctest --output-on-failure -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf build build-asan

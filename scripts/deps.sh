@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install (when root) or name the Debian packages tiller needs to build and test.
+# Usage: scripts/deps.sh [build|test]
+set -eu
+need_build="libcjson-dev libopenblas-dev pkg-config"
+need_test=""
+want="$need_build"
+[ "${1:-build}" = test ] && want="$need_build $need_test"
+missing=""
+for p in $want; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+  echo "tiller: installing Debian packages:$missing" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  # shellcheck disable=SC2086
+  apt-get install -y -qq $missing >/dev/null
+else
+  echo "tiller: missing Debian packages:$missing" >&2
+  echo "tiller: install them with: sudo apt-get install -y$missing" >&2
+  exit 1
+fi

@@ -1,0 +1,68 @@
+/*
+ * kernels: the numeric operations of a Llama block, each a forward/backward pair
+ * in its own file (matmul.c, rmsnorm.c, rope.c, attention.c, swiglu.c, ...).
+ * Kernels never allocate; callers pass every buffer. Inputs are const.
+ * Backward functions accumulate into their gradient outputs (+=); callers zero.
+ *
+ * Shape legend (used in every comment in tiller):
+ *   B  batch (sequences)        T  tokens (positions) in a call
+ *   C  model width (dim)        F  SwiGLU hidden width
+ *   H  query heads              Hkv key/value heads      D  head dim
+ *   V  vocabulary size          L  layers                Tk keys visible
+ */
+#ifndef TL_KERNELS_H
+#define TL_KERNELS_H
+
+#include <stdint.h>
+
+#include "model/model.h"
+
+/* ---- CPU features and threading --------------------------------------- */
+
+typedef enum { TL_ISA_PORTABLE = 0, TL_ISA_AVX2 = 1, TL_ISA_AVX512 = 2 } tl_isa;
+/* Best ISA this CPU supports (detected once; TILLER_ISA=portable|avx2|avx512
+ * caps it, so tests can compare every path against the portable reference). */
+tl_isa tl_cpu_isa(void);
+const char *tl_isa_name(tl_isa isa);
+
+/* ---- matmul: out[T, O] = inp[T, I] @ w[O, I]^T (+ bias[O]) -------------- */
+void tl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int T, int I,
+                       int O);
+/* dinp[T, I] += dout[T, O] @ w[O, I];  dw[O, I] += dout^T @ inp;  dbias[O] += sum_t dout.
+ * Any of dinp, dw, dbias may be NULL. */
+void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                        const float *w, int T, int I, int O);
+/* The portable reference, for tests of the SIMD paths. */
+void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
+                           int I, int O);
+
+/* ---- rmsnorm: out[T, C] = inp * rstd * w, rstd = 1/sqrt(mean(inp^2) + eps) */
+void tl_rmsnorm_forward(float *out, float *rstd /* [T] or NULL */, const float *inp, const float *w,
+                        int T, int C, float eps);
+void tl_rmsnorm_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w,
+                         const float *rstd, int T, int C);
+
+/* ---- rope, in place on x[T, nh, D] at positions pos[t] -------------------
+ * sign = +1 rotates by +theta*pos (the usual RoPE), -1 by -theta*pos (the
+ * mirrored rotation BICO uses; also the backward of sign = +1). */
+void tl_rope_forward(float *x, const int *pos, int T, int nh, int D, float theta,
+                     tl_rope_layout layout, int sign);
+void tl_rope_backward(float *dx, const int *pos, int T, int nh, int D, float theta,
+                      tl_rope_layout layout, int sign);
+
+/* ---- causal attention over a KV cache -------------------------------------
+ * q[T, H, D] for positions pos0 .. pos0+T-1; keys/values k[Tk, Hkv, D] with
+ * Tk = pos0 + T (row stride kv_stride floats); out[T, H, D].
+ * scratch: [T * Tk] floats per thread is enough (see attention.c). */
+void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T, int pos0,
+                          int H, int Hkv, int D, int kv_stride, float *scratch, int scratch_per_thread);
+
+/* ---- SwiGLU: out[N] = silu(gate) * up ------------------------------------ */
+void tl_swiglu_forward(float *out, const float *gate, const float *up, int64_t N);
+void tl_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                        const float *up, int64_t N);
+
+/* ---- softmax in place over n values (max-subtracted) ---------------------- */
+void tl_softmax(float *x, int n);
+
+#endif /* TL_KERNELS_H */

@@ -1,0 +1,210 @@
+/* forward.c: the inference session (activations + KV cache, allocated once) and
+ * the forward pass, which reads top to bottom like the math and calls the hook
+ * points by name. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "model.h"
+
+static const char *hook_names[TL_HOOK__COUNT] = {"embed",      "resid_pre",  "attn_out", "mlp_out",
+                                                 "resid_post", "final_norm", "logits"};
+
+const char *tl_hook_name(tl_hook_point p) {
+    return (p >= 0 && p < TL_HOOK__COUNT) ? hook_names[p] : "?";
+}
+
+static int hook_has_layer(tl_hook_point p) {
+    return p == TL_HOOK_RESID_PRE || p == TL_HOOK_ATTN_OUT || p == TL_HOOK_MLP_OUT ||
+           p == TL_HOOK_RESID_POST;
+}
+
+tl_status tl_hook_parse(const char *name, tl_hook_point *point, int *layer) {
+    *layer = -1;
+    for (int p = 0; p < TL_HOOK__COUNT; p++) {
+        size_t n = strlen(hook_names[p]);
+        if (strncmp(name, hook_names[p], n) != 0) continue;
+        if (name[n] == 0) {
+            *point = (tl_hook_point)p;
+            return TL_OK;
+        }
+        if (name[n] == '.' && hook_has_layer((tl_hook_point)p)) {
+            char *end;
+            long l = strtol(name + n + 1, &end, 10);
+            if (*end || end == name + n + 1 || l < 0 || l > 100000)
+                return tl_errorf(TL_E_ARG, "hook point '%s': bad layer number", name);
+            *point = (tl_hook_point)p;
+            *layer = (int)l;
+            return TL_OK;
+        }
+    }
+    return tl_errorf(TL_E_ARG,
+                     "unknown hook point '%s' (expected embed, resid_pre.L, attn_out.L, mlp_out.L, "
+                     "resid_post.L, final_norm, logits)",
+                     name);
+}
+
+tl_status tl_hooks_add(tl_hooks *hs, tl_hook_point point, int layer, tl_hook_fn fn, void *user) {
+    if (hs->n >= TL_MAX_HOOKS) return tl_errorf(TL_E_RANGE, "too many hooks (max %d)", TL_MAX_HOOKS);
+    hs->h[hs->n].point = point;
+    hs->h[hs->n].layer = layer;
+    hs->h[hs->n].fn = fn;
+    hs->h[hs->n].user = user;
+    hs->n++;
+    return TL_OK;
+}
+
+/* Call every hook registered for (point, layer). */
+static void run_hooks(const tl_hooks *hs, tl_hook_point point, int layer, float *x, int T, int width,
+                      int pos0) {
+    for (int i = 0; i < hs->n; i++)
+        if (hs->h[i].point == point && (hs->h[i].layer < 0 || hs->h[i].layer == layer))
+            hs->h[i].fn(hs->h[i].user, point, layer, x, T, width, pos0);
+}
+
+tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session **out) {
+    *out = NULL;
+    const tl_config *c = &m->cfg;
+    if (n_ctx <= 0) n_ctx = c->seq_len;
+    if (n_ctx > (1 << 20)) return tl_errorf(TL_E_RANGE, "context length %d is too large", n_ctx);
+    if (max_batch <= 0) max_batch = 512;
+    if (max_batch > n_ctx) max_batch = n_ctx;
+    tl_session *s = tl_calloc(1, sizeof *s);
+    if (!s) return tl_errorf(TL_E_NOMEM, "session: out of memory");
+    s->model = m;
+    s->n_ctx = n_ctx;
+    s->max_batch = max_batch;
+    s->n_threads = omp_get_max_threads();
+    size_t B = (size_t)max_batch, C = (size_t)c->dim, F = (size_t)c->hidden_dim,
+           QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
+    size_t sizes[] = {B * C, B * C, B * C, B * QD, B * QD, B * F, B * F,
+                      (size_t)s->n_threads * n_ctx, B * (size_t)c->vocab_size,
+                      (size_t)c->n_layers * n_ctx * KD, (size_t)c->n_layers * n_ctx * KD};
+    float **ptrs[] = {&s->x,      &s->xb,     &s->xb2,       &s->q,         &s->att,        &s->hb,
+                      &s->hb2,    &s->scores, &s->logits,    &s->key_cache, &s->value_cache};
+    size_t total = 0;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+        total += (sizes[i] + 15) & ~(size_t)15; /* keep every buffer 64-byte aligned */
+    s->arena = tl_malloc_aligned(total * sizeof(float));
+    s->positions = tl_malloc(B * sizeof(int));
+    if (!s->arena || !s->positions) {
+        tl_session_free(s);
+        return tl_errorf(TL_E_NOMEM, "session: cannot allocate %zu MiB of activations",
+                         total * sizeof(float) >> 20);
+    }
+    float *p = s->arena;
+    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+        *ptrs[i] = p;
+        p += (sizes[i] + 15) & ~(size_t)15;
+    }
+    *out = s;
+    return TL_OK;
+}
+
+void tl_session_free(tl_session *s) {
+    if (!s) return;
+    tl_free_aligned(s->arena);
+    tl_free(s->positions);
+    tl_free(s);
+}
+
+void tl_session_reset(tl_session *s) { s->pos = 0; }
+
+static void residual_add(float *x, const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* One chunk of T <= max_batch tokens at positions s->pos ...; computes logits for the
+ * last row only (all_logits = 0) or for every row (all_logits = 1). */
+static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_logits) {
+    const tl_model *m = s->model;
+    const tl_config *c = &m->cfg;
+    const tl_hooks *hs = &s->hooks;
+    int C = c->dim, F = c->hidden_dim, H = c->n_heads, Hkv = c->n_kv_heads, D = c->head_dim;
+    int QD = H * D, KD = Hkv * D, pos0 = s->pos;
+    tl_global_params g;
+    tl_params_global(c, m->params, &g);
+    for (int t = 0; t < T; t++) s->positions[t] = pos0 + t;
+
+    for (int t = 0; t < T; t++)
+        memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));
+    run_hooks(hs, TL_HOOK_EMBED, -1, s->x, T, C, pos0);
+
+    for (int l = 0; l < c->n_layers; l++) {
+        tl_layer_params p;
+        tl_params_layer(c, m->params, l, &p);
+        float *kc = s->key_cache + (int64_t)l * s->n_ctx * KD;
+        float *vc = s->value_cache + (int64_t)l * s->n_ctx * KD;
+        float *k_new = kc + (int64_t)pos0 * KD, *v_new = vc + (int64_t)pos0 * KD;
+        run_hooks(hs, TL_HOOK_RESID_PRE, l, s->x, T, C, pos0);
+
+        /* attention: x += wo(attn(rope(wq xn), rope(wk xn), wv xn)) with xn = rmsnorm(x) */
+        tl_rmsnorm_forward(s->xb, NULL, s->x, p.attn_norm, T, C, c->norm_eps);
+        tl_matmul_forward(s->q, s->xb, p.wq, NULL, T, C, QD);
+        tl_matmul_forward(k_new, s->xb, p.wk, NULL, T, C, KD);
+        tl_matmul_forward(v_new, s->xb, p.wv, NULL, T, C, KD);
+        tl_rope_forward(s->q, s->positions, T, H, D, c->rope_theta, c->rope_layout, +1);
+        tl_rope_forward(k_new, s->positions, T, Hkv, D, c->rope_theta, c->rope_layout, +1);
+        tl_attention_forward(s->att, s->q, kc, vc, T, pos0, H, Hkv, D, KD, s->scores, s->n_ctx);
+        tl_matmul_forward(s->xb2, s->att, p.wo, NULL, T, QD, C);
+        run_hooks(hs, TL_HOOK_ATTN_OUT, l, s->xb2, T, C, pos0);
+        residual_add(s->x, s->xb2, (int64_t)T * C);
+
+        /* MLP: x += w_down(silu(w_gate xn) * w_up xn) with xn = rmsnorm(x) */
+        tl_rmsnorm_forward(s->xb, NULL, s->x, p.ffn_norm, T, C, c->norm_eps);
+        tl_matmul_forward(s->hb, s->xb, p.w_gate, NULL, T, C, F);
+        tl_matmul_forward(s->hb2, s->xb, p.w_up, NULL, T, C, F);
+        tl_swiglu_forward(s->hb, s->hb, s->hb2, (int64_t)T * F);
+        tl_matmul_forward(s->xb2, s->hb, p.w_down, NULL, T, F, C);
+        run_hooks(hs, TL_HOOK_MLP_OUT, l, s->xb2, T, C, pos0);
+        residual_add(s->x, s->xb2, (int64_t)T * C);
+        run_hooks(hs, TL_HOOK_RESID_POST, l, s->x, T, C, pos0);
+    }
+
+    /* Final norm and LM head, for every row or only the newest. */
+    int first = all_logits ? 0 : T - 1, n = T - first;
+    float *x_rows = s->x + (int64_t)first * C;
+    tl_rmsnorm_forward(s->xb, NULL, x_rows, g.out_norm, n, C, c->norm_eps);
+    run_hooks(hs, TL_HOOK_FINAL_NORM, -1, s->xb, n, C, pos0 + first);
+    tl_matmul_forward(s->logits, s->xb, g.output, NULL, n, C, c->vocab_size);
+    run_hooks(hs, TL_HOOK_LOGITS, -1, s->logits, n, c->vocab_size, pos0 + first);
+    s->pos += T;
+}
+
+static tl_status check_tokens(const tl_session *s, const int32_t *tokens, int T) {
+    if (T <= 0) return tl_errorf(TL_E_ARG, "forward: no tokens");
+    if ((int64_t)s->pos + T > s->n_ctx)
+        return tl_errorf(TL_E_RANGE, "forward: %d tokens at position %d exceed the context of %d",
+                         T, s->pos, s->n_ctx);
+    for (int t = 0; t < T; t++)
+        if (tokens[t] < 0 || tokens[t] >= s->model->cfg.vocab_size)
+            return tl_errorf(TL_E_ARG, "forward: token id %d at index %d is outside the vocabulary (%d)",
+                             tokens[t], t, s->model->cfg.vocab_size);
+    return TL_OK;
+}
+
+tl_status tl_forward(tl_session *s, const int32_t *tokens, int T, const float **last_logits) {
+    tl_status st = check_tokens(s, tokens, T);
+    if (st) return st;
+    for (int done = 0; done < T;) {
+        int n = T - done < s->max_batch ? T - done : s->max_batch;
+        forward_chunk(s, tokens + done, n, 0);
+        done += n;
+    }
+    if (last_logits) *last_logits = s->logits;
+    return TL_OK;
+}
+
+tl_status tl_forward_all(tl_session *s, const int32_t *tokens, int T, tl_logits_fn fn, void *user) {
+    tl_status st = check_tokens(s, tokens, T);
+    if (st) return st;
+    for (int done = 0; done < T;) {
+        int n = T - done < s->max_batch ? T - done : s->max_batch;
+        int pos0 = s->pos;
+        forward_chunk(s, tokens + done, n, 1);
+        if (fn) fn(user, s->logits, n, s->model->cfg.vocab_size, pos0);
+        done += n;
+    }
+    return TL_OK;
+}

@@ -1,0 +1,54 @@
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tiller.h"
+
+int tl_test_passed, tl_test_failed;
+
+const char *tl_test_shared(const char *rel) {
+    static char buf[4096];
+    const char *root = getenv("TILLER_SHARED");
+    snprintf(buf, sizeof buf, "%s/%s", root ? root : "../shared", rel);
+    return buf;
+}
+
+const char *tl_test_tmpdir(void) {
+    static char buf[256];
+    if (!buf[0]) {
+        snprintf(buf, sizeof buf, "/tmp/tiller-test-XXXXXX");
+        if (!mkdtemp(buf)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+    }
+    return buf;
+}
+
+double tl_test_max_abs(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= m)) m = d; /* NaN propagates as the max */
+    }
+    return m;
+}
+
+double tl_test_max_rel(const float *a, const float *b, size_t n, double floor) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double den = fabs((double)b[i]);
+        if (den < floor) den = floor;
+        double d = fabs((double)a[i] - (double)b[i]) / den;
+        if (!(d <= m)) m = d;
+    }
+    return m;
+}
+
+int tl_test_done(void) {
+    printf("%d passed, %d failed\n", tl_test_passed, tl_test_failed);
+    return tl_test_failed ? 1 : 0;
+}
