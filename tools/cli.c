@@ -1,0 +1,188 @@
+/* cli.c: option parsing, error printing, logging and progress for the CLI. */
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+
+void cli_usage(const cli_spec *spec, FILE *out) {
+    fprintf(out, "usage: %s\n\n", spec->usage);
+    if (spec->description) fprintf(out, "%s\n\n", spec->description);
+    fprintf(out, "options:\n");
+    for (int i = 0; i < spec->n_opts; i++) {
+        const cli_opt *o = &spec->opts[i];
+        char flag[64], def[96] = "";
+        const char *arg = o->kind == OPT_STR     ? " S"
+                          : o->kind == OPT_INT   ? " N"
+                          : o->kind == OPT_FLOAT ? " X"
+                          : o->kind == OPT_U64   ? " N"
+                                                 : "";
+        snprintf(flag, sizeof flag, "%s%s%s%s", o->alias ? o->alias : "", o->alias ? ", " : "", o->name, arg);
+        switch (o->kind) {
+        case OPT_STR:
+            if (*(const char **)o->target) snprintf(def, sizeof def, " (default: %s)", *(const char **)o->target);
+            break;
+        case OPT_INT: snprintf(def, sizeof def, " (default: %d)", *(int *)o->target); break;
+        case OPT_FLOAT: snprintf(def, sizeof def, " (default: %g)", (double)*(float *)o->target); break;
+        case OPT_U64: snprintf(def, sizeof def, " (default: %llu)", (unsigned long long)*(uint64_t *)o->target); break;
+        case OPT_FLAG: break;
+        }
+        fprintf(out, "  %-26s %s%s\n", flag, o->help, def);
+    }
+    fprintf(out, "  %-26s %s\n", "-h, --help", "show this help");
+}
+
+static int usage_error(const cli_spec *spec, const char *fmt, const char *arg) {
+    fprintf(stderr, "tiller: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nusage: %s  (see --help)\n", spec->usage);
+    return 2;
+}
+
+int cli_parse(const cli_spec *spec, int argc, char **argv, int *exit_code) {
+    int npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            cli_usage(spec, stdout);
+            *exit_code = 0;
+            return 1;
+        }
+        if (a[0] == '-' && a[1] != 0 && !(a[1] >= '0' && a[1] <= '9')) {
+            const char *eq = strchr(a, '=');
+            size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
+            const cli_opt *o = NULL;
+            for (int k = 0; k < spec->n_opts; k++) {
+                const cli_opt *c = &spec->opts[k];
+                if ((strlen(c->name) == nlen && !strncmp(c->name, a, nlen)) ||
+                    (c->alias && strlen(c->alias) == nlen && !strncmp(c->alias, a, nlen))) {
+                    o = c;
+                    break;
+                }
+            }
+            if (!o) {
+                *exit_code = usage_error(spec, "unknown option '%s'", a);
+                return 1;
+            }
+            if (o->kind == OPT_FLAG) {
+                if (eq) {
+                    *exit_code = usage_error(spec, "option '%s' takes no value", a);
+                    return 1;
+                }
+                *(int *)o->target = 1;
+                continue;
+            }
+            const char *val = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!val) {
+                *exit_code = usage_error(spec, "option '%s' needs a value", a);
+                return 1;
+            }
+            char *end = NULL;
+            errno = 0;
+            switch (o->kind) {
+            case OPT_STR: *(const char **)o->target = val; break;
+            case OPT_INT: {
+                long v = strtol(val, &end, 10);
+                if (errno || *end || end == val || v < -2147483647L || v > 2147483647L) {
+                    *exit_code = usage_error(spec, "bad integer '%s'", val);
+                    return 1;
+                }
+                *(int *)o->target = (int)v;
+                break;
+            }
+            case OPT_U64: {
+                unsigned long long v = strtoull(val, &end, 10);
+                if (errno || *end || end == val || val[0] == '-') {
+                    *exit_code = usage_error(spec, "bad unsigned integer '%s'", val);
+                    return 1;
+                }
+                *(uint64_t *)o->target = v;
+                break;
+            }
+            case OPT_FLOAT: {
+                float v = strtof(val, &end);
+                if (errno || *end || end == val || !isfinite(v)) {
+                    *exit_code = usage_error(spec, "bad number '%s'", val);
+                    return 1;
+                }
+                *(float *)o->target = v;
+                break;
+            }
+            default: break;
+            }
+        } else {
+            if (!spec->positional || npos >= spec->max_positional) {
+                *exit_code = usage_error(spec, "unexpected argument '%s'", a);
+                return 1;
+            }
+            spec->positional[npos++] = a;
+        }
+    }
+    if (spec->n_positional) *spec->n_positional = npos;
+    return 0;
+}
+
+int cli_fail(void) {
+    fprintf(stderr, "tiller: error: %s\n", tl_last_error());
+    return 1;
+}
+
+int cli_failf(int code, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "tiller: error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return code;
+}
+
+static void log_stderr(tl_log_level level, const char *msg, void *user) {
+    int verbose = (int)(intptr_t)user;
+    if (level == TL_LOG_DEBUG && !verbose) return;
+    if (level == TL_LOG_INFO && !verbose) return;
+    fprintf(stderr, "tiller: %s%s\n", level == TL_LOG_WARN ? "warning: " : "", msg);
+}
+
+void cli_log_init(int verbose) { tl_log_set(log_stderr, (void *)(intptr_t)verbose); }
+
+void cli_set_threads(int n) {
+    if (n > 0) omp_set_num_threads(n);
+}
+
+void cli_progress_start(cli_progress *p, const char *label, int64_t total) {
+    p->label = label;
+    p->total = total;
+    p->t0 = tl_time_sec();
+    p->last_draw = 0;
+    p->enabled = isatty(2) || getenv("TILLER_PROGRESS") != NULL;
+}
+
+void cli_progress_update(cli_progress *p, int64_t done, const char *extra) {
+    if (!p->enabled) return;
+    double now = tl_time_sec();
+    if (done < p->total && now - p->last_draw < 0.1) return;
+    p->last_draw = now;
+    double frac = p->total > 0 ? (double)done / (double)p->total : 0;
+    if (frac > 1) frac = 1;
+    char bar[21];
+    int fill = (int)(frac * 20);
+    for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
+    bar[20] = 0;
+    double el = now - p->t0, eta = frac > 0 ? el / frac - el : 0;
+    fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %d:%02d eta %d:%02d %s\033[K", p->label, bar, (int)(frac * 100),
+            (long long)done, (long long)p->total, (int)el / 60, (int)el % 60, (int)eta / 60, (int)eta % 60,
+            extra ? extra : "");
+    fflush(stderr);
+}
+
+void cli_progress_end(cli_progress *p) {
+    if (p->enabled) fprintf(stderr, "\n");
+}
