@@ -199,4 +199,11 @@ tl_status tl_sampler_init(tl_sampler *s, const tl_sampler_params *p, int vocab);
 void tl_sampler_free(tl_sampler *s);
 int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
 
+/* ---- scoring -------------------------------------------------------------- */
+
+/* Log-probabilities of `cont` tokens following `ctx` tokens (ctx should start with
+ * BOS): logp[i] = log p(cont[i] | ctx, cont[<i]). Resets the session first. */
+tl_status tl_score_tokens(tl_session *s, const int32_t *ctx, int n_ctx, const int32_t *cont, int n_cont,
+                          double *logp);
+
 #endif /* TL_MODEL_H */
