@@ -48,13 +48,9 @@ static tl_status csv_field(const char **pp, const char *end, const char *name, l
             tl_wbuf_putc(&f, *p++);
         }
     } else {
-        while (p < end && *p != ',' && *p != '\n' && *p != '\r') {
-            if (*p == '"') {
-                tl_wbuf_free(&f);
-                return tl_errorf(TL_E_FORMAT, "%s: line %ld: quote inside an unquoted field", name, line);
-            }
-            tl_wbuf_putc(&f, *p++);
-        }
+        /* a quote inside an unquoted field is kept as a character, as Python's
+         * csv module does (the study's stereoset.csv has such rows) */
+        while (p < end && *p != ',' && *p != '\n' && *p != '\r') tl_wbuf_putc(&f, *p++);
     }
     tl_wbuf_putc(&f, 0);
     if (f.oom) {
