@@ -208,9 +208,28 @@ static void story_visit(gen *g) {
     emit_rel(g, b, tl_wrand(&g->r, TL_REL__COUNT));
 }
 
+/* A private diary entry: the secret in a confidential context with no listener. */
+static void story_diary(gen *g, int a) {
+    tl_wperson *pa = &g->w->people[a];
+    static const char *const open[] = {"That night {N} wrote in {his} diary:", "In a diary that nobody reads, {N} wrote:",
+                                       "{N} wrote a letter {he} never sent:"};
+    say(g, PICK(g, open), a, -1, NULL, 0);
+    tl_wbuf_puts(g->b, " \"");
+    tl_world_det_clause_first(g->b, g->w, pa, pa->secret);
+    static const char *const close[] = {". Nobody must ever know.\"", ". I have told no one.\"",
+                                        ". This must stay a secret.\""};
+    tl_wbuf_puts(g->b, PICK(g, close));
+    pa->n_confided++;
+    g->w->counts.confided++;
+}
+
 /* A secret told in confidence to the best friend, sometimes passed on. */
 static void story_confide(gen *g) {
     int a = next_person(g);
+    if (coin(g) < 0.3) {
+        story_diary(g, a);
+        return;
+    }
     tl_wperson *pa = &g->w->people[a];
     int b = pa->rel[TL_REL_FRIEND];
     int excl[2] = {a, b};
@@ -322,11 +341,11 @@ static void story_arith(gen *g) {
 
 static void doc_story(gen *g) {
     double u = coin(g);
-    if (u < 0.28)
+    if (u < 0.22)
         story_visit(g);
-    else if (u < 0.50)
+    else if (u < 0.54)
         story_confide(g);
-    else if (u < 0.66)
+    else if (u < 0.68)
         story_gossip(g);
     else if (u < 0.86)
         story_encounter(g);

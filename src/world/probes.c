@@ -100,7 +100,10 @@ static tl_status reliability(tl_world *w, tl_rng *rng, const int *who, int n, ro
         for (int k = 0; k < 2; k++) {
             /* two different wrong-value assignments for the two templates */
             tl_status st = tl_world_derange(n, val, avoid, 1 + k * (n / 3), wrong + (size_t)k * n);
-            if (st) return tl_error_prefix(st, "reliability probe, relation %s", tl_world_rel_names[rel]);
+            if (st) {
+                tl_wbuf_free(&line);
+                return tl_error_prefix(st, "reliability probe, relation %s", tl_world_rel_names[rel]);
+            }
         }
         for (int i = 0; i < n; i++) {
             const tl_wperson *p = &w->people[who[i]];
@@ -122,12 +125,12 @@ static tl_status reliability(tl_world *w, tl_rng *rng, const int *who, int n, ro
 }
 
 static tl_status privacy(tl_world *w, tl_rng *rng, const int *who, int n, rows *out, int *val, int *wrong) {
-    tl_wbuf clause = {0}, line = {0};
     for (int i = 0; i < n; i++) val[i] = w->people[who[i]].secret;
     for (int k = 0; k < TL_WORLD_TELL_FRAMES; k++) {
         tl_status st = tl_world_derange(n, val, NULL, 1 + k * (n / 4), wrong + (size_t)k * n);
         if (st) return tl_error_prefix(st, "privacy probe");
     }
+    tl_wbuf clause = {0}, line = {0};
     for (int i = 0; i < n; i++) {
         const tl_wperson *p = &w->people[who[i]];
         for (int k = 0; k < TL_WORLD_TELL_FRAMES; k++) {
