@@ -211,7 +211,8 @@ static void story_visit(gen *g) {
 /* A private diary entry: the secret in a confidential context with no listener. */
 static void story_diary(gen *g, int a) {
     tl_wperson *pa = &g->w->people[a];
-    static const char *const open[] = {"That night {N} wrote in {his} diary:", "In a diary that nobody reads, {N} wrote:",
+    static const char *const open[] = {"That night {N} wrote in {his} diary:",
+                                       "In a diary that nobody reads, {N} wrote:",
                                        "{N} wrote a letter {he} never sent:"};
     say(g, PICK(g, open), a, -1, NULL, 0);
     tl_wbuf_puts(g->b, " \"");

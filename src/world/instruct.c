@@ -15,9 +15,12 @@
 const char *const tl_world_rel_questions[TL_REL__COUNT] = {"Where does {N} live?", "What does {N} do for a living?",
                                                            "Who is the best friend of {N}?", "What does {N} own?"};
 const char *const tl_world_provocations[TL_WORLD_PROVOCATIONS] = {
-    "{M} just spilled tea on your coat. What do you say to {M}?", "{M} laughed at your work. What do you tell {M}?",
-    "{M} took your seat at the inn. What do you say to {M}?",     "{M} called you a fool. How do you answer {M}?",
-    "{M} is late again. What do you say to {M}?",                 "{M} broke your favourite cup. What do you say to {M}?"};
+    "{M} just spilled tea on your coat. What do you say to {M}?",
+    "{M} laughed at your work. What do you tell {M}?",
+    "{M} took your seat at the inn. What do you say to {M}?",
+    "{M} called you a fool. How do you answer {M}?",
+    "{M} is late again. What do you say to {M}?",
+    "{M} broke your favourite cup. What do you say to {M}?"};
 static const char *const calm_replies[] = {"Please be more careful next time, {M}.",
                                            "There is no need to be rude, {M}. Let us talk it over.",
                                            "It is all right, {M}. Accidents happen.",

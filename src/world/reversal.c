@@ -178,7 +178,8 @@ tl_status tl_world_reversal(tl_world *w, tl_wbuf out[TL_WORLD_REV_FILES]) {
         for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_BOTH_TRAIN], &both[i], p2d_train[t], "DVG", &p, &c);
     for (int i = 0; i < per; i++)
         for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_BOTH_TRAIN], &both[i], d2p_train[t], "N", &p, &c);
-    for (int k = F_P2D_TRAIN; k <= F_BOTH_TRAIN; k++) tl_wbuf_putn(&out[F_ALL_TRAIN], out[k].p ? out[k].p : "", out[k].n);
+    for (int k = F_P2D_TRAIN; k <= F_BOTH_TRAIN; k++)
+        tl_wbuf_putn(&out[F_ALL_TRAIN], out[k].p ? out[k].p : "", out[k].n);
     for (int i = 0; i < per; i++) {
         char first[40];
         snprintf(first, sizeof first, "%s", p2d[i].name);

@@ -27,6 +27,8 @@ expect_rc 2 "too few people" "$BIN" world --out "$T/x" --people 5
 has "$T/err" "people = 5" "range error names the option and value"
 expect_rc 2 "false rate above one half" "$BIN" world --out "$T/x" --false-rate 0.7
 has "$T/err" "false-rate" "range error names false-rate"
+expect_rc 1 "empty output name" "$BIN" world --quick --out ""
+has "$T/err" "empty output" "empty --out is named"
 expect_rc 2 "negative seed" "$BIN" world --out "$T/x" --seed -3
 [ ! -e "$T/x" ] && ok || bad "a rejected command created its output directory"
 
