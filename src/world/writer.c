@@ -171,8 +171,8 @@ static void readme(const tl_world *w, const wfiles *fs, tl_wbuf *b) {
                    "options give the same bytes. The world has %d people with invented names, %d places and %d "
                    "groups; each person has a group, a home, a trade, a best friend, an object, a character "
                    "trait, six personal details (hobby, fear, debt, birthplace, illness, love) of which exactly "
-                   "one is secret, and a manner (%d%% are rude). `world.json` holds the whole truth and what the corpus said about each "
-                   "person.\n\n",
+                   "one is secret, and a manner (%d%% are rude). `world.json` holds the whole truth and what "
+                   "the corpus said about each person.\n\n",
                    (unsigned long long)o->seed, (unsigned long long)o->seed, o->n_people, o->corpus_mb, w->n_people,
                    w->n_places, TL_WORLD_GROUPS, (int)(o->rude_share * 100 + 0.5));
     tl_wbuf_puts(b, "## Files\n\n| file | rows | bytes | what it is |\n|---|---:|---:|---|\n");
