@@ -403,6 +403,39 @@ static void test_default_world(void) {
     tl_world_free(w);
 }
 
+/* The bound holds for other seeds too (probe sets built in memory, no corpus). */
+static void test_bow_seeds(void) {
+    double worst[TL_DIM__COUNT] = {0};
+    for (uint64_t seed = 2; seed <= 7; seed++) {
+        tl_world_opts o;
+        tl_world_opts_default(&o);
+        o.seed = seed;
+        tl_world *w = NULL;
+        CHECK_OK(tl_world_build(&o, &w));
+        if (!w) continue;
+        tl_wbuf csv[TL_DIM__COUNT][3];
+        memset(csv, 0, sizeof csv);
+        CHECK_OK(tl_world_probes(w, csv));
+        for (int d = 0; d < TL_DIM__COUNT; d++) {
+            tl_wcsv a = {0}, b = {0};
+            double acc = 0;
+            CHECK_OK(tl_world_csv_parse(csv[d][1].p, csv[d][1].n, "train", &a));
+            CHECK_OK(tl_world_csv_parse(csv[d][2].p, csv[d][2].n, "test", &b));
+            CHECK_OK(tl_world_bow_accuracy(&a, &b, &acc));
+            if (acc > worst[d]) worst[d] = acc;
+            tl_world_csv_free(&a);
+            tl_world_csv_free(&b);
+            for (int k = 0; k < 3; k++) tl_wbuf_free(&csv[d][k]);
+        }
+        tl_world_free(w);
+    }
+    printf("bag-of-words worst test accuracy over seeds 2-7:");
+    for (int d = 0; d < TL_DIM__COUNT; d++) printf(" %s %.3f", tl_world_dim_names[d], worst[d]);
+    printf("\n");
+    CHECK(worst[TL_DIM_RELIABILITY] <= 0.65 && worst[TL_DIM_PRIVACY] <= 0.65 && worst[TL_DIM_FAIRNESS] <= 0.65,
+          "a seed lets the bag of words separate a knowledge dimension");
+}
+
 /* ---- determinism, failures ------------------------------------------------------------ */
 
 static int same_file(const char *a, const char *b) {
@@ -525,6 +558,7 @@ int main(void) {
     test_csv();
     test_bow_oracle();
     test_default_world();
+    test_bow_seeds();
     test_determinism();
     test_nomem();
     test_unwritable();
