@@ -3,7 +3,8 @@
  * encode (no BOS, special tokens not parsed — as llama.cpp's
  * tests/test-tokenizer-0.cpp does) to the ids on the matching .out line.
  * Cases are split on "\n__ggml_vocab_test__\n" exactly as that test splits
- * them, so a case's own trailing newlines are kept. */
+ * them, so a case's own trailing newlines are kept. Also the extra cases in
+ * tests/golden/tokenizer, with and without special-token parsing. */
 #include <string.h>
 
 #include "testlib.h"
@@ -35,12 +36,10 @@ static int parse_ids(const char *line, size_t len, int32_t *ids, int cap) {
     return n;
 }
 
-static void run_vocab(const char *name) {
-    char path[256], inp[280], outp[280];
-    snprintf(path, sizeof path, "%s", tl_test_shared(""));
+/* Encode every case of inp with the vocabulary `name` and compare with outp. */
+static void run_cases(const char *name, const char *label, const char *inp, const char *outp, int flags) {
+    char path[256];
     snprintf(path, sizeof path, "%smodels/tokenizers/ggml-vocab-%s.gguf", tl_test_shared(""), name);
-    snprintf(inp, sizeof inp, "%s.inp", path);
-    snprintf(outp, sizeof outp, "%s.out", path);
     tl_tokenizer *t = NULL;
     CHECK_OK(tl_tokenizer_load(path, &t));
     size_t ni, no;
@@ -64,12 +63,12 @@ static void run_vocab(const char *name) {
         int nw = parse_ids(out + opos, llen, want, 1024);
         int32_t *ids = NULL;
         size_t n = 0;
-        CHECK_OK(tl_tokenizer_encode(t, in + pos, clen, 0, &ids, &n));
+        CHECK_OK(tl_tokenizer_encode(t, in + pos, clen, flags, &ids, &n));
         int ok = (int)n == nw && (n == 0 || !memcmp(ids, want, n * sizeof *ids));
         match += ok;
         cases++;
         if (!ok) {
-            fprintf(stderr, "%s case %d '%.*s':\n  want:", name, cases, (int)clen, in + pos);
+            fprintf(stderr, "%s case %d '%.*s':\n  want:", label, cases, (int)clen, in + pos);
             for (int i = 0; i < nw; i++) fprintf(stderr, " %d", want[i]);
             fprintf(stderr, "\n  got: ");
             for (size_t i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
@@ -79,11 +78,27 @@ static void run_vocab(const char *name) {
         opos += llen + (eol ? 1 : 0);
         pos = next ? (size_t)(next - in) + sl : ni;
     }
-    printf("%s: %d/%d match\n", name, match, cases);
-    CHECK(cases > 0 && match == cases, "%s: %d of %d cases match", name, match, cases);
+    printf("%s: %d/%d match\n", label, match, cases);
+    CHECK(cases > 0 && match == cases, "%s: %d of %d cases match", label, match, cases);
     free(in);
     free(out);
     tl_tokenizer_free(t);
+}
+
+static void run_vocab(const char *name) {
+    char inp[300], outp[300], label[64];
+    /* llama.cpp's own vectors */
+    snprintf(inp, sizeof inp, "%smodels/tokenizers/ggml-vocab-%s.gguf.inp", tl_test_shared(""), name);
+    snprintf(outp, sizeof outp, "%smodels/tokenizers/ggml-vocab-%s.gguf.out", tl_test_shared(""), name);
+    run_cases(name, name, inp, outp, 0);
+    /* tests/golden/tokenizer: mixed scripts, odd whitespace, special-token texts
+     * and invalid UTF-8, without and with special-token parsing (see README there) */
+    snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.out", name);
+    snprintf(label, sizeof label, "%s extra", name);
+    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
+    snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.special.out", name);
+    snprintf(label, sizeof label, "%s extra (parse special)", name);
+    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
 }
 
 int main(void) {
