@@ -53,6 +53,7 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
     const cJSON *mtype = cJSON_GetObjectItemCaseSensitive(model, "type");
     const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens");
+    const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_token");
     if (!cJSON_IsString(mtype)) return tl_errorf(TL_E_FORMAT, "%s: missing model.type", path);
     int unigram = !strcmp(mtype->valuestring, "Unigram");
     if (!unigram && strcmp(mtype->valuestring, "BPE"))
@@ -113,8 +114,10 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
         }
         int special = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "special"));
         int64_t k = (int64_t)id->valuedouble;
-        s = stage_set(&st, k, c->valuestring, st.text[k] ? st.score[k] : 0.0f,
-                      special ? TL_TOKEN_CONTROL : TL_TOKEN_USER_DEFINED);
+        int32_t type = !special ? TL_TOKEN_USER_DEFINED
+                       : cJSON_IsString(unk) && !strcmp(unk->valuestring, c->valuestring) ? TL_TOKEN_UNKNOWN
+                                                                                          : TL_TOKEN_CONTROL;
+        s = stage_set(&st, k, c->valuestring, k < st.n && st.text[k] ? st.score[k] : 0.0f, type);
     }
     for (int k = 0; !s && k < st.n; k++)
         if (!st.text[k]) s = tl_errorf(TL_E_FORMAT, "%s: no token has id %d", path, k);

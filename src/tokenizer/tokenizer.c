@@ -554,11 +554,16 @@ tl_status tl_tokenizer_load_llama2c(const char *path, tl_tokenizer **out) {
             }
         }
         int32_t type = TL_TOKEN_NORMAL;
-        size_t tl_ = (size_t)(q - txt);
-        if (tl_ == 5 && !memcmp(txt, "<unk>", 5)) type = TL_TOKEN_UNKNOWN;
-        else if ((tl_ == 3 && !memcmp(txt, "<s>", 3)) || (tl_ == 4 && !memcmp(txt, "</s>", 4))) type = TL_TOKEN_CONTROL;
-        else if (is_byte_piece(txt, tl_)) type = TL_TOKEN_BYTE;
-        s = tl_tok_set(t, i, txt, tl_, score, type);
+        size_t tn = (size_t)(q - txt);
+        const char *tp = txt;
+        if ((tn == 5 && !memcmp(tp, "\n<s>\n", 5)) || (tn == 6 && !memcmp(tp, "\n</s>\n", 6))) {
+            tp++; /* llama2.c exports BOS/EOS as "\n<s>\n" and "\n</s>\n" */
+            tn -= 2;
+        }
+        if (tn == 5 && !memcmp(tp, "<unk>", 5)) type = TL_TOKEN_UNKNOWN;
+        else if ((tn == 3 && !memcmp(tp, "<s>", 3)) || (tn == 4 && !memcmp(tp, "</s>", 4))) type = TL_TOKEN_CONTROL;
+        else if (is_byte_piece(tp, tn)) type = TL_TOKEN_BYTE;
+        s = tl_tok_set(t, i, tp, tn, score, type);
         tl_free(txt);
         pos += 8 + (size_t)len;
     }
@@ -584,19 +589,21 @@ tl_status tl_tokenizer_save_llama2c(const tl_tokenizer *t, const char *path) {
         return tl_errorf(TL_E_UNSUPPORTED, "%s: llama2.c tokenizer.bin holds SentencePiece vocabularies only", path);
     int32_t max_len = 0;
     for (int i = 0; i < t->n_vocab; i++)
-        if ((int32_t)t->len[i] > max_len) max_len = (int32_t)t->len[i];
+        if ((int32_t)t->len[i] + 2 > max_len) max_len = (int32_t)t->len[i] + 2;
     tl_out_file o;
     tl_status s = tl_out_open(&o, path);
     if (s) return s;
     s = tl_out_write(&o, &max_len, 4);
     for (int i = 0; i < t->n_vocab && !s; i++) {
         const char *p = tl_tok_text(t, i);
-        char *txt = tl_malloc(t->len[i] + 1);
+        char *txt = tl_malloc(t->len[i] + 3);
         if (!txt) {
             s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
             break;
         }
         int32_t n = 0;
+        int nl = (i == t->bos || i == t->eos) && t->type[i] == TL_TOKEN_CONTROL; /* as llama2.c exports them */
+        if (nl) txt[n++] = '\n';
         for (uint32_t j = 0; j < t->len[i];) {
             if (j + 3 <= t->len[i] && !memcmp(p + j, SPACE_MARK, 3)) {
                 txt[n++] = ' ';
@@ -605,6 +612,7 @@ tl_status tl_tokenizer_save_llama2c(const tl_tokenizer *t, const char *path) {
                 txt[n++] = p[j++];
             }
         }
+        if (nl) txt[n++] = '\n';
         s = tl_out_write(&o, &t->score[i], 4);
         if (!s) s = tl_out_write(&o, &n, 4);
         if (!s) s = tl_out_write(&o, txt, (size_t)n);
