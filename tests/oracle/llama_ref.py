@@ -221,7 +221,47 @@ def check_against_stories260k():
     return err
 
 
+def read_safetensors(path):
+    raw = open(path, "rb").read()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header.pop("__metadata__", None)
+    types = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
+    out = {}
+    for name, e in header.items():
+        b, end = e["data_offsets"]
+        buf = bytearray(raw[8 + n + b:8 + n + end])
+        dt = types[e["dtype"]]
+        t = torch.frombuffer(buf, dtype=torch.int16).view(dt) if dt == torch.bfloat16 else \
+            torch.frombuffer(buf, dtype=dt)
+        out[name] = t.reshape(e["shape"])
+    return out
+
+
+def check_dir(d):
+    """Run the reference on a checkpoint directory tiller wrote (e.g. by
+    `tiller convert tests/golden/tiny_llama /tmp/x`) and compare with the golden:
+    shows tiller's writer produces HF-order tensors and a config HF math accepts."""
+    cfg = json.load(open(os.path.join(d, "config.json")))
+    w = read_safetensors(os.path.join(d, "model.safetensors"))
+    if cfg.get("tie_word_embeddings"):
+        w["lm_head.weight"] = w["model.embed_tokens.weight"]
+    raw = open(os.path.join(OUT, "logits.bin"), "rb").read()
+    magic, version, n, V = struct.unpack("<4I", raw[:16])
+    tokens = list(struct.unpack(f"<{n}i", raw[16:16 + 4 * n]))
+    want = torch.frombuffer(bytearray(raw[16 + 4 * n:]), dtype=torch.float64).view(n, V)
+    got = forward(cfg, w, tokens)
+    err = (got - want).abs().max().item()
+    # an f32 copy holds exactly the golden's values: anything but 0 is a bug;
+    # f16/bf16 copies are rounded, so only the size of the error is reported
+    exact = cfg.get("torch_dtype") == "float32"
+    print(f"{d}: reference logits vs golden: max abs {err:.3g}" + ("" if exact else " (rounded copy)"))
+    return 1 if exact and err != 0 else 0
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--check":
+        return check_dir(sys.argv[2])
     check_against_stories260k()
     gen = torch.Generator().manual_seed(SEED)
     w = make_weights(CONFIG, gen)
