@@ -549,16 +549,15 @@ static void shape_str(const st_entry *e, char *buf, size_t cap) {
     if (at < cap) snprintf(buf + at, cap - at, "]");
 }
 
-/* Copy one HF tensor into the flat buffer, checking name, dtype and shape. */
-static tl_status load_tensor(st_file *f, const tl_config *c, const tl_param_tensor *t, float *params,
-                             const char *cfg_path) {
+/* Find the HF tensor for one tiller tensor and check its dtype and shape. */
+static tl_status match_tensor(st_file *f, const tl_param_tensor *t, const char *cfg_path,
+                              st_entry **out) {
     char name[96];
     hf_name(t->name, name, sizeof name);
     st_entry *e = st_find(f, name);
     if (!e) return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' is missing", f->path, name);
     e->used = 1;
-    st_kind k = st_dtypes[e->dtype].kind;
-    if (k == ST_OTHER)
+    if (st_dtypes[e->dtype].kind == ST_OTHER)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: tensor '%s': dtype %s is not supported (F32, F16, BF16)",
                          f->path, name, st_dtypes[e->dtype].name);
     int ok = t->n_dims == 1 ? e->ndim == 1 && e->shape[0] == (uint64_t)t->cols
@@ -573,18 +572,24 @@ static tl_status load_tensor(st_file *f, const tl_config *c, const tl_param_tens
         return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has shape %s, %s implies [%lld, %lld]", f->path,
                          name, got, cfg_path, (long long)t->rows, (long long)t->cols);
     }
+    *out = e;
+    return TL_OK;
+}
+
+/* Convert one matched tensor into the flat buffer, q/k rows to interleaved order. */
+static void copy_tensor(const st_file *f, const st_entry *e, const tl_config *c,
+                        const tl_param_tensor *t, float *params) {
     const uint8_t *src = f->data + e->begin;
+    st_kind k = st_dtypes[e->dtype].kind;
     size_t esz = st_dtypes[e->dtype].size, cols = (size_t)t->cols;
     float *dst = params + t->offset;
-    int heads = rope_heads(c, t->name);
-    if (!heads) {
+    if (!rope_heads(c, t->name)) {
         to_f32(dst, src, (size_t)t->rows * cols, k);
-        return TL_OK;
+        return;
     }
     for (int64_t r = 0; r < t->rows; r++)
         to_f32(dst + tl_rope_hf_row_to_interleaved(r, c->head_dim) * (int64_t)cols,
                src + (size_t)r * cols * esz, cols, k);
-    return TL_OK;
 }
 
 /* Tensors that older HF checkpoints carry and the math does not use. */
@@ -596,19 +601,28 @@ static int ignorable(const char *name, int tied) {
     return tied && !strcmp(name, "lm_head.weight"); /* a tied copy: HF ties it to the embedding */
 }
 
-static tl_status load_tensors(st_file *f, tl_model *m, const char *cfg_path) {
-    const tl_config *c = &m->cfg;
+/* Match every tensor against the header first, so a config.json with huge sizes
+ * beside a small file fails before anything that large is allocated; then
+ * allocate the model and convert. */
+static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_path, tl_model **out) {
+    *out = NULL;
     int n = tl_params_tensors(c, NULL, 0);
     tl_param_tensor *ts = tl_malloc(sizeof *ts * (size_t)n);
-    if (!ts) return tl_errorf(TL_E_NOMEM, "%s: out of memory", f->path);
-    tl_params_tensors(c, ts, n);
+    st_entry **es = tl_malloc(sizeof *es * (size_t)n);
     tl_status s = TL_OK;
-    for (int i = 0; i < n && s == TL_OK; i++) s = load_tensor(f, c, &ts[i], m->params, cfg_path);
-    tl_free(ts);
+    if (!ts || !es) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", f->path);
+    if (s == TL_OK) tl_params_tensors(c, ts, n);
+    for (int i = 0; i < n && s == TL_OK; i++) s = match_tensor(f, &ts[i], cfg_path, &es[i]);
     for (int i = 0; i < f->n && s == TL_OK; i++)
         if (!f->e[i].used && !ignorable(f->e[i].name, c->tied_embeddings))
             s = tl_errorf(TL_E_FORMAT, "%s: unexpected tensor '%.96s' (not part of LlamaForCausalLM)",
                           f->path, f->e[i].name);
+    tl_model *m = NULL;
+    if (s == TL_OK) s = tl_model_new(c, &m);
+    for (int i = 0; i < n && s == TL_OK; i++) copy_tensor(f, es[i], c, &ts[i], m->params);
+    tl_free(ts);
+    tl_free(es);
+    if (s == TL_OK) *out = m;
     return s;
 }
 
@@ -639,7 +653,7 @@ tl_status tl_safetensors_load(const char *path, tl_model **out) {
     st_file f;
     tl_model *m = NULL;
     if ((s = read_config(p.cfg, &c)) == TL_OK && (s = st_open(p.st, &f)) == TL_OK) {
-        if ((s = tl_model_new(&c, &m)) == TL_OK) s = load_tensors(&f, m, p.cfg);
+        s = load_tensors(&f, &c, p.cfg, &m);
         st_close(&f);
     }
     if (s == TL_OK && !(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);

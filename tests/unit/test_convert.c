@@ -217,5 +217,6 @@ int main(void) {
     tl_model_free(tiny);
     tl_model_free(st);
     tl_model_free(r);
+    tl_test_rmtree(tl_test_tmpdir());
     return tl_test_done();
 }
