@@ -140,6 +140,13 @@ static const char *json_type(const cJSON *j) {
     return "an unknown value";
 }
 
+/* Where cJSON stopped parsing text[0..n), for messages. cJSON keeps that pointer
+ * in a global, so check it really points into this text. */
+static size_t error_offset(const char *text, size_t n) {
+    uintptr_t e = (uintptr_t)cJSON_GetErrorPtr(), t = (uintptr_t)text;
+    return e >= t && e - t <= n ? (size_t)(e - t) : 0;
+}
+
 /* A non-negative JSON integer that is exactly representable. */
 static int json_u64(const cJSON *j, uint64_t *out) {
     if (!cJSON_IsNumber(j)) return 0;
@@ -276,7 +283,7 @@ static tl_status st_open(const char *path, st_file *f) {
     }
     f->json = cJSON_ParseWithLengthOpts(h, (size_t)hlen, &end, 0);
     if (!f->json || !cJSON_IsObject(f->json)) {
-        size_t at = f->json ? 0 : (size_t)(cJSON_GetErrorPtr() - h);
+        size_t at = f->json ? 0 : error_offset(h, (size_t)hlen);
         st_close(f);
         return tl_errorf(TL_E_FORMAT, "%s: header is not a valid JSON object (near byte %zu of %llu)",
                          path, at, (unsigned long long)hlen);
@@ -456,7 +463,7 @@ static tl_status read_config(const char *path, tl_config *c) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, n, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
-        size_t at = root ? 0 : (size_t)(cJSON_GetErrorPtr() - text);
+        size_t at = root ? 0 : error_offset(text, n);
         cJSON_Delete(root);
         tl_free(text);
         return tl_errorf(TL_E_FORMAT, "%s: not a valid JSON object (near byte %zu)", path, at);
