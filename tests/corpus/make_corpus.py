@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 # ---- safetensors ------------------------------------------------------------------
 
-C, F, L, H, HKV, D, V = 8, 12, 1, 2, 1, 4, 11
+C, F, L, H, HKV, D, V = 4, 6, 1, 2, 1, 2, 5  # as small as a valid GQA Llama gets
 BASE_CONFIG = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": C,
     "intermediate_size": F, "num_hidden_layers": L, "num_attention_heads": H,
@@ -172,45 +172,46 @@ def st_cases():
     find(ts, "model.norm.weight")["dtype"] = 32
     add("dtype_not_string", "FORMAT", "'dtype' must be a string", st_bytes(ts), cfg_text)
     ts = base_tensors()
-    find(ts, "q_proj.weight")["shape"] = [4, 16]
-    add("shape_mismatch", "FORMAT", "'model.layers.0.self_attn.q_proj.weight' has shape [4, 16]", st_bytes(ts),
+    find(ts, "q_proj.weight")["shape"] = [2, 8]
+    add("shape_mismatch", "FORMAT", "'model.layers.0.self_attn.q_proj.weight' has shape [2, 8]", st_bytes(ts),
         cfg_text)
     ts = base_tensors()
-    find(ts, "q_proj.weight")["shape"] = [9, 8]
-    add("shape_bytes_mismatch", "FORMAT", "need 288 bytes", st_bytes(ts), cfg_text)
+    find(ts, "q_proj.weight")["shape"] = [5, 4]
+    add("shape_bytes_mismatch", "FORMAT", "need 80 bytes, data_offsets give 64", st_bytes(ts), cfg_text)
     ts = base_tensors()
-    find(ts, "q_proj.weight")["shape"] = [-1, 8]
+    find(ts, "q_proj.weight")["shape"] = [-1, 4]
     add("shape_negative", "FORMAT", "shape[0]", st_bytes(ts), cfg_text)
     ts = base_tensors()
     find(ts, "q_proj.weight")["shape"] = [2**52, 2**52, 16]
     add("shape_overflow", "FORMAT", "overflows", st_bytes(ts), cfg_text)
     ts = base_tensors()
-    find(ts, "q_proj.weight")["shape"] = [8.5, 8]
+    find(ts, "q_proj.weight")["shape"] = [4.5, 4]
     add("shape_float", "FORMAT", "shape[0]", st_bytes(ts), cfg_text)
     ts = base_tensors()
     find(ts, "q_proj.weight")["shape"] = [1] * 9
     add("shape_too_many_dims", "FORMAT", "9 dimensions", st_bytes(ts), cfg_text)
     ts = base_tensors()
-    ts.append({"name": "model.layers.0.self_attn.q_proj.bias", "dtype": "F32", "shape": [8],
-               "data": b"\0" * 32})
+    ts.append({"name": "model.layers.0.self_attn.q_proj.bias", "dtype": "F32", "shape": [H * D],
+               "data": b"\0" * 4 * H * D})
     add("unexpected_tensor", "FORMAT", "unexpected tensor 'model.layers.0.self_attn.q_proj.bias'", st_bytes(ts),
         cfg_text)
     # Llama-7B sizes beside a tiny file: must fail on the shapes before allocating 27 GB
-    add("config_7b_dims", "FORMAT", "'model.embed_tokens.weight' has shape [11, 8]", ok,
+    add("config_7b_dims", "FORMAT", f"'model.embed_tokens.weight' has shape [{V}, {C}]", ok,
         cfg_with(hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                  num_key_value_heads=32, head_dim=128, vocab_size=32000))
-    add("vocab_mismatch", "FORMAT", "'model.embed_tokens.weight' has shape [11, 8]", ok, cfg_with(vocab_size=12))
+    add("vocab_mismatch", "FORMAT", f"'model.embed_tokens.weight' has shape [{V}, {C}], ", ok,
+        cfg_with(vocab_size=V + 1))
 
     # config.json
     add("config_missing", "IO", "config.json not found", ok, None)
-    add("config_invalid_json", "FORMAT", "not a valid JSON", ok, '{"hidden_size": 8,,}')
+    add("config_invalid_json", "FORMAT", "not a valid JSON", ok, '{"hidden_size": 4,,}')
     add("config_not_object", "FORMAT", "not a valid JSON object", ok, "[1, 2]")
     add("config_trailing", "FORMAT", "trailing bytes", ok, cfg_text + " {}")
     add("config_missing_hidden_size", "FORMAT", "'hidden_size' is missing", ok, cfg_with(hidden_size=KeyError))
     add("config_missing_vocab_size", "FORMAT", "'vocab_size' is missing", ok, cfg_with(vocab_size=KeyError))
     add("config_layers_string", "FORMAT", "'num_hidden_layers' must be an integer, got a string", ok,
         cfg_with(num_hidden_layers="1"))
-    add("config_hidden_float", "FORMAT", "'hidden_size' = 8.5", ok, cfg_with(hidden_size=8.5))
+    add("config_hidden_float", "FORMAT", "'hidden_size' = 4.5", ok, cfg_with(hidden_size=4.5))
     add("config_heads_negative", "FORMAT", "'num_attention_heads' = -2", ok, cfg_with(num_attention_heads=-2))
     add("config_hidden_huge", "FORMAT", "'hidden_size' = 1e+30", ok, cfg_with(hidden_size=1e30))
     add("config_dim_absurd", "FORMAT", "invalid dim = 1000000", ok, cfg_with(hidden_size=1000000))
@@ -228,7 +229,7 @@ def st_cases():
     add("config_attention_bias", "UNSUPPORTED", "attention_bias", ok, cfg_with(attention_bias=True))
     add("config_hidden_act", "UNSUPPORTED", "hidden_act", ok, cfg_with(hidden_act="gelu"))
     add("config_duplicate_key", "FORMAT", "'hidden_size' appears 2 times", ok,
-        cfg_text.replace('"hidden_size": 8', '"hidden_size": 8, "hidden_size": 16'))
+        cfg_text.replace(f'"hidden_size": {C}', f'"hidden_size": {C}, "hidden_size": 16'))
     add("sharded", "UNSUPPORTED", "sharded", None, cfg_text,
         {"model.safetensors.index.json": b'{"weight_map": {}}'})
     return cases
