@@ -159,11 +159,11 @@ done:
     return TL_OK;
 }
 
-tl_status tl_gguf_model_save(const tl_model *m, const char *path, uint32_t tensor_type) {
+tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype) {
     const tl_config *c = &m->cfg;
-    if (tensor_type != TL_GGML_F32 && tensor_type != TL_GGML_F16)
-        return tl_errorf(TL_E_ARG, "%s: GGUF tensors are written as F32 or F16, not %s", path,
-                         tl_ggml_type_name(tensor_type));
+    uint32_t tensor_type = dtype == TL_DTYPE_F16 ? TL_GGML_F16 : dtype == TL_DTYPE_BF16 ? TL_GGML_BF16 : TL_GGML_F32;
+    if (dtype != TL_DTYPE_F32 && dtype != TL_DTYPE_F16 && dtype != TL_DTYPE_BF16)
+        return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
     if (c->rope_layout != TL_ROPE_INTERLEAVED)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF llama models use interleaved RoPE pairs", path);
     if (m->tok && tl_tokenizer_n_vocab(m->tok) != c->vocab_size)
@@ -175,7 +175,8 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, uint32_t tenso
     const char *slash = m->source ? strrchr(m->source, '/') : NULL;
     s = tl_gguf_write_str(w, "general.architecture", "llama");
     if (!s) s = tl_gguf_write_str(w, "general.name", slash ? slash + 1 : m->source ? m->source : "tiller");
-    if (!s) s = tl_gguf_write_u32(w, "general.file_type", tensor_type == TL_GGML_F32 ? 0 : 1);
+    /* llama.cpp's llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32 */
+    if (!s) s = tl_gguf_write_u32(w, "general.file_type", dtype == TL_DTYPE_F32 ? 0 : dtype == TL_DTYPE_F16 ? 1 : 32);
     if (!s) s = tl_gguf_write_u32(w, "llama.context_length", (uint32_t)c->seq_len);
     if (!s) s = tl_gguf_write_u32(w, "llama.embedding_length", (uint32_t)c->dim);
     if (!s) s = tl_gguf_write_u32(w, "llama.block_count", (uint32_t)c->n_layers);

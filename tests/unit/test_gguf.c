@@ -203,7 +203,7 @@ static void round_trip_random(const char *label, tl_config cfg) {
     back = NULL;
 
     /* F16 matrices: each loads as its f16-rounded value; vectors stay exact */
-    CHECK_OK(tl_gguf_model_save(m, path, TL_GGML_F16));
+    CHECK_OK(tl_gguf_model_save(m, path, TL_DTYPE_F16));
     CHECK_OK(tl_model_load(path, &back));
     if (back) {
         tl_param_tensor pt[256];

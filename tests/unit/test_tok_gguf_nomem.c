@@ -36,7 +36,7 @@ static tl_status load_encode(const char *path) {
 static tl_status save_model(const char *path) {
     tl_model *m = NULL;
     tl_status s = tl_model_load(path, &m);
-    if (!s) s = tl_gguf_model_save(m, out_path, TL_GGML_F16);
+    if (!s) s = tl_gguf_model_save(m, out_path, TL_DTYPE_F16);
     tl_model_free(m);
     return s;
 }
