@@ -98,7 +98,9 @@ void tl_model_init_random(tl_model *m, uint64_t seed);
 /* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
  * .safetensors or a directory holding model.safetensors + config.json. */
 tl_status tl_model_load(const char *path, tl_model **out);
-/* Save by extension: .gguf, .bin, .safetensors (config.json beside it). */
+/* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
+ * (existing, or a path without extension) for the HF pair. tl_model_save_opts
+ * (format/format.h) chooses the tensor dtype and the llama2.c version. */
 tl_status tl_model_save(const tl_model *m, const char *path);
 
 /* ---- hook points --------------------------------------------------------- */
