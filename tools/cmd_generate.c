@@ -90,7 +90,7 @@ int tl_cmd_generate(int argc, char **argv) {
     tl_session *s = NULL;
     tl_sampler smp = {0};
     tl_sampler_params sp = {temp, top_k, top_p, seed};
-    if (tl_tokenizer_encode(L.tok, prompt, strlen(prompt), 1, &ids, &n_ids) != TL_OK ||
+    if (tl_tokenizer_encode(L.tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids) != TL_OK ||
         tl_sampler_init(&smp, &sp, L.model->cfg.vocab_size) != TL_OK ||
         tl_session_new(L.model, n_ctx, 0, &s) != TL_OK) {
         rc = cli_fail();
@@ -175,8 +175,8 @@ int tl_cmd_score(int argc, char **argv) {
     }
     memcpy(full, prompt, np);
     memcpy(full + np, cont, nc + 1);
-    if (tl_tokenizer_encode(L.tok, prompt, np, 1, &ctx_ids, &n_ctx) != TL_OK ||
-        tl_tokenizer_encode(L.tok, full, np + nc, 1, &all_ids, &n_all) != TL_OK) {
+    if (tl_tokenizer_encode(L.tok, prompt, np, TL_TOK_ADD_BOS, &ctx_ids, &n_ctx) != TL_OK ||
+        tl_tokenizer_encode(L.tok, full, np + nc, TL_TOK_ADD_BOS, &all_ids, &n_all) != TL_OK) {
         rc = cli_fail();
         goto done;
     }
