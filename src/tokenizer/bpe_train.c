@@ -303,11 +303,11 @@ static tl_status flush_word(tl_bpe_trainer *tr) {
     if (!tr->wbuf_len) return TL_OK;
     uint64_t h = hash2(tr->wbuf, tr->wbuf_len, "", 0);
     int32_t id = stab_find(&tr->words, h, tr->wbuf, tr->wbuf_len, "", 0);
-    if (id < 0) {
+    if (id < 0) { /* the side array grows first, so a failure leaves the two in step */
+        if (!GROW(tr->wi, tr->wi_cap, tr->words.n + 1))
+            return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory for %zu words", tr->words.n + 1);
         tl_status s = stab_add(&tr->words, h, tr->wbuf, tr->wbuf_len, "", 0, &id);
         if (s) return s;
-        if (!GROW(tr->wi, tr->wi_cap, (size_t)id + 1))
-            return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory for %d words", id + 1);
         memset(&tr->wi[id], 0, sizeof tr->wi[id]);
         tr->wi[id].stamp = -1;
     }
@@ -461,10 +461,10 @@ static tl_status pick_base(tl_bpe_trainer *tr) {
             uint64_t h = hash2(s + i, n, "", 0);
             int32_t id = stab_find(&tr->chars, h, s + i, n, "", 0);
             if (id < 0) {
+                if (!GROW(tr->char_count, tr->char_cap, tr->chars.n + 1))
+                    return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
                 tl_status st = stab_add(&tr->chars, h, s + i, n, "", 0, &id);
                 if (st) return st;
-                if (!GROW(tr->char_count, tr->char_cap, (size_t)id + 1))
-                    return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
                 tr->char_count[id] = 0;
             }
             tr->char_count[id] += tr->wi[w].count;
@@ -503,9 +503,9 @@ static const char *piece_str(const tl_bpe_trainer *tr, int32_t p) { return stab_
 static size_t piece_len(const tl_bpe_trainer *tr, int32_t p) { return tr->pieces.e[p].len; }
 
 static tl_status add_piece(tl_bpe_trainer *tr, const char *s, size_t n, piece_info info, int32_t *id) {
+    if (!GROW(tr->pi, tr->pi_cap, tr->pieces.n + 1)) return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     tl_status st = stab_add(&tr->pieces, hash2(s, n, "", 0), s, n, "", 0, id);
     if (st) return st;
-    if (!GROW(tr->pi, tr->pi_cap, (size_t)*id + 1)) return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     tr->pi[*id] = info;
     return TL_OK;
 }
@@ -551,9 +551,9 @@ static tl_status get_cand(tl_bpe_trainer *tr, int32_t a, int32_t b, int32_t *out
         *out = c;
         return TL_OK;
     }
+    if (!GROW(tr->ci, tr->ci_cap, tr->cands.n + 1)) return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     tl_status s = stab_add(&tr->cands, h, sa, la, sb, lb, &c);
     if (s) return s;
-    if (!GROW(tr->ci, tr->ci_cap, (size_t)c + 1)) return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     const piece_info *x = &tr->pi[a], *y = &tr->pi[b];
     cand_info *ci = &tr->ci[c];
     memset(ci, 0, sizeof *ci);
