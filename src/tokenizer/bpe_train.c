@@ -575,7 +575,8 @@ static int heap_above(const tl_bpe_trainer *tr, const heap_entry *x, const heap_
 }
 
 static tl_status heap_push(tl_bpe_trainer *tr, int32_t cand) {
-    if (!GROW(tr->heap, tr->heap_cap, tr->n_heap + 1)) return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
+    if (!GROW(tr->heap, tr->heap_cap, tr->n_heap + 1))
+        return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     heap_entry e = {tr->ci[cand].count, cand};
     tr->ci[cand].bound = e.count;
     size_t i = tr->n_heap++;

@@ -60,7 +60,8 @@ static void check_words(const tl_bpe_trainer *tr, const tl_tokenizer *t, const c
         tl_tok_ids out = {0};
         tl_spm_encode(t, w, len, &out);
         int ok = !out.err && out.n == n && !memcmp(out.v, ids, n * sizeof *ids);
-        if (!ok && same + 5 > i) fprintf(stderr, "  word '%.*s': trainer %zu ids, encoder %zu\n", (int)len, w, n, out.n);
+        if (!ok && same + 5 > i)
+            fprintf(stderr, "  word '%.*s': trainer %zu ids, encoder %zu\n", (int)len, w, n, out.n);
         same += ok;
         tl_free(out.v);
     }
@@ -121,7 +122,8 @@ static void check_round_trip(const tl_tokenizer *t, const char *text, size_t len
         const char *nl = memchr(text + pos, '\n', len - pos);
         size_t n = nl ? (size_t)(nl - text) - pos : len - pos;
         int good = round_trip(t, text + pos, n, &n_ids);
-        if (!good && lines - ok < 3) fprintf(stderr, "  round trip fails: '%.*s'\n", (int)(n > 80 ? 80 : n), text + pos);
+        if (!good && lines - ok < 3)
+            fprintf(stderr, "  round trip fails: '%.*s'\n", (int)(n > 80 ? 80 : n), text + pos);
         ok += good;
         lines++;
         pos += n + 1;
@@ -272,8 +274,10 @@ static void check_naive(const tl_bpe_trainer *tr, const tl_tokenizer *t) {
             if (tl_bpe_trainer_word(tr, i, &w, &len, &count, ids, &n_ids) != TL_OK) continue;
             size_t n = segment(&vocab, w, len, off, sl);
             for (size_t j = 0; j + 1 < n; j++) {
-                if (!smap_get(&vocab, w + off[j], sl[j], 0) || !smap_get(&vocab, w + off[j + 1], sl[j + 1], 0)) continue;
-                if (valid_piece(w + off[j], sl[j] + sl[j + 1])) *smap_get(&counts, w + off[j], sl[j] + sl[j + 1], 1) += count;
+                const char *a = w + off[j];
+                size_t pair = sl[j] + sl[j + 1];
+                if (!smap_get(&vocab, a, sl[j], 0) || !smap_get(&vocab, a + sl[j], sl[j + 1], 0)) continue;
+                if (valid_piece(a, pair)) *smap_get(&counts, a, pair, 1) += count;
             }
         }
         size_t best = SIZE_MAX;
@@ -347,7 +351,8 @@ static void check_llama(const tl_tokenizer *t, const char *label) {
     int same = 0, cases = 0;
     for (int i = 0; i < 3; i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s", inp[i] ? inp[i] : tl_test_shared("models/tokenizers/ggml-vocab-llama-spm.gguf.inp"));
+        const char *spm = tl_test_shared("models/tokenizers/ggml-vocab-llama-spm.gguf.inp");
+        snprintf(path, sizeof path, "%s", inp[i] ? inp[i] : spm);
         int c;
         same += same_as_golden(t, path, out[i], &c);
         cases += c;
@@ -372,7 +377,8 @@ static void test_golden_corpus(void) {
     if (!tr || !t) return;
     tl_bpe_train_stats st;
     tl_bpe_trainer_stats(tr, &st);
-    printf("golden corpus: %d tokens: %d base characters (coverage %.5f of %lld), %d merges, %lld words (%lld distinct)\n",
+    printf("golden corpus: %d tokens: %d base characters (coverage %.5f of %lld), %d merges, "
+           "%lld words (%lld distinct)\n",
            st.n_vocab, st.n_base_chars, st.coverage, (long long)st.n_chars, st.n_merges, (long long)st.n_words,
            (long long)st.n_unique_words);
     CHECK(st.n_vocab == 1000 && tl_tokenizer_n_vocab(t) == 1000, "n_vocab %d", st.n_vocab);
@@ -501,7 +507,8 @@ static void test_world(void) {
 
 static void test_speed(void) {
     /* ~5 MB of real English text (JSON/CSV as plain text) from ../shared/data */
-    static const char *const rel[] = {"data/stereoset/editbias_dev.json", "data/hh_rlhf/harmless-base_test_first1000.jsonl",
+    static const char *const rel[] = {"data/stereoset/editbias_dev.json",
+                                      "data/hh_rlhf/harmless-base_test_first1000.jsonl",
                                       "data/truthfulqa/mc_task.json", "data/trust/toxigen.csv",
                                       "data/reversal_curse/june_version_7921032488/all.jsonl"};
     tl_bpe_train_opts o;
