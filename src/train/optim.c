@@ -1,0 +1,113 @@
+/* optim.c: AdamW as torch.optim.AdamW, global-norm clipping as
+ * torch.nn.utils.clip_grad_norm_, and the warm-up + cosine learning-rate schedule.
+ * Everything works on flat buffers laid out like tl_model.params. */
+#include <math.h>
+#include <string.h>
+
+#include "train.h"
+
+tl_status tl_adamw_new(const tl_config *c, tl_adamw **out) {
+    *out = NULL;
+    tl_status st = tl_config_check(c, "optimiser config");
+    if (st) return st;
+    tl_adamw *o = tl_calloc(1, sizeof *o);
+    if (!o) return tl_errorf(TL_E_NOMEM, "AdamW: out of memory");
+    o->cfg = *c;
+    o->n = tl_params_count(c);
+    size_t bytes;
+    if (!tl_mul_size(o->n, sizeof(float), &bytes) || !(o->m = tl_malloc_aligned(bytes)) ||
+        !(o->v = tl_malloc_aligned(bytes))) {
+        tl_adamw_free(o);
+        return tl_errorf(TL_E_NOMEM, "AdamW: cannot allocate moments for %zu parameters", o->n);
+    }
+    memset(o->m, 0, bytes);
+    memset(o->v, 0, bytes);
+    o->n_tensors = tl_params_tensors(c, NULL, 0);
+    o->tensors = tl_calloc((size_t)o->n_tensors, sizeof *o->tensors);
+    if (!o->tensors) {
+        tl_adamw_free(o);
+        return tl_errorf(TL_E_NOMEM, "AdamW: out of memory");
+    }
+    tl_params_tensors(c, o->tensors, o->n_tensors);
+    *out = o;
+    return TL_OK;
+}
+
+void tl_adamw_free(tl_adamw *o) {
+    if (!o) return;
+    tl_free_aligned(o->m);
+    tl_free_aligned(o->v);
+    tl_free(o->tensors);
+    tl_free(o);
+}
+
+/* The update on one contiguous range, with its own weight decay. Elementwise, so
+ * any thread split gives the same result. The operations follow PyTorch's
+ * single-tensor AdamW: scalars in double, tensors in float. */
+static void adamw_range(float *p, const float *g, float *m, float *v, size_t n, float b1, float b2,
+                        float eps, float decay, float step_size, float bc2_sqrt) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        p[i] *= decay;
+        m[i] += (gi - m[i]) * (1.0f - b1); /* torch: exp_avg.lerp_(grad, 1 - beta1) */
+        v[i] = v[i] * b2 + (1.0f - b2) * gi * gi;
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        p[i] -= step_size * (m[i] / denom);
+    }
+}
+
+void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *params,
+                   const float *grads) {
+    o->step++;
+    double t = (double)o->step;
+    double bc1 = 1.0 - pow((double)hp->beta1, t), bc2 = 1.0 - pow((double)hp->beta2, t);
+    float step_size = (float)((double)lr / bc1), bc2_sqrt = (float)sqrt(bc2);
+    float decay = (float)(1.0 - (double)lr * (double)hp->weight_decay);
+    /* one range per tensor: matrices decay, RMSNorm gains (1-D) do not */
+    for (int i = 0; i < o->n_tensors; i++) {
+        const tl_param_tensor *ts = &o->tensors[i];
+        size_t off = ts->offset, n = (size_t)(ts->rows * ts->cols);
+        adamw_range(params + off, grads + off, o->m + off, o->v + off, n, hp->beta1, hp->beta2,
+                    hp->eps, ts->n_dims == 2 ? decay : 1.0f, step_size, bc2_sqrt);
+    }
+}
+
+/* Blocks of a fixed size, each summed in order and then added in order: the same
+ * result for any thread count. */
+double tl_grad_norm(const float *grads, size_t n) {
+    enum { BLK = 1 << 14 };
+    size_t nb = (n + BLK - 1) / BLK;
+    double total = 0;
+#pragma omp parallel for ordered schedule(static) if (n > 65536)
+    for (size_t b = 0; b < nb; b++) {
+        size_t i1 = (b + 1) * BLK < n ? (b + 1) * BLK : n;
+        double s = 0;
+        for (size_t i = b * BLK; i < i1; i++) s += (double)grads[i] * grads[i];
+#pragma omp ordered
+        total += s;
+    }
+    return sqrt(total);
+}
+
+float tl_grad_clip(float *grads, size_t n, float max_norm) {
+    double norm = tl_grad_norm(grads, n);
+    if (max_norm > 0) {
+        /* torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1 */
+        float coef = (float)((double)max_norm / (norm + 1e-6));
+        if (coef < 1.0f) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+            for (size_t i = 0; i < n; i++) grads[i] *= coef;
+        }
+    }
+    return (float)norm;
+}
+
+float tl_lr_at(const tl_lr_schedule *s, int64_t step) {
+    double lr = s->lr, floor = (double)s->lr * s->min_ratio;
+    if (step < s->warmup) return (float)(lr * (double)(step + 1) / (double)s->warmup);
+    if (s->total <= s->warmup) return (float)lr;
+    if (step > s->total) return (float)floor;
+    double progress = (double)(step - s->warmup) / (double)(s->total - s->warmup);
+    return (float)(floor + 0.5 * (1.0 + cos(M_PI * progress)) * (lr - floor));
+}
