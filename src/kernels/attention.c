@@ -16,6 +16,35 @@
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "attention.c"
 #include "generic.h"
+#include "train_simd.h"
+
+size_t tl_attention_train_scratch(int T, int D) {
+    size_t simd = tl_attention_train_scratch_avx2(T, D);
+    return simd > (size_t)T ? simd : (size_t)T;
+}
+
+void tl_attention_train_forward(float *out, float *lse, const float *q, const float *k,
+                                const float *v, const uint8_t *key_mask, int B, int T, int H,
+                                int Hkv, int D, float *scratch, int n_scratch) {
+    if (tl_cpu_isa() >= TL_ISA_AVX2)
+        tl_attention_train_forward_avx2(out, lse, q, k, v, key_mask, B, T, H, Hkv, D, scratch,
+                                        n_scratch);
+    else
+        tl_attention_train_forward_ref(out, lse, q, k, v, key_mask, B, T, H, Hkv, D, scratch,
+                                       n_scratch);
+}
+
+void tl_attention_train_backward(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *out, const float *q, const float *k, const float *v,
+                                 const float *lse, const uint8_t *key_mask, int B, int T, int H,
+                                 int Hkv, int D, float *scratch, int n_scratch) {
+    if (tl_cpu_isa() >= TL_ISA_AVX2)
+        tl_attention_train_backward_avx2(dq, dk, dv, dout, out, q, k, v, lse, key_mask, B, T, H,
+                                         Hkv, D, scratch, n_scratch);
+    else
+        tl_attention_train_backward_ref(dq, dk, dv, dout, out, q, k, v, lse, key_mask, B, T, H, Hkv,
+                                        D, scratch, n_scratch);
+}
 
 /* shapes: out [T, H, D], q [T, H, D], k/v [Tk, Hkv, D] with row stride kv_stride,
  * Tk = pos0 + T; query t sees keys 0 .. pos0 + t. scratch: per thread
@@ -61,22 +90,27 @@ static inline int n_keys(int t, int T) {
 }
 /* The key mask hides a key from every query (masked positions of BICO's denoising). */
 static inline int key_visible(const uint8_t *mask_row, int j) { return !mask_row || !mask_row[j]; }
+static inline int ref_threads(int n_scratch) {
+    int nt = omp_get_max_threads();
+    return nt < n_scratch ? nt : n_scratch;
+}
 #endif
 
 /* shapes: out [B, T, H, D], lse [B, H, T], q [B, T, H, D], k/v [B, T, Hkv, D],
- * key_mask [B, T] or NULL, scratch [omp_get_max_threads(), T].
- * A query that sees no key (all masked) gets out = 0 and lse = -inf. */
-void TL_FN(tl_attention_train_forward)(real *out, real *lse, const real *q, const real *k,
-                                       const real *v, const uint8_t *key_mask, int B, int T, int H,
-                                       int Hkv, int D, real *scratch) {
+ * key_mask [B, T] or NULL, scratch [n_scratch, tl_attention_train_scratch(T, D)] (uses
+ * T of each). A query that sees no key (all masked) gets out = 0 and lse = -inf. */
+void TL_REF(tl_attention_train_forward)(real *out, real *lse, const real *q, const real *k,
+                                        const real *v, const uint8_t *key_mask, int B, int T, int H,
+                                        int Hkv, int D, real *scratch, int n_scratch) {
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     real scale = (real)1 / rsqrt_((real)D);
     int64_t work = (int64_t)B * H * T * T * D;
-#pragma omp parallel for collapse(3) schedule(static) if (work > 100000)
+    size_t slot = tl_attention_train_scratch(T, D);
+#pragma omp parallel for collapse(3) schedule(static) if (work > 100000) num_threads(ref_threads(n_scratch))
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
             for (int t = 0; t < T; t++) {
-                real *att = scratch + (int64_t)omp_get_thread_num() * T;
+                real *att = scratch + (size_t)omp_get_thread_num() * slot;
                 const uint8_t *mrow = key_mask ? key_mask + (int64_t)b * T : NULL;
                 const real *qt = q + ((int64_t)b * T + t) * QD + h * D;
                 const real *kb = k + (int64_t)b * T * KD + (h / group) * D;
@@ -117,20 +151,22 @@ void TL_FN(tl_attention_train_forward)(real *out, real *lse, const real *q, cons
 }
 
 /* shapes: dq [B, T, H, D], dk/dv [B, T, Hkv, D] (accumulated), dout/out [B, T, H, D],
- * q, k, v, lse, key_mask as the forward.
+ * q, k, v, lse, key_mask as the forward; scratch unused (the SIMD path needs it).
  * With p_j = exp(s_j - lse), s_j = scale q.k_j, o = sum_j p_j v_j:
  *   dv_j += p_j do;  ds_j = p_j (do.v_j - do.o);  dq += scale sum_j ds_j k_j;  dk_j += scale ds_j q.
  * One thread owns one (sequence, kv head): its dk, dv rows and the dq rows of the
  * query heads sharing it, each summed in a fixed order, so the result is the same
  * for any thread count. */
-void TL_FN(tl_attention_train_backward)(real *dq, real *dk, real *dv, const real *dout,
-                                        const real *out, const real *q, const real *k,
-                                        const real *v, const real *lse, const uint8_t *key_mask,
-                                        int B, int T, int H, int Hkv, int D) {
+void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const real *dout,
+                                         const real *out, const real *q, const real *k,
+                                         const real *v, const real *lse, const uint8_t *key_mask,
+                                         int B, int T, int H, int Hkv, int D, real *scratch,
+                                         int n_scratch) {
+    (void)scratch;
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     real scale = (real)1 / rsqrt_((real)D);
     int64_t work = (int64_t)B * H * T * T * D;
-#pragma omp parallel for collapse(2) schedule(static) if (work > 50000)
+#pragma omp parallel for collapse(2) schedule(static) if (work > 50000) num_threads(ref_threads(n_scratch))
     for (int b = 0; b < B; b++) {
         for (int kvh = 0; kvh < Hkv; kvh++) {
             const uint8_t *mrow = key_mask ? key_mask + (int64_t)b * T : NULL;

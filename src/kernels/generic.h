@@ -16,6 +16,9 @@
  *   real = double, TL_FN(f) = f_f64  the same code in double (kernels_f64.h), which
  *                                    the finite-difference tests check: in float,
  *                                    rounding would drown a central difference.
+ * An op with faster SIMD paths names its reference TL_REF(f): f_ref in float (the
+ * file's float f dispatches by tl_cpu_isa() and the tests compare the paths with
+ * f_ref), and f_f64 in double.
  * Literals in a body are written (real)x so the float build never widens to double;
  * the math functions below follow `real` (expf for float, exp for double).
  */
@@ -31,24 +34,28 @@
 
 #define real float
 #define TL_FN(name) name
+#define TL_REF(name) name##_ref
 #define rexp_ expf
 #define rlog_ logf
 #define rsqrt_ sqrtf
 #include TL_GENERIC_SELF
 #undef real
 #undef TL_FN
+#undef TL_REF
 #undef rexp_
 #undef rlog_
 #undef rsqrt_
 
 #define real double
 #define TL_FN(name) name##_f64
+#define TL_REF(name) name##_f64
 #define rexp_ exp
 #define rlog_ log
 #define rsqrt_ sqrt
 #include TL_GENERIC_SELF
 #undef real
 #undef TL_FN
+#undef TL_REF
 #undef rexp_
 #undef rlog_
 #undef rsqrt_

@@ -27,11 +27,12 @@ void tl_swiglu_backward_f64(double *dgate, double *dup, const double *dout, cons
 
 void tl_attention_train_forward_f64(double *out, double *lse, const double *q, const double *k,
                                     const double *v, const uint8_t *key_mask, int B, int T, int H,
-                                    int Hkv, int D, double *scratch);
+                                    int Hkv, int D, double *scratch, int n_scratch);
 void tl_attention_train_backward_f64(double *dq, double *dk, double *dv, const double *dout,
                                      const double *out, const double *q, const double *k,
                                      const double *v, const double *lse, const uint8_t *key_mask,
-                                     int B, int T, int H, int Hkv, int D);
+                                     int B, int T, int H, int Hkv, int D, double *scratch,
+                                     int n_scratch);
 
 void tl_embedding_forward_f64(double *out, const double *table, const int32_t *tokens, int N, int C);
 void tl_embedding_backward_f64(double *dtable, const double *dout, const int32_t *tokens, int N,

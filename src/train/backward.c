@@ -44,7 +44,7 @@ struct tl_train_acts {
     float *dgate; /* [BT, F] */
     float *dup;   /* [BT, F] */
     float *dhid;  /* [BT, F] */
-    float *scratch; /* [threads, T] attention scores */
+    float *scratch; /* [threads, tl_attention_train_scratch(T, D)] attention work space */
     /* inputs of the last forward, copied (backward needs them after the caller moves on) */
     int32_t *tokens;   /* [BT] */
     int32_t *targets;  /* [BT] */
@@ -92,7 +92,7 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
         {(void **)&a->dq, BT, QD, 1},       {(void **)&a->dk, BT, KD, 1},
         {(void **)&a->dv, BT, KD, 1},       {(void **)&a->datt, BT, QD, 1},
         {(void **)&a->dgate, BT, F, 1},     {(void **)&a->dup, BT, F, 1},
-        {(void **)&a->dhid, BT, F, 1},      {(void **)&a->scratch, (size_t)a->n_threads, (size_t)T, 1},
+        {(void **)&a->dhid, BT, F, 1},      {(void **)&a->scratch, (size_t)a->n_threads, tl_attention_train_scratch(T, c->head_dim), 1},
         {(void **)&a->tokens, BT, 1, 1},    {(void **)&a->targets, BT, 1, 1},
         {(void **)&a->pos, BT, 1, 1},       {(void **)&a->key_mask, BT, 1, 1},
     };
@@ -217,7 +217,8 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
         tl_matmul_forward(s.v, s.xn1, p.wv, NULL, BT, C, KD);
         tl_rope_forward(s.q, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
         tl_rope_forward(s.k, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
-        tl_attention_train_forward(s.att, s.att_lse, s.q, s.k, s.v, mask, B, T, H, Hkv, D, a->scratch);
+        tl_attention_train_forward(s.att, s.att_lse, s.q, s.k, s.v, mask, B, T, H, Hkv, D, a->scratch,
+                                   a->n_threads);
         tl_matmul_forward(s.resid_mid, s.att, p.wo, NULL, BT, QD, C);
         residual_forward(s.resid_mid, s.resid_mid, s.resid, (int64_t)BT * C);
         /* MLP: next = resid_mid + w_down(silu(w_gate xn2) * w_up xn2) */
@@ -279,7 +280,7 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
         zero(a->dk, (int64_t)BT * KD);
         zero(a->dv, (int64_t)BT * KD);
         tl_attention_train_backward(a->dq, a->dk, a->dv, a->datt, s.att, s.q, s.k, s.v, s.att_lse,
-                                    mask, B, T, H, Hkv, D);
+                                    mask, B, T, H, Hkv, D, a->scratch, a->n_threads);
         tl_rope_backward(a->dq, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
         tl_rope_backward(a->dk, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
         zero(a->dxn, (int64_t)BT * C);
