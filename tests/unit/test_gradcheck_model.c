@@ -3,7 +3,8 @@
  * central differences of the float loss (eps 1e-2; bar: |numeric - analytic| <=
  * 2e-2 * max|analytic of the tensor| + 1e-4, the float noise of the difference).
  * Also: gradients bit-identical run to run; `scale` and accumulation; the training
- * forward gives the inference forward's logits on stories260K; bad input fails with
+ * forward gives the inference forward's logits on stories260K (5e-5 abs: the
+ * attention kernels sum in different orders); bad input fails with
  * a status; every allocation failure of tl_train_acts_new is reported. */
 #include <omp.h>
 #include <string.h>
@@ -130,7 +131,7 @@ static void test_matches_inference(void) {
                                             (size_t)T * V));
     }
     printf("stories260K: training forward vs inference logits, max abs diff %.2e\n", worst);
-    CHECK(worst <= 1e-5, "training and inference logits differ by %.3g", worst);
+    CHECK(worst <= 5e-5, "training and inference logits differ by %.3g", worst);
     /* the loss is the mean cross-entropy of those logits */
     for (int i = 0; i < B * T; i++) tgt[i] = i % 5 == 0 ? -1 : tok[(i + 1) % (B * T)];
     CHECK_OK(tl_model_forward_train(m, a, tok, tgt, NULL, &loss));
