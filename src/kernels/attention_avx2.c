@@ -196,7 +196,10 @@ static float softmax_row(float *row, int nk, int n, float scale, const float *vi
     return mx + logf(sum);
 }
 
-static int threads_for(int n_scratch) {
+/* Threads for B*H*T*T*D multiply-adds: one below ~64K (a fork costs more), at most
+ * n_scratch (the scratch slots). */
+static int threads_for(int n_scratch, int B, int H, int T, int D) {
+    if ((int64_t)B * H * T * T * D < (1 << 16)) return 1;
     int nt = omp_get_max_threads();
     return nt < n_scratch ? nt : n_scratch;
 }
@@ -206,7 +209,8 @@ void tl_attention_train_forward_avx2(float *out, float *lse, const float *q, con
                                      int Hkv, int D, float *scratch, int n_scratch) {
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads_for(n_scratch))
+    int nth = threads_for(n_scratch, B, H, T, D);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nth) if (nth > 1)
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
             slot sl = slot_at(scratch, omp_get_thread_num(), T, D);
@@ -234,7 +238,8 @@ void tl_attention_train_backward_avx2(float *dq, float *dk, float *dv, const flo
                                       int n_scratch) {
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     float scale = 1.0f / sqrtf((float)D);
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads_for(n_scratch))
+    int nth = threads_for(n_scratch, B, H, T, D);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(nth) if (nth > 1)
     for (int b = 0; b < B; b++) {
         for (int kvh = 0; kvh < Hkv; kvh++) {
             slot sl = slot_at(scratch, omp_get_thread_num(), T, D);

@@ -22,13 +22,6 @@ tl_status tl_adamw_new(const tl_config *c, tl_adamw **out) {
     }
     memset(o->m, 0, bytes);
     memset(o->v, 0, bytes);
-    o->n_tensors = tl_params_tensors(c, NULL, 0);
-    o->tensors = tl_calloc((size_t)o->n_tensors, sizeof *o->tensors);
-    if (!o->tensors) {
-        tl_adamw_free(o);
-        return tl_errorf(TL_E_NOMEM, "AdamW: out of memory");
-    }
-    tl_params_tensors(c, o->tensors, o->n_tensors);
     *out = o;
     return TL_OK;
 }
@@ -37,7 +30,6 @@ void tl_adamw_free(tl_adamw *o) {
     if (!o) return;
     tl_free_aligned(o->m);
     tl_free_aligned(o->v);
-    tl_free(o->tensors);
     tl_free(o);
 }
 
@@ -64,13 +56,35 @@ void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *para
     double bc1 = 1.0 - pow((double)hp->beta1, t), bc2 = 1.0 - pow((double)hp->beta2, t);
     float step_size = (float)((double)lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     float decay = (float)(1.0 - (double)lr * (double)hp->weight_decay);
-    /* one range per tensor: matrices decay, RMSNorm gains (1-D) do not */
-    for (int i = 0; i < o->n_tensors; i++) {
-        const tl_param_tensor *ts = &o->tensors[i];
-        size_t off = ts->offset, n = (size_t)(ts->rows * ts->cols);
-        adamw_range(params + off, grads + off, o->m + off, o->v + off, n, hp->beta1, hp->beta2,
-                    hp->eps, ts->n_dims == 2 ? decay : 1.0f, step_size, bc2_sqrt);
+    const tl_config *c = &o->cfg;
+    size_t C = (size_t)c->dim, F = (size_t)c->hidden_dim, V = (size_t)c->vocab_size,
+           QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
+    /* one range per tensor of the layout: matrices decay, RMSNorm gains do not */
+#define RANGE(view, count, decays)                                                                 \
+    do {                                                                                           \
+        size_t off_ = (size_t)((view) - params);                                                   \
+        adamw_range(params + off_, grads + off_, o->m + off_, o->v + off_, (count), hp->beta1,     \
+                    hp->beta2, hp->eps, (decays) ? decay : 1.0f, step_size, bc2_sqrt);            \
+    } while (0)
+    tl_global_params g;
+    tl_params_global(c, params, &g);
+    RANGE(g.tok_embd, V * C, 1);
+    for (int l = 0; l < c->n_layers; l++) {
+        tl_layer_params p;
+        tl_params_layer(c, params, l, &p);
+        RANGE(p.attn_norm, C, 0);
+        RANGE(p.wq, QD * C, 1);
+        RANGE(p.wk, KD * C, 1);
+        RANGE(p.wv, KD * C, 1);
+        RANGE(p.wo, C * QD, 1);
+        RANGE(p.ffn_norm, C, 0);
+        RANGE(p.w_gate, F * C, 1);
+        RANGE(p.w_up, F * C, 1);
+        RANGE(p.w_down, C * F, 1);
     }
+    RANGE(g.out_norm, C, 0);
+    if (!c->tied_embeddings) RANGE(g.output, V * C, 1);
+#undef RANGE
 }
 
 /* Blocks of a fixed size, each summed in order and then added in order: the same

@@ -79,8 +79,6 @@ typedef struct {
     int64_t step; /* updates taken so far (t of the bias corrections is step + 1) */
     float *m;     /* [n] first moment */
     float *v;     /* [n] second moment */
-    tl_param_tensor *tensors; /* the layout's tensors (which ones decay) */
-    int n_tensors;
 } tl_adamw;
 
 tl_status tl_adamw_new(const tl_config *c, tl_adamw **out);
