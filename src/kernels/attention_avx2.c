@@ -9,7 +9,11 @@
  * contiguous, so only K and V are transposed, once per (sequence, head).
  * Work is split by (sequence, kv head) in backward: each thread owns its dK, dV rows
  * and the dQ rows of the heads sharing them; the order of every sum is fixed, so
- * results do not depend on the thread count. */
+ * results do not depend on the thread count.
+ * Bidirectional mode (BICO, planned): the key range of every block becomes 0..T-1,
+ * and the part of S with keys after the query comes from a second product with the
+ * mirrored-RoPE q and k (its dS flowing back to their own gradients); softmax_row
+ * and the backward row loop take the visible bound from one place, as now. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
