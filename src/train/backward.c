@@ -143,7 +143,16 @@ static void residual_forward(float *out, const float *a, const float *b, int64_t
     for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
 }
 
-static void zero(float *x, int64_t n) { memset(x, 0, (size_t)n * sizeof(float)); }
+/* Gradient buffers are zeroed before each backward kernel accumulates into them. */
+static void zero(float *x, int64_t n) {
+    enum { CHUNK = 1 << 16 };
+    int64_t nc = (n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if (nc > 4)
+    for (int64_t c = 0; c < nc; c++) {
+        int64_t i0 = c * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        memset(x + i0, 0, (size_t)len * sizeof(float));
+    }
+}
 
 static int same_shape(const tl_config *a, const tl_config *b) {
     return a->dim == b->dim && a->hidden_dim == b->hidden_dim && a->n_layers == b->n_layers &&

@@ -111,10 +111,10 @@ static void test_matches_inference(void) {
     tl_model *m = NULL;
     CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
     if (!m) return;
-    int B = 3, T = 24, V = m->cfg.vocab_size;
+    int B = 3, T = 40, V = m->cfg.vocab_size; /* T > 32: several query blocks */
     tl_train_acts *a = NULL;
     CHECK_OK(tl_train_acts_new(&m->cfg, B, T, &a));
-    int32_t tok[72], tgt[72];
+    int32_t tok[120], tgt[120];
     for (int i = 0; i < B * T; i++) tok[i] = (int32_t)tl_rng_below(&rng, (uint64_t)V), tgt[i] = -1;
     float loss;
     CHECK_OK(tl_model_forward_train(m, a, tok, tgt, NULL, &loss));
