@@ -104,6 +104,9 @@ float tl_crossentropy_forward(float *losses, float *lse, const float *logits,
 void tl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                               const int32_t *targets, float dloss, int N, int V);
 /* The portable references, for tests of the SIMD paths. */
+void tl_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t N);
+void tl_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, int64_t N);
 float tl_crossentropy_forward_ref(float *losses, float *lse, const float *logits,
                                   const int32_t *targets, int N, int V);
 void tl_crossentropy_backward_ref(float *dlogits, const float *logits, const float *lse,

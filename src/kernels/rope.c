@@ -7,14 +7,18 @@
 #else
 
 /* shapes: x [T, nh, D], pos [T]. Angles are computed in double for accuracy: the
- * frequency of pair i is theta^(-2i/D). */
+ * frequency of pair i is theta^(-2i/D) (a table of them for D <= 1024, the limit of
+ * tl_config_check; recomputed per position beyond). */
 void TL_FN(tl_rope_forward)(real *x, const int *pos, int T, int nh, int D, float theta,
                             tl_rope_layout layout, int sign) {
     int half = D / 2;
+    double freqs[512];
+    int tabled = half <= 512 ? half : 0;
+    for (int i = 0; i < tabled; i++) freqs[i] = pow((double)theta, -2.0 * i / (double)D);
 #pragma omp parallel for schedule(static) if ((int64_t)T * nh * D > 65536)
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < half; i++) {
-            double freq = pow((double)theta, -2.0 * i / (double)D);
+            double freq = i < tabled ? freqs[i] : pow((double)theta, -2.0 * i / (double)D);
             double ang = (double)pos[t] * freq;
             real c = (real)cos(ang), s = (real)sin(ang) * (real)sign;
             int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;

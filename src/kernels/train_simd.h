@@ -1,6 +1,6 @@
 /*
  * train_simd.h: the SIMD paths of the training kernels, chosen at run time by the
- * float entry points in attention.c and crossentropy.c (same arguments, same
+ * float entry points in attention.c, crossentropy.c and swiglu.c (same arguments, same
  * semantics; the tests compare them with the portable *_ref).
  */
 #ifndef TL_TRAIN_SIMD_H
@@ -23,5 +23,9 @@ float tl_crossentropy_forward_avx2(float *losses, float *lse, const float *logit
                                    const int32_t *targets, int N, int V);
 void tl_crossentropy_backward_avx2(float *dlogits, const float *logits, const float *lse,
                                    const int32_t *targets, float dloss, int N, int V);
+
+void tl_swiglu_forward_avx2(float *out, const float *gate, const float *up, int64_t N);
+void tl_swiglu_backward_avx2(float *dgate, float *dup, const float *dout, const float *gate,
+                             const float *up, int64_t N);
 
 #endif /* TL_TRAIN_SIMD_H */
