@@ -87,20 +87,21 @@ void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *para
 #undef RANGE
 }
 
-/* Blocks of a fixed size, each summed in order and then added in order: the same
- * result for any thread count. */
+/* 256 blocks whose bounds depend on n only, each summed in order by one thread, then
+ * added in block order: the same result for any thread count. */
 double tl_grad_norm(const float *grads, size_t n) {
-    enum { BLK = 1 << 14 };
-    size_t nb = (n + BLK - 1) / BLK;
-    double total = 0;
-#pragma omp parallel for ordered schedule(static) if (n > 65536)
-    for (size_t b = 0; b < nb; b++) {
-        size_t i1 = (b + 1) * BLK < n ? (b + 1) * BLK : n;
+    enum { NB = 256 };
+    double part[NB];
+    size_t blk = (n + NB - 1) / NB;
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int b = 0; b < NB; b++) {
+        size_t i0 = (size_t)b * blk, i1 = i0 + blk < n ? i0 + blk : n;
         double s = 0;
-        for (size_t i = b * BLK; i < i1; i++) s += (double)grads[i] * grads[i];
-#pragma omp ordered
-        total += s;
+        for (size_t i = i0; i < i1; i++) s += (double)grads[i] * grads[i];
+        part[b] = s;
     }
+    double total = 0;
+    for (int b = 0; b < NB; b++) total += part[b];
     return sqrt(total);
 }
 
