@@ -90,6 +90,20 @@ static void gradcheck(int tied, const uint8_t *mask) {
     double err = 0;
     for (size_t i = 0; i < m->n_params; i++) err = fmax(err, fabs(g2[i] - 1.5 * grads[i]));
     CHECK(err <= 1e-6, "grads + 0.5 * grads: max error %.3g", err);
+    /* one thread agrees with the default count (kernels here do not depend on the split;
+     * matmul may sum in another order) */
+    int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    memset(g2, 0, m->n_params * sizeof(float));
+    loss_of(m, a, tok, tgt, attn);
+    tl_model_backward(m, a, g2, 1.0f);
+    omp_set_num_threads(threads);
+    double gmax = 0;
+    err = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        err = fmax(err, fabs(g2[i] - grads[i])), gmax = fmax(gmax, fabs(grads[i]));
+    printf("  1 thread vs %d: max |difference| %.2e (max |grad| %.2e)\n", threads, err, gmax);
+    CHECK(err <= 1e-5 * gmax, "1 thread vs %d threads: %.3g", threads, err);
     free(grads);
     free(g2);
     tl_train_acts_free(a);
