@@ -448,6 +448,42 @@ static void test_golden_corpus(void) {
     tl_bpe_trainer_free(tr);
 }
 
+/* --split-digits and a short --max-piece-length: no piece breaks them, and the
+ * encoder still agrees with the trainer */
+static void test_options(void) {
+    tl_bpe_train_opts o;
+    tl_bpe_train_opts_default(&o);
+    o.vocab_size = 800;
+    o.split_digits = 1;
+    o.max_piece_chars = 4;
+    tl_bpe_trainer *tr = NULL;
+    tl_tokenizer *t = NULL;
+    CHECK_OK(tl_bpe_trainer_new(&o, &tr));
+    if (tr) CHECK_OK(tl_bpe_trainer_add_file(tr, GOLD "corpus.txt"));
+    if (tr) CHECK_OK(tl_bpe_trainer_run(tr, &t));
+    if (t) {
+        tl_bpe_train_stats st;
+        tl_bpe_trainer_stats(tr, &st);
+        int digits = 0, longer = 0;
+        for (int id = 259; id < 259 + st.n_merges; id++) {
+            size_t n;
+            const char *p = tl_tokenizer_piece(t, id, &n);
+            for (size_t i = 0; i < n; i++) digits += p[i] >= '0' && p[i] <= '9';
+            longer += n_chars(p, n) > 4;
+        }
+        printf("split digits, pieces <= 4 characters: %d merges, %d with a digit, %d longer\n", st.n_merges, digits,
+               longer);
+        CHECK(st.n_merges > 100 && digits == 0 && longer == 0, "%d with digits, %d longer", digits, longer);
+        check_words(tr, t, "split digits, short pieces");
+        size_t len;
+        char *text = slurp(GOLD "corpus.txt", &len);
+        if (text) check_round_trip(t, text, len, "split digits, short pieces");
+        free(text);
+    }
+    tl_tokenizer_free(t);
+    tl_bpe_trainer_free(tr);
+}
+
 /* ---- (5) the world corpus and a real-text speed run -------------------------------------- */
 
 static void test_world(void) {
@@ -742,6 +778,7 @@ static void test_nomem(void) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     test_golden_corpus();
+    test_options();
     test_errors();
     test_nomem();
     test_world();
