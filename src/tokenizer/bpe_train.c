@@ -40,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/heap.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -574,40 +575,19 @@ static int heap_above(const tl_bpe_trainer *tr, const heap_entry *x, const heap_
     return bytes_cmp(tr->cands.buf + a->off, a->len, tr->cands.buf + b->off, b->len) < 0;
 }
 
+#define TRAIN_ABOVE(tr, a, b) heap_above(tr, a, b)
+TL_HEAP_DEFINE(cand_heap, heap_entry, const tl_bpe_trainer *, TRAIN_ABOVE)
+
 static tl_status heap_push(tl_bpe_trainer *tr, int32_t cand) {
     if (!GROW(tr->heap, tr->heap_cap, tr->n_heap + 1))
         return tl_errorf(TL_E_NOMEM, "tokenizer training: out of memory");
     heap_entry e = {tr->ci[cand].count, cand};
     tr->ci[cand].bound = e.count;
-    size_t i = tr->n_heap++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!heap_above(tr, &e, &tr->heap[p])) break;
-        tr->heap[i] = tr->heap[p];
-        i = p;
-    }
-    tr->heap[i] = e;
+    cand_heap_push(tr, tr->heap, &tr->n_heap, e);
     return TL_OK;
 }
 
-static heap_entry heap_pop(tl_bpe_trainer *tr) {
-    heap_entry top = tr->heap[0], last = tr->heap[--tr->n_heap];
-    size_t i = 0, n = tr->n_heap;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, best = i;
-        const heap_entry *bv = &last;
-        if (l < n && heap_above(tr, &tr->heap[l], bv)) {
-            best = l;
-            bv = &tr->heap[l];
-        }
-        if (r < n && heap_above(tr, &tr->heap[r], bv)) best = r;
-        if (best == i) break;
-        tr->heap[i] = tr->heap[best];
-        i = best;
-    }
-    if (n) tr->heap[i] = last;
-    return top;
-}
+static heap_entry heap_pop(tl_bpe_trainer *tr) { return cand_heap_pop(tr, tr->heap, &tr->n_heap); }
 
 /* Add (sign +1) or remove (-1) the pairs of word w from the counts. Adding
  * records the word in each pair's list and marks the pair touched. */
