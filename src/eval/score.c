@@ -167,14 +167,14 @@ static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_
                 }
             }
             if (!st) {
-                ll[c] = (double)sc->row0[cont[0]] - sc->lse0;
+                /* the sum runs in token order, as in score_scratch, so both give the same bits */
+                ll_acc a = {cont, nc, 1, m, (double)sc->row0[cont[0]] - sc->lse0};
                 if (m > 1) {
-                    ll_acc a = {cont, nc, 1, m, 0.0};
                     sc->s->pos = nc; /* back to the end of the context */
                     st = tl_forward_all(sc->s, cont, m - 1, ll_rows, &a);
                     sc->tokens_run += m - 1;
-                    ll[c] += a.sum;
                 }
+                ll[c] = a.sum;
             }
         } else if (m > 0) {
             st = score_scratch(sc, ctx, nc, cont, m, &ll[c]);
