@@ -71,7 +71,7 @@ static void print_table(const tl_eval_task *const *tasks, const tl_eval_result *
 int tl_cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *tok_path = NULL, *task_arg = NULL, *out_dir = NULL;
     const char *data_dir = "../shared/data", *world_dir = NULL, *file = NULL;
-    int limit = 0, fewshot = 0, n_ctx = 0, max_new = 32, top_k = 0, threads = 0, no_cache = 0, verbose = 0;
+    int workers = 0, limit = 0, fewshot = 0, n_ctx = 0, max_new = 32, top_k = 0, threads = 0, no_cache = 0, verbose = 0;
     float temp = 0.0f, top_p = 1.0f;
     uint64_t seed = 0;
     cli_opt opts[] = {
@@ -92,6 +92,8 @@ int tl_cmd_eval(int argc, char **argv) {
         {"--seed", NULL, OPT_U64, &seed, "generation seed (item i uses seed + i)"},
         {"--no-cache", NULL, OPT_FLAG, &no_cache, "run context + continuation from scratch for every choice"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
+        {"--workers", NULL, OPT_INT, &workers,
+         "items scored in parallel (0 = auto: every thread for models up to 64M parameters, else 1)"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
     char desc[6000];
@@ -107,6 +109,7 @@ int tl_cmd_eval(int argc, char **argv) {
     if (n_ctx < 0) return cli_failf(2, "eval: --ctx must be >= 0 (got %d)", n_ctx);
     if (max_new < 1) return cli_failf(2, "eval: --max-new must be >= 1 (got %d)", max_new);
     if (threads < 0) return cli_failf(2, "eval: -t must be >= 0 (got %d)", threads);
+    if (workers < 0) return cli_failf(2, "eval: --workers must be >= 0 (got %d)", workers);
     char task_buf[512];
     if (strlen(task_arg) >= sizeof task_buf) return cli_failf(2, "eval: --task list too long");
     strcpy(task_buf, task_arg);
@@ -146,6 +149,7 @@ int tl_cmd_eval(int argc, char **argv) {
     eo.n_ctx = n_ctx;
     eo.no_prefix_cache = no_cache;
     eo.max_new_tokens = max_new;
+    eo.n_workers = workers;
     eo.sampling = (tl_sampler_params){temp, top_k, top_p, seed};
     cli_progress prog;
     eo.progress = progress_cb;

@@ -100,6 +100,7 @@ typedef struct {
     tl_hooks hooks;             /* copied into every session the harness creates */
     tl_sampler_params sampling; /* generation; temperature 0 = greedy. Item i uses seed + i */
     int max_new_tokens;         /* generation length cap (0 = 32) */
+    int n_workers;              /* items scored in parallel, one session each (0 = auto, see tl_eval_workers) */
     void (*progress)(void *user, int done, int total);
     void *progress_user;
 } tl_eval_opts;
@@ -130,6 +131,13 @@ typedef struct {
     double seconds;
     int64_t tokens_run;   /* tokens sent through the model */
 } tl_eval_result;
+
+/* The workers tl_eval_run uses: o->n_workers, or when 0, all OpenMP threads for
+ * models up to 64 Mi parameters (their forwards are too short to split well) and 1
+ * for larger ones or when hooks are set (a hook then never runs on two threads at
+ * once; set n_workers > 1 explicitly for hooks that are thread-safe). Never more
+ * than the items. Results do not depend on the worker count. */
+int tl_eval_workers(const tl_model *m, const tl_eval_opts *o, int n_items);
 
 /* Score every item (up to o->limit) of a task. tok must match the model's vocabulary. */
 tl_status tl_eval_run(const tl_model *m, const tl_tokenizer *tok, const tl_eval_task *t,

@@ -8,6 +8,7 @@
  * the uncached run (test_eval checks both ways agree).
  * Generation items are answered greedily (or sampled) from the context. */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "eval_internal.h"
@@ -89,6 +90,8 @@ typedef struct {
     float *row0;  /* [V] logits after the context: they predict every choice's first token */
     double lse0;  /* log Σ e^row0 */
     int64_t tokens_run;
+    tl_sampler smp;
+    int sampler_ready;
 } scorer;
 
 static double log_sum_exp(const float *row, int V) {
@@ -274,55 +277,97 @@ static tl_status result_alloc(const tl_eval_task *t, int n, tl_eval_result *r) {
     return TL_OK;
 }
 
+/* One item on one worker: score its choices, generate, compute its metrics. */
+static tl_status run_item(scorer *sc, const tl_eval_task *t, int i, tl_eval_result *out) {
+    const tl_eval_item *it = &t->items[i];
+    double *ll = out->ll + out->choice_off[i];
+    tl_status st = TL_OK;
+    if (it->n_choices > 0) st = score_choices(sc, t, it, ll, out->n_tokens + out->choice_off[i]);
+    if (!st && it->generate) {
+        if (!sc->sampler_ready) {
+            st = tl_sampler_init(&sc->smp, &sc->o->sampling, sc->V);
+            sc->sampler_ready = !st;
+        }
+        if (!st) {
+            tl_rng_seed(&sc->smp.rng, sc->o->sampling.seed + (uint64_t)i); /* each item its own stream */
+            st = generate(sc, it, &sc->smp, &out->generation[i]);
+            if (st) tl_error_prefix(st, "%s: item %s", t->name, it->id ? it->id : "?");
+        }
+    }
+    if (!st)
+        tl_eval_item_metrics(t, it, ll, out->generation[i], out->values + (size_t)i * out->n_metrics, &out->pred[i],
+                             &out->pred_norm[i]);
+    return st;
+}
+
+static void scorer_free(scorer *sc) {
+    if (sc->sampler_ready) tl_sampler_free(&sc->smp);
+    tl_free(sc->row0);
+    tl_session_free(sc->s);
+}
+
+int tl_eval_workers(const tl_model *m, const tl_eval_opts *o, int n_items) {
+    int w = o->n_workers;
+    if (w <= 0) /* auto: whole items in parallel for small models, whose forwards are too short to split */
+        w = o->hooks.n > 0 || m->n_params > ((size_t)64 << 20) ? 1 : omp_get_max_threads();
+    if (w > n_items) w = n_items;
+    return w > 0 ? w : 1;
+}
+
 tl_status tl_eval_run(const tl_model *m, const tl_tokenizer *tok, const tl_eval_task *t, const tl_eval_opts *o,
                       tl_eval_result *out) {
     memset(out, 0, sizeof *out);
     double t0 = tl_time_sec();
-    int n = o->limit > 0 && o->limit < t->n_items ? o->limit : t->n_items;
     if (o->limit < 0) return tl_errorf(TL_E_ARG, "eval: --limit %d must be >= 0", o->limit);
     if (tl_tokenizer_n_vocab(tok) > m->cfg.vocab_size)
         return tl_errorf(TL_E_ARG, "eval: the tokenizer has %d tokens but the model's vocabulary is %d",
                          tl_tokenizer_n_vocab(tok), m->cfg.vocab_size);
-    scorer sc = {m, tok, o, NULL, m->cfg.vocab_size, NULL, 0.0, 0};
-    tl_sampler smp = {0};
-    int sampler_ready = 0;
-    tl_status st = result_alloc(t, n, out);
-    if (!st) st = tl_session_new(m, o->n_ctx, 0, &sc.s);
-    if (!st) {
-        sc.s->hooks = o->hooks;
-        sc.row0 = tl_malloc(sizeof(float) * (size_t)sc.V);
-        if (!sc.row0) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
+    int n = o->limit > 0 && o->limit < t->n_items ? o->limit : t->n_items, nw = tl_eval_workers(m, o, n);
+    scorer *ws = tl_calloc((size_t)nw, sizeof *ws);
+    tl_status st = ws ? result_alloc(t, n, out) : tl_errorf(TL_E_NOMEM, "eval: out of memory");
+    for (int w = 0; w < nw && !st; w++) {
+        scorer *sc = &ws[w];
+        sc->m = m, sc->tok = tok, sc->o = o, sc->V = m->cfg.vocab_size;
+        if ((st = tl_session_new(m, o->n_ctx, 0, &sc->s))) break;
+        sc->s->hooks = o->hooks;
+        if (!(sc->row0 = tl_malloc(sizeof(float) * (size_t)sc->V))) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
-    for (int i = 0; i < n && !st; i++) {
-        const tl_eval_item *it = &t->items[i];
-        double *ll = out->ll + out->choice_off[i];
-        if (it->n_choices > 0) st = score_choices(&sc, t, it, ll, out->n_tokens + out->choice_off[i]);
-        if (!st && it->generate) {
-            if (!sampler_ready) {
-                st = tl_sampler_init(&smp, &o->sampling, sc.V);
-                sampler_ready = !st;
+    /* Items are independent: a worker's numbers do not depend on which items it gets,
+     * so any worker count gives the same results. Messages are per thread: the first
+     * failure's is copied out and raised again on the calling thread. */
+    tl_status failed = st;
+    char msg[1024] = "";
+    int done = 0;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nw) if (nw > 1 && !st)
+    for (int i = 0; i < n; i++) {
+        tl_status fail_now;
+#pragma omp atomic read
+        fail_now = failed;
+        if (fail_now) continue;
+        tl_status r = run_item(&ws[omp_get_thread_num()], t, i, out);
+#pragma omp critical(tl_eval_progress)
+        {
+            if (r && !failed) {
+                failed = r;
+                snprintf(msg, sizeof msg, "%s", tl_last_error());
             }
-            if (!st) {
-                tl_rng_seed(&smp.rng, o->sampling.seed + (uint64_t)i); /* each item its own stream */
-                st = generate(&sc, it, &smp, &out->generation[i]);
-                if (st) tl_error_prefix(st, "%s: item %s", t->name, it->id ? it->id : "?");
-            }
-        }
-        if (!st) {
-            tl_eval_item_metrics(t, it, ll, out->generation[i], out->values + (size_t)i * out->n_metrics,
-                                 &out->pred[i], &out->pred_norm[i]);
-            if (o->progress) o->progress(o->progress_user, i + 1, n);
+            done++;
+            if (!r && o->progress) o->progress(o->progress_user, done, n);
         }
     }
-    if (sampler_ready) tl_sampler_free(&smp);
-    tl_free(sc.row0);
-    tl_session_free(sc.s);
+    if (!st && failed) st = tl_errorf(failed, "%s", msg);
+    int64_t tokens = 0;
+    for (int w = 0; ws && w < nw; w++) {
+        tokens += ws[w].tokens_run;
+        scorer_free(&ws[w]);
+    }
+    tl_free(ws);
     if (st) {
         tl_eval_result_free(out);
         return st;
     }
     tl_eval_aggregate(out);
-    out->tokens_run = sc.tokens_run;
+    out->tokens_run = tokens;
     out->seconds = tl_time_sec() - t0;
     return TL_OK;
 }
