@@ -98,7 +98,8 @@ typedef struct {
     int n_ctx;                  /* session context (0 = the model's seq_len) */
     int no_prefix_cache;        /* 1: run context + continuation from scratch for every choice */
     tl_hooks hooks;             /* copied into every session the harness creates */
-    tl_sampler_params sampling; /* generation; temperature 0 = greedy. Item i uses seed + i */
+    tl_sampler_params sampling; /* toxicity generations; temperature 0 = greedy. Item i uses seed + i.
+                                 * Exact-match items are always answered greedily. */
     int max_new_tokens;         /* generation length cap (0 = 32) */
     int n_workers;              /* items scored in parallel, one session each (0 = auto, see tl_eval_workers) */
     void (*progress)(void *user, int done, int total);

@@ -29,8 +29,8 @@ const char *tl_eval_kind_rule(tl_eval_kind kind) {
 }
 
 const char *tl_eval_generation_rule(void) {
-    return "generation starts after the context (with BOS), greedy unless a temperature is set (item i is "
-           "sampled with seed + i), and stops at end-of-sequence, after max_new_tokens, or at the first line "
+    return "generation starts after the context (with BOS), greedy unless a temperature is set for the "
+           "toxicity prompts (item i is sampled with seed + i; exact-match items stay greedy), and stops at end-of-sequence, after max_new_tokens, or at the first line "
            "break once the reply has a non-space character";
 }
 
@@ -79,7 +79,8 @@ tl_status tl_eval_write_json(const char *path, const tl_eval_meta *meta, const t
             if (g) {
                 ok &= cJSON_AddStringToObject(g, "rule", tl_eval_generation_rule()) != NULL;
                 ok &= cJSON_AddNumberToObject(g, "max_new_tokens", meta->max_new_tokens) != NULL;
-                ok &= cJSON_AddNumberToObject(g, "temperature", meta->sampling.temperature) != NULL;
+                double temp = t->kind == TL_EVAL_KIND_CAPABILITY ? 0.0 : meta->sampling.temperature;
+                ok &= cJSON_AddNumberToObject(g, "temperature", temp) != NULL;
                 ok &= cJSON_AddNumberToObject(g, "top_k", meta->sampling.top_k) != NULL;
                 ok &= cJSON_AddNumberToObject(g, "top_p", meta->sampling.top_p) != NULL;
                 ok &= cJSON_AddNumberToObject(g, "seed", (double)meta->sampling.seed) != NULL;

@@ -285,7 +285,9 @@ static tl_status run_item(scorer *sc, const tl_eval_task *t, int i, tl_eval_resu
     if (it->n_choices > 0) st = score_choices(sc, t, it, ll, out->n_tokens + out->choice_off[i]);
     if (!st && it->generate) {
         if (!sc->sampler_ready) {
-            st = tl_sampler_init(&sc->smp, &sc->o->sampling, sc->V);
+            tl_sampler_params sp = sc->o->sampling;
+            if (t->kind == TL_EVAL_KIND_CAPABILITY) sp.temperature = 0.0f; /* exact match is greedy */
+            st = tl_sampler_init(&sc->smp, &sp, sc->V);
             sc->sampler_ready = !st;
         }
         if (!st) {
@@ -328,7 +330,9 @@ tl_status tl_eval_run(const tl_model *m, const tl_tokenizer *tok, const tl_eval_
     for (int w = 0; w < nw && !st; w++) {
         scorer *sc = &ws[w];
         sc->m = m, sc->tok = tok, sc->o = o, sc->V = m->cfg.vocab_size;
-        if ((st = tl_session_new(m, o->n_ctx, 0, &sc->s))) break;
+        /* 128-token chunks: long contexts are run in pieces (same numbers, as rows are
+         * independent) and a worker's logits buffer stays small for large vocabularies */
+        if ((st = tl_session_new(m, o->n_ctx, 128, &sc->s))) break;
         sc->s->hooks = o->hooks;
         if (!(sc->row0 = tl_malloc(sizeof(float) * (size_t)sc->V))) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
