@@ -11,7 +11,8 @@ MathQA, some with few-shot contexts) it rebuilds, independently of tiller:
   - each choice's log-likelihood from one forward of context + continuation in
     float64 (the pure-torch Llama of llama_ref.py; inputs cut on the left to the
     model's 512 positions the way lm-eval does: (ctx + cont)[-(L+1):][:-1]);
-  - acc, acc_norm (len of the choice in characters), mc1, mc2 (label-based).
+  - the predictions (argmax ll, argmax ll / len) and acc, acc_norm (len of the
+    choice in characters, Python's len), mc1, mc2 (label-based).
 It writes tests/golden/eval/stories260k.json, which tests/unit/test_eval.c
 compares with tiller: token ids exactly, lls within 1e-4, metrics exactly.
 
@@ -228,7 +229,7 @@ def score_case(cfg, w, L, tok, task, docs):
         norm = [lls[i] / len(d["choices"][i]) for i in range(n1)]
         pred_norm = max(range(n1), key=lambda i: (norm[i], -i))
         item = {"id": d["id"], "context": d["text"], "ctx_ids": encode_pair(tok, d["text"], " x")[0],
-                "choices": choices}
+                "choices": choices, "pred": pred, "pred_norm": pred_norm}
         if task == "truthfulqa_mc":
             l2 = [c["ll"] for c in choices[n1:]]
             p = [math.exp(v) for v in l2]

@@ -109,6 +109,9 @@ static void check_case(const cJSON *c, double *max_ll_err, int *n_lls) {
             CHECK(ll[k] == ll_nc[k], "%s item %d choice %d: cached %.17g != uncached %.17g", task, i, k, ll[k],
                   ll_nc[k]);
         }
+        CHECK(r[0].pred[i] == (int)num(gi, "pred") && r[0].pred_norm[i] == (int)num(gi, "pred_norm"),
+              "%s item %d: pred %d / %d, oracle %g / %g", task, i, r[0].pred[i], r[0].pred_norm[i], num(gi, "pred"),
+              num(gi, "pred_norm"));
         for (const cJSON *gm = gi->child; gm; gm = gm->next) {
             int m = metric_index(&r[0], gm->string);
             if (m < 0) continue; /* id, context, ... */
