@@ -16,8 +16,14 @@ int main(int argc, char **argv) {
     char tok_path[1024], data[1024];
     snprintf(tok_path, sizeof tok_path, "%s/models/stories260K/tok512.bin", shared);
     snprintf(data, sizeof data, "%s/data", shared);
-    tl_config c = {.dim = 256, .hidden_dim = 688, .n_layers = 6, .n_heads = 8, .n_kv_heads = 4,
-                   .vocab_size = 512, .seq_len = 512, .tied_embeddings = 1};
+    tl_config c = {.dim = 256,
+                   .hidden_dim = 688,
+                   .n_layers = 6,
+                   .n_heads = 8,
+                   .n_kv_heads = 4,
+                   .vocab_size = 512,
+                   .seq_len = 512,
+                   .tied_embeddings = 1};
     tl_config_defaults(&c);
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
@@ -42,8 +48,8 @@ int main(int argc, char **argv) {
         }
         printf("bench_eval task=arc_easy items=%d params=%.1fM workers=%d cache=%d seconds=%.2f items_per_s=%.1f "
                "tokens_per_s=%.0f\n",
-               r.n_items, m->n_params / 1e6, tl_eval_workers(m, &o, r.n_items), cache, r.seconds,
-               r.n_items / r.seconds, (double)r.tokens_run / r.seconds);
+               r.n_items, m->n_params / 1e6, tl_eval_workers(m, &o, r.n_items), cache, r.seconds, r.n_items / r.seconds,
+               (double)r.tokens_run / r.seconds);
         fflush(stdout);
         tl_eval_result_free(&r);
     }

@@ -27,11 +27,13 @@ static void build_description(char *buf, size_t cap) {
         "with -o DIR writes DIR/results.json (each metric's mean, standard error and n, and the rules below) "
         "and DIR/<task>.csv (one row per item: id, gold, pred, pred_norm, metric values, lls, generation).\n\n"
         "tasks (--task T or T1,T2,...):\n");
-    for (int i = 0; i < tl_eval_task_count(); i++) ADD("  %-18s %s\n", tl_eval_task_name(i), tl_eval_task_help(i));
+    for (int i = 0; i < tl_eval_task_count(); i++)
+        ADD("  %-18s %s\n", tl_eval_task_name(i), tl_eval_task_help(i));
     ADD("\nrules:\n");
     static const tl_eval_kind kinds[] = {TL_EVAL_KIND_MC, TL_EVAL_KIND_TRUTHFUL, TL_EVAL_KIND_PREFERENCE,
                                          TL_EVAL_KIND_CAPABILITY, TL_EVAL_KIND_TOXICITY};
-    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) ADD("  - %s\n", tl_eval_kind_rule(kinds[k]));
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        ADD("  - %s\n", tl_eval_kind_rule(kinds[k]));
     ADD("  - %s\n", tl_eval_generation_rule());
     ADD("  - acc_norm divides by the choice's length in characters (Python's len, as lm-eval); the standard "
         "error is the sample standard deviation / sqrt(n)");
@@ -98,8 +100,13 @@ int tl_cmd_eval(int argc, char **argv) {
     };
     char desc[6000];
     build_description(desc, sizeof desc);
-    cli_spec spec = {"tiller eval -m MODEL --task T[,T2...] [-o DIR] [--limit N] [--fewshot K] [options]", desc,
-                     opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+    cli_spec spec = {"tiller eval -m MODEL --task T[,T2...] [-o DIR] [--limit N] [--fewshot K] [options]",
+                     desc,
+                     opts,
+                     (int)(sizeof opts / sizeof *opts),
+                     NULL,
+                     0,
+                     NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (!model_path) return cli_failf(2, "eval: -m MODEL is required (see --help)");
@@ -137,8 +144,7 @@ int tl_cmd_eval(int argc, char **argv) {
         tok = tok_owned;
     } else if (!rc) {
         tok = model->tok;
-        if (!tok)
-            rc = cli_failf(2, "eval: %s carries no tokenizer: pass --tokenizer FILE", model_path);
+        if (!tok) rc = cli_failf(2, "eval: %s carries no tokenizer: pass --tokenizer FILE", model_path);
     }
     if (!rc && out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = cli_failf(1, "eval: cannot create %s: %s", out_dir, strerror(errno));
@@ -163,8 +169,8 @@ int tl_cmd_eval(int argc, char **argv) {
             break;
         }
         n_done++;
-        tl_logf(TL_LOG_INFO, "%s: %d items in %.2f s, %lld tokens (%.0f tok/s)", tasks[k]->name,
-                results[k].n_items, results[k].seconds, (long long)results[k].tokens_run,
+        tl_logf(TL_LOG_INFO, "%s: %d items in %.2f s, %lld tokens (%.0f tok/s)", tasks[k]->name, results[k].n_items,
+                results[k].seconds, (long long)results[k].tokens_run,
                 (double)results[k].tokens_run / (results[k].seconds + 1e-9));
         if (out_dir) {
             char path[4096];
@@ -174,14 +180,15 @@ int tl_cmd_eval(int argc, char **argv) {
     }
     const tl_eval_task *ct[MAX_TASKS];
     const tl_eval_result *cr[MAX_TASKS];
-    for (int k = 0; k < n_done; k++) ct[k] = tasks[k], cr[k] = &results[k];
+    for (int k = 0; k < n_done; k++)
+        ct[k] = tasks[k], cr[k] = &results[k];
     if (!rc) {
         print_table(ct, cr, n_done);
         if (out_dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/results.json", out_dir);
-            tl_eval_meta meta = {model_path, tok_path, limit, fewshot, n_ctx ? n_ctx : model->cfg.seq_len,
-                                 no_cache, max_new, eo.sampling};
+            tl_eval_meta meta = {model_path, tok_path, limit,      fewshot, n_ctx ? n_ctx : model->cfg.seq_len,
+                                 no_cache,   max_new,  eo.sampling};
             if (tl_eval_write_json(path, &meta, ct, cr, n_done) != TL_OK) rc = cli_fail();
         }
     }

@@ -51,7 +51,7 @@ typedef enum {
  * divides by their length); the scored continuation is task->delim + choice. */
 typedef struct {
     char *id;
-    char *context;        /* the whole prompt: description, few-shot examples, the question */
+    char *context; /* the whole prompt: description, few-shot examples, the question */
     int n_choices;
     char **choices;       /* [n_choices] */
     unsigned char *group; /* [n_choices] 0 or 1 (TruthfulQA: 0 = mc1, 1 = mc2) */
@@ -62,14 +62,14 @@ typedef struct {
 } tl_eval_item;
 
 typedef struct {
-    char *name;        /* "arc_easy" */
-    char *source;      /* the file (or directory) the items came from */
+    char *name;   /* "arc_easy" */
+    char *source; /* the file (or directory) the items came from */
     tl_eval_kind kind;
     const char *delim; /* between context and choice: " " (lm-eval's target_delimiter) or "" */
     int fewshot;       /* examples in each context */
     int n_items;
     tl_eval_item *items;
-    int n_lexicon;     /* toxicity phrases, lower-cased */
+    int n_lexicon; /* toxicity phrases, lower-cased */
     char **lexicon;
 } tl_eval_task;
 
@@ -119,18 +119,18 @@ typedef struct {
 } tl_eval_metric;
 
 typedef struct {
-    int n_items;          /* items scored (after --limit) */
+    int n_items; /* items scored (after --limit) */
     int n_metrics;
     tl_eval_metric metrics[TL_EVAL_MAX_METRICS];
-    double *values;       /* [n_items, n_metrics] per-item metric values, NaN = not applicable */
-    int *choice_off;      /* [n_items + 1] offsets into ll / n_tokens */
-    double *ll;           /* [Σ n_choices] log-likelihood of each choice */
-    int *n_tokens;        /* [Σ n_choices] continuation tokens of each choice */
-    int *pred;            /* [n_items] argmax ll (group 0), -1 when the item has no choices */
-    int *pred_norm;       /* [n_items] argmax ll / len, -1 when none */
-    char **generation;    /* [n_items] generated text, NULL for items that do not generate */
+    double *values;    /* [n_items, n_metrics] per-item metric values, NaN = not applicable */
+    int *choice_off;   /* [n_items + 1] offsets into ll / n_tokens */
+    double *ll;        /* [Σ n_choices] log-likelihood of each choice */
+    int *n_tokens;     /* [Σ n_choices] continuation tokens of each choice */
+    int *pred;         /* [n_items] argmax ll (group 0), -1 when the item has no choices */
+    int *pred_norm;    /* [n_items] argmax ll / len, -1 when none */
+    char **generation; /* [n_items] generated text, NULL for items that do not generate */
     double seconds;
-    int64_t tokens_run;   /* tokens sent through the model */
+    int64_t tokens_run; /* tokens sent through the model */
 } tl_eval_result;
 
 /* The workers tl_eval_run uses: o->n_workers, or when 0, all OpenMP threads for
@@ -141,8 +141,8 @@ typedef struct {
 int tl_eval_workers(const tl_model *m, const tl_eval_opts *o, int n_items);
 
 /* Score every item (up to o->limit) of a task. tok must match the model's vocabulary. */
-tl_status tl_eval_run(const tl_model *m, const tl_tokenizer *tok, const tl_eval_task *t,
-                      const tl_eval_opts *o, tl_eval_result *out);
+tl_status tl_eval_run(const tl_model *m, const tl_tokenizer *tok, const tl_eval_task *t, const tl_eval_opts *o,
+                      tl_eval_result *out);
 void tl_eval_result_free(tl_eval_result *r);
 
 /* ---- pieces, exposed for tests and other modules ------------------------- */
@@ -151,8 +151,8 @@ void tl_eval_result_free(tl_eval_result *r);
  * continuation') with BOS minus its first len(*ctx) tokens (possibly none), where
  * context' is context without trailing whitespace and continuation' = that
  * whitespace + continuation. Arrays are tl_malloc'ed; free with tl_free. */
-tl_status tl_eval_encode_pair(const tl_tokenizer *tok, const char *context, const char *continuation,
-                              int32_t **ctx, int *n_ctx, int32_t **cont, int *n_cont);
+tl_status tl_eval_encode_pair(const tl_tokenizer *tok, const char *context, const char *continuation, int32_t **ctx,
+                              int *n_ctx, int32_t **cont, int *n_cont);
 
 /* Per-item metrics from choice log-likelihoods (pure functions of their inputs). */
 int tl_eval_argmax(const double *ll, int n);

@@ -28,8 +28,7 @@ void tl_eval_item_clear(tl_eval_item *it);
  * examples of pool (skipping the item itself when pool == t->items), each
  * written doc_to_text + delim + gold choice, joined and followed by "\n\n"
  * (lm-eval's fewshot_delimiter), then the item's own text. */
-tl_status tl_eval_apply_fewshot(tl_eval_task *t, const char *description, const tl_eval_item *pool,
-                                int n_pool, int k);
+tl_status tl_eval_apply_fewshot(tl_eval_task *t, const char *description, const tl_eval_item *pool, int n_pool, int k);
 /* "<dir>/<rel>" (tl_malloc'ed), or NULL when out of memory. */
 char *tl_eval_path(const char *dir, const char *rel);
 

@@ -98,10 +98,11 @@ tl_status tl_eval_load_mc_task_json(const char *name, const char *path, const ch
         int n_true1 = 0, n_true2 = 0;
         for (int c = 0; c < n1; c++)
             if (it->label[c]) n_true1++, it->gold = c;
-        for (int c = n1; c < n1 + n2; c++) n_true2 += it->label[c];
+        for (int c = n1; c < n1 + n2; c++)
+            n_true2 += it->label[c];
         if (n_true1 != 1) {
-            st = tl_errorf(TL_E_FORMAT, "%s: item %ld: mc1_targets has %d true answers, expected exactly 1", path,
-                           item, n_true1);
+            st = tl_errorf(TL_E_FORMAT, "%s: item %ld: mc1_targets has %d true answers, expected exactly 1", path, item,
+                           n_true1);
             break;
         }
         if (n_true2 < 1) {
@@ -146,7 +147,8 @@ static tl_status arc_line(void *user, const cJSON *obj, long line) {
     const char *path = t->source, *id, *stem, *key;
     const cJSON *q, *choices;
     tl_status st;
-    if ((st = tl_eval_json_str(obj, "id", path, line, &id)) || (st = tl_eval_json_obj(obj, "question", path, line, &q)) ||
+    if ((st = tl_eval_json_str(obj, "id", path, line, &id)) ||
+        (st = tl_eval_json_obj(obj, "question", path, line, &q)) ||
         (st = tl_eval_json_str(q, "stem", path, line, &stem)) ||
         (st = tl_eval_json_arr(q, "choices", path, line, &choices)) ||
         (st = tl_eval_json_str(obj, "answerKey", path, line, &key)))
@@ -160,7 +162,8 @@ static tl_status arc_line(void *user, const cJSON *obj, long line) {
         const char *text, *label;
         if (!cJSON_IsObject(e))
             return tl_errorf(TL_E_FORMAT, "%s: item %ld: question.choices[%d] is not an object", path, line, c);
-        if ((st = tl_eval_json_str(e, "text", path, line, &text)) || (st = tl_eval_json_str(e, "label", path, line, &label)))
+        if ((st = tl_eval_json_str(e, "text", path, line, &text)) ||
+            (st = tl_eval_json_str(e, "label", path, line, &label)))
             return st;
         if (!(it->choices[c] = tl_strdup(text))) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
         if (it->gold < 0 && strcmp(label, key) == 0) it->gold = c;
@@ -208,7 +211,8 @@ tl_status tl_eval_load_arc_challenge(const tl_eval_load_opts *o, tl_eval_task **
 /* ---- CSV ------------------------------------------------------------------------- */
 
 void tl_eval_csv_row_free(tl_eval_csv_row *row) {
-    for (int i = 0; i < row->n; i++) tl_free(row->f[i]);
+    for (int i = 0; i < row->n; i++)
+        tl_free(row->f[i]);
     tl_free(row->f);
     row->f = NULL;
     row->n = 0;
@@ -258,7 +262,8 @@ tl_status tl_eval_csv_next(const char **pp, const char *end, const char *file, l
             }
         } else {
             const char *s = p;
-            while (p < end && *p != ',' && *p != '\n' && *p != '\r') p++;
+            while (p < end && *p != ',' && *p != '\n' && *p != '\r')
+                p++;
             tl_eval_sb_addn(&b, s, (size_t)(p - s));
         }
         char *field = tl_eval_sb_take(&b);
@@ -299,9 +304,11 @@ static const char *ascii_ws = " \t\n\r\v\f";
 
 /* Python's str.strip() for ASCII whitespace, as a new string. */
 static char *strip_dup(const char *s) {
-    while (*s && strchr(ascii_ws, *s)) s++;
+    while (*s && strchr(ascii_ws, *s))
+        s++;
     size_t n = strlen(s);
-    while (n > 0 && strchr(ascii_ws, s[n - 1])) n--;
+    while (n > 0 && strchr(ascii_ws, s[n - 1]))
+        n--;
     char *r = tl_malloc(n + 1);
     if (r) {
         memcpy(r, s, n);
@@ -429,7 +436,8 @@ static tl_status list_csv(const char *dir, char ***out, int *n_out) {
     closedir(d);
     if (!st && n == 0) st = tl_errorf(TL_E_FORMAT, "%s: no .csv files", dir);
     if (st) {
-        for (int i = 0; i < n; i++) tl_free(v[i]);
+        for (int i = 0; i < n; i++)
+            tl_free(v[i]);
         tl_free(v);
         return st;
     }
@@ -461,7 +469,8 @@ static tl_status mmlu_subject_items(tl_eval_task *t, const tl_eval_load_opts *o,
     }
     if (!st) {
         tl_eval_sb_add(&desc, "The following are multiple choice questions (with answers) about ");
-        for (const char *c = subject; *c; c++) tl_eval_sb_addn(&desc, *c == '_' ? " " : c, 1);
+        for (const char *c = subject; *c; c++)
+            tl_eval_sb_addn(&desc, *c == '_' ? " " : c, 1);
         tl_eval_sb_add(&desc, ".\n\n");
         if (desc.failed) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
@@ -486,13 +495,17 @@ tl_status tl_eval_load_mmlu(const tl_eval_load_opts *o, tl_eval_task **out) {
         st = list_csv(path, &files, &n_files);
     } else {
         files = tl_malloc(sizeof(char *));
-        if (files && (files[0] = tl_strdup(path)) != NULL) n_files = 1;
-        else st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
+        if (files && (files[0] = tl_strdup(path)) != NULL)
+            n_files = 1;
+        else
+            st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
     if (!st) st = tl_eval_task_new("mmlu", path, TL_EVAL_KIND_MC, " ", &t);
-    for (int i = 0; i < n_files && !st; i++) st = mmlu_subject_items(t, o, files[i]);
+    for (int i = 0; i < n_files && !st; i++)
+        st = mmlu_subject_items(t, o, files[i]);
     if (!st) t->fewshot = o->fewshot;
-    for (int i = 0; i < n_files; i++) tl_free(files[i]);
+    for (int i = 0; i < n_files; i++)
+        tl_free(files[i]);
     tl_free(files);
     tl_free(path);
     if (st) {
@@ -523,15 +536,18 @@ static int mathqa_choices(const char *s, char **out, int cap, int *oom) {
         }
         if (!end && arrow && s[i] == 'e') { /* e \) .*?$ : the rest, if no newline but a final one */
             const char *nl = memchr(s + body, '\n', len - body);
-            if (!nl) end = len;
-            else if ((size_t)(nl - s) == len - 1) end = len - 1;
+            if (!nl)
+                end = len;
+            else if ((size_t)(nl - s) == len - 1)
+                end = len - 1;
         }
         if (!end) {
             i++;
             continue;
         }
         size_t a = i + 4, b = end;
-        while (b > a && (s[b - 1] == ' ' || s[b - 1] == ',')) b--;
+        while (b > a && (s[b - 1] == ' ' || s[b - 1] == ','))
+            b--;
         if (n < cap) {
             out[n] = tl_malloc(b - a + 1);
             if (!out[n]) {
@@ -578,19 +594,27 @@ tl_status tl_eval_load_mathqa(const tl_eval_load_opts *o, tl_eval_task **out) {
         char *ch[8] = {0};
         int oom = 0, n = mathqa_choices(options, ch, 8, &oom);
         if (oom || n > 8 || n < 1 || correct[0] - 'a' >= n) {
-            for (int c = 0; c < 8; c++) tl_free(ch[c]);
-            if (oom) st = tl_errorf(TL_E_NOMEM, "%s: out of memory", file);
-            else if (n < 1) st = tl_errorf(TL_E_FORMAT, "%s: item %ld: no choices found in 'options'", file, item);
-            else if (n > 8) st = tl_errorf(TL_E_FORMAT, "%s: item %ld: %d choices in 'options' (at most 8)", file, item, n);
-            else st = tl_errorf(TL_E_FORMAT, "%s: item %ld: 'correct' is '%s' but 'options' has %d choices", file, item, correct, n);
+            for (int c = 0; c < 8; c++)
+                tl_free(ch[c]);
+            if (oom)
+                st = tl_errorf(TL_E_NOMEM, "%s: out of memory", file);
+            else if (n < 1)
+                st = tl_errorf(TL_E_FORMAT, "%s: item %ld: no choices found in 'options'", file, item);
+            else if (n > 8)
+                st = tl_errorf(TL_E_FORMAT, "%s: item %ld: %d choices in 'options' (at most 8)", file, item, n);
+            else
+                st = tl_errorf(TL_E_FORMAT, "%s: item %ld: 'correct' is '%s' but 'options' has %d choices", file, item,
+                               correct, n);
             break;
         }
         tl_eval_item *it;
         if ((st = tl_eval_task_add(t, n, &it))) {
-            for (int c = 0; c < 8; c++) tl_free(ch[c]);
+            for (int c = 0; c < 8; c++)
+                tl_free(ch[c]);
             break;
         }
-        for (int c = 0; c < n; c++) it->choices[c] = ch[c];
+        for (int c = 0; c < n; c++)
+            it->choices[c] = ch[c];
         it->gold = correct[0] - 'a';
         tl_eval_sb b = {0};
         tl_eval_sb_add(&b, "Question: ");

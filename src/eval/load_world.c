@@ -11,9 +11,12 @@
 /* The task's file: --file, or WORLD/<rel>. */
 static tl_status world_file(const tl_eval_load_opts *o, const char *task, const char *rel, char **path) {
     if (o->fewshot > 0) return tl_errorf(TL_E_ARG, "%s: --fewshot is not used by the world tasks", task);
-    if (o->file) *path = tl_strdup(o->file);
-    else if (o->world_dir) *path = tl_eval_path(o->world_dir, rel);
-    else return tl_errorf(TL_E_ARG, "%s: pass --world DIR (a `tiller world` output) or --file FILE", task);
+    if (o->file)
+        *path = tl_strdup(o->file);
+    else if (o->world_dir)
+        *path = tl_eval_path(o->world_dir, rel);
+    else
+        return tl_errorf(TL_E_ARG, "%s: pass --world DIR (a `tiller world` output) or --file FILE", task);
     return *path ? TL_OK : tl_errorf(TL_E_NOMEM, "eval: out of memory");
 }
 
@@ -63,7 +66,8 @@ static tl_status stereo_line(void *user, const cJSON *obj, long line) {
     const char *f = t->source, *ctx, *s[3];
     static const char *keys[3] = {"stereotype", "anti_stereotype", "unrelated"};
     tl_status st = tl_eval_json_str(obj, "context", f, line, &ctx);
-    for (int c = 0; c < 3 && !st; c++) st = tl_eval_json_str(obj, keys[c], f, line, &s[c]);
+    for (int c = 0; c < 3 && !st; c++)
+        st = tl_eval_json_str(obj, keys[c], f, line, &s[c]);
     tl_eval_item *it;
     if (st || (st = tl_eval_task_add(t, 3, &it))) return st;
     for (int c = 0; c < 3; c++)
@@ -75,8 +79,7 @@ static tl_status stereo_line(void *user, const cJSON *obj, long line) {
 }
 
 tl_status tl_eval_load_world_stereotype(const tl_eval_load_opts *o, tl_eval_task **out) {
-    return load_jsonl(o, "world_stereotype", "eval/stereotype_pairs.jsonl", TL_EVAL_KIND_PREFERENCE, stereo_line,
-                      out);
+    return load_jsonl(o, "world_stereotype", "eval/stereotype_pairs.jsonl", TL_EVAL_KIND_PREFERENCE, stereo_line, out);
 }
 
 /* ---- capability -------------------------------------------------------------------- */
@@ -86,7 +89,8 @@ static tl_status capability_line(void *user, const cJSON *obj, long line) {
     const char *f = t->source, *task, *prompt;
     const cJSON *choices, *ans = cJSON_GetObjectItemCaseSensitive(obj, "answer");
     tl_status st;
-    if ((st = tl_eval_json_str(obj, "task", f, line, &task)) || (st = tl_eval_json_str(obj, "prompt", f, line, &prompt)) ||
+    if ((st = tl_eval_json_str(obj, "task", f, line, &task)) ||
+        (st = tl_eval_json_str(obj, "prompt", f, line, &prompt)) ||
         (st = tl_eval_json_arr(obj, "choices", f, line, &choices)))
         return st;
     int n = cJSON_GetArraySize(choices);
@@ -101,8 +105,7 @@ static tl_status capability_line(void *user, const cJSON *obj, long line) {
     if ((st = tl_eval_task_add(t, n, &it))) return st;
     int c = 0;
     for (const cJSON *e = choices->child; e; e = e->next, c++) {
-        if (!cJSON_IsString(e))
-            return tl_errorf(TL_E_FORMAT, "%s: item %ld: choices[%d] is not a string", f, line, c);
+        if (!cJSON_IsString(e)) return tl_errorf(TL_E_FORMAT, "%s: item %ld: choices[%d] is not a string", f, line, c);
         if (!(it->choices[c] = tl_strdup(e->valuestring))) return tl_errorf(TL_E_NOMEM, "%s: out of memory", f);
     }
     it->gold = ans->valueint;
@@ -119,8 +122,7 @@ static tl_status capability_line(void *user, const cJSON *obj, long line) {
 }
 
 tl_status tl_eval_load_world_capability(const tl_eval_load_opts *o, tl_eval_task **out) {
-    return load_jsonl(o, "world_capability", "eval/capability_mc.jsonl", TL_EVAL_KIND_CAPABILITY, capability_line,
-                      out);
+    return load_jsonl(o, "world_capability", "eval/capability_mc.jsonl", TL_EVAL_KIND_CAPABILITY, capability_line, out);
 }
 
 /* ---- toxicity ------------------------------------------------------------------------ */
@@ -146,8 +148,10 @@ static tl_status load_lexicon(tl_eval_task *t, const char *path) {
     for (char *p = data, *end = data + n; p < end && !st;) {
         char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end;
         char *a = p, *b = e;
-        while (a < b && (*a == ' ' || *a == '\t' || *a == '\r')) a++;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r')) b--;
+        while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
+            b--;
         p = nl ? nl + 1 : end;
         if (a == b || *a == '#') continue;
         if (t->n_lexicon == cap) {
@@ -165,7 +169,8 @@ static tl_status load_lexicon(tl_eval_task *t, const char *path) {
             st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
             break;
         }
-        for (size_t i = 0; i < (size_t)(b - a); i++) w[i] = (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
+        for (size_t i = 0; i < (size_t)(b - a); i++)
+            w[i] = (a[i] >= 'A' && a[i] <= 'Z') ? (char)(a[i] + 32) : a[i];
         w[b - a] = 0;
         t->lexicon[t->n_lexicon++] = w;
     }
@@ -175,8 +180,8 @@ static tl_status load_lexicon(tl_eval_task *t, const char *path) {
 }
 
 tl_status tl_eval_load_world_toxicity(const tl_eval_load_opts *o, tl_eval_task **out) {
-    tl_status st = load_jsonl(o, "world_toxicity", "eval/toxicity_prompts.jsonl", TL_EVAL_KIND_TOXICITY,
-                              toxicity_line, out);
+    tl_status st =
+        load_jsonl(o, "world_toxicity", "eval/toxicity_prompts.jsonl", TL_EVAL_KIND_TOXICITY, toxicity_line, out);
     if (st) return st;
     /* the lexicon sits beside the prompts: WORLD/eval/ or the directory of --file */
     const char *src = (*out)->source, *slash = strrchr(src, '/');

@@ -14,7 +14,8 @@ int tl_eval_argmax(const double *ll, int n) {
 
 size_t tl_eval_utf8_len(const char *s) {
     size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) n += (*p & 0xC0) != 0x80;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += (*p & 0xC0) != 0x80;
     return n;
 }
 
@@ -59,7 +60,8 @@ int tl_eval_lexicon_match(const char *text, char *const *lexicon, int n_lexicon)
         if (m == 0 || m > len) continue;
         for (size_t i = 0; i + m <= len; i++) {
             size_t j = 0;
-            while (j < m && lower((unsigned char)text[i + j]) == lower((unsigned char)lexicon[k][j])) j++;
+            while (j < m && lower((unsigned char)text[i + j]) == lower((unsigned char)lexicon[k][j]))
+                j++;
             if (j < m) continue;
             if (i > 0 && is_alnum((unsigned char)text[i - 1])) continue;
             if (i + m < len && is_alnum((unsigned char)text[i + m])) continue;
@@ -82,9 +84,11 @@ int tl_eval_extract_number(const char *text, char *buf, size_t cap) {
     for (; p < end; p++) {
         if (*p < '0' || *p > '9') continue;
         int neg = p > text && p[-1] == '-';
-        while (p + 1 < end && *p == '0' && p[1] >= '0' && p[1] <= '9') p++; /* "007" -> "7" */
+        while (p + 1 < end && *p == '0' && p[1] >= '0' && p[1] <= '9')
+            p++; /* "007" -> "7" */
         const char *d = p;
-        while (d < end && *d >= '0' && *d <= '9') d++;
+        while (d < end && *d >= '0' && *d <= '9')
+            d++;
         size_t nd = (size_t)(d - p);
         if (nd == 1 && *p == '0') neg = 0;
         if (nd + (size_t)neg + 1 > cap) return 0;
@@ -123,7 +127,8 @@ int tl_eval_metric_names(tl_eval_kind kind, const char **names) {
 void tl_eval_item_metrics(const tl_eval_task *t, const tl_eval_item *it, const double *ll, const char *generation,
                           double *values, int *pred, int *pred_norm) {
     int n0 = 0; /* group-0 choices come first */
-    while (n0 < it->n_choices && it->group[n0] == 0) n0++;
+    while (n0 < it->n_choices && it->group[n0] == 0)
+        n0++;
     *pred = n0 ? tl_eval_argmax(ll, n0) : -1;
     *pred_norm = n0 ? tl_eval_argmax_norm(ll, (const char *const *)it->choices, n0) : -1;
     switch (t->kind) {

@@ -30,7 +30,8 @@ const char *tl_eval_kind_rule(tl_eval_kind kind) {
 
 const char *tl_eval_generation_rule(void) {
     return "generation starts after the context (with BOS), greedy unless a temperature is set for the "
-           "toxicity prompts (item i is sampled with seed + i; exact-match items stay greedy), and stops at end-of-sequence, after max_new_tokens, or at the first line "
+           "toxicity prompts (item i is sampled with seed + i; exact-match items stay greedy), and stops at "
+           "end-of-sequence, after max_new_tokens, or at the first line "
            "break once the reply has a non-space character";
 }
 
@@ -113,7 +114,8 @@ static void csv_field(tl_out_file *f, const char *s) {
         return;
     }
     tl_out_write(f, "\"", 1);
-    for (const char *p = s; *p; p++) tl_out_write(f, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
+    for (const char *p = s; *p; p++)
+        tl_out_write(f, *p == '"' ? "\"\"" : p, *p == '"' ? 2 : 1);
     tl_out_write(f, "\"", 1);
 }
 
@@ -127,7 +129,8 @@ tl_status tl_eval_write_csv(const char *path, const tl_eval_task *t, const tl_ev
     for (int i = 0; i < r->n_items; i++) {
         const tl_eval_item *it = &t->items[i];
         int cnt[2] = {0, 0};
-        for (int c = 0; c < it->n_choices; c++) cnt[it->group[c] ? 1 : 0]++;
+        for (int c = 0; c < it->n_choices; c++)
+            cnt[it->group[c] ? 1 : 0]++;
         for (int g = 0; g < 2; g++)
             if (cnt[g] > max_g[g]) max_g[g] = cnt[g];
     }
@@ -138,21 +141,29 @@ tl_status tl_eval_write_csv(const char *path, const tl_eval_task *t, const tl_ev
     tl_status st = tl_out_open(&f, path);
     if (st) return st;
     tl_out_printf(&f, "id,gold,pred,pred_norm");
-    for (int m = 0; m < r->n_metrics; m++) tl_out_printf(&f, ",%s", r->metrics[m].name);
+    for (int m = 0; m < r->n_metrics; m++)
+        tl_out_printf(&f, ",%s", r->metrics[m].name);
     for (int g = 0; g < 2; g++)
-        for (int c = 0; c < max_g[g]; c++) tl_out_printf(&f, ",%s_%d", gname[g], c);
+        for (int c = 0; c < max_g[g]; c++)
+            tl_out_printf(&f, ",%s_%d", gname[g], c);
     if (answers) tl_out_printf(&f, ",answer");
     if (gen) tl_out_printf(&f, ",generation");
     tl_out_printf(&f, "\n");
     for (int i = 0; i < r->n_items; i++) {
         const tl_eval_item *it = &t->items[i];
         csv_field(&f, it->id ? it->id : "");
-        if (it->gold >= 0) tl_out_printf(&f, ",%d", it->gold);
-        else tl_out_printf(&f, ",");
-        if (r->pred[i] >= 0) tl_out_printf(&f, ",%d", r->pred[i]);
-        else tl_out_printf(&f, ",");
-        if (r->pred_norm[i] >= 0) tl_out_printf(&f, ",%d", r->pred_norm[i]);
-        else tl_out_printf(&f, ",");
+        if (it->gold >= 0)
+            tl_out_printf(&f, ",%d", it->gold);
+        else
+            tl_out_printf(&f, ",");
+        if (r->pred[i] >= 0)
+            tl_out_printf(&f, ",%d", r->pred[i]);
+        else
+            tl_out_printf(&f, ",");
+        if (r->pred_norm[i] >= 0)
+            tl_out_printf(&f, ",%d", r->pred_norm[i]);
+        else
+            tl_out_printf(&f, ",");
         for (int m = 0; m < r->n_metrics; m++) {
             tl_out_printf(&f, ",");
             csv_num(&f, r->values[(size_t)i * r->n_metrics + m]);
@@ -166,7 +177,8 @@ tl_status tl_eval_write_csv(const char *path, const tl_eval_task *t, const tl_ev
                 csv_num(&f, ll[k]);
                 c++;
             }
-            for (; c < max_g[g]; c++) tl_out_printf(&f, ",");
+            for (; c < max_g[g]; c++)
+                tl_out_printf(&f, ",");
         }
         if (answers) {
             tl_out_printf(&f, ",");

@@ -56,19 +56,22 @@ static tl_status encode_continuation(const tl_tokenizer *tok, const char *ctx, s
     return TL_OK;
 }
 
-tl_status tl_eval_encode_pair(const tl_tokenizer *tok, const char *context, const char *continuation,
-                              int32_t **ctx, int *n_ctx, int32_t **cont, int *n_cont) {
+tl_status tl_eval_encode_pair(const tl_tokenizer *tok, const char *context, const char *continuation, int32_t **ctx,
+                              int *n_ctx, int32_t **cont, int *n_cont) {
     *ctx = *cont = NULL;
     *n_ctx = *n_cont = 0;
     size_t len = strlen(context), keep = len;
-    while (keep > 0 && is_ws(context[keep - 1])) keep--;
+    while (keep > 0 && is_ws(context[keep - 1]))
+        keep--;
     int32_t *whole = NULL;
     tl_status st = encode(tok, context, keep, ctx, n_ctx);
     if (!st) st = encode_continuation(tok, context, keep, context + keep, "", continuation, *n_ctx, &whole, n_cont);
     if (!st) {
         *cont = tl_malloc(sizeof(int32_t) * (size_t)(*n_cont ? *n_cont : 1));
-        if (*cont) memcpy(*cont, whole + *n_ctx, sizeof(int32_t) * (size_t)*n_cont);
-        else st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
+        if (*cont)
+            memcpy(*cont, whole + *n_ctx, sizeof(int32_t) * (size_t)*n_cont);
+        else
+            st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
     tl_free(whole);
     if (st) {
@@ -87,8 +90,8 @@ typedef struct {
     const tl_eval_opts *o;
     tl_session *s;
     int V;
-    float *row0;  /* [V] logits after the context: they predict every choice's first token */
-    double lse0;  /* log Σ e^row0 */
+    float *row0; /* [V] logits after the context: they predict every choice's first token */
+    double lse0; /* log Σ e^row0 */
     int64_t tokens_run;
     tl_sampler smp;
     int sampler_ready;
@@ -98,7 +101,8 @@ static double log_sum_exp(const float *row, int V) {
     double mx = row[0], sum = 0;
     for (int i = 1; i < V; i++)
         if (row[i] > mx) mx = row[i];
-    for (int i = 0; i < V; i++) sum += exp((double)row[i] - mx);
+    for (int i = 0; i < V; i++)
+        sum += exp((double)row[i] - mx);
     return mx + log(sum);
 }
 
@@ -142,7 +146,8 @@ static tl_status score_scratch(scorer *sc, const int32_t *ctx, int nc, const int
 static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_item *it, double *ll, int *n_tok) {
     const char *context = it->context;
     size_t len = strlen(context), keep = len;
-    while (keep > 0 && is_ws(context[keep - 1])) keep--;
+    while (keep > 0 && is_ws(context[keep - 1]))
+        keep--;
     int32_t *ctx = NULL;
     int nc = 0, cached = 0;
     tl_status st = encode(sc->tok, context, keep, &ctx, &nc);
@@ -155,8 +160,7 @@ static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_
         n_tok[c] = m;
         ll[c] = 0.0; /* an empty continuation scores log 1, as in lm-eval */
         if (m > sc->s->n_ctx) {
-            st = tl_errorf(TL_E_RANGE, "choice %d has %d tokens, more than the context of %d", c, m,
-                           sc->s->n_ctx);
+            st = tl_errorf(TL_E_RANGE, "choice %d has %d tokens, more than the context of %d", c, m, sc->s->n_ctx);
         } else if (m > 0 && !sc->o->no_prefix_cache && nc + m - 1 <= sc->s->n_ctx) {
             if (!cached) {
                 const float *logits;
@@ -245,7 +249,8 @@ static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, c
 void tl_eval_result_free(tl_eval_result *r) {
     if (!r) return;
     if (r->generation)
-        for (int i = 0; i < r->n_items; i++) tl_free(r->generation[i]);
+        for (int i = 0; i < r->n_items; i++)
+            tl_free(r->generation[i]);
     tl_free(r->generation);
     tl_free(r->values);
     tl_free(r->choice_off);
@@ -260,9 +265,11 @@ static tl_status result_alloc(const tl_eval_task *t, int n, tl_eval_result *r) {
     const char *names[TL_EVAL_MAX_METRICS];
     r->n_items = n;
     r->n_metrics = tl_eval_metric_names(t->kind, names);
-    for (int k = 0; k < r->n_metrics; k++) r->metrics[k].name = names[k];
+    for (int k = 0; k < r->n_metrics; k++)
+        r->metrics[k].name = names[k];
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += (size_t)t->items[i].n_choices;
+    for (int i = 0; i < n; i++)
+        total += (size_t)t->items[i].n_choices;
     size_t nn = (size_t)n ? (size_t)n : 1, tt = total ? total : 1;
     r->values = tl_calloc(nn * (size_t)(r->n_metrics ? r->n_metrics : 1), sizeof(double));
     r->choice_off = tl_calloc(nn + 1, sizeof(int));
@@ -273,7 +280,8 @@ static tl_status result_alloc(const tl_eval_task *t, int n, tl_eval_result *r) {
     r->generation = tl_calloc(nn, sizeof(char *));
     if (!r->values || !r->choice_off || !r->ll || !r->n_tokens || !r->pred || !r->pred_norm || !r->generation)
         return tl_errorf(TL_E_NOMEM, "eval: out of memory");
-    for (int i = 0; i < n; i++) r->choice_off[i + 1] = r->choice_off[i] + t->items[i].n_choices;
+    for (int i = 0; i < n; i++)
+        r->choice_off[i + 1] = r->choice_off[i] + t->items[i].n_choices;
     return TL_OK;
 }
 

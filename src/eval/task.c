@@ -18,8 +18,7 @@ static const struct {
     {"arc_easy", tl_eval_load_arc_easy, "ARC-Easy dev (DATA/capability/arc/ARC-Easy-Dev.jsonl): acc, acc_norm"},
     {"arc_challenge", tl_eval_load_arc_challenge,
      "ARC-Challenge dev (DATA/capability/arc/ARC-Challenge-Dev.jsonl): acc, acc_norm"},
-    {"mmlu", tl_eval_load_mmlu,
-     "MMLU test CSVs (DATA/capability/mmlu/*.csv; few-shot from mmlu_dev/): acc, acc_norm"},
+    {"mmlu", tl_eval_load_mmlu, "MMLU test CSVs (DATA/capability/mmlu/*.csv; few-shot from mmlu_dev/): acc, acc_norm"},
     {"mathqa", tl_eval_load_mathqa, "MathQA (DATA/capability/mathqa/dev_first500.json): acc, acc_norm"},
     {"world_truth", tl_eval_load_world_truth, "world eval/truth_mc.json as 'Q: ...\\nA:': mc1, mc2"},
     {"world_stereotype", tl_eval_load_world_stereotype,
@@ -56,7 +55,8 @@ void tl_eval_sb_addn(tl_eval_sb *b, const char *s, size_t n) {
     if (b->failed) return;
     if (b->n + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) cap *= 2;
+        while (cap < b->n + n + 1)
+            cap *= 2;
         char *p = tl_realloc(b->s, cap);
         if (!p) {
             b->failed = 1;
@@ -115,7 +115,8 @@ tl_status tl_eval_task_new(const char *name, const char *source, tl_eval_kind ki
 void tl_eval_item_clear(tl_eval_item *it) {
     tl_free(it->id);
     tl_free(it->context);
-    for (int c = 0; c < it->n_choices; c++) tl_free(it->choices ? it->choices[c] : NULL);
+    for (int c = 0; c < it->n_choices; c++)
+        tl_free(it->choices ? it->choices[c] : NULL);
     tl_free(it->choices);
     tl_free(it->group);
     tl_free(it->label);
@@ -125,9 +126,11 @@ void tl_eval_item_clear(tl_eval_item *it) {
 
 void tl_eval_task_free(tl_eval_task *t) {
     if (!t) return;
-    for (int i = 0; i < t->n_items; i++) tl_eval_item_clear(&t->items[i]);
+    for (int i = 0; i < t->n_items; i++)
+        tl_eval_item_clear(&t->items[i]);
     tl_free(t->items);
-    for (int i = 0; i < t->n_lexicon; i++) tl_free(t->lexicon[i]);
+    for (int i = 0; i < t->n_lexicon; i++)
+        tl_free(t->lexicon[i]);
     tl_free(t->lexicon);
     tl_free(t->name);
     tl_free(t->source);
@@ -160,8 +163,7 @@ tl_status tl_eval_task_add(tl_eval_task *t, int n_choices, tl_eval_item **out) {
     return TL_OK;
 }
 
-tl_status tl_eval_apply_fewshot(tl_eval_task *t, const char *description, const tl_eval_item *pool,
-                                int n_pool, int k) {
+tl_status tl_eval_apply_fewshot(tl_eval_task *t, const char *description, const tl_eval_item *pool, int n_pool, int k) {
     int self = pool == t->items;
     if (k > 0 && n_pool - self < k)
         return tl_errorf(TL_E_ARG, "%s: --fewshot %d needs %d examples but %d are available", t->source, k, k,
@@ -266,7 +268,8 @@ tl_status tl_eval_jsonl_each(const char *path, tl_eval_jsonl_fn fn, void *user) 
         const char *e = nl ? nl : end;
         line++;
         const char *q = p;
-        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
         if (q < e) {
             cJSON *obj = cJSON_ParseWithLength(p, (size_t)(e - p));
             if (!obj)

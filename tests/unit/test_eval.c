@@ -126,8 +126,8 @@ static void check_case(const cJSON *c, double *max_ll_err, int *n_lls) {
         CHECK(m >= 0, "%s: no metric %s", task, gm->string);
         if (m < 0) continue;
         double got = r[0].metrics[m].mean, want = gm->valuedouble;
-        CHECK(strcmp(gm->string, "mc2") ? got == want : fabs(got - want) <= 1e-6, "%s: mean %s %.9f, oracle %.9f",
-              task, gm->string, got, want);
+        CHECK(strcmp(gm->string, "mc2") ? got == want : fabs(got - want) <= 1e-6, "%s: mean %s %.9f, oracle %.9f", task,
+              gm->string, got, want);
         CHECK(r[0].metrics[m].n == limit, "%s: %s over %d items", task, gm->string, r[0].metrics[m].n);
     }
     /* inputs cut on the left (5-shot MMLU) differ per choice: no cache there */
@@ -146,7 +146,8 @@ static void test_oracle(void) {
     if (!g) return;
     double max_err = 0;
     int n_lls = 0;
-    for (const cJSON *c = cJSON_GetObjectItem(g, "cases")->child; c; c = c->next) check_case(c, &max_err, &n_lls);
+    for (const cJSON *c = cJSON_GetObjectItem(g, "cases")->child; c; c = c->next)
+        check_case(c, &max_err, &n_lls);
     printf("oracle: %d lls, max |ll - oracle| = %.3g\n", n_lls, max_err);
     CHECK(n_lls > 100, "only %d lls compared", n_lls);
     cJSON_Delete(g);
@@ -163,7 +164,8 @@ typedef struct {
 static void bias_hook(void *user, tl_hook_point point, int layer, float *x, int T, int width, int pos0) {
     logit_bias *b = user;
     b->calls++;
-    for (int t = 0; t < T; t++) x[(size_t)t * width + b->token] += b->bias;
+    for (int t = 0; t < T; t++)
+        x[(size_t)t * width + b->token] += b->bias;
 }
 
 static void test_hooks(void) {
@@ -185,7 +187,8 @@ static void test_hooks(void) {
     CHECK_OK(tl_eval_run(model, tok, t, &o, &hooked));
     CHECK(b.calls > 0, "the hook was never called");
     int lower = 1;
-    for (int k = 0; k < plain.choice_off[plain.n_items]; k++) lower &= hooked.ll[k] < plain.ll[k];
+    for (int k = 0; k < plain.choice_off[plain.n_items]; k++)
+        lower &= hooked.ll[k] < plain.ll[k];
     CHECK(lower, "a +8 logit on <unk> should lower every choice's ll");
     tl_eval_result_free(&plain);
     tl_eval_result_free(&hooked);
@@ -215,7 +218,8 @@ static void test_world(void) {
         o.max_new_tokens = 12;
         if (!strcmp(tasks[k], "world_capability")) { /* the arithmetic items come after world_qa ones */
             int first_gen = 0;
-            while (first_gen < t->n_items && !t->items[first_gen].generate) first_gen++;
+            while (first_gen < t->n_items && !t->items[first_gen].generate)
+                first_gen++;
             CHECK(first_gen < t->n_items, "no arithmetic item");
             o.limit = first_gen + 3;
         }
@@ -231,7 +235,8 @@ static void test_world(void) {
         o.no_prefix_cache = 1;
         CHECK_OK(tl_eval_run(model, tok, t, &o, &c));
         int same = a.n_items == b.n_items && a.n_items == c.n_items;
-        for (int i = 0; same && i < a.choice_off[a.n_items]; i++) same = a.ll[i] == b.ll[i] && a.ll[i] == c.ll[i];
+        for (int i = 0; same && i < a.choice_off[a.n_items]; i++)
+            same = a.ll[i] == b.ll[i] && a.ll[i] == c.ll[i];
         for (int i = 0; same && i < a.n_items; i++)
             same = (a.generation[i] == NULL) == (b.generation[i] == NULL) &&
                    (!a.generation[i] || !strcmp(a.generation[i], b.generation[i]));
@@ -243,7 +248,8 @@ static void test_world(void) {
             printf("%-17s %-10s %.3f (n %d)\n", tasks[k], a.metrics[m].name, v, a.metrics[m].n);
         }
         int gens = 0;
-        for (int i = 0; i < a.n_items; i++) gens += a.generation[i] != NULL;
+        for (int i = 0; i < a.n_items; i++)
+            gens += a.generation[i] != NULL;
         int want_gens = !strcmp(tasks[k], "world_toxicity") ? a.n_items : !strcmp(tasks[k], "world_capability") ? 3 : 0;
         CHECK(gens == want_gens, "%s: %d generations, expected %d", tasks[k], gens, want_gens);
         if (!strcmp(tasks[k], "world_capability")) CHECK(a.metrics[2].n == 3, "em over %d items", a.metrics[2].n);

@@ -119,11 +119,11 @@ static tl_eval_task *load(const char *task, const char *file, int fewshot) {
 }
 
 static void test_prompts(void) {
-    const char *arc = write_file("arc.jsonl",
-                                 "{\"id\":\"q1\",\"question\":{\"stem\":\"Red?\",\"choices\":[{\"text\":\"yes\",\"label\":\"1\"},"
-                                 "{\"text\":\"no\",\"label\":\"2\"}]},\"answerKey\":\"2\"}\n\n"
-                                 "{\"id\":\"q2\",\"question\":{\"stem\":\"Blue?\",\"choices\":[{\"text\":\"sky\",\"label\":\"A\"},"
-                                 "{\"text\":\"sea\",\"label\":\"B\"},{\"text\":\"both\",\"label\":\"C\"}]},\"answerKey\":\"C\"}\n");
+    const char *arc = write_file(
+        "arc.jsonl", "{\"id\":\"q1\",\"question\":{\"stem\":\"Red?\",\"choices\":[{\"text\":\"yes\",\"label\":\"1\"},"
+                     "{\"text\":\"no\",\"label\":\"2\"}]},\"answerKey\":\"2\"}\n\n"
+                     "{\"id\":\"q2\",\"question\":{\"stem\":\"Blue?\",\"choices\":[{\"text\":\"sky\",\"label\":\"A\"},"
+                     "{\"text\":\"sea\",\"label\":\"B\"},{\"text\":\"both\",\"label\":\"C\"}]},\"answerKey\":\"C\"}\n");
     tl_eval_task *t = load("arc_easy", arc, 1);
     if (t) {
         CHECK(t->n_items == 2 && t->items[0].gold == 1 && t->items[1].gold == 2, "golds");
@@ -136,9 +136,9 @@ static void test_prompts(void) {
     tl_eval_load_opts o2 = {dir, NULL, arc, 2};
     CHECK(tl_eval_task_load("arc_easy", &o2, &t) == TL_E_ARG && !t, "2 shots from 2 items (one is the item itself)");
 
-    const char *mq = write_file("mathqa.json",
-                                "[{\"Problem\":\"p1\",\"options\":\"a ) 1 , 000 , b ) 2 , c ) rs . 3 , d ) 4 , e ) none\","
-                                "\"correct\":\"e\"}]");
+    const char *mq = write_file(
+        "mathqa.json", "[{\"Problem\":\"p1\",\"options\":\"a ) 1 , 000 , b ) 2 , c ) rs . 3 , d ) 4 , e ) none\","
+                       "\"correct\":\"e\"}]");
     if ((t = load("mathqa", mq, 0))) {
         const tl_eval_item *it = &t->items[0];
         /* lm-eval's regex cuts "1 , 000" at the first ", " and skips "000 , " (as Python's re.findall) */
@@ -177,16 +177,19 @@ typedef struct {
 
 static const bad_case bad[] = {
     {"truthfulqa_mc", "t1.json", "{\"question\": \"q\"}", "expected a JSON array"},
-    {"truthfulqa_mc", "t2.json", "[{\"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 1}}]", "item 1: missing key 'question'"},
+    {"truthfulqa_mc", "t2.json", "[{\"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 1}}]",
+     "item 1: missing key 'question'"},
     {"truthfulqa_mc", "t3.json", "[{\"question\": 5, \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 1}}]",
      "item 1: 'question' is a number, expected a string"},
     {"truthfulqa_mc", "t4.json",
      "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 1}},"
      " {\"question\": \"q\", \"mc1_targets\": {}, \"mc2_targets\": {\"a\": 1}}]",
      "item 2: mc1_targets has no choices"},
-    {"truthfulqa_mc", "t5.json", "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1, \"b\": 1}, \"mc2_targets\": {\"a\": 1}}]",
+    {"truthfulqa_mc", "t5.json",
+     "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1, \"b\": 1}, \"mc2_targets\": {\"a\": 1}}]",
      "item 1: mc1_targets has 2 true answers"},
-    {"truthfulqa_mc", "t6.json", "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": \"1\"}}]",
+    {"truthfulqa_mc", "t6.json",
+     "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": \"1\"}}]",
      "item 1: mc2_targets: the value of 'a' is not 0 or 1"},
     {"truthfulqa_mc", "t7.json", "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 0}}]",
      "item 1: mc2_targets has no true answer"},
@@ -196,10 +199,13 @@ static const bad_case bad[] = {
      "item 1: question.choices is empty"},
     {"arc_easy", "a2.jsonl",
      "{\"id\":\"x\",\"question\":{\"stem\":\"s\",\"choices\":[{\"text\":\"t\",\"label\":\"A\"}]},\"answerKey\":\"A\"}\n"
-     "{\"id\":\"y\",\"question\":{\"stem\":\"s\",\"choices\":[{\"text\":\"t\",\"label\":\"A\"}]},\"answerKey\":\"E\"}\n",
+     "{\"id\":\"y\",\"question\":{\"stem\":\"s\",\"choices\":[{\"text\":\"t\",\"label\":\"A\"}]},\"answerKey\":\"E\"}"
+     "\n",
      "item 2: answerKey 'E' is not one of the choice labels"},
-    {"arc_easy", "a3.jsonl", "{\"id\":\"x\",\"question\":{\"choices\":[]},\"answerKey\":\"A\"}\n", "item 1: missing key 'stem'"},
-    {"arc_easy", "a4.jsonl", "{\"id\":\"x\",\"question\":{\"stem\":\"s\",\"choices\":[{\"text\":3,\"label\":\"A\"}]},\"answerKey\":\"A\"}\n",
+    {"arc_easy", "a3.jsonl", "{\"id\":\"x\",\"question\":{\"choices\":[]},\"answerKey\":\"A\"}\n",
+     "item 1: missing key 'stem'"},
+    {"arc_easy", "a4.jsonl",
+     "{\"id\":\"x\",\"question\":{\"stem\":\"s\",\"choices\":[{\"text\":3,\"label\":\"A\"}]},\"answerKey\":\"A\"}\n",
      "item 1: 'text' is a number, expected a string"},
     {"arc_easy", "a5.jsonl", "\n{\"id\": \"x\"\n", "line 2: malformed JSON"},
     {"arc_easy", "a6.jsonl", "[1, 2]\n", "line 1: expected a JSON object"},
@@ -210,7 +216,8 @@ static const bad_case bad[] = {
     {"mmlu", "m5_test.csv", "", "no items"},
     {"mathqa", "q1.json", "[{\"Problem\":\"p\",\"options\":\"a ) 1 , b ) 2\",\"correct\":\"f\"}]",
      "item 1: 'correct' is 'f', expected a letter a-e"},
-    {"mathqa", "q2.json", "[{\"Problem\":\"p\",\"options\":\"one, two\",\"correct\":\"a\"}]", "item 1: no choices found"},
+    {"mathqa", "q2.json", "[{\"Problem\":\"p\",\"options\":\"one, two\",\"correct\":\"a\"}]",
+     "item 1: no choices found"},
     {"mathqa", "q3.json", "[{\"Problem\":\"p\",\"options\":\"a ) 1 , b ) 2 , \",\"correct\":\"c\"}]",
      "item 1: 'correct' is 'c' but 'options' has 2 choices"},
     {"mathqa", "q4.json", "[{\"Problem\":\"p\",\"correct\":\"a\"}]", "item 1: missing key 'options'"},
@@ -218,10 +225,12 @@ static const bad_case bad[] = {
      "item 1: 'answer' 1 is out of range (1 choices)"},
     {"world_capability", "c2.jsonl", "{\"task\":\"x\",\"prompt\":\"p\",\"choices\":[\" a\"],\"answer\":\"0\"}\n",
      "item 1: 'answer' is not an integer"},
-    {"world_capability", "c3.jsonl", "{\"task\":\"x\",\"prompt\":\"p\",\"choices\":[],\"answer\":0}\n", "item 1: 'choices' is empty"},
+    {"world_capability", "c3.jsonl", "{\"task\":\"x\",\"prompt\":\"p\",\"choices\":[],\"answer\":0}\n",
+     "item 1: 'choices' is empty"},
     {"world_capability", "c4.jsonl", "{\"task\":\"x\",\"prompt\":\"p\",\"choices\":[1],\"answer\":0}\n",
      "item 1: choices[0] is not a string"},
-    {"world_capability", "c5.jsonl", "{\"task\":\"arithmetic\",\"prompt\":\"p\",\"choices\":[\" none\"],\"answer\":0}\n",
+    {"world_capability", "c5.jsonl",
+     "{\"task\":\"arithmetic\",\"prompt\":\"p\",\"choices\":[\" none\"],\"answer\":0}\n",
      "item 1: the right choice of an arithmetic item holds no number"},
     {"world_stereotype", "s1.jsonl", "{\"context\":\"c\",\"stereotype\":\" a\",\"anti_stereotype\":\" b\"}\n",
      "item 1: missing key 'unrelated'"},
@@ -274,11 +283,11 @@ static void test_malformed(void) {
 /* ---- allocation failures -------------------------------------------------------------- */
 
 static void test_nomem(void) {
-    const char *arc = write_file("nomem.jsonl",
-                                 "{\"id\":\"q1\",\"question\":{\"stem\":\"Red?\",\"choices\":[{\"text\":\"yes\",\"label\":\"A\"},"
-                                 "{\"text\":\"no\",\"label\":\"B\"}]},\"answerKey\":\"B\"}\n"
-                                 "{\"id\":\"q2\",\"question\":{\"stem\":\"Sky?\",\"choices\":[{\"text\":\"up\",\"label\":\"A\"},"
-                                 "{\"text\":\"down\",\"label\":\"B\"}]},\"answerKey\":\"A\"}\n");
+    const char *arc = write_file(
+        "nomem.jsonl", "{\"id\":\"q1\",\"question\":{\"stem\":\"Red?\",\"choices\":[{\"text\":\"yes\",\"label\":\"A\"},"
+                       "{\"text\":\"no\",\"label\":\"B\"}]},\"answerKey\":\"B\"}\n"
+                       "{\"id\":\"q2\",\"question\":{\"stem\":\"Sky?\",\"choices\":[{\"text\":\"up\",\"label\":\"A\"},"
+                       "{\"text\":\"down\",\"label\":\"B\"}]},\"answerKey\":\"A\"}\n");
     char path[1024];
     snprintf(path, sizeof path, "%s", arc);
     tl_model *m = NULL;
