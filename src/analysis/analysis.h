@@ -243,12 +243,17 @@ tl_status tl_probe_fit(const double *Z, const int64_t *y, int n, int d, const tl
 /* Symbols of n rows of k ints: equal rows share an id; ids count 0.. in order of
  * first appearance. *n_sym = the number of distinct rows. */
 tl_status tl_symbols(const int32_t *rows, int n, int k, int32_t *ids, int *n_sym);
-/* Entropy in bits of a labelling ids [n] (ids in 0 .. n - 1), and of a pair. */
+/* Entropy in bits of a labelling ids [n] (ids in 0 .. n - 1), and of a pair of
+ * labellings (any int32 values). */
 double tl_entropy_bits(const int32_t *ids, int n);
 tl_status tl_joint_entropy_bits(const int32_t *a, const int32_t *b, int n, double *h);
 /* Equal-width bins per column: bins[i, j] = floor((S[i, j] - min_j) / (max_j - min_j) * B),
  * the column's maximum in bin B - 1; a constant column is all bin 0. */
 void tl_bin_columns(const double *S, int n, int k, int B, int32_t *bins);
+
+/* Symbols of the rows of A [m, d]: projected to k PCA dimensions (all d when
+ * k >= d), binned by tl_bin_columns into B bins, distinct rows counted. */
+tl_status tl_binned_symbols(const double *A, int m, int d, int k, int B, int32_t *ids, int *n_sym);
 
 typedef struct {
     double i_xt, i_yt;      /* bits */
@@ -272,6 +277,10 @@ tl_status tl_symbols_exact(const double *X, int m, int d, int32_t *ids, int *n_s
  * K_ij = exp(-|a_i - a_j|^2 / (2 sigma^2 d)), Kc = K H (H = I - 11^T/m),
  * R = Kc (Kc + eps m I)^-1. tl_hsic_r fills R [m, m] for A [m, d]. */
 tl_status tl_hsic_r(const double *A, int m, int d, double sigma, double eps, double *R);
+/* The same by the literal formula with an LU solve (8/3 m^3 flops against m^3 for
+ * tl_hsic_r's Cholesky route): its fallback when K + eps m I is not numerically
+ * positive definite, and a cross-check in the tests. */
+tl_status tl_hsic_r_lu(const double *A, int m, int d, double sigma, double eps, double *R);
 /* sum_ij (Ra o Rb^T)_ij = trace(Ra Rb), the estimate for a pair of variables. */
 double tl_hsic_pair(const double *Ra, const double *Rb, int m);
 
