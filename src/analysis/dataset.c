@@ -18,6 +18,15 @@ void tl_dataset_free(tl_dataset *d) {
     tl_free(d);
 }
 
+void tl_token_seqs_free(tl_token_seqs *s) {
+    if (!s) return;
+    if (s->ids)
+        for (int i = 0; i < s->n; i++) tl_free(s->ids[i]);
+    tl_free(s->ids);
+    tl_free(s->len);
+    tl_free(s);
+}
+
 /* Grow the row arrays to hold at least n + 1 rows. */
 static tl_status reserve_rows(tl_dataset *d, int *cap) {
     if (d->n < *cap) return TL_OK;

@@ -3,15 +3,6 @@
 #include "analysis.h"
 #include "tokenizer/tokenizer.h"
 
-void tl_token_seqs_free(tl_token_seqs *s) {
-    if (!s) return;
-    if (s->ids)
-        for (int i = 0; i < s->n; i++) tl_free(s->ids[i]);
-    tl_free(s->ids);
-    tl_free(s->len);
-    tl_free(s);
-}
-
 tl_status tl_dataset_tokenize(const tl_dataset *d, const tl_tokenizer *t, tl_token_seqs **out) {
     *out = NULL;
     tl_token_seqs *s = tl_calloc(1, sizeof *s);
