@@ -90,6 +90,7 @@ void tl_acts_meta_free(tl_acts_meta *a) {
     tl_free(a->dataset);
     tl_free(a->tokenizer);
     tl_free(a->token);
+    tl_free(a->points_spec);
     tl_free(a);
 }
 
@@ -103,7 +104,7 @@ static tl_status parse_meta(const cJSON *j, const char *path, tl_acts_meta *a) {
     if ((s = get_int(j, "version", path, 1, 1, &v)) || (s = get_int(j, "n_statements", path, 1, 1 << 30, &n)) ||
         (s = get_string(j, "model", path, 0, &a->model)) || (s = get_string(j, "dataset", path, 0, &a->dataset)) ||
         (s = get_string(j, "tokenizer", path, 1, &a->tokenizer)) || (s = get_string(j, "token", path, 0, &a->token)) ||
-        (s = get_string(j, "name", path, 0, &a->name)) || (s = get_int(j, "n_tokens", path, 0, INT64_MAX / 2, &a->n_tokens)) ||
+        (s = get_string(j, "name", path, 0, &a->name)) || (s = get_string(j, "points_spec", path, 0, &a->points_spec)) || (s = get_int(j, "n_tokens", path, 0, INT64_MAX / 2, &a->n_tokens)) ||
         (s = get_int(j, "n_truncated", path, 0, n, &a->n_truncated)))
         return s;
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step");
@@ -192,11 +193,8 @@ tl_status tl_acts_load_point(const tl_acts_meta *a, int p, tl_npy **out) {
 
 /* ---- capture to a directory --------------------------------------------------------- */
 
-/* Does the complete capture in dir have these settings? TL_OK when it does, an
- * error naming the difference when it does not. Files are compared by name
- * (not path), so a run resumed from another working directory still matches. */
-static tl_status compare_existing(const char *dir, const char *model_path, const tl_dataset *d,
-                                  const tl_act_point *pts, int n_pts, tl_reduce r) {
+tl_status tl_acts_check_existing(const char *dir, const char *model_path, const char *data_path, int n,
+                                 const char *spec, tl_reduce r) {
     tl_acts_meta *a;
     tl_status s = tl_acts_open(dir, &a);
     if (s) return tl_error_prefix(s, "%s holds a capture that cannot be read", dir);
@@ -205,21 +203,15 @@ static tl_status compare_existing(const char *dir, const char *model_path, const
     if (strcmp(a->token, tl_reduce_name(r))) {
         what = "token reduction";
         snprintf(detail, sizeof detail, "%s, now %s", a->token, tl_reduce_name(r));
-    } else if (a->n != d->n || strcmp(base_name(a->dataset), base_name(d->path))) {
+    } else if (a->n != n || strcmp(base_name(a->dataset), base_name(data_path))) {
         what = "dataset";
-        snprintf(detail, sizeof detail, "%.100s with %d rows, now %.100s with %d", a->dataset, a->n, d->path, d->n);
+        snprintf(detail, sizeof detail, "%.100s with %d rows, now %.100s", a->dataset, a->n, data_path);
     } else if (strcmp(base_name(a->model), base_name(model_path))) {
         what = "model";
         snprintf(detail, sizeof detail, "%.120s, now %.120s", a->model, model_path);
-    } else if (a->n_points != n_pts) {
+    } else if (strcmp(a->points_spec, spec)) {
         what = "hook points";
-        snprintf(detail, sizeof detail, "%d points, now %d", a->n_points, n_pts);
-    } else {
-        for (int i = 0; i < n_pts && !what; i++)
-            if (strcmp(a->points[i], pts[i].name)) {
-                what = "hook points";
-                snprintf(detail, sizeof detail, "%s, now %s", a->points[i], pts[i].name);
-            }
+        snprintf(detail, sizeof detail, "%.100s, now %.100s", a->points_spec, spec);
     }
     tl_acts_meta_free(a);
     if (what)
@@ -229,7 +221,8 @@ static tl_status compare_existing(const char *dir, const char *model_path, const
 }
 
 static cJSON *meta_json(const tl_model *m, const char *model_path, int64_t step, const char *name,
-                        const tl_dataset *d, const char *tok_path, const tl_act_point *pts, int n_pts, tl_reduce r,
+                        const tl_dataset *d, const char *tok_path, const char *spec, const tl_act_point *pts,
+                        int n_pts, tl_reduce r,
                         int64_t n_tokens, int max_tokens, int n_truncated, double seconds) {
     cJSON *j = cJSON_CreateObject(), *p = cJSON_CreateArray(), *w = cJSON_CreateArray(), *cfg = cJSON_CreateObject();
     if (!j || !p || !w || !cfg) {
@@ -255,6 +248,7 @@ static cJSON *meta_json(const tl_model *m, const char *model_path, int64_t step,
         cJSON_AddItemToArray(p, cJSON_CreateString(pts[i].name));
         cJSON_AddItemToArray(w, cJSON_CreateNumber(pts[i].width));
     }
+    cJSON_AddStringToObject(j, "points_spec", spec);
     cJSON_AddItemToObject(j, "points", p);
     cJSON_AddItemToObject(j, "widths", w);
     cJSON_AddNumberToObject(j, "n_statements", d->n);
@@ -289,10 +283,11 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
     if (toks->n != d->n) return tl_errorf(TL_E_ARG, "capture: %d token sequences for %d statements", toks->n, d->n);
     tl_act_point *pts = NULL;
     int n_pts = 0;
-    tl_status s = tl_act_points_parse(o->points ? o->points : "resid_post", &m->cfg, &pts, &n_pts);
+    const char *spec = o->points ? o->points : "resid_post";
+    tl_status s = tl_act_points_parse(spec, &m->cfg, &pts, &n_pts);
     if (s) return s;
     if (tl_acts_complete(dir)) {
-        s = compare_existing(dir, model_path, d, pts, n_pts, o->reduce);
+        s = tl_acts_check_existing(dir, model_path, d->path, d->n, spec, o->reduce);
         tl_free(pts);
         if (s == TL_OK) *skipped = 1;
         return s;
@@ -355,7 +350,7 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
                                           : tl_errorf(TL_E_ARG, "%s: path too long", dir);
     }
     if (s == TL_OK) {
-        cJSON *j = meta_json(m, model_path, step, base_name(dir), d, tok_path, pts, n_pts, o->reduce, n_tokens,
+        cJSON *j = meta_json(m, model_path, step, base_name(dir), d, tok_path, spec, pts, n_pts, o->reduce, n_tokens,
                              max_len, n_trunc, tl_time_sec() - t0);
         s = join(path, dir, "meta.json") ? write_json(path, j) : tl_errorf(TL_E_ARG, "%s: path too long", dir);
         cJSON_Delete(j);

@@ -113,6 +113,7 @@ typedef struct {
     char *name;        /* checkpoint name ("" for a single model) */
     int64_t step;      /* -1 when unknown */
     char *model, *dataset, *tokenizer, *token;
+    char *points_spec; /* the hook point list as given (e.g. "resid_post") */
     int n;             /* statements */
     int n_points;
     char **points;     /* [n_points] names */
@@ -130,6 +131,11 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
                           const char *dir, int *skipped);
 /* Is dir a complete capture (meta.json present)? */
 int tl_acts_complete(const char *dir);
+/* For a complete capture in dir: TL_OK if it was made with these settings (files
+ * compared by name, not path, so a run resumed from elsewhere matches), else
+ * TL_E_ARG naming the difference. */
+tl_status tl_acts_check_existing(const char *dir, const char *model_path, const char *data_path, int n,
+                                 const char *spec, tl_reduce r);
 
 tl_status tl_acts_open(const char *dir, tl_acts_meta **out);
 void tl_acts_meta_free(tl_acts_meta *a);
@@ -155,6 +161,26 @@ void tl_ckpt_list_free(tl_ckpt_list *l);
 
 /* Write DIR/series.json naming the complete captures among `ckpts` (atomically). */
 tl_status tl_series_write_index(const char *dir, const tl_ckpt_list *ckpts);
+
+/* Capture a dataset file through one model (ckpts of one, series = 0: into
+ * out_dir itself) or through every checkpoint of a series (into out_dir/<name>/,
+ * rewriting out_dir/series.json after each). Complete captures with the same
+ * settings are skipped without loading their model. The tokenizer is `tokenizer`
+ * or else each model's own. */
+typedef enum { TL_ACTS_START, TL_ACTS_SKIPPED, TL_ACTS_DONE } tl_acts_event;
+typedef struct {
+    tl_acts_opts acts;
+    const char *tokenizer;
+    void (*on_ckpt)(void *user, int i, int n, const tl_ckpt *c, tl_acts_event e, double seconds);
+    void *user;
+} tl_acts_run_opts;
+typedef struct {
+    int captured, skipped;
+    int64_t tokens;
+    double seconds;
+} tl_acts_run_report;
+tl_status tl_acts_run(const tl_ckpt_list *ckpts, int series, const char *data_path, const tl_acts_run_opts *o,
+                      const char *out_dir, tl_acts_run_report *rep);
 
 typedef struct {
     int n;
@@ -290,6 +316,7 @@ typedef struct {
     tl_probe_opts probe;
     tl_progress_fn progress;
     void *progress_user;
+    double *acc_out; /* optional: receives the [checkpoints, points] test accuracies */
 } tl_probe_run_opts;
 
 /* Probe every point of every checkpoint of the series; write to out_dir:
