@@ -480,7 +480,7 @@ tl_status tl_series_list(const char *dir, tl_ckpt_list *out) {
         s = tl_errorf(TL_E_FORMAT, "%s: no checkpoints (expected manifest.json or ckpt-<step>.gguf|.bin|.safetensors)",
                       dir);
     if (s == TL_OK) {
-        qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_ckpt);
+        if (out->n > 1) qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_ckpt);
         for (int i = 1; i < out->n && s == TL_OK; i++)
             if (out->items[i].step == out->items[i - 1].step)
                 s = tl_errorf(TL_E_FORMAT, "%s: two checkpoints for step %lld (%s, %s)", dir,
@@ -599,7 +599,7 @@ tl_status tl_acts_series_open(const char *dir, tl_acts_series **out) {
                 st = series_add(s, &cap, sub);
             }
             closedir(dp);
-            if (st == TL_OK) qsort(s->items, (size_t)s->n, sizeof *s->items, cmp_meta);
+            if (st == TL_OK && s->n > 1) qsort(s->items, (size_t)s->n, sizeof *s->items, cmp_meta);
         }
     }
     if (st == TL_OK && s->n == 0)

@@ -235,10 +235,9 @@ tl_status tl_hsic_r_lu(const double *A, int m, int d, double sigma, double eps, 
     memcpy(M, R, (size_t)m * m * sizeof *M);
     double c = eps * m;
     for (int i = 0; i < m; i++) M[(size_t)i * m + i] += c;
-    int info = tl_la_lu_solve_right(M, m, R, m); /* R <- Kc (Kc + c I)^-1 */
+    s = tl_la_lu_solve_right(M, m, R, m); /* R <- Kc (Kc + c I)^-1 */
     tl_free(M);
-    if (info) return tl_errorf(TL_E_NUMERIC, "HSIC: Kc + eps m I is singular (LAPACK info %d)", info);
-    return TL_OK;
+    return s ? tl_error_prefix(s, "HSIC: Kc + eps m I") : TL_OK;
 }
 
 tl_status tl_hsic_r(const double *A, int m, int d, double sigma, double eps, double *R) {

@@ -82,19 +82,20 @@ int tl_la_cholesky_inverse(double *A, int n) {
     return info;
 }
 
-int tl_la_lu_solve_right(double *A, int n, double *B, int nrhs) {
+tl_status tl_la_lu_solve_right(double *A, int n, double *B, int nrhs) {
     LA_INIT();
     /* Column-major, dgesv solves A^T X' = B' where B' [n, nrhs] is our B^T: so
      * X'^T A = B, i.e. B A^-1 in our row-major terms. */
     int *ipiv = tl_malloc((size_t)n * sizeof *ipiv);
-    if (!ipiv) return -1;
+    if (!ipiv) return tl_errorf(TL_E_NOMEM, "LU solve: out of memory (order %d)", n);
     int info = 0;
     dgesv_(&n, &nrhs, A, &n, ipiv, B, &n, &info);
     tl_free(ipiv);
-    return info;
+    if (info) return tl_errorf(TL_E_NUMERIC, "LU solve: matrix of order %d is singular (LAPACK info %d)", n, info);
+    return TL_OK;
 }
 
-int tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs) {
+tl_status tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs) {
     LA_INIT();
     int il = n - k + 1, iu = n, m = 0, info = 0, lwork = -1, liwork = -1, iwq = 0;
     double vl = 0, vu = 0, abstol = 0, wq = 0;
@@ -103,7 +104,7 @@ int tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs) {
     if (!w || !isuppz) {
         tl_free(w);
         tl_free(isuppz);
-        return -1;
+        return tl_errorf(TL_E_NOMEM, "eigen-decomposition: out of memory (order %d)", n);
     }
     dsyevr_("V", "I", "L", &n, A, &n, &vl, &vu, &il, &iu, &abstol, &m, w, vecs, &n, isuppz, &wq, &lwork, &iwq,
             &liwork, &info, 1, 1, 1);
@@ -111,15 +112,18 @@ int tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs) {
     liwork = iwq;
     double *work = tl_malloc((size_t)lwork * sizeof *work);
     int *iwork = tl_malloc((size_t)liwork * sizeof *iwork);
+    tl_status s = TL_OK;
     if (!work || !iwork) {
-        info = -1;
+        s = tl_errorf(TL_E_NOMEM, "eigen-decomposition: out of memory (order %d)", n);
     } else {
         /* eigenvectors land column-major [n, m]: row-major, one vector per row */
         dsyevr_("V", "I", "L", &n, A, &n, &vl, &vu, &il, &iu, &abstol, &m, w, vecs, &n, isuppz, work, &lwork,
                 iwork, &liwork, &info, 1, 1, 1);
-        if (info == 0 && m != k) info = -2;
+        if (info || m != k)
+            s = tl_errorf(TL_E_NUMERIC, "eigen-decomposition of a %d x %d matrix failed (LAPACK info %d, %d of %d "
+                          "eigenvalues)", n, n, info, m, k);
     }
-    if (info == 0) {
+    if (s == TL_OK) {
         /* ascending -> descending */
         for (int j = 0; j < k; j++) vals[j] = w[k - 1 - j];
         for (int a = 0, b = k - 1; a < b; a++, b--)
@@ -133,7 +137,7 @@ int tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs) {
     tl_free(isuppz);
     tl_free(work);
     tl_free(iwork);
-    return info;
+    return s;
 }
 
 /* ---- standardisation ---------------------------------------------------------- */
@@ -192,10 +196,8 @@ tl_status tl_pca(const double *Z, int n, int d, int k, double *S, double *eigval
         tl_la_gram(Zc, n, d, scale, M); /* [n, n]: same nonzero spectrum as the covariance */
     else
         tl_la_gram_t(Zc, n, d, scale, M); /* [d, d] covariance */
-    int info = tl_la_eig_top(M, q, k, eigval, vecs);
-    if (info) {
-        s = tl_errorf(TL_E_NUMERIC, "PCA: eigen-decomposition of a %d x %d matrix failed (LAPACK info %d)", q, q,
-                      info);
+    if ((s = tl_la_eig_top(M, q, k, eigval, vecs))) {
+        s = tl_error_prefix(s, "PCA");
         goto done;
     }
     for (int j = 0; j < k; j++) {

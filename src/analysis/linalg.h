@@ -30,13 +30,13 @@ void tl_la_gemm(const double *A, const double *B, int n, int k, int m, double *C
 int tl_la_cholesky(double *A, int n);
 void tl_la_cholesky_solve(const double *L, int n, double *b, int nrhs);
 /* B[nrhs, n] <- B A^-1 for a general A [n, n] (overwritten by its LU factors),
- * by LU with partial pivoting. 0 on success, else the LAPACK info. */
-int tl_la_lu_solve_right(double *A, int n, double *B, int nrhs);
+ * by LU with partial pivoting. TL_E_NUMERIC when A is singular. */
+tl_status tl_la_lu_solve_right(double *A, int n, double *B, int nrhs);
 /* Invert a Cholesky factor's matrix: A (after tl_la_cholesky) <- A^-1, full. */
 int tl_la_cholesky_inverse(double *A, int n);
 
 /* The k largest eigenvalues (descending) and eigenvectors (vecs [k, n], one per
- * row) of symmetric A [n, n] (destroyed). 0 on success. */
-int tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs);
+ * row) of symmetric A [n, n] (destroyed). */
+tl_status tl_la_eig_top(double *A, int n, int k, double *vals, double *vecs);
 
 #endif

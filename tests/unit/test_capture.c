@@ -72,7 +72,9 @@ static void test_oracle(void) {
     int32_t *lens = (int32_t *)(raw + 20), *tok = lens + n;
     int total = 0;
     for (int i = 0; i < n; i++) total += lens[i];
-    const double *last = (const double *)(tok + total), *mean = last + (size_t)np * n * C;
+    /* the f64 block follows the int32 tokens, so it may be misaligned: copy it out */
+    double *last = malloc(sizeof(double) * 2 * np * n * C), *mean = last + (size_t)np * n * C;
+    memcpy(last, tok + total, sizeof(double) * 2 * np * n * C);
     int32_t **ids = malloc(sizeof *ids * n);
     for (int i = 0, off = 0; i < n; off += lens[i], i++) ids[i] = tok + off;
     tl_act_point *pts;
@@ -118,6 +120,7 @@ static void test_oracle(void) {
         tl_token_seqs_free(ts);
     }
     free(ids);
+    free(last);
     tl_free(pts);
     tl_free(raw);
     tl_model_free(m);
