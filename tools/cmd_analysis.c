@@ -40,7 +40,7 @@ static void acts_event(void *user, int i, int n, const tl_ckpt *c, tl_acts_event
 int tl_cmd_acts(int argc, char **argv) {
     const char *model = NULL, *series = NULL, *data = NULL, *tok = NULL, *points = "resid_post", *token = "last",
                *out = NULL;
-    int threads = 0, workers = 0, truncate = 0, verbose = 0;
+    int threads = 0, workers = 0, truncate = 0, verbose = 0, limit = 0;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model, "one model (.gguf, .bin, .safetensors or HF directory)"},
         {"--series", NULL, OPT_STR, &series, "a training run: DIR/manifest.json, or every DIR/ckpt-<step>.<ext>"},
@@ -51,6 +51,7 @@ int tl_cmd_acts(int argc, char **argv) {
         {"--token", NULL, OPT_STR, &token, "reduce over tokens: last (the reference) or mean (BOS included)"},
         {"--out", "-o", OPT_STR, &out, "output directory (a series: one subdirectory per checkpoint)"},
         {"--truncate", NULL, OPT_FLAG, &truncate, "keep the first n_ctx tokens of longer statements (else an error)"},
+        {"--limit", NULL, OPT_INT, &limit, "only the first N statements of the file (0 = all)"},
         {"--workers", NULL, OPT_INT, &workers, "statements run in parallel (0 = auto: threads for small models)"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
@@ -68,7 +69,7 @@ int tl_cmd_acts(int argc, char **argv) {
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (!model == !series) return cli_failf(2, "give exactly one of -m MODEL and --series DIR (see --help)");
     if (!data || !out) return cli_failf(2, "--data FILE.csv and -o DIR are required (see --help)");
-    if (threads < 0 || workers < 0) return cli_failf(2, "--threads and --workers must be >= 0");
+    if (threads < 0 || workers < 0 || limit < 0) return cli_failf(2, "--threads, --workers and --limit must be >= 0");
     tl_acts_run_opts o = {0};
     if (tl_reduce_parse(token, &o.acts.reduce)) return cli_failf(2, "--token: %s", tl_last_error());
     cli_log_init(verbose);
@@ -76,6 +77,7 @@ int tl_cmd_acts(int argc, char **argv) {
     acts_ui ui = {0};
     o.acts.points = points;
     o.acts.truncate = truncate;
+    o.acts.limit = limit;
     o.acts.n_workers = workers;
     o.acts.progress = acts_progress;
     o.acts.progress_user = &ui;
@@ -144,7 +146,7 @@ int tl_cmd_probe(int argc, char **argv) {
         {"--C", NULL, OPT_FLOAT, &C, "inverse L2 strength, sklearn's C"},
         {"--split", NULL, OPT_FLOAT, &split, "the first floor(split x N) statements train, the rest test (the reference)"},
         {"--folds", NULL, OPT_INT, &folds, "K > 1: contiguous K-fold cross-validation instead of the split"},
-        {"--solver", NULL, OPT_STR, &solver, "auto (Newton up to 1024 features, else L-BFGS), newton or lbfgs"},
+        {"--solver", NULL, OPT_STR, &solver, "auto (Newton up to 4096 features, else L-BFGS), newton or lbfgs"},
         {"--tol", NULL, OPT_FLOAT, &tol, "stop when max |gradient| <= tol x training rows"},
         {"--max-iter", NULL, OPT_INT, &max_iter, "solver iterations at most"},
         {"--no-warm", NULL, OPT_FLAG, &no_warm, "start every fit from zero (default: the previous checkpoint's weights)"},

@@ -72,6 +72,10 @@ tl_status tl_acts_run(const tl_ckpt_list *ckpts, int series, const char *data_pa
     tl_tokenizer *tok = NULL;
     tl_token_seqs *seqs = NULL;
     tl_status s = tl_dataset_load(data_path, &d);
+    if (s == TL_OK && o->acts.limit > 0 && o->acts.limit < d->n) { /* keep the first `limit` rows */
+        for (int i = o->acts.limit; i < d->n; i++) tl_free(d->text[i]);
+        d->n = o->acts.limit;
+    }
     if (s == TL_OK && o->tokenizer && (s = tl_tokenizer_load(o->tokenizer, &tok)) == TL_OK)
         s = tl_dataset_tokenize(d, tok, &seqs);
     const char *spec = o->acts.points ? o->acts.points : "resid_post";

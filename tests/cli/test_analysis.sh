@@ -36,6 +36,8 @@ check '[ $rc -eq 1 ] && [[ "$err" == *"$T/one"*"token reduction (last, now mean)
 check '[ "$before" = "$(stat -c %Y.%i "$T/one/meta.json" "$T/one/resid_post.0.npy")" ]' "refused capture touched the files"
 check '"$BIN" acts -m "$M" "${A[@]}" --token mean --points "embed,resid_post.2,final_norm" -o "$T/mean" >/dev/null 2>&1 && [ -f "$T/mean/final_norm.npy" ] && [ ! -e "$T/mean/resid_post.0.npy" ]' "--token mean with chosen points"
 
+check '"$BIN" acts -m "$M" "${A[@]}" --limit 30 -o "$T/lim" >/dev/null 2>&1 && grep -q "\"n_statements\":[[:space:]]*30" "$T/lim/meta.json"' "--limit 30"
+
 # a series of three checkpoints (copies of stories260K), captured, interrupted, resumed
 mkdir -p "$T/run"
 for s in 0 20 100; do cp "$M" "$T/run/ckpt-$s.bin"; done
