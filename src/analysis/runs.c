@@ -108,6 +108,11 @@ static tl_axis_scale ckpt_x(const tl_acts_series *s, double *x) {
     return known && s->n > 2 && x[s->n - 1] >= 100 * lo_pos ? TL_AXIS_LOG1P : TL_AXIS_LINEAR;
 }
 
+static const char *file_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
 static const char *ckpt_label(const tl_acts_meta *a, char *buf, size_t cap) {
     if (a->step >= 0) snprintf(buf, cap, "%lld", (long long)a->step);
     else snprintf(buf, cap, "%s", a->name[0] ? a->name : "model");
@@ -229,7 +234,7 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     tl_strbuf svg = {0};
     if (st == TL_OK) {
         char title[160];
-        snprintf(title, sizeof title, "Probe test accuracy (%s)", a0->dataset);
+        snprintf(title, sizeof title, "Probe test accuracy (%s)", file_name(a0->dataset));
         tl_chart hc = {.title = title, .x_label = a0->step >= 0 ? "checkpoint step" : "checkpoint",
                        .y_label = "hook point", .width = 160 + 40 * (C < 6 ? 6 : C > 30 ? 30 : C),
                        .height = 120 + 18 * (P < 6 ? 6 : P > 40 ? 40 : P)};
@@ -244,7 +249,7 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
         tl_chart lc = {.x_label = a0->step >= 0 ? "checkpoint step" : "checkpoint", .y_label = "test accuracy",
                        .width = 720, .height = 420};
         char title[160];
-        snprintf(title, sizeof title, "Probe accuracy per layer (%s)", a0->dataset);
+        snprintf(title, sizeof title, "Probe accuracy per layer (%s)", file_name(a0->dataset));
         lc.title = title;
         if (C > 1) {
             lc.x_scale = ckpt_x(s, x);
@@ -389,7 +394,7 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
         return tl_errorf(TL_E_NOMEM, "infoplane charts: out of memory");
     }
     char title[200], xl[64], yl[64];
-    snprintf(title, sizeof title, "Information plane, %s estimator (%s)", what, a0->dataset);
+    snprintf(title, sizeof title, "Information plane, %s estimator (%s)", what, file_name(a0->dataset));
     snprintf(xl, sizeof xl, "I(X;T)%s", units);
     snprintf(yl, sizeof yl, "I(T;Y)%s", units);
     tl_chart c = {.title = title, .x_label = xl, .y_label = yl};

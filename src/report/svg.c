@@ -241,7 +241,13 @@ tl_status tl_svg_heatmap(tl_strbuf *out, const tl_chart *c, const double *z, int
             if (isfinite(z[i])) z_min = fmin(z_min, z[i]), z_max = fmax(z_max, z[i]);
         if (!(z_min < z_max)) z_min = isfinite(z_min) ? z_min - 0.5 : 0, z_max = z_min + 1;
     }
-    double x0 = 90, x1 = W - 80, y0 = c->title ? 36 : 16, y1 = H - 56;
+    /* the left margin holds the longest row label (about 6.5 px per character at 11 px) and the axis title */
+    size_t longest_row = 0;
+    for (int r = 0; row_labels && r < rows; r++)
+        if (strlen(row_labels[r]) > longest_row) longest_row = strlen(row_labels[r]);
+    double x0 = 40 + 6.5 * (double)(longest_row < 40 ? longest_row : 40), x1 = W - 80, y0 = c->title ? 36 : 16,
+           y1 = H - 56;
+    if (x1 - x0 < cols) return tl_errorf(TL_E_ARG, "heatmap: %d columns do not fit %d pixels", cols, W);
     double cw = (x1 - x0) / cols, ch = (y1 - y0) / rows;
     svg_open(out, W, H, c->title);
     char col[8], s[32];
