@@ -104,7 +104,9 @@ static tl_status parse_meta(const cJSON *j, const char *path, tl_acts_meta *a) {
     if ((s = get_int(j, "version", path, 1, 1, &v)) || (s = get_int(j, "n_statements", path, 1, 1 << 30, &n)) ||
         (s = get_string(j, "model", path, 0, &a->model)) || (s = get_string(j, "dataset", path, 0, &a->dataset)) ||
         (s = get_string(j, "tokenizer", path, 1, &a->tokenizer)) || (s = get_string(j, "token", path, 0, &a->token)) ||
-        (s = get_string(j, "name", path, 0, &a->name)) || (s = get_string(j, "points_spec", path, 0, &a->points_spec)) || (s = get_int(j, "n_tokens", path, 0, INT64_MAX / 2, &a->n_tokens)) ||
+        (s = get_string(j, "name", path, 0, &a->name)) ||
+        (s = get_string(j, "points_spec", path, 0, &a->points_spec)) ||
+        (s = get_int(j, "n_tokens", path, 0, INT64_MAX / 2, &a->n_tokens)) ||
         (s = get_int(j, "n_truncated", path, 0, n, &a->n_truncated)))
         return s;
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "step");
@@ -113,11 +115,14 @@ static tl_status parse_meta(const cJSON *j, const char *path, tl_acts_meta *a) {
     a->n = (int)n;
     tl_reduce r;
     if (tl_reduce_parse(a->token, &r)) return tl_errorf(TL_E_FORMAT, "%s: \"token\" = \"%s\"", path, a->token);
-    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(j, "points"), *w = cJSON_GetObjectItemCaseSensitive(j, "widths");
+    const cJSON *pts = cJSON_GetObjectItemCaseSensitive(j, "points");
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "widths");
     int np = cJSON_GetArraySize(pts);
     if (!cJSON_IsArray(pts) || !cJSON_IsArray(w) || np < 1 || np > 100000 || cJSON_GetArraySize(w) != np)
-        return tl_errorf(TL_E_FORMAT, "%s: \"points\" and \"widths\" must be arrays of the same nonzero length", path);
-    if (!(a->points = tl_calloc((size_t)np, sizeof *a->points)) || !(a->width = tl_calloc((size_t)np, sizeof *a->width)))
+        return tl_errorf(TL_E_FORMAT, "%s: \"points\" and \"widths\" must be arrays of the same nonzero length",
+                         path);
+    if (!(a->points = tl_calloc((size_t)np, sizeof *a->points)) ||
+        !(a->width = tl_calloc((size_t)np, sizeof *a->width)))
         return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
     a->n_points = np;
     for (int i = 0; i < np; i++) {

@@ -207,7 +207,8 @@ static tl_status gaussian_kernel(const double *A, int m, int d, double sigma, do
 
 static tl_status hsic_check(const double *A, int m, int d, double sigma, double eps) {
     if (m < 2 || d < 1) return tl_errorf(TL_E_ARG, "HSIC: %d rows of %d features", m, d);
-    if (!(sigma > 0) || !(eps > 0)) return tl_errorf(TL_E_ARG, "HSIC: sigma %g and eps %g must be positive", sigma, eps);
+    if (!(sigma > 0) || !(eps > 0))
+        return tl_errorf(TL_E_ARG, "HSIC: sigma %g and eps %g must be positive", sigma, eps);
     size_t mm;
     if (!tl_mul_size((size_t)m, (size_t)m, &mm) || !tl_mul_size(mm, sizeof(double), &mm))
         return tl_errorf(TL_E_RANGE, "HSIC: %d x %d matrix is too large", m, m);

@@ -387,7 +387,8 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     int C = s->n, P = a0->n_points, idx[4], n_idx;
     tl_status st = choose_panels(a0, o->panels, idx, &n_idx);
     if (st) return st;
-    double *x = tl_malloc((size_t)(C > P ? C : P) * sizeof *x), *buf = tl_malloc((size_t)4 * 2 * (C > P ? C : P) * sizeof *buf);
+    size_t most = (size_t)(C > P ? C : P);
+    double *x = tl_malloc(most * sizeof *x), *buf = tl_malloc(4 * 2 * most * sizeof *buf);
     if (!x || !buf) {
         tl_free(x);
         tl_free(buf);

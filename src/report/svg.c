@@ -220,8 +220,10 @@ tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_se
     int fit = (int)((ay.p0 - ly) / 16);
     for (int k = 0; k < n_series && k < fit; k++) {
         const char *name = k == fit - 1 && n_series > fit ? "..." : s[k].name;
-        tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
-                         lx, ly + 12 + 16 * k - 4, lx + 18, ly + 12 + 16 * k - 4, palette[k % N_PALETTE]);
+        double yk = ly + 12 + 16 * k - 4;
+        tl_strbuf_printf(out,
+                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
+                         lx, yk, lx + 18, yk, palette[k % N_PALETTE]);
         text(out, lx + 24, ly + 12 + 16 * k, "start", 11, NULL, name);
     }
     return finish(out);
@@ -270,7 +272,8 @@ tl_status tl_svg_heatmap(tl_strbuf *out, const tl_chart *c, const double *z, int
                 text(out, x + cw / 2, y + ch / 2 + 4, "middle", 10, t > 0.6 ? NULL : " fill=\"white\"", s);
             }
         }
-    tl_strbuf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
+    tl_strbuf_printf(out,
+                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
                      x0, y0, x1 - x0, y1 - y0);
     int rstep = (int)ceil(13.0 / ch), cstep = 1;
     if (col_labels) {
@@ -278,8 +281,10 @@ tl_status tl_svg_heatmap(tl_strbuf *out, const tl_chart *c, const double *z, int
         for (int k = 0; k < cols; k++) longest = strlen(col_labels[k]) > longest ? strlen(col_labels[k]) : longest;
         cstep = (int)ceil((6.5 * longest + 6) / cw);
     }
-    for (int r = 0; row_labels && r < rows; r += rstep) text(out, x0 - 6, y0 + (r + 0.5) * ch + 4, "end", 11, NULL, row_labels[r]);
-    for (int k = 0; col_labels && k < cols; k += cstep) text(out, x0 + (k + 0.5) * cw, y1 + 16, "middle", 11, NULL, col_labels[k]);
+    for (int r = 0; row_labels && r < rows; r += rstep)
+        text(out, x0 - 6, y0 + (r + 0.5) * ch + 4, "end", 11, NULL, row_labels[r]);
+    for (int k = 0; col_labels && k < cols; k += cstep)
+        text(out, x0 + (k + 0.5) * cw, y1 + 16, "middle", 11, NULL, col_labels[k]);
     if (c->x_label) text(out, (x0 + x1) / 2, y1 + 36, "middle", 12, NULL, c->x_label);
     if (c->y_label) {
         char rot[96];

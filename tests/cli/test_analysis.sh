@@ -56,9 +56,13 @@ check '[ $(wc -l < "$T/probe/probe_accuracy.csv") -eq 4 ] && head -1 "$T/probe/p
 check 'sed -n 2p "$T/probe/probe_accuracy.csv" | grep -q "^ckpt-0,0," && sed -n 4p "$T/probe/probe_accuracy.csv" | grep -q "^ckpt-100,100,"' "checkpoints not in step order"
 # identical checkpoints give identical accuracies (warm starts do not change results)
 check '[ "$(sed -n 2p "$T/probe/probe_accuracy.csv" | cut -d, -f3-)" = "$(sed -n 4p "$T/probe/probe_accuracy.csv" | cut -d, -f3-)" ]' "warm start changed the accuracies"
+# results do not depend on the thread count (points are split over threads)
+check '"$BIN" probe --acts "$T/ser" -o "$T/probe_t1" -t 1 >/dev/null 2>&1 && cmp -s "$T/probe/probe_accuracy.csv" "$T/probe_t1/probe_accuracy.csv"' "probe: -t 1 differs from the default"
+check '"$BIN" probe --acts "$T/ser" -o "$T/probe_cold" --no-warm >/dev/null 2>&1 && cmp -s "$T/probe/probe_accuracy.csv" "$T/probe_cold/probe_accuracy.csv"' "probe: cold starts differ from warm starts"
 check '"$BIN" probe --acts "$T/one" -o "$T/probe5" --folds 5 --solver lbfgs >/dev/null 2>&1 && grep -q "\"folds\":[[:space:]]*5" "$T/probe5/probe.json"' "--folds 5 --solver lbfgs"
 out=$("$BIN" infoplane --acts "$T/ser" -o "$T/ip" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [ -f "$T/ip/infoplane_binning.svg" ] && [ -f "$T/ip/infoplane_hsic.svg" ] && [ $(wc -l < "$T/ip/infoplane.csv") -eq $((1 + 3 * 5 * 2)) ]' "infoplane: rc $rc: $out"
+check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_t1" -t 1 >/dev/null 2>&1 && cmp -s "$T/ip/infoplane.csv" "$T/ip_t1/infoplane.csv"' "infoplane: -t 1 differs from the default"
 check '"$BIN" infoplane --acts "$T/one" -o "$T/ip1" --estimator binning --pca-dims 3 --bins 10 --x binned >/dev/null 2>&1 && [ ! -e "$T/ip1/infoplane_hsic.svg" ] && grep -q "\"pca_dims\":[[:space:]]*3" "$T/ip1/infoplane.json"' "infoplane binning options"
 
 # bad input: exit 1, a message naming the file (and line), nothing written
