@@ -49,6 +49,12 @@ rm "$T/ser/ckpt-20/meta.json"   # as if interrupted before its done marker
 out=$("$BIN" acts --series "$T/run" "${A[@]}" -o "$T/ser" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *"1 checkpoint captured, 2 skipped"* ]] && [[ "$out" == *"[2/3] ckpt-20: captured"* ]]' "series resume: $out"
 
+# GGUF checkpoints carry their tokenizer: no --tokenizer, and the same activations as the .bin
+mkdir -p "$T/grun"
+check '"$BIN" convert "$M" "$T/grun/ckpt-7.gguf" --tokenizer "$TOK" >/dev/null 2>&1' "convert to GGUF"
+out=$("$BIN" acts --series "$T/grun" --data "$T/data.csv" -o "$T/gser" 2>&1); rc=$?
+check '[ $rc -eq 0 ] && cmp -s "$T/gser/ckpt-7/resid_post.4.npy" "$T/one/resid_post.4.npy" && grep -q "\"step\":[[:space:]]*7" "$T/gser/ckpt-7/meta.json"' "GGUF series: rc $rc: $out"
+
 # probes and the information plane
 out=$("$BIN" probe --acts "$T/ser" -o "$T/probe" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [ -f "$T/probe/probe.json" ] && [ -f "$T/probe/probe_heatmap.svg" ] && [ -f "$T/probe/probe_curves.svg" ]' "probe: rc $rc: $out"
