@@ -1,8 +1,9 @@
 /*
  * base: status and error messages, allocation (with a fault-injection hook for
  * tests), checked size arithmetic, whole-file reads, read-only mappings,
- * atomic output files (temp + rename), logging through a callback, and a
- * deterministic RNG. Everything else in tiller builds on this module.
+ * atomic output files (temp + rename), logging through a callback, a
+ * deterministic RNG, growable strings and an RFC 4180 CSV reader. Everything
+ * else in tiller builds on this module.
  */
 #ifndef TL_BASE_H
 #define TL_BASE_H
@@ -118,5 +119,61 @@ float tl_f16_to_f32(uint16_t h);
 uint16_t tl_f32_to_f16(float f);
 float tl_bf16_to_f32(uint16_t h);
 uint16_t tl_f32_to_bf16(float f);
+
+/* ---- growable strings ---------------------------------------------------- */
+
+/* A string built by appending; a failed allocation sets `failed` (sticky) and
+ * later appends do nothing, so builders check once at the end. s is always
+ * NUL-terminated once anything was appended. */
+typedef struct {
+    char *s;
+    size_t len, cap;
+    int failed;
+} tl_strbuf;
+void tl_strbuf_append(tl_strbuf *b, const char *s, size_t n);
+void tl_strbuf_puts(tl_strbuf *b, const char *s);
+void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) TL_PRINTF(2, 3);
+/* Append s with the XML special characters (& < > " ') escaped. */
+void tl_strbuf_xml(tl_strbuf *b, const char *s);
+/* TL_OK, or TL_E_NOMEM (with a message) when an append failed. */
+tl_status tl_strbuf_status(const tl_strbuf *b);
+void tl_strbuf_free(tl_strbuf *b);
+
+/* ---- CSV (RFC 4180) ------------------------------------------------------- */
+
+/* A reader over a CSV text in memory (csv.c). Fields are separated by commas,
+ * records by CRLF, LF or CR; a field in double quotes may hold commas, line
+ * breaks and doubled quotes (""). A UTF-8 byte-order mark is skipped. A quote
+ * inside a field that does not start with one is an ordinary character (as in
+ * Python's csv module and pandas; real datasets have them). Malformed input (an
+ * unterminated quoted field, a character after a closing quote, a NUL byte)
+ * gives TL_E_FORMAT with a message
+ * "<path>:<line>: ..." naming the physical line where the fault is. */
+typedef struct {
+    const char *path;
+    const char *p, *end;
+    int line;        /* physical line of p, 1-based */
+    char *buf;       /* the current record's fields, each NUL-terminated */
+    size_t len, cap;
+    size_t *off;     /* [fcap] field offsets into buf */
+    const char **fields;
+    size_t *lens;
+    int fcap;
+} tl_csv_reader;
+
+typedef struct {
+    int n_fields;
+    const char *const *fields; /* [n_fields], NUL-terminated, valid until the next call */
+    const size_t *lens;        /* [n_fields] byte lengths (fields hold no NUL) */
+    int line;                  /* physical line where the record starts */
+    int blank;                 /* the record was an empty line (one empty, unquoted field) */
+} tl_csv_record;
+
+void tl_csv_init(tl_csv_reader *r, const char *path, const char *data, size_t size);
+/* Read the next record into *rec; *got = 0 (and TL_OK) at the end of the input. */
+tl_status tl_csv_next(tl_csv_reader *r, tl_csv_record *rec, int *got);
+void tl_csv_free(tl_csv_reader *r);
+/* Write one field to a strbuf, quoted when it holds a comma, quote, CR or LF. */
+void tl_csv_field(tl_strbuf *b, const char *s);
 
 #endif /* TL_BASE_H */

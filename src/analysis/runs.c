@@ -1,0 +1,602 @@
+/* runs.c: probes and the information plane over a series of activation
+ * directories, and their outputs (CSV, JSON, SVG charts).
+ *
+ * Probes run one hook point per thread: each point's checkpoints are fitted in
+ * step order, each warm-started from the previous checkpoint's weights of the
+ * same point, so the work splits over points without any result depending on
+ * the thread count. The information plane loads each checkpoint's X once and
+ * splits its points over threads (each HSIC point needs its own m x m matrix). */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "analysis.h"
+#include "linalg.h"
+#include "report/report.h"
+
+#define PATH_CAP 4096
+
+/* ---- shared plumbing ------------------------------------------------------------ */
+
+static tl_status out_dir_make(const char *dir) {
+    if (tl_path_is_dir(dir)) return TL_OK;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return tl_errorf(TL_E_IO, "%s: cannot create directory: %s", dir, strerror(errno));
+    return TL_OK;
+}
+
+static int out_path(char *buf, const char *dir, const char *name) {
+    return snprintf(buf, PATH_CAP, "%s/%s", dir, name) < PATH_CAP;
+}
+
+static tl_status save_text(const char *dir, const char *name, const tl_strbuf *b) {
+    char path[PATH_CAP];
+    if (!out_path(path, dir, name)) return tl_errorf(TL_E_ARG, "%s: path too long", dir);
+    tl_status s = tl_strbuf_status(b);
+    return s ? tl_error_prefix(s, "%s", path) : tl_file_write_atomic(path, b->s ? b->s : "", b->len);
+}
+
+static tl_status save_json(const char *dir, const char *name, const cJSON *j) {
+    char path[PATH_CAP];
+    if (!out_path(path, dir, name)) return tl_errorf(TL_E_ARG, "%s: path too long", dir);
+    char *text = j ? cJSON_Print(j) : NULL;
+    if (!text) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    size_t n = strlen(text);
+    text[n] = '\n'; /* overwrites cJSON's NUL: n + 1 bytes are ours */
+    tl_status s = tl_file_write_atomic(path, text, n + 1);
+    cJSON_free(text);
+    return s;
+}
+
+/* Load point p of checkpoint a, standardised over all rows: Z [n, d] (tl_malloc'ed). */
+static tl_status load_standardized(const tl_acts_meta *a, int p, double **Z) {
+    *Z = NULL;
+    tl_npy *x;
+    tl_status s = tl_acts_load_point(a, p, &x);
+    if (s) return s;
+    size_t n = (size_t)a->n * a->width[p];
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(((float *)x->data)[i])) {
+            s = tl_errorf(TL_E_NUMERIC, "%s/%s.npy: non-finite activation at row %zu", a->dir, a->points[p],
+                          i / a->width[p]);
+            tl_npy_free(x);
+            return s;
+        }
+    *Z = tl_malloc(n * sizeof **Z);
+    if (!*Z) s = tl_errorf(TL_E_NOMEM, "%s: out of memory for %s", a->dir, a->points[p]);
+    else tl_standardize(x->data, a->n, a->width[p], *Z);
+    tl_npy_free(x);
+    return s;
+}
+
+/* A failure inside a parallel loop: the first status and its (thread-local) message. */
+typedef struct {
+    tl_status s;
+    char msg[1024];
+} first_error;
+
+static void keep_error(first_error *e, tl_status s) {
+#pragma omp critical(tl_runs_error)
+    if (e->s == TL_OK) {
+        e->s = s;
+        snprintf(e->msg, sizeof e->msg, "%s", tl_last_error());
+    }
+}
+
+static void report_progress(tl_progress_fn fn, void *user, int64_t *done, int64_t total) {
+#pragma omp critical(tl_runs_progress)
+    {
+        ++*done;
+        if (fn) fn(user, *done, total);
+    }
+}
+
+/* x positions of checkpoints: their steps when every step is known and they
+ * increase, else 0, 1, 2, ...; log1p when the steps span two decades or more. */
+static tl_axis_scale ckpt_x(const tl_acts_series *s, double *x) {
+    int known = 1;
+    for (int c = 0; c < s->n; c++)
+        if (s->items[c]->step < 0 || (c && s->items[c]->step <= s->items[c - 1]->step)) known = 0;
+    double lo_pos = INFINITY;
+    for (int c = 0; c < s->n; c++) {
+        x[c] = known ? (double)s->items[c]->step : c;
+        if (x[c] > 0) lo_pos = fmin(lo_pos, x[c]);
+    }
+    return known && s->n > 2 && x[s->n - 1] >= 100 * lo_pos ? TL_AXIS_LOG1P : TL_AXIS_LINEAR;
+}
+
+static const char *file_name(const char *path) {
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static const char *ckpt_label(const tl_acts_meta *a, char *buf, size_t cap) {
+    if (a->step >= 0) snprintf(buf, cap, "%lld", (long long)a->step);
+    else snprintf(buf, cap, "%s", a->name[0] ? a->name : "model");
+    return buf;
+}
+
+static cJSON *checkpoints_json(const tl_acts_series *s) {
+    cJSON *arr = cJSON_CreateArray();
+    for (int c = 0; arr && c < s->n; c++) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e) continue;
+        cJSON_AddStringToObject(e, "name", s->items[c]->name);
+        if (s->items[c]->step >= 0) cJSON_AddNumberToObject(e, "step", (double)s->items[c]->step);
+        else cJSON_AddNullToObject(e, "step");
+        cJSON_AddStringToObject(e, "model", s->items[c]->model);
+        cJSON_AddItemToArray(arr, e);
+    }
+    return arr;
+}
+
+/* rows x cols matrix of numbers (NaN -> null) */
+static cJSON *matrix_json(const double *v, int rows, int cols) {
+    cJSON *m = cJSON_CreateArray();
+    for (int r = 0; m && r < rows; r++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int k = 0; row && k < cols; k++) {
+            double x = v[(size_t)r * cols + k];
+            cJSON_AddItemToArray(row, isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull());
+        }
+        cJSON_AddItemToArray(m, row);
+    }
+    return m;
+}
+
+static cJSON *strings_json(char *const *v, int n) {
+    cJSON *a = cJSON_CreateArray();
+    for (int i = 0; a && i < n; i++) cJSON_AddItemToArray(a, cJSON_CreateString(v[i]));
+    return a;
+}
+
+/* ---- probes ------------------------------------------------------------------------- */
+
+static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const double *acc,
+                               const double *train_acc, const double *iters, int all_converged, double seconds,
+                               const char *dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points;
+    char lab[64];
+    tl_status st = TL_OK;
+    /* probe_accuracy.csv: one row per checkpoint, one column per point */
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "checkpoint,step");
+    for (int p = 0; p < P; p++) {
+        tl_strbuf_puts(&csv, ",");
+        tl_csv_field(&csv, a0->points[p]);
+    }
+    tl_strbuf_puts(&csv, "\n");
+    for (int c = 0; c < C; c++) {
+        tl_csv_field(&csv, s->items[c]->name);
+        if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld", (long long)s->items[c]->step);
+        else tl_strbuf_puts(&csv, ",");
+        for (int p = 0; p < P; p++) tl_strbuf_printf(&csv, ",%.6f", acc[(size_t)c * P + p]);
+        tl_strbuf_puts(&csv, "\n");
+    }
+    st = save_text(dir, "probe_accuracy.csv", &csv);
+    tl_strbuf_free(&csv);
+    if (st) return st;
+
+    /* probe.json */
+    const tl_probe_opts *po = &o->probe;
+    int n_train = po->folds > 1 ? a0->n - a0->n / po->folds : (int)(po->split * a0->n);
+    cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
+    if (j && set) {
+        cJSON_AddStringToObject(j, "format", "tiller-probe");
+        cJSON_AddNumberToObject(j, "version", 1);
+        cJSON_AddStringToObject(j, "dataset", a0->dataset);
+        cJSON_AddStringToObject(j, "token", a0->token);
+        cJSON_AddNumberToObject(j, "n_statements", a0->n);
+        cJSON_AddNumberToObject(set, "C", po->lr.C);
+        if (po->folds > 1) cJSON_AddNumberToObject(set, "folds", po->folds);
+        else cJSON_AddNumberToObject(set, "split", po->split);
+        cJSON_AddNumberToObject(set, "n_train", n_train);
+        cJSON_AddNumberToObject(set, "n_test", a0->n - n_train);
+        cJSON_AddStringToObject(set, "solver", tl_solver_name(po->lr.solver));
+        cJSON_AddNumberToObject(set, "tol", po->lr.tol);
+        cJSON_AddNumberToObject(set, "max_iter", po->lr.max_iter);
+        cJSON_AddBoolToObject(set, "warm_start", po->warm);
+        cJSON_AddStringToObject(set, "features", "standardised per point over all statements (std with n - 1)");
+        cJSON_AddItemToObject(j, "settings", set);
+        cJSON_AddItemToObject(j, "points", strings_json(a0->points, P));
+        cJSON_AddItemToObject(j, "checkpoints", checkpoints_json(s));
+        cJSON_AddItemToObject(j, "accuracy", matrix_json(acc, C, P));
+        cJSON_AddItemToObject(j, "train_accuracy", matrix_json(train_acc, C, P));
+        cJSON_AddItemToObject(j, "iterations", matrix_json(iters, C, P));
+        cJSON_AddBoolToObject(j, "converged", all_converged);
+        cJSON_AddNumberToObject(j, "seconds", seconds);
+    } else {
+        cJSON_Delete(set);
+    }
+    st = save_json(dir, "probe.json", j);
+    cJSON_Delete(j);
+    if (st) return st;
+
+    /* probe_heatmap.svg: points (rows) x checkpoints (columns) */
+    double *z = tl_malloc((size_t)C * P * sizeof *z), *x = tl_malloc((size_t)C * sizeof *x),
+           *y = tl_malloc((size_t)(C > P ? C : P) * sizeof *y);
+    char **cl = tl_calloc((size_t)C, sizeof *cl);
+    tl_chart_series *ser = tl_calloc((size_t)P, sizeof *ser);
+    double *cols = tl_malloc((size_t)C * P * sizeof *cols);
+    if (!z || !x || !y || !cl || !ser || !cols) st = tl_errorf(TL_E_NOMEM, "probe charts: out of memory");
+    double zmin = 0.5;
+    for (int p = 0; st == TL_OK && p < P; p++)
+        for (int c = 0; c < C; c++) {
+            z[(size_t)p * C + c] = acc[(size_t)c * P + p];
+            zmin = fmin(zmin, acc[(size_t)c * P + p]);
+        }
+    for (int c = 0; st == TL_OK && c < C; c++)
+        if (!(cl[c] = tl_strdup(ckpt_label(s->items[c], lab, sizeof lab)))) st = tl_errorf(TL_E_NOMEM, "out of memory");
+    tl_strbuf svg = {0};
+    if (st == TL_OK) {
+        char title[160];
+        snprintf(title, sizeof title, "Probe test accuracy (%s)", file_name(a0->dataset));
+        tl_chart hc = {.title = title, .x_label = a0->step >= 0 ? "checkpoint step" : "checkpoint",
+                       .y_label = "hook point", .width = 160 + 40 * (C < 6 ? 6 : C > 30 ? 30 : C),
+                       .height = 120 + 18 * (P < 6 ? 6 : P > 40 ? 40 : P)};
+        st = tl_svg_heatmap(&svg, &hc, z, P, C, (const char *const *)a0->points, (const char *const *)cl, zmin, 1.0,
+                            "accuracy");
+        if (st == TL_OK) st = save_text(dir, "probe_heatmap.svg", &svg);
+        tl_strbuf_free(&svg);
+    }
+    /* probe_curves.svg: accuracy over checkpoints, one line per point (over points
+     * when there is a single checkpoint) */
+    if (st == TL_OK) {
+        tl_chart lc = {.x_label = a0->step >= 0 ? "checkpoint step" : "checkpoint", .y_label = "test accuracy",
+                       .width = 720, .height = 420};
+        char title[160];
+        snprintf(title, sizeof title, "Probe accuracy per layer (%s)", file_name(a0->dataset));
+        lc.title = title;
+        if (C > 1) {
+            lc.x_scale = ckpt_x(s, x);
+            for (int p = 0; p < P; p++) {
+                for (int c = 0; c < C; c++) cols[(size_t)p * C + c] = acc[(size_t)c * P + p];
+                ser[p] = (tl_chart_series){a0->points[p], x, cols + (size_t)p * C, C};
+            }
+            st = tl_svg_line_chart(&svg, &lc, ser, P);
+        } else {
+            for (int p = 0; p < P; p++) y[p] = p;
+            lc.x_label = "hook point (index in probe.json \"points\")";
+            tl_chart_series one = {ckpt_label(a0, lab, sizeof lab), y, acc, P};
+            st = tl_svg_line_chart(&svg, &lc, &one, 1);
+        }
+        if (st == TL_OK) st = save_text(dir, "probe_curves.svg", &svg);
+        tl_strbuf_free(&svg);
+    }
+    if (cl)
+        for (int c = 0; c < C; c++) tl_free(cl[c]);
+    tl_free(cl);
+    tl_free(z);
+    tl_free(x);
+    tl_free(y);
+    tl_free(ser);
+    tl_free(cols);
+    return st;
+}
+
+tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, const char *out_dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points;
+    double t0 = tl_time_sec();
+    size_t cells = (size_t)C * P;
+    double *acc = tl_malloc(cells * sizeof *acc), *tr = tl_malloc(cells * sizeof *tr),
+           *it = tl_malloc(cells * sizeof *it);
+    int all_conv = 1;
+    tl_status st = TL_OK;
+    if (!acc || !tr || !it) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
+    first_error err = {TL_OK, ""};
+    int64_t done = 0;
+    if (st == TL_OK) {
+#pragma omp parallel for schedule(dynamic, 1) reduction(&& : all_conv)
+        for (int p = 0; p < P; p++) {
+            int d = a0->width[p];
+            double *w = tl_calloc((size_t)d + 1, sizeof *w);
+            if (!w) keep_error(&err, tl_errorf(TL_E_NOMEM, "probe: out of memory"));
+            for (int c = 0; w && c < C && err.s == TL_OK; c++) {
+                double *Z = NULL;
+                tl_status ps = load_standardized(s->items[c], p, &Z);
+                tl_probe_result r;
+                if (!o->probe.warm) memset(w, 0, ((size_t)d + 1) * sizeof *w);
+                if (ps == TL_OK) ps = tl_probe_fit(Z, s->items[c]->labels, a0->n, d, &o->probe, w, &r);
+                tl_free(Z);
+                if (ps) {
+                    keep_error(&err, tl_error_prefix(ps, "%s, %s", s->items[c]->dir, a0->points[p]));
+                    break;
+                }
+                acc[(size_t)c * P + p] = r.acc;
+                tr[(size_t)c * P + p] = r.train_acc;
+                it[(size_t)c * P + p] = r.iters;
+                all_conv = all_conv && r.converged;
+                if (!r.converged)
+                    tl_logf(TL_LOG_WARN, "%s, %s: the probe did not converge in %d iterations", s->items[c]->dir,
+                            a0->points[p], r.iters);
+                report_progress(o->progress, o->progress_user, &done, (int64_t)cells);
+            }
+            tl_free(w);
+        }
+        if (err.s) st = tl_errorf(err.s, "%s", err.msg);
+    }
+    /* the output directory appears only with results to put in it */
+    if (st == TL_OK) st = out_dir_make(out_dir);
+    if (st == TL_OK) st = probe_outputs(s, o, acc, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK && o->acc_out) memcpy(o->acc_out, acc, cells * sizeof *acc);
+    tl_free(acc);
+    tl_free(tr);
+    tl_free(it);
+    return st;
+}
+
+/* ---- information plane ----------------------------------------------------------------- */
+
+void tl_infoplane_opts_default(tl_infoplane_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->est = TL_EST_BOTH;
+    o->split = 0.8;
+    o->x_point = "resid_post.0";
+    o->pca_dims = 2;
+    o->bins = 30;
+    o->sigma = 50.0;
+    o->eps = 1e-5;
+}
+
+tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
+    if (!strcmp(s, "binning")) *out = TL_EST_BINNING;
+    else if (!strcmp(s, "hsic")) *out = TL_EST_HSIC;
+    else if (!strcmp(s, "both")) *out = TL_EST_BOTH;
+    else return tl_errorf(TL_E_ARG, "unknown estimator '%s' (expected binning, hsic or both)", s);
+    return TL_OK;
+}
+
+typedef struct {
+    double *b_ixt, *b_iyt, *b_ht, *b_nsym; /* [C, P] binning */
+    double *h_ixt, *h_iyt;                 /* [C, P] HSIC */
+} plane;
+
+/* Up to 4 points for the scatter panels: the user's list, else a spread. */
+static tl_status choose_panels(const tl_acts_meta *a, const char *spec, int *idx, int *n) {
+    *n = 0;
+    if (!spec) {
+        int P = a->n_points, k = P < 4 ? P : 4;
+        for (int i = 0; i < k; i++) idx[(*n)++] = k == 1 ? 0 : (int)((double)i * (P - 1) / (k - 1) + 0.5);
+        return TL_OK;
+    }
+    const char *p = spec;
+    while (*p && *n < 4) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char name[64];
+        if (len == 0 || len >= sizeof name) return tl_errorf(TL_E_ARG, "--panels '%s': bad entry", spec);
+        memcpy(name, p, len);
+        name[len] = 0;
+        int i = tl_acts_find_point(a, name);
+        if (i < 0) return tl_errorf(TL_E_ARG, "--panels: no hook point '%s' in %s", name, a->dir);
+        idx[(*n)++] = i;
+        p = e ? e + 1 : p + len;
+    }
+    return TL_OK;
+}
+
+static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, const double *ixt,
+                           const double *iyt, const char *what, const char *units, const char *dir,
+                           const char *file) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points, idx[4], n_idx;
+    tl_status st = choose_panels(a0, o->panels, idx, &n_idx);
+    if (st) return st;
+    size_t most = (size_t)(C > P ? C : P);
+    double *x = tl_malloc(most * sizeof *x), *buf = tl_malloc(4 * 2 * most * sizeof *buf);
+    if (!x || !buf) {
+        tl_free(x);
+        tl_free(buf);
+        return tl_errorf(TL_E_NOMEM, "infoplane charts: out of memory");
+    }
+    char title[200], xl[64], yl[64];
+    snprintf(title, sizeof title, "Information plane, %s estimator (%s)", what, file_name(a0->dataset));
+    snprintf(xl, sizeof xl, "I(X;T)%s", units);
+    snprintf(yl, sizeof yl, "I(T;Y)%s", units);
+    tl_chart c = {.title = title, .x_label = xl, .y_label = yl};
+    tl_scatter_panel panels[4];
+    tl_strbuf svg = {0};
+    if (C > 1) { /* one panel per chosen point, its trajectory over checkpoints coloured by step */
+        tl_axis_scale sc = ckpt_x(s, x);
+        for (int k = 0; k < n_idx; k++) {
+            double *px = buf + (size_t)(2 * k) * C, *py = buf + (size_t)(2 * k + 1) * C;
+            for (int i = 0; i < C; i++) {
+                px[i] = ixt[(size_t)i * P + idx[k]];
+                py[i] = iyt[(size_t)i * P + idx[k]];
+            }
+            panels[k] = (tl_scatter_panel){a0->points[idx[k]], px, py, x, C};
+        }
+        st = tl_svg_scatter(&svg, &c, panels, n_idx, a0->step >= 0 ? "step" : "checkpoint", sc);
+    } else { /* one checkpoint: all points in one panel, coloured by their index */
+        for (int p = 0; p < P; p++) x[p] = p;
+        panels[0] = (tl_scatter_panel){"all hook points", ixt, iyt, x, P};
+        st = tl_svg_scatter(&svg, &c, panels, 1, "point index", TL_AXIS_LINEAR);
+    }
+    if (st == TL_OK) st = save_text(dir, file, &svg);
+    tl_strbuf_free(&svg);
+    tl_free(x);
+    tl_free(buf);
+    return st;
+}
+
+static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl, int m,
+                               int m_hsic, double seconds, const char *dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points;
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols\n");
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < P; p++) {
+            size_t k = (size_t)c * P + p;
+            for (int e = 0; e < 2; e++) {
+                if (!(o->est & (e ? TL_EST_HSIC : TL_EST_BINNING))) continue;
+                tl_csv_field(&csv, s->items[c]->name);
+                if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
+                else tl_strbuf_puts(&csv, ",,");
+                tl_csv_field(&csv, a0->points[p]);
+                if (e) tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,\n", pl->h_ixt[k], pl->h_iyt[k]);
+                else
+                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d\n", pl->b_ixt[k], pl->b_iyt[k], pl->b_ht[k],
+                                     (int)pl->b_nsym[k]);
+            }
+        }
+    tl_status st = save_text(dir, "infoplane.csv", &csv);
+    tl_strbuf_free(&csv);
+    if (st) return st;
+    cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
+    if (j && set) {
+        cJSON_AddStringToObject(j, "format", "tiller-infoplane");
+        cJSON_AddNumberToObject(j, "version", 1);
+        cJSON_AddStringToObject(j, "dataset", a0->dataset);
+        cJSON_AddStringToObject(j, "token", a0->token);
+        cJSON_AddNumberToObject(set, "split", o->split);
+        cJSON_AddNumberToObject(set, "m", m);
+        cJSON_AddStringToObject(set, "x_point", o->x_point);
+        cJSON_AddStringToObject(set, "t", "standardised per point over all statements; the first m rows");
+        if (o->est & TL_EST_BINNING) {
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddNumberToObject(b, "pca_dims", o->pca_dims);
+            cJSON_AddNumberToObject(b, "bins", o->bins);
+            cJSON_AddStringToObject(b, "x", o->x_binned ? "binned PCA of x_point" : "distinct rows of x_point");
+            cJSON_AddStringToObject(b, "units", "bits");
+            cJSON_AddItemToObject(set, "binning", b);
+        }
+        if (o->est & TL_EST_HSIC) {
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddNumberToObject(h, "sigma", o->sigma);
+            cJSON_AddNumberToObject(h, "eps", o->eps);
+            cJSON_AddNumberToObject(h, "m", m_hsic);
+            cJSON_AddItemToObject(set, "hsic", h);
+        }
+        cJSON_AddItemToObject(j, "settings", set);
+        cJSON_AddItemToObject(j, "points", strings_json(a0->points, P));
+        cJSON_AddItemToObject(j, "checkpoints", checkpoints_json(s));
+        if (o->est & TL_EST_BINNING) {
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddItemToObject(b, "i_xt", matrix_json(pl->b_ixt, C, P));
+            cJSON_AddItemToObject(b, "i_yt", matrix_json(pl->b_iyt, C, P));
+            cJSON_AddItemToObject(b, "h_t", matrix_json(pl->b_ht, C, P));
+            cJSON_AddItemToObject(b, "n_symbols", matrix_json(pl->b_nsym, C, P));
+            cJSON_AddItemToObject(j, "binning", b);
+        }
+        if (o->est & TL_EST_HSIC) {
+            cJSON *h = cJSON_CreateObject();
+            cJSON_AddItemToObject(h, "i_xt", matrix_json(pl->h_ixt, C, P));
+            cJSON_AddItemToObject(h, "i_yt", matrix_json(pl->h_iyt, C, P));
+            cJSON_AddItemToObject(j, "hsic", h);
+        }
+        cJSON_AddNumberToObject(j, "seconds", seconds);
+    } else {
+        cJSON_Delete(set);
+    }
+    st = save_json(dir, "infoplane.json", j);
+    cJSON_Delete(j);
+    if (st == TL_OK && (o->est & TL_EST_BINNING))
+        st = plane_svg(s, o, pl->b_ixt, pl->b_iyt, "binning", " (bits)", dir, "infoplane_binning.svg");
+    if (st == TL_OK && (o->est & TL_EST_HSIC))
+        st = plane_svg(s, o, pl->h_ixt, pl->h_iyt, "normalised HSIC", "", dir, "infoplane_hsic.svg");
+    return st;
+}
+
+/* X of one checkpoint: its symbols for binning and its R matrix for HSIC. */
+static tl_status prepare_x(const tl_acts_meta *a, int xp, const tl_infoplane_opts *o, int m, int mh,
+                           int32_t *x_ids, double *Rx) {
+    double *Z;
+    tl_status s = load_standardized(a, xp, &Z);
+    if (s) return s;
+    int d = a->width[xp], n_sym;
+    if (o->est & TL_EST_BINNING)
+        s = o->x_binned ? tl_binned_symbols(Z, m, d, o->pca_dims, o->bins, x_ids, &n_sym)
+                        : tl_symbols_exact(Z, m, d, x_ids, &n_sym);
+    if (s == TL_OK && (o->est & TL_EST_HSIC)) s = tl_hsic_r(Z, mh, d, o->sigma, o->eps, Rx);
+    tl_free(Z);
+    return s;
+}
+
+tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points, m = (int)(o->split * a0->n);
+    double t0 = tl_time_sec();
+    if (!(o->split > 0 && o->split <= 1) || m < 2)
+        return tl_errorf(TL_E_ARG, "infoplane: a %g split of %d rows leaves %d training rows", o->split, a0->n, m);
+    if ((o->est & TL_EST_BINNING) && (o->pca_dims < 1 || o->pca_dims > 64 || o->bins < 1 || o->bins > 100000))
+        return tl_errorf(TL_E_ARG, "infoplane: --pca-dims %d (1 .. 64) and --bins %d (1 .. 100000)", o->pca_dims,
+                         o->bins);
+    if ((o->est & TL_EST_HSIC) && (!(o->sigma > 0) || !(o->eps > 0) || o->hsic_rows < 0))
+        return tl_errorf(TL_E_ARG, "infoplane: sigma %g and eps %g must be positive", o->sigma, o->eps);
+    int xp = tl_acts_find_point(a0, o->x_point);
+    if (xp < 0) return tl_errorf(TL_E_ARG, "infoplane: X point '%s' is not in %s", o->x_point, a0->dir);
+    int idx[4], n_idx;
+    tl_status st = choose_panels(a0, o->panels, idx, &n_idx);
+    if (st) return st;
+    int mh = o->hsic_rows > 0 && o->hsic_rows < m ? o->hsic_rows : m;
+    int hs = (o->est & TL_EST_HSIC) != 0, nt = omp_get_max_threads();
+    if (nt > P) nt = P;
+    size_t cells = (size_t)C * P, mm = (size_t)mh * mh * (size_t)hs;
+    plane pl = {0};
+    int32_t *x_ids = tl_malloc((size_t)m * sizeof *x_ids);
+    double *Rx = hs ? tl_malloc(mm * sizeof *Rx) : NULL, *Ry = hs ? tl_malloc(mm * sizeof *Ry) : NULL;
+    double *Rt = hs ? tl_malloc(mm * (size_t)nt * sizeof *Rt) : NULL, *yd = tl_malloc((size_t)mh * sizeof *yd);
+    double **fields[6] = {&pl.b_ixt, &pl.b_iyt, &pl.b_ht, &pl.b_nsym, &pl.h_ixt, &pl.h_iyt};
+    int ok = x_ids && yd && (!hs || (Rx && Ry && Rt));
+    for (int i = 0; i < 6; i++) {
+        *fields[i] = tl_malloc(cells * sizeof(double));
+        ok = ok && *fields[i];
+        for (size_t k = 0; *fields[i] && k < cells; k++) (*fields[i])[k] = NAN;
+    }
+    if (!ok) st = tl_errorf(TL_E_NOMEM, "infoplane: out of memory (HSIC needs %d threads x %d x %d doubles)", nt + 2,
+                            mh, mh);
+    if (st == TL_OK && hs) { /* the labels are the same at every checkpoint: R_y once */
+        for (int i = 0; i < mh; i++) yd[i] = (double)a0->labels[i];
+        st = tl_hsic_r(yd, mh, 1, o->sigma, o->eps, Ry);
+    }
+    int64_t done = 0;
+    for (int c = 0; c < C && st == TL_OK; c++) {
+        const tl_acts_meta *a = s->items[c];
+        if ((st = prepare_x(a, xp, o, m, mh, x_ids, Rx))) {
+            st = tl_error_prefix(st, "%s, X = %s", a->dir, o->x_point);
+            break;
+        }
+        first_error err = {TL_OK, ""};
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+        for (int p = 0; p < P; p++) {
+            if (err.s) continue;
+            double *Z = NULL, *R = hs ? Rt + mm * (size_t)omp_get_thread_num() : NULL;
+            int d = a->width[p];
+            size_t k = (size_t)c * P + p;
+            tl_status ps = load_standardized(a, p, &Z);
+            if (ps == TL_OK && (o->est & TL_EST_BINNING)) {
+                tl_binning_result r;
+                ps = tl_binning_estimate(Z, x_ids, a->labels, m, d, o->pca_dims, o->bins, &r);
+                if (ps == TL_OK) {
+                    pl.b_ixt[k] = r.i_xt;
+                    pl.b_iyt[k] = r.i_yt;
+                    pl.b_ht[k] = r.h_t;
+                    pl.b_nsym[k] = r.n_sym_t;
+                }
+            }
+            if (ps == TL_OK && hs && (ps = tl_hsic_r(Z, mh, d, o->sigma, o->eps, R)) == TL_OK) {
+                pl.h_ixt[k] = tl_hsic_pair(Rx, R, mh);
+                pl.h_iyt[k] = tl_hsic_pair(Ry, R, mh);
+            }
+            tl_free(Z);
+            if (ps) keep_error(&err, tl_error_prefix(ps, "%s, %s", a->dir, a->points[p]));
+            else report_progress(o->progress, o->progress_user, &done, (int64_t)cells);
+        }
+        if (err.s) st = tl_errorf(err.s, "%s", err.msg);
+    }
+    if (st == TL_OK) st = out_dir_make(out_dir);
+    if (st == TL_OK) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
+    for (int i = 0; i < 6; i++) tl_free(*fields[i]);
+    tl_free(x_ids);
+    tl_free(Rx);
+    tl_free(Ry);
+    tl_free(Rt);
+    tl_free(yd);
+    return st;
+}

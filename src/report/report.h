@@ -1,0 +1,66 @@
+/*
+ * report: charts and (later) the HTML report. This module owns the SVG chart
+ * primitives (svg.c): each call appends one self-contained <svg> element to a
+ * tl_strbuf, so charts can be written to .svg files or inlined in report.html.
+ * No scripts, no external fonts or stylesheets; colours are fixed palettes
+ * (a categorical one for series, a viridis-like ramp for values).
+ */
+#ifndef TL_REPORT_H
+#define TL_REPORT_H
+
+#include "base/base.h"
+
+typedef enum {
+    TL_AXIS_LINEAR = 0,
+    TL_AXIS_LOG1P = 1, /* position ~ log(1 + x), for checkpoint steps that start at 0 (x >= 0) */
+} tl_axis_scale;
+
+/* Layout and labels shared by every chart. Zero fields take defaults. */
+typedef struct {
+    const char *title;
+    const char *x_label, *y_label;
+    int width, height;     /* pixels of the whole <svg> (default 640 x 400; panels: per panel) */
+    tl_axis_scale x_scale;
+    double y_min, y_max;   /* a fixed y range when y_min < y_max, else from the data */
+} tl_chart;
+
+/* One line of a line chart: n points (x[i], y[i]); non-finite points break the line. */
+typedef struct {
+    const char *name;
+    const double *x, *y;
+    int n;
+} tl_chart_series;
+
+/* Line chart: axes with ticks, one coloured line (with markers) per series, and a
+ * legend naming them. */
+tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s, int n_series);
+
+/* Heatmap of z [rows, cols] (row-major; row 0 at the top), a colour bar for
+ * [z_min, z_max] (from the data when z_min >= z_max) and row / column labels
+ * (NULL for none; crowded labels are thinned). Non-finite cells are grey. Values
+ * are printed in cells wide enough to hold them. */
+tl_status tl_svg_heatmap(tl_strbuf *out, const tl_chart *c, const double *z, int rows, int cols,
+                         const char *const *row_labels, const char *const *col_labels, double z_min, double z_max,
+                         const char *z_label);
+
+/* One panel of a scatter chart: points (x[i], y[i]) coloured by v[i], joined in
+ * order by a thin line (a trajectory, e.g. over checkpoints). */
+typedef struct {
+    const char *title;
+    const double *x, *y, *v;
+    int n;
+} tl_scatter_panel;
+
+/* Scatter panels side by side (up to 4 per row), sharing one colour scale for v
+ * (log1p when v_scale says so) with a colour bar labelled v_label. Each panel
+ * has its own axes, titled c->x_label / c->y_label. */
+tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_panel *p, int n_panels,
+                         const char *v_label, tl_axis_scale v_scale);
+
+/* The colour of t in [0, 1] on the value ramp, as "#rrggbb" (buf >= 8 bytes). */
+void tl_svg_ramp(double t, char *buf);
+
+/* Write a strbuf to path atomically (for .svg files). */
+tl_status tl_svg_save(const tl_strbuf *b, const char *path);
+
+#endif /* TL_REPORT_H */
