@@ -1,8 +1,23 @@
 /* matmul.c: out[T, O] = inp[T, I] @ w[O, I]^T, the forward/backward pair.
- * The portable reference is plain C; faster paths are chosen by size and ISA. */
+ *
+ * Paths, chosen by size:
+ *   - T >= TL_BLAS_MIN_T (prefill, training): OpenBLAS sgemm, compute-bound; each
+ *     OpenMP thread runs a single-threaded sgemm on its slice of the output.
+ *   - small T (decode): the ISA's matmul_rows (simd.h), which reads every weight
+ *     row once for all T tokens; decode is bound by the memory bandwidth of that
+ *     read, so rows are split across threads and prefetched.
+ *   - ops below TL_PAR_MIN_WORK run on the calling thread (tiny models).
+ * Every output element is written by exactly one thread, so results are
+ * deterministic for a thread count (and, on the small-T path, for any count).
+ * The portable reference, tl_matmul_forward_ref, is plain C for the tests. */
+#include <omp.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "simd.h"
+
+/* From this many tokens on, sgemm beats the row kernel (it packs the weights into
+ * cache-sized panels and reuses each one for all T rows in registers). */
+#define TL_BLAS_MIN_T 8
 
 /* shapes: out [T, O], inp [T, I], w [O, I], bias [O] or NULL */
 void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
@@ -18,51 +33,91 @@ void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const f
     }
 }
 
+/* shapes: out [T, O], inp [T, I], w [O, I], bias [O] or NULL; output columns [o0, o1) */
+static void forward_slice(const tl_simd *k, float *out, const float *inp, const float *w,
+                          const float *bias, int T, int I, int O, int o0, int o1) {
+    if (o1 <= o0) return;
+    if (T < TL_BLAS_MIN_T) {
+        k->matmul_rows(out, inp, w, bias, T, I, O, o0, o1);
+        return;
+    }
+    if (bias)
+        for (int t = 0; t < T; t++)
+            memcpy(out + (int64_t)t * O + o0, bias + o0, (size_t)(o1 - o0) * sizeof(float));
+    tl_blas_sgemm(0, 1, T, o1 - o0, I, 1.0f, inp, I, w + (int64_t)o0 * I, I, bias ? 1.0f : 0.0f,
+                  out + o0, O);
+}
+
 /* shapes: as tl_matmul_forward_ref */
 void tl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int T, int I,
                        int O) {
-    int64_t work = (int64_t)T * I * O;
-#pragma omp parallel for schedule(static) if (work > 200000)
-    for (int o = 0; o < O; o++) {
-        const float *wr = w + (int64_t)o * I;
-        for (int t = 0; t < T; t++) {
-            const float *x = inp + (int64_t)t * I;
-            float acc = bias ? bias[o] : 0.0f;
-            for (int i = 0; i < I; i++) acc += x[i] * wr[i];
-            out[(int64_t)t * O + o] = acc;
-        }
+    const tl_simd *k = tl_simd_get();
+    int nth = tl_kernel_threads((int64_t)T * I * O);
+    /* sgemm slices are kept to whole 16-column panels, row-kernel slices to 4-row blocks */
+    int align = T < TL_BLAS_MIN_T ? 4 : 16;
+    if (nth == 1) {
+        forward_slice(k, out, inp, w, bias, T, I, O, 0, O);
+        return;
     }
+#pragma omp parallel num_threads(nth)
+    {
+        int o0, o1;
+        tl_split_range(O, omp_get_num_threads(), omp_get_thread_num(), align, &o0, &o1);
+        forward_slice(k, out, inp, w, bias, T, I, O, o0, o1);
+    }
+}
+
+/* dinp[:, i0:i1] += dout @ w[:, i0:i1].  shapes: dinp [T, I], dout [T, O], w [O, I] */
+static void backward_inp_slice(const tl_simd *k, float *dinp, const float *dout, const float *w,
+                               int T, int I, int O, int i0, int i1) {
+    if (i1 <= i0) return;
+    if (T >= TL_BLAS_MIN_T) {
+        tl_blas_sgemm(0, 0, T, i1 - i0, O, 1.0f, dout, O, w + i0, I, 1.0f, dinp + i0, I);
+        return;
+    }
+    for (int t = 0; t < T; t++)
+        for (int o = 0; o < O; o++)
+            k->axpy(dinp + (int64_t)t * I + i0, dout[(int64_t)t * O + o], w + (int64_t)o * I + i0,
+                    i1 - i0);
+}
+
+/* dw[o0:o1, :] += dout[:, o0:o1]^T @ inp.  shapes: dw [O, I], dout [T, O], inp [T, I] */
+static void backward_w_slice(const tl_simd *k, float *dw, const float *dout, const float *inp,
+                             int T, int I, int O, int o0, int o1) {
+    if (o1 <= o0) return;
+    if (T >= TL_BLAS_MIN_T) {
+        tl_blas_sgemm(1, 0, o1 - o0, I, T, 1.0f, dout + o0, O, inp, I, 1.0f, dw + (int64_t)o0 * I, I);
+        return;
+    }
+    for (int o = o0; o < o1; o++)
+        for (int t = 0; t < T; t++)
+            k->axpy(dw + (int64_t)o * I, dout[(int64_t)t * O + o], inp + (int64_t)t * I, I);
 }
 
 /* shapes: dinp [T, I], dw [O, I], dbias [O], dout [T, O], inp [T, I], w [O, I] */
 void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int T, int I, int O) {
-    if (dinp) {
-#pragma omp parallel for schedule(static)
-        for (int t = 0; t < T; t++) {
-            float *di = dinp + (int64_t)t * I;
-            const float *g = dout + (int64_t)t * O;
-            for (int o = 0; o < O; o++) {
-                const float *wr = w + (int64_t)o * I;
-                float go = g[o];
-                for (int i = 0; i < I; i++) di[i] += go * wr[i];
-            }
+    const tl_simd *k = tl_simd_get();
+    int nth = tl_kernel_threads((int64_t)T * I * O);
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        int parts = omp_get_num_threads(), part = omp_get_thread_num(), b, e;
+        /* the three gradients are separate arrays: no barrier between them */
+        if (dinp) {
+            tl_split_range(I, parts, part, 16, &b, &e);
+            backward_inp_slice(k, dinp, dout, w, T, I, O, b, e);
         }
-    }
-    if (dw || dbias) {
-#pragma omp parallel for schedule(static)
-        for (int o = 0; o < O; o++) {
-            float *dwr = dw ? dw + (int64_t)o * I : NULL;
-            float db = 0.0f;
-            for (int t = 0; t < T; t++) {
-                float go = dout[(int64_t)t * O + o];
-                db += go;
-                if (dwr) {
-                    const float *x = inp + (int64_t)t * I;
-                    for (int i = 0; i < I; i++) dwr[i] += go * x[i];
-                }
+        if (dw) {
+            tl_split_range(O, parts, part, 16, &b, &e);
+            backward_w_slice(k, dw, dout, inp, T, I, O, b, e);
+        }
+        if (dbias) {
+            tl_split_range(O, parts, part, 16, &b, &e);
+            for (int o = b; o < e; o++) {
+                float db = 0.0f;
+                for (int t = 0; t < T; t++) db += dout[(int64_t)t * O + o];
+                dbias[o] += db;
             }
-            if (dbias) dbias[o] += db;
         }
     }
 }

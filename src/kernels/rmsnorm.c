@@ -1,18 +1,17 @@
 /* rmsnorm.c: out = inp * rstd * w with rstd = 1/sqrt(mean(inp^2) + eps); forward/backward. */
 #include <math.h>
 
-#include "kernels.h"
+#include "simd.h"
 
 /* shapes: out [T, C], rstd [T] (saved for backward, may be NULL), inp [T, C], w [C] */
 void tl_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int T, int C,
                         float eps) {
+    const tl_simd *k = tl_simd_get();
     for (int t = 0; t < T; t++) {
         const float *x = inp + (int64_t)t * C;
-        float *y = out + (int64_t)t * C;
-        float ss = 0.0f;
-        for (int i = 0; i < C; i++) ss += x[i] * x[i];
+        float ss = k->sumsq(x, C);
         float r = 1.0f / sqrtf(ss / (float)C + eps);
-        for (int i = 0; i < C; i++) y[i] = x[i] * r * w[i];
+        k->scale_mul(out + (int64_t)t * C, x, r, w, C);
         if (rstd) rstd[t] = r;
     }
 }

@@ -1,0 +1,207 @@
+/*
+ * simd_impl.h: the body of the AVX2 and AVX-512 kernel tables (see simd.h),
+ * written once over a small vector vocabulary. The including file defines:
+ *   VW             floats per vector (8 or 16)
+ *   vf             the vector type
+ *   V_TB           tokens per matmul block (accumulators: 4 rows x V_TB tokens)
+ *   v_zero() v_load(p) v_loadn(p, n) v_store(p, v) v_storen(p, v, n)
+ *   v_fma(a, b, c) = a * b + c, v_add, v_mul, v_set1, v_max
+ *   v_hsum4(a, b, c, d) -> __m128 {sum(a), sum(b), sum(c), sum(d)}, each by a fixed
+ *                          tree that does not depend on the other three inputs
+ *   v_hsum(a) -> float
+ *   SIMD_SUFFIX    avx2 | avx512, and SIMD_ISA (the tl_isa value)
+ * v_loadn/v_storen touch only the first n (< VW) floats; the rest load as 0.
+ */
+#ifndef SIMD_SUFFIX
+#error "include simd_impl.h from matmul_avx2.c or matmul_avx512.c"
+#endif
+
+#define SIMD_CAT2(a, b) a##_##b
+#define SIMD_CAT(a, b) SIMD_CAT2(a, b)
+#define SIMD_FN(name) SIMD_CAT(name, SIMD_SUFFIX)
+
+#define MM_RB 4 /* weight rows per block */
+
+/* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
+ * more cache-line requests in flight than the hardware prefetcher alone. */
+#define MM_PREFETCH_FLOATS 512
+
+/* One block: rows o .. o+rb-1, tokens t0 .. t0+tb-1, the whole inner dimension.
+ * rb and tb are compile-time constants at every call site, so the accumulator
+ * array lives in registers. The reduction of each (row, token) accumulator is
+ * the same whatever rb and tb are (v_hsum4 lanes are independent). */
+static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
+    float *out, const float *inp, const float *w, const float *bias, int I, int O, int o, int t0,
+    const int rb, const int tb) {
+    vf acc[MM_RB][V_TB];
+    const float *wr[MM_RB];
+    const float *xr[V_TB];
+#pragma GCC unroll 4
+    for (int r = 0; r < rb; r++) wr[r] = w + (int64_t)(o + r) * I;
+#pragma GCC unroll 4
+    for (int t = 0; t < tb; t++) xr[t] = inp + (int64_t)(t0 + t) * I;
+#pragma GCC unroll 4
+    for (int r = 0; r < rb; r++)
+#pragma GCC unroll 4
+        for (int t = 0; t < tb; t++) acc[r][t] = v_zero();
+    int i = 0;
+    for (; i + VW <= I; i += VW) {
+        vf xv[V_TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < tb; t++) xv[t] = v_load(xr[t] + i);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            if (tb == 1) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), _MM_HINT_T0);
+            vf wv = v_load(wr[r] + i);
+#pragma GCC unroll 4
+            for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
+        }
+    }
+    if (i < I) {
+        int n = I - i;
+        vf xv[V_TB];
+#pragma GCC unroll 4
+        for (int t = 0; t < tb; t++) xv[t] = v_loadn(xr[t] + i, n);
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++) {
+            vf wv = v_loadn(wr[r] + i, n);
+#pragma GCC unroll 4
+            for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int t = 0; t < tb; t++) {
+        float *dst = out + (int64_t)(t0 + t) * O + o;
+        if (rb == MM_RB) {
+            __m128 s = v_hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
+            if (bias) s = _mm_add_ps(s, _mm_loadu_ps(bias + o));
+            _mm_storeu_ps(dst, s);
+        } else {
+            /* a single row: the same reduction tree, with zeros beside it */
+            __m128 s = v_hsum4(acc[0][t], v_zero(), v_zero(), v_zero());
+            float v = _mm_cvtss_f32(s);
+            dst[0] = bias ? v + bias[o] : v;
+        }
+    }
+}
+
+/* shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL; rows [o0, o1) */
+static void SIMD_FN(matmul_rows)(float *out, const float *inp, const float *w, const float *bias,
+                                 int T, int I, int O, int o0, int o1) {
+    int o = o0;
+    for (; o + MM_RB <= o1; o += MM_RB) {
+        int t = 0;
+        for (; t + V_TB <= T; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, V_TB);
+        for (; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, 1);
+    }
+    for (; o < o1; o++) {
+        int t = 0;
+        for (; t + V_TB <= T; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, V_TB);
+        for (; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
+    }
+}
+
+static float SIMD_FN(dot)(const float *a, const float *b, int n) {
+    vf s0 = v_zero(), s1 = v_zero();
+    int i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        s0 = v_fma(v_load(a + i), v_load(b + i), s0);
+        s1 = v_fma(v_load(a + i + VW), v_load(b + i + VW), s1);
+    }
+    if (i + VW <= n) {
+        s0 = v_fma(v_load(a + i), v_load(b + i), s0);
+        i += VW;
+    }
+    if (i < n) s1 = v_fma(v_loadn(a + i, n - i), v_loadn(b + i, n - i), s1);
+    return v_hsum(v_add(s0, s1));
+}
+
+static void SIMD_FN(axpy)(float *y, float a, const float *x, int n) {
+    vf av = v_set1(a);
+    int i = 0;
+    for (; i + VW <= n; i += VW) v_store(y + i, v_fma(av, v_load(x + i), v_load(y + i)));
+    if (i < n) v_storen(y + i, v_fma(av, v_loadn(x + i, n - i), v_loadn(y + i, n - i)), n - i);
+}
+
+static float SIMD_FN(sumsq)(const float *x, int n) {
+    vf s0 = v_zero(), s1 = v_zero();
+    int i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        vf a = v_load(x + i), b = v_load(x + i + VW);
+        s0 = v_fma(a, a, s0);
+        s1 = v_fma(b, b, s1);
+    }
+    if (i + VW <= n) {
+        vf a = v_load(x + i);
+        s0 = v_fma(a, a, s0);
+        i += VW;
+    }
+    if (i < n) {
+        vf a = v_loadn(x + i, n - i);
+        s1 = v_fma(a, a, s1);
+    }
+    return v_hsum(v_add(s0, s1));
+}
+
+static void SIMD_FN(scale_mul)(float *y, const float *x, float r, const float *w, int n) {
+    vf rv = v_set1(r);
+    int i = 0;
+    for (; i + VW <= n; i += VW) v_store(y + i, v_mul(v_mul(v_load(x + i), rv), v_load(w + i)));
+    if (i < n) v_storen(y + i, v_mul(v_mul(v_loadn(x + i, n - i), rv), v_loadn(w + i, n - i)), n - i);
+}
+
+static float SIMD_FN(max)(const float *x, int n) {
+    float m = x[0];
+    int i = 0;
+    if (n >= VW) {
+        vf mv = v_load(x);
+        for (i = VW; i + VW <= n; i += VW) mv = v_max(mv, v_load(x + i));
+        float lanes[VW];
+        v_store(lanes, mv);
+        for (int k = 0; k < VW; k++)
+            if (lanes[k] > m) m = lanes[k];
+    }
+    for (; i < n; i++)
+        if (x[i] > m) m = x[i];
+    return m;
+}
+
+static void SIMD_FN(scale)(float *x, float s, int n) {
+    vf sv = v_set1(s);
+    int i = 0;
+    for (; i + VW <= n; i += VW) v_store(x + i, v_mul(v_load(x + i), sv));
+    for (; i < n; i++) x[i] *= s;
+}
+
+static void SIMD_FN(add)(float *x, const float *y, int64_t n) {
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) v_store(x + i, v_add(v_load(x + i), v_load(y + i)));
+    for (; i < n; i++) x[i] += y[i];
+}
+
+static float SIMD_FN(sum)(const float *x, int64_t n) {
+    vf s0 = v_zero(), s1 = v_zero(), s2 = v_zero(), s3 = v_zero();
+    int64_t i = 0;
+    for (; i + 4 * VW <= n; i += 4 * VW) {
+        s0 = v_add(s0, v_load(x + i));
+        s1 = v_add(s1, v_load(x + i + VW));
+        s2 = v_add(s2, v_load(x + i + 2 * VW));
+        s3 = v_add(s3, v_load(x + i + 3 * VW));
+    }
+    float s = v_hsum(v_add(v_add(s0, s1), v_add(s2, s3)));
+    for (; i < n; i++) s += x[i];
+    return s;
+}
+
+const tl_simd SIMD_CAT(tl_simd, SIMD_SUFFIX) = {
+    .isa = SIMD_ISA,
+    .matmul_rows = SIMD_FN(matmul_rows),
+    .dot = SIMD_FN(dot),
+    .axpy = SIMD_FN(axpy),
+    .sumsq = SIMD_FN(sumsq),
+    .scale_mul = SIMD_FN(scale_mul),
+    .max = SIMD_FN(max),
+    .scale = SIMD_FN(scale),
+    .add = SIMD_FN(add),
+    .sum = SIMD_FN(sum),
+};
