@@ -3,7 +3,6 @@
  * loops (simd.h); each (query, head) pair is computed by one thread. */
 #include <math.h>
 #include <omp.h>
-#include <string.h>
 
 #include "simd.h"
 
@@ -25,12 +24,9 @@ void tl_attention_forward(float *out, const float *q, const float *k, const floa
             const float *qh = q + ((int64_t)t * H + h) * D;
             int kvh = h / group;
             int n = pos0 + t + 1;
-            for (int j = 0; j < n; j++)
-                att[j] = ks->dot(qh, k + (int64_t)j * kv_stride + kvh * D, D) * scale;
+            ks->attn_scores(att, qh, k + kvh * D, n, kv_stride, D, scale);
             tl_softmax(att, n);
-            float *oh = out + ((int64_t)t * H + h) * D;
-            memset(oh, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < n; j++) ks->axpy(oh, att[j], v + (int64_t)j * kv_stride + kvh * D, D);
+            ks->attn_wsum(out + ((int64_t)t * H + h) * D, att, v + kvh * D, n, kv_stride, D);
         }
     }
 }

@@ -28,6 +28,11 @@ typedef struct {
      * Reads each block of weight rows once from memory for all T tokens. */
     void (*matmul_rows)(float *out, const float *inp, const float *w, const float *bias, int T,
                         int I, int O, int o0, int o1);
+    /* attention over n cached keys/values (row stride `stride` floats), one head:
+     * att[j] = scale * (q . k[j, 0:D])  and  out[0:D] = sum_j att[j] * v[j, 0:D] */
+    void (*attn_scores)(float *att, const float *q, const float *k, int n, int stride, int D,
+                        float scale);
+    void (*attn_wsum)(float *out, const float *att, const float *v, int n, int stride, int D);
     /* sum_i a[i] * b[i] */
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] += a * x[i] */

@@ -101,6 +101,80 @@ static void SIMD_FN(matmul_rows)(float *out, const float *inp, const float *w, c
     }
 }
 
+/* att[j] = scale * q . k_j: four keys at a time so one v_hsum4 reduces four dot products */
+static void SIMD_FN(attn_scores)(float *att, const float *q, const float *k, int n, int stride,
+                                 int D, float scale) {
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *k0 = k + (int64_t)j * stride, *k1 = k0 + stride, *k2 = k1 + stride,
+                    *k3 = k2 + stride;
+        vf a0 = v_zero(), a1 = v_zero(), a2 = v_zero(), a3 = v_zero();
+        int d = 0;
+        for (; d + VW <= D; d += VW) {
+            vf qv = v_load(q + d);
+            a0 = v_fma(qv, v_load(k0 + d), a0);
+            a1 = v_fma(qv, v_load(k1 + d), a1);
+            a2 = v_fma(qv, v_load(k2 + d), a2);
+            a3 = v_fma(qv, v_load(k3 + d), a3);
+        }
+        if (d < D) {
+            int r = D - d;
+            vf qv = v_loadn(q + d, r);
+            a0 = v_fma(qv, v_loadn(k0 + d, r), a0);
+            a1 = v_fma(qv, v_loadn(k1 + d, r), a1);
+            a2 = v_fma(qv, v_loadn(k2 + d, r), a2);
+            a3 = v_fma(qv, v_loadn(k3 + d, r), a3);
+        }
+        _mm_storeu_ps(att + j, _mm_mul_ps(v_hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));
+    }
+    for (; j < n; j++) {
+        const float *kj = k + (int64_t)j * stride;
+        vf a0 = v_zero();
+        int d = 0;
+        for (; d + VW <= D; d += VW) a0 = v_fma(v_load(q + d), v_load(kj + d), a0);
+        if (d < D) a0 = v_fma(v_loadn(q + d, D - d), v_loadn(kj + d, D - d), a0);
+        att[j] = _mm_cvtss_f32(v_hsum4(a0, v_zero(), v_zero(), v_zero())) * scale;
+    }
+}
+
+/* out = sum_j att[j] v_j, with up to four vectors of out held in registers across all keys */
+static void SIMD_FN(attn_wsum)(float *out, const float *att, const float *v, int n, int stride,
+                               int D) {
+    for (int d0 = 0; d0 < D; d0 += 4 * VW) {
+        int w = D - d0 < 4 * VW ? D - d0 : 4 * VW; /* floats in this strip */
+        vf o0 = v_zero(), o1 = v_zero(), o2 = v_zero(), o3 = v_zero();
+        if (w == 4 * VW) {
+            for (int j = 0; j < n; j++) {
+                const float *vj = v + (int64_t)j * stride + d0;
+                vf a = v_set1(att[j]);
+                o0 = v_fma(a, v_load(vj), o0);
+                o1 = v_fma(a, v_load(vj + VW), o1);
+                o2 = v_fma(a, v_load(vj + 2 * VW), o2);
+                o3 = v_fma(a, v_load(vj + 3 * VW), o3);
+            }
+            v_store(out + d0, o0);
+            v_store(out + d0 + VW, o1);
+            v_store(out + d0 + 2 * VW, o2);
+            v_store(out + d0 + 3 * VW, o3);
+            continue;
+        }
+        /* a partial strip: whole vectors first, then a masked one */
+        int nv = w / VW, r = w % VW;
+        for (int j = 0; j < n; j++) {
+            const float *vj = v + (int64_t)j * stride + d0;
+            vf a = v_set1(att[j]);
+            if (nv > 0) o0 = v_fma(a, v_load(vj), o0);
+            if (nv > 1) o1 = v_fma(a, v_load(vj + VW), o1);
+            if (nv > 2) o2 = v_fma(a, v_load(vj + 2 * VW), o2);
+            if (r) o3 = v_fma(a, v_loadn(vj + nv * VW, r), o3);
+        }
+        if (nv > 0) v_store(out + d0, o0);
+        if (nv > 1) v_store(out + d0 + VW, o1);
+        if (nv > 2) v_store(out + d0 + 2 * VW, o2);
+        if (r) v_storen(out + d0 + nv * VW, o3, r);
+    }
+}
+
 static float SIMD_FN(dot)(const float *a, const float *b, int n) {
     vf s0 = v_zero(), s1 = v_zero();
     int i = 0;
@@ -196,6 +270,8 @@ static float SIMD_FN(sum)(const float *x, int64_t n) {
 const tl_simd SIMD_CAT(tl_simd, SIMD_SUFFIX) = {
     .isa = SIMD_ISA,
     .matmul_rows = SIMD_FN(matmul_rows),
+    .attn_scores = SIMD_FN(attn_scores),
+    .attn_wsum = SIMD_FN(attn_wsum),
     .dot = SIMD_FN(dot),
     .axpy = SIMD_FN(axpy),
     .sumsq = SIMD_FN(sumsq),

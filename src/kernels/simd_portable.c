@@ -17,6 +17,26 @@ static void matmul_rows_portable(float *out, const float *inp, const float *w, c
     }
 }
 
+static void attn_scores_portable(float *att, const float *q, const float *k, int n, int stride,
+                                 int D, float scale) {
+    for (int j = 0; j < n; j++) {
+        const float *kj = k + (int64_t)j * stride;
+        float s = 0.0f;
+        for (int d = 0; d < D; d++) s += q[d] * kj[d];
+        att[j] = s * scale;
+    }
+}
+
+static void attn_wsum_portable(float *out, const float *att, const float *v, int n, int stride,
+                               int D) {
+    for (int d = 0; d < D; d++) out[d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float *vj = v + (int64_t)j * stride;
+        float a = att[j];
+        for (int d = 0; d < D; d++) out[d] += a * vj[d];
+    }
+}
+
 static float dot_portable(const float *a, const float *b, int n) {
     float s = 0.0f;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
@@ -69,6 +89,8 @@ static float sum_portable(const float *x, int64_t n) {
 const tl_simd tl_simd_portable = {
     .isa = TL_ISA_PORTABLE,
     .matmul_rows = matmul_rows_portable,
+    .attn_scores = attn_scores_portable,
+    .attn_wsum = attn_wsum_portable,
     .dot = dot_portable,
     .axpy = axpy_portable,
     .sumsq = sumsq_portable,
