@@ -1,8 +1,9 @@
 /* matmul.c: out[T, O] = inp[T, I] @ w[O, I]^T, the forward/backward pair.
  *
  * Paths, chosen by size:
- *   - T >= TL_BLAS_MIN_T (prefill, training): OpenBLAS sgemm, compute-bound; each
- *     OpenMP thread runs a single-threaded sgemm on its slice of the output.
+ *   - T >= TL_BLAS_MIN_T (prefill, training): a packed GEMM, compute-bound; each
+ *     OpenMP thread runs a single-threaded GEMM on its slice of the output: the
+ *     ISA's own (gemm_avx512.c) where it has one, else OpenBLAS sgemm.
  *   - small T (decode): the ISA's matmul_rows (simd.h), which reads every weight
  *     row once for all T tokens; decode is bound by the memory bandwidth of that
  *     read, so rows are split across threads and prefetched.
@@ -15,7 +16,7 @@
 
 #include "simd.h"
 
-/* From this many tokens on, sgemm beats the row kernel (it packs the weights into
+/* From this many tokens on, a GEMM beats the row kernel (it packs the weights into
  * cache-sized panels and reuses each one for all T rows in registers). */
 #define TL_BLAS_MIN_T 8
 
@@ -33,6 +34,15 @@ void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const f
     }
 }
 
+/* C[M, N] = (accumulate ? C : 0) + op(A) @ op(B) on the calling thread (see simd.h) */
+static void gemm(const tl_simd *k, int ta, int tb, int M, int N, int K, const float *A, int lda,
+                 const float *B, int ldb, float *C, int ldc, int accumulate) {
+    if (k->gemm)
+        k->gemm(M, N, K, A, lda, ta, B, ldb, tb, C, ldc, accumulate);
+    else
+        tl_blas_sgemm(ta, tb, M, N, K, 1.0f, A, lda, B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
+}
+
 /* shapes: out [T, O], inp [T, I], w [O, I], bias [O] or NULL; output columns [o0, o1) */
 static void forward_slice(const tl_simd *k, float *out, const float *inp, const float *w,
                           const float *bias, int T, int I, int O, int o0, int o1) {
@@ -44,8 +54,7 @@ static void forward_slice(const tl_simd *k, float *out, const float *inp, const 
     if (bias)
         for (int t = 0; t < T; t++)
             memcpy(out + (int64_t)t * O + o0, bias + o0, (size_t)(o1 - o0) * sizeof(float));
-    tl_blas_sgemm(0, 1, T, o1 - o0, I, 1.0f, inp, I, w + (int64_t)o0 * I, I, bias ? 1.0f : 0.0f,
-                  out + o0, O);
+    gemm(k, 0, 1, T, o1 - o0, I, inp, I, w + (int64_t)o0 * I, I, out + o0, O, bias != NULL);
 }
 
 /* shapes: as tl_matmul_forward_ref */
@@ -53,8 +62,8 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
                        int O) {
     const tl_simd *k = tl_simd_get();
     int nth = tl_kernel_threads((int64_t)T * I * O);
-    /* sgemm slices are kept to whole 16-column panels, row-kernel slices to 4-row blocks */
-    int align = T < TL_BLAS_MIN_T ? 4 : 16;
+    /* GEMM slices are kept to whole 48-column panels, row-kernel slices to 4-row blocks */
+    int align = T < TL_BLAS_MIN_T ? 4 : 48;
     if (nth == 1) {
         forward_slice(k, out, inp, w, bias, T, I, O, 0, O);
         return;
@@ -72,7 +81,7 @@ static void backward_inp_slice(const tl_simd *k, float *dinp, const float *dout,
                                int T, int I, int O, int i0, int i1) {
     if (i1 <= i0) return;
     if (T >= TL_BLAS_MIN_T) {
-        tl_blas_sgemm(0, 0, T, i1 - i0, O, 1.0f, dout, O, w + i0, I, 1.0f, dinp + i0, I);
+        gemm(k, 0, 0, T, i1 - i0, O, dout, O, w + i0, I, dinp + i0, I, 1);
         return;
     }
     for (int t = 0; t < T; t++)
@@ -86,7 +95,7 @@ static void backward_w_slice(const tl_simd *k, float *dw, const float *dout, con
                              int T, int I, int O, int o0, int o1) {
     if (o1 <= o0) return;
     if (T >= TL_BLAS_MIN_T) {
-        tl_blas_sgemm(1, 0, o1 - o0, I, T, 1.0f, dout + o0, O, inp, I, 1.0f, dw + (int64_t)o0 * I, I);
+        gemm(k, 1, 0, o1 - o0, I, T, dout + o0, O, inp, I, dw + (int64_t)o0 * I, I, 1);
         return;
     }
     for (int o = o0; o < o1; o++)
@@ -104,7 +113,7 @@ void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
         int parts = omp_get_num_threads(), part = omp_get_thread_num(), b, e;
         /* the three gradients are separate arrays: no barrier between them */
         if (dinp) {
-            tl_split_range(I, parts, part, 16, &b, &e);
+            tl_split_range(I, parts, part, 48, &b, &e);
             backward_inp_slice(k, dinp, dout, w, T, I, O, b, e);
         }
         if (dw) {

@@ -34,6 +34,7 @@ static inline float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 
 #define SIMD_SUFFIX avx512
 #define SIMD_ISA TL_ISA_AVX512
+#define SIMD_GEMM tl_gemm_avx512
 #include "simd_impl.h"
 
 #else

@@ -33,6 +33,11 @@ typedef struct {
     void (*attn_scores)(float *att, const float *q, const float *k, int n, int stride, int D,
                         float scale);
     void (*attn_wsum)(float *out, const float *att, const float *v, int n, int stride, int D);
+    /* Single-threaded GEMM, C[M, N] = (accumulate ? C : 0) + op(A) @ op(B), row-major;
+     * op(A) [M, K] is A[m*lda + k], or A[k*lda + m] when ta; op(B) [K, N] is
+     * B[k*ldb + n], or B[n*ldb + k] when tb. NULL: the kernels use OpenBLAS. */
+    void (*gemm)(int M, int N, int K, const float *A, int lda, int ta, const float *B, int ldb,
+                 int tb, float *C, int ldc, int accumulate);
     /* sum_i a[i] * b[i] */
     float (*dot)(const float *a, const float *b, int n);
     /* y[i] += a * x[i] */
@@ -50,6 +55,9 @@ typedef struct {
     /* sum_i x[i] (for the memory-bandwidth probe) */
     float (*sum)(const float *x, int64_t n);
 } tl_simd;
+
+void tl_gemm_avx512(int M, int N, int K, const float *A, int lda, int ta, const float *B, int ldb,
+                    int tb, float *C, int ldc, int accumulate);
 
 /* The table for the best ISA allowed (chosen once). Never NULL. */
 const tl_simd *tl_simd_get(void);

@@ -24,7 +24,12 @@
 
 /* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
  * more cache-line requests in flight than the hardware prefetcher alone. */
+#ifndef MM_PF_HINT
+#define MM_PF_HINT _MM_HINT_T0
+#endif
+#ifndef MM_PREFETCH_FLOATS
 #define MM_PREFETCH_FLOATS 512
+#endif
 
 /* One block: rows o .. o+rb-1, tokens t0 .. t0+tb-1, the whole inner dimension.
  * rb and tb are compile-time constants at every call site, so the accumulator
@@ -44,14 +49,35 @@ static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
     for (int r = 0; r < rb; r++)
 #pragma GCC unroll 4
         for (int t = 0; t < tb; t++) acc[r][t] = v_zero();
+    /* 64-byte steps (one cache line of each row, one prefetch), then single vectors.
+     * Each accumulator takes its vectors in order either way, so the sums are the
+     * same bits as a plain vector-by-vector loop. */
+    const int pf = t0 == 0; /* later token blocks find the rows in L1 */
+    enum { CL = 64 / (int)sizeof(float) / VW }; /* vectors per cache line */
     int i = 0;
+    for (; i + CL * VW <= I; i += CL * VW) {
+#pragma GCC unroll 4
+        for (int r = 0; r < rb; r++)
+            if (pf) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), MM_PF_HINT);
+#pragma GCC unroll 2
+        for (int c = 0; c < CL; c++) {
+            vf xv[V_TB];
+#pragma GCC unroll 4
+            for (int t = 0; t < tb; t++) xv[t] = v_load(xr[t] + i + c * VW);
+#pragma GCC unroll 4
+            for (int r = 0; r < rb; r++) {
+                vf wv = v_load(wr[r] + i + c * VW);
+#pragma GCC unroll 4
+                for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
+            }
+        }
+    }
     for (; i + VW <= I; i += VW) {
         vf xv[V_TB];
 #pragma GCC unroll 4
         for (int t = 0; t < tb; t++) xv[t] = v_load(xr[t] + i);
 #pragma GCC unroll 4
         for (int r = 0; r < rb; r++) {
-            if (tb == 1) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), _MM_HINT_T0);
             vf wv = v_load(wr[r] + i);
 #pragma GCC unroll 4
             for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
@@ -270,6 +296,9 @@ static float SIMD_FN(sum)(const float *x, int64_t n) {
 const tl_simd SIMD_CAT(tl_simd, SIMD_SUFFIX) = {
     .isa = SIMD_ISA,
     .matmul_rows = SIMD_FN(matmul_rows),
+#ifdef SIMD_GEMM
+    .gemm = SIMD_GEMM,
+#endif
     .attn_scores = SIMD_FN(attn_scores),
     .attn_wsum = SIMD_FN(attn_wsum),
     .dot = SIMD_FN(dot),

@@ -9,6 +9,8 @@
  *     |got - exact| <= TOL * sum_i |a_i b_i| + 1e-30,   TOL = 1e-5,
  * which order-of-summation noise passes (n <= 300 here) and any wrong index,
  * missed tail or dropped term fails (those errors are O(1) in these units).
+ * The AVX-512 GEMM (the one table with its own) is checked for every transpose
+ * combination, with padded strides, across its tile and depth-block edges.
  * Exact equality is required where the code promises it: matmul_rows gives the
  * same bits whatever the row/token split (so results do not depend on the thread
  * count), tl_rope_table + tl_rope_apply equals tl_rope_forward, max is exact, and
@@ -56,7 +58,8 @@ static void matmul_exact(double *out, double *scale, const float *inp, const flo
 }
 
 static const int Ts[] = {1, 3, 17, 128};
-static const int IOs[][2] = {{1, 1}, {7, 5}, {13, 9}, {33, 19}, {64, 16}, {67, 29}, {288, 37}, {100, 300}};
+static const int IOs[][2] = {{1, 1},  {7, 5},   {13, 9},   {33, 19},
+                             {64, 16}, {67, 29}, {288, 37}, {100, 300}, {400, 97}};
 
 static void test_matmul_rows(const tl_simd *k) {
     for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
@@ -98,6 +101,50 @@ static void test_matmul_rows(const tl_simd *k) {
             }
             free(inp), free(w), free(bias), free(out), free(out2), free(ex), free(sc);
         }
+}
+
+/* C[M, N] = (acc ? C : 0) + op(A) @ op(B) with padded strides, every transpose combination,
+ * sizes across the register tile (8 x 48) and the depth block (384) */
+static void test_gemm(const tl_simd *k) {
+    if (!k->gemm) return;
+    static const int Ms[] = {1, 3, 17, 128, 137};
+    static const int Ns[] = {1, 47, 49, 100};
+    static const int Ks[] = {1, 7, 385, 800};
+    for (size_t a = 0; a < sizeof Ms / sizeof *Ms; a++)
+        for (size_t b = 0; b < sizeof Ns / sizeof *Ns; b++)
+            for (size_t c = 0; c < sizeof Ks / sizeof *Ks; c++)
+                for (int tr = 0; tr < 4; tr++) {
+                    int M = Ms[a], N = Ns[b], K = Ks[c], ta = tr & 1, tb = tr >> 1;
+                    if ((size_t)M * N * K > 4000000) continue;
+                    int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
+                    float *A = rnd((size_t)(ta ? K : M) * lda), *B = rnd((size_t)(tb ? N : K) * ldb);
+                    float *C = rnd((size_t)M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
+                    memcpy(C0, C, sizeof(float) * M * ldc);
+                    double *ex = malloc(sizeof(double) * M * N), *sc = malloc(sizeof(double) * M * N);
+                    float *got = malloc(sizeof(float) * M * N);
+                    int acc = (a + b + c + tr) & 1;
+                    for (int m = 0; m < M; m++)
+                        for (int n = 0; n < N; n++) {
+                            double sum = acc ? C0[(size_t)m * ldc + n] : 0, abs_sum = fabs(sum);
+                            for (int q = 0; q < K; q++) {
+                                double av = ta ? A[(size_t)q * lda + m] : A[(size_t)m * lda + q];
+                                double bv = tb ? B[(size_t)n * ldb + q] : B[(size_t)q * ldb + n];
+                                sum += av * bv, abs_sum += fabs(av * bv);
+                            }
+                            ex[(size_t)m * N + n] = sum, sc[(size_t)m * N + n] = abs_sum;
+                        }
+                    k->gemm(M, N, K, A, lda, ta, B, ldb, tb, C, ldc, acc);
+                    int pad_ok = 1;
+                    for (int m = 0; m < M; m++) {
+                        memcpy(got + (size_t)m * N, C + (size_t)m * ldc, sizeof(float) * N);
+                        pad_ok &= C[(size_t)m * ldc + N] == C0[(size_t)m * ldc + N] &&
+                                  C[(size_t)m * ldc + N + 1] == C0[(size_t)m * ldc + N + 1];
+                    }
+                    double e = scaled_err(got, ex, sc, (size_t)M * N);
+                    CHECK(e <= TOL && pad_ok, "%s gemm M=%d N=%d K=%d ta=%d tb=%d acc=%d: scaled error %g%s",
+                          tl_isa_name(k->isa), M, N, K, ta, tb, acc, e, pad_ok ? "" : ", wrote past column N");
+                    free(A), free(B), free(C), free(C0), free(ex), free(sc), free(got);
+                }
 }
 
 static void test_vector_loops(const tl_simd *k) {
@@ -374,6 +421,7 @@ int main(void) {
         printf("testing the %s table\n", tl_isa_name(isas[i]));
         CHECK(k->isa == isas[i], "table for %s reports %s", tl_isa_name(isas[i]), tl_isa_name(k->isa));
         test_matmul_rows(k);
+        test_gemm(k);
         test_vector_loops(k);
         test_attention_loops(k);
     }
