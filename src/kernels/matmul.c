@@ -1,12 +1,13 @@
 /* matmul.c: out[T, O] = inp[T, I] @ w[O, I]^T, the forward/backward pair.
  *
- * Paths, chosen by size:
- *   - T >= TL_BLAS_MIN_T (prefill, training): a packed GEMM, compute-bound; each
- *     OpenMP thread runs a single-threaded GEMM on its slice of the output: the
- *     ISA's own (gemm_avx512.c) where it has one, else OpenBLAS sgemm.
- *   - small T (decode): the ISA's matmul_rows (simd.h), which reads every weight
- *     row once for all T tokens; decode is bound by the memory bandwidth of that
- *     read, so rows are split across threads and prefetched.
+ * Paths, chosen by size and ISA:
+ *   - forward, T <= the ISA's rows_max_T (decode always; on AVX-512 every T): the
+ *     ISA's matmul_rows (simd.h), which streams each weight row once per chunk of
+ *     tokens; decode is bound by the memory bandwidth of that read, so rows are
+ *     split across threads and prefetched;
+ *   - larger T, and the backward for T >= TL_GEMM_MIN_T: a packed GEMM, one
+ *     single-threaded GEMM per OpenMP thread on its slice of the output: the
+ *     ISA's own (gemm_avx512.c) where it has one, else OpenBLAS sgemm;
  *   - ops below TL_PAR_MIN_WORK run on the calling thread (tiny models).
  * Every output element is written by exactly one thread, so results are
  * deterministic for a thread count (and, on the small-T path, for any count).
@@ -16,9 +17,11 @@
 
 #include "simd.h"
 
-/* From this many tokens on, a GEMM beats the row kernel (it packs the weights into
- * cache-sized panels and reuses each one for all T rows in registers). */
-#define TL_BLAS_MIN_T 8
+/* Backward: from this many tokens on, a GEMM beats the axpy loops. */
+#define TL_GEMM_MIN_T 8
+/* Tokens per matmul_rows call: the chunk of inputs [chunk, I] (re-read for every
+ * block of 4 weight rows) stays within this many floats, a fraction of an L2. */
+#define TL_ROWS_CHUNK_FLOATS (96 * 1024)
 
 /* shapes: out [T, O], inp [T, I], w [O, I], bias [O] or NULL */
 void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
@@ -47,8 +50,12 @@ static void gemm(const tl_simd *k, int ta, int tb, int M, int N, int K, const fl
 static void forward_slice(const tl_simd *k, float *out, const float *inp, const float *w,
                           const float *bias, int T, int I, int O, int o0, int o1) {
     if (o1 <= o0) return;
-    if (T < TL_BLAS_MIN_T) {
-        k->matmul_rows(out, inp, w, bias, T, I, O, o0, o1);
+    if (T <= k->rows_max_T) {
+        int chunk = TL_ROWS_CHUNK_FLOATS / I;
+        chunk = chunk < 4 ? 4 : chunk & ~3;
+        for (int t0 = 0; t0 < T; t0 += chunk)
+            k->matmul_rows(out + (int64_t)t0 * O, inp + (int64_t)t0 * I, w, bias,
+                           T - t0 < chunk ? T - t0 : chunk, I, O, o0, o1);
         return;
     }
     if (bias)
@@ -63,7 +70,7 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
     const tl_simd *k = tl_simd_get();
     int nth = tl_kernel_threads((int64_t)T * I * O);
     /* GEMM slices are kept to whole 48-column panels, row-kernel slices to 4-row blocks */
-    int align = T < TL_BLAS_MIN_T ? 4 : 48;
+    int align = T <= k->rows_max_T ? 4 : 48;
     if (nth == 1) {
         forward_slice(k, out, inp, w, bias, T, I, O, 0, O);
         return;
@@ -80,7 +87,7 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
 static void backward_inp_slice(const tl_simd *k, float *dinp, const float *dout, const float *w,
                                int T, int I, int O, int i0, int i1) {
     if (i1 <= i0) return;
-    if (T >= TL_BLAS_MIN_T) {
+    if (T >= TL_GEMM_MIN_T) {
         gemm(k, 0, 0, T, i1 - i0, O, dout, O, w + i0, I, dinp + i0, I, 1);
         return;
     }
@@ -94,7 +101,7 @@ static void backward_inp_slice(const tl_simd *k, float *dinp, const float *dout,
 static void backward_w_slice(const tl_simd *k, float *dw, const float *dout, const float *inp,
                              int T, int I, int O, int o0, int o1) {
     if (o1 <= o0) return;
-    if (T >= TL_BLAS_MIN_T) {
+    if (T >= TL_GEMM_MIN_T) {
         gemm(k, 1, 0, o1 - o0, I, T, dout + o0, O, inp, I, dw + (int64_t)o0 * I, I, 1);
         return;
     }

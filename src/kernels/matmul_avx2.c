@@ -38,6 +38,7 @@ static inline float v_hsum(vf a) {
 
 #define SIMD_SUFFIX avx2
 #define SIMD_ISA TL_ISA_AVX2
+#define SIMD_ROWS_MAX_T 32
 #include "simd_impl.h"
 
 #else

@@ -35,6 +35,7 @@ static inline float v_hsum(vf a) { return _mm512_reduce_add_ps(a); }
 #define SIMD_SUFFIX avx512
 #define SIMD_ISA TL_ISA_AVX512
 #define SIMD_GEMM tl_gemm_avx512
+#define SIMD_ROWS_MAX_T (1 << 30) /* always: matmul.c feeds it L2-sized token chunks */
 #include "simd_impl.h"
 
 #else

@@ -23,6 +23,11 @@
 
 typedef struct {
     tl_isa isa;
+    /* matmul forward uses matmul_rows up to this many tokens, a GEMM beyond
+     * (measured crossover: the row kernel keeps 4 rows x 4 tokens of
+     * accumulators in AVX-512's 32 registers and matches a packed GEMM even at
+     * T = 128; with AVX2's 16 registers, OpenBLAS wins from about 32 tokens) */
+    int rows_max_T;
     /* out[t, o] = bias[o] + inp[t, :] . w[o, :] for o in [o0, o1), t in [0, T).
      * shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL.
      * Reads each block of weight rows once from memory for all T tokens. */

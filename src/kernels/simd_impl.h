@@ -295,6 +295,7 @@ static float SIMD_FN(sum)(const float *x, int64_t n) {
 
 const tl_simd SIMD_CAT(tl_simd, SIMD_SUFFIX) = {
     .isa = SIMD_ISA,
+    .rows_max_T = SIMD_ROWS_MAX_T,
     .matmul_rows = SIMD_FN(matmul_rows),
 #ifdef SIMD_GEMM
     .gemm = SIMD_GEMM,

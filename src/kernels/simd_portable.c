@@ -88,6 +88,7 @@ static float sum_portable(const float *x, int64_t n) {
 
 const tl_simd tl_simd_portable = {
     .isa = TL_ISA_PORTABLE,
+    .rows_max_T = 8,
     .matmul_rows = matmul_rows_portable,
     .attn_scores = attn_scores_portable,
     .attn_wsum = attn_wsum_portable,
