@@ -4,6 +4,14 @@
  * Kernels never allocate; callers pass every buffer. Inputs are const.
  * Backward functions accumulate into their gradient outputs (+=); callers zero.
  *
+ * Speed: each kernel runs its inner loops through the ISA table chosen once by
+ * tl_cpu_isa() (simd.h, private to this module: portable C, AVX2+FMA, AVX-512),
+ * and sizes its own OpenMP region: ops too small to repay a fork/join run on the
+ * calling thread, larger ones split their output rows across
+ * omp_get_max_threads() threads (each element written by one thread, so results
+ * are deterministic for a thread count). Numerics equal the plain-C reference up
+ * to the order of float additions and FMA contraction; exp is libm's expf.
+ *
  * Shape legend (used in every comment in tiller):
  *   B  batch (sequences)        T  tokens (positions) in a call
  *   C  model width (dim)        F  SwiGLU hidden width
