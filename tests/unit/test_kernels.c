@@ -250,6 +250,19 @@ static void test_matmul_dispatch(void) {
         }
 }
 
+/* many tokens with a wide input: the row kernel works through the tokens in
+ * L2-sized chunks (several calls here), the GEMM paths in depth blocks */
+static void test_matmul_long(void) {
+    int T = 300, I = 700, O = 45;
+    float *inp = rnd((size_t)T * I), *w = rnd((size_t)O * I), *bias = rnd((size_t)O), *out = rnd((size_t)T * O);
+    double *ex = malloc(sizeof(double) * T * O), *sc = malloc(sizeof(double) * T * O);
+    matmul_exact(ex, sc, inp, w, bias, T, I, O);
+    tl_matmul_forward(out, inp, w, bias, T, I, O);
+    double e = scaled_err(out, ex, sc, (size_t)T * O);
+    CHECK(e <= TOL, "tl_matmul_forward T=%d I=%d O=%d: scaled error %g", T, I, O, e);
+    free(inp), free(w), free(bias), free(out), free(ex), free(sc);
+}
+
 /* big enough to cross the threading threshold: 1 and 2 threads agree */
 static void test_matmul_threads(void) {
     int I = 300, O = 517;
@@ -427,6 +440,7 @@ int main(void) {
     }
     printf("dispatched kernels use %s\n", tl_isa_name(tl_cpu_isa()));
     test_matmul_dispatch();
+    test_matmul_long();
     test_matmul_threads();
     test_matmul_backward();
     test_attention();
