@@ -150,6 +150,15 @@ static void test_gemm(const tl_simd *k) {
 static void test_vector_loops(const tl_simd *k) {
     const tl_simd *p = &tl_simd_portable;
     const char *isa = tl_isa_name(k->isa);
+    {
+        int n = 1003; /* sum reads four quarters side by side, then a tail */
+        float *a = rnd((size_t)n);
+        double s = 0, sa = 0;
+        for (int i = 0; i < n; i++) s += a[i], sa += fabs(a[i]);
+        double e = fabs(k->sum(a, n) - s) / sa;
+        CHECK(e <= TOL, "%s sum n=%d: scaled error %g", isa, n, e);
+        free(a);
+    }
     for (int n = 1; n <= 70; n += (n < 20 ? 1 : 7)) {
         float *a = rnd((size_t)n), *b = rnd((size_t)n), *y = rnd((size_t)n), *y2 = malloc(sizeof(float) * n);
         double ex = 0, sc = 0, sq = 0;
