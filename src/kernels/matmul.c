@@ -119,12 +119,17 @@ void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
     {
         int parts = omp_get_num_threads(), part = omp_get_thread_num(), b, e;
         /* the three gradients are separate arrays: no barrier between them */
-        if (dinp) {
+        if (dinp && T >= 64 * parts) {
+            /* many tokens: whole rows of dinp per thread (each packs all of w once) */
+            tl_split_range(T, parts, part, 8, &b, &e);
+            if (e > b)
+                backward_inp_slice(k, dinp + (int64_t)b * I, dout + (int64_t)b * O, w, e - b, I, O, 0, I);
+        } else if (dinp) {
             tl_split_range(I, parts, part, 48, &b, &e);
             backward_inp_slice(k, dinp, dout, w, T, I, O, b, e);
         }
         if (dw) {
-            tl_split_range(O, parts, part, 16, &b, &e);
+            tl_split_range(O, parts, part, 48, &b, &e);
             backward_w_slice(k, dw, dout, inp, T, I, O, b, e);
         }
         if (dbias) {
