@@ -43,6 +43,11 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
  * Any of dinp, dw, dbias may be NULL. */
 void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int T, int I, int O);
+/* n matmuls of the same input in one parallel region (q/k/v, gate/up: one
+ * fork/join instead of n): out[j][T, O[j]] = inp[T, I] @ w[j][O[j], I]^T.
+ * Results equal n calls of tl_matmul_forward up to the order of float additions. */
+void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], const int O[],
+                             const float *inp, int T, int I);
 /* The portable reference, for tests of the SIMD paths. */
 void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
                            int I, int O);

@@ -83,6 +83,31 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
+/* shapes: out[j] [T, O[j]], inp [T, I], w[j] [O[j], I] for j < n */
+void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], const int O[],
+                             const float *inp, int T, int I) {
+    const tl_simd *k = tl_simd_get();
+    int64_t rows = 0;
+    for (int j = 0; j < n; j++) rows += O[j];
+    if (rows > (1 << 30)) { /* the row index below is an int; never for real models */
+        for (int j = 0; j < n; j++) tl_matmul_forward(out[j], inp, w[j], NULL, T, I, O[j]);
+        return;
+    }
+    int nth = tl_kernel_threads((int64_t)T * I * rows);
+    int align = T <= k->rows_max_T ? 4 : 48;
+#pragma omp parallel num_threads(nth) if (nth > 1)
+    {
+        /* a slice of the matrices' rows laid end to end */
+        int r0, r1, base = 0;
+        tl_split_range((int)rows, omp_get_num_threads(), omp_get_thread_num(), align, &r0, &r1);
+        for (int j = 0; j < n; j++) {
+            int lo = r0 > base ? r0 - base : 0, hi = r1 - base < O[j] ? r1 - base : O[j];
+            if (lo < hi) forward_slice(k, out[j], inp, w[j], NULL, T, I, O[j], lo, hi);
+            base += O[j];
+        }
+    }
+}
+
 /* dinp[:, i0:i1] += dout @ w[:, i0:i1].  shapes: dinp [T, I], dout [T, O], w [O, I] */
 static void backward_inp_slice(const tl_simd *k, float *dinp, const float *dout, const float *w,
                                int T, int I, int O, int i0, int i1) {

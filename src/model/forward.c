@@ -145,9 +145,12 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
 
         /* attention: x += wo(attn(rope(wq xn), rope(wk xn), wv xn)) with xn = rmsnorm(x) */
         tl_rmsnorm_forward(s->xb, NULL, s->x, p.attn_norm, T, C, c->norm_eps);
-        tl_matmul_forward(s->q, s->xb, p.wq, NULL, T, C, QD);
-        tl_matmul_forward(k_new, s->xb, p.wk, NULL, T, C, KD);
-        tl_matmul_forward(v_new, s->xb, p.wv, NULL, T, C, KD);
+        {
+            float *const outs[3] = {s->q, k_new, v_new};
+            const float *const ws[3] = {p.wq, p.wk, p.wv};
+            const int Os[3] = {QD, KD, KD};
+            tl_matmul_forward_multi(3, outs, ws, Os, s->xb, T, C); /* q, k, v */
+        }
         tl_rope_apply(s->q, s->rope_cs, T, H, D, c->rope_layout);
         tl_rope_apply(k_new, s->rope_cs, T, Hkv, D, c->rope_layout);
         tl_attention_forward(s->att, s->q, kc, vc, T, pos0, H, Hkv, D, KD, s->scores, s->n_ctx);
@@ -157,8 +160,12 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
 
         /* MLP: x += w_down(silu(w_gate xn) * w_up xn) with xn = rmsnorm(x) */
         tl_rmsnorm_forward(s->xb, NULL, s->x, p.ffn_norm, T, C, c->norm_eps);
-        tl_matmul_forward(s->hb, s->xb, p.w_gate, NULL, T, C, F);
-        tl_matmul_forward(s->hb2, s->xb, p.w_up, NULL, T, C, F);
+        {
+            float *const outs[2] = {s->hb, s->hb2};
+            const float *const ws[2] = {p.w_gate, p.w_up};
+            const int Os[2] = {F, F};
+            tl_matmul_forward_multi(2, outs, ws, Os, s->xb, T, C); /* gate, up */
+        }
         tl_swiglu_forward(s->hb, s->hb, s->hb2, (int64_t)T * F);
         tl_matmul_forward(s->xb2, s->hb, p.w_down, NULL, T, F, C);
         run_hooks(hs, TL_HOOK_MLP_OUT, l, s->xb2, T, C, pos0);

@@ -272,6 +272,31 @@ static void test_matmul_long(void) {
     free(inp), free(w), free(bias), free(out), free(ex), free(sc);
 }
 
+/* q/k/v-style fused matmuls equal separate calls (same bits on the row-kernel path) */
+static void test_matmul_multi(void) {
+    int I = 97, Os[3] = {150, 37, 37};
+    for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++) {
+        int T = Ts[a];
+        float *inp = rnd((size_t)T * I), *w[3], *o1[3], *o2[3];
+        for (int j = 0; j < 3; j++) {
+            w[j] = rnd((size_t)Os[j] * I);
+            o1[j] = rnd((size_t)T * Os[j]);
+            o2[j] = rnd((size_t)T * Os[j]);
+            tl_matmul_forward(o1[j], inp, w[j], NULL, T, I, Os[j]);
+        }
+        tl_matmul_forward_multi(3, o2, (const float *const *)w, Os, inp, T, I);
+        for (int j = 0; j < 3; j++) {
+            double e = tl_test_max_abs(o1[j], o2[j], (size_t)T * Os[j]);
+            if (T <= tl_simd_get()->rows_max_T)
+                CHECK(e == 0, "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j, e);
+            else
+                CHECK(e <= 1e-5, "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j, e);
+            free(w[j]), free(o1[j]), free(o2[j]);
+        }
+        free(inp);
+    }
+}
+
 /* big enough to cross the threading threshold: 1 and 2 threads agree */
 static void test_matmul_threads(void) {
     int I = 300, O = 517;
@@ -450,6 +475,7 @@ int main(void) {
     printf("dispatched kernels use %s\n", tl_isa_name(tl_cpu_isa()));
     test_matmul_dispatch();
     test_matmul_long();
+    test_matmul_multi();
     test_matmul_threads();
     test_matmul_backward();
     test_attention();
