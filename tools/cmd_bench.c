@@ -20,6 +20,8 @@ typedef struct {
 static void print_header(const report *rp) {
     char cpu[256];
     tl_cpu_model_name(cpu, sizeof cpu);
+    for (char *c = cpu; *c; c++) /* keep the JSON string valid whatever the name holds */
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
     if (rp->json)
         printf("{\"kind\":\"machine\",\"cpu\":\"%s\",\"isa\":\"%s\",\"threads\":%d}\n", cpu, rp->isa,
                rp->threads);
