@@ -1,10 +1,11 @@
 /* matmul.c: out[T, O] = inp[T, I] @ w[O, I]^T, the forward/backward pair.
  *
  * Paths, chosen by size and ISA:
- *   - forward, T <= the ISA's rows_max_T (decode always; on AVX-512 every T): the
- *     ISA's matmul_rows (simd.h), which streams each weight row once per chunk of
- *     tokens; decode is bound by the memory bandwidth of that read, so rows are
- *     split across threads and prefetched;
+ *   - forward, T <= the ISA's rows_max_T (AVX2 and AVX-512: every T; portable: 8):
+ *     the ISA's matmul_rows (simd.h), which streams each weight row once per chunk
+ *     of tokens; decode is bound by the memory bandwidth of that read, so rows are
+ *     split across threads and prefetched; prefill is compute-bound and the
+ *     register tile (4 rows x 3 or 4 tokens) matches a packed GEMM there;
  *   - larger T, and the backward for T >= TL_GEMM_MIN_T: a packed GEMM, one
  *     single-threaded GEMM per OpenMP thread on its slice of the output: the
  *     ISA's own (gemm_avx512.c) where it has one, else OpenBLAS sgemm;

@@ -23,10 +23,10 @@
 
 typedef struct {
     tl_isa isa;
-    /* matmul forward uses matmul_rows up to this many tokens, a GEMM beyond
-     * (measured crossover: the row kernel keeps 4 rows x 4 tokens of
-     * accumulators in AVX-512's 32 registers and matches a packed GEMM even at
-     * T = 128; with AVX2's 16 registers, OpenBLAS wins from about 32 tokens) */
+    /* matmul forward uses matmul_rows up to this many tokens, a GEMM beyond.
+     * Measured: with a 4 x 4 (AVX-512) or 4 x 3 (AVX2) tile of accumulators the
+     * row kernel matches or beats a packed GEMM (ours, OpenBLAS's) at every T
+     * tried (up to 256), so both SIMD tables use it always; plain C does not. */
     int rows_max_T;
     /* out[t, o] = bias[o] + inp[t, :] . w[o, :] for o in [o0, o1), t in [0, T).
      * shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL.

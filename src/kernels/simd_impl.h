@@ -3,7 +3,7 @@
  * written once over a small vector vocabulary. The including file defines:
  *   VW             floats per vector (8 or 16)
  *   vf             the vector type
- *   V_TB           tokens per matmul block (accumulators: 4 rows x V_TB tokens)
+ *   MM_RB, V_TB    the matmul register tile: MM_RB weight rows (<= 4) x V_TB tokens
  *   v_zero() v_load(p) v_loadn(p, n) v_store(p, v) v_storen(p, v, n)
  *   v_fma(a, b, c) = a * b + c, v_add, v_mul, v_set1, v_max
  *   v_hsum4(a, b, c, d) -> __m128 {sum(a), sum(b), sum(c), sum(d)}, each by a fixed
@@ -20,7 +20,6 @@
 #define SIMD_CAT(a, b) SIMD_CAT2(a, b)
 #define SIMD_FN(name) SIMD_CAT(name, SIMD_SUFFIX)
 
-#define MM_RB 4 /* weight rows per block */
 
 /* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
  * more cache-line requests in flight than the hardware prefetcher alone. */
@@ -38,16 +37,16 @@
 static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
     float *out, const float *inp, const float *w, const float *bias, int I, int O, int o, int t0,
     const int rb, const int tb) {
-    vf acc[MM_RB][V_TB];
-    const float *wr[MM_RB];
+    vf acc[4][V_TB]; /* rows beyond rb unused */
+    const float *wr[4];
     const float *xr[V_TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < rb; r++) wr[r] = w + (int64_t)(o + r) * I;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < tb; t++) xr[t] = inp + (int64_t)(t0 + t) * I;
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < rb; r++)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < tb; t++) acc[r][t] = v_zero();
     /* 64-byte steps (one cache line of each row, one prefetch), then single vectors.
      * Each accumulator takes its vectors in order either way, so the sums are the
@@ -56,75 +55,87 @@ static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
     enum { CL = 64 / (int)sizeof(float) / VW }; /* vectors per cache line */
     int i = 0;
     for (; i + CL * VW <= I; i += CL * VW) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < rb; r++)
             if (pf) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), MM_PF_HINT);
 #pragma GCC unroll 2
         for (int c = 0; c < CL; c++) {
             vf xv[V_TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < tb; t++) xv[t] = v_load(xr[t] + i + c * VW);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int r = 0; r < rb; r++) {
                 vf wv = v_load(wr[r] + i + c * VW);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
                 for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
             }
         }
     }
     for (; i + VW <= I; i += VW) {
         vf xv[V_TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < tb; t++) xv[t] = v_load(xr[t] + i);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < rb; r++) {
             vf wv = v_load(wr[r] + i);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
         }
     }
     if (i < I) {
         int n = I - i;
         vf xv[V_TB];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int t = 0; t < tb; t++) xv[t] = v_loadn(xr[t] + i, n);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int r = 0; r < rb; r++) {
             vf wv = v_loadn(wr[r] + i, n);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
             for (int t = 0; t < tb; t++) acc[r][t] = v_fma(wv, xv[t], acc[r][t]);
         }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < tb; t++) {
         float *dst = out + (int64_t)(t0 + t) * O + o;
-        if (rb == MM_RB) {
-            __m128 s = v_hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t]);
-            if (bias) s = _mm_add_ps(s, _mm_loadu_ps(bias + o));
-            _mm_storeu_ps(dst, s);
+        vf z = v_zero();
+        __m128 sum = v_hsum4(acc[0][t], rb > 1 ? acc[1][t] : z, rb > 2 ? acc[2][t] : z,
+                             rb > 3 ? acc[3][t] : z);
+        if (rb == 4) {
+            if (bias) sum = _mm_add_ps(sum, _mm_loadu_ps(bias + o));
+            _mm_storeu_ps(dst, sum);
         } else {
-            /* a single row: the same reduction tree, with zeros beside it */
-            __m128 s = v_hsum4(acc[0][t], v_zero(), v_zero(), v_zero());
-            float v = _mm_cvtss_f32(s);
-            dst[0] = bias ? v + bias[o] : v;
+            float v[4];
+            _mm_storeu_ps(v, sum);
+#pragma GCC unroll 4
+            for (int r = 0; r < rb; r++) dst[r] = bias ? v[r] + bias[o + r] : v[r];
         }
     }
 }
 
-/* shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL; rows [o0, o1) */
+/* shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL; rows [o0, o1).
+ * With at least V_TB tokens, blocks of MM_RB rows (the register tile that suits the
+ * ISA) take every token while the rows are in L1; with fewer (decode), blocks of 4
+ * rows keep four weight streams in flight. */
 static void SIMD_FN(matmul_rows)(float *out, const float *inp, const float *w, const float *bias,
                                  int T, int I, int O, int o0, int o1) {
     int o = o0;
-    for (; o + MM_RB <= o1; o += MM_RB) {
-        int t = 0;
-        for (; t + V_TB <= T; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, V_TB);
-        for (; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, 1);
+    if (T >= V_TB) {
+        int tfull = T / V_TB * V_TB;
+        for (; o + MM_RB <= o1; o += MM_RB) {
+            for (int t = 0; t < tfull; t += V_TB)
+                SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, V_TB);
+            for (int t = tfull; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, 1);
+        }
+        for (; o < o1; o++) {
+            for (int t = 0; t < tfull; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, V_TB);
+            for (int t = tfull; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
+        }
+        return;
     }
-    for (; o < o1; o++) {
-        int t = 0;
-        for (; t + V_TB <= T; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, V_TB);
-        for (; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
-    }
+    for (; o + 4 <= o1; o += 4)
+        for (int t = 0; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 4, 1);
+    for (; o < o1; o++)
+        for (int t = 0; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
 }
 
 /* att[j] = scale * q . k_j: four keys at a time so one v_hsum4 reduces four dot products */
