@@ -16,11 +16,13 @@ typedef struct {
 int main(int argc, char **argv) {
     int N = argc > 1 ? atoi(argv[1]) : 2048; /* tokens in the step */
     if (N < 1) return 2;
-    const shape shapes[] = {{288, 288, 4 * 6}, {288, 768, 2 * 6}, {768, 288, 1 * 6}, {288, 32000, 1}};
+    const shape shapes[] = {
+        {288, 288, 4 * 6}, {288, 768, 2 * 6}, {768, 288, 1 * 6}, {288, 32000, 1}};
     int ns = (int)(sizeof shapes / sizeof *shapes);
     size_t maxw = 0, maxio = 0;
     for (int s = 0; s < ns; s++) {
-        size_t w = (size_t)shapes[s].I * shapes[s].O, io = (size_t)N * (shapes[s].I > shapes[s].O ? shapes[s].I : shapes[s].O);
+        size_t w = (size_t)shapes[s].I * shapes[s].O,
+               io = (size_t)N * (shapes[s].I > shapes[s].O ? shapes[s].I : shapes[s].O);
         if (w > maxw) maxw = w;
         if (io > maxio) maxio = io;
     }

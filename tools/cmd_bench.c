@@ -23,8 +23,8 @@ static void print_header(const report *rp) {
     for (char *c = cpu; *c; c++) /* keep the JSON string valid whatever the name holds */
         if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
     if (rp->json)
-        printf("{\"kind\":\"machine\",\"cpu\":\"%s\",\"isa\":\"%s\",\"threads\":%d}\n", cpu, rp->isa,
-               rp->threads);
+        printf("{\"kind\":\"machine\",\"cpu\":\"%s\",\"isa\":\"%s\",\"threads\":%d}\n", cpu,
+               rp->isa, rp->threads);
     else
         printf("cpu: %s, kernels: %s, threads: %d\n", cpu, rp->isa, rp->threads);
 }
@@ -57,9 +57,11 @@ static void print_result(const report *rp, const char *name, const tl_model *m,
     }
     char pp_t[48] = "", tg_t[48] = "", bw[48] = "";
     if (tpp > 0)
-        snprintf(pp_t, sizeof pp_t, " (target %.0f: %s)", tpp, r->prefill_tps >= tpp ? "met" : "MISSED");
+        snprintf(pp_t, sizeof pp_t, " (target %.0f: %s)", tpp,
+                 r->prefill_tps >= tpp ? "met" : "MISSED");
     if (ttg > 0)
-        snprintf(tg_t, sizeof tg_t, " (target %.0f: %s)", ttg, r->decode_tps >= ttg ? "met" : "MISSED");
+        snprintf(tg_t, sizeof tg_t, " (target %.0f: %s)", ttg,
+                 r->decode_tps >= ttg ? "met" : "MISSED");
     if (share > 0) snprintf(bw, sizeof bw, ", %.0f%% of measured read bandwidth", 100.0 * share);
     printf("%s: %.2fM params, %.1f MB of weights per decoded token\n", name, m->n_params / 1e6,
            r->weight_bytes / 1e6);
@@ -112,13 +114,19 @@ int tl_cmd_bench(int argc, char **argv) {
         "weight models of the stories15M and stories110M shapes and for the real stories260K, "
         "against targets and against the memory bandwidth the machine shows with the same "
         "threads. Set TILLER_ISA=avx2 (or portable) to measure a narrower kernel path.",
-        opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
-    if (threads < 1 || threads > 1024) return cli_failf(2, "bench: --threads %d must be 1..1024", threads);
+    if (threads < 1 || threads > 1024)
+        return cli_failf(2, "bench: --threads %d must be 1..1024", threads);
     if (o.n_prompt < 1 || o.n_gen < 1 || o.reps < 1)
         return cli_failf(2, "bench: --prompt, --gen and --reps must be at least 1");
-    if (mem_mib < 1 || mem_mib > 8192) return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
+    if (mem_mib < 1 || mem_mib > 8192)
+        return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
     cli_set_threads(threads);
 
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};

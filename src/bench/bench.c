@@ -10,13 +10,25 @@
  * untied output so the LM head is a separate [V, C] matrix. */
 static const tl_bench_shape shapes[] = {
     {"stories15M",
-     {.dim = 288, .hidden_dim = 768, .n_layers = 6, .n_heads = 6, .n_kv_heads = 6,
-      .vocab_size = 32000, .seq_len = 256},
-     4600.0, 300.0},
+     {.dim = 288,
+      .hidden_dim = 768,
+      .n_layers = 6,
+      .n_heads = 6,
+      .n_kv_heads = 6,
+      .vocab_size = 32000,
+      .seq_len = 256},
+     4600.0,
+     300.0},
     {"stories110M",
-     {.dim = 768, .hidden_dim = 2048, .n_layers = 12, .n_heads = 12, .n_kv_heads = 12,
-      .vocab_size = 32000, .seq_len = 1024},
-     500.0, 43.0},
+     {.dim = 768,
+      .hidden_dim = 2048,
+      .n_layers = 12,
+      .n_heads = 12,
+      .n_kv_heads = 12,
+      .vocab_size = 32000,
+      .seq_len = 1024},
+     500.0,
+     43.0},
 };
 static const tl_bench_shape loaded_targets[] = {
     {"stories260K", {0}, 0.0, 8000.0},
@@ -59,8 +71,10 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
         return tl_errorf(TL_E_ARG, "bench: prompt %d, gen %d and reps %d must be positive",
                          o->n_prompt, o->n_gen, o->reps);
     if (n_ctx > c->seq_len)
-        return tl_errorf(TL_E_RANGE, "bench: %d prompt + %d generated tokens exceed the model's "
-                         "context of %d", o->n_prompt, o->n_gen, c->seq_len);
+        return tl_errorf(TL_E_RANGE,
+                         "bench: %d prompt + %d generated tokens exceed the model's "
+                         "context of %d",
+                         o->n_prompt, o->n_gen, c->seq_len);
     tl_session *s = NULL;
     tl_status st = tl_session_new(m, n_ctx, o->n_prompt, &s);
     if (st) return st;
@@ -90,7 +104,8 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
         tl_session_reset(s);
         st = tl_forward(s, tok, o->n_prompt, NULL);
         double t0 = tl_time_sec();
-        for (int i = 0; !st && i < o->n_gen; i++) st = tl_forward(s, tok + o->n_prompt + i, 1, NULL);
+        for (int i = 0; !st && i < o->n_gen; i++)
+            st = tl_forward(s, tok + o->n_prompt + i, 1, NULL);
         double dt = tl_time_sec() - t0;
         if (dt < best_tg) best_tg = dt;
     }
@@ -110,8 +125,10 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
 tl_status tl_bench_memory_run(size_t bytes, int reps, tl_bench_memory *r) {
     memset(r, 0, sizeof *r);
     int64_t n = (int64_t)(bytes / sizeof(float));
-    if (n < 1024 || reps <= 0) return tl_errorf(TL_E_ARG, "bench: memory probe of %zu bytes", bytes);
-    float *a = tl_malloc_aligned(bytes), *b = tl_malloc_aligned(bytes), *c = tl_malloc_aligned(bytes);
+    if (n < 1024 || reps <= 0)
+        return tl_errorf(TL_E_ARG, "bench: memory probe of %zu bytes", bytes);
+    float *a = tl_malloc_aligned(bytes), *b = tl_malloc_aligned(bytes),
+          *c = tl_malloc_aligned(bytes);
     if (!a || !b || !c) {
         tl_free_aligned(a);
         tl_free_aligned(b);

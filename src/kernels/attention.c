@@ -9,8 +9,9 @@
 /* shapes: out [T, H, D], q [T, H, D], k/v [Tk, Hkv, D] with row stride kv_stride,
  * Tk = pos0 + T; query t sees keys 0 .. pos0 + t. scratch: per thread
  * scratch_per_thread >= Tk floats. */
-void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T, int pos0,
-                          int H, int Hkv, int D, int kv_stride, float *scratch, int scratch_per_thread) {
+void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T,
+                          int pos0, int H, int Hkv, int D, int kv_stride, float *scratch,
+                          int scratch_per_thread) {
     const tl_simd *ks = tl_simd_get();
     int group = H / Hkv;
     float scale = 1.0f / sqrtf((float)D);

@@ -33,14 +33,16 @@ static inline float a_at(const float *A, int lda, int ta, int m, int k) {
 
 /* Pack rows [m0, m0 + mc) x depth [k0, k0 + kc) of op(A) into MR-row panels:
  * ap[p][k][r] = op(A)[m0 + p*MR + r, k0 + k], zero beyond row M. */
-static void pack_a(float *ap, const float *A, int lda, int ta, int m0, int mc, int k0, int kc, int M) {
+static void pack_a(float *ap, const float *A, int lda, int ta, int m0, int mc, int k0, int kc,
+                   int M) {
     for (int p = 0; p < mc; p += MR) {
         float *dst = ap + (int64_t)p * kc;
         int rows = M - (m0 + p) < MR ? M - (m0 + p) : MR;
         if (ta && rows == MR) {
             /* op(A) rows are columns of A: MR contiguous floats per k */
             for (int k = 0; k < kc; k++)
-                _mm256_storeu_ps(dst + k * MR, _mm256_loadu_ps(A + (int64_t)(k0 + k) * lda + m0 + p));
+                _mm256_storeu_ps(dst + k * MR,
+                                 _mm256_loadu_ps(A + (int64_t)(k0 + k) * lda + m0 + p));
             continue;
         }
         for (int r = 0; r < MR; r++) {
@@ -140,7 +142,8 @@ static void kernel_8x48(int kc, const float *ap, const float *bp, float *C, int 
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) c[r][0] = c[r][1] = c[r][2] = _mm512_setzero_ps();
     for (int k = 0; k < kc; k++) {
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16),
+               b2 = _mm512_loadu_ps(bp + 32);
 #pragma GCC unroll 8
         for (int r = 0; r < MR; r++) {
             __m512 a = _mm512_set1_ps(ap[r]);

@@ -66,8 +66,8 @@ static void forward_slice(const tl_simd *k, float *out, const float *inp, const 
 }
 
 /* shapes: as tl_matmul_forward_ref */
-void tl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int T, int I,
-                       int O) {
+void tl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int T,
+                       int I, int O) {
     const tl_simd *k = tl_simd_get();
     int nth = tl_kernel_threads((int64_t)T * I * O);
     /* GEMM slices are kept to whole 48-column panels, row-kernel slices to 4-row blocks */
@@ -149,7 +149,8 @@ void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
             /* many tokens: whole rows of dinp per thread (each packs all of w once) */
             tl_split_range(T, parts, part, 8, &b, &e);
             if (e > b)
-                backward_inp_slice(k, dinp + (int64_t)b * I, dout + (int64_t)b * O, w, e - b, I, O, 0, I);
+                backward_inp_slice(k, dinp + (int64_t)b * I, dout + (int64_t)b * O, w, e - b, I, O,
+                                   0, I);
         } else if (dinp) {
             tl_split_range(I, parts, part, 48, &b, &e);
             backward_inp_slice(k, dinp, dout, w, T, I, O, b, e);

@@ -42,7 +42,8 @@ static inline float v_hsum(vf a) {
 
 #define SIMD_SUFFIX avx2
 #define SIMD_ISA TL_ISA_AVX2
-#define SIMD_ROWS_MAX_T (1 << 30) /* always: with 4x3 it matches or beats OpenBLAS up to T = 256 */
+#define SIMD_ROWS_MAX_T (1 << 30) /* always: with 4x3 it matches or beats OpenBLAS up to T = 256   \
+                                   */
 #include "simd_impl.h"
 
 #else

@@ -29,7 +29,8 @@ static inline __m256 half_sum(vf a) {
     return _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
 }
 static inline __m128 v_hsum4(vf a, vf b, vf c, vf d) {
-    __m256 ab = _mm256_hadd_ps(half_sum(a), half_sum(b)), cd = _mm256_hadd_ps(half_sum(c), half_sum(d));
+    __m256 ab = _mm256_hadd_ps(half_sum(a), half_sum(b)),
+           cd = _mm256_hadd_ps(half_sum(c), half_sum(d));
     __m256 abcd = _mm256_hadd_ps(ab, cd);
     return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
 }

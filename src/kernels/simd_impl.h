@@ -20,7 +20,6 @@
 #define SIMD_CAT(a, b) SIMD_CAT2(a, b)
 #define SIMD_FN(name) SIMD_CAT(name, SIMD_SUFFIX)
 
-
 /* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
  * more cache-line requests in flight than the hardware prefetcher alone. */
 #ifndef MM_PF_HINT
@@ -34,9 +33,9 @@
  * rb and tb are compile-time constants at every call site, so the accumulator
  * array lives in registers. The reduction of each (row, token) accumulator is
  * the same whatever rb and tb are (v_hsum4 lanes are independent). */
-static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
-    float *out, const float *inp, const float *w, const float *bias, int I, int O, int o, int t0,
-    const int rb, const int tb) {
+static inline __attribute__((always_inline)) void
+SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bias, int I, int O,
+                  int o, int t0, const int rb, const int tb) {
     vf acc[4][V_TB]; /* rows beyond rb unused */
     const float *wr[4];
     const float *xr[V_TB];
@@ -51,7 +50,7 @@ static inline __attribute__((always_inline)) void SIMD_FN(mm_block)(
     /* 64-byte steps (one cache line of each row, one prefetch), then single vectors.
      * Each accumulator takes its vectors in order either way, so the sums are the
      * same bits as a plain vector-by-vector loop. */
-    const int pf = t0 == 0; /* later token blocks find the rows in L1 */
+    const int pf = t0 == 0;                     /* later token blocks find the rows in L1 */
     enum { CL = 64 / (int)sizeof(float) / VW }; /* vectors per cache line */
     int i = 0;
     for (; i + CL * VW <= I; i += CL * VW) {
@@ -124,10 +123,12 @@ static void SIMD_FN(matmul_rows)(float *out, const float *inp, const float *w, c
         for (; o + MM_RB <= o1; o += MM_RB) {
             for (int t = 0; t < tfull; t += V_TB)
                 SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, V_TB);
-            for (int t = tfull; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, 1);
+            for (int t = tfull; t < T; t++)
+                SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, MM_RB, 1);
         }
         for (; o < o1; o++) {
-            for (int t = 0; t < tfull; t += V_TB) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, V_TB);
+            for (int t = 0; t < tfull; t += V_TB)
+                SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, V_TB);
             for (int t = tfull; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
         }
         return;
@@ -258,7 +259,8 @@ static void SIMD_FN(scale_mul)(float *y, const float *x, float r, const float *w
     vf rv = v_set1(r);
     int i = 0;
     for (; i + VW <= n; i += VW) v_store(y + i, v_mul(v_mul(v_load(x + i), rv), v_load(w + i)));
-    if (i < n) v_storen(y + i, v_mul(v_mul(v_loadn(x + i, n - i), rv), v_loadn(w + i, n - i)), n - i);
+    if (i < n)
+        v_storen(y + i, v_mul(v_mul(v_loadn(x + i, n - i), rv), v_loadn(w + i, n - i)), n - i);
 }
 
 static float SIMD_FN(max)(const float *x, int n) {

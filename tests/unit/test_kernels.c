@@ -58,8 +58,8 @@ static void matmul_exact(double *out, double *scale, const float *inp, const flo
 }
 
 static const int Ts[] = {1, 3, 17, 128};
-static const int IOs[][2] = {{1, 1},  {7, 5},   {13, 9},   {33, 19},
-                             {64, 16}, {67, 29}, {288, 37}, {100, 300}, {400, 97}};
+static const int IOs[][2] = {{1, 1},   {7, 5},    {13, 9},    {33, 19}, {64, 16},
+                             {67, 29}, {288, 37}, {100, 300}, {400, 97}};
 
 static void test_matmul_rows(const tl_simd *k) {
     for (size_t a = 0; a < sizeof Ts / sizeof *Ts; a++)
@@ -75,13 +75,15 @@ static void test_matmul_rows(const tl_simd *k) {
                 double e = scaled_err(out, ex, sc, (size_t)T * O);
                 CHECK(e <= TOL, "%s matmul_rows T=%d I=%d O=%d bias=%d: scaled error %g",
                       tl_isa_name(k->isa), T, I, O, with_bias, e);
-                /* the same bits row by row and token by token, and nothing outside the rows written */
+                /* the same bits row by row and token by token, and nothing outside the rows written
+                 */
                 memcpy(out2, out, sizeof(float) * T * O);
                 for (int o = 0; o < O; o++)
                     for (int t = 0; t < T; t++) out2[(size_t)t * O + o] = -7.0f;
                 for (int o = 0; o < O; o++)
                     for (int t = 0; t < T; t++)
-                        k->matmul_rows(out2 + (size_t)t * O, inp + (size_t)t * I, w, bb, 1, I, O, o, o + 1);
+                        k->matmul_rows(out2 + (size_t)t * O, inp + (size_t)t * I, w, bb, 1, I, O, o,
+                                       o + 1);
                 CHECK(!memcmp(out, out2, sizeof(float) * T * O),
                       "%s matmul_rows T=%d I=%d O=%d: row-by-row result differs in bits",
                       tl_isa_name(k->isa), T, I, O);
@@ -92,11 +94,15 @@ static void test_matmul_rows(const tl_simd *k) {
                     for (int t = 0; t < T; t++)
                         for (int o = 0; o < O; o++) {
                             float v = out2[(size_t)t * O + o];
-                            if (o >= 2 && o < O - 3) ok &= v == out[(size_t)t * O + o];
-                            else ok &= v == -7.0f;
+                            if (o >= 2 && o < O - 3)
+                                ok &= v == out[(size_t)t * O + o];
+                            else
+                                ok &= v == -7.0f;
                         }
-                    CHECK(ok, "%s matmul_rows T=%d I=%d O=%d: sub-range [2, O-3) wrong or wrote outside",
-                          tl_isa_name(k->isa), T, I, O);
+                    CHECK(
+                        ok,
+                        "%s matmul_rows T=%d I=%d O=%d: sub-range [2, O-3) wrong or wrote outside",
+                        tl_isa_name(k->isa), T, I, O);
                 }
             }
             free(inp), free(w), free(bias), free(out), free(out2), free(ex), free(sc);
@@ -117,10 +123,12 @@ static void test_gemm(const tl_simd *k) {
                     int M = Ms[a], N = Ns[b], K = Ks[c], ta = tr & 1, tb = tr >> 1;
                     if ((size_t)M * N * K > 4000000) continue;
                     int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 5, ldc = N + 2;
-                    float *A = rnd((size_t)(ta ? K : M) * lda), *B = rnd((size_t)(tb ? N : K) * ldb);
+                    float *A = rnd((size_t)(ta ? K : M) * lda),
+                          *B = rnd((size_t)(tb ? N : K) * ldb);
                     float *C = rnd((size_t)M * ldc), *C0 = malloc(sizeof(float) * M * ldc);
                     memcpy(C0, C, sizeof(float) * M * ldc);
-                    double *ex = malloc(sizeof(double) * M * N), *sc = malloc(sizeof(double) * M * N);
+                    double *ex = malloc(sizeof(double) * M * N),
+                           *sc = malloc(sizeof(double) * M * N);
                     float *got = malloc(sizeof(float) * M * N);
                     int acc = (a + b + c + tr) & 1;
                     for (int m = 0; m < M; m++)
@@ -141,8 +149,10 @@ static void test_gemm(const tl_simd *k) {
                                   C[(size_t)m * ldc + N + 1] == C0[(size_t)m * ldc + N + 1];
                     }
                     double e = scaled_err(got, ex, sc, (size_t)M * N);
-                    CHECK(e <= TOL && pad_ok, "%s gemm M=%d N=%d K=%d ta=%d tb=%d acc=%d: scaled error %g%s",
-                          tl_isa_name(k->isa), M, N, K, ta, tb, acc, e, pad_ok ? "" : ", wrote past column N");
+                    CHECK(e <= TOL && pad_ok,
+                          "%s gemm M=%d N=%d K=%d ta=%d tb=%d acc=%d: scaled error %g%s",
+                          tl_isa_name(k->isa), M, N, K, ta, tb, acc, e,
+                          pad_ok ? "" : ", wrote past column N");
                     free(A), free(B), free(C), free(C0), free(ex), free(sc), free(got);
                 }
 }
@@ -160,7 +170,8 @@ static void test_vector_loops(const tl_simd *k) {
         free(a);
     }
     for (int n = 1; n <= 70; n += (n < 20 ? 1 : 7)) {
-        float *a = rnd((size_t)n), *b = rnd((size_t)n), *y = rnd((size_t)n), *y2 = malloc(sizeof(float) * n);
+        float *a = rnd((size_t)n), *b = rnd((size_t)n), *y = rnd((size_t)n),
+              *y2 = malloc(sizeof(float) * n);
         double ex = 0, sc = 0, sq = 0;
         for (int i = 0; i < n; i++) {
             ex += (double)a[i] * b[i];
@@ -189,7 +200,8 @@ static void test_vector_loops(const tl_simd *k) {
         /* scale_mul: (x r) w exactly as the reference rounds it */
         k->scale_mul(y2, a, 1.7f, b, n);
         p->scale_mul(y, a, 1.7f, b, n);
-        CHECK(!memcmp(y, y2, sizeof(float) * n), "%s scale_mul n=%d differs from the reference", isa, n);
+        CHECK(!memcmp(y, y2, sizeof(float) * n), "%s scale_mul n=%d differs from the reference",
+              isa, n);
         memcpy(y2, y, sizeof(float) * n);
         k->scale(y2, 0.5f, n);
         p->scale(y, 0.5f, n);
@@ -210,7 +222,8 @@ static void test_attention_loops(const tl_simd *k) {
             int D = Ds[a], n = ns[b], stride = D * 3 + 1;
             float *q = rnd((size_t)D), *kv = rnd((size_t)n * stride), *att = rnd((size_t)n),
                   *out = rnd((size_t)D + 16);
-            double *ex = malloc(sizeof(double) * (n > D ? n : D)), *sc = malloc(sizeof(double) * (n > D ? n : D));
+            double *ex = malloc(sizeof(double) * (n > D ? n : D)),
+                   *sc = malloc(sizeof(double) * (n > D ? n : D));
             for (int j = 0; j < n; j++) {
                 ex[j] = sc[j] = 0;
                 for (int d = 0; d < D; d++) {
@@ -221,7 +234,8 @@ static void test_attention_loops(const tl_simd *k) {
             }
             k->attn_scores(att, q, kv, n, stride, D, 0.25f);
             double e = scaled_err(att, ex, sc, (size_t)n);
-            CHECK(e <= TOL, "%s attn_scores D=%d n=%d: scaled error %g", tl_isa_name(k->isa), D, n, e);
+            CHECK(e <= TOL, "%s attn_scores D=%d n=%d: scaled error %g", tl_isa_name(k->isa), D, n,
+                  e);
             for (int d = 0; d < D; d++) {
                 ex[d] = sc[d] = 0;
                 for (int j = 0; j < n; j++) {
@@ -250,11 +264,13 @@ static void test_matmul_dispatch(void) {
             matmul_exact(ex, sc, inp, w, bias, T, I, O);
             tl_matmul_forward(out, inp, w, bias, T, I, O);
             tl_matmul_forward_ref(ref, inp, w, bias, T, I, O);
-            double e = scaled_err(out, ex, sc, (size_t)T * O), er = scaled_err(ref, ex, sc, (size_t)T * O);
+            double e = scaled_err(out, ex, sc, (size_t)T * O),
+                   er = scaled_err(ref, ex, sc, (size_t)T * O);
             CHECK(e <= TOL, "tl_matmul_forward T=%d I=%d O=%d: scaled error %g", T, I, O, e);
             CHECK(er <= TOL, "tl_matmul_forward_ref T=%d I=%d O=%d: scaled error %g", T, I, O, er);
             tl_matmul_forward(again, inp, w, bias, T, I, O);
-            CHECK(!memcmp(out, again, sizeof(float) * T * O), "tl_matmul_forward T=%d I=%d O=%d not repeatable", T, I, O);
+            CHECK(!memcmp(out, again, sizeof(float) * T * O),
+                  "tl_matmul_forward T=%d I=%d O=%d not repeatable", T, I, O);
             free(inp), free(w), free(bias), free(out), free(ref), free(again), free(ex), free(sc);
         }
 }
@@ -263,7 +279,8 @@ static void test_matmul_dispatch(void) {
  * L2-sized chunks (several calls here), the GEMM paths in depth blocks */
 static void test_matmul_long(void) {
     int T = 300, I = 700, O = 45;
-    float *inp = rnd((size_t)T * I), *w = rnd((size_t)O * I), *bias = rnd((size_t)O), *out = rnd((size_t)T * O);
+    float *inp = rnd((size_t)T * I), *w = rnd((size_t)O * I), *bias = rnd((size_t)O),
+          *out = rnd((size_t)T * O);
     double *ex = malloc(sizeof(double) * T * O), *sc = malloc(sizeof(double) * T * O);
     matmul_exact(ex, sc, inp, w, bias, T, I, O);
     tl_matmul_forward(out, inp, w, bias, T, I, O);
@@ -288,9 +305,13 @@ static void test_matmul_multi(void) {
         for (int j = 0; j < 3; j++) {
             double e = tl_test_max_abs(o1[j], o2[j], (size_t)T * Os[j]);
             if (T <= tl_simd_get()->rows_max_T)
-                CHECK(e == 0, "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j, e);
+                CHECK(e == 0,
+                      "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j,
+                      e);
             else
-                CHECK(e <= 1e-5, "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j, e);
+                CHECK(e <= 1e-5,
+                      "matmul_forward_multi T=%d matrix %d differs from a single call by %g", T, j,
+                      e);
             free(w[j]), free(o1[j]), free(o2[j]);
         }
         free(inp);
@@ -311,10 +332,11 @@ static void test_matmul_threads(void) {
         tl_matmul_forward(o2, inp, w, NULL, T, I, O);
         omp_set_num_threads(saved);
         if (T < 8) /* the row kernel promises the same bits for any split */
-            CHECK(!memcmp(o1, o2, sizeof(float) * T * O), "T=%d: 1 and 2 threads differ in bits", T);
+            CHECK(!memcmp(o1, o2, sizeof(float) * T * O), "T=%d: 1 and 2 threads differ in bits",
+                  T);
         else
-            CHECK(tl_test_max_abs(o1, o2, (size_t)T * O) <= 1e-4, "T=%d: 1 and 2 threads differ by %g", T,
-                  tl_test_max_abs(o1, o2, (size_t)T * O));
+            CHECK(tl_test_max_abs(o1, o2, (size_t)T * O) <= 1e-4,
+                  "T=%d: 1 and 2 threads differ by %g", T, tl_test_max_abs(o1, o2, (size_t)T * O));
         free(inp), free(w), free(o1), free(o2);
     }
 }
@@ -348,23 +370,27 @@ static void test_matmul_backward(void) {
                     ew[(size_t)o * I + i] = s, sw[(size_t)o * I + i] = sa;
                 }
                 double s = db[o], sa = fabs(s);
-                for (int t = 0; t < T; t++) s += dout[(size_t)t * O + o], sa += fabs(dout[(size_t)t * O + o]);
+                for (int t = 0; t < T; t++)
+                    s += dout[(size_t)t * O + o], sa += fabs(dout[(size_t)t * O + o]);
                 eb[o] = s, sb[o] = sa;
             }
             float *dw0 = malloc(sizeof(float) * O * I);
             memcpy(dw0, dw, sizeof(float) * O * I);
             tl_matmul_backward(dinp, dw, db, dout, inp, w, T, I, O);
-            double e1 = scaled_err(dinp, ei, si, (size_t)T * I), e2 = scaled_err(dw, ew, sw, (size_t)O * I),
+            double e1 = scaled_err(dinp, ei, si, (size_t)T * I),
+                   e2 = scaled_err(dw, ew, sw, (size_t)O * I),
                    e3 = scaled_err(db, eb, sb, (size_t)O);
             CHECK(e1 <= TOL && e2 <= TOL && e3 <= TOL,
-                  "matmul_backward T=%d I=%d O=%d: scaled errors dinp %g dw %g dbias %g", T, I, O, e1, e2, e3);
+                  "matmul_backward T=%d I=%d O=%d: scaled errors dinp %g dw %g dbias %g", T, I, O,
+                  e1, e2, e3);
             /* only dw requested (dinp, dbias NULL): dw accumulates the same delta again */
             float *dw2 = malloc(sizeof(float) * O * I);
             memcpy(dw2, dw, sizeof(float) * O * I);
             tl_matmul_backward(NULL, dw2, NULL, dout, inp, w, T, I, O);
             for (size_t i = 0; i < (size_t)O * I; i++) ew[i] = (double)dw[i] + (ew[i] - dw0[i]);
             double e4 = scaled_err(dw2, ew, sw, (size_t)O * I);
-            CHECK(e4 <= TOL, "matmul_backward dw only T=%d I=%d O=%d: scaled error %g", T, I, O, e4);
+            CHECK(e4 <= TOL, "matmul_backward dw only T=%d I=%d O=%d: scaled error %g", T, I, O,
+                  e4);
             free(dw0);
             free(dw2);
             free(inp), free(w), free(dout), free(dinp), free(dw), free(db);
@@ -381,7 +407,8 @@ static void test_attention(void) {
         int T = cases[c][0], pos0 = cases[c][1], Tk = pos0 + T;
         float *q = rnd((size_t)T * H * D), *k = rnd((size_t)Tk * kvs), *v = rnd((size_t)Tk * kvs);
         float *out = rnd((size_t)T * H * D), *scratch = malloc(sizeof(float) * 8 * Tk);
-        double *ex = calloc((size_t)T * H * D, sizeof(double)), *sc = calloc((size_t)T * H * D, sizeof(double));
+        double *ex = calloc((size_t)T * H * D, sizeof(double)),
+               *sc = calloc((size_t)T * H * D, sizeof(double));
         double *p = malloc(sizeof(double) * Tk);
         for (int t = 0; t < T; t++)
             for (int h = 0; h < H; h++) {
@@ -389,7 +416,9 @@ static void test_attention(void) {
                 double mx = -1e300, sum = 0;
                 for (int j = 0; j < n; j++) {
                     double s = 0;
-                    for (int d = 0; d < D; d++) s += (double)q[((size_t)t * H + h) * D + d] * k[(size_t)j * kvs + kh * D + d];
+                    for (int d = 0; d < D; d++)
+                        s += (double)q[((size_t)t * H + h) * D + d] *
+                             k[(size_t)j * kvs + kh * D + d];
                     p[j] = s / sqrt((double)D);
                     if (p[j] > mx) mx = p[j];
                 }
@@ -420,7 +449,8 @@ static void test_norm_rope_softmax(void) {
         for (int i = 0; i < C; i++) ss += (double)x[t * C + i] * x[t * C + i];
         double r = 1.0 / sqrt(ss / C + 1e-5);
         for (int i = 0; i < C; i++) {
-            double e = fabs(y[t * C + i] - x[t * C + i] * r * w[i]) / (fabs(x[t * C + i] * r * w[i]) + 1e-6);
+            double e = fabs(y[t * C + i] - x[t * C + i] * r * w[i]) /
+                       (fabs(x[t * C + i] * r * w[i]) + 1e-6);
             if (e > worst) worst = e;
         }
         CHECK(fabs(rstd[t] - r) <= 1e-6 * r, "rmsnorm rstd[%d] %g vs %g", t, (double)rstd[t], r);
@@ -435,7 +465,8 @@ static void test_norm_rope_softmax(void) {
         tl_rope_forward(r1, pos, T, nh, D, 10000.0f, (tl_rope_layout)layout, +1);
         tl_rope_table(cs, pos, T, D, 10000.0f, +1);
         tl_rope_apply(r2, cs, T, nh, D, (tl_rope_layout)layout);
-        CHECK(!memcmp(r1, r2, sizeof(float) * T * nh * D), "rope table+apply differs (layout %d)", layout);
+        CHECK(!memcmp(r1, r2, sizeof(float) * T * nh * D), "rope table+apply differs (layout %d)",
+              layout);
     }
 
     for (int n = 1; n < 80; n += 13) {
@@ -462,11 +493,13 @@ int main(void) {
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
         const tl_simd *k = tl_simd_for(isas[i]);
         if (!k) {
-            printf("%s: not available on this CPU (or capped by TILLER_ISA), skipped\n", tl_isa_name(isas[i]));
+            printf("%s: not available on this CPU (or capped by TILLER_ISA), skipped\n",
+                   tl_isa_name(isas[i]));
             continue;
         }
         printf("testing the %s table\n", tl_isa_name(isas[i]));
-        CHECK(k->isa == isas[i], "table for %s reports %s", tl_isa_name(isas[i]), tl_isa_name(k->isa));
+        CHECK(k->isa == isas[i], "table for %s reports %s", tl_isa_name(isas[i]),
+              tl_isa_name(k->isa));
         test_matmul_rows(k);
         test_gemm(k);
         test_vector_loops(k);
