@@ -195,21 +195,28 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
     return TL_OK;
 }
 
+tl_status tl_tokenizer_parse_json(const char *data, size_t size, const char *name, tl_tokenizer **out) {
+    *out = NULL;
+    cJSON *root = cJSON_ParseWithLength(data, size);
+    tl_status s;
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        s = tl_errorf(TL_E_FORMAT, "%s: malformed JSON near byte %lld", name,
+                      at && at >= data && at <= data + size ? (long long)(at - data) : -1LL);
+    } else {
+        s = parse_json(name, root, out);
+    }
+    cJSON_Delete(root);
+    return s;
+}
+
 tl_status tl_tokenizer_load_json(const char *path, tl_tokenizer **out) {
     *out = NULL;
     char *data;
     size_t size;
     tl_status s = tl_file_read_all(path, &data, &size);
     if (s) return s;
-    cJSON *root = cJSON_ParseWithLength(data, size);
-    if (!root) {
-        const char *at = cJSON_GetErrorPtr();
-        s = tl_errorf(TL_E_FORMAT, "%s: malformed JSON near byte %lld", path,
-                      at && at >= data && at <= data + size ? (long long)(at - data) : -1LL);
-    } else {
-        s = parse_json(path, root, out);
-    }
-    cJSON_Delete(root);
+    s = tl_tokenizer_parse_json(data, size, path, out);
     tl_free(data);
     return s;
 }

@@ -171,10 +171,8 @@ static tl_status build_merge_index(tl_tokenizer *t, const char *what) {
     return TL_OK;
 }
 
-static const tl_tokenizer *sort_tok; /* qsort has no context argument; set only inside tl_tok_finish */
-static int cmp_special(const void *x, const void *y) {
-    int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
-    if (sort_tok->len[a] != sort_tok->len[b]) return sort_tok->len[a] > sort_tok->len[b] ? -1 : 1;
+static int cmp_u64(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
     return (a > b) - (a < b);
 }
 
@@ -228,17 +226,22 @@ tl_status tl_tok_finish(tl_tokenizer *t, const char *what, const char *name) {
     for (int32_t id = 0; id < t->n_vocab; id++)
         n_special += t->len[id] && (t->type[id] == TL_TOKEN_CONTROL || t->type[id] == TL_TOKEN_USER_DEFINED ||
                                     t->type[id] == TL_TOKEN_UNKNOWN);
+    /* sort by text length, longest first, then by id: keys (~len << 32 | id) sort ascending */
+    uint64_t *keys = tl_malloc((size_t)(n_special ? n_special : 1) * sizeof *keys);
     tl_free(t->special);
     t->special = tl_malloc((size_t)(n_special ? n_special : 1) * sizeof *t->special);
-    if (!t->special) return tl_errorf(TL_E_NOMEM, "%s: out of memory", what);
+    if (!keys || !t->special) {
+        tl_free(keys);
+        return tl_errorf(TL_E_NOMEM, "%s: out of memory", what);
+    }
     t->n_special = 0;
     for (int32_t id = 0; id < t->n_vocab; id++)
         if (t->len[id] && (t->type[id] == TL_TOKEN_CONTROL || t->type[id] == TL_TOKEN_USER_DEFINED ||
                            t->type[id] == TL_TOKEN_UNKNOWN))
-            t->special[t->n_special++] = id;
-    sort_tok = t;
-    qsort(t->special, (size_t)t->n_special, sizeof *t->special, cmp_special);
-    sort_tok = NULL;
+            keys[t->n_special++] = (uint64_t)(UINT32_MAX - t->len[id]) << 32 | (uint32_t)id;
+    qsort(keys, (size_t)t->n_special, sizeof *keys, cmp_u64);
+    for (int i = 0; i < t->n_special; i++) t->special[i] = (int32_t)(keys[i] & 0xffffffffu);
+    tl_free(keys);
 
     /* llama.cpp's per-model attributes: Phi-3 strips whitespace after its special tokens */
     memset(t->attr, 0, (size_t)t->n_vocab);

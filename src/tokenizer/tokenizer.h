@@ -56,6 +56,8 @@ tl_status tl_tokenizer_write_gguf(const tl_tokenizer *t, struct tl_gguf_writer *
 tl_status tl_tokenizer_load_llama2c(const char *path, tl_tokenizer **out);
 tl_status tl_tokenizer_save_llama2c(const tl_tokenizer *t, const char *path);
 tl_status tl_tokenizer_load_json(const char *path, tl_tokenizer **out);
+/* tokenizer.json from memory (name is used in messages): for fuzzing and embedding. */
+tl_status tl_tokenizer_parse_json(const char *data, size_t size, const char *name, tl_tokenizer **out);
 tl_status tl_tokenizer_save_json(const tl_tokenizer *t, const char *path);
 
 tl_tokenizer_kind tl_tokenizer_type(const tl_tokenizer *t);
