@@ -133,6 +133,8 @@ float tl_crossentropy_forward(float *losses, float *lse, const float *logits,
 void tl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                               const int32_t *targets, float dloss, int N, int V);
 /* The portable references, for tests of the SIMD paths. */
+void tl_rmsnorm_forward_ref(float *out, float *rstd, const float *inp, const float *w, int T, int C,
+                            float eps);
 void tl_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t N);
 void tl_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate,
                             const float *up, int64_t N);
