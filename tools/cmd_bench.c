@@ -17,11 +17,16 @@ typedef struct {
     double read_gbs; /* 0 when the probe was skipped */
 } report;
 
+/* Keep a JSON string valid whatever a name holds (CPU names, file paths). */
+static void json_safe(char *s) {
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = ' ';
+}
+
 static void print_header(const report *rp) {
     char cpu[256];
     tl_cpu_model_name(cpu, sizeof cpu);
-    for (char *c = cpu; *c; c++) /* keep the JSON string valid whatever the name holds */
-        if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20) *c = ' ';
+    json_safe(cpu);
     if (rp->json)
         printf("{\"kind\":\"machine\",\"cpu\":\"%s\",\"isa\":\"%s\",\"threads\":%d}\n", cpu,
                rp->isa, rp->threads);
@@ -45,6 +50,10 @@ static void print_result(const report *rp, const char *name, const tl_model *m,
     double share = rp->read_gbs > 0 ? r->decode_gbs / rp->read_gbs : 0.0;
     double tpp = target ? target->target_prefill : 0.0, ttg = target ? target->target_decode : 0.0;
     if (rp->json) {
+        char safe[512];
+        snprintf(safe, sizeof safe, "%s", name);
+        json_safe(safe);
+        name = safe;
         printf("{\"kind\":\"model\",\"model\":\"%s\",\"params\":%zu,\"isa\":\"%s\",\"threads\":%d,"
                "\"n_prompt\":%d,\"n_gen\":%d,\"prefill_tps\":%.1f,\"prefill_gflops\":%.1f,"
                "\"decode_tps\":%.1f,\"weight_mb\":%.2f,\"decode_gbs\":%.2f,\"bw_share\":%.3f,"
