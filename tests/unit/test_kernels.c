@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/simd.h"
+#include "model/model.h"
 #include "testlib.h"
 
 #define TOL 1e-5
@@ -487,6 +488,29 @@ static void test_norm_rope_softmax(void) {
     free(x), free(w), free(y), free(r1), free(r2);
 }
 
+/* A session's attention scratch is sized for the thread count at its creation: a
+ * forward with more threads is refused with a message, never run past the scratch. */
+static void test_session_threads(void) {
+    tl_config c = {.dim = 32, .hidden_dim = 48, .n_layers = 1, .n_heads = 4, .vocab_size = 50,
+                   .seq_len = 16};
+    tl_model *m = NULL;
+    CHECK_OK(tl_model_new(&c, &m));
+    if (!m) return;
+    tl_model_init_random(m, 7);
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    tl_session *s = NULL;
+    CHECK_OK(tl_session_new(m, 0, 0, &s));
+    int32_t tok[2] = {3, 4};
+    CHECK_OK(tl_forward(s, tok, 2, NULL));
+    omp_set_num_threads(2);
+    CHECK(tl_forward(s, tok, 1, NULL) == TL_E_ARG, "forward with more threads than the session's");
+    CHECK(strstr(tl_last_error(), "threads") != NULL, "message: %s", tl_last_error());
+    omp_set_num_threads(saved);
+    tl_session_free(s);
+    tl_model_free(m);
+}
+
 int main(void) {
     tl_rng_seed(&rng, 42);
     static const tl_isa isas[] = {TL_ISA_PORTABLE, TL_ISA_AVX2, TL_ISA_AVX512};
@@ -513,5 +537,6 @@ int main(void) {
     test_matmul_backward();
     test_attention();
     test_norm_rope_softmax();
+    test_session_threads();
     return tl_test_done();
 }
