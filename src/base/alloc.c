@@ -3,6 +3,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "base.h"
 
@@ -42,12 +43,23 @@ char *tl_strdup(const char *s) {
     return d;
 }
 
+/* Buffers from this size on (weights, KV caches) start on a 2 MiB boundary and
+ * are offered to transparent huge pages: decode streams the weights, and with
+ * 4 KiB pages every 4 KiB of every stream costs a TLB miss. */
+#define TL_HUGE_MIN ((size_t)8 << 20)
+#define TL_HUGE_PAGE ((size_t)2 << 20)
+
 void *tl_malloc_aligned(size_t n) {
     if (tl_alloc_should_fail()) return NULL;
     void *p = NULL;
     size_t rounded = (n + 63) & ~(size_t)63;
     if (rounded < n) return NULL;
-    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) return NULL;
+    size_t align = rounded >= TL_HUGE_MIN ? TL_HUGE_PAGE : 64;
+    if (posix_memalign(&p, align, rounded ? rounded : 64) != 0) return NULL;
+#ifdef MADV_HUGEPAGE
+    /* advice only: where THP is off or unsupported this fails harmlessly */
+    if (align == TL_HUGE_PAGE) (void)madvise(p, rounded & ~(TL_HUGE_PAGE - 1), MADV_HUGEPAGE);
+#endif
     return p;
 }
 

@@ -1,5 +1,7 @@
 /* attention.c: multi-head attention with grouped key/value heads.
- *   tl_attention_forward            causal, over a KV cache (inference; float only)
+ *   tl_attention_forward            causal, over a KV cache (inference; float only): the
+ *                                   dot products and weighted sums run through the ISA's
+ *                                   vector loops (simd.h), one (query, head) per thread
  *   tl_attention_train_forward/     a batch of B sequences of T tokens, saving the
  *   tl_attention_train_backward     log-sum-exp of each query (the training pair, written
  *                                   once over `real`, see generic.h)
@@ -16,6 +18,7 @@
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "attention.c"
 #include "generic.h"
+#include "simd.h"
 #include "train_simd.h"
 
 size_t tl_attention_train_scratch(int T, int D) {
@@ -49,32 +52,25 @@ void tl_attention_train_backward(float *dq, float *dk, float *dv, const float *d
 /* shapes: out [T, H, D], q [T, H, D], k/v [Tk, Hkv, D] with row stride kv_stride,
  * Tk = pos0 + T; query t sees keys 0 .. pos0 + t. scratch: per thread
  * scratch_per_thread >= Tk floats. */
-void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T, int pos0,
-                          int H, int Hkv, int D, int kv_stride, float *scratch, int scratch_per_thread) {
+void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T,
+                          int pos0, int H, int Hkv, int D, int kv_stride, float *scratch,
+                          int scratch_per_thread) {
+    const tl_simd *ks = tl_simd_get();
     int group = H / Hkv;
     float scale = 1.0f / sqrtf((float)D);
-    int64_t work = (int64_t)T * H * (pos0 + T) * D;
-#pragma omp parallel for collapse(2) schedule(static) if (work > 100000)
+    /* two passes over the visible keys (scores, weighted sum), D multiply-adds each */
+    int nth = tl_kernel_threads((int64_t)T * H * (pos0 + T) * D * 2);
+    /* (t, h) pairs dealt round-robin, so the long rows of a causal prefill are shared evenly */
+#pragma omp parallel for collapse(2) schedule(static, 1) num_threads(nth) if (nth > 1)
     for (int t = 0; t < T; t++) {
         for (int h = 0; h < H; h++) {
             float *att = scratch + (int64_t)omp_get_thread_num() * scratch_per_thread;
             const float *qh = q + ((int64_t)t * H + h) * D;
             int kvh = h / group;
             int n = pos0 + t + 1;
-            for (int j = 0; j < n; j++) {
-                const float *kj = k + (int64_t)j * kv_stride + kvh * D;
-                float s = 0.0f;
-                for (int d = 0; d < D; d++) s += qh[d] * kj[d];
-                att[j] = s * scale;
-            }
+            ks->attn_scores(att, qh, k + kvh * D, n, kv_stride, D, scale);
             tl_softmax(att, n);
-            float *oh = out + ((int64_t)t * H + h) * D;
-            memset(oh, 0, (size_t)D * sizeof(float));
-            for (int j = 0; j < n; j++) {
-                const float *vj = v + (int64_t)j * kv_stride + kvh * D;
-                float a = att[j];
-                for (int d = 0; d < D; d++) oh[d] += a * vj[d];
-            }
+            ks->attn_wsum(out + ((int64_t)t * H + h) * D, att, v + kvh * D, n, kv_stride, D);
         }
     }
 }

@@ -1,8 +1,11 @@
-/* cpu.c: run-time CPU feature detection for kernel dispatch. */
+/* cpu.c: run-time CPU feature detection, the kernel table it selects, and the
+ * threading helpers every kernel uses to size its parallel regions. */
+#include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels.h"
+#include "simd.h"
 
 static tl_isa tl_detect_isa(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -44,4 +47,53 @@ const char *tl_isa_name(tl_isa isa) {
     case TL_ISA_AVX2: return "avx2";
     default: return "portable";
     }
+}
+
+const tl_simd *tl_simd_for(tl_isa isa) {
+    if (isa > tl_cpu_isa()) return NULL;
+    switch (isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    case TL_ISA_AVX512: return &tl_simd_avx512;
+    case TL_ISA_AVX2: return &tl_simd_avx2;
+#endif
+    case TL_ISA_PORTABLE: return &tl_simd_portable;
+    default: return NULL;
+    }
+}
+
+const tl_simd *tl_simd_get(void) {
+    const tl_simd *k = tl_simd_for(tl_cpu_isa());
+    return k ? k : &tl_simd_portable;
+}
+
+int tl_kernel_threads(int64_t work) {
+    if (work < TL_PAR_MIN_WORK || omp_in_parallel()) return 1;
+    return omp_get_max_threads();
+}
+
+void tl_split_range(int n, int parts, int part, int align, int *begin, int *end) {
+    /* whole aligned units, spread as evenly as possible; the last part takes the tail */
+    int units = n / align, extra = units % parts, per = units / parts;
+    int b = part * per + (part < extra ? part : extra);
+    int e = b + per + (part < extra ? 1 : 0);
+    *begin = b * align;
+    *end = part == parts - 1 ? n : e * align;
+}
+
+void tl_cpu_model_name(char *buf, size_t cap) {
+    snprintf(buf, cap, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        const char *v = strchr(line, ':');
+        if (!v) break;
+        v++;
+        while (*v == ' ' || *v == '\t') v++;
+        snprintf(buf, cap, "%s", v);
+        buf[strcspn(buf, "\n")] = 0;
+        break;
+    }
+    fclose(f);
 }

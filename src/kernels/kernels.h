@@ -4,6 +4,14 @@
  * Kernels never allocate; callers pass every buffer. Inputs are const.
  * Backward functions accumulate into their gradient outputs (+=); callers zero.
  *
+ * Speed: each kernel runs its inner loops through the ISA table chosen once by
+ * tl_cpu_isa() (simd.h, private to this module: portable C, AVX2+FMA, AVX-512),
+ * and sizes its own OpenMP region: ops too small to repay a fork/join run on the
+ * calling thread, larger ones split their output rows across
+ * omp_get_max_threads() threads (each element written by one thread, so results
+ * are deterministic for a thread count). Numerics equal the plain-C reference up
+ * to the order of float additions and FMA contraction; exp is libm's expf.
+ *
  * Shape legend (used in every comment in tiller):
  *   B  batch (sequences)        T  tokens (positions) in a call
  *   C  model width (dim)        F  SwiGLU hidden width
@@ -13,6 +21,7 @@
 #ifndef TL_KERNELS_H
 #define TL_KERNELS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model/model.h"
@@ -24,6 +33,8 @@ typedef enum { TL_ISA_PORTABLE = 0, TL_ISA_AVX2 = 1, TL_ISA_AVX512 = 2 } tl_isa;
  * caps it, so tests can compare every path against the portable reference). */
 tl_isa tl_cpu_isa(void);
 const char *tl_isa_name(tl_isa isa);
+/* The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere), for reports. */
+void tl_cpu_model_name(char *buf, size_t cap);
 
 /* ---- matmul: out[T, O] = inp[T, I] @ w[O, I]^T (+ bias[O]) -------------- */
 void tl_matmul_forward(float *out, const float *inp, const float *w, const float *bias, int T, int I,
@@ -32,6 +43,11 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
  * Any of dinp, dw, dbias may be NULL. */
 void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                         const float *w, int T, int I, int O);
+/* n matmuls of the same input in one parallel region (q/k/v, gate/up: one
+ * fork/join instead of n): out[j][T, O[j]] = inp[T, I] @ w[j][O[j], I]^T.
+ * Results equal n calls of tl_matmul_forward up to the order of float additions. */
+void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], const int O[],
+                             const float *inp, int T, int I);
 /* The portable reference, for tests of the SIMD paths. */
 void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
                            int I, int O);
@@ -49,11 +65,17 @@ void tl_rope_forward(float *x, const int *pos, int T, int nh, int D, float theta
                      tl_rope_layout layout, int sign);
 void tl_rope_backward(float *dx, const int *pos, int T, int nh, int D, float theta,
                       tl_rope_layout layout, int sign);
+/* The same rotation split in two, so a forward pass computes the cos/sin once per
+ * position and reuses them in every layer: cs[T, D/2, 2] = {cos, sign * sin} of
+ * pos[t] * theta^(-2i/D) (in double, as above); tl_rope_apply rotates x[T, nh, D]
+ * by it, giving exactly tl_rope_forward's result. */
+void tl_rope_table(float *cs, const int *pos, int T, int D, float theta, int sign);
+void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout);
 
 /* ---- causal attention over a KV cache -------------------------------------
  * q[T, H, D] for positions pos0 .. pos0+T-1; keys/values k[Tk, Hkv, D] with
  * Tk = pos0 + T (row stride kv_stride floats); out[T, H, D].
- * scratch: [T * Tk] floats per thread is enough (see attention.c). */
+ * scratch: scratch_per_thread >= Tk floats for each OpenMP thread. */
 void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T, int pos0,
                           int H, int Hkv, int D, int kv_stride, float *scratch, int scratch_per_thread);
 
@@ -64,6 +86,13 @@ void tl_swiglu_backward(float *dgate, float *dup, const float *dout, const float
 
 /* ---- softmax in place over n values (max-subtracted) ---------------------- */
 void tl_softmax(float *x, int n);
+
+/* ---- memory-bandwidth probes (tiller bench) ------------------------------
+ * Split across omp_get_max_threads() threads, each on its own contiguous part
+ * (so call them on memory first touched the same way for local pages). */
+float tl_stream_read(const float *x, int64_t n); /* returns sum(x) */
+void tl_stream_triad(float *restrict a, const float *restrict b, const float *restrict c, float s,
+                     int64_t n); /* a = b + s c */
 
 /* ---- attention for training: B sequences of T tokens at positions 0..T-1 ----
  * q [B, T, H, D] and k, v [B, T, Hkv, D] (q, k already rotated); out [B, T, H, D];
@@ -104,6 +133,8 @@ float tl_crossentropy_forward(float *losses, float *lse, const float *logits,
 void tl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
                               const int32_t *targets, float dloss, int N, int V);
 /* The portable references, for tests of the SIMD paths. */
+void tl_rmsnorm_forward_ref(float *out, float *rstd, const float *inp, const float *w, int T, int C,
+                            float eps);
 void tl_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t N);
 void tl_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate,
                             const float *up, int64_t N);

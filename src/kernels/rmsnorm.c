@@ -1,13 +1,31 @@
 /* rmsnorm.c: out = inp * rstd * w with rstd = 1/sqrt(mean(inp^2) + eps); forward/backward.
- * Written once over `real` (see generic.h): float for tiller, double for the gradient checks. */
+ * Written once over `real` (see generic.h): float for tiller, double for the gradient checks.
+ * The float forward runs its sum of squares and scaling through the ISA's vector loops
+ * (simd.h); tl_rmsnorm_forward_ref is the plain loop. */
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "rmsnorm.c"
 #include "generic.h"
+#include "simd.h"
+
+/* shapes: out [T, C], rstd [T] (saved for backward, may be NULL), inp [T, C], w [C] */
+void tl_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int T, int C,
+                        float eps) {
+    const tl_simd *k = tl_simd_get();
+    int nth = tl_kernel_threads((int64_t)T * C);
+#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
+    for (int t = 0; t < T; t++) {
+        const float *x = inp + (int64_t)t * C;
+        float r = 1.0f / sqrtf(k->sumsq(x, C) / (float)C + eps);
+        k->scale_mul(out + (int64_t)t * C, x, r, w, C);
+        if (rstd) rstd[t] = r;
+    }
+}
+
 #else
 
 /* shapes: out [T, C], rstd [T] (saved for backward, may be NULL), inp [T, C], w [C] */
-void TL_FN(tl_rmsnorm_forward)(real *out, real *rstd, const real *inp, const real *w, int T, int C,
-                               float eps) {
+void TL_REF(tl_rmsnorm_forward)(real *out, real *rstd, const real *inp, const real *w, int T,
+                                int C, float eps) {
 #pragma omp parallel for schedule(static) if ((int64_t)T * C > 32768)
     for (int t = 0; t < T; t++) {
         const real *x = inp + (int64_t)t * C;

@@ -1,9 +1,46 @@
 /* rope.c: rotary position embedding in place, both pair layouts; forward/backward.
  * A rotation's backward is the rotation by the opposite angle.
- * Written once over `real` (see generic.h): float for tiller, double for the gradient checks. */
+ * Written once over `real` (see generic.h): float for tiller, double for the gradient checks.
+ * The inference forward splits the rotation in two (float only): tl_rope_table computes
+ * the cos/sin of each (position, pair) once per chunk, and tl_rope_apply rotates every
+ * layer's q and k by that table, with exactly tl_rope_forward's result. */
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "rope.c"
 #include "generic.h"
+
+/* shapes: cs [T, D/2, 2] ({cos, sign * sin} per pair), pos [T] */
+void tl_rope_table(float *cs, const int *pos, int T, int D, float theta, int sign) {
+    int half = D / 2;
+    for (int i = 0; i < half; i++) {
+        /* the angles of tl_rope_forward, in double: pos * theta^(-2i/D) */
+        double freq = pow((double)theta, -2.0 * i / (double)D);
+        for (int t = 0; t < T; t++) {
+            double ang = (double)pos[t] * freq;
+            cs[((int64_t)t * half + i) * 2] = (float)cos(ang);
+            cs[((int64_t)t * half + i) * 2 + 1] = (float)sin(ang) * (float)sign;
+        }
+    }
+}
+
+/* shapes: x [T, nh, D], cs [T, D/2, 2] from tl_rope_table */
+void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout) {
+    int half = D / 2;
+    for (int t = 0; t < T; t++) {
+        const float *row = cs + (int64_t)t * half * 2;
+        for (int h = 0; h < nh; h++) {
+            float *v = x + ((int64_t)t * nh + h) * D;
+            for (int i = 0; i < half; i++) {
+                float c = row[2 * i], s = row[2 * i + 1];
+                int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
+                int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+                float x0 = v[a], x1 = v[b];
+                v[a] = x0 * c - x1 * s;
+                v[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
 #else
 
 /* shapes: x [T, nh, D], pos [T]. Angles are computed in double for accuracy: the

@@ -80,9 +80,11 @@ tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session
            QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     size_t sizes[] = {B * C, B * C, B * C, B * QD, B * QD, B * F, B * F,
                       (size_t)s->n_threads * n_ctx, B * (size_t)c->vocab_size,
-                      (size_t)c->n_layers * n_ctx * KD, (size_t)c->n_layers * n_ctx * KD};
+                      (size_t)c->n_layers * n_ctx * KD, (size_t)c->n_layers * n_ctx * KD,
+                      B * (size_t)c->head_dim};
     float **ptrs[] = {&s->x,      &s->xb,     &s->xb2,       &s->q,         &s->att,        &s->hb,
-                      &s->hb2,    &s->scores, &s->logits,    &s->key_cache, &s->value_cache};
+                      &s->hb2,    &s->scores, &s->logits,    &s->key_cache, &s->value_cache,
+                      &s->rope_cs};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         total += (sizes[i] + 15) & ~(size_t)15; /* keep every buffer 64-byte aligned */
@@ -126,6 +128,8 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     tl_global_params g;
     tl_params_global(c, m->params, &g);
     for (int t = 0; t < T; t++) s->positions[t] = pos0 + t;
+    /* cos/sin of every (position, pair), shared by all layers' q and k */
+    tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
 
     for (int t = 0; t < T; t++)
         memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));
@@ -141,11 +145,14 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
 
         /* attention: x += wo(attn(rope(wq xn), rope(wk xn), wv xn)) with xn = rmsnorm(x) */
         tl_rmsnorm_forward(s->xb, NULL, s->x, p.attn_norm, T, C, c->norm_eps);
-        tl_matmul_forward(s->q, s->xb, p.wq, NULL, T, C, QD);
-        tl_matmul_forward(k_new, s->xb, p.wk, NULL, T, C, KD);
-        tl_matmul_forward(v_new, s->xb, p.wv, NULL, T, C, KD);
-        tl_rope_forward(s->q, s->positions, T, H, D, c->rope_theta, c->rope_layout, +1);
-        tl_rope_forward(k_new, s->positions, T, Hkv, D, c->rope_theta, c->rope_layout, +1);
+        {
+            float *const outs[3] = {s->q, k_new, v_new};
+            const float *const ws[3] = {p.wq, p.wk, p.wv};
+            const int Os[3] = {QD, KD, KD};
+            tl_matmul_forward_multi(3, outs, ws, Os, s->xb, T, C); /* q, k, v */
+        }
+        tl_rope_apply(s->q, s->rope_cs, T, H, D, c->rope_layout);
+        tl_rope_apply(k_new, s->rope_cs, T, Hkv, D, c->rope_layout);
         tl_attention_forward(s->att, s->q, kc, vc, T, pos0, H, Hkv, D, KD, s->scores, s->n_ctx);
         tl_matmul_forward(s->xb2, s->att, p.wo, NULL, T, QD, C);
         run_hooks(hs, TL_HOOK_ATTN_OUT, l, s->xb2, T, C, pos0);
@@ -153,8 +160,12 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
 
         /* MLP: x += w_down(silu(w_gate xn) * w_up xn) with xn = rmsnorm(x) */
         tl_rmsnorm_forward(s->xb, NULL, s->x, p.ffn_norm, T, C, c->norm_eps);
-        tl_matmul_forward(s->hb, s->xb, p.w_gate, NULL, T, C, F);
-        tl_matmul_forward(s->hb2, s->xb, p.w_up, NULL, T, C, F);
+        {
+            float *const outs[2] = {s->hb, s->hb2};
+            const float *const ws[2] = {p.w_gate, p.w_up};
+            const int Os[2] = {F, F};
+            tl_matmul_forward_multi(2, outs, ws, Os, s->xb, T, C); /* gate, up */
+        }
         tl_swiglu_forward(s->hb, s->hb, s->hb2, (int64_t)T * F);
         tl_matmul_forward(s->xb2, s->hb, p.w_down, NULL, T, F, C);
         run_hooks(hs, TL_HOOK_MLP_OUT, l, s->xb2, T, C, pos0);
@@ -174,6 +185,11 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
 
 static tl_status check_tokens(const tl_session *s, const int32_t *tokens, int T) {
     if (T <= 0) return tl_errorf(TL_E_ARG, "forward: no tokens");
+    if (omp_get_max_threads() > s->n_threads)
+        return tl_errorf(TL_E_ARG,
+                         "forward: %d threads, but the session's scratch was sized for %d "
+                         "(create the session after setting the thread count)",
+                         omp_get_max_threads(), s->n_threads);
     if ((int64_t)s->pos + T > s->n_ctx)
         return tl_errorf(TL_E_RANGE, "forward: %d tokens at position %d exceed the context of %d",
                          T, s->pos, s->n_ctx);

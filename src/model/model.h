@@ -160,6 +160,7 @@ struct tl_session {
     float *key_cache;   /* [L, n_ctx, Hkv*D] */
     float *value_cache; /* [L, n_ctx, Hkv*D] */
     int *positions;     /* [B] */
+    float *rope_cs;     /* [B, D/2, 2] RoPE cos/sin of the chunk's positions */
     float *arena;
     tl_hooks hooks;
 };

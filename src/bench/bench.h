@@ -1,0 +1,61 @@
+/*
+ * bench: the performance harness behind `tiller bench`. It owns the benchmark
+ * model shapes (random weights, built in memory), the timing protocol for
+ * prefill and decode, and the memory-bandwidth probe that decode is compared
+ * with. It measures and returns numbers; the CLI prints them.
+ *
+ * Protocol (llama-bench's pp/tg, with the decode after the prompt):
+ *   prefill  n_prompt tokens in one tl_forward call; tokens/s, best of reps runs
+ *            after one warm-up run;
+ *   decode   after an untimed prefill, n_gen tl_forward calls of one token each;
+ *            tokens/s, best of reps runs. Weight traffic per decoded token is
+ *            every parameter except the token-embedding table (one row of it is
+ *            read), so effective GB/s = that many bytes x tokens/s.
+ */
+#ifndef TL_BENCH_H
+#define TL_BENCH_H
+
+#include "model/model.h"
+
+/* A benchmark model shape with the targets it is measured against (2 threads, f32). */
+typedef struct {
+    const char *name;      /* "stories15M" */
+    tl_config cfg;         /* untied output, seq_len >= 256 */
+    double target_prefill; /* tokens/s for a 128-token prompt (0 = none) */
+    double target_decode;  /* tokens/s */
+} tl_bench_shape;
+
+/* The built-in shapes (stories15M, stories110M); *n receives the count. */
+const tl_bench_shape *tl_bench_shapes(int *n);
+/* Targets for a model that is loaded rather than built (stories260K), by name; NULL if none. */
+const tl_bench_shape *tl_bench_shape_find(const char *name);
+
+typedef struct {
+    int n_prompt; /* tokens in the prompt (default 128) */
+    int n_gen;    /* tokens decoded one at a time (default 128) */
+    int reps;     /* timed runs; the best is kept (default 3) */
+    uint64_t seed;
+} tl_bench_opts;
+void tl_bench_opts_default(tl_bench_opts *o);
+
+typedef struct {
+    double prefill_tps;    /* tokens/s */
+    double decode_tps;     /* tokens/s */
+    double prefill_gflops; /* 2 x multiply-adds of the matmuls / time */
+    double weight_bytes;   /* weight bytes read per decoded token */
+    double decode_gbs;     /* weight_bytes x decode_tps / 1e9 */
+} tl_bench_result;
+
+/* Time prefill and decode of model m with the calling thread count. Needs
+ * n_prompt + n_gen <= the model's seq_len. */
+tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_result *r);
+
+typedef struct {
+    double read_gbs;  /* sum over an array, best of runs */
+    double triad_gbs; /* a = b + s c, counting 3 x 4 bytes an element like STREAM */
+} tl_bench_memory;
+/* Measure memory bandwidth with the calling thread count on arrays of `bytes`
+ * each (choose well above the last-level cache). */
+tl_status tl_bench_memory_run(size_t bytes, int reps, tl_bench_memory *r);
+
+#endif /* TL_BENCH_H */

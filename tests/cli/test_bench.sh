@@ -1,0 +1,29 @@
+#!/bin/bash
+# tiller bench: a short run on the real stories260K prints one JSON line per result;
+# bad flags are usage errors (exit 2); a missing model file is an error (exit 1).
+set -u
+bin=${TILLER_BIN:?}
+fail=0 pass=0
+check() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((fail + 1)); fi; }
+
+out=$("$bin" bench --model stories260K -p 16 -n 8 -r 1 --mem-mib 8 --json 2>&1)
+rc=$?
+check "bench exits 0 (got $rc: $out)" '[ $rc -eq 0 ]'
+check "machine line" 'echo "$out" | grep -q "^{\"kind\":\"machine\",\"cpu\":"'
+check "memory line" 'echo "$out" | grep -q "^{\"kind\":\"memory\",.*\"read_gbs\":[0-9]"'
+check "model line with both figures" \
+  'echo "$out" | grep "\"model\":\"stories260K\"" | grep "\"prefill_tps\":[0-9]" | grep -q "\"decode_tps\":[0-9]"'
+check "one line per result" '[ "$(echo "$out" | wc -l)" -eq 3 ]'
+if command -v /usr/bin/python3 >/dev/null; then
+  check "every line is JSON" 'echo "$out" | /usr/bin/python3 -c "import json,sys; [json.loads(l) for l in sys.stdin]"'
+fi
+
+"$bin" bench -t 0 >/dev/null 2>&1; rc=$?
+check "-t 0 is a usage error (got $rc)" '[ $rc -eq 2 ]'
+"$bin" bench --reps x >/dev/null 2>&1; rc=$?
+check "--reps x is a usage error (got $rc)" '[ $rc -eq 2 ]'
+err=$("$bin" bench --no-memory --model /nonexistent/model.bin 2>&1 >/dev/null); rc=$?
+check "missing model file fails with 1 (got $rc)" '[ $rc -eq 1 ]'
+check "message names the file ($err)" 'echo "$err" | grep -q "/nonexistent/model.bin"'
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -1,0 +1,167 @@
+/* cmd_bench.c: `tiller bench`: prefill and decode speed of the benchmark shapes
+ * (random weights) and of a real model file, against the machine's measured
+ * memory bandwidth. The measuring is src/bench; this file parses and prints. */
+#include <omp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/bench.h"
+#include "cli.h"
+#include "commands.h"
+#include "kernels/kernels.h"
+
+typedef struct {
+    int json;
+    int threads;
+    const char *isa;
+    double read_gbs; /* 0 when the probe was skipped */
+} report;
+
+/* Keep a JSON string valid whatever a name holds (CPU names, file paths). */
+static void json_safe(char *s) {
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = ' ';
+}
+
+static void print_header(const report *rp) {
+    char cpu[256];
+    tl_cpu_model_name(cpu, sizeof cpu);
+    json_safe(cpu);
+    if (rp->json)
+        printf("{\"kind\":\"machine\",\"cpu\":\"%s\",\"isa\":\"%s\",\"threads\":%d}\n", cpu,
+               rp->isa, rp->threads);
+    else
+        printf("cpu: %s, kernels: %s, threads: %d\n", cpu, rp->isa, rp->threads);
+}
+
+static void print_memory(const report *rp, const tl_bench_memory *mem, size_t bytes) {
+    if (rp->json)
+        printf("{\"kind\":\"memory\",\"threads\":%d,\"array_mib\":%zu,\"read_gbs\":%.2f,"
+               "\"triad_gbs\":%.2f}\n",
+               rp->threads, bytes >> 20, mem->read_gbs, mem->triad_gbs);
+    else
+        printf("memory bandwidth: read %.1f GB/s, triad %.1f GB/s (%d threads, %zu MiB arrays)\n\n",
+               mem->read_gbs, mem->triad_gbs, rp->threads, bytes >> 20);
+}
+
+static void print_result(const report *rp, const char *name, const tl_model *m,
+                         const tl_bench_opts *o, const tl_bench_result *r,
+                         const tl_bench_shape *target) {
+    double share = rp->read_gbs > 0 ? r->decode_gbs / rp->read_gbs : 0.0;
+    double tpp = target ? target->target_prefill : 0.0, ttg = target ? target->target_decode : 0.0;
+    if (rp->json) {
+        char safe[512];
+        snprintf(safe, sizeof safe, "%s", name);
+        json_safe(safe);
+        name = safe;
+        printf("{\"kind\":\"model\",\"model\":\"%s\",\"params\":%zu,\"isa\":\"%s\",\"threads\":%d,"
+               "\"n_prompt\":%d,\"n_gen\":%d,\"prefill_tps\":%.1f,\"prefill_gflops\":%.1f,"
+               "\"decode_tps\":%.1f,\"weight_mb\":%.2f,\"decode_gbs\":%.2f,\"bw_share\":%.3f,"
+               "\"target_prefill_tps\":%.0f,\"target_decode_tps\":%.0f}\n",
+               name, m->n_params, rp->isa, rp->threads, o->n_prompt, o->n_gen, r->prefill_tps,
+               r->prefill_gflops, r->decode_tps, r->weight_bytes / 1e6, r->decode_gbs, share, tpp,
+               ttg);
+        fflush(stdout);
+        return;
+    }
+    char pp_t[48] = "", tg_t[48] = "", bw[48] = "";
+    if (tpp > 0)
+        snprintf(pp_t, sizeof pp_t, " (target %.0f: %s)", tpp,
+                 r->prefill_tps >= tpp ? "met" : "MISSED");
+    if (ttg > 0)
+        snprintf(tg_t, sizeof tg_t, " (target %.0f: %s)", ttg,
+                 r->decode_tps >= ttg ? "met" : "MISSED");
+    if (share > 0) snprintf(bw, sizeof bw, ", %.0f%% of measured read bandwidth", 100.0 * share);
+    printf("%s: %.2fM params, %.1f MB of weights per decoded token\n", name, m->n_params / 1e6,
+           r->weight_bytes / 1e6);
+    printf("  prefill pp%d: %8.1f tok/s  %6.1f GFLOP/s%s\n", o->n_prompt, r->prefill_tps,
+           r->prefill_gflops, pp_t);
+    printf("  decode  tg%d: %8.1f tok/s  %6.2f GB/s%s%s\n", o->n_gen, r->decode_tps, r->decode_gbs,
+           bw, tg_t);
+    fflush(stdout);
+}
+
+/* Build (shape) or load (file) one model, time it and print the result. */
+static int bench_one(const report *rp, const char *name, const tl_bench_shape *shape,
+                     const char *path, const tl_bench_opts *o) {
+    tl_model *m = NULL;
+    if (shape) {
+        if (tl_model_new(&shape->cfg, &m)) return cli_fail();
+        tl_model_init_random(m, o->seed);
+    } else if (tl_model_load(path, &m)) {
+        return cli_fail();
+    }
+    tl_bench_result r;
+    tl_status st = tl_bench_model(m, o, &r);
+    if (!st) print_result(rp, name, m, o, &r, shape ? shape : tl_bench_shape_find(name));
+    tl_model_free(m);
+    return st ? cli_fail() : 0;
+}
+
+int tl_cmd_bench(int argc, char **argv) {
+    const char *model = "all", *path260k = "../shared/models/stories260K/stories260K.bin";
+    int threads = 2, json = 0, no_memory = 0, mem_mib = 256;
+    tl_bench_opts o;
+    tl_bench_opts_default(&o);
+    const cli_opt opts[] = {
+        {"--threads", "-t", OPT_INT, &threads, "threads (OpenMP)"},
+        {"--model", "-m", OPT_STR, &model,
+         "stories15M, stories110M (random weights of that shape), stories260K (the file below), "
+         "a model file, or all"},
+        {"--stories260k", NULL, OPT_STR, &path260k, "path of the real stories260K model"},
+        {"--prompt", "-p", OPT_INT, &o.n_prompt, "prompt tokens (prefill)"},
+        {"--gen", "-n", OPT_INT, &o.n_gen, "tokens decoded one at a time after the prompt"},
+        {"--reps", "-r", OPT_INT, &o.reps, "timed runs per figure (the best is kept)"},
+        {"--mem-mib", NULL, OPT_INT, &mem_mib, "array size of the memory-bandwidth probe, MiB"},
+        {"--no-memory", NULL, OPT_FLAG, &no_memory, "skip the memory-bandwidth probe"},
+        {"--json", NULL, OPT_FLAG, &json, "one JSON object per line instead of text"},
+    };
+    const cli_spec spec = {
+        "tiller bench [-t THREADS] [--model NAME|FILE] [--json]",
+        "Measures inference speed: prefill (a prompt in one call, tokens/s) and decode (tokens one "
+        "at a time after the prompt, tokens/s, and the GB/s of weights that reads), for random-"
+        "weight models of the stories15M and stories110M shapes and for the real stories260K, "
+        "against targets and against the memory bandwidth the machine shows with the same "
+        "threads. Set TILLER_ISA=avx2 (or portable) to measure a narrower kernel path.",
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
+    int code;
+    if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 1 || threads > 1024)
+        return cli_failf(2, "bench: --threads %d must be 1..1024", threads);
+    if (o.n_prompt < 1 || o.n_gen < 1 || o.reps < 1)
+        return cli_failf(2, "bench: --prompt, --gen and --reps must be at least 1");
+    if (mem_mib < 1 || mem_mib > 8192)
+        return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
+    cli_set_threads(threads);
+
+    report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
+    print_header(&rp);
+    if (!no_memory) {
+        tl_bench_memory mem;
+        size_t bytes = (size_t)mem_mib << 20;
+        if (tl_bench_memory_run(bytes, 3, &mem)) return cli_fail();
+        rp.read_gbs = mem.read_gbs;
+        print_memory(&rp, &mem, bytes);
+    }
+
+    int all = !strcmp(model, "all");
+    int n_shapes, done = 0;
+    const tl_bench_shape *shapes = tl_bench_shapes(&n_shapes);
+    for (int i = 0; i < n_shapes; i++) {
+        if (!all && strcmp(model, shapes[i].name) != 0) continue;
+        if (bench_one(&rp, shapes[i].name, &shapes[i], NULL, &o)) return 1;
+        done++;
+    }
+    if (all || !strcmp(model, "stories260K")) {
+        if (bench_one(&rp, "stories260K", NULL, path260k, &o)) return 1;
+        done++;
+    }
+    if (!done) {
+        if (bench_one(&rp, model, NULL, model, &o)) return 1;
+    }
+    return 0;
+}
