@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "eval/eval.h"
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -150,8 +151,8 @@ int tl_cmd_score(int argc, char **argv) {
     };
     cli_spec spec = {"tiller score -m MODEL -p PROMPT -c CONTINUATION [options]",
                      "Prints log p(continuation | prompt): the total and per token. The continuation's "
-                     "tokens are those of tokenize(prompt + continuation) after tokenize(prompt), as "
-                     "lm-evaluation-harness does.",
+                     "tokens are split from the prompt's exactly as lm-evaluation-harness (and tiller "
+                     "eval) do: trailing whitespace of the prompt moves to the continuation.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
@@ -163,35 +164,22 @@ int tl_cmd_score(int argc, char **argv) {
         loaded_free(&L);
         return rc;
     }
-    size_t np = strlen(prompt), nc = strlen(cont);
-    char *full = malloc(np + nc + 1);
-    int32_t *ctx_ids = NULL, *all_ids = NULL;
-    size_t n_ctx = 0, n_all = 0;
+    int32_t *ctx_ids = NULL, *cont_ids = NULL;
+    int n_ctx = 0, n_cont = 0;
     tl_session *s = NULL;
     double *logp = NULL;
-    if (!full) {
-        rc = cli_failf(1, "out of memory");
-        goto done;
-    }
-    memcpy(full, prompt, np);
-    memcpy(full + np, cont, nc + 1);
-    if (tl_tokenizer_encode(L.tok, prompt, np, TL_TOK_ADD_BOS, &ctx_ids, &n_ctx) != TL_OK ||
-        tl_tokenizer_encode(L.tok, full, np + nc, TL_TOK_ADD_BOS, &all_ids, &n_all) != TL_OK) {
+    /* lm-evaluation-harness's split, so `score` and `eval` agree token for token */
+    if (tl_eval_encode_pair(L.tok, prompt, cont, &ctx_ids, &n_ctx, &cont_ids, &n_cont) != TL_OK) {
         rc = cli_fail();
         goto done;
     }
-    /* keep the shared prefix as context (tokenization at the boundary may merge) */
-    size_t k = 0;
-    while (k < n_ctx && k < n_all && ctx_ids[k] == all_ids[k]) k++;
-    if (k == n_all) {
+    if (n_cont == 0) {
         rc = cli_failf(1, "the continuation adds no tokens");
         goto done;
     }
-    if (k == 0) k = 1;
-    int n_cont = (int)(n_all - k);
     logp = malloc(sizeof(double) * (size_t)n_cont);
     if (!logp || tl_session_new(L.model, 0, 0, &s) != TL_OK ||
-        tl_score_tokens(s, all_ids, (int)k, all_ids + k, n_cont, logp) != TL_OK) {
+        tl_score_tokens(s, ctx_ids, n_ctx, cont_ids, n_cont, logp) != TL_OK) {
         rc = logp ? cli_fail() : cli_failf(1, "out of memory");
         goto done;
     }
@@ -199,25 +187,24 @@ int tl_cmd_score(int argc, char **argv) {
     for (int i = 0; i < n_cont; i++) total += logp[i];
     if (json) {
         printf("{\"logprob\": %.6f, \"n_tokens\": %d, \"tokens\": [", total, n_cont);
-        for (int i = 0; i < n_cont; i++) printf("%s{\"id\": %d, \"logprob\": %.6f}", i ? ", " : "", all_ids[k + i], logp[i]);
+        for (int i = 0; i < n_cont; i++) printf("%s{\"id\": %d, \"logprob\": %.6f}", i ? ", " : "", cont_ids[i], logp[i]);
         printf("]}\n");
     } else {
         printf("%-8s %-20s %s\n", "id", "piece", "logprob");
         for (int i = 0; i < n_cont; i++) {
             char piece[64];
-            size_t n = tl_tokenizer_decode_piece(L.tok, all_ids[k + i - 1], all_ids[k + i], piece, sizeof piece - 1);
+            size_t n = tl_tokenizer_decode_piece(L.tok, i ? cont_ids[i - 1] : ctx_ids[n_ctx - 1], cont_ids[i], piece, sizeof piece - 1);
             piece[n] = 0;
             for (size_t j = 0; j < n; j++)
                 if (piece[j] == '\n') piece[j] = ' ';
-            printf("%-8d %-20s %.6f\n", all_ids[k + i], piece, logp[i]);
+            printf("%-8d %-20s %.6f\n", cont_ids[i], piece, logp[i]);
         }
         printf("total logprob %.6f over %d tokens (mean %.6f)\n", total, n_cont, total / n_cont);
     }
 done:
-    free(full);
     free(logp);
     tl_free(ctx_ids);
-    tl_free(all_ids);
+    tl_free(cont_ids);
     tl_session_free(s);
     loaded_free(&L);
     return rc;
