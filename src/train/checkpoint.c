@@ -195,7 +195,8 @@ static tl_status make_dirs(const char *dir) {
             char c = *q;
             *q = 0;
             if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                tl_status s = tl_errorf(TL_E_IO, "%s: cannot create directory: %s", p, strerror(errno));
+                tl_status s = c ? tl_errorf(TL_E_IO, "%s: cannot create directory %s: %s", dir, p, strerror(errno))
+                                : tl_errorf(TL_E_IO, "%s: cannot create directory: %s", dir, strerror(errno));
                 tl_free(p);
                 return s;
             }

@@ -394,9 +394,9 @@ tl_status tl_batcher_new(const tl_token_file *f, tl_split split, tl_window_mode 
     if (shuffle) {
         it->order = tl_malloc((size_t)it->n_windows * sizeof *it->order);
         if (!it->order) {
+            int64_t n = it->n_windows;
             tl_batcher_free(it);
-            return tl_errorf(TL_E_NOMEM, "batcher: cannot allocate the order of %lld windows",
-                             (long long)it->n_windows);
+            return tl_errorf(TL_E_NOMEM, "batcher: cannot allocate the order of %lld windows", (long long)n);
         }
         make_order(it);
     }

@@ -680,9 +680,11 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     tl_train_state st = {tr->step, tr->opt->step, tr->tokens_seen, tr->rng, tl_batcher_get_state(tr->train_it),
                          wall_time(tr), tr->data->fingerprint};
     if ((s = tl_train_state_write(state_path, &st, tr->m->params, tr->opt->m, tr->opt->v, tr->m->n_params,
-                                  tr->o.test_save_pause)))
+                                  tr->o.test_save_pause)) != TL_OK ||
+        (s = write_log(tr)) != TL_OK) {
+        remove(model_path); /* not in the manifest: only takes space (e.g. on a full disk) */
         return s;
-    if ((s = write_log(tr))) return s;
+    }
     cJSON *ck = cJSON_GetObjectItemCaseSensitive(tr->manifest, "checkpoints");
     if (!tr->o.keep_state) {
         cJSON *e;
@@ -699,7 +701,11 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     add_float_or_null(e, "lr", lr);
     cJSON_AddNumberToObject(e, "wall_time", wall_time(tr));
     cJSON_AddItemToArray(ck, e);
-    if ((s = write_manifest(tr))) return s;
+    if ((s = write_manifest(tr))) {
+        remove(model_path);
+        remove(state_path);
+        return s;
+    }
     if (!tr->o.keep_state && tr->last_state[0] && strcmp(tr->last_state, state_path) != 0) remove(tr->last_state);
     tr->last_ckpt = tr->step;
     snprintf(tr->last_state, sizeof tr->last_state, "%s", state_path);
@@ -721,6 +727,23 @@ static tl_status log_row(trainer *tr, double loss, double val, double lr, double
     if (isfinite(tps)) snprintf(e, sizeof e, "%.1f", tps);
     snprintf(line, sizeof line, "%lld,%s,%s,%s,%s,%s", (long long)tr->step, a, b, c, d, e);
     return tl_train_log_add(&tr->log, tr->step, line);
+}
+
+/* Can the model be written in the checkpoint format at all (a llama2.c .bin cannot hold
+ * rope theta != 10000, say)? Found out now rather than at the first checkpoint, by
+ * writing it once — skipped above 256 MiB, where the extension check must do. */
+static tl_status check_format(trainer *tr) {
+    static const char *known[] = {"gguf", "bin", "safetensors"};
+    int ok = 0;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) ok |= !strcmp(tr->o.ckpt_ext, known[i]);
+    if (!ok)
+        return tl_errorf(TL_E_ARG, "checkpoint format '%s' (expected gguf, bin or safetensors)", tr->o.ckpt_ext);
+    if (tr->m->n_params > ((size_t)64 << 20)) return TL_OK;
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/.tiller-format-check.%s", tr->o.out_dir, tr->o.ckpt_ext);
+    tl_status s = tl_model_save(tr->m, path);
+    remove(path);
+    return s ? tl_error_prefix(s, "checkpoints cannot be written as .%s", tr->o.ckpt_ext) : TL_OK;
 }
 
 static tl_status run_loop(trainer *tr) {
@@ -776,6 +799,7 @@ tl_status tl_train_run(const tl_train_opts *opts) {
         for (int i = 0; i < tr.n_sched; i++) left += tr.sched[i] > tr.step || (tr.sched[i] == 0 && tr.last_ckpt < 0);
         uint64_t total = model_bytes * (uint64_t)left + state * (tr.o.keep_state ? (uint64_t)left : 2);
         s = tl_train_dir_prepare(tr.o.out_dir, model_bytes + state, total);
+        if (s == TL_OK && !opts->resume_dir) s = check_format(&tr);
     }
     if (s == TL_OK) {
         tl_logf(TL_LOG_INFO, "train: %zu parameters, %s on %s (%lld + %lld tokens), B %d x T %d x accum %d, "
