@@ -125,9 +125,9 @@ tl_status tl_llama2c_load(const char *path, tl_model **out) {
                              path, (int)v);
         }
         if (fm.size < 256) {
+            size_t n = fm.size;
             tl_file_map_close(&fm);
-            return tl_errorf(TL_E_FORMAT, "%s: truncated llama2.c v1 header (%zu bytes < 256)", path,
-                             fm.size);
+            return tl_errorf(TL_E_FORMAT, "%s: truncated llama2.c v1 header (%zu bytes < 256)", path, n);
         }
         version = 1;
         memcpy(h, fm.data + 8, sizeof h);
@@ -135,14 +135,24 @@ tl_status tl_llama2c_load(const char *path, tl_model **out) {
         header = 256;
     } else {
         if (fm.size < 28) {
+            size_t n = fm.size;
             tl_file_map_close(&fm);
-            return tl_errorf(TL_E_FORMAT, "%s: truncated llama2.c header (%zu bytes < 28)", path,
-                             fm.size);
+            return tl_errorf(TL_E_FORMAT, "%s: truncated llama2.c header (%zu bytes < 28)", path, n);
         }
         memcpy(h, fm.data, sizeof h);
         shared = h[5] > 0;
-        if (h[5] < 0) h[5] = -h[5];
+        if (h[5] < 0 && h[5] != INT32_MIN) h[5] = -h[5]; /* negative: unshared classifier */
     }
+    /* Every header field must be positive as stored: tl_config_defaults would
+     * otherwise quietly replace a bad n_kv_heads with n_heads. */
+    static const char *fields[7] = {"dim",         "hidden_dim", "n_layers", "n_heads",
+                                    "n_kv_heads", "vocab_size", "seq_len"};
+    for (int i = 0; i < 7; i++)
+        if (h[i] <= 0) {
+            tl_file_map_close(&fm);
+            return tl_errorf(TL_E_FORMAT, "%s: header field %s = %d is not positive", path, fields[i],
+                             (int)h[i]);
+        }
     tl_config c = {0};
     c.dim = h[0];
     c.hidden_dim = h[1];

@@ -3,10 +3,30 @@
 
 #include "format.h"
 
+const char *tl_dtype_name(tl_dtype t) {
+    switch (t) {
+    case TL_DTYPE_F32: return "f32";
+    case TL_DTYPE_F16: return "f16";
+    case TL_DTYPE_BF16: return "bf16";
+    }
+    return "?";
+}
+
+tl_status tl_dtype_parse(const char *s, tl_dtype *out) {
+    static const tl_dtype all[] = {TL_DTYPE_F32, TL_DTYPE_F16, TL_DTYPE_BF16};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (!strcmp(s, tl_dtype_name(all[i]))) {
+            *out = all[i];
+            return TL_OK;
+        }
+    return tl_errorf(TL_E_ARG, "unknown dtype '%s' (expected f32, f16 or bf16)", s);
+}
+
 tl_status tl_model_load(const char *path, tl_model **out) {
     *out = NULL;
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
+    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
     if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
@@ -14,9 +34,24 @@ tl_status tl_model_load(const char *path, tl_model **out) {
                      path, ext);
 }
 
-tl_status tl_model_save(const tl_model *m, const char *path) {
+tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts) {
     const char *ext = tl_path_ext(path);
-    if (!strcmp(ext, ".bin")) return tl_llama2c_save(m, path, 0);
-    return tl_errorf(TL_E_ARG, "%s: unknown output format '%s' (expected .gguf, .bin or .safetensors)",
+    if (!strcmp(ext, ".bin")) {
+        if (opts->dtype != TL_DTYPE_F32)
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama2.c .bin stores f32 only (asked for %s)", path,
+                             tl_dtype_name(opts->dtype));
+        return tl_llama2c_save(m, path, opts->llama2c_version);
+    }
+    /* A directory (existing, or a path without extension) holds the HF pair. */
+    if (!strcmp(ext, ".safetensors") || tl_path_is_dir(path) || !*ext)
+        return tl_safetensors_save(m, path, opts->dtype);
+    return tl_errorf(TL_E_ARG,
+                     "%s: unknown output format '%s' (expected .gguf, .bin, .safetensors or a "
+                     "directory)",
                      path, ext);
+}
+
+tl_status tl_model_save(const tl_model *m, const char *path) {
+    const tl_save_opts defaults = {TL_DTYPE_F32, 0};
+    return tl_model_save_opts(m, path, &defaults);
 }

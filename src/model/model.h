@@ -98,7 +98,9 @@ void tl_model_init_random(tl_model *m, uint64_t seed);
 /* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
  * .safetensors or a directory holding model.safetensors + config.json. */
 tl_status tl_model_load(const char *path, tl_model **out);
-/* Save by extension: .gguf, .bin, .safetensors (config.json beside it). */
+/* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
+ * (existing, or a path without extension) for the HF pair. tl_model_save_opts
+ * (format/format.h) chooses the tensor dtype and the llama2.c version. */
 tl_status tl_model_save(const tl_model *m, const char *path);
 
 /* ---- hook points --------------------------------------------------------- */
@@ -198,5 +200,12 @@ typedef struct {
 tl_status tl_sampler_init(tl_sampler *s, const tl_sampler_params *p, int vocab);
 void tl_sampler_free(tl_sampler *s);
 int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
+
+/* ---- scoring -------------------------------------------------------------- */
+
+/* Log-probabilities of `cont` tokens following `ctx` tokens (ctx should start with
+ * BOS): logp[i] = log p(cont[i] | ctx, cont[<i]). Resets the session first. */
+tl_status tl_score_tokens(tl_session *s, const int32_t *ctx, int n_ctx, const int32_t *cont, int n_cont,
+                          double *logp);
 
 #endif /* TL_MODEL_H */

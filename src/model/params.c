@@ -157,8 +157,9 @@ tl_status tl_model_new(const tl_config *c, tl_model **out) {
     size_t bytes;
     if (!tl_mul_size(m->n_params, sizeof(float), &bytes) ||
         !(m->params = tl_malloc_aligned(bytes))) {
+        size_t n = m->n_params;
         tl_free(m);
-        return tl_errorf(TL_E_NOMEM, "model: cannot allocate %zu parameters", m->n_params);
+        return tl_errorf(TL_E_NOMEM, "model: cannot allocate %zu parameters", n);
     }
     memset(m->params, 0, bytes);
     *out = m;

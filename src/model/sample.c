@@ -20,6 +20,8 @@ static int cmp_desc(const void *a, const void *b) {
 tl_status tl_sampler_init(tl_sampler *s, const tl_sampler_params *p, int vocab) {
     s->p = *p;
     s->V = vocab;
+    s->probs = NULL;
+    s->sorted = NULL;
     tl_rng_seed(&s->rng, p->seed);
     if (!(p->temperature >= 0.0f) || !isfinite(p->temperature))
         return tl_errorf(TL_E_ARG, "temperature %g must be >= 0", (double)p->temperature);

@@ -87,6 +87,20 @@ int main(void) {
     printf("greedy tokens: %d of %d equal the golden\n", ng - 1 - mismatches, ng - 1);
     CHECK(mismatches == 0, "first mismatch at position %d", first_bad);
 
+    /* scoring: log p(golden[1..31] | BOS) equals log_softmax of the golden logits */
+    double logp[NPOS - 1], worst = 0;
+    CHECK_OK(tl_score_tokens(s, golden, 1, golden + 1, NPOS - 1, logp));
+    for (int t = 0; t < NPOS - 1; t++) {
+        const float *row = want + (size_t)t * V;
+        double mx = row[0], z = 0;
+        for (int i = 1; i < V; i++) mx = row[i] > mx ? row[i] : mx;
+        for (int i = 0; i < V; i++) z += exp(row[i] - mx);
+        double ref = row[golden[t + 1]] - mx - log(z), d = fabs(ref - logp[t]);
+        worst = d > worst ? d : worst;
+    }
+    printf("score log-probs max abs error vs golden: %.3g\n", worst);
+    CHECK(worst < 1e-4, "score error %g", worst);
+
     /* the context bound is enforced */
     tl_session_reset(s);
     int32_t *many = calloc(600, sizeof(int32_t));

@@ -1,8 +1,10 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #include "tiller.h"
@@ -52,3 +54,12 @@ int tl_test_done(void) {
     printf("%d passed, %d failed\n", tl_test_passed, tl_test_failed);
     return tl_test_failed ? 1 : 0;
 }
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int tl_test_rmtree(const char *dir) { return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }

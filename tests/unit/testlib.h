@@ -35,5 +35,7 @@ const char *tl_test_tmpdir(void);
 double tl_test_max_abs(const float *a, const float *b, size_t n);
 double tl_test_max_rel(const float *a, const float *b, size_t n, double floor);
 int tl_test_done(void);
+/* Remove a directory tree (a test's tmpdir when it is done); 0 on success. */
+int tl_test_rmtree(const char *dir);
 
 #endif

@@ -1,0 +1,46 @@
+/* cmd_convert.c: `tiller convert IN OUT`: load a model in any format tl_model_load
+ * knows and save it in the format OUT's extension names (tl_model_save_opts). */
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "format/format.h"
+
+int tl_cmd_convert(int argc, char **argv) {
+    const char *dtype_s = "f32";
+    int version = 0, verbose = 0;
+    const char *pos[2];
+    int npos = 0;
+    const cli_opt opts[] = {
+        {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type of OUT: f32, f16 or bf16 (.bin: f32 only)"},
+        {"--llama2c-version", NULL, OPT_INT, &version, "llama2.c .bin header: 0 (legacy) or 1 (ak42)"},
+        {"--verbose", "-v", OPT_FLAG, &verbose, "log progress"},
+    };
+    const cli_spec spec = {
+        "tiller convert IN OUT [--dtype f32|f16|bf16] [--llama2c-version 0|1]",
+        "Convert a model between formats, chosen by extension: llama2.c .bin, Hugging Face\n"
+        "safetensors (a directory holding model.safetensors + config.json, a path without\n"
+        "extension, which is created, or FILE.safetensors with config.json beside it), and\n"
+        "every other format tiller loads. OUT appears only when complete.",
+        opts, (int)(sizeof opts / sizeof *opts), pos, 2, &npos};
+    int code;
+    if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (npos != 2) {
+        fprintf(stderr, "tiller: convert needs IN and OUT\nusage: %s  (see --help)\n", spec.usage);
+        return 2;
+    }
+    cli_log_init(verbose);
+    tl_save_opts so = {TL_DTYPE_F32, version};
+    if (tl_dtype_parse(dtype_s, &so.dtype) != TL_OK) return cli_failf(2, "--dtype: %s", tl_last_error());
+    if (version != 0 && version != 1)
+        return cli_failf(2, "--llama2c-version: %d is not 0 or 1", version);
+    if (!strcmp(pos[0], pos[1])) return cli_failf(2, "convert: IN and OUT are the same path '%s'", pos[0]);
+    tl_model *m = NULL;
+    if (tl_model_load(pos[0], &m) != TL_OK) return cli_fail();
+    tl_status s = tl_model_save_opts(m, pos[1], &so);
+    size_t n = m->n_params;
+    tl_model_free(m);
+    if (s != TL_OK) return cli_fail();
+    printf("%s -> %s: %zu parameters, %s\n", pos[0], pos[1], n, tl_dtype_name(so.dtype));
+    return 0;
+}
