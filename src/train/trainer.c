@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "checkpoint.h"
 
@@ -203,10 +204,30 @@ static void trainer_free(trainer *tr) {
     tl_train_log_free(&tr->log);
 }
 
-static void dir_path(const trainer *tr, char *buf, const char *fmt, long long step) {
-    char name[256];
-    snprintf(name, sizeof name, fmt, step, tr->o.ckpt_ext);
-    snprintf(buf, PATH_CAP, "%s/%s", tr->o.out_dir, name);
+/* DIR/ckpt-<step>.<ext>; safetensors checkpoints are Hugging Face directories
+ * DIR/ckpt-<step>/ (model.safetensors + config.json). */
+static void model_path_at(const trainer *tr, char *buf, int64_t step) {
+    if (!strcmp(tr->o.ckpt_ext, "safetensors")) snprintf(buf, PATH_CAP, "%s/ckpt-%lld", tr->o.out_dir, (long long)step);
+    else snprintf(buf, PATH_CAP, "%s/ckpt-%lld.%s", tr->o.out_dir, (long long)step, tr->o.ckpt_ext);
+}
+
+static void state_path_at(const trainer *tr, char *buf, int64_t step) {
+    snprintf(buf, PATH_CAP, "%s/optim-%lld.bin", tr->o.out_dir, (long long)step);
+}
+
+/* Remove a model written by tl_model_save: a file, or a Hugging Face directory. */
+static void remove_model(const char *path) {
+    if (!tl_path_is_dir(path)) {
+        remove(path);
+        return;
+    }
+    static const char *files[] = {"model.safetensors", "config.json"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char p[PATH_CAP + 32];
+        snprintf(p, sizeof p, "%s/%s", path, files[i]);
+        remove(p);
+    }
+    rmdir(path);
 }
 
 static tl_status check_opts(const tl_train_opts *o) {
@@ -476,18 +497,27 @@ static tl_status setup_fresh(trainer *tr) {
 
 /* A writer killed mid-file leaves "<final name>.tmp.<pid>" (tl_out_file); nothing ever
  * reads those, so a resumed run clears the ones its own files would have left. */
+static int is_temp_name(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    return t && t[5] && strspn(t + 5, "0123456789") == strlen(t + 5);
+}
+
 static void remove_stale_temps(const char *dir) {
     DIR *d = opendir(dir);
     if (!d) return;
     static const char *prefixes[] = {"ckpt-", "optim-", "manifest.json.tmp.", "train_log.csv.tmp."};
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        const char *t = strstr(e->d_name, ".tmp.");
-        if (!t || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5)) continue;
+        char p[PATH_CAP];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        if (!strncmp(e->d_name, "ckpt-", 5) && !is_temp_name(e->d_name) && tl_path_is_dir(p)) {
+            remove_stale_temps(p); /* a Hugging Face checkpoint directory */
+            continue;
+        }
+        if (!is_temp_name(e->d_name)) continue;
         for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
-            if (!strncmp(e->d_name, prefixes[i], strlen(prefixes[i]))) {
-                char p[PATH_CAP];
-                snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (!strncmp(e->d_name, prefixes[i], strlen(prefixes[i])) || !strncmp(e->d_name, "model.safetensors", 17) ||
+                !strncmp(e->d_name, "config.json", 11)) {
                 remove(p);
                 break;
             }
@@ -607,7 +637,7 @@ static tl_status evaluate(trainer *tr, double *out) {
 static const char *last_good(const trainer *tr, char *buf, size_t cap) {
     if (tr->last_ckpt < 0) return "no checkpoint was written";
     char p[PATH_CAP];
-    dir_path(tr, p, "ckpt-%lld.%s", tr->last_ckpt);
+    model_path_at(tr, p, tr->last_ckpt);
     snprintf(buf, cap, "the last good checkpoint is %s (step %lld)", p, (long long)tr->last_ckpt);
     return buf;
 }
@@ -673,8 +703,8 @@ static void add_float_or_null(cJSON *obj, const char *key, double v) {
  * manifest naming complete files. */
 static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss, double lr) {
     char model_path[PATH_CAP], state_path[PATH_CAP];
-    dir_path(tr, model_path, "ckpt-%lld.%s", tr->step);
-    dir_path(tr, state_path, "optim-%lld.bin", tr->step);
+    model_path_at(tr, model_path, tr->step);
+    state_path_at(tr, state_path, tr->step);
     tl_status s = tl_model_save(tr->m, model_path);
     if (s) return s;
     tl_train_state st = {tr->step, tr->opt->step, tr->tokens_seen, tr->rng, tl_batcher_get_state(tr->train_it),
@@ -682,7 +712,7 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     if ((s = tl_train_state_write(state_path, &st, tr->m->params, tr->opt->m, tr->opt->v, tr->m->n_params,
                                   tr->o.test_save_pause)) != TL_OK ||
         (s = write_log(tr)) != TL_OK) {
-        remove(model_path); /* not in the manifest: only takes space (e.g. on a full disk) */
+        remove_model(model_path); /* not in the manifest: only takes space (e.g. on a full disk) */
         return s;
     }
     cJSON *ck = cJSON_GetObjectItemCaseSensitive(tr->manifest, "checkpoints");
@@ -702,7 +732,7 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     cJSON_AddNumberToObject(e, "wall_time", wall_time(tr));
     cJSON_AddItemToArray(ck, e);
     if ((s = write_manifest(tr))) {
-        remove(model_path);
+        remove_model(model_path);
         remove(state_path);
         return s;
     }
@@ -740,9 +770,10 @@ static tl_status check_format(trainer *tr) {
         return tl_errorf(TL_E_ARG, "checkpoint format '%s' (expected gguf, bin or safetensors)", tr->o.ckpt_ext);
     if (tr->m->n_params > ((size_t)64 << 20)) return TL_OK;
     char path[PATH_CAP];
-    snprintf(path, sizeof path, "%s/.tiller-format-check.%s", tr->o.out_dir, tr->o.ckpt_ext);
+    if (!strcmp(tr->o.ckpt_ext, "safetensors")) snprintf(path, sizeof path, "%s/tiller-format-check", tr->o.out_dir);
+    else snprintf(path, sizeof path, "%s/.tiller-format-check.%s", tr->o.out_dir, tr->o.ckpt_ext);
     tl_status s = tl_model_save(tr->m, path);
-    remove(path);
+    remove_model(path);
     return s ? tl_error_prefix(s, "checkpoints cannot be written as .%s", tr->o.ckpt_ext) : TL_OK;
 }
 

@@ -46,3 +46,12 @@ err=$("$T" train --resume "$W/split" -d "$W/b.tok" -q 2>&1); rc=$?
 set -e
 [[ $rc == 1 && $err == *"not the token file this run was trained on"* ]] || fail "other data on resume: rc $rc: $err"
 pass "resume of a finished run, changed settings and other data are handled"
+
+# Hugging Face checkpoints (--format safetensors: one directory per checkpoint) resume the same way
+ARGS2="-d $W/a.tok $TINY --steps 8 --save-every 4 --threads 2 -q --format safetensors"
+"$T" train $ARGS2 -o "$W/hf" >/dev/null
+"$T" train $ARGS2 -o "$W/hf2" --stop-at 4 >/dev/null
+"$T" train --resume "$W/hf2" --threads 2 -q >/dev/null
+[[ -f "$W/hf2/ckpt-8/model.safetensors" && -f "$W/hf2/ckpt-8/config.json" ]] || fail "safetensors checkpoint layout"
+cmp "$W/hf/ckpt-8/model.safetensors" "$W/hf2/ckpt-8/model.safetensors" || fail "safetensors resume differs"
+pass "safetensors checkpoint directories resume bit-exactly"
