@@ -454,9 +454,14 @@ static tl_status make_buffers(trainer *tr) {
     uint64_t data_seed = tr->o.seed ^ 0xda7a5eedULL;
     if ((s = tl_batcher_new(tr->data, TL_SPLIT_TRAIN, tr->obj->windows, T, 1, data_seed, &tr->train_it)))
         return s;
-    if (tr->data->n_docs[TL_SPLIT_VAL] > 0 &&
-        tl_batcher_new(tr->data, TL_SPLIT_VAL, tr->obj->windows, T, 0, 0, &tr->val_it) != TL_OK)
-        tl_logf(TL_LOG_WARN, "%s: no validation loss: %s", tr->data->path, tl_last_error());
+    if (tr->data->n_docs[TL_SPLIT_VAL] > 0) {
+        /* a validation split too short for one window means no validation loss, not an error */
+        s = tl_batcher_new(tr->data, TL_SPLIT_VAL, tr->obj->windows, T, 0, 0, &tr->val_it);
+        if (s == TL_E_RANGE) tl_logf(TL_LOG_WARN, "%s: no validation loss: %s", tr->data->path, tl_last_error());
+        else if (s) return s;
+    } else {
+        tl_logf(TL_LOG_INFO, "%s: no validation split: no validation loss", tr->data->path);
+    }
     if ((s = tl_batch_new(B, T, &tr->batch))) return s;
     if ((s = tl_train_acts_new(c, B, T, &tr->acts))) return s;
     if ((s = tl_adamw_new(c, &tr->opt))) return s;
