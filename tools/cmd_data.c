@@ -30,8 +30,9 @@ int tl_cmd_data(int argc, char **argv) {
         "          (the prompt's tokens are marked as not predicted; EOS follows the completion);\n"
         "  .ids    token ids made elsewhere: one document per line, whitespace-separated ids, '|' after the prompt;\n"
         "  other   text: one document per blank-line-separated paragraph (or per line with --lines).\n"
-        "Every document starts with BOS. Tokens are stored as uint16 when the vocabulary has at most 65535\n"
-        "entries, else uint32. Whole documents are held out for validation (at least one when --val-frac > 0).",
+        "Every document starts with BOS (when the vocabulary has one). Tokens are stored as uint16 when the\n"
+        "vocabulary has at most 65535 entries, else uint32. Whole documents are held out for validation\n"
+        "(at least one when --val-frac > 0).",
         opts, (int)(sizeof opts / sizeof *opts), inputs, MAX_INPUTS, &n_inputs};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;

@@ -86,6 +86,7 @@ int tl_cmd_train(int argc, char **argv) {
         {"--vocab", NULL, OPT_INT, &o.cfg.vocab_size, "new model: vocabulary (0 = the token file's)"},
         {"--seq", NULL, OPT_INT, &o.seq, "training sequence length T (and a new model's context; 0 = the model's)"},
         {"--untied", NULL, OPT_FLAG, &untied, "new model: separate output matrix (default: tied to the embedding)"},
+        {"--tokenizer", "-t", OPT_STR, &o.tokenizer_path, "tokenizer to store in the checkpoints (GGUF keeps it)"},
         {"--seed", NULL, OPT_U64, &o.seed, "seed of the initialisation, data order and objective sampling"},
         {"--objective", NULL, OPT_STR, &o.objective, "ntp (next token) or sft (completion tokens only)"},
         {"--batch", "-b", OPT_INT, &o.batch, "sequences per micro-batch B"},

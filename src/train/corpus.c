@@ -23,11 +23,14 @@ static int is_blank(const char *s, size_t n) {
     return 1;
 }
 
+/* Documents start with BOS when the vocabulary has one (GPT-2 style ones do not). */
+static int bos_flag(const tl_tokenizer *tok) { return tl_tokenizer_bos(tok) >= 0; }
+
 static tl_status add_text(tl_token_builder *b, const tl_tokenizer *tok, const char *text, size_t n,
                           tl_corpus_opts *opts) {
     int32_t *ids = NULL;
     size_t nid = 0;
-    tl_status s = tl_tokenizer_encode(tok, text, n, 1, &ids, &nid);
+    tl_status s = tl_tokenizer_encode(tok, text, n, bos_flag(tok), &ids, &nid);
     if (s) return s;
     s = tl_token_builder_add(b, ids, nid, 0);
     tl_free(ids);
@@ -44,9 +47,9 @@ static tl_status add_sft(tl_token_builder *b, const tl_tokenizer *tok, const cha
     memcpy(both + np, completion, nc + 1);
     int32_t *full = NULL, *pre = NULL;
     size_t nfull = 0, npre = 0;
-    tl_status s = tl_tokenizer_encode(tok, both, np + nc, 1, &full, &nfull);
+    tl_status s = tl_tokenizer_encode(tok, both, np + nc, bos_flag(tok), &full, &nfull);
     tl_free(both);
-    if (s == TL_OK) s = tl_tokenizer_encode(tok, prompt, np, 1, &pre, &npre);
+    if (s == TL_OK) s = tl_tokenizer_encode(tok, prompt, np, bos_flag(tok), &pre, &npre);
     if (s == TL_OK) {
         size_t k = 0;
         while (k < npre && k < nfull && pre[k] == full[k]) k++;
@@ -83,7 +86,6 @@ static tl_status read_text(tl_token_builder *b, const tl_tokenizer *tok, const c
         int blank = is_blank(data + at, n);
         if (opts->lines) {
             if (!blank) s = add_text(b, tok, data + at, n, opts);
-            else if (at < size) opts->n_skipped++;
             if (s) doc_line = line_no;
         } else if (!blank) {
             if (nbuf) buf[nbuf++] = '\n';

@@ -237,13 +237,14 @@ tl_status tl_batcher_set_state(tl_batcher *it, tl_batcher_state st);
 /* Documents come from text files — one per blank-line-separated paragraph, or one per
  * line with lines = 1 — and from .jsonl files, one JSON object per line with "text", or
  * with "prompt" and "completion" (SFT: the prompt's tokens are marked as prompt and an
- * EOS follows the completion). Every document starts with BOS. Files ending in .ids
+ * EOS follows the completion). Every document starts with BOS when the vocabulary has
+ * one. Files ending in .ids
  * hold ids made elsewhere: one document per non-blank line of whitespace-separated
  * decimal ids, "|" after the prompt's (tok may be NULL when every file is .ids). */
 typedef struct {
     int lines;         /* text files: one document per non-empty line */
     int64_t n_docs;    /* out: documents added */
-    int64_t n_skipped; /* out: empty documents skipped */
+    int64_t n_skipped; /* out: JSONL documents with empty text skipped */
 } tl_corpus_opts;
 
 tl_status tl_corpus_add_file(tl_token_builder *b, const tl_tokenizer *tok, const char *path,
@@ -297,6 +298,7 @@ typedef struct {
     const char *config_path;  /* JSON with the model shape (tiller or Hugging Face keys); */
     tl_config cfg;            /* fields set here (non-zero) override it */
     uint64_t seed;            /* init, data order, objective sampling */
+    const char *tokenizer_path; /* stored in checkpoints whose format holds one (GGUF) */
     /* data and objective */
     const char *data_path;    /* token file from tl_token_builder_write */
     const char *objective;    /* "ntp" */

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "tokenizer/tokenizer.h"
 
 #define PATH_CAP 4096
 
@@ -163,6 +164,7 @@ typedef struct {
     char *data_path;     /* owned copies of strings that outlive the caller's or the manifest's */
     char *objective;
     char *ckpt_ext;
+    char *tokenizer_path;
     tl_model *m;
     tl_token_file *data;
     tl_objective *obj;
@@ -189,6 +191,7 @@ static void trainer_free(trainer *tr) {
     tl_free(tr->data_path);
     tl_free(tr->objective);
     tl_free(tr->ckpt_ext);
+    tl_free(tr->tokenizer_path);
     tl_model_free(tr->m);
     tl_batcher_free(tr->train_it);
     tl_batcher_free(tr->val_it);
@@ -295,6 +298,8 @@ static tl_status new_manifest(trainer *tr) {
     cJSON_AddStringToObject(j, "seed", seed); /* a string: u64 does not fit a JSON double */
     cJSON_AddNumberToObject(j, "threads", omp_get_max_threads());
     cJSON_AddStringToObject(j, "init", tr->o.model_path ? tr->o.model_path : "random");
+    if (tr->o.tokenizer_path) cJSON_AddStringToObject(j, "tokenizer", tr->o.tokenizer_path);
+    else cJSON_AddNullToObject(j, "tokenizer");
     cJSON_AddStringToObject(j, "data_fingerprint", fp);
     cJSON_AddItemToObject(j, "model", config_to_json(&tr->m->cfg));
     cJSON_AddItemToObject(j, "train", train_section(&tr->o));
@@ -440,6 +445,23 @@ static tl_status make_model(trainer *tr) {
     return TL_OK;
 }
 
+/* Give the model the tokenizer its checkpoints should carry (formats that store one,
+ * like GGUF, then make checkpoints usable for generation on their own). */
+static tl_status attach_tokenizer(trainer *tr, const char *path) {
+    tl_tokenizer *tok = NULL;
+    tl_status s = tl_tokenizer_load(path, &tok);
+    if (s) return s;
+    if (tl_tokenizer_n_vocab(tok) > tr->m->cfg.vocab_size) {
+        s = tl_errorf(TL_E_ARG, "%s: %d tokens, more than the model's vocabulary of %d", path,
+                      tl_tokenizer_n_vocab(tok), tr->m->cfg.vocab_size);
+        tl_tokenizer_free(tok);
+        return s;
+    }
+    tl_tokenizer_free(tr->m->tok);
+    tr->m->tok = tok;
+    return TL_OK;
+}
+
 /* Everything sized from (config, B, T). */
 static tl_status make_buffers(trainer *tr) {
     const tl_config *c = &tr->m->cfg;
@@ -493,6 +515,14 @@ static tl_status setup_fresh(trainer *tr) {
     tl_status s;
     if ((s = own_strings(tr)) || (s = open_data(tr, 0))) return s;
     if ((s = make_model(tr))) return s;
+    if (tr->o.tokenizer_path) {
+        char *abs = realpath(tr->o.tokenizer_path, NULL);
+        tr->tokenizer_path = tl_strdup(abs ? abs : tr->o.tokenizer_path);
+        free(abs);
+        if (!tr->tokenizer_path) return tl_errorf(TL_E_NOMEM, "out of memory");
+        tr->o.tokenizer_path = tr->tokenizer_path;
+        if ((s = attach_tokenizer(tr, tr->o.tokenizer_path))) return s;
+    }
     if (!tr->o.seq) tr->o.seq = tr->m->cfg.seq_len;
     if ((s = make_buffers(tr))) return s;
     tl_rng_seed(&tr->rng, tr->o.seed ^ 0x0b1ec71fULL);
@@ -570,6 +600,15 @@ static tl_status setup_resume(trainer *tr) {
         c->n_heads != want.n_heads || c->n_kv_heads != want.n_kv_heads || c->head_dim != want.head_dim ||
         c->vocab_size != want.vocab_size || c->tied_embeddings != want.tied_embeddings)
         return tl_errorf(TL_E_FORMAT, "%s: model shape differs from the manifest's", model_path);
+    /* The model's provenance is the run's starting point, not the checkpoint it resumed
+     * from (formats record it, e.g. GGUF general.name), so checkpoints stay identical. */
+    tl_free(tr->m->source);
+    tr->m->source = NULL;
+    if (tr->o.model_path && !(tr->m->source = tl_strdup(tr->o.model_path)))
+        return tl_errorf(TL_E_NOMEM, "out of memory");
+    const char *tokp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tr->manifest, "tokenizer"));
+    if (tokp && !tr->m->tok && (s = attach_tokenizer(tr, tokp)))
+        return tl_error_prefix(s, "the run's tokenizer (for its checkpoints)");
     /* fields some formats do not store */
     c->seq_len = want.seq_len;
     c->rope_theta = want.rope_theta;
@@ -649,8 +688,8 @@ static const char *last_good(const trainer *tr, char *buf, size_t cap) {
 
 static tl_status numeric_stop(const trainer *tr, int64_t step, const char *what, double v) {
     char buf[PATH_CAP + 64];
-    return tl_errorf(TL_E_NUMERIC, "step %lld: %s is %g; training stopped, %s", (long long)step, what, v,
-                     last_good(tr, buf, sizeof buf));
+    return tl_errorf(TL_E_NUMERIC, "step %lld: %s is %s; training stopped, %s", (long long)step, what,
+                     isnan(v) ? "nan" : v > 0 ? "inf" : "-inf", last_good(tr, buf, sizeof buf));
 }
 
 /* One update: accumulate micro-batches, clip, step. */
