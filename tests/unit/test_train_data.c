@@ -6,10 +6,23 @@
  *   - batches are deterministic by seed, each epoch visits every window once, and a
  *     batcher restored from (epoch, pos) continues exactly like the original;
  *   - ntp / sft targets; log:K checkpoint steps; every allocation failure is reported. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "testlib.h"
 #include "train/train.h"
+
+
+/* Remove the test's scratch directory (tl_test_tmpdir) and everything in it. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+static void rm_tmpdir(void) { nftw(tl_test_tmpdir(), rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 static char path_buf[512];
 static const char *tmp(const char *name) {
@@ -475,5 +488,6 @@ int main(void) {
     test_builder_errors();
     test_schedule();
     test_nomem();
+    rm_tmpdir();
     return tl_test_done();
 }

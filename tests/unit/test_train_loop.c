@@ -5,6 +5,8 @@
  *     makes --resume fail with a message naming the file and the field, never a crash;
  *   - every allocation of a whole run failing in turn gives TL_E_NOMEM (under ASan: no
  *     leak, no invalid access) and never a half-written file. */
+#define _XOPEN_SOURCE 700 /* nftw */
+#include <ftw.h>
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +14,16 @@
 
 #include "testlib.h"
 #include "train/train.h"
+
+
+/* Remove the test's scratch directory (tl_test_tmpdir) and everything in it. */
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+static void rm_tmpdir(void) { nftw(tl_test_tmpdir(), rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 static char buf[1024];
 static const char *tmp(const char *name) {
@@ -202,5 +214,6 @@ int main(void) {
     printf("allocation failures: %d reported as TL_E_NOMEM, %d otherwise; the run succeeds from allocation %d\n",
            nomem, other, ok_at);
     CHECK(nomem > 10 && other == 0 && ok_at > 0, "every allocation failure is TL_E_NOMEM");
+    rm_tmpdir();
     return tl_test_done();
 }
