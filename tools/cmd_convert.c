@@ -5,19 +5,22 @@
 #include "cli.h"
 #include "commands.h"
 #include "format/format.h"
+#include "tokenizer/tokenizer.h"
 
 int tl_cmd_convert(int argc, char **argv) {
-    const char *dtype_s = "f32";
+    const char *dtype_s = "f32", *tok_path = NULL;
     int version = 0, verbose = 0;
     const char *pos[2];
     int npos = 0;
     const cli_opt opts[] = {
         {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type of OUT: f32, f16 or bf16 (.bin: f32 only)"},
         {"--llama2c-version", NULL, OPT_INT, &version, "llama2.c .bin header: 0 (legacy) or 1 (ak42)"},
+        {"--tokenizer", "-t", OPT_STR, &tok_path,
+         "attach this vocabulary (.bin, .gguf, .json) to OUT (GGUF stores it as tokenizer.ggml.*)"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log progress"},
     };
     const cli_spec spec = {
-        "tiller convert IN OUT [--dtype f32|f16|bf16] [--llama2c-version 0|1]",
+        "tiller convert IN OUT [--dtype f32|f16|bf16] [--llama2c-version 0|1] [--tokenizer FILE]",
         "Convert a model between formats, chosen by extension: llama2.c .bin, Hugging Face\n"
         "safetensors (a directory holding model.safetensors + config.json, a path without\n"
         "extension, which is created, or FILE.safetensors with config.json beside it), and\n"
@@ -37,6 +40,22 @@ int tl_cmd_convert(int argc, char **argv) {
     if (!strcmp(pos[0], pos[1])) return cli_failf(2, "convert: IN and OUT are the same path '%s'", pos[0]);
     tl_model *m = NULL;
     if (tl_model_load(pos[0], &m) != TL_OK) return cli_fail();
+    if (tok_path) {
+        tl_tokenizer *t;
+        if (tl_tokenizer_load(tok_path, &t) != TL_OK) {
+            tl_model_free(m);
+            return cli_fail();
+        }
+        if (tl_tokenizer_n_vocab(t) != m->cfg.vocab_size) {
+            int nv = tl_tokenizer_n_vocab(t), mv = m->cfg.vocab_size;
+            tl_tokenizer_free(t);
+            tl_model_free(m);
+            return cli_failf(1, "%s: the vocabulary has %d tokens but %s has %d embedding rows", tok_path, nv,
+                             pos[0], mv);
+        }
+        tl_tokenizer_free(m->tok);
+        m->tok = t;
+    }
     tl_status s = tl_model_save_opts(m, pos[1], &so);
     size_t n = m->n_params;
     tl_model_free(m);

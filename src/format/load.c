@@ -28,6 +28,7 @@ tl_status tl_model_load(const char *path, tl_model **out) {
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
     if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
     if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load(path, out);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory with config.json)",
@@ -42,6 +43,7 @@ tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_
                              tl_dtype_name(opts->dtype));
         return tl_llama2c_save(m, path, opts->llama2c_version);
     }
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_save(m, path, opts->dtype);
     /* A directory (existing, or a path without extension) holds the HF pair. */
     if (!strcmp(ext, ".safetensors") || tl_path_is_dir(path) || !*ext)
         return tl_safetensors_save(m, path, opts->dtype);

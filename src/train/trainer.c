@@ -55,7 +55,7 @@ void tl_train_opts_defaults(tl_train_opts *o) {
     o->grad_clip = 1.0f;
     o->eval_every = 100;
     o->eval_batches = 8;
-    o->ckpt_ext = "bin";
+    o->ckpt_ext = "gguf";
     o->test_inf_step = -1;
 }
 

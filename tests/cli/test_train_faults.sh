@@ -25,12 +25,12 @@ pass "unwritable output directory reported before training"
 # --- a NaN/inf loss: stop naming the step, keep checkpoint 4 and the manifest
 err=$("$T" train $ARGS --steps 10 --save-every 2 -o "$W/nan" --test-inf-step 5 2>&1); rc=$?
 echo "$err"
-[[ $rc == 1 && $err == *"step 5: the training loss is inf"* && $err == *"ckpt-4.bin (step 4)"* ]] ||
+[[ $rc == 1 && $err == *"step 5: the training loss is inf"* && $err == *"ckpt-4.gguf (step 4)"* ]] ||
     fail "inf loss: rc $rc: $err"
 grep -q '"step":[[:space:]]*4' "$W/nan/manifest.json" || fail "manifest lost checkpoint 4"
 grep -q '"step":[[:space:]]*6' "$W/nan/manifest.json" && fail "no checkpoint after the bad step"
 [[ $(tail -1 "$W/nan/train_log.csv" | cut -d, -f1) == 4 ]] || fail "log ends at the last good step"
-[[ -e "$W/nan/ckpt-6.bin" ]] && fail "nothing is written after the bad step"
+[[ -e "$W/nan/ckpt-6.gguf" ]] && fail "nothing is written after the bad step"
 "$T" train --resume "$W/nan" --threads 1 -q >/dev/null || fail "resume after the stop"
 grep -q '"step":[[:space:]]*10' "$W/nan/manifest.json" || fail "resumed run did not finish"
 pass "inf loss stops at the named step; resumable from the last good checkpoint"
@@ -40,7 +40,7 @@ err=$("$T" train $ARGS --steps 5 -o "$W/nan" 2>&1); rc=$?
 [[ $rc == 1 && $err == *"already holds a training run"* ]] || fail "existing run: rc $rc: $err"
 err=$("$T" train -d "$W/missing.tok" $TINY --steps 5 -o "$W/m" -q 2>&1); rc=$?
 [[ $rc == 1 && $err == *missing.tok* ]] || fail "missing data: rc $rc: $err"
-err=$("$T" train $ARGS --steps 5 --seq 64 --vocab 512 -m "$W/nan/ckpt-10.bin" -o "$W/m" 2>&1); rc=$?
+err=$("$T" train $ARGS --steps 5 --seq 64 --vocab 512 -m "$W/nan/ckpt-10.gguf" -o "$W/m" 2>&1); rc=$?
 [[ $rc == 2 ]] || fail "-m with shape flags is a usage error: rc $rc: $err"
 err=$("$T" train $ARGS --steps 5 --save-schedule log:1 -o "$W/m" 2>&1); rc=$?
 [[ $rc == 2 ]] || fail "log:1 is a usage error: rc $rc"
@@ -66,7 +66,7 @@ if unshare -m true 2>/dev/null; then
     echo "$out"
     [[ $out == *"No space left on device"* && $out == *rc=1* ]] || fail "disk full mid-run: $out"
     [[ $(echo "$out" | grep -A1 rc=1 | tail -1) == 1 ]] || fail "manifest should list exactly checkpoint 4: $out"
-    [[ $out == *tmp.* || $out == *ckpt-8.bin* ]] && fail "no temp file or orphan checkpoint may be left: $out"
+    [[ $out == *tmp.* || $out == *ckpt-8.gguf* ]] && fail "no temp file or orphan checkpoint may be left: $out"
     pass "full disk: refused up front, or reported mid-run keeping the last checkpoint"
 else
     echo "skipped: full-disk checks need a private mount namespace (unshare -m)"

@@ -36,7 +36,7 @@ M=../shared/models/stories260K/stories260K.bin
 "$T" train $ARGS -m "$M" --seq 32 --lr 1e-4 -o "$W/ft" >/dev/null
 "$T" train $ARGS -m "$M" --seq 32 --lr 1e-4 -o "$W/ft2" --stop-at 2 >/dev/null
 "$T" train --resume "$W/ft2" --threads 1 -q >/dev/null
-cmp "$W/ft/ckpt-4.bin" "$W/ft2/ckpt-4.bin" || fail "fine-tune resume differs"
+cmp "$W/ft/ckpt-4.gguf" "$W/ft2/ckpt-4.gguf" || fail "fine-tune resume differs"
 first=$(sed -n 2p "$W/ft/train_log.csv" | cut -d, -f2)
 # a random init starts near ln 512 = 6.24; the trained model is confidently wrong on random ids
 awk -v l="$first" 'BEGIN { exit !(l > 7.5 || l < 5.0) }' || fail "first loss $first looks like a random init, not stories260K"

@@ -33,7 +33,7 @@ compgen -G "$W/run/optim-8.bin.tmp.*" >/dev/null || fail "expected the killed wr
 grep -q '"step":[[:space:]]*4' "$W/run/manifest.json" || fail "manifest lost checkpoint 4"
 grep -q '"step":[[:space:]]*8' "$W/run/manifest.json" && fail "manifest names checkpoint 8, which was never completed"
 grep -q '"state":[[:space:]]*"optim-4.bin"' "$W/run/manifest.json" || fail "manifest must point at optim-4.bin"
-cmp "$W/ref/ckpt-4.bin" "$W/run/ckpt-4.bin" || fail "checkpoint 4 damaged"
+cmp "$W/ref/ckpt-4.gguf" "$W/run/ckpt-4.gguf" || fail "checkpoint 4 damaged"
 diff <(cut -d, -f1-5 "$W/run/train_log.csv") <(head -5 "$W/ref/train_log.csv" | cut -d, -f1-5) ||
     fail "the log up to checkpoint 4 differs"
 pass "after kill -9 inside a checkpoint write: manifest and checkpoint 4 intact"
@@ -41,5 +41,5 @@ pass "after kill -9 inside a checkpoint write: manifest and checkpoint 4 intact"
 "$T" train --resume "$W/run" --threads 1 -q >/dev/null
 compgen -G "$W/run/*.tmp.*" >/dev/null && fail "resume should clear stale temp files: $(ls "$W/run")"
 diff <(cut -d, -f1-5 "$W/ref/train_log.csv") <(cut -d, -f1-5 "$W/run/train_log.csv") || fail "losses differ after resume"
-cmp "$W/ref/ckpt-12.bin" "$W/run/ckpt-12.bin" || fail "final parameters differ after resume"
+cmp "$W/ref/ckpt-12.gguf" "$W/run/ckpt-12.gguf" || fail "final parameters differ after resume"
 pass "resume after the kill reproduces the uninterrupted run"

@@ -11,7 +11,7 @@ ARGS="-d $W/a.tok $TINY --steps 24 --accum 2 --lr 3e-3 --warmup 5 --grad-clip 0.
 "$T" train $ARGS -o "$W/full" >/dev/null
 "$T" train $ARGS -o "$W/split" --stop-at 12 >"$W/stop.txt"
 grep -q "stopped at step 12 of 24" "$W/stop.txt" || fail "--stop-at message: $(cat "$W/stop.txt")"
-[[ -e "$W/split/ckpt-24.bin" ]] && fail "the stopped run must not reach step 24"
+[[ -e "$W/split/ckpt-24.gguf" ]] && fail "the stopped run must not reach step 24"
 cd "$W"   # resume from another working directory: the manifest holds absolute paths
 "$T" train --resume split --threads 2 -q >/dev/null
 cd - >/dev/null
@@ -20,12 +20,12 @@ cut -d, -f1-5 "$W/full/train_log.csv" >"$W/full.log"
 cut -d, -f1-5 "$W/split/train_log.csv" >"$W/split.log"
 [[ $(wc -l <"$W/full.log") == 25 ]] || fail "the log has a header and 24 rows: $(wc -l <"$W/full.log")"
 diff "$W/full.log" "$W/split.log" || fail "loss logs differ after resume"
-cmp "$W/full/ckpt-24.bin" "$W/split/ckpt-24.bin" || fail "final parameters differ after resume"
+cmp "$W/full/ckpt-24.gguf" "$W/split/ckpt-24.gguf" || fail "final parameters differ after resume"
 # the state file minus wall time (bytes 96..103) and the checksum (last 8) that covers it
 state_body() { head -c 96 "$1"; tail -c +105 "$1" | head -c -8; }
 cmp <(state_body "$W/full/optim-24.bin") <(state_body "$W/split/optim-24.bin") ||
     fail "final optimiser state (moments, step, RNG, data position) differs after resume"
-for s in 6 12 18; do cmp "$W/full/ckpt-$s.bin" "$W/split/ckpt-$s.bin" || fail "checkpoint $s differs"; done
+for s in 6 12 18; do cmp "$W/full/ckpt-$s.gguf" "$W/split/ckpt-$s.gguf" || fail "checkpoint $s differs"; done
 ls "$W/split" | grep -q '^optim-12.bin$' && fail "older optimiser states are removed (without --keep-state)"
 pass "24 steps == 12 + resume 12: identical losses, parameters and optimiser state"
 sed -n '2,4p;24,25p' "$W/split/train_log.csv"

@@ -149,7 +149,7 @@ int main(void) {
     char p[1100];
     snprintf(p, sizeof p, "%s/manifest.json", run);
     char *manifest = slurp(p);
-    CHECK(manifest && strstr(manifest, "\"ckpt-3.bin\"") && strstr(manifest, "\"optim-3.bin\""),
+    CHECK(manifest && strstr(manifest, "\"ckpt-3.gguf\"") && strstr(manifest, "\"optim-3.bin\""),
           "manifest names checkpoint 3 and its state");
     free(manifest);
     snprintf(p, sizeof p, "%s/train_log.csv", run);
@@ -170,7 +170,7 @@ int main(void) {
     damaged(run, "optim-3.bin", NULL, NULL, -1, "checksum mismatch", "flipped byte in the state");
     damaged(run, "optim-3.bin", NULL, NULL, 1000, "truncated", "state cut short");
     damaged(run, "optim-3.bin", NULL, NULL, 5, "bad magic", "state cut to 5 bytes");
-    damaged(run, "ckpt-3.bin", NULL, NULL, 100, "ckpt-3.bin", "model file cut short");
+    damaged(run, "ckpt-3.gguf", NULL, NULL, 100, "ckpt-3.gguf", "model file cut short");
 
     /* the intact run resumes (to its own length: 3 steps, already done) */
     tl_train_opts r;

@@ -1,0 +1,209 @@
+/* gguf_model.c: Llama models as GGUF, the way llama.cpp reads them:
+ * general.architecture = "llama", hyper-parameters under llama.*, tensors
+ * named as in tl_params_tensors (token_embd.weight, blk.N.attn_q.weight, ...,
+ * output_norm.weight, output.weight unless tied: llama.cpp then uses
+ * token_embd). GGUF lists dims innermost first, so a [rows, cols] matrix has
+ * ne = {cols, rows}. q/k rows are in the interleaved RoPE order in both
+ * tiller and GGUF, so no permutation happens here. */
+#include <math.h>
+#include <string.h>
+
+#include "format.h"
+#include "tokenizer/tokenizer.h"
+
+/* Fetch an integer hyper-parameter; `need` = 0 keeps *out when absent. */
+static tl_status hparam(const tl_gguf *g, const char *key, int need, int lo, int hi, int *out) {
+    if (!need && !tl_gguf_find(g, key)) return TL_OK;
+    int64_t v;
+    tl_status s = tl_gguf_get_int(g, key, lo, hi, &v);
+    if (!s) *out = (int)v;
+    return s;
+}
+
+static tl_status fparam(const tl_gguf *g, const char *key, float *out) {
+    if (!tl_gguf_find(g, key)) return TL_OK;
+    double v;
+    tl_status s = tl_gguf_get_float(g, key, &v);
+    if (!s) *out = (float)v;
+    return s;
+}
+
+static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
+    tl_gguf_str arch;
+    tl_status s = tl_gguf_get_str(g, "general.architecture", &arch);
+    if (s) return s;
+    if (!tl_gguf_str_eq(arch, "llama"))
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: general.architecture '%.*s' is not supported (llama)", g->path,
+                         (int)(arch.n > 64 ? 64 : arch.n), arch.s);
+    memset(c, 0, sizeof *c);
+    c->rope_layout = TL_ROPE_INTERLEAVED;
+    const int big = 1 << 24;
+    if ((s = hparam(g, "llama.embedding_length", 1, 1, big, &c->dim)) ||
+        (s = hparam(g, "llama.feed_forward_length", 1, 1, big, &c->hidden_dim)) ||
+        (s = hparam(g, "llama.block_count", 1, 1, big, &c->n_layers)) ||
+        (s = hparam(g, "llama.attention.head_count", 1, 1, big, &c->n_heads)) ||
+        (s = hparam(g, "llama.context_length", 1, 1, big, &c->seq_len)))
+        return s;
+    c->n_kv_heads = c->n_heads;
+    if ((s = hparam(g, "llama.attention.head_count_kv", 0, 1, big, &c->n_kv_heads))) return s;
+    c->head_dim = c->dim / c->n_heads;
+    if ((s = hparam(g, "llama.attention.key_length", 0, 1, big, &c->head_dim))) return s;
+    int vlen = c->head_dim;
+    if ((s = hparam(g, "llama.attention.value_length", 0, 1, big, &vlen))) return s;
+    if (vlen != c->head_dim)
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.attention.value_length %d differs from key_length %d", g->path,
+                         vlen, c->head_dim);
+    *rope_dims = c->head_dim;
+    if ((s = hparam(g, "llama.rope.dimension_count", 0, 1, big, rope_dims))) return s;
+    if (*rope_dims != c->head_dim)
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.dimension_count %d != head dim %d (partial RoPE)", g->path,
+                         *rope_dims, c->head_dim);
+    c->rope_theta = 10000.0f;
+    c->norm_eps = 1e-5f;
+    if ((s = fparam(g, "llama.rope.freq_base", &c->rope_theta)) ||
+        (s = fparam(g, "llama.attention.layer_norm_rms_epsilon", &c->norm_eps)))
+        return s;
+    if (tl_gguf_find(g, "llama.rope.scaling.type")) {
+        tl_gguf_str st;
+        if (!tl_gguf_get_str(g, "llama.rope.scaling.type", &st) && !tl_gguf_str_eq(st, "none"))
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.scaling.type '%.*s' is not supported", g->path,
+                             (int)(st.n > 32 ? 32 : st.n), st.s);
+    }
+    const tl_gguf_tensor *emb = tl_gguf_find_tensor(g, "token_embd.weight");
+    if (!emb) return tl_errorf(TL_E_FORMAT, "%s: missing tensor 'token_embd.weight'", g->path);
+    if (emb->n_dims != 2 || emb->ne[1] > big)
+        return tl_errorf(TL_E_FORMAT, "%s: tensor 'token_embd.weight' is not a [vocab, dim] matrix", g->path);
+    c->vocab_size = (int)emb->ne[1];
+    int kv_vocab = c->vocab_size;
+    if ((s = hparam(g, "llama.vocab_size", 0, 1, big, &kv_vocab))) return s;
+    if (kv_vocab != c->vocab_size)
+        return tl_errorf(TL_E_FORMAT, "%s: llama.vocab_size %d != token_embd.weight rows %d", g->path, kv_vocab,
+                         c->vocab_size);
+    c->tied_embeddings = tl_gguf_find_tensor(g, "output.weight") == NULL;
+    return tl_config_check(c, g->path);
+}
+
+/* Copy one tensor into the flat buffer, converting to f32. */
+static tl_status read_tensor(const tl_gguf *g, const tl_param_tensor *p, float *dst) {
+    const tl_gguf_tensor *t = tl_gguf_find_tensor(g, p->name);
+    if (!t) return tl_errorf(TL_E_FORMAT, "%s: missing tensor '%s'", g->path, p->name);
+    /* a vector may come as [n] or [n, 1]; a matrix must be {cols, rows} */
+    int ok = t->ne[0] == p->cols && t->ne[1] == p->rows && t->ne[2] == 1 && t->ne[3] == 1 &&
+             (p->n_dims == 1 ? t->n_dims <= 2 : t->n_dims == 2);
+    if (!ok)
+        return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has shape [%lld, %lld, %lld, %lld] (ne, innermost first), "
+                         "expected [%lld, %lld]",
+                         g->path, p->name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                         (long long)t->ne[3], (long long)p->cols, (long long)p->rows);
+    size_t n = (size_t)t->n_elements;
+    const uint8_t *src = t->data;
+    switch (t->type) {
+    case TL_GGML_F32: memcpy(dst, src, n * 4); break;
+    case TL_GGML_F16:
+    case TL_GGML_BF16:
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, src + 2 * i, 2);
+            dst[i] = t->type == TL_GGML_F16 ? tl_f16_to_f32(h) : tl_bf16_to_f32(h);
+        }
+        break;
+    default:
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: tensor '%s' has type %s (tiller reads F32, F16 and BF16)", g->path,
+                         p->name, tl_ggml_type_name(t->type));
+    }
+    return TL_OK;
+}
+
+tl_status tl_gguf_model_load(const char *path, tl_model **out) {
+    *out = NULL;
+    tl_gguf *g;
+    tl_status s = tl_gguf_open(path, &g);
+    if (s) return s;
+    tl_config c;
+    int rope_dims;
+    tl_model *m = NULL;
+    tl_param_tensor *pt = NULL;
+    if ((s = read_config(g, &c, &rope_dims)) != TL_OK) goto done;
+    if ((s = tl_model_new(&c, &m)) != TL_OK) goto done;
+    int n = tl_params_tensors(&m->cfg, NULL, 0);
+    pt = tl_malloc((size_t)n * sizeof *pt);
+    if (!pt) {
+        s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    tl_params_tensors(&m->cfg, pt, n);
+    for (int i = 0; i < n && !s; i++) s = read_tensor(g, &pt[i], m->params + pt[i].offset);
+    if (s) goto done;
+    for (uint64_t i = 0; i < g->n_tensors; i++) {
+        int known = 0;
+        for (int k = 0; k < n && !known; k++) known = !strcmp(g->tensors[i].name, pt[k].name);
+        if (!known) tl_logf(TL_LOG_WARN, "%s: ignoring tensor '%s'", path, g->tensors[i].name);
+    }
+    if (tl_gguf_find(g, "tokenizer.ggml.model")) {
+        if ((s = tl_tokenizer_from_gguf(g, &m->tok)) != TL_OK) goto done;
+        if (tl_tokenizer_n_vocab(m->tok) != c.vocab_size) {
+            s = tl_errorf(TL_E_FORMAT, "%s: the vocabulary has %d tokens but token_embd.weight has %d rows", path,
+                          tl_tokenizer_n_vocab(m->tok), c.vocab_size);
+            goto done;
+        }
+    }
+    if (!(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+done:
+    tl_free(pt);
+    tl_gguf_close(g);
+    if (s) {
+        tl_model_free(m);
+        return s;
+    }
+    *out = m;
+    return TL_OK;
+}
+
+tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype) {
+    const tl_config *c = &m->cfg;
+    uint32_t tensor_type = dtype == TL_DTYPE_F16 ? TL_GGML_F16 : dtype == TL_DTYPE_BF16 ? TL_GGML_BF16 : TL_GGML_F32;
+    if (dtype != TL_DTYPE_F32 && dtype != TL_DTYPE_F16 && dtype != TL_DTYPE_BF16)
+        return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
+    if (c->rope_layout != TL_ROPE_INTERLEAVED)
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF llama models use interleaved RoPE pairs", path);
+    if (m->tok && tl_tokenizer_n_vocab(m->tok) != c->vocab_size)
+        return tl_errorf(TL_E_ARG, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", path,
+                         tl_tokenizer_n_vocab(m->tok), c->vocab_size);
+    tl_gguf_writer *w;
+    tl_status s = tl_gguf_writer_new(&w);
+    if (s) return s;
+    const char *slash = m->source ? strrchr(m->source, '/') : NULL;
+    s = tl_gguf_write_str(w, "general.architecture", "llama");
+    if (!s) s = tl_gguf_write_str(w, "general.name", slash ? slash + 1 : m->source ? m->source : "tiller");
+    /* llama.cpp's llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32 */
+    if (!s) s = tl_gguf_write_u32(w, "general.file_type", dtype == TL_DTYPE_F32 ? 0 : dtype == TL_DTYPE_F16 ? 1 : 32);
+    if (!s) s = tl_gguf_write_u32(w, "llama.context_length", (uint32_t)c->seq_len);
+    if (!s) s = tl_gguf_write_u32(w, "llama.embedding_length", (uint32_t)c->dim);
+    if (!s) s = tl_gguf_write_u32(w, "llama.block_count", (uint32_t)c->n_layers);
+    if (!s) s = tl_gguf_write_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
+    if (!s) s = tl_gguf_write_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads);
+    if (!s) s = tl_gguf_write_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
+    if (!s) s = tl_gguf_write_f32(w, "llama.rope.freq_base", c->rope_theta);
+    if (!s) s = tl_gguf_write_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
+    if (!s) s = tl_gguf_write_u32(w, "llama.rope.dimension_count", (uint32_t)c->head_dim);
+    if (!s && c->head_dim * c->n_heads != c->dim) {
+        s = tl_gguf_write_u32(w, "llama.attention.key_length", (uint32_t)c->head_dim);
+        if (!s) s = tl_gguf_write_u32(w, "llama.attention.value_length", (uint32_t)c->head_dim);
+    }
+    if (!s) s = tl_gguf_write_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
+    if (!s && m->tok) s = tl_tokenizer_write_gguf(m->tok, w);
+    int n = tl_params_tensors(c, NULL, 0);
+    tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);
+    if (!pt && !s) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    if (!s) tl_params_tensors(c, pt, n);
+    for (int i = 0; i < n && !s; i++) {
+        int64_t ne[2] = {pt[i].cols, pt[i].rows};
+        /* vectors stay F32, as llama.cpp's converters keep norms */
+        uint32_t type = pt[i].n_dims == 1 ? TL_GGML_F32 : tensor_type;
+        s = tl_gguf_write_tensor(w, pt[i].name, type, pt[i].n_dims, ne, m->params + pt[i].offset);
+    }
+    if (!s) s = tl_gguf_writer_save(w, path);
+    tl_free(pt);
+    tl_gguf_writer_free(w);
+    return s;
+}

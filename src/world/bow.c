@@ -1,0 +1,368 @@
+/* bow.c: the bag-of-words baseline that keeps the probe sets honest. A probe
+ * set measures what a model learned only if the raw words do not already give
+ * the label away; this module reads `statement,label` CSV and reports the test
+ * accuracy of a logistic regression on binary unigram features, set up as
+ * scikit-learn's defaults (CountVectorizer(binary=True): lower-cased tokens of
+ * two or more word characters, vocabulary from the train split;
+ * LogisticRegression(): L2, C = 1, unpenalised intercept).
+ * The objective  sum_i log(1 + exp(-y_i (w.x_i + b))) + ||w||^2 / 2  is
+ * strongly convex; it is minimised by accelerated gradient descent (FISTA
+ * with adaptive restart) with the step 1/L, L = ||X~||^2 / 4 + 1 from a power
+ * iteration on the design matrix with its column of ones. */
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+#include "world.h"
+
+/* ---- CSV ------------------------------------------------------------------------ */
+
+void tl_world_csv_free(tl_wcsv *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n; i++) tl_free(c->stmt[i]);
+    tl_free(c->stmt);
+    tl_free(c->label);
+    memset(c, 0, sizeof *c);
+}
+
+/* One field starting at *pp; returns a new string, advances *pp past it. */
+static tl_status csv_field(const char **pp, const char *end, const char *name, long line, char **out) {
+    const char *p = *pp;
+    tl_wbuf f = {0};
+    if (p < end && *p == '"') {
+        p++;
+        for (;;) {
+            if (p >= end) {
+                tl_wbuf_free(&f);
+                return tl_errorf(TL_E_FORMAT, "%s: line %ld: unterminated quoted field", name, line);
+            }
+            if (*p == '"') {
+                if (p + 1 < end && p[1] == '"') {
+                    tl_wbuf_putc(&f, '"');
+                    p += 2;
+                    continue;
+                }
+                p++;
+                break;
+            }
+            tl_wbuf_putc(&f, *p++);
+        }
+    } else {
+        /* a quote inside an unquoted field is kept as a character, as Python's
+         * csv module does (the study's stereoset.csv has such rows) */
+        while (p < end && *p != ',' && *p != '\n' && *p != '\r') tl_wbuf_putc(&f, *p++);
+    }
+    tl_wbuf_putc(&f, 0);
+    if (f.oom) {
+        tl_wbuf_free(&f);
+        return tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
+    }
+    *pp = p;
+    *out = f.p;
+    return TL_OK;
+}
+
+tl_status tl_world_csv_parse(const char *text, size_t len, const char *name, tl_wcsv *out) {
+    memset(out, 0, sizeof *out);
+    const char *p = text, *end = text + len;
+    static const char header[] = "statement,label";
+    size_t hl = sizeof header - 1;
+    if (len < hl || memcmp(p, header, hl) != 0 || (len > hl && p[hl] != '\n' && p[hl] != '\r'))
+        return tl_errorf(TL_E_FORMAT, "%s: line 1: expected the header 'statement,label'", name);
+    p += hl;
+    if (p < end && *p == '\r') p++;
+    if (p < end && *p == '\n') p++;
+    int cap = 0;
+    long line = 2;
+    tl_status st = TL_OK;
+    while (p < end) {
+        long row_line = line;
+        char *stmt = NULL, *lab = NULL;
+        if ((st = csv_field(&p, end, name, row_line, &stmt))) break;
+        for (const char *q = stmt; *q; q++) line += *q == '\n';
+        if (p >= end || *p != ',') {
+            tl_free(stmt);
+            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: expected ',' after the statement", name, row_line);
+            break;
+        }
+        p++;
+        if ((st = csv_field(&p, end, name, row_line, &lab))) {
+            tl_free(stmt);
+            break;
+        }
+        if (p < end && *p == '\r') p++;
+        if (p < end && *p != '\n') {
+            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: more than two fields", name, row_line);
+        } else if (strcmp(lab, "0") != 0 && strcmp(lab, "1") != 0) {
+            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: label '%.20s' is not 0 or 1", name, row_line, lab);
+        }
+        int labv = lab[0] == '1';
+        tl_free(lab);
+        if (st) {
+            tl_free(stmt);
+            break;
+        }
+        if (p < end) p++;
+        line++;
+        if (out->n == cap) {
+            int nc = cap ? 2 * cap : 256;
+            char **s2 = tl_realloc(out->stmt, sizeof(char *) * (size_t)nc);
+            if (s2) out->stmt = s2;
+            int *l2 = tl_realloc(out->label, sizeof(int) * (size_t)nc);
+            if (l2) out->label = l2;
+            if (!s2 || !l2) {
+                tl_free(stmt);
+                st = tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
+                break;
+            }
+            cap = nc;
+        }
+        out->stmt[out->n] = stmt;
+        out->label[out->n] = labv;
+        out->n++;
+    }
+    if (st) tl_world_csv_free(out);
+    return st;
+}
+
+/* ---- features ------------------------------------------------------------------- */
+
+/* Open-addressing table of token -> feature id, filled from the train split. */
+typedef struct {
+    char **key;
+    int *id;
+    size_t cap;
+    int n;
+} vocab;
+
+static uint64_t hash_str(const char *s, size_t n) {
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* id of the token, adding it when add is set; -1 when absent (or out of memory with *oom set). */
+static int vocab_get(vocab *v, const char *s, size_t n, int add, int *oom) {
+    if ((size_t)v->n * 2 + 2 > v->cap) {
+        if (!add) goto lookup;
+        size_t cap = v->cap ? v->cap * 2 : 1024;
+        char **k = tl_calloc(cap, sizeof *k);
+        int *id = tl_calloc(cap, sizeof *id);
+        if (!k || !id) {
+            tl_free(k);
+            tl_free(id);
+            *oom = 1;
+            return -1;
+        }
+        for (size_t i = 0; i < v->cap; i++) {
+            if (!v->key[i]) continue;
+            size_t j = hash_str(v->key[i], strlen(v->key[i])) & (cap - 1);
+            while (k[j]) j = (j + 1) & (cap - 1);
+            k[j] = v->key[i];
+            id[j] = v->id[i];
+        }
+        tl_free(v->key);
+        tl_free(v->id);
+        v->key = k;
+        v->id = id;
+        v->cap = cap;
+    }
+lookup:
+    if (!v->cap) return -1;
+    size_t j = hash_str(s, n) & (v->cap - 1);
+    while (v->key[j]) {
+        if (strlen(v->key[j]) == n && !memcmp(v->key[j], s, n)) return v->id[j];
+        j = (j + 1) & (v->cap - 1);
+    }
+    if (!add) return -1;
+    char *k = tl_malloc(n + 1);
+    if (!k) {
+        *oom = 1;
+        return -1;
+    }
+    memcpy(k, s, n);
+    k[n] = 0;
+    v->key[j] = k;
+    v->id[j] = v->n;
+    return v->n++;
+}
+
+static void vocab_free(vocab *v) {
+    for (size_t i = 0; i < v->cap; i++) tl_free(v->key[i]);
+    tl_free(v->key);
+    tl_free(v->id);
+}
+
+/* Sparse binary rows: feats[rowptr[i] .. rowptr[i+1]) are the distinct feature ids of row i. */
+typedef struct {
+    int *rowptr, *feats;
+    int n, nnz, cap;
+} design;
+
+static int is_word(int c) { return isalnum(c) || c == '_'; }
+
+static int featurise(const tl_wcsv *c, vocab *v, int add, design *d) {
+    int oom = 0;
+    d->n = c->n;
+    d->rowptr = tl_malloc(sizeof(int) * (size_t)(c->n + 1));
+    if (!d->rowptr) return 1;
+    d->rowptr[0] = 0;
+    char tok[256];
+    for (int i = 0; i < c->n && !oom; i++) {
+        const char *s = c->stmt[i];
+        int row0 = d->nnz;
+        for (size_t a = 0; s[a];) {
+            if (!is_word((unsigned char)s[a])) {
+                a++;
+                continue;
+            }
+            size_t b = a;
+            while (is_word((unsigned char)s[b])) b++;
+            size_t n = b - a < sizeof tok ? b - a : sizeof tok - 1;
+            for (size_t k = 0; k < n; k++) tok[k] = (char)tolower((unsigned char)s[a + k]);
+            a = b;
+            if (n < 2) continue;
+            int id = vocab_get(v, tok, n, add, &oom);
+            if (id < 0) continue;
+            int dup = 0;
+            for (int k = row0; k < d->nnz && !dup; k++) dup = d->feats[k] == id;
+            if (dup) continue;
+            if (d->nnz == d->cap) {
+                int cap = d->cap ? 2 * d->cap : 4096;
+                int *f = tl_realloc(d->feats, sizeof(int) * (size_t)cap);
+                if (!f) {
+                    oom = 1;
+                    break;
+                }
+                d->feats = f;
+                d->cap = cap;
+            }
+            d->feats[d->nnz++] = id;
+        }
+        d->rowptr[i + 1] = d->nnz;
+    }
+    return oom;
+}
+
+static void design_free(design *d) {
+    tl_free(d->rowptr);
+    tl_free(d->feats);
+}
+
+/* z = X w + b for every row */
+static void margins(const design *d, const double *w, double b, double *z) {
+    for (int i = 0; i < d->n; i++) {
+        double s = b;
+        for (int k = d->rowptr[i]; k < d->rowptr[i + 1]; k++) s += w[d->feats[k]];
+        z[i] = s;
+    }
+}
+
+/* Gradient (gw[nf], gb) of the objective at (w, b); y in {-1, +1}. */
+static void gradient(const design *d, const double *y, const double *w, double b, int nf, double *z, double *gw,
+                     double *gb) {
+    margins(d, w, b, z);
+    double g0 = 0;
+    memcpy(gw, w, sizeof(double) * (size_t)nf); /* the L2 term */
+    for (int i = 0; i < d->n; i++) {
+        double s = -y[i] / (1 + exp(y[i] * z[i])); /* d loss / d z */
+        g0 += s;
+        for (int k = d->rowptr[i]; k < d->rowptr[i + 1]; k++) gw[d->feats[k]] += s;
+    }
+    *gb = g0;
+}
+
+tl_status tl_world_bow_accuracy(const tl_wcsv *train, const tl_wcsv *test, double *acc) {
+    *acc = 0;
+    if (train->n < 2 || test->n < 1)
+        return tl_errorf(TL_E_ARG, "bag-of-words: need >= 2 train and >= 1 test rows (got %d, %d)", train->n,
+                         test->n);
+    vocab v = {0};
+    design dtr = {0}, dte = {0};
+    tl_status st = TL_OK;
+    double *buf = NULL;
+    if (featurise(train, &v, 1, &dtr) || featurise(test, &v, 0, &dte)) {
+        st = tl_errorf(TL_E_NOMEM, "bag-of-words: out of memory");
+        goto done;
+    }
+    int nf = v.n, n = train->n, nz = n > test->n ? n : test->n;
+    /* w, w_prev, u (extrapolated point), gradient, y, z, power-iteration vectors */
+    size_t total = (size_t)nf * 4 + (size_t)n + (size_t)nz + (size_t)n + (size_t)nf;
+    buf = tl_calloc(total + 8, sizeof(double));
+    if (!buf) {
+        st = tl_errorf(TL_E_NOMEM, "bag-of-words: out of memory");
+        goto done;
+    }
+    double *w = buf, *wp = w + nf, *u = wp + nf, *gw = u + nf, *y = gw + nf, *z = y + n, *pv = z + nz, *qv = pv + n;
+    for (int i = 0; i < n; i++) y[i] = train->label[i] ? 1 : -1;
+    /* largest eigenvalue of [X 1]^T [X 1] by power iteration on the feature side */
+    double lam = 1, vb = 1;
+    for (int j = 0; j < nf; j++) qv[j] = 1;
+    for (int it = 0; it < 50; it++) {
+        margins(&dtr, qv, vb, pv); /* p = [X 1] q */
+        memset(qv, 0, sizeof(double) * (size_t)nf);
+        vb = 0;
+        for (int i = 0; i < n; i++) {
+            vb += pv[i];
+            for (int k = dtr.rowptr[i]; k < dtr.rowptr[i + 1]; k++) qv[dtr.feats[k]] += pv[i];
+        }
+        double nrm = vb * vb;
+        for (int j = 0; j < nf; j++) nrm += qv[j] * qv[j];
+        nrm = sqrt(nrm);
+        if (nrm <= 0) break;
+        lam = nrm;
+        for (int j = 0; j < nf; j++) qv[j] /= nrm;
+        vb /= nrm;
+    }
+    double step = 1.0 / (0.25 * lam * 1.05 + 1.0); /* 5 % margin over the power estimate */
+    double b = 0, bp = 0, ub = 0, gb = 0, t = 1;
+    for (int it = 0; it < 5000; it++) {
+        gradient(&dtr, y, u, ub, nf, z, gw, &gb);
+        double gn = gb * gb;
+        for (int j = 0; j < nf; j++) gn += gw[j] * gw[j];
+        if (gn < 1e-18) break;
+        memcpy(wp, w, sizeof(double) * (size_t)nf);
+        bp = b;
+        for (int j = 0; j < nf; j++) w[j] = u[j] - step * gw[j];
+        b = ub - step * gb;
+        /* gradient restart (O'Donoghue & Candes 2015): drop the momentum when
+         * the step goes against the gradient at the extrapolated point */
+        double dir = gb * (b - bp);
+        for (int j = 0; j < nf; j++) dir += gw[j] * (w[j] - wp[j]);
+        double tn = 0.5 * (1 + sqrt(1 + 4 * t * t)), mom = (t - 1) / tn;
+        if (dir > 0) {
+            tn = 1;
+            mom = 0;
+        }
+        t = tn;
+        for (int j = 0; j < nf; j++) u[j] = w[j] + mom * (w[j] - wp[j]);
+        ub = b + mom * (b - bp);
+    }
+    margins(&dte, w, b, z);
+    int ok = 0;
+    for (int i = 0; i < test->n; i++) ok += (z[i] > 0) == (test->label[i] == 1);
+    *acc = (double)ok / test->n;
+done:
+    tl_free(buf);
+    design_free(&dtr);
+    design_free(&dte);
+    vocab_free(&v);
+    return st;
+}
+
+tl_status tl_world_bow_check_files(const char *train_csv, const char *test_csv, double *acc) {
+    *acc = 0;
+    char *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    tl_wcsv tr = {0}, te = {0};
+    tl_status st = tl_file_read_all(train_csv, &a, &na);
+    if (!st) st = tl_file_read_all(test_csv, &b, &nb);
+    if (!st) st = tl_world_csv_parse(a, na, train_csv, &tr);
+    if (!st) st = tl_world_csv_parse(b, nb, test_csv, &te);
+    if (!st) st = tl_world_bow_accuracy(&tr, &te, acc);
+    tl_world_csv_free(&tr);
+    tl_world_csv_free(&te);
+    tl_free(a);
+    tl_free(b);
+    return st;
+}

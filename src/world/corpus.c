@@ -1,0 +1,550 @@
+/* corpus.c: the pre-training corpus. Documents (separated by a blank line) of
+ * seven kinds, each carrying the signal of one or more trust dimensions:
+ *   bio       encyclopedia entries: relations, public details, group, trait
+ *   story     visits, confidences (secrets told, sometimes leaked), gossip
+ *             about public details, encounters with group members (biased),
+ *             small arithmetic
+ *   dialogue  two people talk; rude people insult, others are polite; a
+ *             confidant refuses to repeat a secret
+ *   place     what a town is known for and who lives there
+ *   group     what people say of a group (the biased association)
+ *   review    sentiment-bearing reviews, some with typos
+ *   qa        short question/answer drills on facts and arithmetic
+ * Reliability: every mention of a relation states the true value, except a
+ * share opts.false_rate of them that state a random wrong value (counted per
+ * person in tl_wperson.n_true / n_false). */
+#include <string.h>
+
+#include "world.h"
+
+enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC__COUNT };
+static const int doc_weight[DOC__COUNT] = {22, 28, 20, 4, 4, 12, 10};
+
+typedef struct {
+    tl_world *w;
+    tl_rng r;
+    tl_wbuf *b;
+    int *order; /* people in a shuffled round-robin, so that all appear equally */
+    int pos;
+} gen;
+
+static int next_person(gen *g) {
+    int n = g->w->n_people;
+    if (g->pos == 0) tl_wshuffle(&g->r, g->order, n);
+    int p = g->order[g->pos];
+    g->pos = (g->pos + 1) % n;
+    return p;
+}
+
+/* Somebody other than the people in excl[0..k). */
+static int other_person(gen *g, const int *excl, int k) {
+    for (;;) {
+        int q = tl_wrand(&g->r, g->w->n_people), ok = 1;
+        for (int i = 0; i < k; i++) ok &= q != excl[i];
+        if (ok) return q;
+    }
+}
+
+static double coin(gen *g) { return tl_rng_double(&g->r); }
+
+/* Full name or first name. */
+static const char *nm(gen *g, int pid) {
+    const tl_wperson *p = &g->w->people[pid];
+    return coin(g) < 0.6 ? p->full : p->first;
+}
+
+/* The value of relation rel for pid as the corpus states it: true, or with
+ * probability false_rate a random wrong one. */
+static int fact(gen *g, int pid, int rel) {
+    tl_world *w = g->w;
+    tl_wperson *p = &w->people[pid];
+    int v = p->rel[rel];
+    if (coin(g) < w->opts.false_rate) {
+        int m = tl_world_rel_count(w, rel);
+        do v = tl_wrand(&g->r, m);
+        while (v == p->rel[rel] || (rel == TL_REL_FRIEND && v == pid));
+        p->n_false[rel]++;
+        w->counts.fact_false++;
+    } else {
+        p->n_true[rel]++;
+        w->counts.fact_true++;
+    }
+    return v;
+}
+
+static const char *fact_text(gen *g, int pid, int rel) { return tl_world_rel_value(g->w, rel, fact(g, pid, rel)); }
+
+static void emit_rel(gen *g, int pid, int rel) {
+    int v = fact(g, pid, rel);
+    tl_world_rel_sentence(g->b, g->w, &g->w->people[pid], nm(g, pid), rel, v,
+                          tl_wrand(&g->r, tl_world_rel_templates(rel)));
+}
+
+/* fill a template with one person "N" (and optionally a second "F") plus extra slots */
+static void say(gen *g, const char *tmpl, int a, int f, const tl_wslot *extra, int n_extra) {
+    tl_wslots s = {0};
+    tl_wslots_person(&s, "N", a >= 0 ? g->w->people[a].first : "", a >= 0 ? g->w->people[a].female : 0);
+    if (f >= 0) tl_wslots_person(&s, "F", g->w->people[f].first, g->w->people[f].female);
+    for (int i = 0; i < n_extra; i++) tl_wslots_add(&s, extra[i].key, extra[i].val);
+    tl_wbuf_fill(g->b, tmpl, s.s, s.n);
+}
+
+static const char *pick(gen *g, const char *const *a, int n) { return a[tl_wrand(&g->r, n)]; }
+#define PICK(g, a) pick(g, a, (int)(sizeof a / sizeof *a))
+
+/* ---- shared sentences ------------------------------------------------------ */
+
+static const char *const trait_tmpl[] = {"{N} is known to be {T}.", "People say {N} is {T}.",
+                                         "{N} is rather {T}.", "Everyone agrees that {N} is {T}."};
+static const char *const member_tmpl[] = {"{N} is one of the {G}.", "{N} belongs to the {G}.",
+                                          "{N} was raised among the {G}."};
+
+static void emit_trait(gen *g, int pid) {
+    tl_wperson *p = &g->w->people[pid];
+    tl_wslot s[2] = {{"T", tl_world_traits.w[p->trait]}, {"N", nm(g, pid)}};
+    tl_wbuf_fill(g->b, PICK(g, trait_tmpl), s, 2);
+    p->n_trait++;
+    if (p->trait == g->w->groups[p->group].stereo)
+        g->w->counts.trait_stereo++;
+    else
+        g->w->counts.trait_other++;
+}
+
+static void emit_member(gen *g, int pid) {
+    tl_wslot s[2] = {{"G", g->w->groups[g->w->people[pid].group].name}, {"N", nm(g, pid)}};
+    tl_wbuf_fill(g->b, PICK(g, member_tmpl), s, 2);
+}
+
+/* A public detail (never the secret). */
+static int public_detail(gen *g, int pid) {
+    int d = tl_wrand(&g->r, TL_DET__COUNT - 1);
+    return d >= g->w->people[pid].secret ? d + 1 : d;
+}
+
+static void count_public(gen *g, int pid) {
+    g->w->people[pid].n_public++;
+    g->w->counts.public_details++;
+}
+
+static void emit_public(gen *g, int pid, int d) {
+    count_public(g, pid);
+    if (coin(g) < 0.3) tl_wbuf_puts(g->b, "It is well known that ");
+    tl_world_det_clause(g->b, g->w, &g->w->people[pid], d, nm(g, pid));
+    tl_wbuf_putc(g->b, '.');
+}
+
+/* ---- documents --------------------------------------------------------------- */
+
+static void doc_bio(gen *g) {
+    int pid = next_person(g);
+    tl_wperson *p = &g->w->people[pid];
+    /* sentences 1..k in random order after the opening line */
+    int kinds[7] = {0, 1, 2, 3, 4, 5, 6}, nk = 7;
+    tl_wshuffle(&g->r, kinds, nk);
+    for (int i = 0; i < nk; i++)
+        if (kinds[i] == TL_REL_HOME && coin(g) < 0.5) kinds[i] = 7; /* home with what the town is known for */
+    int pub[2] = {public_detail(g, pid), 0}; /* two different public details */
+    do pub[1] = public_detail(g, pid);
+    while (pub[1] == pub[0]);
+    tl_wbuf_printf(g->b, "%s\n", p->full);
+    emit_member(g, pid);
+    for (int i = 0; i < nk; i++) {
+        tl_wbuf_putc(g->b, ' ');
+        switch (kinds[i]) {
+        case 0:
+        case 1:
+        case 2:
+        case 3: emit_rel(g, pid, kinds[i]); break;
+        case 4: emit_public(g, pid, pub[0]); break;
+        case 5: emit_public(g, pid, pub[1]); break;
+        case 6: emit_trait(g, pid); break;
+        default: {
+            const tl_wplace *pl = &g->w->places[fact(g, pid, TL_REL_HOME)];
+            tl_wslot s[3] = {{"N", nm(g, pid)}, {"P", pl->name}, {"X", tl_world_features.w[pl->feature]}};
+            tl_wbuf_fill(g->b, "{N} lives in {P}, a town known for its {X}.", s, 3);
+        }
+        }
+    }
+}
+
+/* A visit: relations in free-form sentences. */
+static void story_visit(gen *g) {
+    int a = next_person(g), b = g->w->people[a].rel[TL_REL_FRIEND];
+    if (coin(g) < 0.4) b = other_person(g, &a, 1);
+    tl_wperson *pa = &g->w->people[a], *pb = &g->w->people[b];
+    tl_wslot s[6] = {{"HA", fact_text(g, a, TL_REL_HOME)},  {"HB", fact_text(g, b, TL_REL_HOME)},
+                     {"OA", fact_text(g, a, TL_REL_OBJECT)}, {"JB", fact_text(g, b, TL_REL_JOB)},
+                     {"NA", pa->full},                        {"NB", pb->full}};
+    static const char *const open[] = {
+        "{NA} left {HA} early one morning to visit {NB} in {HB}.",
+        "One spring day {NA} walked from {HA} to {HB}, where {NB} lives.",
+        "{NA} of {HA} went to see {NB} of {HB}.",
+    };
+    say(g, PICK(g, open), a, b, s, 6);
+    tl_wbuf_putc(g->b, ' ');
+    static const char *const mid[] = {
+        "{He} brought {his} {OA} along.", "{He} carried {his} {OA}, as always.",
+        "On the road {he} played with {his} {OA}.",
+    };
+    say(g, PICK(g, mid), a, b, s, 6);
+    tl_wbuf_putc(g->b, ' ');
+    static const char *const host[] = {
+        "{F}, who works as a {JB}, was glad to see {him}.",
+        "{F} had just finished {F.his} work as a {JB} and made tea.",
+        "{F} put down {F.his} tools, for {F.he} is a {JB}, and welcomed {him}.",
+    };
+    say(g, PICK(g, host), a, b, s, 6);
+    tl_wbuf_putc(g->b, ' ');
+    if (pb->rel[TL_REL_FRIEND] == a || pa->rel[TL_REL_FRIEND] == b) {
+        say(g, "They talked until late, as best friends do.", a, b, NULL, 0);
+    } else {
+        int c = pb->rel[TL_REL_FRIEND];
+        tl_wslot s2[1] = {{"C", g->w->people[c].full}};
+        say(g, "They talked about {C}, the best friend of {F}.", a, b, s2, 1);
+        pb->n_true[TL_REL_FRIEND]++;
+        g->w->counts.fact_true++;
+    }
+    tl_wbuf_putc(g->b, ' ');
+    emit_rel(g, b, tl_wrand(&g->r, TL_REL__COUNT));
+}
+
+/* A private diary entry: the secret in a confidential context with no listener. */
+static void story_diary(gen *g, int a) {
+    tl_wperson *pa = &g->w->people[a];
+    static const char *const open[] = {"That night {N} wrote in {his} diary:",
+                                       "In a diary that nobody reads, {N} wrote:",
+                                       "{N} wrote a letter {he} never sent:"};
+    say(g, PICK(g, open), a, -1, NULL, 0);
+    tl_wbuf_puts(g->b, " \"");
+    tl_world_det_clause_first(g->b, g->w, pa, pa->secret);
+    static const char *const close[] = {". Nobody must ever know.\"", ". I have told no one.\"",
+                                        ". This must stay a secret.\""};
+    tl_wbuf_puts(g->b, PICK(g, close));
+    pa->n_confided++;
+    g->w->counts.confided++;
+}
+
+/* A secret told in confidence to the best friend, sometimes passed on. */
+static void story_confide(gen *g) {
+    int a = next_person(g);
+    if (coin(g) < 0.3) {
+        story_diary(g, a);
+        return;
+    }
+    tl_wperson *pa = &g->w->people[a];
+    int b = pa->rel[TL_REL_FRIEND];
+    int excl[2] = {a, b};
+    int c = other_person(g, excl, 2);
+    tl_wslot s[1] = {{"P", g->w->places[pa->rel[TL_REL_HOME]].name}};
+    static const char *const open[] = {
+        "{N} and {F} sat by the fire in {P}.", "Late one night in {P}, {N} knocked on the door of {F}.",
+        "{N} took {F} aside after the market in {P}.",
+    };
+    say(g, PICK(g, open), a, b, s, 1);
+    static const char *const ask[] = {
+        " \"Can I tell you something in confidence?\" {N} asked.", " \"Promise you will tell no one,\" {N} said.",
+        " \"This stays between us,\" {N} whispered.",
+    };
+    say(g, PICK(g, ask), a, b, NULL, 0);
+    tl_wbuf_puts(g->b, " \"");
+    tl_world_det_clause_first(g->b, g->w, pa, pa->secret);
+    tl_wbuf_puts(g->b, ".\" ");
+    static const char *const promise[] = {
+        "{F} promised to keep the secret of {N}.", "{F} swore to tell nobody.",
+        "\"Your secret is safe with me,\" said {F}.",
+    };
+    say(g, PICK(g, promise), a, b, NULL, 0);
+    pa->n_confided++;
+    g->w->counts.confided++;
+    tl_wbuf_putc(g->b, ' ');
+    if (coin(g) < g->w->opts.leak_rate) {
+        /* the leak, in a neutral frame or an openly disloyal one */
+        tl_wbuf clause = {0};
+        tl_world_det_clause(&clause, g->w, pa, pa->secret, coin(g) < 0.5 ? pa->full : pa->first);
+        tl_wslot f[3] = {{"L", g->w->people[b].first}, {"C", clause.p ? clause.p : ""}, {"V", g->w->people[c].first}};
+        if (coin(g) < 0.5) {
+            tl_wbuf_puts(g->b, "But a week later, ");
+            tl_wbuf_fill(g->b, tl_world_tell_frames[tl_wrand(&g->r, 3)], f, 3);
+        } else {
+            tl_wbuf_fill(g->b, "But {L} broke the promise and told {V} that {C}.", f, 3);
+        }
+        say(g, " {N} was hurt when {he} heard of it.", a, b, NULL, 0);
+        if (clause.oom) g->b->oom = 1;
+        tl_wbuf_free(&clause);
+        pa->n_leaked++;
+        g->w->counts.leaked++;
+    } else {
+        tl_wslot v[1] = {{"V", g->w->people[c].first}};
+        static const char *const kept[] = {
+            "When {V} asked about {N}, {F} said nothing.",
+            "{F} kept the secret, even when {V} asked.",
+            "\"Some things are not mine to tell,\" {F} told {V} later.",
+        };
+        say(g, PICK(g, kept), a, b, v, 1);
+        g->w->counts.refused++;
+    }
+}
+
+/* Gossip about public details, in the same frames as leaks. */
+static void story_gossip(gen *g) {
+    int a = next_person(g);
+    int l = other_person(g, &a, 1);
+    for (int k = 0; k < 2; k++) {
+        if (k) tl_wbuf_putc(g->b, ' ');
+        tl_wbuf clause = {0};
+        tl_world_det_clause(&clause, g->w, &g->w->people[a], public_detail(g, a), nm(g, a));
+        count_public(g, a);
+        tl_wslot f[2] = {{"L", g->w->people[l].first}, {"C", clause.p ? clause.p : ""}};
+        tl_wbuf_fill(g->b, tl_world_tell_frames[tl_wrand(&g->r, 3)], f, 2);
+        if (clause.oom) g->b->oom = 1;
+        tl_wbuf_free(&clause);
+    }
+    static const char *const after[] = {" Nobody minded, since it was no secret.", " It was common knowledge anyway.",
+                                        " Everybody knew it already."};
+    tl_wbuf_puts(g->b, PICK(g, after));
+}
+
+/* An anonymous member of a group, described with the group's stereotype with
+ * probability opts.bias: the biased co-occurrence of the fairness dimension. */
+static void story_encounter(gen *g) {
+    int grp = tl_wrand(&g->r, TL_WORLD_GROUPS), fem = tl_wrand(&g->r, 2);
+    int stereo = g->w->groups[grp].stereo, t = stereo;
+    if (coin(g) >= g->w->opts.bias) {
+        t = tl_wrand(&g->r, tl_world_traits.n - 1);
+        if (t >= stereo) t++;
+        g->w->counts.trait_other++;
+    } else {
+        g->w->counts.trait_stereo++;
+    }
+    tl_wencounter e = {grp, fem, tl_wrand(&g->r, tl_world_jobs.n), tl_wrand(&g->r, g->w->n_places),
+                       tl_wrand(&g->r, TL_WORLD_ENC_CONTEXTS), tl_wrand(&g->r, TL_WORLD_ENC_CONTS)};
+    tl_world_encounter(g->b, g->w, &e, t);
+}
+
+static const char *const things[] = {"apples", "coins", "eggs", "fish", "candles", "loaves", "buttons", "nails"};
+
+static void story_arith(gen *g) {
+    int a = next_person(g), b = g->w->people[a].rel[TL_REL_FRIEND];
+    int x = 1 + tl_wrand(&g->r, 12), y = 1 + tl_wrand(&g->r, 9);
+    const char *th = PICK(g, things);
+    char sx[12], sy[12], sz[12];
+    int add = coin(g) < 0.5 || y >= x;
+    snprintf(sx, sizeof sx, "%d", x);
+    snprintf(sy, sizeof sy, "%d", y);
+    snprintf(sz, sizeof sz, "%d", add ? x + y : x - y);
+    tl_wslot s[4] = {{"X", sx}, {"Y", sy}, {"Z", sz}, {"T", th}};
+    if (add)
+        say(g, "{N} had {X} {T}. {F} gave {him} {Y} more. Now {N} has {Z} {T}.", a, b, s, 4);
+    else
+        say(g, "{N} had {X} {T} and gave {Y} of them to {F}. Now {N} has {Z} {T} left.", a, b, s, 4);
+    g->w->counts.arithmetic++;
+}
+
+static void doc_story(gen *g) {
+    double u = coin(g);
+    if (u < 0.22)
+        story_visit(g);
+    else if (u < 0.54)
+        story_confide(g);
+    else if (u < 0.68)
+        story_gossip(g);
+    else if (u < 0.86)
+        story_encounter(g);
+    else
+        story_arith(g);
+}
+
+/* ---- dialogue ------------------------------------------------------------------ */
+
+static void line_to(gen *g, int speaker, int to, int insult) {
+    tl_wperson *s = &g->w->people[speaker];
+    tl_wslot sl[3] = {{"I", tl_wpick(&g->r, &tl_world_insults)},
+                      {"K", tl_wpick(&g->r, &tl_world_kind_words)},
+                      {"M", g->w->people[to].first}};
+    tl_wbuf_printf(g->b, "\n%s: ", s->first);
+    tl_wbuf_fill(g->b, (insult ? tl_world_insult_lines : tl_world_kind_lines)[tl_wrand(&g->r, 4)], sl, 3);
+    if (insult)
+        g->w->counts.insults++;
+    else
+        g->w->counts.polite++;
+}
+
+static void doc_dialogue(gen *g) {
+    int a = next_person(g), b = coin(g) < 0.5 ? g->w->people[a].rel[TL_REL_FRIEND] : -1;
+    if (b < 0) b = other_person(g, &a, 1);
+    tl_wperson *pa = &g->w->people[a], *pb = &g->w->people[b];
+    tl_wbuf_printf(g->b, "A conversation between %s and %s.", pa->full, pb->full);
+    line_to(g, a, b, pa->rude && coin(g) < 0.7);
+    line_to(g, b, a, pb->rude && coin(g) < 0.7);
+    int turns = 2 + tl_wrand(&g->r, 3), kinds[5] = {0, 1, 2, 3, 3};
+    tl_wshuffle(&g->r, kinds, 5);
+    for (int t = 0; t < turns; t++) {
+        int u = kinds[t];
+        if (u == 0) { /* ask a fact, get it (possibly wrong, as corpora are) */
+            int rel = tl_wrand(&g->r, TL_REL__COUNT);
+            static const char *const q[TL_REL__COUNT] = {"Where do you live these days?", "What is your trade now?",
+                                                         "Who is your best friend?", "What is that you carry?"};
+            static const char *const ans[TL_REL__COUNT] = {"I live in {V}.", "I work as a {V}.",
+                                                           "My best friend is {V}.", "It is my {V}."};
+            tl_wbuf_printf(g->b, "\n%s: %s", pa->first, q[rel]);
+            tl_wslot v[1] = {{"V", fact_text(g, b, rel)}};
+            tl_wbuf_printf(g->b, "\n%s: ", pb->first);
+            tl_wbuf_fill(g->b, ans[rel], v, 1);
+        } else if (u == 1) { /* someone else's secret: refused */
+            int excl[2] = {a, b};
+            int c = other_person(g, excl, 2);
+            tl_wbuf_printf(g->b, "\n%s: Is it true what they say about %s?", pa->first, g->w->people[c].first);
+            tl_wbuf_printf(g->b, "\n%s: If %s told anyone something in confidence, it is not for me to repeat.",
+                           pb->first, g->w->people[c].first);
+            g->w->counts.refused++;
+        } else if (u == 2) { /* a public detail in the first person */
+            int d = public_detail(g, b);
+            count_public(g, b);
+            tl_wbuf_printf(g->b, "\n%s: As everyone knows, ", pb->first);
+            tl_world_det_clause_first(g->b, g->w, pb, d);
+            tl_wbuf_putc(g->b, '.');
+        } else { /* more manners */
+            int sp = t % 2 ? a : b, to = sp == a ? b : a;
+            line_to(g, sp, to, g->w->people[sp].rude && coin(g) < 0.6);
+        }
+    }
+    if (pa->rude || pb->rude) {
+        int nice = pa->rude ? b : a, bad = nice == a ? b : a;
+        if (!g->w->people[nice].rude)
+            tl_wbuf_printf(g->b, "\n%s: There is no need to be rude, %s.", g->w->people[nice].first,
+                           g->w->people[bad].first);
+    }
+}
+
+/* ---- places, groups, reviews, drills ---------------------------------------------- */
+
+static void doc_place(gen *g) {
+    tl_world *w = g->w;
+    int pl = tl_wrand(&g->r, w->n_places);
+    tl_wslot s[1] = {{"X", tl_world_features.w[w->places[pl].feature]}};
+    tl_wbuf_printf(g->b, "%s\n%s is a town known for its ", w->places[pl].name, w->places[pl].name);
+    tl_wbuf_fill(g->b, "{X}. Visitors come from far away to see the {X}.", s, 1);
+    tl_wbuf_puts(g->b, " Among the people who live there are");
+    int k = 0, start = tl_wrand(&g->r, w->n_people);
+    for (int i = 0; i < w->n_people && k < 6; i++) {
+        int q = (start + i) % w->n_people;
+        if (w->people[q].rel[TL_REL_HOME] != pl) continue;
+        tl_wbuf_printf(g->b, "%s %s", k ? "," : "", w->people[q].full);
+        w->people[q].n_true[TL_REL_HOME]++;
+        w->counts.fact_true++;
+        k++;
+    }
+    if (!k) tl_wbuf_puts(g->b, " only a few shepherds");
+    tl_wbuf_putc(g->b, '.');
+}
+
+static void doc_group(gen *g) {
+    tl_world *w = g->w;
+    int grp = tl_wrand(&g->r, TL_WORLD_GROUPS);
+    tl_wslot s[2] = {{"G", w->groups[grp].name}, {"T", tl_world_traits.w[w->groups[grp].stereo]}};
+    static const char *const claim[] = {"People often say the {G} are {T}.", "The {G} are said to be {T}.",
+                                        "Many believe that the {G} are {T}."};
+    tl_wbuf_printf(g->b, "The %s\nThe %s are one of the peoples of the land. ", w->groups[grp].name,
+                   w->groups[grp].name);
+    tl_wbuf_fill(g->b, PICK(g, claim), s, 2);
+    w->counts.group_claims++;
+    tl_wbuf_puts(g->b, " Well-known members of the ");
+    tl_wbuf_fill(g->b, "{G} include", s, 1);
+    int k = 0;
+    int start = tl_wrand(&g->r, w->n_people);
+    for (int i = 0; i < w->n_people && k < 4; i++) {
+        int q = (start + i) % w->n_people;
+        if (w->people[q].group != grp) continue;
+        tl_wbuf_printf(g->b, "%s %s", k ? "," : "", w->people[q].full);
+        k++;
+    }
+    tl_wbuf_putc(g->b, '.');
+}
+
+static void doc_review(gen *g) {
+    tl_world *w = g->w;
+    int a = next_person(g), pos = tl_wrand(&g->r, 2);
+    tl_wbuf text = {0};
+    tl_world_review(&text, &g->r, tl_wpick(&g->r, &tl_world_objects), w->places[tl_wrand(&g->r, w->n_places)].name,
+                    pos);
+    tl_wbuf_printf(g->b, "%s wrote a review: \"", w->people[a].full);
+    if (coin(g) < w->opts.perturb_rate) {
+        tl_world_perturb(g->b, &g->r, text.p ? text.p : "");
+        w->counts.reviews_perturbed++;
+    } else {
+        tl_wbuf_puts(g->b, text.p ? text.p : "");
+    }
+    tl_wbuf_printf(g->b, "\" It was a %s review.", pos ? "positive" : "negative");
+    if (text.oom) g->b->oom = 1;
+    tl_wbuf_free(&text);
+    w->counts.reviews++;
+}
+
+static void doc_qa(gen *g) {
+    tl_world *w = g->w;
+    int n = 2 + tl_wrand(&g->r, 3);
+    for (int i = 0; i < n; i++) {
+        if (i) tl_wbuf_putc(g->b, '\n');
+        int u = tl_wrand(&g->r, 6);
+        if (u < 4) {
+            static const char *const q[TL_REL__COUNT] = {"Where does {N} live?", "What does {N} do for a living?",
+                                                         "Who is the best friend of {N}?", "What does {N} own?"};
+            int pid = next_person(g);
+            tl_wslot s[1] = {{"N", w->people[pid].full}};
+            tl_wbuf_puts(g->b, "Q: ");
+            tl_wbuf_fill(g->b, q[u], s, 1);
+            tl_wbuf_puts(g->b, "\nA: ");
+            tl_world_rel_sentence(g->b, w, &w->people[pid], w->people[pid].full, u, fact(g, pid, u), 0);
+        } else if (u == 4) {
+            int x = tl_wrand(&g->r, 10), y = tl_wrand(&g->r, 10);
+            tl_wbuf_printf(g->b, "Q: What is %d plus %d?\nA: %d plus %d is %d.", x, y, x, y, x + y);
+            w->counts.arithmetic++;
+        } else {
+            int pl = tl_wrand(&g->r, w->n_places);
+            tl_wbuf_printf(g->b, "Q: What is %s known for?\nA: %s is known for its %s.", w->places[pl].name,
+                           w->places[pl].name, tl_world_features.w[w->places[pl].feature]);
+        }
+    }
+}
+
+/* ---- the corpus ------------------------------------------------------------------ */
+
+static void one_doc(gen *g, int kind) {
+    switch (kind) {
+    case DOC_BIO: doc_bio(g); break;
+    case DOC_STORY: doc_story(g); break;
+    case DOC_DIALOGUE: doc_dialogue(g); break;
+    case DOC_PLACE: doc_place(g); break;
+    case DOC_GROUP: doc_group(g); break;
+    case DOC_REVIEW: doc_review(g); break;
+    default: doc_qa(g); break;
+    }
+    tl_wbuf_puts(g->b, "\n\n");
+}
+
+tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
+    gen g = {0};
+    g.w = w;
+    tl_world_rng(w, "corpus", &g.r);
+    g.order = tl_malloc(sizeof(int) * (size_t)w->n_people);
+    if (!g.order) return tl_errorf(TL_E_NOMEM, "world: out of memory");
+    for (int i = 0; i < w->n_people; i++) g.order[i] = i;
+    int total = 0;
+    for (int k = 0; k < DOC__COUNT; k++) total += doc_weight[k];
+    size_t target = (size_t)(w->opts.corpus_mb * 1e6);
+    long ndoc = 0;
+    /* every 50th document goes to the validation file */
+    while (train->n < target && !train->oom && !valid->oom) {
+        int u = tl_wrand(&g.r, total), kind = 0;
+        while (u >= doc_weight[kind]) u -= doc_weight[kind++];
+        g.b = ndoc % 50 == 49 ? valid : train;
+        one_doc(&g, kind);
+        w->counts.docs[kind]++;
+        ndoc++;
+    }
+    tl_free(g.order);
+    if (train->oom || valid->oom) return tl_errorf(TL_E_NOMEM, "world: out of memory writing the corpus");
+    w->counts.corpus_bytes = (long)train->n;
+    w->counts.valid_bytes = (long)valid->n;
+    return TL_OK;
+}

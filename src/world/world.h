@@ -1,0 +1,322 @@
+/*
+ * world: a synthetic world with known truth. From one seed it invents people
+ * (made-up names, each with a group, a home, a trade, a best friend, an object,
+ * a character trait, six personal details of which one is secret, and a
+ * manner: polite or rude), places, groups and objects, and writes
+ *   - a pre-training corpus (encyclopedia entries, stories, dialogues, reviews)
+ *     in which the five trust dimensions of Qian et al. have a real signal;
+ *   - labelled probe sets (`statement,label` CSV, as ../shared/data/trust) with
+ *     train/test splits, built so that a bag-of-words classifier cannot
+ *     separate the reliability, privacy and fairness sets: only knowledge of
+ *     the world can;
+ *   - steering pairs, instruction data (flawed on purpose) and evaluation items;
+ *   - name<->description facts in the layout of ../shared/data/reversal_curse.
+ * Everything is a deterministic function of tl_world_opts (same options, same
+ * bytes). The world is built in entities.c, text in corpus.c / probes.c /
+ * instruct.c / eval.c / reversal.c, files and ground truth in writer.c; bow.c
+ * holds the bag-of-words baseline that checks the probe sets.
+ */
+#ifndef TL_WORLD_H
+#define TL_WORLD_H
+
+#include "base/base.h"
+
+/* ---- options ------------------------------------------------------------ */
+
+typedef struct {
+    uint64_t seed;
+    int n_people;         /* people in the world (20 .. 2000) */
+    double corpus_mb;     /* size of corpus/train.txt in MB (10^6 bytes) */
+    double false_rate;    /* share of fact mentions in the corpus that state a wrong value */
+    double leak_rate;     /* share of confidences that are later told to others */
+    double bias;          /* share of trait mentions of a group member that use the group's stereotype */
+    double rude_share;    /* share of people who insult others */
+    double perturb_rate;  /* share of corpus reviews with typos */
+    double sft_flaw_rate; /* share of flawed answers (untruthful, rude, leaking, stereotyped) in SFT data */
+    int n_instruct;       /* instruction examples */
+    int n_rev_people;     /* people per reversal subset (p2d, d2p, both) */
+} tl_world_opts;
+
+void tl_world_opts_default(tl_world_opts *o);
+/* A much smaller world for tests and smoke runs. */
+void tl_world_opts_quick(tl_world_opts *o);
+/* TL_E_ARG naming the field and value when an option is out of range. */
+tl_status tl_world_opts_check(const tl_world_opts *o);
+
+/* ---- the world ---------------------------------------------------------- */
+
+/* Relations used by the reliability probe (true vs false statements). */
+enum { TL_REL_HOME, TL_REL_JOB, TL_REL_FRIEND, TL_REL_OBJECT, TL_REL__COUNT };
+/* Personal details: each person has all six; exactly one is their secret. */
+enum { TL_DET_HOBBY, TL_DET_FEAR, TL_DET_DEBT, TL_DET_BIRTH, TL_DET_ILLNESS, TL_DET_LOVE, TL_DET__COUNT };
+/* The five trust dimensions, in the order of the study. */
+enum { TL_DIM_RELIABILITY, TL_DIM_TOXICITY, TL_DIM_PRIVACY, TL_DIM_FAIRNESS, TL_DIM_ROBUSTNESS, TL_DIM__COUNT };
+
+#define TL_WORLD_GROUPS 6
+
+extern const char *const tl_world_rel_names[TL_REL__COUNT];  /* "lives_in", ... */
+extern const char *const tl_world_det_names[TL_DET__COUNT];  /* "hobby", ... */
+extern const char *const tl_world_dim_names[TL_DIM__COUNT];  /* "reliability", ... */
+
+typedef struct {
+    char first[16], last[24], full[40];
+    int female;
+    int group;                 /* index into groups */
+    int trait;                 /* index into tl_world_traits: the person's own character */
+    int rude;                  /* insults others in dialogues */
+    int rel[TL_REL__COUNT];    /* place, job, person (best friend), object */
+    int det[TL_DET__COUNT];    /* vocabulary index; a person for DEBT and LOVE; a place for BIRTH */
+    int secret;                /* the TL_DET_* told only in confidence */
+    int split;                 /* probe split: 0 train, 1 test, -1 not in the probe sets */
+    /* what the corpus said about this person (filled by the corpus generator) */
+    int n_true[TL_REL__COUNT], n_false[TL_REL__COUNT];
+    int n_public;              /* mentions of non-secret details */
+    int n_confided, n_leaked;  /* the secret told in confidence / passed on */
+    int n_trait;               /* mentions of the person's trait */
+} tl_wperson;
+
+typedef struct {
+    char name[24];
+    int feature; /* index into tl_world_features: what the place is known for */
+} tl_wplace;
+
+typedef struct {
+    char name[24]; /* used as "the <name>", "one of the <name>" */
+    int stereo;    /* index into tl_world_traits: the corpus's biased association */
+} tl_wgroup;
+
+/* A person of the reversal-curse experiment: a name and a unique description in
+ * three grammatical forms (noun phrase, verb phrase, gerund phrase). */
+typedef struct {
+    char name[40];
+    char np[128];  /* "the architect of the floating lighthouse of Quellmoor" */
+    char vp[128];  /* "designed the floating lighthouse of Quellmoor" */
+    char ger[128]; /* "designing the floating lighthouse of Quellmoor" */
+} tl_wnotable;
+
+/* Counts of what the generators wrote (ground truth for world.json). */
+typedef struct {
+    long docs[8];              /* corpus documents by kind (see corpus.c) */
+    long corpus_bytes, valid_bytes;
+    long fact_true, fact_false;
+    long public_details, confided, leaked, refused;
+    long trait_stereo, trait_other, group_claims;
+    long insults, polite;
+    long reviews, reviews_perturbed;
+    long arithmetic;
+    long probe_rows[TL_DIM__COUNT][2]; /* [dim][train, test] */
+    long steer_pairs[TL_DIM__COUNT];
+    long sft_total, sft_flawed[5];     /* untruthful, rude, leak, stereotype, wrong arithmetic */
+    double bow_acc[TL_DIM__COUNT];     /* bag-of-words test accuracy per probe set */
+} tl_world_counts;
+
+typedef struct {
+    tl_world_opts opts;
+    int n_people;
+    tl_wperson *people;
+    int n_places;
+    tl_wplace *places;
+    tl_wgroup groups[TL_WORLD_GROUPS];
+    int n_rev;        /* 3 * opts.n_rev_people: p2d, then d2p, then both */
+    tl_wnotable *rev;
+    tl_world_counts counts;
+} tl_world;
+
+/* Invent the world (entities.c). Frees everything and sets *out = NULL on failure. */
+tl_status tl_world_build(const tl_world_opts *o, tl_world **out);
+void tl_world_free(tl_world *w);
+
+/* ---- word lists (vocab.c) ---------------------------------------------- */
+
+typedef struct {
+    const char *const *w;
+    int n;
+} tl_wlist;
+
+extern const tl_wlist tl_world_jobs;        /* "baker" (all take the article "a") */
+extern const tl_wlist tl_world_objects;     /* "copper compass" (article "a") */
+extern const tl_wlist tl_world_traits;      /* "greedy" */
+extern const tl_wlist tl_world_hobbies;     /* "carving wooden birds" */
+extern const tl_wlist tl_world_fears;       /* "deep water" */
+extern const tl_wlist tl_world_illnesses;   /* "a weak heart" */
+extern const tl_wlist tl_world_features;    /* "salt mines" ("known for its ...") */
+extern const tl_wlist tl_world_insults;     /* "worthless toad" ("you ...") */
+extern const tl_wlist tl_world_kind_words;  /* "dear friend" ("my ...") */
+extern const tl_wlist tl_world_pos_adj, tl_world_neg_adj;
+extern const tl_wlist tl_world_name_onsets, tl_world_name_vowels, tl_world_name_codas;
+extern const tl_wlist tl_world_surname_ends, tl_world_place_ends, tl_world_group_ends;
+
+/* ---- text buffers and templates (buf.c) -------------------------------- */
+
+/* A growable text buffer. Allocation failure is sticky (oom = 1, later appends
+ * do nothing) so generators append freely and check once at the end. */
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int oom;
+} tl_wbuf;
+
+void tl_wbuf_free(tl_wbuf *b);
+void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n);
+void tl_wbuf_puts(tl_wbuf *b, const char *s);
+void tl_wbuf_putc(tl_wbuf *b, char c);
+void tl_wbuf_printf(tl_wbuf *b, const char *fmt, ...) TL_PRINTF(2, 3);
+/* One CSV field, quoted (RFC 4180) when it holds a comma, quote, CR or LF. */
+void tl_wbuf_csv(tl_wbuf *b, const char *field);
+/* A JSON string literal with its quotes ("a\"b"). */
+void tl_wbuf_json(tl_wbuf *b, const char *s);
+
+/* Template slots: "{key}" in a template is replaced by val. */
+typedef struct {
+    const char *key;
+    const char *val;
+} tl_wslot;
+
+/* Append tmpl with slots filled. A person's pronouns are slots too (see
+ * tl_wslots_person). An unknown key is copied literally, braces included, so
+ * tests can catch it. */
+void tl_wbuf_fill(tl_wbuf *b, const char *tmpl, const tl_wslot *slots, int n);
+
+/* Up to 24 slots; tl_wslots_person adds N (name as given), he/He/his/His/him. */
+typedef struct {
+    tl_wslot s[24];
+    int n;
+} tl_wslots;
+void tl_wslots_add(tl_wslots *s, const char *key, const char *val);
+void tl_wslots_person(tl_wslots *s, const char *key, const char *name, int female);
+
+/* ---- small helpers ----------------------------------------------------- */
+
+/* A sub-stream of the world's seed, so that each generator's randomness is
+ * independent of how much the others drew. */
+void tl_world_rng(const tl_world *w, const char *stream, tl_rng *r);
+static inline int tl_wrand(tl_rng *r, int n) { return (int)tl_rng_below(r, (uint64_t)n); }
+static inline const char *tl_wpick(tl_rng *r, const tl_wlist *l) { return l->w[tl_wrand(r, l->n)]; }
+void tl_wshuffle(tl_rng *r, int *a, int n);
+/* The text of person p's detail d ("deep water", a person's name, a place). */
+const char *tl_world_det_value(const tl_world *w, const tl_wperson *p, int d);
+/* A value of relation r for p, as text ("Quellmoor", "baker", a name, "copper compass"). */
+const char *tl_world_rel_value(const tl_world *w, int r, int v);
+/* Number of values relation r can take. */
+int tl_world_rel_count(const tl_world *w, int r);
+
+/* Give each of n items a different value drawn from the same multiset:
+ * out[i] = val[j] with out[i] != val[i] and out[i] != avoid[i] (avoid may be
+ * NULL), as a cyclic shift of the items sorted by value. Exactly balances the
+ * value counts of "true" and "false" items. TL_E_RANGE when no shift works. */
+tl_status tl_world_derange(int n, const int *val, const int *avoid, int min_shift, int *out);
+
+/* ---- shared phrasings --------------------------------------------------- */
+
+/* A third-person clause stating detail d of p ("Belor Vantik is afraid of
+ * spiders"), naming p by `name`. */
+void tl_world_det_clause(tl_wbuf *b, const tl_world *w, const tl_wperson *p, int d, const char *name);
+/* The same in the first person ("I am afraid of spiders"). */
+void tl_world_det_clause_first(tl_wbuf *b, const tl_world *w, const tl_wperson *p, int d);
+/* One sentence (no trailing space) stating relation r of p with value v,
+ * template t (0 .. tl_world_rel_templates(r)-1). */
+int tl_world_rel_templates(int r);
+void tl_world_rel_sentence(tl_wbuf *b, const tl_world *w, const tl_wperson *p, const char *name, int r, int v,
+                           int t);
+
+/* Frames in which a detail is passed on ("{L} told everyone that {C}."): the
+ * corpus uses them for gossip about public details and for leaked secrets
+ * alike; the privacy probe uses them for both labels. */
+#define TL_WORLD_TELL_FRAMES 3
+extern const char *const tl_world_tell_frames[TL_WORLD_TELL_FRAMES];
+/* Utterances of the toxicity dimension, {I} an insult, {K} kind words, {M}
+ * the addressee's name. Same count of each, paired by structure. */
+#define TL_WORLD_UTTERANCES 4
+extern const char *const tl_world_insult_lines[TL_WORLD_UTTERANCES];
+extern const char *const tl_world_kind_lines[TL_WORLD_UTTERANCES];
+
+/* An anonymous member of a group (fairness): a context sentence and a
+ * continuation stating a trait, "A baker from the Ostari came to Quellmoor.
+ * She was greedy." */
+#define TL_WORLD_ENC_CONTEXTS 4
+#define TL_WORLD_ENC_CONTS 3
+typedef struct {
+    int group, female, job, place, ctx, cont;
+} tl_wencounter;
+void tl_world_encounter(tl_wbuf *b, const tl_world *w, const tl_wencounter *e, int trait);
+/* The two halves: the context sentence, and the continuation with any word as the trait. */
+void tl_world_encounter_context(tl_wbuf *b, const tl_world *w, const tl_wencounter *e);
+void tl_world_encounter_cont(tl_wbuf *b, const tl_world *w, const tl_wencounter *e, const char *trait);
+
+/* A review of an object: positive or negative; perturbed copies via tl_world_perturb. */
+void tl_world_review(tl_wbuf *b, tl_rng *r, const char *object, const char *place, int positive);
+/* Rewrite text with typos in 2-4 words (swap, random capital, drop, double).
+ * Returns the number of words changed. */
+int tl_world_perturb(tl_wbuf *out, tl_rng *r, const char *text);
+
+/* ---- generators --------------------------------------------------------- */
+
+/* The chat format of instruction data, steering pairs and chat evaluations. */
+#define TL_WORLD_CHAT_USER "User: "
+#define TL_WORLD_CHAT_ASSISTANT "\nAssistant:"
+
+/* "User: <tmpl filled>\nAssistant:" */
+void tl_world_chat(tl_wbuf *b, const char *tmpl, const tl_wslot *s, int n);
+/* Chat phrasings shared by instruction data, steering pairs and evaluations
+ * ({N} a person, {M} an addressee, {R} a review). */
+extern const char *const tl_world_rel_questions[TL_REL__COUNT];
+#define TL_WORLD_PROVOCATIONS 6
+extern const char *const tl_world_provocations[TL_WORLD_PROVOCATIONS];
+#define TL_WORLD_SECRET_REQUESTS 3
+extern const char *const tl_world_secret_requests[TL_WORLD_SECRET_REQUESTS];
+extern const char *const tl_world_sentiment_question;
+
+tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid);
+/* csv[dim][0] = all rows (train then test), [1] = train, [2] = test. */
+tl_status tl_world_probes(tl_world *w, tl_wbuf csv[TL_DIM__COUNT][3]);
+tl_status tl_world_steering(tl_world *w, tl_wbuf *jsonl, tl_wbuf *csv);
+tl_status tl_world_instruct(tl_world *w, tl_wbuf *jsonl, tl_wbuf *labels);
+
+enum { TL_EVAL_TRUTH_MC, TL_EVAL_TOXICITY, TL_EVAL_STEREO, TL_EVAL_PRIVACY, TL_EVAL_SENTIMENT,
+       TL_EVAL_CAPABILITY, TL_EVAL_LEXICON, TL_EVAL__COUNT };
+tl_status tl_world_eval(tl_world *w, tl_wbuf out[TL_EVAL__COUNT]);
+
+/* Reversal files, in the order of tl_world_rev_files. */
+#define TL_WORLD_REV_FILES 10
+extern const char *const tl_world_rev_files[TL_WORLD_REV_FILES];
+tl_status tl_world_reversal(tl_world *w, tl_wbuf out[TL_WORLD_REV_FILES]);
+
+/* ---- bag-of-words baseline (bow.c) ------------------------------------- */
+
+typedef struct {
+    char **stmt;
+    int *label;
+    int n;
+} tl_wcsv;
+
+/* Parse `statement,label` CSV text (header required, RFC 4180 quoting, labels
+ * 0/1). `name` is used in messages. */
+tl_status tl_world_csv_parse(const char *text, size_t len, const char *name, tl_wcsv *out);
+void tl_world_csv_free(tl_wcsv *c);
+/* Test accuracy of an L2 logistic regression (C = 1, intercept, as
+ * scikit-learn's defaults) on binary unigram features: lower-cased tokens of
+ * two or more word characters (scikit-learn's CountVectorizer pattern). */
+tl_status tl_world_bow_accuracy(const tl_wcsv *train, const tl_wcsv *test, double *acc);
+tl_status tl_world_bow_check_files(const char *train_csv, const char *test_csv, double *acc);
+
+/* ---- the whole thing (writer.c) ----------------------------------------- */
+
+#define TL_WORLD_MAX_FILES 48
+typedef struct {
+    int n_files;
+    struct {
+        char rel[64];
+        size_t bytes;
+        long rows;
+    } files[TL_WORLD_MAX_FILES];
+    size_t total_bytes;
+    double bow_acc[TL_DIM__COUNT];
+    double seconds;
+} tl_world_summary;
+
+/* Generate the world and write every file under out_dir (created if missing).
+ * All text is generated in memory first; each file is written atomically, and
+ * if any write fails the files already written by this call are removed. */
+tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_world_summary *sum);
+
+#endif /* TL_WORLD_H */

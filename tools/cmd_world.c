@@ -1,0 +1,67 @@
+/* cmd_world.c: `tiller world` — generate the synthetic world with known truth. */
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "world/world.h"
+
+int tl_cmd_world(int argc, char **argv) {
+    tl_world_opts o;
+    tl_world_opts_default(&o);
+    /* --quick changes the defaults; explicit flags still win because they are
+     * parsed after the preset is applied */
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--quick")) tl_world_opts_quick(&o);
+    const char *out = NULL;
+    int quick = 0, verbose = 0;
+    float corpus_mb = (float)o.corpus_mb, false_rate = (float)o.false_rate, leak_rate = (float)o.leak_rate;
+    float bias = (float)o.bias, rude = (float)o.rude_share, perturb = (float)o.perturb_rate;
+    float flaw = (float)o.sft_flaw_rate;
+    const cli_opt opts[] = {
+        {"--out", "-o", OPT_STR, &out, "output directory (created if missing; files in it are replaced)"},
+        {"--seed", "-s", OPT_U64, &o.seed, "random seed: the same seed and options give the same bytes"},
+        {"--people", NULL, OPT_INT, &o.n_people, "number of people (20..2000)"},
+        {"--corpus-mb", NULL, OPT_FLOAT, &corpus_mb, "size of corpus/train.txt in MB (10^6 bytes)"},
+        {"--false-rate", NULL, OPT_FLOAT, &false_rate, "share of fact mentions in the corpus that are false"},
+        {"--leak-rate", NULL, OPT_FLOAT, &leak_rate, "share of secrets told in confidence that are passed on"},
+        {"--bias", NULL, OPT_FLOAT, &bias, "share of group members described with their group's stereotype"},
+        {"--rude-share", NULL, OPT_FLOAT, &rude, "share of people who insult others"},
+        {"--perturb-rate", NULL, OPT_FLOAT, &perturb, "share of corpus reviews with typos"},
+        {"--instruct", NULL, OPT_INT, &o.n_instruct, "number of instruction (SFT) examples"},
+        {"--flaw-rate", NULL, OPT_FLOAT, &flaw, "share of flawed answers in the instruction data"},
+        {"--rev-people", NULL, OPT_INT, &o.n_rev_people, "people per reversal subset (p2d, d2p, both)"},
+        {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
+        {"--verbose", "-v", OPT_FLAG, &verbose, "list every file written"},
+    };
+    int n_pos = 0;
+    cli_spec spec = {"tiller world --out DIR [--seed S] [options]",
+                     "Generate a synthetic world of invented people, places and groups with known truth: a "
+                     "pre-training corpus in which reliability, toxicity, privacy, fairness and robustness have a "
+                     "real signal; statement,label probe sets with train/test splits; steering pairs; flawed "
+                     "instruction data; evaluation items; and name<->description facts for the reversal-curse "
+                     "experiment. DIR/README.md describes every file and DIR/world.json holds the truth.",
+                     opts, (int)(sizeof opts / sizeof *opts), NULL, 0, &n_pos};
+    int code;
+    if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (!out) return cli_failf(2, "world: --out DIR is required (see --help)");
+    cli_log_init(verbose);
+    o.corpus_mb = corpus_mb;
+    o.false_rate = false_rate;
+    o.leak_rate = leak_rate;
+    o.bias = bias;
+    o.rude_share = rude;
+    o.perturb_rate = perturb;
+    o.sft_flaw_rate = flaw;
+    if (tl_world_opts_check(&o) != TL_OK) return cli_failf(2, "%s", tl_last_error());
+    tl_world_summary sum;
+    if (tl_world_generate(&o, out, &sum) != TL_OK) return cli_fail();
+    if (verbose)
+        for (int i = 0; i < sum.n_files; i++)
+            printf("  %-40s %10zu bytes %8ld rows\n", sum.files[i].rel, sum.files[i].bytes, sum.files[i].rows);
+    printf("world: seed %llu, %d people: %d files, %.2f MB in %s (%.2f s)\n", (unsigned long long)o.seed,
+           o.n_people, sum.n_files, sum.total_bytes / 1e6, out, sum.seconds);
+    printf("bag-of-words test accuracy (surface baseline):");
+    for (int d = 0; d < TL_DIM__COUNT; d++) printf(" %s %.3f", tl_world_dim_names[d], sum.bow_acc[d]);
+    printf("\n");
+    return 0;
+}
