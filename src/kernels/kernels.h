@@ -65,4 +65,51 @@ void tl_swiglu_backward(float *dgate, float *dup, const float *dout, const float
 /* ---- softmax in place over n values (max-subtracted) ---------------------- */
 void tl_softmax(float *x, int n);
 
+/* ---- attention for training: B sequences of T tokens at positions 0..T-1 ----
+ * q [B, T, H, D] and k, v [B, T, Hkv, D] (q, k already rotated); out [B, T, H, D];
+ * lse [B, H, T] is saved for backward (log-sum-exp of each query's scaled scores).
+ * Causal: query t sees keys 0..t, minus those hidden by key_mask [B, T] (1 = hidden;
+ * NULL = none). A query that sees no key gets out = 0, lse = -inf.
+ * scratch: n_scratch slots of tl_attention_train_scratch(T, D) floats; at most
+ * n_scratch threads run. See attention.c for the planned bidirectional (BICO) mode. */
+size_t tl_attention_train_scratch(int T, int D);
+void tl_attention_train_forward(float *out, float *lse, const float *q, const float *k,
+                                const float *v, const uint8_t *key_mask, int B, int T, int H,
+                                int Hkv, int D, float *scratch, int n_scratch);
+/* dq, dk, dv += gradients of out given dout; out and lse are the forward's. */
+void tl_attention_train_backward(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *out, const float *q, const float *k, const float *v,
+                                 const float *lse, const uint8_t *key_mask, int B, int T, int H,
+                                 int Hkv, int D, float *scratch, int n_scratch);
+/* The portable references, for tests of the SIMD paths. */
+void tl_attention_train_forward_ref(float *out, float *lse, const float *q, const float *k,
+                                    const float *v, const uint8_t *key_mask, int B, int T, int H,
+                                    int Hkv, int D, float *scratch, int n_scratch);
+void tl_attention_train_backward_ref(float *dq, float *dk, float *dv, const float *dout,
+                                     const float *out, const float *q, const float *k,
+                                     const float *v, const float *lse, const uint8_t *key_mask,
+                                     int B, int T, int H, int Hkv, int D, float *scratch,
+                                     int n_scratch);
+
+/* ---- token embedding: out[N, C] = table[V, C][tokens[n]] ------------------- */
+void tl_embedding_forward(float *out, const float *table, const int32_t *tokens, int N, int C);
+void tl_embedding_backward(float *dtable, const float *dout, const int32_t *tokens, int N, int C);
+
+/* ---- cross-entropy: logits [N, V], targets [N] (< 0 = not counted) ----------
+ * forward: losses [N] (may be NULL), lse [N] saved; returns the mean over counted rows.
+ * backward WRITES dlogits = dloss / n_counted * (softmax - onehot), and may run in
+ * place (dlogits == logits). */
+float tl_crossentropy_forward(float *losses, float *lse, const float *logits,
+                              const int32_t *targets, int N, int V);
+void tl_crossentropy_backward(float *dlogits, const float *logits, const float *lse,
+                              const int32_t *targets, float dloss, int N, int V);
+/* The portable references, for tests of the SIMD paths. */
+void tl_swiglu_forward_ref(float *out, const float *gate, const float *up, int64_t N);
+void tl_swiglu_backward_ref(float *dgate, float *dup, const float *dout, const float *gate,
+                            const float *up, int64_t N);
+float tl_crossentropy_forward_ref(float *losses, float *lse, const float *logits,
+                                  const int32_t *targets, int N, int V);
+void tl_crossentropy_backward_ref(float *dlogits, const float *logits, const float *lse,
+                                  const int32_t *targets, float dloss, int N, int V);
+
 #endif /* TL_KERNELS_H */

@@ -35,6 +35,16 @@ grep -q '"step":[[:space:]]*6' "$W/nan/manifest.json" && fail "no checkpoint aft
 grep -q '"step":[[:space:]]*10' "$W/nan/manifest.json" || fail "resumed run did not finish"
 pass "inf loss stops at the named step; resumable from the last good checkpoint"
 
+# --- a learning rate of 1e30 diverges: stopped at the first non-finite loss or gradient
+err=$("$T" train $ARGS --steps 10 --lr 1e30 --warmup 0 --save-every 1 -o "$W/big" 2>&1); rc=$?
+echo "$err"
+[[ $rc == 1 && $err =~ step\ ([0-9]+):\ the\ (training\ loss|gradient\ norm|validation\ loss)\ is\ (nan|inf) ]] ||
+    fail "lr 1e30: rc $rc: $err"
+bad=${BASH_REMATCH[1]}
+last=$(grep -o '"step":[[:space:]]*[0-9]*' "$W/big/manifest.json" | tail -1 | grep -o '[0-9]*$')
+[[ $last == $((bad - 1)) ]] || fail "the manifest should end at step $((bad - 1)), the last good one (has $last)"
+pass "lr 1e30: stopped at step $bad, last good checkpoint $last kept"
+
 # --- a run directory is never silently overwritten; bad input is named
 err=$("$T" train $ARGS --steps 5 -o "$W/nan" 2>&1); rc=$?
 [[ $rc == 1 && $err == *"already holds a training run"* ]] || fail "existing run: rc $rc: $err"
