@@ -876,6 +876,9 @@ tl_status tl_train_run(const tl_train_opts *opts) {
         s = tl_train_dir_prepare(tr.o.out_dir, model_bytes + state, total);
         if (s == TL_OK && !opts->resume_dir) s = check_format(&tr);
     }
+    if (s == TL_OK && tr.o.warmup >= tr.o.steps)
+        tl_logf(TL_LOG_WARN, "the warm-up (%d steps) is not shorter than the run (%lld steps): the learning rate "
+                "never reaches its peak %g", tr.o.warmup, (long long)tr.o.steps, (double)tr.o.lr);
     if (s == TL_OK) {
         tl_logf(TL_LOG_INFO, "train: %zu parameters, %s on %s (%lld + %lld tokens), B %d x T %d x accum %d, "
                 "steps %lld from %lld, %d checkpoints planned",
