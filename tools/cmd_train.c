@@ -73,6 +73,12 @@ int tl_cmd_train(int argc, char **argv) {
     const char *schedule = NULL, *format = o.ckpt_ext;
     int threads = 0, verbose = 0, quiet = 0, force_progress = 0, untied = 0, steps = (int)o.steps, test_inf = -1, stop_at = 0;
     float test_pause = 0;
+    /* the objectives registered in src/train/objective.c: ntp (next token), sft (completion only), ... */
+    char objective_help[256] = "training objective:";
+    for (int i = 0; i < tl_objective_count(); i++) {
+        size_t n = strlen(objective_help);
+        snprintf(objective_help + n, sizeof objective_help - n, "%s %s", i ? "," : "", tl_objective_name(i));
+    }
     const cli_opt opts[] = {
         {"--data", "-d", OPT_STR, &o.data_path, "token file from `tiller data` (required)"},
         {"--out", "-o", OPT_STR, &o.out_dir, "run directory: checkpoints, manifest.json, train_log.csv (required)"},
@@ -88,7 +94,7 @@ int tl_cmd_train(int argc, char **argv) {
         {"--untied", NULL, OPT_FLAG, &untied, "new model: separate output matrix (default: tied to the embedding)"},
         {"--tokenizer", "-t", OPT_STR, &o.tokenizer_path, "tokenizer to store in the checkpoints (GGUF keeps it)"},
         {"--seed", NULL, OPT_U64, &o.seed, "seed of the initialisation, data order and objective sampling"},
-        {"--objective", NULL, OPT_STR, &o.objective, "ntp (next token) or sft (completion tokens only)"},
+        {"--objective", NULL, OPT_STR, &o.objective, objective_help},
         {"--batch", "-b", OPT_INT, &o.batch, "sequences per micro-batch B"},
         {"--accum", NULL, OPT_INT, &o.accum, "micro-batches accumulated per step"},
         {"--steps", NULL, OPT_INT, &steps, "optimiser steps"},
