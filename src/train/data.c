@@ -382,8 +382,19 @@ tl_status tl_batcher_new(const tl_token_file *f, tl_split split, tl_window_mode 
             tl_batcher_free(it);
             return tl_errorf(TL_E_NOMEM, "batcher: out of memory");
         }
-        for (int64_t d = d0; d < d0 + nd; d++)
-            if (f->doc_off[d + 1] - f->doc_off[d] >= 2) it->docs[it->n_windows++] = d;
+        /* A window needs a token to predict: at least 2 tokens, and with prompt lengths a
+         * completion token within its first T+1 (a long prompt can hide all of it). */
+        int64_t hidden = 0;
+        for (int64_t d = d0; d < d0 + nd; d++) {
+            int64_t len = (int64_t)(f->doc_off[d + 1] - f->doc_off[d]), cut = len < T + 1 ? len : T + 1;
+            int64_t first = f->prompt_len && f->prompt_len[d] > 1 ? f->prompt_len[d] : 1;
+            if (len < 2) continue;
+            if (first >= cut) hidden++;
+            else it->docs[it->n_windows++] = d;
+        }
+        if (hidden)
+            tl_logf(TL_LOG_WARN, "%s: %lld %s documents have no completion token within the first %d tokens "
+                    "and are skipped", f->path, (long long)hidden, sname, T + 1);
     }
     if (it->n_windows == 0) {
         tl_batcher_free(it);

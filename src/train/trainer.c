@@ -24,12 +24,15 @@
  */
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -184,6 +187,7 @@ typedef struct {
     double last_log_write;
     int64_t last_ckpt;         /* step of the last checkpoint in the manifest, -1 none */
     char last_state[PATH_CAP]; /* its state file ("" none) */
+    int lock_fd;               /* DIR/.lock, held while training (-1 none) */
 } trainer;
 
 static void trainer_free(trainer *tr) {
@@ -205,6 +209,7 @@ static void trainer_free(trainer *tr) {
     tl_adamw_free(tr->opt);
     tl_free(tr->sched);
     tl_train_log_free(&tr->log);
+    if (tr->lock_fd >= 0) close(tr->lock_fd);
 }
 
 /* DIR/ckpt-<step>.<ext>; safetensors checkpoints are Hugging Face directories
@@ -636,7 +641,6 @@ static tl_status setup_resume(trainer *tr) {
             cJSON_DeleteItemFromArray(ck, i);
     char log_path[PATH_CAP];
     snprintf(log_path, sizeof log_path, "%s/train_log.csv", dir);
-    remove_stale_temps(dir);
     return tl_train_log_read(&tr->log, log_path, tr->step);
 }
 
@@ -803,6 +807,25 @@ static tl_status log_row(trainer *tr, double loss, double val, double lr, double
     return tl_train_log_add(&tr->log, tr->step, line);
 }
 
+/* One training process per run directory: an advisory lock on DIR/.lock, held until the
+ * process ends (the kernel drops it even after kill -9, so a resume is never blocked by
+ * a dead run). */
+static tl_status lock_dir(trainer *tr) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/.lock", tr->o.out_dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0) return tl_errorf(TL_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return tl_errorf(TL_E_IO, "%s is in use by another training process", tr->o.out_dir);
+        return tl_errorf(TL_E_IO, "%s: cannot lock: %s", path, strerror(e));
+    }
+    tr->lock_fd = fd;
+    return TL_OK;
+}
+
 /* Can the model be written in the checkpoint format at all (a llama2.c .bin cannot hold
  * rope theta != 10000, say)? Found out now rather than at the first checkpoint, by
  * writing it once — skipped above 256 MiB, where the extension check must do. */
@@ -862,6 +885,7 @@ tl_status tl_train_run(const tl_train_opts *opts) {
     trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.o = *opts;
+    tr.lock_fd = -1;
     tr.t_start = tl_time_sec();
     tr.last_log_write = tr.t_start;
     tl_status s = opts->resume_dir ? TL_OK : check_opts(&tr.o);
@@ -874,6 +898,8 @@ tl_status tl_train_run(const tl_train_opts *opts) {
         for (int i = 0; i < tr.n_sched; i++) left += tr.sched[i] > tr.step || (tr.sched[i] == 0 && tr.last_ckpt < 0);
         uint64_t total = model_bytes * (uint64_t)left + state * (tr.o.keep_state ? (uint64_t)left : 2);
         s = tl_train_dir_prepare(tr.o.out_dir, model_bytes + state, total);
+        if (s == TL_OK) s = lock_dir(&tr);
+        if (s == TL_OK && opts->resume_dir) remove_stale_temps(tr.o.out_dir); /* ours alone now */
         if (s == TL_OK && !opts->resume_dir) s = check_format(&tr);
     }
     if (s == TL_OK && tr.o.warmup >= tr.o.steps)

@@ -18,6 +18,11 @@ killed=0
 for i in $(seq 1 600); do   # up to 30 s
     if grep -q '"step":[[:space:]]*4' "$W/run/manifest.json" 2>/dev/null &&
         compgen -G "$W/run/optim-8.bin.tmp.*" >/dev/null; then
+        # while it runs, nobody else may train in its directory
+        set +e
+        err=$("$T" train --resume "$W/run" --threads 1 -q 2>&1); rc=$?
+        set -e
+        compgen -G "$W/run/optim-8.bin.tmp.*" >/dev/null || fail "a refused resume touched the live temp file"
         kill -9 $pid
         killed=1
         break
@@ -26,6 +31,7 @@ for i in $(seq 1 600); do   # up to 30 s
 done
 wait $pid 2>/dev/null || true
 [[ $killed == 1 ]] || fail "never caught the process inside the write of checkpoint 8"
+[[ $rc == 1 && $err == *"is in use by another training process"* ]] || fail "concurrent resume: rc $rc: $err"
 ls -l "$W/run"
 
 [[ -e "$W/run/optim-8.bin" ]] && fail "optim-8.bin must not exist under its final name"

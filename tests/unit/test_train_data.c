@@ -414,6 +414,28 @@ static void test_builder_errors(void) {
     tl_token_builder_free(&b);
 }
 
+/* SFT windows: a document whose prompt fills its first T+1 tokens has nothing to predict. */
+static void test_hidden_completion(void) {
+    tl_token_builder b;
+    CHECK_OK(tl_token_builder_init(&b, 64));
+    int32_t ids[20];
+    for (int i = 0; i < 20; i++) ids[i] = 1 + i;
+    CHECK_OK(tl_token_builder_add(&b, ids, 20, 12)); /* prompt 12 >= T+1 = 9: skipped */
+    CHECK_OK(tl_token_builder_add(&b, ids, 20, 8));  /* token 8 is completion: kept */
+    CHECK_OK(tl_token_builder_add(&b, ids, 5, 2));   /* kept */
+    CHECK_OK(tl_token_builder_add(&b, ids, 1, 0));   /* one token: nothing to predict */
+    CHECK_OK(tl_token_builder_write(&b, tmp("hid.tok"), 0.0, 1));
+    tl_token_builder_free(&b);
+    tl_token_file *f = NULL;
+    tl_batcher *it = NULL;
+    CHECK_OK(tl_token_file_open(tmp("hid.tok"), &f));
+    if (f) CHECK_OK(tl_batcher_new(f, TL_SPLIT_TRAIN, TL_WINDOWS_DOCS, 8, 0, 0, &it));
+    CHECK(it && tl_batcher_windows(it) == 2, "documents with something to predict: %lld",
+          it ? (long long)tl_batcher_windows(it) : -1LL);
+    tl_batcher_free(it);
+    tl_token_file_free(f);
+}
+
 static void test_schedule(void) {
     int64_t *s = NULL;
     int n = 0;
@@ -486,6 +508,7 @@ int main(void) {
     test_windows();
     test_shuffle_resume();
     test_builder_errors();
+    test_hidden_completion();
     test_schedule();
     test_nomem();
     rm_tmpdir();
