@@ -49,26 +49,33 @@ static tl_status sft_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32
     return TL_OK;
 }
 
-static tl_status ntp_new(int B, int T, tl_objective *o) {
-    (void)B;
-    (void)T;
+/* Objectives without options reject any. */
+static tl_status no_options(const char *name, const char *opts) {
+    if (opts) return tl_errorf(TL_E_ARG, "objective %s takes no options (got '%s')", name, opts);
+    return TL_OK;
+}
+
+static tl_status ntp_new(const tl_objective_ctx *ctx, const char *opts, tl_objective *o) {
+    (void)ctx;
+    if (no_options("ntp", opts)) return TL_E_ARG;
     o->windows = TL_WINDOWS_PACKED;
     o->make = ntp_make;
     return TL_OK;
 }
 
-static tl_status sft_new(int B, int T, tl_objective *o) {
-    (void)B;
-    (void)T;
+static tl_status sft_new(const tl_objective_ctx *ctx, const char *opts, tl_objective *o) {
+    (void)ctx;
+    if (no_options("sft", opts)) return TL_E_ARG;
     o->windows = TL_WINDOWS_DOCS;
     o->make = sft_make;
     return TL_OK;
 }
 
-/* The registry. A constructor fills make, windows and (optionally) state + free_state. */
+/* The registry. A constructor fills make, windows and (optionally) state + free_state;
+ * opts is the text after "name:" in the spec, or NULL. */
 static const struct {
     const char *name;
-    tl_status (*init)(int B, int T, tl_objective *o);
+    tl_status (*init)(const tl_objective_ctx *ctx, const char *opts, tl_objective *o);
 } objectives[] = {
     {"ntp", ntp_new},
     {"sft", sft_new},
@@ -78,14 +85,16 @@ static const struct {
 int tl_objective_count(void) { return N_OBJECTIVES; }
 const char *tl_objective_name(int i) { return i >= 0 && i < N_OBJECTIVES ? objectives[i].name : NULL; }
 
-tl_status tl_objective_new(const char *name, int B, int T, tl_objective **out) {
+tl_status tl_objective_new(const char *spec, const tl_objective_ctx *ctx, tl_objective **out) {
     *out = NULL;
+    const char *colon = strchr(spec, ':');
+    size_t nlen = colon ? (size_t)(colon - spec) : strlen(spec);
     for (int i = 0; i < N_OBJECTIVES; i++) {
-        if (strcmp(name, objectives[i].name) != 0) continue;
+        if (strlen(objectives[i].name) != nlen || strncmp(spec, objectives[i].name, nlen) != 0) continue;
         tl_objective *o = tl_calloc(1, sizeof *o);
-        if (!o) return tl_errorf(TL_E_NOMEM, "objective %s: out of memory", name);
+        if (!o) return tl_errorf(TL_E_NOMEM, "objective %s: out of memory", spec);
         o->name = objectives[i].name;
-        tl_status s = objectives[i].init(B, T, o);
+        tl_status s = objectives[i].init(ctx, colon ? colon + 1 : NULL, o);
         if (s) {
             tl_objective_free(o);
             return s;
@@ -98,7 +107,7 @@ tl_status tl_objective_new(const char *name, int B, int T, tl_objective **out) {
         size_t n = strlen(list);
         snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "", objectives[i].name);
     }
-    return tl_errorf(TL_E_ARG, "unknown objective '%s' (expected one of: %s)", name, list);
+    return tl_errorf(TL_E_ARG, "unknown objective '%.*s' (expected one of: %s)", (int)nlen, spec, list);
 }
 
 void tl_objective_free(tl_objective *o) {

@@ -269,8 +269,17 @@ struct tl_objective {
     void *state; /* objective-owned scratch, sized for (B, T) */
 };
 
-/* Create an objective by name for batches of B x T ("ntp", "sft"). */
-tl_status tl_objective_new(const char *name, int B, int T, tl_objective **out);
+/* What an objective may need to know when it is made. */
+typedef struct {
+    int B, T;          /* batch shape */
+    int vocab_size;    /* the model's V */
+    int32_t bos, eos;  /* from the run's tokenizer, -1 when unknown */
+} tl_objective_ctx;
+
+/* Create an objective from a spec "name" or "name:options" ("ntp", "sft", "bico:p=0.5"):
+ * the options string goes to the objective's constructor untouched (NULL without ':'),
+ * so an objective can take settings without the trainer or the CLI knowing them. */
+tl_status tl_objective_new(const char *spec, const tl_objective_ctx *ctx, tl_objective **out);
 void tl_objective_free(tl_objective *o);
 /* The registered objectives, for help texts: names 0 .. count-1. */
 int tl_objective_count(void);

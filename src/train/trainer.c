@@ -477,7 +477,12 @@ static tl_status make_buffers(trainer *tr) {
     if (T > c->seq_len)
         return tl_errorf(TL_E_ARG, "train: sequence length %d exceeds the model's context %d", T, c->seq_len);
     tl_status s;
-    if ((s = tl_objective_new(tr->o.objective, B, T, &tr->obj))) return s;
+    tl_objective_ctx octx = {B, T, c->vocab_size, -1, -1};
+    if (tr->m->tok) {
+        octx.bos = tl_tokenizer_bos(tr->m->tok);
+        octx.eos = tl_tokenizer_eos(tr->m->tok);
+    }
+    if ((s = tl_objective_new(tr->o.objective, &octx, &tr->obj))) return s;
     uint64_t data_seed = tr->o.seed ^ 0xda7a5eedULL;
     if ((s = tl_batcher_new(tr->data, TL_SPLIT_TRAIN, tr->obj->windows, T, 1, data_seed, &tr->train_it)))
         return s;

@@ -231,8 +231,9 @@ static void test_windows(void) {
     tl_batcher_fill(it, 0, bt);
     int32_t in[3 * 16], tg_ntp[3 * 16], tg_sft[3 * 16];
     tl_objective *ntp = NULL, *sft = NULL;
-    CHECK_OK(tl_objective_new("ntp", 3, T, &ntp));
-    CHECK_OK(tl_objective_new("sft", 3, T, &sft));
+    tl_objective_ctx ctx = {3, T, 512, 1, 2};
+    CHECK_OK(tl_objective_new("ntp", &ctx, &ntp));
+    CHECK_OK(tl_objective_new("sft", &ctx, &sft));
     tl_rng rng;
     tl_rng_seed(&rng, 1);
     tl_attn_spec attn;
@@ -255,8 +256,11 @@ static void test_windows(void) {
     tl_objective_free(ntp);
     tl_objective_free(sft);
     tl_objective *none = NULL;
-    CHECK(tl_objective_new("bico2", 3, T, &none) == TL_E_ARG && !none && strstr(tl_last_error(), "ntp, sft"),
+    CHECK(tl_objective_new("bico2:p=1", &ctx, &none) == TL_E_ARG && !none && strstr(tl_last_error(), "ntp, sft") &&
+              strstr(tl_last_error(), "'bico2'"),
           "unknown objective: %s", tl_last_error());
+    CHECK(tl_objective_new("ntp:x=1", &ctx, &none) == TL_E_ARG && !none && strstr(tl_last_error(), "no options"),
+          "options for an objective without any: %s", tl_last_error());
     CHECK(tl_objective_count() >= 2 && !strcmp(tl_objective_name(0), "ntp"), "registry");
     tl_batcher_free(it);
     tl_batch_free(bt);

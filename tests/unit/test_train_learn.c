@@ -106,7 +106,7 @@ static double val_loss(const tl_model *m, const tl_token_file *f, int T) {
     int32_t *in = malloc(sizeof(int32_t) * B * T), *tg = malloc(sizeof(int32_t) * B * T);
     if (tl_batcher_new(f, TL_SPLIT_VAL, TL_WINDOWS_PACKED, T, 0, 0, &it) == TL_OK &&
         tl_batch_new(B, T, &b) == TL_OK && tl_train_acts_new(&m->cfg, B, T, &a) == TL_OK &&
-        tl_objective_new("ntp", B, T, &o) == TL_OK) {
+        tl_objective_new("ntp", &(tl_objective_ctx){B, T, m->cfg.vocab_size, -1, -1}, &o) == TL_OK) {
         tl_rng rng;
         tl_rng_seed(&rng, 1);
         for (int64_t w = 0; w < tl_batcher_windows(it); w += B) {
