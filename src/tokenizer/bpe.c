@@ -7,6 +7,7 @@
  * (ties: leftmost) until no pair has a rank. Mirrors llama.cpp's BPE session. */
 #include <string.h>
 
+#include "base/heap.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -104,41 +105,14 @@ static int above(const bigram *a, const bigram *b) {
     return a->rank < b->rank || (a->rank == b->rank && a->left < b->left);
 }
 
-static void heap_push(bpe_ctx *c, bigram b) {
-    size_t i = c->nh++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!above(&b, &c->heap[p])) break;
-        c->heap[i] = c->heap[p];
-        i = p;
-    }
-    c->heap[i] = b;
-}
-
-static bigram heap_pop(bpe_ctx *c) {
-    bigram top = c->heap[0], last = c->heap[--c->nh];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, best = i;
-        const bigram *bv = &last;
-        if (l < c->nh && above(&c->heap[l], bv)) {
-            best = l;
-            bv = &c->heap[l];
-        }
-        if (r < c->nh && above(&c->heap[r], bv)) best = r;
-        if (best == i) break;
-        c->heap[i] = c->heap[best];
-        i = best;
-    }
-    if (c->nh) c->heap[i] = last;
-    return top;
-}
+#define BPE_ABOVE(ctx, a, b) above(a, b)
+TL_HEAP_DEFINE(bpe_heap, bigram, void *, BPE_ABOVE)
 
 static void try_pair(bpe_ctx *c, int left, int right) {
     if (left < 0 || right < 0) return;
     const symbol *l = &c->sym[left], *r = &c->sym[right];
     int32_t rank = tl_tok_merge_rank(c->t, c->buf + l->off, l->n, c->buf + r->off, r->n);
-    if (rank >= 0) heap_push(c, (bigram){left, right, rank, l->n + r->n});
+    if (rank >= 0) bpe_heap_push(NULL, c->heap, &c->nh, (bigram){left, right, rank, l->n + r->n});
 }
 
 static void encode_word(void *user, const char *w, size_t wn) {
@@ -172,7 +146,7 @@ static void encode_word(void *user, const char *w, size_t wn) {
     c->nh = 0;
     for (int i = 1; i < ns; i++) try_pair(c, i - 1, i);
     while (c->nh) {
-        bigram b = heap_pop(c);
+        bigram b = bpe_heap_pop(NULL, c->heap, &c->nh);
         symbol *l = &c->sym[b.left], *r = &c->sym[b.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
         l->n += r->n;

@@ -7,6 +7,7 @@
  * tokens become their bytes' <0xXX> tokens. */
 #include <string.h>
 
+#include "base/heap.h"
 #include "tok_internal.h"
 #include "unicode.h"
 
@@ -31,42 +32,15 @@ static int above(const bigram *a, const bigram *b) {
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
-static void heap_push(heap *h, bigram b) {
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!above(&b, &h->v[p])) break;
-        h->v[i] = h->v[p];
-        i = p;
-    }
-    h->v[i] = b;
-}
-
-static bigram heap_pop(heap *h) {
-    bigram top = h->v[0], last = h->v[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, best = i;
-        const bigram *bv = &last;
-        if (l < h->n && above(&h->v[l], bv)) {
-            best = l;
-            bv = &h->v[l];
-        }
-        if (r < h->n && above(&h->v[r], bv)) best = r;
-        if (best == i) break;
-        h->v[i] = h->v[best];
-        i = best;
-    }
-    if (h->n) h->v[i] = last;
-    return top;
-}
+#define SPM_ABOVE(ctx, a, b) above(a, b)
+TL_HEAP_DEFINE(spm_heap, bigram, void *, SPM_ABOVE)
 
 static void try_pair(const tl_tokenizer *t, const char *text, const symbol *sym, int left, int right, heap *h) {
     if (left < 0 || right < 0) return;
     size_t n = sym[left].n + sym[right].n;
     int32_t id = tl_tok_lookup(t, text + sym[left].off, n);
     if (id < 0) return;
-    heap_push(h, (bigram){left, right, t->score[id], n});
+    spm_heap_push(NULL, h->v, &h->n, (bigram){left, right, t->score[id], n});
 }
 
 void tl_spm_encode(const tl_tokenizer *t, const char *text, size_t len, tl_tok_ids *out) {
@@ -89,7 +63,7 @@ void tl_spm_encode(const tl_tokenizer *t, const char *text, size_t len, tl_tok_i
     }
     for (int i = 1; i < ns; i++) try_pair(t, text, sym, i - 1, i, &h);
     while (h.n) {
-        bigram b = heap_pop(&h);
+        bigram b = spm_heap_pop(NULL, h.v, &h.n);
         symbol *l = &sym[b.left], *r = &sym[b.right];
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
         l->n += r->n;

@@ -4,8 +4,10 @@
  * tokenizer.bin (int32 max_token_length, then per token: f32 score, int32
  * length, bytes; llama2.c's export writes U+2581 as a plain space). */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format/format.h"
 #include "tok_internal.h"
@@ -662,4 +664,30 @@ tl_status tl_tokenizer_save(const tl_tokenizer *t, const char *path) {
         return s;
     }
     return tl_errorf(TL_E_ARG, "%s: unknown tokenizer output format '%s' (expected .json, .gguf or .bin)", path, ext);
+}
+
+tl_status tl_tokenizer_save_all(const tl_tokenizer *t, const char *const *paths, int n) {
+    char **tmp = tl_calloc((size_t)(n > 0 ? n : 1), sizeof *tmp);
+    if (!tmp) return tl_errorf(TL_E_NOMEM, "tokenizer: out of memory");
+    tl_status s = TL_OK;
+    /* "dir/tok.gguf" is first written as "dir/tok.part<pid>.gguf": the extension picks the format */
+    for (int i = 0; i < n && !s; i++) {
+        const char *ext = tl_path_ext(paths[i]);
+        size_t len = strlen(paths[i]), cap = len + 32;
+        if (!(tmp[i] = tl_malloc(cap))) {
+            s = tl_errorf(TL_E_NOMEM, "tokenizer: out of memory");
+            break;
+        }
+        snprintf(tmp[i], cap, "%.*s.part%ld%s", (int)(len - strlen(ext)), paths[i], (long)getpid(), ext);
+        if ((s = tl_tokenizer_save(t, tmp[i])) != TL_OK) s = tl_error_prefix(s, "%s", paths[i]);
+    }
+    for (int i = 0; i < n && !s; i++)
+        if (rename(tmp[i], paths[i]) != 0)
+            s = tl_errorf(TL_E_IO, "%s: cannot rename %s into place: %s", paths[i], tmp[i], strerror(errno));
+    for (int i = 0; i < n; i++) {
+        if (s && tmp[i]) remove(tmp[i]); /* nothing half-written: drop what was not renamed */
+        tl_free(tmp[i]);
+    }
+    tl_free(tmp);
+    return s;
 }

@@ -86,4 +86,62 @@ tl_status tl_tokenizer_encode(const tl_tokenizer *t, const char *text, size_t le
  * length (more than cap means the piece was cut short, as with snprintf). */
 size_t tl_tokenizer_decode_piece(const tl_tokenizer *t, int32_t prev, int32_t id, char *buf, size_t cap);
 
+/* ---- training (bpe_train.c) -------------------------------------------------
+ * A SentencePiece-style BPE vocabulary with byte fallback, trained so that the
+ * SPM encoder above reproduces the trainer's segmentation of every training
+ * word. Vocabulary: <unk> <s> </s>, <0x00>..<0xFF>, the merged pieces in merge
+ * order (score -rank), then the base characters (most frequent first).
+ * Use: tl_bpe_trainer_new, add texts or files, tl_bpe_trainer_run. */
+typedef struct {
+    int vocab_size;         /* all tokens: 259 + base characters + merges (259 .. 2^20) */
+    double char_coverage;   /* share of character occurrences the base characters cover (0 .. 1) */
+    int64_t min_char_count; /* a base character occurs at least this often (>= 1) */
+    int max_piece_chars;    /* longest merged piece, in characters (2 .. 64) */
+    int split_digits;       /* never merge digits (as Llama) */
+    /* called every few merges with (merges done, merges wanted); may be NULL */
+    void (*progress)(void *user, int done, int total);
+    void *user;
+} tl_bpe_train_opts;
+
+typedef struct {
+    int64_t n_texts, n_bytes; /* texts added and their bytes */
+    int64_t n_words;          /* word occurrences (pre-tokenised on whitespace and class changes) */
+    int64_t n_unique_words;
+    int64_t n_chars;          /* character occurrences (after the dummy prefix, spaces as U+2581) */
+    int64_t n_distinct_chars;
+    int n_base_chars;         /* characters that became pieces */
+    double coverage;          /* share of character occurrences they cover */
+    int n_merges, n_vocab;
+    int64_t n_tokens;         /* tokens the training words encode to (frequency-weighted) */
+    double seconds;           /* time in tl_bpe_trainer_run */
+} tl_bpe_train_stats;
+
+typedef struct tl_bpe_trainer tl_bpe_trainer;
+
+/* vocab 4096, coverage 0.9995, min count 1, pieces up to 16 characters, digits merge */
+void tl_bpe_train_opts_default(tl_bpe_train_opts *o);
+/* TL_E_ARG with a message naming the option when one is out of range. */
+tl_status tl_bpe_train_opts_check(const tl_bpe_train_opts *o);
+tl_status tl_bpe_trainer_new(const tl_bpe_train_opts *o, tl_bpe_trainer **out);
+void tl_bpe_trainer_free(tl_bpe_trainer *tr);
+/* One text (a document): gets the dummy-prefix space, as the encoder adds it. */
+tl_status tl_bpe_trainer_add_text(tl_bpe_trainer *tr, const char *text, size_t len);
+/* A file: .jsonl -> one text per line from {"text"} or {"prompt"[, "completion"]}
+ * (prompt and completion concatenated); anything else is one plain text. */
+tl_status tl_bpe_trainer_add_file(tl_bpe_trainer *tr, const char *path);
+/* Learn the merges and build the tokenizer. Stops early (fewer tokens than
+ * vocab_size, see the stats) when no pair is left to merge. Runs once. */
+tl_status tl_bpe_trainer_run(tl_bpe_trainer *tr, tl_tokenizer **out);
+void tl_bpe_trainer_stats(const tl_bpe_trainer *tr, tl_bpe_train_stats *st);
+/* After run: training word i (escaped: U+2581 for spaces), its count and the ids
+ * the trainer's merges gave it (byte tokens for characters outside the base
+ * set). ids needs room for len ids. TL_E_ARG before run or for i out of range. */
+tl_status tl_bpe_trainer_word(const tl_bpe_trainer *tr, size_t i, const char **text, size_t *len, int64_t *count,
+                              int32_t *ids, size_t *n_ids);
+size_t tl_bpe_trainer_n_words(const tl_bpe_trainer *tr);
+
+/* Save one tokenizer to several files (by extension), all or nothing: each is
+ * written beside its final name first and renamed only when all are written. */
+tl_status tl_tokenizer_save_all(const tl_tokenizer *t, const char *const *paths, int n);
+
 #endif /* TL_TOKENIZER_H */
