@@ -866,9 +866,11 @@ static tl_status run_loop(trainer *tr) {
         if ((s = train_step(tr, &loss, &norm, &lr))) return s;
         double tps = (double)o->batch * o->seq * o->accum / (tl_time_sec() - t0 + 1e-12);
         int stop = o->stop_at > 0 && tr->step == o->stop_at && tr->step < o->steps;
-        int save = stop || in_schedule(tr, tr->step);
+        int scheduled = in_schedule(tr, tr->step), save = stop || scheduled;
         double val = NAN;
-        if (save || tr->step == o->steps || (o->eval_every && tr->step % o->eval_every == 0)) {
+        /* a --stop-at checkpoint evaluates nothing extra, so the log of a stopped and
+         * resumed run is the log of the uninterrupted one */
+        if (scheduled || tr->step == o->steps || (o->eval_every && tr->step % o->eval_every == 0)) {
             if ((s = evaluate(tr, &val))) return s;
             if (!isnan(val) && !isfinite(val)) return numeric_stop(tr, tr->step, "the validation loss", val);
         }
