@@ -160,6 +160,7 @@ void cli_set_threads(int n) {
 void cli_progress_start(cli_progress *p, const char *label, int64_t total) {
     p->label = label;
     p->total = total;
+    p->first = 0;
     p->t0 = tl_time_sec();
     p->last_draw = 0;
     p->enabled = isatty(2) || getenv("TILLER_PROGRESS") != NULL;
@@ -176,7 +177,8 @@ void cli_progress_update(cli_progress *p, int64_t done, const char *extra) {
     int fill = (int)(frac * 20);
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = 0;
-    double el = now - p->t0, eta = frac > 0 ? el / frac - el : 0;
+    double el = now - p->t0;
+    double eta = done > p->first ? el * (double)(p->total - done) / (double)(done - p->first) : 0;
     fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %d:%02d eta %d:%02d %s\033[K", p->label, bar, (int)(frac * 100),
             (long long)done, (long long)p->total, (int)el / 60, (int)el % 60, (int)eta / 60, (int)eta % 60,
             extra ? extra : "");

@@ -49,10 +49,11 @@ void cli_log_init(int verbose);
 void cli_set_threads(int n);
 
 /* A progress line on stderr (only when stderr is a terminal, or always when forced):
- * "label [#####.....] 45% 123/456 eta 0:12 <extra>". */
+ * "label [#####.....] 45% 123/456 eta 0:12 <extra>". `first` (0 after start) is the
+ * count already done when timing began, so a resumed job's ETA uses only its own rate. */
 typedef struct {
     const char *label;
-    int64_t total;
+    int64_t total, first;
     double t0, last_draw;
     int enabled;
 } cli_progress;

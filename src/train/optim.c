@@ -17,8 +17,9 @@ tl_status tl_adamw_new(const tl_config *c, tl_adamw **out) {
     size_t bytes;
     if (!tl_mul_size(o->n, sizeof(float), &bytes) || !(o->m = tl_malloc_aligned(bytes)) ||
         !(o->v = tl_malloc_aligned(bytes))) {
+        size_t n = o->n;
         tl_adamw_free(o);
-        return tl_errorf(TL_E_NOMEM, "AdamW: cannot allocate moments for %zu parameters", o->n);
+        return tl_errorf(TL_E_NOMEM, "AdamW: cannot allocate moments for %zu parameters", n);
     }
     memset(o->m, 0, bytes);
     memset(o->v, 0, bytes);
