@@ -24,7 +24,7 @@ run: release
 check: release asan
 	@scripts/deps.sh test
 	cd build && ctest --output-on-failure -j$(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -LE slow
 
 clean:
 	rm -rf build build-asan
