@@ -4,13 +4,15 @@
  *   bench_train B=8 T=256 threads=2 steps=3 tokens_per_s=... gflops=... fwd_ms=... bwd_ms=... opt_ms=...
  * GFLOP/s counts 6 * params * tokens per step (the usual estimate, attention excluded).
  *   bench_train [B T steps]
- * With --kernels, times the non-matmul kernels of one step at that shape instead, one
+ * The whole-step figures come from tl_bench_train (`tiller bench --train` prints them for
+ * both shapes with the sgemm ceiling). With --kernels, times the non-matmul kernels of one step at that shape instead, one
  * line each (ms per call summed over the layers). */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/bench.h"
 #include "kernels/kernels.h"
 #include "train/train.h"
 
@@ -91,51 +93,16 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (kernels) return bench_kernels(B, T);
+    /* the measuring is tl_bench_train (src/bench), the same as `tiller bench --train` */
     tl_config c = stories15m();
-    tl_model *m = NULL;
-    tl_train_acts *a = NULL;
-    tl_adamw *opt = NULL;
-    if (tl_model_new(&c, &m) || tl_train_acts_new(&m->cfg, B, T, &a) || tl_adamw_new(&m->cfg, &opt)) {
+    tl_bench_train_result r;
+    if (tl_bench_train(&c, B, T, steps, 1, &r)) {
         fprintf(stderr, "bench_train: %s\n", tl_last_error());
         return 1;
     }
-    tl_model_init_random(m, 1);
-    float *grads = tl_malloc_aligned(m->n_params * sizeof(float));
-    memset(grads, 0, m->n_params * sizeof(float));
-    int32_t *tok = malloc(sizeof(int32_t) * B * T), *tgt = malloc(sizeof(int32_t) * B * T);
-    tl_rng r;
-    tl_rng_seed(&r, 2);
-    for (int i = 0; i < B * T; i++) tok[i] = (int32_t)tl_rng_below(&r, 32000);
-    for (int i = 0; i < B * T; i++) tgt[i] = i % T == T - 1 ? -1 : tok[i + 1];
-    tl_adamw_params hp = {0.9f, 0.95f, 1e-8f, 0.1f};
-    double t_fwd = 0, t_bwd = 0, t_opt = 0;
-    float loss = 0;
-    for (int s = -1; s < steps; s++) { /* step -1 warms caches and pages */
-        double t0 = tl_time_sec();
-        if (tl_model_forward_train(m, a, tok, tgt, NULL, &loss)) {
-            fprintf(stderr, "bench_train: %s\n", tl_last_error());
-            return 1;
-        }
-        double t1 = tl_time_sec();
-        tl_model_backward(m, a, grads, 1.0f);
-        double t2 = tl_time_sec();
-        tl_grad_clip(grads, m->n_params, 1.0f);
-        tl_adamw_step(opt, &hp, 1e-4f, m->params, grads);
-        memset(grads, 0, m->n_params * sizeof(float));
-        double t3 = tl_time_sec();
-        if (s >= 0) t_fwd += t1 - t0, t_bwd += t2 - t1, t_opt += t3 - t2;
-    }
-    double total = t_fwd + t_bwd + t_opt, tokens = (double)B * T * steps;
     printf("bench_train B=%d T=%d threads=%d steps=%d params=%zu tokens_per_s=%.0f gflops=%.1f "
            "fwd_ms=%.0f bwd_ms=%.0f opt_ms=%.0f loss=%.4f isa=%s\n",
-           B, T, omp_get_max_threads(), steps, m->n_params, tokens / total,
-           6.0 * (double)m->n_params * tokens / total * 1e-9, 1e3 * t_fwd / steps,
-           1e3 * t_bwd / steps, 1e3 * t_opt / steps, loss, tl_isa_name(tl_cpu_isa()));
-    tl_free_aligned(grads);
-    free(tok);
-    free(tgt);
-    tl_adamw_free(opt);
-    tl_train_acts_free(a);
-    tl_model_free(m);
+           B, T, omp_get_max_threads(), steps, r.n_params, r.tokens_per_s, r.gflops, r.fwd_ms,
+           r.bwd_ms, r.opt_ms, r.loss, tl_isa_name(tl_cpu_isa()));
     return 0;
 }

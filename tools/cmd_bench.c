@@ -98,9 +98,51 @@ static int bench_one(const report *rp, const char *name, const tl_bench_shape *s
     return st ? cli_fail() : 0;
 }
 
+/* --train: training throughput of the shapes against the measured sgemm ceiling. */
+static int bench_train(const report *rp, const char *model, int steps) {
+    int n, all = !strcmp(model, "all"), known = all;
+    const tl_bench_train_shape *shapes = tl_bench_train_shapes(&n);
+    for (int i = 0; i < n; i++) known |= !strcmp(model, shapes[i].name);
+    if (!known)
+        return cli_failf(2, "bench: --train measures stories15M, stories110M or all, not '%s'",
+                         model);
+    double sgemm = 0.0;
+    if (tl_bench_sgemm(2048, 3, &sgemm)) return cli_fail();
+    if (rp->json)
+        printf("{\"kind\":\"sgemm\",\"threads\":%d,\"n\":2048,\"gflops\":%.1f}\n", rp->threads,
+               sgemm);
+    else
+        printf("sgemm (OpenBLAS, 2048^3, one slice per thread): %.1f GFLOP/s\n\n", sgemm);
+    for (int i = 0; i < n; i++) {
+        const tl_bench_train_shape *sh = &shapes[i];
+        if (!all && strcmp(model, sh->name) != 0) continue;
+        tl_bench_train_result r;
+        if (tl_bench_train(&sh->cfg, sh->batch, sh->seq, steps, 1234, &r)) return cli_fail();
+        double share = sgemm > 0 ? r.gflops / sgemm : 0.0;
+        if (rp->json)
+            printf("{\"kind\":\"train\",\"model\":\"%s\",\"params\":%zu,\"isa\":\"%s\","
+                   "\"threads\":%d,\"batch\":%d,\"seq\":%d,\"steps\":%d,\"tokens_per_s\":%.1f,"
+                   "\"gflops\":%.1f,\"sgemm_share\":%.3f,\"fwd_ms\":%.1f,\"bwd_ms\":%.1f,"
+                   "\"opt_ms\":%.1f,\"loss\":%.4f,\"target_tps\":%.0f}\n",
+                   sh->name, r.n_params, rp->isa, rp->threads, sh->batch, sh->seq, steps,
+                   r.tokens_per_s, r.gflops, share, r.fwd_ms, r.bwd_ms, r.opt_ms, r.loss,
+                   sh->target_tps);
+        else
+            printf(
+                "%s (tied, %.2fM params), batch %d x %d, forward + backward + AdamW:\n"
+                "  %8.1f tok/s  %6.1f GFLOP/s = %.0f%% of sgemm (target %.0f tok/s: %s)\n"
+                "  per step: forward %.0f ms, backward %.0f ms, clip + AdamW %.0f ms; loss %.3f\n",
+                sh->name, r.n_params / 1e6, sh->batch, sh->seq, r.tokens_per_s, r.gflops,
+                100.0 * share, sh->target_tps, r.tokens_per_s >= sh->target_tps ? "met" : "MISSED",
+                r.fwd_ms, r.bwd_ms, r.opt_ms, r.loss);
+        fflush(stdout);
+    }
+    return 0;
+}
+
 int tl_cmd_bench(int argc, char **argv) {
     const char *model = "all", *path260k = "../shared/models/stories260K/stories260K.bin";
-    int threads = 2, json = 0, no_memory = 0, mem_mib = 256;
+    int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3;
     tl_bench_opts o;
     tl_bench_opts_default(&o);
     const cli_opt opts[] = {
@@ -114,15 +156,20 @@ int tl_cmd_bench(int argc, char **argv) {
         {"--reps", "-r", OPT_INT, &o.reps, "timed runs per figure (the best is kept)"},
         {"--mem-mib", NULL, OPT_INT, &mem_mib, "array size of the memory-bandwidth probe, MiB"},
         {"--no-memory", NULL, OPT_FLAG, &no_memory, "skip the memory-bandwidth probe"},
+        {"--train", NULL, OPT_FLAG, &train,
+         "measure training instead: forward + backward + AdamW tokens/s and GFLOP/s of the "
+         "stories15M (8 x 256) and stories110M (4 x 256) shapes, tied, against measured sgemm"},
+        {"--steps", NULL, OPT_INT, &steps, "timed training steps per shape (--train)"},
         {"--json", NULL, OPT_FLAG, &json, "one JSON object per line instead of text"},
     };
     const cli_spec spec = {
-        "tiller bench [-t THREADS] [--model NAME|FILE] [--json]",
+        "tiller bench [-t THREADS] [--model NAME|FILE] [--train [--steps N]] [--json]",
         "Measures inference speed: prefill (a prompt in one call, tokens/s) and decode (tokens one "
         "at a time after the prompt, tokens/s, and the GB/s of weights that reads), for random-"
         "weight models of the stories15M and stories110M shapes and for the real stories260K, "
         "against targets and against the memory bandwidth the machine shows with the same "
-        "threads. Set TILLER_ISA=avx2 (or portable) to measure a narrower kernel path.",
+        "threads. With --train: training throughput (6 x params x tokens GFLOP/s) against the "
+        "machine's sgemm. Set TILLER_ISA=avx2 (or portable) to measure a narrower kernel path.",
         opts,
         (int)(sizeof opts / sizeof *opts),
         NULL,
@@ -134,12 +181,14 @@ int tl_cmd_bench(int argc, char **argv) {
         return cli_failf(2, "bench: --threads %d must be 1..1024", threads);
     if (o.n_prompt < 1 || o.n_gen < 1 || o.reps < 1)
         return cli_failf(2, "bench: --prompt, --gen and --reps must be at least 1");
+    if (steps < 1 || steps > 1000) return cli_failf(2, "bench: --steps %d must be 1..1000", steps);
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
     cli_set_threads(threads);
 
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
     print_header(&rp);
+    if (train) return bench_train(&rp, model, steps);
     if (!no_memory) {
         tl_bench_memory mem;
         size_t bytes = (size_t)mem_mib << 20;

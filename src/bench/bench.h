@@ -58,4 +58,28 @@ typedef struct {
  * each (choose well above the last-level cache). */
 tl_status tl_bench_memory_run(size_t bytes, int reps, tl_bench_memory *r);
 
+/* Training throughput (`tiller bench --train`, bench_train.c): forward + backward +
+ * clipping + AdamW on random tokens, allocated once, timed over `steps` steps after
+ * one warm-up step. GFLOP/s counts 6 x parameters x tokens (attention excluded). */
+typedef struct {
+    const char *name; /* "stories15M" */
+    tl_config cfg;    /* tied embeddings */
+    int batch, seq;   /* the workload: B x T tokens a step */
+    double target_tps;
+} tl_bench_train_shape;
+const tl_bench_train_shape *tl_bench_train_shapes(int *n);
+
+typedef struct {
+    size_t n_params;
+    double tokens_per_s, gflops;
+    double fwd_ms, bwd_ms, opt_ms; /* per step */
+    float loss;                    /* of the last step (a sanity figure: ~ln V at random init) */
+} tl_bench_train_result;
+tl_status tl_bench_train(const tl_config *cfg, int B, int T, int steps, uint64_t seed,
+                         tl_bench_train_result *r);
+
+/* OpenBLAS sgemm n x n x n as tiller calls it (one single-threaded slice per OpenMP
+ * thread), GFLOP/s, best of reps: the ceiling training throughput is compared with. */
+tl_status tl_bench_sgemm(int n, int reps, double *gflops);
+
 #endif /* TL_BENCH_H */

@@ -22,6 +22,11 @@ fi
 check "-t 0 is a usage error (got $rc)" '[ $rc -eq 2 ]'
 "$bin" bench --reps x >/dev/null 2>&1; rc=$?
 check "--reps x is a usage error (got $rc)" '[ $rc -eq 2 ]'
+"$bin" bench --train --steps 0 >/dev/null 2>&1; rc=$?
+check "--train --steps 0 is a usage error (got $rc)" '[ $rc -eq 2 ]'
+err=$("$bin" bench --train --model stories7B 2>&1 >/dev/null); rc=$?
+check "--train with an unknown shape is a usage error (got $rc)" '[ $rc -eq 2 ]'
+check "message names the shape ($err)" 'echo "$err" | grep -q "stories7B"'
 err=$("$bin" bench --no-memory --model /nonexistent/model.bin 2>&1 >/dev/null); rc=$?
 check "missing model file fails with 1 (got $rc)" '[ $rc -eq 1 ]'
 check "message names the file ($err)" 'echo "$err" | grep -q "/nonexistent/model.bin"'
