@@ -19,6 +19,7 @@
 
 #define PATH_CAP 4096
 #define MAX_ITEMS 64
+#define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity,world_capability"
 
 void tl_trust_opts_default(tl_trust_opts *o) {
     memset(o, 0, sizeof *o);
@@ -394,14 +395,81 @@ static tl_status parse_scales(const char *s, double *out, int *n) {
     return TL_OK;
 }
 
+/* The vector sources: chosen checkpoints of the series (--sources steps, or
+ * n_sources spread log-wise), then the chat model. src holds MAX_ITEMS + 1. */
+static tl_status resolve_sources(const tl_trust_opts *o, const tl_ckpt_list *ckpts, source *src, int *n_out) {
+    int idx[MAX_ITEMS], n_src = 0;
+    tl_status s = TL_OK;
+    if (o->sources) {
+        char sbuf[1024], *items[MAX_ITEMS];
+        int n = split_list(o->sources, sbuf, sizeof sbuf, items, MAX_ITEMS);
+        for (int i = 0; i < n && s == TL_OK; i++) {
+            char *e;
+            long long step = strtoll(items[i], &e, 10);
+            int found = -1;
+            for (int c = 0; c < ckpts->n && !*e; c++)
+                if (ckpts->items[c].step == step) found = c;
+            if (found < 0) s = tl_errorf(TL_E_ARG, "--sources: %s has no checkpoint at step '%s'", o->series, items[i]);
+            else idx[n_src++] = found;
+        }
+        if (s == TL_OK && n_src == 0) s = tl_errorf(TL_E_ARG, "--sources: the list is empty");
+    } else {
+        n_src = pick_sources(ckpts, o->n_sources > 0 ? (o->n_sources < MAX_ITEMS ? o->n_sources : MAX_ITEMS) : 4, idx);
+    }
+    for (int i = 0; i < n_src && s == TL_OK; i++) {
+        const tl_ckpt *c = &ckpts->items[idx[i]];
+        snprintf(src[i].name, sizeof src[i].name, "%s", c->name);
+        src[i].step = c->step;
+        snprintf(src[i].path, sizeof src[i].path, "%s", c->path);
+    }
+    if (s == TL_OK) {
+        snprintf(src[n_src].name, sizeof src[n_src].name, "chat");
+        src[n_src].step = -1;
+        snprintf(src[n_src].path, sizeof src[n_src].path, "%s", o->chat);
+        n_src++;
+    }
+    *n_out = n_src;
+    return s;
+}
+
+/* Everything the steering table reads, checked before any model time is spent:
+ * scales, sources, the pair file, the tasks. */
+static tl_status precheck_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts) {
+    double scales[MAX_ITEMS];
+    int n;
+    tl_status s = parse_scales(o->scales, scales, &n);
+    source *src = tl_calloc(MAX_ITEMS + 1, sizeof *src);
+    if (s == TL_OK && !src) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    if (s == TL_OK) s = resolve_sources(o, ckpts, src, &n);
+    tl_free(src);
+    char pairs[PATH_CAP];
+    if (s == TL_OK) {
+        if (o->pairs) snprintf(pairs, sizeof pairs, "%s", o->pairs);
+        else if (!o->world) s = tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
+        else s = join(pairs, o->world, "steering/pairs.jsonl");
+    }
+    tl_steer_data *pd = NULL;
+    if (s == TL_OK) s = tl_steer_data_load(pairs, o->pair_dim, 0, &pd);
+    tl_steer_data_free(pd);
+    char tbuf[1024], *tnames[16];
+    int n_tasks = split_list(o->tasks ? o->tasks : DEFAULT_TASKS, tbuf, sizeof tbuf, tnames, 16);
+    if (s == TL_OK && n_tasks == 0) s = tl_errorf(TL_E_ARG, "trust-dynamics: no evaluation tasks");
+    tl_eval_load_opts lo = {o->eval_data ? o->eval_data : "../shared/data", o->world, NULL, 0};
+    for (int k = 0; k < n_tasks && s == TL_OK; k++) {
+        tl_eval_task *t = NULL;
+        s = tl_eval_task_load(tnames[k], &lo, &t);
+        tl_eval_task_free(t);
+    }
+    return s;
+}
+
 static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_strbuf *md) {
     double scales[MAX_ITEMS];
     int n_scales;
     tl_status s = parse_scales(o->scales, scales, &n_scales);
     if (s) return s;
-    const char *def_tasks = "world_truth,world_stereotype,world_toxicity,world_capability";
     char tbuf[1024], *tnames[16];
-    int n_tasks = split_list(o->tasks ? o->tasks : def_tasks, tbuf, sizeof tbuf, tnames, 16);
+    int n_tasks = split_list(o->tasks ? o->tasks : DEFAULT_TASKS, tbuf, sizeof tbuf, tnames, 16);
     if (n_tasks == 0) return tl_errorf(TL_E_ARG, "trust-dynamics: no evaluation tasks");
     char pairs[PATH_CAP];
     if (o->pairs) snprintf(pairs, sizeof pairs, "%s", o->pairs);
@@ -418,35 +486,9 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     tl_steer_hook hook = {0};
     cells table = {0};
     char (*metric_names)[4][32] = tl_calloc(16, sizeof *metric_names);
-    int n_src = 0, idx[MAX_ITEMS];
+    int n_src = 0;
     if (!src || !metric_names) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
-    if (s == TL_OK && o->sources) {
-        char sbuf[1024], *items[MAX_ITEMS];
-        int n = split_list(o->sources, sbuf, sizeof sbuf, items, MAX_ITEMS);
-        for (int i = 0; i < n && s == TL_OK; i++) {
-            char *e;
-            long long step = strtoll(items[i], &e, 10);
-            int found = -1;
-            for (int c = 0; c < ckpts->n && !*e; c++)
-                if (ckpts->items[c].step == step) found = c;
-            if (found < 0) s = tl_errorf(TL_E_ARG, "--sources: %s has no checkpoint at step '%s'", o->series, items[i]);
-            else idx[n_src++] = found;
-        }
-    } else if (s == TL_OK) {
-        n_src = pick_sources(ckpts, o->n_sources > 0 ? (o->n_sources < MAX_ITEMS ? o->n_sources : MAX_ITEMS) : 4, idx);
-    }
-    for (int i = 0; i < n_src && s == TL_OK; i++) {
-        const tl_ckpt *c = &ckpts->items[idx[i]];
-        snprintf(src[i].name, sizeof src[i].name, "%s", c->name);
-        src[i].step = c->step;
-        snprintf(src[i].path, sizeof src[i].path, "%s", c->path);
-    }
-    if (s == TL_OK) {
-        snprintf(src[n_src].name, sizeof src[n_src].name, "chat");
-        src[n_src].step = -1;
-        snprintf(src[n_src].path, sizeof src[n_src].path, "%s", o->chat);
-        n_src++;
-    }
+    if (s == TL_OK) s = resolve_sources(o, ckpts, src, &n_src);
     /* inputs first: tasks and pairs fail before model time is spent */
     tl_eval_load_opts lo = {o->eval_data ? o->eval_data : "../shared/data", o->world, NULL, 0};
     for (int k = 0; k < n_tasks && s == TL_OK; k++) s = tl_eval_task_load(tnames[k], &lo, &tasks[k]);
@@ -545,16 +587,13 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         if ((s = tl_dataset_load(path, &d))) return s;
         tl_dataset_free(d);
     }
-    if (!o->no_steer) {
-        double sc[MAX_ITEMS];
-        int n;
-        if ((s = parse_scales(o->scales, sc, &n))) return s;
-    }
     tl_ckpt_list ckpts = {0};
     if ((s = tl_series_list(o->series, &ckpts))) return s;
-    if (ckpts.n == 0) {
+    if (ckpts.n == 0) s = tl_errorf(TL_E_ARG, "%s: no checkpoints", o->series);
+    if (s == TL_OK && !o->no_steer) s = precheck_steering(o, &ckpts);
+    if (s) {
         tl_ckpt_list_free(&ckpts);
-        return tl_errorf(TL_E_ARG, "%s: no checkpoints", o->series);
+        return s;
     }
     if ((s = make_dir(o->out))) {
         tl_ckpt_list_free(&ckpts);
