@@ -52,8 +52,8 @@ static void write_cv(const char *path, const char *arch, int layer_count, const 
                      int n, uint32_t type) {
     tl_gguf_writer *w = NULL;
     CHECK_OK(tl_gguf_writer_new(&w));
-    static float data[256];
-    for (int i = 0; i < 256; i++) data[i] = 0.01f * i;
+    static float data[512]; /* enough for the 200 x 2 matrix */
+    for (int i = 0; i < 512; i++) data[i] = 0.01f * i;
     tl_gguf_write_str(w, "general.architecture", arch);
     tl_gguf_write_str(w, "controlvector.model_hint", "llama");
     int32_t lc = layer_count;
