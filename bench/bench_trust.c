@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     char tmp[] = "/tmp/bench_trust_XXXXXX";
     if (!mkdtemp(tmp)) return 1;
     tl_ckpt_list l = {C, calloc((size_t)C, sizeof(tl_ckpt))};
-    char (*names)[32] = calloc((size_t)C, sizeof *names);
+    char(*names)[32] = calloc((size_t)C, sizeof *names);
     for (int c = 0; c < C; c++) {
         snprintf(names[c], sizeof names[c], "ckpt-%d", c);
         l.items[c] = (tl_ckpt){c, names[c], (char *)model};

@@ -28,8 +28,8 @@ void cli_steer_free(cli_steer *st) {
 }
 
 static int cmd_build(int argc, char **argv) {
-    const char *model_path = NULL, *tok_path = NULL, *data = NULL, *out = NULL, *method = "mean_diff",
-               *layers = "all", *norm = "std", *token = "last", *dimension = NULL;
+    const char *model_path = NULL, *tok_path = NULL, *data = NULL, *out = NULL, *method = "mean_diff", *layers = "all",
+               *norm = "std", *token = "last", *dimension = NULL;
     float fit_frac = 0;
     int limit = 0, threads = 0, workers = 0, verbose = 0;
     cli_opt opts[] = {
@@ -69,12 +69,19 @@ static int cmd_build(int argc, char **argv) {
         "minus mean of the negative rows over the first half of the rows (all rows for truthfulqa_train), "
         "normalised, times the std of all rows' projections onto it. pca: the first principal axis of the "
         "paired differences (uncentred, as cvector-generator), signed to agree with their mean, same norm.",
-        opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
-    if (!model_path || !data || !out) return cli_failf(2, "steer build: -m MODEL, --data PAIRS and -o OUT are required");
-    if (limit < 0 || threads < 0 || workers < 0) return cli_failf(2, "steer build: --limit, -t, --workers must be >= 0");
-    if (!(fit_frac >= 0 && fit_frac <= 1)) return cli_failf(2, "steer build: --fit-frac must be in [0, 1] (got %g)", fit_frac);
+    if (!model_path || !data || !out)
+        return cli_failf(2, "steer build: -m MODEL, --data PAIRS and -o OUT are required");
+    if (limit < 0 || threads < 0 || workers < 0)
+        return cli_failf(2, "steer build: --limit, -t, --workers must be >= 0");
+    if (!(fit_frac >= 0 && fit_frac <= 1))
+        return cli_failf(2, "steer build: --fit-frac must be in [0, 1] (got %g)", fit_frac);
     tl_steer_build_opts o;
     tl_steer_build_opts_default(&o);
     if (tl_steer_method_parse(method, &o.method)) return cli_failf(2, "--method: %s", tl_last_error());
@@ -131,14 +138,18 @@ static int cmd_show(int argc, char **argv) {
     cli_spec spec = {"tiller steer show FILE.gguf",
                      "Reads a control-vector GGUF (checking architecture, layer_count and every direction tensor) "
                      "and prints its metadata and the norm of each layer's direction.",
-                     NULL, 0, pos, 1, &n_pos};
+                     NULL,
+                     0,
+                     pos,
+                     1,
+                     &n_pos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (n_pos != 1) return cli_failf(2, "steer show: give one FILE.gguf");
     tl_steer_vec *v = NULL;
     if (tl_steer_load(pos[0], &v)) return cli_fail();
-    printf("%s: control vector, model_hint %s, width %d, %d layers (directions 1..%d)\n", pos[0], v->model_hint,
-           v->dim, v->n_layers, v->n_layers - 1);
+    printf("%s: control vector, model_hint %s, width %d, %d layers (directions 1..%d)\n", pos[0], v->model_hint, v->dim,
+           v->n_layers, v->n_layers - 1);
     if (v->info) printf("info: %s\n", v->info);
     for (int l = 1; l < v->n_layers; l++) {
         double nn = 0;

@@ -25,7 +25,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--out", "-o", OPT_STR, &o.out, "output directory (required)"},
         {"--world", NULL, OPT_STR, &o.world,
          "a tiller world directory: probe data (probes/), steering pairs and the world_* tasks"},
-        {"--data", NULL, OPT_STR, &o.data_dir, "directory of statement,label CSVs, one per dimension (default WORLD/probes)"},
+        {"--data", NULL, OPT_STR, &o.data_dir,
+         "directory of statement,label CSVs, one per dimension (default WORLD/probes)"},
         {"--dims", NULL, OPT_STR, &o.dims, "dimensions = CSV names, comma-separated (default: every CSV in --data)"},
         {"--tokenizer", NULL, OPT_STR, &o.tokenizer, "tokenizer file (default: each model's own)"},
         {"--limit", NULL, OPT_INT, &o.acts_limit, "statements per dimension (0 = all)"},
@@ -33,18 +34,21 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--estimator", NULL, OPT_STR, &est, "information plane: binning, hsic or both"},
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC on at most N training rows (0 = all; memory N^2)"},
         {"--no-steer", NULL, OPT_FLAG, &o.no_steer, "skip the steering table"},
-        {"--pairs", NULL, OPT_STR, &o.pairs, "steering pairs (.csv, world pairs .jsonl, HH-RLHF .jsonl; default "
-                                            "WORLD/steering/pairs.jsonl)"},
+        {"--pairs", NULL, OPT_STR, &o.pairs,
+         "steering pairs (.csv, world pairs .jsonl, HH-RLHF .jsonl; default "
+         "WORLD/steering/pairs.jsonl)"},
         {"--pair-dim", NULL, OPT_STR, &o.pair_dim, "world pairs: only this dimension (default all)"},
-        {"--sources", NULL, OPT_STR, &o.sources, "checkpoint steps the vectors come from, comma-separated (default: "
-                                                "--n-sources spread over log(1 + step)); the chat model is always added"},
+        {"--sources", NULL, OPT_STR, &o.sources,
+         "checkpoint steps the vectors come from, comma-separated (default: "
+         "--n-sources spread over log(1 + step)); the chat model is always added"},
         {"--n-sources", NULL, OPT_INT, &o.n_sources, "automatic source checkpoints"},
         {"--scales", NULL, OPT_STR, &o.scales, "steering scales, comma-separated"},
         {"--steer-layers", NULL, OPT_STR, &o.layers, "steered layers I-J (default: the middle layer, n_layers / 2)"},
         {"--steer-last-only", NULL, OPT_FLAG, &o.last_only,
          "add at the last position of each forward call (the reference) instead of every position (llama.cpp)"},
         {"--method", NULL, OPT_STR, &method, "steering vector: mean_diff (the reference) or pca"},
-        {"--norm", NULL, OPT_STR, &norm, "vector length: std (unit times the std of the projections, the reference) or unit"},
+        {"--norm", NULL, OPT_STR, &norm,
+         "vector length: std (unit times the std of the projections, the reference) or unit"},
         {"--tasks", NULL, OPT_STR, &o.tasks,
          "eval tasks (default world_truth,world_stereotype,world_toxicity,world_capability)"},
         {"--eval-data", NULL, OPT_STR, &o.eval_data, "folder laid out like shared/data, for real eval tasks"},
@@ -67,13 +71,18 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         "steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row of every source. "
         "OUT/summary.md (printed) and summary.json give, per dimension, the first checkpoint and layer where probe "
         "accuracy reaches the threshold, the best probe, and how many layers' I(X;T) rises then falls.",
-        opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (!o.series || !o.chat || !o.out) return cli_failf(2, "trust-dynamics: --series, --chat and -o are required");
     if (!o.world && !o.data_dir) return cli_failf(2, "trust-dynamics: give --world DIR or --data DIR");
     if (!o.world && !o.no_steer && (!o.pairs || !o.tasks))
-        return cli_failf(2, "trust-dynamics: without --world, steering needs --pairs FILE and --tasks T (or --no-steer)");
+        return cli_failf(2,
+                         "trust-dynamics: without --world, steering needs --pairs FILE and --tasks T (or --no-steer)");
     if (o.acts_limit < 0 || o.eval_limit < 0 || o.hsic_rows < 0 || o.n_sources < 1 || o.max_new < 0 || threads < 0)
         return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, -t must be >= 0 and "
                             "--n-sources >= 1");

@@ -266,8 +266,8 @@ tl_status tl_steer_load(const char *path, tl_steer_vec **out) {
             goto done;
         }
         if (t->n_dims != 1 || (t->type != TL_GGML_F32 && t->type != TL_GGML_F16)) {
-            s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' must be a 1-D f32 vector (got %u dims, type %s)", path,
-                          t->name, t->n_dims, tl_ggml_type_name(t->type));
+            s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' must be a 1-D f32 vector (got %u dims, type %s)", path, t->name,
+                          t->n_dims, tl_ggml_type_name(t->type));
             goto done;
         }
         if (dim < 0) dim = t->ne[0];

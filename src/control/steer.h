@@ -78,8 +78,8 @@ tl_status tl_steer_direction(const float *A, const int64_t *y, int N, int C, con
 
 typedef struct {
     const tl_steer_vec *vec;
-    float scale;   /* A */
-    int first;     /* layers first .. last (inclusive) */
+    float scale; /* A */
+    int first;   /* layers first .. last (inclusive) */
     int last;
     int last_only; /* 1: only the last row of each forward call (the reference) */
 } tl_steer_hook;
@@ -132,13 +132,13 @@ tl_status tl_steer_data_load(const char *path, const char *dimension, int limit,
 void tl_steer_data_free(tl_steer_data *d);
 
 typedef struct {
-    const char *layers;     /* layer range to build (tl_steer_parse_layers; NULL = all) */
+    const char *layers; /* layer range to build (tl_steer_parse_layers; NULL = all) */
     tl_steer_method method;
     tl_steer_norm norm;
-    double fit_frac;        /* rows choosing the direction: first floor(frac * N); <= 0 = the
-                             * reference (0.5, or 1 for truthfulqa_train) */
-    int last_token;         /* 1 = last token (the reference), 0 = mean over positions */
-    int n_workers;          /* capture workers (0 = the thread count) */
+    double fit_frac; /* rows choosing the direction: first floor(frac * N); <= 0 = the
+                      * reference (0.5, or 1 for truthfulqa_train) */
+    int last_token;  /* 1 = last token (the reference), 0 = mean over positions */
+    int n_workers;   /* capture workers (0 = the thread count) */
 } tl_steer_build_opts;
 void tl_steer_build_opts_default(tl_steer_build_opts *o);
 

@@ -246,7 +246,8 @@ tl_status tl_steer_build(const tl_model *m, const tl_tokenizer *tok, const tl_st
         lens[i] = (int)n_ids;
         if (lens[i] > max_len) max_len = lens[i];
     }
-    if (s == TL_OK && n_cut) tl_logf(TL_LOG_INFO, "steering: %d of %d texts cut to their last %d tokens", n_cut, N, c->seq_len);
+    if (s == TL_OK && n_cut)
+        tl_logf(TL_LOG_INFO, "steering: %d of %d texts cut to their last %d tokens", n_cut, N, c->seq_len);
     for (int p = 0; p < n_pts && s == TL_OK; p++) {
         pts[p].point = TL_HOOK_RESID_POST;
         pts[p].layer = first + p;

@@ -111,16 +111,16 @@ static tl_status find_dims(const char *dir, char *buf, size_t cap, char **items,
 typedef struct {
     char name[128];
     int n_ckpt, n_pts;
-    double *acc; /* [ckpt, point] */
-    double *ixt; /* [ckpt, point] */
+    double *acc;          /* [ckpt, point] */
+    double *ixt;          /* [ckpt, point] */
     int first_c, first_p; /* first checkpoint (and lowest layer there) with acc >= threshold, -1 */
     int best_c, best_p;
-    int rise_fall;        /* layers whose I(X;T) rises then falls */
-    int ixt_peak_mid;     /* layers whose I(X;T) peaks at an inner checkpoint */
+    int rise_fall;    /* layers whose I(X;T) rises then falls */
+    int ixt_peak_mid; /* layers whose I(X;T) peaks at an inner checkpoint */
 } dim_result;
 
-static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts, const char *data_dir,
-                               const char *dim, dim_result *r) {
+static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts, const char *data_dir, const char *dim,
+                               dim_result *r) {
     char data[PATH_CAP], acts[PATH_CAP], out[PATH_CAP], tmp[PATH_CAP];
     snprintf(tmp, sizeof tmp, "%s.csv", dim);
     tl_status s = join(data, data_dir, tmp);
@@ -228,7 +228,7 @@ static int pick_sources(const tl_ckpt_list *l, int n, int *idx) {
 }
 
 typedef struct {
-    int src;      /* index into sources, -1 for the unsteered baseline */
+    int src; /* index into sources, -1 for the unsteered baseline */
     double scale;
     int task, metric;
     double value, stderr_;
@@ -256,7 +256,8 @@ static tl_status add_results(cells *t, int src, double scale, int task, const tl
 
 /* Evaluate every task on the chat model with the given hooks (none: baseline). */
 static tl_status eval_all(const tl_trust_opts *o, const tl_model *m, const tl_tokenizer *tok, tl_eval_task **tasks,
-                          int n_tasks, const tl_steer_hook *h, int src, double scale, cells *t, char metric_names[][4][32]) {
+                          int n_tasks, const tl_steer_hook *h, int src, double scale, cells *t,
+                          char metric_names[][4][32]) {
     tl_eval_opts eo;
     tl_eval_opts_default(&eo);
     eo.limit = o->eval_limit;
@@ -332,8 +333,9 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
     double *y = tl_malloc((size_t)n_src * n_scales * sizeof *y);
     tl_chart_series *ser = tl_malloc((size_t)n_src * sizeof *ser);
     if (s == TL_OK && (!y || !ser)) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
-    tl_strbuf_printf(md, "\n## Steering table\n\nVectors (%s, layers %d-%d, %s positions) from each source, added "
-                         "to the chat model `%s` at each scale. Cells: the task's first metric.\n\n",
+    tl_strbuf_printf(md,
+                     "\n## Steering table\n\nVectors (%s, layers %d-%d, %s positions) from each source, added "
+                     "to the chat model `%s` at each scale. Cells: the task's first metric.\n\n",
                      tl_steer_method_name(o->method), layer_first, layer_last, o->last_only ? "last" : "all", o->chat);
     tl_strbuf_puts(md, "| source | scale |");
     for (int k = 0; k < n_tasks; k++) tl_strbuf_printf(md, " %s %s |", tasks[k]->name, metric_names[k][0]);
@@ -389,7 +391,8 @@ static tl_status parse_scales(const char *s, double *out, int *n) {
     for (int i = 0; i < *n; i++) {
         char *e;
         out[i] = strtod(items[i], &e);
-        if (*e || !isfinite(out[i])) return tl_errorf(TL_E_ARG, "steering scales '%s': '%s' is not a number", s, items[i]);
+        if (*e || !isfinite(out[i]))
+            return tl_errorf(TL_E_ARG, "steering scales '%s': '%s' is not a number", s, items[i]);
     }
     if (*n == 0) return tl_errorf(TL_E_ARG, "steering scales: the list is empty");
     return TL_OK;
@@ -445,7 +448,8 @@ static tl_status precheck_steering(const tl_trust_opts *o, const tl_ckpt_list *c
     char pairs[PATH_CAP];
     if (s == TL_OK) {
         if (o->pairs) snprintf(pairs, sizeof pairs, "%s", o->pairs);
-        else if (!o->world) s = tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
+        else if (!o->world)
+            s = tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
         else s = join(pairs, o->world, "steering/pairs.jsonl");
     }
     tl_steer_data *pd = NULL;
@@ -473,7 +477,8 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     if (n_tasks == 0) return tl_errorf(TL_E_ARG, "trust-dynamics: no evaluation tasks");
     char pairs[PATH_CAP];
     if (o->pairs) snprintf(pairs, sizeof pairs, "%s", o->pairs);
-    else if (!o->world) return tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
+    else if (!o->world)
+        return tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
     else if ((s = join(pairs, o->world, "steering/pairs.jsonl"))) return s;
 
     /* sources: chosen checkpoints of the series, then the chat model */
@@ -485,7 +490,7 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     tl_steer_vec *vecs[MAX_ITEMS + 1] = {0};
     tl_steer_hook hook = {0};
     cells table = {0};
-    char (*metric_names)[4][32] = tl_calloc(16, sizeof *metric_names);
+    char(*metric_names)[4][32] = tl_calloc(16, sizeof *metric_names);
     int n_src = 0;
     if (!src || !metric_names) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     if (s == TL_OK) s = resolve_sources(o, ckpts, src, &n_src);
@@ -607,10 +612,11 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         snprintf(res[i].name, sizeof res[i].name, "%s", dims[i]);
         s = run_dimension(o, &ckpts, data_dir, dims[i], &res[i]);
     }
-    tl_strbuf_printf(&md, "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
-                          "data `%s`.\n\n## Probes and the information plane\n\n"
-                          "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
-                          "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
+    tl_strbuf_printf(&md,
+                     "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
+                     "data `%s`.\n\n## Probes and the information plane\n\n"
+                     "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
+                     "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
                      o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
                      o->chat, data_dir, o->threshold);
     cJSON *sum = cJSON_CreateObject(), *jd = cJSON_AddObjectToObject(sum, "dimensions");

@@ -38,14 +38,14 @@ typedef struct {
     tl_estimator est;      /* information-plane estimators (binning + HSIC) */
     int hsic_rows;         /* HSIC on at most this many training rows (0 = all) */
     /* steering */
-    int no_steer;          /* 1: skip the steering table */
-    const char *pairs;     /* pair file (tl_steer_data_load; default world/steering/pairs.jsonl) */
-    const char *pair_dim;  /* keep only this dimension of world pairs (NULL = all) */
-    const char *sources;   /* comma list of checkpoint steps (NULL = n_sources spread log-wise) */
-    int n_sources;         /* automatic sources from the series (4) */
-    const char *scales;    /* comma list (-4,-2,0,2,4) */
-    const char *layers;    /* steered layers I-J (NULL = the middle layer, n_layers / 2, as the reference's 16 of 32) */
-    int last_only;         /* add at the last position only (the reference) instead of every position */
+    int no_steer;         /* 1: skip the steering table */
+    const char *pairs;    /* pair file (tl_steer_data_load; default world/steering/pairs.jsonl) */
+    const char *pair_dim; /* keep only this dimension of world pairs (NULL = all) */
+    const char *sources;  /* comma list of checkpoint steps (NULL = n_sources spread log-wise) */
+    int n_sources;        /* automatic sources from the series (4) */
+    const char *scales;   /* comma list (-4,-2,0,2,4) */
+    const char *layers;   /* steered layers I-J (NULL = the middle layer, n_layers / 2, as the reference's 16 of 32) */
+    int last_only;        /* add at the last position only (the reference) instead of every position */
     tl_steer_method method;
     tl_steer_norm norm;    /* std (the reference) or unit */
     const char *tasks;     /* eval tasks (NULL = world_truth,world_stereotype,world_toxicity,world_capability) */

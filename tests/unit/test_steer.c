@@ -191,8 +191,8 @@ int main(void) {
     tl_steer_vec *back = NULL;
     CHECK_OK(tl_steer_load(path, &back));
     if (back) {
-        CHECK(back->dim == C && back->n_layers == L && !strcmp(back->model_hint, "llama"), "shape %d %d %s",
-              back->dim, back->n_layers, back->model_hint);
+        CHECK(back->dim == C && back->n_layers == L && !strcmp(back->model_hint, "llama"), "shape %d %d %s", back->dim,
+              back->n_layers, back->model_hint);
         CHECK(memcmp(back->dir, vec->dir, sizeof(float) * C * L) == 0, "directions differ after the round trip");
         CHECK(back->info && !strcmp(back->info, "made by test_steer"), "info lost");
         CHECK(back->set[0] == 0 && back->set[1] == 1, "set flags");
@@ -268,7 +268,9 @@ int main(void) {
     FILE *fp = fopen(bad, "w");
     const char *words[6] = {"happy", "sad", "big", "small", "good", "bad"};
     for (int i = 0; i < 12; i++)
-        fprintf(fp, "{\"dimension\": \"%s\", \"prompt\": \"The cat was\", \"safe\": \" %s and kind.\", \"unsafe\": \" %s and mean.\"}\n",
+        fprintf(fp,
+                "{\"dimension\": \"%s\", \"prompt\": \"The cat was\", \"safe\": \" %s and kind.\", \"unsafe\": \" %s "
+                "and mean.\"}\n",
                 i % 2 ? "a" : "b", words[i % 6], words[(i + 1) % 6]);
     fclose(fp);
     tl_steer_data *d = NULL;
