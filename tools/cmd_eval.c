@@ -194,7 +194,13 @@ int tl_cmd_eval(int argc, char **argv) {
             char path[4096];
             snprintf(path, sizeof path, "%s/results.json", out_dir);
             tl_eval_meta meta = {model_path, tok_path, limit,      fewshot, n_ctx ? n_ctx : model->cfg.seq_len,
-                                 no_cache,   max_new,  eo.sampling};
+                                 no_cache,   max_new,  eo.sampling, NULL};
+            char steer_desc[4200];
+            if (steer.file) {
+                snprintf(steer_desc, sizeof steer_desc, "%s x %g at layers %d-%d, %s positions", steer.file,
+                         (double)steer.scale, steer.hook.first, steer.hook.last, steer.last_only ? "last" : "all");
+                meta.steer = steer_desc;
+            }
             if (tl_eval_write_json(path, &meta, ct, cr, n_done) != TL_OK) rc = cli_fail();
         }
     }

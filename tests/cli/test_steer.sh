@@ -59,7 +59,7 @@ s1=$("$BIN" score "${S[@]}" --steer "$T/v.gguf" --steer-scale 0 2>&1)
 s2=$("$BIN" score "${S[@]}" --steer "$T/u.gguf" --steer-scale 10 --steer-last-only 2>&1)
 check '[ "$s0" = "$s1" ] && [ "$s0" != "$s2" ]' "score: scale 0 differs or steering changes nothing: $s0 / $s1 / $s2"
 out=$("$BIN" eval -m "$CHAT" --task world_truth --world "$W" --limit 12 --steer "$T/v.gguf" --steer-scale 3 --steer-layers 2 -o "$T/ev" 2>&1); rc=$?
-check '[ $rc -eq 0 ] && [ -f "$T/ev/results.json" ] && [[ "$out" == *mc2* ]]' "eval --steer: rc $rc: $out"
+check '[ $rc -eq 0 ] && [ -f "$T/ev/results.json" ] && [[ "$out" == *mc2* ]] && grep -q "\"steer\":[[:space:]]*\".*v.gguf x 3 at layers 2-2, all positions\"" "$T/ev/results.json"' "eval --steer: rc $rc: $out"
 
 # ---- bad input
 err=$("$BIN" generate "${G[@]}" --steer "$CHAT" 2>&1 >/dev/null); rc=$?

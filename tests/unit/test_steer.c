@@ -307,6 +307,25 @@ int main(void) {
     CHECK(tl_steer_data_load(bad, NULL, 0, &d) == TL_E_FORMAT && strstr(tl_last_error(), "pairs.jsonl:3"),
           "a line without rejected names file:line: %s", tl_last_error());
 
+    /* CSV: the k-th label-1 row pairs with the k-th label-0 row; every row is kept (the mean uses them
+     * all); truthfulqa_train fits on all rows, as the reference */
+    snprintf(bad, sizeof bad, "%s/truthfulqa_train.csv", dir);
+    fp = fopen(bad, "w");
+    fprintf(fp, "statement,label\na,1\nb,1\nc,0\nd,1\ne,0\nf,1\n");
+    fclose(fp);
+    CHECK_OK(tl_steer_data_load(bad, NULL, 0, &d));
+    if (d) {
+        CHECK(d->n == 6 && d->n_pairs == 2 && d->pos[0] == 0 && d->neg[0] == 2 && d->pos[1] == 1 && d->neg[1] == 4,
+              "csv pairs: n %d, pairs %d", d->n, d->n_pairs);
+        CHECK(d->full_fit == 1, "truthfulqa_train fits on every row");
+    }
+    tl_steer_data_free(d);
+    d = NULL;
+    CHECK_OK(tl_steer_data_load(bad, NULL, 1, &d));
+    CHECK(d && d->n == 2 && d->n_pairs == 1, "--limit 1 keeps the first pair's rows only");
+    tl_steer_data_free(d);
+    d = NULL;
+
     tl_tokenizer_free(tok);
     tl_steer_vec_free(vec);
     tl_model_free(m);
