@@ -66,6 +66,67 @@ static void write_cv(const char *path, const char *arch, int layer_count, const 
     tl_gguf_writer_free(w);
 }
 
+/* Allocation-failure sweep (as test_analysis_alloc): the k-th allocation fails for
+ * k = 1, 2, ... until the call succeeds; every failure must be TL_E_NOMEM (and, under
+ * ASan, leak nothing). */
+typedef struct {
+    const char *path, *out, *pairs;
+    const tl_model *m;
+    const tl_tokenizer *tok;
+    const tl_steer_data *d;
+} sweep_ctx;
+
+static tl_status call_load(const sweep_ctx *c) {
+    tl_steer_vec *v = NULL;
+    tl_status s = tl_steer_load(c->path, &v);
+    tl_steer_vec_free(v);
+    return s;
+}
+
+static tl_status call_save(const sweep_ctx *c) {
+    tl_steer_vec *v = NULL;
+    tl_status s = tl_steer_vec_new(8, 3, "llama", &v);
+    if (s == TL_OK) s = tl_steer_save(v, c->out);
+    tl_steer_vec_free(v);
+    return s;
+}
+
+static tl_status call_pairs(const sweep_ctx *c) {
+    tl_steer_data *d = NULL;
+    tl_status s = tl_steer_data_load(c->pairs, NULL, 0, &d);
+    tl_steer_data_free(d);
+    return s;
+}
+
+static tl_status call_build(const sweep_ctx *c) {
+    tl_steer_build_opts o;
+    tl_steer_build_opts_default(&o);
+    o.layers = "1-2";
+    o.n_workers = 1;
+    o.method = TL_STEER_PCA;
+    tl_steer_vec *v = NULL;
+    tl_status s = tl_steer_build(c->m, c->tok, c->d, &o, &v);
+    tl_steer_vec_free(v);
+    return s;
+}
+
+static void sweep(const char *what, tl_status (*fn)(const sweep_ctx *), const sweep_ctx *c) {
+    for (long k = 1; k < 100000; k++) {
+        tl_alloc_fail_after(k);
+        tl_status s = fn(c);
+        tl_alloc_fail_after(0);
+        if (s == TL_OK) {
+            CHECK(k > 1, "%s: succeeded with its first allocation failing", what);
+            return;
+        }
+        if (s != TL_E_NOMEM) {
+            CHECK(0, "%s: allocation %ld failing gave status %d: %s", what, k, s, tl_last_error());
+            return;
+        }
+    }
+    CHECK(0, "%s: never succeeded", what);
+}
+
 int main(void) {
     /* ---- directions on a hand-made matrix: 6 rows x 3 features ---- */
     {
@@ -306,6 +367,26 @@ int main(void) {
     fclose(fp);
     CHECK(tl_steer_data_load(bad, NULL, 0, &d) == TL_E_FORMAT && strstr(tl_last_error(), "pairs.jsonl:3"),
           "a line without rejected names file:line: %s", tl_last_error());
+
+    /* allocation failures */
+    {
+        char pj[512], outp[512];
+        snprintf(pj, sizeof pj, "%s/sweep.jsonl", dir);
+        snprintf(outp, sizeof outp, "%s/sweep.gguf", dir);
+        fp = fopen(pj, "w");
+        for (int i = 0; i < 4; i++)
+            fprintf(fp, "{\"prompt\": \"Once\", \"safe\": \" %s day\", \"unsafe\": \" %s night\"}\n", words[i],
+                    words[i + 1]);
+        fclose(fp);
+        tl_steer_data *sd = NULL;
+        CHECK_OK(tl_steer_data_load(pj, NULL, 0, &sd));
+        sweep_ctx c = {path, outp, pj, m, tok, sd};
+        sweep("tl_steer_load", call_load, &c);
+        sweep("tl_steer_save", call_save, &c);
+        sweep("tl_steer_data_load", call_pairs, &c);
+        if (sd && tok) sweep("tl_steer_build", call_build, &c);
+        tl_steer_data_free(sd);
+    }
 
     /* CSV: the k-th label-1 row pairs with the k-th label-0 row; every row is kept (the mean uses them
      * all); truthfulqa_train fits on all rows, as the reference */
