@@ -549,12 +549,8 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
             s = eval_all(o, chat, tok, tasks, n_tasks, &hook, q, scales[si], &table, metric_names);
         }
     if (s == TL_OK) {
-        /* the baseline appears at scale 0 only when 0 is one of the scales */
-        int has0 = 0;
-        for (int si = 0; si < n_scales; si++) has0 |= scales[si] == 0;
-        if (!has0)
-            for (int i = 0; i < table.n; i++)
-                if (table.c[i].src < 0) table.c[i].scale = NAN;
+        /* the unsteered baseline is written as the scale-0 row of every source, whether or not 0 is
+         * among the scales (the Markdown table and the charts show the chosen scales only) */
         s = write_steering(o, src, n_src, scales, n_scales, tasks, n_tasks, metric_names, &table, first, last, md);
     }
     for (int q = 0; q < n_src; q++) tl_steer_vec_free(vecs[q]);
