@@ -3,6 +3,7 @@
  * at all, scale 0 leaves logits bit-identical, last-only touches one row), the
  * control-vector GGUF round trip and its validation on broken files, shape
  * checks, and building from text pairs through the real stories260K model. */
+#include <cjson/cJSON.h>
 #include <string.h>
 
 #include "control/steer.h"
@@ -125,6 +126,60 @@ static void sweep(const char *what, tl_status (*fn)(const sweep_ctx *), const sw
         }
     }
     CHECK(0, "%s: never succeeded", what);
+}
+
+/* The PyTorch oracle (tests/oracle/steer_ref.py): the reference's mean difference and
+ * the PCA variant on stories260K's activations of the first 80 stereoset rows. */
+static void check_oracle(const tl_model *m, const tl_tokenizer *tok, const char *dir) {
+    char *text = NULL;
+    size_t n = 0;
+    CHECK_OK(tl_file_read_all("tests/golden/steer/stereo80.json", &text, &n));
+    char csv[512];
+    snprintf(csv, sizeof csv, "%s/stereo80.csv", dir);
+    /* header + the first 80 rows (no quoted line breaks there, as test_analysis's slice) */
+    char *src = NULL;
+    size_t sn = 0;
+    CHECK_OK(tl_file_read_all(tl_test_shared("data/trust/stereoset.csv"), &src, &sn));
+    if (!text || !src) {
+        tl_free(text);
+        tl_free(src);
+        return;
+    }
+    size_t cut = 0;
+    for (int lines = 0; cut < sn && lines < 81; cut++)
+        if (src[cut] == '\n') lines++;
+    CHECK_OK(tl_file_write_atomic(csv, src, cut));
+    tl_free(src);
+    cJSON *g = cJSON_ParseWithLength(text, n);
+    tl_free(text);
+    tl_steer_data *d = NULL;
+    CHECK_OK(tl_steer_data_load(csv, NULL, 0, &d));
+    for (int meth = 0; meth < 2 && d && g; meth++) {
+        tl_steer_build_opts o;
+        tl_steer_build_opts_default(&o);
+        o.method = meth ? TL_STEER_PCA : TL_STEER_MEAN_DIFF;
+        tl_steer_vec *v = NULL;
+        CHECK_OK(tl_steer_build(m, tok, d, &o, &v));
+        for (int L = 1; v && L < m->cfg.n_layers; L++) {
+            char key[16];
+            snprintf(key, sizeof key, "%d", L);
+            const cJSON *arr = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(g, "layers"), key),
+                                                   meth ? "pca" : "mean_diff");
+            CHECK(cJSON_GetArraySize(arr) == m->cfg.dim, "golden layer %d has %d values", L, cJSON_GetArraySize(arr));
+            double err = 0, big = 0;
+            for (int j = 0; j < m->cfg.dim && j < cJSON_GetArraySize(arr); j++) {
+                double want = cJSON_GetArrayItem(arr, j)->valuedouble;
+                double e = fabs(v->dir[(size_t)L * m->cfg.dim + j] - want);
+                if (e > err) err = e;
+                if (fabs(want) > big) big = fabs(want);
+            }
+            CHECK(big > 0 && err <= 1e-5 * big, "%s layer %d: max error %g of max %g", meth ? "pca" : "mean_diff", L,
+                  err, big);
+        }
+        tl_steer_vec_free(v);
+    }
+    tl_steer_data_free(d);
+    cJSON_Delete(g);
 }
 
 int main(void) {
@@ -367,6 +422,8 @@ int main(void) {
     fclose(fp);
     CHECK(tl_steer_data_load(bad, NULL, 0, &d) == TL_E_FORMAT && strstr(tl_last_error(), "pairs.jsonl:3"),
           "a line without rejected names file:line: %s", tl_last_error());
+
+    if (tok) check_oracle(m, tok, dir);
 
     /* allocation failures */
     {
