@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "eval/eval.h"
+#include "steer_cli.h"
 
 static void progress_cb(void *user, int done, int total) {
     cli_progress *p = user;
@@ -76,6 +77,7 @@ int tl_cmd_eval(int argc, char **argv) {
     int workers = 0, limit = 0, fewshot = 0, n_ctx = 0, max_new = 32, top_k = 0, threads = 0, no_cache = 0, verbose = 0;
     float temp = 0.0f, top_p = 1.0f;
     uint64_t seed = 0;
+    cli_steer steer = CLI_STEER_INIT;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "model file (.gguf, .bin, .safetensors or HF directory)"},
         {"--task", NULL, OPT_STR, &task_arg, "task name, or several separated by commas"},
@@ -97,6 +99,7 @@ int tl_cmd_eval(int argc, char **argv) {
         {"--workers", NULL, OPT_INT, &workers,
          "items scored in parallel (0 = auto: every thread for models up to 64M parameters, else 1)"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
+        CLI_STEER_OPTS(steer),
     };
     char desc[6000];
     build_description(desc, sizeof desc);
@@ -155,7 +158,10 @@ int tl_cmd_eval(int argc, char **argv) {
     eo.n_ctx = n_ctx;
     eo.no_prefix_cache = no_cache;
     eo.max_new_tokens = max_new;
-    eo.n_workers = workers;
+    /* the steering hook only reads its vector, so items may still run in parallel */
+    if (!rc && steer.file && workers == 0) eo.n_workers = tl_eval_workers(model, &eo, 1 << 30);
+    else eo.n_workers = workers;
+    if (!rc) rc = cli_steer_setup(&steer, model, &eo.hooks);
     eo.sampling = (tl_sampler_params){temp, top_k, top_p, seed};
     cli_progress prog;
     eo.progress = progress_cb;
@@ -188,7 +194,13 @@ int tl_cmd_eval(int argc, char **argv) {
             char path[4096];
             snprintf(path, sizeof path, "%s/results.json", out_dir);
             tl_eval_meta meta = {model_path, tok_path, limit,      fewshot, n_ctx ? n_ctx : model->cfg.seq_len,
-                                 no_cache,   max_new,  eo.sampling};
+                                 no_cache,   max_new,  eo.sampling, NULL};
+            char steer_desc[4200];
+            if (steer.file) {
+                snprintf(steer_desc, sizeof steer_desc, "%s x %g at layers %d-%d, %s positions", steer.file,
+                         (double)steer.scale, steer.hook.first, steer.hook.last, steer.last_only ? "last" : "all");
+                meta.steer = steer_desc;
+            }
             if (tl_eval_write_json(path, &meta, ct, cr, n_done) != TL_OK) rc = cli_fail();
         }
     }
@@ -197,6 +209,7 @@ int tl_cmd_eval(int argc, char **argv) {
         tl_eval_task_free(tasks[k]);
     }
     tl_tokenizer_free(tok_owned);
+    cli_steer_free(&steer);
     tl_model_free(model);
     return rc;
 }

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "eval/eval.h"
 #include "model/model.h"
+#include "steer_cli.h"
 #include "tokenizer/tokenizer.h"
 
 /* The model plus the tokenizer to use: --tokenizer FILE, else the model's own. */
@@ -55,6 +56,7 @@ int tl_cmd_generate(int argc, char **argv) {
     int n_new = 256, threads = 0, top_k = 0, n_ctx = 0, verbose = 0, no_echo = 0;
     float temp = 0.8f, top_p = 0.9f;
     uint64_t seed = 0;
+    cli_steer st = CLI_STEER_INIT;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "model file (.gguf, .bin, .safetensors or HF directory)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file (.bin, .gguf, tokenizer.json); default: the model's"},
@@ -68,6 +70,7 @@ int tl_cmd_generate(int argc, char **argv) {
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
         {"--no-echo", NULL, OPT_FLAG, &no_echo, "do not print the prompt"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "print timing and progress details"},
+        CLI_STEER_OPTS(st),
     };
     cli_spec spec = {"tiller generate -m MODEL [-p PROMPT] [options]",
                      "Generates text after the prompt, streaming it to stdout; stops at end-of-sequence. "
@@ -97,6 +100,7 @@ int tl_cmd_generate(int argc, char **argv) {
         rc = cli_fail();
         goto done;
     }
+    if ((rc = cli_steer_setup(&st, L.model, &s->hooks))) goto done;
     if ((int)n_ids + n_new > s->n_ctx) {
         rc = cli_failf(1, "prompt (%zu tokens) + %d new tokens exceed the context of %d", n_ids, n_new,
                        s->n_ctx);
@@ -134,6 +138,7 @@ done:
     tl_free(ids);
     tl_sampler_free(&smp);
     tl_session_free(s);
+    cli_steer_free(&st);
     loaded_free(&L);
     return rc;
 }
@@ -141,6 +146,7 @@ done:
 int tl_cmd_score(int argc, char **argv) {
     const char *model_path = NULL, *tok_path = NULL, *prompt = "", *cont = NULL;
     int threads = 0, json = 0;
+    cli_steer st = CLI_STEER_INIT;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "model file"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file; default: the model's"},
@@ -148,6 +154,7 @@ int tl_cmd_score(int argc, char **argv) {
         {"--continuation", "-c", OPT_STR, &cont, "the continuation to score"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
         {"--json", NULL, OPT_FLAG, &json, "print one JSON object instead of a table"},
+        CLI_STEER_OPTS(st),
     };
     cli_spec spec = {"tiller score -m MODEL -p PROMPT -c CONTINUATION [options]",
                      "Prints log p(continuation | prompt): the total and per token. The continuation's "
@@ -178,9 +185,13 @@ int tl_cmd_score(int argc, char **argv) {
         goto done;
     }
     logp = malloc(sizeof(double) * (size_t)n_cont);
-    if (!logp || tl_session_new(L.model, 0, 0, &s) != TL_OK ||
-        tl_score_tokens(s, ctx_ids, n_ctx, cont_ids, n_cont, logp) != TL_OK) {
+    if (!logp || tl_session_new(L.model, 0, 0, &s) != TL_OK) {
         rc = logp ? cli_fail() : cli_failf(1, "out of memory");
+        goto done;
+    }
+    if ((rc = cli_steer_setup(&st, L.model, &s->hooks))) goto done;
+    if (tl_score_tokens(s, ctx_ids, n_ctx, cont_ids, n_cont, logp) != TL_OK) {
+        rc = cli_fail();
         goto done;
     }
     double total = 0;
@@ -206,6 +217,7 @@ done:
     tl_free(ctx_ids);
     tl_free(cont_ids);
     tl_session_free(s);
+    cli_steer_free(&st);
     loaded_free(&L);
     return rc;
 }

@@ -340,6 +340,8 @@ typedef struct {
     const char *panels;  /* points drawn in the info-plane scatter (NULL = a spread of layers) */
     tl_progress_fn progress;
     void *progress_user;
+    double *ixt_out;     /* optional: receives [checkpoints, points] I(X;T), binning (else HSIC) */
+    double *iyt_out;     /* optional: the same for I(T;Y) */
 } tl_infoplane_opts;
 void tl_infoplane_opts_default(tl_infoplane_opts *o);
 

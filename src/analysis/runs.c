@@ -592,6 +592,9 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
     }
     if (st == TL_OK) st = out_dir_make(out_dir);
     if (st == TL_OK) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
+    int bin = (o->est & TL_EST_BINNING) != 0;
+    if (st == TL_OK && o->ixt_out) memcpy(o->ixt_out, bin ? pl.b_ixt : pl.h_ixt, cells * sizeof(double));
+    if (st == TL_OK && o->iyt_out) memcpy(o->iyt_out, bin ? pl.b_iyt : pl.h_iyt, cells * sizeof(double));
     for (int i = 0; i < 6; i++) tl_free(*fields[i]);
     tl_free(x_ids);
     tl_free(Rx);

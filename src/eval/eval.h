@@ -183,6 +183,7 @@ typedef struct {
     const char *tokenizer;
     int limit, fewshot, n_ctx, no_prefix_cache, max_new_tokens;
     tl_sampler_params sampling;
+    const char *steer; /* NULL, or how the residual stream was edited (e.g. "v.gguf x 2 at layers 1-3") */
 } tl_eval_meta;
 
 /* results.json: {"model", ..., "tasks": {name: {"n", "metrics": {m: {"value",

@@ -59,6 +59,7 @@ tl_status tl_eval_write_json(const char *path, const tl_eval_meta *meta, const t
         ok &= cJSON_AddNumberToObject(root, "fewshot", meta->fewshot) != NULL;
         ok &= cJSON_AddNumberToObject(root, "n_ctx", meta->n_ctx) != NULL;
         ok &= cJSON_AddBoolToObject(root, "prefix_cache", !meta->no_prefix_cache) != NULL;
+        if (meta->steer) ok &= cJSON_AddStringToObject(root, "steer", meta->steer) != NULL;
         ok &= (tj = cJSON_AddObjectToObject(root, "tasks")) != NULL;
     }
     for (int k = 0; k < n_tasks && ok; k++) {

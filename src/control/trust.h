@@ -1,0 +1,66 @@
+/*
+ * control/trust: the trust-dynamics experiment in one call (issue 6 point 6,
+ * METHODS.md §1): over a checkpoint series, per dimension, activation capture,
+ * probe accuracy (heatmap + curves) and the information plane; then the
+ * steering table: vectors built from a few checkpoints of the series (and from
+ * the chat model itself), applied to the chat model at several scales, scored on
+ * trust and capability tasks of the evaluation harness.
+ *
+ * Output files in OUT (fixed names, for `tiller demo`'s report):
+ *   acts/<dim>/...                 captures (resumable: a rerun skips complete ones)
+ *   <dim>/probe_accuracy.csv, probe.json, probe_heatmap.svg, probe_curves.svg
+ *   <dim>/infoplane.csv, infoplane.json, infoplane_binning.svg, infoplane_hsic.svg
+ *   vectors/<source>.gguf          the steering vectors (llama.cpp control vectors)
+ *   steering.csv                   source,step,scale,task,metric,value,stderr,n (one row per cell)
+ *   steering.json                  the same with the settings
+ *   steering_<task>.svg            task's first metric against the scale, one line per source
+ *   summary.json, summary.md       per dimension: where probe accuracy first passes the
+ *                                  threshold, the best probe, whether I(X;T) rises then
+ *                                  falls per layer; the steering table in Markdown
+ */
+#ifndef TL_CONTROL_TRUST_H
+#define TL_CONTROL_TRUST_H
+
+#include "analysis/analysis.h"
+#include "steer.h"
+
+typedef struct {
+    const char *series;    /* checkpoint series (tiller train run directory), required */
+    const char *chat;      /* the chat model that is steered and evaluated, required */
+    const char *out;       /* output directory, required */
+    const char *world;     /* a `tiller world` directory: default data, pairs and world_* tasks */
+    const char *data_dir;  /* statement,label CSVs, one per dimension (default world/probes) */
+    const char *dims;      /* comma list of dimensions = CSV base names (NULL = every <name>.csv in
+                            * data_dir whose name is not <other>_train / <other>_test of another file) */
+    const char *tokenizer; /* NULL = each model's own */
+    int acts_limit;        /* statements per dimension (0 = all) */
+    double threshold;      /* probe accuracy the summary looks for (0.9) */
+    tl_estimator est;      /* information-plane estimators (binning + HSIC) */
+    int hsic_rows;         /* HSIC on at most this many training rows (0 = all) */
+    /* steering */
+    int no_steer;         /* 1: skip the steering table */
+    const char *pairs;    /* pair file (tl_steer_data_load; default world/steering/pairs.jsonl) */
+    const char *pair_dim; /* keep only this dimension of world pairs (NULL = all) */
+    const char *sources;  /* comma list of checkpoint steps (NULL = n_sources spread log-wise) */
+    int n_sources;        /* automatic sources from the series (4) */
+    const char *scales;   /* comma list (-4,-2,0,2,4) */
+    const char *layers;   /* steered layers I-J (NULL = the middle layer, n_layers / 2, as the reference's 16 of 32) */
+    int last_only;        /* add at the last position only (the reference) instead of every position */
+    tl_steer_method method;
+    tl_steer_norm norm;    /* std (the reference) or unit */
+    const char *tasks;     /* eval tasks (NULL = world_truth,world_stereotype,world_toxicity,world_capability) */
+    const char *eval_data; /* shared/data-like folder for real tasks (NULL = ../shared/data) */
+    int eval_limit;        /* items per task (0 = all) */
+    int max_new;           /* generation length of generation tasks (0 = 32) */
+    void (*log)(void *user, const char *msg); /* stage messages (NULL = none) */
+    void *log_user;
+} tl_trust_opts;
+
+void tl_trust_opts_default(tl_trust_opts *o);
+
+/* Run the experiment; see the file list above. Every input is checked before
+ * model time is spent where possible (files exist, dimensions found, tasks load,
+ * scales parse). */
+tl_status tl_trust_dynamics_run(const tl_trust_opts *o);
+
+#endif /* TL_CONTROL_TRUST_H */

@@ -1,0 +1,106 @@
+/* cmd_trust.c: `tiller trust-dynamics` — the trust-dynamics experiment in one
+ * command (src/control/trust.c): probes, information plane and the steering
+ * table; prints the Markdown summary. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "control/trust.h"
+
+static void log_line(void *user, const char *msg) {
+    (void)user;
+    fprintf(stderr, "trust-dynamics: %s\n", msg);
+}
+
+int tl_cmd_trust_dynamics(int argc, char **argv) {
+    tl_trust_opts o;
+    tl_trust_opts_default(&o);
+    const char *est = "both", *method = "mean_diff", *norm = "std";
+    float threshold = (float)o.threshold;
+    int threads = 0, quiet = 0;
+    cli_opt opts[] = {
+        {"--series", NULL, OPT_STR, &o.series, "checkpoint series (a tiller train run directory) (required)"},
+        {"--chat", NULL, OPT_STR, &o.chat, "the chat (fine-tuned) model that is steered and evaluated (required)"},
+        {"--out", "-o", OPT_STR, &o.out, "output directory (required)"},
+        {"--world", NULL, OPT_STR, &o.world,
+         "a tiller world directory: probe data (probes/), steering pairs and the world_* tasks"},
+        {"--data", NULL, OPT_STR, &o.data_dir,
+         "directory of statement,label CSVs, one per dimension (default WORLD/probes)"},
+        {"--dims", NULL, OPT_STR, &o.dims, "dimensions = CSV names, comma-separated (default: every CSV in --data)"},
+        {"--tokenizer", NULL, OPT_STR, &o.tokenizer, "tokenizer file (default: each model's own)"},
+        {"--limit", NULL, OPT_INT, &o.acts_limit, "statements per dimension (0 = all)"},
+        {"--threshold", NULL, OPT_FLOAT, &threshold, "probe accuracy the summary looks for"},
+        {"--estimator", NULL, OPT_STR, &est, "information plane: binning, hsic or both"},
+        {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC on at most N training rows (0 = all; memory N^2)"},
+        {"--no-steer", NULL, OPT_FLAG, &o.no_steer, "skip the steering table"},
+        {"--pairs", NULL, OPT_STR, &o.pairs,
+         "steering pairs (.csv, world pairs .jsonl, HH-RLHF .jsonl; default "
+         "WORLD/steering/pairs.jsonl)"},
+        {"--pair-dim", NULL, OPT_STR, &o.pair_dim, "world pairs: only this dimension (default all)"},
+        {"--sources", NULL, OPT_STR, &o.sources,
+         "checkpoint steps the vectors come from, comma-separated (default: "
+         "--n-sources spread over log(1 + step)); the chat model is always added"},
+        {"--n-sources", NULL, OPT_INT, &o.n_sources, "automatic source checkpoints"},
+        {"--scales", NULL, OPT_STR, &o.scales, "steering scales, comma-separated"},
+        {"--steer-layers", NULL, OPT_STR, &o.layers, "steered layers I-J (default: the middle layer, n_layers / 2)"},
+        {"--steer-last-only", NULL, OPT_FLAG, &o.last_only,
+         "add at the last position of each forward call (the reference) instead of every position (llama.cpp)"},
+        {"--method", NULL, OPT_STR, &method, "steering vector: mean_diff (the reference) or pca"},
+        {"--norm", NULL, OPT_STR, &norm,
+         "vector length: std (unit times the std of the projections, the reference) or unit"},
+        {"--tasks", NULL, OPT_STR, &o.tasks,
+         "eval tasks (default world_truth,world_stereotype,world_toxicity,world_capability)"},
+        {"--eval-data", NULL, OPT_STR, &o.eval_data, "folder laid out like shared/data, for real eval tasks"},
+        {"--eval-limit", NULL, OPT_INT, &o.eval_limit, "items per eval task (0 = all)"},
+        {"--max-new", NULL, OPT_INT, &o.max_new, "tokens generated per item by generation tasks (0 = 32)"},
+        {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
+        {"--quiet", "-q", OPT_FLAG, &quiet, "no stage messages on stderr"},
+    };
+    cli_spec spec = {
+        "tiller trust-dynamics --series DIR --chat MODEL (--world DIR | --data DIR --pairs FILE --tasks T) -o OUT",
+        "The trust-dynamics experiment (Qian et al. 2024; METHODS.md section 1) in one command. Per dimension "
+        "(one statement,label CSV each): resid_post activations of every checkpoint at the last token "
+        "(OUT/acts/<dim>/, resumable), linear probes (OUT/<dim>/probe_accuracy.csv, probe.json, "
+        "probe_heatmap.svg, probe_curves.svg) and the information plane (OUT/<dim>/infoplane.csv, "
+        "infoplane.json, infoplane_binning.svg, infoplane_hsic.svg), as tiller acts / probe / infoplane do. "
+        "Then the steering table: a vector from each source (a few checkpoints spread log-wise, and the chat "
+        "model itself) built from the pairs (OUT/vectors/<source>.gguf, llama.cpp control vectors), added to the "
+        "chat model at each scale, and the chat model scored on the tasks (trust: truth, stereotype, toxicity; "
+        "capability) -> OUT/steering.csv (source,step,scale,task,metric,value,stderr,n), steering.json, "
+        "steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row of every source. "
+        "OUT/summary.md (printed) and summary.json give, per dimension, the first checkpoint and layer where probe "
+        "accuracy reaches the threshold, the best probe, and how many layers' I(X;T) rises then falls.",
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
+    int code;
+    if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (!o.series || !o.chat || !o.out) return cli_failf(2, "trust-dynamics: --series, --chat and -o are required");
+    if (!o.world && !o.data_dir) return cli_failf(2, "trust-dynamics: give --world DIR or --data DIR");
+    if (!o.world && !o.no_steer && (!o.pairs || !o.tasks))
+        return cli_failf(2,
+                         "trust-dynamics: without --world, steering needs --pairs FILE and --tasks T (or --no-steer)");
+    if (o.acts_limit < 0 || o.eval_limit < 0 || o.hsic_rows < 0 || o.n_sources < 1 || o.max_new < 0 || threads < 0)
+        return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, -t must be >= 0 and "
+                            "--n-sources >= 1");
+    if (tl_estimator_parse(est, &o.est)) return cli_failf(2, "--estimator: %s", tl_last_error());
+    if (tl_steer_method_parse(method, &o.method)) return cli_failf(2, "--method: %s", tl_last_error());
+    if (!strcmp(norm, "unit")) o.norm = TL_STEER_NORM_UNIT;
+    else if (strcmp(norm, "std")) return cli_failf(2, "--norm: expected std or unit (got '%s')", norm);
+    o.threshold = threshold;
+    if (!quiet) o.log = log_line;
+    cli_set_threads(threads);
+    if (tl_trust_dynamics_run(&o)) return cli_fail();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/summary.md", o.out);
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_failf(1, "%s: cannot read the summary", path);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
+    fclose(f);
+    return 0;
+}
