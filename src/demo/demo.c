@@ -33,7 +33,7 @@ const tl_demo_stage *tl_demo_stage_at(int i) { return i >= 0 && i < N_STAGES ? &
 
 /* ---- presets ------------------------------------------------------------------ */
 
-/* Default: a 2.5 M-parameter model on a 2 MB world corpus, sized to finish in about
+/* Default: a 1.4 M-parameter model on a 2 MB world corpus, sized to finish in about
  * ten minutes on two cores (measured figures: README). */
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     memset(c, 0, sizeof *c);
@@ -42,8 +42,8 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->world.corpus_mb = 2.0;
     c->world.n_instruct = 2000;
     c->vocab_size = 1024;
-    c->dim = 128, c->hidden = 352, c->layers = 4, c->heads = 4, c->kv_heads = 4, c->seq = 128;
-    c->batch = 16, c->steps = 1200, c->warmup = 60, c->n_ckpt = 48, c->eval_every = 0;
+    c->dim = 160, c->hidden = 432, c->layers = 4, c->heads = 5, c->kv_heads = 5, c->seq = 128;
+    c->batch = 16, c->steps = 600, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
@@ -57,7 +57,7 @@ void tl_demo_config_quick(tl_demo_config *c, uint64_t seed) {
     c->world.seed = seed;
     c->vocab_size = 512;
     c->dim = 48, c->hidden = 128, c->layers = 2, c->heads = 4, c->kv_heads = 2, c->seq = 128;
-    c->batch = 8, c->steps = 160, c->warmup = 10, c->n_ckpt = 40, c->eval_every = 0;
+    c->batch = 8, c->steps = 240, c->warmup = 10, c->n_ckpt = 48, c->eval_every = 0;
     c->lr = 3e-3f;
     c->sft_batch = 8, c->sft_steps = 30, c->sft_warmup = 3, c->sft_lr = 1e-3f;
     c->sample_ckpts = 3, c->sample_tokens = 24;
