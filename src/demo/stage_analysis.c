@@ -208,7 +208,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
         tl_chart c = {.title = "Best probe accuracy over pre-training (test split)", .x_label = "step",
                       .y_label = "accuracy of the best layer", .x_scale = TL_AXIS_LOG1P, .width = 760,
-                      .height = 400, .y_min = 0.4, .y_max = 1.0};
+                      .height = 400, .y_min = 0.0, .y_max = 1.0};
         s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
         tl_strbuf_append(&csv, text, len);
         tl_html_para(h, NULL, "For each trust dimension, an L2 logistic-regression probe per layer per "
