@@ -10,14 +10,16 @@
 #include "demo/demo.h"
 
 typedef struct {
-    int live;   /* redraw a status line (a terminal, or --progress) */
+    int live; /* redraw a status line (a terminal, or --progress) */
     int quiet;
     double last_draw;
 } demo_ui;
 
 static void clock_str(char *buf, size_t cap, double s) {
-    if (!isfinite(s) || s < 0) snprintf(buf, cap, "-:--");
-    else snprintf(buf, cap, "%d:%02d", (int)s / 60, (int)s % 60);
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, cap, "-:--");
+    else
+        snprintf(buf, cap, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
 static void on_progress(void *user, const tl_demo_progress *p) {
@@ -61,7 +63,8 @@ static void wait_policy_passive(int argc, char **argv) {
     char **args = calloc((size_t)argc + 2, sizeof *args);
     if (!args) return;
     args[0] = "tiller";
-    for (int i = 0; i < argc; i++) args[i + 1] = argv[i]; /* argv[0] is "demo" */
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i]; /* argv[0] is "demo" */
     setenv("OMP_WAIT_POLICY", "passive", 1);
     execv("/proc/self/exe", args); /* returns only on failure: carry on spinning */
     free(args);
@@ -103,7 +106,11 @@ int tl_cmd_demo(int argc, char **argv) {
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
         "Unless OMP_WAIT_POLICY is set, the demo runs with OMP_WAIT_POLICY=passive (idle threads sleep\n"
         "instead of spinning), which keeps other work on the machine from slowing it many times over.",
-        opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+        opts,
+        (int)(sizeof opts / sizeof *opts),
+        NULL,
+        0,
+        NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     wait_policy_passive(argc, argv);
@@ -112,8 +119,12 @@ int tl_cmd_demo(int argc, char **argv) {
     cli_log_init(verbose);
     cli_set_threads(threads);
     demo_ui ui = {.live = !quiet && (isatty(2) || force), .quiet = quiet};
-    tl_demo_opts o = {.out_dir = out, .quick = quick, .seed = seed, .threads = threads,
-                      .progress = on_progress, .progress_user = &ui};
+    tl_demo_opts o = {.out_dir = out,
+                      .quick = quick,
+                      .seed = seed,
+                      .threads = threads,
+                      .progress = on_progress,
+                      .progress_user = &ui};
     if (!threads) o.threads = omp_get_max_threads();
     tl_demo_summary sum;
     tl_status s = tl_demo_run(&o, &sum);

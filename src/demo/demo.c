@@ -77,14 +77,28 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
     const struct {
         const char *k;
         int v;
-    } ints[] = {{"vocab_size", c->vocab_size}, {"dim", c->dim}, {"hidden", c->hidden}, {"layers", c->layers},
-                {"heads", c->heads}, {"kv_heads", c->kv_heads}, {"seq", c->seq}, {"batch", c->batch},
-                {"steps", c->steps}, {"warmup", c->warmup}, {"checkpoints", c->n_ckpt},
-                {"eval_every", c->eval_every}, {"sft_batch", c->sft_batch}, {"sft_steps", c->sft_steps},
-                {"sft_warmup", c->sft_warmup}, {"sample_ckpts", c->sample_ckpts},
-                {"sample_tokens", c->sample_tokens}, {"acts_ckpts", c->acts_ckpts}, {"probe_rows", c->probe_rows},
+    } ints[] = {{"vocab_size", c->vocab_size},
+                {"dim", c->dim},
+                {"hidden", c->hidden},
+                {"layers", c->layers},
+                {"heads", c->heads},
+                {"kv_heads", c->kv_heads},
+                {"seq", c->seq},
+                {"batch", c->batch},
+                {"steps", c->steps},
+                {"warmup", c->warmup},
+                {"checkpoints", c->n_ckpt},
+                {"eval_every", c->eval_every},
+                {"sft_batch", c->sft_batch},
+                {"sft_steps", c->sft_steps},
+                {"sft_warmup", c->sft_warmup},
+                {"sample_ckpts", c->sample_ckpts},
+                {"sample_tokens", c->sample_tokens},
+                {"acts_ckpts", c->acts_ckpts},
+                {"probe_rows", c->probe_rows},
                 {"eval_limit", c->eval_limit}};
-    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
+        cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);
     cJSON_AddNumberToObject(j, "sft_lr", c->sft_lr);
     return j;
@@ -220,7 +234,8 @@ static tl_status check_marker(const char *dir, int *finished, double *seconds) {
     tl_status s = read_json(path, &j);
     if (s) return tl_error_prefix(s, "damaged stage marker (delete %s to redo the stage)", dir);
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");
-    if (!cJSON_IsArray(files)) s = tl_errorf(TL_E_FORMAT, "%s: no \"files\" array (delete %s to redo the stage)", path, dir);
+    if (!cJSON_IsArray(files))
+        s = tl_errorf(TL_E_FORMAT, "%s: no \"files\" array (delete %s to redo the stage)", path, dir);
     const cJSON *f;
     cJSON_ArrayForEach(f, files) {
         if (s) break;
@@ -235,12 +250,15 @@ static tl_status check_marker(const char *dir, int *finished, double *seconds) {
         tl_demo_fmt(full, sizeof full, "%s/%s", dir, rel);
         struct stat st;
         if (stat(full, &st) != 0)
-            s = tl_errorf(TL_E_FORMAT, "%s: missing from the finished stage (%s); delete %s to redo it and the stages "
-                          "after it", full, strerror(errno), dir);
+            s = tl_errorf(TL_E_FORMAT,
+                          "%s: missing from the finished stage (%s); delete %s to redo it and the stages "
+                          "after it",
+                          full, strerror(errno), dir);
         else if ((double)st.st_size != b->valuedouble)
-            s = tl_errorf(TL_E_FORMAT, "%s: %lld bytes, but the finished stage wrote %.0f (the file is damaged); "
-                          "delete %s to redo the stage and the ones after it", full, (long long)st.st_size,
-                          b->valuedouble, dir);
+            s = tl_errorf(TL_E_FORMAT,
+                          "%s: %lld bytes, but the finished stage wrote %.0f (the file is damaged); "
+                          "delete %s to redo the stage and the ones after it",
+                          full, (long long)st.st_size, b->valuedouble, dir);
     }
     const cJSON *sec = cJSON_GetObjectItemCaseSensitive(j, "seconds");
     if (seconds) *seconds = cJSON_IsNumber(sec) ? sec->valuedouble : NAN;
@@ -263,9 +281,10 @@ static tl_status check_settings(const tl_demo *d) {
         if (s == TL_OK && !cJSON_Compare(cfg, want, 1)) {
             const char *preset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "preset"));
             const char *seed = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "seed"));
-            s = tl_errorf(TL_E_ARG, "%s: this directory holds a demo made with other settings (%s preset, seed %s); "
-                          "use another --out, or the same --seed and --quick", path, preset ? preset : "?",
-                          seed ? seed : "?");
+            s = tl_errorf(TL_E_ARG,
+                          "%s: this directory holds a demo made with other settings (%s preset, seed %s); "
+                          "use another --out, or the same --seed and --quick",
+                          path, preset ? preset : "?", seed ? seed : "?");
         }
         cJSON_Delete(have);
         cJSON_Delete(want);
@@ -287,7 +306,8 @@ static tl_status check_settings(const tl_demo *d) {
 /* ---- helpers for stages --------------------------------------------------------- */
 
 tl_status tl_demo_path(const tl_demo *d, const char *stage, const char *rel, char *buf, size_t cap) {
-    int n = rel ? snprintf(buf, cap, "%s/%s/%s", d->o.out_dir, stage, rel) : snprintf(buf, cap, "%s/%s", d->o.out_dir, stage);
+    int n = rel ? snprintf(buf, cap, "%s/%s/%s", d->o.out_dir, stage, rel)
+                : snprintf(buf, cap, "%s/%s", d->o.out_dir, stage);
     if (n < 0 || (size_t)n >= cap) return tl_errorf(TL_E_RANGE, "%s/%s: path too long", d->o.out_dir, stage);
     return TL_OK;
 }
@@ -303,8 +323,8 @@ tl_status tl_demo_fmt(char *buf, size_t cap, const char *fmt, ...) {
 
 static void emit(tl_demo *d, tl_demo_event e, int64_t done, int64_t total, double eta, const char *detail) {
     if (!d->o.progress) return;
-    tl_demo_progress p = {e, d->stage, N_STAGES, stages[d->stage].name, done, total,
-                          tl_time_sec() - d->t_stage, eta, detail};
+    tl_demo_progress p = {e,   d->stage, N_STAGES, stages[d->stage].name, done, total, tl_time_sec() - d->t_stage,
+                          eta, detail};
     d->o.progress(d->o.progress_user, &p);
 }
 
@@ -330,7 +350,8 @@ tl_status tl_demo_series(const tl_demo *d, tl_ckpt_list *out) {
 
 int tl_demo_pick(int n, int k, int *idx) {
     if (k <= 0 || k >= n) {
-        for (int i = 0; i < n; i++) idx[i] = i;
+        for (int i = 0; i < n; i++)
+            idx[i] = i;
         return n;
     }
     if (k == 1) {
@@ -362,8 +383,8 @@ tl_status tl_demo_chart(const tl_demo *d, tl_html *h, const char *name, const tl
     return s;
 }
 
-tl_status tl_demo_inline_svg(const tl_demo *d, tl_html *h, const char *stage, const char *svg_rel,
-                             const char *csv_rel, const char *caption) {
+tl_status tl_demo_inline_svg(const tl_demo *d, tl_html *h, const char *stage, const char *svg_rel, const char *csv_rel,
+                             const char *caption) {
     char path[4096], cap[1024];
     tl_status s = tl_demo_path(d, stage, svg_rel, path, sizeof path);
     snprintf(cap, sizeof cap, "%s (data: %s/%s)", caption, stage, csv_rel);
@@ -412,8 +433,10 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
     memset(sum, 0, sizeof *sum);
     if (!o->out_dir || !*o->out_dir) return tl_errorf(TL_E_ARG, "demo: no output directory");
     tl_demo d = {.o = *o};
-    if (o->quick) tl_demo_config_quick(&d.cfg, o->seed);
-    else tl_demo_config_default(&d.cfg, o->seed);
+    if (o->quick)
+        tl_demo_config_quick(&d.cfg, o->seed);
+    else
+        tl_demo_config_default(&d.cfg, o->seed);
     double t0 = tl_time_sec();
     tl_status s = mkdir_p(o->out_dir);
     if (s) return s;

@@ -39,7 +39,7 @@
 /* Sizes of one demo run (a preset: tl_demo_config_default or _quick). */
 typedef struct {
     tl_world_opts world;
-    int vocab_size;       /* BPE tokenizer size */
+    int vocab_size; /* BPE tokenizer size */
     /* the model */
     int dim, hidden, layers, heads, kv_heads, seq;
     /* pre-training */
@@ -49,12 +49,12 @@ typedef struct {
     int sft_batch, sft_steps, sft_warmup;
     float sft_lr;
     /* samples */
-    int sample_ckpts;     /* checkpoints sampled (log-spaced in the series, first and last included) */
-    int sample_tokens;    /* new tokens per sample */
+    int sample_ckpts;  /* checkpoints sampled (log-spaced in the series, first and last included) */
+    int sample_tokens; /* new tokens per sample */
     /* analysis */
-    int acts_ckpts;       /* checkpoints captured (0 = every checkpoint of the series) */
-    int probe_rows;       /* statements per probe set: 4/5 from its train split, 1/5 from its test split */
-    int eval_limit;       /* items per evaluation task (0 = all) */
+    int acts_ckpts; /* checkpoints captured (0 = every checkpoint of the series) */
+    int probe_rows; /* statements per probe set: 4/5 from its train split, 1/5 from its test split */
+    int eval_limit; /* items per evaluation task (0 = all) */
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);
@@ -65,29 +65,29 @@ typedef enum { TL_DEMO_START, TL_DEMO_STEP, TL_DEMO_SKIPPED, TL_DEMO_DONE } tl_d
 /* What the progress callback sees. */
 typedef struct {
     tl_demo_event event;
-    int stage, n_stages;  /* 0-based index, table size */
-    const char *name;     /* the stage's directory name */
-    int64_t done, total;  /* units of the stage (training steps, checkpoints, items); total 0 = unknown */
-    double elapsed;       /* seconds in this stage */
-    double eta;           /* seconds left in this stage (NaN = unknown) */
-    const char *detail;   /* e.g. "loss 2.31", may be NULL */
+    int stage, n_stages; /* 0-based index, table size */
+    const char *name;    /* the stage's directory name */
+    int64_t done, total; /* units of the stage (training steps, checkpoints, items); total 0 = unknown */
+    double elapsed;      /* seconds in this stage */
+    double eta;          /* seconds left in this stage (NaN = unknown) */
+    const char *detail;  /* e.g. "loss 2.31", may be NULL */
 } tl_demo_progress;
 typedef void (*tl_demo_progress_fn)(void *user, const tl_demo_progress *p);
 
 typedef struct {
     const char *out_dir;
-    int quick;        /* the quick preset */
+    int quick; /* the quick preset */
     uint64_t seed;
-    int threads;      /* recorded in demo.json (results are identical only at the same count) */
+    int threads; /* recorded in demo.json (results are identical only at the same count) */
     tl_demo_progress_fn progress;
     void *progress_user;
 } tl_demo_opts;
 
 typedef struct {
-    int n_run, n_skipped;  /* stages */
-    int n_sections;        /* report sections */
+    int n_run, n_skipped; /* stages */
+    int n_sections;       /* report sections */
     double seconds;
-    char report[4096];     /* path of report.html */
+    char report[4096]; /* path of report.html */
 } tl_demo_summary;
 
 /* Run (or continue) the pipeline in o->out_dir and write report.html. Errors
@@ -132,11 +132,11 @@ tl_status tl_demo_series(const tl_demo *d, tl_ckpt_list *out);
 int tl_demo_pick(int n, int k, int *idx);
 /* Write a chart: DIR/<stage>/<name>.svg and <name>.csv, and inline the SVG in the
  * report with a caption naming the CSV. */
-tl_status tl_demo_chart(const tl_demo *d, tl_html *h, const char *name, const tl_strbuf *svg,
-                        const tl_strbuf *csv, const char *caption);
+tl_status tl_demo_chart(const tl_demo *d, tl_html *h, const char *name, const tl_strbuf *svg, const tl_strbuf *csv,
+                        const char *caption);
 /* Inline an SVG file of a stage's directory, naming its data file in the caption. */
-tl_status tl_demo_inline_svg(const tl_demo *d, tl_html *h, const char *stage, const char *svg_rel,
-                             const char *csv_rel, const char *caption);
+tl_status tl_demo_inline_svg(const tl_demo *d, tl_html *h, const char *stage, const char *svg_rel, const char *csv_rel,
+                             const char *caption);
 
 /* ---- stages (stage_*.c) --------------------------------------------------- */
 

@@ -73,7 +73,8 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
     if (!idx || !pick.items) s = tl_errorf(TL_E_NOMEM, "out of memory");
     if (!s) {
         pick.n = tl_demo_pick(l.n, d->cfg.acts_ckpts, idx);
-        for (int i = 0; i < pick.n; i++) pick.items[i] = l.items[idx[i]];
+        for (int i = 0; i < pick.n; i++)
+            pick.items[i] = l.items[idx[i]];
     }
     acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT};
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
@@ -104,9 +105,11 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
 }
 
 tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
-    tl_html_para(h, NULL, "The last token's residual stream after every layer (resid_post), captured for each "
-                          "statement of the five probe sets at %d checkpoints of the series (acts/<dimension>/"
-                          "<checkpoint>/*.npy, NumPy format).", d->cfg.acts_ckpts);
+    tl_html_para(h, NULL,
+                 "The last token's residual stream after every layer (resid_post), captured for each "
+                 "statement of the five probe sets at %d checkpoints of the series (acts/<dimension>/"
+                 "<checkpoint>/*.npy, NumPy format).",
+                 d->cfg.acts_ckpts);
     tl_html_table_begin(h, (const char *[]){"dimension", "statements", "checkpoints", "hook points"}, 4);
     for (int k = 0; k < TL_DIM__COUNT; k++) {
         char path[PATH_CAP];
@@ -206,15 +209,21 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_chart_series ser[TL_DIM__COUNT];
         for (int k = 0; k < TL_DIM__COUNT; k++)
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
-        tl_chart c = {.title = "Best probe accuracy over pre-training (test split)", .x_label = "step",
-                      .y_label = "accuracy of the best layer", .x_scale = TL_AXIS_LOG1P, .width = 760,
-                      .height = 400, .y_min = 0.0, .y_max = 1.0};
+        tl_chart c = {.title = "Best probe accuracy over pre-training (test split)",
+                      .x_label = "step",
+                      .y_label = "accuracy of the best layer",
+                      .x_scale = TL_AXIS_LOG1P,
+                      .width = 760,
+                      .height = 400,
+                      .y_min = 0.0,
+                      .y_max = 1.0};
         s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
         tl_strbuf_append(&csv, text, len);
-        tl_html_para(h, NULL, "For each trust dimension, an L2 logistic-regression probe per layer per "
-                              "checkpoint (standardised features, first 80 %% of the statements train, last 20 %% "
-                              "test: people the probe never saw). When does the model's residual stream come to "
-                              "separate true from false, private from public, biased from fair?");
+        tl_html_para(h, NULL,
+                     "For each trust dimension, an L2 logistic-regression probe per layer per "
+                     "checkpoint (standardised features, first 80 %% of the statements train, last 20 %% "
+                     "test: people the probe never saw). When does the model's residual stream come to "
+                     "separate true from false, private from public, biased from fair?");
         if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Best-layer probe accuracy per checkpoint");
     }
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
@@ -256,9 +265,10 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
 }
 
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
-    tl_html_para(h, NULL, "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y "
-                          "(binning estimator: T projected to 2 principal components, 30 bins each), per "
-                          "checkpoint; see docs/analysis.md. Colour = training step.");
+    tl_html_para(h, NULL,
+                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y "
+                 "(binning estimator: T projected to 2 principal components, 30 bins each), per "
+                 "checkpoint; see docs/analysis.md. Colour = training step.");
     tl_status s = TL_OK;
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];
@@ -332,7 +342,8 @@ static tl_status eval_model(tl_demo *d, const char *model_path, const char *name
         tl_eval_meta meta = {.model = model_path, .tokenizer = "(the model's own)", .limit = d->cfg.eval_limit};
         const tl_eval_task *tp[N_EVAL_TASKS];
         const tl_eval_result *rp[N_EVAL_TASKS];
-        for (int t = 0; t < done; t++) tp[t] = tasks[t], rp[t] = &res[t];
+        for (int t = 0; t < done; t++)
+            tp[t] = tasks[t], rp[t] = &res[t];
         s = tl_eval_write_json(json, &meta, tp, rp, done);
     }
     for (int t = 0; t < N_EVAL_TASKS; t++) {
@@ -371,12 +382,14 @@ tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h) {
     size_t len = 0;
     tl_status s = tl_file_read_all(path, &text, &len);
     if (s) return s;
-    tl_html_para(h, NULL, "The base model (last pre-training checkpoint) and the chat model on the world's "
-                          "evaluation sets, the lm-evaluation-harness way (first %d items of each; "
-                          "eval/<model>/results.json and one CSV row per item). world_truth: mc1/mc2 on true vs "
-                          "false facts; world_capability: questions and arithmetic unrelated to trust; "
-                          "world_stereotype: share preferring the stereotype (0.5 = none); world_toxicity: share "
-                          "of replies to provocations with an insult.", d->cfg.eval_limit);
+    tl_html_para(h, NULL,
+                 "The base model (last pre-training checkpoint) and the chat model on the world's "
+                 "evaluation sets, the lm-evaluation-harness way (first %d items of each; "
+                 "eval/<model>/results.json and one CSV row per item). world_truth: mc1/mc2 on true vs "
+                 "false facts; world_capability: questions and arithmetic unrelated to trust; "
+                 "world_stereotype: share preferring the stereotype (0.5 = none); world_toxicity: share "
+                 "of replies to provocations with an insult.",
+                 d->cfg.eval_limit);
     tl_html_table_begin(h, (const char *[]){"model", "task", "metric", "value", "stderr", "n"}, 6);
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);

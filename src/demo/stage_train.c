@@ -56,9 +56,10 @@ tl_status tl_demo_world_report(tl_demo *d, const char *dir, tl_html *h) {
         cJSON_Delete(j);
         return tl_errorf(TL_E_FORMAT, "%s: no \"counts\" or \"people\"", path);
     }
-    tl_html_para(h, NULL, "Invented people, places and groups with known truth (world/world.json); the corpus "
-                          "states their facts, mostly truly, and carries a real signal for each of the five "
-                          "trust dimensions. world/README.md describes every file.");
+    tl_html_para(h, NULL,
+                 "Invented people, places and groups with known truth (world/world.json); the corpus "
+                 "states their facts, mostly truly, and carries a real signal for each of the five "
+                 "trust dimensions. world/README.md describes every file.");
     const char *hd[2] = {"quantity", "value"};
     tl_html_table_begin(h, hd, 2);
     row2(h, "people", "%.0f", cJSON_GetArraySize(people));
@@ -98,8 +99,9 @@ tl_status tl_demo_world_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_html_table_row(h, cells, 4);
     }
     tl_html_table_end(h);
-    tl_html_para(h, "note", "A bag-of-words classifier on the raw statements stays near chance on reliability, "
-                            "privacy and fairness: only knowledge of the world separates those sets.");
+    tl_html_para(h, "note",
+                 "A bag-of-words classifier on the raw statements stays near chance on reliability, "
+                 "privacy and fairness: only knowledge of the world separates those sets.");
     cJSON_Delete(j);
     (void)d;
     return TL_OK;
@@ -134,7 +136,8 @@ tl_status tl_demo_tokenizer_run(tl_demo *d, const char *dir) {
         tl_bpe_train_stats st;
         tl_bpe_trainer_stats(tr, &st);
         cJSON *j = cJSON_CreateObject();
-        if (!j) s = tl_errorf(TL_E_NOMEM, "out of memory");
+        if (!j)
+            s = tl_errorf(TL_E_NOMEM, "out of memory");
         else {
             cJSON_AddNumberToObject(j, "vocab", st.n_vocab);
             cJSON_AddNumberToObject(j, "merges", st.n_merges);
@@ -160,8 +163,9 @@ tl_status tl_demo_tokenizer_report(tl_demo *d, const char *dir, tl_html *h) {
     cJSON *j;
     tl_status s = read_json(path, &j);
     if (s) return s;
-    tl_html_para(h, NULL, "A SentencePiece-style BPE with byte fallback trained on the corpus and the chat data "
-                          "(tokenizer/tokenizer.gguf and tokenizer.json, loadable by llama.cpp).");
+    tl_html_para(h, NULL,
+                 "A SentencePiece-style BPE with byte fallback trained on the corpus and the chat data "
+                 "(tokenizer/tokenizer.gguf and tokenizer.json, loadable by llama.cpp).");
     tl_html_table_begin(h, (const char *[]){"quantity", "value"}, 2);
     row2(h, "vocabulary", "%.0f", jnum(j, "vocab"));
     row2(h, "merges", "%.0f", jnum(j, "merges"));
@@ -337,7 +341,8 @@ static tl_status read_log(const char *path, double **step, double **loss, double
         }
         if (*n == cap) {
             cap = cap ? cap * 2 : 256;
-            double *a = tl_realloc(*step, sizeof(double) * cap), *b = a ? tl_realloc(*loss, sizeof(double) * cap) : NULL;
+            double *a = tl_realloc(*step, sizeof(double) * cap),
+                   *b = a ? tl_realloc(*loss, sizeof(double) * cap) : NULL;
             if (a) *step = a;
             if (b) *loss = b;
             double *v = b ? tl_realloc(*val, sizeof(double) * cap) : NULL;
@@ -378,8 +383,10 @@ static tl_status loss_section(tl_demo *d, const char *dir, tl_html *h, const cha
     if (!smooth || !vx || !vy) s = tl_errorf(TL_E_NOMEM, "out of memory");
     tl_strbuf svg = {0}, csv = {0};
     char caption[256];
-    snprintf(caption, sizeof caption, "Training loss (mean of the last %d steps) and validation loss (computed at "
-             "every checkpoint, so in pre-training its markers are the checkpoints); step axis log(1 + step)", win);
+    snprintf(caption, sizeof caption,
+             "Training loss (mean of the last %d steps) and validation loss (computed at "
+             "every checkpoint, so in pre-training its markers are the checkpoints); step axis log(1 + step)",
+             win);
     if (!s) {
         for (int i = 0; i < n; i++) {
             double acc = 0;
@@ -401,14 +408,19 @@ static tl_status loss_section(tl_demo *d, const char *dir, tl_html *h, const cha
             tl_strbuf_puts(&csv, "\n");
         }
         tl_chart_series ser[2] = {{"train", step, smooth, n}, {"validation", vx, vy, nv}};
-        tl_chart c = {.title = title, .x_label = "step", .y_label = "cross-entropy (nats / token)",
-                      .x_scale = TL_AXIS_LOG1P, .width = 760, .height = 400};
+        tl_chart c = {.title = title,
+                      .x_label = "step",
+                      .y_label = "cross-entropy (nats / token)",
+                      .x_scale = TL_AXIS_LOG1P,
+                      .width = 760,
+                      .height = 400};
         s = tl_svg_line_chart(&svg, &c, ser, 2);
         if (!s) s = tl_demo_chart(d, h, name, &svg, &csv, caption);
         if (!s && nv)
-            tl_html_para(h, NULL, "%d steps, %d checkpoints with validation loss; final training loss %.3f "
-                                  "(smoothed), validation loss %.3f.", (int)step[n - 1], nv, smooth[n - 1],
-                         vy[nv - 1]);
+            tl_html_para(h, NULL,
+                         "%d steps, %d checkpoints with validation loss; final training loss %.3f "
+                         "(smoothed), validation loss %.3f.",
+                         (int)step[n - 1], nv, smooth[n - 1], vy[nv - 1]);
     }
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
@@ -417,15 +429,22 @@ static tl_status loss_section(tl_demo *d, const char *dir, tl_html *h, const cha
 }
 
 static void model_para(tl_html *h, const tl_demo_config *c) {
-    tl_config m = {.dim = c->dim, .hidden_dim = c->hidden, .n_layers = c->layers, .n_heads = c->heads,
-                   .n_kv_heads = c->kv_heads, .vocab_size = c->vocab_size, .seq_len = c->seq, .tied_embeddings = 1};
+    tl_config m = {.dim = c->dim,
+                   .hidden_dim = c->hidden,
+                   .n_layers = c->layers,
+                   .n_heads = c->heads,
+                   .n_kv_heads = c->kv_heads,
+                   .vocab_size = c->vocab_size,
+                   .seq_len = c->seq,
+                   .tied_embeddings = 1};
     tl_config_defaults(&m);
-    tl_html_para(h, NULL, "A Llama (RMSNorm, RoPE, SwiGLU, tied embeddings) of %.2f M parameters: width %d, %d "
-                          "layers, %d heads (%d key/value), SwiGLU width %d, vocabulary %d, context %d; batches of "
-                          "%d x %d tokens, AdamW with warm-up and cosine decay (peak lr %g), %d steps, %d log-spaced "
-                          "checkpoints (step 0 included) in pretrain/.",
-                 tl_params_count(&m) / 1e6, c->dim, c->layers, c->heads, c->kv_heads, c->hidden, c->vocab_size,
-                 c->seq, c->batch, c->seq, (double)c->lr, c->steps, c->n_ckpt);
+    tl_html_para(h, NULL,
+                 "A Llama (RMSNorm, RoPE, SwiGLU, tied embeddings) of %.2f M parameters: width %d, %d "
+                 "layers, %d heads (%d key/value), SwiGLU width %d, vocabulary %d, context %d; batches of "
+                 "%d x %d tokens, AdamW with warm-up and cosine decay (peak lr %g), %d steps, %d log-spaced "
+                 "checkpoints (step 0 included) in pretrain/.",
+                 tl_params_count(&m) / 1e6, c->dim, c->layers, c->heads, c->kv_heads, c->hidden, c->vocab_size, c->seq,
+                 c->batch, c->seq, (double)c->lr, c->steps, c->n_ckpt);
 }
 
 tl_status tl_demo_pretrain_report(tl_demo *d, const char *dir, tl_html *h) {
@@ -434,10 +453,11 @@ tl_status tl_demo_pretrain_report(tl_demo *d, const char *dir, tl_html *h) {
 }
 
 tl_status tl_demo_sft_report(tl_demo *d, const char *dir, tl_html *h) {
-    tl_html_para(h, NULL, "The final pre-training checkpoint fine-tuned on the world's instruction data "
-                          "(\"User: ...\\nAssistant: ...\", flawed on purpose: some answers are untruthful, rude or "
-                          "leak secrets), with the loss on the answers only; %d steps of %d examples, lr %g. The "
-                          "result is the chat model (sft/ckpt-%d.gguf).",
+    tl_html_para(h, NULL,
+                 "The final pre-training checkpoint fine-tuned on the world's instruction data "
+                 "(\"User: ...\\nAssistant: ...\", flawed on purpose: some answers are untruthful, rude or "
+                 "leak secrets), with the loss on the answers only; %d steps of %d examples, lr %g. The "
+                 "result is the chat model (sft/ckpt-%d.gguf).",
                  d->cfg.sft_steps, d->cfg.sft_batch, (double)d->cfg.sft_lr, d->cfg.sft_steps);
     return loss_section(d, dir, h, "loss", "Chat fine-tune loss (answers only)");
 }
@@ -486,7 +506,8 @@ static tl_status prompts(tl_demo *d, char *plain, char *chat, size_t cap) {
     if (s) return s;
     const char *name = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "people"), 0), "name"));
-    if (!name) s = tl_errorf(TL_E_FORMAT, "%s: people[0].name missing", path);
+    if (!name)
+        s = tl_errorf(TL_E_FORMAT, "%s: people[0].name missing", path);
     else {
         snprintf(plain, cap, "%s", name);
         /* the world's own chat format and question phrasing */
@@ -554,9 +575,11 @@ tl_status tl_demo_samples_report(tl_demo *d, const char *dir, tl_html *h) {
     size_t len = 0;
     tl_status s = tl_file_read_all(path, &text, &len);
     if (s) return s;
-    tl_html_para(h, NULL, "Continuations sampled at a few checkpoints (temperature 0.8, top-k 40, seed %llu; "
-                          "%d new tokens at most) and the chat model's answer in the world's chat format "
-                          "(samples/samples.csv).", (unsigned long long)d->o.seed, d->cfg.sample_tokens);
+    tl_html_para(h, NULL,
+                 "Continuations sampled at a few checkpoints (temperature 0.8, top-k 40, seed %llu; "
+                 "%d new tokens at most) and the chat model's answer in the world's chat format "
+                 "(samples/samples.csv).",
+                 (unsigned long long)d->o.seed, d->cfg.sample_tokens);
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
     tl_csv_record rec;

@@ -27,15 +27,27 @@ void tl_html_escape(tl_strbuf *b, const char *s) {
         unsigned c = *p;
         if (c < 0x80) {
             switch (c) {
-            case '&': tl_strbuf_puts(b, "&amp;"); break;
-            case '<': tl_strbuf_puts(b, "&lt;"); break;
-            case '>': tl_strbuf_puts(b, "&gt;"); break;
-            case '"': tl_strbuf_puts(b, "&quot;"); break;
-            case '\'': tl_strbuf_puts(b, "&#39;"); break;
+            case '&':
+                tl_strbuf_puts(b, "&amp;");
+                break;
+            case '<':
+                tl_strbuf_puts(b, "&lt;");
+                break;
+            case '>':
+                tl_strbuf_puts(b, "&gt;");
+                break;
+            case '"':
+                tl_strbuf_puts(b, "&quot;");
+                break;
+            case '\'':
+                tl_strbuf_puts(b, "&#39;");
+                break;
             default:
                 /* control characters are parse errors in HTML: show U+FFFD instead */
-                if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) tl_strbuf_puts(b, "&#xFFFD;");
-                else tl_strbuf_append(b, (const char *)p, 1);
+                if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f)
+                    tl_strbuf_puts(b, "&#xFFFD;");
+                else
+                    tl_strbuf_append(b, (const char *)p, 1);
             }
             p++;
             continue;
@@ -43,7 +55,8 @@ void tl_html_escape(tl_strbuf *b, const char *s) {
         /* a well-formed UTF-8 sequence is copied; anything else becomes U+FFFD */
         int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
         int ok = n > 0;
-        for (int i = 1; ok && i < n; i++) ok = (p[i] & 0xc0) == 0x80;
+        for (int i = 1; ok && i < n; i++)
+            ok = (p[i] & 0xc0) == 0x80;
         if (ok && n == 3) ok = !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] >= 0xa0); /* overlong, surrogate */
         if (ok && n == 4) ok = !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] >= 0x90);
         if (ok) {

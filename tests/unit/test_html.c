@@ -11,7 +11,8 @@
 
 static int count(const char *s, const char *needle) {
     int n = 0;
-    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle)) n++;
+    for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
     return n;
 }
 
@@ -30,9 +31,9 @@ int main(void) {
     escape_is("tab\tand\nnewline", "tab\tand\nnewline");
     escape_is("bell\x07 del\x7f", "bell&#xFFFD; del&#xFFFD;");
     escape_is("caf\xc3\xa9 \xe2\x96\xb8 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x96\xb8 \xf0\x9f\x98\x80"); /* kept */
-    escape_is("x\xff y", "x&#xFFFD; y");                 /* not a UTF-8 lead byte */
-    escape_is("cut \xe2\x96", "cut &#xFFFD;&#xFFFD;");    /* sequence cut short by the end */
-    escape_is("over \xc0\xaf", "over &#xFFFD;&#xFFFD;");  /* overlong '/' */
+    escape_is("x\xff y", "x&#xFFFD; y");                           /* not a UTF-8 lead byte */
+    escape_is("cut \xe2\x96", "cut &#xFFFD;&#xFFFD;");             /* sequence cut short by the end */
+    escape_is("over \xc0\xaf", "over &#xFFFD;&#xFFFD;");           /* overlong '/' */
     escape_is("sur \xed\xa0\x80", "sur &#xFFFD;&#xFFFD;&#xFFFD;"); /* UTF-16 surrogate */
     escape_is("", "");
 
@@ -55,7 +56,8 @@ int main(void) {
     tl_strbuf svg = {0};
     CHECK_OK(tl_svg_line_chart(&svg, &c, &ser, 1));
     CHECK_OK(tl_html_svg(&h, svg.s, "loss <chart>"));
-    CHECK(tl_html_svg(&h, "<svg><script>x()</script></svg>", "bad") == TL_E_FORMAT, "an SVG with a script was accepted");
+    CHECK(tl_html_svg(&h, "<svg><script>x()</script></svg>", "bad") == TL_E_FORMAT,
+          "an SVG with a script was accepted");
     CHECK(tl_html_svg(&h, "<div>not svg</div>", "bad") == TL_E_FORMAT, "a non-SVG was accepted");
     tl_html_section_end(&h);
     CHECK(h.n_sections == 2, "%d sections, want 2", h.n_sections);
@@ -74,7 +76,8 @@ int main(void) {
     const char *toc2 = strstr(p, "<li><a href=\"#probe\">Probes &amp; more</a></li>");
     const char *sec1 = strstr(p, "<section id=\"world\">\n<h2>The &lt;world&gt;</h2>");
     const char *sec2 = strstr(p, "<section id=\"probe\">\n<h2>Probes &amp; more</h2>");
-    CHECK(toc1 && toc2 && sec1 && sec2 && toc1 < toc2 && toc2 < sec1 && sec1 < sec2, "contents / sections out of order");
+    CHECK(toc1 && toc2 && sec1 && sec2 && toc1 < toc2 && toc2 < sec1 && sec1 < sec2,
+          "contents / sections out of order");
     CHECK(count(p, "<section") == 2 && count(p, "</section>") == 2, "sections not closed exactly once");
     CHECK(strstr(p, "<p class=\"note\">value a&amp;b</p>") != NULL, "note paragraph");
     CHECK(strstr(p, "<td>x&lt;y</td><td class=\"num\">0.5</td><td>12 apples</td>") != NULL, "table row cells");
@@ -121,7 +124,8 @@ int main(void) {
     for (int i = 0; i < n_st; i++) {
         const tl_demo_stage *a = tl_demo_stage_at(i);
         CHECK(a && a->name && a->title && a->run, "stage %d incomplete", i);
-        for (int j = 0; j < i; j++) CHECK(strcmp(a->name, tl_demo_stage_at(j)->name), "stage name %s twice", a->name);
+        for (int j = 0; j < i; j++)
+            CHECK(strcmp(a->name, tl_demo_stage_at(j)->name), "stage name %s twice", a->name);
     }
     CHECK(tl_demo_stage_at(n_st) == NULL && tl_demo_stage_at(-1) == NULL, "out-of-range stage");
     CHECK(!strcmp(tl_demo_stage_at(0)->name, "world") && !strcmp(tl_demo_stage_at(3)->name, "pretrain"),
@@ -131,7 +135,8 @@ int main(void) {
     int idx[64];
     int k = tl_demo_pick(48, 8, idx);
     CHECK(k == 8 && idx[0] == 0 && idx[7] == 47, "pick 8 of 48: %d items, %d .. %d", k, idx[0], idx[k - 1]);
-    for (int i = 1; i < k; i++) CHECK(idx[i] > idx[i - 1], "picks not increasing at %d", i);
+    for (int i = 1; i < k; i++)
+        CHECK(idx[i] > idx[i - 1], "picks not increasing at %d", i);
     CHECK(tl_demo_pick(5, 10, idx) == 5 && idx[4] == 4, "k > n takes all");
     CHECK(tl_demo_pick(5, 0, idx) == 5, "k = 0 takes all");
     CHECK(tl_demo_pick(5, 1, idx) == 1 && idx[0] == 4, "k = 1 takes the last");
