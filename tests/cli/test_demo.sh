@@ -122,6 +122,11 @@ set +e; err=$("$T" demo --quick --out "$B" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"$(basename "$victim")"*"damaged"* ]] || fail "truncated checkpoint: rc $rc: $err"
 pass "a truncated checkpoint: $err"
 
+echo '{"files": [' > "$B/world/stage.json"
+set +e; err=$("$T" demo --quick --out "$B" -t 1 -q 2>&1); rc=$?; set -e
+[[ $rc == 1 && $err == *"damaged stage marker"*"$B/world"* ]] || fail "malformed stage.json: rc $rc: $err"
+pass "a malformed stage marker: $err"
+
 set +e; err=$("$T" demo --out "$A" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"other settings"* ]] || fail "default preset in a quick directory: rc $rc: $err"
 set +e; err=$("$T" demo --quick --seed 9 --out "$A" -t 1 -q 2>&1); rc=$?; set -e
