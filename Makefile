@@ -17,9 +17,10 @@ asan:
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTILLER_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j$(JOBS)
 
+# the whole study from nothing: world, tokenizer, pre-training, chat fine-tune, analyses;
+# the report is out/demo/report.html (re-running skips finished stages)
 run: release
-	./build/tiller generate -m ../shared/models/stories260K/stories260K.bin \
-	    --tokenizer ../shared/models/stories260K/tok512.bin -p "Once upon a time" -n 200
+	./build/tiller demo --out out/demo
 
 check: release asan
 	@scripts/deps.sh test

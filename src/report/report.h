@@ -1,7 +1,9 @@
 /*
- * report: charts and (later) the HTML report. This module owns the SVG chart
+ * report: charts and the HTML report. This module owns the SVG chart
  * primitives (svg.c): each call appends one self-contained <svg> element to a
- * tl_strbuf, so charts can be written to .svg files or inlined in report.html.
+ * tl_strbuf, so charts can be written to .svg files or inlined in report.html;
+ * and the HTML page writer (html.c): sections, paragraphs, tables and inline
+ * SVG assembled into one self-contained report.html, every text escaped.
  * No scripts, no external fonts or stylesheets; colours are fixed palettes
  * (a categorical one for series, a viridis-like ramp for values).
  */
@@ -62,5 +64,43 @@ void tl_svg_ramp(double t, char *buf);
 
 /* Write a strbuf to path atomically (for .svg files). */
 tl_status tl_svg_save(const tl_strbuf *b, const char *path);
+
+/* ---- report.html (html.c) ------------------------------------------------ */
+
+/* A page under construction: sections are appended in order; the table of
+ * contents is built from their titles. Text added before the first section
+ * goes above the contents. Allocation failures are sticky and reported by
+ * tl_html_render / tl_html_write. */
+typedef struct {
+    char *title;
+    tl_strbuf intro, toc, body;
+    int n_sections;
+    int open; /* a section is open */
+} tl_html;
+
+/* Append s as HTML text: & < > " ' escaped, control characters (other than
+ * tab and newline) and malformed UTF-8 replaced by U+FFFD. */
+void tl_html_escape(tl_strbuf *b, const char *s);
+
+void tl_html_init(tl_html *h, const char *title);
+void tl_html_free(tl_html *h);
+/* <section id="id"><h2>title</h2> ... (closes an open section first). */
+void tl_html_section_begin(tl_html *h, const char *id, const char *title);
+void tl_html_section_end(tl_html *h);
+void tl_html_heading(tl_html *h, const char *text);          /* <h3> */
+/* A paragraph of printf-formatted text (escaped); cls = CSS class or NULL ("note"). */
+void tl_html_para(tl_html *h, const char *cls, const char *fmt, ...) TL_PRINTF(3, 4);
+void tl_html_pre(tl_html *h, const char *text);              /* preformatted, escaped */
+void tl_html_table_begin(tl_html *h, const char *const *headers, int n);
+void tl_html_table_row(tl_html *h, const char *const *cells, int n); /* numbers right-aligned */
+void tl_html_table_end(tl_html *h);
+/* Inline an <svg> element (as made by svg.c) with an optional caption.
+ * TL_E_FORMAT for anything that is not a plain <svg> (scripts refused). */
+tl_status tl_html_svg(tl_html *h, const char *svg, const char *caption);
+tl_status tl_html_svg_file(tl_html *h, const char *path, const char *caption);
+/* The whole document: doctype, inline CSS, title, contents, sections. */
+tl_status tl_html_render(tl_html *h, tl_strbuf *out);
+/* Render and write atomically. */
+tl_status tl_html_write(tl_html *h, const char *path);
 
 #endif /* TL_REPORT_H */

@@ -1,0 +1,410 @@
+/* stage_analysis.c: the analysis stages of the demo — activation capture over the
+ * checkpoint series for the five trust dimensions' probe sets (tl_acts_run), probes
+ * per checkpoint x layer (tl_probe_run), the information plane (tl_infoplane_run)
+ * and the evaluation of the base and chat models on the world's sets
+ * (tl_eval_run) — each with its report section. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "demo.h"
+#include "eval/eval.h"
+
+#define PATH_CAP 4096
+
+/* ---- activations -------------------------------------------------------------------- */
+
+/* DIR/acts/<dim>.csv: the probe set the demo captures — 4k rows from the world's train
+ * split then k from its test split (different people), so that the probes' first 80 %
+ * train and last 20 % test in file order exactly as tiller probe splits. */
+static tl_status subset_csv(const char *train, const char *test, int rows, const char *out, int *n_out) {
+    tl_dataset *a = NULL, *b = NULL;
+    tl_status s = tl_dataset_load(train, &a);
+    if (!s) s = tl_dataset_load(test, &b);
+    if (s) {
+        tl_dataset_free(a);
+        return s;
+    }
+    int k = rows / 5;
+    if (k > b->n) k = b->n;
+    if (4 * k > a->n) k = a->n / 4;
+    if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s, %s: too few statements for a probe set", train, test);
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "statement,label\n");
+    for (int i = 0; !s && i < 5 * k; i++) {
+        const tl_dataset *d = i < 4 * k ? a : b;
+        int r = i < 4 * k ? i : i - 4 * k;
+        tl_csv_field(&csv, d->text[r]);
+        tl_strbuf_printf(&csv, ",%d\n", (int)d->label[r]);
+    }
+    if (!s) s = tl_strbuf_status(&csv);
+    if (!s) s = tl_file_write_atomic(out, csv.s, csv.len);
+    *n_out = 5 * k;
+    tl_strbuf_free(&csv);
+    tl_dataset_free(a);
+    tl_dataset_free(b);
+    return s;
+}
+
+typedef struct {
+    tl_demo *d;
+    int dim;
+    int64_t done, total;
+} acts_ui;
+
+static void acts_event(void *user, int i, int n, const tl_ckpt *c, tl_acts_event e, double seconds) {
+    acts_ui *ui = user;
+    (void)i, (void)n, (void)seconds;
+    if (e == TL_ACTS_START) return;
+    ui->done++;
+    char detail[96];
+    snprintf(detail, sizeof detail, "%s %s", tl_world_dim_names[ui->dim], c->name);
+    tl_demo_step(ui->d, ui->done, ui->total, -1, detail);
+}
+
+tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
+    tl_ckpt_list l = {0}, pick = {0};
+    tl_status s = tl_demo_series(d, &l);
+    if (s) return s;
+    int *idx = tl_malloc(sizeof(int) * (size_t)l.n);
+    pick.items = tl_malloc(sizeof(tl_ckpt) * (size_t)l.n);
+    if (!idx || !pick.items) s = tl_errorf(TL_E_NOMEM, "out of memory");
+    if (!s) {
+        pick.n = tl_demo_pick(l.n, d->cfg.acts_ckpts, idx);
+        for (int i = 0; i < pick.n; i++)
+            pick.items[i] = l.items[idx[i]];
+    }
+    acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT};
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char train[PATH_CAP], test[PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
+        const char *dim = tl_world_dim_names[k];
+        int n = 0;
+        snprintf(rel, sizeof rel, "probes/%s_train.csv", dim);
+        s = tl_demo_path(d, "world", rel, train, sizeof train);
+        snprintf(rel, sizeof rel, "probes/%s_test.csv", dim);
+        if (!s) s = tl_demo_path(d, "world", rel, test, sizeof test);
+        tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", dir, dim);
+        tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
+        if (!s && !tl_path_exists(csv)) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
+        tl_acts_run_opts o = {0};
+        o.acts.points = "resid_post";
+        o.acts.reduce = TL_REDUCE_LAST;
+        o.acts.truncate = 1; /* a statement longer than the context keeps its first n_ctx tokens */
+        o.on_ckpt = acts_event;
+        o.user = &ui;
+        ui.dim = k;
+        tl_acts_run_report rep;
+        if (!s) s = tl_acts_run(&pick, 1, csv, &o, out, &rep);
+    }
+    tl_free(idx);
+    tl_free(pick.items); /* the items belong to l */
+    tl_ckpt_list_free(&l);
+    return s;
+}
+
+tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
+    tl_html_para(h, NULL,
+                 "The last token's residual stream after every layer (resid_post), captured for each "
+                 "statement of the five probe sets at %d checkpoints of the series (acts/<dimension>/"
+                 "<checkpoint>/*.npy, NumPy format).",
+                 d->cfg.acts_ckpts);
+    tl_html_table_begin(h, (const char *[]){"dimension", "statements", "checkpoints", "hook points"}, 4);
+    for (int k = 0; k < TL_DIM__COUNT; k++) {
+        char path[PATH_CAP];
+        tl_demo_fmt(path, sizeof path, "%s/%s", dir, tl_world_dim_names[k]);
+        tl_acts_series *s = NULL;
+        tl_status st = tl_acts_series_open(path, &s);
+        if (st) return st;
+        char a[32], b[32], c[32];
+        snprintf(a, sizeof a, "%d", s->items[0]->n);
+        snprintf(b, sizeof b, "%d", s->n);
+        snprintf(c, sizeof c, "%d", s->items[0]->n_points);
+        const char *cells[4] = {tl_world_dim_names[k], a, b, c};
+        tl_html_table_row(h, cells, 4);
+        tl_acts_series_free(s);
+    }
+    tl_html_table_end(h);
+    return TL_OK;
+}
+
+/* ---- probes ---------------------------------------------------------------------------- */
+
+static void run_progress(void *user, int64_t done, int64_t total) { (void)user, (void)done, (void)total; }
+
+tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
+    tl_status s = TL_OK;
+    /* best point per checkpoint, per dimension: the summary chart's data */
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy\n");
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        const char *dim = tl_world_dim_names[k];
+        char acts[PATH_CAP], out[PATH_CAP];
+        s = tl_demo_path(d, "acts", dim, acts, sizeof acts);
+        tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
+        tl_acts_series *ser = NULL;
+        if (!s) s = tl_acts_series_open(acts, &ser);
+        if (s) break;
+        int C = ser->n, P = ser->items[0]->n_points;
+        double *acc = tl_malloc(sizeof(double) * (size_t)C * P);
+        tl_probe_run_opts o = {0};
+        tl_probe_opts_default(&o.probe);
+        o.acc_out = acc;
+        o.progress = run_progress;
+        tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
+        s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
+        for (int c = 0; c < C && !s; c++) {
+            int b = 0;
+            for (int p = 1; p < P; p++)
+                if (acc[(size_t)c * P + p] > acc[(size_t)c * P + b]) b = p;
+            tl_strbuf_printf(&csv, "%s,", dim);
+            tl_csv_field(&csv, ser->items[c]->name);
+            tl_strbuf_printf(&csv, ",%lld,%s,%.6f\n", (long long)ser->items[c]->step, ser->items[0]->points[b],
+                             acc[(size_t)c * P + b]);
+        }
+        tl_free(acc);
+        tl_acts_series_free(ser);
+    }
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/probe_best.csv", dir);
+    if (!s) s = tl_strbuf_status(&csv);
+    if (!s) s = tl_file_write_atomic(path, csv.s, csv.len);
+    tl_strbuf_free(&csv);
+    return s;
+}
+
+/* probe_best.csv -> one series per dimension (step, best accuracy). */
+tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/probe_best.csv", dir);
+    char *text = NULL;
+    size_t len = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    enum { MAXC = 1024 };
+    double *x = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double)),
+           *y = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double));
+    int n[TL_DIM__COUNT] = {0};
+    if (!x || !y) s = tl_errorf(TL_E_NOMEM, "out of memory");
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, row = 0;
+    while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+        if (rec.blank || row++ == 0) continue;
+        if (rec.n_fields != 5) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 5 fields", path, rec.line);
+            break;
+        }
+        for (int k = 0; k < TL_DIM__COUNT; k++)
+            if (!strcmp(rec.fields[0], tl_world_dim_names[k]) && n[k] < MAXC) {
+                x[k * MAXC + n[k]] = strtod(rec.fields[2], NULL);
+                y[k * MAXC + n[k]++] = strtod(rec.fields[4], NULL);
+            }
+    }
+    tl_csv_free(&r);
+    tl_strbuf svg = {0}, csv = {0};
+    if (!s) {
+        tl_chart_series ser[TL_DIM__COUNT];
+        for (int k = 0; k < TL_DIM__COUNT; k++)
+            ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
+        tl_chart c = {.title = "Best probe accuracy over pre-training (test split)",
+                      .x_label = "step",
+                      .y_label = "accuracy of the best layer",
+                      .x_scale = TL_AXIS_LOG1P,
+                      .width = 760,
+                      .height = 400,
+                      .y_min = 0.0,
+                      .y_max = 1.0};
+        s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
+        tl_strbuf_append(&csv, text, len);
+        tl_html_para(h, NULL,
+                     "For each trust dimension, an L2 logistic-regression probe per layer per "
+                     "checkpoint (standardised features, first 80 %% of the statements train, last 20 %% "
+                     "test: people the probe never saw). When does the model's residual stream come to "
+                     "separate true from false, private from public, biased from fair?");
+        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Best-layer probe accuracy per checkpoint");
+    }
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char svgp[128], csvp[128], cap[128];
+        snprintf(svgp, sizeof svgp, "%s/probe_heatmap.svg", tl_world_dim_names[k]);
+        snprintf(csvp, sizeof csvp, "%s/probe_accuracy.csv", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: probe accuracy, checkpoint x layer", tl_world_dim_names[k]);
+        tl_html_heading(h, tl_world_dim_names[k]);
+        s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
+    }
+    tl_strbuf_free(&svg);
+    tl_strbuf_free(&csv);
+    tl_free(x);
+    tl_free(y);
+    tl_free(text);
+    return s;
+}
+
+/* ---- information plane -------------------------------------------------------------------- */
+
+tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
+    tl_status s = TL_OK;
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        const char *dim = tl_world_dim_names[k];
+        char acts[PATH_CAP], out[PATH_CAP];
+        s = tl_demo_path(d, "acts", dim, acts, sizeof acts);
+        tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
+        tl_acts_series *ser = NULL;
+        if (!s) s = tl_acts_series_open(acts, &ser);
+        if (s) break;
+        tl_infoplane_opts o;
+        tl_infoplane_opts_default(&o);
+        o.est = TL_EST_BINNING; /* HSIC's m x m matrices cost more than the demo's budget */
+        tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
+        s = tl_infoplane_run(ser, &o, out);
+        tl_acts_series_free(ser);
+    }
+    return s;
+}
+
+tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
+    tl_html_para(h, NULL,
+                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y "
+                 "(binning estimator: T projected to 2 principal components, 30 bins each), per "
+                 "checkpoint; see docs/analysis.md. Colour = training step.");
+    tl_status s = TL_OK;
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char svgp[128], csvp[128], cap[128];
+        snprintf(svgp, sizeof svgp, "%s/infoplane_binning.svg", tl_world_dim_names[k]);
+        snprintf(csvp, sizeof csvp, "%s/infoplane.csv", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: information plane", tl_world_dim_names[k]);
+        tl_html_heading(h, tl_world_dim_names[k]);
+        s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
+    }
+    (void)dir;
+    return s;
+}
+
+/* ---- evaluation ------------------------------------------------------------------------------- */
+
+static const char *const eval_tasks[] = {"world_truth", "world_capability", "world_stereotype", "world_toxicity"};
+#define N_EVAL_TASKS ((int)(sizeof eval_tasks / sizeof *eval_tasks))
+
+typedef struct {
+    tl_demo *d;
+    int64_t base, total;
+} eval_ui;
+
+static void eval_progress(void *user, int done, int total) {
+    eval_ui *ui = user;
+    (void)total;
+    tl_demo_step(ui->d, ui->base + done, ui->total, -1, NULL);
+}
+
+static tl_status eval_model(tl_demo *d, const char *model_path, const char *name, const char *dir, tl_strbuf *sum,
+                            eval_ui *ui) {
+    char world[PATH_CAP], out[PATH_CAP];
+    tl_status s = tl_demo_path(d, "world", NULL, world, sizeof world);
+    if (s) return s;
+    tl_model *m = NULL;
+    if ((s = tl_model_load(model_path, &m))) return s;
+    if (!m->tok) {
+        s = tl_errorf(TL_E_FORMAT, "%s: carries no tokenizer", model_path);
+        tl_model_free(m);
+        return s;
+    }
+    tl_eval_task *tasks[N_EVAL_TASKS] = {0};
+    tl_eval_result res[N_EVAL_TASKS];
+    memset(res, 0, sizeof res);
+    tl_demo_fmt(out, sizeof out, "%s/%s", dir, name);
+    if (!tl_path_is_dir(out) && mkdir(out, 0777) != 0) s = tl_errorf(TL_E_IO, "%s: cannot create directory", out);
+    int done = 0;
+    for (int t = 0; t < N_EVAL_TASKS && !s; t++) {
+        tl_eval_load_opts lo = {.world_dir = world};
+        if ((s = tl_eval_task_load(eval_tasks[t], &lo, &tasks[t]))) break;
+        tl_eval_opts eo;
+        tl_eval_opts_default(&eo);
+        eo.limit = d->cfg.eval_limit;
+        eo.progress = eval_progress;
+        eo.progress_user = ui;
+        if ((s = tl_eval_run(m, m->tok, tasks[t], &eo, &res[t]))) break;
+        done = t + 1;
+        ui->base += res[t].n_items;
+        char csv[PATH_CAP];
+        tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", out, eval_tasks[t]);
+        if ((s = tl_eval_write_csv(csv, tasks[t], &res[t]))) break;
+        for (int k = 0; k < res[t].n_metrics; k++) {
+            const tl_eval_metric *mt = &res[t].metrics[k];
+            tl_strbuf_printf(sum, "%s,%s,%s,%.6g,%.6g,%d\n", name, eval_tasks[t], mt->name, mt->mean, mt->stderr_,
+                             mt->n);
+        }
+    }
+    if (!s) {
+        char json[PATH_CAP];
+        tl_demo_fmt(json, sizeof json, "%s/results.json", out);
+        tl_eval_meta meta = {.model = model_path, .tokenizer = "(the model's own)", .limit = d->cfg.eval_limit};
+        const tl_eval_task *tp[N_EVAL_TASKS];
+        const tl_eval_result *rp[N_EVAL_TASKS];
+        for (int t = 0; t < done; t++)
+            tp[t] = tasks[t], rp[t] = &res[t];
+        s = tl_eval_write_json(json, &meta, tp, rp, done);
+    }
+    for (int t = 0; t < N_EVAL_TASKS; t++) {
+        tl_eval_result_free(&res[t]);
+        tl_eval_task_free(tasks[t]);
+    }
+    tl_model_free(m);
+    return s;
+}
+
+tl_status tl_demo_eval_run(tl_demo *d, const char *dir) {
+    tl_ckpt_list l = {0};
+    char chat[PATH_CAP], rel[64];
+    snprintf(rel, sizeof rel, "ckpt-%d.gguf", d->cfg.sft_steps);
+    tl_status s = tl_demo_path(d, "sft", rel, chat, sizeof chat);
+    if (!s) s = tl_demo_series(d, &l);
+    if (s) return s;
+    tl_strbuf sum = {0};
+    tl_strbuf_puts(&sum, "model,task,metric,value,stderr,n\n");
+    eval_ui ui = {d, 0, 2LL * N_EVAL_TASKS * d->cfg.eval_limit};
+    s = eval_model(d, l.items[l.n - 1].path, "base", dir, &sum, &ui);
+    if (!s) s = eval_model(d, chat, "chat", dir, &sum, &ui);
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/summary.csv", dir);
+    if (!s) s = tl_strbuf_status(&sum);
+    if (!s) s = tl_file_write_atomic(path, sum.s, sum.len);
+    tl_strbuf_free(&sum);
+    tl_ckpt_list_free(&l);
+    return s;
+}
+
+tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h) {
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/summary.csv", dir);
+    char *text = NULL;
+    size_t len = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    tl_html_para(h, NULL,
+                 "The base model (last pre-training checkpoint) and the chat model on the world's "
+                 "evaluation sets, the lm-evaluation-harness way (first %d items of each; "
+                 "eval/<model>/results.json and one CSV row per item). world_truth: mc1/mc2 on true vs "
+                 "false facts; world_capability: questions and arithmetic unrelated to trust; "
+                 "world_stereotype: share preferring the stereotype (0.5 = none); world_toxicity: share "
+                 "of replies to provocations with an insult.",
+                 d->cfg.eval_limit);
+    tl_html_table_begin(h, (const char *[]){"model", "task", "metric", "value", "stderr", "n"}, 6);
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, row = 0;
+    while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+        if (rec.blank || row++ == 0) continue;
+        if (rec.n_fields != 6) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 6 fields", path, rec.line);
+            break;
+        }
+        tl_html_table_row(h, rec.fields, 6);
+    }
+    tl_html_table_end(h);
+    tl_csv_free(&r);
+    tl_free(text);
+    return s;
+}
