@@ -48,7 +48,8 @@ static void on_eval(void *user, int done, int total) {
 }
 
 /* "ntp,bico:mask=0.3,p=0.7,abi" -> "ntp", "bico:mask=0.3,p=0.7", "abi": a comma starts a
- * new objective only when a known objective name follows it. */
+ * new objective unless it separates options (the piece has a ':' and no known objective
+ * name follows). */
 static int split_objectives(char *s, const char **out, int cap) {
     static const char *known[] = {"ntp", "bico", "abi"};
     int n = 0;
@@ -56,6 +57,7 @@ static int split_objectives(char *s, const char **out, int cap) {
     for (char *p = s;; p++) {
         int cut = *p == 0;
         if (*p == ',') {
+            cut = !memchr(start, ':', (size_t)(p - start));
             for (int k = 0; k < 3 && !cut; k++) {
                 size_t l = strlen(known[k]);
                 cut = !strncmp(p + 1, known[k], l) && (p[1 + l] == 0 || p[1 + l] == ',' || p[1 + l] == ':');
