@@ -290,24 +290,24 @@ static void aggregate(tl_reversal_row *row) {
 tl_status tl_reversal_table(const tl_reversal_result *r, tl_strbuf *b) {
     static const char *titles[2] = {"exact match (greedy completion)", "rank accuracy (correct completion most likely)"};
     for (int k = 0; k < 2; k++) {
-        tl_strbuf_printf(b, "%s, mean +- std over seeds\n%-10s %5s", titles[k], "objective", "seeds");
+        tl_strbuf_printf(b, "%s, mean +- std over seeds\n%-16s %5s", titles[k], "objective", "seeds");
         for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_strbuf_printf(b, "  %15s", tl_reversal_subtask_names[s]);
         tl_strbuf_puts(b, "\n");
         for (int i = 0; i < r->n_rows; i++) {
             const tl_reversal_row *row = &r->rows[i];
-            tl_strbuf_printf(b, "%-10s %5d", row->name, row->n_seeds);
+            tl_strbuf_printf(b, "%-16s %5d", row->name, row->n_seeds);
             for (int s = 0; s < TL_REV_SUBTASKS; s++)
                 tl_strbuf_printf(b, "  %7.3f +- %.3f", row->mean[s][k], row->std[s][k]);
             tl_strbuf_puts(b, "\n");
         }
         tl_strbuf_puts(b, "\n");
     }
-    tl_strbuf_printf(b, "mean log p(correct) / mean log p(other people's completions)\n%-10s %5s", "objective", "");
+    tl_strbuf_printf(b, "mean log p(correct) / mean log p(other people's completions)\n%-16s %5s", "objective", "");
     for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_strbuf_printf(b, "  %15s", tl_reversal_subtask_names[s]);
     tl_strbuf_puts(b, "\n");
     for (int i = 0; i < r->n_rows; i++) {
         const tl_reversal_row *row = &r->rows[i];
-        tl_strbuf_printf(b, "%-10s %5s", row->name, "");
+        tl_strbuf_printf(b, "%-16s %5s", row->name, "");
         for (int s = 0; s < TL_REV_SUBTASKS; s++)
             tl_strbuf_printf(b, "  %7.2f/%7.2f", row->mean[s][TL_REV_LOGP], row->mean[s][TL_REV_LOGP_OTHER]);
         tl_strbuf_puts(b, "\n");
@@ -342,9 +342,10 @@ static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result 
             tl_strbuf_puts(&b, "\n");
             for (int j = 0; j < row->n_seeds; j++) {
                 const double *c = row->per_seed + ((size_t)j * TL_REV_SUBTASKS + s) * TL_REV_METRICS;
-                tl_strbuf_printf(&p, "%s,%llu,%s,%.6g,%.6g,%.6g,%.6g,", row->name,
-                                 (unsigned long long)(o->seed + (uint64_t)j), tl_reversal_subtask_names[s], c[0], c[1],
-                                 c[2], c[3]);
+                tl_csv_field(&p, row->name);
+                tl_strbuf_printf(&p, ",%llu,%s,%.6g,%.6g,%.6g,%.6g,",
+                                 (unsigned long long)(o->seed + (uint64_t)j),
+                                 tl_reversal_subtask_names[s], c[0], c[1], c[2], c[3]);
                 if (isfinite(row->final_loss[j])) tl_strbuf_printf(&p, "%.6g", row->final_loss[j]);
                 tl_strbuf_puts(&p, "\n");
             }
@@ -463,7 +464,8 @@ static tl_status write_json(const tl_reversal_opts *o, const tl_reversal_result 
 /* "bico:mask=0.3" -> name "bico", trainer spec "bico:mask=0.3"; "ntp" -> "sft". */
 static tl_status objective_spec(const char *arg, char *name, size_t ncap, char *spec, size_t scap) {
     size_t n = strcspn(arg, ":");
-    if (n == 0 || n >= ncap) return tl_errorf(TL_E_ARG, "reversal: bad objective '%s'", arg);
+    if (n == 0 || n >= ncap || strlen(arg) >= 64)
+        return tl_errorf(TL_E_ARG, "reversal: bad objective '%s' (at most 63 characters)", arg);
     memcpy(name, arg, n);
     name[n] = 0;
     if (!strcmp(name, "ntp")) {
@@ -603,7 +605,8 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
     int64_t total_runs = (int64_t)o->n_objectives * o->n_seeds, run = 0;
     for (int i = 0; i < o->n_objectives && !st; i++) {
         tl_reversal_row *row = &r.rows[r.n_rows++];
-        snprintf(row->name, sizeof row->name, "%s", names[i]);
+        /* the row is named as given ("bico:mask=0.3"), so variants of one objective differ */
+        snprintf(row->name, sizeof row->name, "%s", o->objectives[i]);
         snprintf(row->spec, sizeof row->spec, "%s", specs[i]);
         row->n_seeds = o->n_seeds;
         row->per_seed = tl_calloc((size_t)o->n_seeds * TL_REV_SUBTASKS * TL_REV_METRICS, sizeof(double));
@@ -611,8 +614,12 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         if (!row->per_seed || !row->final_loss) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         for (int k = 0; k < o->n_seeds && !st; k++) {
             uint64_t seed = o->seed + (uint64_t)k;
-            char label[64];
-            snprintf(label, sizeof label, "%s-seed%llu", names[i], (unsigned long long)seed);
+            char label[96];
+            snprintf(label, sizeof label, "%s-seed%llu", row->name, (unsigned long long)seed);
+            for (char *c = label; *c; c++) /* a file name: options' ':' and ',' become '_' */
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                      *c == '-' || *c == '.' || *c == '='))
+                    *c = '_';
             snprintf(dir, sizeof dir, "%s/runs/%s", o->out_dir, label);
             if ((st = make_dir(dir))) break;
             clear_run_dir(dir, r.steps);

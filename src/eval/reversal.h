@@ -32,7 +32,8 @@
  * Files written to OUT: results.csv (one row per objective x subtask), per_seed.csv,
  * results.json (settings, results, example generations), table.txt (the text table),
  * reversal_em.svg and reversal_rank.svg (grouped bars, mean +- std), items/ (one
- * per-item CSV per objective, seed and subtask), runs/<objective>-seed<k>/ (the
+ * per-item CSV per objective, seed and subtask; ':' and ',' of options become '_' in
+ * file names), runs/<objective>-seed<k>/ (the
  * trainer's train_log.csv and manifest.json; checkpoints removed unless keep_runs).
  */
 #ifndef TL_EVAL_REVERSAL_H
@@ -80,7 +81,7 @@ void tl_reversal_opts_default(tl_reversal_opts *o);
 
 /* One objective's results. */
 typedef struct {
-    char name[32];    /* "ntp", "bico", "abi", "base" */
+    char name[64];    /* the objective as given ("ntp", "bico:mask=0.3", ...) or "base" */
     char spec[160];   /* the trainer objective spec used ("sft", "bico:mask=0.3", "" for base) */
     int n_seeds;
     double *per_seed; /* [n_seeds][TL_REV_SUBTASKS][TL_REV_METRICS] */

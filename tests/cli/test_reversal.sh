@@ -25,10 +25,10 @@ done
 D=$tmp/w/reversal
 RUN=(-m "$M" --tokenizer "$K" --data "$D" --steps 3 --limit 3 --batch 4 --max-new 8 -q)
 
-"$T" reversal "${RUN[@]}" --objective ntp,bico:mask=0.3,p=1,abi:p=1 --seeds 2 -o "$tmp/r1" > "$tmp/out1" 2> "$tmp/err" \
+"$T" reversal "${RUN[@]}" --objective ntp,bico:p=1,abi:p=1 --seeds 2 -o "$tmp/r1" > "$tmp/out1" 2> "$tmp/err" \
   && ok || bad "reversal failed: $(cat "$tmp/err")"
 for f in results.csv per_seed.csv results.json table.txt reversal_em.svg reversal_rank.svg train.tokens \
-         items/base-N2D.csv items/bico-seed2-D2N-reverse.csv runs/abi-seed1/train_log.csv runs/ntp-seed2/manifest.json; do
+         items/base-N2D.csv items/bico_p=1-seed2-D2N-reverse.csv runs/abi_p=1-seed1/train_log.csv runs/ntp-seed2/manifest.json; do
   [ -s "$tmp/r1/$f" ] && ok || bad "$f missing or empty"
 done
 [ ! -e "$tmp/r1/runs/ntp-seed1/ckpt-3.gguf" ] && ok || bad "checkpoints should be removed without --keep-runs"
@@ -37,7 +37,7 @@ done
 [ "$(wc -l < "$tmp/r1/per_seed.csv")" -eq 29 ] && ok || bad "per_seed.csv rows: $(wc -l < "$tmp/r1/per_seed.csv")"
 head -1 "$tmp/r1/results.csv" | grep -q '^objective,spec,subtask,file,n_items,seeds,em_mean,em_std,rank_mean,rank_std,logp_mean' \
   && ok || bad "results.csv header: $(head -1 "$tmp/r1/results.csv")"
-grep -q '^bico,"bico:mask=0.3,p=1",N2D-reverse,p2d_reverse_prompts_test.jsonl,3,2,' "$tmp/r1/results.csv" && ok \
+grep -q '^bico:p=1,bico:p=1,N2D-reverse,p2d_reverse_prompts_test.jsonl,3,2,' "$tmp/r1/results.csv" && ok \
   || bad "results.csv has no bico N2D-reverse row with 3 items and 2 seeds"
 grep -q '^ntp,sft,' "$tmp/r1/results.csv" && ok || bad "ntp should train with the sft objective"
 # every rate in [0, 1], every log-probability < 0, stds >= 0 (quoted specs hold commas: blanked first)
@@ -49,11 +49,11 @@ awk -F, 'NR > 1 && $1 != "base" { if ($8 == "" || $8 <= 0) exit 1 }' "$tmp/r1/pe
   || bad "per_seed.csv lacks the final training loss"
 # the three objectives trained differently (p=1: every batch masks)
 loss() { awk -F, -v o="$1" '$1 == o && $3 == "N2D" { printf "%s ", $8 }' "$tmp/r1/per_seed.csv"; }
-[ "$(loss ntp)" != "$(loss bico)" ] && [ "$(loss ntp)" != "$(loss abi)" ] && [ "$(loss bico)" != "$(loss abi)" ] && ok \
-  || bad "final losses ntp '$(loss ntp)' bico '$(loss bico)' abi '$(loss abi)' should differ"
+[ "$(loss ntp)" != "$(loss bico:p=1)" ] && [ "$(loss ntp)" != "$(loss abi:p=1)" ] && [ "$(loss bico:p=1)" != "$(loss abi:p=1)" ] \
+  && ok || bad "final losses ntp '$(loss ntp)' bico '$(loss bico:p=1)' abi '$(loss abi:p=1)' should differ"
 # the mean in results.csv is the mean of the seeds in per_seed.csv (bico, N2D, rank)
-want=$(awk -F, '$1 == "abi" && $3 == "N2D" { s += $5; n++ } END { printf "%.4f", s / n }' "$tmp/r1/per_seed.csv")
-got=$(awk -F, '$1 == "abi" && $3 == "N2D" { printf "%.4f", $9 }' "$tmp/plain.csv")
+want=$(awk -F, '$1 == "abi:p=1" && $3 == "N2D" { s += $5; n++ } END { printf "%.4f", s / n }' "$tmp/r1/per_seed.csv")
+got=$(awk -F, '$1 == "abi:p=1" && $3 == "N2D" { printf "%.4f", $9 }' "$tmp/plain.csv")
 [ "$want" = "$got" ] && ok || bad "rank mean $got != mean of seeds $want"
 grep -q '"exact_match_rule"' "$tmp/r1/results.json" && grep -q '"N2D-reverse"' "$tmp/r1/results.json" \
   && grep -q '"generation"' "$tmp/r1/results.json" && ok || bad "results.json content"
@@ -62,15 +62,15 @@ for f in reversal_em.svg reversal_rank.svg; do
   # one bar per (objective, subtask): 4 x 4 rects with a tooltip
   [ "$(grep -c '<title>' "$tmp/r1/$f")" -eq 16 ] && ok || bad "$f: $(grep -c '<title>' "$tmp/r1/$f") bars, want 16"
 done
-grep -q 'N2D-reverse' "$tmp/out1" && grep -q '^bico ' "$tmp/out1" && grep -q 'results in' "$tmp/out1" && ok \
+grep -q 'N2D-reverse' "$tmp/out1" && grep -q '^bico:p=1 ' "$tmp/out1" && grep -q 'results in' "$tmp/out1" && ok \
   || bad "table on stdout: $(cat "$tmp/out1")"
 cmp -s "$tmp/out1" "$tmp/r1/table.txt" 2>/dev/null || grep -qF "$(head -1 "$tmp/r1/table.txt")" "$tmp/out1" && ok \
   || bad "table.txt differs from stdout"
 
 # reproducible: bico alone again gives the same per-seed numbers
-"$T" reversal "${RUN[@]}" --objective bico:mask=0.3,p=1 --seeds 2 --no-base -o "$tmp/r2" > /dev/null 2>&1 && ok \
+"$T" reversal "${RUN[@]}" --objective bico:p=1 --seeds 2 --no-base -o "$tmp/r2" > /dev/null 2>&1 && ok \
   || bad "rerun failed"
-cmp -s <(grep '^bico,' "$tmp/r1/per_seed.csv") <(grep '^bico,' "$tmp/r2/per_seed.csv") && ok \
+cmp -s <(grep '^bico:p=1,' "$tmp/r1/per_seed.csv") <(grep '^bico:p=1,' "$tmp/r2/per_seed.csv") && ok \
   || bad "bico's per-seed results differ between identical runs"
 # a rerun into the same folder replaces the results (the runs start afresh)
 "$T" reversal "${RUN[@]}" --objective ntp --steps 1 --no-base -o "$tmp/r2" > /dev/null 2> "$tmp/err" && ok \
