@@ -11,10 +11,13 @@
  * more q.k per pair but no [T, T] traffic (the flash-attention trade).
  *
  * Which keys a query sees is decided in one place per pass (the `n_keys` bound and
- * `key_visible`): causal means keys 0..t. The bidirectional mode planned for BICO
- * extends the bound to T and scores keys after the query with q and k rotated by
- * -theta (mirrored RoPE); that adds a second (q, k) pair and its gradients to these
- * signatures, and nothing else changes. */
+ * `key_visible`): causal means keys 0..t. The general form (`_ex`, tl_attn_vis) adds
+ * a bidirectional prefix per sequence: query t also sees keys j < prefix[b] (BICO:
+ * prefix = T, everything; ABI: the context part). A visible key positioned after the
+ * query (pos[j] > pos[t]) is scored with the second pair qm, km — q and k rotated by
+ * -theta (mirrored RoPE) — so the relative distance the query sees is never positive,
+ * as in causal pre-training; its gradient flows to dqm, dkm. The AVX2 path does the
+ * causal case only; every other case runs the portable reference (float). */
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "attention.c"
 #include "generic.h"
@@ -24,6 +27,39 @@
 size_t tl_attention_train_scratch(int T, int D) {
     size_t simd = tl_attention_train_scratch_avx2(T, D);
     return simd > (size_t)T ? simd : (size_t)T;
+}
+
+/* The general pair: causal with a key mask only (vis NULL or just key_mask, no qm)
+ * takes the SIMD path; a prefix, positions or the mirrored pair take the reference. */
+static int simd_case(const float *qm, const tl_attn_vis *vis) {
+    return tl_cpu_isa() >= TL_ISA_AVX2 && !qm && (!vis || (!vis->prefix && !vis->pos));
+}
+
+void tl_attention_train_forward_ex(float *out, float *lse, const float *q, const float *k,
+                                   const float *qm, const float *km, const float *v,
+                                   const tl_attn_vis *vis, int B, int T, int H, int Hkv, int D,
+                                   float *scratch, int n_scratch) {
+    if (simd_case(qm, vis))
+        tl_attention_train_forward_avx2(out, lse, q, k, v, vis ? vis->key_mask : NULL, B, T, H,
+                                        Hkv, D, scratch, n_scratch);
+    else
+        tl_attention_train_forward_ex_ref(out, lse, q, k, qm, km, v, vis, B, T, H, Hkv, D, scratch,
+                                          n_scratch);
+}
+
+void tl_attention_train_backward_ex(float *dq, float *dk, float *dqm, float *dkm, float *dv,
+                                    const float *dout, const float *out, const float *q,
+                                    const float *k, const float *qm, const float *km,
+                                    const float *v, const float *lse, const tl_attn_vis *vis,
+                                    int B, int T, int H, int Hkv, int D, float *scratch,
+                                    int n_scratch) {
+    if (simd_case(qm, vis))
+        tl_attention_train_backward_avx2(dq, dk, dv, dout, out, q, k, v, lse,
+                                         vis ? vis->key_mask : NULL, B, T, H, Hkv, D, scratch,
+                                         n_scratch);
+    else
+        tl_attention_train_backward_ex_ref(dq, dk, dqm, dkm, dv, dout, out, q, k, qm, km, v, lse,
+                                           vis, B, T, H, Hkv, D, scratch, n_scratch);
 }
 
 void tl_attention_train_forward(float *out, float *lse, const float *q, const float *k,
@@ -79,45 +115,59 @@ void tl_attention_forward(float *out, const float *q, const float *k, const floa
 
 #ifndef TL_ATTENTION_HELPERS
 #define TL_ATTENTION_HELPERS
-/* Keys query t may attend (before the key mask): causal = keys 0..t. */
-static inline int n_keys(int t, int T) {
-    (void)T;
-    return t + 1;
+/* Keys query t of sequence b may attend (before the key mask): 0..max(t, prefix-1),
+ * as a bound n (keys 0..n-1); causal = keys 0..t. */
+static inline int n_keys(const tl_attn_vis *vis, int b, int t) {
+    int n = t + 1;
+    if (vis && vis->prefix && vis->prefix[b] > n) n = vis->prefix[b];
+    return n;
 }
 /* The key mask hides a key from every query (masked positions of BICO's denoising). */
 static inline int key_visible(const uint8_t *mask_row, int j) { return !mask_row || !mask_row[j]; }
+/* Key j lies after query t in position: scored with the mirrored pair. */
+static inline int mirrored(const int *pos_row, int t, int j) {
+    return pos_row ? pos_row[j] > pos_row[t] : j > t;
+}
 static inline int ref_threads(int n_scratch) {
     int nt = omp_get_max_threads();
     return nt < n_scratch ? nt : n_scratch;
 }
 #endif
 
-/* shapes: out [B, T, H, D], lse [B, H, T], q [B, T, H, D], k/v [B, T, Hkv, D],
- * key_mask [B, T] or NULL, scratch [n_scratch, tl_attention_train_scratch(T, D)] (uses
- * T of each). A query that sees no key (all masked) gets out = 0 and lse = -inf. */
-void TL_REF(tl_attention_train_forward)(real *out, real *lse, const real *q, const real *k,
-                                        const real *v, const uint8_t *key_mask, int B, int T, int H,
-                                        int Hkv, int D, real *scratch, int n_scratch) {
+/* shapes: out [B, T, H, D], lse [B, H, T], q, qm [B, T, H, D], k, km, v [B, T, Hkv, D],
+ * vis as tl_attn_vis (NULL = causal, no mask), scratch [n_scratch,
+ * tl_attention_train_scratch(T, D)] (uses T of each). qm, km NULL: keys after the
+ * query use q, k (bidirectional without mirroring). A query that sees no key (all
+ * masked) gets out = 0 and lse = -inf. */
+void TL_REF(tl_attention_train_forward_ex)(real *out, real *lse, const real *q, const real *k,
+                                           const real *qm, const real *km, const real *v,
+                                           const tl_attn_vis *vis, int B, int T, int H, int Hkv,
+                                           int D, real *scratch, int n_scratch) {
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     real scale = (real)1 / rsqrt_((real)D);
     int64_t work = (int64_t)B * H * T * T * D;
     size_t slot = tl_attention_train_scratch(T, D);
+    if (!qm || !km) qm = q, km = k;
 #pragma omp parallel for collapse(3) schedule(static) if (work > 100000) num_threads(ref_threads(n_scratch))
     for (int b = 0; b < B; b++) {
         for (int h = 0; h < H; h++) {
             for (int t = 0; t < T; t++) {
                 real *att = scratch + (size_t)omp_get_thread_num() * slot;
-                const uint8_t *mrow = key_mask ? key_mask + (int64_t)b * T : NULL;
-                const real *qt = q + ((int64_t)b * T + t) * QD + h * D;
+                const uint8_t *mrow = vis && vis->key_mask ? vis->key_mask + (int64_t)b * T : NULL;
+                const int *prow = vis && vis->pos ? vis->pos + (int64_t)b * T : NULL;
+                int64_t qrow = ((int64_t)b * T + t) * QD + h * D;
                 const real *kb = k + (int64_t)b * T * KD + (h / group) * D;
+                const real *kmb = km + (int64_t)b * T * KD + (h / group) * D;
                 const real *vb = v + (int64_t)b * T * KD + (h / group) * D;
-                real *ot = out + ((int64_t)b * T + t) * QD + h * D;
+                real *ot = out + qrow;
                 real *lt = lse + ((int64_t)b * H + h) * T + t;
-                int n = n_keys(t, T);
+                int n = n_keys(vis, b, t);
                 real mx = (real)-INFINITY;
                 for (int j = 0; j < n; j++) {
                     if (!key_visible(mrow, j)) continue;
-                    const real *kj = kb + (int64_t)j * KD;
+                    int mir = mirrored(prow, t, j);
+                    const real *qt = (mir ? qm : q) + qrow;
+                    const real *kj = (mir ? kmb : kb) + (int64_t)j * KD;
                     real s = 0;
                     for (int d = 0; d < D; d++) s += qt[d] * kj[d];
                     att[j] = s * scale;
@@ -146,43 +196,50 @@ void TL_REF(tl_attention_train_forward)(real *out, real *lse, const real *q, con
     }
 }
 
-/* shapes: dq [B, T, H, D], dk/dv [B, T, Hkv, D] (accumulated), dout/out [B, T, H, D],
- * q, k, v, lse, key_mask as the forward; scratch unused (the SIMD path needs it).
- * With p_j = exp(s_j - lse), s_j = scale q.k_j, o = sum_j p_j v_j:
- *   dv_j += p_j do;  ds_j = p_j (do.v_j - do.o);  dq += scale sum_j ds_j k_j;  dk_j += scale ds_j q.
- * One thread owns one (sequence, kv head): its dk, dv rows and the dq rows of the
- * query heads sharing it, each summed in a fixed order, so the result is the same
- * for any thread count. */
-void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const real *dout,
-                                         const real *out, const real *q, const real *k,
-                                         const real *v, const real *lse, const uint8_t *key_mask,
-                                         int B, int T, int H, int Hkv, int D, real *scratch,
-                                         int n_scratch) {
+/* shapes: dq, dqm [B, T, H, D], dk, dkm, dv [B, T, Hkv, D] (accumulated; dqm, dkm
+ * may be NULL when qm is), dout/out [B, T, H, D], the rest as the forward; scratch
+ * unused (the SIMD path needs it).
+ * With p_j = exp(s_j - lse), s_j = scale q.k_j (or qm.km_j), o = sum_j p_j v_j:
+ *   dv_j += p_j do;  ds_j = p_j (do.v_j - do.o);  dq += scale sum_j ds_j k_j;  dk_j += scale ds_j q
+ * (dqm, dkm for the mirrored pairs). One thread owns one (sequence, kv head): its
+ * dk, dkm, dv rows and the dq, dqm rows of the query heads sharing it, each summed
+ * in a fixed order, so the result is the same for any thread count. */
+void TL_REF(tl_attention_train_backward_ex)(real *dq, real *dk, real *dqm, real *dkm, real *dv,
+                                            const real *dout, const real *out, const real *q,
+                                            const real *k, const real *qm, const real *km,
+                                            const real *v, const real *lse,
+                                            const tl_attn_vis *vis, int B, int T, int H, int Hkv,
+                                            int D, real *scratch, int n_scratch) {
     (void)scratch;
     int group = H / Hkv, QD = H * D, KD = Hkv * D;
     real scale = (real)1 / rsqrt_((real)D);
     int64_t work = (int64_t)B * H * T * T * D;
+    if (!qm || !km || !dqm || !dkm) qm = q, km = k, dqm = dq, dkm = dk;
 #pragma omp parallel for collapse(2) schedule(static) if (work > 50000) num_threads(ref_threads(n_scratch))
     for (int b = 0; b < B; b++) {
         for (int kvh = 0; kvh < Hkv; kvh++) {
-            const uint8_t *mrow = key_mask ? key_mask + (int64_t)b * T : NULL;
-            const real *kb = k + (int64_t)b * T * KD + kvh * D;
-            const real *vb = v + (int64_t)b * T * KD + kvh * D;
-            real *dkb = dk + (int64_t)b * T * KD + kvh * D;
-            real *dvb = dv + (int64_t)b * T * KD + kvh * D;
+            const uint8_t *mrow = vis && vis->key_mask ? vis->key_mask + (int64_t)b * T : NULL;
+            const int *prow = vis && vis->pos ? vis->pos + (int64_t)b * T : NULL;
+            int64_t kvoff = (int64_t)b * T * KD + kvh * D;
+            const real *vb = v + kvoff;
+            real *dvb = dv + kvoff;
             for (int h = kvh * group; h < (kvh + 1) * group; h++) {
                 for (int t = 0; t < T; t++) {
                     real l = lse[((int64_t)b * H + h) * T + t];
                     if (l == (real)-INFINITY) continue; /* saw no key: no gradient */
                     int64_t row = ((int64_t)b * T + t) * QD + h * D;
-                    const real *qt = q + row, *dot = dout + row, *ot = out + row;
-                    real *dqt = dq + row;
+                    const real *dot = dout + row, *ot = out + row;
                     real di = 0;
                     for (int d = 0; d < D; d++) di += dot[d] * ot[d];
-                    int n = n_keys(t, T);
+                    int n = n_keys(vis, b, t);
                     for (int j = 0; j < n; j++) {
                         if (!key_visible(mrow, j)) continue;
-                        const real *kj = kb + (int64_t)j * KD, *vj = vb + (int64_t)j * KD;
+                        int mir = mirrored(prow, t, j);
+                        const real *qt = (mir ? qm : q) + row;
+                        real *dqt = (mir ? dqm : dq) + row;
+                        const real *kj = (mir ? km : k) + kvoff + (int64_t)j * KD;
+                        real *dkj = (mir ? dkm : dk) + kvoff + (int64_t)j * KD;
+                        const real *vj = vb + (int64_t)j * KD;
                         real s = 0, dp = 0;
                         for (int d = 0; d < D; d++) {
                             s += qt[d] * kj[d];
@@ -190,7 +247,7 @@ void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const rea
                         }
                         real p = rexp_(s * scale - l);
                         real ds = p * (dp - di) * scale;
-                        real *dkj = dkb + (int64_t)j * KD, *dvj = dvb + (int64_t)j * KD;
+                        real *dvj = dvb + (int64_t)j * KD;
                         for (int d = 0; d < D; d++) {
                             dqt[d] += ds * kj[d];
                             dkj[d] += ds * qt[d];
@@ -201,6 +258,25 @@ void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const rea
             }
         }
     }
+}
+
+/* The causal pair (the contract in kernels.h): the general one without prefix or mirror. */
+void TL_REF(tl_attention_train_forward)(real *out, real *lse, const real *q, const real *k,
+                                        const real *v, const uint8_t *key_mask, int B, int T, int H,
+                                        int Hkv, int D, real *scratch, int n_scratch) {
+    tl_attn_vis vis = {key_mask, NULL, NULL};
+    TL_REF(tl_attention_train_forward_ex)(out, lse, q, k, NULL, NULL, v, &vis, B, T, H, Hkv, D,
+                                          scratch, n_scratch);
+}
+
+void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const real *dout,
+                                         const real *out, const real *q, const real *k,
+                                         const real *v, const real *lse, const uint8_t *key_mask,
+                                         int B, int T, int H, int Hkv, int D, real *scratch,
+                                         int n_scratch) {
+    tl_attn_vis vis = {key_mask, NULL, NULL};
+    TL_REF(tl_attention_train_backward_ex)(dq, dk, NULL, NULL, dv, dout, out, q, k, NULL, NULL, v,
+                                           lse, &vis, B, T, H, Hkv, D, scratch, n_scratch);
 }
 
 #endif /* TL_GENERIC_BODY */

@@ -100,8 +100,44 @@ void tl_stream_triad(float *restrict a, const float *restrict b, const float *re
  * Causal: query t sees keys 0..t, minus those hidden by key_mask [B, T] (1 = hidden;
  * NULL = none). A query that sees no key gets out = 0, lse = -inf.
  * scratch: n_scratch slots of tl_attention_train_scratch(T, D) floats; at most
- * n_scratch threads run. See attention.c for the planned bidirectional (BICO) mode. */
+ * n_scratch threads run. The general form (_ex) below adds the bidirectional modes. */
 size_t tl_attention_train_scratch(int T, int D);
+/* Which keys each query sees, for the general pair (BICO, ABI):
+ *   key_mask [B, T] 1 = hidden from every query, or NULL;
+ *   prefix [B] or NULL: query t of sequence b sees keys 0..t and also every key
+ *       j < prefix[b] (bidirectional part; prefix = T: fully bidirectional);
+ *   pos [B, T] or NULL (= 0..T-1): RoPE positions; a visible key with pos[j] > pos[t]
+ *       is scored with the mirrored pair qm . km instead of q . k.
+ * With q = R_m q0, k = R_n k0 and qm = R_{-m} q0, km = R_{-n} k0 (tl_rope_forward with
+ * sign -1) the score is <R_m q0, R_n k0> for n <= m and <R_{-m} q0, R_{-n} k0> for
+ * n > m: the relative distance seen is never positive (METHODS.md section 3). */
+typedef struct {
+    const uint8_t *key_mask;
+    const int *prefix;
+    const int *pos;
+} tl_attn_vis;
+/* out, lse as tl_attention_train_forward; qm, km as q, k (NULL: mirrored keys use q, k). */
+void tl_attention_train_forward_ex(float *out, float *lse, const float *q, const float *k,
+                                   const float *qm, const float *km, const float *v,
+                                   const tl_attn_vis *vis, int B, int T, int H, int Hkv, int D,
+                                   float *scratch, int n_scratch);
+/* dq, dk, dqm, dkm, dv += gradients (dqm, dkm NULL when qm is). */
+void tl_attention_train_backward_ex(float *dq, float *dk, float *dqm, float *dkm, float *dv,
+                                    const float *dout, const float *out, const float *q,
+                                    const float *k, const float *qm, const float *km,
+                                    const float *v, const float *lse, const tl_attn_vis *vis,
+                                    int B, int T, int H, int Hkv, int D, float *scratch,
+                                    int n_scratch);
+void tl_attention_train_forward_ex_ref(float *out, float *lse, const float *q, const float *k,
+                                       const float *qm, const float *km, const float *v,
+                                       const tl_attn_vis *vis, int B, int T, int H, int Hkv,
+                                       int D, float *scratch, int n_scratch);
+void tl_attention_train_backward_ex_ref(float *dq, float *dk, float *dqm, float *dkm, float *dv,
+                                        const float *dout, const float *out, const float *q,
+                                        const float *k, const float *qm, const float *km,
+                                        const float *v, const float *lse,
+                                        const tl_attn_vis *vis, int B, int T, int H, int Hkv,
+                                        int D, float *scratch, int n_scratch);
 void tl_attention_train_forward(float *out, float *lse, const float *q, const float *k,
                                 const float *v, const uint8_t *key_mask, int B, int T, int H,
                                 int Hkv, int D, float *scratch, int n_scratch);

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "kernels.h"
 #include "model/model.h"
 
 void tl_rmsnorm_forward_f64(double *out, double *rstd, const double *inp, const double *w, int T,
@@ -33,6 +34,17 @@ void tl_attention_train_backward_f64(double *dq, double *dk, double *dv, const d
                                      const double *v, const double *lse, const uint8_t *key_mask,
                                      int B, int T, int H, int Hkv, int D, double *scratch,
                                      int n_scratch);
+
+void tl_attention_train_forward_ex_f64(double *out, double *lse, const double *q,
+                                       const double *k, const double *qm, const double *km,
+                                       const double *v, const tl_attn_vis *vis, int B, int T,
+                                       int H, int Hkv, int D, double *scratch, int n_scratch);
+void tl_attention_train_backward_ex_f64(double *dq, double *dk, double *dqm, double *dkm,
+                                        double *dv, const double *dout, const double *out,
+                                        const double *q, const double *k, const double *qm,
+                                        const double *km, const double *v, const double *lse,
+                                        const tl_attn_vis *vis, int B, int T, int H, int Hkv,
+                                        int D, double *scratch, int n_scratch);
 
 void tl_embedding_forward_f64(double *out, const double *table, const int32_t *tokens, int N, int C);
 void tl_embedding_backward_f64(double *dtable, const double *dout, const int32_t *tokens, int N,

@@ -59,6 +59,19 @@ typedef struct {
 tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_panel *p, int n_panels,
                          const char *v_label, tl_axis_scale v_scale);
 
+/* One series of a grouped bar chart: y[g] (and err[g], drawn as a +- bar, or NULL)
+ * for each group g; non-finite values draw no bar. */
+typedef struct {
+    const char *name;
+    const double *y, *err;
+} tl_bar_series;
+
+/* Grouped bar chart: one group of bars per label in groups[n_groups] along x, one bar
+ * per series in each group (coloured, named in the legend), error bars when given.
+ * The y axis includes 0 unless c fixes its range. Each bar has a tooltip (<title>). */
+tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
+                           const tl_bar_series *s, int n_series);
+
 /* The colour of t in [0, 1] on the value ramp, as "#rrggbb" (buf >= 8 bytes). */
 void tl_svg_ramp(double t, char *buf);
 

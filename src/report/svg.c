@@ -1,4 +1,4 @@
-/* svg.c: line charts, heatmaps and scatter panels as self-contained SVG.
+/* svg.c: line charts, heatmaps, scatter panels and grouped bar charts as self-contained SVG.
  *
  * Every chart is built from the same pieces: a frame (plot rectangle inside
  * margins), an axis mapping data to pixels (linear or log1p), "nice" ticks
@@ -341,6 +341,86 @@ tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_pan
         }
     }
     colour_bar(out, per_row * pw + 16, top + 30, top + (ph < 260 ? ph : 260) - 20, av.lo, av.hi, v_scale, v_label);
+    return finish(out);
+}
+
+/* ---- grouped bar chart ------------------------------------------------------------------ */
+
+tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
+                           const tl_bar_series *s, int n_series) {
+    int W = c->width > 0 ? c->width : 640, H = c->height > 0 ? c->height : 400;
+    int legend_w = n_series > 0 ? 130 : 0;
+    double ylo = 0, yhi = -INFINITY;
+    for (int k = 0; k < n_series; k++)
+        for (int g = 0; g < n_groups; g++) {
+            double v = s[k].y[g], e = s[k].err && isfinite(s[k].err[g]) ? s[k].err[g] : 0;
+            if (!isfinite(v)) continue;
+            ylo = fmin(ylo, v - e);
+            yhi = fmax(yhi, v + e);
+        }
+    if (!(yhi > ylo)) yhi = ylo + 1;
+    axis ay = {.scale = TL_AXIS_LINEAR, .p0 = H - 52, .p1 = c->title ? 36 : 16};
+    if (c->y_min < c->y_max) axis_range(&ay, c->y_min, c->y_max, 0);
+    else axis_range(&ay, ylo, yhi, 1);
+    double x0 = 64, x1 = W - 16 - legend_w, y0 = ay.p1, y1 = ay.p0;
+    svg_open(out, W, H, c->title);
+    double t[32];
+    char lab[32];
+    int nt = axis_ticks(&ay, t, 32);
+    for (int i = 0; i < nt; i++) {
+        double py = axis_px(&ay, t[i]);
+        tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n", x0,
+                         py, x1, py);
+        fmt_num(lab, sizeof lab, t[i]);
+        text(out, x0 - 6, py + 4, "end", 11, NULL, lab);
+    }
+    double gw = n_groups > 0 ? (x1 - x0) / n_groups : 0, bw = n_series > 0 ? gw * 0.8 / n_series : 0;
+    double base = axis_px(&ay, ay.lo > 0 ? ay.lo : ay.hi < 0 ? ay.hi : 0);
+    for (int g = 0; g < n_groups; g++) {
+        double gx = x0 + g * gw;
+        for (int k = 0; k < n_series; k++) {
+            double v = s[k].y[g];
+            if (!isfinite(v)) continue;
+            double bx = gx + gw * 0.1 + k * bw, py = axis_px(&ay, v);
+            double top = fmin(py, base), h = fabs(base - py);
+            tl_strbuf_printf(out,
+                             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
+                             bx, top, bw * 0.92, h, palette[k % N_PALETTE]);
+            tl_strbuf_xml(out, s[k].name ? s[k].name : "");
+            tl_strbuf_printf(out, " / ");
+            tl_strbuf_xml(out, groups[g] ? groups[g] : "");
+            tl_strbuf_printf(out, ": %.4g", v);
+            if (s[k].err && isfinite(s[k].err[g])) tl_strbuf_printf(out, " \xc2\xb1 %.4g", s[k].err[g]);
+            tl_strbuf_puts(out, "</title></rect>\n");
+            if (s[k].err && isfinite(s[k].err[g]) && s[k].err[g] > 0) {
+                double cx = bx + bw * 0.46, ya = axis_px(&ay, v - s[k].err[g]),
+                       yb = axis_px(&ay, v + s[k].err[g]);
+                tl_strbuf_printf(out,
+                                 "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f\" stroke=\"#222\" "
+                                 "fill=\"none\"/>\n",
+                                 cx, ya, yb, cx - 3, ya, cx + 3, cx - 3, yb, cx + 3);
+            }
+        }
+        text(out, gx + gw / 2, y1 + 16, "middle", 11, NULL, groups[g]);
+    }
+    tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333\"/>\n", x0, base,
+                     x1, base);
+    tl_strbuf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#333\"/>\n",
+                     x0, y0, x1 - x0, y1 - y0);
+    if (c->x_label) text(out, (x0 + x1) / 2, y1 + 34, "middle", 12, NULL, c->x_label);
+    if (c->y_label) {
+        char rot[96];
+        snprintf(rot, sizeof rot, " transform=\"rotate(-90 %.1f %.1f)\"", x0 - 44, (y0 + y1) / 2);
+        text(out, x0 - 44, (y0 + y1) / 2, "middle", 12, rot, c->y_label);
+    }
+    double ly = y0 + 4, lx = W - legend_w + 4;
+    for (int k = 0; k < n_series; k++) {
+        double yk = ly + 16 * k;
+        if (yk + 12 > y1) break;
+        tl_strbuf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", lx, yk,
+                         palette[k % N_PALETTE]);
+        text(out, lx + 18, yk + 10, "start", 11, NULL, s[k].name);
+    }
     return finish(out);
 }
 

@@ -48,11 +48,19 @@ struct tl_train_acts {
     /* inputs of the last forward, copied (backward needs them after the caller moves on) */
     int32_t *tokens;   /* [BT] */
     int32_t *targets;  /* [BT] */
-    int *pos;          /* [BT] position of each row within its sequence */
+    int *pos;          /* [BT] RoPE position of each row (default: index within its sequence) */
     uint8_t *key_mask; /* [BT] */
+    int *prefix;       /* [B] bidirectional keys per sequence (BIDIR mode) */
     int has_mask;
+    int bidir;         /* the last forward used prefix */
+    int mirror;        /* the last forward used the mirrored pair (qm, km) */
+    int custom_pos;    /* the last forward's positions came from the spec */
     void *arena;
     size_t bytes;
+    /* the mirrored-RoPE pair, allocated on the first forward that needs it:
+     * qm [L, BT, H*D], km [L, BT, Hkv*D] saved; dqm [BT, H*D], dkm [BT, Hkv*D] */
+    float *qm, *km, *dqm, *dkm;
+    void *mirror_arena;
 };
 
 tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **out) {
@@ -95,6 +103,7 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
         {(void **)&a->dhid, BT, F, 1},      {(void **)&a->scratch, (size_t)a->n_threads, tl_attention_train_scratch(T, c->head_dim), 1},
         {(void **)&a->tokens, BT, 1, 1},    {(void **)&a->targets, BT, 1, 1},
         {(void **)&a->pos, BT, 1, 1},       {(void **)&a->key_mask, BT, 1, 1},
+        {(void **)&a->prefix, (size_t)B, 1, 1},
     };
     enum { N_PLAN = sizeof plan / sizeof plan[0] };
     size_t sizes[N_PLAN], total = 0;
@@ -129,11 +138,32 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
 
 void tl_train_acts_free(tl_train_acts *a) {
     if (!a) return;
+    tl_free_aligned(a->mirror_arena);
     tl_free_aligned(a->arena);
     tl_free(a);
 }
 
 size_t tl_train_acts_bytes(const tl_train_acts *a) { return a->bytes; }
+
+/* The mirrored pair's buffers, made once (a causal-only run never pays for them). */
+static tl_status mirror_buffers(tl_train_acts *a) {
+    if (a->mirror_arena) return TL_OK;
+    const tl_config *c = &a->cfg;
+    size_t L = (size_t)c->n_layers, BT = (size_t)a->BT, QD = (size_t)c->n_heads * c->head_dim,
+           KD = (size_t)c->n_kv_heads * c->head_dim;
+    size_t nq = (BT * QD + 15) & ~(size_t)15, nk = (BT * KD + 15) & ~(size_t)15;
+    size_t n = (L + 1) * (nq + nk); /* sizes are bounded by the main arena's checks */
+    a->mirror_arena = tl_malloc_aligned(n * sizeof(float));
+    if (!a->mirror_arena)
+        return tl_errorf(TL_E_NOMEM, "training activations: cannot allocate %zu MiB for mirrored RoPE",
+                         (n * sizeof(float)) >> 20);
+    float *p = a->mirror_arena;
+    a->qm = p, p += L * nq;
+    a->km = p, p += L * nk;
+    a->dqm = p, p += nq;
+    a->dkm = p;
+    return TL_OK;
+}
 
 const float *tl_train_acts_logits(const tl_train_acts *a) { return a->logits; }
 
@@ -193,7 +223,7 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
     a->ready = 0;
     if (!same_shape(c, &a->cfg))
         return tl_errorf(TL_E_ARG, "forward_train: activations were planned for another model shape");
-    if (attn && attn->mode != TL_ATTN_CAUSAL)
+    if (attn && attn->mode != TL_ATTN_CAUSAL && attn->mode != TL_ATTN_BIDIR)
         return tl_errorf(TL_E_ARG, "forward_train: unknown attention mode %d", (int)attn->mode);
     int B = a->B, T = a->T, BT = a->BT, C = c->dim, F = c->hidden_dim, H = c->n_heads,
         Hkv = c->n_kv_heads, D = c->head_dim, V = c->vocab_size, QD = H * D, KD = Hkv * D;
@@ -205,11 +235,36 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
             return tl_errorf(TL_E_ARG, "forward_train: target id %d at [%d, %d] is outside the vocabulary (%d)",
                              targets[i], i / T, i % T, V);
     }
+    if (attn && attn->mode == TL_ATTN_BIDIR && attn->prefix)
+        for (int b = 0; b < B; b++)
+            if (attn->prefix[b] < 0 || attn->prefix[b] > T)
+                return tl_errorf(TL_E_ARG, "forward_train: prefix %d of row %d is outside 0..%d",
+                                 attn->prefix[b], b, T);
+    if (attn && attn->pos)
+        for (int i = 0; i < BT; i++)
+            if (attn->pos[i] < 0 || attn->pos[i] > (1 << 20))
+                return tl_errorf(TL_E_ARG, "forward_train: position %d at [%d, %d] is outside 0..2^20",
+                                 attn->pos[i], i / T, i % T);
+    int bidir = attn && attn->mode == TL_ATTN_BIDIR;
+    int mirror = attn && !attn->plain_rope && (bidir || attn->pos);
+    if (mirror) {
+        tl_status st = mirror_buffers(a);
+        if (st) return st;
+    }
     memcpy(a->tokens, tokens, (size_t)BT * sizeof *tokens);
     memcpy(a->targets, targets, (size_t)BT * sizeof *targets);
     a->has_mask = attn && attn->key_mask;
     if (a->has_mask) memcpy(a->key_mask, attn->key_mask, (size_t)BT);
-    const uint8_t *mask = a->has_mask ? a->key_mask : NULL;
+    for (int i = 0; i < BT; i++) a->pos[i] = attn && attn->pos ? attn->pos[i] : i % T;
+    for (int b = 0; b < B; b++) a->prefix[b] = bidir && attn->prefix ? attn->prefix[b] : T;
+    a->bidir = bidir;
+    a->mirror = mirror;
+    a->custom_pos = attn && attn->pos;
+    /* pos is passed only when it is not the default, so the plain causal case keeps the
+     * SIMD path */
+    tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, bidir ? a->prefix : NULL,
+                       attn && attn->pos ? a->pos : NULL};
+    const float *qm = NULL, *km = NULL;
     tl_global_params g;
     tl_params_global(c, m->params, &g);
 
@@ -224,10 +279,18 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
         tl_matmul_forward(s.q, s.xn1, p.wq, NULL, BT, C, QD);
         tl_matmul_forward(s.k, s.xn1, p.wk, NULL, BT, C, KD);
         tl_matmul_forward(s.v, s.xn1, p.wv, NULL, BT, C, KD);
+        if (mirror) { /* qm = R_{-pos} (wq xn1), km = R_{-pos} (wk xn1) */
+            float *lqm = a->qm + (int64_t)l * BT * QD, *lkm = a->km + (int64_t)l * BT * KD;
+            memcpy(lqm, s.q, (size_t)BT * QD * sizeof(float));
+            memcpy(lkm, s.k, (size_t)BT * KD * sizeof(float));
+            tl_rope_forward(lqm, a->pos, BT, H, D, c->rope_theta, c->rope_layout, -1);
+            tl_rope_forward(lkm, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, -1);
+            qm = lqm, km = lkm;
+        }
         tl_rope_forward(s.q, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
         tl_rope_forward(s.k, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
-        tl_attention_train_forward(s.att, s.att_lse, s.q, s.k, s.v, mask, B, T, H, Hkv, D, a->scratch,
-                                   a->n_threads);
+        tl_attention_train_forward_ex(s.att, s.att_lse, s.q, s.k, qm, km, s.v, &vis, B, T, H, Hkv, D,
+                                      a->scratch, a->n_threads);
         tl_matmul_forward(s.resid_mid, s.att, p.wo, NULL, BT, QD, C);
         residual_forward(s.resid_mid, s.resid_mid, s.resid, (int64_t)BT * C);
         /* MLP: next = resid_mid + w_down(silu(w_gate xn2) * w_up xn2) */
@@ -252,7 +315,8 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
     const tl_config *c = &m->cfg;
     int B = a->B, T = a->T, BT = a->BT, C = c->dim, F = c->hidden_dim, H = c->n_heads,
         Hkv = c->n_kv_heads, D = c->head_dim, V = c->vocab_size, QD = H * D, KD = Hkv * D;
-    const uint8_t *mask = a->has_mask ? a->key_mask : NULL;
+    tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, a->bidir ? a->prefix : NULL,
+                       a->custom_pos ? a->pos : NULL};
     tl_global_params g, dg;
     tl_params_global(c, m->params, &g);
     tl_params_global(c, grads, &dg); /* tied: dg.output == dg.tok_embd, both gradients land there */
@@ -288,10 +352,25 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
         zero(a->dq, (int64_t)BT * QD);
         zero(a->dk, (int64_t)BT * KD);
         zero(a->dv, (int64_t)BT * KD);
-        tl_attention_train_backward(a->dq, a->dk, a->dv, a->datt, s.att, s.q, s.k, s.v, s.att_lse,
-                                    mask, B, T, H, Hkv, D, a->scratch, a->n_threads);
+        const float *qm = NULL, *km = NULL;
+        float *dqm = NULL, *dkm = NULL;
+        if (a->mirror) {
+            qm = a->qm + (int64_t)l * BT * QD, km = a->km + (int64_t)l * BT * KD;
+            dqm = a->dqm, dkm = a->dkm;
+            zero(dqm, (int64_t)BT * QD);
+            zero(dkm, (int64_t)BT * KD);
+        }
+        tl_attention_train_backward_ex(a->dq, a->dk, dqm, dkm, a->dv, a->datt, s.att, s.q, s.k, qm,
+                                       km, s.v, s.att_lse, &vis, B, T, H, Hkv, D, a->scratch,
+                                       a->n_threads);
         tl_rope_backward(a->dq, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
         tl_rope_backward(a->dk, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
+        if (a->mirror) { /* the mirrored pair's gradients join the plain ones */
+            tl_rope_backward(dqm, a->pos, BT, H, D, c->rope_theta, c->rope_layout, -1);
+            tl_rope_backward(dkm, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, -1);
+            residual_forward(a->dq, a->dq, dqm, (int64_t)BT * QD);
+            residual_forward(a->dk, a->dk, dkm, (int64_t)BT * KD);
+        }
         zero(a->dxn, (int64_t)BT * C);
         tl_matmul_backward(a->dxn, dp.wq, NULL, a->dq, s.xn1, p.wq, BT, C, QD);
         tl_matmul_backward(a->dxn, dp.wk, NULL, a->dk, s.xn1, p.wk, BT, C, KD);

@@ -7,8 +7,28 @@
  *   ntp  next-token prediction: every next token of the row is a target;
  *   sft  supervised fine-tuning: only tokens with loss_mask 1 (the completion)
  *        are targets; the prompt is context only.
+ *   bico mask denoising with bidirectional attention and mirrored RoPE (Lv et al.
+ *        2023; METHODS.md section 3): with probability p a batch masks a fraction
+ *        `mask` of each row's tokens (never the first), hides them as keys, and the
+ *        output at i is trained to predict the original token at i+1 when that token
+ *        was masked (the LM head's alignment is kept; the masked input holds an
+ *        existing token id `ph`, no new vocabulary entry). Otherwise the batch is
+ *        NTP with sft's loss mask (the completion only, when the data has prompts).
+ *   abi  autoregressive blank infilling (GLM): with probability p a batch cuts one
+ *        span out of each row; the context (the row without the span) is attended
+ *        bidirectionally, then the span is regenerated left to right after it. The
+ *        engine's RoPE is 1-D, so positions are handled as follows: every token keeps
+ *        its original position (the context has a gap where the span was), and the
+ *        span is re-fed as its preceding token plus its first k-1 tokens at their
+ *        original positions, so output j still predicts the token at position j+1.
+ *        Keys positioned after the query (the context behind the span) are scored
+ *        with mirrored RoPE. Unlike GLM's one [MASK] token, the gap's width tells
+ *        the span's length. Otherwise NTP as in bico.
+ * Both take their windows one document per row (the sft cut), so prompt/completion
+ * data works; masking covers the prompt too (a reversed fact must predict the name).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "train.h"
@@ -34,8 +54,7 @@ static tl_status ntp_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32
     (void)o;
     (void)rng;
     shift_rows(b, 0, inputs, targets);
-    attn->mode = TL_ATTN_CAUSAL;
-    attn->key_mask = NULL;
+    *attn = (tl_attn_spec){.mode = TL_ATTN_CAUSAL};
     return TL_OK;
 }
 
@@ -44,8 +63,180 @@ static tl_status sft_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32
     (void)o;
     (void)rng;
     shift_rows(b, 1, inputs, targets);
-    attn->mode = TL_ATTN_CAUSAL;
-    attn->key_mask = NULL;
+    *attn = (tl_attn_spec){.mode = TL_ATTN_CAUSAL};
+    return TL_OK;
+}
+
+/* ---- bico and abi ------------------------------------------------------- */
+
+typedef struct {
+    double ratio;   /* bico: fraction of a row's tokens masked; abi: mean span fraction */
+    double p;       /* probability that a batch uses the objective (else NTP) */
+    int mirror;     /* mirrored RoPE for keys after the query (0 = plain RoPE, ablation) */
+    int32_t ph;     /* bico: the token id fed at masked positions */
+    int B, T;
+    uint8_t *key_mask; /* [B, T] */
+    int *prefix;       /* [B] */
+    int *pos;          /* [B, T] */
+    int *cand;         /* [T + 1] candidate positions (scratch) */
+} mask_state;
+
+static void mask_state_free(tl_objective *o) {
+    mask_state *m = o->state;
+    if (!m) return;
+    tl_free(m->key_mask);
+    tl_free(m->prefix);
+    tl_free(m->pos);
+    tl_free(m->cand);
+    tl_free(m);
+    o->state = NULL;
+}
+
+/* "key=value,key=value" with keys mask|ratio, p, mirror, ph; values checked. */
+static tl_status parse_mask_opts(const char *name, const char *opts, const tl_objective_ctx *ctx,
+                                 mask_state *m) {
+    if (!opts) return TL_OK;
+    char buf[256];
+    if (strlen(opts) >= sizeof buf) return tl_errorf(TL_E_ARG, "objective %s: options too long", name);
+    strcpy(buf, opts);
+    for (char *save = NULL, *kv = strtok_r(buf, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq) return tl_errorf(TL_E_ARG, "objective %s: option '%s' is not key=value", name, kv);
+        *eq = 0;
+        const char *key = kv, *val = eq + 1;
+        char *endp = NULL;
+        double x = strtod(val, &endp);
+        if (!*val || *endp)
+            return tl_errorf(TL_E_ARG, "objective %s: option %s: '%s' is not a number", name, key, val);
+        int is_ratio = !strcmp(key, !strcmp(name, "bico") ? "mask" : "ratio");
+        if (is_ratio) {
+            if (!(x > 0 && x < 1))
+                return tl_errorf(TL_E_ARG, "objective %s: %s=%s must be in (0, 1)", name, key, val);
+            m->ratio = x;
+        } else if (!strcmp(key, "p")) {
+            if (!(x >= 0 && x <= 1))
+                return tl_errorf(TL_E_ARG, "objective %s: p=%s must be in [0, 1]", name, val);
+            m->p = x;
+        } else if (!strcmp(key, "mirror")) {
+            if (x != 0 && x != 1)
+                return tl_errorf(TL_E_ARG, "objective %s: mirror=%s must be 0 or 1", name, val);
+            m->mirror = (int)x;
+        } else if (!strcmp(key, "ph") && !strcmp(name, "bico")) {
+            if (!(x >= 0 && x < ctx->vocab_size && x == (int32_t)x))
+                return tl_errorf(TL_E_ARG, "objective %s: ph=%s is not a token id below %d", name, val,
+                                 ctx->vocab_size);
+            m->ph = (int32_t)x;
+        } else {
+            return tl_errorf(TL_E_ARG, "objective %s: unknown option '%s' (expected %s)", name, key,
+                             !strcmp(name, "bico") ? "mask, p, mirror, ph" : "ratio, p, mirror");
+        }
+    }
+    return TL_OK;
+}
+
+static tl_status mask_new(const char *name, const tl_objective_ctx *ctx, const char *opts,
+                          tl_objective *o) {
+    mask_state *m = tl_calloc(1, sizeof *m);
+    if (!m) return tl_errorf(TL_E_NOMEM, "objective %s: out of memory", name);
+    o->state = m;
+    o->free_state = mask_state_free;
+    o->windows = TL_WINDOWS_DOCS;
+    m->ratio = 0.15;
+    m->p = 0.5;
+    m->mirror = 1;
+    m->ph = 0;
+    m->B = ctx->B;
+    m->T = ctx->T;
+    tl_status s = parse_mask_opts(name, opts, ctx, m);
+    if (s) return s;
+    size_t BT = (size_t)ctx->B * ctx->T;
+    m->key_mask = tl_calloc(BT, 1);
+    m->prefix = tl_calloc((size_t)ctx->B, sizeof *m->prefix);
+    m->pos = tl_calloc(BT, sizeof *m->pos);
+    m->cand = tl_calloc((size_t)ctx->T + 1, sizeof *m->cand);
+    if (!m->key_mask || !m->prefix || !m->pos || !m->cand)
+        return tl_errorf(TL_E_NOMEM, "objective %s: out of memory", name);
+    return TL_OK;
+}
+
+/* One draw per batch: 1 = use the objective, 0 = NTP (with sft's loss mask). The draw
+ * is taken even when p is 0 or 1, so the stream does not depend on p. */
+static int use_objective(const mask_state *m, tl_rng *rng) { return tl_rng_double(rng) < m->p; }
+
+static tl_status bico_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32_t *inputs,
+                           int32_t *targets, tl_attn_spec *attn) {
+    mask_state *m = o->state;
+    int T = b->T, T1 = T + 1;
+    if (b->B != m->B || T != m->T) return tl_errorf(TL_E_ARG, "objective bico: batch shape changed");
+    if (!use_objective(m, rng)) return sft_make(o, b, rng, inputs, targets, attn);
+    shift_rows(b, 0, inputs, targets);
+    for (int r = 0; r < b->B; r++) {
+        const int32_t *row = b->tokens + (size_t)r * T1;
+        int32_t *in = inputs + (size_t)r * T, *tg = targets + (size_t)r * T;
+        uint8_t *km = m->key_mask + (size_t)r * T;
+        int len = b->len[r], n_in = len < T ? len : T;
+        /* padding is never a key (attention now also looks forward) */
+        for (int t = 0; t < T; t++) km[t] = t >= n_in, tg[t] = -1;
+        /* candidates: positions 1 .. len-1 (position T, past the inputs, is a target only) */
+        int nc = 0;
+        for (int j = 1; j < len; j++) m->cand[nc++] = j;
+        if (!nc) continue;
+        int k = (int)(m->ratio * nc + 0.5);
+        if (k < 1) k = 1;
+        for (int i = 0; i < k; i++) { /* partial Fisher-Yates: k distinct positions */
+            int x = i + (int)tl_rng_below(rng, (uint64_t)(nc - i));
+            int j = m->cand[x];
+            m->cand[x] = m->cand[i];
+            m->cand[i] = j;
+            tg[j - 1] = row[j];
+            if (j < T) {
+                in[j] = m->ph;
+                km[j] = 1;
+            }
+        }
+    }
+    *attn = (tl_attn_spec){.mode = TL_ATTN_BIDIR, .key_mask = m->key_mask, .plain_rope = !m->mirror};
+    return TL_OK;
+}
+
+static tl_status abi_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32_t *inputs,
+                          int32_t *targets, tl_attn_spec *attn) {
+    mask_state *m = o->state;
+    int T = b->T, T1 = T + 1;
+    if (b->B != m->B || T != m->T) return tl_errorf(TL_E_ARG, "objective abi: batch shape changed");
+    if (!use_objective(m, rng)) return sft_make(o, b, rng, inputs, targets, attn);
+    shift_rows(b, 0, inputs, targets);
+    for (int r = 0; r < b->B; r++) {
+        const int32_t *row = b->tokens + (size_t)r * T1;
+        int32_t *in = inputs + (size_t)r * T, *tg = targets + (size_t)r * T;
+        int *pos = m->pos + (size_t)r * T;
+        int n = b->len[r] < T ? b->len[r] : T; /* tokens of the row used */
+        for (int t = 0; t < T; t++) pos[t] = t;
+        m->prefix[r] = 0;
+        if (n < 3) continue; /* no span to cut: plain next-token prediction */
+        /* span [s, s+k): k uniform in 1..kmax (mean about ratio * (n-1)), s in 1..n-k */
+        int kmax = (int)(2 * m->ratio * (n - 1) + 0.5);
+        if (kmax < 1) kmax = 1;
+        if (kmax > n - 2) kmax = n - 2;
+        int k = 1 + (int)tl_rng_below(rng, (uint64_t)kmax);
+        int s = 1 + (int)tl_rng_below(rng, (uint64_t)(n - k));
+        int t = 0;
+        /* context: the row without the span, at the original positions */
+        for (int i = 0; i < n; i++) {
+            if (i >= s && i < s + k) continue;
+            in[t] = row[i], pos[t] = i, tg[t] = -1;
+            t++;
+        }
+        m->prefix[r] = t;
+        /* the span: tokens s-1 .. s+k-2 at their positions, each predicting the next */
+        for (int i = s - 1; i < s + k - 1; i++) {
+            in[t] = row[i], pos[t] = i, tg[t] = row[i + 1];
+            t++;
+        }
+        for (; t < T; t++) in[t] = 0, pos[t] = t, tg[t] = -1;
+    }
+    *attn = (tl_attn_spec){.mode = TL_ATTN_BIDIR, .prefix = m->prefix, .pos = m->pos,
+                           .plain_rope = !m->mirror};
     return TL_OK;
 }
 
@@ -71,6 +262,16 @@ static tl_status sft_new(const tl_objective_ctx *ctx, const char *opts, tl_objec
     return TL_OK;
 }
 
+static tl_status bico_new(const tl_objective_ctx *ctx, const char *opts, tl_objective *o) {
+    o->make = bico_make;
+    return mask_new("bico", ctx, opts, o);
+}
+
+static tl_status abi_new(const tl_objective_ctx *ctx, const char *opts, tl_objective *o) {
+    o->make = abi_make;
+    return mask_new("abi", ctx, opts, o);
+}
+
 /* The registry. A constructor fills make, windows and (optionally) state + free_state;
  * opts is the text after "name:" in the spec, or NULL. */
 static const struct {
@@ -79,6 +280,8 @@ static const struct {
 } objectives[] = {
     {"ntp", ntp_new},
     {"sft", sft_new},
+    {"bico", bico_new},
+    {"abi", abi_new},
 };
 #define N_OBJECTIVES (int)(sizeof objectives / sizeof *objectives)
 

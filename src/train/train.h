@@ -26,13 +26,23 @@
 #include "model/model.h"
 #include "tokenizer/tokenizer.h"
 
-/* How attention is computed for a training batch. Causal is the default; the BICO
- * issue adds a bidirectional mode with mirrored RoPE here. */
-typedef enum { TL_ATTN_CAUSAL = 0 } tl_attn_mode;
+/* How attention is computed for a training batch.
+ *   CAUSAL: query t sees keys 0..t (minus the key mask).
+ *   BIDIR:  query t of row b also sees every key j < prefix[b] (prefix NULL: the whole
+ *           row, BICO); keys after the query — in RoPE position — are scored with
+ *           q and k rotated by -theta (mirrored RoPE, METHODS.md section 3), unless
+ *           plain_rope (an ablation: ordinary RoPE for every pair).
+ * pos gives each token's RoPE position (ABI keeps a span's original positions after
+ * moving it); NULL = 0..T-1. With pos in CAUSAL mode, a key positioned after its query
+ * is mirrored too. */
+typedef enum { TL_ATTN_CAUSAL = 0, TL_ATTN_BIDIR = 1 } tl_attn_mode;
 
 typedef struct {
     tl_attn_mode mode;
     const uint8_t *key_mask; /* [B, T], 1 = this position may not be attended (NULL = none) */
+    const int *prefix;       /* [B] BIDIR: bidirectional keys per row, 0..T (NULL = T) */
+    const int *pos;          /* [B, T] RoPE positions, each 0 .. 2^20 (NULL = 0..T-1) */
+    int plain_rope;          /* 1: never mirror (ablation) */
 } tl_attn_spec;
 
 /* ---- forward / backward (backward.c) -------------------------------------- */

@@ -24,7 +24,9 @@ static float loss_of(tl_model *m, tl_train_acts *a, const int32_t *tok, const in
     return loss;
 }
 
-static void gradcheck(int tied, const uint8_t *mask) {
+/* kind 0: causal; 1: bidirectional with mirrored RoPE (BICO); 2: a bidirectional prefix
+ * with moved positions (ABI's layout: row 0 = context 0,1,3,4 then positions 1,2 again) */
+static void gradcheck(int tied, const uint8_t *mask, int kind) {
     tl_config c = {.dim = 16, .hidden_dim = 24, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
                    .vocab_size = 11, .seq_len = 16, .rope_theta = 10000.0f, .norm_eps = 1e-5f,
                    .tied_embeddings = tied};
@@ -47,14 +49,18 @@ static void gradcheck(int tied, const uint8_t *mask) {
     for (int i = 0; i < B * T; i++) tgt[i] = (int32_t)tl_rng_below(&rng, 11);
     tgt[1] = -1;
     tgt[7] = -1;
-    tl_attn_spec spec = {TL_ATTN_CAUSAL, mask};
-    const tl_attn_spec *attn = mask ? &spec : NULL;
+    static const int prefix[2] = {4, 2};
+    static const int pos[10] = {0, 1, 3, 4, 1, 0, 1, 2, 3, 4};
+    tl_attn_spec spec = {.mode = kind ? TL_ATTN_BIDIR : TL_ATTN_CAUSAL, .key_mask = mask};
+    if (kind == 2) spec.prefix = prefix, spec.pos = pos;
+    const tl_attn_spec *attn = mask || kind ? &spec : NULL;
 
     float *grads = calloc(m->n_params, sizeof(float));
     loss_of(m, a, tok, tgt, attn);
     tl_model_backward(m, a, grads, 1.0f);
 
-    printf("%s model%s:\n", tied ? "tied" : "untied", mask ? " with key mask" : "");
+    printf("%s model%s%s:\n", tied ? "tied" : "untied", mask ? " with key mask" : "",
+           kind == 1 ? ", bidirectional (mirrored RoPE)" : kind == 2 ? ", prefix + positions" : "");
     const float eps = 1e-2f;
     for (int i = 0; i < nt; i++) {
         size_t n = (size_t)(ts[i].rows * ts[i].cols);
@@ -188,8 +194,12 @@ static void test_errors(void) {
     CHECK(tl_model_forward_train(m, a, tok, tgt, NULL, &loss) == TL_E_ARG, "target 9 >= V");
     printf("  bad target: %s\n", tl_last_error());
     tgt[0] = 2;
-    tl_attn_spec bad = {(tl_attn_mode)7, NULL};
+    tl_attn_spec bad = {.mode = (tl_attn_mode)7};
     CHECK(tl_model_forward_train(m, a, tok, tgt, &bad, &loss) == TL_E_ARG, "unknown attention mode");
+    int bad_prefix[1] = {99};
+    tl_attn_spec badp = {.mode = TL_ATTN_BIDIR, .prefix = bad_prefix};
+    CHECK(tl_model_forward_train(m, a, tok, tgt, &badp, &loss) == TL_E_ARG, "prefix > T");
+    printf("  bad prefix: %s\n", tl_last_error());
     /* a failed forward leaves nothing for backward */
     float *g = calloc(m->n_params, sizeof(float));
     tl_model_backward(m, a, g, 1.0f);
@@ -219,10 +229,12 @@ static void test_errors(void) {
 
 int main(void) {
     tl_rng_seed(&rng, 42);
-    gradcheck(0, NULL);
-    gradcheck(1, NULL);
+    gradcheck(0, NULL, 0);
+    gradcheck(1, NULL, 0);
     static const uint8_t mask[10] = {0, 1, 0, 0, 1, 1, 0, 0, 0, 0};
-    gradcheck(0, mask);
+    gradcheck(0, mask, 0);
+    gradcheck(0, mask, 1);
+    gradcheck(1, NULL, 2);
     test_matches_inference();
     test_errors();
     return tl_test_done();

@@ -207,6 +207,86 @@ static void test_attention(const uint8_t *mask, const char *what) {
     free(dq), free(dk), free(dv);
 }
 
+/* ---- attention, general form: bidirectional prefix, positions, mirrored pair ---- */
+typedef struct {
+    int B, T, H, Hkv, D;
+    const tl_attn_vis *vis;
+    double *q, *k, *qm, *km, *v, *wout, *out, *lse, *scratch;
+    int n_scratch;
+} attn_ex_ctx;
+
+static double attn_ex_loss(void *p) {
+    attn_ex_ctx *c = p;
+    tl_attention_train_forward_ex_f64(c->out, c->lse, c->q, c->k, c->qm, c->km, c->v, c->vis, c->B,
+                                      c->T, c->H, c->Hkv, c->D, c->scratch, c->n_scratch);
+    return dot(c->out, c->wout, (size_t)c->B * c->T * c->H * c->D);
+}
+
+/* qm, km are free inputs here (in the model they are q, k rotated by -theta), so every
+ * one of the five gradients is checked on its own. */
+static void test_attention_ex(const tl_attn_vis *vis, const char *what) {
+    attn_ex_ctx c = {2, 5, 4, 2, 6, vis, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+    size_t nq = (size_t)c.B * c.T * c.H * c.D, nk = (size_t)c.B * c.T * c.Hkv * c.D;
+    c.q = rnd(nq, 1, 0), c.qm = rnd(nq, 1, 0);
+    c.k = rnd(nk, 1, 0), c.km = rnd(nk, 1, 0), c.v = rnd(nk, 1, 0);
+    c.wout = rnd(nq, 1, 0);
+    c.out = malloc(nq * sizeof(double));
+    c.lse = malloc((size_t)c.B * c.H * c.T * sizeof(double));
+    c.n_scratch = omp_get_max_threads();
+    c.scratch = malloc((size_t)c.n_scratch * tl_attention_train_scratch(c.T, c.D) * sizeof(double));
+    attn_ex_loss(&c);
+    double *dq = filled(nq, ACC0), *dqm = filled(nq, ACC0), *dk = filled(nk, ACC0),
+           *dkm = filled(nk, ACC0), *dv = filled(nk, ACC0);
+    tl_attention_train_backward_ex_f64(dq, dk, dqm, dkm, dv, c.wout, c.out, c.q, c.k, c.qm, c.km,
+                                       c.v, c.lse, vis, c.B, c.T, c.H, c.Hkv, c.D, c.scratch,
+                                       c.n_scratch);
+    struct {
+        const char *n;
+        double *x, *g;
+        size_t len;
+    } t[] = {{"q", c.q, dq, nq}, {"k", c.k, dk, nk}, {"qm", c.qm, dqm, nq},
+             {"km", c.km, dkm, nk}, {"v", c.v, dv, nk}};
+    for (int i = 0; i < 5; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "attention d %s (%s)", t[i].n, what);
+        fd_check(name, t[i].x, t[i].g, t[i].len, attn_ex_loss, &c);
+    }
+    free(c.q), free(c.k), free(c.qm), free(c.km), free(c.v), free(c.wout), free(c.out), free(c.lse);
+    free(c.scratch), free(dq), free(dqm), free(dk), free(dkm), free(dv);
+}
+
+/* Which pairs the general form scores with the mirrored pair: without a prefix it is
+ * the causal kernel bit for bit; qm = q, km = k equals no mirrored pair; a different
+ * km changes exactly the queries that see a key after them. */
+static void test_attention_ex_cases(void) {
+    int B = 2, T = 7, H = 2, Hkv = 1, D = 4;
+    size_t nq = (size_t)B * T * H * D, nk = (size_t)B * T * Hkv * D, nl = (size_t)B * H * T;
+    double *q = rnd(nq, 1, 0), *k = rnd(nk, 1, 0), *v = rnd(nk, 1, 0), *km = rnd(nk, 1, 0);
+    double *o1 = malloc(nq * sizeof(double)), *o2 = malloc(nq * sizeof(double));
+    double *l1 = malloc(nl * sizeof(double)), *l2 = malloc(nl * sizeof(double));
+    int ns = omp_get_max_threads();
+    double *scr = malloc((size_t)ns * tl_attention_train_scratch(T, D) * sizeof(double));
+    static const uint8_t mask[14] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0};
+    tl_attn_vis causal = {mask, NULL, NULL};
+    tl_attention_train_forward_ex_f64(o1, l1, q, k, NULL, NULL, v, &causal, B, T, H, Hkv, D, scr, ns);
+    tl_attention_train_forward_f64(o2, l2, q, k, v, mask, B, T, H, Hkv, D, scr, ns);
+    CHECK(!memcmp(o1, o2, nq * sizeof(double)), "general form without prefix != causal kernel");
+    int prefix[2] = {T, 3};
+    tl_attn_vis bidir = {mask, prefix, NULL};
+    tl_attention_train_forward_ex_f64(o1, l1, q, k, q, k, v, &bidir, B, T, H, Hkv, D, scr, ns);
+    tl_attention_train_forward_ex_f64(o2, l2, q, k, NULL, NULL, v, &bidir, B, T, H, Hkv, D, scr, ns);
+    CHECK(!memcmp(o1, o2, nq * sizeof(double)), "qm = q, km = k must equal no mirrored pair");
+    /* a mirrored key changes the result only for queries that see a key after them:
+     * sequence 1 (prefix 3) query 4 sees keys 0..4 (none after it) */
+    tl_attention_train_forward_ex_f64(o1, l1, q, k, q, km, v, &bidir, B, T, H, Hkv, D, scr, ns);
+    size_t r = (((size_t)1 * T + 4) * H) * D, r0 = (((size_t)1 * T + 0) * H) * D;
+    CHECK(!memcmp(o1 + r, o2 + r, (size_t)H * D * sizeof(double)),
+          "a query with no key after it must not use the mirrored pair");
+    CHECK(memcmp(o1 + r0, o2 + r0, (size_t)H * D * sizeof(double)) != 0,
+          "query 0 of a bidirectional prefix must use the mirrored pair for keys 1, 2");
+    free(q), free(k), free(v), free(km), free(o1), free(o2), free(l1), free(l2), free(scr);
+}
+
 /* The training kernel (float) on one sequence equals the inference kernel over a KV cache. */
 static void test_attention_matches_inference(void) {
     int T = 9, H = 4, Hkv = 2, D = 8, QD = H * D, KD = Hkv * D;
@@ -349,6 +429,15 @@ int main(void) {
     static const uint8_t mask[2 * 5] = {0, 0, 1, 0, 0, /* */ 1, 0, 0, 1, 0};
     test_attention(mask, "causal + key mask");
     test_attention_matches_inference();
+    int prefix[2] = {5, 3};
+    tl_attn_vis bidir = {NULL, NULL, NULL}, both = {mask, prefix, NULL};
+    static const int pos[10] = {0, 1, 3, 4, 1, 0, 1, 2, 3, 4};
+    tl_attn_vis moved = {NULL, prefix, pos};
+    bidir.prefix = (const int[2]){5, 5};
+    test_attention_ex(&bidir, "bidirectional, mirrored");
+    test_attention_ex(&both, "prefix + key mask, mirrored");
+    test_attention_ex(&moved, "prefix + moved positions");
+    test_attention_ex_cases();
     test_embedding();
     test_crossentropy();
     test_matmul();

@@ -86,5 +86,22 @@ int main(void) {
         tl_strbuf_free(&out);
     }
     CHECK(nomem >= 1, "no allocation failure was reported");
+    /* grouped bars: one rect (with a tooltip) per finite value, error bars where err > 0,
+     * the bar heights proportional to the values on a fixed 0..1 axis */
+    {
+        const char *groups[3] = {"N2D", "D2N <rev>", "x"};
+        double ya[3] = {0.8, 0.2, NAN}, ea[3] = {0.1, 0, 0.1}, yb[3] = {0.4, 0.0, 1.0};
+        tl_bar_series bs[2] = {{"ntp", ya, ea}, {"bico & co", yb, NULL}};
+        tl_chart bc = {.title = "bars", .y_label = "em", .y_min = 0, .y_max = 1, .width = 500, .height = 300};
+        tl_strbuf bo = {0};
+        CHECK_OK(tl_svg_bar_chart(&bo, &bc, groups, 3, bs, 2));
+        check_clean("bars", bo.s);
+        CHECK(count(bo.s, "<title>") == 5, "bars: %d bars, want 5 (one NaN)", count(bo.s, "<title>"));
+        CHECK(count(bo.s, "<path") == 1, "bars: %d error bars, want 1", count(bo.s, "<path"));
+        CHECK(strstr(bo.s, "D2N &lt;rev&gt;") && strstr(bo.s, "bico &amp; co"), "bars: escaped labels missing");
+        /* heights: plot from y = 36 (title) to H - 52 = 248, so 0.8 -> 169.6 px and 0.4 -> 84.8 px */
+        CHECK(strstr(bo.s, "height=\"169.6\"") && strstr(bo.s, "height=\"84.8\""), "bars: heights not to scale");
+        tl_strbuf_free(&bo);
+    }
     return tl_test_done();
 }

@@ -1,0 +1,696 @@
+/* reversal.c: the reversal-curse experiment as one call (contract in reversal.h):
+ * data files -> token file -> tl_train_run per (objective, seed) -> tl_eval_run on
+ * the four test files -> means and stds -> CSV, JSON, text table, SVG bars. */
+#include "reversal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "eval_internal.h"
+#include "report/report.h"
+
+const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS] = {"N2D", "D2N", "N2D-reverse", "D2N-reverse"};
+const char *const tl_reversal_subtask_files[TL_REV_SUBTASKS] = {
+    "p2d_prompts_test", "d2p_prompts_test", "p2d_reverse_prompts_test", "d2p_reverse_prompts_test"};
+const char *const tl_reversal_metric_names[TL_REV_METRICS] = {"em", "rank", "logp", "logp_other"};
+static const char *const train_files[3] = {"p2d_prompts_train", "d2p_prompts_train", "both_prompts_train"};
+
+#define PATH_CAP 4096
+#define FILE_CAP (PATH_CAP + 256) /* a file inside a PATH_CAP folder */
+
+void tl_reversal_opts_default(tl_reversal_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->eval_base = 1;
+    o->n_seeds = 1;
+    o->seed = 1;
+    o->epochs = 10.0f;
+    o->batch = 16;
+    o->lr = 1e-3f;
+    o->weight_decay = 0.0f;
+    o->warmup = -1;
+}
+
+/* ---- data ---------------------------------------------------------------------- */
+
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+int tl_reversal_exact_match(const char *gen, const char *expected) {
+    if (!gen || !expected) return 0;
+    while (is_space(*expected)) expected++;
+    size_t n = strlen(expected);
+    while (n && is_space(expected[n - 1])) n--;
+    if (n && expected[n - 1] == '.') n--;
+    while (is_space(*gen)) gen++;
+    return n > 0 && strncmp(gen, expected, n) == 0;
+}
+
+typedef struct {
+    tl_eval_task *t;
+    const char *path;
+    char **uniq; /* distinct completions */
+    int n_uniq, cap_uniq;
+    int *gold;   /* per row */
+    char **prompts;
+    int n_rows, cap_rows;
+} loader;
+
+static tl_status grow(void **p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return TL_OK;
+    int c = *cap ? *cap * 2 : 64;
+    while (c < need) c *= 2;
+    void *q = tl_realloc(*p, (size_t)c * elem);
+    if (!q) return tl_errorf(TL_E_NOMEM, "out of memory");
+    *p = q;
+    *cap = c;
+    return TL_OK;
+}
+
+static tl_status load_row(void *user, const cJSON *obj, long line) {
+    loader *L = user;
+    const char *prompt, *completion;
+    tl_status st = tl_eval_json_str(obj, "prompt", L->path, line, &prompt);
+    if (!st) st = tl_eval_json_str(obj, "completion", L->path, line, &completion);
+    if (st) return st;
+    const char *c = completion;
+    while (is_space(*c)) c++;
+    if (!*c) return tl_errorf(TL_E_FORMAT, "%s: line %ld: field \"completion\" is empty", L->path, line);
+    int g = -1;
+    for (int i = 0; i < L->n_uniq && g < 0; i++)
+        if (!strcmp(L->uniq[i], completion)) g = i;
+    int cap_g = L->cap_rows;
+    if (g < 0) {
+        if ((st = grow((void **)&L->uniq, &L->cap_uniq, L->n_uniq + 1, sizeof(char *)))) return st;
+        if (!(L->uniq[L->n_uniq] = tl_strdup(completion))) return tl_errorf(TL_E_NOMEM, "out of memory");
+        g = L->n_uniq++;
+    }
+    if ((st = grow((void **)&L->prompts, &L->cap_rows, L->n_rows + 1, sizeof(char *)))) return st;
+    if ((st = grow((void **)&L->gold, &cap_g, L->n_rows + 1, sizeof(int)))) return st;
+    if (!(L->prompts[L->n_rows] = tl_strdup(prompt))) return tl_errorf(TL_E_NOMEM, "out of memory");
+    L->gold[L->n_rows++] = g;
+    return TL_OK;
+}
+
+tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task **out) {
+    *out = NULL;
+    loader L = {.path = path};
+    tl_status st = tl_eval_jsonl_each(path, load_row, &L);
+    if (!st && L.n_rows == 0) st = tl_errorf(TL_E_FORMAT, "%s: no rows", path);
+    if (!st && L.n_uniq < 2)
+        st = tl_errorf(TL_E_FORMAT, "%s: every row has the same completion: nothing to rank against", path);
+    tl_eval_task *t = NULL;
+    if (!st) st = tl_eval_task_new(name, path, TL_EVAL_KIND_CAPABILITY, "", &t);
+    for (int i = 0; i < L.n_rows && !st; i++) {
+        tl_eval_item *it;
+        if ((st = tl_eval_task_add(t, L.n_uniq, &it))) break;
+        char id[32];
+        snprintf(id, sizeof id, "%d", i + 1);
+        it->id = tl_strdup(id);
+        it->context = tl_strdup(L.prompts[i]);
+        for (int c = 0; c < L.n_uniq; c++) it->choices[c] = tl_strdup(L.uniq[c]);
+        it->gold = L.gold[i];
+        it->generate = 1;
+        int ok = it->id && it->context;
+        for (int c = 0; c < L.n_uniq; c++) ok &= it->choices[c] != NULL;
+        if (!ok) st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    }
+    for (int i = 0; i < L.n_uniq; i++) tl_free(L.uniq[i]);
+    for (int i = 0; i < L.n_rows; i++) tl_free(L.prompts[i]);
+    tl_free(L.uniq);
+    tl_free(L.prompts);
+    tl_free(L.gold);
+    if (st) {
+        tl_eval_task_free(t);
+        return st;
+    }
+    *out = t;
+    return TL_OK;
+}
+
+/* The training files as one token file (no validation split); *max_len = the longest
+ * document in tokens. */
+static tl_status build_tokens(const tl_reversal_opts *o, const tl_tokenizer *tok, const char *path, int *n_docs,
+                              int *max_len) {
+    tl_token_builder b;
+    tl_status st = tl_token_builder_init(&b, tl_tokenizer_n_vocab(tok));
+    if (st) return st;
+    char fp[PATH_CAP];
+    for (int i = 0; i < 3 && !st; i++) {
+        snprintf(fp, sizeof fp, "%s/%s.jsonl", o->data_dir, train_files[i]);
+        tl_corpus_opts co = {0};
+        st = tl_corpus_add_file(&b, tok, fp, &co);
+    }
+    if (!st && b.n_docs == 0) st = tl_errorf(TL_E_FORMAT, "%s: the training files hold no document", o->data_dir);
+    *max_len = 0;
+    for (int64_t d = 0; !st && d < b.n_docs; d++) {
+        int len = (int)(b.doc_off[d + 1] - b.doc_off[d]);
+        if (len > *max_len) *max_len = len;
+    }
+    *n_docs = (int)b.n_docs;
+    if (!st) st = tl_token_builder_write(&b, path, 0.0, o->seed);
+    tl_token_builder_free(&b);
+    return st;
+}
+
+/* ---- files --------------------------------------------------------------------- */
+
+static tl_status make_dir(const char *dir) {
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return tl_errorf(TL_E_IO, "%s: cannot create directory: %s", dir, strerror(errno));
+    if (!tl_path_is_dir(dir)) return tl_errorf(TL_E_IO, "%s: exists and is not a directory", dir);
+    return TL_OK;
+}
+
+/* Remove what a previous run of the trainer left in dir (so it starts afresh). */
+static void clear_run_dir(const char *dir, int64_t steps) {
+    static const char *names[] = {"manifest.json", "train_log.csv"};
+    char p[FILE_CAP];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/ckpt-%lld.gguf", dir, (long long)steps);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/optim-%lld.bin", dir, (long long)steps);
+    unlink(p);
+}
+
+static void stage(const tl_reversal_opts *o, const char *fmt, ...) TL_PRINTF(2, 3);
+static void stage(const tl_reversal_opts *o, const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tl_logf(TL_LOG_INFO, "reversal: %s", msg);
+    if (o->on_stage) o->on_stage(o->user, msg);
+}
+
+/* ---- one evaluation -------------------------------------------------------------- */
+
+typedef struct {
+    const tl_reversal_opts *o;
+    tl_eval_task *tasks[TL_REV_SUBTASKS];
+    int max_new;
+    cJSON *examples; /* name -> subtask -> [ {prompt, expected, generation, em} x 3 ] */
+} context;
+
+static void eval_progress(void *user, int done, int total) {
+    const tl_reversal_opts *o = user;
+    if (o->on_eval) o->on_eval(o->user, done, total);
+}
+
+/* Metrics of one model on the four subtasks: m[subtask][metric]; per-item CSVs under
+ * items/<label>-<subtask>.csv; the first three generations of each subtask as examples. */
+static tl_status evaluate(context *cx, const tl_model *m, const tl_tokenizer *tok, const char *label, int keep_examples,
+                          double m_out[TL_REV_SUBTASKS][TL_REV_METRICS]) {
+    const tl_reversal_opts *o = cx->o;
+    tl_eval_opts eo;
+    tl_eval_opts_default(&eo);
+    eo.limit = o->limit;
+    eo.max_new_tokens = cx->max_new;
+    eo.progress = eval_progress;
+    eo.progress_user = (void *)o;
+    cJSON *ex = keep_examples ? cJSON_AddObjectToObject(cx->examples, label) : NULL;
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+        const tl_eval_task *t = cx->tasks[s];
+        tl_eval_result r;
+        tl_status st = tl_eval_run(m, tok, t, &eo, &r);
+        if (st) return st;
+        double em = 0, rank = 0, lp = 0, lo = 0;
+        cJSON *arr = ex ? cJSON_AddArrayToObject(ex, tl_reversal_subtask_names[s]) : NULL;
+        for (int i = 0; i < r.n_items; i++) {
+            const tl_eval_item *it = &t->items[i];
+            const double *ll = r.ll + r.choice_off[i];
+            int hit = tl_reversal_exact_match(r.generation[i], it->choices[it->gold]);
+            em += hit;
+            rank += r.pred[i] == it->gold;
+            lp += ll[it->gold];
+            double so = 0;
+            for (int c = 0; c < it->n_choices; c++)
+                if (c != it->gold) so += ll[c];
+            lo += so / (it->n_choices - 1);
+            /* the harness's em column is for numbers; ours goes into its place */
+            r.values[(size_t)i * r.n_metrics + 2] = hit;
+            if (arr && i < 3) {
+                cJSON *e = cJSON_CreateObject();
+                cJSON_AddStringToObject(e, "prompt", it->context);
+                cJSON_AddStringToObject(e, "expected", it->choices[it->gold]);
+                cJSON_AddStringToObject(e, "generation", r.generation[i] ? r.generation[i] : "");
+                cJSON_AddBoolToObject(e, "exact_match", hit);
+                cJSON_AddItemToArray(arr, e);
+            }
+        }
+        int n = r.n_items > 0 ? r.n_items : 1;
+        m_out[s][TL_REV_EM] = em / n;
+        m_out[s][TL_REV_RANK] = rank / n;
+        m_out[s][TL_REV_LOGP] = lp / n;
+        m_out[s][TL_REV_LOGP_OTHER] = lo / n;
+        char path[PATH_CAP];
+        snprintf(path, sizeof path, "%s/items/%s-%s.csv", o->out_dir, label, tl_reversal_subtask_names[s]);
+        st = tl_eval_write_csv(path, t, &r);
+        tl_eval_result_free(&r);
+        if (st) return st;
+    }
+    return TL_OK;
+}
+
+/* ---- results --------------------------------------------------------------------- */
+
+void tl_reversal_result_free(tl_reversal_result *r) {
+    if (!r) return;
+    for (int i = 0; i < r->n_rows; i++) {
+        tl_free(r->rows[i].per_seed);
+        tl_free(r->rows[i].final_loss);
+    }
+    tl_free(r->rows);
+    memset(r, 0, sizeof *r);
+}
+
+static double *cell(tl_reversal_row *row, int seed, int s) {
+    return row->per_seed + ((size_t)seed * TL_REV_SUBTASKS + s) * TL_REV_METRICS;
+}
+
+static void aggregate(tl_reversal_row *row) {
+    for (int s = 0; s < TL_REV_SUBTASKS; s++)
+        for (int k = 0; k < TL_REV_METRICS; k++) {
+            double sum = 0, ss = 0;
+            for (int i = 0; i < row->n_seeds; i++) sum += cell(row, i, s)[k];
+            double mean = sum / row->n_seeds;
+            for (int i = 0; i < row->n_seeds; i++) ss += (cell(row, i, s)[k] - mean) * (cell(row, i, s)[k] - mean);
+            row->mean[s][k] = mean;
+            row->std[s][k] = row->n_seeds > 1 ? sqrt(ss / (row->n_seeds - 1)) : 0;
+        }
+}
+
+tl_status tl_reversal_table(const tl_reversal_result *r, tl_strbuf *b) {
+    static const char *titles[2] = {"exact match (greedy completion)", "rank accuracy (correct completion most likely)"};
+    for (int k = 0; k < 2; k++) {
+        tl_strbuf_printf(b, "%s, mean +- std over seeds\n%-16s %5s", titles[k], "objective", "seeds");
+        for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_strbuf_printf(b, "  %15s", tl_reversal_subtask_names[s]);
+        tl_strbuf_puts(b, "\n");
+        for (int i = 0; i < r->n_rows; i++) {
+            const tl_reversal_row *row = &r->rows[i];
+            tl_strbuf_printf(b, "%-16s %5d", row->name, row->n_seeds);
+            for (int s = 0; s < TL_REV_SUBTASKS; s++)
+                tl_strbuf_printf(b, "  %7.3f +- %.3f", row->mean[s][k], row->std[s][k]);
+            tl_strbuf_puts(b, "\n");
+        }
+        tl_strbuf_puts(b, "\n");
+    }
+    tl_strbuf_printf(b, "mean log p(correct) / mean log p(other people's completions)\n%-16s %5s", "objective", "");
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_strbuf_printf(b, "  %15s", tl_reversal_subtask_names[s]);
+    tl_strbuf_puts(b, "\n");
+    for (int i = 0; i < r->n_rows; i++) {
+        const tl_reversal_row *row = &r->rows[i];
+        tl_strbuf_printf(b, "%-16s %5s", row->name, "");
+        for (int s = 0; s < TL_REV_SUBTASKS; s++)
+            tl_strbuf_printf(b, "  %7.2f/%7.2f", row->mean[s][TL_REV_LOGP], row->mean[s][TL_REV_LOGP_OTHER]);
+        tl_strbuf_puts(b, "\n");
+    }
+    return tl_strbuf_status(b);
+}
+
+static tl_status write_text(const char *dir, const char *name, const tl_strbuf *b) {
+    tl_status st = tl_strbuf_status(b);
+    if (st) return st;
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return tl_file_write_atomic(path, b->s ? b->s : "", b->len);
+}
+
+static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result *r) {
+    tl_strbuf b = {0}, p = {0};
+    tl_strbuf_puts(&b, "objective,spec,subtask,file,n_items,seeds");
+    for (int k = 0; k < TL_REV_METRICS; k++)
+        tl_strbuf_printf(&b, ",%s_mean,%s_std", tl_reversal_metric_names[k], tl_reversal_metric_names[k]);
+    tl_strbuf_puts(&b, "\n");
+    tl_strbuf_puts(&p, "objective,seed,subtask,em,rank,logp,logp_other,final_train_loss\n");
+    for (int i = 0; i < r->n_rows; i++) {
+        const tl_reversal_row *row = &r->rows[i];
+        for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+            tl_csv_field(&b, row->name);
+            tl_strbuf_puts(&b, ",");
+            tl_csv_field(&b, row->spec);
+            tl_strbuf_printf(&b, ",%s,%s.jsonl,%d,%d", tl_reversal_subtask_names[s], tl_reversal_subtask_files[s],
+                             r->n_items[s], row->n_seeds);
+            for (int k = 0; k < TL_REV_METRICS; k++) tl_strbuf_printf(&b, ",%.6g,%.6g", row->mean[s][k], row->std[s][k]);
+            tl_strbuf_puts(&b, "\n");
+            for (int j = 0; j < row->n_seeds; j++) {
+                const double *c = row->per_seed + ((size_t)j * TL_REV_SUBTASKS + s) * TL_REV_METRICS;
+                tl_csv_field(&p, row->name);
+                tl_strbuf_printf(&p, ",%llu,%s,%.6g,%.6g,%.6g,%.6g,",
+                                 (unsigned long long)(o->seed + (uint64_t)j),
+                                 tl_reversal_subtask_names[s], c[0], c[1], c[2], c[3]);
+                if (isfinite(row->final_loss[j])) tl_strbuf_printf(&p, "%.6g", row->final_loss[j]);
+                tl_strbuf_puts(&p, "\n");
+            }
+        }
+    }
+    tl_status st = write_text(o->out_dir, "results.csv", &b);
+    if (!st) st = write_text(o->out_dir, "per_seed.csv", &p);
+    tl_strbuf_free(&b);
+    tl_strbuf_free(&p);
+    return st;
+}
+
+static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_result *r) {
+    static const struct {
+        int metric;
+        const char *file, *title, *y;
+    } charts[2] = {{TL_REV_EM, "reversal_em.svg", "Reversal curse: exact match of greedy completions", "exact match"},
+                   {TL_REV_RANK, "reversal_rank.svg", "Reversal curse: correct completion ranked first",
+                    "rank accuracy"}};
+    tl_status st = TL_OK;
+    for (int c = 0; c < 2 && !st; c++) {
+        double *y = tl_calloc((size_t)r->n_rows * 2 * TL_REV_SUBTASKS + 1, sizeof(double));
+        tl_bar_series *s = tl_calloc((size_t)r->n_rows + 1, sizeof *s);
+        if (!y || !s) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+        for (int i = 0; i < r->n_rows && !st; i++) {
+            double *yi = y + (size_t)i * 2 * TL_REV_SUBTASKS, *ei = yi + TL_REV_SUBTASKS;
+            for (int k = 0; k < TL_REV_SUBTASKS; k++) {
+                yi[k] = r->rows[i].mean[k][charts[c].metric];
+                ei[k] = r->rows[i].std[k][charts[c].metric];
+            }
+            s[i].name = r->rows[i].name;
+            s[i].y = yi;
+            s[i].err = ei;
+        }
+        if (!st) {
+            tl_chart ch = {.title = charts[c].title, .x_label = "subtask", .y_label = charts[c].y, .width = 720,
+                           .y_min = 0, .y_max = 1};
+            tl_strbuf b = {0};
+            st = tl_svg_bar_chart(&b, &ch, tl_reversal_subtask_names, TL_REV_SUBTASKS, s, r->n_rows);
+            char path[PATH_CAP];
+            snprintf(path, sizeof path, "%s/%s", o->out_dir, charts[c].file);
+            if (!st) st = tl_svg_save(&b, path);
+            tl_strbuf_free(&b);
+        }
+        tl_free(y);
+        tl_free(s);
+    }
+    return st;
+}
+
+static tl_status write_json(const tl_reversal_opts *o, const tl_reversal_result *r, cJSON *examples) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+    cJSON_AddStringToObject(root, "model", o->model_path);
+    cJSON_AddStringToObject(root, "data", o->data_dir);
+    cJSON *set = cJSON_AddObjectToObject(root, "settings");
+    cJSON_AddNumberToObject(set, "seeds", o->n_seeds);
+    cJSON_AddNumberToObject(set, "first_seed", (double)o->seed);
+    cJSON_AddNumberToObject(set, "steps", (double)r->steps);
+    cJSON_AddNumberToObject(set, "batch", r->batch);
+    cJSON_AddNumberToObject(set, "seq", r->seq);
+    cJSON_AddNumberToObject(set, "lr", o->lr);
+    cJSON_AddNumberToObject(set, "weight_decay", o->weight_decay);
+    cJSON_AddNumberToObject(set, "train_documents", r->n_train_docs);
+    cJSON_AddNumberToObject(set, "limit", o->limit);
+    cJSON_AddStringToObject(set, "exact_match_rule",
+                            "greedy generation (stops at a line break, EOS or max_new_tokens) with leading whitespace "
+                            "removed starts with the expected completion stripped of whitespace and a final '.'");
+    cJSON_AddStringToObject(set, "rank_rule",
+                            "sum of token log-probabilities of each distinct completion of the file given the prompt; "
+                            "correct when the item's own completion is highest");
+    cJSON *subs = cJSON_AddObjectToObject(root, "subtasks");
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+        cJSON *j = cJSON_AddObjectToObject(subs, tl_reversal_subtask_names[s]);
+        cJSON_AddStringToObject(j, "file", tl_reversal_subtask_files[s]);
+        cJSON_AddNumberToObject(j, "n_items", r->n_items[s]);
+    }
+    cJSON *res = cJSON_AddArrayToObject(root, "results");
+    for (int i = 0; i < r->n_rows; i++) {
+        const tl_reversal_row *row = &r->rows[i];
+        cJSON *jr = cJSON_CreateObject();
+        cJSON_AddItemToArray(res, jr);
+        cJSON_AddStringToObject(jr, "objective", row->name);
+        cJSON_AddStringToObject(jr, "spec", row->spec);
+        cJSON_AddNumberToObject(jr, "seeds", row->n_seeds);
+        cJSON *fl = cJSON_AddArrayToObject(jr, "final_train_loss");
+        for (int j = 0; j < row->n_seeds; j++)
+            cJSON_AddItemToArray(fl, isfinite(row->final_loss[j]) ? cJSON_CreateNumber(row->final_loss[j])
+                                                                   : cJSON_CreateNull());
+        for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+            cJSON *js = cJSON_AddObjectToObject(jr, tl_reversal_subtask_names[s]);
+            for (int k = 0; k < TL_REV_METRICS; k++) {
+                cJSON *jm = cJSON_AddObjectToObject(js, tl_reversal_metric_names[k]);
+                cJSON_AddNumberToObject(jm, "mean", row->mean[s][k]);
+                cJSON_AddNumberToObject(jm, "std", row->std[s][k]);
+                cJSON *pv = cJSON_AddArrayToObject(jm, "per_seed");
+                for (int j = 0; j < row->n_seeds; j++)
+                    cJSON_AddItemToArray(pv, cJSON_CreateNumber(
+                                                 row->per_seed[((size_t)j * TL_REV_SUBTASKS + s) * TL_REV_METRICS + k]));
+            }
+        }
+    }
+    cJSON_AddItemReferenceToObject(root, "examples", examples);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return tl_errorf(TL_E_NOMEM, "reversal: out of memory writing results.json");
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/results.json", o->out_dir);
+    tl_status st = tl_file_write_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return st;
+}
+
+/* ---- the run --------------------------------------------------------------------- */
+
+/* "bico:mask=0.3" -> name "bico", trainer spec "bico:mask=0.3"; "ntp" -> "sft". */
+static tl_status objective_spec(const char *arg, char *name, size_t ncap, char *spec, size_t scap) {
+    size_t n = strcspn(arg, ":");
+    if (n == 0 || n >= ncap || strlen(arg) >= 64)
+        return tl_errorf(TL_E_ARG, "reversal: bad objective '%s' (at most 63 characters)", arg);
+    memcpy(name, arg, n);
+    name[n] = 0;
+    if (!strcmp(name, "ntp")) {
+        if (arg[n]) return tl_errorf(TL_E_ARG, "reversal: objective ntp takes no options (got '%s')", arg);
+        snprintf(spec, scap, "sft");
+    } else if (!strcmp(name, "bico") || !strcmp(name, "abi")) {
+        if (strlen(arg) >= scap) return tl_errorf(TL_E_ARG, "reversal: objective '%s' is too long", arg);
+        snprintf(spec, scap, "%s", arg);
+    } else {
+        return tl_errorf(TL_E_ARG, "reversal: unknown objective '%s' (expected ntp, bico or abi)", name);
+    }
+    return TL_OK;
+}
+
+static tl_status check_opts(const tl_reversal_opts *o) {
+    if (!o->model_path) return tl_errorf(TL_E_ARG, "reversal: no model given");
+    if (!o->data_dir) return tl_errorf(TL_E_ARG, "reversal: no data folder given");
+    if (!o->out_dir) return tl_errorf(TL_E_ARG, "reversal: no output folder given");
+    if (o->n_objectives < 1) return tl_errorf(TL_E_ARG, "reversal: no objective given");
+    if (o->n_seeds < 1 || o->n_seeds > 1000) return tl_errorf(TL_E_ARG, "reversal: seeds %d (1..1000)", o->n_seeds);
+    if (o->steps < 0) return tl_errorf(TL_E_ARG, "reversal: steps %lld", (long long)o->steps);
+    if (!o->steps && !(o->epochs > 0)) return tl_errorf(TL_E_ARG, "reversal: epochs %g must be > 0", (double)o->epochs);
+    if (o->batch < 1) return tl_errorf(TL_E_ARG, "reversal: batch %d", o->batch);
+    if (o->seq < 0) return tl_errorf(TL_E_ARG, "reversal: seq %d", o->seq);
+    if (!(o->lr > 0)) return tl_errorf(TL_E_ARG, "reversal: learning rate %g", (double)o->lr);
+    if (o->limit < 0) return tl_errorf(TL_E_ARG, "reversal: limit %d", o->limit);
+    if (o->max_new_tokens < 0) return tl_errorf(TL_E_ARG, "reversal: max new tokens %d", o->max_new_tokens);
+    if (strlen(o->out_dir) > PATH_CAP / 2 || strlen(o->data_dir) > PATH_CAP / 2)
+        return tl_errorf(TL_E_ARG, "reversal: folder names longer than %d bytes", PATH_CAP / 2);
+    if (!tl_path_is_dir(o->data_dir)) return tl_errorf(TL_E_IO, "%s: not a folder", o->data_dir);
+    return TL_OK;
+}
+
+static int longest_completion(const tl_eval_task *t, const tl_tokenizer *tok) {
+    int best = 0;
+    for (int c = 0; c < (t->n_items ? t->items[0].n_choices : 0); c++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        const char *s = t->items[0].choices[c];
+        if (tl_tokenizer_encode(tok, s, strlen(s), 0, &ids, &n) == TL_OK && (int)n > best) best = (int)n;
+        tl_free(ids);
+    }
+    return best;
+}
+
+tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out) {
+    double t0 = tl_time_sec();
+    if (res_out) memset(res_out, 0, sizeof *res_out);
+    tl_status st = check_opts(o);
+    if (st) return st;
+    context cx = {.o = o};
+    tl_reversal_result r = {0};
+    tl_model *base = NULL;
+    tl_tokenizer *tok_owned = NULL;
+    const tl_tokenizer *tok = NULL;
+    char path[PATH_CAP], dir[PATH_CAP];
+    char (*names)[32] = tl_calloc((size_t)o->n_objectives, sizeof *names);
+    char (*specs)[160] = tl_calloc((size_t)o->n_objectives, sizeof *specs);
+    if (!names || !specs) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+    for (int i = 0; i < o->n_objectives && !st; i++)
+        st = objective_spec(o->objectives[i], names[i], sizeof names[i], specs[i], sizeof specs[i]);
+    /* every input is read and checked before any training */
+    for (int s = 0; s < TL_REV_SUBTASKS && !st; s++) {
+        snprintf(path, sizeof path, "%s/%s.jsonl", o->data_dir, tl_reversal_subtask_files[s]);
+        st = tl_reversal_load_task(path, tl_reversal_subtask_names[s], &cx.tasks[s]);
+        if (!st) r.n_items[s] = o->limit > 0 && o->limit < cx.tasks[s]->n_items ? o->limit : cx.tasks[s]->n_items;
+    }
+    for (int i = 0; i < 3 && !st; i++) {
+        snprintf(path, sizeof path, "%s/%s.jsonl", o->data_dir, train_files[i]);
+        if (!tl_path_exists(path)) st = tl_errorf(TL_E_IO, "%s: no such file (a training file)", path);
+    }
+    if (!st) st = tl_model_load(o->model_path, &base);
+    if (!st && o->tokenizer_path) {
+        st = tl_tokenizer_load(o->tokenizer_path, &tok_owned);
+        tok = tok_owned;
+    } else if (!st) {
+        tok = base->tok;
+        if (!tok) st = tl_errorf(TL_E_ARG, "%s carries no tokenizer: give one (--tokenizer FILE)", o->model_path);
+    }
+    if (!st && tl_tokenizer_n_vocab(tok) > base->cfg.vocab_size)
+        st = tl_errorf(TL_E_ARG, "reversal: the tokenizer has %d tokens but the model's vocabulary is %d",
+                       tl_tokenizer_n_vocab(tok), base->cfg.vocab_size);
+    if (!st) st = make_dir(o->out_dir);
+    if (!st) {
+        snprintf(dir, sizeof dir, "%s/items", o->out_dir);
+        st = make_dir(dir);
+    }
+    if (!st) {
+        snprintf(dir, sizeof dir, "%s/runs", o->out_dir);
+        st = make_dir(dir);
+    }
+    int max_len = 0;
+    if (!st) {
+        snprintf(path, sizeof path, "%s/train.tokens", o->out_dir);
+        st = build_tokens(o, tok, path, &r.n_train_docs, &max_len);
+    }
+    if (!st) {
+        r.batch = o->batch;
+        r.seq = o->seq ? o->seq : max_len - 1;
+        if (r.seq > base->cfg.seq_len) r.seq = base->cfg.seq_len;
+        if (r.seq < 2) r.seq = 2;
+        r.steps = o->steps ? o->steps : (int64_t)ceil((double)o->epochs * r.n_train_docs / o->batch);
+        int longest = 0;
+        for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+            int l = longest_completion(cx.tasks[s], tok);
+            if (l > longest) longest = l;
+        }
+        cx.max_new = o->max_new_tokens ? o->max_new_tokens : longest + 4;
+        if (cx.max_new >= base->cfg.seq_len) cx.max_new = base->cfg.seq_len / 2;
+        /* objective options are checked here, before the first run */
+        for (int i = 0; i < o->n_objectives && !st; i++) {
+            tl_objective_ctx octx = {r.batch, r.seq, base->cfg.vocab_size, -1, -1};
+            tl_objective *obj = NULL;
+            st = tl_objective_new(specs[i], &octx, &obj);
+            tl_objective_free(obj);
+        }
+    }
+    cx.examples = cJSON_CreateObject();
+    if (!st && !cx.examples) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+    int n_rows = o->n_objectives + (o->eval_base ? 1 : 0);
+    if (!st && !(r.rows = tl_calloc((size_t)n_rows, sizeof *r.rows))) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+    if (!st && o->eval_base) {
+        tl_reversal_row *row = &r.rows[r.n_rows++];
+        snprintf(row->name, sizeof row->name, "base");
+        row->n_seeds = 1;
+        row->per_seed = tl_calloc(TL_REV_SUBTASKS * TL_REV_METRICS, sizeof(double));
+        row->final_loss = tl_calloc(1, sizeof(double));
+        if (!row->per_seed || !row->final_loss) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+        if (!st) {
+            row->final_loss[0] = NAN;
+            stage(o, "evaluating the model before fine-tuning (%d + %d + %d + %d items)", r.n_items[0], r.n_items[1],
+                  r.n_items[2], r.n_items[3]);
+            st = evaluate(&cx, base, tok, "base", 1, (double(*)[TL_REV_METRICS])row->per_seed);
+            aggregate(row);
+        }
+    }
+    int64_t total_runs = (int64_t)o->n_objectives * o->n_seeds, run = 0;
+    for (int i = 0; i < o->n_objectives && !st; i++) {
+        tl_reversal_row *row = &r.rows[r.n_rows++];
+        /* the row is named as given ("bico:mask=0.3"), so variants of one objective differ */
+        snprintf(row->name, sizeof row->name, "%s", o->objectives[i]);
+        snprintf(row->spec, sizeof row->spec, "%s", specs[i]);
+        row->n_seeds = o->n_seeds;
+        row->per_seed = tl_calloc((size_t)o->n_seeds * TL_REV_SUBTASKS * TL_REV_METRICS, sizeof(double));
+        row->final_loss = tl_calloc((size_t)o->n_seeds, sizeof(double));
+        if (!row->per_seed || !row->final_loss) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+        for (int k = 0; k < o->n_seeds && !st; k++) {
+            uint64_t seed = o->seed + (uint64_t)k;
+            char label[96];
+            snprintf(label, sizeof label, "%s-seed%llu", row->name, (unsigned long long)seed);
+            for (char *c = label; *c; c++) /* a file name: options' ':' and ',' become '_' */
+                if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                      *c == '-' || *c == '.' || *c == '='))
+                    *c = '_';
+            snprintf(dir, sizeof dir, "%s/runs/%s", o->out_dir, label);
+            if ((st = make_dir(dir))) break;
+            clear_run_dir(dir, r.steps);
+            stage(o, "run %lld/%lld: fine-tuning with %s (seed %llu, %lld steps of %d x %d)", (long long)++run,
+                  (long long)total_runs, specs[i], (unsigned long long)seed, (long long)r.steps, r.batch, r.seq);
+            tl_train_opts to;
+            tl_train_opts_defaults(&to);
+            snprintf(path, sizeof path, "%s/train.tokens", o->out_dir);
+            to.model_path = o->model_path;
+            to.tokenizer_path = o->tokenizer_path;
+            to.seed = seed;
+            to.data_path = path;
+            to.objective = specs[i];
+            to.batch = r.batch;
+            to.seq = r.seq;
+            to.steps = r.steps;
+            to.lr = o->lr;
+            to.weight_decay = o->weight_decay;
+            to.warmup = o->warmup >= 0 ? o->warmup : (int)(r.steps / 10);
+            to.eval_every = 0;
+            to.out_dir = dir;
+            to.ckpt_ext = "gguf";
+            to.progress = o->on_train;
+            to.progress_user = o->user;
+            if ((st = tl_train_run(&to))) break;
+            /* the final loss, from the last line of the run's log */
+            row->final_loss[k] = NAN;
+            char logp[FILE_CAP], *log = NULL;
+            size_t nlog = 0;
+            snprintf(logp, sizeof logp, "%s/train_log.csv", dir);
+            if (tl_file_read_all(logp, &log, &nlog) == TL_OK && nlog > 1) {
+                char *e = log + nlog - 1;
+                while (e > log && *e == '\n') *e-- = 0;
+                char *line = strrchr(log, '\n');
+                double stp, loss;
+                if (line && sscanf(line + 1, "%lf,%lf", &stp, &loss) == 2) row->final_loss[k] = loss;
+            }
+            tl_free(log);
+            char ck[FILE_CAP];
+            snprintf(ck, sizeof ck, "%s/ckpt-%lld.gguf", dir, (long long)r.steps);
+            tl_model *m = NULL;
+            if ((st = tl_model_load(ck, &m))) break;
+            stage(o, "run %lld/%lld: evaluating %s (final training loss %.4f)", (long long)run, (long long)total_runs,
+                  label, row->final_loss[k]);
+            st = evaluate(&cx, m, tok, label, k == 0, (double(*)[TL_REV_METRICS])cell(row, k, 0));
+            tl_model_free(m);
+            if (!o->keep_runs) {
+                unlink(ck);
+                snprintf(ck, sizeof ck, "%s/optim-%lld.bin", dir, (long long)r.steps);
+                unlink(ck);
+            }
+        }
+        if (!st) aggregate(row);
+    }
+    r.seconds = tl_time_sec() - t0;
+    if (!st) st = write_csvs(o, &r);
+    if (!st) st = write_json(o, &r, cx.examples);
+    if (!st) st = write_charts(o, &r);
+    if (!st) {
+        tl_strbuf b = {0};
+        st = tl_reversal_table(&r, &b);
+        if (!st) st = write_text(o->out_dir, "table.txt", &b);
+        tl_strbuf_free(&b);
+    }
+    cJSON_Delete(cx.examples);
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_eval_task_free(cx.tasks[s]);
+    tl_tokenizer_free(tok_owned);
+    tl_model_free(base);
+    tl_free(names);
+    tl_free(specs);
+    if (st || !res_out) tl_reversal_result_free(&r);
+    else *res_out = r;
+    return st;
+}

@@ -1,0 +1,122 @@
+/*
+ * reversal.h: the reversal-curse experiment (Berglund et al. 2023) with BICO and
+ * ABI fine-tuning (Lv et al. 2023; METHODS.md section 3), as one library call.
+ *
+ * tl_reversal_run fine-tunes a model on a folder of name <-> description facts,
+ * once per (objective, seed), with the trainer (tl_train_run), and evaluates four
+ * subtasks with the eval harness (tl_eval_run):
+ *
+ *   N2D          p2d_prompts_test          name -> description, trained direction
+ *   D2N          d2p_prompts_test          description -> name, trained direction
+ *   N2D-reverse  p2d_reverse_prompts_test  description -> name of a fact trained name first
+ *   D2N-reverse  d2p_reverse_prompts_test  name -> description of a fact trained description first
+ *
+ * Metrics per subtask (mean over items, then mean and sample std over seeds):
+ *   em          exact match of the greedy completion: the generation, leading
+ *               whitespace removed, starts with the expected completion stripped of
+ *               surrounding whitespace and a final "." (the model may go on after it);
+ *   rank        the correct completion has the highest log-probability among the
+ *               distinct completions of the file (the other people's);
+ *   logp        mean log p(correct completion | prompt), summed over its tokens;
+ *   logp_other  mean over items of the mean log p of the other completions.
+ *
+ * Training data: p2d_prompts_train, d2p_prompts_train and both_prompts_train
+ * (.jsonl, {"prompt","completion"}), tokenized into OUT/train.tokens (BOS, prompt
+ * marked as prompt, EOS after the completion). Objectives:
+ *   ntp   next-token prediction on the completion (the trainer's `sft`);
+ *   bico  the trainer's `bico[:options]` (mask denoising, bidirectional attention
+ *         with mirrored RoPE, NTP on the other batches);
+ *   abi   the trainer's `abi[:options]` (GLM-style blank infilling).
+ * Generation after any of them is left to right with the causal mask.
+ *
+ * Files written to OUT: results.csv (one row per objective x subtask), per_seed.csv,
+ * results.json (settings, results, example generations), table.txt (the text table),
+ * reversal_em.svg and reversal_rank.svg (grouped bars, mean +- std), items/ (one
+ * per-item CSV per objective, seed and subtask; ':' and ',' of options become '_' in
+ * file names), runs/<objective>-seed<k>/ (the
+ * trainer's train_log.csv and manifest.json; checkpoints removed unless keep_runs).
+ */
+#ifndef TL_EVAL_REVERSAL_H
+#define TL_EVAL_REVERSAL_H
+
+#include "eval.h"
+#include "train/train.h"
+
+enum { TL_REV_N2D, TL_REV_D2N, TL_REV_N2D_REVERSE, TL_REV_D2N_REVERSE, TL_REV_SUBTASKS };
+enum { TL_REV_EM, TL_REV_RANK, TL_REV_LOGP, TL_REV_LOGP_OTHER, TL_REV_METRICS };
+
+extern const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS]; /* "N2D", ... */
+extern const char *const tl_reversal_subtask_files[TL_REV_SUBTASKS]; /* "p2d_prompts_test", ... */
+extern const char *const tl_reversal_metric_names[TL_REV_METRICS];   /* "em", "rank", ... */
+
+typedef struct {
+    const char *model_path;     /* the model to fine-tune (required) */
+    const char *tokenizer_path; /* NULL: the model file's own tokenizer */
+    const char *data_dir;       /* holds the *_prompts_train / *_test .jsonl files */
+    const char *out_dir;        /* created if missing; results are replaced */
+    const char *const *objectives; /* "ntp", "bico", "abi", with options "bico:mask=0.3" */
+    int n_objectives;
+    int eval_base;              /* also evaluate the model before fine-tuning (row "base") */
+    int n_seeds;                /* fine-tuning runs per objective, seeds seed .. seed+n-1 */
+    uint64_t seed;
+    /* fine-tuning (tl_train_opts) */
+    int64_t steps;              /* 0: ceil(epochs * training documents / batch) */
+    float epochs;
+    int batch;
+    int seq;                    /* 0: the longest training document, capped at the model's context */
+    float lr, weight_decay;
+    int warmup;                 /* -1: steps / 10 */
+    /* evaluation */
+    int limit;                  /* first N items per subtask (0 = all) */
+    int max_new_tokens;         /* 0: the longest expected completion + 4 tokens */
+    int keep_runs;              /* keep each run's checkpoint and optimiser state */
+    /* progress (any may be NULL): a stage line, each training step, eval items */
+    void (*on_stage)(void *user, const char *msg);
+    tl_train_progress_fn on_train;
+    void (*on_eval)(void *user, int done, int total);
+    void *user;
+} tl_reversal_opts;
+
+void tl_reversal_opts_default(tl_reversal_opts *o);
+
+/* One objective's results. */
+typedef struct {
+    char name[64];    /* the objective as given ("ntp", "bico:mask=0.3", ...) or "base" */
+    char spec[160];   /* the trainer objective spec used ("sft", "bico:mask=0.3", "" for base) */
+    int n_seeds;
+    double *per_seed; /* [n_seeds][TL_REV_SUBTASKS][TL_REV_METRICS] */
+    double *final_loss; /* [n_seeds] training loss of the last step (NaN for base) */
+    double mean[TL_REV_SUBTASKS][TL_REV_METRICS];
+    double std[TL_REV_SUBTASKS][TL_REV_METRICS]; /* sample std over seeds; 0 for one seed */
+} tl_reversal_row;
+
+typedef struct {
+    int n_rows;
+    tl_reversal_row *rows;
+    int n_items[TL_REV_SUBTASKS];
+    int n_train_docs;
+    int64_t steps;
+    int batch, seq;
+    double seconds;
+} tl_reversal_result;
+
+/* Run the experiment described by o; writes the files listed above into o->out_dir
+ * (the summary files last, each atomically). res may be NULL; otherwise free it with
+ * tl_reversal_result_free. Missing or malformed data files, a model without a
+ * tokenizer, unknown objectives or options fail before any training, naming the file
+ * (and line) or the option. */
+tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res);
+void tl_reversal_result_free(tl_reversal_result *r);
+
+/* The text table (exact match and rank accuracy, mean +- std per subtask). */
+tl_status tl_reversal_table(const tl_reversal_result *r, tl_strbuf *out);
+
+/* The exact-match rule above: 1 when generation matches expected. */
+int tl_reversal_exact_match(const char *generation, const char *expected);
+
+/* One data file as an eval task: items = rows (context = prompt), choices = the file's
+ * distinct completions in order of appearance, gold = the row's own. Kind capability,
+ * delimiter "" (completions start with a space), every item generates. */
+tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task **out);
+
+#endif /* TL_EVAL_REVERSAL_H */
