@@ -61,6 +61,7 @@ struct tl_train_acts {
      * qm [L, BT, H*D], km [L, BT, Hkv*D] saved; dqm [BT, H*D], dkm [BT, Hkv*D] */
     float *qm, *km, *dqm, *dkm;
     void *mirror_arena;
+    size_t mirror_bytes;
 };
 
 tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **out) {
@@ -143,7 +144,7 @@ void tl_train_acts_free(tl_train_acts *a) {
     tl_free(a);
 }
 
-size_t tl_train_acts_bytes(const tl_train_acts *a) { return a->bytes; }
+size_t tl_train_acts_bytes(const tl_train_acts *a) { return a->bytes + a->mirror_bytes; }
 
 /* The mirrored pair's buffers, made once (a causal-only run never pays for them). */
 static tl_status mirror_buffers(tl_train_acts *a) {
@@ -157,6 +158,7 @@ static tl_status mirror_buffers(tl_train_acts *a) {
     if (!a->mirror_arena)
         return tl_errorf(TL_E_NOMEM, "training activations: cannot allocate %zu MiB for mirrored RoPE",
                          (n * sizeof(float)) >> 20);
+    a->mirror_bytes = n * sizeof(float);
     float *p = a->mirror_arena;
     a->qm = p, p += L * nq;
     a->km = p, p += L * nk;

@@ -6,7 +6,7 @@
  *   optim.c      AdamW (decoupled weight decay, bias correction), global-norm clipping,
  *                warm-up + cosine learning-rate schedule
  *   objective.c  objectives as pluggable pieces: each turns a batch of token rows into
- *                (inputs, targets, attention spec); NTP, SFT (loss mask); later BICO, ABI
+ *                (inputs, targets, attention spec); NTP, SFT (loss mask), BICO, ABI
  *   data.c       token files (uint16/uint32, mmapped) and shuffled batches by seed
  *   trainer.c    the loop: accumulation, schedule, logs, checkpoint series, resume
  *
@@ -54,7 +54,7 @@ typedef struct tl_train_acts tl_train_acts;
  * [B*T, V], whose gradient reuses the same memory. */
 tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **out);
 void tl_train_acts_free(tl_train_acts *a);
-/* Bytes held by the arena (for logs). */
+/* Bytes held by the arena and, once a batch needed it, the mirrored-RoPE buffers (for logs). */
 size_t tl_train_acts_bytes(const tl_train_acts *a);
 
 /* Forward for training. tokens, targets [B, T]; targets < 0 are not counted
