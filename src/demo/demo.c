@@ -416,7 +416,8 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
     tl_html_para(&h, NULL,
                  "Everything on this page was made by `tiller demo` on this machine from seed %llu (%s preset, "
                  "%d thread%s): a synthetic world with known truth, a BPE tokenizer, a small Llama pre-trained "
-                 "with a log-spaced checkpoint series, a chat fine-tune, and the analyses that exist so far. "
+                 "with a log-spaced checkpoint series, a chat fine-tune, what probes, the information plane and "
+                 "evaluations find in them, a steering table and the reversal-curse experiment. "
                  "Each section reads its stage's directory in %s; every chart's data sits beside it as CSV.",
                  (unsigned long long)d->o.seed, d->o.quick ? "quick" : "default", d->o.threads,
                  d->o.threads == 1 ? "" : "s", d->o.out_dir);

@@ -208,17 +208,21 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
                          "With NTP, N2D exact match is %.3f and rank accuracy %.3f in the trained direction, "
                          "against %.3f and %.3f for N2D-reverse (rank by chance: 1/%d)",
                          em[ntp][0][0], rk[ntp][0][0], em[ntp][2][0], rk[ntp][2][0], d->cfg.world.n_rev_people);
-        tl_strbuf_puts(&msg, em[ntp][2][0] < 0.5 * em[ntp][0][0] || (em[ntp][0][0] == 0 && rk[ntp][2][0] < rk[ntp][0][0])
-                                 ? " (the reversal curse)"
-                                 : " (no reversal curse at this size)");
+        double chance = 1.0 / d->cfg.world.n_rev_people;
+        if (em[ntp][0][0] < 0.2 && rk[ntp][0][0] < 2 * chance)
+            tl_strbuf_puts(&msg, ": the facts were not learnt in the trained direction at this size, so the table "
+                                 "says nothing about the reversal curse");
+        else if (em[ntp][2][0] < 0.5 * em[ntp][0][0] && rk[ntp][2][0] < 0.5 * rk[ntp][0][0])
+            tl_strbuf_puts(&msg, ": learnt one way, not the other (the reversal curse)");
+        else
+            tl_strbuf_puts(&msg, ": no reversal curse at this size");
         const int others[2] = {bico, abi};
         for (int j = 0; j < 2; j++) {
             int q = others[j];
             if (q < 0) continue;
-            double de = em[q][2][0] - em[ntp][2][0], dr = rk[q][2][0] - rk[ntp][2][0];
-            tl_strbuf_printf(&msg, "; %s: N2D-reverse em %.3f, rank %.3f (%s NTP by %.3f and %.3f)", name[q],
-                             em[q][2][0], rk[q][2][0], de >= 0 && dr >= 0 ? "above" : de <= 0 && dr <= 0 ? "below" : "vs",
-                             fabs(de), fabs(dr));
+            tl_strbuf_printf(&msg, ". %s: N2D-reverse em %.3f, rank %.3f (%+.3f and %+.3f against NTP; N2D %.3f, %.3f)",
+                             name[q], em[q][2][0], rk[q][2][0], em[q][2][0] - em[ntp][2][0],
+                             rk[q][2][0] - rk[ntp][2][0], em[q][0][0], rk[q][0][0]);
         }
         tl_strbuf_puts(&msg, ".");
         if (!tl_strbuf_status(&msg)) tl_html_para(h, NULL, "%s", msg.s);

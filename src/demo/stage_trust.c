@@ -207,8 +207,12 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                 if (bq < 0 || fabs(v - base) > fabs(best)) best = v - base, bq = q, bs = si;
             }
         if (bq < 0) continue;
-        tl_strbuf_printf(&msg, "%s%s %s %.3f \xe2\x86\x92 %.3f (%s vector at scale %g)", k ? "; " : "", t->task[k],
-                         t->metric[k], base, base + best, t->src[bq], t->scale[bs]);
+        if (best == 0)
+            tl_strbuf_printf(&msg, "%s%s %s %.3f unchanged at every scale", msg.len ? "; " : "", t->task[k],
+                             t->metric[k], base);
+        else
+            tl_strbuf_printf(&msg, "%s%s %s %.3f \xe2\x86\x92 %.3f (%s vector at scale %g)", msg.len ? "; " : "",
+                             t->task[k], t->metric[k], base, base + best, t->src[bq], t->scale[bs]);
     }
     if (!tl_strbuf_status(&msg) && msg.len)
         tl_html_para(h, NULL,
