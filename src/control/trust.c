@@ -604,7 +604,7 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         return s;
     }
     double t0 = tl_time_sec();
-    dim_result *res = tl_calloc((size_t)n_dims, sizeof *res);
+    dim_result *res = tl_calloc((size_t)(n_dims > 0 ? n_dims : 1), sizeof *res); /* steer_only: none */
     tl_strbuf md = {0};
     if (!res) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
@@ -614,14 +614,14 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     if (o->steer_only)
         tl_strbuf_printf(&md, "# Trust dynamics: steering only\n\nSeries `%s` (%d checkpoints), chat model `%s`.\n",
                          o->series, ckpts.n, o->chat);
-    else
-    tl_strbuf_printf(&md,
-                     "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
-                     "data `%s`.\n\n## Probes and the information plane\n\n"
-                     "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
-                     "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
-                     o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
-                     o->chat, data_dir, o->threshold);
+    else /* the probe table's header */
+        tl_strbuf_printf(&md,
+                         "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
+                         "data `%s`.\n\n## Probes and the information plane\n\n"
+                         "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
+                         "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
+                         o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
+                         o->chat, data_dir, o->threshold);
     cJSON *sum = cJSON_CreateObject(), *jd = cJSON_AddObjectToObject(sum, "dimensions");
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
         dim_result *r = &res[i];
@@ -652,7 +652,7 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     cJSON_AddNumberToObject(sum, "threshold", o->threshold);
     if (!o->steer_only)
         tl_strbuf_puts(&md, "\nI(X;T) rises then falls when its peak over checkpoints exceeds both its first and its last "
-                        "value by more than 5 % of its range (binning estimator).\n");
+                            "value by more than 5 % of its range (binning estimator).\n");
     if (s == TL_OK && !o->no_steer) s = steering(o, &ckpts, &md);
     tl_strbuf_printf(&md, "\nTotal time %.1f s.\n", tl_time_sec() - t0);
     char path[PATH_CAP];

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tiller demo --quick end to end: every stage's outputs, the report's sections and
+# tiller demo --quick end to end: every stage's outputs (among them the steering table's
+# sources x scales and the reversal results' objectives x subtasks), the report's sections and
 # self-containment, the report rendered by headless Chromium (non-blank screenshot,
 # section titles in the DOM), a re-run that skips every stage, a run killed during
 # pre-training that finishes on re-run with checkpoints identical to the
