@@ -34,6 +34,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--estimator", NULL, OPT_STR, &est, "information plane: binning, hsic or both"},
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC on at most N training rows (0 = all; memory N^2)"},
         {"--no-steer", NULL, OPT_FLAG, &o.no_steer, "skip the steering table"},
+        {"--steer-only", NULL, OPT_FLAG, &o.steer_only,
+         "only the steering table: no capture, probes or information plane (when they were run already)"},
         {"--pairs", NULL, OPT_STR, &o.pairs,
          "steering pairs (.csv, world pairs .jsonl, HH-RLHF .jsonl; default "
          "WORLD/steering/pairs.jsonl)"},

@@ -574,12 +574,15 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     char data_dir[PATH_CAP], dbuf[4096], *dims[MAX_ITEMS];
     int n_dims = 0;
     tl_status s = TL_OK;
-    if (o->data_dir) snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
+    if (o->steer_only && o->no_steer) return tl_errorf(TL_E_ARG, "trust-dynamics: steer_only with no_steer leaves nothing");
+    if (o->steer_only) snprintf(data_dir, sizeof data_dir, "(none)");
+    else if (o->data_dir) snprintf(data_dir, sizeof data_dir, "%s", o->data_dir);
     else if (!o->world) return tl_errorf(TL_E_ARG, "trust-dynamics: give the probe data (--data DIR or --world DIR)");
     else if ((s = join(data_dir, o->world, "probes"))) return s;
-    if (o->dims) n_dims = split_list(o->dims, dbuf, sizeof dbuf, dims, MAX_ITEMS);
+    if (o->steer_only) n_dims = 0; /* the caller ran capture, probes and the information plane */
+    else if (o->dims) n_dims = split_list(o->dims, dbuf, sizeof dbuf, dims, MAX_ITEMS);
     else if ((s = find_dims(data_dir, dbuf, sizeof dbuf, dims, &n_dims))) return s;
-    if (n_dims == 0) return tl_errorf(TL_E_ARG, "trust-dynamics: no dimensions");
+    if (n_dims == 0 && !o->steer_only) return tl_errorf(TL_E_ARG, "trust-dynamics: no dimensions");
     for (int i = 0; i < n_dims; i++) { /* every data file must exist before any capture starts */
         char path[PATH_CAP], tmp[300];
         snprintf(tmp, sizeof tmp, "%s.csv", dims[i]);
@@ -601,20 +604,24 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         return s;
     }
     double t0 = tl_time_sec();
-    dim_result *res = tl_calloc((size_t)n_dims, sizeof *res);
+    dim_result *res = tl_calloc((size_t)(n_dims > 0 ? n_dims : 1), sizeof *res); /* steer_only: none */
     tl_strbuf md = {0};
     if (!res) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
         snprintf(res[i].name, sizeof res[i].name, "%s", dims[i]);
         s = run_dimension(o, &ckpts, data_dir, dims[i], &res[i]);
     }
-    tl_strbuf_printf(&md,
-                     "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
-                     "data `%s`.\n\n## Probes and the information plane\n\n"
-                     "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
-                     "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
-                     o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
-                     o->chat, data_dir, o->threshold);
+    if (o->steer_only)
+        tl_strbuf_printf(&md, "# Trust dynamics: steering only\n\nSeries `%s` (%d checkpoints), chat model `%s`.\n",
+                         o->series, ckpts.n, o->chat);
+    else /* the probe table's header */
+        tl_strbuf_printf(&md,
+                         "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
+                         "data `%s`.\n\n## Probes and the information plane\n\n"
+                         "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
+                         "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
+                         o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
+                         o->chat, data_dir, o->threshold);
     cJSON *sum = cJSON_CreateObject(), *jd = cJSON_AddObjectToObject(sum, "dimensions");
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
         dim_result *r = &res[i];
@@ -643,8 +650,9 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         cJSON_AddNumberToObject(d, "layers", P);
     }
     cJSON_AddNumberToObject(sum, "threshold", o->threshold);
-    tl_strbuf_puts(&md, "\nI(X;T) rises then falls when its peak over checkpoints exceeds both its first and its last "
-                        "value by more than 5 % of its range (binning estimator).\n");
+    if (!o->steer_only)
+        tl_strbuf_puts(&md, "\nI(X;T) rises then falls when its peak over checkpoints exceeds both its first and its last "
+                            "value by more than 5 % of its range (binning estimator).\n");
     if (s == TL_OK && !o->no_steer) s = steering(o, &ckpts, &md);
     tl_strbuf_printf(&md, "\nTotal time %.1f s.\n", tl_time_sec() - t0);
     char path[PATH_CAP];

@@ -17,6 +17,7 @@
  *   summary.json, summary.md       per dimension: where probe accuracy first passes the
  *                                  threshold, the best probe, whether I(X;T) rises then
  *                                  falls per layer; the steering table in Markdown
+ * With steer_only, only vectors/, steering.* and the summary (steering table only).
  */
 #ifndef TL_CONTROL_TRUST_H
 #define TL_CONTROL_TRUST_H
@@ -39,6 +40,8 @@ typedef struct {
     int hsic_rows;         /* HSIC on at most this many training rows (0 = all) */
     /* steering */
     int no_steer;         /* 1: skip the steering table */
+    int steer_only;       /* 1: only the steering table: no capture, probes or information plane (a
+                           * caller that ran them already, e.g. tiller demo); data_dir and dims unused */
     const char *pairs;    /* pair file (tl_steer_data_load; default world/steering/pairs.jsonl) */
     const char *pair_dim; /* keep only this dimension of world pairs (NULL = all) */
     const char *sources;  /* comma list of checkpoint steps (NULL = n_sources spread log-wise) */

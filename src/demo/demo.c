@@ -25,6 +25,8 @@ static const tl_demo_stage stages[] = {
     {"probe", "Probes: checkpoint x layer", 0, tl_demo_probe_run, tl_demo_probe_report},
     {"infoplane", "Information plane", 0, tl_demo_infoplane_run, tl_demo_infoplane_report},
     {"eval", "Evaluation: base vs chat", 0, tl_demo_eval_run, tl_demo_eval_report},
+    {"trust", "Steering the chat model", 0, tl_demo_trust_run, tl_demo_trust_report},
+    {"reversal", "Reversal curse: NTP, BICO, ABI", 0, tl_demo_reversal_run, tl_demo_reversal_report},
 };
 #define N_STAGES ((int)(sizeof stages / sizeof *stages))
 
@@ -48,6 +50,9 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
     c->acts_ckpts = 16, c->probe_rows = 300, c->eval_limit = 60;
+    c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
+    c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
+    c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;
 }
 
 /* Quick: what the test suite runs; the same pipeline at toy sizes (about a minute). */
@@ -62,6 +67,9 @@ void tl_demo_config_quick(tl_demo_config *c, uint64_t seed) {
     c->sft_batch = 8, c->sft_steps = 30, c->sft_warmup = 3, c->sft_lr = 1e-3f;
     c->sample_ckpts = 3, c->sample_tokens = 24;
     c->acts_ckpts = 8, c->probe_rows = 100, c->eval_limit = 16;
+    c->trust_sources = 2, c->trust_scales = "-8,0,8", c->trust_limit = 12;
+    c->world.n_rev_people = 6;
+    c->rev_steps = 40, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 24, c->rev_lr = 3e-3f;
 }
 
 static cJSON *config_json(const tl_demo_config *c, int quick) {
@@ -74,6 +82,7 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
     cJSON_AddNumberToObject(j, "world_people", c->world.n_people);
     cJSON_AddNumberToObject(j, "world_corpus_mb", c->world.corpus_mb);
     cJSON_AddNumberToObject(j, "world_instruct", c->world.n_instruct);
+    cJSON_AddNumberToObject(j, "world_rev_people", c->world.n_rev_people);
     const struct {
         const char *k;
         int v;
@@ -96,11 +105,19 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
                 {"sample_tokens", c->sample_tokens},
                 {"acts_ckpts", c->acts_ckpts},
                 {"probe_rows", c->probe_rows},
-                {"eval_limit", c->eval_limit}};
+                {"eval_limit", c->eval_limit},
+                {"trust_sources", c->trust_sources},
+                {"trust_limit", c->trust_limit},
+                {"rev_steps", c->rev_steps},
+                {"rev_batch", c->rev_batch},
+                {"rev_seeds", c->rev_seeds},
+                {"rev_items", c->rev_items}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);
     cJSON_AddNumberToObject(j, "sft_lr", c->sft_lr);
+    cJSON_AddStringToObject(j, "trust_scales", c->trust_scales);
+    cJSON_AddNumberToObject(j, "rev_lr", c->rev_lr);
     return j;
 }
 
@@ -399,7 +416,8 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
     tl_html_para(&h, NULL,
                  "Everything on this page was made by `tiller demo` on this machine from seed %llu (%s preset, "
                  "%d thread%s): a synthetic world with known truth, a BPE tokenizer, a small Llama pre-trained "
-                 "with a log-spaced checkpoint series, a chat fine-tune, and the analyses that exist so far. "
+                 "with a log-spaced checkpoint series, a chat fine-tune, what probes, the information plane and "
+                 "evaluations find in them, a steering table and the reversal-curse experiment. "
                  "Each section reads its stage's directory in %s; every chart's data sits beside it as CSV.",
                  (unsigned long long)d->o.seed, d->o.quick ? "quick" : "default", d->o.threads,
                  d->o.threads == 1 ? "" : "s", d->o.out_dir);

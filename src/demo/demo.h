@@ -3,7 +3,7 @@
  * cached, resumable outputs, ending in one self-contained DIR/report.html.
  *
  *   world -> tokenizer -> data -> pretrain -> sft -> samples -> acts -> probe
- *         -> infoplane -> eval                                 -> report.html
+ *         -> infoplane -> eval -> trust -> reversal            -> report.html
  *
  * Each stage is one row of the table in demo.c: a directory name, a section
  * title, a run function and a report function. A stage owns DIR/<name>/ and
@@ -55,6 +55,16 @@ typedef struct {
     int acts_ckpts; /* checkpoints captured (0 = every checkpoint of the series) */
     int probe_rows; /* statements per probe set: 4/5 from its train split, 1/5 from its test split */
     int eval_limit; /* items per evaluation task (0 = all) */
+    /* steering table (trust stage): vectors from trust_sources pre-training checkpoints
+     * (log-spread) and from the chat model, added to the chat model at each scale */
+    int trust_sources;
+    const char *trust_scales; /* comma list, in std units of the difference (tl_trust_opts.scales) */
+    int trust_limit;          /* items per evaluation task */
+    /* reversal curse (reversal stage): the pre-trained model fine-tuned with ntp, bico and abi on
+     * the world's reversal facts (world.n_rev_people people per subset) */
+    int rev_steps, rev_batch, rev_seeds;
+    int rev_items; /* test items per subtask, spread over the people (0 = all) */
+    float rev_lr;
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);
@@ -160,5 +170,9 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir);
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_eval_run(tl_demo *d, const char *dir);
 tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h);
+tl_status tl_demo_trust_run(tl_demo *d, const char *dir);
+tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h);
+tl_status tl_demo_reversal_run(tl_demo *d, const char *dir);
+tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h);
 
 #endif /* TL_DEMO_H */

@@ -1,5 +1,6 @@
 #!/bin/bash
-# tiller demo --quick end to end: every stage's outputs, the report's sections and
+# tiller demo --quick end to end: every stage's outputs (among them the steering table's
+# sources x scales and the reversal results' objectives x subtasks), the report's sections and
 # self-containment, the report rendered by headless Chromium (non-blank screenshot,
 # section titles in the DOM), a re-run that skips every stage, a run killed during
 # pre-training that finishes on re-run with checkpoints identical to the
@@ -8,10 +9,11 @@
 source "$(dirname "$0")/train_lib.sh"
 A=$W/a
 B=$W/b
-STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval"
+STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trust reversal"
 DIMS="reliability toxicity privacy fairness robustness"
 TITLES=("The world" "Tokenizer" "Token files" "Pre-training" "Chat fine-tune (SFT)" "Samples" "Activations"
-        "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat")
+        "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat" "Steering the chat model"
+        "Reversal curse: NTP, BICO, ABI")
 
 "$T" demo --help | grep -q -- "--quick" || fail "demo --help"
 set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
@@ -21,7 +23,7 @@ set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
 t0=$(date +%s.%N)
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a.out"
 t1=$(date +%s.%N)
-grep -q "10 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
+grep -q "12 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
 echo "demo --quick (1 thread): $(echo "$t1 - $t0" | bc) s"
 for s in $STAGES; do
     [[ -f $A/$s/stage.json ]] || fail "$s: no stage.json"
@@ -47,17 +49,54 @@ for m in base chat; do
     grep -q "^$m,world_truth,mc1," "$A/eval/summary.csv" || fail "eval: no $m world_truth"
     [[ -f $A/eval/$m/results.json ]] || fail "eval/$m/results.json"
 done
-pass "every stage wrote its outputs ($n_ckpt checkpoints)"
+# the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
+# (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
+S=$A/trust/steering.csv
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n" ]] || fail "steering.csv header: $(head -1 "$S")"
+srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
+[[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
+grep -q '^chat,-1,' "$S" || fail "no chat-model vector in steering.csv"
+for sc in -8 0 8; do
+    [[ $(awk -F, -v s=$sc 'NR > 1 && $3 == s && $4 == "world_truth" && $5 == "mc1"' "$S" | wc -l) == 3 ]] ||
+        fail "steering.csv: scale $sc does not have one world_truth mc1 row per source"
+done
+[[ $(awk -F, 'NR > 1 { print $3 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering scales: $(cut -d, -f3 "$S" | sort -u)"
+for t in world_truth world_stereotype world_toxicity world_capability; do
+    [[ $(awk -F, -v t=$t 'NR > 1 && $4 == t' "$S" | wc -l) -ge 9 ]] || fail "steering.csv: $t rows"
+    [[ -s $A/trust/steering_$t.svg ]] || fail "no steering_$t.svg"
+done
+# (a metric over no items, such as capability em when the first items are multiple choice, is empty)
+awk -F, 'NR > 1 && ($6 == "" ? $8 != 0 : ($6 + 0 < 0 || $6 + 0 > 1)) { exit 1 }' "$S" ||
+    fail "steering.csv: a value out of range"
+# zero-scale rows are the same unsteered evaluation for every source
+[[ $(awk -F, 'NR > 1 && $3 == 0 { print $4, $5, $6 }' "$S" | sort -u | wc -l) == \
+   $(awk -F, 'NR > 1 && $3 == 0 && $1 == "chat"' "$S" | wc -l) ]] || fail "scale-0 rows differ between sources"
+ls "$A"/trust/vectors/*.gguf | grep -q chat.gguf || fail "no chat vector file"
+# the reversal results: base + ntp, bico, abi x the 4 subtasks, em and rank in [0, 1], 2 seeds
+RV=$A/reversal/results.csv
+for o in base ntp bico abi; do
+    for t in N2D D2N N2D-reverse D2N-reverse; do
+        [[ $(grep -c "^$o,[^,]*,$t," "$RV") == 1 ]] || fail "reversal: no single $o x $t row"
+    done
+done
+[[ $(wc -l < "$RV") == 17 ]] || fail "reversal/results.csv: $(wc -l < "$RV") lines"
+awk -F, 'NR > 1 { for (i = 7; i <= 10; i++) if ($i == "" || $i < 0 || $i > 1) exit 1; if ($1 != "base" && $6 != 2) exit 1 }' \
+    "$RV" || fail "reversal: em/rank out of [0, 1] or not 2 seeds"
+for f in reversal_em.svg reversal_rank.svg per_seed.csv results.json table.txt; do
+    [[ -s $A/reversal/$f ]] || fail "reversal: no $f"
+done
+[[ $(wc -l < "$A/reversal/data/p2d_prompts_test.jsonl") == 24 ]] || fail "reversal: test items not thinned to 24"
+pass "every stage wrote its outputs ($n_ckpt checkpoints; steering sources $srcs; reversal 4 x 4 rows)"
 
 # ---- the report ----
 R=$A/report.html
 for t in "${TITLES[@]}"; do grep -qF "<h2>$t</h2>" "$R" || fail "report: no section '$t'"; done
 grep -q '<script\|<link \| src=\|url(' "$R" && fail "report is not self-contained"
 n_svg=$(grep -c '<svg ' "$R")
-(( n_svg >= 13 )) || fail "report: $n_svg charts"
+(( n_svg >= 19 )) || fail "report: $n_svg charts"
 # every chart names its data file, and that file exists
 grep -o '(data: [^)]*)' "$R" | sed 's/(data: \(.*\))/\1/' | sort -u > "$W/data.txt"
-[[ $(wc -l < "$W/data.txt") -ge 13 ]] || fail "charts without data files: $(cat "$W/data.txt")"
+[[ $(wc -l < "$W/data.txt") -ge 15 ]] || fail "charts without data files: $(cat "$W/data.txt")"
 while read -r f; do [[ -s $A/$f ]] || fail "chart data $f missing"; done < "$W/data.txt"
 pass "report.html: ${#TITLES[@]} sections, $n_svg inline charts, each with its CSV"
 
@@ -82,9 +121,9 @@ pass "chromium renders the report: $sz-byte screenshot (blank page $bl), all sec
 # ---- a re-run skips every stage and changes no checkpoint ----
 md5sum "$A"/pretrain/ckpt-*.gguf > "$W/a.md5"
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a2.out"
-grep -q "0 stages run, 10 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
+grep -q "0 stages run, 12 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
 md5sum -c --quiet "$W/a.md5" || fail "a re-run changed checkpoints"
-pass "a re-run skips all 10 stages"
+pass "a re-run skips all 12 stages"
 
 # ---- killed during pre-training, then re-run ----
 "$T" demo --quick --out "$B" -t 1 -q > /dev/null 2>&1 &
@@ -103,7 +142,7 @@ wait $pid 2>/dev/null || true
 [[ -e $B/sft ]] && fail "a later stage started before pre-training finished"
 n_before=$(ls "$B"/pretrain/ckpt-*.gguf | wc -l)
 "$T" demo --quick --out "$B" -t 1 -q > "$W/b.out" 2>&1 || fail "re-run after the kill: $(cat "$W/b.out")"
-grep -q "7 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
+grep -q "9 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
 for f in "$A"/pretrain/ckpt-*.gguf "$A"/sft/ckpt-*.gguf; do
     rel=${f#"$A"/}
     cmp -s "$f" "$B/$rel" || fail "$rel differs between the uninterrupted and the killed + resumed run"
@@ -113,7 +152,9 @@ for d in $DIMS; do
 done
 cmp -s "$A/samples/samples.csv" "$B/samples/samples.csv" || fail "samples differ"
 cmp -s "$A/eval/summary.csv" "$B/eval/summary.csv" || fail "eval differs"
-pass "killed with $n_before checkpoints written, the re-run finished: all checkpoints, probes, samples and evals identical"
+cmp -s "$A/trust/steering.csv" "$B/trust/steering.csv" || fail "the steering table differs"
+cmp -s "$A/reversal/results.csv" "$B/reversal/results.csv" || fail "the reversal results differ"
+pass "killed with $n_before checkpoints written, the re-run finished: all checkpoints, probes, samples, evals, steering and reversal results identical"
 
 # ---- errors ----
 victim=$(ls "$B"/pretrain/ckpt-*.gguf | sort -V | sed -n 20p)

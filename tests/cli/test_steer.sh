@@ -109,6 +109,12 @@ check 'no_leftovers' "temporary files left"
 before=$(stat -c %Y "$T/td/acts/toxicity/ckpt-0/meta.json")
 out=$("$BIN" trust-dynamics "${TD[@]}" --no-steer -o "$T/td" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [ "$before" = "$(stat -c %Y "$T/td/acts/toxicity/ckpt-0/meta.json")" ] && [[ "$out" != *"Steering table"* ]]' "rerun did not reuse captures: rc $rc"
+# --steer-only: the same steering table, no capture, probes or information plane
+out=$("$BIN" trust-dynamics "${TD[@]}" --steer-only -o "$T/tds" 2>&1); rc=$?
+check '[ $rc -eq 0 ] && [[ "$out" == *"## Steering table"* ]] && [ ! -e "$T/tds/acts" ] && [ ! -e "$T/tds/toxicity" ]' "steer-only: rc $rc: $out"
+check 'cmp -s "$T/td/steering.csv" "$T/tds/steering.csv"' "steer-only: another steering table than the full run's"
+err=$("$BIN" trust-dynamics "${TD[@]}" --steer-only --no-steer -o "$T/td2" 2>&1); rc=$?
+check '[ $rc -eq 1 ] && [[ "$err" == *"nothing"* ]] && [ ! -e "$T/td2" ]' "steer-only + no-steer: rc $rc: $err"
 err=$("$BIN" trust-dynamics --series "$T/run" --world "$W" -o "$T/td2" 2>&1); rc=$?
 check '[ $rc -eq 2 ] && [ ! -e "$T/td2" ]' "no --chat: rc $rc"
 err=$("$BIN" trust-dynamics "${TD[@]}" --series "$T/norun" -o "$T/td2" 2>&1); rc=$?

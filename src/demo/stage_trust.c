@@ -1,0 +1,237 @@
+/* stage_trust.c: the steering table of the trust-dynamics experiment as a demo
+ * stage (issue 6 point 6). Capture, probes and the information plane are the
+ * acts/probe/infoplane stages already, so tl_trust_dynamics_run runs with
+ * steer_only: vectors from a few pre-training checkpoints (spread over log(1 +
+ * step)) and from the chat model, added to the chat model at each scale, the
+ * chat model scored on the world's trust and capability tasks. The report shows
+ * the table, one chart per task and what the figures say, computed from
+ * steering.csv. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control/trust.h"
+#include "demo.h"
+
+#define PATH_CAP 4096
+
+typedef struct {
+    tl_demo *d;
+    int64_t done, total;
+} trust_ui;
+
+/* tl_trust_dynamics_run's stage lines: one per vector built and per evaluation. */
+static void trust_log(void *user, const char *msg) {
+    trust_ui *ui = user;
+    if (ui->done < ui->total) ui->done++;
+    tl_demo_step(ui->d, ui->done, ui->total, -1, msg);
+}
+
+tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
+    char series[PATH_CAP], world[PATH_CAP], chat[PATH_CAP], rel[64];
+    snprintf(rel, sizeof rel, "ckpt-%d.gguf", d->cfg.sft_steps);
+    tl_status s = tl_demo_path(d, "sft", rel, chat, sizeof chat);
+    if (!s) s = tl_demo_path(d, "pretrain", NULL, series, sizeof series);
+    if (!s) s = tl_demo_path(d, "world", NULL, world, sizeof world);
+    if (s) return s;
+    int n_nonzero = 0;
+    for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        n_nonzero += strtod(p, NULL) != 0;
+    int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
+    /* a line per vector, the baseline, and a line per steered evaluation */
+    trust_ui ui = {d, 0, (int64_t)n_src + 1 + (int64_t)n_src * n_nonzero};
+    tl_trust_opts o;
+    tl_trust_opts_default(&o);
+    o.series = series;
+    o.chat = chat;
+    o.world = world;
+    o.out = dir;
+    o.steer_only = 1; /* the acts, probe and infoplane stages did the rest */
+    o.n_sources = d->cfg.trust_sources;
+    o.scales = d->cfg.trust_scales;
+    o.eval_limit = d->cfg.trust_limit;
+    o.log = trust_log;
+    o.log_user = &ui;
+    return tl_trust_dynamics_run(&o);
+}
+
+/* ---- the report ------------------------------------------------------------------ */
+
+#define MAX_SRC 16
+#define MAX_SCALES 16
+#define MAX_TASKS 8
+
+typedef struct {
+    int n_src, n_scales, n_tasks;
+    char src[MAX_SRC][64];
+    long long step[MAX_SRC];
+    double scale[MAX_SCALES];
+    char task[MAX_TASKS][64], metric[MAX_TASKS][32]; /* each task's first metric */
+    double v[MAX_SRC][MAX_SCALES][MAX_TASKS], se[MAX_SRC][MAX_SCALES][MAX_TASKS];
+    int has_base; /* scale 0 present: the unsteered chat model */
+} steer_table;
+
+static int find_or_add(char (*names)[64], int *n, int cap, const char *name) {
+    for (int i = 0; i < *n; i++)
+        if (!strcmp(names[i], name)) return i;
+    if (*n == cap) return -1;
+    snprintf(names[*n], 64, "%s", name);
+    return (*n)++;
+}
+
+/* steering.csv (source,step,scale,task,metric,value,stderr,n) -> the first metric of each
+ * task per source and scale. */
+static tl_status read_steering(const char *path, steer_table *t) {
+    char *text = NULL;
+    size_t len = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    memset(t, 0, sizeof *t);
+    for (int a = 0; a < MAX_SRC; a++)
+        for (int b = 0; b < MAX_SCALES; b++)
+            for (int c = 0; c < MAX_TASKS; c++) t->v[a][b][c] = t->se[a][b][c] = NAN;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, row = 0;
+    while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+        if (rec.blank || row++ == 0) continue;
+        if (rec.n_fields != 8) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields, found %d", path, rec.line, rec.n_fields);
+            break;
+        }
+        int q = find_or_add(t->src, &t->n_src, MAX_SRC, rec.fields[0]);
+        int k = find_or_add(t->task, &t->n_tasks, MAX_TASKS, rec.fields[3]);
+        if (q < 0 || k < 0) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: more than %d sources or %d tasks", path, rec.line, MAX_SRC, MAX_TASKS);
+            break;
+        }
+        t->step[q] = strtoll(rec.fields[1], NULL, 10);
+        if (!t->metric[k][0]) snprintf(t->metric[k], sizeof t->metric[k], "%s", rec.fields[4]);
+        if (strcmp(t->metric[k], rec.fields[4])) continue;
+        double sc = strtod(rec.fields[2], NULL);
+        int si = -1;
+        for (int i = 0; i < t->n_scales; i++)
+            if (t->scale[i] == sc) si = i;
+        if (si < 0 && t->n_scales < MAX_SCALES) {
+            si = t->n_scales++;
+            t->scale[si] = sc;
+        }
+        if (si < 0) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: more than %d scales", path, rec.line, MAX_SCALES);
+            break;
+        }
+        if (sc == 0) t->has_base = 1;
+        t->v[q][si][k] = rec.fields[5][0] ? strtod(rec.fields[5], NULL) : NAN;
+        t->se[q][si][k] = rec.fields[6][0] ? strtod(rec.fields[6], NULL) : NAN;
+    }
+    tl_csv_free(&r);
+    tl_free(text);
+    if (!s && (t->n_src == 0 || t->n_tasks == 0 || !t->has_base))
+        s = tl_errorf(TL_E_FORMAT, "%s: no rows, or no scale-0 (unsteered) row", path);
+    /* scales in increasing order (the table's rows) */
+    for (int i = 1; !s && i < t->n_scales; i++)
+        for (int j = i; j > 0 && t->scale[j] < t->scale[j - 1]; j--) {
+            double x = t->scale[j];
+            t->scale[j] = t->scale[j - 1], t->scale[j - 1] = x;
+            for (int q = 0; q < t->n_src; q++)
+                for (int k = 0; k < t->n_tasks; k++) {
+                    double a = t->v[q][j][k], b = t->se[q][j][k];
+                    t->v[q][j][k] = t->v[q][j - 1][k], t->se[q][j][k] = t->se[q][j - 1][k];
+                    t->v[q][j - 1][k] = a, t->se[q][j - 1][k] = b;
+                }
+        }
+    return s;
+}
+
+tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/steering.csv", dir);
+    steer_table *t = tl_calloc(1, sizeof *t);
+    if (!t) return tl_errorf(TL_E_NOMEM, "out of memory");
+    tl_status s = read_steering(path, t);
+    if (s) {
+        tl_free(t);
+        return s;
+    }
+    int z = 0; /* the scale-0 column: the unsteered chat model, the same for every source */
+    while (t->scale[z] != 0) z++;
+    tl_html_para(h, NULL,
+                 "Steering vectors (mean difference of the residual stream after the middle layer over the "
+                 "world's positive/negative pairs, in units of the differences' standard deviation) built "
+                 "from %d pre-training checkpoints spread over log(1 + step) and from the chat model itself, "
+                 "added to the chat model at every position; the chat model then scored on the trust tasks "
+                 "(world_truth, world_stereotype, world_toxicity) and on world_capability, first %d items "
+                 "each (trust/steering.csv, vectors/*.gguf as llama.cpp control vectors). Scale 0 is the "
+                 "unsteered chat model. Cells: each task's first metric.",
+                 t->n_src - 1, d->cfg.trust_limit);
+    const char *hdr[2 + MAX_TASKS];
+    char hbuf[MAX_TASKS][112];
+    hdr[0] = "source", hdr[1] = "scale";
+    for (int k = 0; k < t->n_tasks; k++) {
+        snprintf(hbuf[k], sizeof hbuf[k], "%s %s", t->task[k], t->metric[k]);
+        hdr[2 + k] = hbuf[k];
+    }
+    tl_html_table_begin(h, hdr, 2 + t->n_tasks);
+    for (int q = 0; q < t->n_src; q++)
+        for (int si = 0; si < t->n_scales; si++) {
+            char cb[2 + MAX_TASKS][48];
+            const char *cells[2 + MAX_TASKS];
+            snprintf(cb[0], sizeof cb[0], "%s", t->src[q]);
+            snprintf(cb[1], sizeof cb[1], "%g", t->scale[si]);
+            for (int k = 0; k < t->n_tasks; k++) {
+                double v = t->v[q][si][k], e = t->se[q][si][k];
+                if (!isfinite(v)) snprintf(cb[2 + k], sizeof cb[2 + k], "-");
+                else if (isfinite(e)) snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f \xc2\xb1 %.3f", v, e);
+                else snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f", v);
+            }
+            for (int c = 0; c < 2 + t->n_tasks; c++) cells[c] = cb[c];
+            tl_html_table_row(h, cells, 2 + t->n_tasks);
+        }
+    tl_html_table_end(h);
+
+    /* what the figures show: per task, the largest move away from the unsteered model, and
+     * how many steered cells differ from it by more than two standard errors */
+    tl_strbuf msg = {0};
+    int n_cells = 0, n_sig = 0;
+    for (int k = 0; k < t->n_tasks; k++) {
+        double base = t->v[0][z][k], best = 0;
+        int bq = -1, bs = -1;
+        for (int q = 0; q < t->n_src; q++)
+            for (int si = 0; si < t->n_scales; si++) {
+                double v = t->v[q][si][k], e = t->se[q][si][k];
+                if (si == z || !isfinite(v) || !isfinite(base)) continue;
+                n_cells++;
+                double se0 = t->se[0][z][k], se = sqrt((isfinite(e) ? e * e : 0) + (isfinite(se0) ? se0 * se0 : 0));
+                if (se > 0 && fabs(v - base) > 2 * se) n_sig++;
+                if (bq < 0 || fabs(v - base) > fabs(best)) best = v - base, bq = q, bs = si;
+            }
+        if (bq < 0) continue;
+        if (best == 0)
+            tl_strbuf_printf(&msg, "%s%s %s %.3f unchanged at every scale", msg.len ? "; " : "", t->task[k],
+                             t->metric[k], base);
+        else
+            tl_strbuf_printf(&msg, "%s%s %s %.3f \xe2\x86\x92 %.3f (%s vector at scale %g)", msg.len ? "; " : "",
+                             t->task[k], t->metric[k], base, base + best, t->src[bq], t->scale[bs]);
+    }
+    if (!tl_strbuf_status(&msg) && msg.len)
+        tl_html_para(h, NULL,
+                     "Largest change from the unsteered chat model per task: %s. %d of %d steered cells differ "
+                     "from the unsteered model by more than two standard errors (of the difference)%s",
+                     msg.s, n_sig, n_cells,
+                     n_sig == 0 ? ": at this size and number of items the vectors do not measurably move trust or "
+                                  "capability."
+                     : 2 * n_sig < n_cells ? ": most of the table is within noise; read the marked movements with "
+                                             "the number of items in mind."
+                                           : ": steering moves the metrics beyond noise in most cells.");
+    tl_strbuf_free(&msg);
+    for (int k = 0; k < t->n_tasks && !s; k++) {
+        char svg[160], cap[200];
+        snprintf(svg, sizeof svg, "steering_%s.svg", t->task[k]);
+        snprintf(cap, sizeof cap, "%s (%s) of the steered chat model against the scale, one line per vector source",
+                 t->task[k], t->metric[k]);
+        s = tl_demo_inline_svg(d, h, "trust", svg, "steering.csv", cap);
+    }
+    tl_free(t);
+    return s;
+}
