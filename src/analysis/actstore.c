@@ -39,23 +39,6 @@ int tl_acts_complete(const char *dir) {
 
 /* ---- meta.json ---------------------------------------------------------------- */
 
-static tl_status read_json(const char *path, cJSON **out) {
-    *out = NULL;
-    char *text;
-    size_t size;
-    tl_status s = tl_file_read_all(path, &text, &size);
-    if (s) return s;
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(text, size, &end, 0);
-    if (!j) {
-        size_t at = end && end >= text && end <= text + size ? (size_t)(end - text) : 0;
-        tl_free(text);
-        return tl_errorf(TL_E_FORMAT, "%s: malformed JSON near byte %zu", path, at);
-    }
-    tl_free(text);
-    *out = j;
-    return TL_OK;
-}
 
 static tl_status get_string(const cJSON *o, const char *key, const char *path, int nullable, char **out) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -145,7 +128,7 @@ tl_status tl_acts_open(const char *dir, tl_acts_meta **out) {
     if (!tl_path_exists(path))
         return tl_errorf(TL_E_IO, "%s: no meta.json (not an activation directory, or its capture is incomplete)", dir);
     cJSON *j;
-    tl_status s = read_json(path, &j);
+    tl_status s = tl_file_read_json(path, &j);
     if (s) return s;
     tl_acts_meta *a = tl_calloc(1, sizeof *a);
     if (!a) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
@@ -436,7 +419,7 @@ static int ckpt_step(const char *dir, const char *name, int64_t *step) {
 
 static tl_status series_from_manifest(const char *dir, const char *path, tl_ckpt_list *out) {
     cJSON *j;
-    tl_status s = read_json(path, &j);
+    tl_status s = tl_file_read_json(path, &j);
     if (s) return s;
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(j, "format"),
                 *ck = cJSON_GetObjectItemCaseSensitive(j, "checkpoints"), *e;
@@ -576,7 +559,7 @@ tl_status tl_acts_series_open(const char *dir, tl_acts_series **out) {
         st = series_add(s, &cap, dir);
     } else if (join(path, dir, "series.json") && tl_path_exists(path)) {
         cJSON *j;
-        if ((st = read_json(path, &j)) == TL_OK) {
+        if ((st = tl_file_read_json(path, &j)) == TL_OK) {
             const cJSON *ck = cJSON_GetObjectItemCaseSensitive(j, "checkpoints"), *e;
             if (!cJSON_IsArray(ck)) st = tl_errorf(TL_E_FORMAT, "%s: \"checkpoints\" is not an array", path);
             cJSON_ArrayForEach(e, ck) {

@@ -56,6 +56,11 @@ static inline bool tl_add_size(size_t a, size_t b, size_t *out) {
 /* Read a whole file (NUL-terminated for convenience; size excludes the NUL). */
 tl_status tl_file_read_all(const char *path, char **data, size_t *size);
 
+/* Read and parse a whole JSON file (cJSON); a parse error names the file and the byte
+ * where parsing stopped. The caller frees *out with cJSON_Delete. */
+struct cJSON;
+tl_status tl_file_read_json(const char *path, struct cJSON **out);
+
 /* A read-only view of a file: mmap where possible. */
 typedef struct {
     const uint8_t *data;

@@ -7,6 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "base.h"
 
 tl_status tl_file_read_all(const char *path, char **data, size_t *size) {
@@ -172,4 +174,22 @@ tl_status tl_file_write_atomic(const char *path, const void *data, size_t n) {
         return s;
     }
     return tl_out_commit(&o);
+}
+
+tl_status tl_file_read_json(const char *path, cJSON **out) {
+    *out = NULL;
+    char *text = NULL;
+    size_t size = 0;
+    tl_status s = tl_file_read_all(path, &text, &size);
+    if (s) return s;
+    const char *end = NULL; /* the parse position, not cJSON's global error pointer */
+    cJSON *j = cJSON_ParseWithLengthOpts(text, size, &end, 0);
+    if (!j) {
+        size_t at = end && end >= text && end <= text + size ? (size_t)(end - text) : 0;
+        tl_free(text);
+        return tl_errorf(TL_E_FORMAT, "%s: not valid JSON (parsing stopped near byte %zu)", path, at);
+    }
+    tl_free(text);
+    *out = j;
+    return TL_OK;
 }

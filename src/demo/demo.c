@@ -209,17 +209,6 @@ static tl_status write_json(const char *path, const cJSON *j) {
     return s;
 }
 
-static tl_status read_json(const char *path, cJSON **out) {
-    char *data = NULL;
-    size_t n = 0;
-    *out = NULL;
-    tl_status s = tl_file_read_all(path, &data, &n);
-    if (s) return s;
-    *out = cJSON_ParseWithLength(data, n);
-    tl_free(data);
-    if (!*out) return tl_errorf(TL_E_FORMAT, "%s: not valid JSON", path);
-    return TL_OK;
-}
 
 /* The completion marker: written last, naming every file of the stage and its size. */
 static tl_status write_marker(const tl_demo *d, const char *dir, double seconds) {
@@ -248,7 +237,7 @@ static tl_status check_marker(const char *dir, int *finished, double *seconds) {
     *finished = 0;
     if (!tl_path_exists(path)) return TL_OK;
     cJSON *j;
-    tl_status s = read_json(path, &j);
+    tl_status s = tl_file_read_json(path, &j);
     if (s) return tl_error_prefix(s, "damaged stage marker (delete %s to redo the stage)", dir);
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(j, "files");
     if (!cJSON_IsArray(files))
@@ -293,7 +282,7 @@ static tl_status check_settings(const tl_demo *d) {
     tl_status s = TL_OK;
     if (tl_path_exists(path)) {
         cJSON *have = NULL;
-        s = read_json(path, &have);
+        s = tl_file_read_json(path, &have);
         const cJSON *cfg = have ? cJSON_GetObjectItemCaseSensitive(have, "config") : NULL;
         if (s == TL_OK && !cJSON_Compare(cfg, want, 1)) {
             const char *preset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cfg, "preset"));

@@ -13,16 +13,6 @@
 
 #define PATH_CAP 4096
 
-static tl_status read_json(const char *path, cJSON **out) {
-    char *data = NULL;
-    size_t n = 0;
-    *out = NULL;
-    tl_status s = tl_file_read_all(path, &data, &n);
-    if (s) return s;
-    *out = cJSON_ParseWithLength(data, n);
-    tl_free(data);
-    return *out ? TL_OK : tl_errorf(TL_E_FORMAT, "%s: not valid JSON", path);
-}
 
 static double jnum(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -47,7 +37,7 @@ tl_status tl_demo_world_report(tl_demo *d, const char *dir, tl_html *h) {
     char path[PATH_CAP];
     tl_demo_fmt(path, sizeof path, "%s/world.json", dir);
     cJSON *j;
-    tl_status s = read_json(path, &j);
+    tl_status s = tl_file_read_json(path, &j);
     if (s) return s;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "counts");
     const cJSON *people = cJSON_GetObjectItemCaseSensitive(j, "people");
@@ -161,7 +151,7 @@ tl_status tl_demo_tokenizer_report(tl_demo *d, const char *dir, tl_html *h) {
     char path[PATH_CAP];
     tl_demo_fmt(path, sizeof path, "%s/stats.json", dir);
     cJSON *j;
-    tl_status s = read_json(path, &j);
+    tl_status s = tl_file_read_json(path, &j);
     if (s) return s;
     tl_html_para(h, NULL,
                  "A SentencePiece-style BPE with byte fallback trained on the corpus and the chat data "
@@ -502,7 +492,7 @@ static tl_status prompts(tl_demo *d, char *plain, char *chat, size_t cap) {
     char path[PATH_CAP];
     tl_status s = tl_demo_path(d, "world", "world.json", path, sizeof path);
     cJSON *j = NULL;
-    if (!s) s = read_json(path, &j);
+    if (!s) s = tl_file_read_json(path, &j);
     if (s) return s;
     const char *name = cJSON_GetStringValue(
         cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "people"), 0), "name"));

@@ -36,9 +36,6 @@ char *tl_eval_path(const char *dir, const char *rel);
 tl_status tl_eval_json_str(const cJSON *obj, const char *key, const char *file, long item, const char **out);
 tl_status tl_eval_json_obj(const cJSON *obj, const char *key, const char *file, long item, const cJSON **out);
 tl_status tl_eval_json_arr(const cJSON *obj, const char *key, const char *file, long item, const cJSON **out);
-/* Parse a whole JSON file. *root is freed with cJSON_Delete. */
-tl_status tl_eval_json_file(const char *path, cJSON **root);
-
 /* Call fn for every non-blank line of a JSON Lines file with the parsed object
  * and its 1-based line number. Stops at the first failure. */
 typedef tl_status (*tl_eval_jsonl_fn)(void *user, const cJSON *obj, long line);

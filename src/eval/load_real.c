@@ -69,7 +69,7 @@ tl_status tl_eval_load_mc_task_json(const char *name, const char *path, const ch
     *out = NULL;
     cJSON *root = NULL;
     tl_eval_task *t = NULL;
-    tl_status st = tl_eval_json_file(path, &root);
+    tl_status st = tl_file_read_json(path, &root);
     if (!st && !cJSON_IsArray(root)) st = tl_errorf(TL_E_FORMAT, "%s: expected a JSON array of items", path);
     if (!st) st = tl_eval_task_new(name, path, TL_EVAL_KIND_TRUTHFUL, " ", &t);
     long item = 0;
@@ -572,7 +572,7 @@ tl_status tl_eval_load_mathqa(const tl_eval_load_opts *o, tl_eval_task **out) {
     if (st) return st;
     st = tl_eval_task_new("mathqa", path, TL_EVAL_KIND_MC, " ", &t);
     tl_free(path);
-    if (!st) st = tl_eval_json_file(t->source, &root);
+    if (!st) st = tl_file_read_json(t->source, &root);
     if (!st && !cJSON_IsArray(root)) st = tl_errorf(TL_E_FORMAT, "%s: expected a JSON array of items", t->source);
     long item = 0;
     for (const cJSON *e = root ? root->child : NULL; e && !st; e = e->next) {

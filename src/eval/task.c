@@ -239,22 +239,6 @@ tl_status tl_eval_json_arr(const cJSON *obj, const char *key, const char *file, 
     return json_get(obj, key, file, item, "an array", cJSON_IsArray, out);
 }
 
-tl_status tl_eval_json_file(const char *path, cJSON **root) {
-    *root = NULL;
-    char *data = NULL;
-    size_t n = 0;
-    tl_status st = tl_file_read_all(path, &data, &n);
-    if (st) return st;
-    *root = cJSON_ParseWithLength(data, n);
-    if (!*root) {
-        const char *at = cJSON_GetErrorPtr();
-        long off = at && at >= data && at <= data + n ? (long)(at - data) : -1;
-        tl_free(data);
-        return tl_errorf(TL_E_FORMAT, "%s: malformed JSON (near byte %ld)", path, off);
-    }
-    tl_free(data);
-    return TL_OK;
-}
 
 tl_status tl_eval_jsonl_each(const char *path, tl_eval_jsonl_fn fn, void *user) {
     char *data = NULL;

@@ -146,18 +146,6 @@ static cJSON *config_to_json(const tl_config *c) {
     return o;
 }
 
-static tl_status read_json_file(const char *path, cJSON **out) {
-    *out = NULL;
-    char *text;
-    size_t n;
-    tl_status s = tl_file_read_all(path, &text, &n);
-    if (s) return s;
-    cJSON *j = cJSON_ParseWithLength(text, n);
-    tl_free(text);
-    if (!j) return tl_errorf(TL_E_FORMAT, "%s: not valid JSON", path);
-    *out = j;
-    return TL_OK;
-}
 
 /* ---- the run ------------------------------------------------------------ */
 
@@ -421,7 +409,7 @@ static tl_status make_model(trainer *tr) {
     tl_config c = {0};
     if (tr->o.config_path) {
         cJSON *j;
-        tl_status s = read_json_file(tr->o.config_path, &j);
+        tl_status s = tl_file_read_json(tr->o.config_path, &j);
         if (s) return s;
         s = config_from_json(j, tr->o.config_path, &c);
         cJSON_Delete(j);
@@ -579,7 +567,7 @@ static tl_status setup_resume(trainer *tr) {
     void *progress_user = tr->o.progress_user;
     int64_t inf_step = tr->o.test_inf_step, stop_at = tr->o.stop_at;
     double pause = tr->o.test_save_pause;
-    tl_status s = read_json_file(path, &tr->manifest);
+    tl_status s = tl_file_read_json(path, &tr->manifest);
     if (s) return tl_error_prefix(s, "cannot resume from %s", dir);
     tr->o.out_dir = dir;
     if ((s = settings_from_manifest(tr, path))) return s;

@@ -193,7 +193,7 @@ static const bad_case bad[] = {
      "item 1: mc2_targets: the value of 'a' is not 0 or 1"},
     {"truthfulqa_mc", "t7.json", "[{\"question\": \"q\", \"mc1_targets\": {\"a\": 1}, \"mc2_targets\": {\"a\": 0}}]",
      "item 1: mc2_targets has no true answer"},
-    {"truthfulqa_mc", "t8.json", "[{\"question\": \"q\",", "malformed JSON"},
+    {"truthfulqa_mc", "t8.json", "[{\"question\": \"q\",", "not valid JSON"},
     {"truthfulqa_mc", "t9.json", "[]", "no items"},
     {"arc_easy", "a1.jsonl", "{\"id\":\"x\",\"question\":{\"stem\":\"s\",\"choices\":[]},\"answerKey\":\"A\"}\n",
      "item 1: question.choices is empty"},
