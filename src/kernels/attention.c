@@ -85,6 +85,18 @@ void tl_attention_train_backward(float *dq, float *dk, float *dv, const float *d
                                         D, scratch, n_scratch);
 }
 
+/* One (query t, head h) row of tl_attention_forward; att: Tk floats of the thread's scratch. */
+static inline void attention_row(const tl_simd *ks, float *out, const float *q, const float *k,
+                                 const float *v, int t, int h, int pos0, int H, int group, int D,
+                                 int kv_stride, float scale, float *att) {
+    const float *qh = q + ((int64_t)t * H + h) * D;
+    int kvh = h / group;
+    int n = pos0 + t + 1;
+    ks->attn_scores(att, qh, k + kvh * D, n, kv_stride, D, scale);
+    tl_softmax(att, n);
+    ks->attn_wsum(out + ((int64_t)t * H + h) * D, att, v + kvh * D, n, kv_stride, D);
+}
+
 /* shapes: out [T, H, D], q [T, H, D], k/v [Tk, Hkv, D] with row stride kv_stride,
  * Tk = pos0 + T; query t sees keys 0 .. pos0 + t. scratch: per thread
  * scratch_per_thread >= Tk floats. */
@@ -96,19 +108,19 @@ void tl_attention_forward(float *out, const float *q, const float *k, const floa
     float scale = 1.0f / sqrtf((float)D);
     /* two passes over the visible keys (scores, weighted sum), D multiply-adds each */
     int nth = tl_kernel_threads((int64_t)T * H * (pos0 + T) * D * 2);
-    /* (t, h) pairs dealt round-robin, so the long rows of a causal prefill are shared evenly */
-#pragma omp parallel for collapse(2) schedule(static, 1) num_threads(nth) if (nth > 1)
-    for (int t = 0; t < T; t++) {
-        for (int h = 0; h < H; h++) {
-            float *att = scratch + (int64_t)omp_get_thread_num() * scratch_per_thread;
-            const float *qh = q + ((int64_t)t * H + h) * D;
-            int kvh = h / group;
-            int n = pos0 + t + 1;
-            ks->attn_scores(att, qh, k + kvh * D, n, kv_stride, D, scale);
-            tl_softmax(att, n);
-            ks->attn_wsum(out + ((int64_t)t * H + h) * D, att, v + kvh * D, n, kv_stride, D);
-        }
+    /* small work (decode of a small model) enters no parallel region: see tl_rmsnorm_forward */
+    if (nth == 1) {
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < H; h++)
+                attention_row(ks, out, q, k, v, t, h, pos0, H, group, D, kv_stride, scale, scratch);
+        return;
     }
+    /* (t, h) pairs dealt round-robin, so the long rows of a causal prefill are shared evenly */
+#pragma omp parallel for collapse(2) schedule(static, 1) num_threads(nth)
+    for (int t = 0; t < T; t++)
+        for (int h = 0; h < H; h++)
+            attention_row(ks, out, q, k, v, t, h, pos0, H, group, D, kv_stride, scale,
+                          scratch + (int64_t)omp_get_thread_num() * scratch_per_thread);
 }
 
 #else /* ---- the training pair, over `real` ---- */

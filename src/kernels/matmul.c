@@ -84,6 +84,20 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
+/* Part `part` of `parts` of tl_matmul_forward_multi: a slice of the matrices' rows laid end
+ * to end. */
+static void multi_part(const tl_simd *k, int n, float *const out[], const float *const w[],
+                       const int O[], const float *inp, int T, int I, int rows, int align, int part,
+                       int parts) {
+    int r0, r1, base = 0;
+    tl_split_range(rows, parts, part, align, &r0, &r1);
+    for (int j = 0; j < n; j++) {
+        int lo = r0 > base ? r0 - base : 0, hi = r1 - base < O[j] ? r1 - base : O[j];
+        if (lo < hi) forward_slice(k, out[j], inp, w[j], NULL, T, I, O[j], lo, hi);
+        base += O[j];
+    }
+}
+
 /* shapes: out[j] [T, O[j]], inp [T, I], w[j] [O[j], I] for j < n */
 void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], const int O[],
                              const float *inp, int T, int I) {
@@ -96,17 +110,13 @@ void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], 
     }
     int nth = tl_kernel_threads((int64_t)T * I * rows);
     int align = T <= k->rows_max_T ? 4 : 48;
-#pragma omp parallel num_threads(nth) if (nth > 1)
-    {
-        /* a slice of the matrices' rows laid end to end */
-        int r0, r1, base = 0;
-        tl_split_range((int)rows, omp_get_num_threads(), omp_get_thread_num(), align, &r0, &r1);
-        for (int j = 0; j < n; j++) {
-            int lo = r0 > base ? r0 - base : 0, hi = r1 - base < O[j] ? r1 - base : O[j];
-            if (lo < hi) forward_slice(k, out[j], inp, w[j], NULL, T, I, O[j], lo, hi);
-            base += O[j];
-        }
+    if (nth == 1) { /* no parallel region for small work: see tl_rmsnorm_forward */
+        multi_part(k, n, out, w, O, inp, T, I, (int)rows, align, 0, 1);
+        return;
     }
+#pragma omp parallel num_threads(nth)
+    multi_part(k, n, out, w, O, inp, T, I, (int)rows, align, omp_get_thread_num(),
+               omp_get_num_threads());
 }
 
 /* dinp[:, i0:i1] += dout @ w[:, i0:i1].  shapes: dinp [T, I], dout [T, O], w [O, I] */

@@ -7,18 +7,27 @@
 #include "generic.h"
 #include "simd.h"
 
+static inline void rmsnorm_row(const tl_simd *k, float *out, float *rstd, const float *inp,
+                               const float *w, int t, int C, float eps) {
+    const float *x = inp + (int64_t)t * C;
+    float r = 1.0f / sqrtf(k->sumsq(x, C) / (float)C + eps);
+    k->scale_mul(out + (int64_t)t * C, x, r, w, C);
+    if (rstd) rstd[t] = r;
+}
+
 /* shapes: out [T, C], rstd [T] (saved for backward, may be NULL), inp [T, C], w [C] */
 void tl_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *w, int T, int C,
                         float eps) {
     const tl_simd *k = tl_simd_get();
     int nth = tl_kernel_threads((int64_t)T * C);
-#pragma omp parallel for schedule(static) num_threads(nth) if (nth > 1)
-    for (int t = 0; t < T; t++) {
-        const float *x = inp + (int64_t)t * C;
-        float r = 1.0f / sqrtf(k->sumsq(x, C) / (float)C + eps);
-        k->scale_mul(out + (int64_t)t * C, x, r, w, C);
-        if (rstd) rstd[t] = r;
+    /* No parallel region at all for small work: entering one, even with an if clause that
+     * makes a team of one, costs libgomp futex calls, which dominate a tiny model's decode. */
+    if (nth == 1) {
+        for (int t = 0; t < T; t++) rmsnorm_row(k, out, rstd, inp, w, t, C, eps);
+        return;
     }
+#pragma omp parallel for schedule(static) num_threads(nth)
+    for (int t = 0; t < T; t++) rmsnorm_row(k, out, rstd, inp, w, t, C, eps);
 }
 
 #else

@@ -13,13 +13,19 @@ static inline __m256 sigmoid8(__m256 g) {
     return _mm256_div_ps(one, _mm256_add_ps(one, tl_exp256(_mm256_sub_ps(_mm256_setzero_ps(), g))));
 }
 
+static inline void swiglu8(float *out, const float *gate, const float *up, int64_t v) {
+    __m256 g = _mm256_loadu_ps(gate + 8 * v);
+    __m256 silu = _mm256_mul_ps(g, sigmoid8(g));
+    _mm256_storeu_ps(out + 8 * v, _mm256_mul_ps(silu, _mm256_loadu_ps(up + 8 * v)));
+}
+
 void tl_swiglu_forward_avx2(float *out, const float *gate, const float *up, int64_t N) {
     int64_t nv = N / 8;
-#pragma omp parallel for schedule(static) if (N > 65536)
-    for (int64_t v = 0; v < nv; v++) {
-        __m256 g = _mm256_loadu_ps(gate + 8 * v);
-        __m256 silu = _mm256_mul_ps(g, sigmoid8(g));
-        _mm256_storeu_ps(out + 8 * v, _mm256_mul_ps(silu, _mm256_loadu_ps(up + 8 * v)));
+    if (N > 65536) {
+#pragma omp parallel for schedule(static)
+        for (int64_t v = 0; v < nv; v++) swiglu8(out, gate, up, v);
+    } else { /* no parallel region for small work: see tl_rmsnorm_forward */
+        for (int64_t v = 0; v < nv; v++) swiglu8(out, gate, up, v);
     }
     if (N > 8 * nv) {
         __m256i m = tl_mask256((int)(N - 8 * nv));
