@@ -1,11 +1,11 @@
 /* cmd_reversal.c: `tiller reversal` — the reversal-curse experiment with NTP, BICO and
- * ABI fine-tuning (the work is tl_reversal_run in src/eval/reversal.c). */
+ * ABI fine-tuning (the work is tl_reversal_run in src/study/reversal.c). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
-#include "eval/reversal.h"
+#include "study/reversal.h"
 
 typedef struct {
     cli_progress bar;

@@ -1,12 +1,12 @@
 /* cmd_trust.c: `tiller trust-dynamics` — the trust-dynamics experiment in one
- * command (src/control/trust.c): probes, information plane and the steering
+ * command (src/study/trust.c): probes, information plane and the steering
  * table; prints the Markdown summary. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
-#include "control/trust.h"
+#include "study/trust.h"
 
 static void log_line(void *user, const char *msg) {
     (void)user;

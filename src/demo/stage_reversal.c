@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "demo.h"
-#include "eval/reversal.h"
+#include "study/reversal.h"
 
 #define PATH_CAP 4096
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "control/trust.h"
+#include "study/trust.h"
 #include "demo.h"
 
 #define PATH_CAP 4096

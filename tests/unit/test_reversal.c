@@ -1,10 +1,10 @@
-/* The reversal experiment's pieces (src/eval/reversal.c): the exact-match rule, a data
+/* The reversal experiment's pieces (src/study/reversal.c): the exact-match rule, a data
  * file turned into an eval task (distinct completions as choices, gold = the row's own),
  * and the errors for malformed files. The whole run is tested through the CLI
  * (tests/cli/test_reversal.sh). */
 #include <string.h>
 
-#include "eval/reversal.h"
+#include "study/reversal.h"
 #include "testlib.h"
 
 static const char *write_file(const char *name, const char *text) {

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eval_internal.h"
+#include "eval/eval_internal.h"
 #include "report/report.h"
 
 const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS] = {"N2D", "D2N", "N2D-reverse", "D2N-reverse"};

@@ -39,7 +39,7 @@
 #ifndef TL_EVAL_REVERSAL_H
 #define TL_EVAL_REVERSAL_H
 
-#include "eval.h"
+#include "eval/eval.h"
 #include "train/train.h"
 
 enum { TL_REV_N2D, TL_REV_D2N, TL_REV_N2D_REVERSE, TL_REV_D2N_REVERSE, TL_REV_SUBTASKS };

@@ -1,5 +1,5 @@
 /*
- * control/trust: the trust-dynamics experiment in one call (issue 6 point 6,
+ * study/trust: the trust-dynamics experiment in one call (issue 6 point 6,
  * METHODS.md §1): over a checkpoint series, per dimension, activation capture,
  * probe accuracy (heatmap + curves) and the information plane; then the
  * steering table: vectors built from a few checkpoints of the series (and from
@@ -23,7 +23,7 @@
 #define TL_CONTROL_TRUST_H
 
 #include "analysis/analysis.h"
-#include "steer.h"
+#include "control/steer.h"
 
 typedef struct {
     const char *series;    /* checkpoint series (tiller train run directory), required */
