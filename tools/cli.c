@@ -91,7 +91,13 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int *exit_code) {
             case OPT_INT: {
                 long v = strtol(val, &end, 10);
                 if (errno || *end || end == val || v < -2147483647L || v > 2147483647L) {
-                    *exit_code = usage_error(spec, "bad integer '%s'", val);
+                    /* -t was the tokenizer in data, train, tokenize, convert and reversal before it
+                     * became the thread count everywhere: say so instead of only "bad integer". */
+                    *exit_code = !strncmp(a, "-t", nlen) && nlen == 2
+                                     ? usage_error(spec, "-t is the number of threads (got '%s'); give the tokenizer "
+                                                         "with --tokenizer",
+                                                   val)
+                                     : usage_error(spec, "bad integer '%s'", val);
                     return 1;
                 }
                 *(int *)o->target = (int)v;

@@ -35,6 +35,9 @@ typedef struct {
     int *n_positional;
 } cli_spec;
 
+/* The thread-count row every command has: -t is always threads (the tokenizer is --tokenizer). */
+#define CLI_OPT_THREADS(var) {"--threads", "-t", OPT_INT, &(var), "threads (0 = all cores)"}
+
 /* Returns 0 to continue, or the exit code to return now (0 after --help, 2 on a usage error). */
 int cli_parse(const cli_spec *spec, int argc, char **argv, int *exit_code);
 void cli_usage(const cli_spec *spec, FILE *out);

@@ -12,11 +12,13 @@ int tl_cmd_convert(int argc, char **argv) {
     int version = 0, verbose = 0;
     const char *pos[2];
     int npos = 0;
+    int threads = 0;
     const cli_opt opts[] = {
         {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type of OUT: f32, f16 or bf16 (.bin: f32 only)"},
         {"--llama2c-version", NULL, OPT_INT, &version, "llama2.c .bin header: 0 (legacy) or 1 (ak42)"},
-        {"--tokenizer", "-t", OPT_STR, &tok_path,
+        {"--tokenizer", NULL, OPT_STR, &tok_path,
          "attach this vocabulary (.bin, .gguf, .json) to OUT (GGUF stores it as tokenizer.ggml.*)"},
+        CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "log progress"},
     };
     const cli_spec spec = {
@@ -28,6 +30,8 @@ int tl_cmd_convert(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof *opts), pos, 2, &npos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
+    cli_set_threads(threads);
     if (npos != 2) {
         fprintf(stderr, "tiller: convert needs IN and OUT\nusage: %s  (see --help)\n", spec.usage);
         return 2;

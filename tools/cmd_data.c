@@ -14,13 +14,15 @@ int tl_cmd_data(int argc, char **argv) {
     int lines = 0, vocab = 0, verbose = 0;
     const char *inputs[MAX_INPUTS];
     int n_inputs = 0;
+    int threads = 0;
     const cli_opt opts[] = {
-        {"--tokenizer", "-t", OPT_STR, &tok_path, "tokenizer: llama2.c tokenizer.bin, GGUF, or tokenizer.json"},
+        {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer: llama2.c tokenizer.bin, GGUF, or tokenizer.json"},
         {"--output", "-o", OPT_STR, &out, "token file to write (required)"},
         {"--val-frac", NULL, OPT_FLOAT, &val_frac, "fraction of documents held out for validation, chosen by --seed"},
         {"--seed", NULL, OPT_U64, &seed, "seed of the validation split"},
         {"--lines", NULL, OPT_FLAG, &lines, "text files: one document per line (default: per blank-line-separated paragraph)"},
         {"--vocab", NULL, OPT_INT, &vocab, "vocabulary size when every input is a .ids file and there is no tokenizer"},
+        CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
     const cli_spec spec = {
@@ -36,6 +38,8 @@ int tl_cmd_data(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof *opts), inputs, MAX_INPUTS, &n_inputs};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
+    cli_set_threads(threads);
     cli_log_init(verbose);
     if (!out) return cli_failf(2, "data: missing -o OUT");
     if (n_inputs == 0) return cli_failf(2, "data: no input files");

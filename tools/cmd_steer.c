@@ -134,18 +134,21 @@ done:
 
 static int cmd_show(int argc, char **argv) {
     const char *pos[1];
-    int n_pos = 0;
+    int n_pos = 0, threads = 0;
+    const cli_opt opts[] = {CLI_OPT_THREADS(threads)};
     cli_spec spec = {"tiller steer show FILE.gguf",
                      "Reads a control-vector GGUF (checking architecture, layer_count and every direction tensor) "
                      "and prints its metadata and the norm of each layer's direction.",
-                     NULL,
-                     0,
+                     opts,
+                     1,
                      pos,
                      1,
                      &n_pos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (n_pos != 1) return cli_failf(2, "steer show: give one FILE.gguf");
+    if (threads < 0) return cli_failf(2, "steer show: --threads %d (>= 0)", threads);
+    cli_set_threads(threads);
     tl_steer_vec *v = NULL;
     if (tl_steer_load(pos[0], &v)) return cli_fail();
     printf("%s: control vector, model_hint %s, width %d, %d layers (directions 1..%d)\n", pos[0], v->model_hint, v->dim,

@@ -22,8 +22,10 @@ static void print_piece(const char *s, size_t n) {
 int tl_cmd_tokenize(int argc, char **argv) {
     const char *tok_path = NULL, *prompt = NULL, *file = NULL;
     int ids_only = 0, bos = 0, special = 0;
+    int threads = 0;
     const cli_opt opts[] = {
-        {"--tokenizer", "-t", OPT_STR, &tok_path, "tokenizer: .bin (llama2.c), .gguf (vocabulary or model), .json (HF)"},
+        {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer: .bin (llama2.c), .gguf (vocabulary or model), .json (HF)"},
+        CLI_OPT_THREADS(threads),
         {"--prompt", "-p", OPT_STR, &prompt, "text to tokenize"},
         {"--file", "-f", OPT_STR, &file, "file whose whole content is tokenized"},
         {"--ids-only", NULL, OPT_FLAG, &ids_only, "print only the ids, space-separated on one line"},
@@ -38,6 +40,8 @@ int tl_cmd_tokenize(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
+    cli_set_threads(threads);
     if (!tok_path) return cli_failf(2, "tokenize: --tokenizer is required");
     if (!prompt == !file) return cli_failf(2, "tokenize: give exactly one of -p TEXT or -f FILE");
     char *data = NULL;

@@ -26,6 +26,7 @@ static int cmd_train(int argc, char **argv) {
     int verbose = 0;
     const char *inputs[MAX_INPUTS];
     int n_in = 0;
+    int threads = 0;
     const cli_opt opts[] = {
         {"--vocab-size", "-n", OPT_INT, &o.vocab_size,
          "tokens in all: 259 reserved (<unk> <s> </s>, 256 byte tokens) + base characters + merges"},
@@ -36,6 +37,7 @@ static int cmd_train(int argc, char **argv) {
         {"--min-char-count", NULL, OPT_U64, &min_count, "a base character must occur at least this often"},
         {"--max-piece-length", NULL, OPT_INT, &o.max_piece_chars, "longest piece, in characters (2..64)"},
         {"--split-digits", NULL, OPT_FLAG, &o.split_digits, "never merge digits (each digit its own token, as Llama)"},
+        CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
     const cli_spec spec = {
@@ -52,6 +54,8 @@ static int cmd_train(int argc, char **argv) {
         opts, (int)(sizeof opts / sizeof *opts), inputs, MAX_INPUTS, &n_in};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
+    cli_set_threads(threads);
     cli_log_init(verbose);
     if (!n_in) return cli_failf(2, "tokenizer train: give at least one input FILE (see --help)");
     if (!out || !*out) return cli_failf(2, "tokenizer train: --out PATH is required (see --help)");

@@ -49,7 +49,7 @@ static int parse_schedule(const char *s, int *k) {
 }
 
 /* With --resume everything comes from DIR/manifest.json; only these may be given. */
-static const char *resume_allowed[] = {"--resume", "--data", "-d", "--stop-at", "--threads", "--progress", "--quiet", "-q",
+static const char *resume_allowed[] = {"--resume", "--data", "-d", "--stop-at", "--threads", "-t", "--progress", "--quiet", "-q",
                                        "--verbose", "-v", "--test-inf-step", "--test-save-pause"};
 
 static int check_resume_flags(int argc, char **argv) {
@@ -92,7 +92,7 @@ int tl_cmd_train(int argc, char **argv) {
         {"--vocab", NULL, OPT_INT, &o.cfg.vocab_size, "new model: vocabulary (0 = the token file's)"},
         {"--seq", NULL, OPT_INT, &o.seq, "training sequence length T (and a new model's context; 0 = the model's)"},
         {"--untied", NULL, OPT_FLAG, &untied, "new model: separate output matrix (default: tied to the embedding)"},
-        {"--tokenizer", "-t", OPT_STR, &o.tokenizer_path, "tokenizer to store in the checkpoints (GGUF keeps it)"},
+        {"--tokenizer", NULL, OPT_STR, &o.tokenizer_path, "tokenizer to store in the checkpoints (GGUF keeps it)"},
         {"--seed", NULL, OPT_U64, &o.seed, "seed of the initialisation, data order and objective sampling"},
         {"--objective", NULL, OPT_STR, &o.objective, objective_help},
         {"--batch", "-b", OPT_INT, &o.batch, "sequences per micro-batch B"},
@@ -114,7 +114,7 @@ int tl_cmd_train(int argc, char **argv) {
         {"--keep-state", NULL, OPT_FLAG, &o.keep_state, "keep every checkpoint's optimiser state (default: the latest)"},
         {"--resume", NULL, OPT_STR, &o.resume_dir, "continue the run in DIR bit-exactly (settings from its manifest)"},
         {"--stop-at", NULL, OPT_INT, &stop_at, "stop after step N with a checkpoint, to --resume later (0 = run to the end)"},
-        {"--threads", NULL, OPT_INT, &threads, "threads (0 = all cores; a resume must use the run's count)"},
+        {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores; a resume must use the run's count)"},
         {"--progress", NULL, OPT_FLAG, &force_progress, "draw the progress line even when stderr is not a terminal"},
         {"--quiet", "-q", OPT_FLAG, &quiet, "no progress output"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},

@@ -17,6 +17,7 @@ int tl_cmd_world(int argc, char **argv) {
     float corpus_mb = (float)o.corpus_mb, false_rate = (float)o.false_rate, leak_rate = (float)o.leak_rate;
     float bias = (float)o.bias, rude = (float)o.rude_share, perturb = (float)o.perturb_rate;
     float flaw = (float)o.sft_flaw_rate;
+    int threads = 0;
     const cli_opt opts[] = {
         {"--out", "-o", OPT_STR, &out, "output directory (created if missing; files in it are replaced)"},
         {"--seed", "-s", OPT_U64, &o.seed, "random seed: the same seed and options give the same bytes"},
@@ -31,6 +32,7 @@ int tl_cmd_world(int argc, char **argv) {
         {"--flaw-rate", NULL, OPT_FLOAT, &flaw, "share of flawed answers in the instruction data"},
         {"--rev-people", NULL, OPT_INT, &o.n_rev_people, "people per reversal subset (p2d, d2p, both)"},
         {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
+        CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "list every file written"},
     };
     int n_pos = 0;
@@ -43,6 +45,8 @@ int tl_cmd_world(int argc, char **argv) {
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, &n_pos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
+    cli_set_threads(threads);
     if (!out) return cli_failf(2, "world: --out DIR is required (see --help)");
     cli_log_init(verbose);
     o.corpus_mb = corpus_mb;

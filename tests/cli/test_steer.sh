@@ -21,12 +21,12 @@ no_leftovers() { [ -z "$(find "$T" -name '*.tmp.*' -print -quit)" ]; }
 W=$T/W
 "$BIN" world --out "$W" --quick >/dev/null 2>&1 || bad "world"
 "$BIN" tokenizer train "$W/corpus/train.txt" --vocab-size 360 --out "$T/tok" >/dev/null 2>&1 || bad "tokenizer"
-"$BIN" data -t "$T/tok.gguf" "$W/corpus/train.txt" -o "$T/corpus.tok" >/dev/null 2>&1 || bad "data"
-"$BIN" data -t "$T/tok.gguf" "$W/instruct/train.jsonl" -o "$T/sft.tok" >/dev/null 2>&1 || bad "sft data"
+"$BIN" data --tokenizer "$T/tok.gguf" "$W/corpus/train.txt" -o "$T/corpus.tok" >/dev/null 2>&1 || bad "data"
+"$BIN" data --tokenizer "$T/tok.gguf" "$W/instruct/train.jsonl" -o "$T/sft.tok" >/dev/null 2>&1 || bad "sft data"
 "$BIN" train -d "$T/corpus.tok" -o "$T/run" --dim 32 --hidden 64 --layers 3 --heads 2 --seq 64 --steps 12 --batch 4 \
-    --warmup 2 --save-schedule log:4 -t "$T/tok.gguf" -q >/dev/null 2>&1 || bad "train"
+    --warmup 2 --save-schedule log:4 --tokenizer "$T/tok.gguf" -q >/dev/null 2>&1 || bad "train"
 "$BIN" train -d "$T/sft.tok" -o "$T/chat" -m "$T/run/ckpt-12.gguf" --objective sft --steps 4 --warmup 1 --seq 64 \
-    --batch 4 -t "$T/tok.gguf" -q >/dev/null 2>&1 || bad "sft"
+    --batch 4 --tokenizer "$T/tok.gguf" -q >/dev/null 2>&1 || bad "sft"
 CHAT=$T/chat/ckpt-4.gguf
 check '[ -f "$CHAT" ] && [ -f "$T/run/ckpt-0.gguf" ]' "the tiny series was not trained"
 

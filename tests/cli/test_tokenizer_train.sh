@@ -41,7 +41,7 @@ has "$T/out" "1000 tokens" "summary gives the vocabulary size"
 has "$T/out" "bytes per token" "summary gives the compression"
 for e in gguf json bin; do
     if [ -s "$T/a/tok.$e" ]; then ok; else bad "tok.$e not written"; fi
-    "$BIN" tokenize -t "$T/a/tok.$e" -f $G/corpus.txt --ids-only >"$T/ids.$e"
+    "$BIN" tokenize --tokenizer "$T/a/tok.$e" -f $G/corpus.txt --ids-only >"$T/ids.$e"
     if cmp -s "$T/ids.$e" $G/corpus.out; then ok; else bad "tok.$e: ids differ from llama.cpp's"; fi
 done
 [ "$(ls "$T/a" | wc -l)" = 3 ] && ok || bad "prefix wrote $(ls "$T/a")"
@@ -58,7 +58,7 @@ cmp -s "$T/a/tok.json" "$T/b/one.json" && ok || bad "two .json trainings differ"
 expect_rc 0 "world" "$BIN" world --seed 1 --out "$T/w"
 expect_rc 0 "train on the world" "$BIN" tokenizer train "$T/w/corpus/train.txt" -n 2048 -o "$T/w.gguf"
 echo "world seed 1, vocab 2048: $(grep compression "$T/out")"
-n=$("$BIN" tokenize -t "$T/w.gguf" -f "$T/w/corpus/valid.txt" --ids-only | wc -w)
+n=$("$BIN" tokenize --tokenizer "$T/w.gguf" -f "$T/w/corpus/valid.txt" --ids-only | wc -w)
 bytes=$(wc -c <"$T/w/corpus/valid.txt")
 awk -v b="$bytes" -v n="$n" 'BEGIN { printf "world held-out valid.txt: %d bytes, %d tokens, %.3f bytes/token\n", b, n, b / n }'
 awk -v b="$bytes" -v n="$n" 'BEGIN { exit !(b / n > 3.5) }' && ok || bad "held-out compression $bytes/$n"
@@ -71,7 +71,7 @@ L=$(ls /tmp/llama*/build/bin/llama-tokenize 2>/dev/null | head -1)
 if [ -n "$L" ]; then
     "$L" -m "$T/w.gguf" -f "$T/w/corpus/valid.txt" --ids --no-bos --no-escape --no-parse-special --log-disable \
         2>/dev/null | tail -1 | tr -d '[],' >"$T/ll.ids"
-    "$BIN" tokenize -t "$T/w.gguf" -f "$T/w/corpus/valid.txt" --ids-only >"$T/tl.ids"
+    "$BIN" tokenize --tokenizer "$T/w.gguf" -f "$T/w/corpus/valid.txt" --ids-only >"$T/tl.ids"
     if cmp -s "$T/ll.ids" "$T/tl.ids"; then ok; echo "llama-tokenize ($L): the same $(wc -w <"$T/tl.ids") ids on valid.txt"
     else bad "llama-tokenize ids differ on valid.txt"; fi
 else

@@ -41,17 +41,17 @@ pass "errors"
 TOK=../shared/models/stories260K/tok512.bin
 G=../shared/models/stories260K/golden
 { cat "$G/greedy_1.txt"; echo; echo; cat "$G/greedy_2.txt"; echo; echo; cat "$G/greedy_3.txt"; } >"$W/stories.txt"
-out=$("$T" data -t "$TOK" "$W/stories.txt" -o "$W/s.tok" --val-frac 0 2>/dev/null)
+out=$("$T" data --tokenizer "$TOK" "$W/stories.txt" -o "$W/s.tok" --val-frac 0 2>/dev/null)
 [[ $out == *"3 documents (3 train, 0 validation)"* && $out != *SFT* ]] || fail "text paragraphs: $out"
 head -200 ../shared/data/reversal_curse/june_version_7921032488/p2d_prompts_train.jsonl >"$W/p2d.jsonl"
-out=$("$T" data -t "$TOK" "$W/p2d.jsonl" -o "$W/p2d.tok" --val-frac 0.1 2>/dev/null)
+out=$("$T" data --tokenizer "$TOK" "$W/p2d.jsonl" -o "$W/p2d.tok" --val-frac 0.1 2>/dev/null)
 [[ $out == *"200 documents (180 train, 20 validation)"* && $out == *SFT* ]] || fail "prompt/completion JSONL: $out"
 "$T" train -d "$W/p2d.tok" --objective sft --dim 32 --hidden 64 --layers 1 --heads 4 --seq 64 --batch 4 \
     --steps 4 --eval-every 2 -o "$W/sft" -q >/dev/null || fail "an SFT run on the JSONL token file"
 [[ $(wc -l <"$W/sft/train_log.csv") == 5 ]] || fail "SFT log rows"
 printf '{"text": "a"}\n{"prompt": 3, "completion": "x"}\n' >"$W/bad.jsonl"
 set +e
-err=$("$T" data -t "$TOK" "$W/bad.jsonl" -o "$W/x.tok" 2>&1); rc=$?
+err=$("$T" data --tokenizer "$TOK" "$W/bad.jsonl" -o "$W/x.tok" 2>&1); rc=$?
 set -e
 [[ $rc == 1 && $err == *'bad.jsonl: line 2: field "prompt" is not a string'* ]] || fail "bad JSONL: rc $rc: $err"
 pass "text paragraphs, prompt/completion JSONL (and an SFT run), malformed JSONL"
