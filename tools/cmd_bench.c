@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "kernels/kernels.h"
+#include "format/format.h"
 
 typedef struct {
     int json;

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "eval/eval.h"
 #include "steer_cli.h"
+#include "format/format.h"
 
 static void progress_cb(void *user, int done, int total) {
     cli_progress *p = user;

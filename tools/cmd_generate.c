@@ -10,6 +10,7 @@
 #include "model/model.h"
 #include "steer_cli.h"
 #include "tokenizer/tokenizer.h"
+#include "format/format.h"
 
 /* The model plus the tokenizer to use: --tokenizer FILE, else the model's own. */
 typedef struct {

@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "steer_cli.h"
 #include "tokenizer/tokenizer.h"
+#include "format/format.h"
 
 int cli_steer_setup(cli_steer *st, const tl_model *m, tl_hooks *hooks) {
     if (!st->file) return 0;

@@ -24,7 +24,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model/model.h"
+#include "base/base.h"
+
+/* The order of RoPE pairs in q/k rows (a model config field, read by the rope kernels). */
+typedef enum {
+    TL_ROPE_INTERLEAVED = 0, /* llama2.c / GGUF: rotate (x[2i], x[2i+1]) */
+    TL_ROPE_HALF = 1,        /* Hugging Face / NeoX: rotate (x[i], x[i + D/2]) */
+} tl_rope_layout;
 
 /* ---- CPU features and threading --------------------------------------- */
 

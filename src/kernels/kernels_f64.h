@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include "kernels.h"
-#include "model/model.h"
 
 void tl_rmsnorm_forward_f64(double *out, double *rstd, const double *inp, const double *w, int T,
                             int C, float eps);

@@ -16,11 +16,8 @@
 #define TL_MODEL_H
 
 #include "base/base.h"
-
-typedef enum {
-    TL_ROPE_INTERLEAVED = 0, /* llama2.c / GGUF: rotate (x[2i], x[2i+1]) */
-    TL_ROPE_HALF = 1,        /* Hugging Face / NeoX: rotate (x[i], x[i + D/2]) */
-} tl_rope_layout;
+#include "kernels/kernels.h"     /* tl_rope_layout */
+#include "tokenizer/tokenizer.h" /* a model owns the tokenizer its file carries */
 
 typedef struct {
     int dim;         /* C: embedding width */
@@ -94,14 +91,6 @@ void tl_model_free(tl_model *m);
 /* Initialise parameters like llama2.c's train.py: N(0, 0.02), out projections
  * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
 void tl_model_init_random(tl_model *m, uint64_t seed);
-
-/* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
- * .safetensors or a directory holding model.safetensors + config.json. */
-tl_status tl_model_load(const char *path, tl_model **out);
-/* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
- * (existing, or a path without extension) for the HF pair. tl_model_save_opts
- * (format/format.h) chooses the tensor dtype and the llama2.c version. */
-tl_status tl_model_save(const tl_model *m, const char *path);
 
 /* ---- hook points --------------------------------------------------------- */
 

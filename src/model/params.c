@@ -166,7 +166,6 @@ tl_status tl_model_new(const tl_config *c, tl_model **out) {
     return TL_OK;
 }
 
-void tl_tokenizer_free(tl_tokenizer *t); /* tokenizer/tokenizer.h; avoids a header cycle */
 
 void tl_model_free(tl_model *m) {
     if (!m) return;

@@ -13,6 +13,7 @@
 
 #include "eval/eval_internal.h"
 #include "report/report.h"
+#include "format/format.h"
 
 const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS] = {"N2D", "D2N", "N2D-reverse", "D2N-reverse"};
 const char *const tl_reversal_subtask_files[TL_REV_SUBTASKS] = {

@@ -37,6 +37,7 @@
 
 #include "checkpoint.h"
 #include "tokenizer/tokenizer.h"
+#include "format/format.h"
 
 #define PATH_CAP 4096
 

@@ -14,6 +14,7 @@
 #include "eval/eval.h"
 #include "testlib.h"
 #include "world/world.h"
+#include "format/format.h"
 
 static tl_model *model;
 static tl_tokenizer *tok;

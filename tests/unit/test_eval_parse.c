@@ -14,6 +14,7 @@
 
 #include "eval/eval_internal.h"
 #include "testlib.h"
+#include "format/format.h"
 
 static char dir[512];
 

@@ -22,6 +22,7 @@
 #include "testlib.h"
 #include "tokenizer/tokenizer.h"
 #include "train/train.h"
+#include "format/format.h"
 
 #define N_STORIES 400
 #define STORY_MAX 256
