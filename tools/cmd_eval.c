@@ -143,12 +143,10 @@ int tl_cmd_eval(int argc, char **argv) {
     for (int k = 0; k < n_tasks && !rc; k++)
         if (tl_eval_task_load(names[k], &lo, &tasks[k]) != TL_OK) rc = cli_fail();
     if (!rc && tl_model_load(model_path, &model) != TL_OK) rc = cli_fail();
-    if (!rc && tok_path) {
-        if (tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
-        tok = tok_owned;
-    } else if (!rc) {
-        tok = model->tok;
-        if (!tok) rc = cli_failf(2, "eval: %s carries no tokenizer: pass --tokenizer FILE", model_path);
+    if (!rc && tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
+    if (!rc) {
+        tl_status pick = tl_model_pick_tokenizer(model, tok_owned, &tok);
+        if (pick) rc = pick == TL_E_ARG ? cli_failf(2, "eval: %s", tl_last_error()) : cli_fail();
     }
     if (!rc && out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
         rc = cli_failf(1, "eval: cannot create %s: %s", out_dir, strerror(errno));

@@ -23,20 +23,9 @@ static int load_model_and_tokenizer(const char *model_path, const char *tok_path
     memset(out, 0, sizeof *out);
     if (!model_path) return cli_failf(2, "-m MODEL is required (see --help)");
     if (tl_model_load(model_path, &out->model) != TL_OK) return cli_fail();
-    if (tok_path) {
-        if (tl_tokenizer_load(tok_path, &out->tok_owned) != TL_OK) return cli_fail();
-        out->tok = out->tok_owned;
-    } else {
-        out->tok = out->model->tok;
-    }
-    if (!out->tok)
-        return cli_failf(2, "%s carries no tokenizer: pass --tokenizer FILE (.bin, .gguf, tokenizer.json)",
-                         model_path);
-    int nv = tl_tokenizer_n_vocab(out->tok);
-    if (nv > out->model->cfg.vocab_size)
-        return cli_failf(1, "tokenizer has %d tokens but the model's vocabulary is %d", nv,
-                         out->model->cfg.vocab_size);
-    return 0;
+    if (tok_path && tl_tokenizer_load(tok_path, &out->tok_owned) != TL_OK) return cli_fail();
+    tl_status st = tl_model_pick_tokenizer(out->model, out->tok_owned, &out->tok);
+    return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : st ? cli_fail() : 0;
 }
 
 static void loaded_free(loaded *l) {
@@ -47,9 +36,36 @@ static void loaded_free(loaded *l) {
 static void emit(const tl_tokenizer *tok, int32_t prev, int32_t id) {
     char buf[256];
     size_t n = tl_tokenizer_decode_piece(tok, prev, id, buf, sizeof buf);
+    if (n > sizeof buf) n = sizeof buf; /* pieces are short; a longer one is cut */
     /* like llama2.c's safe_printf: a lone unprintable byte (a partial UTF-8 sequence is fine) */
     if (n == 1 && (unsigned char)buf[0] < 32 && buf[0] != '\n' && buf[0] != '\t' && buf[0] != '\r') return;
     fwrite(buf, 1, n, stdout);
+}
+
+/* tl_generate's callback: stream each piece; note when the first one came (the prompt's time). */
+typedef struct {
+    double t0, t_first;
+    const tl_tokenizer *echo; /* print the prompt first (NULL: --no-echo or done) */
+    const int32_t *ids;
+    size_t n_ids;
+} gen_out;
+
+/* The prompt is printed once tl_generate has accepted it (it fits the context). */
+static void echo_prompt(gen_out *g) {
+    if (g->echo)
+        for (size_t i = 1; i < g->n_ids; i++) emit(g->echo, g->ids[i - 1], g->ids[i]);
+    g->echo = NULL;
+}
+
+static int print_piece(void *user, int32_t id, const char *text, size_t len) {
+    gen_out *g = user;
+    if (!g->t_first) g->t_first = tl_time_sec();
+    echo_prompt(g);
+    /* like llama2.c's safe_printf: a lone unprintable byte (a partial UTF-8 sequence is fine) */
+    if (!(len == 1 && (unsigned char)text[0] < 32 && text[0] != '\n' && text[0] != '\t' && text[0] != '\r'))
+        fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return 0;
 }
 
 int tl_cmd_generate(int argc, char **argv) {
@@ -102,39 +118,21 @@ int tl_cmd_generate(int argc, char **argv) {
         goto done;
     }
     if ((rc = cli_steer_setup(&st, L.model, &s->hooks))) goto done;
-    if ((int)n_ids + n_new > s->n_ctx) {
-        rc = cli_failf(1, "prompt (%zu tokens) + %d new tokens exceed the context of %d", n_ids, n_new,
-                       s->n_ctx);
-        goto done;
-    }
-    if (!no_echo)
-        for (size_t i = 1; i < n_ids; i++) emit(L.tok, ids[i - 1], ids[i]);
-    fflush(stdout);
-    double t0 = tl_time_sec(), t_first = 0;
-    const float *logits;
-    if (tl_forward(s, ids, (int)n_ids, &logits) != TL_OK) {
+    gen_out out = {tl_time_sec(), 0, no_echo ? NULL : L.tok, ids, n_ids};
+    tl_gen_opts go;
+    tl_gen_opts_default(&go);
+    go.max_new = n_new;
+    tl_gen_result gr;
+    if (tl_generate(s, &smp, L.tok, ids, (int)n_ids, &go, print_piece, &out, &gr) != TL_OK) {
         rc = cli_fail();
         goto done;
     }
-    t_first = tl_time_sec();
-    int32_t prev = ids[n_ids - 1], bos = tl_tokenizer_bos(L.tok), eos = tl_tokenizer_eos(L.tok);
-    int produced = 0;
-    for (; produced < n_new; produced++) {
-        int32_t next = tl_sampler_sample(&smp, logits);
-        if (next == eos || next == bos) break;
-        emit(L.tok, prev, next);
-        fflush(stdout);
-        prev = next;
-        if (produced + 1 < n_new && tl_forward(s, &next, 1, &logits) != TL_OK) {
-            rc = cli_fail();
-            goto done;
-        }
-    }
+    echo_prompt(&out); /* when no token was generated */
     printf("\n");
-    double t1 = tl_time_sec();
+    double t1 = tl_time_sec(), t_first = out.t_first ? out.t_first : t1;
     tl_logf(TL_LOG_INFO, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s)",
-            n_ids, t_first - t0, (double)n_ids / (t_first - t0 + 1e-12), produced, t1 - t_first,
-            produced / (t1 - t_first + 1e-12));
+            n_ids, t_first - out.t0, (double)n_ids / (t_first - out.t0 + 1e-12), gr.n_new, t1 - t_first,
+            gr.n_new / (t1 - t_first + 1e-12));
 done:
     tl_free(ids);
     tl_sampler_free(&smp);

@@ -107,9 +107,10 @@ static int cmd_build(int argc, char **argv) {
         rc = cli_fail();
         goto done;
     }
-    const tl_tokenizer *tok = tok_owned ? tok_owned : m->tok;
-    if (!tok) {
-        rc = cli_failf(2, "%s carries no tokenizer: pass --tokenizer FILE", model_path);
+    const tl_tokenizer *tok = NULL;
+    tl_status pick = tl_model_pick_tokenizer(m, tok_owned, &tok);
+    if (pick) {
+        rc = pick == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();
         goto done;
     }
     double t0 = tl_time_sec();

@@ -44,13 +44,9 @@ static tl_status capture_one(const tl_ckpt *c, const tl_dataset *d, const tl_tok
     tl_token_seqs *own = NULL;
     tl_status s = tl_model_load(c->path, &m);
     if (s) return s;
-    const tl_tokenizer *tok = shared_tok ? shared_tok : m->tok;
+    const tl_tokenizer *tok = NULL;
     const tl_token_seqs *seqs = shared_seqs;
-    if (!tok)
-        s = tl_errorf(TL_E_ARG, "%s carries no tokenizer: pass one (--tokenizer FILE)", c->path);
-    else if (tl_tokenizer_n_vocab(tok) > m->cfg.vocab_size)
-        s = tl_errorf(TL_E_ARG, "%s: the tokenizer has %d tokens, the model's vocabulary %d", c->path,
-                      tl_tokenizer_n_vocab(tok), m->cfg.vocab_size);
+    s = tl_model_pick_tokenizer(m, shared_tok, &tok);
     if (s == TL_OK && !seqs) {
         s = tl_dataset_tokenize(d, tok, &own);
         seqs = own;

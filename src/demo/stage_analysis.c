@@ -305,8 +305,8 @@ static tl_status eval_model(tl_demo *d, const char *model_path, const char *name
     if (s) return s;
     tl_model *m = NULL;
     if ((s = tl_model_load(model_path, &m))) return s;
-    if (!m->tok) {
-        s = tl_errorf(TL_E_FORMAT, "%s: carries no tokenizer", model_path);
+    const tl_tokenizer *tok = NULL;
+    if ((s = tl_model_pick_tokenizer(m, NULL, &tok))) {
         tl_model_free(m);
         return s;
     }
@@ -324,7 +324,7 @@ static tl_status eval_model(tl_demo *d, const char *model_path, const char *name
         eo.limit = d->cfg.eval_limit;
         eo.progress = eval_progress;
         eo.progress_user = ui;
-        if ((s = tl_eval_run(m, m->tok, tasks[t], &eo, &res[t]))) break;
+        if ((s = tl_eval_run(m, tok, tasks[t], &eo, &res[t]))) break;
         done = t + 1;
         ui->base += res[t].n_items;
         char csv[PATH_CAP];

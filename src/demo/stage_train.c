@@ -454,6 +454,11 @@ tl_status tl_demo_sft_report(tl_demo *d, const char *dir, tl_html *h) {
 
 /* ---- samples ---------------------------------------------------------------------------- */
 
+static int add_piece(void *user, int32_t id, const char *text, size_t len) {
+    tl_strbuf_append(user, text, len);
+    return 0;
+}
+
 /* Sampled continuation of prompt (temperature 0.8, top-k 40, a fixed seed: reproducible). */
 static tl_status sample(const char *model_path, const char *prompt, int n_new, uint64_t seed, tl_strbuf *out) {
     tl_model *m = NULL;
@@ -462,24 +467,14 @@ static tl_status sample(const char *model_path, const char *prompt, int n_new, u
     int32_t *ids = NULL;
     size_t n_ids = 0;
     tl_status s = tl_model_load(model_path, &m);
-    if (!s && !m->tok) s = tl_errorf(TL_E_FORMAT, "%s: carries no tokenizer", model_path);
+    const tl_tokenizer *tok = NULL;
+    if (!s) s = tl_model_pick_tokenizer(m, NULL, &tok);
     tl_sampler_params sp = {0.8f, 40, 1.0f, seed};
-    if (!s) s = tl_tokenizer_encode(m->tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids);
+    if (!s) s = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids);
     if (!s) s = tl_sampler_init(&smp, &sp, m->cfg.vocab_size);
     if (!s) s = tl_session_new(m, 0, 0, &ss);
-    const float *logits = NULL;
-    if (!s && (int)n_ids + n_new > m->cfg.seq_len) n_new = m->cfg.seq_len - (int)n_ids;
-    if (!s) s = tl_forward(ss, ids, (int)n_ids, &logits);
-    int32_t prev = n_ids ? ids[n_ids - 1] : -1, eos = s ? -1 : tl_tokenizer_eos(m->tok);
-    for (int i = 0; !s && i < n_new; i++) {
-        int32_t next = tl_sampler_sample(&smp, logits);
-        if (next == eos) break;
-        char piece[256];
-        size_t k = tl_tokenizer_decode_piece(m->tok, prev, next, piece, sizeof piece);
-        tl_strbuf_append(out, piece, k < sizeof piece ? k : sizeof piece);
-        prev = next;
-        if (i + 1 < n_new) s = tl_forward(ss, &next, 1, &logits);
-    }
+    tl_gen_opts go = {n_new, 1, 0, 0}; /* until EOS (or the length) */
+    if (!s) s = tl_generate(ss, &smp, tok, ids, (int)n_ids, &go, add_piece, out, NULL);
     tl_free(ids);
     tl_sampler_free(&smp);
     tl_session_free(ss);

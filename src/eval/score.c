@@ -196,6 +196,11 @@ static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_
 
 /* ---- generation ------------------------------------------------------------------ */
 
+static int add_piece(void *user, int32_t id, const char *text, size_t len) {
+    tl_eval_sb_addn(user, text, len);
+    return 0;
+}
+
 /* Generate after the item's context until EOS/BOS, max_new tokens, or the first line
  * break once the reply has a non-space character (the break is not kept). */
 static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, char **text) {
@@ -207,33 +212,12 @@ static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, c
     tl_status st = encode(sc->tok, it->context, strlen(it->context), &ids, &n);
     if (st) return st;
     int start = n > L - max_new ? n - (L - max_new) : 0; /* cut on the left, as lm-eval */
-    const float *logits;
     tl_session_reset(sc->s);
-    st = tl_forward(sc->s, ids + start, n - start, &logits);
-    sc->tokens_run += n - start;
     tl_eval_sb out = {0};
-    int32_t prev = ids[n - 1], bos = tl_tokenizer_bos(sc->tok), eos = tl_tokenizer_eos(sc->tok);
-    int begun = 0, done = 0;
-    for (int k = 0; k < max_new && !st && !done; k++) {
-        int32_t next = tl_sampler_sample(smp, logits);
-        if (next == eos || next == bos) break;
-        char piece[256];
-        size_t pn = tl_tokenizer_decode_piece(sc->tok, prev, next, piece, sizeof piece);
-        if (pn > sizeof piece) pn = sizeof piece; /* pieces are short; a longer one is cut */
-        for (size_t i = 0; i < pn; i++) {
-            if (piece[i] == '\n' && begun) {
-                done = 1;
-                break;
-            }
-            if (!is_ws(piece[i])) begun = 1;
-            tl_eval_sb_addn(&out, piece + i, 1);
-        }
-        prev = next;
-        if (!done && k + 1 < max_new) {
-            st = tl_forward(sc->s, &next, 1, &logits);
-            sc->tokens_run++;
-        }
-    }
+    tl_gen_opts go = {max_new, 1, 1, 1}; /* EOS, BOS and the reply's first line break end it */
+    tl_gen_result gr;
+    st = tl_generate(sc->s, smp, sc->tok, ids + start, n - start, &go, add_piece, &out, &gr);
+    sc->tokens_run += gr.n_run;
     tl_free(ids);
     if (!st && out.failed) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     if (st) {

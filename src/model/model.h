@@ -92,6 +92,11 @@ void tl_model_free(tl_model *m);
  * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
 void tl_model_init_random(tl_model *m, uint64_t seed);
 
+/* The tokenizer to use with m: `given` (a --tokenizer file) when not NULL, else the one m's file
+ * carries. TL_E_ARG "<file> carries no tokenizer: pass one (--tokenizer FILE)" when there is none,
+ * TL_E_FORMAT when its vocabulary is larger than the model's. *out is borrowed. */
+tl_status tl_model_pick_tokenizer(const tl_model *m, const tl_tokenizer *given, const tl_tokenizer **out);
+
 /* ---- hook points --------------------------------------------------------- */
 
 typedef enum {
@@ -190,6 +195,34 @@ typedef struct {
 tl_status tl_sampler_init(tl_sampler *s, const tl_sampler_params *p, int vocab);
 void tl_sampler_free(tl_sampler *s);
 int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
+
+/* ---- generation (generate.c) ---------------------------------------------- */
+
+typedef struct {
+    int max_new;      /* new tokens at most (the prompt plus these must fit the session's context) */
+    int stop_eos;     /* stop when EOS is sampled (not passed on) */
+    int stop_bos;     /* stop when BOS is sampled (not passed on) */
+    int stop_newline; /* stop at the first line break once the reply has a non-space byte (not kept) */
+} tl_gen_opts;
+/* max_new 256, stop at EOS and BOS, not at line breaks. */
+void tl_gen_opts_default(tl_gen_opts *o);
+
+typedef enum { TL_GEN_STOP_LENGTH = 0, TL_GEN_STOP_EOS, TL_GEN_STOP_NEWLINE, TL_GEN_STOP_CALLER } tl_gen_stop;
+typedef struct {
+    int n_new;        /* tokens sampled and passed to the callback */
+    tl_gen_stop stop; /* which rule ended generation */
+    int n_run;        /* tokens run through the model (prompt included; the last sampled token is not run) */
+} tl_gen_result;
+/* Each new token with the bytes it adds to the text (tl_tokenizer_decode_piece after the previous
+ * token, at most 256); return non-zero to stop after it. */
+typedef int (*tl_gen_fn)(void *user, int32_t id, const char *text, size_t len);
+
+/* Run the prompt (n_prompt >= 1 ids, usually starting with BOS) from the session's current
+ * position, then sample up to o->max_new tokens with smp, handing each to fn (may be NULL).
+ * TL_E_RANGE, before any work, when the prompt plus max_new tokens exceed the free context.
+ * res (may be NULL) is filled on success and failure alike. */
+tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, const int32_t *prompt, int n_prompt,
+                      const tl_gen_opts *o, tl_gen_fn fn, void *user, tl_gen_result *res);
 
 /* ---- scoring -------------------------------------------------------------- */
 

@@ -539,16 +539,8 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         if (!tl_path_exists(path)) st = tl_errorf(TL_E_IO, "%s: no such file (a training file)", path);
     }
     if (!st) st = tl_model_load(o->model_path, &base);
-    if (!st && o->tokenizer_path) {
-        st = tl_tokenizer_load(o->tokenizer_path, &tok_owned);
-        tok = tok_owned;
-    } else if (!st) {
-        tok = base->tok;
-        if (!tok) st = tl_errorf(TL_E_ARG, "%s carries no tokenizer: give one (--tokenizer FILE)", o->model_path);
-    }
-    if (!st && tl_tokenizer_n_vocab(tok) > base->cfg.vocab_size)
-        st = tl_errorf(TL_E_ARG, "reversal: the tokenizer has %d tokens but the model's vocabulary is %d",
-                       tl_tokenizer_n_vocab(tok), base->cfg.vocab_size);
+    if (!st && o->tokenizer_path) st = tl_tokenizer_load(o->tokenizer_path, &tok_owned);
+    if (!st) st = tl_model_pick_tokenizer(base, tok_owned, &tok);
     if (!st) st = make_dir(o->out_dir);
     if (!st) {
         snprintf(dir, sizeof dir, "%s/items", o->out_dir);

@@ -500,8 +500,8 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     if (s == TL_OK) s = tl_steer_data_load(pairs, o->pair_dim, 0, &pd);
     if (s == TL_OK) s = tl_model_load(o->chat, &chat);
     if (s == TL_OK && o->tokenizer) s = tl_tokenizer_load(o->tokenizer, &tok_owned);
-    const tl_tokenizer *tok = tok_owned ? tok_owned : chat ? chat->tok : NULL;
-    if (s == TL_OK && !tok) s = tl_errorf(TL_E_ARG, "%s carries no tokenizer: pass one (--tokenizer FILE)", o->chat);
+    const tl_tokenizer *tok = NULL;
+    if (s == TL_OK) s = tl_model_pick_tokenizer(chat, tok_owned, &tok);
     int first = 0, last = 0;
     if (s == TL_OK) {
         if (o->layers) s = tl_steer_parse_layers(o->layers, chat->cfg.n_layers, &first, &last);
@@ -523,8 +523,8 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
             s = tl_model_load(src[q].path, &m);
             use = m;
         }
-        const tl_tokenizer *btok = tok_owned ? tok_owned : use ? use->tok : NULL;
-        if (s == TL_OK && !btok) s = tl_errorf(TL_E_ARG, "%s carries no tokenizer: pass one", src[q].path);
+        const tl_tokenizer *btok = NULL;
+        if (s == TL_OK) s = tl_model_pick_tokenizer(use, tok_owned, &btok);
         say(o, "steering: building the vector of %s", src[q].name);
         if (s == TL_OK) s = tl_steer_build(use, btok, pd, &bo, &vecs[q]);
         char fname[200], path[PATH_CAP];
