@@ -8,7 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "eval/eval.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/eval.h"
 
 int main(int argc, char **argv) {
     int items = argc > 1 ? atoi(argv[1]) : 300, workers = argc > 2 ? atoi(argv[2]) : 0;

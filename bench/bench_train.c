@@ -12,9 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench/bench.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/bench.h"
 #include "kernels/kernels.h"
-#include "train/train.h"
+#include "tiller/train.h"
 
 static tl_config stories15m(void) {
     tl_config c = {.dim = 288, .hidden_dim = 768, .n_layers = 6, .n_heads = 6, .n_kv_heads = 6,

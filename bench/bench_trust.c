@@ -18,7 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 
 int main(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *tok = NULL, *dims = "reliability,toxicity,privacy,fairness,robustness";

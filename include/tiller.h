@@ -1,55 +1,62 @@
 /*
  * tiller — train, probe, steer and align Llama-family language models, in C11.
  *
- * This is the only public header. Every fallible function returns a tl_status
- * (TL_OK = 0) and passes results through out-parameters; on failure it frees
- * what it allocated, sets the outputs to NULL and records a message naming the
- * file, field and value at fault, readable with tl_last_error() (thread-local).
+ * This header includes the whole public API; each part can also be included alone:
  *
- * Example: greedy generation with a llama2.c checkpoint
+ *   tiller/base.h       status codes, tl_last_error(), tl_free, logging, strings, RNG
+ *   tiller/kernels.h    the CPU instruction set in use, the RoPE pair order
+ *   tiller/tokenizer.h  text <-> ids (SentencePiece BPE, byte-level BPE), BPE training
+ *   tiller/model.h      config, session (KV cache, forward, hook points), sampling,
+ *                       tl_generate, scoring, accessors of the opaque handles
+ *   tiller/format.h     model files in and out (GGUF, llama2.c .bin, safetensors), .npy
+ *   tiller/train.h      token files, objectives (NTP, SFT, BICO, ABI), the trainer, checkpoints
+ *   tiller/analysis.h   datasets, activation capture over a checkpoint series, probes,
+ *                       the information plane
+ *   tiller/steer.h      steering vectors (llama.cpp control vectors), the edit hook
+ *   tiller/eval.h       the evaluation harness (multiple choice, generation tasks)
+ *   tiller/world.h      the synthetic world with known truth
+ *   tiller/trust.h      study: trust dynamics over a series
+ *   tiller/reversal.h   study: the reversal curse (NTP / BICO / ABI)
+ *   tiller/demo.h       the whole study as one call
+ *   tiller/bench.h      speed and bandwidth measurements
  *
- *     tl_model *m = NULL; tl_tokenizer *tok = NULL; tl_session *s = NULL;
- *     if (tl_model_load("stories260K.bin", &m) != TL_OK ||
- *         tl_tokenizer_load("tok512.bin", &tok) != TL_OK ||
- *         tl_session_new(m, 0, &s) != TL_OK) {
+ * Conventions: every fallible function returns a tl_status (TL_OK = 0) and passes results
+ * through out-parameters; on failure it frees what it allocated, sets the outputs to NULL
+ * and records a message naming the file, field and value at fault, readable with
+ * tl_last_error() (thread-local). The library never prints or exits; it logs through
+ * tl_log_set. Handles (tl_model, tl_tokenizer, tl_session, tl_sampler, ...) are opaque:
+ * use the accessors. Arrays tiller allocates for the caller are freed with tl_free.
+ *
+ * A complete program: examples/generate.c (built and run by the tests):
+ *
+ *     tl_model *m = NULL; tl_session *s = NULL; tl_sampler *smp = NULL;
+ *     const tl_tokenizer *tok = NULL;
+ *     tl_sampler_params greedy = {0, 0, 1, 0};
+ *     if (tl_model_load(path, &m) || tl_model_pick_tokenizer(m, NULL, &tok) ||
+ *         tl_session_new(m, 0, 0, &s) ||
+ *         tl_sampler_new(&greedy, tl_model_config(m)->vocab_size, &smp)) {
  *         fprintf(stderr, "error: %s\n", tl_last_error());
  *         ...
  *     }
- *     // tl_forward(s, tokens, n, logits) advances the KV cache by n tokens.
- *     tl_session_free(s); tl_tokenizer_free(tok); tl_model_free(m);
  *
- * Modules (see docs/ARCHITECTURE.md): base, kernels, model, format, tokenizer.
+ * Modules and their layering: docs/ARCHITECTURE.md. Python: docs/python.md.
  */
 #ifndef TILLER_H
 #define TILLER_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "tiller/base.h"
+#include "tiller/kernels.h"
+#include "tiller/tokenizer.h"
+#include "tiller/model.h"
+#include "tiller/format.h"
+#include "tiller/train.h"
+#include "tiller/analysis.h"
+#include "tiller/steer.h"
+#include "tiller/eval.h"
+#include "tiller/world.h"
+#include "tiller/trust.h"
+#include "tiller/reversal.h"
+#include "tiller/demo.h"
+#include "tiller/bench.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-typedef enum {
-    TL_OK = 0,
-    TL_E_IO,          /* a file could not be opened, read or written */
-    TL_E_FORMAT,      /* a file's content is malformed */
-    TL_E_NOMEM,       /* an allocation failed */
-    TL_E_ARG,         /* a caller passed an invalid argument or flag */
-    TL_E_RANGE,       /* a size or index is out of range (e.g. prompt longer than context) */
-    TL_E_UNSUPPORTED, /* valid input that tiller does not handle (e.g. a quantised tensor type) */
-    TL_E_NUMERIC,     /* NaN / inf where a finite value is required */
-    TL_E__COUNT
-} tl_status;
-
-const char *tl_status_string(tl_status s);
-const char *tl_last_error(void);
-
-typedef struct tl_model tl_model;
-typedef struct tl_tokenizer tl_tokenizer;
-typedef struct tl_session tl_session;
-
-#ifdef __cplusplus
-}
-#endif
 #endif /* TILLER_H */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base/base.h"
+#include "tiller.h"
 
 void cli_usage(const cli_spec *spec, FILE *out) {
     fprintf(out, "usage: %s\n\n", spec->usage);

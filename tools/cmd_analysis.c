@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
+#include "tiller.h"
 #include "cli.h"
 #include "commands.h"
 

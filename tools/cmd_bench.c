@@ -5,11 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/bench.h"
+#include "tiller.h"
 #include "cli.h"
 #include "commands.h"
-#include "kernels/kernels.h"
-#include "format/format.h"
 
 typedef struct {
     int json;
@@ -59,7 +57,7 @@ static void print_result(const report *rp, const char *name, const tl_model *m,
                "\"n_prompt\":%d,\"n_gen\":%d,\"prefill_tps\":%.1f,\"prefill_gflops\":%.1f,"
                "\"decode_tps\":%.1f,\"weight_mb\":%.2f,\"decode_gbs\":%.2f,\"bw_share\":%.3f,"
                "\"target_prefill_tps\":%.0f,\"target_decode_tps\":%.0f}\n",
-               name, m->n_params, rp->isa, rp->threads, o->n_prompt, o->n_gen, r->prefill_tps,
+               name, tl_model_n_params(m), rp->isa, rp->threads, o->n_prompt, o->n_gen, r->prefill_tps,
                r->prefill_gflops, r->decode_tps, r->weight_bytes / 1e6, r->decode_gbs, share, tpp,
                ttg);
         fflush(stdout);
@@ -73,7 +71,7 @@ static void print_result(const report *rp, const char *name, const tl_model *m,
         snprintf(tg_t, sizeof tg_t, " (target %.0f: %s)", ttg,
                  r->decode_tps >= ttg ? "met" : "MISSED");
     if (share > 0) snprintf(bw, sizeof bw, ", %.0f%% of measured read bandwidth", 100.0 * share);
-    printf("%s: %.2fM params, %.1f MB of weights per decoded token\n", name, m->n_params / 1e6,
+    printf("%s: %.2fM params, %.1f MB of weights per decoded token\n", name, tl_model_n_params(m) / 1e6,
            r->weight_bytes / 1e6);
     printf("  prefill pp%d: %8.1f tok/s  %6.1f GFLOP/s%s\n", o->n_prompt, r->prefill_tps,
            r->prefill_gflops, pp_t);

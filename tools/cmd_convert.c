@@ -4,8 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "format/format.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller.h"
 
 int tl_cmd_convert(int argc, char **argv) {
     const char *dtype_s = "f32", *tok_path = NULL;
@@ -50,18 +49,17 @@ int tl_cmd_convert(int argc, char **argv) {
             tl_model_free(m);
             return cli_fail();
         }
-        if (tl_tokenizer_n_vocab(t) != m->cfg.vocab_size) {
-            int nv = tl_tokenizer_n_vocab(t), mv = m->cfg.vocab_size;
+        if (tl_tokenizer_n_vocab(t) != tl_model_config(m)->vocab_size) {
+            int nv = tl_tokenizer_n_vocab(t), mv = tl_model_config(m)->vocab_size;
             tl_tokenizer_free(t);
             tl_model_free(m);
             return cli_failf(1, "%s: the vocabulary has %d tokens but %s has %d embedding rows", tok_path, nv,
                              pos[0], mv);
         }
-        tl_tokenizer_free(m->tok);
-        m->tok = t;
+        tl_model_set_tokenizer(m, t);
     }
     tl_status s = tl_model_save_opts(m, pos[1], &so);
-    size_t n = m->n_params;
+    size_t n = tl_model_n_params(m);
     tl_model_free(m);
     if (s != TL_OK) return cli_fail();
     printf("%s -> %s: %zu parameters, %s\n", pos[0], pos[1], n, tl_dtype_name(so.dtype));

@@ -3,7 +3,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "train/train.h"
+#include "tiller.h"
 
 #define MAX_INPUTS 4096
 

@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "demo/demo.h"
+#include "tiller.h"
 
 typedef struct {
     int live; /* redraw a status line (a terminal, or --progress) */

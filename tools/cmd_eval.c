@@ -8,9 +8,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "eval/eval.h"
+#include "tiller.h"
 #include "steer_cli.h"
-#include "format/format.h"
 
 static void progress_cb(void *user, int done, int total) {
     cli_progress *p = user;
@@ -192,7 +191,7 @@ int tl_cmd_eval(int argc, char **argv) {
         if (out_dir) {
             char path[4096];
             snprintf(path, sizeof path, "%s/results.json", out_dir);
-            tl_eval_meta meta = {model_path, tok_path, limit,      fewshot, n_ctx ? n_ctx : model->cfg.seq_len,
+            tl_eval_meta meta = {model_path, tok_path, limit,      fewshot, n_ctx ? n_ctx : tl_model_config(model)->seq_len,
                                  no_cache,   max_new,  eo.sampling, NULL};
             char steer_desc[4200];
             if (steer.file) {

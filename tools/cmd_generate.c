@@ -6,11 +6,8 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "eval/eval.h"
-#include "model/model.h"
+#include "tiller.h"
 #include "steer_cli.h"
-#include "tokenizer/tokenizer.h"
-#include "format/format.h"
 
 /* The model plus the tokenizer to use: --tokenizer FILE, else the model's own. */
 typedef struct {
@@ -109,21 +106,21 @@ int tl_cmd_generate(int argc, char **argv) {
     int32_t *ids = NULL;
     size_t n_ids = 0;
     tl_session *s = NULL;
-    tl_sampler smp = {0};
+    tl_sampler *smp = NULL;
     tl_sampler_params sp = {temp, top_k, top_p, seed};
     if (tl_tokenizer_encode(L.tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids) != TL_OK ||
-        tl_sampler_init(&smp, &sp, L.model->cfg.vocab_size) != TL_OK ||
+        tl_sampler_new(&sp, tl_model_config(L.model)->vocab_size, &smp) != TL_OK ||
         tl_session_new(L.model, n_ctx, 0, &s) != TL_OK) {
         rc = cli_fail();
         goto done;
     }
-    if ((rc = cli_steer_setup(&st, L.model, &s->hooks))) goto done;
+    if ((rc = cli_steer_setup(&st, L.model, tl_session_hooks(s)))) goto done;
     gen_out out = {tl_time_sec(), 0, no_echo ? NULL : L.tok, ids, n_ids};
     tl_gen_opts go;
     tl_gen_opts_default(&go);
     go.max_new = n_new;
     tl_gen_result gr;
-    if (tl_generate(s, &smp, L.tok, ids, (int)n_ids, &go, print_piece, &out, &gr) != TL_OK) {
+    if (tl_generate(s, smp, L.tok, ids, (int)n_ids, &go, print_piece, &out, &gr) != TL_OK) {
         rc = cli_fail();
         goto done;
     }
@@ -135,7 +132,7 @@ int tl_cmd_generate(int argc, char **argv) {
             gr.n_new / (t1 - t_first + 1e-12));
 done:
     tl_free(ids);
-    tl_sampler_free(&smp);
+    tl_sampler_delete(smp);
     tl_session_free(s);
     cli_steer_free(&st);
     loaded_free(&L);
@@ -188,7 +185,7 @@ int tl_cmd_score(int argc, char **argv) {
         rc = logp ? cli_fail() : cli_failf(1, "out of memory");
         goto done;
     }
-    if ((rc = cli_steer_setup(&st, L.model, &s->hooks))) goto done;
+    if ((rc = cli_steer_setup(&st, L.model, tl_session_hooks(s)))) goto done;
     if (tl_score_tokens(s, ctx_ids, n_ctx, cont_ids, n_cont, logp) != TL_OK) {
         rc = cli_fail();
         goto done;

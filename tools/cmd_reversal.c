@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "study/reversal.h"
+#include "tiller.h"
 
 typedef struct {
     cli_progress bar;

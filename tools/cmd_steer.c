@@ -8,8 +8,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "steer_cli.h"
-#include "tokenizer/tokenizer.h"
-#include "format/format.h"
+#include "tiller.h"
 
 int cli_steer_setup(cli_steer *st, const tl_model *m, tl_hooks *hooks) {
     if (!st->file) return 0;
@@ -19,7 +18,7 @@ int cli_steer_setup(cli_steer *st, const tl_model *m, tl_hooks *hooks) {
     st->hook.last_only = st->last_only;
     if (tl_steer_parse_layers(st->layers, st->vec->n_layers, &st->hook.first, &st->hook.last))
         return cli_failf(2, "--steer-layers: %s", tl_last_error());
-    if (tl_steer_check(&st->hook, &m->cfg, st->file) || tl_steer_attach(&st->hook, hooks)) return cli_fail();
+    if (tl_steer_check(&st->hook, tl_model_config(m), st->file) || tl_steer_attach(&st->hook, hooks)) return cli_fail();
     return 0;
 }
 

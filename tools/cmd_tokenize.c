@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller.h"
 
 /* Print a piece with control bytes escaped, so every token stays on its line. */
 static void print_piece(const char *s, size_t n) {

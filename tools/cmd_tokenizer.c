@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller.h"
 
 #define MAX_INPUTS 1024
 

@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "train/train.h"
+#include "tiller.h"
 
 typedef struct {
     cli_progress bar;

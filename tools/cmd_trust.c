@@ -6,7 +6,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "study/trust.h"
+#include "tiller.h"
 
 static void log_line(void *user, const char *msg) {
     (void)user;

@@ -3,7 +3,7 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "world/world.h"
+#include "tiller.h"
 
 int tl_cmd_world(int argc, char **argv) {
     tl_world_opts o;

@@ -4,7 +4,7 @@
 #ifndef TL_STEER_CLI_H
 #define TL_STEER_CLI_H
 
-#include "control/steer.h"
+#include "tiller.h"
 
 typedef struct {
     const char *file;   /* --steer FILE (NULL = no steering) */

@@ -5,8 +5,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis.h"
-#include "tokenizer/tokenizer.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
+#include "tiller/tokenizer.h"
 
 #define PATH_CAP 4096
 

@@ -11,7 +11,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 
 const char *tl_reduce_name(tl_reduce r) { return r == TL_REDUCE_MEAN ? "mean" : "last"; }
 

@@ -5,7 +5,8 @@
  * line rather than a guess. */
 #include <string.h>
 
-#include "analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 
 void tl_dataset_free(tl_dataset *d) {
     if (!d) return;

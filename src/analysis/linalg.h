@@ -13,7 +13,8 @@
 #ifndef TL_ANALYSIS_LINALG_H
 #define TL_ANALYSIS_LINALG_H
 
-#include "analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 
 /* C[n, n] = alpha * A A^T (A [n, k]) — the full symmetric matrix. */
 void tl_la_gram(const double *A, int n, int k, double alpha, double *C);

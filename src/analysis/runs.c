@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "linalg.h"
 #include "report/report.h"
 

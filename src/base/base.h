@@ -14,13 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "tiller.h"
-
-#if defined(__GNUC__)
-#define TL_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define TL_PRINTF(a, b)
-#endif
+#include "tiller/base.h"
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -30,16 +24,6 @@ tl_status tl_errorf(tl_status s, const char *fmt, ...) TL_PRINTF(2, 3);
 /* Prefix the current message: "ctx: <old message>". Returns s. */
 tl_status tl_error_prefix(tl_status s, const char *fmt, ...) TL_PRINTF(2, 3);
 
-/* ---- allocation -------------------------------------------------------- */
-
-void *tl_malloc(size_t n);
-void *tl_calloc(size_t count, size_t size);
-void *tl_realloc(void *p, size_t n);
-void tl_free(void *p);
-char *tl_strdup(const char *s);
-/* Aligned (64-byte) allocation for SIMD buffers; free with tl_free_aligned. */
-void *tl_malloc_aligned(size_t n);
-void tl_free_aligned(void *p);
 /* Tests only: make the n-th allocation from now fail (n = 0 disables). */
 void tl_alloc_fail_after(long n);
 
@@ -53,27 +37,11 @@ static inline bool tl_add_size(size_t a, size_t b, size_t *out) {
 
 /* ---- files ------------------------------------------------------------- */
 
-/* Read a whole file (NUL-terminated for convenience; size excludes the NUL). */
-tl_status tl_file_read_all(const char *path, char **data, size_t *size);
-
 /* Read and parse a whole JSON file (cJSON); a parse error names the file and the byte
  * where parsing stopped. The caller frees *out with cJSON_Delete. */
 struct cJSON;
 tl_status tl_file_read_json(const char *path, struct cJSON **out);
 
-/* A read-only view of a file: mmap where possible. */
-typedef struct {
-    const uint8_t *data;
-    size_t size;
-    int fd;
-} tl_file_map;
-tl_status tl_file_map_open(const char *path, tl_file_map *out);
-void tl_file_map_close(tl_file_map *m);
-
-int tl_path_exists(const char *path);
-int tl_path_is_dir(const char *path);
-/* "dir/x.gguf" -> ".gguf" (pointer into path, "" when none). */
-const char *tl_path_ext(const char *path);
 
 /* An output file that appears under its final name only when complete:
  * written to "<path>.tmp.<pid>", fsync'ed and renamed by tl_out_commit.
@@ -92,57 +60,11 @@ void tl_out_abort(tl_out_file *o);
 /* Write a whole buffer atomically. */
 tl_status tl_file_write_atomic(const char *path, const void *data, size_t n);
 
-/* ---- logging ----------------------------------------------------------- */
-
-typedef enum { TL_LOG_DEBUG, TL_LOG_INFO, TL_LOG_WARN } tl_log_level;
-typedef void (*tl_log_fn)(tl_log_level level, const char *msg, void *user);
-/* The library never prints: it logs through this callback (default: none). */
-void tl_log_set(tl_log_fn fn, void *user);
-void tl_logf(tl_log_level level, const char *fmt, ...) TL_PRINTF(2, 3);
-
-/* ---- rng --------------------------------------------------------------- */
-
-/* xoshiro256** seeded by splitmix64: fast, deterministic for a seed. */
-typedef struct {
-    uint64_t s[4];
-} tl_rng;
-void tl_rng_seed(tl_rng *r, uint64_t seed);
-uint64_t tl_rng_u64(tl_rng *r);
-/* Uniform in [0, 1). */
-float tl_rng_float(tl_rng *r);
-double tl_rng_double(tl_rng *r);
-/* Standard normal (Box-Muller). */
-float tl_rng_normal(tl_rng *r);
-/* Uniform integer in [0, n). */
-uint64_t tl_rng_below(tl_rng *r, uint64_t n);
-
-/* ---- time -------------------------------------------------------------- */
-double tl_time_sec(void); /* monotonic seconds */
-
 /* ---- half floats ------------------------------------------------------- */
 float tl_f16_to_f32(uint16_t h);
 uint16_t tl_f32_to_f16(float f);
 float tl_bf16_to_f32(uint16_t h);
 uint16_t tl_f32_to_bf16(float f);
-
-/* ---- growable strings ---------------------------------------------------- */
-
-/* A string built by appending; a failed allocation sets `failed` (sticky) and
- * later appends do nothing, so builders check once at the end. s is always
- * NUL-terminated once anything was appended. */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int failed;
-} tl_strbuf;
-void tl_strbuf_append(tl_strbuf *b, const char *s, size_t n);
-void tl_strbuf_puts(tl_strbuf *b, const char *s);
-void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) TL_PRINTF(2, 3);
-/* Append s with the XML special characters (& < > " ') escaped. */
-void tl_strbuf_xml(tl_strbuf *b, const char *s);
-/* TL_OK, or TL_E_NOMEM (with a message) when an append failed. */
-tl_status tl_strbuf_status(const tl_strbuf *b);
-void tl_strbuf_free(tl_strbuf *b);
 
 /* ---- CSV (RFC 4180) ------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* bench.c: benchmark shapes, the prefill/decode timing protocol and the memory
  * bandwidth probe (see bench.h). */
-#include "bench.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/bench.h"
 
 #include <string.h>
 

@@ -3,9 +3,10 @@
 #include <omp.h>
 #include <string.h>
 
-#include "bench.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/bench.h"
 #include "kernels/simd.h" /* tl_blas_sgemm */
-#include "train/train.h"
+#include "tiller/train.h"
 
 /* stories15M with tied embeddings (batch 8 x 256) and stories110M (batch 4 x
  * 256): the workloads PyTorch and llm.c were measured on (issue 4). */

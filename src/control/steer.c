@@ -8,7 +8,7 @@
 
 #include "analysis/linalg.h"
 #include "format/format.h"
-#include "steer.h"
+#include "tiller/steer.h"
 
 const char *tl_steer_method_name(tl_steer_method m) { return m == TL_STEER_PCA ? "pca" : "mean_diff"; }
 

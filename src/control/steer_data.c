@@ -5,9 +5,10 @@
 #include <omp.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
-#include "steer.h"
-#include "tokenizer/tokenizer.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
+#include "tiller/steer.h"
+#include "tiller/tokenizer.h"
 
 void tl_steer_data_free(tl_steer_data *d) {
     if (!d) return;

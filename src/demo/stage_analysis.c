@@ -10,7 +10,8 @@
 #include <sys/stat.h>
 
 #include "demo.h"
-#include "eval/eval.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/eval.h"
 
 #define PATH_CAP 4096
 

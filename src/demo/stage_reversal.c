@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 
 #include "demo.h"
-#include "study/reversal.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/reversal.h"
 
 #define PATH_CAP 4096
 

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "demo.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 #define PATH_CAP 4096
 

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "study/trust.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/trust.h"
 #include "demo.h"
 
 #define PATH_CAP 4096

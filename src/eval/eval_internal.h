@@ -4,7 +4,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "eval.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/eval.h"
 
 /* ---- a growable string ---------------------------------------------------- */
 typedef struct {

@@ -9,7 +9,8 @@
 #include <string.h>
 
 #include "format.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
+#include "tokenizer/tok_gguf.h"
 
 /* Fetch an integer hyper-parameter; `need` = 0 keeps *out when absent. */
 static tl_status hparam(const tl_gguf *g, const char *key, int need, int lo, int hi, int *out) {

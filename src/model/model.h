@@ -16,28 +16,9 @@
 #define TL_MODEL_H
 
 #include "base/base.h"
-#include "kernels/kernels.h"     /* tl_rope_layout */
-#include "tokenizer/tokenizer.h" /* a model owns the tokenizer its file carries */
-
-typedef struct {
-    int dim;         /* C: embedding width */
-    int hidden_dim;  /* F: SwiGLU hidden width */
-    int n_layers;    /* L */
-    int n_heads;     /* H */
-    int n_kv_heads;  /* Hkv (divides H): GQA when < H, MQA when 1 */
-    int head_dim;    /* D: usually C / H */
-    int vocab_size;  /* V */
-    int seq_len;     /* maximum context */
-    float rope_theta;
-    float norm_eps;
-    int tied_embeddings; /* output matrix is the token embedding */
-    tl_rope_layout rope_layout;
-} tl_config;
-
-/* Fill defaults (head_dim = dim / n_heads, theta 10000, eps 1e-5) for fields left 0. */
-void tl_config_defaults(tl_config *c);
-/* Validate sizes against each other and against absurd values; names `what` (a file) in the message. */
-tl_status tl_config_check(const tl_config *c, const char *what);
+#include "kernels/kernels.h"
+#include "tiller/model.h"     /* the public part: config, hooks, session, sampling, generation */
+#include "tiller/tokenizer.h" /* a model owns the tokenizer its file carries */
 
 /* Views of one layer's parameters inside a flat buffer. */
 typedef struct {
@@ -86,53 +67,6 @@ struct tl_model {
     char *source;      /* path it was loaded from (owned), for messages */
 };
 
-tl_status tl_model_new(const tl_config *c, tl_model **out);
-void tl_model_free(tl_model *m);
-/* Initialise parameters like llama2.c's train.py: N(0, 0.02), out projections
- * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
-void tl_model_init_random(tl_model *m, uint64_t seed);
-
-/* The tokenizer to use with m: `given` (a --tokenizer file) when not NULL, else the one m's file
- * carries. TL_E_ARG "<file> carries no tokenizer: pass one (--tokenizer FILE)" when there is none,
- * TL_E_FORMAT when its vocabulary is larger than the model's. *out is borrowed. */
-tl_status tl_model_pick_tokenizer(const tl_model *m, const tl_tokenizer *given, const tl_tokenizer **out);
-
-/* ---- hook points --------------------------------------------------------- */
-
-typedef enum {
-    TL_HOOK_EMBED = 0,   /* [T, C] token embeddings */
-    TL_HOOK_RESID_PRE,   /* [T, C] residual stream entering block L */
-    TL_HOOK_ATTN_OUT,    /* [T, C] attention output (after wo) of block L */
-    TL_HOOK_MLP_OUT,     /* [T, C] MLP output of block L */
-    TL_HOOK_RESID_POST,  /* [T, C] residual stream leaving block L */
-    TL_HOOK_FINAL_NORM,  /* [T, C] after the final RMSNorm (input of the LM head) */
-    TL_HOOK_LOGITS,      /* [T, V] */
-    TL_HOOK__COUNT
-} tl_hook_point;
-
-/* A hook sees x[T, width] for T consecutive positions pos0 .. pos0+T-1 and may
- * change it in place (edit) or copy it out (capture). `layer` is -1 for
- * points outside blocks. */
-typedef void (*tl_hook_fn)(void *user, tl_hook_point point, int layer, float *x, int T, int width,
-                           int pos0);
-
-#define TL_MAX_HOOKS 16
-typedef struct {
-    int n;
-    struct {
-        tl_hook_point point;
-        int layer; /* -1 = every layer (for per-layer points) */
-        tl_hook_fn fn;
-        void *user;
-    } h[TL_MAX_HOOKS];
-} tl_hooks;
-
-/* Parse "resid_post.3", "embed", "logits", "final_norm" ... layer = -1 when the
- * point has no layer or the name gives none ("resid_post" = all layers). */
-tl_status tl_hook_parse(const char *name, tl_hook_point *point, int *layer);
-const char *tl_hook_name(tl_hook_point p);
-tl_status tl_hooks_add(tl_hooks *hs, tl_hook_point point, int layer, tl_hook_fn fn, void *user);
-
 /* ---- inference session: activations + KV cache ---------------------------- */
 
 struct tl_session {
@@ -159,76 +93,18 @@ struct tl_session {
     tl_hooks hooks;
 };
 
-/* n_ctx <= 0 means the model's seq_len. max_batch <= 0 means 512 (capped at n_ctx). */
-tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session **out);
-void tl_session_free(tl_session *s);
-void tl_session_reset(tl_session *s); /* forget the cache */
-
-/* Run T tokens at positions s->pos .. s->pos+T-1 through the model, appending to
- * the KV cache (T may exceed max_batch: it is processed in chunks). Only the
- * final token's logits are computed; *last_logits points at them ([V], owned by
- * the session, valid until the next call). Fails with TL_E_RANGE when the
- * tokens do not fit in the cache, TL_E_ARG for an id outside the vocabulary. */
-tl_status tl_forward(tl_session *s, const int32_t *tokens, int T, const float **last_logits);
-/* Same, but computes the logits of every position and hands them to fn chunk by
- * chunk (rows pos0 .. pos0+T-1), for scoring and training-free evaluation. */
-typedef void (*tl_logits_fn)(void *user, const float *logits, int T, int V, int pos0);
-tl_status tl_forward_all(tl_session *s, const int32_t *tokens, int T, tl_logits_fn fn, void *user);
-
 /* ---- sampling ------------------------------------------------------------- */
 
-typedef struct {
-    float temperature; /* 0 = greedy */
-    int top_k;         /* 0 = off */
-    float top_p;       /* 1 = off */
-    uint64_t seed;
-} tl_sampler_params;
-
-typedef struct {
+struct tl_sampler {
     tl_sampler_params p;
     tl_rng rng;
     int V;
     float *probs;   /* [V] */
     void *sorted;   /* [V] (probability, id) pairs for top-k / top-p */
-} tl_sampler;
+};
 
+/* In place (the public tl_sampler_new allocates one). */
 tl_status tl_sampler_init(tl_sampler *s, const tl_sampler_params *p, int vocab);
 void tl_sampler_free(tl_sampler *s);
-int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
-
-/* ---- generation (generate.c) ---------------------------------------------- */
-
-typedef struct {
-    int max_new;      /* new tokens at most (the prompt plus these must fit the session's context) */
-    int stop_eos;     /* stop when EOS is sampled (not passed on) */
-    int stop_bos;     /* stop when BOS is sampled (not passed on) */
-    int stop_newline; /* stop at the first line break once the reply has a non-space byte (not kept) */
-} tl_gen_opts;
-/* max_new 256, stop at EOS and BOS, not at line breaks. */
-void tl_gen_opts_default(tl_gen_opts *o);
-
-typedef enum { TL_GEN_STOP_LENGTH = 0, TL_GEN_STOP_EOS, TL_GEN_STOP_NEWLINE, TL_GEN_STOP_CALLER } tl_gen_stop;
-typedef struct {
-    int n_new;        /* tokens sampled and passed to the callback */
-    tl_gen_stop stop; /* which rule ended generation */
-    int n_run;        /* tokens run through the model (prompt included; the last sampled token is not run) */
-} tl_gen_result;
-/* Each new token with the bytes it adds to the text (tl_tokenizer_decode_piece after the previous
- * token, at most 256); return non-zero to stop after it. */
-typedef int (*tl_gen_fn)(void *user, int32_t id, const char *text, size_t len);
-
-/* Run the prompt (n_prompt >= 1 ids, usually starting with BOS) from the session's current
- * position, then sample up to o->max_new tokens with smp, handing each to fn (may be NULL).
- * TL_E_RANGE, before any work, when the prompt plus max_new tokens exceed the free context.
- * res (may be NULL) is filled on success and failure alike. */
-tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, const int32_t *prompt, int n_prompt,
-                      const tl_gen_opts *o, tl_gen_fn fn, void *user, tl_gen_result *res);
-
-/* ---- scoring -------------------------------------------------------------- */
-
-/* Log-probabilities of `cont` tokens following `ctx` tokens (ctx should start with
- * BOS): logp[i] = log p(cont[i] | ctx, cont[<i]). Resets the session first. */
-tl_status tl_score_tokens(tl_session *s, const int32_t *ctx, int n_ctx, const int32_t *cont, int n_cont,
-                          double *logp);
 
 #endif /* TL_MODEL_H */

@@ -1,7 +1,7 @@
 /* reversal.c: the reversal-curse experiment as one call (contract in reversal.h):
  * data files -> token file -> tl_train_run per (objective, seed) -> tl_eval_run on
  * the four test files -> means and stds -> CSV, JSON, text table, SVG bars. */
-#include "reversal.h"
+#include "tiller/reversal.h"
 
 #include <errno.h>
 #include <math.h>

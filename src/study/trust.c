@@ -11,11 +11,12 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis/analysis.h"
-#include "eval/eval.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
+#include "tiller/eval.h"
 #include "report/report.h"
-#include "tokenizer/tokenizer.h"
-#include "trust.h"
+#include "tiller/tokenizer.h"
+#include "tiller/trust.h"
 
 #define PATH_CAP 4096
 #define MAX_ITEMS 64

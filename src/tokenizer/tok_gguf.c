@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format/gguf.h"
+#include "tok_gguf.h"
 #include "tok_internal.h"
 
 static tl_status opt_id(const tl_gguf *g, const char *key, int n_vocab, int32_t *id) {

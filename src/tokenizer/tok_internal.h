@@ -5,7 +5,8 @@
 #ifndef TL_TOK_INTERNAL_H
 #define TL_TOK_INTERNAL_H
 
-#include "tokenizer.h"
+#include "base/base.h"
+#include "tiller/tokenizer.h"
 
 #define TL_TOK_RSTRIP 1 /* whitespace after this special token is dropped (llama.cpp, Phi-3) */
 

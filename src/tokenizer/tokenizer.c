@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "format/gguf.h"
+#include "tok_gguf.h"
 #include "tok_internal.h"
 #include "unicode.h"
 

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 /* Every buffer lives in one arena planned from (config, B, T). Saved activations
  * are per layer ([L, ...], layer-major); gradients of activations are needed one

@@ -7,7 +7,8 @@
 #ifndef TL_TRAIN_CHECKPOINT_H
 #define TL_TRAIN_CHECKPOINT_H
 
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 /* Everything besides parameters and moments that a resumed run must restore. */
 typedef struct {

@@ -15,7 +15,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 static int is_blank(const char *s, size_t n) {
     for (size_t i = 0; i < n; i++)

@@ -13,7 +13,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 /* ---- builder ------------------------------------------------------------ */
 

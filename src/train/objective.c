@@ -31,7 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 /* inputs[b, t] = row[b, t] (0 past the row); targets[b, t] = row[b, t+1] when that token
  * exists and (use_mask == 0 or its mask is 1), else -1. */

@@ -4,7 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 tl_status tl_adamw_new(const tl_config *c, tl_adamw **out) {
     *out = NULL;

@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 #include "format/format.h"
 
 #define PATH_CAP 4096

@@ -13,7 +13,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 /* ---- CSV ------------------------------------------------------------------------ */
 

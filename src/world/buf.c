@@ -2,7 +2,8 @@
  * sub-streams, shuffling and the balanced "wrong value" assignment. */
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 void tl_wbuf_free(tl_wbuf *b) {
     tl_free(b->p);

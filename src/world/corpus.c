@@ -15,7 +15,8 @@
  * person in tl_wperson.n_true / n_false). */
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC__COUNT };
 static const int doc_weight[DOC__COUNT] = {22, 28, 20, 4, 4, 12, 10};

@@ -7,7 +7,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 void tl_world_opts_default(tl_world_opts *o) {
     memset(o, 0, sizeof *o);

@@ -15,7 +15,8 @@
  * Multiple-choice JSONL rows are {"task", "prompt", "choices", "answer"}. */
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 static void mc_row(tl_wbuf *b, const char *task, const char *prompt, tl_wbuf *choices, int n, int answer,
                    const char *extra) {

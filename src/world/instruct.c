@@ -10,7 +10,8 @@
  *   - the evaluation items of eval.c (same phrasings). */
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 const char *const tl_world_rel_questions[TL_REL__COUNT] = {"Where does {N} live?", "What does {N} do for a living?",
                                                            "Who is the best friend of {N}?", "What does {N} own?"};

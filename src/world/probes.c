@@ -24,7 +24,8 @@
  */
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 typedef struct {
     tl_wbuf text;   /* statements, each NUL-terminated */

@@ -14,7 +14,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 const char *const tl_world_rev_files[TL_WORLD_REV_FILES] = {
     "p2d_prompts_train", "d2p_prompts_train",        "both_prompts_train",       "all_prompts_train",

@@ -5,7 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 #define LIST(name, ...)                                                                                           \
     static const char *const name##_w[] = {__VA_ARGS__};                                                         \

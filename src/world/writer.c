@@ -8,7 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 enum { KIND_TEXT, KIND_CSV, KIND_JSONL, KIND_JSON };
 

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "format/format.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
+#include "tokenizer/tok_gguf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,8 @@
  * tiller wrote (tl_tokenizer_save), run with -max_total_time=60. */
 #include <stdint.h>
 
-#include "tokenizer/tokenizer.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/tokenizer.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,8 @@
 #include <omp.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "testlib.h"
 
 typedef tl_status (*call_fn)(void *ctx, int mode);

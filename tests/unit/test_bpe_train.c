@@ -19,9 +19,10 @@
 
 #include "testlib.h"
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/tokenizer.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/tokenizer.h"
 #include "tokenizer/unicode.h"
-#include "world/world.h"
+#include "tiller/world.h"
 
 #define GOLD "tests/golden/bpe_train/"
 #define MARK "\xe2\x96\x81"

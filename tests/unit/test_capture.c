@@ -13,7 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "testlib.h"
 
 typedef struct {

@@ -3,7 +3,8 @@
  * trust datasets (row and label counts as Python's csv module reads them). */
 #include <string.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "testlib.h"
 
 /* Parse text; return the number of records (or -1 on error), fields joined as "a|b;c|d;". */

@@ -11,9 +11,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "eval/eval.h"
+#include "tiller/eval.h"
 #include "testlib.h"
-#include "world/world.h"
+#include "tiller/world.h"
 #include "format/format.h"
 
 static tl_model *model;

@@ -7,7 +7,7 @@
 
 #include "format/format.h"
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 
 static void test_reader_api(void) {
     tl_gguf *g = NULL;

@@ -15,7 +15,7 @@
 
 #include "format/format.h"
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 
 #define CORPUS "tests/corpus/gguf"
 #define V 16 /* vocabulary = embedding rows of the tiny model */

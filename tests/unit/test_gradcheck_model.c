@@ -11,7 +11,7 @@
 
 #include "format/format.h"
 #include "testlib.h"
-#include "train/train.h"
+#include "tiller/train.h"
 
 #define ENTRIES 4 /* random entries checked per tensor */
 

@@ -6,7 +6,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "testlib.h"
 
 static double num(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k)->valuedouble; }

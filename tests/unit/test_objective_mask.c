@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 enum { B = 4, T = 24 };
 

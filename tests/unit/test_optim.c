@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 static void test_adamw(void) {
     tl_config c = {.dim = 4, .hidden_dim = 6, .n_layers = 1, .n_heads = 2, .vocab_size = 5,

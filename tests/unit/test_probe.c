@@ -6,7 +6,8 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "analysis/analysis.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/analysis.h"
 #include "testlib.h"
 
 static double max_diff(const double *a, const cJSON *arr, int n) {

@@ -4,7 +4,8 @@
  * (tests/cli/test_reversal.sh). */
 #include <string.h>
 
-#include "study/reversal.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/reversal.h"
 #include "testlib.h"
 
 static const char *write_file(const char *name, const char *text) {

@@ -6,10 +6,10 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "control/steer.h"
+#include "tiller/steer.h"
 #include "format/format.h"
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 
 typedef struct {
     float *buf; /* [T, C] */

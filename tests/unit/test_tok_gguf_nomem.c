@@ -6,7 +6,7 @@
 
 #include "format/format.h"
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 
 typedef tl_status (*attempt_fn)(const char *arg);
 

@@ -12,7 +12,7 @@
 
 #include "format/format.h"
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/tokenizer.h"
 
 static char *slurp(const char *path, size_t *n) {
     char *d = NULL;

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/tokenizer.h"
 
 static char *read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");

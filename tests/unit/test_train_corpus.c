@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/tokenizer.h"
+#include "tiller/train.h"
 
 
 /* Remove the test's scratch directory (tl_test_tmpdir) and everything in it. */

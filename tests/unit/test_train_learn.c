@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "tokenizer/tokenizer.h"
-#include "train/train.h"
+#include "tiller/tokenizer.h"
+#include "tiller/train.h"
 #include "format/format.h"
 
 #define N_STORIES 400

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 #include "testlib.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 
 /* Remove the test's scratch directory (tl_test_tmpdir) and everything in it. */

@@ -11,7 +11,8 @@
 #include <string.h>
 
 #include "testlib.h"
-#include "train/train.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/train.h"
 
 #define MAGIC 0x52544C54u /* "TLTR" */
 

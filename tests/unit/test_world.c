@@ -14,7 +14,8 @@
 #include <unistd.h>
 
 #include "testlib.h"
-#include "world/world.h"
+#include "format/format.h" /* internal: model, base */
+#include "tiller/world.h"
 
 static char *slurp(const char *path, size_t *n) {
     char *d = NULL;

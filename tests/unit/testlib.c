@@ -7,7 +7,7 @@
 #include <ftw.h>
 #include <unistd.h>
 
-#include "tiller.h"
+#include "tiller/base.h"
 
 int tl_test_passed, tl_test_failed;
 

@@ -23,8 +23,13 @@
 #ifndef TL_TRAIN_H
 #define TL_TRAIN_H
 
-#include "model/model.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/model.h"
+#include "tiller/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* How attention is computed for a training batch.
  *   CAUSAL: query t sees keys 0..t (minus the key mask).
@@ -354,4 +359,8 @@ tl_status tl_train_run(const tl_train_opts *o);
  * without duplicates; *out is allocated with tl_malloc. */
 tl_status tl_train_schedule(int64_t steps, int every, int log_k, int64_t **out, int *n);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_TRAIN_H */

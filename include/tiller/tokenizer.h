@@ -14,10 +14,15 @@
  * tokens are matched in text only with TL_TOK_PARSE_SPECIAL, user-defined
  * tokens always (as llama.cpp does).
  */
-#ifndef TL_TOKENIZER_H
-#define TL_TOKENIZER_H
+#ifndef TILLER_TOKENIZER_H
+#define TILLER_TOKENIZER_H
 
-#include "base/base.h"
+#include "tiller/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 typedef enum { TL_TOK_SPM = 0, TL_TOK_BPE = 1 } tl_tokenizer_kind;
 
@@ -45,12 +50,6 @@ tl_status tl_tokenizer_load(const char *path, tl_tokenizer **out);
  * .bin (llama2.c tokenizer.bin; SPM only). */
 tl_status tl_tokenizer_save(const tl_tokenizer *t, const char *path);
 void tl_tokenizer_free(tl_tokenizer *t);
-
-/* GGUF metadata: read tokenizer.ggml.* from an open file, or add them to a writer. */
-struct tl_gguf;
-struct tl_gguf_writer;
-tl_status tl_tokenizer_from_gguf(const struct tl_gguf *g, tl_tokenizer **out);
-tl_status tl_tokenizer_write_gguf(const tl_tokenizer *t, struct tl_gguf_writer *w);
 
 /* Format-specific entry points (tl_tokenizer_load/save dispatch to these). */
 tl_status tl_tokenizer_load_llama2c(const char *path, tl_tokenizer **out);
@@ -144,4 +143,8 @@ size_t tl_bpe_trainer_n_words(const tl_bpe_trainer *tr);
  * written beside its final name first and renamed only when all are written. */
 tl_status tl_tokenizer_save_all(const tl_tokenizer *t, const char *const *paths, int n);
 
-#endif /* TL_TOKENIZER_H */
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
+#endif /* TILLER_TOKENIZER_H */

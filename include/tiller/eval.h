@@ -35,8 +35,13 @@
 #ifndef TL_EVAL_H
 #define TL_EVAL_H
 
-#include "model/model.h"
-#include "tokenizer/tokenizer.h"
+#include "tiller/model.h"
+#include "tiller/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* How a task's items are scored, and which metrics it reports. */
 typedef enum {
@@ -195,4 +200,8 @@ tl_status tl_eval_write_json(const char *path, const tl_eval_meta *meta, const t
  * generation when the task generates. Written atomically. */
 tl_status tl_eval_write_csv(const char *path, const tl_eval_task *t, const tl_eval_result *r);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_EVAL_H */

@@ -30,7 +30,12 @@
 #ifndef TL_CONTROL_STEER_H
 #define TL_CONTROL_STEER_H
 
-#include "model/model.h"
+#include "tiller/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* A steering vector: one direction per layer. Row 0 is always zero (llama.cpp
  * never stores layer 0). */
@@ -148,4 +153,8 @@ void tl_steer_build_opts_default(tl_steer_build_opts *o);
 tl_status tl_steer_build(const tl_model *m, const tl_tokenizer *tok, const tl_steer_data *d,
                          const tl_steer_build_opts *o, tl_steer_vec **out);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_CONTROL_STEER_H */

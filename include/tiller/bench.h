@@ -15,7 +15,12 @@
 #ifndef TL_BENCH_H
 #define TL_BENCH_H
 
-#include "model/model.h"
+#include "tiller/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* A benchmark model shape with the targets it is measured against (2 threads, f32). */
 typedef struct {
@@ -82,4 +87,8 @@ tl_status tl_bench_train(const tl_config *cfg, int B, int T, int steps, uint64_t
  * thread), GFLOP/s, best of reps: the ceiling training throughput is compared with. */
 tl_status tl_bench_sgemm(int n, int reps, double *gflops);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_BENCH_H */

@@ -27,8 +27,13 @@
 #ifndef TL_ANALYSIS_H
 #define TL_ANALYSIS_H
 
-#include "format/format.h"
-#include "model/model.h"
+#include "tiller/format.h"
+#include "tiller/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* ---- datasets ---------------------------------------------------------------- */
 
@@ -349,4 +354,8 @@ void tl_infoplane_opts_default(tl_infoplane_opts *o);
  * infoplane.json and infoplane_<estimator>.svg to out_dir. */
 tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_ANALYSIS_H */

@@ -39,8 +39,13 @@
 #ifndef TL_EVAL_REVERSAL_H
 #define TL_EVAL_REVERSAL_H
 
-#include "eval/eval.h"
-#include "train/train.h"
+#include "tiller/eval.h"
+#include "tiller/train.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 enum { TL_REV_N2D, TL_REV_D2N, TL_REV_N2D_REVERSE, TL_REV_D2N_REVERSE, TL_REV_SUBTASKS };
 enum { TL_REV_EM, TL_REV_RANK, TL_REV_LOGP, TL_REV_LOGP_OTHER, TL_REV_METRICS };
@@ -119,4 +124,8 @@ int tl_reversal_exact_match(const char *generation, const char *expected);
  * delimiter "" (completions start with a space), every item generates. */
 tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task **out);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_EVAL_REVERSAL_H */

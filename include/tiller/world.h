@@ -19,7 +19,12 @@
 #ifndef TL_WORLD_H
 #define TL_WORLD_H
 
-#include "base/base.h"
+#include "tiller/base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 /* ---- options ------------------------------------------------------------ */
 
@@ -319,4 +324,8 @@ typedef struct {
  * if any write fails the files already written by this call are removed. */
 tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_world_summary *sum);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_WORLD_H */

@@ -22,8 +22,13 @@
 #ifndef TL_CONTROL_TRUST_H
 #define TL_CONTROL_TRUST_H
 
-#include "analysis/analysis.h"
-#include "control/steer.h"
+#include "tiller/analysis.h"
+#include "tiller/steer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
 
 typedef struct {
     const char *series;    /* checkpoint series (tiller train run directory), required */
@@ -66,4 +71,8 @@ void tl_trust_opts_default(tl_trust_opts *o);
  * scales parse). */
 tl_status tl_trust_dynamics_run(const tl_trust_opts *o);
 
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
 #endif /* TL_CONTROL_TRUST_H */

@@ -1,0 +1,63 @@
+/*
+ * tiller/format.h: model files in and out: GGUF, llama2.c .bin, Hugging Face safetensors +
+ * config.json, chosen by extension or magic. Every reader checks sizes against the file before
+ * touching data; every writer writes a temporary file and renames it when complete.
+ */
+#ifndef TILLER_FORMAT_H
+#define TILLER_FORMAT_H
+
+#include "tiller/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+TL_API_BEGIN
+
+/* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
+ * .safetensors or a directory holding model.safetensors + config.json. */
+tl_status tl_model_load(const char *path, tl_model **out);
+/* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
+ * (existing, or a path without extension) for the HF pair. tl_model_save_opts
+ * (below) chooses the tensor dtype and the llama2.c version. */
+tl_status tl_model_save(const tl_model *m, const char *path);
+
+
+/* Element type of stored tensors, for formats that offer a choice. */
+typedef enum { TL_DTYPE_F32 = 0, TL_DTYPE_F16 = 1, TL_DTYPE_BF16 = 2 } tl_dtype;
+const char *tl_dtype_name(tl_dtype t); /* "f32", "f16", "bf16" */
+/* Parse "f32" / "f16" / "bf16" (TL_E_ARG otherwise). */
+tl_status tl_dtype_parse(const char *s, tl_dtype *out);
+
+/* Options of tl_model_save_opts; tl_model_save uses the defaults {F32, 0}. */
+typedef struct {
+    tl_dtype dtype;      /* storage type (.bin is f32 only and refuses others) */
+    int llama2c_version; /* .bin: 0 (legacy, what run.c reads) or 1 */
+} tl_save_opts;
+tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts);
+
+/* ---- .npy arrays (numpy format 1.0, little-endian, C order) ---------------- */
+
+typedef enum { TL_NPY_F4 = 0, TL_NPY_I4 = 1, TL_NPY_I8 = 2 } tl_npy_type;
+#define TL_NPY_MAX_DIMS 8
+
+typedef struct {
+    tl_npy_type type;
+    int ndim;
+    int64_t shape[TL_NPY_MAX_DIMS];
+    size_t count; /* product of the shape */
+    void *data;   /* count elements (float / int32_t / int64_t), tl_malloc'ed, owned */
+} tl_npy;
+
+size_t tl_npy_type_size(tl_npy_type t);
+/* Write a whole array. ndim may be 0 (a scalar: count 1). */
+tl_status tl_npy_save(const char *path, tl_npy_type type, int ndim, const int64_t *shape,
+                      const void *data);
+/* Read a .npy file (versions 1.0, 2.0, 3.0; '<f4', '<i4', '<i8'; C order). */
+tl_status tl_npy_load(const char *path, tl_npy **out);
+void tl_npy_free(tl_npy *a);
+
+TL_API_END
+#ifdef __cplusplus
+}
+#endif
+#endif /* TILLER_FORMAT_H */
