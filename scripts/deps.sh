@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 need_build="libcjson-dev libopenblas-dev pkg-config"
-need_test="chromium"   # tests/cli/test_demo.sh renders report.html headless
+# tests/cli/test_demo.sh renders report.html headless; the MPI tests run mpirun -np 2
+need_test="chromium openmpi-bin libopenmpi-dev"
 want="$need_build"
 [ "${1:-build}" = test ] && want="$need_build $need_test"
 missing=""
