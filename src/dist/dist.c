@@ -53,6 +53,7 @@ tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, in
                               float *scratch) {
     return TL_OK; /* one rank: rank 0 holds the whole sum already */
 }
+tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) { return TL_OK; }
 void tl_dist_abort(int code) { exit(code); }
 
 #else
@@ -185,6 +186,26 @@ tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, in
     tl_free(counts);
     if (rc != MPI_SUCCESS) return mpi_fail(rc, "gradient sum");
     return tl_dist_bcast(acc, n * sizeof *acc, 0);
+}
+
+tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    int rank = tl_dist_rank(), size = tl_dist_size();
+    enum { TAG = 0x7118 };
+    for (int r = 1; r < size; r++) {
+        int64_t b = n_rows * r / size, e = n_rows * (r + 1) / size;
+        size_t bytes = (size_t)(e - b) * row_bytes;
+        char *p = (char *)buf + (size_t)b * row_bytes;
+        if (rank != 0 && rank != r) continue;
+        for (size_t off = 0; off < bytes; off += CHUNK) {
+            size_t k = bytes - off < CHUNK ? bytes - off : CHUNK;
+            if (rank == 0)
+                CHECK_MPI(MPI_Recv(p + off, (int)k, MPI_BYTE, r, TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "gather");
+            else
+                CHECK_MPI(MPI_Send(p + off, (int)k, MPI_BYTE, 0, TAG, MPI_COMM_WORLD), "gather");
+        }
+    }
+    return TL_OK;
 }
 
 void tl_dist_abort(int code) {

@@ -59,6 +59,9 @@ tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, in
 void tl_dist_share(int64_t n, int64_t *begin, int64_t *end);
 /* The rank owning item i under tl_dist_share. */
 int tl_dist_owner(int64_t n, int64_t i);
+/* rows [0, n_rows) of row_bytes each, split by tl_dist_share(n_rows): every rank has filled
+ * its own block of buf; on return rank 0's buf holds every block (the others' unchanged). */
+tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
 /* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
 void tl_dist_abort(int code);
 
