@@ -36,8 +36,18 @@ int tl_dist_owner(int64_t n, int64_t i) {
 
 int tl_dist_built_in(void) { return 0; }
 const char *tl_dist_library(void) { return "not built in"; }
+/* The job size a launcher announced (1 when it did not say). */
+static long launched_size(void) {
+    static const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"};
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return strtol(v, NULL, 10);
+    }
+    return 1;
+}
+
 tl_status tl_dist_init(int *argc, char ***argv) {
-    if (tl_dist_launched())
+    if (tl_dist_launched() && launched_size() > 1)
         return tl_errorf(TL_E_ARG, "started by an MPI launcher (mpirun), but this tiller was built without MPI: "
                          "every copy would run the whole command; rebuild with libopenmpi-dev installed");
     return TL_OK;
