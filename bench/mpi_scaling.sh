@@ -4,8 +4,9 @@
 #             --accum 8, STEPS steps; throughput = the median tokens/s of the logged steps
 #             after the first (setup and the final checkpoint write excluded), and both
 #             runs' final checkpoints are compared (bit-identical expected)
-#   capture:  `tiller acts --series` over the checkpoints of a small run (CKPTS checkpoints,
-#             N_STMT statements of the trust data), wall time of the whole command
+#   capture:  `tiller acts --series` over the checkpoints of a run of the stories15M shape
+#             with a 512-token vocabulary (CKPTS checkpoints, N_STMT statements of the trust
+#             data, every resid_post), wall time of the whole command (mpirun start-up included)
 # Usage: bench/mpi_scaling.sh [build/tiller]   (env: STEPS=4 CKPTS=8 N_STMT=400)
 # Prints `uptime` before and after: the machine is shared, read the ratios with the load.
 set -euo pipefail
@@ -40,7 +41,7 @@ head -n $((N_STMT + 1)) "$SHARED/data/trust/stereoset.csv" >"$W/data.csv"
 awk 'BEGIN { x = 3; for (d = 0; d < 300; d++) { line = "1"; for (i = 1; i < 200; i++) {
         x = (x * 1103515245 + 12345) % 2147483648; line = line " " (3 + x % 509) } print line } }' >"$W/small.ids"
 "$T" data --vocab 512 "$W/small.ids" -o "$W/small.tok" >/dev/null 2>&1
-"$T" train -d "$W/small.tok" --dim 128 --hidden 384 --layers 4 --heads 4 --seq 128 --batch 4 --warmup 1 \
+"$T" train -d "$W/small.tok" --dim 288 --hidden 768 --layers 6 --heads 6 --seq 128 --batch 4 --warmup 1 \
     --steps $((CKPTS * 2)) --save-every 2 --threads 1 -q -o "$W/series" >/dev/null
 A=(--tokenizer "$SHARED/models/stories260K/tok512.bin" --data "$W/data.csv" --truncate --threads 1 --workers 1)
 s1=$(date +%s.%N)

@@ -20,7 +20,8 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: tiller <command> [options]   (tiller <command> --help for details)\n\n"
+    fprintf(out, "usage: tiller <command> [options]   (tiller <command> --help for details)\n"
+                 "       tiller --version                (and whether MPI is built in)\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
