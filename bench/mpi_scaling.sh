@@ -18,8 +18,9 @@ W=$(mktemp -d /tmp/tiller-mpibench-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 "$T" --version | tail -1
 echo "load before: $(uptime)"
-timed() { # LABEL CMD... : wall and CPU seconds (children included) on stderr
-    /usr/bin/time -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
+timed() { # LABEL CMD... : wall and CPU seconds (mpirun's ranks included) on stdout
+    /usr/bin/time -o "$W/time.txt" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
+    cat "$W/time.txt"
 }
 median_tps() { tail -n +3 "$1/train_log.csv" | cut -d, -f6 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
