@@ -16,11 +16,12 @@ STEPS=${STEPS:-4} CKPTS=${CKPTS:-8} N_STMT=${N_STMT:-400}
 MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
 W=$(mktemp -d /tmp/tiller-mpibench-XXXXXX)
 trap 'rm -rf "$W"' EXIT
+exec 3>&1 # timed() reports here even when the command's own output is discarded
 "$T" --version | tail -1
 echo "load before: $(uptime)"
 timed() { # LABEL CMD... : wall and CPU seconds (mpirun's ranks included) on stdout
     /usr/bin/time -o "$W/time.txt" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
-    cat "$W/time.txt"
+    cat "$W/time.txt" >&3
 }
 median_tps() { tail -n +3 "$1/train_log.csv" | cut -d, -f6 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
