@@ -22,8 +22,10 @@ asan:
 run: release
 	./build/tiller demo --out out/demo
 
-check: release asan
+# test packages first: OpenMPI must be there when CMake looks for it (the MPI tests)
+check:
 	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory release asan
 	cd build && ctest --output-on-failure -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -LE slow
 

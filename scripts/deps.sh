@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 need_build="libcjson-dev libopenblas-dev pkg-config"
-need_test="chromium python3-numpy python3-pip python3-setuptools"   # test_demo.sh renders report.html headless; python/ tests, pip install ./python
+# test_demo.sh renders report.html headless; python/ tests, pip install ./python; the MPI tests run mpirun -np 2
+need_test="chromium python3-numpy python3-pip python3-setuptools openmpi-bin libopenmpi-dev"
 want="$need_build"
 [ "${1:-build}" = test ] && want="$need_build $need_test"
 missing=""

@@ -9,6 +9,7 @@
 #include "tiller.h"
 #include "cli.h"
 #include "commands.h"
+#include "tiller/dist.h"
 
 /* ---- tiller acts ------------------------------------------------------------------ */
 
@@ -84,6 +85,10 @@ int tl_cmd_acts(int argc, char **argv) {
     o.tokenizer = tok;
     o.on_ckpt = acts_event;
     o.user = &ui;
+    if (tl_dist_rank() > 0) { /* under mpirun rank 0 speaks for the job */
+        o.acts.progress = NULL;
+        o.on_ckpt = NULL;
+    }
     tl_ckpt_list l = {0};
     tl_ckpt one = {-1, "", (char *)model};
     if (series) {
@@ -97,6 +102,7 @@ int tl_cmd_acts(int argc, char **argv) {
     if (ui.bar.enabled && s) fprintf(stderr, "\n");
     if (series) tl_ckpt_list_free(&l);
     if (s) return cli_fail();
+    if (tl_dist_rank() > 0) return 0;
     printf("%s: %d checkpoint%s captured, %d skipped (complete), %lld tokens, %.1f s\n", out, rep.captured,
            rep.captured == 1 ? "" : "s", rep.skipped, (long long)rep.tokens, rep.seconds);
     return 0;
@@ -182,7 +188,7 @@ int tl_cmd_probe(int argc, char **argv) {
     if (tl_acts_series_open(acts, &s)) return cli_fail();
     cli_progress bar;
     cli_progress_start(&bar, "probe", 1);
-    o.progress = run_progress;
+    o.progress = tl_dist_rank() == 0 ? run_progress : NULL;
     o.progress_user = &bar;
     double t0 = tl_time_sec();
     double *acc = malloc(sizeof(double) * (size_t)s->n * s->items[0]->n_points);
@@ -194,8 +200,12 @@ int tl_cmd_probe(int argc, char **argv) {
         tl_acts_series_free(s);
         return st == TL_E_NOMEM && !acc ? cli_failf(1, "out of memory") : cli_fail();
     }
-    print_matrix(s, acc);
+    if (tl_dist_rank() == 0) print_matrix(s, acc);
     free(acc);
+    if (tl_dist_rank() > 0) {
+        tl_acts_series_free(s);
+        return 0;
+    }
     printf("%s: probed %d checkpoint%s x %d points in %.2f s; wrote probe_accuracy.csv, probe.json, "
            "probe_heatmap.svg, probe_curves.svg\n", out, s->n, s->n == 1 ? "" : "s", s->items[0]->n_points,
            tl_time_sec() - t0);
@@ -258,12 +268,12 @@ int tl_cmd_infoplane(int argc, char **argv) {
     if (tl_acts_series_open(acts, &s)) return cli_fail();
     cli_progress bar;
     cli_progress_start(&bar, "infoplane", 1);
-    o.progress = run_progress;
+    o.progress = tl_dist_rank() == 0 ? run_progress : NULL;
     o.progress_user = &bar;
     double t0 = tl_time_sec();
     tl_status st = tl_infoplane_run(s, &o, out);
     cli_progress_end(&bar);
-    if (st == TL_OK)
+    if (st == TL_OK && tl_dist_rank() == 0)
         printf("%s: %d checkpoint%s x %d points (%s) in %.2f s; wrote infoplane.csv, infoplane.json and charts\n",
                out, s->n, s->n == 1 ? "" : "s", s->items[0]->n_points, est, tl_time_sec() - t0);
     tl_acts_series_free(s);

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "tiller.h"
+#include "tiller/dist.h"
 
 typedef struct {
     cli_progress bar;
@@ -138,6 +139,12 @@ int tl_cmd_train(int argc, char **argv) {
         "--resume DIR continues from the manifest's latest checkpoint and reproduces the\n"
         "uninterrupted run exactly (same thread count).\n"
         "\n"
+        "Under MPI (mpirun -np N tiller train ...; see `tiller --version`) the --accum\n"
+        "micro-batches of a step are split over the N ranks (N <= --accum) and their\n"
+        "gradients summed in micro-batch order: checkpoints are bit-identical to one process\n"
+        "with the same --batch, --accum and --threads. Rank 0 writes every file; a run may\n"
+        "be resumed with another rank count. docs/scale-out.md has the details.\n"
+        "\n"
         "Objectives take options as name:key=value,...:\n"
         "  ntp   next-token prediction over packed windows (pre-training)\n"
         "  sft   one document per window, loss on the completion only\n"
@@ -182,6 +189,7 @@ int tl_cmd_train(int argc, char **argv) {
     o.stop_at = stop_at;
     if (test_inf >= 0) o.test_inf_step = test_inf;
     o.test_save_pause = test_pause;
+    if (tl_dist_rank() > 0) quiet = 1; /* under mpirun rank 0 speaks for the job */
     progress_state ps = {.quiet = quiet, .last_val = NAN};
     if (!quiet) {
         if (force_progress) setenv("TILLER_PROGRESS", "1", 1);
@@ -192,6 +200,7 @@ int tl_cmd_train(int argc, char **argv) {
     tl_status s = tl_train_run(&o);
     if (!quiet) cli_progress_end(&ps.bar);
     if (s) return cli_fail();
+    if (tl_dist_rank() > 0) return 0;
     const char *dir = o.resume_dir ? o.resume_dir : o.out_dir;
     if (ps.last.step > 0 && ps.last.step < ps.last.steps)
         printf("stopped at step %lld of %lld; continue with: tiller train --resume %s\n", (long long)ps.last.step,

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "tiller/dist.h"
 
 typedef struct {
     const char *name;
@@ -19,13 +20,41 @@ static const command commands[] = {
 };
 
 static void usage(FILE *out) {
-    fprintf(out, "usage: tiller <command> [options]   (tiller <command> --help for details)\n\n"
+    fprintf(out, "usage: tiller <command> [options]   (tiller <command> --help for details)\n"
+                 "       tiller --version                (and whether MPI is built in)\n\n"
                  "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 }
 
+/* Commands that split their work across the ranks of `mpirun -np N tiller ...`; any
+ * other command would run N times over the same outputs, so it is refused there. */
+static int runs_distributed(const char *name) {
+    static const char *names[] = {"train", "acts", "probe", "infoplane"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcmp(name, names[i])) return 1;
+    return 0;
+}
+
+static int run_command(const command *c, int argc, char **argv) {
+    if (tl_dist_init(&argc, &argv)) return cli_fail();
+    int code;
+    if (tl_dist_size() > 1 && !runs_distributed(c->name))
+        code = cli_failf(2, "'%s' does not run under mpirun with %d ranks (train, acts, probe and infoplane do)",
+                         c->name, tl_dist_size());
+    else
+        code = c->run(argc - 1, argv + 1);
+    /* a rank that failed alone stops the others rather than leave them waiting */
+    if (code != 0 && tl_dist_size() > 1) tl_dist_abort(code);
+    tl_dist_finalize();
+    return code;
+}
+
 int main(int argc, char **argv) {
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("tiller\nMPI: %s%s\n", tl_dist_built_in() ? "built in, " : "", tl_dist_library());
+        return 0;
+    }
     if (argc < 2) {
         usage(stderr);
         return 2;
@@ -35,7 +64,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) return run_command(&commands[i], argc, argv);
     fprintf(stderr, "tiller: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

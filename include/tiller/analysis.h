@@ -108,6 +108,7 @@ typedef struct {
     int truncate;       /* keep the first n_ctx tokens of longer statements (else an error) */
     int n_workers;      /* 0 = choose from the model size and the thread count */
     int block;          /* statements captured between writes (0 = 256) */
+    int split_ranks;    /* under MPI: every rank captures a share of each block, rank 0 writes */
     int limit;          /* > 0: only the first `limit` statements (file order) */
     tl_progress_fn progress;
     void *progress_user;

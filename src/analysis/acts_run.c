@@ -8,6 +8,7 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
 #include "tiller/tokenizer.h"
+#include "tiller/dist.h"
 
 #define PATH_CAP 4096
 
@@ -39,8 +40,11 @@ tl_status tl_dataset_tokenize(const tl_dataset *d, const tl_tokenizer *t, tl_tok
 
 /* One checkpoint: load, tokenise (unless a shared tokenisation is given), capture. */
 static tl_status capture_one(const tl_ckpt *c, const tl_dataset *d, const tl_tokenizer *shared_tok,
-                             const tl_token_seqs *shared_seqs, const tl_acts_run_opts *o, const char *dir,
-                             int64_t *tokens) {
+                             const tl_token_seqs *shared_seqs, const tl_acts_run_opts *run_opts, int split_ranks,
+                             const char *dir, int64_t *tokens) {
+    tl_acts_run_opts split = *run_opts;
+    split.acts.split_ranks = split_ranks;
+    const tl_acts_run_opts *o = &split;
     tl_model *m = NULL;
     tl_token_seqs *own = NULL;
     tl_status s = tl_model_load(c->path, &m);
@@ -53,12 +57,81 @@ static tl_status capture_one(const tl_ckpt *c, const tl_dataset *d, const tl_tok
         seqs = own;
     }
     int skipped = 0;
+    if (split_ranks) s = tl_dist_agree(s); /* the capture is collective: all ranks enter it, or none */
     if (s == TL_OK)
         s = tl_acts_capture(m, c->path, c->step, d, seqs, o->tokenizer, &o->acts, dir, &skipped);
     if (s == TL_OK) *tokens += seqs->total;
     tl_token_seqs_free(own);
     tl_model_free(m);
     return s;
+}
+
+/* The directory of checkpoint i ("" and an error when too long). */
+static tl_status ckpt_dir(char *dir, const char *out_dir, int series, const tl_ckpt *c) {
+    if (snprintf(dir, PATH_CAP, "%s%s%s", out_dir, series ? "/" : "", series ? c->name : "") >= PATH_CAP)
+        return tl_errorf(TL_E_ARG, "%s: path too long", out_dir);
+    return TL_OK;
+}
+
+/* Under MPI: checkpoints still to capture go out whole, one per rank, in rounds of
+ * `size` (each directory written by the one rank that owns it); the last few, fewer
+ * than the ranks, are captured together, every rank taking a share of the statements
+ * and rank 0 writing (tl_acts_opts.split_ranks). The files are those of one process. */
+static tl_status acts_run_ranks(const tl_ckpt_list *ckpts, int series, const tl_dataset *d, const tl_tokenizer *tok,
+                                const tl_token_seqs *seqs, const tl_acts_run_opts *o, const char *out_dir,
+                                tl_acts_run_report *rep) {
+    int rank = tl_dist_rank(), size = tl_dist_size(), n_todo = 0;
+    const char *spec = o->acts.points ? o->acts.points : "resid_post";
+    int *todo = tl_malloc(((size_t)ckpts->n + 1) * sizeof *todo);
+    tl_status s = todo ? TL_OK : tl_errorf(TL_E_NOMEM, "acts: out of memory");
+    char dir[PATH_CAP];
+    for (int i = 0; i < ckpts->n && s == TL_OK; i++) { /* every rank decides the same (before anyone writes) */
+        const tl_ckpt *c = &ckpts->items[i];
+        if ((s = ckpt_dir(dir, out_dir, series, c))) break;
+        if (!tl_acts_complete(dir)) {
+            todo[n_todo++] = i;
+            continue;
+        }
+        if ((s = tl_acts_check_existing(dir, c->path, d->path, d->n, spec, o->acts.reduce))) break;
+        rep->skipped++;
+        if (o->on_ckpt) o->on_ckpt(o->user, i, ckpts->n, c, TL_ACTS_SKIPPED, 0);
+    }
+    if ((s = tl_dist_agree(s)) == TL_OK && series && n_todo && !tl_path_is_dir(out_dir) && mkdir(out_dir, 0777) != 0 &&
+        errno != EEXIST)
+        s = tl_errorf(TL_E_IO, "%s: cannot create directory: %s", out_dir, strerror(errno));
+    s = tl_dist_agree(s);
+    int n_whole = n_todo / size * size;
+    double *count = tl_calloc((size_t)size * 2, sizeof *count); /* per rank: captured, tokens */
+    if (!count && s == TL_OK) s = tl_errorf(TL_E_NOMEM, "acts: out of memory");
+    /* phase 1, whole checkpoints, each on its own rank (rank-local); phase 2, the rest
+     * together (every call collective, so every rank leaves on the same status) */
+    for (int phase = 1; phase <= 2; phase++) {
+        for (int k = phase == 1 ? 0 : n_whole; k < (phase == 1 ? n_whole : n_todo) && s == TL_OK; k++) {
+            if (phase == 1 && k % size != rank) continue;
+            int i = todo[k];
+            const tl_ckpt *c = &ckpts->items[i];
+            if ((s = ckpt_dir(dir, out_dir, series, c))) break;
+            if (o->on_ckpt) o->on_ckpt(o->user, i, ckpts->n, c, TL_ACTS_START, 0);
+            double t1 = tl_time_sec();
+            int64_t tokens = 0;
+            if ((s = capture_one(c, d, tok, seqs, o, phase == 2, dir, &tokens))) break;
+            if (phase == 1 || rank == 0) {
+                count[rank]++;
+                count[size + rank] += (double)tokens;
+            }
+            if (o->on_ckpt) o->on_ckpt(o->user, i, ckpts->n, c, TL_ACTS_DONE, tl_time_sec() - t1);
+        }
+        if (phase == 1) s = tl_dist_agree(s);
+    }
+    if (s == TL_OK) s = tl_dist_sum_disjoint(count, (size_t)size * 2);
+    for (int r = 0; r < size && s == TL_OK; r++) {
+        rep->captured += (int)count[r];
+        rep->tokens += (int64_t)count[size + r];
+    }
+    if (s == TL_OK && series && rank == 0 && tl_path_is_dir(out_dir)) s = tl_series_write_index(out_dir, ckpts);
+    tl_free(count);
+    tl_free(todo);
+    return tl_dist_agree(s);
 }
 
 tl_status tl_acts_run(const tl_ckpt_list *ckpts, int series, const char *data_path, const tl_acts_run_opts *o,
@@ -77,7 +150,12 @@ tl_status tl_acts_run(const tl_ckpt_list *ckpts, int series, const char *data_pa
         s = tl_dataset_tokenize(d, tok, &seqs);
     const char *spec = o->acts.points ? o->acts.points : "resid_post";
     int made_root = !series;
-    for (int i = 0; i < ckpts->n && s == TL_OK; i++) {
+    if (tl_dist_size() > 1) {
+        s = tl_dist_agree(s);
+        if (s == TL_OK) s = acts_run_ranks(ckpts, series, d, tok, seqs, o, out_dir, rep);
+        ckpts = NULL; /* done: skip the one-process loop */
+    }
+    for (int i = 0; ckpts && i < ckpts->n && s == TL_OK; i++) {
         const tl_ckpt *c = &ckpts->items[i];
         char dir[PATH_CAP];
         if (snprintf(dir, sizeof dir, "%s%s%s", out_dir, series ? "/" : "", series ? c->name : "") >= PATH_CAP) {
@@ -99,13 +177,13 @@ tl_status tl_acts_run(const tl_ckpt_list *ckpts, int series, const char *data_pa
         }
         if (o->on_ckpt) o->on_ckpt(o->user, i, ckpts->n, c, TL_ACTS_START, 0);
         double t1 = tl_time_sec();
-        s = capture_one(c, d, tok, seqs, o, dir, &rep->tokens);
+        s = capture_one(c, d, tok, seqs, o, 0, dir, &rep->tokens);
         if (s) break;
         rep->captured++;
         if (o->on_ckpt) o->on_ckpt(o->user, i, ckpts->n, c, TL_ACTS_DONE, tl_time_sec() - t1);
         if (series) s = tl_series_write_index(out_dir, ckpts);
     }
-    if (s == TL_OK && series && rep->captured == 0 && tl_path_is_dir(out_dir))
+    if (s == TL_OK && ckpts && series && rep->captured == 0 && tl_path_is_dir(out_dir))
         s = tl_series_write_index(out_dir, ckpts); /* everything was complete: keep the index current */
     tl_token_seqs_free(seqs);
     tl_tokenizer_free(tok);

@@ -11,6 +11,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
+#include "tiller/dist.h"
 
 #define PATH_CAP 4096
 
@@ -304,28 +305,40 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
     int nw = o->n_workers;
     if (nw <= 0) nw = m->cfg.dim <= 1024 ? omp_get_max_threads() : 1;
     int block = o->block > 0 ? o->block : 256;
+    /* split_ranks: each block's statements are shared out over the ranks, whose rows
+     * then gather on rank 0, the only one that writes */
+    int writer = !o->split_ranks || tl_dist_rank() == 0;
     tl_capturer *cap = NULL;
-    if (s == TL_OK) s = make_dir(dir);
+    if (s == TL_OK && writer) s = make_dir(dir);
     if (s == TL_OK) s = tl_capturer_new(m, pts, n_pts, o->reduce, max_len, nw, &cap);
     tl_npy_writer *wr = tl_calloc((size_t)n_pts, sizeof *wr);
     float **buf = tl_calloc((size_t)n_pts, sizeof *buf);
+    float **mine = tl_calloc((size_t)n_pts, sizeof *mine); /* this rank's rows within buf */
     int n_open = 0;
-    if (s == TL_OK && (!wr || !buf)) s = tl_errorf(TL_E_NOMEM, "capture: out of memory");
+    if (s == TL_OK && (!wr || !buf || !mine)) s = tl_errorf(TL_E_NOMEM, "capture: out of memory");
     for (int p = 0; p < n_pts && s == TL_OK; p++) {
         char path[PATH_CAP], file[64];
         snprintf(file, sizeof file, "%s.npy", pts[p].name);
         if (!join(path, dir, file)) s = tl_errorf(TL_E_ARG, "%s: path too long", dir);
         int64_t row_shape[1] = {pts[p].width};
-        if (s == TL_OK && (s = tl_npy_writer_open(&wr[p], path, TL_NPY_F4, 2, row_shape)) == TL_OK) n_open++;
+        if (s == TL_OK && writer && (s = tl_npy_writer_open(&wr[p], path, TL_NPY_F4, 2, row_shape)) == TL_OK)
+            n_open++;
         if (s == TL_OK && !(buf[p] = tl_malloc((size_t)block * pts[p].width * sizeof(float))))
             s = tl_errorf(TL_E_NOMEM, "capture: out of memory for %d rows of %d", block, pts[p].width);
     }
     double t0 = tl_time_sec();
+    if (o->split_ranks) s = tl_dist_agree(s);
     for (int i0 = 0; i0 < d->n && s == TL_OK; i0 += block) {
         int nb = d->n - i0 < block ? d->n - i0 : block;
-        s = tl_capturer_run(cap, (const int32_t *const *)toks->ids + i0, lens + i0, nb, buf);
-        if (s) s = tl_error_prefix(s, "%s:%d", d->path, d->line[i0]);
-        for (int p = 0; p < n_pts && s == TL_OK; p++) s = tl_npy_writer_append(&wr[p], buf[p], nb);
+        int64_t b = 0, e = nb;
+        if (o->split_ranks) tl_dist_share(nb, &b, &e);
+        for (int p = 0; p < n_pts; p++) mine[p] = buf[p] + (size_t)b * pts[p].width;
+        if (e > b) s = tl_capturer_run(cap, (const int32_t *const *)toks->ids + i0 + b, lens + i0 + b, (int)(e - b), mine);
+        if (s) s = tl_error_prefix(s, "%s:%d", d->path, d->line[i0 + b]);
+        if (o->split_ranks) s = tl_dist_agree(s);
+        for (int p = 0; p < n_pts && s == TL_OK && o->split_ranks; p++)
+            s = tl_dist_gather_rows(buf[p], (size_t)pts[p].width * sizeof(float), nb);
+        for (int p = 0; p < n_pts && s == TL_OK && writer; p++) s = tl_npy_writer_append(&wr[p], buf[p], nb);
         if (s == TL_OK && o->progress) o->progress(o->progress_user, i0 + nb, d->n);
     }
     /* commit every array, then labels.npy, then meta.json: the done marker */
@@ -333,12 +346,12 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
     for (; p < n_open && s == TL_OK; p++) s = tl_npy_writer_commit(&wr[p]);
     for (; p < n_open; p++) tl_npy_writer_abort(&wr[p]);
     char path[PATH_CAP];
-    if (s == TL_OK) {
+    if (s == TL_OK && writer) {
         int64_t shape[1] = {d->n};
         s = join(path, dir, "labels.npy") ? tl_npy_save(path, TL_NPY_I8, 1, shape, d->label)
                                           : tl_errorf(TL_E_ARG, "%s: path too long", dir);
     }
-    if (s == TL_OK) {
+    if (s == TL_OK && writer) {
         cJSON *j = meta_json(m, model_path, step, base_name(dir), d, tok_path, spec, pts, n_pts, o->reduce, n_tokens,
                              max_len, n_trunc, tl_time_sec() - t0);
         s = join(path, dir, "meta.json") ? write_json(path, j) : tl_errorf(TL_E_ARG, "%s: path too long", dir);
@@ -347,11 +360,12 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
     if (buf)
         for (int i = 0; i < n_pts; i++) tl_free(buf[i]);
     tl_free(buf);
+    tl_free(mine);
     tl_free(wr);
     tl_capturer_free(cap);
     tl_free(lens);
     tl_free(pts);
-    return s;
+    return o->split_ranks ? tl_dist_agree(s) : s;
 }
 
 /* ---- series of checkpoints ------------------------------------------------------------ */

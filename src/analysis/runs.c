@@ -15,6 +15,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
+#include "tiller/dist.h"
 #include "linalg.h"
 #include "report/report.h"
 
@@ -284,20 +285,29 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
     int C = s->n, P = a0->n_points;
     double t0 = tl_time_sec();
     size_t cells = (size_t)C * P;
-    double *acc = tl_malloc(cells * sizeof *acc), *tr = tl_malloc(cells * sizeof *tr),
-           *it = tl_malloc(cells * sizeof *it);
+    /* [3 * cells + ranks]: accuracy, train accuracy, iterations, then "all converged" per rank */
+    int size = tl_dist_size(), rank = tl_dist_rank();
+    double *acc = tl_calloc(cells * 3 + (size_t)size, sizeof *acc), *tr = acc ? acc + cells : NULL,
+           *it = acc ? acc + 2 * cells : NULL;
     int all_conv = 1;
     tl_status st = TL_OK;
-    if (!acc || !tr || !it) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
+    if (!acc) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
     first_error err = {TL_OK, ""};
-    int64_t done = 0;
+    int64_t done = 0, my_cells = 0;
+    /* under MPI a rank fits its share of the cells: whole points when the fits warm-start
+     * along the checkpoints, else a block of (checkpoint, point) cells */
+#define PROBE_MINE(c, p) (o->probe.warm ? tl_dist_owner(P, p) == rank : tl_dist_owner((int64_t)cells, (int64_t)(c) * P + (p)) == rank)
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < P; p++) my_cells += PROBE_MINE(c, p);
     if (st == TL_OK) {
 #pragma omp parallel for schedule(dynamic, 1) reduction(&& : all_conv)
         for (int p = 0; p < P; p++) {
+            if (o->probe.warm && !PROBE_MINE(0, p)) continue;
             int d = a0->width[p];
             double *w = tl_calloc((size_t)d + 1, sizeof *w);
             if (!w) keep_error(&err, tl_errorf(TL_E_NOMEM, "probe: out of memory"));
             for (int c = 0; w && c < C && err.s == TL_OK; c++) {
+                if (!PROBE_MINE(c, p)) continue;
                 double *Z = NULL;
                 tl_status ps = load_standardized(s->items[c], p, &Z);
                 tl_probe_result r;
@@ -315,19 +325,24 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
                 if (!r.converged)
                     tl_logf(TL_LOG_WARN, "%s, %s: the probe did not converge in %d iterations", s->items[c]->dir,
                             a0->points[p], r.iters);
-                report_progress(o->progress, o->progress_user, &done, (int64_t)cells);
+                report_progress(o->progress, o->progress_user, &done, my_cells);
             }
             tl_free(w);
         }
         if (err.s) st = tl_errorf(err.s, "%s", err.msg);
     }
-    /* the output directory appears only with results to put in it */
-    if (st == TL_OK) st = out_dir_make(out_dir);
-    if (st == TL_OK) st = probe_outputs(s, o, acc, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+#undef PROBE_MINE
+    /* every cell was filled by one rank, the others hold 0: the sum is exact */
+    if (acc) acc[3 * cells + (size_t)rank] = all_conv;
+    st = tl_dist_agree(st);
+    if (st == TL_OK) st = tl_dist_sum_disjoint(acc, cells * 3 + (size_t)size);
+    for (int r = 0; r < size && st == TL_OK; r++) all_conv = all_conv && acc[3 * cells + (size_t)r] != 0;
+    /* the output directory appears only with results to put in it; rank 0 writes */
+    if (st == TL_OK && rank == 0) st = out_dir_make(out_dir);
+    if (st == TL_OK && rank == 0) st = probe_outputs(s, o, acc, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    st = tl_dist_agree(st);
     if (st == TL_OK && o->acc_out) memcpy(o->acc_out, acc, cells * sizeof *acc);
     tl_free(acc);
-    tl_free(tr);
-    tl_free(it);
     return st;
 }
 
@@ -556,9 +571,11 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
         for (int i = 0; i < mh; i++) yd[i] = (double)a0->labels[i];
         st = tl_hsic_r(yd, mh, 1, o->sigma, o->eps, Ry);
     }
-    int64_t done = 0;
+    int64_t done = 0, cell0 = 0, cell1 = (int64_t)cells; /* this rank's block of (checkpoint, point) cells */
+    tl_dist_share((int64_t)cells, &cell0, &cell1);
     for (int c = 0; c < C && st == TL_OK; c++) {
         const tl_acts_meta *a = s->items[c];
+        if ((int64_t)(c + 1) * P <= cell0 || (int64_t)c * P >= cell1) continue; /* none of this row is ours */
         if ((st = prepare_x(a, xp, o, m, mh, x_ids, Rx))) {
             st = tl_error_prefix(st, "%s, X = %s", a->dir, o->x_point);
             break;
@@ -566,7 +583,7 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
         first_error err = {TL_OK, ""};
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int p = 0; p < P; p++) {
-            if (err.s) continue;
+            if (err.s || (int64_t)c * P + p < cell0 || (int64_t)c * P + p >= cell1) continue;
             double *Z = NULL, *R = hs ? Rt + mm * (size_t)omp_get_thread_num() : NULL;
             int d = a->width[p];
             size_t k = (size_t)c * P + p;
@@ -587,12 +604,19 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
             }
             tl_free(Z);
             if (ps) keep_error(&err, tl_error_prefix(ps, "%s, %s", a->dir, a->points[p]));
-            else report_progress(o->progress, o->progress_user, &done, (int64_t)cells);
+            else report_progress(o->progress, o->progress_user, &done, cell1 - cell0);
         }
         if (err.s) st = tl_errorf(err.s, "%s", err.msg);
     }
-    if (st == TL_OK) st = out_dir_make(out_dir);
-    if (st == TL_OK) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
+    /* under MPI: the blocks gather on rank 0 (copied, so every bit is the computing rank's),
+     * which writes; every rank gets the whole plane back for the caller */
+    st = tl_dist_agree(st);
+    for (int i = 0; i < 6 && st == TL_OK; i++)
+        if ((st = tl_dist_gather_rows(*fields[i], sizeof(double), (int64_t)cells)) == TL_OK)
+            st = tl_dist_bcast(*fields[i], cells * sizeof(double), 0);
+    if (st == TL_OK && tl_dist_rank() == 0) st = out_dir_make(out_dir);
+    if (st == TL_OK && tl_dist_rank() == 0) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
+    st = tl_dist_agree(st);
     int bin = (o->est & TL_EST_BINNING) != 0;
     if (st == TL_OK && o->ixt_out) memcpy(o->ixt_out, bin ? pl.b_ixt : pl.h_ixt, cells * sizeof(double));
     if (st == TL_OK && o->iyt_out) memcpy(o->iyt_out, bin ? pl.b_iyt : pl.h_iyt, cells * sizeof(double));

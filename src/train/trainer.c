@@ -38,6 +38,8 @@
 #include "checkpoint.h"
 #include "tiller/tokenizer.h"
 #include "format/format.h"
+#include "tiller/dist.h"
+#include "dp.h"
 
 #define PATH_CAP 4096
 
@@ -165,6 +167,7 @@ typedef struct {
     tl_train_acts *acts;
     int32_t *inputs, *targets; /* [B, T] */
     float *grads;              /* [n_params] */
+    tl_dp dp;                  /* which micro-batches this rank computes; their ordered sum */
     tl_adamw *opt;
     tl_rng rng;                /* the objective's sampling stream */
     int64_t step, tokens_seen;
@@ -195,6 +198,7 @@ static void trainer_free(trainer *tr) {
     tl_free(tr->inputs);
     tl_free(tr->targets);
     tl_free_aligned(tr->grads);
+    tl_dp_free(&tr->dp);
     tl_adamw_free(tr->opt);
     tl_free(tr->sched);
     tl_train_log_free(&tr->log);
@@ -492,7 +496,7 @@ static tl_status make_buffers(trainer *tr) {
     tr->grads = tl_malloc_aligned(tr->m->n_params * sizeof(float));
     if (!tr->inputs || !tr->targets || !tr->grads)
         return tl_errorf(TL_E_NOMEM, "train: cannot allocate gradients for %zu parameters", tr->m->n_params);
-    return TL_OK;
+    return tl_dp_init(&tr->dp, tr->o.accum, tr->m->n_params);
 }
 
 static tl_status open_data(trainer *tr, uint64_t expect_fingerprint) {
@@ -656,24 +660,37 @@ static tl_status evaluate(trainer *tr, double *out) {
     if (windows > limit) windows = limit;
     tl_rng rng;
     tl_rng_seed(&rng, tr->o.seed ^ 0x7a1da7e5ULL);
-    double sum = 0;
-    int64_t total = 0;
-    for (int64_t first = 0; first < windows; first += B) {
+    /* under MPI each rank evaluates its block of batches; the sums are then added in batch order */
+    int64_t n_batches = (windows + B - 1) / B, mine0, mine1;
+    tl_dist_share(n_batches, &mine0, &mine1);
+    double *part = tl_calloc((size_t)n_batches * 2 + 1, sizeof *part); /* [batch] loss * k, then k */
+    if (!part) return tl_errorf(TL_E_NOMEM, "validation: out of memory");
+    tl_status s = TL_OK;
+    for (int64_t i = 0; i < n_batches && s == TL_OK; i++) {
+        int64_t first = i * B;
         tl_batcher_fill(tr->val_it, first, tr->batch);
         for (int r = 0; r < B; r++)
             if (first + r >= windows) tr->batch->len[r] = 0;
         tl_attn_spec attn;
-        tl_status s = tr->obj->make(tr->obj, tr->batch, &rng, tr->inputs, tr->targets, &attn);
-        if (s) return s;
+        if ((s = tr->obj->make(tr->obj, tr->batch, &rng, tr->inputs, tr->targets, &attn))) break;
         int64_t k = count_targets(tr->targets, (size_t)B * tr->o.seq);
-        if (!k) continue;
+        if (!k || i < mine0 || i >= mine1) continue;
         float loss;
-        if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) return s;
-        sum += (double)loss * (double)k;
-        total += k;
+        if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) break;
+        part[i] = (double)loss * (double)k;
+        part[n_batches + i] = (double)k;
     }
-    if (total) *out = sum / (double)total;
-    return TL_OK;
+    if ((s = tl_dist_agree(s)) == TL_OK) s = tl_dist_sum_disjoint(part, (size_t)n_batches * 2);
+    double sum = 0;
+    int64_t total = 0;
+    for (int64_t i = 0; i < n_batches && s == TL_OK; i++) {
+        if (part[n_batches + i] == 0) continue;
+        sum += part[i];
+        total += (int64_t)part[n_batches + i];
+    }
+    tl_free(part);
+    if (s == TL_OK && total) *out = sum / (double)total;
+    return s;
 }
 
 static const char *last_good(const trainer *tr, char *buf, size_t cap) {
@@ -694,25 +711,35 @@ static tl_status numeric_stop(const trainer *tr, int64_t step, const char *what,
 static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, double *lr_out) {
     int B = tr->o.batch, T = tr->o.seq;
     int64_t step = tr->step + 1; /* the step this update completes, as logged */
-    memset(tr->grads, 0, tr->m->n_params * sizeof(float));
+    /* Every micro-batch's gradient is summed in micro-batch order, whichever rank
+     * computed it (dp.h): one process and N ranks give the same bits. */
+    tl_dp *dp = &tr->dp;
+    tl_dp_begin(dp, tr->grads);
+    tl_status s = TL_OK;
+    for (int a = 0; a < tr->o.accum && s == TL_OK; a++) {
+        tl_batcher_next(tr->train_it, tr->batch);
+        tl_attn_spec attn;
+        if ((s = tr->obj->make(tr->obj, tr->batch, &tr->rng, tr->inputs, tr->targets, &attn))) break;
+        tr->tokens_seen += (int64_t)B * T;
+        if (!tl_dp_mine(dp, a) || !count_targets(tr->targets, (size_t)B * T)) continue;
+        float loss;
+        if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) break;
+        if (step == tr->o.test_inf_step) loss = INFINITY;
+        if (isfinite(loss)) tl_model_backward(tr->m, tr->acts, tl_dp_target(dp, a, tr->grads), 1.0f / (float)tr->o.accum);
+        tl_dp_done(dp, a, tr->grads, loss);
+        if (!isfinite(loss)) break;
+    }
+    if ((s = tl_dist_agree(s)) || (s = tl_dp_exchange_losses(dp))) return s;
     double loss_sum = 0;
     int used = 0;
     for (int a = 0; a < tr->o.accum; a++) {
-        tl_batcher_next(tr->train_it, tr->batch);
-        tl_attn_spec attn;
-        tl_status s = tr->obj->make(tr->obj, tr->batch, &tr->rng, tr->inputs, tr->targets, &attn);
-        if (s) return s;
-        tr->tokens_seen += (int64_t)B * T;
-        if (!count_targets(tr->targets, (size_t)B * T)) continue;
-        float loss;
-        if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) return s;
-        if (step == tr->o.test_inf_step) loss = INFINITY;
-        if (!isfinite(loss)) return numeric_stop(tr, step, "the training loss", loss);
-        tl_model_backward(tr->m, tr->acts, tr->grads, 1.0f / (float)tr->o.accum);
-        loss_sum += loss;
+        if (!dp->used[a]) continue;
+        if (!isfinite(dp->loss[a])) return numeric_stop(tr, step, "the training loss", dp->loss[a]);
+        loss_sum += (float)dp->loss[a];
         used++;
     }
     if (!used) return tl_errorf(TL_E_RANGE, "step %lld: no micro-batch had a token to predict", (long long)step);
+    if ((s = tl_dp_reduce(dp, tr->grads))) return s;
     double norm = tl_grad_clip(tr->grads, tr->m->n_params, tr->o.grad_clip);
     if (!isfinite(norm)) return numeric_stop(tr, step, "the gradient norm", norm);
     tl_lr_schedule sched = {tr->o.lr, tr->o.warmup, tr->o.steps, tr->o.min_lr_ratio};
@@ -729,6 +756,7 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
 static double wall_time(const trainer *tr) { return tr->wall0 + (tl_time_sec() - tr->t_start); }
 
 static tl_status write_log(trainer *tr) {
+    if (tl_dist_rank() != 0) return TL_OK;
     char path[PATH_CAP];
     snprintf(path, sizeof path, "%s/train_log.csv", tr->o.out_dir);
     tr->last_log_write = tl_time_sec();
@@ -743,7 +771,7 @@ static void add_float_or_null(cJSON *obj, const char *key, double v) {
 /* Model file, state file, log, then the manifest that names them; then drop the
  * previous state (unless keep_state). A kill at any point leaves the previous
  * manifest naming complete files. */
-static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss, double lr) {
+static tl_status save_checkpoint_files(trainer *tr, double train_loss, double val_loss, double lr) {
     char model_path[PATH_CAP], state_path[PATH_CAP];
     model_path_at(tr, model_path, tr->step);
     state_path_at(tr, state_path, tr->step);
@@ -782,6 +810,16 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     tr->last_ckpt = tr->step;
     snprintf(tr->last_state, sizeof tr->last_state, "%s", state_path);
     return TL_OK;
+}
+
+/* Under MPI rank 0 alone writes; every rank learns whether it worked. */
+static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss, double lr) {
+    if (tl_dist_rank() == 0) return tl_dist_agree(save_checkpoint_files(tr, train_loss, val_loss, lr));
+    tl_status s = tl_dist_agree(TL_OK);
+    if (s == TL_OK) {
+        tr->last_ckpt = tr->step; /* for the messages that name the last good checkpoint */
+    }
+    return s;
 }
 
 static int in_schedule(const trainer *tr, int64_t step) {
@@ -866,7 +904,7 @@ static tl_status run_loop(trainer *tr) {
         if ((s = log_row(tr, loss, val, lr, norm, tps))) return s;
         if (save && (s = save_checkpoint(tr, loss, val, lr))) return s;
         if (!save && tl_time_sec() - tr->last_log_write > 10.0 && (s = write_log(tr))) return s;
-        if (o->progress) {
+        if (o->progress && tl_dist_rank() == 0) {
             double el = tl_time_sec() - t_loop, per = el / (double)(tr->step - first);
             tl_train_progress p = {tr->step, o->steps, loss, val, lr, norm, tps, wall_time(tr),
                                    per * (double)(o->steps - tr->step), save};
@@ -887,7 +925,8 @@ tl_status tl_train_run(const tl_train_opts *opts) {
     tl_status s = opts->resume_dir ? TL_OK : check_opts(&tr.o);
     if (s == TL_OK) s = opts->resume_dir ? setup_resume(&tr) : setup_fresh(&tr);
     if (s == TL_OK) s = tl_train_schedule(tr.o.steps, tr.o.save_every, tr.o.save_log, &tr.sched, &tr.n_sched);
-    if (s == TL_OK) {
+    if (tl_dist_size() > 1 && (s = tl_dist_agree(s)) == TL_OK) s = tl_train_dist_check(tr.o.accum);
+    if (s == TL_OK && tl_dist_rank() == 0) { /* under MPI rank 0 alone owns the directory */
         /* room for the next checkpoint now; for all that are planned, a warning */
         uint64_t model_bytes = (uint64_t)tr.m->n_params * 4 + 4096, state = tl_train_state_bytes(tr.m->n_params);
         int left = 0;
@@ -898,6 +937,7 @@ tl_status tl_train_run(const tl_train_opts *opts) {
         if (s == TL_OK && opts->resume_dir) remove_stale_temps(tr.o.out_dir); /* ours alone now */
         if (s == TL_OK && !opts->resume_dir) s = check_format(&tr);
     }
+    s = tl_dist_agree(s);
     if (s == TL_OK && tr.o.warmup >= tr.o.steps)
         tl_logf(TL_LOG_WARN, "the warm-up (%d steps) is not shorter than the run (%lld steps): the learning rate "
                 "never reaches its peak %g", tr.o.warmup, (long long)tr.o.steps, (double)tr.o.lr);

@@ -1,0 +1,60 @@
+#!/bin/bash
+# mpi_scaling.sh: 2 MPI ranks x 1 thread against 1 process x 1 thread, on this machine.
+#   training: the stories15M shape (dim 288, 6 layers, vocab 32000), --batch 4 --seq 256
+#             --accum 8, STEPS steps; throughput = the median tokens/s of the logged steps
+#             after the first (setup and the final checkpoint write excluded), and both
+#             runs' final checkpoints are compared (bit-identical expected)
+#   capture:  `tiller acts --series` over the checkpoints of a run of the stories15M shape
+#             with a 512-token vocabulary (CKPTS checkpoints, N_STMT statements of the trust
+#             data, every resid_post), wall time of the whole command (mpirun start-up included)
+# Usage: bench/mpi_scaling.sh [build/tiller]   (env: STEPS=4 CKPTS=8 N_STMT=400)
+# Prints `uptime` before and after: the machine is shared, read the ratios with the load.
+set -euo pipefail
+T=${1:-build/tiller}
+SHARED=${TILLER_SHARED:-../shared}
+STEPS=${STEPS:-4} CKPTS=${CKPTS:-8} N_STMT=${N_STMT:-400}
+MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+W=$(mktemp -d /tmp/tiller-mpibench-XXXXXX)
+trap 'rm -rf "$W"' EXIT
+exec 3>&1 # timed() reports here even when the command's own output is discarded
+"$T" --version | tail -1
+echo "load before: $(uptime)"
+timed() { # LABEL CMD... : wall and CPU seconds (mpirun's ranks included) on stdout
+    /usr/bin/time -o "$W/time.txt" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
+    cat "$W/time.txt" >&3
+}
+median_tps() { tail -n +3 "$1/train_log.csv" | cut -d, -f6 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# --- training, stories15M shape
+awk 'BEGIN { x = 7; for (d = 0; d < 400; d++) { line = "1"; for (i = 1; i < 600; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648; line = line " " (2 + x % 31990) } print line } }' >"$W/big.ids"
+"$T" data --vocab 32000 "$W/big.ids" -o "$W/big.tok" >/dev/null 2>&1
+SHAPE="--dim 288 --hidden 768 --layers 6 --heads 6 --kv-heads 6 --seq 256 --batch 4 --accum 8"
+ARGS="-d $W/big.tok $SHAPE --steps $STEPS --warmup 1 --eval-every 0 --threads 1 -q"
+timed "train 1 process x 1 thread:" "$T" train $ARGS -o "$W/t1" >/dev/null
+timed "train 2 ranks x 1 thread:  " $MPI -np 2 "$T" train $ARGS -o "$W/t2" >/dev/null
+a=$(median_tps "$W/t1") b=$(median_tps "$W/t2")
+echo "train tokens/s (median of steps 2..$STEPS): 1 rank $a, 2 ranks $b, ratio $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
+cmp -s "$W/t1/ckpt-$STEPS.gguf" "$W/t2/ckpt-$STEPS.gguf" && echo "final checkpoints: bit-identical" ||
+    echo "final checkpoints: DIFFER"
+
+# --- capture sweep
+head -n $((N_STMT + 1)) "$SHARED/data/trust/stereoset.csv" >"$W/data.csv"
+awk 'BEGIN { x = 3; for (d = 0; d < 300; d++) { line = "1"; for (i = 1; i < 200; i++) {
+        x = (x * 1103515245 + 12345) % 2147483648; line = line " " (3 + x % 509) } print line } }' >"$W/small.ids"
+"$T" data --vocab 512 "$W/small.ids" -o "$W/small.tok" >/dev/null 2>&1
+"$T" train -d "$W/small.tok" --dim 288 --hidden 768 --layers 6 --heads 6 --seq 128 --batch 4 --warmup 1 \
+    --steps $((CKPTS * 2)) --save-every 2 --threads 1 -q -o "$W/series" >/dev/null
+A=(--tokenizer "$SHARED/models/stories260K/tok512.bin" --data "$W/data.csv" --truncate --threads 1 --workers 1)
+s1=$(date +%s.%N)
+timed "acts 1 process x 1 thread: " "$T" acts --series "$W/series" "${A[@]}" -o "$W/a1" >/dev/null 2>&1
+s2=$(date +%s.%N)
+timed "acts 2 ranks x 1 thread:   " $MPI -np 2 "$T" acts --series "$W/series" "${A[@]}" -o "$W/a2" >/dev/null 2>&1
+s3=$(date +%s.%N)
+echo "capture of $CKPTS checkpoints x $N_STMT statements: 1 rank $(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f", b-a}') s," \
+    "2 ranks $(awk -v a="$s2" -v b="$s3" 'BEGIN{printf "%.2f", b-a}') s, ratio" \
+    "$(awk -v a="$s1" -v b="$s2" -v c="$s3" 'BEGIN{printf "%.2f", (b-a)/(c-b)}')"
+same=1
+for f in $(cd "$W/a1" && find . -name '*.npy'); do cmp -s "$W/a1/$f" "$W/a2/$f" || same=0; done
+[[ $same == 1 ]] && echo "capture arrays: byte-identical" || echo "capture arrays: DIFFER"
+echo "load after: $(uptime)"

@@ -1,0 +1,68 @@
+/*
+ * dist.h: the processes of an MPI job (`mpirun -np N tiller ...`), or one process.
+ *
+ * Everything MPI goes through here, so the rest of tiller has no #ifdef: built
+ * without MPI (or started without a launcher) there is one rank, rank 0 of 1, and
+ * every collective below is a no-op or a copy. MPI's state is process-wide by
+ * nature; this module keeps one flag of its own (whether it initialised MPI).
+ *
+ * MPI is initialised only when a launcher started the process (mpirun/srun set
+ * OMPI_COMM_WORLD_SIZE, PMIX_RANK or PMI_SIZE): a plain `tiller ...` never pays
+ * for MPI start-up. Errors return (MPI_ERRORS_RETURN) as TL_E_IO with MPI's text.
+ * A rank that dies is the launcher's business: Open MPI's mpirun then stops every
+ * other rank and names the one that died (docs/scale-out.md).
+ *
+ * Determinism: the sums here are exact or done in a fixed order (rank order),
+ * never in whatever order messages happen to arrive.
+ */
+#ifndef TL_DIST_H
+#define TL_DIST_H
+
+#include <stddef.h>
+
+#include "tiller/base.h"
+
+/* 1 when tiller was compiled with MPI. */
+int tl_dist_built_in(void);
+/* "Open MPI v4.1.4, ..." (the library's own version string) or "not built in". */
+const char *tl_dist_library(void);
+/* Was this process started by an MPI launcher (whether or not MPI is built in)? */
+int tl_dist_launched(void);
+
+/* Initialise when launched (else nothing); an error when launched by mpirun but built
+ * without MPI (N copies would each run the whole command). */
+tl_status tl_dist_init(int *argc, char ***argv);
+void tl_dist_finalize(void);
+int tl_dist_rank(void); /* 0 without MPI */
+int tl_dist_size(void); /* 1 without MPI */
+
+tl_status tl_dist_barrier(void);
+/* Collective. Every rank passes its own status; all ranks return TL_OK only when all
+ * were TL_OK. Otherwise every rank returns the status of the lowest failing rank, and
+ * the other ranks' message becomes "rank R: <its message>". */
+tl_status tl_dist_agree(tl_status local);
+/* Broadcast bytes from root to every rank. */
+tl_status tl_dist_bcast(void *buf, size_t bytes, int root);
+/* x[i] summed over ranks, for slots that exactly one rank fills (the others pass 0):
+ * the sum is then exact whatever order MPI adds in. */
+tl_status tl_dist_sum_disjoint(double *x, size_t n);
+/* Ordered float sum. Rank 0 holds acc[n]; rank r > 0 holds n_terms vectors terms[j][n].
+ * On return every rank's acc holds acc + rank 1's terms one by one + rank 2's ... : the
+ * additions done on rank 0 strictly in (rank, j) order, then broadcast. When acc_empty
+ * (rank 0 had no term of its own), the first term is copied, not added to zeros (which
+ * would turn -0 into +0). scratch[n] is work space on rank 0. Bit-identical to a single
+ * process adding the same vectors in the same order. */
+tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, int n_terms, size_t n,
+                              float *scratch);
+/* The share [*begin, *end) of n items for this rank: contiguous blocks in rank order,
+ * sizes differing by at most one. */
+void tl_dist_share(int64_t n, int64_t *begin, int64_t *end);
+/* The rank owning item i under tl_dist_share. */
+int tl_dist_owner(int64_t n, int64_t i);
+/* rows [0, n_rows) of row_bytes each, split by tl_dist_share(n_rows): every rank has filled
+ * its own block of buf; on return rank 0's buf holds every block (the others' unchanged). */
+tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
+/* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
+void tl_dist_abort(int code);
+
+#endif /* TL_DIST_H */
