@@ -19,6 +19,7 @@
  *   tiller/reversal.h   study: the reversal curse (NTP / BICO / ABI)
  *   tiller/demo.h       the whole study as one call
  *   tiller/bench.h      speed and bandwidth measurements
+ *   tiller/dist.h       the processes of an MPI job (rank, size, ordered sums), or one process
  *
  * Conventions: every fallible function returns a tl_status (TL_OK = 0) and passes results
  * through out-parameters; on failure it frees what it allocated, sets the outputs to NULL
@@ -58,5 +59,6 @@
 #include "tiller/reversal.h"
 #include "tiller/demo.h"
 #include "tiller/bench.h"
+#include "tiller/dist.h"
 
 #endif /* TILLER_H */

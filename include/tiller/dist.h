@@ -22,6 +22,8 @@
 
 #include "tiller/base.h"
 
+TL_API_BEGIN
+
 /* 1 when tiller was compiled with MPI. */
 int tl_dist_built_in(void);
 /* "Open MPI v4.1.4, ..." (the library's own version string) or "not built in". */
@@ -64,5 +66,7 @@ int tl_dist_owner(int64_t n, int64_t i);
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
 /* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
 void tl_dist_abort(int code);
+
+TL_API_END
 
 #endif /* TL_DIST_H */

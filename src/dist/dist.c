@@ -1,9 +1,11 @@
 /* dist.c: rank, size and the few collectives tiller needs, over MPI when built
  * with it (TILLER_HAVE_MPI), else the one-process versions. See dist.h. */
-#include "dist.h"
+#include "tiller/dist.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/base.h" /* internal: tl_errorf */
 
 #ifdef TILLER_HAVE_MPI
 #include <mpi.h>

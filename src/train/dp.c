@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "base/base.h" /* internal: tl_errorf */
 #include "tiller/dist.h"
 
 #include <omp.h>

@@ -18,7 +18,7 @@
 #ifndef TL_TRAIN_DP_H
 #define TL_TRAIN_DP_H
 
-#include "train.h"
+#include "tiller/train.h"
 
 typedef struct {
     int accum;           /* micro-batches per step, over all ranks */
