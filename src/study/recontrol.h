@@ -220,4 +220,64 @@ void tl_rc_gen_free(tl_rc_gen *g);
 tl_status tl_rc_generate(tl_rc_gen *g, const char *prompt, const char **text, int *n_tokens, float *states,
                          double *seconds);
 
+/* ---- the experiment (recontrol_eval.c) ----------------------------------------- */
+
+/* Prompts from a file, by form: .jsonl rows with "prompt" (used as is), or HH-RLHF rows
+ * (the transcript up to the last "\n\nAssistant:"; "chosen" kept as the reference answer);
+ * .json: SHP rows {"history"} or HarmfulQA's nested lists of questions; other files: one
+ * question per line. Questions (not already prompts) go through template, where "%s" is
+ * the question (default "User: %s\nAssistant:", the world's chat format). Rows offset ..
+ * offset + max - 1 (max <= 0: all). */
+typedef struct {
+    char **prompt;
+    int n;
+} tl_rc_prompts;
+tl_status tl_rc_prompts_load(const char *path, const char *tmpl, int offset, int max, tl_rc_prompts *out);
+void tl_rc_prompts_free(tl_rc_prompts *p);
+
+typedef struct {
+    const char *out_path;      /* value network GGUF */
+    int samples;               /* responses per prompt */
+    int n_new;
+    tl_sampler_params sampler; /* reference: temperature 0.7, top-k 50, top-p 0.95 */
+    int hidden;                /* value network width (reference 4096) */
+    tl_value_fit_opts fit;
+    void (*progress)(void *user, int done, int total);
+    void *user;
+} tl_rc_train_opts;
+typedef struct {
+    int n_seq, n_states;
+    double reward_mean, reward_sd;
+    tl_value_fit_result fit;
+} tl_rc_train_result;
+/* Samples responses, records the final normed states and the terminal reward, fits V and
+ * saves it with the static-editing direction (mean state of the responses with reward
+ * above the median minus the mean of the rest, tensor static_re.direction). */
+tl_status tl_rc_train(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,
+                      const tl_rc_train_opts *o, tl_rc_train_result *res);
+/* The static direction stored beside V (TL_E_FORMAT when the file has none). dir[d]. */
+tl_status tl_value_load_static(const char *path, int d, float *dir);
+
+typedef struct {
+    const char *out_dir;
+    const char *value_path;
+    unsigned methods;          /* bit mask of tl_rc_method */
+    int n_new;
+    tl_sampler_params sampler;
+    float step;
+    int iters;
+    float static_scale;
+    int cd_k;
+    const char *instruction;
+    const char *title;         /* for the table and charts */
+    uint64_t seed;             /* permutation test */
+    void (*progress)(void *user, const char *method, int done, int total);
+    void *user;
+} tl_rc_eval_opts;
+/* Runs every method on every prompt; writes OUT/results.csv, items.csv, results.json,
+ * table.txt, reward.svg, winrate.svg, time.svg. The table is also returned (owned by the
+ * caller) when table is not NULL. */
+tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,
+                     const tl_rc_eval_opts *o, char **table);
+
 #endif

@@ -307,6 +307,10 @@ tl_status tl_pref_pairs_load(const char *path, int max_rows, tl_pref_pair **out,
         const cJSON *jp = cJSON_GetObjectItemCaseSensitive(j, "prompt");
         const cJSON *jc = cJSON_GetObjectItemCaseSensitive(j, "chosen");
         const cJSON *jr = cJSON_GetObjectItemCaseSensitive(j, "rejected");
+        if (!jc && !jr) { /* the world's steering pairs: safe = chosen, unsafe = rejected */
+            jc = cJSON_GetObjectItemCaseSensitive(j, "safe");
+            jr = cJSON_GetObjectItemCaseSensitive(j, "unsafe");
+        }
         if (!cJSON_IsString(jc) || !cJSON_IsString(jr)) {
             cJSON_Delete(j);
             s = tl_errorf(TL_E_FORMAT, "%s:%d: missing string field \"%s\" (rows need \"prompt\", \"chosen\", \"rejected\")",
