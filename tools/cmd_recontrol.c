@@ -205,7 +205,7 @@ static int cmd_rc_eval(int argc, char **argv) {
         o.title = title, o.seed = seed, o.progress = eval_progress;
         char *table = NULL;
         if (tl_rc_eval(L.model, L.tok, &P, rw, &o, &table)) rc = cli_fail();
-        else printf("%s", table);
+        else if (table) printf("%s", table);
         free(table);
     }
     tl_rc_prompts_free(&P);

@@ -121,8 +121,8 @@ tl_status tl_rc_prompts_load(const char *path, const char *tmpl, int offset, int
         } else {
             free(line);
             fclose(f);
-            tl_status s = tl_pref_pairs_load(path, offset + (max > 0 ? max : 0) > 0 && max > 0 ? offset + max : 0,
-                                             &pp, &n);
+            int rows = max > 0 ? offset + max : 0; /* 0 = all */
+            tl_status s = tl_pref_pairs_load(path, rows, &pp, &n);
             if (s) return s;
             for (int i = 0; i < n; i++) add_prompt(&c, pp[i].prompt, 0);
             tl_pref_pairs_free(pp, n);
@@ -429,7 +429,10 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
             if ((s = tl_rc_generate(g, p->prompt[i], &text, &nt, NULL, &sec)) ||
                 (s = tl_reward_score(reward, p->prompt[i], text, &rw)) || (s = embed(es, tok, text, emb_r)))
                 goto done;
-            resp[(size_t)k * n + i] = strdup(text);
+            if (!(resp[(size_t)k * n + i] = strdup(text))) {
+                s = tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
+                goto done;
+            }
             VAL(k, i, M_REWARD) = rw;
             VAL(k, i, M_DIVERSITY) = diversity(text);
             VAL(k, i, M_COHERENCE) = cosine(emb_p + (size_t)i * d, emb_r, d);
