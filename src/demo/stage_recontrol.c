@@ -46,15 +46,22 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     tl_ckpt_list l = {0};
     tl_model *m = NULL;
     tl_reward *rw = NULL;
-    tl_rc_prompts tr = {0}, ev = {0};
+    tl_rc_prompts all = {0}, tr = {0}, ev = {0}; /* tr and ev are views into all */
     if ((s = tl_demo_series(d, &l)) || (s = tl_model_load(l.items[l.n - 1].path, &m))) goto done;
     if (!m->tok) {
         s = tl_errorf(TL_E_FORMAT, "%s: no tokenizer", l.items[l.n - 1].path);
         goto done;
     }
-    if ((s = tl_reward_open("world", &rw)) || (s = tl_rc_prompts_load(prompts, NULL, 0, RC_TRAIN, &tr)) ||
-        (s = tl_rc_prompts_load(prompts, NULL, RC_TRAIN, RC_EVAL, &ev)))
+    if ((s = tl_reward_open("world", &rw)) || (s = tl_rc_prompts_load(prompts, NULL, 0, 0, &all))) goto done;
+    /* the first prompts fit V, the next ones compare the methods (a third of them, at most RC_EVAL:
+     * the --quick world has 40) */
+    ev.n = all.n / 3 < RC_EVAL ? all.n / 3 : RC_EVAL;
+    tr.n = all.n - ev.n < RC_TRAIN ? all.n - ev.n : RC_TRAIN;
+    tr.prompt = all.prompt, ev.prompt = all.prompt + tr.n;
+    if (tr.n < 2 || ev.n < 2) {
+        s = tl_errorf(TL_E_FORMAT, "%s: %d prompts, too few for RE-Control", prompts, all.n);
         goto done;
+    }
     rc_ui ui = {d, 0, (int64_t)tr.n * 2 + (int64_t)ev.n * TL_RC__COUNT};
     tl_rc_train_opts to = {0};
     to.out_path = value, to.samples = 2, to.n_new = RC_TOKENS, to.hidden = 128;
@@ -74,8 +81,7 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     eo.seed = d->o.seed, eo.progress = ui_eval, eo.user = &ui;
     s = tl_rc_eval(m, m->tok, &ev, rw, &eo, NULL);
 done:
-    tl_rc_prompts_free(&tr);
-    tl_rc_prompts_free(&ev);
+    tl_rc_prompts_free(&all);
     tl_reward_free(rw);
     tl_model_free(m);
     tl_ckpt_list_free(&l);
@@ -89,6 +95,17 @@ tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
     size_t len = 0;
     if (!s) s = tl_file_read_all(path, &text, &len);
     if (s) return s;
+    /* n = the first number after "n = " in the table's title; training prompts from the value run */
+    int n_eval = 0, n_train = 0;
+    const char *q = strstr(text, "(n = ");
+    if (q) n_eval = atoi(q + 5);
+    char prompts[PATH_CAP];
+    tl_rc_prompts all = {0};
+    if (!tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts) &&
+        !tl_rc_prompts_load(prompts, NULL, 0, 0, &all)) {
+        n_train = all.n - n_eval < RC_TRAIN ? all.n - n_eval : RC_TRAIN;
+        tl_rc_prompts_free(&all);
+    }
     tl_html_para(h, NULL,
                  "RE-Control (Kong et al. 2024): a value network V on the final normed hidden state, fitted by "
                  "Bellman consistency on %d responses sampled from the last pre-training checkpoint (2 per prompt, "
@@ -101,7 +118,7 @@ tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
                  "extended text itself), RE-Control + prompting. Mean \xc2\xb1 95%% interval over prompts; win rate "
                  "against plain by the reward; p = paired sign-flip test of reward against RE-Control. "
                  "(recontrol/results.csv, items.csv with every response.)",
-                 RC_TRAIN * 2, RC_TOKENS, 30, 1.0, RC_EVAL);
+                 n_train * 2, RC_TOKENS, 30, 1.0, n_eval);
     tl_html_pre(h, text);
     tl_free(text);
     s = tl_demo_inline_svg(d, h, "recontrol", "reward.svg", "results.csv", "Average reward by method (95% interval).");
