@@ -13,7 +13,7 @@ STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trus
 DIMS="reliability toxicity privacy fairness robustness"
 TITLES=("The world" "Tokenizer" "Token files" "Pre-training" "Chat fine-tune (SFT)" "Samples" "Activations"
         "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat" "Steering the chat model"
-        "Reversal curse: NTP, BICO, ABI")
+        "Reversal curse: NTP, BICO, ABI" "RE-Control: editing the representation at test time")
 
 "$T" demo --help | grep -q -- "--quick" || fail "demo --help"
 set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
@@ -145,7 +145,7 @@ wait $pid 2>/dev/null || true
 [[ -e $B/sft ]] && fail "a later stage started before pre-training finished"
 n_before=$(ls "$B"/pretrain/ckpt-*.gguf | wc -l)
 "$T" demo --quick --out "$B" -t 1 -q > "$W/b.out" 2>&1 || fail "re-run after the kill: $(cat "$W/b.out")"
-grep -q "9 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
+grep -q "10 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
 for f in "$A"/pretrain/ckpt-*.gguf "$A"/sft/ckpt-*.gguf; do
     rel=${f#"$A"/}
     cmp -s "$f" "$B/$rel" || fail "$rel differs between the uninterrupted and the killed + resumed run"
