@@ -17,6 +17,7 @@
  *   tiller/world.h      the synthetic world with known truth
  *   tiller/trust.h      study: trust dynamics over a series
  *   tiller/reversal.h   study: the reversal curse (NTP / BICO / ABI)
+ *   tiller/recontrol.h  study: RE-Control (value network, rewards, test-time editing)
  *   tiller/demo.h       the whole study as one call
  *   tiller/bench.h      speed and bandwidth measurements
  *   tiller/dist.h       the processes of an MPI job (rank, size, ordered sums), or one process
@@ -57,6 +58,7 @@
 #include "tiller/world.h"
 #include "tiller/trust.h"
 #include "tiller/reversal.h"
+#include "tiller/recontrol.h"
 #include "tiller/demo.h"
 #include "tiller/bench.h"
 #include "tiller/dist.h"

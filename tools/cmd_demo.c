@@ -101,6 +101,8 @@ int tl_cmd_demo(int argc, char **argv) {
         "               (tiller trust-dynamics --steer-only)\n"
         " 12 reversal   the reversal curse: the pre-trained model fine-tuned on the world's name <->\n"
         "               description facts with ntp, bico and abi, four subtasks (tiller reversal)\n"
+        " 13 recontrol  RE-Control: a value network on the pre-trained model's final states, test-time\n"
+        "               gradient ascent vs prompting, static editing, CD, CD-prefix (tiller recontrol)\n"
         "Each stage writes DIR/<stage>/ and, last, DIR/<stage>/stage.json listing its files. Re-running\n"
         "skips finished stages (after checking their files' sizes: a damaged file is an error naming it;\n"
         "delete the stage's directory to redo it) and continues an interrupted one: a killed pre-training\n"

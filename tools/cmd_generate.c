@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "tiller.h"
 #include "steer_cli.h"
+#include "tiller/recontrol.h"
 
 /* The model plus the tokenizer to use: --tokenizer FILE, else the model's own. */
 typedef struct {
@@ -71,6 +72,9 @@ int tl_cmd_generate(int argc, char **argv) {
     float temp = 0.8f, top_p = 0.9f;
     uint64_t seed = 0;
     cli_steer st = CLI_STEER_INIT;
+    const char *rc_path = NULL; /* RE-Control */
+    float rc_step = 1.0f;
+    int rc_iters = 30;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "model file (.gguf, .bin, .safetensors or HF directory)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file (.bin, .gguf, tokenizer.json); default: the model's"},
@@ -85,6 +89,10 @@ int tl_cmd_generate(int argc, char **argv) {
         {"--no-echo", NULL, OPT_FLAG, &no_echo, "do not print the prompt"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "print timing and progress details"},
         CLI_STEER_OPTS(st),
+        {"--recontrol", NULL, OPT_STR, &rc_path,
+         "RE-Control value network GGUF (tiller recontrol train): gradient ascent on the final normed state"},
+        {"--step-size", NULL, OPT_FLOAT, &rc_step, "RE-Control step size"},
+        {"--iters", NULL, OPT_INT, &rc_iters, "RE-Control gradient steps per token"},
     };
     cli_spec spec = {"tiller generate -m MODEL [-p PROMPT] [options]",
                      "Generates text after the prompt, streaming it to stdout; stops at end-of-sequence. "
@@ -108,6 +116,8 @@ int tl_cmd_generate(int argc, char **argv) {
     tl_session *s = NULL;
     tl_sampler *smp = NULL;
     tl_sampler_params sp = {temp, top_k, top_p, seed};
+    tl_value_net *rc_net = NULL;
+    tl_recontrol_hook rc_hook = {0};
     if (tl_tokenizer_encode(L.tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids) != TL_OK ||
         tl_sampler_new(&sp, tl_model_config(L.model)->vocab_size, &smp) != TL_OK ||
         tl_session_new(L.model, n_ctx, 0, &s) != TL_OK) {
@@ -115,6 +125,12 @@ int tl_cmd_generate(int argc, char **argv) {
         goto done;
     }
     if ((rc = cli_steer_setup(&st, L.model, tl_session_hooks(s)))) goto done;
+    if (rc_path && (tl_value_load(rc_path, &rc_net) ||
+                    tl_recontrol_hook_init(&rc_hook, rc_net, L.model, rc_step, rc_iters, rc_path) ||
+                    tl_recontrol_attach(&rc_hook, tl_session_hooks(s)))) {
+        rc = cli_fail();
+        goto done;
+    }
     gen_out out = {tl_time_sec(), 0, no_echo ? NULL : L.tok, ids, n_ids};
     tl_gen_opts go;
     tl_gen_opts_default(&go);
@@ -130,10 +146,15 @@ int tl_cmd_generate(int argc, char **argv) {
     tl_logf(TL_LOG_INFO, "prompt %zu tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s)",
             n_ids, t_first - out.t0, (double)n_ids / (t_first - out.t0 + 1e-12), gr.n_new, t1 - t_first,
             gr.n_new / (t1 - t_first + 1e-12));
+    if (rc_net)
+        tl_logf(TL_LOG_INFO, "RE-Control: %ld edits, mean value gain %.4f", rc_hook.n_edits,
+                rc_hook.n_edits ? rc_hook.sum_gain / rc_hook.n_edits : 0.0);
 done:
     tl_free(ids);
     tl_sampler_delete(smp);
     tl_session_free(s);
+    tl_recontrol_hook_free(&rc_hook);
+    tl_value_free(rc_net);
     cli_steer_free(&st);
     loaded_free(&L);
     return rc;

@@ -27,6 +27,8 @@ static const tl_demo_stage stages[] = {
     {"eval", "Evaluation: base vs chat", 0, tl_demo_eval_run, tl_demo_eval_report},
     {"trust", "Steering the chat model", 0, tl_demo_trust_run, tl_demo_trust_report},
     {"reversal", "Reversal curse: NTP, BICO, ABI", 0, tl_demo_reversal_run, tl_demo_reversal_report},
+    {"recontrol", "RE-Control: editing the representation at test time", 0, tl_demo_recontrol_run,
+     tl_demo_recontrol_report},
 };
 #define N_STAGES ((int)(sizeof stages / sizeof *stages))
 

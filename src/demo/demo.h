@@ -142,5 +142,7 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir);
 tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_reversal_run(tl_demo *d, const char *dir);
 tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h);
+tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir);
+tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h);
 
 #endif /* TL_DEMO_H */
