@@ -54,9 +54,9 @@ check "[ \"\$('$BIN' reward score --reward '$R' -p x -r 'she was happy and smile
 # ---- bad input
 # a value network for another hidden size: fit one on a model of width 32
 for i in $(seq 40); do cat "$T/prompts.txt"; done >"$T/corpus.txt"
-"$BIN" data -t "$TOK" "$T/corpus.txt" -o "$T/p.tok" >/dev/null 2>&1 || bad "data"
+"$BIN" data --tokenizer "$TOK" "$T/corpus.txt" -o "$T/p.tok" >/dev/null 2>&1 || bad "data"
 "$BIN" train -d "$T/p.tok" -o "$T/run" --dim 32 --hidden 64 --layers 1 --heads 2 --seq 16 --steps 1 --warmup 1 \
-    --batch 2 -t "$TOK" -q >/dev/null 2>&1 || bad "train a width-32 model"
+    --batch 2 --tokenizer "$TOK" -q >/dev/null 2>&1 || bad "train a width-32 model"
 OTHER=$(ls "$T"/run/ckpt-*.gguf | head -1)
 "$BIN" recontrol train -m "$OTHER" --prompts "$T/prompts.txt" --template "%s" --reward "$R" --samples 1 -n 4 \
     --hidden 8 --epochs 1 -o "$T/v32.gguf" -t 1 >/dev/null 2>&1 || bad "value network for width 32"
