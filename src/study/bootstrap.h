@@ -16,11 +16,11 @@
 #include "base/base.h"
 
 typedef struct {
-    double estimate; /* mean over all items */
-    double lo, hi;   /* the percentile interval */
+    double estimate;    /* mean over all items */
+    double lo, hi;      /* the percentile interval */
     double p_two_sided; /* 2 min(share of replicates <= 0, share >= 0), at most 1: a test of
                          * "mean = 0" for paired differences (NaN when every value is 0) */
-    int n_clusters;  /* clusters with at least one item */
+    int n_clusters;     /* clusters with at least one item */
 } tl_boot_ci;
 
 /* values, cluster [n_items] (cluster ids 0 .. n_clusters-1); n_boot replicates drawn with

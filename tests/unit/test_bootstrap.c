@@ -15,7 +15,8 @@
 static const unsigned char *cur, *end;
 
 static int take(void *dst, size_t n) {
-    if ((size_t)(end - cur) < n) return 0;
+    if ((size_t)(end - cur) < n)
+        return 0;
     memcpy(dst, cur, n);
     cur += n;
     return 1;
@@ -31,10 +32,11 @@ static void test_oracle(void) {
     for (uint32_t c = 0; c < hdr[1]; c++) {
         int32_t n[3];
         double level, want[4];
-        int ok = take(n, 12) && take(&level, 8) && n[0] > 0 && n[0] < 100000 && n[1] > 0 && n[1] < 10000 &&
-                 n[2] > 0 && n[2] < 100000;
+        int ok = take(n, 12) && take(&level, 8) && n[0] > 0 && n[0] < 100000 && n[1] > 0 && n[1] < 10000 && n[2] > 0 &&
+                 n[2] < 100000;
         CHECK(ok, "%s: case %u: bad header", path, c);
-        if (!ok) break;
+        if (!ok)
+            break;
         double *v = malloc((size_t)n[0] * 8);
         int *cl = malloc((size_t)n[0] * 4), *dr = malloc((size_t)n[2] * n[1] * 4);
         ok = take(v, (size_t)n[0] * 8) && take(cl, (size_t)n[0] * 4) && take(dr, (size_t)n[2] * n[1] * 4) &&
@@ -68,7 +70,8 @@ static void test_coverage(void) {
     for (int e = 0; e < EXPERIMENTS; e++) {
         for (int p = 0; p < PEOPLE; p++) {
             double rate = tl_rng_double(&rng);
-            for (int i = 0; i < ITEMS; i++) v[p * ITEMS + i] = tl_rng_double(&rng) < rate, cl[p * ITEMS + i] = p;
+            for (int i = 0; i < ITEMS; i++)
+                v[p * ITEMS + i] = tl_rng_double(&rng) < rate, cl[p * ITEMS + i] = p;
         }
         tl_boot_ci a, b;
         CHECK_OK(tl_bootstrap_clusters(v, cl, PEOPLE * ITEMS, PEOPLE, 1000, 1000 + e, 0.95, &a));
@@ -77,11 +80,12 @@ static void test_coverage(void) {
         cover90 += b.lo <= 0.5 && 0.5 <= b.hi;
         CHECK(a.lo <= a.estimate + 1e-12 && a.estimate <= a.hi + 1e-12 && b.lo >= a.lo && b.hi <= a.hi,
               "experiment %d: nested intervals around the estimate", e);
-        if (tl_test_failed) break;
+        if (tl_test_failed)
+            break;
     }
     double c95 = (double)cover95 / EXPERIMENTS, c90 = (double)cover90 / EXPERIMENTS;
-    printf("  coverage of the true mean over %d experiments: 95%% interval %.3f, 90%% interval %.3f\n",
-           EXPERIMENTS, c95, c90);
+    printf("  coverage of the true mean over %d experiments: 95%% interval %.3f, 90%% interval %.3f\n", EXPERIMENTS,
+           c95, c90);
     CHECK(c95 >= 0.90 && c95 <= 0.98, "95%% interval covers %.3f of the time", c95);
     CHECK(c90 < c95 && c90 >= 0.84, "90%% interval covers %.3f (95%%: %.3f)", c90, c95);
 }
