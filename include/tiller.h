@@ -17,6 +17,7 @@
  *   tiller/world.h      the synthetic world with known truth
  *   tiller/trust.h      study: trust dynamics over a series
  *   tiller/reversal.h   study: the reversal curse (NTP / BICO / ABI)
+ *   tiller/bootstrap.h  percentile bootstrap intervals over clusters (people, prompts)
  *   tiller/recontrol.h  study: RE-Control (value network, rewards, test-time editing)
  *   tiller/demo.h       the whole study as one call
  *   tiller/bench.h      speed and bandwidth measurements
@@ -57,6 +58,7 @@
 #include "tiller/eval.h"
 #include "tiller/world.h"
 #include "tiller/trust.h"
+#include "tiller/bootstrap.h"
 #include "tiller/reversal.h"
 #include "tiller/recontrol.h"
 #include "tiller/demo.h"

@@ -31,6 +31,8 @@ int tl_cmd_world(int argc, char **argv) {
         {"--instruct", NULL, OPT_INT, &o.n_instruct, "number of instruction (SFT) examples"},
         {"--flaw-rate", NULL, OPT_FLOAT, &flaw, "share of flawed answers in the instruction data"},
         {"--rev-people", NULL, OPT_INT, &o.n_rev_people, "people per reversal subset (p2d, d2p, both)"},
+        {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
+         "training sentences per reversal person and direction (1..30)"},
         {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
         CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "list every file written"},

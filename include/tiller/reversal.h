@@ -11,7 +11,9 @@
  *   N2D-reverse  p2d_reverse_prompts_test  description -> name of a fact trained name first
  *   D2N-reverse  d2p_reverse_prompts_test  name -> description of a fact trained description first
  *
- * Metrics per subtask (mean over items, then mean and sample std over seeds):
+ * Metrics per subtask (mean over items, then mean and sample std over seeds; for em and
+ * rank also a 95 % bootstrap interval over people and the paired difference against
+ * ntp with its interval and p, see tl_reversal_row):
  *   em          exact match of the greedy completion: the generation, leading
  *               whitespace removed, starts with the expected completion stripped of
  *               surrounding whitespace and a final "." (the model may go on after it);
@@ -29,7 +31,9 @@
  *   abi   the trainer's `abi[:options]` (GLM-style blank infilling).
  * Generation after any of them is left to right with the causal mask.
  *
- * Files written to OUT: results.csv (one row per objective x subtask), per_seed.csv,
+ * Files written to OUT: results.csv (one row per objective x subtask; after the means
+ * and stds: people, em/rank 95 % intervals over people, and the difference against ntp
+ * with its interval and bootstrap p), per_seed.csv,
  * results.json (settings, results, example generations), table.txt (the text table),
  * reversal_em.svg and reversal_rank.svg (grouped bars, mean +- std), items/ (one
  * per-item CSV per objective, seed and subtask; ':' and ',' of options become '_' in
@@ -39,6 +43,7 @@
 #ifndef TL_EVAL_REVERSAL_H
 #define TL_EVAL_REVERSAL_H
 
+#include "tiller/bootstrap.h"
 #include "tiller/eval.h"
 #include "tiller/train.h"
 
@@ -93,6 +98,16 @@ typedef struct {
     double *final_loss; /* [n_seeds] training loss of the last step (NaN for base) */
     double mean[TL_REV_SUBTASKS][TL_REV_METRICS];
     double std[TL_REV_SUBTASKS][TL_REV_METRICS]; /* sample std over seeds; 0 for one seed */
+    /* per item, mean over seeds: [n_items[s]][2] = {em, rank} (for the intervals) */
+    double *items[TL_REV_SUBTASKS];
+    /* 95 % percentile-bootstrap intervals over people ([0] em, [1] rank): each test item
+     * belongs to one person (its gold completion), people are resampled (2000
+     * replicates); the statistic is the item mean of the seed-averaged hits */
+    tl_boot_ci ci[TL_REV_SUBTASKS][2];
+    /* the same for the paired difference against the ntp row (same items); has_vs_ntp
+     * is 0 for base, ntp itself, or when there is no ntp row */
+    int has_vs_ntp;
+    tl_boot_ci vs_ntp[TL_REV_SUBTASKS][2];
 } tl_reversal_row;
 
 typedef struct {

@@ -47,6 +47,8 @@ typedef struct {
     const uint8_t *key_mask; /* [B, T], 1 = this position may not be attended (NULL = none) */
     const int *prefix;       /* [B] BIDIR: bidirectional keys per row, 0..T (NULL = T) */
     const int *pos;          /* [B, T] RoPE positions, each 0 .. 2^20 (NULL = 0..T-1) */
+    const int *pos2;         /* [B, T] second position id (GLM-style 2-D RoPE: the odd rotary
+                              * pairs turn by pos2, the even ones by pos; needs pos), or NULL */
     int plain_rope;          /* 1: never mirror (ablation) */
 } tl_attn_spec;
 

@@ -40,6 +40,8 @@ typedef struct {
     double sft_flaw_rate; /* share of flawed answers (untruthful, rude, leaking, stereotyped) in SFT data */
     int n_instruct;       /* instruction examples */
     int n_rev_people;     /* people per reversal subset (p2d, d2p, both) */
+    int n_rev_paraphrases; /* training sentences per reversal person and direction, 1..30 (spread over
+                            * the 30 templates; the test files keep all their templates) */
 } tl_world_opts;
 
 void tl_world_opts_default(tl_world_opts *o);

@@ -132,6 +132,16 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
     /* results.csv: objective,spec,subtask,file,n_items,seeds,em_mean,em_std,rank_mean,rank_std,... */
     char name[MAX_ROWS][64];
     double em[MAX_ROWS][TL_REV_SUBTASKS][2], rk[MAX_ROWS][TL_REV_SUBTASKS][2];
+    /* intervals over people: ci[row][subtask][metric 0 em, 1 rank] = {lo, hi}; vs[...] =
+     * {difference against ntp, lo, hi, p} (NaN when absent) */
+    double ci[MAX_ROWS][TL_REV_SUBTASKS][2][2], vs[MAX_ROWS][TL_REV_SUBTASKS][2][4];
+    int people = 0;
+    for (int i = 0; i < MAX_ROWS; i++)
+        for (int k = 0; k < TL_REV_SUBTASKS; k++)
+            for (int m = 0; m < 2; m++) {
+                ci[i][k][m][0] = ci[i][k][m][1] = NAN;
+                for (int j = 0; j < 4; j++) vs[i][k][m][j] = NAN;
+            }
     int n_rows = 0, n_items[TL_REV_SUBTASKS] = {0}, seeds = 0;
     for (int i = 0; i < MAX_ROWS; i++)
         for (int k = 0; k < TL_REV_SUBTASKS; k++) em[i][k][0] = em[i][k][1] = rk[i][k][0] = rk[i][k][1] = NAN;
@@ -159,6 +169,17 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
         if (strcmp(name[q], "base")) seeds = atoi(rec.fields[5]);
         em[q][k][0] = strtod(rec.fields[6], NULL), em[q][k][1] = strtod(rec.fields[7], NULL);
         rk[q][k][0] = strtod(rec.fields[8], NULL), rk[q][k][1] = strtod(rec.fields[9], NULL);
+        if (rec.n_fields >= 27) { /* the intervals over people (results.csv since issue 14) */
+            people = atoi(rec.fields[14]);
+            for (int m = 0; m < 2; m++) {
+                ci[q][k][m][0] = strtod(rec.fields[15 + 2 * m], NULL);
+                ci[q][k][m][1] = strtod(rec.fields[16 + 2 * m], NULL);
+                for (int j = 0; j < 4; j++) {
+                    const char *f = rec.fields[19 + 4 * m + j];
+                    vs[q][k][m][j] = *f ? strtod(f, NULL) : NAN;
+                }
+            }
+        }
     }
     tl_csv_free(&r);
     tl_free(text);
@@ -173,8 +194,10 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
                  "N2D and D2N ask in the trained direction, N2D-reverse and D2N-reverse in the other (%d test "
                  "items each, spread over the people). em: the greedy completion starts with the expected one; "
                  "rank: the correct completion is the most likely among all people's. Mean \xc2\xb1 std over "
-                 "seeds (reversal/results.csv, per-item generations in reversal/items/).",
-                 d->cfg.rev_steps, d->cfg.rev_batch, d->cfg.rev_lr, seeds, n_items[0]);
+                 "seeds, and in brackets the 95%% bootstrap interval over the %d people of a subtask "
+                 "(reversal/results.csv, per-item generations in reversal/items/). A smaller preset than the "
+                 "documented run of docs/reversal.md (10 epochs, 30 people per subset, 5 seeds).",
+                 d->cfg.rev_steps, d->cfg.rev_batch, d->cfg.rev_lr, seeds, n_items[0], people);
     const char *hdr[1 + 2 * TL_REV_SUBTASKS];
     char hb[2 * TL_REV_SUBTASKS][48];
     hdr[0] = "objective";
@@ -185,12 +208,14 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
     }
     tl_html_table_begin(h, hdr, 1 + 2 * TL_REV_SUBTASKS);
     for (int q = 0; q < n_rows; q++) {
-        char cb[1 + 2 * TL_REV_SUBTASKS][48];
+        char cb[1 + 2 * TL_REV_SUBTASKS][80];
         const char *cells[1 + 2 * TL_REV_SUBTASKS];
         snprintf(cb[0], sizeof cb[0], "%s", name[q]);
         for (int k = 0; k < TL_REV_SUBTASKS; k++) {
-            snprintf(cb[1 + 2 * k], sizeof cb[0], "%.3f \xc2\xb1 %.3f", em[q][k][0], em[q][k][1]);
-            snprintf(cb[2 + 2 * k], sizeof cb[0], "%.3f \xc2\xb1 %.3f", rk[q][k][0], rk[q][k][1]);
+            snprintf(cb[1 + 2 * k], sizeof cb[0], "%.3f \xc2\xb1 %.3f [%.2f, %.2f]", em[q][k][0], em[q][k][1],
+                     ci[q][k][0][0], ci[q][k][0][1]);
+            snprintf(cb[2 + 2 * k], sizeof cb[0], "%.3f \xc2\xb1 %.3f [%.2f, %.2f]", rk[q][k][0], rk[q][k][1],
+                     ci[q][k][1][0], ci[q][k][1][1]);
         }
         for (int c = 0; c < 1 + 2 * TL_REV_SUBTASKS; c++) cells[c] = cb[c];
         tl_html_table_row(h, cells, 1 + 2 * TL_REV_SUBTASKS);
@@ -224,6 +249,19 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
             tl_strbuf_printf(&msg, ". %s: N2D-reverse em %.3f, rank %.3f (%+.3f and %+.3f against NTP; N2D %.3f, %.3f)",
                              name[q], em[q][2][0], rk[q][2][0], em[q][2][0] - em[ntp][2][0],
                              rk[q][2][0] - rk[ntp][2][0], em[q][0][0], rk[q][0][0]);
+            /* the verdict from the paired interval over people: does it exclude 0? */
+            const double *dr = vs[q][2][1], *e = vs[q][2][0], *t = vs[q][0][0];
+            if (!isnan(dr[1])) {
+                const char *v = dr[1] > 0 ? "above NTP" : dr[2] < 0 ? "below NTP" : "not distinguishable from NTP";
+                tl_strbuf_printf(&msg, "; N2D-reverse rank minus NTP %+.3f, 95%% interval over people [%+.3f, %+.3f]",
+                                 dr[0], dr[1], dr[2]);
+                if (!isnan(dr[3])) tl_strbuf_printf(&msg, ", p = %.3f", dr[3]);
+                tl_strbuf_printf(&msg, ": %s", v);
+                if (!isnan(e[1]))
+                    tl_strbuf_printf(&msg, "; exact match on the reverse %s", e[1] > 0 ? "above NTP" : "not above NTP");
+                if (!isnan(t[2]) && t[2] < 0)
+                    tl_strbuf_printf(&msg, "; it lowers N2D exact match (%+.3f [%+.3f, %+.3f])", t[0], t[1], t[2]);
+            }
         }
         tl_strbuf_puts(&msg, ".");
         if (!tl_strbuf_status(&msg)) tl_html_para(h, NULL, "%s", msg.s);

@@ -16,7 +16,8 @@
  * prefix = T, everything; ABI: the context part). A visible key positioned after the
  * query (pos[j] > pos[t]) is scored with the second pair qm, km — q and k rotated by
  * -theta (mirrored RoPE) — so the relative distance the query sees is never positive,
- * as in causal pre-training; its gradient flows to dqm, dkm. The AVX2 path does the
+ * as in causal pre-training; its gradient flows to dqm, dkm. With 2-D positions (pos2,
+ * GLM's encoding for ABI) the two halves of the head dims decide separately. The AVX2 path does the
  * causal case only; every other case runs the portable reference (float). */
 #ifndef TL_GENERIC_BODY
 #define TL_GENERIC_SELF "attention.c"
@@ -32,7 +33,7 @@ size_t tl_attention_train_scratch(int T, int D) {
 /* The general pair: causal with a key mask only (vis NULL or just key_mask, no qm)
  * takes the SIMD path; a prefix, positions or the mirrored pair take the reference. */
 static int simd_case(const float *qm, const tl_attn_vis *vis) {
-    return tl_cpu_isa() >= TL_ISA_AVX2 && !qm && (!vis || (!vis->prefix && !vis->pos));
+    return tl_cpu_isa() >= TL_ISA_AVX2 && !qm && (!vis || (!vis->prefix && !vis->pos && !vis->pos2));
 }
 
 void tl_attention_train_forward_ex(float *out, float *lse, const float *q, const float *k,
@@ -167,6 +168,7 @@ void TL_REF(tl_attention_train_forward_ex)(real *out, real *lse, const real *q, 
                 real *att = scratch + (size_t)omp_get_thread_num() * slot;
                 const uint8_t *mrow = vis && vis->key_mask ? vis->key_mask + (int64_t)b * T : NULL;
                 const int *prow = vis && vis->pos ? vis->pos + (int64_t)b * T : NULL;
+                const int *p2row = vis && vis->pos2 && vis->pos ? vis->pos2 + (int64_t)b * T : NULL;
                 int64_t qrow = ((int64_t)b * T + t) * QD + h * D;
                 const real *kb = k + (int64_t)b * T * KD + (h / group) * D;
                 const real *kmb = km + (int64_t)b * T * KD + (h / group) * D;
@@ -177,11 +179,18 @@ void TL_REF(tl_attention_train_forward_ex)(real *out, real *lse, const real *q, 
                 real mx = (real)-INFINITY;
                 for (int j = 0; j < n; j++) {
                     if (!key_visible(mrow, j)) continue;
-                    int mir = mirrored(prow, t, j);
-                    const real *qt = (mir ? qm : q) + qrow;
-                    const real *kj = (mir ? kmb : kb) + (int64_t)j * KD;
+                    int mir = mirrored(prow, t, j), mir2 = p2row ? p2row[j] > p2row[t] : mir;
                     real s = 0;
-                    for (int d = 0; d < D; d++) s += qt[d] * kj[d];
+                    if (mir == mir2) {
+                        const real *qt = (mir ? qm : q) + qrow;
+                        const real *kj = (mir ? kmb : kb) + (int64_t)j * KD;
+                        for (int d = 0; d < D; d++) s += qt[d] * kj[d];
+                    } else { /* 2-D positions: each position id's dims follow its own decision */
+                        for (int d = 0; d < D; d++) {
+                            int md = vis->dim_pos2[d] ? mir2 : mir;
+                            s += (md ? qm : q)[qrow + d] * (md ? kmb : kb)[(int64_t)j * KD + d];
+                        }
+                    }
                     att[j] = s * scale;
                     if (att[j] > mx) mx = att[j];
                 }
@@ -232,6 +241,7 @@ void TL_REF(tl_attention_train_backward_ex)(real *dq, real *dk, real *dqm, real 
         for (int kvh = 0; kvh < Hkv; kvh++) {
             const uint8_t *mrow = vis && vis->key_mask ? vis->key_mask + (int64_t)b * T : NULL;
             const int *prow = vis && vis->pos ? vis->pos + (int64_t)b * T : NULL;
+            const int *p2row = vis && vis->pos2 && vis->pos ? vis->pos2 + (int64_t)b * T : NULL;
             int64_t kvoff = (int64_t)b * T * KD + kvh * D;
             const real *vb = v + kvoff;
             real *dvb = dv + kvoff;
@@ -246,7 +256,27 @@ void TL_REF(tl_attention_train_backward_ex)(real *dq, real *dk, real *dqm, real 
                     int n = n_keys(vis, b, t);
                     for (int j = 0; j < n; j++) {
                         if (!key_visible(mrow, j)) continue;
-                        int mir = mirrored(prow, t, j);
+                        int mir = mirrored(prow, t, j), mir2 = p2row ? p2row[j] > p2row[t] : mir;
+                        if (mir != mir2) { /* 2-D positions, the halves split: per dim */
+                            int64_t ko = kvoff + (int64_t)j * KD;
+                            const real *vj = vb + (int64_t)j * KD;
+                            real s = 0, dp = 0;
+                            for (int d = 0; d < D; d++) {
+                                int md = vis->dim_pos2[d] ? mir2 : mir;
+                                s += (md ? qm : q)[row + d] * (md ? km : k)[ko + d];
+                                dp += dot[d] * vj[d];
+                            }
+                            real p = rexp_(s * scale - l);
+                            real ds = p * (dp - di) * scale;
+                            real *dvj = dvb + (int64_t)j * KD;
+                            for (int d = 0; d < D; d++) {
+                                int md = vis->dim_pos2[d] ? mir2 : mir;
+                                (md ? dqm : dq)[row + d] += ds * (md ? km : k)[ko + d];
+                                (md ? dkm : dk)[ko + d] += ds * (md ? qm : q)[row + d];
+                                dvj[d] += p * dot[d];
+                            }
+                            continue;
+                        }
                         const real *qt = (mir ? qm : q) + row;
                         real *dqt = (mir ? dqm : dq) + row;
                         const real *kj = (mir ? km : k) + kvoff + (int64_t)j * KD;
@@ -276,7 +306,7 @@ void TL_REF(tl_attention_train_backward_ex)(real *dq, real *dk, real *dqm, real 
 void TL_REF(tl_attention_train_forward)(real *out, real *lse, const real *q, const real *k,
                                         const real *v, const uint8_t *key_mask, int B, int T, int H,
                                         int Hkv, int D, real *scratch, int n_scratch) {
-    tl_attn_vis vis = {key_mask, NULL, NULL};
+    tl_attn_vis vis = {key_mask, NULL, NULL, NULL, NULL};
     TL_REF(tl_attention_train_forward_ex)(out, lse, q, k, NULL, NULL, v, &vis, B, T, H, Hkv, D,
                                           scratch, n_scratch);
 }
@@ -286,7 +316,7 @@ void TL_REF(tl_attention_train_backward)(real *dq, real *dk, real *dv, const rea
                                          const real *v, const real *lse, const uint8_t *key_mask,
                                          int B, int T, int H, int Hkv, int D, real *scratch,
                                          int n_scratch) {
-    tl_attn_vis vis = {key_mask, NULL, NULL};
+    tl_attn_vis vis = {key_mask, NULL, NULL, NULL, NULL};
     TL_REF(tl_attention_train_backward_ex)(dq, dk, NULL, NULL, dv, dout, out, q, k, NULL, NULL, v,
                                            lse, &vis, B, T, H, Hkv, D, scratch, n_scratch);
 }

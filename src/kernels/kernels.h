@@ -65,6 +65,17 @@ void tl_rope_backward(float *dx, const int *pos, int T, int nh, int D, float the
  * pos[t] * theta^(-2i/D) (in double, as above); tl_rope_apply rotates x[T, nh, D]
  * by it, giving exactly tl_rope_forward's result. */
 void tl_rope_table(float *cs, const int *pos, int T, int D, float theta, int sign);
+/* Two-dimensional RoPE (GLM-style, for ABI): pair i is rotated by pos[t] * f_i when i
+ * is even and by pos2[t] * f_i when i is odd, f_i = theta^(-2i/D) as above. Each of
+ * the two position ids thus gets half the head dims with a full ladder of frequencies
+ * (the even pairs' ladder is exactly a D/2-dim RoPE with the same theta), and with
+ * pos2 = pos it is tl_rope_forward. dim_pos2[D] (tl_rope2d_dims) marks the dims the
+ * odd pairs occupy in the given layout. */
+void tl_rope2d_forward(float *x, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                       tl_rope_layout layout, int sign);
+void tl_rope2d_backward(float *dx, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                        tl_rope_layout layout, int sign);
+void tl_rope2d_dims(uint8_t *dim_pos2, int D, tl_rope_layout layout);
 void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout);
 
 /* ---- causal attention over a KV cache -------------------------------------
@@ -110,6 +121,13 @@ typedef struct {
     const uint8_t *key_mask;
     const int *prefix;
     const int *pos;
+    /* 2-D positions (ABI with GLM's encoding; NULL = 1-D): pos2 [B, T] is the second
+     * position id and dim_pos2 [D] marks the head dims rotated by it (tl_rope2d_dims).
+     * The mirror decision is then made per half: a dim with dim_pos2[d] uses the
+     * mirrored pair when pos2[j] > pos2[t], the others when pos[j] > pos[t], so each
+     * position id sees only non-positive relative distances. Needs pos. */
+    const int *pos2;
+    const uint8_t *dim_pos2;
 } tl_attn_vis;
 /* out, lse as tl_attention_train_forward; qm, km as q, k (NULL: mirrored keys use q, k). */
 void tl_attention_train_forward_ex(float *out, float *lse, const float *q, const float *k,

@@ -21,6 +21,11 @@ void tl_rope_forward_f64(double *x, const int *pos, int T, int nh, int D, float 
 void tl_rope_backward_f64(double *dx, const int *pos, int T, int nh, int D, float theta,
                           tl_rope_layout layout, int sign);
 
+void tl_rope2d_forward_f64(double *x, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                           tl_rope_layout layout, int sign);
+void tl_rope2d_backward_f64(double *dx, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                            tl_rope_layout layout, int sign);
+
 void tl_swiglu_forward_f64(double *out, const double *gate, const double *up, int64_t N);
 void tl_swiglu_backward_f64(double *dgate, double *dup, const double *dout, const double *gate,
                             const double *up, int64_t N);

@@ -41,7 +41,44 @@ void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layo
     }
 }
 
+/* shapes: dim_pos2 [D]: 1 for the two dims of every odd pair */
+void tl_rope2d_dims(uint8_t *dim_pos2, int D, tl_rope_layout layout) {
+    int half = D / 2;
+    for (int i = 0; i < half; i++) {
+        int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
+        int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+        dim_pos2[a] = dim_pos2[b] = (uint8_t)(i & 1);
+    }
+}
+
 #else
+
+/* shapes: x [T, nh, D], pos, pos2 [T]. Pair i turns by (i odd ? pos2 : pos)[t] * theta^(-2i/D). */
+void TL_FN(tl_rope2d_forward)(real *x, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                              tl_rope_layout layout, int sign) {
+    int half = D / 2;
+#pragma omp parallel for schedule(static) if ((int64_t)T * nh * D > 65536)
+    for (int t = 0; t < T; t++) {
+        for (int i = 0; i < half; i++) {
+            double freq = pow((double)theta, -2.0 * i / (double)D);
+            double ang = (double)((i & 1) ? pos2[t] : pos[t]) * freq;
+            real c = (real)cos(ang), s = (real)sin(ang) * (real)sign;
+            int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
+            int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+            for (int h = 0; h < nh; h++) {
+                real *v = x + ((int64_t)t * nh + h) * D;
+                real x0 = v[a], x1 = v[b];
+                v[a] = x0 * c - x1 * s;
+                v[b] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+void TL_FN(tl_rope2d_backward)(real *dx, const int *pos, const int *pos2, int T, int nh, int D, float theta,
+                               tl_rope_layout layout, int sign) {
+    TL_FN(tl_rope2d_forward)(dx, pos, pos2, T, nh, D, theta, layout, -sign);
+}
 
 /* shapes: x [T, nh, D], pos [T]. Angles are computed in double for accuracy: the
  * frequency of pair i is theta^(-2i/D) (a table of them for D <= 1024, the limit of

@@ -50,12 +50,15 @@ struct tl_train_acts {
     int32_t *tokens;   /* [BT] */
     int32_t *targets;  /* [BT] */
     int *pos;          /* [BT] RoPE position of each row (default: index within its sequence) */
+    int *pos2;         /* [BT] second position id (2-D RoPE), when custom_pos2 */
+    uint8_t *dim_pos2; /* [head_dim] the dims the odd rotary pairs occupy (tl_rope2d_dims) */
     uint8_t *key_mask; /* [BT] */
     int *prefix;       /* [B] bidirectional keys per sequence (BIDIR mode) */
     int has_mask;
     int bidir;         /* the last forward used prefix */
     int mirror;        /* the last forward used the mirrored pair (qm, km) */
     int custom_pos;    /* the last forward's positions came from the spec */
+    int custom_pos2;   /* the last forward used 2-D positions (spec pos2) */
     void *arena;
     size_t bytes;
     /* the mirrored-RoPE pair, allocated on the first forward that needs it:
@@ -105,6 +108,7 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
         {(void **)&a->dhid, BT, F, 1},      {(void **)&a->scratch, (size_t)a->n_threads, tl_attention_train_scratch(T, c->head_dim), 1},
         {(void **)&a->tokens, BT, 1, 1},    {(void **)&a->targets, BT, 1, 1},
         {(void **)&a->pos, BT, 1, 1},       {(void **)&a->key_mask, BT, 1, 1},
+        {(void **)&a->pos2, BT, 1, 1},      {(void **)&a->dim_pos2, (size_t)c->head_dim, 1, 1},
         {(void **)&a->prefix, (size_t)B, 1, 1},
     };
     enum { N_PLAN = sizeof plan / sizeof plan[0] };
@@ -134,6 +138,7 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
         p += sizes[i];
     }
     for (int i = 0; i < a->BT; i++) a->pos[i] = i % T;
+    tl_rope2d_dims(a->dim_pos2, c->head_dim, c->rope_layout);
     *out = a;
     return TL_OK;
 }
@@ -193,6 +198,13 @@ static int same_shape(const tl_config *a, const tl_config *b) {
            a->head_dim == b->head_dim && a->vocab_size == b->vocab_size;
 }
 
+/* RoPE of x [n, nh, D] by sign: 1-D at pos, or 2-D (pos2 non-NULL: GLM-style, the odd
+ * pairs turn by pos2). */
+static void rope(float *x, const int *pos, const int *pos2, int n, int nh, int D, const tl_config *c, int sign) {
+    if (pos2) tl_rope2d_forward(x, pos, pos2, n, nh, D, c->rope_theta, c->rope_layout, sign);
+    else tl_rope_forward(x, pos, n, nh, D, c->rope_theta, c->rope_layout, sign);
+}
+
 /* Per-layer views of the saved activations. */
 typedef struct {
     float *resid, *resid_mid, *next, *xn1, *rstd1, *q, *k, *v, *att, *att_lse, *xn2, *rstd2, *gate,
@@ -248,6 +260,13 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
             if (attn->pos[i] < 0 || attn->pos[i] > (1 << 20))
                 return tl_errorf(TL_E_ARG, "forward_train: position %d at [%d, %d] is outside 0..2^20",
                                  attn->pos[i], i / T, i % T);
+    if (attn && attn->pos2 && !attn->pos)
+        return tl_errorf(TL_E_ARG, "forward_train: 2-D positions (pos2) need pos");
+    if (attn && attn->pos2)
+        for (int i = 0; i < BT; i++)
+            if (attn->pos2[i] < 0 || attn->pos2[i] > (1 << 20))
+                return tl_errorf(TL_E_ARG, "forward_train: second position %d at [%d, %d] is outside 0..2^20",
+                                 attn->pos2[i], i / T, i % T);
     int bidir = attn && attn->mode == TL_ATTN_BIDIR;
     int mirror = attn && !attn->plain_rope && (bidir || attn->pos);
     if (mirror) {
@@ -263,10 +282,13 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
     a->bidir = bidir;
     a->mirror = mirror;
     a->custom_pos = attn && attn->pos;
+    a->custom_pos2 = attn && attn->pos2;
+    if (a->custom_pos2) memcpy(a->pos2, attn->pos2, (size_t)BT * sizeof *a->pos2);
+    const int *pos2 = a->custom_pos2 ? a->pos2 : NULL;
     /* pos is passed only when it is not the default, so the plain causal case keeps the
      * SIMD path */
     tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, bidir ? a->prefix : NULL,
-                       attn && attn->pos ? a->pos : NULL};
+                       attn && attn->pos ? a->pos : NULL, pos2, pos2 ? a->dim_pos2 : NULL};
     const float *qm = NULL, *km = NULL;
     tl_global_params g;
     tl_params_global(c, m->params, &g);
@@ -286,12 +308,12 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
             float *lqm = a->qm + (int64_t)l * BT * QD, *lkm = a->km + (int64_t)l * BT * KD;
             memcpy(lqm, s.q, (size_t)BT * QD * sizeof(float));
             memcpy(lkm, s.k, (size_t)BT * KD * sizeof(float));
-            tl_rope_forward(lqm, a->pos, BT, H, D, c->rope_theta, c->rope_layout, -1);
-            tl_rope_forward(lkm, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, -1);
+            rope(lqm, a->pos, pos2, BT, H, D, c, -1);
+            rope(lkm, a->pos, pos2, BT, Hkv, D, c, -1);
             qm = lqm, km = lkm;
         }
-        tl_rope_forward(s.q, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
-        tl_rope_forward(s.k, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
+        rope(s.q, a->pos, pos2, BT, H, D, c, +1);
+        rope(s.k, a->pos, pos2, BT, Hkv, D, c, +1);
         tl_attention_train_forward_ex(s.att, s.att_lse, s.q, s.k, qm, km, s.v, &vis, B, T, H, Hkv, D,
                                       a->scratch, a->n_threads);
         tl_matmul_forward(s.resid_mid, s.att, p.wo, NULL, BT, QD, C);
@@ -318,8 +340,9 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
     const tl_config *c = &m->cfg;
     int B = a->B, T = a->T, BT = a->BT, C = c->dim, F = c->hidden_dim, H = c->n_heads,
         Hkv = c->n_kv_heads, D = c->head_dim, V = c->vocab_size, QD = H * D, KD = Hkv * D;
+    const int *pos2 = a->custom_pos2 ? a->pos2 : NULL;
     tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, a->bidir ? a->prefix : NULL,
-                       a->custom_pos ? a->pos : NULL};
+                       a->custom_pos ? a->pos : NULL, pos2, pos2 ? a->dim_pos2 : NULL};
     tl_global_params g, dg;
     tl_params_global(c, m->params, &g);
     tl_params_global(c, grads, &dg); /* tied: dg.output == dg.tok_embd, both gradients land there */
@@ -366,11 +389,11 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
         tl_attention_train_backward_ex(a->dq, a->dk, dqm, dkm, a->dv, a->datt, s.att, s.q, s.k, qm,
                                        km, s.v, s.att_lse, &vis, B, T, H, Hkv, D, a->scratch,
                                        a->n_threads);
-        tl_rope_backward(a->dq, a->pos, BT, H, D, c->rope_theta, c->rope_layout, +1);
-        tl_rope_backward(a->dk, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, +1);
+        rope(a->dq, a->pos, pos2, BT, H, D, c, -1); /* backward of a rotation: the opposite one */
+        rope(a->dk, a->pos, pos2, BT, Hkv, D, c, -1);
         if (a->mirror) { /* the mirrored pair's gradients join the plain ones */
-            tl_rope_backward(dqm, a->pos, BT, H, D, c->rope_theta, c->rope_layout, -1);
-            tl_rope_backward(dkm, a->pos, BT, Hkv, D, c->rope_theta, c->rope_layout, -1);
+            rope(dqm, a->pos, pos2, BT, H, D, c, +1);
+            rope(dkm, a->pos, pos2, BT, Hkv, D, c, +1);
             residual_forward(a->dq, a->dq, dqm, (int64_t)BT * QD);
             residual_forward(a->dk, a->dk, dkm, (int64_t)BT * KD);
         }

@@ -14,16 +14,25 @@
  *        was masked (the LM head's alignment is kept; the masked input holds an
  *        existing token id `ph`, no new vocabulary entry). Otherwise the batch is
  *        NTP with sft's loss mask (the completion only, when the data has prompts).
- *   abi  autoregressive blank infilling (GLM): with probability p a batch cuts one
- *        span out of each row; the context (the row without the span) is attended
- *        bidirectionally, then the span is regenerated left to right after it. The
- *        engine's RoPE is 1-D, so positions are handled as follows: every token keeps
- *        its original position (the context has a gap where the span was), and the
- *        span is re-fed as its preceding token plus its first k-1 tokens at their
- *        original positions, so output j still predicts the token at position j+1.
- *        Keys positioned after the query (the context behind the span) are scored
- *        with mirrored RoPE. Unlike GLM's one [MASK] token, the gap's width tells
- *        the span's length. Otherwise NTP as in bico.
+ *   abi  autoregressive blank infilling (GLM, Du et al. 2022): with probability p a
+ *        batch cuts one span out of each row and regenerates it left to right after
+ *        the context (Part A, attended bidirectionally); otherwise NTP as in bico.
+ *        Positions (option pos):
+ *        2d   (default) GLM's two position ids with 2-D RoPE (tl_rope2d_forward):
+ *             Part A is the row with the span replaced by ONE placeholder token (the
+ *             [MASK], an existing id `ph`; so the span's length is not revealed), at
+ *             ids (i, i); Part B is the token before the span (GLM's [S]) and the
+ *             first k-1 span tokens, each predicting the next, at ids (s, s + j),
+ *             s = the mask's index, j = 0..k-1 the place inside the span. The even
+ *             rotary pairs turn by the first id, the odd ones by the second. GLM
+ *             numbers Part A's second id 0 and [S]'s 1 (learnt embeddings); with
+ *             RoPE we rotate the odd pairs by first + second - (1 in Part B), so
+ *             that Part A is rotated exactly as 1-D text (the pre-trained model's
+ *             RoPE, which also serves at evaluation) and [S] sits at the mask on
+ *             both halves. Mirroring is decided per position id (tl_attn_vis).
+ *        gap  1-D positions (before 2-D existed): every token keeps its original
+ *             position, the context has a gap of the span's width, and the span is
+ *             re-fed at its original positions (keys after the query mirrored).
  * Both take their windows one document per row (the sft cut), so prompt/completion
  * data works; masking covers the prompt too (a reversed fact must predict the name).
  */
@@ -74,11 +83,13 @@ typedef struct {
     double ratio;   /* bico: fraction of a row's tokens masked; abi: mean span fraction */
     double p;       /* probability that a batch uses the objective (else NTP) */
     int mirror;     /* mirrored RoPE for keys after the query (0 = plain RoPE, ablation) */
-    int32_t ph;     /* bico: the token id fed at masked positions */
+    int32_t ph;     /* the token id fed at masked positions (bico) / as the [MASK] (abi 2d) */
+    int pos2d;      /* abi: 1 = GLM's 2-D positions (pos=2d), 0 = 1-D with a gap (pos=gap) */
     int B, T;
     uint8_t *key_mask; /* [B, T] */
     int *prefix;       /* [B] */
     int *pos;          /* [B, T] */
+    int *pos2;         /* [B, T] abi 2d: the second position id */
     int *cand;         /* [T + 1] candidate positions (scratch) */
 } mask_state;
 
@@ -88,12 +99,14 @@ static void mask_state_free(tl_objective *o) {
     tl_free(m->key_mask);
     tl_free(m->prefix);
     tl_free(m->pos);
+    tl_free(m->pos2);
     tl_free(m->cand);
     tl_free(m);
     o->state = NULL;
 }
 
-/* "key=value,key=value" with keys mask|ratio, p, mirror, ph; values checked. */
+/* "key=value,key=value" with keys mask|ratio, p, mirror, ph (and pos=2d|gap for abi);
+ * values checked. */
 static tl_status parse_mask_opts(const char *name, const char *opts, const tl_objective_ctx *ctx,
                                  mask_state *m) {
     if (!opts) return TL_OK;
@@ -105,6 +118,12 @@ static tl_status parse_mask_opts(const char *name, const char *opts, const tl_ob
         if (!eq) return tl_errorf(TL_E_ARG, "objective %s: option '%s' is not key=value", name, kv);
         *eq = 0;
         const char *key = kv, *val = eq + 1;
+        if (!strcmp(key, "pos") && !strcmp(name, "abi")) {
+            if (strcmp(val, "2d") && strcmp(val, "gap"))
+                return tl_errorf(TL_E_ARG, "objective abi: pos=%s must be 2d or gap", val);
+            m->pos2d = !strcmp(val, "2d");
+            continue;
+        }
         char *endp = NULL;
         double x = strtod(val, &endp);
         if (!*val || *endp)
@@ -122,14 +141,14 @@ static tl_status parse_mask_opts(const char *name, const char *opts, const tl_ob
             if (x != 0 && x != 1)
                 return tl_errorf(TL_E_ARG, "objective %s: mirror=%s must be 0 or 1", name, val);
             m->mirror = (int)x;
-        } else if (!strcmp(key, "ph") && !strcmp(name, "bico")) {
+        } else if (!strcmp(key, "ph")) {
             if (!(x >= 0 && x < ctx->vocab_size && x == (int32_t)x))
                 return tl_errorf(TL_E_ARG, "objective %s: ph=%s is not a token id below %d", name, val,
                                  ctx->vocab_size);
             m->ph = (int32_t)x;
         } else {
             return tl_errorf(TL_E_ARG, "objective %s: unknown option '%s' (expected %s)", name, key,
-                             !strcmp(name, "bico") ? "mask, p, mirror, ph" : "ratio, p, mirror");
+                             !strcmp(name, "bico") ? "mask, p, mirror, ph" : "ratio, p, mirror, ph, pos");
         }
     }
     return TL_OK;
@@ -146,6 +165,7 @@ static tl_status mask_new(const char *name, const tl_objective_ctx *ctx, const c
     m->p = 0.5;
     m->mirror = 1;
     m->ph = 0;
+    m->pos2d = 1;
     m->B = ctx->B;
     m->T = ctx->T;
     tl_status s = parse_mask_opts(name, opts, ctx, m);
@@ -154,8 +174,9 @@ static tl_status mask_new(const char *name, const tl_objective_ctx *ctx, const c
     m->key_mask = tl_calloc(BT, 1);
     m->prefix = tl_calloc((size_t)ctx->B, sizeof *m->prefix);
     m->pos = tl_calloc(BT, sizeof *m->pos);
+    m->pos2 = tl_calloc(BT, sizeof *m->pos2);
     m->cand = tl_calloc((size_t)ctx->T + 1, sizeof *m->cand);
-    if (!m->key_mask || !m->prefix || !m->pos || !m->cand)
+    if (!m->key_mask || !m->prefix || !m->pos || !m->pos2 || !m->cand)
         return tl_errorf(TL_E_NOMEM, "objective %s: out of memory", name);
     return TL_OK;
 }
@@ -200,6 +221,53 @@ static tl_status bico_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int3
     return TL_OK;
 }
 
+/* The span of one row of n tokens: [s, s+k), k uniform in 1..kmax (mean about
+ * ratio * (n-1)), s in 1..n-k (the first token, BOS, always stays). */
+static void draw_span(const mask_state *m, tl_rng *rng, int n, int *s, int *k) {
+    int kmax = (int)(2 * m->ratio * (n - 1) + 0.5);
+    if (kmax < 1) kmax = 1;
+    if (kmax > n - 2) kmax = n - 2;
+    *k = 1 + (int)tl_rng_below(rng, (uint64_t)kmax);
+    *s = 1 + (int)tl_rng_below(rng, (uint64_t)(n - *k));
+}
+
+/* pos=gap: the row without the span at the original positions (a gap where the span
+ * was), then the span: tokens s-1 .. s+k-2 at their positions, each predicting the next.
+ * Returns the context length (the bidirectional prefix). */
+static int abi_row_gap(const int32_t *row, int n, int s, int k, int32_t *in, int32_t *tg, int *pos) {
+    int t = 0;
+    for (int i = 0; i < n; i++) {
+        if (i >= s && i < s + k) continue;
+        in[t] = row[i], pos[t] = i, tg[t] = -1;
+        t++;
+    }
+    int prefix = t;
+    for (int i = s - 1; i < s + k - 1; i++) {
+        in[t] = row[i], pos[t] = i, tg[t] = row[i + 1];
+        t++;
+    }
+    return prefix;
+}
+
+/* pos=2d: Part A = the row with the span replaced by one [MASK] (ph) at ids (i, i);
+ * Part B = row[s-1] ([S]) and the span's first k-1 tokens at ids (s, s + j), each
+ * predicting the next span token. n + 1 slots. Returns Part A's length. */
+static int abi_row_2d(const int32_t *row, int n, int s, int k, int32_t ph, int32_t *in, int32_t *tg, int *pos,
+                      int *pos2) {
+    int t = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > s && i < s + k) continue;
+        in[t] = i == s ? ph : row[i], pos[t] = pos2[t] = t, tg[t] = -1;
+        t++;
+    }
+    int prefix = t;
+    for (int j = 0; j < k; j++) {
+        in[t] = row[s - 1 + j], pos[t] = s, pos2[t] = s + j, tg[t] = row[s + j];
+        t++;
+    }
+    return prefix;
+}
+
 static tl_status abi_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32_t *inputs,
                           int32_t *targets, tl_attn_spec *attn) {
     mask_state *m = o->state;
@@ -210,34 +278,22 @@ static tl_status abi_make(tl_objective *o, const tl_batch *b, tl_rng *rng, int32
     for (int r = 0; r < b->B; r++) {
         const int32_t *row = b->tokens + (size_t)r * T1;
         int32_t *in = inputs + (size_t)r * T, *tg = targets + (size_t)r * T;
-        int *pos = m->pos + (size_t)r * T;
-        int n = b->len[r] < T ? b->len[r] : T; /* tokens of the row used */
-        for (int t = 0; t < T; t++) pos[t] = t;
+        int *pos = m->pos + (size_t)r * T, *pos2 = m->pos2 + (size_t)r * T;
+        /* tokens of the row used: 2d needs one slot more (the [MASK] and [S] both stand) */
+        int cap = m->pos2d ? T - 1 : T;
+        int n = b->len[r] < cap ? b->len[r] : cap;
+        for (int t = 0; t < T; t++) pos[t] = pos2[t] = t;
         m->prefix[r] = 0;
         if (n < 3) continue; /* no span to cut: plain next-token prediction */
-        /* span [s, s+k): k uniform in 1..kmax (mean about ratio * (n-1)), s in 1..n-k */
-        int kmax = (int)(2 * m->ratio * (n - 1) + 0.5);
-        if (kmax < 1) kmax = 1;
-        if (kmax > n - 2) kmax = n - 2;
-        int k = 1 + (int)tl_rng_below(rng, (uint64_t)kmax);
-        int s = 1 + (int)tl_rng_below(rng, (uint64_t)(n - k));
-        int t = 0;
-        /* context: the row without the span, at the original positions */
-        for (int i = 0; i < n; i++) {
-            if (i >= s && i < s + k) continue;
-            in[t] = row[i], pos[t] = i, tg[t] = -1;
-            t++;
-        }
+        int s, k;
+        draw_span(m, rng, n, &s, &k);
+        int t = m->pos2d ? abi_row_2d(row, n, s, k, m->ph, in, tg, pos, pos2) : abi_row_gap(row, n, s, k, in, tg, pos);
         m->prefix[r] = t;
-        /* the span: tokens s-1 .. s+k-2 at their positions, each predicting the next */
-        for (int i = s - 1; i < s + k - 1; i++) {
-            in[t] = row[i], pos[t] = i, tg[t] = row[i + 1];
-            t++;
-        }
-        for (; t < T; t++) in[t] = 0, pos[t] = t, tg[t] = -1;
+        t = m->pos2d ? n + 1 : n;
+        for (; t < T; t++) in[t] = 0, pos[t] = pos2[t] = t, tg[t] = -1;
     }
     *attn = (tl_attn_spec){.mode = TL_ATTN_BIDIR, .prefix = m->prefix, .pos = m->pos,
-                           .plain_rope = !m->mirror};
+                           .pos2 = m->pos2d ? m->pos2 : NULL, .plain_rope = !m->mirror};
     return TL_OK;
 }
 

@@ -23,6 +23,7 @@ void tl_world_opts_default(tl_world_opts *o) {
     o->sft_flaw_rate = 0.1;
     o->n_instruct = 4000;
     o->n_rev_people = 30;
+    o->n_rev_paraphrases = 30;
 }
 
 void tl_world_opts_quick(tl_world_opts *o) {
@@ -47,6 +48,8 @@ tl_status tl_world_opts_check(const tl_world_opts *o) {
         return tl_errorf(TL_E_ARG, "world: instruct = %d is outside [0, 1000000]", o->n_instruct);
     if (o->n_rev_people < 2 || o->n_rev_people > 1000)
         return tl_errorf(TL_E_ARG, "world: rev-people = %d is outside [2, 1000]", o->n_rev_people);
+    if (o->n_rev_paraphrases < 1 || o->n_rev_paraphrases > 30)
+        return tl_errorf(TL_E_ARG, "world: rev-paraphrases = %d is outside [1, 30]", o->n_rev_paraphrases);
     tl_status s;
     /* "a minority of false ones": the truth must stay the majority */
     if ((s = check_rate("false-rate", o->false_rate, 0.45)) != TL_OK) return s;

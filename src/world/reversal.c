@@ -163,22 +163,26 @@ static void test_row(tl_wbuf *out, const tl_wnotable *nb, const char *tmpl, cons
     row(out, p->p ? p->p : "", c->p ? c->p : "");
 }
 
+/* The j-th of k training templates, spread evenly over the N_TRAIN (k = N_TRAIN: all). */
+static int train_template(int j, int k) { return (int)((long)j * N_TRAIN / k); }
+
 enum { F_P2D_TRAIN, F_D2P_TRAIN, F_BOTH_TRAIN, F_ALL_TRAIN, F_P2D_TEST, F_D2P_TEST, F_BOTH_TEST, F_P2D_REV,
        F_D2P_REV, F_VALID };
 
 tl_status tl_world_reversal(tl_world *w, tl_wbuf out[TL_WORLD_REV_FILES]) {
-    int per = w->opts.n_rev_people;
+    int per = w->opts.n_rev_people, kp = w->opts.n_rev_paraphrases;
+    if (kp < 1 || kp > N_TRAIN) kp = N_TRAIN;
     const tl_wnotable *p2d = w->rev, *d2p = w->rev + per, *both = w->rev + 2 * per;
     tl_wbuf p = {0}, c = {0};
     for (int i = 0; i < per; i++)
-        for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_P2D_TRAIN], &p2d[i], p2d_train[t], "DVG", &p, &c);
+        for (int j = 0; j < kp; j++) train_row(&out[F_P2D_TRAIN], &p2d[i], p2d_train[train_template(j, kp)], "DVG", &p, &c);
     for (int i = 0; i < per; i++)
-        for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_D2P_TRAIN], &d2p[i], d2p_train[t], "N", &p, &c);
+        for (int j = 0; j < kp; j++) train_row(&out[F_D2P_TRAIN], &d2p[i], d2p_train[train_template(j, kp)], "N", &p, &c);
     /* both: every person name-first, then every person description-first */
     for (int i = 0; i < per; i++)
-        for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_BOTH_TRAIN], &both[i], p2d_train[t], "DVG", &p, &c);
+        for (int j = 0; j < kp; j++) train_row(&out[F_BOTH_TRAIN], &both[i], p2d_train[train_template(j, kp)], "DVG", &p, &c);
     for (int i = 0; i < per; i++)
-        for (int t = 0; t < N_TRAIN; t++) train_row(&out[F_BOTH_TRAIN], &both[i], d2p_train[t], "N", &p, &c);
+        for (int j = 0; j < kp; j++) train_row(&out[F_BOTH_TRAIN], &both[i], d2p_train[train_template(j, kp)], "N", &p, &c);
     for (int k = F_P2D_TRAIN; k <= F_BOTH_TRAIN; k++)
         tl_wbuf_putn(&out[F_ALL_TRAIN], out[k].p ? out[k].p : "", out[k].n);
     for (int i = 0; i < per; i++) {

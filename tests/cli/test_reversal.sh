@@ -45,6 +45,17 @@ sed 's/"[^"]*"/Q/g' "$tmp/r1/results.csv" > "$tmp/plain.csv"
 awk -F, 'NR > 1 { for (i = 7; i <= 10; i++) if ($i < 0 || $i > 1) exit 1;
                   if ($11 >= 0 || $13 >= 0 || $12 < 0 || $14 < 0) exit 1 }' "$tmp/plain.csv" && ok \
   || bad "values out of range in results.csv"
+# the intervals over people hold the mean (printed to 6 digits); differences against ntp only
+# for bico and abi, with p in [0, 1] or empty (all differences 0)
+head -1 "$tmp/r1/results.csv" | grep -q ',people,em_ci_lo,em_ci_hi,rank_ci_lo,rank_ci_hi,em_vs_ntp,' && ok \
+  || bad "results.csv lacks the interval columns"
+awk -F, 'NR > 1 { if ($15 < 1 || $16 > $7 + 1e-5 || $17 < $7 - 1e-5 || $18 > $9 + 1e-5 || $19 < $9 - 1e-5) exit 1;
+                  if ($1 == "base" || $1 == "ntp") { if ($20 != "" || $24 != "") exit 1 }
+                  else if ($20 == "" || ($23 != "" && ($23 < 0 || $23 > 1))) exit 1 }' "$tmp/plain.csv" && ok \
+  || bad "intervals or differences in results.csv are inconsistent"
+grep -q '"ci95_people"' "$tmp/r1/results.json" && grep -q '"vs_ntp"' "$tmp/r1/results.json" && ok \
+  || bad "results.json lacks the intervals"
+grep -q '95% bootstrap interval over people' "$tmp/r1/table.txt" && ok || bad "table.txt lacks the intervals"
 awk -F, 'NR > 1 && $1 != "base" { if ($8 == "" || $8 <= 0) exit 1 }' "$tmp/r1/per_seed.csv" && ok \
   || bad "per_seed.csv lacks the final training loss"
 # the three objectives trained differently (p=1: every batch masks)
@@ -68,18 +79,18 @@ cmp -s "$tmp/out1" "$tmp/r1/table.txt" 2>/dev/null || grep -qF "$(head -1 "$tmp/
   || bad "table.txt differs from stdout"
 
 # reproducible: bico alone, seed 2 alone, gives the same numbers as inside the first run
-"$T" reversal "${RUN[@]}" --objective bico:p=1 --seed 2 --no-base -o "$tmp/r2" > /dev/null 2>&1 && ok \
+"$T" reversal "${RUN[@]}" --objective bico:p=1 --seed 2 --seeds 1 --no-base -o "$tmp/r2" > /dev/null 2>&1 && ok \
   || bad "rerun failed"
 cmp -s <(grep '^bico:p=1,2,' "$tmp/r1/per_seed.csv") <(grep '^bico:p=1,2,' "$tmp/r2/per_seed.csv") && ok \
   || bad "bico's per-seed results differ between identical runs"
 # a rerun into the same folder replaces the results (the runs start afresh)
-"$T" reversal "${RUN[@]}" --objective ntp --steps 1 --no-base -o "$tmp/r2" > /dev/null 2> "$tmp/err" && ok \
+"$T" reversal "${RUN[@]}" --objective ntp --steps 1 --seeds 1 --no-base -o "$tmp/r2" > /dev/null 2> "$tmp/err" && ok \
   || bad "rerun into an existing folder failed: $(cat "$tmp/err")"
 [ "$(wc -l < "$tmp/r2/results.csv")" -eq 5 ] && ok || bad "replaced results.csv should have 4 rows"
 
 # the original reversal_curse files load and run (one step, two items per subtask)
 if [ -d "$R" ]; then
-  "$T" reversal -m "$M" --tokenizer "$K" --data "$R" --objective ntp --steps 1 --limit 1 --max-new 4 --no-base -q \
+  "$T" reversal -m "$M" --tokenizer "$K" --data "$R" --objective ntp --steps 1 --limit 1 --max-new 4 --seeds 1 --no-base -q \
     -o "$tmp/orig" > "$tmp/out" 2> "$tmp/err" && ok || bad "original data: $(cat "$tmp/err")"
   grep -q '^ntp,sft,N2D,p2d_prompts_test.jsonl,1,1,' "$tmp/orig/results.csv" && ok || bad "original data results"
 fi

@@ -39,7 +39,7 @@ static void run_case(const golden_case *g, int use_float, int ci) {
     int B = g->B, T = g->T, H = g->H, Hkv = g->Hkv, D = g->D;
     size_t nq = (size_t)B * T * H * D, nk = (size_t)B * T * Hkv * D;
     size_t sizes[8] = {nq, nk, nk, nq, nq, nq, nk, nk};
-    tl_attn_vis vis = {g->mask, g->prefix, g->pos};
+    tl_attn_vis vis = {g->mask, g->prefix, g->pos, NULL, NULL};
     int ns = omp_get_max_threads();
     size_t nscr = (size_t)ns * tl_attention_train_scratch(T, D);
     /* buffers: q, k, qm, km, v, out, lse, dq, dk, dqm, dkm, dv */

@@ -25,7 +25,9 @@ static float loss_of(tl_model *m, tl_train_acts *a, const int32_t *tok, const in
 }
 
 /* kind 0: causal; 1: bidirectional with mirrored RoPE (BICO); 2: a bidirectional prefix
- * with moved positions (ABI's layout: row 0 = context 0,1,3,4 then positions 1,2 again) */
+ * with moved positions (ABI's layout: row 0 = context 0,1,3,4 then positions 1,2 again);
+ * 3: the prefix with GLM-style 2-D positions (ABI pos=2d: row 0 = Part A 0,1,2,3 with the
+ * mask at 2, then Part B at ids (2, 2)) */
 static void gradcheck(int tied, const uint8_t *mask, int kind) {
     tl_config c = {.dim = 16, .hidden_dim = 24, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2,
                    .vocab_size = 11, .seq_len = 16, .rope_theta = 10000.0f, .norm_eps = 1e-5f,
@@ -52,7 +54,9 @@ static void gradcheck(int tied, const uint8_t *mask, int kind) {
     static const int prefix[2] = {4, 2};
     static const int pos[10] = {0, 1, 3, 4, 1, 0, 1, 2, 3, 4};
     tl_attn_spec spec = {.mode = kind ? TL_ATTN_BIDIR : TL_ATTN_CAUSAL, .key_mask = mask};
+    static const int pos_a[10] = {0, 1, 2, 3, 2, 0, 1, 2, 3, 4}, pos2_a[10] = {0, 1, 2, 3, 2, 0, 1, 1, 2, 3};
     if (kind == 2) spec.prefix = prefix, spec.pos = pos;
+    if (kind == 3) spec.prefix = prefix, spec.pos = pos_a, spec.pos2 = pos2_a;
     const tl_attn_spec *attn = mask || kind ? &spec : NULL;
 
     float *grads = calloc(m->n_params, sizeof(float));
@@ -60,7 +64,10 @@ static void gradcheck(int tied, const uint8_t *mask, int kind) {
     tl_model_backward(m, a, grads, 1.0f);
 
     printf("%s model%s%s:\n", tied ? "tied" : "untied", mask ? " with key mask" : "",
-           kind == 1 ? ", bidirectional (mirrored RoPE)" : kind == 2 ? ", prefix + positions" : "");
+           kind == 1   ? ", bidirectional (mirrored RoPE)"
+           : kind == 2 ? ", prefix + positions"
+           : kind == 3 ? ", prefix + 2-D positions"
+                       : "");
     const float eps = 1e-2f;
     for (int i = 0; i < nt; i++) {
         size_t n = (size_t)(ts[i].rows * ts[i].cols);
@@ -235,6 +242,7 @@ int main(void) {
     gradcheck(0, mask, 0);
     gradcheck(0, mask, 1);
     gradcheck(1, NULL, 2);
+    gradcheck(0, NULL, 3);
     test_matches_inference();
     test_errors();
     return tl_test_done();

@@ -95,21 +95,47 @@ typedef struct {
     tl_rope_layout layout;
     const int *pos;
     double *x, *wout, *tmp;
+    const int *pos2; /* non-NULL: the 2-D rotation (tl_rope2d_forward) */
 } rope_ctx;
 
 static double rope_loss(void *p) {
     rope_ctx *c = p;
     size_t n = (size_t)c->T * c->nh * c->D;
     memcpy(c->tmp, c->x, n * sizeof(double));
-    tl_rope_forward_f64(c->tmp, c->pos, c->T, c->nh, c->D, 10000.0f, c->layout, c->sign);
+    if (c->pos2)
+        tl_rope2d_forward_f64(c->tmp, c->pos, c->pos2, c->T, c->nh, c->D, 10000.0f, c->layout, c->sign);
+    else
+        tl_rope_forward_f64(c->tmp, c->pos, c->T, c->nh, c->D, 10000.0f, c->layout, c->sign);
     return dot(c->tmp, c->wout, n);
+}
+
+/* 2-D RoPE (GLM-style, for ABI): d x by central differences, both layouts and signs. */
+static void test_rope2d(void) {
+    static const int pos[4] = {0, 3, 7, 100}, pos2[4] = {5, 3, 0, 2};
+    for (int layout = 0; layout < 2; layout++) {
+        for (int sign = -1; sign <= 1; sign += 2) {
+            rope_ctx c = {4, 3, 8, sign, (tl_rope_layout)layout, pos, NULL, NULL, NULL, pos2};
+            size_t n = (size_t)c.T * c.nh * c.D;
+            c.x = rnd(n, 1, 0);
+            c.wout = rnd(n, 1, 0);
+            c.tmp = malloc(n * sizeof(double));
+            double *dx = malloc(n * sizeof(double));
+            memcpy(dx, c.wout, n * sizeof(double));
+            tl_rope2d_backward_f64(dx, c.pos, c.pos2, c.T, c.nh, c.D, 10000.0f, c.layout, c.sign);
+            for (size_t i = 0; i < n; i++) dx[i] += ACC0;
+            char name[64];
+            snprintf(name, sizeof name, "rope2d d x (%s, sign %+d)", layout ? "half" : "interleaved", sign);
+            fd_check(name, c.x, dx, n, rope_loss, &c);
+            free(c.x), free(c.wout), free(c.tmp), free(dx);
+        }
+    }
 }
 
 static void test_rope(void) {
     static const int pos[4] = {0, 3, 7, 100};
     for (int layout = 0; layout < 2; layout++) {
         for (int sign = -1; sign <= 1; sign += 2) {
-            rope_ctx c = {4, 3, 8, sign, (tl_rope_layout)layout, pos, NULL, NULL, NULL};
+            rope_ctx c = {4, 3, 8, sign, (tl_rope_layout)layout, pos, NULL, NULL, NULL, NULL};
             size_t n = (size_t)c.T * c.nh * c.D;
             c.x = rnd(n, 1, 0);
             c.wout = rnd(n, 1, 0);
@@ -267,12 +293,12 @@ static void test_attention_ex_cases(void) {
     int ns = omp_get_max_threads();
     double *scr = malloc((size_t)ns * tl_attention_train_scratch(T, D) * sizeof(double));
     static const uint8_t mask[14] = {0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0};
-    tl_attn_vis causal = {mask, NULL, NULL};
+    tl_attn_vis causal = {mask, NULL, NULL, NULL, NULL};
     tl_attention_train_forward_ex_f64(o1, l1, q, k, NULL, NULL, v, &causal, B, T, H, Hkv, D, scr, ns);
     tl_attention_train_forward_f64(o2, l2, q, k, v, mask, B, T, H, Hkv, D, scr, ns);
     CHECK(!memcmp(o1, o2, nq * sizeof(double)), "general form without prefix != causal kernel");
     int prefix[2] = {T, 3};
-    tl_attn_vis bidir = {mask, prefix, NULL};
+    tl_attn_vis bidir = {mask, prefix, NULL, NULL, NULL};
     tl_attention_train_forward_ex_f64(o1, l1, q, k, q, k, v, &bidir, B, T, H, Hkv, D, scr, ns);
     tl_attention_train_forward_ex_f64(o2, l2, q, k, NULL, NULL, v, &bidir, B, T, H, Hkv, D, scr, ns);
     CHECK(!memcmp(o1, o2, nq * sizeof(double)), "qm = q, km = k must equal no mirrored pair");
@@ -424,19 +450,30 @@ int main(void) {
     tl_rng_seed(&rng, 1234);
     test_rmsnorm();
     test_rope();
+    test_rope2d();
     test_swiglu();
     test_attention(NULL, "causal");
     static const uint8_t mask[2 * 5] = {0, 0, 1, 0, 0, /* */ 1, 0, 0, 1, 0};
     test_attention(mask, "causal + key mask");
     test_attention_matches_inference();
     int prefix[2] = {5, 3};
-    tl_attn_vis bidir = {NULL, NULL, NULL}, both = {mask, prefix, NULL};
+    tl_attn_vis bidir = {NULL, NULL, NULL, NULL, NULL}, both = {mask, prefix, NULL, NULL, NULL};
     static const int pos[10] = {0, 1, 3, 4, 1, 0, 1, 2, 3, 4};
-    tl_attn_vis moved = {NULL, prefix, pos};
+    tl_attn_vis moved = {NULL, prefix, pos, NULL, NULL};
     bidir.prefix = (const int[2]){5, 5};
     test_attention_ex(&bidir, "bidirectional, mirrored");
     test_attention_ex(&both, "prefix + key mask, mirrored");
     test_attention_ex(&moved, "prefix + moved positions");
+    /* 2-D positions (ABI, GLM-style): rows laid out as Part A then Part B, and a row
+     * whose second ids disagree with the first, so the halves split often */
+    static const int p1[10] = {0, 1, 2, 1, 1, /* */ 0, 1, 2, 3, 4}, p2[10] = {0, 1, 2, 1, 2, /* */ 4, 0, 3, 1, 2};
+    static uint8_t dims_i[6], dims_h[6];
+    tl_rope2d_dims(dims_i, 6, TL_ROPE_INTERLEAVED);
+    tl_rope2d_dims(dims_h, 6, TL_ROPE_HALF);
+    tl_attn_vis two_i = {NULL, (const int[2]){3, 5}, p1, p2, dims_i};
+    tl_attn_vis two_h = {mask, (const int[2]){3, 2}, p1, p2, dims_h};
+    test_attention_ex(&two_i, "2-D positions, interleaved dims");
+    test_attention_ex(&two_h, "2-D positions, half dims, key mask");
     test_attention_ex_cases();
     test_embedding();
     test_crossentropy();

@@ -109,7 +109,7 @@ static void test_abi(void) {
     tl_objective_ctx ctx = {B, T, 200, 1, 2};
     tl_batch *b = make_batch();
     tl_objective *o = NULL;
-    CHECK_OK(tl_objective_new("abi:ratio=0.2,p=1", &ctx, &o));
+    CHECK_OK(tl_objective_new("abi:ratio=0.2,p=1,pos=gap", &ctx, &o));
     if (!o || !b) return;
     int32_t in[B * T], tg[B * T];
     tl_attn_spec a;
@@ -118,7 +118,7 @@ static void test_abi(void) {
     int spans = 0;
     for (int it = 0; it < 50; it++) {
         CHECK_OK(o->make(o, b, &rng, in, tg, &a));
-        CHECK(a.mode == TL_ATTN_BIDIR && a.prefix && a.pos && !a.key_mask, "abi: prefix + positions");
+        CHECK(a.mode == TL_ATTN_BIDIR && a.prefix && a.pos && !a.pos2 && !a.key_mask, "abi: prefix + positions");
         for (int r = 0; r < B; r++) {
             int len = b->len[r], n = len < T ? len : T, P = a.prefix[r], bad = 0;
             const int *pos = a.pos + r * T;
@@ -151,11 +151,59 @@ static void test_abi(void) {
     tl_batch_free(b);
 }
 
+/* pos=2d (the default): GLM's layout. Part A = the row with the span [s, s+k) replaced
+ * by one [MASK] (ph) at ids (t, t); Part B = tokens s-1 .. s+k-2 at ids (s, s + j), each
+ * predicting the next; no target in Part A or the padding. */
+static void test_abi_2d(void) {
+    tl_objective_ctx ctx = {B, T, 200, 1, 2};
+    tl_batch *b = make_batch();
+    tl_objective *o = NULL;
+    CHECK_OK(tl_objective_new("abi:ratio=0.2,p=1,ph=199", &ctx, &o));
+    if (!o || !b) return;
+    int32_t in[B * T], tg[B * T];
+    tl_attn_spec a;
+    tl_rng rng;
+    tl_rng_seed(&rng, 5);
+    int spans = 0, long_spans = 0;
+    for (int it = 0; it < 50; it++) {
+        CHECK_OK(o->make(o, b, &rng, in, tg, &a));
+        CHECK(a.mode == TL_ATTN_BIDIR && a.prefix && a.pos && a.pos2 && !a.key_mask, "abi 2d: prefix + 2 ids");
+        if (!a.pos2) break;
+        for (int r = 0; r < B; r++) {
+            int len = b->len[r], n = len < T - 1 ? len : T - 1, P = a.prefix[r], bad = 0;
+            const int *p1 = a.pos + r * T, *p2 = a.pos2 + r * T;
+            const int32_t *x = in + r * T, *y = tg + r * T;
+            if (n < 3) {
+                CHECK(P == 0, "row %d too short for a span: plain NTP (prefix %d)", r, P);
+                continue;
+            }
+            int k = n + 1 - P, s = p1[P];
+            CHECK(k >= 1 && s >= 1 && s + k <= n, "row %d: span %d at %d of %d", r, k, s, n);
+            if (!(k >= 1 && s >= 1 && s + k <= n)) continue;
+            for (int t = 0; t < P; t++) {
+                int want = t < s ? tok_at(b, r, t) : t == s ? 199 : tok_at(b, r, t + k - 1);
+                bad += x[t] != want || p1[t] != t || p2[t] != t || y[t] >= 0;
+            }
+            for (int j = 0; j < k; j++) {
+                int t = P + j;
+                bad += x[t] != tok_at(b, r, s - 1 + j) || y[t] != tok_at(b, r, s + j) || p1[t] != s || p2[t] != s + j;
+            }
+            for (int t = n + 1; t < T; t++) bad += y[t] >= 0;
+            CHECK(bad == 0, "row %d: %d layout errors (2d)", r, bad);
+            spans++;
+            long_spans += k > 1;
+        }
+    }
+    CHECK(spans == 50 * 3 && long_spans > 20, "%d spans, %d longer than one token", spans, long_spans);
+    tl_objective_free(o);
+    tl_batch_free(b);
+}
+
 static void test_options(void) {
     tl_objective_ctx ctx = {B, T, 200, 1, 2};
     static const char *bad[] = {"bico:mask=0",     "bico:mask=1.5", "bico:p=2",   "bico:q=1",
                                 "bico:mask",       "bico:mask=abc", "bico:ph=200", "abi:mask=0.2",
-                                "abi:mirror=2",    "abi:ratio=-1"};
+                                "abi:mirror=2",    "abi:ratio=-1", "abi:pos=3d", "abi:pos=", "abi:ph=-1"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         tl_objective *o = NULL;
         tl_status s = tl_objective_new(bad[i], &ctx, &o);
@@ -183,8 +231,8 @@ static void test_model_step(void) {
     tl_rng_seed(&rng, 1);
     for (size_t i = 0; i < m->n_params; i++) m->params[i] = 0.05f * tl_rng_normal(&rng);
     float *grads = calloc(m->n_params, sizeof(float));
-    const char *specs[] = {"bico:p=1", "abi:p=1", "bico:p=1,mirror=0"};
-    for (int i = 0; i < 3; i++) {
+    const char *specs[] = {"bico:p=1", "abi:p=1", "bico:p=1,mirror=0", "abi:p=1,pos=gap", "abi:p=1,mirror=0"};
+    for (int i = 0; i < 5; i++) {
         tl_objective_ctx ctx = {B, T, 200, 1, 2};
         tl_objective *o = NULL;
         CHECK_OK(tl_objective_new(specs[i], &ctx, &o));
@@ -211,6 +259,7 @@ static void test_model_step(void) {
 int main(void) {
     test_bico();
     test_abi();
+    test_abi_2d();
     test_options();
     test_model_step();
     return tl_test_done();
