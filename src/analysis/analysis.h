@@ -340,13 +340,23 @@ typedef struct {
     const char *panels;  /* points drawn in the info-plane scatter (NULL = a spread of layers) */
     tl_progress_fn progress;
     void *progress_user;
-    double *ixt_out;     /* optional: receives [checkpoints, points] I(X;T), binning (else HSIC) */
+    double *ixt_out;     /* optional: receives [checkpoints, points] I(X;T), HSIC (else binning), shuffle-corrected */
     double *iyt_out;     /* optional: the same for I(T;Y) */
+    int shuffles;        /* bias correction: shuffles of Y (and of X's rows) averaged and subtracted (10) */
+    uint64_t seed;       /* of the shuffles and the Monte Carlo permutation tests */
+    double alpha;        /* level of the per-point verdicts (0.05) */
+    double *p_rise_out;  /* optional: [points] p of "I(X;T) rises then falls" (the estimator of ixt_out) */
+    double *p_incr_out;  /* optional: [points] p of "I(T;Y) increases" */
+    double max_saturation; /* out: the largest distinct-symbols / m of binning's T (0 without binning) */
 } tl_infoplane_opts;
 void tl_infoplane_opts_default(tl_infoplane_opts *o);
 
-/* Both estimators for every point of every checkpoint; writes infoplane.csv,
- * infoplane.json and infoplane_<estimator>.svg to out_dir. */
-tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir);
+/* Both estimators for every point of every checkpoint, each with its mean under
+ * shuffles (subtracted: the corrected values); per point, permutation tests over
+ * checkpoint order of "I(X;T) rises then falls" and "I(T;Y) increases" on the
+ * corrected values (3 or more checkpoints). Writes infoplane.csv,
+ * infoplane_tests.csv, infoplane.json and infoplane_<estimator>.svg to out_dir;
+ * warns when binning's T has more than m / 2 distinct symbols (saturation). */
+tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const char *out_dir);
 
 #endif /* TL_ANALYSIS_H */

@@ -15,6 +15,7 @@
 
 #include "analysis.h"
 #include "linalg.h"
+#include "stats.h"
 #include "report/report.h"
 
 #define PATH_CAP 4096
@@ -341,6 +342,9 @@ void tl_infoplane_opts_default(tl_infoplane_opts *o) {
     o->bins = 30;
     o->sigma = 50.0;
     o->eps = 1e-5;
+    o->shuffles = 10;
+    o->seed = 1;
+    o->alpha = 0.05;
 }
 
 tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
@@ -354,7 +358,34 @@ tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
 typedef struct {
     double *b_ixt, *b_iyt, *b_ht, *b_nsym; /* [C, P] binning */
     double *h_ixt, *h_iyt;                 /* [C, P] HSIC */
+    double *b_ixt0, *b_iyt0, *h_ixt0, *h_iyt0; /* [C, P] the same with Y (X's rows) shuffled: the bias */
 } plane;
+
+#define PLANE_FIELDS 10
+
+/* The per-point verdicts: permutation tests over checkpoint order on the
+ * corrected values of one estimator. */
+typedef struct {
+    tl_perm_result rise, incr; /* I(X;T) rises then falls; I(T;Y) increases */
+} point_tests;
+
+static tl_status plane_tests(const double *ixt, const double *ixt0, const double *iyt, const double *iyt0, int C,
+                             int P, const tl_infoplane_opts *o, point_tests *t) {
+    double *v = tl_malloc((size_t)C * 2 * sizeof *v);
+    if (!v) return tl_errorf(TL_E_NOMEM, "infoplane: out of memory");
+    tl_status s = TL_OK;
+    for (int p = 0; p < P && s == TL_OK; p++) {
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)c * P + p;
+            v[c] = ixt[k] - ixt0[k];
+            v[C + c] = iyt[k] - iyt0[k];
+        }
+        s = tl_perm_trend(v, C, TL_TREND_RISE_FALL, 9999, o->seed + 2 * (uint64_t)p, &t[p].rise);
+        if (s == TL_OK) s = tl_perm_trend(v + C, C, TL_TREND_INCREASE, 9999, o->seed + 2 * (uint64_t)p + 1, &t[p].incr);
+    }
+    tl_free(v);
+    return s;
+}
 
 /* Up to 4 points for the scatter panels: the user's list, else a spread. */
 static tl_status choose_panels(const tl_acts_meta *a, const char *spec, int *idx, int *n) {
@@ -424,12 +455,14 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     return st;
 }
 
-static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl, int m,
-                               int m_hsic, double seconds, const char *dir) {
+static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl,
+                               const point_tests *tb, const point_tests *th, int m, int m_hsic, double seconds,
+                               const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols\n");
+    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols,i_xt_shuffled,i_yt_shuffled,"
+                         "i_xt_corrected,i_yt_corrected,saturation\n");
     for (int c = 0; c < C; c++)
         for (int p = 0; p < P; p++) {
             size_t k = (size_t)c * P + p;
@@ -439,15 +472,41 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
                 if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
                 else tl_strbuf_puts(&csv, ",,");
                 tl_csv_field(&csv, a0->points[p]);
-                if (e) tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,\n", pl->h_ixt[k], pl->h_iyt[k]);
+                if (e)
+                    tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,,%.9g,%.9g,%.9g,%.9g,\n", pl->h_ixt[k], pl->h_iyt[k],
+                                     pl->h_ixt0[k], pl->h_iyt0[k], pl->h_ixt[k] - pl->h_ixt0[k],
+                                     pl->h_iyt[k] - pl->h_iyt0[k]);
                 else
-                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d\n", pl->b_ixt[k], pl->b_iyt[k], pl->b_ht[k],
-                                     (int)pl->b_nsym[k]);
+                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", pl->b_ixt[k],
+                                     pl->b_iyt[k], pl->b_ht[k], (int)pl->b_nsym[k], pl->b_ixt0[k], pl->b_iyt0[k],
+                                     pl->b_ixt[k] - pl->b_ixt0[k], pl->b_iyt[k] - pl->b_iyt0[k], pl->b_nsym[k] / m);
             }
         }
     tl_status st = save_text(dir, "infoplane.csv", &csv);
     tl_strbuf_free(&csv);
     if (st) return st;
+    if (C >= 3) { /* infoplane_tests.csv: the per-point verdicts */
+        tl_strbuf t = {0};
+        tl_strbuf_puts(&t, "point,estimator,hypothesis,test,statistic,p,orderings,exact,alpha,verdict\n");
+        for (int p = 0; p < P; p++)
+            for (int e = 0; e < 2; e++) {
+                if (!(o->est & (e ? TL_EST_HSIC : TL_EST_BINNING))) continue;
+                const point_tests *pt = (e ? th : tb) + p;
+                for (int h = 0; h < 2; h++) {
+                    const tl_perm_result *r = h ? &pt->incr : &pt->rise;
+                    tl_csv_field(&t, a0->points[p]);
+                    tl_strbuf_printf(&t, ",%s,%s,%s,%.6f,%.6g,%lld,%d,%g,%s\n", e ? "hsic" : "binning",
+                                     h ? "I(T;Y) increases" : "I(X;T) rises then falls",
+                                     h ? "permutation over checkpoint order of Spearman rho"
+                                       : "permutation over checkpoint order of an umbrella statistic",
+                                     r->stat, r->p, (long long)r->n_perm, r->exact, o->alpha,
+                                     r->p <= o->alpha ? "yes" : "not shown");
+                }
+            }
+        st = save_text(dir, "infoplane_tests.csv", &t);
+        tl_strbuf_free(&t);
+        if (st) return st;
+    }
     cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
     if (j && set) {
         cJSON_AddStringToObject(j, "format", "tiller-infoplane");
@@ -458,6 +517,10 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
         cJSON_AddNumberToObject(set, "m", m);
         cJSON_AddStringToObject(set, "x_point", o->x_point);
         cJSON_AddStringToObject(set, "t", "standardised per point over all statements; the first m rows");
+        cJSON_AddNumberToObject(set, "shuffles", o->shuffles);
+        cJSON_AddStringToObject(set, "correction", "corrected = estimate - mean over shuffles of Y (for I(T;Y)) "
+                                                   "or of X's rows (for I(X;T))");
+        cJSON_AddNumberToObject(set, "alpha", o->alpha);
         if (o->est & TL_EST_BINNING) {
             cJSON *b = cJSON_CreateObject();
             cJSON_AddNumberToObject(b, "pca_dims", o->pca_dims);
@@ -482,12 +545,17 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
             cJSON_AddItemToObject(b, "i_yt", matrix_json(pl->b_iyt, C, P));
             cJSON_AddItemToObject(b, "h_t", matrix_json(pl->b_ht, C, P));
             cJSON_AddItemToObject(b, "n_symbols", matrix_json(pl->b_nsym, C, P));
+            cJSON_AddItemToObject(b, "i_xt_shuffled", matrix_json(pl->b_ixt0, C, P));
+            cJSON_AddItemToObject(b, "i_yt_shuffled", matrix_json(pl->b_iyt0, C, P));
+            cJSON_AddNumberToObject(b, "max_saturation", o->max_saturation);
             cJSON_AddItemToObject(j, "binning", b);
         }
         if (o->est & TL_EST_HSIC) {
             cJSON *h = cJSON_CreateObject();
             cJSON_AddItemToObject(h, "i_xt", matrix_json(pl->h_ixt, C, P));
             cJSON_AddItemToObject(h, "i_yt", matrix_json(pl->h_iyt, C, P));
+            cJSON_AddItemToObject(h, "i_xt_shuffled", matrix_json(pl->h_ixt0, C, P));
+            cJSON_AddItemToObject(h, "i_yt_shuffled", matrix_json(pl->h_iyt0, C, P));
             cJSON_AddItemToObject(j, "hsic", h);
         }
         cJSON_AddNumberToObject(j, "seconds", seconds);
@@ -518,7 +586,7 @@ static tl_status prepare_x(const tl_acts_meta *a, int xp, const tl_infoplane_opt
     return s;
 }
 
-tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir) {
+tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const char *out_dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points, m = (int)(o->split * a0->n);
     double t0 = tl_time_sec();
@@ -529,6 +597,9 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
                          o->bins);
     if ((o->est & TL_EST_HSIC) && (!(o->sigma > 0) || !(o->eps > 0) || o->hsic_rows < 0))
         return tl_errorf(TL_E_ARG, "infoplane: sigma %g and eps %g must be positive", o->sigma, o->eps);
+    if (o->shuffles < 0 || o->shuffles > 10000 || !(o->alpha > 0 && o->alpha < 1))
+        return tl_errorf(TL_E_ARG, "infoplane: %d shuffles (0 .. 10000), alpha %g (0 .. 1)", o->shuffles, o->alpha);
+    o->max_saturation = 0;
     int xp = tl_acts_find_point(a0, o->x_point);
     if (xp < 0) return tl_errorf(TL_E_ARG, "infoplane: X point '%s' is not in %s", o->x_point, a0->dir);
     int idx[4], n_idx;
@@ -542,15 +613,19 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
     int32_t *x_ids = tl_malloc((size_t)m * sizeof *x_ids);
     double *Rx = hs ? tl_malloc(mm * sizeof *Rx) : NULL, *Ry = hs ? tl_malloc(mm * sizeof *Ry) : NULL;
     double *Rt = hs ? tl_malloc(mm * (size_t)nt * sizeof *Rt) : NULL, *yd = tl_malloc((size_t)mh * sizeof *yd);
-    double **fields[6] = {&pl.b_ixt, &pl.b_iyt, &pl.b_ht, &pl.b_nsym, &pl.h_ixt, &pl.h_iyt};
-    int ok = x_ids && yd && (!hs || (Rx && Ry && Rt));
-    for (int i = 0; i < 6; i++) {
+    double **fields[PLANE_FIELDS] = {&pl.b_ixt, &pl.b_iyt,  &pl.b_ht,   &pl.b_nsym, &pl.h_ixt,
+                                      &pl.h_iyt, &pl.b_ixt0, &pl.b_iyt0, &pl.h_ixt0, &pl.h_iyt0};
+    int32_t *y_ids = tl_malloc((size_t)m * sizeof *y_ids), *t_ids = tl_malloc((size_t)m * nt * sizeof *t_ids);
+    point_tests *tb = tl_calloc((size_t)P, sizeof *tb), *th = tl_calloc((size_t)P, sizeof *th);
+    int ok = x_ids && yd && y_ids && t_ids && tb && th && (!hs || (Rx && Ry && Rt));
+    for (int i = 0; i < PLANE_FIELDS; i++) {
         *fields[i] = tl_malloc(cells * sizeof(double));
         ok = ok && *fields[i];
         for (size_t k = 0; *fields[i] && k < cells; k++) (*fields[i])[k] = NAN;
     }
     if (!ok) st = tl_errorf(TL_E_NOMEM, "infoplane: out of memory (HSIC needs %d threads x %d x %d doubles)", nt + 2,
                             mh, mh);
+    for (int i = 0; y_ids && i < m; i++) y_ids[i] = (int32_t)a0->labels[i];
     if (st == TL_OK && hs) { /* the labels are the same at every checkpoint: R_y once */
         for (int i = 0; i < mh; i++) yd[i] = (double)a0->labels[i];
         st = tl_hsic_r(yd, mh, 1, o->sigma, o->eps, Ry);
@@ -569,10 +644,17 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
             double *Z = NULL, *R = hs ? Rt + mm * (size_t)omp_get_thread_num() : NULL;
             int d = a->width[p];
             size_t k = (size_t)c * P + p;
+            int32_t *tid = t_ids + (size_t)m * omp_get_thread_num();
+            uint64_t seed = o->seed * 1000003u + k; /* per cell: results do not depend on the threads */
             tl_status ps = load_standardized(a, p, &Z);
             if (ps == TL_OK && (o->est & TL_EST_BINNING)) {
                 tl_binning_result r;
+                int n_sym;
+                double mi;
                 ps = tl_binning_estimate(Z, x_ids, a->labels, m, d, o->pca_dims, o->bins, &r);
+                if (ps == TL_OK) ps = tl_binned_symbols(Z, m, d, o->pca_dims, o->bins, tid, &n_sym);
+                if (ps == TL_OK) ps = tl_mi_labels(x_ids, tid, m, o->shuffles, seed, &mi, &pl.b_ixt0[k]);
+                if (ps == TL_OK) ps = tl_mi_labels(y_ids, tid, m, o->shuffles, seed + 1, &mi, &pl.b_iyt0[k]);
                 if (ps == TL_OK) {
                     pl.b_ixt[k] = r.i_xt;
                     pl.b_iyt[k] = r.i_yt;
@@ -583,6 +665,10 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
             if (ps == TL_OK && hs && (ps = tl_hsic_r(Z, mh, d, o->sigma, o->eps, R)) == TL_OK) {
                 pl.h_ixt[k] = tl_hsic_pair(Rx, R, mh);
                 pl.h_iyt[k] = tl_hsic_pair(Ry, R, mh);
+                pl.h_ixt0[k] = tl_hsic_pair_null(Rx, R, mh, o->shuffles, seed + 2);
+                pl.h_iyt0[k] = tl_hsic_pair_null(Ry, R, mh, o->shuffles, seed + 3);
+                if (!isfinite(pl.h_ixt0[k]) || !isfinite(pl.h_iyt0[k]))
+                    ps = tl_errorf(TL_E_NOMEM, "HSIC: out of memory for the shuffles");
             }
             tl_free(Z);
             if (ps) keep_error(&err, tl_error_prefix(ps, "%s, %s", a->dir, a->points[p]));
@@ -590,12 +676,40 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
         }
         if (err.s) st = tl_errorf(err.s, "%s", err.msg);
     }
+    int n_sat = 0;
+    for (size_t k = 0; st == TL_OK && (o->est & TL_EST_BINNING) && k < cells; k++) {
+        o->max_saturation = fmax(o->max_saturation, pl.b_nsym[k] / m);
+        n_sat += pl.b_nsym[k] > 0.5 * m;
+    }
+    if (n_sat)
+        tl_logf(TL_LOG_WARN,
+                "infoplane: binning saturates: %d of %zu cells have more than m/2 distinct symbols (up to %.2f of "
+                "m = %d); I(X;T) there measures the sample size. Use more rows, fewer bins or fewer PCA dimensions",
+                n_sat, cells, o->max_saturation, m);
+    if (st == TL_OK && m < 1000)
+        tl_logf(TL_LOG_WARN, "infoplane: %d rows; the estimates are biased below about 1,000 rows", m);
+    if (st == TL_OK && C >= 3 && (o->est & TL_EST_BINNING))
+        st = plane_tests(pl.b_ixt, pl.b_ixt0, pl.b_iyt, pl.b_iyt0, C, P, o, tb);
+    if (st == TL_OK && C >= 3 && hs) st = plane_tests(pl.h_ixt, pl.h_ixt0, pl.h_iyt, pl.h_iyt0, C, P, o, th);
     if (st == TL_OK) st = out_dir_make(out_dir);
-    if (st == TL_OK) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
-    int bin = (o->est & TL_EST_BINNING) != 0;
-    if (st == TL_OK && o->ixt_out) memcpy(o->ixt_out, bin ? pl.b_ixt : pl.h_ixt, cells * sizeof(double));
-    if (st == TL_OK && o->iyt_out) memcpy(o->iyt_out, bin ? pl.b_iyt : pl.h_iyt, cells * sizeof(double));
-    for (int i = 0; i < 6; i++) tl_free(*fields[i]);
+    if (st == TL_OK) st = plane_outputs(s, o, &pl, tb, th, m, mh, tl_time_sec() - t0, out_dir);
+    /* the callers' copies: HSIC (the reference estimator) when it ran, corrected */
+    const double *ix = hs ? pl.h_ixt : pl.b_ixt, *ix0 = hs ? pl.h_ixt0 : pl.b_ixt0;
+    const double *iy = hs ? pl.h_iyt : pl.b_iyt, *iy0 = hs ? pl.h_iyt0 : pl.b_iyt0;
+    const point_tests *pt = hs ? th : tb;
+    for (size_t k = 0; st == TL_OK && k < cells; k++) {
+        if (o->ixt_out) o->ixt_out[k] = ix[k] - ix0[k];
+        if (o->iyt_out) o->iyt_out[k] = iy[k] - iy0[k];
+    }
+    for (int p = 0; st == TL_OK && p < P; p++) {
+        if (o->p_rise_out) o->p_rise_out[p] = C >= 3 ? pt[p].rise.p : NAN;
+        if (o->p_incr_out) o->p_incr_out[p] = C >= 3 ? pt[p].incr.p : NAN;
+    }
+    for (int i = 0; i < PLANE_FIELDS; i++) tl_free(*fields[i]);
+    tl_free(y_ids);
+    tl_free(t_ids);
+    tl_free(tb);
+    tl_free(th);
     tl_free(x_ids);
     tl_free(Rx);
     tl_free(Ry);
