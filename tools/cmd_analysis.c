@@ -138,13 +138,16 @@ static void print_matrix(const tl_acts_series *s, const double *acc) {
 
 int tl_cmd_probe(int argc, char **argv) {
     const char *acts = NULL, *out = NULL, *solver = "auto";
-    float C = 1.0f, split = 0.8f, tol = 1e-10f;
-    int folds = 0, max_iter = 10000, no_warm = 0, threads = 0, verbose = 0;
+    float C = 1.0f, split = 0.8f, tol = 1e-10f, val = 0.2f, threshold = 0.9f;
+    int folds = 0, max_iter = 10000, no_warm = 0, threads = 0, verbose = 0, seed = 1;
     cli_opt opts[] = {
         {"--acts", NULL, OPT_STR, &acts, "activation directory or series (from tiller acts)"},
         {"--out", "-o", OPT_STR, &out, "output directory"},
         {"--C", NULL, OPT_FLOAT, &C, "inverse L2 strength, sklearn's C"},
         {"--split", NULL, OPT_FLOAT, &split, "the first floor(split x N) statements train, the rest test"},
+        {"--val", NULL, OPT_FLOAT, &val, "the last floor(val x N) of those validate (0: the reference's train/test)"},
+        {"--threshold", NULL, OPT_FLOAT, &threshold, "accuracy whose first crossing (95 % lower bound) is reported"},
+        {"--seed", NULL, OPT_INT, &seed, "seed of the shuffled-label baseline"},
         {"--folds", NULL, OPT_INT, &folds, "K > 1: contiguous K-fold cross-validation instead of the split"},
         {"--solver", NULL, OPT_STR, &solver, "auto (Newton up to 4096 features, else L-BFGS), newton or lbfgs"},
         {"--tol", NULL, OPT_FLOAT, &tol, "stop when max |gradient| <= tol x training rows"},
@@ -154,12 +157,16 @@ int tl_cmd_probe(int argc, char **argv) {
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
     cli_spec spec = {
-        "tiller probe --acts DIR -o DIR [--C 1.0] [--split 0.8] [--folds K]",
+        "tiller probe --acts DIR -o DIR [--C 1.0] [--split 0.8] [--val 0.2] [--folds K]",
         "Linear probes, one per hook point per checkpoint, as the reference (METHODS.md 1): features\n"
-        "standardised over all statements, the first 80 % train and the last 20 % test in file order,\n"
-        "L2 logistic regression with C = 1 and a fitted, unpenalised intercept, solved to convergence\n"
-        "(the reference stops sklearn's lbfgs after 100 iterations). Writes probe_accuracy.csv\n"
-        "(checkpoint x point), probe.json, probe_heatmap.svg and probe_curves.svg.",
+        "standardised over all statements, L2 logistic regression with C = 1 and a fitted, unpenalised\n"
+        "intercept, solved to convergence (the reference stops sklearn's lbfgs after 100 iterations).\n"
+        "Rows in file order: the first 60 % train, the next 20 % validate, the last 20 % test\n"
+        "(--val 0: the reference's 80 % train, 20 % test). Per checkpoint the layer is chosen on\n"
+        "validation and its test accuracy reported with a Wilson 95 % interval, beside baselines\n"
+        "(shuffled training labels at that layer, the majority class, the embed point if captured).\n"
+        "Writes probe_accuracy.csv (test, checkpoint x point), probe.json, probe_selection.csv,\n"
+        "probe_heatmap.svg, probe_curves.svg and probe_selected.svg.",
         opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
@@ -167,9 +174,14 @@ int tl_cmd_probe(int argc, char **argv) {
     tl_probe_run_opts o = {0};
     tl_probe_opts_default(&o.probe);
     if (tl_solver_parse(solver, &o.probe.lr.solver)) return cli_failf(2, "--solver: %s", tl_last_error());
-    if (!(C > 0) || !(split > 0 && split < 1) || folds < 0 || folds == 1 || !(tol > 0) || max_iter < 1 || threads < 0)
-        return cli_failf(2, "bad value: --C %g (> 0), --split %g (0 .. 1), --folds %d (0 or >= 2), --tol %g (> 0), "
-                         "--max-iter %d (>= 1)", (double)C, (double)split, folds, (double)tol, max_iter);
+    if (!(C > 0) || !(split > 0 && split < 1) || folds < 0 || folds == 1 || !(tol > 0) || max_iter < 1 || threads < 0 ||
+        !(val >= 0 && val < split) || !(threshold > 0 && threshold <= 1) || seed < 0)
+        return cli_failf(2, "bad value: --C %g (> 0), --split %g (0 .. 1), --val %g (0 .. split), --folds %d (0 or "
+                         ">= 2), --tol %g (> 0), --max-iter %d (>= 1), --threshold %g (0 .. 1]", (double)C,
+                         (double)split, (double)val, folds, (double)tol, max_iter, (double)threshold);
+    o.probe.val = val;
+    o.threshold = threshold;
+    o.seed = (uint64_t)seed;
     o.probe.lr.C = C;
     o.probe.split = split;
     o.probe.folds = folds;
@@ -196,6 +208,11 @@ int tl_cmd_probe(int argc, char **argv) {
     }
     print_matrix(s, acc);
     free(acc);
+    if (o.probe.val > 0 && folds <= 1)
+        printf("best on validation: %s %s, test accuracy %.3f [%.3f, %.3f] (95 %% Wilson, n = %d); first checkpoint "
+               "with lower bound >= %.2f: %s\n",
+               s->items[o.best_c]->name, s->items[0]->points[o.best_p], o.best_test, o.best_lo, o.best_hi, o.n_test,
+               (double)threshold, o.first_c >= 0 ? s->items[o.first_c]->name : "none");
     printf("%s: probed %d checkpoint%s x %d points in %.2f s; wrote probe_accuracy.csv, probe.json, "
            "probe_heatmap.svg, probe_curves.svg\n", out, s->n, s->n == 1 ? "" : "s", s->items[0]->n_points,
            tl_time_sec() - t0);

@@ -157,7 +157,7 @@ static cJSON *strings_json(char *const *v, int n) {
 /* ---- probes ------------------------------------------------------------------------- */
 
 static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const double *acc,
-                               const double *train_acc, const double *iters, int all_converged, double seconds,
+                               const double *val_acc, const double *train_acc, const double *iters, int all_converged, double seconds,
                                const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
@@ -185,6 +185,7 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     /* probe.json */
     const tl_probe_opts *po = &o->probe;
     int n_train = po->folds > 1 ? a0->n - a0->n / po->folds : (int)(po->split * a0->n);
+    int n_val = po->folds <= 1 && po->val > 0 ? (int)(po->val * a0->n) : 0;
     cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
     if (j && set) {
         cJSON_AddStringToObject(j, "format", "tiller-probe");
@@ -195,7 +196,9 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
         cJSON_AddNumberToObject(set, "C", po->lr.C);
         if (po->folds > 1) cJSON_AddNumberToObject(set, "folds", po->folds);
         else cJSON_AddNumberToObject(set, "split", po->split);
-        cJSON_AddNumberToObject(set, "n_train", n_train);
+        if (po->folds <= 1 && po->val > 0) cJSON_AddNumberToObject(set, "val", po->val);
+        cJSON_AddNumberToObject(set, "n_train", n_train - n_val);
+        if (n_val) cJSON_AddNumberToObject(set, "n_val", n_val);
         cJSON_AddNumberToObject(set, "n_test", a0->n - n_train);
         cJSON_AddStringToObject(set, "solver", tl_solver_name(po->lr.solver));
         cJSON_AddNumberToObject(set, "tol", po->lr.tol);
@@ -207,6 +210,24 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
         cJSON_AddItemToObject(j, "checkpoints", checkpoints_json(s));
         cJSON_AddItemToObject(j, "accuracy", matrix_json(acc, C, P));
         cJSON_AddItemToObject(j, "train_accuracy", matrix_json(train_acc, C, P));
+        if (val_acc) {
+            cJSON_AddItemToObject(j, "val_accuracy", matrix_json(val_acc, C, P));
+            cJSON *b = cJSON_CreateObject();
+            if (b) {
+                cJSON_AddStringToObject(b, "rule", "the (checkpoint, point) with the best validation accuracy");
+                cJSON_AddStringToObject(b, "checkpoint", s->items[o->best_c]->name);
+                cJSON_AddStringToObject(b, "point", a0->points[o->best_p]);
+                cJSON_AddNumberToObject(b, "test_accuracy", o->best_test);
+                cJSON_AddNumberToObject(b, "test_lo95", o->best_lo);
+                cJSON_AddNumberToObject(b, "test_hi95", o->best_hi);
+                cJSON_AddNumberToObject(b, "n_test", o->n_test);
+                cJSON_AddNumberToObject(b, "threshold", o->threshold > 0 ? o->threshold : 0.9);
+                if (o->first_c >= 0) cJSON_AddStringToObject(b, "first_checkpoint_lo95_above_threshold",
+                                                             s->items[o->first_c]->name);
+                else cJSON_AddNullToObject(b, "first_checkpoint_lo95_above_threshold");
+                cJSON_AddItemToObject(j, "selected", b);
+            }
+        }
         cJSON_AddItemToObject(j, "iterations", matrix_json(iters, C, P));
         cJSON_AddBoolToObject(j, "converged", all_converged);
         cJSON_AddNumberToObject(j, "seconds", seconds);
@@ -279,16 +300,145 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     return st;
 }
 
-tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, const char *out_dir) {
+/* ---- the probe protocol: selection on validation, intervals, baselines ---------------- */
+
+typedef struct {
+    int layer;
+    double val, test, lo, hi, shuffled, majority, embed;
+} probe_sel;
+
+static tl_status probe_protocol(const tl_acts_series *s, tl_probe_run_opts *o, const double *acc, const double *va,
+                                int n_test, probe_sel *sel) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points, n = a0->n;
+    int n_fit = (int)(o->probe.split * n), n_train = n_fit - (int)(o->probe.val * n);
+    int emb = tl_acts_find_point(a0, "embed");
+    double thr = o->threshold > 0 ? o->threshold : 0.9;
+    int64_t ones = 0, test_ones = 0;
+    for (int i = 0; i < n_train; i++) ones += a0->labels[i] != 0;
+    for (int i = n_fit; i < n; i++) test_ones += a0->labels[i] != 0;
+    int major = 2 * ones >= n_train; /* ties: label 1, as argmax over [0, 1] counts would not */
+    double majority = (double)(major ? test_ones : n_test - test_ones) / n_test;
+    o->first_c = -1;
+    o->best_c = o->best_p = 0;
+    o->n_test = n_test;
+    for (int c = 0; c < C; c++) {
+        probe_sel *q = &sel[c];
+        q->layer = 0;
+        for (int p = 1; p < P; p++)
+            if (va[(size_t)c * P + p] > va[(size_t)c * P + q->layer]) q->layer = p;
+        size_t k = (size_t)c * P + q->layer;
+        q->val = va[k];
+        q->test = acc[k];
+        tl_wilson((int64_t)llround(acc[k] * n_test), n_test, TL_Z95, &q->lo, &q->hi);
+        q->majority = majority;
+        q->embed = emb >= 0 ? acc[(size_t)c * P + emb] : NAN;
+        if (o->first_c < 0 && q->lo >= thr) o->first_c = c;
+        if (va[k] > va[(size_t)o->best_c * P + o->best_p]) o->best_c = c, o->best_p = q->layer;
+    }
+    size_t kb = (size_t)o->best_c * P + o->best_p;
+    o->best_test = acc[kb];
+    tl_wilson((int64_t)llround(acc[kb] * n_test), n_test, TL_Z95, &o->best_lo, &o->best_hi);
+    /* shuffled training labels at the chosen layer: what the probe gets from no signal */
+    first_error err = {TL_OK, ""};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < C; c++) {
+        if (err.s) continue;
+        int p = sel[c].layer, d = a0->width[p];
+        double *Z = NULL, *w = tl_calloc((size_t)d + 1, sizeof *w);
+        int64_t *y = tl_malloc((size_t)n * sizeof *y);
+        tl_status ps = w && y ? load_standardized(s->items[c], p, &Z)
+                              : tl_errorf(TL_E_NOMEM, "probe: out of memory for the shuffled-label baseline");
+        if (ps == TL_OK) {
+            memcpy(y, s->items[c]->labels, (size_t)n * sizeof *y);
+            tl_rng rng;
+            tl_rng_seed(&rng, o->seed * 7919u + (uint64_t)c);
+            for (int i = n_train - 1; i > 0; i--) { /* only the training rows' labels move */
+                int j = (int)tl_rng_below(&rng, (uint64_t)i + 1);
+                int64_t t = y[i];
+                y[i] = y[j];
+                y[j] = t;
+            }
+            tl_probe_result r;
+            int both = 0;
+            for (int i = 1; i < n_train; i++) both |= y[i] != y[0];
+            if (!both) sel[c].shuffled = NAN;
+            else if ((ps = tl_probe_fit(Z, y, n, d, &o->probe, w, &r)) == TL_OK) sel[c].shuffled = r.acc;
+        }
+        tl_free(Z);
+        tl_free(w);
+        tl_free(y);
+        if (ps) keep_error(&err, tl_error_prefix(ps, "%s, shuffled labels", s->items[c]->dir));
+    }
+    return err.s ? tl_errorf(err.s, "%s", err.msg) : TL_OK;
+}
+
+static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const probe_sel *sel,
+                                        const char *dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n;
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "checkpoint,step,layer,val_acc,test_acc,test_lo95,test_hi95,n_test,shuffled_labels_acc,"
+                         "majority_acc,embed_acc\n");
+    for (int c = 0; c < C; c++) {
+        const probe_sel *q = &sel[c];
+        tl_csv_field(&csv, s->items[c]->name);
+        if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
+        else tl_strbuf_puts(&csv, ",,");
+        tl_csv_field(&csv, a0->points[q->layer]);
+        tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6f,%d,%.6f,%.6f,", q->val, q->test, q->lo, q->hi, o->n_test,
+                         q->shuffled, q->majority);
+        if (isfinite(q->embed)) tl_strbuf_printf(&csv, "%.6f", q->embed);
+        tl_strbuf_puts(&csv, "\n");
+    }
+    tl_status st = save_text(dir, "probe_selection.csv", &csv);
+    tl_strbuf_free(&csv);
+    if (st || C < 2) return st;
+    /* probe_selected.svg: the chosen layer's test accuracy, its interval, the baselines */
+    double *x = tl_malloc((size_t)C * 7 * sizeof *x);
+    if (!x) return tl_errorf(TL_E_NOMEM, "probe charts: out of memory");
+    double *yv[6];
+    for (int k = 0; k < 6; k++) yv[k] = x + (size_t)C * (k + 1);
+    tl_chart_series ser[6];
+    tl_axis_scale sc = ckpt_x(s, x);
+    for (int c = 0; c < C; c++) {
+        yv[0][c] = sel[c].test;
+        yv[1][c] = sel[c].lo;
+        yv[2][c] = sel[c].hi;
+        yv[3][c] = sel[c].shuffled;
+        yv[4][c] = sel[c].majority;
+        yv[5][c] = sel[c].embed;
+    }
+    const char *names[6] = {"probe, layer chosen on validation (test)", "95 % Wilson lower bound",
+                            "95 % Wilson upper bound", "baseline: shuffled training labels", "baseline: majority class",
+                            "baseline: embedding layer"};
+    int ns = isfinite(sel[0].embed) ? 6 : 5;
+    for (int k = 0; k < ns; k++) ser[k] = (tl_chart_series){names[k], x, yv[k], C};
+    char title[200], xl[64];
+    snprintf(title, sizeof title, "Probe accuracy with baselines (%s; n = %d test rows)", file_name(a0->dataset),
+             o->n_test);
+    snprintf(xl, sizeof xl, "%s", a0->step >= 0 ? "checkpoint step" : "checkpoint");
+    tl_chart lc = {.title = title, .x_label = xl, .y_label = "test accuracy (axis from 0)", .width = 760,
+                   .height = 440, .x_scale = sc, .y_min = 0, .y_max = 1};
+    tl_strbuf svg = {0};
+    st = tl_svg_line_chart(&svg, &lc, ser, ns);
+    if (st == TL_OK) st = save_text(dir, "probe_selected.svg", &svg);
+    tl_strbuf_free(&svg);
+    tl_free(x);
+    return st;
+}
+
+tl_status tl_probe_run(const tl_acts_series *s, tl_probe_run_opts *o, const char *out_dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     double t0 = tl_time_sec();
     size_t cells = (size_t)C * P;
     double *acc = tl_malloc(cells * sizeof *acc), *tr = tl_malloc(cells * sizeof *tr),
-           *it = tl_malloc(cells * sizeof *it);
-    int all_conv = 1;
+           *it = tl_malloc(cells * sizeof *it), *va = tl_malloc(cells * sizeof *va);
+    probe_sel *sel = tl_calloc((size_t)C, sizeof *sel);
+    int all_conv = 1, n_test = 0;
     tl_status st = TL_OK;
-    if (!acc || !tr || !it) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
+    if (!acc || !tr || !it || !va || !sel) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
     first_error err = {TL_OK, ""};
     int64_t done = 0;
     if (st == TL_OK) {
@@ -309,6 +459,8 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
                     break;
                 }
                 acc[(size_t)c * P + p] = r.acc;
+                va[(size_t)c * P + p] = r.val_acc;
+                n_test = r.n_test;
                 tr[(size_t)c * P + p] = r.train_acc;
                 it[(size_t)c * P + p] = r.iters;
                 all_conv = all_conv && r.converged;
@@ -322,9 +474,22 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
         if (err.s) st = tl_errorf(err.s, "%s", err.msg);
     }
     /* the output directory appears only with results to put in it */
+    int protocol = o->probe.val > 0 && o->probe.folds <= 1;
+    if (st == TL_OK && protocol) st = probe_protocol(s, o, acc, va, n_test, sel);
     if (st == TL_OK) st = out_dir_make(out_dir);
-    if (st == TL_OK) st = probe_outputs(s, o, acc, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK) st = probe_outputs(s, o, acc, protocol ? va : NULL, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK && protocol) st = probe_protocol_outputs(s, o, sel, out_dir);
     if (st == TL_OK && o->acc_out) memcpy(o->acc_out, acc, cells * sizeof *acc);
+    for (int c = 0; st == TL_OK && protocol && o->sel_out && c < C; c++) {
+        double *q = o->sel_out + (size_t)c * 5;
+        q[0] = sel[c].layer;
+        q[1] = sel[c].val;
+        q[2] = sel[c].test;
+        q[3] = sel[c].lo;
+        q[4] = sel[c].hi;
+    }
+    tl_free(va);
+    tl_free(sel);
     tl_free(acc);
     tl_free(tr);
     tl_free(it);

@@ -29,13 +29,12 @@ void tl_wilson(int64_t k, int64_t n, double z, double *lo, double *hi);
 double tl_binom_test_half(int64_t k, int64_t n);
 
 typedef struct {
-  int n;
-  int64_t only_a,
-      only_b; /* discordant pairs: a right and b wrong, b right and a wrong */
-  double acc_a, acc_b;
-  double diff;   /* acc_b - acc_a */
-  double lo, hi; /* Wald 95 % interval of the paired difference */
-  double p;      /* McNemar's exact test, two-sided */
+    int n;
+    int64_t only_a, only_b; /* discordant pairs: a right and b wrong, b right and a wrong */
+    double acc_a, acc_b;
+    double diff;   /* acc_b - acc_a */
+    double lo, hi; /* Wald 95 % interval of the paired difference */
+    double p;      /* McNemar's exact test, two-sided */
 } tl_paired_result;
 
 /* Compare two 0/1 outcomes on the same n items (a: the reference, e.g.
@@ -55,31 +54,29 @@ double tl_spearman_order(const double *v, int n);
 typedef enum { TL_TREND_RISE_FALL = 0, TL_TREND_INCREASE = 1 } tl_trend;
 
 typedef struct {
-  double stat;    /* the statistic on the series as observed */
-  double p;       /* one-sided: share of orderings with a statistic >= stat */
-  int64_t n_perm; /* orderings compared (n! when exact) */
-  int exact;      /* every ordering enumerated */
+    double stat;    /* the statistic on the series as observed */
+    double p;       /* one-sided: share of orderings with a statistic >= stat */
+    int64_t n_perm; /* orderings compared (n! when exact) */
+    int exact;      /* every ordering enumerated */
 } tl_perm_result;
 
 /* Permutation test of a trend over the order of v [n] (n >= 3): the observed
  * statistic against its distribution over all orderings of the values (exact
  * when n <= 8; else n_mc random orderings plus the observed one, p = (1 + hits)
  * / (1 + n_mc), seeded). Ties count as hits (within 1e-12 relative). */
-tl_status tl_perm_trend(const double *v, int n, tl_trend t, int n_mc,
-                        uint64_t seed, tl_perm_result *r);
+tl_status tl_perm_trend(const double *v, int n, tl_trend t, int n_mc, uint64_t seed, tl_perm_result *r);
 
 /* Plug-in mutual information (bits) of two labellings a, b [n] (any int32
  * values), and the same with b shuffled, averaged over `shuffles` shuffles
  * (seeded): the bias a sample of n rows adds. *mi_null may be NULL when
  * shuffles is 0. */
-tl_status tl_mi_labels(const int32_t *a, const int32_t *b, int n, int shuffles,
-                       uint64_t seed, double *mi, double *mi_null);
+tl_status tl_mi_labels(const int32_t *a, const int32_t *b, int n, int shuffles, uint64_t seed, double *mi,
+                       double *mi_null);
 
 /* The normalised HSIC pair estimate trace(Ra Rb') with b's rows shuffled
  * (Rb'_ij = Rb[pi(i), pi(j)]), averaged over `shuffles` seeded shuffles: the
  * value an independent pair of this sample size gets, subtracted as the bias.
  * m^2 per shuffle. NaN when out of memory. */
-double tl_hsic_pair_null(const double *Ra, const double *Rb, int m,
-                         int shuffles, uint64_t seed);
+double tl_hsic_pair_null(const double *Ra, const double *Rb, int m, int shuffles, uint64_t seed);
 
 #endif /* TL_STATS_H */

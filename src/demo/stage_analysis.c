@@ -89,7 +89,7 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
         if (!s && !tl_path_exists(csv)) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
         tl_acts_run_opts o = {0};
-        o.acts.points = "resid_post";
+        o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
         o.acts.reduce = TL_REDUCE_LAST;
         o.acts.truncate = 1; /* a statement longer than the context keeps its first n_ctx tokens */
         o.on_ckpt = acts_event;
@@ -137,7 +137,7 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
     tl_status s = TL_OK;
     /* best point per checkpoint, per dimension: the summary chart's data */
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy\n");
+    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy,lo95,hi95,val_accuracy\n");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         const char *dim = tl_world_dim_names[k];
         char acts[PATH_CAP], out[PATH_CAP];
@@ -147,21 +147,21 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
         if (!s) s = tl_acts_series_open(acts, &ser);
         if (s) break;
         int C = ser->n, P = ser->items[0]->n_points;
-        double *acc = tl_malloc(sizeof(double) * (size_t)C * P);
+        double *acc = tl_malloc(sizeof(double) * (size_t)C * (P + 5)), *sel = acc ? acc + (size_t)C * P : NULL;
         tl_probe_run_opts o = {0};
         tl_probe_opts_default(&o.probe);
+        o.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %: the layer is chosen on validation */
         o.acc_out = acc;
+        o.sel_out = sel;
         o.progress = run_progress;
         tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
-            int b = 0;
-            for (int p = 1; p < P; p++)
-                if (acc[(size_t)c * P + p] > acc[(size_t)c * P + b]) b = p;
+            const double *q = sel + (size_t)c * 5; /* layer, validation, test, lower, upper */
             tl_strbuf_printf(&csv, "%s,", dim);
             tl_csv_field(&csv, ser->items[c]->name);
-            tl_strbuf_printf(&csv, ",%lld,%s,%.6f\n", (long long)ser->items[c]->step, ser->items[0]->points[b],
-                             acc[(size_t)c * P + b]);
+            tl_strbuf_printf(&csv, ",%lld,%s,%.6f,%.6f,%.6f,%.6f\n", (long long)ser->items[c]->step,
+                             ser->items[0]->points[(int)q[0]], q[2], q[3], q[4], q[1]);
         }
         tl_free(acc);
         tl_acts_series_free(ser);
@@ -193,8 +193,8 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
     int got, row = 0;
     while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 5) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 5 fields", path, rec.line);
+        if (rec.n_fields != 8) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields", path, rec.line);
             break;
         }
         for (int k = 0; k < TL_DIM__COUNT; k++)
@@ -209,9 +209,9 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_chart_series ser[TL_DIM__COUNT];
         for (int k = 0; k < TL_DIM__COUNT; k++)
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
-        tl_chart c = {.title = "Best probe accuracy over pre-training (test split)",
+        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation; test split)",
                       .x_label = "step",
-                      .y_label = "accuracy of the best layer",
+                      .y_label = "test accuracy (axis from 0)",
                       .x_scale = TL_AXIS_LOG1P,
                       .width = 760,
                       .height = 400,
@@ -221,17 +221,26 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_strbuf_append(&csv, text, len);
         tl_html_para(h, NULL,
                      "For each trust dimension, an L2 logistic-regression probe per layer per "
-                     "checkpoint (standardised features, first 80 %% of the statements train, last 20 %% "
-                     "test: people the probe never saw). When does the model's residual stream come to "
-                     "separate true from false, private from public, biased from fair?");
-        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Best-layer probe accuracy per checkpoint");
+                     "checkpoint (standardised features; in file order the first 60 %% of the statements "
+                     "train, the next 20 %% validate, the last 20 %%, people the probe never saw, test). "
+                     "Per checkpoint the layer is chosen on validation; the curve is its test accuracy. "
+                     "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
+                     "(shuffled training labels at the chosen layer, the majority class, the embedding "
+                     "layer; the step-0 checkpoint is the random-init model of the same shape).");
+        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Probe accuracy per checkpoint");
     }
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];
+        snprintf(svgp, sizeof svgp, "%s/probe_selected.svg", tl_world_dim_names[k]);
+        snprintf(csvp, sizeof csvp, "%s/probe_selection.csv", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: probe chosen on validation, 95 %% interval and baselines",
+                 tl_world_dim_names[k]);
+        tl_html_heading(h, tl_world_dim_names[k]);
+        s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
+        if (s) break;
         snprintf(svgp, sizeof svgp, "%s/probe_heatmap.svg", tl_world_dim_names[k]);
         snprintf(csvp, sizeof csvp, "%s/probe_accuracy.csv", tl_world_dim_names[k]);
         snprintf(cap, sizeof cap, "%s: probe accuracy, checkpoint x layer", tl_world_dim_names[k]);
-        tl_html_heading(h, tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
     }
     tl_strbuf_free(&svg);
@@ -256,7 +265,7 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
         if (s) break;
         tl_infoplane_opts o;
         tl_infoplane_opts_default(&o);
-        o.est = TL_EST_BINNING; /* HSIC's m x m matrices cost more than the demo's budget */
+        /* both estimators: HSIC (the reference's) costs m^3 per cell, small at the demo's row counts */
         tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
         s = tl_infoplane_run(ser, &o, out);
         tl_acts_series_free(ser);
@@ -266,9 +275,14 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
 
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_para(h, NULL,
-                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y "
-                 "(binning estimator: T projected to 2 principal components, 30 bins each), per "
-                 "checkpoint; see docs/analysis.md. Colour = training step.");
+                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y, "
+                 "per checkpoint, by normalised HSIC (the reference's estimator) and binning (T projected "
+                 "to 2 principal components, 30 bins each); charts show the raw estimates, "
+                 "infoplane.csv also the values with shuffled labels and the corrected differences, and "
+                 "the binning saturation (distinct symbols / rows). Whether I(X;T) rises then falls and "
+                 "whether I(T;Y) increases is decided per layer by a permutation test over checkpoint "
+                 "order on the corrected values (infoplane_tests.csv); see docs/analysis.md. Colour = "
+                 "training step.");
     tl_status s = TL_OK;
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];

@@ -113,8 +113,11 @@ typedef struct {
     int n_ckpt, n_pts;
     double *acc;          /* [ckpt, point] */
     double *ixt;          /* [ckpt, point] */
-    int first_c, first_p; /* first checkpoint (and lowest layer there) with acc >= threshold, -1 */
-    int best_c, best_p;
+    int first_c, first_p; /* first checkpoint whose layer chosen on validation has a 95 % lower bound >= threshold */
+    int best_c, best_p;   /* the (checkpoint, point) best on validation */
+    double best_test, best_lo, best_hi;
+    int n_test;
+    char best_point[40], first_point[40];
     double *p_rise;       /* [point] p of "I(X;T) rises then falls" (permutation test over checkpoint order) */
     int rise_fall;    /* layers whose I(X;T) rises then falls at p <= 0.05 */
     int ixt_peak_mid; /* layers whose I(X;T) peaks at an inner checkpoint */
@@ -131,7 +134,7 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     if (s == TL_OK) s = join(out, o->out, dim);
     if (s) return s;
     tl_acts_run_opts ro = {0};
-    ro.acts.points = "resid_post";
+    ro.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline */
     ro.acts.reduce = TL_REDUCE_LAST;
     ro.acts.limit = o->acts_limit;
     ro.acts.truncate = 1;
@@ -153,8 +156,26 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
         say(o, "%s: probes (%d checkpoints x %d layers)", dim, C, P);
         tl_probe_run_opts po = {0};
         tl_probe_opts_default(&po.probe);
+        po.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %, file order */
+        po.threshold = o->threshold;
         po.acc_out = r->acc;
-        s = tl_probe_run(ser, &po, out);
+        double *sel = tl_malloc((size_t)C * 5 * sizeof *sel);
+        po.sel_out = sel;
+        s = sel ? tl_probe_run(ser, &po, out) : tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+        if (s == TL_OK) {
+            r->first_c = po.first_c;
+            r->first_p = po.first_c >= 0 ? (int)sel[(size_t)po.first_c * 5] : -1;
+            r->best_c = po.best_c;
+            r->best_p = po.best_p;
+            r->best_test = po.best_test;
+            r->best_lo = po.best_lo;
+            r->best_hi = po.best_hi;
+            r->n_test = po.n_test;
+            snprintf(r->best_point, sizeof r->best_point, "%s", ser->items[0]->points[po.best_p]);
+            if (r->first_p >= 0)
+                snprintf(r->first_point, sizeof r->first_point, "%s", ser->items[0]->points[r->first_p]);
+        }
+        tl_free(sel);
     }
     if (s == TL_OK) {
         say(o, "%s: information plane", dim);
@@ -167,14 +188,6 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
         s = tl_infoplane_run(ser, &io, out);
     }
     if (s == TL_OK) { /* the summary: where accuracy passes the threshold; I(X;T)'s shape per layer */
-        r->first_c = r->first_p = -1;
-        r->best_c = r->best_p = 0;
-        for (int c = 0; c < C; c++)
-            for (int p = 0; p < P; p++) {
-                double a = r->acc[(size_t)c * P + p];
-                if (r->first_c < 0 && a >= o->threshold) r->first_c = c, r->first_p = p;
-                if (a > r->acc[(size_t)r->best_c * P + r->best_p]) r->best_c = c, r->best_p = p;
-            }
         for (int p = 0; p < P && C >= 3; p++) {
             int peak = 0;
             for (int c = 0; c < C; c++)
@@ -616,8 +629,9 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         tl_strbuf_printf(&md,
                          "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
                          "data `%s`.\n\n## Probes and the information plane\n\n"
-                         "| dimension | first checkpoint with probe acc >= %.2f (layer) | best probe acc (checkpoint, "
-                         "layer) | layers where I(X;T) rises then falls |\n|---|---|---|---|\n",
+                         "| dimension | first checkpoint whose probe's 95 %% lower bound >= %.2f (layer) | best probe "
+                         "on validation: test acc [95 %% CI] (checkpoint, layer; n) | layers where I(X;T) rises then "
+                         "falls (p <= 0.05) |\n|---|---|---|---|\n",
                          o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
                          o->chat, data_dir, o->threshold);
     cJSON *sum = cJSON_CreateObject(), *jd = cJSON_AddObjectToObject(sum, "dimensions");
@@ -625,24 +639,26 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         dim_result *r = &res[i];
         int P = r->n_pts;
         const tl_ckpt *bc = &ckpts.items[r->best_c < ckpts.n ? r->best_c : 0];
-        double best = r->acc[(size_t)r->best_c * P + r->best_p];
+        double best = r->best_test;
         char first[160] = "never";
         if (r->first_c >= 0)
-            snprintf(first, sizeof first, "step %lld (resid_post.%d)", (long long)ckpts.items[r->first_c].step,
-                     r->first_p);
-        tl_strbuf_printf(&md, "| %s | %s | %.3f (step %lld, resid_post.%d) | %d of %d |\n", r->name, first, best,
-                         (long long)bc->step, r->best_p, r->rise_fall, P);
+            snprintf(first, sizeof first, "step %lld (%s)", (long long)ckpts.items[r->first_c].step, r->first_point);
+        tl_strbuf_printf(&md, "| %s | %s | %.3f [%.3f, %.3f] (step %lld, %s; n = %d) | %d of %d |\n", r->name, first,
+                         best, r->best_lo, r->best_hi, (long long)bc->step, r->best_point, r->n_test, r->rise_fall, P);
         cJSON *d = cJSON_AddObjectToObject(jd, r->name);
         if (r->first_c >= 0) {
             cJSON_AddNumberToObject(d, "first_step_above_threshold", (double)ckpts.items[r->first_c].step);
-            cJSON_AddNumberToObject(d, "first_layer_above_threshold", r->first_p);
+            cJSON_AddStringToObject(d, "first_point_above_threshold", r->first_point);
         } else {
             cJSON_AddNullToObject(d, "first_step_above_threshold");
-            cJSON_AddNullToObject(d, "first_layer_above_threshold");
+            cJSON_AddNullToObject(d, "first_point_above_threshold");
         }
         cJSON_AddNumberToObject(d, "best_acc", fmt_nan(best));
+        cJSON_AddNumberToObject(d, "best_acc_lo95", fmt_nan(r->best_lo));
+        cJSON_AddNumberToObject(d, "best_acc_hi95", fmt_nan(r->best_hi));
+        cJSON_AddNumberToObject(d, "n_test", r->n_test);
+        cJSON_AddStringToObject(d, "best_point", r->best_point);
         cJSON_AddNumberToObject(d, "best_step", (double)bc->step);
-        cJSON_AddNumberToObject(d, "best_layer", r->best_p);
         cJSON_AddNumberToObject(d, "layers_ixt_rise_then_fall", r->rise_fall);
         cJSON_AddNumberToObject(d, "layers_ixt_peak_inside", r->ixt_peak_mid);
         cJSON_AddNumberToObject(d, "layers", P);

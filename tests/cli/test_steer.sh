@@ -101,6 +101,9 @@ for f in toxicity/probe_heatmap.svg toxicity/probe_curves.svg toxicity/probe_acc
     check '[ -s "$T/td/$f" ]' "trust-dynamics: $f missing"
 done
 check '[ ! -e "$T/td/reliability_train" ] && [ -d "$T/td/acts/privacy/ckpt-5" ]' "dimensions: split copies are not dimensions"
+# the probe protocol and the information-plane tests: intervals, baselines, p-values
+check '[ -s "$T/td/toxicity/probe_selection.csv" ] && [ -s "$T/td/toxicity/infoplane_tests.csv" ] && [ -s "$T/td/acts/toxicity/ckpt-0/embed.npy" ]' "trust-dynamics: protocol outputs missing"
+check 'grep -q "95 % CI" "$T/td/summary.md" && grep -q "permutation test" "$T/td/summary.md" && grep -q "best_acc_lo95" "$T/td/summary.json"' "trust-dynamics: summary without intervals or tests"
 # 3 sources x 3 scales x (mc1, mc2 + stereotype, lm_score + toxicity + acc, acc_norm, em) rows + header
 rows=$(($(wc -l < "$T/td/steering.csv") - 1))
 check '[ $rows -eq $((3 * 3 * 8)) ] && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
