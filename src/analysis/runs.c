@@ -157,8 +157,8 @@ static cJSON *strings_json(char *const *v, int n) {
 /* ---- probes ------------------------------------------------------------------------- */
 
 static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const double *acc,
-                               const double *val_acc, const double *train_acc, const double *iters, int all_converged, double seconds,
-                               const char *dir) {
+                               const double *val_acc, const double *train_acc, const double *iters, int all_converged,
+                               double seconds, const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     char lab[64];

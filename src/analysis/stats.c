@@ -71,6 +71,36 @@ void tl_mcnemar(const uint8_t *a, const uint8_t *b, int n, tl_paired_result *r) 
     r->p = tl_binom_test_half(r->only_b, r->only_a + r->only_b);
 }
 
+void tl_paired_values(const double *a, const double *b, int n, tl_paired_result *r) {
+    memset(r, 0, sizeof *r);
+    double sa = 0, sb = 0, sd = 0, sdd = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isfinite(a[i]) || !isfinite(b[i]))
+            continue;
+        double d = b[i] - a[i];
+        r->n++;
+        sa += a[i];
+        sb += b[i];
+        sd += d;
+        sdd += d * d;
+        r->only_a += d < 0;
+        r->only_b += d > 0;
+    }
+    if (r->n == 0) {
+        r->p = 1;
+        r->acc_a = r->acc_b = r->diff = r->lo = r->hi = NAN;
+        return;
+    }
+    r->acc_a = sa / r->n;
+    r->acc_b = sb / r->n;
+    r->diff = sd / r->n;
+    double var = sdd / r->n - r->diff * r->diff; /* population variance of the differences */
+    double half = TL_Z95 * sqrt(var > 0 ? var : 0) / sqrt((double)r->n);
+    r->lo = r->diff - half;
+    r->hi = r->diff + half;
+    r->p = tl_binom_test_half(r->only_b, r->only_a + r->only_b);
+}
+
 static int sgn(double x) { return (x > 0) - (x < 0); }
 
 /* Umbrella statistic: over peak positions k with at least 3 points on each side

@@ -41,6 +41,12 @@ typedef struct {
  * unsteered; b: the treatment). */
 void tl_mcnemar(const uint8_t *a, const uint8_t *b, int n, tl_paired_result *r);
 
+/* The same comparison for any per-item scores (NaN items skipped, n = the items
+ * kept): only_a / only_b count items where a > b / b > a, acc_a / acc_b are the
+ * means, diff = mean(b - a) with its Wald 95 % interval, p the two-sided exact
+ * sign test on the items that differ. For 0/1 scores this is tl_mcnemar. */
+void tl_paired_values(const double *a, const double *b, int n, tl_paired_result *r);
+
 /* "Rises then falls" (an umbrella statistic): over the peak positions k with at
  * least 3 points on each side (2 when n < 5), the smaller of Kendall's tau of
  * v[0..k] with the order and of v[k..n-1] against the order; the largest over

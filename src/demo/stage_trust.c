@@ -96,8 +96,8 @@ static tl_status read_steering(const char *path, steer_table *t) {
     int got, row = 0;
     while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 8) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields, found %d", path, rec.line, rec.n_fields);
+        if (rec.n_fields < 8) { /* later fields: the paired test against the unsteered model */
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 or more fields, found %d", path, rec.line, rec.n_fields);
             break;
         }
         int q = find_or_add(t->src, &t->n_src, MAX_SRC, rec.fields[0]);

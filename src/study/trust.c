@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "analysis/analysis.h"
+#include "analysis/stats.h"
 #include "eval/eval.h"
 #include "report/report.h"
 #include "tokenizer/tokenizer.h"
@@ -244,14 +245,22 @@ typedef struct {
     int task, metric;
     double value, stderr_;
     int n;
+    tl_paired_result vs_base; /* per-item comparison with the unsteered cell (n 0 for the baseline) */
 } cell;
+
+/* The unsteered model's per-item values of each task, [n_items, n_metrics]. */
+typedef struct {
+    double *v[16];
+    int n_items[16], n_metrics[16];
+} baseline_items;
 
 typedef struct {
     cell *c;
     int n, cap;
 } cells;
 
-static tl_status add_results(cells *t, int src, double scale, int task, const tl_eval_result *r) {
+static tl_status add_results(cells *t, int src, double scale, int task, const tl_eval_result *r,
+                              const baseline_items *base) {
     for (int m = 0; m < r->n_metrics; m++) {
         if (t->n == t->cap) {
             int nc = t->cap ? 2 * t->cap : 64;
@@ -260,7 +269,20 @@ static tl_status add_results(cells *t, int src, double scale, int task, const tl
             t->c = p;
             t->cap = nc;
         }
-        t->c[t->n++] = (cell){src, scale, task, m, r->metrics[m].mean, r->metrics[m].stderr_, r->metrics[m].n};
+        cell *c = &t->c[t->n++];
+        *c = (cell){src, scale, task, m, r->metrics[m].mean, r->metrics[m].stderr_, r->metrics[m].n, {0}};
+        if (src >= 0 && base && base->v[task] && base->n_items[task] == r->n_items &&
+            base->n_metrics[task] == r->n_metrics) {
+            int n = r->n_items, nm = r->n_metrics;
+            double *a = tl_malloc((size_t)2 * (n ? n : 1) * sizeof *a), *b = a ? a + n : NULL;
+            if (!a) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            for (int i = 0; i < n; i++) {
+                a[i] = base->v[task][(size_t)i * nm + m];
+                b[i] = r->values[(size_t)i * nm + m];
+            }
+            tl_paired_values(a, b, n, &c->vs_base);
+            tl_free(a);
+        }
     }
     return TL_OK;
 }
@@ -268,7 +290,7 @@ static tl_status add_results(cells *t, int src, double scale, int task, const tl
 /* Evaluate every task on the chat model with the given hooks (none: baseline). */
 static tl_status eval_all(const tl_trust_opts *o, const tl_model *m, const tl_tokenizer *tok, tl_eval_task **tasks,
                           int n_tasks, const tl_steer_hook *h, int src, double scale, cells *t,
-                          char metric_names[][4][32]) {
+                          char metric_names[][4][32], baseline_items *base) {
     tl_eval_opts eo;
     tl_eval_opts_default(&eo);
     eo.limit = o->eval_limit;
@@ -281,7 +303,16 @@ static tl_status eval_all(const tl_trust_opts *o, const tl_model *m, const tl_to
         s = tl_eval_run(m, tok, tasks[k], &eo, &r);
         if (s == TL_OK) {
             for (int q = 0; q < r.n_metrics && q < 4; q++) snprintf(metric_names[k][q], 32, "%s", r.metrics[q].name);
-            s = add_results(t, src, scale, k, &r);
+            if (!h && k < 16 && r.values) { /* the unsteered run: keep its per-item values for the paired tests */
+                size_t bytes = (size_t)r.n_items * r.n_metrics * sizeof(double);
+                tl_free(base->v[k]);
+                base->v[k] = tl_malloc(bytes ? bytes : 1);
+                if (!base->v[k]) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+                else memcpy(base->v[k], r.values, bytes);
+                base->n_items[k] = r.n_items;
+                base->n_metrics[k] = r.n_metrics;
+            }
+            if (s == TL_OK) s = add_results(t, src, scale, k, &r, h ? base : NULL);
         }
         tl_eval_result_free(&r);
     }
@@ -295,7 +326,8 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
                                 const cells *t, int layer_first, int layer_last, tl_strbuf *md) {
     char path[PATH_CAP];
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "source,step,scale,task,metric,value,stderr,n\n");
+    tl_strbuf_puts(&csv, "source,step,scale,task,metric,value,stderr,n,"
+                         "diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked\n");
     cJSON *j = cJSON_CreateObject(), *rows = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "chat", o->chat);
     cJSON_AddStringToObject(j, "series", o->series);
@@ -314,7 +346,11 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
             if (isfinite(c->value)) tl_strbuf_printf(&csv, "%.6f", c->value);
             tl_strbuf_puts(&csv, ",");
             if (isfinite(c->stderr_)) tl_strbuf_printf(&csv, "%.6f", c->stderr_);
-            tl_strbuf_printf(&csv, ",%d\n", c->n);
+            tl_strbuf_printf(&csv, ",%d", c->n);
+            const tl_paired_result *pr = &c->vs_base;
+            if (pr->n > 0)
+                tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6g,%d\n", pr->diff, pr->lo, pr->hi, pr->p, pr->p <= 0.05);
+            else tl_strbuf_puts(&csv, ",,,,,0\n");
             cJSON *r = cJSON_CreateObject();
             cJSON_AddStringToObject(r, "source", src[q].name);
             cJSON_AddNumberToObject(r, "step", (double)src[q].step);
@@ -326,6 +362,18 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
             if (isfinite(c->stderr_)) cJSON_AddNumberToObject(r, "stderr", c->stderr_);
             else cJSON_AddNullToObject(r, "stderr");
             cJSON_AddNumberToObject(r, "n", c->n);
+            if (c->vs_base.n > 0) {
+                cJSON *v = cJSON_AddObjectToObject(r, "vs_unsteered");
+                cJSON_AddStringToObject(v, "test", "two-sided exact sign test on per-item differences "
+                                                   "(McNemar's exact test for 0/1 metrics)");
+                cJSON_AddNumberToObject(v, "n", c->vs_base.n);
+                cJSON_AddNumberToObject(v, "worse", (double)c->vs_base.only_a);
+                cJSON_AddNumberToObject(v, "better", (double)c->vs_base.only_b);
+                cJSON_AddNumberToObject(v, "diff", c->vs_base.diff);
+                cJSON_AddNumberToObject(v, "lo95", c->vs_base.lo);
+                cJSON_AddNumberToObject(v, "hi95", c->vs_base.hi);
+                cJSON_AddNumberToObject(v, "p", c->vs_base.p);
+            }
             cJSON_AddItemToArray(rows, r);
         }
     }
@@ -346,7 +394,10 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
     if (s == TL_OK && (!y || !ser)) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     tl_strbuf_printf(md,
                      "\n## Steering table\n\nVectors (%s, layers %d-%d, %s positions) from each source, added "
-                     "to the chat model `%s` at each scale. Cells: the task's first metric.\n\n",
+                     "to the chat model `%s` at each scale. Cells: the task's first metric; `*` marks a cell that "
+                     "differs from the unsteered model at p <= 0.05 (two-sided exact sign test on the per-item "
+                     "differences, McNemar's exact test for 0/1 metrics; no correction over cells, so about 1 "
+                     "in 20 is marked by chance; differences and intervals in steering.csv).\n\n",
                      tl_steer_method_name(o->method), layer_first, layer_last, o->last_only ? "last" : "all", o->chat);
     tl_strbuf_puts(md, "| source | scale |");
     for (int k = 0; k < n_tasks; k++) tl_strbuf_printf(md, " %s %s |", tasks[k]->name, metric_names[k][0]);
@@ -358,12 +409,15 @@ static tl_status write_steering(const tl_trust_opts *o, const source *src, int n
             tl_strbuf_printf(md, "| %s | %g |", src[q].name, scales[si]);
             for (int k = 0; k < n_tasks; k++) {
                 double v = NAN;
+                int marked = 0;
                 for (int i = 0; i < t->n; i++) {
                     const cell *c = &t->c[i];
-                    if (c->task == k && c->metric == 0 && c->scale == scales[si] && (c->src == q || c->src < 0))
+                    if (c->task == k && c->metric == 0 && c->scale == scales[si] && (c->src == q || c->src < 0)) {
                         v = c->value;
+                        marked = c->vs_base.n > 0 && c->vs_base.p <= 0.05;
+                    }
                 }
-                if (isfinite(v)) tl_strbuf_printf(md, " %.3f |", v);
+                if (isfinite(v)) tl_strbuf_printf(md, " %.3f%s |", v, marked ? "*" : "");
                 else tl_strbuf_puts(md, " - |");
             }
             tl_strbuf_puts(md, "\n");
@@ -501,6 +555,7 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     tl_steer_vec *vecs[MAX_ITEMS + 1] = {0};
     tl_steer_hook hook = {0};
     cells table = {0};
+    baseline_items base = {0};
     char(*metric_names)[4][32] = tl_calloc(16, sizeof *metric_names);
     int n_src = 0;
     if (!src || !metric_names) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
@@ -550,14 +605,14 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     }
     if (s == TL_OK) {
         say(o, "steering: evaluating the unsteered chat model");
-        s = eval_all(o, chat, tok, tasks, n_tasks, NULL, -1, 0.0, &table, metric_names);
+        s = eval_all(o, chat, tok, tasks, n_tasks, NULL, -1, 0.0, &table, metric_names, &base);
     }
     for (int q = 0; q < n_src && s == TL_OK; q++)
         for (int si = 0; si < n_scales && s == TL_OK; si++) {
             if (scales[si] == 0) continue; /* identical to the baseline (test_steer: bit-identical logits) */
             say(o, "steering: %s x %g", src[q].name, scales[si]);
             hook = (tl_steer_hook){vecs[q], (float)scales[si], first, last, o->last_only};
-            s = eval_all(o, chat, tok, tasks, n_tasks, &hook, q, scales[si], &table, metric_names);
+            s = eval_all(o, chat, tok, tasks, n_tasks, &hook, q, scales[si], &table, metric_names, &base);
         }
     if (s == TL_OK) {
         /* the unsteered baseline is written as the scale-0 row of every source, whether or not 0 is
@@ -570,6 +625,7 @@ static tl_status steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_
     tl_tokenizer_free(tok_owned);
     tl_model_free(chat);
     tl_free(table.c);
+    for (int k = 0; k < 16; k++) tl_free(base.v[k]);
     tl_free(metric_names);
     tl_free(src);
     return s;

@@ -9,6 +9,8 @@ Writes tests/golden/stats/golden.json:
              McNemar's exact test = binomtest(#(b right, a wrong), #discordant, 0.5);
              diff = mean(b - a) and its Wald interval from the per-item differences
              (numpy std with ddof 0), diff +- 1.959964 std / sqrt(n)
+  * paired:  {a, b, p, diff, lo, hi}: per-item scores in [0, 1]; p = the two-sided sign test
+             binomtest(#(b > a), #(b != a), 0.5), diff and interval as for mcnemar
   * perm:    {v, test, stat, p, exact}: scipy.stats.permutation_test over the order of
              v (permutation_type "pairings", alternative "greater"), exhaustive for
              n <= 8, 19,999 random orderings above; statistics "rise_fall" (the
@@ -71,7 +73,7 @@ def perm_case(v, test, rng):
 
 def main():
     rng = np.random.default_rng(20261206)
-    g = {"wilson": [], "binom": [], "mcnemar": [], "perm": [], "mi": []}
+    g = {"wilson": [], "binom": [], "mcnemar": [], "paired": [], "perm": [], "mi": []}
     for k, n in [(0, 10), (1, 10), (5, 10), (10, 10), (48, 60), (57, 60), (0, 1), (1, 1), (700, 1000),
                  (1999, 2000), (3, 400)]:
         ci = stats.binomtest(k, n).proportion_ci(0.95, "wilson")
@@ -92,6 +94,17 @@ def main():
         p = 1.0 if disc == 0 else float(stats.binomtest(only_b, disc, 0.5).pvalue)
         g["mcnemar"].append({"a": a.tolist(), "b": b.tolist(), "p": p, "diff": float(d.mean()),
                              "lo": float(d.mean() - half), "hi": float(d.mean() + half)})
+    # per-item scores that are not 0/1 (e.g. mc2, lm_score): the sign test on the differences
+    for n, shift in [(300, 0.0), (300, 0.08), (60, -0.2)]:
+        a = rng.random(n)
+        b = np.clip(a + shift + 0.3 * rng.normal(size=n), 0, 1)
+        b[:5] = a[:5]  # some ties
+        d = b - a
+        pos, neg = int((d > 0).sum()), int((d < 0).sum())
+        half = Z95 * d.std(ddof=0) / math.sqrt(n)
+        p = float(stats.binomtest(pos, pos + neg, 0.5).pvalue)
+        g["paired"].append({"a": a.tolist(), "b": b.tolist(), "p": p, "diff": float(d.mean()),
+                            "lo": float(d.mean() - half), "hi": float(d.mean() + half)})
     series = [
         [0.1, 0.5, 0.9, 0.6, 0.2],                      # rises then falls
         [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],                 # increases

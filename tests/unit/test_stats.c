@@ -57,8 +57,18 @@ static void check_golden(const cJSON *g) {
             ua[i] = (uint8_t)a[i];
             ub[i] = (uint8_t)b[i];
         }
-        tl_paired_result r;
+        tl_paired_result r, rv;
         tl_mcnemar(ua, ub, n, &r);
+        double *da = malloc(sizeof *da * (size_t)n), *db = malloc(sizeof *db * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            da[i] = a[i];
+            db[i] = b[i];
+        }
+        tl_paired_values(da, db, n, &rv); /* on 0/1 scores, the same test */
+        CHECK(rv.p == r.p && rv.only_a == r.only_a && rv.only_b == r.only_b && fabs(rv.lo - r.lo) < 1e-15,
+              "tl_paired_values on 0/1 differs from tl_mcnemar: p %.15g vs %.15g", rv.p, r.p);
+        free(da);
+        free(db);
         double e = fmax(fmax(fabs(r.p - item(c, "p")->valuedouble), fabs(r.diff - item(c, "diff")->valuedouble)),
                         fmax(fabs(r.lo - item(c, "lo")->valuedouble), fabs(r.hi - item(c, "hi")->valuedouble)));
         worst = fmax(worst, e);
@@ -70,6 +80,25 @@ static void check_golden(const cJSON *g) {
         free(ub);
     }
     printf("mcnemar: max error %.2g\n", worst);
+    worst = 0;
+    cJSON_ArrayForEach(c, item(g, "paired")) { /* per-item scores in [0, 1]: the sign test */
+        const cJSON *ja = item(c, "a"), *jb = item(c, "b");
+        int n = cJSON_GetArraySize(ja);
+        double *a = malloc(sizeof *a * (size_t)n), *b = malloc(sizeof *b * (size_t)n);
+        for (int i = 0; i < n; i++) {
+            a[i] = at(ja, i);
+            b[i] = at(jb, i);
+        }
+        tl_paired_result r;
+        tl_paired_values(a, b, n, &r);
+        double e = fmax(fmax(fabs(r.p - item(c, "p")->valuedouble), fabs(r.diff - item(c, "diff")->valuedouble)),
+                        fmax(fabs(r.lo - item(c, "lo")->valuedouble), fabs(r.hi - item(c, "hi")->valuedouble)));
+        worst = fmax(worst, e);
+        CHECK(e < 1e-12, "sign test n %d: p %.15g vs SciPy %.15g", n, r.p, item(c, "p")->valuedouble);
+        free(a);
+        free(b);
+    }
+    printf("paired (sign test): max error %.2g\n", worst);
     double worst_exact = 0, worst_mc = 0;
     cJSON_ArrayForEach(c, item(g, "perm")) {
         const cJSON *v = item(c, "v");
