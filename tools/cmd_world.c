@@ -5,6 +5,33 @@
 #include "commands.h"
 #include "tiller.h"
 
+/* `tiller world --check DIR`: the shortcut baselines of every probe set (check.c). */
+static int world_check(const char *dir) {
+    printf("%-12s %6s %6s %9s %16s %14s %7s  %s\n", "dimension", "train", "test", "majority", "uni+bigram LR",
+           "token-pair LR", "lookup", "verdict (each <= 0.60)");
+    int failed = 0;
+    char bad[256] = "";
+    for (int d = 0; d < TL_DIM__COUNT; d++) {
+        char train[4096], test[4096];
+        snprintf(train, sizeof train, "%s/probes/%s_train.csv", dir, tl_world_dim_names[d]);
+        snprintf(test, sizeof test, "%s/probes/%s_test.csv", dir, tl_world_dim_names[d]);
+        tl_world_check_result r;
+        if (tl_world_check_files(train, test, &r)) return cli_fail();
+        int ok = r.worst <= TL_WORLD_CHECK_MAX;
+        printf("%-12s %6d %6d %9.3f %16.3f %14.3f %7.3f  %s\n", tl_world_dim_names[d], r.n_train, r.n_test, r.majority,
+               r.bigrams, r.pairs, r.lookup, ok ? "needs knowledge" : "solvable from the surface");
+        if (!ok) {
+            failed++;
+            size_t n = strlen(bad);
+            snprintf(bad + n, sizeof bad - n, "%s%s (%.3f)", n ? ", " : "", tl_world_dim_names[d], r.worst);
+        }
+    }
+    if (failed)
+        return cli_failf(1, "%s: %d probe set%s can be solved without the world: %s", dir, failed,
+                         failed == 1 ? "" : "s", bad);
+    return 0;
+}
+
 int tl_cmd_world(int argc, char **argv) {
     tl_world_opts o;
     tl_world_opts_default(&o);
@@ -12,7 +39,7 @@ int tl_cmd_world(int argc, char **argv) {
      * parsed after the preset is applied */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) tl_world_opts_quick(&o);
-    const char *out = NULL;
+    const char *out = NULL, *check = NULL;
     int quick = 0, verbose = 0;
     float corpus_mb = (float)o.corpus_mb, false_rate = (float)o.false_rate, leak_rate = (float)o.leak_rate;
     float bias = (float)o.bias, rude = (float)o.rude_share, perturb = (float)o.perturb_rate;
@@ -33,6 +60,7 @@ int tl_cmd_world(int argc, char **argv) {
         {"--rev-people", NULL, OPT_INT, &o.n_rev_people, "people per reversal subset (p2d, d2p, both)"},
         {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
          "training sentences per reversal person and direction (1..30)"},
+        {"--check", NULL, OPT_STR, &check, "check an existing world DIR: shortcut baselines per probe set (no output)"},
         {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
         CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "list every file written"},
@@ -43,12 +71,16 @@ int tl_cmd_world(int argc, char **argv) {
                      "pre-training corpus in which reliability, toxicity, privacy, fairness and robustness have a "
                      "real signal; statement,label probe sets with train/test splits; steering pairs; flawed "
                      "instruction data; evaluation items; and name<->description facts for the reversal-curse "
-                     "experiment. DIR/README.md describes every file and DIR/world.json holds the truth.",
+                     "experiment. DIR/README.md describes every file and DIR/world.json holds the truth. "
+                     "--check DIR trains four shortcut classifiers on each probe set's train split (majority "
+                     "class, logistic regression on unigrams + bigrams and on unigrams + token pairs, a "
+                     "token-pair lookup table) and exits 1 if any scores above 0.60 on a test split.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, &n_pos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
     cli_set_threads(threads);
+    if (check) return world_check(check);
     if (!out) return cli_failf(2, "world: --out DIR is required (see --help)");
     cli_log_init(verbose);
     o.corpus_mb = corpus_mb;

@@ -254,6 +254,7 @@ double tl_logreg_accuracy(const double *X, const int64_t *y, int n, int d, const
 typedef struct {
     tl_logreg_opts lr;
     double split;  /* train fraction: the first floor(split * N) rows train (0.8) */
+    double val;    /* > 0: the last floor(val * N) of those rows validate instead (train | val | test) */
     int folds;     /* > 1: contiguous k-fold in file order instead of the split */
     int warm;      /* warm-start from the previous checkpoint's weights of the same point */
 } tl_probe_opts;
@@ -262,6 +263,8 @@ void tl_probe_opts_default(tl_probe_opts *o);
 typedef struct {
     double acc;       /* test accuracy (mean over folds) */
     double train_acc; /* training accuracy (mean over folds) */
+    double val_acc;   /* validation accuracy (val > 0; else NaN) */
+    int n_val, n_test; /* rows (n_test: of the split; 0 with folds) */
     int iters;        /* solver iterations (summed over folds) */
     int converged;    /* every fit converged */
 } tl_probe_result;
@@ -324,12 +327,25 @@ typedef struct {
     tl_progress_fn progress;
     void *progress_user;
     double *acc_out; /* optional: receives the [checkpoints, points] test accuracies */
+    /* the protocol (probe.val > 0): layer chosen on validation, accuracy on test */
+    double threshold;  /* "first checkpoint whose selected layer's 95 % lower bound >= threshold" (0.9) */
+    uint64_t seed;     /* of the shuffled-label baseline */
+    double *sel_out;   /* optional: [checkpoints, 5]: layer chosen on validation, its validation accuracy,
+                        * test accuracy, Wilson 95 % lower and upper bounds */
+    int first_c;       /* out: that first checkpoint, -1 if none */
+    int best_c, best_p; /* out: the (checkpoint, point) with the best validation accuracy */
+    double best_test, best_lo, best_hi; /* out: its test accuracy and 95 % interval */
+    int n_test;        /* out: test rows */
 } tl_probe_run_opts;
 
 /* Probe every point of every checkpoint of the series; write to out_dir:
  * probe_accuracy.csv (checkpoint x point), probe.json, probe_heatmap.svg and
- * probe_curves.svg. */
-tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, const char *out_dir);
+ * probe_curves.svg. With probe.val > 0 also probe_selection.csv and
+ * probe_selected.svg: per checkpoint the layer chosen on validation, its test
+ * accuracy with a Wilson 95 % interval, and beside it the baselines (shuffled
+ * training labels at that layer, the majority class, the `embed` point if
+ * captured). */
+tl_status tl_probe_run(const tl_acts_series *s, tl_probe_run_opts *o, const char *out_dir);
 
 typedef enum { TL_EST_BINNING = 1, TL_EST_HSIC = 2, TL_EST_BOTH = 3 } tl_estimator;
 tl_status tl_estimator_parse(const char *s, tl_estimator *out);
@@ -346,14 +362,24 @@ typedef struct {
     const char *panels;  /* points drawn in the info-plane scatter (NULL = a spread of layers) */
     tl_progress_fn progress;
     void *progress_user;
-    double *ixt_out;     /* optional: receives [checkpoints, points] I(X;T), binning (else HSIC) */
+    double *ixt_out;     /* optional: receives [checkpoints, points] I(X;T), HSIC (else binning), shuffle-corrected */
     double *iyt_out;     /* optional: the same for I(T;Y) */
+    int shuffles;        /* bias correction: shuffles of Y (and of X's rows) averaged and subtracted (10) */
+    uint64_t seed;       /* of the shuffles and the Monte Carlo permutation tests */
+    double alpha;        /* level of the per-point verdicts (0.05) */
+    double *p_rise_out;  /* optional: [points] p of "I(X;T) rises then falls" (the estimator of ixt_out) */
+    double *p_incr_out;  /* optional: [points] p of "I(T;Y) increases" */
+    double max_saturation; /* out: the largest distinct-symbols / m of binning's T (0 without binning) */
 } tl_infoplane_opts;
 void tl_infoplane_opts_default(tl_infoplane_opts *o);
 
-/* Both estimators for every point of every checkpoint; writes infoplane.csv,
- * infoplane.json and infoplane_<estimator>.svg to out_dir. */
-tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir);
+/* Both estimators for every point of every checkpoint, each with its mean under
+ * shuffles (subtracted: the corrected values); per point, permutation tests over
+ * checkpoint order of "I(X;T) rises then falls" and "I(T;Y) increases" on the
+ * corrected values (3 or more checkpoints). Writes infoplane.csv,
+ * infoplane_tests.csv, infoplane.json and infoplane_<estimator>.svg to out_dir;
+ * warns when binning's T has more than m / 2 distinct symbols (saturation). */
+tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const char *out_dir);
 
 TL_API_END
 #ifdef __cplusplus

@@ -305,6 +305,27 @@ void tl_world_csv_free(tl_wcsv *c);
  * two or more word characters (scikit-learn's CountVectorizer pattern). */
 tl_status tl_world_bow_accuracy(const tl_wcsv *train, const tl_wcsv *test, double *acc);
 tl_status tl_world_bow_check_files(const char *train_csv, const char *test_csv, double *acc);
+/* The same classifier on other binary features: unigrams, plus adjacent
+ * bigrams, plus every unordered pair of a statement's tokens (conjunctions). */
+typedef enum { TL_BOW_UNIGRAMS = 0, TL_BOW_BIGRAMS = 1, TL_BOW_PAIRS = 2 } tl_bow_features;
+tl_status tl_world_bow_accuracy_with(const tl_wcsv *train, const tl_wcsv *test, tl_bow_features mode, double *acc);
+
+/* ---- do the probe sets need knowledge? (check.c) --------------------------- */
+
+/* Shortcut classifiers trained on a probe set's train split, scored on its test
+ * split: if any of them reaches more than 0.60, the set can be solved without
+ * knowing the world. */
+typedef struct {
+    int n_train, n_test;
+    double majority;  /* always the training rows' majority label */
+    double bigrams;   /* logistic regression on unigrams + adjacent bigrams */
+    double pairs;     /* logistic regression on unigrams + all token pairs (conjunctions) */
+    double lookup;    /* a table of token pair -> training label counts, voting */
+    double worst;     /* the largest of the four */
+} tl_world_check_result;
+#define TL_WORLD_CHECK_MAX 0.60
+tl_status tl_world_check_split(const tl_wcsv *train, const tl_wcsv *test, tl_world_check_result *r);
+tl_status tl_world_check_files(const char *train_csv, const char *test_csv, tl_world_check_result *r);
 
 /* ---- the whole thing (writer.c) ----------------------------------------- */
 

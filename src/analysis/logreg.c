@@ -297,6 +297,7 @@ double tl_logreg_accuracy(const double *X, const int64_t *y, int n, int d, const
 void tl_probe_opts_default(tl_probe_opts *o) {
     tl_logreg_opts_default(&o->lr);
     o->split = 0.8;
+    o->val = 0;
     o->folds = 0;
     o->warm = 1;
 }
@@ -368,6 +369,24 @@ tl_status tl_probe_fit(const double *Z, const int64_t *y, int n, int d, const tl
         return TL_OK;
     }
     if (!(o->split > 0 && o->split < 1)) return tl_errorf(TL_E_ARG, "probe: split %g is not in (0, 1)", o->split);
+    if (o->val > 0) { /* train | validation | test, in file order */
+        int n_fit = (int)(o->split * n), n_val = (int)(o->val * n), n_train = n_fit - n_val;
+        if (!(o->val < o->split) || n_train < 2 || n_val < 1 || n_fit >= n)
+            return tl_errorf(TL_E_ARG,
+                             "probe: a %g / %g split of %d rows leaves %d training, %d validation and %d test rows",
+                             o->split, o->val, n, n_train, n_val, n - n_fit);
+        tl_logreg_info info;
+        double all_rest;
+        tl_status s = fit_fold(Z, y, n, d, n_train, n, o, w, &all_rest, &r->train_acc, &info);
+        r->iters = info.iters;
+        r->converged = info.converged;
+        if (s) return s;
+        r->val_acc = tl_logreg_accuracy(Z + (size_t)n_train * d, y + n_train, n_val, d, w);
+        r->acc = tl_logreg_accuracy(Z + (size_t)n_fit * d, y + n_fit, n - n_fit, d, w);
+        r->n_val = n_val;
+        r->n_test = n - n_fit;
+        return TL_OK;
+    }
     int n_train = (int)(o->split * n); /* int(num_prompts * train_ratio), as the reference */
     if (n_train < 2 || n_train >= n)
         return tl_errorf(TL_E_ARG, "probe: a %g split of %d rows leaves %d training and %d test rows", o->split, n,
@@ -376,5 +395,7 @@ tl_status tl_probe_fit(const double *Z, const int64_t *y, int n, int d, const tl
     tl_status s = fit_fold(Z, y, n, d, n_train, n, o, w, &r->acc, &r->train_acc, &info);
     r->iters = info.iters;
     r->converged = info.converged;
+    r->val_acc = NAN;
+    r->n_test = n - n_train;
     return s;
 }

@@ -17,6 +17,7 @@
 #include "tiller/analysis.h"
 #include "tiller/dist.h"
 #include "linalg.h"
+#include "stats.h"
 #include "report/report.h"
 
 #define PATH_CAP 4096
@@ -158,8 +159,8 @@ static cJSON *strings_json(char *const *v, int n) {
 /* ---- probes ------------------------------------------------------------------------- */
 
 static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const double *acc,
-                               const double *train_acc, const double *iters, int all_converged, double seconds,
-                               const char *dir) {
+                               const double *val_acc, const double *train_acc, const double *iters, int all_converged,
+                               double seconds, const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     char lab[64];
@@ -186,6 +187,7 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     /* probe.json */
     const tl_probe_opts *po = &o->probe;
     int n_train = po->folds > 1 ? a0->n - a0->n / po->folds : (int)(po->split * a0->n);
+    int n_val = po->folds <= 1 && po->val > 0 ? (int)(po->val * a0->n) : 0;
     cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
     if (j && set) {
         cJSON_AddStringToObject(j, "format", "tiller-probe");
@@ -196,7 +198,9 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
         cJSON_AddNumberToObject(set, "C", po->lr.C);
         if (po->folds > 1) cJSON_AddNumberToObject(set, "folds", po->folds);
         else cJSON_AddNumberToObject(set, "split", po->split);
-        cJSON_AddNumberToObject(set, "n_train", n_train);
+        if (po->folds <= 1 && po->val > 0) cJSON_AddNumberToObject(set, "val", po->val);
+        cJSON_AddNumberToObject(set, "n_train", n_train - n_val);
+        if (n_val) cJSON_AddNumberToObject(set, "n_val", n_val);
         cJSON_AddNumberToObject(set, "n_test", a0->n - n_train);
         cJSON_AddStringToObject(set, "solver", tl_solver_name(po->lr.solver));
         cJSON_AddNumberToObject(set, "tol", po->lr.tol);
@@ -208,6 +212,24 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
         cJSON_AddItemToObject(j, "checkpoints", checkpoints_json(s));
         cJSON_AddItemToObject(j, "accuracy", matrix_json(acc, C, P));
         cJSON_AddItemToObject(j, "train_accuracy", matrix_json(train_acc, C, P));
+        if (val_acc) {
+            cJSON_AddItemToObject(j, "val_accuracy", matrix_json(val_acc, C, P));
+            cJSON *b = cJSON_CreateObject();
+            if (b) {
+                cJSON_AddStringToObject(b, "rule", "the (checkpoint, point) with the best validation accuracy");
+                cJSON_AddStringToObject(b, "checkpoint", s->items[o->best_c]->name);
+                cJSON_AddStringToObject(b, "point", a0->points[o->best_p]);
+                cJSON_AddNumberToObject(b, "test_accuracy", o->best_test);
+                cJSON_AddNumberToObject(b, "test_lo95", o->best_lo);
+                cJSON_AddNumberToObject(b, "test_hi95", o->best_hi);
+                cJSON_AddNumberToObject(b, "n_test", o->n_test);
+                cJSON_AddNumberToObject(b, "threshold", o->threshold > 0 ? o->threshold : 0.9);
+                if (o->first_c >= 0) cJSON_AddStringToObject(b, "first_checkpoint_lo95_above_threshold",
+                                                             s->items[o->first_c]->name);
+                else cJSON_AddNullToObject(b, "first_checkpoint_lo95_above_threshold");
+                cJSON_AddItemToObject(j, "selected", b);
+            }
+        }
         cJSON_AddItemToObject(j, "iterations", matrix_json(iters, C, P));
         cJSON_AddBoolToObject(j, "converged", all_converged);
         cJSON_AddNumberToObject(j, "seconds", seconds);
@@ -280,18 +302,149 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     return st;
 }
 
-tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, const char *out_dir) {
+/* ---- the probe protocol: selection on validation, intervals, baselines ---------------- */
+
+typedef struct {
+    int layer;
+    double val, test, lo, hi, shuffled, majority, embed;
+} probe_sel;
+
+static tl_status probe_protocol(const tl_acts_series *s, tl_probe_run_opts *o, const double *acc, const double *va,
+                                int n_test, probe_sel *sel) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n, P = a0->n_points, n = a0->n;
+    int n_fit = (int)(o->probe.split * n), n_train = n_fit - (int)(o->probe.val * n);
+    int emb = tl_acts_find_point(a0, "embed");
+    double thr = o->threshold > 0 ? o->threshold : 0.9;
+    int64_t ones = 0, test_ones = 0;
+    for (int i = 0; i < n_train; i++) ones += a0->labels[i] != 0;
+    for (int i = n_fit; i < n; i++) test_ones += a0->labels[i] != 0;
+    int major = 2 * ones >= n_train; /* ties: label 1, as argmax over [0, 1] counts would not */
+    double majority = (double)(major ? test_ones : n_test - test_ones) / n_test;
+    o->first_c = -1;
+    o->best_c = o->best_p = 0;
+    o->n_test = n_test;
+    for (int c = 0; c < C; c++) {
+        probe_sel *q = &sel[c];
+        q->layer = 0;
+        for (int p = 1; p < P; p++)
+            if (va[(size_t)c * P + p] > va[(size_t)c * P + q->layer]) q->layer = p;
+        size_t k = (size_t)c * P + q->layer;
+        q->val = va[k];
+        q->test = acc[k];
+        tl_wilson((int64_t)llround(acc[k] * n_test), n_test, TL_Z95, &q->lo, &q->hi);
+        q->majority = majority;
+        q->embed = emb >= 0 ? acc[(size_t)c * P + emb] : NAN;
+        if (o->first_c < 0 && q->lo >= thr) o->first_c = c;
+        if (va[k] > va[(size_t)o->best_c * P + o->best_p]) o->best_c = c, o->best_p = q->layer;
+    }
+    size_t kb = (size_t)o->best_c * P + o->best_p;
+    o->best_test = acc[kb];
+    tl_wilson((int64_t)llround(acc[kb] * n_test), n_test, TL_Z95, &o->best_lo, &o->best_hi);
+    /* shuffled training labels at the chosen layer: what the probe gets from no signal */
+    first_error err = {TL_OK, ""};
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int c = 0; c < C; c++) {
+        if (err.s) continue;
+        int p = sel[c].layer, d = a0->width[p];
+        double *Z = NULL, *w = tl_calloc((size_t)d + 1, sizeof *w);
+        int64_t *y = tl_malloc((size_t)n * sizeof *y);
+        tl_status ps = w && y ? load_standardized(s->items[c], p, &Z)
+                              : tl_errorf(TL_E_NOMEM, "probe: out of memory for the shuffled-label baseline");
+        if (ps == TL_OK) {
+            memcpy(y, s->items[c]->labels, (size_t)n * sizeof *y);
+            tl_rng rng;
+            tl_rng_seed(&rng, o->seed * 7919u + (uint64_t)c);
+            for (int i = n_train - 1; i > 0; i--) { /* only the training rows' labels move */
+                int j = (int)tl_rng_below(&rng, (uint64_t)i + 1);
+                int64_t t = y[i];
+                y[i] = y[j];
+                y[j] = t;
+            }
+            tl_probe_result r;
+            int both = 0;
+            for (int i = 1; i < n_train; i++) both |= y[i] != y[0];
+            if (!both) sel[c].shuffled = NAN;
+            else if ((ps = tl_probe_fit(Z, y, n, d, &o->probe, w, &r)) == TL_OK) sel[c].shuffled = r.acc;
+        }
+        tl_free(Z);
+        tl_free(w);
+        tl_free(y);
+        if (ps) keep_error(&err, tl_error_prefix(ps, "%s, shuffled labels", s->items[c]->dir));
+    }
+    return err.s ? tl_errorf(err.s, "%s", err.msg) : TL_OK;
+}
+
+static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_run_opts *o, const probe_sel *sel,
+                                        const char *dir) {
+    const tl_acts_meta *a0 = s->items[0];
+    int C = s->n;
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "checkpoint,step,layer,val_acc,test_acc,test_lo95,test_hi95,n_test,shuffled_labels_acc,"
+                         "majority_acc,embed_acc\n");
+    for (int c = 0; c < C; c++) {
+        const probe_sel *q = &sel[c];
+        tl_csv_field(&csv, s->items[c]->name);
+        if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
+        else tl_strbuf_puts(&csv, ",,");
+        tl_csv_field(&csv, a0->points[q->layer]);
+        tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6f,%d,%.6f,%.6f,", q->val, q->test, q->lo, q->hi, o->n_test,
+                         q->shuffled, q->majority);
+        if (isfinite(q->embed)) tl_strbuf_printf(&csv, "%.6f", q->embed);
+        tl_strbuf_puts(&csv, "\n");
+    }
+    tl_status st = save_text(dir, "probe_selection.csv", &csv);
+    tl_strbuf_free(&csv);
+    if (st || C < 2) return st;
+    /* probe_selected.svg: the chosen layer's test accuracy, its interval, the baselines */
+    double *x = tl_malloc((size_t)C * 7 * sizeof *x);
+    if (!x) return tl_errorf(TL_E_NOMEM, "probe charts: out of memory");
+    double *yv[6];
+    for (int k = 0; k < 6; k++) yv[k] = x + (size_t)C * (k + 1);
+    tl_chart_series ser[6];
+    tl_axis_scale sc = ckpt_x(s, x);
+    for (int c = 0; c < C; c++) {
+        yv[0][c] = sel[c].test;
+        yv[1][c] = sel[c].lo;
+        yv[2][c] = sel[c].hi;
+        yv[3][c] = sel[c].shuffled;
+        yv[4][c] = sel[c].majority;
+        yv[5][c] = sel[c].embed;
+    }
+    const char *names[6] = {"probe, layer chosen on validation (test)", "95 % Wilson lower bound",
+                            "95 % Wilson upper bound", "baseline: shuffled training labels", "baseline: majority class",
+                            "baseline: embedding layer"};
+    int ns = isfinite(sel[0].embed) ? 6 : 5;
+    for (int k = 0; k < ns; k++) ser[k] = (tl_chart_series){names[k], x, yv[k], C};
+    char title[200], xl[64];
+    snprintf(title, sizeof title, "Probe accuracy with baselines (%s; n = %d test rows)", file_name(a0->dataset),
+             o->n_test);
+    snprintf(xl, sizeof xl, "%s", a0->step >= 0 ? "checkpoint step" : "checkpoint");
+    tl_chart lc = {.title = title, .x_label = xl, .y_label = "test accuracy (axis from 0)", .width = 760,
+                   .height = 440, .x_scale = sc, .y_min = 0, .y_max = 1};
+    tl_strbuf svg = {0};
+    st = tl_svg_line_chart(&svg, &lc, ser, ns);
+    if (st == TL_OK) st = save_text(dir, "probe_selected.svg", &svg);
+    tl_strbuf_free(&svg);
+    tl_free(x);
+    return st;
+}
+
+tl_status tl_probe_run(const tl_acts_series *s, tl_probe_run_opts *o, const char *out_dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     double t0 = tl_time_sec();
     size_t cells = (size_t)C * P;
-    /* [3 * cells + ranks]: accuracy, train accuracy, iterations, then "all converged" per rank */
+    /* [4 * cells + 2 * ranks]: accuracy, validation accuracy, train accuracy, iterations, then per
+     * rank "all converged" and its test-row count (under MPI every slot is filled by one rank) */
     int size = tl_dist_size(), rank = tl_dist_rank();
-    double *acc = tl_calloc(cells * 3 + (size_t)size, sizeof *acc), *tr = acc ? acc + cells : NULL,
-           *it = acc ? acc + 2 * cells : NULL;
-    int all_conv = 1;
+    size_t n_slots = cells * 4 + 2 * (size_t)size;
+    double *acc = tl_calloc(n_slots, sizeof *acc), *va = acc ? acc + cells : NULL, *tr = acc ? acc + 2 * cells : NULL,
+           *it = acc ? acc + 3 * cells : NULL;
+    probe_sel *sel = tl_calloc((size_t)C, sizeof *sel);
+    int all_conv = 1, n_test = 0;
     tl_status st = TL_OK;
-    if (!acc) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
+    if (!acc || !sel) st = tl_errorf(TL_E_NOMEM, "probe: out of memory");
     first_error err = {TL_OK, ""};
     int64_t done = 0, my_cells = 0;
     /* under MPI a rank fits its share of the cells: whole points when the fits warm-start
@@ -319,6 +472,8 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
                     break;
                 }
                 acc[(size_t)c * P + p] = r.acc;
+                va[(size_t)c * P + p] = r.val_acc;
+                n_test = r.n_test;
                 tr[(size_t)c * P + p] = r.train_acc;
                 it[(size_t)c * P + p] = r.iters;
                 all_conv = all_conv && r.converged;
@@ -333,15 +488,34 @@ tl_status tl_probe_run(const tl_acts_series *s, const tl_probe_run_opts *o, cons
     }
 #undef PROBE_MINE
     /* every cell was filled by one rank, the others hold 0: the sum is exact */
-    if (acc) acc[3 * cells + (size_t)rank] = all_conv;
+    if (acc) {
+        acc[4 * cells + (size_t)rank] = all_conv;
+        acc[4 * cells + (size_t)size + (size_t)rank] = n_test;
+    }
     st = tl_dist_agree(st);
-    if (st == TL_OK) st = tl_dist_sum_disjoint(acc, cells * 3 + (size_t)size);
-    for (int r = 0; r < size && st == TL_OK; r++) all_conv = all_conv && acc[3 * cells + (size_t)r] != 0;
+    if (st == TL_OK) st = tl_dist_sum_disjoint(acc, n_slots);
+    for (int r = 0; r < size && st == TL_OK; r++) {
+        all_conv = all_conv && acc[4 * cells + (size_t)r] != 0;
+        n_test = (int)fmax(n_test, acc[4 * cells + (size_t)size + (size_t)r]);
+    }
     /* the output directory appears only with results to put in it; rank 0 writes */
+    int protocol = o->probe.val > 0 && o->probe.folds <= 1;
+    if (st == TL_OK && protocol) st = probe_protocol(s, o, acc, va, n_test, sel);
     if (st == TL_OK && rank == 0) st = out_dir_make(out_dir);
-    if (st == TL_OK && rank == 0) st = probe_outputs(s, o, acc, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK && rank == 0)
+        st = probe_outputs(s, o, acc, protocol ? va : NULL, tr, it, all_conv, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK && rank == 0 && protocol) st = probe_protocol_outputs(s, o, sel, out_dir);
     st = tl_dist_agree(st);
     if (st == TL_OK && o->acc_out) memcpy(o->acc_out, acc, cells * sizeof *acc);
+    for (int c = 0; st == TL_OK && protocol && o->sel_out && c < C; c++) {
+        double *q = o->sel_out + (size_t)c * 5;
+        q[0] = sel[c].layer;
+        q[1] = sel[c].val;
+        q[2] = sel[c].test;
+        q[3] = sel[c].lo;
+        q[4] = sel[c].hi;
+    }
+    tl_free(sel);
     tl_free(acc);
     return st;
 }
@@ -357,6 +531,9 @@ void tl_infoplane_opts_default(tl_infoplane_opts *o) {
     o->bins = 30;
     o->sigma = 50.0;
     o->eps = 1e-5;
+    o->shuffles = 10;
+    o->seed = 1;
+    o->alpha = 0.05;
 }
 
 tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
@@ -370,7 +547,34 @@ tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
 typedef struct {
     double *b_ixt, *b_iyt, *b_ht, *b_nsym; /* [C, P] binning */
     double *h_ixt, *h_iyt;                 /* [C, P] HSIC */
+    double *b_ixt0, *b_iyt0, *h_ixt0, *h_iyt0; /* [C, P] the same with Y (X's rows) shuffled: the bias */
 } plane;
+
+#define PLANE_FIELDS 10
+
+/* The per-point verdicts: permutation tests over checkpoint order on the
+ * corrected values of one estimator. */
+typedef struct {
+    tl_perm_result rise, incr; /* I(X;T) rises then falls; I(T;Y) increases */
+} point_tests;
+
+static tl_status plane_tests(const double *ixt, const double *ixt0, const double *iyt, const double *iyt0, int C,
+                             int P, const tl_infoplane_opts *o, point_tests *t) {
+    double *v = tl_malloc((size_t)C * 2 * sizeof *v);
+    if (!v) return tl_errorf(TL_E_NOMEM, "infoplane: out of memory");
+    tl_status s = TL_OK;
+    for (int p = 0; p < P && s == TL_OK; p++) {
+        for (int c = 0; c < C; c++) {
+            size_t k = (size_t)c * P + p;
+            v[c] = ixt[k] - ixt0[k];
+            v[C + c] = iyt[k] - iyt0[k];
+        }
+        s = tl_perm_trend(v, C, TL_TREND_RISE_FALL, 9999, o->seed + 2 * (uint64_t)p, &t[p].rise);
+        if (s == TL_OK) s = tl_perm_trend(v + C, C, TL_TREND_INCREASE, 9999, o->seed + 2 * (uint64_t)p + 1, &t[p].incr);
+    }
+    tl_free(v);
+    return s;
+}
 
 /* Up to 4 points for the scatter panels: the user's list, else a spread. */
 static tl_status choose_panels(const tl_acts_meta *a, const char *spec, int *idx, int *n) {
@@ -440,12 +644,14 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     return st;
 }
 
-static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl, int m,
-                               int m_hsic, double seconds, const char *dir) {
+static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl,
+                               const point_tests *tb, const point_tests *th, int m, int m_hsic, double seconds,
+                               const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points;
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols\n");
+    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols,i_xt_shuffled,i_yt_shuffled,"
+                         "i_xt_corrected,i_yt_corrected,saturation\n");
     for (int c = 0; c < C; c++)
         for (int p = 0; p < P; p++) {
             size_t k = (size_t)c * P + p;
@@ -455,15 +661,41 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
                 if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
                 else tl_strbuf_puts(&csv, ",,");
                 tl_csv_field(&csv, a0->points[p]);
-                if (e) tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,\n", pl->h_ixt[k], pl->h_iyt[k]);
+                if (e)
+                    tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,,%.9g,%.9g,%.9g,%.9g,\n", pl->h_ixt[k], pl->h_iyt[k],
+                                     pl->h_ixt0[k], pl->h_iyt0[k], pl->h_ixt[k] - pl->h_ixt0[k],
+                                     pl->h_iyt[k] - pl->h_iyt0[k]);
                 else
-                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d\n", pl->b_ixt[k], pl->b_iyt[k], pl->b_ht[k],
-                                     (int)pl->b_nsym[k]);
+                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", pl->b_ixt[k],
+                                     pl->b_iyt[k], pl->b_ht[k], (int)pl->b_nsym[k], pl->b_ixt0[k], pl->b_iyt0[k],
+                                     pl->b_ixt[k] - pl->b_ixt0[k], pl->b_iyt[k] - pl->b_iyt0[k], pl->b_nsym[k] / m);
             }
         }
     tl_status st = save_text(dir, "infoplane.csv", &csv);
     tl_strbuf_free(&csv);
     if (st) return st;
+    if (C >= 3) { /* infoplane_tests.csv: the per-point verdicts */
+        tl_strbuf t = {0};
+        tl_strbuf_puts(&t, "point,estimator,hypothesis,test,statistic,p,orderings,exact,alpha,verdict\n");
+        for (int p = 0; p < P; p++)
+            for (int e = 0; e < 2; e++) {
+                if (!(o->est & (e ? TL_EST_HSIC : TL_EST_BINNING))) continue;
+                const point_tests *pt = (e ? th : tb) + p;
+                for (int h = 0; h < 2; h++) {
+                    const tl_perm_result *r = h ? &pt->incr : &pt->rise;
+                    tl_csv_field(&t, a0->points[p]);
+                    tl_strbuf_printf(&t, ",%s,%s,%s,%.6f,%.6g,%lld,%d,%g,%s\n", e ? "hsic" : "binning",
+                                     h ? "I(T;Y) increases" : "I(X;T) rises then falls",
+                                     h ? "permutation over checkpoint order of Spearman rho"
+                                       : "permutation over checkpoint order of an umbrella statistic",
+                                     r->stat, r->p, (long long)r->n_perm, r->exact, o->alpha,
+                                     r->p <= o->alpha ? "yes" : "not shown");
+                }
+            }
+        st = save_text(dir, "infoplane_tests.csv", &t);
+        tl_strbuf_free(&t);
+        if (st) return st;
+    }
     cJSON *j = cJSON_CreateObject(), *set = cJSON_CreateObject();
     if (j && set) {
         cJSON_AddStringToObject(j, "format", "tiller-infoplane");
@@ -474,6 +706,10 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
         cJSON_AddNumberToObject(set, "m", m);
         cJSON_AddStringToObject(set, "x_point", o->x_point);
         cJSON_AddStringToObject(set, "t", "standardised per point over all statements; the first m rows");
+        cJSON_AddNumberToObject(set, "shuffles", o->shuffles);
+        cJSON_AddStringToObject(set, "correction", "corrected = estimate - mean over shuffles of Y (for I(T;Y)) "
+                                                   "or of X's rows (for I(X;T))");
+        cJSON_AddNumberToObject(set, "alpha", o->alpha);
         if (o->est & TL_EST_BINNING) {
             cJSON *b = cJSON_CreateObject();
             cJSON_AddNumberToObject(b, "pca_dims", o->pca_dims);
@@ -498,12 +734,17 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
             cJSON_AddItemToObject(b, "i_yt", matrix_json(pl->b_iyt, C, P));
             cJSON_AddItemToObject(b, "h_t", matrix_json(pl->b_ht, C, P));
             cJSON_AddItemToObject(b, "n_symbols", matrix_json(pl->b_nsym, C, P));
+            cJSON_AddItemToObject(b, "i_xt_shuffled", matrix_json(pl->b_ixt0, C, P));
+            cJSON_AddItemToObject(b, "i_yt_shuffled", matrix_json(pl->b_iyt0, C, P));
+            cJSON_AddNumberToObject(b, "max_saturation", o->max_saturation);
             cJSON_AddItemToObject(j, "binning", b);
         }
         if (o->est & TL_EST_HSIC) {
             cJSON *h = cJSON_CreateObject();
             cJSON_AddItemToObject(h, "i_xt", matrix_json(pl->h_ixt, C, P));
             cJSON_AddItemToObject(h, "i_yt", matrix_json(pl->h_iyt, C, P));
+            cJSON_AddItemToObject(h, "i_xt_shuffled", matrix_json(pl->h_ixt0, C, P));
+            cJSON_AddItemToObject(h, "i_yt_shuffled", matrix_json(pl->h_iyt0, C, P));
             cJSON_AddItemToObject(j, "hsic", h);
         }
         cJSON_AddNumberToObject(j, "seconds", seconds);
@@ -534,7 +775,7 @@ static tl_status prepare_x(const tl_acts_meta *a, int xp, const tl_infoplane_opt
     return s;
 }
 
-tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, const char *out_dir) {
+tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const char *out_dir) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points, m = (int)(o->split * a0->n);
     double t0 = tl_time_sec();
@@ -545,6 +786,9 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
                          o->bins);
     if ((o->est & TL_EST_HSIC) && (!(o->sigma > 0) || !(o->eps > 0) || o->hsic_rows < 0))
         return tl_errorf(TL_E_ARG, "infoplane: sigma %g and eps %g must be positive", o->sigma, o->eps);
+    if (o->shuffles < 0 || o->shuffles > 10000 || !(o->alpha > 0 && o->alpha < 1))
+        return tl_errorf(TL_E_ARG, "infoplane: %d shuffles (0 .. 10000), alpha %g (0 .. 1)", o->shuffles, o->alpha);
+    o->max_saturation = 0;
     int xp = tl_acts_find_point(a0, o->x_point);
     if (xp < 0) return tl_errorf(TL_E_ARG, "infoplane: X point '%s' is not in %s", o->x_point, a0->dir);
     int idx[4], n_idx;
@@ -558,15 +802,19 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
     int32_t *x_ids = tl_malloc((size_t)m * sizeof *x_ids);
     double *Rx = hs ? tl_malloc(mm * sizeof *Rx) : NULL, *Ry = hs ? tl_malloc(mm * sizeof *Ry) : NULL;
     double *Rt = hs ? tl_malloc(mm * (size_t)nt * sizeof *Rt) : NULL, *yd = tl_malloc((size_t)mh * sizeof *yd);
-    double **fields[6] = {&pl.b_ixt, &pl.b_iyt, &pl.b_ht, &pl.b_nsym, &pl.h_ixt, &pl.h_iyt};
-    int ok = x_ids && yd && (!hs || (Rx && Ry && Rt));
-    for (int i = 0; i < 6; i++) {
+    double **fields[PLANE_FIELDS] = {&pl.b_ixt, &pl.b_iyt,  &pl.b_ht,   &pl.b_nsym, &pl.h_ixt,
+                                      &pl.h_iyt, &pl.b_ixt0, &pl.b_iyt0, &pl.h_ixt0, &pl.h_iyt0};
+    int32_t *y_ids = tl_malloc((size_t)m * sizeof *y_ids), *t_ids = tl_malloc((size_t)m * nt * sizeof *t_ids);
+    point_tests *tb = tl_calloc((size_t)P, sizeof *tb), *th = tl_calloc((size_t)P, sizeof *th);
+    int ok = x_ids && yd && y_ids && t_ids && tb && th && (!hs || (Rx && Ry && Rt));
+    for (int i = 0; i < PLANE_FIELDS; i++) {
         *fields[i] = tl_malloc(cells * sizeof(double));
         ok = ok && *fields[i];
         for (size_t k = 0; *fields[i] && k < cells; k++) (*fields[i])[k] = NAN;
     }
     if (!ok) st = tl_errorf(TL_E_NOMEM, "infoplane: out of memory (HSIC needs %d threads x %d x %d doubles)", nt + 2,
                             mh, mh);
+    for (int i = 0; y_ids && i < m; i++) y_ids[i] = (int32_t)a0->labels[i];
     if (st == TL_OK && hs) { /* the labels are the same at every checkpoint: R_y once */
         for (int i = 0; i < mh; i++) yd[i] = (double)a0->labels[i];
         st = tl_hsic_r(yd, mh, 1, o->sigma, o->eps, Ry);
@@ -587,10 +835,17 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
             double *Z = NULL, *R = hs ? Rt + mm * (size_t)omp_get_thread_num() : NULL;
             int d = a->width[p];
             size_t k = (size_t)c * P + p;
+            int32_t *tid = t_ids + (size_t)m * omp_get_thread_num();
+            uint64_t seed = o->seed * 1000003u + k; /* per cell: results do not depend on the threads */
             tl_status ps = load_standardized(a, p, &Z);
             if (ps == TL_OK && (o->est & TL_EST_BINNING)) {
                 tl_binning_result r;
+                int n_sym;
+                double mi;
                 ps = tl_binning_estimate(Z, x_ids, a->labels, m, d, o->pca_dims, o->bins, &r);
+                if (ps == TL_OK) ps = tl_binned_symbols(Z, m, d, o->pca_dims, o->bins, tid, &n_sym);
+                if (ps == TL_OK) ps = tl_mi_labels(x_ids, tid, m, o->shuffles, seed, &mi, &pl.b_ixt0[k]);
+                if (ps == TL_OK) ps = tl_mi_labels(y_ids, tid, m, o->shuffles, seed + 1, &mi, &pl.b_iyt0[k]);
                 if (ps == TL_OK) {
                     pl.b_ixt[k] = r.i_xt;
                     pl.b_iyt[k] = r.i_yt;
@@ -601,6 +856,10 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
             if (ps == TL_OK && hs && (ps = tl_hsic_r(Z, mh, d, o->sigma, o->eps, R)) == TL_OK) {
                 pl.h_ixt[k] = tl_hsic_pair(Rx, R, mh);
                 pl.h_iyt[k] = tl_hsic_pair(Ry, R, mh);
+                pl.h_ixt0[k] = tl_hsic_pair_null(Rx, R, mh, o->shuffles, seed + 2);
+                pl.h_iyt0[k] = tl_hsic_pair_null(Ry, R, mh, o->shuffles, seed + 3);
+                if (!isfinite(pl.h_ixt0[k]) || !isfinite(pl.h_iyt0[k]))
+                    ps = tl_errorf(TL_E_NOMEM, "HSIC: out of memory for the shuffles");
             }
             tl_free(Z);
             if (ps) keep_error(&err, tl_error_prefix(ps, "%s, %s", a->dir, a->points[p]));
@@ -609,18 +868,46 @@ tl_status tl_infoplane_run(const tl_acts_series *s, const tl_infoplane_opts *o, 
         if (err.s) st = tl_errorf(err.s, "%s", err.msg);
     }
     /* under MPI: the blocks gather on rank 0 (copied, so every bit is the computing rank's),
-     * which writes; every rank gets the whole plane back for the caller */
+     * which writes; every rank gets the whole plane back for the tests and the caller */
     st = tl_dist_agree(st);
-    for (int i = 0; i < 6 && st == TL_OK; i++)
+    for (int i = 0; i < PLANE_FIELDS && st == TL_OK; i++)
         if ((st = tl_dist_gather_rows(*fields[i], sizeof(double), (int64_t)cells)) == TL_OK)
             st = tl_dist_bcast(*fields[i], cells * sizeof(double), 0);
+    int n_sat = 0;
+    for (size_t k = 0; st == TL_OK && (o->est & TL_EST_BINNING) && k < cells; k++) {
+        o->max_saturation = fmax(o->max_saturation, pl.b_nsym[k] / m);
+        n_sat += pl.b_nsym[k] > 0.5 * m;
+    }
+    if (n_sat && tl_dist_rank() == 0)
+        tl_logf(TL_LOG_WARN,
+                "infoplane: binning saturates: %d of %zu cells have more than m/2 distinct symbols (up to %.2f of "
+                "m = %d); I(X;T) there measures the sample size. Use more rows, fewer bins or fewer PCA dimensions",
+                n_sat, cells, o->max_saturation, m);
+    if (st == TL_OK && m < 1000 && tl_dist_rank() == 0)
+        tl_logf(TL_LOG_WARN, "infoplane: %d rows; the estimates are biased below about 1,000 rows", m);
+    if (st == TL_OK && C >= 3 && (o->est & TL_EST_BINNING))
+        st = plane_tests(pl.b_ixt, pl.b_ixt0, pl.b_iyt, pl.b_iyt0, C, P, o, tb);
+    if (st == TL_OK && C >= 3 && hs) st = plane_tests(pl.h_ixt, pl.h_ixt0, pl.h_iyt, pl.h_iyt0, C, P, o, th);
     if (st == TL_OK && tl_dist_rank() == 0) st = out_dir_make(out_dir);
-    if (st == TL_OK && tl_dist_rank() == 0) st = plane_outputs(s, o, &pl, m, mh, tl_time_sec() - t0, out_dir);
+    if (st == TL_OK && tl_dist_rank() == 0) st = plane_outputs(s, o, &pl, tb, th, m, mh, tl_time_sec() - t0, out_dir);
     st = tl_dist_agree(st);
-    int bin = (o->est & TL_EST_BINNING) != 0;
-    if (st == TL_OK && o->ixt_out) memcpy(o->ixt_out, bin ? pl.b_ixt : pl.h_ixt, cells * sizeof(double));
-    if (st == TL_OK && o->iyt_out) memcpy(o->iyt_out, bin ? pl.b_iyt : pl.h_iyt, cells * sizeof(double));
-    for (int i = 0; i < 6; i++) tl_free(*fields[i]);
+    /* the callers' copies: HSIC (the reference estimator) when it ran, corrected */
+    const double *ix = hs ? pl.h_ixt : pl.b_ixt, *ix0 = hs ? pl.h_ixt0 : pl.b_ixt0;
+    const double *iy = hs ? pl.h_iyt : pl.b_iyt, *iy0 = hs ? pl.h_iyt0 : pl.b_iyt0;
+    const point_tests *pt = hs ? th : tb;
+    for (size_t k = 0; st == TL_OK && k < cells; k++) {
+        if (o->ixt_out) o->ixt_out[k] = ix[k] - ix0[k];
+        if (o->iyt_out) o->iyt_out[k] = iy[k] - iy0[k];
+    }
+    for (int p = 0; st == TL_OK && p < P; p++) {
+        if (o->p_rise_out) o->p_rise_out[p] = C >= 3 ? pt[p].rise.p : NAN;
+        if (o->p_incr_out) o->p_incr_out[p] = C >= 3 ? pt[p].incr.p : NAN;
+    }
+    for (int i = 0; i < PLANE_FIELDS; i++) tl_free(*fields[i]);
+    tl_free(y_ids);
+    tl_free(t_ids);
+    tl_free(tb);
+    tl_free(th);
     tl_free(x_ids);
     tl_free(Rx);
     tl_free(Ry);

@@ -90,7 +90,7 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
         if (!s && !tl_path_exists(csv)) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
         tl_acts_run_opts o = {0};
-        o.acts.points = "resid_post";
+        o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
         o.acts.reduce = TL_REDUCE_LAST;
         o.acts.truncate = 1; /* a statement longer than the context keeps its first n_ctx tokens */
         o.on_ckpt = acts_event;
@@ -138,7 +138,7 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
     tl_status s = TL_OK;
     /* best point per checkpoint, per dimension: the summary chart's data */
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy\n");
+    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy,lo95,hi95,val_accuracy\n");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         const char *dim = tl_world_dim_names[k];
         char acts[PATH_CAP], out[PATH_CAP];
@@ -148,21 +148,21 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
         if (!s) s = tl_acts_series_open(acts, &ser);
         if (s) break;
         int C = ser->n, P = ser->items[0]->n_points;
-        double *acc = tl_malloc(sizeof(double) * (size_t)C * P);
+        double *acc = tl_malloc(sizeof(double) * (size_t)C * (P + 5)), *sel = acc ? acc + (size_t)C * P : NULL;
         tl_probe_run_opts o = {0};
         tl_probe_opts_default(&o.probe);
+        o.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %: the layer is chosen on validation */
         o.acc_out = acc;
+        o.sel_out = sel;
         o.progress = run_progress;
         tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
-            int b = 0;
-            for (int p = 1; p < P; p++)
-                if (acc[(size_t)c * P + p] > acc[(size_t)c * P + b]) b = p;
+            const double *q = sel + (size_t)c * 5; /* layer, validation, test, lower, upper */
             tl_strbuf_printf(&csv, "%s,", dim);
             tl_csv_field(&csv, ser->items[c]->name);
-            tl_strbuf_printf(&csv, ",%lld,%s,%.6f\n", (long long)ser->items[c]->step, ser->items[0]->points[b],
-                             acc[(size_t)c * P + b]);
+            tl_strbuf_printf(&csv, ",%lld,%s,%.6f,%.6f,%.6f,%.6f\n", (long long)ser->items[c]->step,
+                             ser->items[0]->points[(int)q[0]], q[2], q[3], q[4], q[1]);
         }
         tl_free(acc);
         tl_acts_series_free(ser);
@@ -185,22 +185,26 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
     if (s) return s;
     enum { MAXC = 1024 };
     double *x = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double)),
-           *y = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double));
+           *y = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double)),
+           *lo = tl_calloc((size_t)TL_DIM__COUNT * MAXC * 2, sizeof(double));
+    double *hi = lo ? lo + TL_DIM__COUNT * MAXC : NULL;
     int n[TL_DIM__COUNT] = {0};
-    if (!x || !y) s = tl_errorf(TL_E_NOMEM, "out of memory");
+    if (!x || !y || !lo) s = tl_errorf(TL_E_NOMEM, "out of memory");
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
     tl_csv_record rec;
     int got, row = 0;
     while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 5) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 5 fields", path, rec.line);
+        if (rec.n_fields != 8) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields", path, rec.line);
             break;
         }
         for (int k = 0; k < TL_DIM__COUNT; k++)
             if (!strcmp(rec.fields[0], tl_world_dim_names[k]) && n[k] < MAXC) {
                 x[k * MAXC + n[k]] = strtod(rec.fields[2], NULL);
+                lo[k * MAXC + n[k]] = strtod(rec.fields[5], NULL);
+                hi[k * MAXC + n[k]] = strtod(rec.fields[6], NULL);
                 y[k * MAXC + n[k]++] = strtod(rec.fields[4], NULL);
             }
     }
@@ -210,9 +214,9 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_chart_series ser[TL_DIM__COUNT];
         for (int k = 0; k < TL_DIM__COUNT; k++)
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
-        tl_chart c = {.title = "Best probe accuracy over pre-training (test split)",
+        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation; test split)",
                       .x_label = "step",
-                      .y_label = "accuracy of the best layer",
+                      .y_label = "test accuracy (axis from 0)",
                       .x_scale = TL_AXIS_LOG1P,
                       .width = 760,
                       .height = 400,
@@ -222,23 +226,52 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_strbuf_append(&csv, text, len);
         tl_html_para(h, NULL,
                      "For each trust dimension, an L2 logistic-regression probe per layer per "
-                     "checkpoint (standardised features, first 80 %% of the statements train, last 20 %% "
-                     "test: people the probe never saw). When does the model's residual stream come to "
-                     "separate true from false, private from public, biased from fair?");
-        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Best-layer probe accuracy per checkpoint");
+                     "checkpoint (standardised features; in file order the first 60 %% of the statements "
+                     "train, the next 20 %% validate, the last 20 %%, people the probe never saw, test). "
+                     "Per checkpoint the layer is chosen on validation; the curve is its test accuracy. "
+                     "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
+                     "(shuffled training labels at the chosen layer, the majority class, the embedding "
+                     "layer; the step-0 checkpoint is the random-init model of the same shape).");
+        /* the finding, computed from probe_best.csv: first and last checkpoint with their
+         * Wilson intervals, and the first checkpoint whose lower bound reaches 0.9 */
+        tl_strbuf f = {0};
+        for (int k = 0; k < TL_DIM__COUNT; k++) {
+            if (!n[k]) continue;
+            int a = k * MAXC, z = k * MAXC + n[k] - 1, first = -1;
+            for (int i = 0; i < n[k] && first < 0; i++)
+                if (lo[a + i] >= 0.9) first = i;
+            tl_strbuf_printf(&f, "%s %.2f [%.2f, %.2f] at step %.0f (%.2f [%.2f, %.2f] at step %.0f); ",
+                             tl_world_dim_names[k], y[z], lo[z], hi[z], x[z], y[a], lo[a], hi[a], x[a]);
+            if (first >= 0) tl_strbuf_printf(&f, "lower bound >= 0.9 from step %.0f. ", x[a + first]);
+            else tl_strbuf_puts(&f, "the lower bound never reaches 0.9. ");
+        }
+        tl_html_para(h, "finding",
+                     "Finding (test accuracy of the layer chosen on validation, Wilson 95 %% intervals): %s"
+                     "Where an interval at the last step overlaps its step-0 (random-init) interval, the "
+                     "probe shows no learning on that dimension.",
+                     f.s ? f.s : "no probe results. ");
+        tl_strbuf_free(&f);
+        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Probe accuracy per checkpoint");
     }
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];
+        snprintf(svgp, sizeof svgp, "%s/probe_selected.svg", tl_world_dim_names[k]);
+        snprintf(csvp, sizeof csvp, "%s/probe_selection.csv", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: probe chosen on validation, 95 %% interval and baselines",
+                 tl_world_dim_names[k]);
+        tl_html_heading(h, tl_world_dim_names[k]);
+        s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
+        if (s) break;
         snprintf(svgp, sizeof svgp, "%s/probe_heatmap.svg", tl_world_dim_names[k]);
         snprintf(csvp, sizeof csvp, "%s/probe_accuracy.csv", tl_world_dim_names[k]);
         snprintf(cap, sizeof cap, "%s: probe accuracy, checkpoint x layer", tl_world_dim_names[k]);
-        tl_html_heading(h, tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
     }
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
     tl_free(x);
     tl_free(y);
+    tl_free(lo);
     tl_free(text);
     return s;
 }
@@ -257,7 +290,7 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
         if (s) break;
         tl_infoplane_opts o;
         tl_infoplane_opts_default(&o);
-        o.est = TL_EST_BINNING; /* HSIC's m x m matrices cost more than the demo's budget */
+        /* both estimators: HSIC (the reference's) costs m^3 per cell, small at the demo's row counts */
         tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
         s = tl_infoplane_run(ser, &o, out);
         tl_acts_series_free(ser);
@@ -267,10 +300,44 @@ tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir) {
 
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_para(h, NULL,
-                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y "
-                 "(binning estimator: T projected to 2 principal components, 30 bins each), per "
-                 "checkpoint; see docs/analysis.md. Colour = training step.");
+                 "I(X;T) and I(T;Y) of each layer's representation T with the input X and the label Y, "
+                 "per checkpoint, by normalised HSIC (the reference's estimator) and binning (T projected "
+                 "to 2 principal components, 30 bins each); charts show the raw estimates, "
+                 "infoplane.csv also the values with shuffled labels and the corrected differences, and "
+                 "the binning saturation (distinct symbols / rows). Whether I(X;T) rises then falls and "
+                 "whether I(T;Y) increases is decided per layer by a permutation test over checkpoint "
+                 "order on the corrected values (infoplane_tests.csv); see docs/analysis.md. Colour = "
+                 "training step.");
     tl_status s = TL_OK;
+    tl_strbuf f = {0};
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) { /* the finding: verdicts from infoplane_tests.csv */
+        char path[PATH_CAP];
+        tl_demo_fmt(path, sizeof path, "%s/%s/infoplane_tests.csv", dir, tl_world_dim_names[k]);
+        if (!tl_path_exists(path)) continue; /* fewer than 3 checkpoints: no test */
+        char *text = NULL;
+        size_t len = 0;
+        if ((s = tl_file_read_all(path, &text, &len))) break;
+        tl_csv_reader r;
+        tl_csv_init(&r, path, text, len);
+        tl_csv_record rec;
+        int got, row = 0, rise = 0, incr = 0, layers = 0;
+        while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+            if (rec.blank || row++ == 0 || rec.n_fields < 10 || strcmp(rec.fields[1], "hsic")) continue;
+            int yes = !strcmp(rec.fields[9], "yes");
+            if (strstr(rec.fields[2], "rises")) rise += yes, layers++;
+            else incr += yes;
+        }
+        tl_csv_free(&r);
+        tl_free(text);
+        tl_strbuf_printf(&f, "%s: I(X;T) rises then falls in %d of %d points, I(T;Y) increases in %d of %d. ",
+                         tl_world_dim_names[k], rise, layers, incr, layers);
+    }
+    if (!s && f.s)
+        tl_html_para(h, "finding",
+                     "Finding (normalised HSIC, shuffle-corrected; permutation tests over checkpoint order, p <= "
+                     "0.05 per point, so about 1 point in 20 passes by chance): %s",
+                     f.s);
+    tl_strbuf_free(&f);
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];
         snprintf(svgp, sizeof svgp, "%s/infoplane_binning.svg", tl_world_dim_names[k]);
@@ -279,7 +346,6 @@ tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_html_heading(h, tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
     }
-    (void)dir;
     return s;
 }
 

@@ -69,6 +69,7 @@ typedef struct {
     double scale[MAX_SCALES];
     char task[MAX_TASKS][64], metric[MAX_TASKS][32]; /* each task's first metric */
     double v[MAX_SRC][MAX_SCALES][MAX_TASKS], se[MAX_SRC][MAX_SCALES][MAX_TASKS];
+    double p[MAX_SRC][MAX_SCALES][MAX_TASKS]; /* paired test against the unsteered cell, NaN if none */
     int has_base; /* scale 0 present: the unsteered chat model */
 } steer_table;
 
@@ -90,15 +91,15 @@ static tl_status read_steering(const char *path, steer_table *t) {
     memset(t, 0, sizeof *t);
     for (int a = 0; a < MAX_SRC; a++)
         for (int b = 0; b < MAX_SCALES; b++)
-            for (int c = 0; c < MAX_TASKS; c++) t->v[a][b][c] = t->se[a][b][c] = NAN;
+            for (int c = 0; c < MAX_TASKS; c++) t->v[a][b][c] = t->se[a][b][c] = t->p[a][b][c] = NAN;
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
     tl_csv_record rec;
     int got, row = 0;
     while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 8) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields, found %d", path, rec.line, rec.n_fields);
+        if (rec.n_fields < 8) { /* later fields: the paired test against the unsteered model */
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 or more fields, found %d", path, rec.line, rec.n_fields);
             break;
         }
         int q = find_or_add(t->src, &t->n_src, MAX_SRC, rec.fields[0]);
@@ -125,6 +126,7 @@ static tl_status read_steering(const char *path, steer_table *t) {
         if (sc == 0) t->has_base = 1;
         t->v[q][si][k] = rec.fields[5][0] ? strtod(rec.fields[5], NULL) : NAN;
         t->se[q][si][k] = rec.fields[6][0] ? strtod(rec.fields[6], NULL) : NAN;
+        if (rec.n_fields >= 12 && rec.fields[11][0]) t->p[q][si][k] = strtod(rec.fields[11], NULL);
     }
     tl_csv_free(&r);
     tl_free(text);
@@ -183,7 +185,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
             for (int k = 0; k < t->n_tasks; k++) {
                 double v = t->v[q][si][k], e = t->se[q][si][k];
                 if (!isfinite(v)) snprintf(cb[2 + k], sizeof cb[2 + k], "-");
-                else if (isfinite(e)) snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f \xc2\xb1 %.3f", v, e);
+                else if (isfinite(e))
+                    snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f \xc2\xb1 %.3f%s", v, e,
+                             t->p[q][si][k] <= 0.05 ? " *" : "");
                 else snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f", v);
             }
             for (int c = 0; c < 2 + t->n_tasks; c++) cells[c] = cb[c];
@@ -204,7 +208,7 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                 if (si == z || !isfinite(v) || !isfinite(base)) continue;
                 n_cells++;
                 double se0 = t->se[0][z][k], se = sqrt((isfinite(e) ? e * e : 0) + (isfinite(se0) ? se0 * se0 : 0));
-                if (se > 0 && fabs(v - base) > 2 * se) n_sig++;
+                if (isfinite(t->p[q][si][k]) ? t->p[q][si][k] <= 0.05 : se > 0 && fabs(v - base) > 2 * se) n_sig++;
                 if (bq < 0 || fabs(v - base) > fabs(best)) best = v - base, bq = q, bs = si;
             }
         if (bq < 0) continue;
@@ -217,8 +221,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
     }
     if (!tl_strbuf_status(&msg) && msg.len)
         tl_html_para(h, NULL,
-                     "Largest change from the unsteered chat model per task: %s. %d of %d steered cells differ "
-                     "from the unsteered model by more than two standard errors (of the difference)%s",
+                     "Largest change from the unsteered chat model per task: %s. %d of %d steered cells (marked *) "
+                     "differ from the unsteered model at p <= 0.05 by a paired test on the same items (two-sided "
+                     "exact sign test, McNemar's for 0/1 metrics; about 1 in 20 by chance)%s",
                      msg.s, n_sig, n_cells,
                      n_sig == 0 ? ": at this size and number of items the vectors do not measurably move trust or "
                                   "capability."

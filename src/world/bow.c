@@ -202,44 +202,65 @@ typedef struct {
 
 static int is_word(int c) { return isalnum(c) || c == '_'; }
 
-static int featurise(const tl_wcsv *c, vocab *v, int add, design *d) {
+/* Add feature `key` (n bytes) to the row that starts at row0, once. 1 when out of memory. */
+static int add_feature(design *d, vocab *v, int add, int row0, const char *key, size_t n) {
+    int oom = 0, id = vocab_get(v, key, n, add, &oom);
+    if (id < 0) return oom;
+    for (int k = row0; k < d->nnz; k++)
+        if (d->feats[k] == id) return 0;
+    if (d->nnz == d->cap) {
+        int cap = d->cap ? 2 * d->cap : 4096;
+        int *f = tl_realloc(d->feats, sizeof(int) * (size_t)cap);
+        if (!f) return 1;
+        d->feats = f;
+        d->cap = cap;
+    }
+    d->feats[d->nnz++] = id;
+    return 0;
+}
+
+enum { MAX_TOKS = 128, TOK_LEN = 64 };
+
+/* Binary features of each statement: its tokens (lower-cased runs of two or
+ * more word characters); with TL_BOW_BIGRAMS also adjacent token pairs, with
+ * TL_BOW_PAIRS every unordered pair of its distinct tokens (a conjunction). */
+static int featurise(const tl_wcsv *c, vocab *v, int add, tl_bow_features mode, design *d) {
     int oom = 0;
     d->n = c->n;
     d->rowptr = tl_malloc(sizeof(int) * (size_t)(c->n + 1));
     if (!d->rowptr) return 1;
     d->rowptr[0] = 0;
-    char tok[256];
+    char toks[MAX_TOKS][TOK_LEN], key[2 * TOK_LEN + 2];
     for (int i = 0; i < c->n && !oom; i++) {
         const char *s = c->stmt[i];
-        int row0 = d->nnz;
-        for (size_t a = 0; s[a];) {
+        int row0 = d->nnz, nt = 0;
+        for (size_t a = 0; s[a] && !oom;) {
             if (!is_word((unsigned char)s[a])) {
                 a++;
                 continue;
             }
             size_t b = a;
             while (is_word((unsigned char)s[b])) b++;
-            size_t n = b - a < sizeof tok ? b - a : sizeof tok - 1;
+            size_t n = b - a < TOK_LEN ? b - a : TOK_LEN - 1;
+            char *tok = toks[nt < MAX_TOKS ? nt : MAX_TOKS - 1];
             for (size_t k = 0; k < n; k++) tok[k] = (char)tolower((unsigned char)s[a + k]);
+            tok[n] = 0;
             a = b;
             if (n < 2) continue;
-            int id = vocab_get(v, tok, n, add, &oom);
-            if (id < 0) continue;
-            int dup = 0;
-            for (int k = row0; k < d->nnz && !dup; k++) dup = d->feats[k] == id;
-            if (dup) continue;
-            if (d->nnz == d->cap) {
-                int cap = d->cap ? 2 * d->cap : 4096;
-                int *f = tl_realloc(d->feats, sizeof(int) * (size_t)cap);
-                if (!f) {
-                    oom = 1;
-                    break;
-                }
-                d->feats = f;
-                d->cap = cap;
-            }
-            d->feats[d->nnz++] = id;
+            oom = add_feature(d, v, add, row0, tok, n);
+            if (nt < MAX_TOKS) nt++;
         }
+        for (int a = 0; a + 1 < nt && (mode & TL_BOW_BIGRAMS) && !oom; a++) {
+            int n = snprintf(key, sizeof key, "%.63s %.63s", toks[a], toks[a + 1]);
+            oom = add_feature(d, v, add, row0, key, (size_t)n);
+        }
+        for (int a = 0; a < nt && (mode & TL_BOW_PAIRS) && !oom; a++)
+            for (int b = a + 1; b < nt && !oom; b++) {
+                int o = strcmp(toks[a], toks[b]);
+                if (!o) continue;
+                int n = snprintf(key, sizeof key, "%.63s|%.63s", o < 0 ? toks[a] : toks[b], o < 0 ? toks[b] : toks[a]);
+                oom = add_feature(d, v, add, row0, key, (size_t)n);
+            }
         d->rowptr[i + 1] = d->nnz;
     }
     return oom;
@@ -274,6 +295,10 @@ static void gradient(const design *d, const double *y, const double *w, double b
 }
 
 tl_status tl_world_bow_accuracy(const tl_wcsv *train, const tl_wcsv *test, double *acc) {
+    return tl_world_bow_accuracy_with(train, test, TL_BOW_UNIGRAMS, acc);
+}
+
+tl_status tl_world_bow_accuracy_with(const tl_wcsv *train, const tl_wcsv *test, tl_bow_features mode, double *acc) {
     *acc = 0;
     if (train->n < 2 || test->n < 1)
         return tl_errorf(TL_E_ARG, "bag-of-words: need >= 2 train and >= 1 test rows (got %d, %d)", train->n,
@@ -282,7 +307,7 @@ tl_status tl_world_bow_accuracy(const tl_wcsv *train, const tl_wcsv *test, doubl
     design dtr = {0}, dte = {0};
     tl_status st = TL_OK;
     double *buf = NULL;
-    if (featurise(train, &v, 1, &dtr) || featurise(test, &v, 0, &dte)) {
+    if (featurise(train, &v, 1, mode, &dtr) || featurise(test, &v, 0, mode, &dte)) {
         st = tl_errorf(TL_E_NOMEM, "bag-of-words: out of memory");
         goto done;
     }

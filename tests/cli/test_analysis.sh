@@ -66,9 +66,19 @@ check '[ "$(sed -n 2p "$T/probe/probe_accuracy.csv" | cut -d, -f3-)" = "$(sed -n
 check '"$BIN" probe --acts "$T/ser" -o "$T/probe_t1" -t 1 >/dev/null 2>&1 && cmp -s "$T/probe/probe_accuracy.csv" "$T/probe_t1/probe_accuracy.csv"' "probe: -t 1 differs from the default"
 check '"$BIN" probe --acts "$T/ser" -o "$T/probe_cold" --no-warm >/dev/null 2>&1 && cmp -s "$T/probe/probe_accuracy.csv" "$T/probe_cold/probe_accuracy.csv"' "probe: cold starts differ from warm starts"
 check '"$BIN" probe --acts "$T/one" -o "$T/probe5" --folds 5 --solver lbfgs >/dev/null 2>&1 && grep -q "\"folds\":[[:space:]]*5" "$T/probe5/probe.json"' "--folds 5 --solver lbfgs"
+# the protocol: layer chosen on validation, test accuracy inside its Wilson interval, baselines beside it
+check '[ $(wc -l < "$T/probe/probe_selection.csv") -eq 4 ] && [ -f "$T/probe/probe_selected.svg" ] && awk -F, '"'"'NR > 1 && !($6 <= $5 && $5 <= $7 && $8 > 0 && $9 >= 0 && $9 <= 1 && $10 >= 0 && $10 <= 1) { bad = 1 } END { exit bad }'"'"' "$T/probe/probe_selection.csv"' "probe_selection.csv: $(cat "$T/probe/probe_selection.csv")"
+check 'grep -q "\"val\":[[:space:]]*0.2" "$T/probe/probe.json" && grep -q "\"test_lo95\"" "$T/probe/probe.json"' "probe.json: no validation settings or selection"
+check '"$BIN" probe --acts "$T/ser" -o "$T/probe_ref" --val 0 >/dev/null 2>&1 && [ ! -e "$T/probe_ref/probe_selection.csv" ]' "--val 0 (the reference split) still selects"
+check '"$BIN" probe --acts "$T/ser" -o "$T/probe_badval" --val 0.9 >/dev/null 2>&1; [ $? -eq 2 ] && [ ! -e "$T/probe_badval" ]' "--val 0.9 is not a usage error"
 out=$("$BIN" infoplane --acts "$T/ser" -o "$T/ip" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [ -f "$T/ip/infoplane_binning.svg" ] && [ -f "$T/ip/infoplane_hsic.svg" ] && [ $(wc -l < "$T/ip/infoplane.csv") -eq $((1 + 3 * 5 * 2)) ]' "infoplane: rc $rc: $out"
 check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_t1" -t 1 >/dev/null 2>&1 && cmp -s "$T/ip/infoplane.csv" "$T/ip_t1/infoplane.csv"' "infoplane: -t 1 differs from the default"
+# bias correction columns, saturation, and the per-point trend tests (3 checkpoints: exact, 3! orderings)
+check 'head -1 "$T/ip/infoplane.csv" | grep -q ",i_xt_shuffled,i_yt_shuffled,i_xt_corrected,i_yt_corrected,saturation$"' "infoplane.csv: no corrected columns"
+check '[ $(wc -l < "$T/ip/infoplane_tests.csv") -eq $((1 + 5 * 2 * 2)) ] && grep -q "^resid_post.2,hsic,I(T;Y) increases,permutation over checkpoint order of Spearman rho,.*,6,1,0.05," "$T/ip/infoplane_tests.csv"' "infoplane_tests.csv"
+check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_s0" --shuffles 0 >/dev/null 2>&1 && awk -F, '"'"'NR > 1 && $4 == "binning" && ($9 != 0 || $10 != 0) { bad = 1 } END { exit bad }'"'"' "$T/ip_s0/infoplane.csv"' "--shuffles 0 leaves a correction"
+check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_bad" --shuffles -1 >/dev/null 2>&1; [ $? -eq 2 ] && [ ! -e "$T/ip_bad" ]' "--shuffles -1 is not a usage error"
 check '"$BIN" infoplane --acts "$T/one" -o "$T/ip1" --estimator binning --pca-dims 3 --bins 10 --x binned >/dev/null 2>&1 && [ ! -e "$T/ip1/infoplane_hsic.svg" ] && grep -q "\"pca_dims\":[[:space:]]*3" "$T/ip1/infoplane.json"' "infoplane binning options"
 
 # bad input: exit 1, a message naming the file (and line), nothing written

@@ -52,7 +52,8 @@ done
 # the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
 # (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
 S=$A/trust/steering.csv
-[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n" ]] || fail "steering.csv header: $(head -1 "$S")"
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked" ]] ||
+    fail "steering.csv header: $(head -1 "$S")"
 srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
 [[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
 grep -q '^chat,-1,' "$S" || fail "no chat-model vector in steering.csv"
