@@ -660,8 +660,11 @@ static int64_t count_targets(const int32_t *targets, size_t n) {
 
 /* Token-weighted mean loss over the first eval_batches * B validation windows, in
  * file order with a fixed RNG: the same numbers at every evaluation. NaN without a split. */
-static tl_status evaluate(trainer *tr, double *out) {
+/* *out: the validation loss; NAN when there is nothing to evaluate (*evaluated = 0),
+ * so that a NaN loss of a real evaluation is not mistaken for "not evaluated". */
+static tl_status evaluate(trainer *tr, double *out, int *evaluated) {
     *out = NAN;
+    *evaluated = 0;
     if (!tr->val_it) return TL_OK;
     int B = tr->o.batch;
     int64_t windows = tl_batcher_windows(tr->val_it), limit = (int64_t)tr->o.eval_batches * B;
@@ -685,6 +688,7 @@ static tl_status evaluate(trainer *tr, double *out) {
         total += k;
     }
     if (total) *out = sum / (double)total;
+    *evaluated = total > 0;
     return TL_OK;
 }
 
@@ -883,8 +887,9 @@ static tl_status run_loop(trainer *tr) {
     const tl_train_opts *o = &tr->o;
     if (tr->step == 0 && in_schedule(tr, 0) && tr->last_ckpt < 0) {
         double val;
-        if ((s = evaluate(tr, &val))) return s;
-        if (isnan(val) == 0 && !isfinite(val)) return numeric_stop(tr, 0, "the validation loss", val);
+        int evaluated;
+        if ((s = evaluate(tr, &val, &evaluated))) return s;
+        if (evaluated && !isfinite(val)) return numeric_stop(tr, 0, "the validation loss", val);
         if (isfinite(val) && (s = log_row(tr, NAN, val, NAN, NAN, NAN))) return s;
         if ((s = save_checkpoint(tr, NAN, val, NAN))) return s;
     }
@@ -900,8 +905,9 @@ static tl_status run_loop(trainer *tr) {
         /* a --stop-at checkpoint evaluates nothing extra, so the log of a stopped and
          * resumed run is the log of the uninterrupted one */
         if (scheduled || tr->step == o->steps || (o->eval_every && tr->step % o->eval_every == 0)) {
-            if ((s = evaluate(tr, &val))) return s;
-            if (!isnan(val) && !isfinite(val)) return numeric_stop(tr, tr->step, "the validation loss", val);
+            int evaluated;
+            if ((s = evaluate(tr, &val, &evaluated))) return s;
+            if (evaluated && !isfinite(val)) return numeric_stop(tr, tr->step, "the validation loss", val);
         }
         if ((s = log_row(tr, loss, val, lr, norm, tps))) return s;
         if (save && (s = save_checkpoint(tr, loss, val, lr))) return s;

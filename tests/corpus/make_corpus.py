@@ -116,6 +116,12 @@ def st_cases():
         else:
             t["dtype"], t["data"] = "F16", struct.pack(f"<{n}e", *vals)
     add("ok_f16_bf16", "OK", "", st_bytes(ts), cfg_text)
+    # a NaN weight: refused at load (it would give NaN logits, empty generations, NaN checkpoints)
+    ts = base_tensors()
+    t = find(ts, "mlp.down_proj.weight")
+    t["data"] = struct.pack("<f", float("nan")) + t["data"][4:]
+    add("nan_weight", "NUMERIC", "tensor 'blk.0.ffn_down.weight' has a non-finite weight (nan at index 0)",
+        st_bytes(ts), cfg_text)
 
     # container
     add("empty_file", "FORMAT", "truncated", b"", cfg_text)
@@ -271,6 +277,11 @@ def l2c_cases():
         ("v1_truncated", "FORMAT", "(100 bytes < 256)", v1_hdr[:100]),
         ("v2_int8", "UNSUPPORTED", "version 2", struct.pack("<Ii", 0x616B3432, 2).ljust(256, b"\0")),
         ("v7", "FORMAT", "version 7", struct.pack("<Ii", 0x616B3432, 7).ljust(256, b"\0")),
+        # non-finite weights: token_embd[5] NaN; blk.0.attn_norm[3] (after the 11 x 8 embeddings) +inf
+        ("nan_weight", "NUMERIC", "tensor 'token_embd.weight' has a non-finite weight (nan at index 5)",
+         ok[:28 + 4 * 5] + struct.pack("<f", float("nan")) + ok[28 + 4 * 6:]),
+        ("inf_weight", "NUMERIC", "tensor 'blk.0.attn_norm.weight' has a non-finite weight (inf at index 3)",
+         ok[:28 + 4 * 91] + struct.pack("<f", float("inf")) + ok[28 + 4 * 92:]),
     ]
     return cases
 
