@@ -35,6 +35,16 @@ static int load_model_and_tokenizer(const char *model_path, const char *tok_path
     if (nv > out->model->cfg.vocab_size)
         return cli_failf(1, "tokenizer has %d tokens but the model's vocabulary is %d", nv,
                          out->model->cfg.vocab_size);
+    /* A llama2.c tokenizer.bin stores exactly the model's tokens (no padding rows, as a
+     * Hugging Face embedding may have): fewer means a truncated or foreign file, and
+     * every sampled id past its end would decode to nothing. */
+    size_t tl_len = tok_path ? strlen(tok_path) : 0;
+    if (nv < out->model->cfg.vocab_size && tl_len >= 4 && !strcmp(tok_path + tl_len - 4, ".bin"))
+        return cli_failf(1, "%s: the tokenizer has %d tokens but the model's vocabulary is %d (truncated?)", tok_path,
+                         nv, out->model->cfg.vocab_size);
+    if (nv < out->model->cfg.vocab_size)
+        tl_logf(TL_LOG_WARN, "the tokenizer has %d tokens, the model's vocabulary %d: ids past %d print nothing", nv,
+                out->model->cfg.vocab_size, nv - 1);
     return 0;
 }
 

@@ -25,3 +25,15 @@ err=$("$T" train -m "$W/nan.bin" -d "$W/a.tok" --steps 2 --save-every 1 --batch 
 [[ $rc == 1 && $err == *"non-finite weight"* ]] || fail "train from NaN weights: rc $rc: $err"
 [[ -e $W/run/ckpt-0.bin || -e $W/run/ckpt-0.gguf || -e $W/run/manifest.json ]] && fail "a checkpoint of NaN weights was saved"
 pass "train refuses to start from NaN weights; nothing saved"
+
+# --- tok512.bin cut after its 500th record: 500 tokens for a 512-token model
+pos=4
+for ((i = 0; i < 500; i++)); do
+    len=$(od -An -t d4 -j $((pos + 4)) -N 4 "$K" | tr -d ' ')
+    pos=$((pos + 8 + len))
+done
+head -c $pos "$K" > "$W/tok500.bin"
+err=$("$T" generate -m "$M" --tokenizer "$W/tok500.bin" -p "Once" -n 8 --temp 0 2>&1); rc=$?
+[[ $rc == 1 && $err == *"$W/tok500.bin: the tokenizer has 500 tokens but the model's vocabulary is 512"* ]] ||
+    fail "truncated tokenizer.bin: rc $rc: $err"
+pass "generate refuses a tokenizer.bin smaller than the model's vocabulary"
