@@ -3,7 +3,9 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 need_build="libcjson-dev libopenblas-dev pkg-config"
-need_test="chromium"   # tests/cli/test_demo.sh renders report.html headless
+# chromium: tests/cli/test_demo.sh renders report.html headless; clang + compiler-rt +
+# libomp: the libFuzzer harnesses and the ThreadSanitizer run of make check
+need_test="chromium clang libclang-rt-14-dev libomp-14-dev"
 want="$need_build"
 [ "${1:-build}" = test ] && want="$need_build $need_test"
 missing=""
