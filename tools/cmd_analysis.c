@@ -19,8 +19,8 @@ typedef struct {
 
 static void acts_progress(void *user, int64_t done, int64_t total) {
     acts_ui *ui = user;
+    ui->bar.total = total; /* known only once the statements are tokenised */
     cli_progress_update(&ui->bar, done, NULL);
-    (void)total;
 }
 
 static void acts_event(void *user, int i, int n, const tl_ckpt *c, tl_acts_event e, double seconds) {
@@ -94,7 +94,7 @@ int tl_cmd_acts(int argc, char **argv) {
     }
     tl_acts_run_report rep;
     tl_status s = tl_acts_run(&l, series != NULL, data, &o, out, &rep);
-    if (ui.bar.enabled && s) fprintf(stderr, "\n");
+    if (ui.bar.tty && s) fprintf(stderr, "\n");
     if (series) tl_ckpt_list_free(&l);
     if (s) return cli_fail();
     printf("%s: %d checkpoint%s captured, %d skipped (complete), %lld tokens, %.1f s\n", out, rep.captured,

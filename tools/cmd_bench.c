@@ -185,6 +185,7 @@ int tl_cmd_bench(int argc, char **argv) {
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
     cli_set_threads(threads);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it is measured, also into a file or pipe */
 
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
     print_header(&rp);
@@ -200,10 +201,13 @@ int tl_cmd_bench(int argc, char **argv) {
     int all = !strcmp(model, "all");
     int n_shapes, done = 0;
     const tl_bench_shape *shapes = tl_bench_shapes(&n_shapes);
+    cli_progress bar; /* not on a terminal: a line every few seconds (results go to stdout) */
+    cli_progress_start(&bar, "bench", all ? n_shapes + 1 : 1);
+    bar.enabled = !bar.tty;
     for (int i = 0; i < n_shapes; i++) {
         if (!all && strcmp(model, shapes[i].name) != 0) continue;
         if (bench_one(&rp, shapes[i].name, &shapes[i], NULL, &o)) return 1;
-        done++;
+        cli_progress_update(&bar, ++done, shapes[i].name);
     }
     if (all || !strcmp(model, "stories260K")) {
         if (bench_one(&rp, "stories260K", NULL, path260k, &o)) return 1;
@@ -212,5 +216,6 @@ int tl_cmd_bench(int argc, char **argv) {
     if (!done) {
         if (bench_one(&rp, model, NULL, model, &o)) return 1;
     }
+    cli_progress_end(&bar);
     return 0;
 }
