@@ -153,6 +153,18 @@ static void log_stderr(tl_log_level level, const char *msg, void *user) {
 
 void cli_log_init(int verbose) { tl_log_set(log_stderr, (void *)(intptr_t)verbose); }
 
+/* OpenMP waiting, project-wide (docs/ARCHITECTURE.md, "OpenMP waiting"): idle threads
+ * sleep (OMP_WAIT_POLICY=passive) in every command except `bench`, which measures peak
+ * speed with libgomp's default spin-then-sleep. On a loaded machine spinning threads steal
+ * the cores the working ones need (test_train_learn: 301 s instead of 48 s; the demo's
+ * --quick: 126 s instead of 16 s). libgomp reads the variable once, before main, so the
+ * process re-executes itself with it set; an explicit OMP_WAIT_POLICY always wins. */
+void cli_omp_wait_policy(int argc, char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || argc < 2 || !strcmp(argv[1], "bench")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on with the default */
+}
+
 void cli_set_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
 }

@@ -45,6 +45,9 @@ int cli_fail(void);
 int cli_failf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install a stderr log sink honoring --verbose. */
 void cli_log_init(int verbose);
+/* Re-execute with OMP_WAIT_POLICY=passive unless it is set or the command is bench
+ * (call first thing in main; see cli.c). */
+void cli_omp_wait_policy(int argc, char **argv);
 /* Set the OpenMP thread count (0 = all cores). */
 void cli_set_threads(int n);
 

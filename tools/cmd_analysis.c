@@ -155,7 +155,7 @@ int tl_cmd_probe(int argc, char **argv) {
     };
     cli_spec spec = {
         "tiller probe --acts DIR -o DIR [--C 1.0] [--split 0.8] [--folds K]",
-        "Linear probes, one per hook point per checkpoint, as the reference (METHODS.md 1): features\n"
+        "Linear probes, one per hook point per checkpoint, as the reference (docs/analysis.md; ../shared/docs/METHODS.md section 1): features\n"
         "standardised over all statements, the first 80 % train and the last 20 % test in file order,\n"
         "L2 logistic regression with C = 1 and a fitted, unpenalised intercept, solved to convergence\n"
         "(the reference stops sklearn's lbfgs after 100 iterations). Writes probe_accuracy.csv\n"

@@ -26,6 +26,7 @@ static void usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+    cli_omp_wait_policy(argc, argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
