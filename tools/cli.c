@@ -165,6 +165,34 @@ void cli_omp_wait_policy(int argc, char **argv) {
     execv("/proc/self/exe", argv); /* returns only on failure: carry on with the default */
 }
 
+const char *cli_shared_path(const char *rel) {
+    static char buf[4][4096];
+    static int slot;
+    char *out = buf[slot++ % 4];
+    const char *env = getenv("TILLER_SHARED");
+    if (env && *env) { /* explicit: used even when it does not exist, so errors name it */
+        snprintf(out, 4096, "%s/%s", env, rel);
+        return out;
+    }
+    snprintf(out, 4096, "../shared/%s", rel); /* from the repository root, as the docs run it */
+    if (access(out, F_OK) == 0) return out;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) { /* the binary in <repo>/build/: <repo>/../shared */
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        char cand[4096 + 64];
+        snprintf(cand, sizeof cand, "%s/../../shared/%s", exe, rel);
+        if (strlen(cand) < 4096 && access(cand, F_OK) == 0) {
+            memcpy(out, cand, strlen(cand) + 1);
+            return out;
+        }
+    }
+    snprintf(out, 4096, "../shared/%s", rel);
+    return out;
+}
+
 void cli_set_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
 }

@@ -48,6 +48,10 @@ void cli_log_init(int verbose);
 /* Re-execute with OMP_WAIT_POLICY=passive unless it is set or the command is bench
  * (call first thing in main; see cli.c). */
 void cli_omp_wait_policy(int argc, char **argv);
+/* A default path inside the shared folder: $TILLER_SHARED/rel when set, else ../shared/rel
+ * when it exists from the working directory, else beside the repository of the running
+ * binary (<repo>/build/tiller -> <repo>/../shared/rel), else ../shared/rel. */
+const char *cli_shared_path(const char *rel);
 /* Set the OpenMP thread count (0 = all cores). */
 void cli_set_threads(int n);
 
