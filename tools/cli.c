@@ -162,6 +162,46 @@ static void log_stderr(tl_log_level level, const char *msg, void *user) {
 
 void cli_log_init(int verbose) { tl_log_set(log_stderr, (void *)(intptr_t)verbose); }
 
+/* OpenMP waiting, project-wide (docs/ARCHITECTURE.md, "OpenMP waiting"): idle threads
+ * sleep (OMP_WAIT_POLICY=passive) in every command except `bench`, which measures peak
+ * speed with libgomp's default spin-then-sleep. On a loaded machine spinning threads steal
+ * the cores the working ones need (test_train_learn: 301 s instead of 48 s; the demo's
+ * --quick: 126 s instead of 16 s). libgomp reads the variable once, before main, so the
+ * process re-executes itself with it set; an explicit OMP_WAIT_POLICY always wins. */
+void cli_omp_wait_policy(int argc, char **argv) {
+    if (getenv("OMP_WAIT_POLICY") || argc < 2 || !strcmp(argv[1], "bench")) return;
+    setenv("OMP_WAIT_POLICY", "passive", 1);
+    execv("/proc/self/exe", argv); /* returns only on failure: carry on with the default */
+}
+
+const char *cli_shared_path(const char *rel) {
+    static char buf[4][4096];
+    static int slot;
+    char *out = buf[slot++ % 4];
+    const char *env = getenv("TILLER_SHARED");
+    if (env && *env) { /* explicit: used even when it does not exist, so errors name it */
+        snprintf(out, 4096, "%s/%s", env, rel);
+        return out;
+    }
+    snprintf(out, 4096, "../shared/%s", rel); /* from the repository root, as the docs run it */
+    if (access(out, F_OK) == 0) return out;
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) { /* the binary in <repo>/build/: <repo>/../shared */
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        char cand[4096 + 64];
+        snprintf(cand, sizeof cand, "%s/../../shared/%s", exe, rel);
+        if (strlen(cand) < 4096 && access(cand, F_OK) == 0) {
+            memcpy(out, cand, strlen(cand) + 1);
+            return out;
+        }
+    }
+    snprintf(out, 4096, "../shared/%s", rel);
+    return out;
+}
+
 void cli_set_threads(int n) {
     if (n > 0) omp_set_num_threads(n);
 }
@@ -171,13 +211,42 @@ void cli_progress_start(cli_progress *p, const char *label, int64_t total) {
     p->total = total;
     p->first = 0;
     p->t0 = tl_time_sec();
-    p->last_draw = 0;
-    p->enabled = isatty(2) || getenv("TILLER_PROGRESS") != NULL;
+    p->tty = isatty(2) || getenv("TILLER_PROGRESS") != NULL;
+    p->last_draw = p->tty ? 0 : p->t0; /* not a terminal: the first line after one interval */
+    p->enabled = 1;
+    const char *iv = getenv("TILLER_PROGRESS_SECONDS");
+    p->interval = iv && *iv ? atof(iv) : 10.0;
+    p->lines = 0;
+}
+
+static void fmt_time(char *buf, size_t cap, double s) {
+    if (!(s >= 0) || s > 359999) s = 0;
+    if (s >= 3600) snprintf(buf, cap, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else snprintf(buf, cap, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
 void cli_progress_update(cli_progress *p, int64_t done, const char *extra) {
     if (!p->enabled) return;
     double now = tl_time_sec();
+    if (!p->tty) {
+        if (now - p->last_draw < p->interval) return;
+        p->last_draw = now;
+        p->lines++;
+        char el[16], eta[16], pct[160] = "";
+        fmt_time(el, sizeof el, now - p->t0);
+        if (p->total > 0 && done > p->first) {
+            fmt_time(eta, sizeof eta, (now - p->t0) * (double)(p->total - done) / (double)(done - p->first));
+            snprintf(pct, sizeof pct, "%d%% %lld/%lld, %s elapsed, eta %s", (int)(100.0 * done / p->total),
+                     (long long)done, (long long)p->total, el, eta);
+        } else if (p->total > 0) {
+            snprintf(pct, sizeof pct, "%lld/%lld, %s elapsed", (long long)done, (long long)p->total, el);
+        } else {
+            snprintf(pct, sizeof pct, "%lld done, %s elapsed", (long long)done, el);
+        }
+        fprintf(stderr, "tiller: %s: %s%s%s\n", p->label, pct, extra && *extra ? " " : "", extra ? extra : "");
+        fflush(stderr);
+        return;
+    }
     if (done < p->total && now - p->last_draw < 0.1) return;
     p->last_draw = now;
     double frac = p->total > 0 ? (double)done / (double)p->total : 0;
@@ -186,14 +255,27 @@ void cli_progress_update(cli_progress *p, int64_t done, const char *extra) {
     int fill = (int)(frac * 20);
     for (int i = 0; i < 20; i++) bar[i] = i < fill ? '#' : '.';
     bar[20] = 0;
-    double el = now - p->t0;
-    double eta = done > p->first ? el * (double)(p->total - done) / (double)(done - p->first) : 0;
-    fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %d:%02d eta %d:%02d %s\033[K", p->label, bar, (int)(frac * 100),
-            (long long)done, (long long)p->total, (int)el / 60, (int)el % 60, (int)eta / 60, (int)eta % 60,
-            extra ? extra : "");
+    char el[16], eta[16];
+    fmt_time(el, sizeof el, now - p->t0);
+    if (p->total <= 0) { /* unknown total: a count, no bar or ETA */
+        fprintf(stderr, "\r%s %lld %s %s\033[K", p->label, (long long)done, el, extra ? extra : "");
+        fflush(stderr);
+        return;
+    }
+    fmt_time(eta, sizeof eta,
+             done > p->first ? (now - p->t0) * (double)(p->total - done) / (double)(done - p->first) : 0);
+    fprintf(stderr, "\r%s [%s] %3d%% %lld/%lld %s eta %s %s\033[K", p->label, bar, (int)(frac * 100),
+            (long long)done, (long long)p->total, el, eta, extra ? extra : "");
     fflush(stderr);
 }
 
 void cli_progress_end(cli_progress *p) {
-    if (p->enabled) fprintf(stderr, "\n");
+    if (!p->enabled) return;
+    if (p->tty) {
+        fprintf(stderr, "\n");
+    } else if (p->lines) { /* a log that said "eta" also says when it finished */
+        char el[16];
+        fmt_time(el, sizeof el, tl_time_sec() - p->t0);
+        fprintf(stderr, "tiller: %s: done in %s\n", p->label, el);
+    }
 }

@@ -48,17 +48,30 @@ int cli_fail(void);
 int cli_failf(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Install a stderr log sink honoring --verbose. */
 void cli_log_init(int verbose);
+/* Re-execute with OMP_WAIT_POLICY=passive unless it is set or the command is bench
+ * (call first thing in main; see cli.c). */
+void cli_omp_wait_policy(int argc, char **argv);
+/* A default path inside the shared folder: $TILLER_SHARED/rel when set, else ../shared/rel
+ * when it exists from the working directory, else beside the repository of the running
+ * binary (<repo>/build/tiller -> <repo>/../shared/rel), else ../shared/rel. */
+const char *cli_shared_path(const char *rel);
 /* Set the OpenMP thread count (0 = all cores). */
 void cli_set_threads(int n);
 
-/* A progress line on stderr (only when stderr is a terminal, or always when forced):
- * "label [#####.....] 45% 123/456 eta 0:12 <extra>". `first` (0 after start) is the
+/* Progress on stderr. On a terminal (or when TILLER_PROGRESS is set) a bar redrawn in
+ * place: "label [#####.....] 45% 123/456 0:05 eta 0:12 <extra>". Otherwise (a log file,
+ * a pipe, CI) one plain line every TILLER_PROGRESS_SECONDS (default 10) seconds:
+ * "tiller: label: 45% 123/456, 0:10 elapsed, eta 0:12 <extra>", so long commands are
+ * never silent. total 0 = unknown (no percentage or ETA). `first` (0 after start) is the
  * count already done when timing began, so a resumed job's ETA uses only its own rate. */
 typedef struct {
     const char *label;
     int64_t total, first;
     double t0, last_draw;
     int enabled;
+    int tty;         /* bar redrawn in place, else periodic lines */
+    double interval; /* seconds between lines when not a terminal */
+    int lines;       /* lines printed (not a terminal) */
 } cli_progress;
 void cli_progress_start(cli_progress *p, const char *label, int64_t total);
 void cli_progress_update(cli_progress *p, int64_t done, const char *extra);

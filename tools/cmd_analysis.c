@@ -20,8 +20,8 @@ typedef struct {
 
 static void acts_progress(void *user, int64_t done, int64_t total) {
     acts_ui *ui = user;
+    ui->bar.total = total; /* known only once the statements are tokenised */
     cli_progress_update(&ui->bar, done, NULL);
-    (void)total;
 }
 
 static void acts_event(void *user, int i, int n, const tl_ckpt *c, tl_acts_event e, double seconds) {
@@ -99,7 +99,7 @@ int tl_cmd_acts(int argc, char **argv) {
     }
     tl_acts_run_report rep;
     tl_status s = tl_acts_run(&l, series != NULL, data, &o, out, &rep);
-    if (ui.bar.enabled && s) fprintf(stderr, "\n");
+    if (ui.bar.tty && s) fprintf(stderr, "\n");
     if (series) tl_ckpt_list_free(&l);
     if (s) return cli_fail();
     if (tl_dist_rank() > 0) return 0;
@@ -164,7 +164,8 @@ int tl_cmd_probe(int argc, char **argv) {
     };
     cli_spec spec = {
         "tiller probe --acts DIR -o DIR [--C 1.0] [--split 0.8] [--val 0.2] [--folds K]",
-        "Linear probes, one per hook point per checkpoint, as the reference (METHODS.md 1): features\n"
+        "Linear probes, one per hook point per checkpoint, as the reference (docs/analysis.md;\n"
+        "../shared/docs/METHODS.md section 1): features\n"
         "standardised over all statements, L2 logistic regression with C = 1 and a fitted, unpenalised\n"
         "intercept, solved to convergence (the reference stops sklearn's lbfgs after 100 iterations).\n"
         "Rows in file order: the first 60 % train, the next 20 % validate, the last 20 % test\n"

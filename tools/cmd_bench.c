@@ -4,6 +4,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tiller.h"
 #include "cli.h"
@@ -140,7 +141,7 @@ static int bench_train(const report *rp, const char *model, int steps) {
 }
 
 int tl_cmd_bench(int argc, char **argv) {
-    const char *model = "all", *path260k = "../shared/models/stories260K/stories260K.bin";
+    const char *model = "all", *path260k = NULL;
     int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3;
     tl_bench_opts o;
     tl_bench_opts_default(&o);
@@ -149,7 +150,8 @@ int tl_cmd_bench(int argc, char **argv) {
         {"--model", "-m", OPT_STR, &model,
          "stories15M, stories110M (random weights of that shape), stories260K (the file below), "
          "a model file, or all"},
-        {"--stories260k", NULL, OPT_STR, &path260k, "path of the real stories260K model"},
+        {"--stories260k", NULL, OPT_STR, &path260k, "path of the real stories260K model (default: models/stories260K/stories260K.bin in "
+                                                      "$TILLER_SHARED, else ../shared from here or beside the repository)"},
         {"--prompt", "-p", OPT_INT, &o.n_prompt, "prompt tokens (prefill)"},
         {"--gen", "-n", OPT_INT, &o.n_gen, "tokens decoded one at a time after the prompt"},
         {"--reps", "-r", OPT_INT, &o.reps, "timed runs per figure (the best is kept)"},
@@ -184,7 +186,14 @@ int tl_cmd_bench(int argc, char **argv) {
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
     cli_set_threads(threads);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it is measured, also into a file or pipe */
 
+    if (!strcmp(model, "all") || !strcmp(model, "stories260K")) { /* checked before minutes of benchmarks */
+        int default_path = !path260k;
+        if (!path260k) path260k = cli_shared_path("models/stories260K/stories260K.bin");
+        if (default_path && access(path260k, F_OK) != 0)
+            return cli_failf(1, "%s: no such file (the default; --stories260k FILE or TILLER_SHARED sets it)", path260k);
+    }
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
     print_header(&rp);
     if (train) return bench_train(&rp, model, steps);
@@ -199,10 +208,13 @@ int tl_cmd_bench(int argc, char **argv) {
     int all = !strcmp(model, "all");
     int n_shapes, done = 0;
     const tl_bench_shape *shapes = tl_bench_shapes(&n_shapes);
+    cli_progress bar; /* not on a terminal: a line every few seconds (results go to stdout) */
+    cli_progress_start(&bar, "bench", all ? n_shapes + 1 : 1);
+    bar.enabled = !bar.tty;
     for (int i = 0; i < n_shapes; i++) {
         if (!all && strcmp(model, shapes[i].name) != 0) continue;
         if (bench_one(&rp, shapes[i].name, &shapes[i], NULL, &o)) return 1;
-        done++;
+        cli_progress_update(&bar, ++done, shapes[i].name);
     }
     if (all || !strcmp(model, "stories260K")) {
         if (bench_one(&rp, "stories260K", NULL, path260k, &o)) return 1;
@@ -211,5 +223,6 @@ int tl_cmd_bench(int argc, char **argv) {
     if (!done) {
         if (bench_one(&rp, model, NULL, model, &o)) return 1;
     }
+    cli_progress_end(&bar);
     return 0;
 }

@@ -76,7 +76,7 @@ int tl_cmd_demo(int argc, char **argv) {
     int quick = 0, threads = 0, quiet = 0, force = 0, verbose = 0;
     const cli_opt opts[] = {
         {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html"},
-        {"--quick", NULL, OPT_FLAG, &quick, "toy sizes (what the test suite runs, about a minute)"},
+        {"--quick", NULL, OPT_FLAG, &quick, "toy sizes (what the test suite runs, 10-20 s)"},
         {"--seed", "-s", OPT_U64, &seed, "seed of everything: world, initialisation, data order, samples"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores); identical results need the same count"},
         {"--progress", NULL, OPT_FLAG, &force, "draw the live status line even when stderr is not a terminal"},
@@ -109,7 +109,7 @@ int tl_cmd_demo(int argc, char **argv) {
         "resumes from its latest checkpoint and gives the same checkpoints as an uninterrupted run (same\n"
         "thread count). report.html is rebuilt at the end of every run; it is self-contained (inline CSS and\n"
         "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV.\n"
-        "Defaults take about ten minutes on two cores, --quick about a minute (see the README).\n"
+        "Defaults take about 4-6 minutes on two cores, --quick 10-20 s (measured in the README).\n"
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
         "Unless OMP_WAIT_POLICY is set, the demo runs with OMP_WAIT_POLICY=passive (idle threads sleep\n"
         "instead of spinning), which keeps other work on the machine from slowing it many times over.",

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -73,7 +74,7 @@ static void print_table(const tl_eval_task *const *tasks, const tl_eval_result *
 
 int tl_cmd_eval(int argc, char **argv) {
     const char *model_path = NULL, *tok_path = NULL, *task_arg = NULL, *out_dir = NULL;
-    const char *data_dir = "../shared/data", *world_dir = NULL, *file = NULL;
+    const char *data_dir = NULL, *world_dir = NULL, *file = NULL;
     int workers = 0, limit = 0, fewshot = 0, n_ctx = 0, max_new = 32, top_k = 0, threads = 0, no_cache = 0, verbose = 0;
     float temp = 0.0f, top_p = 1.0f;
     uint64_t seed = 0;
@@ -85,7 +86,8 @@ int tl_cmd_eval(int argc, char **argv) {
         {"--limit", NULL, OPT_INT, &limit, "score only the first N items of each task (0 = all)"},
         {"--fewshot", NULL, OPT_INT, &fewshot, "examples in each context (arc_*, mmlu, mathqa)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file when the model carries none"},
-        {"--data", NULL, OPT_STR, &data_dir, "folder laid out like shared/data, for the real tasks"},
+        {"--data", NULL, OPT_STR, &data_dir, "folder laid out like shared/data, for the real tasks (default: $TILLER_SHARED/data, else "
+                                             "../shared/data from here or beside the repository of this binary)"},
         {"--world", NULL, OPT_STR, &world_dir, "a `tiller world` output folder, for the world_* tasks"},
         {"--file", NULL, OPT_STR, &file, "read the (single) task's items from this file instead"},
         {"--ctx", NULL, OPT_INT, &n_ctx, "context length (0 = the model's); longer inputs are cut on the left"},
@@ -138,9 +140,14 @@ int tl_cmd_eval(int argc, char **argv) {
     memset(results, 0, sizeof results);
     int rc = 0, n_done = 0;
     /* load every task first: a malformed file fails before any model time is spent */
+    int default_data = !data_dir;
+    if (!data_dir) data_dir = cli_shared_path("data");
     tl_eval_load_opts lo = {data_dir, world_dir, file, fewshot};
     for (int k = 0; k < n_tasks && !rc; k++)
-        if (tl_eval_task_load(names[k], &lo, &tasks[k]) != TL_OK) rc = cli_fail();
+        if (tl_eval_task_load(names[k], &lo, &tasks[k]) != TL_OK)
+            rc = default_data && access(data_dir, F_OK) != 0
+                     ? cli_failf(1, "%s (the default data folder; --data DIR or TILLER_SHARED sets it)", tl_last_error())
+                     : cli_fail();
     if (!rc && tl_model_load(model_path, &model) != TL_OK) rc = cli_fail();
     if (!rc && tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
     if (!rc) {

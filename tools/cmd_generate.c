@@ -23,7 +23,20 @@ static int load_model_and_tokenizer(const char *model_path, const char *tok_path
     if (tl_model_load(model_path, &out->model) != TL_OK) return cli_fail();
     if (tok_path && tl_tokenizer_load(tok_path, &out->tok_owned) != TL_OK) return cli_fail();
     tl_status st = tl_model_pick_tokenizer(out->model, out->tok_owned, &out->tok);
-    return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : st ? cli_fail() : 0;
+    if (st) return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();
+    int nv = tl_tokenizer_n_vocab(out->tok), V = tl_model_config(out->model)->vocab_size;
+    if (nv > V) return cli_failf(1, "tokenizer has %d tokens but the model's vocabulary is %d", nv, V);
+    /* A llama2.c tokenizer.bin stores exactly the model's tokens (no padding rows, as a
+     * Hugging Face embedding may have): fewer means a truncated or foreign file, and
+     * every sampled id past its end would decode to nothing. */
+    size_t tl_len = tok_path ? strlen(tok_path) : 0;
+    if (nv < V && tl_len >= 4 && !strcmp(tok_path + tl_len - 4, ".bin"))
+        return cli_failf(1, "%s: the tokenizer has %d tokens but the model's vocabulary is %d (truncated?)", tok_path,
+                         nv, V);
+    if (nv < V)
+        tl_logf(TL_LOG_WARN, "the tokenizer has %d tokens, the model's vocabulary %d: ids past %d print nothing", nv,
+                V, nv - 1);
+    return 0;
 }
 
 static void loaded_free(loaded *l) {

@@ -31,7 +31,7 @@ static void on_progress(void *user, const tl_train_progress *p) {
         if (!isnan(p->val_loss)) snprintf(val, sizeof val, "%.4f", p->val_loss);
         int el = (int)p->elapsed, eta = (int)p->eta;
         fprintf(stderr, "%sstep %lld/%lld  loss %.4f  val %s  lr %.3e  grad %.3f  %.0f tok/s  %d:%02d eta %d:%02d%s\n",
-                ps->bar.enabled ? "\r\033[K" : "", (long long)p->step, (long long)p->steps, p->loss, val, p->lr,
+                ps->bar.tty ? "\r\033[K" : "", (long long)p->step, (long long)p->steps, p->loss, val, p->lr,
                 p->grad_norm, p->tokens_per_s, el / 60, el % 60, eta / 60, eta % 60, p->saved ? "  (checkpoint)" : "");
     }
     char extra[160];

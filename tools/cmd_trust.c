@@ -61,7 +61,7 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
     };
     cli_spec spec = {
         "tiller trust-dynamics --series DIR --chat MODEL (--world DIR | --data DIR --pairs FILE --tasks T) -o OUT",
-        "The trust-dynamics experiment (Qian et al. 2024; METHODS.md section 1) in one command. Per dimension "
+        "The trust-dynamics experiment (Qian et al. 2024; docs/analysis.md and docs/steering.md; ../shared/docs/METHODS.md section 1) in one command. Per dimension "
         "(one statement,label CSV each): resid_post activations of every checkpoint at the last token "
         "(OUT/acts/<dim>/, resumable), linear probes (OUT/<dim>/probe_accuracy.csv, probe.json, "
         "probe_heatmap.svg, probe_curves.svg) and the information plane (OUT/<dim>/infoplane.csv, "

@@ -51,6 +51,7 @@ static int run_command(const command *c, int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
+    cli_omp_wait_policy(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
         printf("tiller\nMPI: %s%s\n", tl_dist_built_in() ? "built in, " : "", tl_dist_library());
         return 0;

@@ -61,7 +61,14 @@ typedef struct {
     int64_t total; /* sum of len */
 } tl_token_seqs;
 
-/* Tokenise every statement with BOS (as the reference: tokenizer.encode adds it). */
+/* A statement or steering text longer than this is refused before it is tokenised:
+ * encoding time grows faster than linearly with a text's length (a 100 MB row took
+ * minutes and gigabytes before the context check could fail), and 1 MiB is already
+ * far beyond any context a forward pass on CPU could use. */
+#define TL_TEXT_MAX_BYTES ((size_t)1 << 20)
+
+/* Tokenise every statement with BOS (as the reference: tokenizer.encode adds it).
+ * TL_E_RANGE naming file:line for a statement over TL_TEXT_MAX_BYTES. */
 tl_status tl_dataset_tokenize(const tl_dataset *d, const tl_tokenizer *t, tl_token_seqs **out);
 void tl_token_seqs_free(tl_token_seqs *s);
 

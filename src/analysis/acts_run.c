@@ -23,6 +23,11 @@ tl_status tl_dataset_tokenize(const tl_dataset *d, const tl_tokenizer *t, tl_tok
     s->n = d->n;
     for (int i = 0; i < d->n; i++) {
         size_t n_ids = 0;
+        if (d->len[i] > TL_TEXT_MAX_BYTES) {
+            tl_token_seqs_free(s);
+            return tl_errorf(TL_E_RANGE, "%s:%d: the statement has %zu bytes, more than the %zu a statement may have "
+                             "(refused before tokenising)", d->path, d->line[i], d->len[i], TL_TEXT_MAX_BYTES);
+        }
         tl_status st = tl_tokenizer_encode(t, d->text[i], d->len[i], TL_TOK_ADD_BOS, &s->ids[i], &n_ids);
         if (st == TL_OK && (n_ids < 1 || n_ids > (1u << 30)))
             st = tl_errorf(TL_E_RANGE, "%zu tokens", n_ids);

@@ -232,8 +232,13 @@ tl_status tl_steer_build(const tl_model *m, const tl_tokenizer *tok, const tl_st
     if (!ids || !lens || !acts || !pts) s = tl_errorf(TL_E_NOMEM, "steering: out of memory");
     int max_len = 1, n_cut = 0;
     for (int i = 0; i < N && s == TL_OK; i++) {
-        size_t n_ids = 0;
-        s = tl_tokenizer_encode(tok, d->text[i], strlen(d->text[i]), TL_TOK_ADD_BOS, &ids[i], &n_ids);
+        size_t n_ids = 0, n_bytes = strlen(d->text[i]);
+        if (n_bytes > TL_TEXT_MAX_BYTES) { /* refused before tokenising: see TL_TEXT_MAX_BYTES */
+            s = tl_errorf(TL_E_RANGE, "%s: row %d: the text has %zu bytes, more than the %zu a text may have", d->path,
+                          i + 1, n_bytes, TL_TEXT_MAX_BYTES);
+            break;
+        }
+        s = tl_tokenizer_encode(tok, d->text[i], n_bytes, TL_TOK_ADD_BOS, &ids[i], &n_ids);
         if (s) {
             s = tl_error_prefix(s, "%s: row %d", d->path, i + 1);
             break;

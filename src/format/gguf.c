@@ -247,6 +247,11 @@ static tl_status parse_tensor_info(cursor *c, tl_gguf *g, uint64_t i) {
     return cur_u64(c, &t->offset, t->name);
 }
 
+static int cmp_tensor_offset(const void *a, const void *b) {
+    const tl_gguf_tensor *x = *(const tl_gguf_tensor *const *)a, *y = *(const tl_gguf_tensor *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 /* Check each tensor's data range against the file, after the data section is known. */
 static tl_status check_tensor_data(tl_gguf *g, const char *name) {
     size_t data_size = g->map.size - g->data_offset;
@@ -262,14 +267,30 @@ static tl_status check_tensor_data(tl_gguf *g, const char *name) {
                              name, t->name, (unsigned long long)t->offset, (unsigned long long)t->nbytes, data_size);
         t->data = g->map.data + g->data_offset + t->offset;
     }
-    return TL_OK;
+    /* no two tensors may share bytes (safetensors refuses that too): sorted by offset,
+     * each must end before the next begins */
+    if (g->n_tensors < 2) return TL_OK;
+    const tl_gguf_tensor **by_off = tl_malloc((size_t)g->n_tensors * sizeof *by_off);
+    if (!by_off) return tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
+    for (uint64_t i = 0; i < g->n_tensors; i++) by_off[i] = &g->tensors[i];
+    qsort(by_off, (size_t)g->n_tensors, sizeof *by_off, cmp_tensor_offset);
+    tl_status s = TL_OK;
+    for (uint64_t i = 1; i < g->n_tensors && !s; i++)
+        if (by_off[i - 1]->offset + by_off[i - 1]->nbytes > by_off[i]->offset)
+            s = tl_errorf(TL_E_FORMAT, "%s: tensors '%s' [%llu, +%llu bytes) and '%s' [%llu, ...) overlap", name,
+                          by_off[i - 1]->name, (unsigned long long)by_off[i - 1]->offset,
+                          (unsigned long long)by_off[i - 1]->nbytes, by_off[i]->name,
+                          (unsigned long long)by_off[i]->offset);
+    tl_free(by_off);
+    return s;
 }
 
 static tl_status parse(tl_gguf *g) {
     const char *name = g->path;
-    cursor c = {g->map.data, g->map.data, g->map.data + g->map.size, name};
-    if (g->map.size < 4 || memcmp(g->map.data, "GGUF", 4))
+    /* checked before any pointer arithmetic: an empty file maps to NULL, and NULL + 0 is undefined */
+    if (!g->map.data || g->map.size < 4 || memcmp(g->map.data, "GGUF", 4))
         return tl_errorf(TL_E_FORMAT, "%s: not a GGUF file (bad magic; expected \"GGUF\")", name);
+    cursor c = {g->map.data, g->map.data, g->map.data + g->map.size, name};
     c.p += 4;
     tl_status s = cur_u32(&c, &g->version, "version");
     if (s) return s;

@@ -138,6 +138,13 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         int known = 0;
         for (int k = 0; k < n && !known; k++) known = !strcmp(g->tensors[i].name, pt[k].name);
+        /* a block past llama.block_count means the count is wrong, and the model would be garbage */
+        unsigned blk;
+        if (!known && sscanf(g->tensors[i].name, "blk.%u.", &blk) == 1 && blk >= (unsigned)c.n_layers) {
+            s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' belongs to block %u, but llama.block_count is %d", path,
+                          g->tensors[i].name, blk, c.n_layers);
+            goto done;
+        }
         if (!known) tl_logf(TL_LOG_WARN, "%s: ignoring tensor '%s'", path, g->tensors[i].name);
     }
     if (tl_gguf_find(g, "tokenizer.ggml.model")) {

@@ -23,9 +23,10 @@
 /* Kinds of per-layer tensor, as llama2.c groups them. */
 enum { K_ATTN_NORM, K_WQ, K_WK, K_WV, K_WO, K_FFN_NORM, K_W1, K_W2, K_W3 };
 
+/* base NULL (the size-counting pass): only *n, no pointer arithmetic on NULL. */
 static float *layer_tensor(const tl_config *c, float *base, int l, int kind, size_t *n) {
-    tl_layer_params p;
-    tl_params_layer(c, base, l, &p);
+    tl_layer_params p = {0};
+    if (base) tl_params_layer(c, base, l, &p);
     size_t C = (size_t)c->dim, F = (size_t)c->hidden_dim, QD = (size_t)c->n_heads * c->head_dim,
            KD = (size_t)c->n_kv_heads * c->head_dim;
     switch (kind) {
@@ -67,8 +68,8 @@ typedef int (*visit_fn)(void *ctx, float *dst, size_t n);
 static int walk(const tl_config *c, float *base, int version, visit_fn visit, void *ctx) {
     plan_step plan[16];
     int np = make_plan(c, version, plan);
-    tl_global_params g;
-    tl_params_global(c, base, &g);
+    tl_global_params g = {0};
+    if (base) tl_params_global(c, base, &g); /* NULL: counting sizes only */
     size_t emb = (size_t)c->vocab_size * c->dim;
     for (int i = 0; i < np; i++) {
         int k = plan[i].kind;

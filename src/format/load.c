@@ -1,4 +1,5 @@
 /* load.c: pick a model format by extension (or magic) and dispatch. */
+#include <math.h>
 #include <string.h>
 
 #include "format.h"
@@ -22,8 +23,30 @@ tl_status tl_dtype_parse(const char *s, tl_dtype *out) {
     return tl_errorf(TL_E_ARG, "unknown dtype '%s' (expected f32, f16 or bf16)", s);
 }
 
-tl_status tl_model_load(const char *path, tl_model **out) {
-    *out = NULL;
+/* A model with a NaN or infinite weight gives NaN logits (generation then stops at
+ * once and training saves NaNs as its first checkpoint): refuse it at the door, naming
+ * the tensor. One pass over the weights, far cheaper than one forward pass. */
+static tl_status check_finite(const tl_model *m, const char *path) {
+    int n = tl_params_tensors(&m->cfg, NULL, 0);
+    tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);
+    if (!pt) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    tl_params_tensors(&m->cfg, pt, n);
+    tl_status s = TL_OK;
+    for (int i = 0; i < n && !s; i++) {
+        const float *w = m->params + pt[i].offset;
+        size_t count = (size_t)pt[i].rows * (size_t)pt[i].cols;
+        for (size_t j = 0; j < count; j++)
+            if (!isfinite(w[j])) {
+                s = tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite weight (%g at index %zu)", path,
+                              pt[i].name, (double)w[j], j);
+                break;
+            }
+    }
+    tl_free(pt);
+    return s;
+}
+
+static tl_status load_any(const char *path, tl_model **out) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
     if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
@@ -33,6 +56,16 @@ tl_status tl_model_load(const char *path, tl_model **out) {
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory with config.json)",
                      path, ext);
+}
+
+tl_status tl_model_load(const char *path, tl_model **out) {
+    *out = NULL;
+    tl_status s = load_any(path, out);
+    if (s == TL_OK && (s = check_finite(*out, path)) != TL_OK) {
+        tl_model_free(*out);
+        *out = NULL;
+    }
+    return s;
 }
 
 tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts) {

@@ -850,6 +850,19 @@ tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtyp
         paths_free(&p);
         return s;
     }
+    /* X.safetensors writes its config.json beside it: one already there that differs
+     * (another model's, or the user's own) is replaced, and never silently. The file is
+     * replaced rather than kept because the model would not load without its config. */
+    if (is_file && tl_path_exists(p.cfg)) {
+        char *old = NULL;
+        size_t old_n = 0, n = strlen(cfg);
+        int same = tl_file_read_all(p.cfg, &old, &old_n) == TL_OK && old_n == n + 1 && !memcmp(old, cfg, n) &&
+                   old[n] == '\n';
+        tl_free(old);
+        if (!same)
+            tl_logf(TL_LOG_WARN, "%s: replacing the existing config.json, which differs from %s's (a safetensors file "
+                    "shares its directory's config.json: give each model a directory of its own)", p.cfg, p.st);
+    }
     int made_dir = 0;
     if (p.dir && !tl_path_is_dir(p.dir)) {
         if (mkdir(p.dir, 0777) != 0) {

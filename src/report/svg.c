@@ -75,6 +75,9 @@ static int axis_ticks(const axis *a, double *t, int max_ticks) {
         if (a->lo <= 0 && n < max_ticks) t[n++] = 0;
         for (double v = 1; v <= a->hi * 1.0000001 && n < max_ticks; v *= 10)
             if (v >= a->lo) t[n++] = v;
+        /* the end of the axis gets a label too (e.g. 2000 after 1000), unless it sits
+         * too close to the last power of ten to be read apart from it */
+        if (n > 0 && n < max_ticks && a->hi > 1.5 * t[n - 1]) t[n++] = a->hi;
         return n;
     }
     double span = a->hi - a->lo, raw = span / 5, mag = pow(10, floor(log10(raw))), step = mag;
@@ -168,7 +171,13 @@ static void colour_bar(tl_strbuf *b, double x, double y_top, double y_bot, doubl
         fmt_num(s, sizeof s, t[i]);
         text(b, x + 18, axis_px(&a, t[i]) + 4, "start", 10, NULL, s);
     }
-    if (label) text(b, x + 7, y_top - 8, "middle", 11, NULL, label);
+    /* the title runs vertically right of the tick labels: above the bar, a long title
+     * reached over the chart it belongs to */
+    if (label) {
+        char rot[96];
+        snprintf(rot, sizeof rot, " transform=\"rotate(-90 %.1f %.1f)\"", x + 58, (y_top + y_bot) / 2);
+        text(b, x + 58, (y_top + y_bot) / 2, "middle", 11, rot, label);
+    }
 }
 
 /* ---- line chart ----------------------------------------------------------------------- */

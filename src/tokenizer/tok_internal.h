@@ -8,6 +8,14 @@
 #include "base/base.h"
 #include "tiller/tokenizer.h"
 
+/* The largest vocabulary any loader accepts: above every published model's (Gemma's
+ * 262k is among the largest), and it bounds what a hostile file can make us allocate
+ * (a 3 M-entry tokenizer.json took 561 MB before). */
+#define TL_TOK_MAX_VOCAB (1 << 21)
+/* tokenizer.json files are parsed into a cJSON tree (~10x their size): real ones are
+ * under 40 MB */
+#define TL_TOK_MAX_JSON_BYTES ((size_t)128 << 20)
+
 #define TL_TOK_RSTRIP 1 /* whitespace after this special token is dropped (llama.cpp, Phi-3) */
 
 /* A growing list of ids; the first allocation failure sticks in err. */

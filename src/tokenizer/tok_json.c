@@ -67,17 +67,22 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
 
     /* the vocabulary size: one past the largest id */
     int64_t max_id = unigram ? cJSON_GetArraySize(vocab) - 1 : -1;
+    if (max_id >= TL_TOK_MAX_VOCAB)
+        return tl_errorf(TL_E_FORMAT, "%s: model.vocab has %lld entries, more than the %d a vocabulary may have", path,
+                         (long long)max_id + 1, TL_TOK_MAX_VOCAB);
     const cJSON *it;
     if (!unigram)
         cJSON_ArrayForEach(it, vocab) {
-            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= (1 << 24))
-                return tl_errorf(TL_E_FORMAT, "%s: model.vocab['%s'] is not a valid id", path, it->string);
+            if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= TL_TOK_MAX_VOCAB)
+                return tl_errorf(TL_E_FORMAT, "%s: model.vocab['%s'] is not a valid id (0 .. %d)", path, it->string,
+                                 TL_TOK_MAX_VOCAB - 1);
             if ((int64_t)it->valuedouble > max_id) max_id = (int64_t)it->valuedouble;
         }
     cJSON_ArrayForEach(it, added) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "id");
-        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 24))
-            return tl_errorf(TL_E_FORMAT, "%s: added_tokens entry without a valid id", path);
+        if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= TL_TOK_MAX_VOCAB)
+            return tl_errorf(TL_E_FORMAT, "%s: added_tokens entry without a valid id (0 .. %d)", path,
+                             TL_TOK_MAX_VOCAB - 1);
         if ((int64_t)id->valuedouble > max_id) max_id = (int64_t)id->valuedouble;
     }
     if (max_id < 0) return tl_errorf(TL_E_FORMAT, "%s: empty vocabulary", path);
@@ -197,6 +202,9 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
 
 tl_status tl_tokenizer_parse_json(const char *data, size_t size, const char *name, tl_tokenizer **out) {
     *out = NULL;
+    if (size > TL_TOK_MAX_JSON_BYTES)
+        return tl_errorf(TL_E_FORMAT, "%s: %zu bytes, more than the %zu a tokenizer.json may have", name, size,
+                         TL_TOK_MAX_JSON_BYTES);
     cJSON *root = cJSON_ParseWithLength(data, size);
     tl_status s;
     if (!root) {

@@ -5,6 +5,7 @@
  * length, bytes; llama2.c's export writes U+2581 as a plain space). */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,7 +35,8 @@ void tl_tok_ids_push(tl_tok_ids *ids, int32_t id) {
 
 tl_status tl_tok_new(tl_tokenizer_kind kind, int n, tl_tokenizer **out) {
     *out = NULL;
-    if (n <= 0 || n > (1 << 24)) return tl_errorf(TL_E_FORMAT, "tokenizer: vocabulary size %d is out of range", n);
+    if (n <= 0 || n > TL_TOK_MAX_VOCAB)
+        return tl_errorf(TL_E_FORMAT, "tokenizer: vocabulary size %d is out of range (1 .. %d)", n, TL_TOK_MAX_VOCAB);
     tl_tokenizer *t = tl_calloc(1, sizeof *t);
     if (!t) return tl_errorf(TL_E_NOMEM, "tokenizer: out of memory");
     t->kind = kind;
@@ -189,9 +191,13 @@ static int contains_ci(const char *hay, const char *needle) {
 }
 
 tl_status tl_tok_finish(tl_tokenizer *t, const char *what, const char *name) {
-    for (int32_t id = 0; id < t->n_vocab; id++)
+    for (int32_t id = 0; id < t->n_vocab; id++) {
         if (!tl_utf8_valid(tl_tok_text(t, id), t->len[id]))
             return tl_errorf(TL_E_FORMAT, "%s: token %d is not valid UTF-8", what, id);
+        /* scores order merges: a NaN compares false both ways and breaks the ordering */
+        if (!isfinite(t->score[id]))
+            return tl_errorf(TL_E_FORMAT, "%s: token %d has a non-finite score (%g)", what, id, (double)t->score[id]);
+    }
     int32_t *ids[4] = {&t->bos, &t->eos, &t->unk, &t->pad};
     static const char *const names[4] = {"bos", "eos", "unknown", "padding"};
     for (int i = 0; i < 4; i++)
@@ -528,7 +534,10 @@ tl_status tl_tokenizer_load_llama2c(const char *path, tl_tokenizer **out) {
                              len < 0 || len > max_len ? "exceeds max_token_length" : "runs past the end of the file");
         }
         pos += 8 + (size_t)len;
-        if (++n > (1 << 24)) break;
+        if (++n > TL_TOK_MAX_VOCAB) {
+            tl_free(data);
+            return tl_errorf(TL_E_FORMAT, "%s: more than %d tokens", path, TL_TOK_MAX_VOCAB);
+        }
     }
     tl_tokenizer *t;
     if ((s = tl_tok_new(TL_TOK_SPM, n, &t)) != TL_OK) {

@@ -156,8 +156,9 @@ tl_status tl_train_state_read(const char *path, tl_train_state *st, float *param
                          (unsigned long long)f[1], n);
     }
     if (fm.size != need) {
+        size_t got = fm.size; /* closing the map clears it */
         tl_file_map_close(&fm);
-        return tl_errorf(TL_E_FORMAT, "%s: %zu bytes, expected %zu (truncated?)", path, fm.size, need);
+        return tl_errorf(TL_E_FORMAT, "%s: %zu bytes, expected %zu (truncated?)", path, got, need);
     }
     uint64_t h, stored;
     h = fnv_words(0xcbf29ce484222325ULL, fm.data, need - 8);

@@ -26,6 +26,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <omp.h>
 #include <stddef.h>
@@ -350,6 +352,11 @@ static tl_status settings_from_manifest(trainer *tr, const char *path) {
         char *dst = (char *)&tr->o + f[i].off;
         int ok = f[i].kind == 3 ? cJSON_IsString(v) : f[i].kind == 4 ? cJSON_IsBool(v) : cJSON_IsNumber(v);
         if (!ok) return tl_errorf(TL_E_FORMAT, "%s: field \"train.%s\" is missing or has the wrong type", path, f[i].key);
+        /* convert only values the target type holds (a float->int conversion out of range is undefined) */
+        double lim = f[i].kind == 0 ? (double)INT_MAX : f[i].kind == 2 ? 9007199254740992.0 : (double)FLT_MAX;
+        if ((f[i].kind <= 2) && !(isfinite(v->valuedouble) && fabs(v->valuedouble) <= lim))
+            return tl_errorf(TL_E_FORMAT, "%s: field \"train.%s\" = %g is out of range", path, f[i].key,
+                             v->valuedouble);
         switch (f[i].kind) {
         case 0: *(int *)dst = (int)v->valuedouble; break;
         case 1: *(float *)dst = (float)v->valuedouble; break;
@@ -366,9 +373,9 @@ static tl_status settings_from_manifest(trainer *tr, const char *path) {
     const cJSON *init = cJSON_GetObjectItemCaseSensitive(j, "init");
     tr->o.model_path = cJSON_IsString(init) && strcmp(init->valuestring, "random") ? init->valuestring : NULL;
     const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "threads");
-    if (cJSON_IsNumber(th) && (int)th->valuedouble != omp_get_max_threads())
-        tl_logf(TL_LOG_WARN, "%s: the run used %d threads, this process has %d: the resumed losses will "
-                "not be bit-identical to an uninterrupted run", path, (int)th->valuedouble, omp_get_max_threads());
+    if (cJSON_IsNumber(th) && th->valuedouble != (double)omp_get_max_threads())
+        tl_logf(TL_LOG_WARN, "%s: the run used %g threads, this process has %d: the resumed losses will "
+                "not be bit-identical to an uninterrupted run", path, th->valuedouble, omp_get_max_threads());
     return check_opts(&tr->o);
 }
 
@@ -378,13 +385,19 @@ static tl_status resume_point(trainer *tr, const char *path, const cJSON **entry
     if (!cJSON_IsArray(ck)) return tl_errorf(TL_E_FORMAT, "%s: missing array \"checkpoints\"", path);
     *entry = NULL;
     const cJSON *e;
+    int i = 0;
     cJSON_ArrayForEach(e, ck) {
+        /* every entry, not only the chosen one: the later passes read each entry's step */
+        const cJSON *step = cJSON_GetObjectItemCaseSensitive(e, "step");
+        if (!cJSON_IsObject(e) || !cJSON_IsNumber(step) || !(step->valuedouble >= 0 && step->valuedouble <= 9e15))
+            return tl_errorf(TL_E_FORMAT, "%s: checkpoints[%d] is not an object with a valid \"step\"", path, i);
         const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "state");
         if (cJSON_IsString(st)) *entry = e;
+        i++;
     }
     if (!*entry) return tl_errorf(TL_E_FORMAT, "%s: no checkpoint with optimiser state to resume from", path);
     const char *keys[] = {"step", "model", "state"};
-    for (int i = 0; i < 3; i++) {
+    for (i = 0; i < 3; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(*entry, keys[i]);
         if (i == 0 ? !cJSON_IsNumber(v) || v->valuedouble < 0 : !cJSON_IsString(v) || strchr(v->valuestring, '/'))
             return tl_errorf(TL_E_FORMAT, "%s: checkpoint field \"%s\" is missing or invalid", path, keys[i]);
@@ -652,8 +665,11 @@ static int64_t count_targets(const int32_t *targets, size_t n) {
 
 /* Token-weighted mean loss over the first eval_batches * B validation windows, in
  * file order with a fixed RNG: the same numbers at every evaluation. NaN without a split. */
-static tl_status evaluate(trainer *tr, double *out) {
+/* *out: the validation loss; NAN when there is nothing to evaluate (*evaluated = 0),
+ * so that a NaN loss of a real evaluation is not mistaken for "not evaluated". */
+static tl_status evaluate(trainer *tr, double *out, int *evaluated) {
     *out = NAN;
+    *evaluated = 0;
     if (!tr->val_it) return TL_OK;
     int B = tr->o.batch;
     int64_t windows = tl_batcher_windows(tr->val_it), limit = (int64_t)tr->o.eval_batches * B;
@@ -690,6 +706,7 @@ static tl_status evaluate(trainer *tr, double *out) {
     }
     tl_free(part);
     if (s == TL_OK && total) *out = sum / (double)total;
+    *evaluated = s == TL_OK && total > 0;
     return s;
 }
 
@@ -822,6 +839,34 @@ static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss
     return s;
 }
 
+/* A kill between the manifest write and the removal of the previous state leaves an
+ * optim-<step>.bin that no manifest entry names (about 3x the model): a resumed run
+ * removes every state file its manifest does not name. */
+static void remove_orphan_states(const trainer *tr) {
+    DIR *d = opendir(tr->o.out_dir);
+    if (!d) return;
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(tr->manifest, "checkpoints");
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        const char *n = ent->d_name;
+        size_t len = strlen(n);
+        if (strncmp(n, "optim-", 6) || len < 11 || strcmp(n + len - 4, ".bin") || strspn(n + 6, "0123456789") != len - 10)
+            continue;
+        int named = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, ck) {
+            const cJSON *st = cJSON_GetObjectItemCaseSensitive(e, "state");
+            named |= cJSON_IsString(st) && !strcmp(st->valuestring, n);
+        }
+        if (named) continue;
+        char p[PATH_CAP];
+        snprintf(p, sizeof p, "%s/%s", tr->o.out_dir, n);
+        tl_logf(TL_LOG_INFO, "removing %s: no checkpoint of the manifest names it (left by an interrupted save)", p);
+        remove(p);
+    }
+    closedir(d);
+}
+
 static int in_schedule(const trainer *tr, int64_t step) {
     for (int i = 0; i < tr->n_sched; i++)
         if (tr->sched[i] == step) return 1;
@@ -881,8 +926,9 @@ static tl_status run_loop(trainer *tr) {
     const tl_train_opts *o = &tr->o;
     if (tr->step == 0 && in_schedule(tr, 0) && tr->last_ckpt < 0) {
         double val;
-        if ((s = evaluate(tr, &val))) return s;
-        if (isnan(val) == 0 && !isfinite(val)) return numeric_stop(tr, 0, "the validation loss", val);
+        int evaluated;
+        if ((s = evaluate(tr, &val, &evaluated))) return s;
+        if (evaluated && !isfinite(val)) return numeric_stop(tr, 0, "the validation loss", val);
         if (isfinite(val) && (s = log_row(tr, NAN, val, NAN, NAN, NAN))) return s;
         if ((s = save_checkpoint(tr, NAN, val, NAN))) return s;
     }
@@ -898,8 +944,9 @@ static tl_status run_loop(trainer *tr) {
         /* a --stop-at checkpoint evaluates nothing extra, so the log of a stopped and
          * resumed run is the log of the uninterrupted one */
         if (scheduled || tr->step == o->steps || (o->eval_every && tr->step % o->eval_every == 0)) {
-            if ((s = evaluate(tr, &val))) return s;
-            if (!isnan(val) && !isfinite(val)) return numeric_stop(tr, tr->step, "the validation loss", val);
+            int evaluated;
+            if ((s = evaluate(tr, &val, &evaluated))) return s;
+            if (evaluated && !isfinite(val)) return numeric_stop(tr, tr->step, "the validation loss", val);
         }
         if ((s = log_row(tr, loss, val, lr, norm, tps))) return s;
         if (save && (s = save_checkpoint(tr, loss, val, lr))) return s;
@@ -934,7 +981,10 @@ tl_status tl_train_run(const tl_train_opts *opts) {
         uint64_t total = model_bytes * (uint64_t)left + state * (tr.o.keep_state ? (uint64_t)left : 2);
         s = tl_train_dir_prepare(tr.o.out_dir, model_bytes + state, total);
         if (s == TL_OK) s = lock_dir(&tr);
-        if (s == TL_OK && opts->resume_dir) remove_stale_temps(tr.o.out_dir); /* ours alone now */
+        if (s == TL_OK && opts->resume_dir) { /* ours alone now */
+            remove_stale_temps(tr.o.out_dir);
+            if (tl_dist_rank() == 0) remove_orphan_states(&tr); /* rank 0 owns the directory */
+        }
         if (s == TL_OK && !opts->resume_dir) s = check_format(&tr);
     }
     s = tl_dist_agree(s);

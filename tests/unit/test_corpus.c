@@ -17,7 +17,7 @@ static tl_status status_from_name(const char *s) {
         tl_status st;
     } map[] = {{"OK", TL_OK},         {"IO", TL_E_IO},       {"FORMAT", TL_E_FORMAT},
                {"NOMEM", TL_E_NOMEM}, {"ARG", TL_E_ARG},     {"RANGE", TL_E_RANGE},
-               {"UNSUPPORTED", TL_E_UNSUPPORTED}};
+               {"UNSUPPORTED", TL_E_UNSUPPORTED}, {"NUMERIC", TL_E_NUMERIC}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strcmp(s, map[i].name)) return map[i].st;
     return TL_E__COUNT;

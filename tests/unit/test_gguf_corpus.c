@@ -10,6 +10,7 @@
  *     TILLER_REGEN_CORPUS=1 ./build/tests/test_gguf_corpus
  * It also parses every truncation of the valid file and thousands of
  * single-byte corruptions of its metadata through the in-memory reader. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,9 @@ typedef struct {
     int bad_alignment;  /* general.alignment = 3 */
     int string_layers;  /* llama.block_count written as a string */
     int q8_type;        /* output_norm.weight declared Q8_0 */
+    int n_layers;       /* blocks written (1 when 0) */
+    int block_count;    /* llama.block_count written (n_layers when 0) */
+    int nan_score;      /* token 4's score is NaN */
 } knobs;
 
 static const uint8_t *find(const uint8_t *b, size_t n, const char *s, size_t sn) {
@@ -42,8 +46,8 @@ static uint8_t *read_bytes(const char *path, size_t *n) {
 
 /* Write the tiny model (dim 8, 1 layer, vocab 16, tied, SPM vocabulary) and return its bytes. */
 static uint8_t *build(const knobs *k, size_t *n) {
-    tl_config cfg = {.dim = 8, .hidden_dim = 16, .n_layers = 1, .n_heads = 2, .vocab_size = V, .seq_len = 16,
-                     .tied_embeddings = 1};
+    tl_config cfg = {.dim = 8, .hidden_dim = 16, .n_layers = k->n_layers ? k->n_layers : 1, .n_heads = 2,
+                     .vocab_size = V, .seq_len = 16, .tied_embeddings = 1};
     tl_model *m = NULL;
     if (tl_model_new(&cfg, &m)) return NULL;
     tl_model_init_random(m, 7);
@@ -55,7 +59,7 @@ static uint8_t *build(const knobs *k, size_t *n) {
     tl_gguf_write_u32(w, "llama.context_length", 16);
     tl_gguf_write_u32(w, "llama.embedding_length", 8);
     if (k->string_layers) tl_gguf_write_str(w, "llama.block_count", "1");
-    else tl_gguf_write_u32(w, "llama.block_count", 1);
+    else tl_gguf_write_u32(w, "llama.block_count", (uint32_t)(k->block_count ? k->block_count : cfg.n_layers));
     tl_gguf_write_u32(w, "llama.feed_forward_length", 16);
     tl_gguf_write_u32(w, "llama.attention.head_count", 2);
     tl_gguf_write_str(w, "tokenizer.ggml.model", "llama");
@@ -68,6 +72,7 @@ static uint8_t *build(const knobs *k, size_t *n) {
         scores[i] = -(float)i;
         types[i] = i == 0 ? TL_TOKEN_UNKNOWN : i < 3 ? TL_TOKEN_CONTROL : TL_TOKEN_NORMAL;
     }
+    if (k->nan_score) scores[4] = NAN;
     tl_gguf_write_arr_str(w, "tokenizer.ggml.tokens", toks, NULL, (uint64_t)k->n_tokens);
     tl_gguf_write_arr(w, "tokenizer.ggml.scores", TL_GGUF_F32, scores, (uint64_t)k->n_tokens);
     tl_gguf_write_arr(w, "tokenizer.ggml.token_type", TL_GGUF_I32, types, (uint64_t)k->n_tokens);
@@ -262,6 +267,17 @@ int main(void) {
     from_knobs("vocab_bad_utf8.gguf", (knobs){.n_tokens = V, .bad_utf8 = 1}, TL_E_FORMAT, "token 5 is not valid UTF-8");
     from_knobs("bad_alignment.gguf", (knobs){.n_tokens = V, .bad_alignment = 1}, TL_E_FORMAT,
                "general.alignment 3 is not a power of 2");
+    from_knobs("block_count_small.gguf", (knobs){.n_tokens = V, .n_layers = 2, .block_count = 1}, TL_E_FORMAT,
+               "tensor 'blk.1.attn_norm.weight' belongs to block 1, but llama.block_count is 1");
+    from_knobs("vocab_nan_score.gguf", (knobs){.n_tokens = V, .nan_score = 1}, TL_E_FORMAT,
+               "token 4 has a non-finite score (nan)");
+    {
+        uint8_t *b = malloc(n); /* blk.0.attn_k.weight's data offset set to token_embd.weight's (0) */
+        memcpy(b, base, n);
+        put64(b, at(b, n, "blk.0.attn_k.weight", 4 + 2 * 8 + 4), 0);
+        check_case("overlap.gguf", b, n, TL_E_FORMAT, "and 'blk.0.attn_k.weight' [0, ...) overlap");
+        free(b);
+    }
     from_knobs("wrong_key_type.gguf", (knobs){.n_tokens = V, .string_layers = 1}, TL_E_FORMAT,
                "key 'llama.block_count' has type string, expected an integer");
 
