@@ -139,6 +139,9 @@ void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) TL_PRINTF(2, 3);
 void tl_strbuf_xml(tl_strbuf *b, const char *s);
 /* TL_OK, or TL_E_NOMEM (with a message) when an append failed. */
 tl_status tl_strbuf_status(const tl_strbuf *b);
+/* Hand over the string ("" when nothing was appended; NULL, freeing it, when an append
+ * failed); the builder is reset. Free the result with tl_free. */
+char *tl_strbuf_take(tl_strbuf *b);
 void tl_strbuf_free(tl_strbuf *b);
 
 TL_API_END

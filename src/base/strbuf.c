@@ -83,3 +83,11 @@ void tl_strbuf_free(tl_strbuf *b) {
     tl_free(b->s);
     memset(b, 0, sizeof *b);
 }
+
+char *tl_strbuf_take(tl_strbuf *b) {
+    char *s = b->failed ? NULL : b->s;
+    if (!s && !b->failed) s = tl_strdup("");
+    if (b->failed) tl_free(b->s);
+    memset(b, 0, sizeof *b);
+    return s;
+}

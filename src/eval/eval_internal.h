@@ -7,18 +7,6 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/eval.h"
 
-/* ---- a growable string ---------------------------------------------------- */
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int failed; /* an allocation failed: s is unusable */
-} tl_eval_sb;
-void tl_eval_sb_add(tl_eval_sb *b, const char *s);
-void tl_eval_sb_addn(tl_eval_sb *b, const char *s, size_t n);
-/* Hand over the string (NULL when an allocation failed); the builder is reset. */
-char *tl_eval_sb_take(tl_eval_sb *b);
-void tl_eval_sb_free(tl_eval_sb *b);
-
 /* ---- building a task (task.c) ---------------------------------------------- */
 tl_status tl_eval_task_new(const char *name, const char *source, tl_eval_kind kind, const char *delim,
                            tl_eval_task **out);

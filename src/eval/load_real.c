@@ -109,12 +109,12 @@ tl_status tl_eval_load_mc_task_json(const char *name, const char *path, const ch
             st = tl_errorf(TL_E_FORMAT, "%s: item %ld: mc2_targets has no true answer", path, item);
             break;
         }
-        tl_eval_sb b = {0};
-        tl_eval_sb_add(&b, primer);
-        tl_eval_sb_add(&b, "Q: ");
-        tl_eval_sb_add(&b, q);
-        tl_eval_sb_add(&b, "\nA:");
-        it->context = tl_eval_sb_take(&b);
+        tl_strbuf b = {0};
+        tl_strbuf_puts(&b, primer);
+        tl_strbuf_puts(&b, "Q: ");
+        tl_strbuf_puts(&b, q);
+        tl_strbuf_puts(&b, "\nA:");
+        it->context = tl_strbuf_take(&b);
         char id[32];
         snprintf(id, sizeof id, "%ld", item);
         it->id = tl_strdup(id);
@@ -171,11 +171,11 @@ static tl_status arc_line(void *user, const cJSON *obj, long line) {
     if (it->gold < 0)
         return tl_errorf(TL_E_FORMAT, "%s: item %ld: answerKey '%.20s' is not one of the choice labels", path, line,
                          key);
-    tl_eval_sb b = {0};
-    tl_eval_sb_add(&b, "Question: ");
-    tl_eval_sb_add(&b, stem);
-    tl_eval_sb_add(&b, "\nAnswer:");
-    it->context = tl_eval_sb_take(&b);
+    tl_strbuf b = {0};
+    tl_strbuf_puts(&b, "Question: ");
+    tl_strbuf_puts(&b, stem);
+    tl_strbuf_puts(&b, "\nAnswer:");
+    it->context = tl_strbuf_take(&b);
     it->id = tl_strdup(id);
     if (!it->context || !it->id) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
     return TL_OK;
@@ -233,18 +233,18 @@ tl_status tl_eval_csv_next(const char **pp, const char *end, const char *file, l
     long start_line = *line;
     int cap = 0;
     for (;;) {
-        tl_eval_sb b = {0};
+        tl_strbuf b = {0};
         if (p < end && *p == '"') {
             p++;
             for (;;) {
                 if (p >= end) {
-                    tl_eval_sb_free(&b);
+                    tl_strbuf_free(&b);
                     tl_eval_csv_row_free(row);
                     return tl_errorf(TL_E_FORMAT, "%s: line %ld: unterminated quoted field", file, start_line);
                 }
                 if (*p == '"') {
                     if (p + 1 < end && p[1] == '"') {
-                        tl_eval_sb_addn(&b, "\"", 1);
+                        tl_strbuf_append(&b, "\"", 1);
                         p += 2;
                         continue;
                     }
@@ -252,11 +252,11 @@ tl_status tl_eval_csv_next(const char **pp, const char *end, const char *file, l
                     break;
                 }
                 if (*p == '\n') ++*line;
-                tl_eval_sb_addn(&b, p, 1);
+                tl_strbuf_append(&b, p, 1);
                 p++;
             }
             if (p < end && *p != ',' && *p != '\n' && *p != '\r') {
-                tl_eval_sb_free(&b);
+                tl_strbuf_free(&b);
                 tl_eval_csv_row_free(row);
                 return tl_errorf(TL_E_FORMAT, "%s: line %ld: text after a closing quote", file, *line);
             }
@@ -264,9 +264,9 @@ tl_status tl_eval_csv_next(const char **pp, const char *end, const char *file, l
             const char *s = p;
             while (p < end && *p != ',' && *p != '\n' && *p != '\r')
                 p++;
-            tl_eval_sb_addn(&b, s, (size_t)(p - s));
+            tl_strbuf_append(&b, s, (size_t)(p - s));
         }
-        char *field = tl_eval_sb_take(&b);
+        char *field = tl_strbuf_take(&b);
         if (row->n == cap) {
             int nc = cap ? 2 * cap : 8;
             char **f = tl_realloc(row->f, sizeof(char *) * (size_t)nc);
@@ -365,17 +365,17 @@ static tl_status mmlu_csv(tl_eval_task *t, const char *path, const char *subject
         if (!st) {
             it->gold = ans[0] - 'A';
             char *q = strip_dup(row.f[0]);
-            tl_eval_sb b = {0};
-            tl_eval_sb_add(&b, q ? q : "");
+            tl_strbuf b = {0};
+            tl_strbuf_puts(&b, q ? q : "");
             for (int c = 0; c < 4; c++) {
-                tl_eval_sb_add(&b, "\n");
-                tl_eval_sb_add(&b, letters[c]);
-                tl_eval_sb_add(&b, ". ");
-                tl_eval_sb_add(&b, row.f[1 + c]);
+                tl_strbuf_puts(&b, "\n");
+                tl_strbuf_puts(&b, letters[c]);
+                tl_strbuf_puts(&b, ". ");
+                tl_strbuf_puts(&b, row.f[1 + c]);
                 it->choices[c] = tl_strdup(letters[c]);
             }
-            tl_eval_sb_add(&b, "\nAnswer:");
-            it->context = tl_eval_sb_take(&b);
+            tl_strbuf_puts(&b, "\nAnswer:");
+            it->context = tl_strbuf_take(&b);
             if (!q) tl_free(it->context), it->context = NULL;
             tl_free(q);
             char id[64];
@@ -451,16 +451,16 @@ static tl_status list_csv(const char *dir, char ***out, int *n_out) {
 static tl_status mmlu_subject_items(tl_eval_task *t, const tl_eval_load_opts *o, const char *path) {
     char *subject = mmlu_subject(path), *dev_path = NULL;
     tl_eval_task *sub = NULL, *dev = NULL;
-    tl_eval_sb desc = {0};
+    tl_strbuf desc = {0};
     tl_status st = subject ? tl_eval_task_new("mmlu", path, TL_EVAL_KIND_MC, " ", &sub)
                            : tl_errorf(TL_E_NOMEM, "eval: out of memory");
     if (!st) st = mmlu_csv(sub, path, subject);
     if (!st && o->fewshot > 0) {
-        tl_eval_sb b = {0};
-        tl_eval_sb_add(&b, "capability/mmlu_dev/");
-        tl_eval_sb_add(&b, subject);
-        tl_eval_sb_add(&b, "_dev.csv");
-        char *rel = tl_eval_sb_take(&b);
+        tl_strbuf b = {0};
+        tl_strbuf_puts(&b, "capability/mmlu_dev/");
+        tl_strbuf_puts(&b, subject);
+        tl_strbuf_puts(&b, "_dev.csv");
+        char *rel = tl_strbuf_take(&b);
         dev_path = rel ? tl_eval_path(data_dir(o), rel) : NULL;
         tl_free(rel);
         st = dev_path ? tl_eval_task_new("mmlu", dev_path, TL_EVAL_KIND_MC, " ", &dev)
@@ -468,15 +468,15 @@ static tl_status mmlu_subject_items(tl_eval_task *t, const tl_eval_load_opts *o,
         if (!st) st = mmlu_csv(dev, dev_path, subject);
     }
     if (!st) {
-        tl_eval_sb_add(&desc, "The following are multiple choice questions (with answers) about ");
+        tl_strbuf_puts(&desc, "The following are multiple choice questions (with answers) about ");
         for (const char *c = subject; *c; c++)
-            tl_eval_sb_addn(&desc, *c == '_' ? " " : c, 1);
-        tl_eval_sb_add(&desc, ".\n\n");
+            tl_strbuf_append(&desc, *c == '_' ? " " : c, 1);
+        tl_strbuf_puts(&desc, ".\n\n");
         if (desc.failed) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
     if (!st) st = tl_eval_apply_fewshot(sub, desc.s, dev ? dev->items : NULL, dev ? dev->n_items : 0, o->fewshot);
     if (!st) st = move_items(t, sub);
-    tl_eval_sb_free(&desc);
+    tl_strbuf_free(&desc);
     tl_eval_task_free(dev);
     tl_eval_task_free(sub);
     tl_free(dev_path);
@@ -616,11 +616,11 @@ tl_status tl_eval_load_mathqa(const tl_eval_load_opts *o, tl_eval_task **out) {
         for (int c = 0; c < n; c++)
             it->choices[c] = ch[c];
         it->gold = correct[0] - 'a';
-        tl_eval_sb b = {0};
-        tl_eval_sb_add(&b, "Question: ");
-        tl_eval_sb_add(&b, problem);
-        tl_eval_sb_add(&b, "\nAnswer:");
-        it->context = tl_eval_sb_take(&b);
+        tl_strbuf b = {0};
+        tl_strbuf_puts(&b, "Question: ");
+        tl_strbuf_puts(&b, problem);
+        tl_strbuf_puts(&b, "\nAnswer:");
+        it->context = tl_strbuf_take(&b);
         char id[32];
         snprintf(id, sizeof id, "%ld", item);
         it->id = tl_strdup(id);

@@ -185,10 +185,10 @@ tl_status tl_eval_load_world_toxicity(const tl_eval_load_opts *o, tl_eval_task *
     if (st) return st;
     /* the lexicon sits beside the prompts: WORLD/eval/ or the directory of --file */
     const char *src = (*out)->source, *slash = strrchr(src, '/');
-    tl_eval_sb b = {0};
-    if (slash) tl_eval_sb_addn(&b, src, (size_t)(slash - src) + 1);
-    tl_eval_sb_add(&b, "toxic_lexicon.txt");
-    char *lex = tl_eval_sb_take(&b);
+    tl_strbuf b = {0};
+    if (slash) tl_strbuf_append(&b, src, (size_t)(slash - src) + 1);
+    tl_strbuf_puts(&b, "toxic_lexicon.txt");
+    char *lex = tl_strbuf_take(&b);
     st = lex ? load_lexicon(*out, lex) : tl_errorf(TL_E_NOMEM, "eval: out of memory");
     tl_free(lex);
     if (st) {

@@ -39,18 +39,18 @@ static tl_status encode(const tl_tokenizer *tok, const char *text, size_t len, i
 /* The whole text context' + ws + continuation, encoded; *cont points into *whole. */
 static tl_status encode_continuation(const tl_tokenizer *tok, const char *ctx, size_t n_ctx_bytes, const char *ws,
                                      const char *delim, const char *cont, int n_ctx, int32_t **whole, int *n_cont) {
-    tl_eval_sb b = {0};
-    tl_eval_sb_addn(&b, ctx, n_ctx_bytes);
-    tl_eval_sb_add(&b, ws);
-    tl_eval_sb_add(&b, delim);
-    tl_eval_sb_add(&b, cont);
+    tl_strbuf b = {0};
+    tl_strbuf_append(&b, ctx, n_ctx_bytes);
+    tl_strbuf_puts(&b, ws);
+    tl_strbuf_puts(&b, delim);
+    tl_strbuf_puts(&b, cont);
     if (b.failed) {
-        tl_eval_sb_free(&b);
+        tl_strbuf_free(&b);
         return tl_errorf(TL_E_NOMEM, "eval: out of memory");
     }
     int n_whole = 0;
-    tl_status st = encode(tok, b.s ? b.s : "", b.n, whole, &n_whole);
-    tl_eval_sb_free(&b);
+    tl_status st = encode(tok, b.s ? b.s : "", b.len, whole, &n_whole);
+    tl_strbuf_free(&b);
     if (st) return st;
     *n_cont = n_whole > n_ctx ? n_whole - n_ctx : 0;
     return TL_OK;
@@ -197,7 +197,7 @@ static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_
 /* ---- generation ------------------------------------------------------------------ */
 
 static int add_piece(void *user, int32_t id, const char *text, size_t len) {
-    tl_eval_sb_addn(user, text, len);
+    tl_strbuf_append(user, text, len);
     return 0;
 }
 
@@ -213,7 +213,7 @@ static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, c
     if (st) return st;
     int start = n > L - max_new ? n - (L - max_new) : 0; /* cut on the left, as lm-eval */
     tl_session_reset(sc->s);
-    tl_eval_sb out = {0};
+    tl_strbuf out = {0};
     tl_gen_opts go = {max_new, 1, 1, 1}; /* EOS, BOS and the reply's first line break end it */
     tl_gen_result gr;
     st = tl_generate(sc->s, smp, sc->tok, ids + start, n - start, &go, add_piece, &out, &gr);
@@ -221,10 +221,10 @@ static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, c
     tl_free(ids);
     if (!st && out.failed) st = tl_errorf(TL_E_NOMEM, "eval: out of memory");
     if (st) {
-        tl_eval_sb_free(&out);
+        tl_strbuf_free(&out);
         return st;
     }
-    *text = tl_eval_sb_take(&out);
+    *text = tl_strbuf_take(&out);
     return *text ? TL_OK : tl_errorf(TL_E_NOMEM, "eval: out of memory");
 }
 

@@ -39,58 +39,22 @@ tl_status tl_eval_task_load(const char *name, const tl_eval_load_opts *o, tl_eva
     if (o->fewshot < 0) return tl_errorf(TL_E_ARG, "eval: --fewshot %d must be >= 0", o->fewshot);
     for (int i = 0; i < N_TASKS; i++)
         if (strcmp(name, registry[i].name) == 0) return registry[i].load(o, out);
-    tl_eval_sb b = {0};
+    tl_strbuf b = {0};
     for (int i = 0; i < N_TASKS; i++) {
-        tl_eval_sb_add(&b, i ? ", " : "");
-        tl_eval_sb_add(&b, registry[i].name);
+        tl_strbuf_puts(&b, i ? ", " : "");
+        tl_strbuf_puts(&b, registry[i].name);
     }
     tl_status st = tl_errorf(TL_E_ARG, "eval: unknown task '%s' (known: %s)", name, b.s ? b.s : "?");
-    tl_eval_sb_free(&b);
+    tl_strbuf_free(&b);
     return st;
 }
 
-/* ---- strings -------------------------------------------------------------- */
-
-void tl_eval_sb_addn(tl_eval_sb *b, const char *s, size_t n) {
-    if (b->failed) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1)
-            cap *= 2;
-        char *p = tl_realloc(b->s, cap);
-        if (!p) {
-            b->failed = 1;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->n, s, n);
-    b->n += n;
-    b->s[b->n] = 0;
-}
-
-void tl_eval_sb_add(tl_eval_sb *b, const char *s) { tl_eval_sb_addn(b, s, strlen(s)); }
-
-char *tl_eval_sb_take(tl_eval_sb *b) {
-    char *s = b->failed ? NULL : b->s;
-    if (!s && !b->failed) s = tl_strdup("");
-    if (b->failed) tl_free(b->s);
-    memset(b, 0, sizeof *b);
-    return s;
-}
-
-void tl_eval_sb_free(tl_eval_sb *b) {
-    tl_free(b->s);
-    memset(b, 0, sizeof *b);
-}
-
 char *tl_eval_path(const char *dir, const char *rel) {
-    tl_eval_sb b = {0};
-    tl_eval_sb_add(&b, dir);
-    if (b.n && b.s[b.n - 1] != '/') tl_eval_sb_add(&b, "/");
-    tl_eval_sb_add(&b, rel);
-    return tl_eval_sb_take(&b);
+    tl_strbuf b = {0};
+    tl_strbuf_puts(&b, dir);
+    if (b.len && b.s[b.len - 1] != '/') tl_strbuf_puts(&b, "/");
+    tl_strbuf_puts(&b, rel);
+    return tl_strbuf_take(&b);
 }
 
 /* ---- tasks and items ------------------------------------------------------ */
@@ -172,19 +136,19 @@ tl_status tl_eval_apply_fewshot(tl_eval_task *t, const char *description, const 
     if (!ctx) return tl_errorf(TL_E_NOMEM, "%s: out of memory", t->source);
     tl_status st = TL_OK;
     for (int i = 0; i < t->n_items && !st; i++) {
-        tl_eval_sb b = {0};
-        tl_eval_sb_add(&b, description ? description : "");
+        tl_strbuf b = {0};
+        tl_strbuf_puts(&b, description ? description : "");
         for (int j = 0, used = 0; used < k && j < n_pool; j++) {
             if (self && j == i) continue;
             const tl_eval_item *ex = &pool[j];
-            tl_eval_sb_add(&b, ex->context);
-            tl_eval_sb_add(&b, t->delim);
-            tl_eval_sb_add(&b, ex->choices[ex->gold]);
-            tl_eval_sb_add(&b, "\n\n");
+            tl_strbuf_puts(&b, ex->context);
+            tl_strbuf_puts(&b, t->delim);
+            tl_strbuf_puts(&b, ex->choices[ex->gold]);
+            tl_strbuf_puts(&b, "\n\n");
             used++;
         }
-        tl_eval_sb_add(&b, t->items[i].context);
-        ctx[i] = tl_eval_sb_take(&b);
+        tl_strbuf_puts(&b, t->items[i].context);
+        ctx[i] = tl_strbuf_take(&b);
         if (!ctx[i]) st = tl_errorf(TL_E_NOMEM, "%s: out of memory", t->source);
     }
     for (int i = 0; i < t->n_items; i++) {
