@@ -73,7 +73,8 @@ int tl_cmd_generate(int argc, char **argv) {
         CLI_STEER_OPTS(st),
     };
     cli_spec spec = {"tiller generate -m MODEL [-p PROMPT] [options]",
-                     "Generates text after the prompt, streaming it to stdout; stops at end-of-sequence. "
+                     "Generates text after the prompt, streaming it to stdout; stops at an end-of-generation token "
+                     "(EOS, EOT, EOM, <|eot_id|>, <|im_end|> ... as llama.cpp; BOS does not stop it). "
                      "Prints tokens/s to stderr with -v.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
@@ -116,11 +117,11 @@ int tl_cmd_generate(int argc, char **argv) {
         goto done;
     }
     t_first = tl_time_sec();
-    int32_t prev = ids[n_ids - 1], bos = tl_tokenizer_bos(L.tok), eos = tl_tokenizer_eos(L.tok);
+    int32_t prev = ids[n_ids - 1];
     int produced = 0;
     for (; produced < n_new; produced++) {
         int32_t next = tl_sampler_sample(&smp, logits);
-        if (next == eos || next == bos) break;
+        if (tl_tokenizer_is_eog(L.tok, next)) break; /* as llama.cpp: EOS/EOT/EOM, not BOS */
         emit(L.tok, prev, next);
         fflush(stdout);
         prev = next;

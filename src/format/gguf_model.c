@@ -28,6 +28,52 @@ static tl_status fparam(const tl_gguf *g, const char *key, float *out) {
     return s;
 }
 
+/* RoPE scaling as llama.cpp reads it: type (default "linear"; "none" disables),
+ * factor (llama.rope.scaling.factor, or the older llama.rope.scale_linear) giving
+ * freq_scale = 1 / factor. YaRN and LongRoPE change more than the angles: refused. */
+static tl_status read_rope_scaling(const tl_gguf *g, float *freq_scale) {
+    *freq_scale = 1.0f;
+    int none = 0;
+    if (tl_gguf_find(g, "llama.rope.scaling.type")) {
+        tl_gguf_str st;
+        tl_status s = tl_gguf_get_str(g, "llama.rope.scaling.type", &st);
+        if (s) return s;
+        none = tl_gguf_str_eq(st, "none");
+        if (!none && !tl_gguf_str_eq(st, "linear"))
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.scaling.type '%.*s' is not supported (none, linear)",
+                             g->path, (int)(st.n > 32 ? 32 : st.n), st.s);
+    }
+    float factor = 0.0f;
+    tl_status s = fparam(g, "llama.rope.scale_linear", &factor);
+    if (!s) s = fparam(g, "llama.rope.scaling.factor", &factor);
+    if (s) return s;
+    if (!(factor >= 0.0f) || !isfinite(factor))
+        return tl_errorf(TL_E_FORMAT, "%s: invalid RoPE scaling factor %g", g->path, (double)factor);
+    if (!none && factor != 0.0f) *freq_scale = 1.0f / factor;
+    return TL_OK;
+}
+
+/* Llama 3.1's per-pair frequency factors (rope_freqs.weight, [D/2] f32), owned copy in *out. */
+static tl_status read_rope_freqs(const tl_gguf *g, int head_dim, float **out) {
+    *out = NULL;
+    const tl_gguf_tensor *t = tl_gguf_find_tensor(g, "rope_freqs.weight");
+    if (!t) return TL_OK;
+    if (t->type != TL_GGML_F32 || t->n_elements != (uint64_t)head_dim / 2)
+        return tl_errorf(TL_E_FORMAT, "%s: tensor 'rope_freqs.weight' must be %d f32 values (has %llu of type %s)",
+                         g->path, head_dim / 2, (unsigned long long)t->n_elements, tl_ggml_type_name(t->type));
+    float *f = tl_malloc((size_t)head_dim / 2 * sizeof *f);
+    if (!f) return tl_errorf(TL_E_NOMEM, "%s: out of memory", g->path);
+    memcpy(f, t->data, (size_t)head_dim / 2 * sizeof *f);
+    for (int i = 0; i < head_dim / 2; i++)
+        if (!(f[i] > 0.0f) || !isfinite(f[i])) {
+            tl_free(f);
+            return tl_errorf(TL_E_FORMAT, "%s: rope_freqs.weight[%d] = %g is not a positive number", g->path, i,
+                             (double)f[i]);
+        }
+    *out = f;
+    return TL_OK;
+}
+
 static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
     tl_gguf_str arch;
     tl_status s = tl_gguf_get_str(g, "general.architecture", &arch);
@@ -63,12 +109,6 @@ static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
     if ((s = fparam(g, "llama.rope.freq_base", &c->rope_theta)) ||
         (s = fparam(g, "llama.attention.layer_norm_rms_epsilon", &c->norm_eps)))
         return s;
-    if (tl_gguf_find(g, "llama.rope.scaling.type")) {
-        tl_gguf_str st;
-        if (!tl_gguf_get_str(g, "llama.rope.scaling.type", &st) && !tl_gguf_str_eq(st, "none"))
-            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.scaling.type '%.*s' is not supported", g->path,
-                             (int)(st.n > 32 ? 32 : st.n), st.s);
-    }
     const tl_gguf_tensor *emb = tl_gguf_find_tensor(g, "token_embd.weight");
     if (!emb) return tl_errorf(TL_E_FORMAT, "%s: missing tensor 'token_embd.weight'", g->path);
     if (emb->n_dims != 2 || emb->ne[1] > big)
@@ -132,11 +172,14 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
         goto done;
     }
     tl_params_tensors(&m->cfg, pt, n);
+    if ((s = read_rope_scaling(g, &m->rope_freq_scale)) || (s = read_rope_freqs(g, c.head_dim, &m->rope_freqs)))
+        goto done;
     for (int i = 0; i < n && !s; i++) s = read_tensor(g, &pt[i], m->params + pt[i].offset);
     if (s) goto done;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         int known = 0;
         for (int k = 0; k < n && !known; k++) known = !strcmp(g->tensors[i].name, pt[k].name);
+        if (!strcmp(g->tensors[i].name, "rope_freqs.weight")) known = 1;
         if (!known) tl_logf(TL_LOG_WARN, "%s: ignoring tensor '%s'", path, g->tensors[i].name);
     }
     if (tl_gguf_find(g, "tokenizer.ggml.model")) {
@@ -191,6 +234,14 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
         if (!s) s = tl_gguf_write_u32(w, "llama.attention.value_length", (uint32_t)c->head_dim);
     }
     if (!s) s = tl_gguf_write_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
+    if (!s && m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f) {
+        s = tl_gguf_write_str(w, "llama.rope.scaling.type", "linear");
+        if (!s) s = tl_gguf_write_f32(w, "llama.rope.scaling.factor", 1.0f / m->rope_freq_scale);
+    }
+    if (!s && m->rope_freqs) {
+        int64_t ne[1] = {c->head_dim / 2};
+        s = tl_gguf_write_tensor(w, "rope_freqs.weight", TL_GGML_F32, 1, ne, m->rope_freqs);
+    }
     if (!s && m->tok) s = tl_tokenizer_write_gguf(m->tok, w);
     int n = tl_params_tensors(c, NULL, 0);
     tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);

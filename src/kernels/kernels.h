@@ -70,6 +70,8 @@ void tl_rope_backward(float *dx, const int *pos, int T, int nh, int D, float the
  * pos[t] * theta^(-2i/D) (in double, as above); tl_rope_apply rotates x[T, nh, D]
  * by it, giving exactly tl_rope_forward's result. */
 void tl_rope_table(float *cs, const int *pos, int T, int D, float theta, int sign);
+void tl_rope_table_scaled(float *cs, const int *pos, int T, int D, float theta, float scale, const float *factors,
+                          int sign);
 void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout);
 
 /* ---- causal attention over a KV cache -------------------------------------

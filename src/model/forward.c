@@ -129,7 +129,11 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     tl_params_global(c, m->params, &g);
     for (int t = 0; t < T; t++) s->positions[t] = pos0 + t;
     /* cos/sin of every (position, pair), shared by all layers' q and k */
-    tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
+    if (m->rope_freqs || (m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f))
+        tl_rope_table_scaled(s->rope_cs, s->positions, T, D, c->rope_theta,
+                             m->rope_freq_scale != 0.0f ? m->rope_freq_scale : 1.0f, m->rope_freqs, +1);
+    else
+        tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
 
     for (int t = 0; t < T; t++)
         memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));

@@ -87,6 +87,11 @@ struct tl_model {
     size_t n_params;
     tl_tokenizer *tok; /* owned; NULL when the file carries none */
     char *source;      /* path it was loaded from (owned), for messages */
+    /* RoPE beyond theta (GGUF files of Llama 3.1 and linearly scaled models): the angle
+     * of pair i at position p is p * rope_freq_scale * theta^(-2i/D) / rope_freqs[i]. */
+    float rope_freq_scale; /* 1 = none (0 is read as 1) */
+    float *rope_freqs;     /* [D/2] frequency factors (tensor rope_freqs.weight), owned; NULL = none */
+    struct tl_qweights *qw; /* quantized weights (model/qweights.h), owned; NULL for f32 models */
 };
 
 tl_status tl_model_new(const tl_config *c, tl_model **out);

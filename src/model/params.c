@@ -171,6 +171,7 @@ void tl_tokenizer_free(tl_tokenizer *t); /* tokenizer/tokenizer.h; avoids a head
 void tl_model_free(tl_model *m) {
     if (!m) return;
     tl_free_aligned(m->params);
+    tl_free(m->rope_freqs);
     tl_tokenizer_free(m->tok);
     tl_free(m->source);
     tl_free(m);
