@@ -91,7 +91,7 @@ static void test_quant_golden(void) {
 
 static void test_roundtrip(void) {
     const uint32_t types[] = {TL_Q8_0, TL_Q4_0, TL_Q4_K, TL_Q5_K, TL_Q6_K};
-    /* worst |x - dq(q(x))| / max|x| per block allowed: half a step of each format (K-quants: loose) */
+    /* worst |x - dq(q(x))| / max|x| per 32 values: about half a step of each format */
     const double tol[] = {0.5 / 127 + 1e-3, 1.0 / 8 + 1e-3, 0.1, 0.05, 0.025}; /* Q4_0: -max maps to -7/8 max */
     const int n = 1024;
     float x[1024], y[1024];
