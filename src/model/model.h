@@ -92,9 +92,17 @@ struct tl_model {
     float rope_freq_scale; /* 1 = none (0 is read as 1) */
     float *rope_freqs;     /* [D/2] frequency factors (tensor rope_freqs.weight), owned; NULL = none */
     struct tl_qweights *qw; /* quantized weights (model/qweights.h), owned; NULL for f32 models */
+    size_t params_mapped;   /* > 0: params is an anonymous mapping of this many bytes (tl_model_new_reserved) */
 };
 
 tl_status tl_model_new(const tl_config *c, tl_model **out);
+/* The same, but the parameter buffer is reserved address space (zero pages, resident
+ * only where written): quantized models keep their matrices in the file and write only
+ * norms and any f32/f16 matrices into it. */
+tl_status tl_model_new_reserved(const tl_config *c, tl_model **out);
+/* A quantized model (qw != NULL): fill params with the dequantized matrices and drop qw,
+ * for training and f32 saving (no-op for f32 models). */
+tl_status tl_model_dequantize(tl_model *m);
 void tl_model_free(tl_model *m);
 /* Initialise parameters like llama2.c's train.py: N(0, 0.02), out projections
  * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
@@ -167,6 +175,7 @@ struct tl_session {
     int *positions;     /* [B] */
     float *rope_cs;     /* [B, D/2, 2] RoPE cos/sin of the chunk's positions */
     float *arena;
+    void *qscratch;     /* quantized models: int8 activations for tl_qmatmul; else NULL */
     tl_hooks hooks;
 };
 
