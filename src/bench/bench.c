@@ -30,6 +30,24 @@ static const tl_bench_shape shapes[] = {
      500.0,
      43.0},
 };
+/* Shapes that `bench --save` can write but `bench --model all` does not time: TinyLlama
+ * 1.1B's (GQA 32/4) and a tiny GQA model whose rows are whole K-quant blocks (tests). */
+static const tl_bench_shape extra_shapes[] = {
+    {"tinyllama",
+     {.dim = 2048,
+      .hidden_dim = 5632,
+      .n_layers = 22,
+      .n_heads = 32,
+      .n_kv_heads = 4,
+      .vocab_size = 32000,
+      .seq_len = 2048},
+     0.0,
+     0.0},
+    {"tiny256",
+     {.dim = 256, .hidden_dim = 512, .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .vocab_size = 512, .seq_len = 256},
+     0.0,
+     0.0},
+};
 static const tl_bench_shape loaded_targets[] = {
     {"stories260K", {0}, 0.0, 8000.0},
 };
@@ -42,6 +60,8 @@ const tl_bench_shape *tl_bench_shapes(int *n) {
 const tl_bench_shape *tl_bench_shape_find(const char *name) {
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         if (!strcmp(shapes[i].name, name)) return &shapes[i];
+    for (size_t i = 0; i < sizeof extra_shapes / sizeof *extra_shapes; i++)
+        if (!strcmp(extra_shapes[i].name, name)) return &extra_shapes[i];
     for (size_t i = 0; i < sizeof loaded_targets / sizeof *loaded_targets; i++)
         if (!strcmp(loaded_targets[i].name, name)) return &loaded_targets[i];
     return NULL;
