@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "model/qweights.h"
 
 /* stories15M / stories110M are llama2.c's TinyStories models; vocab 32000,
  * untied output so the LM head is a separate [V, C] matrix. */
@@ -138,6 +139,15 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
     r->prefill_gflops = 2.0 * matmul_macs(c, o->n_prompt) / best_pp * 1e-9;
     double emb = (double)c->vocab_size * c->dim;
     r->weight_bytes = 4.0 * ((double)m->n_params - (c->tied_embeddings ? 0.0 : emb) + c->dim);
+    if (m->qw) { /* quantized: the matrices as stored, the LM head, norms in f32 */
+        double b = 4.0 * c->dim * (2.0 * c->n_layers + 1);
+        for (int i = 0; i < c->n_layers * TL_QW__COUNT; i++) {
+            const tl_qmat *q = &m->qw->layers[i];
+            b += (double)q->rows * (double)q->row_bytes; /* F32 slots: row_bytes = 4 cols */
+        }
+        b += m->qw->output.type == TL_Q_F32 ? 4.0 * emb : (double)m->qw->output.rows * (double)m->qw->output.row_bytes;
+        r->weight_bytes = b;
+    }
     r->decode_gbs = r->weight_bytes * r->decode_tps * 1e-9;
     return TL_OK;
 }

@@ -189,6 +189,9 @@ static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *
                          "Q5_K and Q6_K)",
                          g->path, p->name, tl_ggml_type_name(t->type));
     q->type = TL_Q_F32;
+    q->rows = p->rows;
+    q->cols = p->cols;
+    q->row_bytes = (size_t)p->cols * sizeof(float);
     return read_tensor(g, p, params + p->offset);
 }
 
