@@ -4,8 +4,10 @@
  * The K-quant kernels compute exactly the integer sums of the portable code and then
  * the same float expression per super-block, so their results are bit-identical to it;
  * Q8_0 and Q4_0 accumulate in float vectors (ggml's order), which differs by rounding.
- * Q5_0 and Q5_1 (llama.cpp's fallback for rows not a multiple of 256) use the portable code. */
+ * Q5_0 and Q5_1 (llama.cpp's fallback for rows not a multiple of 256) expand their 5th bits
+ * from the 32-bit mask with a byte shuffle. */
 #include <immintrin.h>
+#include <string.h>
 
 #include "base/base.h"
 #include "kernels.h"
@@ -59,8 +61,48 @@ static float avx2_q4_0(int n, const void *w, const tl_block_a32 *a) {
     return hsum_ps(acc);
 }
 
-static float avx2_q5_0(int n, const void *w, const tl_block_a32 *a) { return tl_qdot_portable.q5_0(n, w, a); }
-static float avx2_q5_1(int n, const void *w, const tl_block_a32 *a) { return tl_qdot_portable.q5_1(n, w, a); }
+/* 32 bytes, 0xFF where bit j of the 32-bit little-endian mask at qh4 is set */
+static inline __m256i bits_to_bytes(const uint8_t *qh4) {
+    uint32_t x;
+    memcpy(&x, qh4, 4);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                          3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuf);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/* the 32 five-bit values 0..31 of a Q5_0/Q5_1 block */
+static inline __m256i q5_values(const uint8_t *qh4, const uint8_t *qs) {
+    __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+    return _mm256_or_si256(q, _mm256_and_si256(bits_to_bytes(qh4), _mm256_set1_epi8(0x10)));
+}
+
+static float avx2_q5_0(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q5_0 *x = w;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i q = _mm256_sub_epi8(q5_values(x[i].qh, x[i].qs), _mm256_set1_epi8(16));
+        __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(q, aq)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float avx2_q5_1(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q5_1 *x = w;
+    __m256 acc = _mm256_setzero_ps();
+    float offs = 0;
+    for (int i = 0; i < n / 32; i++) {
+        __m256i p = _mm256_maddubs_epi16(q5_values(x[i].qh, x[i].qs), _mm256_loadu_si256((const __m256i *)a[i].qs));
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1))), acc);
+        offs += h2f(x[i].m) * (a[i].d * (float)a[i].sum);
+    }
+    return hsum_ps(acc) + offs;
+}
 
 /* sum of sc * (unsigned q[0..31] . a[0..31]) as 8 int32 lanes */
 static inline __m256i scaled_u8(__m256i q, const int8_t *a, int sc) {
