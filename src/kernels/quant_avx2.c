@@ -110,13 +110,29 @@ static inline __m256i scaled_u8(__m256i q, const int8_t *a, int sc) {
     return _mm256_madd_epi16(p, _mm256_set1_epi16((short)sc));
 }
 
-static void k4_scales(const uint8_t *packed, int *sc, int *mn) {
-    for (int j = 0; j < 8; j++) {
-        uint8_t s, m;
-        tl_q_scale_min_k4(j, packed, &s, &m);
-        sc[j] = s;
-        mn[j] = m;
-    }
+/* the 8 six-bit scales (bytes 0..7 of sm) and mins (bytes 8..15) of a Q4_K/Q5_K block,
+ * unpacked with word operations (the layout of tl_q_scale_min_k4) */
+static inline void k4_unpack(const uint8_t *packed, uint8_t sm[16]) {
+    uint32_t u[4];
+    memcpy(u, packed, 12);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* mins 4..7 */
+    uint32_t mins_lo = u[1] & m6;                           /* mins 0..3 */
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);         /* scales 4..7 */
+    u[2] = mins_lo;
+    u[0] &= m6; /* scales 0..3 */
+    memcpy(sm, u, 16);
+}
+
+/* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) */
+static inline int k4_min_sum(const uint8_t *mins, const int16_t *bsums) {
+    __m128i lo = _mm_loadu_si128((const __m128i *)bsums), hi = _mm_loadu_si128((const __m128i *)(bsums + 8));
+    __m128i pairs = _mm_hadd_epi16(lo, hi); /* 8 sums of adjacent groups of 16 */
+    __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mins));
+    __m128i p = _mm_madd_epi16(pairs, m);
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4E));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xB1));
+    return _mm_cvtsi128_si32(p);
 }
 
 static float avx2_q4_K(int n, const void *w, const tl_block_q8_K *a) {
@@ -124,8 +140,9 @@ static float avx2_q4_K(int n, const void *w, const tl_block_q8_K *a) {
     const __m256i lo4 = _mm256_set1_epi8(0xF);
     float sum = 0;
     for (int i = 0; i < n / TL_QK; i++) {
-        int sc[8], mn[8], summ = 0;
-        k4_scales(x[i].scales, sc, mn);
+        uint8_t sc[16];
+        k4_unpack(x[i].scales, sc);
+        int summ = k4_min_sum(sc + 8, a[i].bsums);
         __m256i acc = _mm256_setzero_si256();
         for (int j = 0; j < 4; j++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
@@ -133,7 +150,6 @@ static float avx2_q4_K(int n, const void *w, const tl_block_q8_K *a) {
             acc = _mm256_add_epi32(
                 acc, scaled_u8(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), a[i].qs + 64 * j + 32, sc[2 * j + 1]));
         }
-        for (int j = 0; j < 8; j++) summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
     }
     return sum;
@@ -144,8 +160,9 @@ static float avx2_q5_K(int n, const void *w, const tl_block_q8_K *a) {
     const __m256i lo4 = _mm256_set1_epi8(0xF), b4 = _mm256_set1_epi8(0x10);
     float sum = 0;
     for (int i = 0; i < n / TL_QK; i++) {
-        int sc[8], mn[8], summ = 0;
-        k4_scales(x[i].scales, sc, mn);
+        uint8_t sc[16];
+        k4_unpack(x[i].scales, sc);
+        int summ = k4_min_sum(sc + 8, a[i].bsums);
         __m256i acc = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
         for (int j = 0; j < 4; j++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
@@ -157,7 +174,6 @@ static float avx2_q5_K(int n, const void *w, const tl_block_q8_K *a) {
             acc = _mm256_add_epi32(acc, scaled_u8(q0, a[i].qs + 64 * j, sc[2 * j]));
             acc = _mm256_add_epi32(acc, scaled_u8(q1, a[i].qs + 64 * j + 32, sc[2 * j + 1]));
         }
-        for (int j = 0; j < 8; j++) summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
     }
     return sum;
@@ -176,7 +192,9 @@ static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     float sum = 0;
     for (int i = 0; i < n / TL_QK; i++) {
         __m256i acc = _mm256_setzero_si256();
-        int corr = 0; /* the -32 offset: 32 * sum of scale * (activation sum per 16) */
+        /* the -32 offset: 32 * sum_k scale[k] * (activation sum of group k of 16) */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        int corr = hsum_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)));
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[i].ql + 64 * h, *qhp = x[i].qh + 32 * h;
             const int8_t *sc = x[i].scales + 8 * h, *aq = a[i].qs + 128 * h;
@@ -191,7 +209,6 @@ static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
             acc = _mm256_add_epi32(acc, scaled2_u8(q2, aq + 32, sc[2], sc[3]));
             acc = _mm256_add_epi32(acc, scaled2_u8(q3, aq + 64, sc[4], sc[5]));
             acc = _mm256_add_epi32(acc, scaled2_u8(q4, aq + 96, sc[6], sc[7]));
-            for (int k = 0; k < 8; k++) corr += sc[k] * a[i].bsums[8 * h + k];
         }
         sum += a[i].d * h2f(x[i].d) * (float)(hsum_epi32(acc) - 32 * corr);
     }
