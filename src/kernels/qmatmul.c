@@ -19,7 +19,8 @@ static float dot_q8_0(int n, const void *w, const tl_block_a32 *a) {
     float sum = 0;
     for (int i = 0; i < n / 32; i++) {
         int s = 0;
-        for (int j = 0; j < 32; j++) s += x[i].qs[j] * a[i].qs[j];
+        for (int j = 0; j < 32; j++)
+            s += x[i].qs[j] * a[i].qs[j];
         sum += (float)s * (tl_f16_to_f32(x[i].d) * a[i].d);
     }
     return sum;
@@ -96,7 +97,8 @@ static float dot_q4_K(int n, const void *w, const tl_block_q8_K *a) {
             }
             sumi += sc[2 * j] * s0 + sc[2 * j + 1] * s1;
         }
-        for (int j = 0; j < 8; j++) summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        for (int j = 0; j < 8; j++)
+            summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         sum += a[i].d * (tl_f16_to_f32(x[i].d) * (float)sumi - tl_f16_to_f32(x[i].dmin) * (float)summ);
     }
     return sum;
@@ -118,7 +120,8 @@ static float dot_q5_K(int n, const void *w, const tl_block_q8_K *a) {
             }
             sumi += sc[2 * j] * s0 + sc[2 * j + 1] * s1;
         }
-        for (int j = 0; j < 8; j++) summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
+        for (int j = 0; j < 8; j++)
+            summ += mn[j] * (a[i].bsums[2 * j] + a[i].bsums[2 * j + 1]);
         sum += a[i].d * (tl_f16_to_f32(x[i].d) * (float)sumi - tl_f16_to_f32(x[i].dmin) * (float)summ);
     }
     return sum;
@@ -144,15 +147,16 @@ static float dot_q6_K(int n, const void *w, const tl_block_q8_K *a) {
                 s[is + 4] += q3 * aq[l + 64];
                 s[is + 6] += q4 * aq[l + 96];
             }
-            for (int k = 0; k < 8; k++) sumi += sc[k] * s[k];
+            for (int k = 0; k < 8; k++)
+                sumi += sc[k] * s[k];
         }
         sum += a[i].d * tl_f16_to_f32(x[i].d) * (float)sumi;
     }
     return sum;
 }
 
-const tl_qdot tl_qdot_portable = {TL_ISA_PORTABLE, dot_q8_0, dot_q4_0, dot_q5_0, dot_q5_1,
-                                  dot_q4_K,        dot_q5_K, dot_q6_K};
+const tl_qdot tl_qdot_portable = {TL_ISA_PORTABLE, dot_q8_0, dot_q4_0, dot_q5_0,
+                                  dot_q5_1,        dot_q4_K, dot_q5_K, dot_q6_K};
 
 const tl_qdot *tl_qdot_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -178,12 +182,14 @@ size_t tl_qmatmul_scratch(int T, int64_t cols) {
 
 /* Quantize x[T, cols] for weights of `type`; returns the bytes per row. */
 static size_t quantize_acts(uint32_t type, const float *x, int T, int64_t cols, void *scratch) {
-    size_t rb = is_k_quant(type) ? (size_t)(cols / TL_QK) * sizeof(tl_block_q8_K)
-                                 : (size_t)(cols / 32) * sizeof(tl_block_a32);
+    size_t rb =
+        is_k_quant(type) ? (size_t)(cols / TL_QK) * sizeof(tl_block_q8_K) : (size_t)(cols / 32) * sizeof(tl_block_a32);
     for (int t = 0; t < T; t++) {
         void *dst = (uint8_t *)scratch + (size_t)t * rb;
-        if (is_k_quant(type)) tl_quantize_q8_K(x + (int64_t)t * cols, dst, cols);
-        else tl_quantize_a32(x + (int64_t)t * cols, dst, cols);
+        if (is_k_quant(type))
+            tl_quantize_q8_K(x + (int64_t)t * cols, dst, cols);
+        else
+            tl_quantize_a32(x + (int64_t)t * cols, dst, cols);
     }
     return rb;
 }
@@ -215,7 +221,8 @@ static void rows_dot(const tl_qdot *k, float *out, int O, const tl_qmat *W, cons
 static void multi_rows(const tl_qdot *k, int n, float *const *outs, const tl_qmat *const *Ws, const uint8_t *acts,
                        size_t arb, int T) {
     int64_t total = 0;
-    for (int i = 0; i < n; i++) total += Ws[i]->rows;
+    for (int i = 0; i < n; i++)
+        total += Ws[i]->rows;
     int64_t work = total * Ws[0]->cols * T;
     int nt = tl_kernel_threads(work);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -246,9 +253,11 @@ void tl_qmatmul(float *out, const float *x, int T, const tl_qmat *W, void *scrat
 void tl_qmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const float *x, int T, void *scratch) {
     /* one activation quantization when all share the activation format */
     int same = 1;
-    for (int i = 1; i < n; i++) same &= is_k_quant(Ws[i]->type) == is_k_quant(Ws[0]->type);
+    for (int i = 1; i < n; i++)
+        same &= is_k_quant(Ws[i]->type) == is_k_quant(Ws[0]->type);
     if (!same) {
-        for (int i = 0; i < n; i++) tl_qmatmul(outs[i], x, T, Ws[i], scratch);
+        for (int i = 0; i < n; i++)
+            tl_qmatmul(outs[i], x, T, Ws[i], scratch);
         return;
     }
     size_t arb = quantize_acts(Ws[0]->type, x, T, Ws[0]->cols, scratch);

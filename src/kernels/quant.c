@@ -71,7 +71,8 @@ size_t tl_q_row_bytes(uint32_t type, int64_t n) {
 static void dq_q8_0(const tl_block_q8_0 *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++) {
         const float d = tl_f16_to_f32(x[i].d);
-        for (int j = 0; j < 32; j++) y[i * 32 + j] = x[i].qs[j] * d;
+        for (int j = 0; j < 32; j++)
+            y[i * 32 + j] = x[i].qs[j] * d;
     }
 }
 
@@ -111,8 +112,10 @@ static void dq_q4_K(const tl_block_q4_K *x, float *y, int64_t nb) {
             const float d1 = d * sc, m1 = min * m;
             tl_q_scale_min_k4(is + 1, x[i].scales, &sc, &m);
             const float d2 = d * sc, m2 = min * m;
-            for (int l = 0; l < 32; l++) *y++ = d1 * (q[l] & 0xF) - m1;
-            for (int l = 0; l < 32; l++) *y++ = d2 * (q[l] >> 4) - m2;
+            for (int l = 0; l < 32; l++)
+                *y++ = d1 * (q[l] & 0xF) - m1;
+            for (int l = 0; l < 32; l++)
+                *y++ = d2 * (q[l] >> 4) - m2;
         }
     }
 }
@@ -127,8 +130,10 @@ static void dq_q5_K(const tl_block_q5_K *x, float *y, int64_t nb) {
             const float d1 = d * sc, m1 = min * m;
             tl_q_scale_min_k4(is + 1, x[i].scales, &sc, &m);
             const float d2 = d * sc, m2 = min * m;
-            for (int l = 0; l < 32; l++) *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
-            for (int l = 0; l < 32; l++) *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
+            for (int l = 0; l < 32; l++)
+                *y++ = d1 * ((ql[l] & 0xF) + (qh[l] & u1 ? 16 : 0)) - m1;
+            for (int l = 0; l < 32; l++)
+                *y++ = d2 * ((ql[l] >> 4) + (qh[l] & u2 ? 16 : 0)) - m2;
             u1 = (uint8_t)(u1 << 2);
             u2 = (uint8_t)(u2 << 2);
         }
@@ -188,7 +193,8 @@ void tl_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
     case TL_Q8_K:
         for (int64_t i = 0; i < n / TL_QK; i++) {
             const tl_block_q8_K *b = (const tl_block_q8_K *)src + i;
-            for (int j = 0; j < TL_QK; j++) dst[i * TL_QK + j] = b->d * b->qs[j];
+            for (int j = 0; j < TL_QK; j++)
+                dst[i * TL_QK + j] = b->d * b->qs[j];
         }
         break;
     default: memset(dst, 0, (size_t)n * sizeof *dst); break; /* callers check tl_q_supported */
@@ -211,10 +217,12 @@ static inline int nearest_int(float f) {
 static void q_q8_0(const float *x, tl_block_q8_0 *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++, x += 32) {
         float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = QMAX(amax, fabsf(x[j]));
+        for (int j = 0; j < 32; j++)
+            amax = QMAX(amax, fabsf(x[j]));
         const float d = amax / 127, id = d ? 1.0f / d : 0.0f;
         y[i].d = tl_f32_to_f16(d);
-        for (int j = 0; j < 32; j++) y[i].qs[j] = (int8_t)roundf(x[j] * id);
+        for (int j = 0; j < 32; j++)
+            y[i].qs[j] = (int8_t)roundf(x[j] * id);
     }
 }
 
@@ -249,7 +257,8 @@ static float fit_scale_min(int n, int nmax, const float *x, const float *w, uint
     }
     if (min > 0) min = 0;
     if (max == min) {
-        for (int i = 0; i < n; i++) L[i] = 0;
+        for (int i = 0; i < n; i++)
+            L[i] = 0;
         *neg_min = -min;
         return 0.f;
     }
@@ -303,9 +312,11 @@ static void q_kx(const float *x, uint8_t *dh, uint8_t *dmin_h, uint8_t *scales, 
     float weights[32], mins[8], sc[8], max_scale = 0, max_min = 0;
     for (int j = 0; j < 8; j++) {
         float sum_x2 = 0;
-        for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        for (int l = 0; l < 32; l++)
+            sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
-        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+        for (int l = 0; l < 32; l++)
+            weights[l] = av_x + fabsf(x[32 * j + l]);
         sc[j] = fit_scale_min(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, rdelta, nstep);
         if (sc[j] > max_scale) max_scale = sc[j];
         if (mins[j] > max_min) max_min = mins[j];
@@ -347,7 +358,8 @@ static void q_q4_K(const float *x, tl_block_q4_K *y, int64_t nb) {
         q_kx(x, (uint8_t *)&y[i].d, (uint8_t *)&y[i].dmin, y[i].scales, L, 15, -1.f, 0.1f, 20);
         uint8_t *q = y[i].qs;
         for (int j = 0; j < TL_QK; j += 64, q += 32)
-            for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
+            for (int l = 0; l < 32; l++)
+                q[l] = (uint8_t)(L[j + l] | (L[j + l + 32] << 4));
     }
 }
 
@@ -386,7 +398,8 @@ static float fit_scale_signed(int n, int nmax, const float *x, int8_t *L) {
             max = x[i];
         }
     if (amax < 1e-15f) {
-        for (int i = 0; i < n; i++) L[i] = 0;
+        for (int i = 0; i < n; i++)
+            L[i] = 0;
         return 0.f;
     }
     float iscale = -nmax / max, sumlx = 0, suml2 = 0;
@@ -440,7 +453,8 @@ static void q_q6_K(const float *x, tl_block_q6_K *y, int64_t nb) {
         }
         float iscale = -128.f / max_scale;
         y[i].d = tl_f32_to_f16(1 / iscale);
-        for (int ib = 0; ib < 16; ib++) y[i].scales[ib] = (int8_t)QMIN(127, nearest_int(iscale * scales[ib]));
+        for (int ib = 0; ib < 16; ib++)
+            y[i].scales[ib] = (int8_t)QMIN(127, nearest_int(iscale * scales[ib]));
         for (int j = 0; j < 16; j++) {
             float d = tl_f16_to_f32(y[i].d) * y[i].scales[j];
             if (!d) continue;
@@ -474,10 +488,12 @@ void tl_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
             continue;
         }
         const float iscale = -127.f / max;
-        for (int j = 0; j < TL_QK; j++) y[i].qs[j] = (int8_t)QMIN(127, nearest_int(iscale * x[j]));
+        for (int j = 0; j < TL_QK; j++)
+            y[i].qs[j] = (int8_t)QMIN(127, nearest_int(iscale * x[j]));
         for (int j = 0; j < 16; j++) {
             int sum = 0;
-            for (int ii = 0; ii < 16; ii++) sum += y[i].qs[j * 16 + ii];
+            for (int ii = 0; ii < 16; ii++)
+                sum += y[i].qs[j * 16 + ii];
             y[i].bsums[j] = (int16_t)sum;
         }
         y[i].d = 1 / iscale;
@@ -487,7 +503,8 @@ void tl_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
 void tl_quantize_a32(const float *x, tl_block_a32 *y, int64_t n) {
     for (int64_t i = 0; i < n / 32; i++, x += 32) {
         float amax = 0.0f;
-        for (int j = 0; j < 32; j++) amax = QMAX(amax, fabsf(x[j]));
+        for (int j = 0; j < 32; j++)
+            amax = QMAX(amax, fabsf(x[j]));
         const float d = amax / 127, id = d ? 1.0f / d : 0.0f;
         int sum = 0;
         for (int j = 0; j < 32; j++) {

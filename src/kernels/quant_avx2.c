@@ -117,8 +117,8 @@ static inline void k4_unpack(const uint8_t *packed, uint8_t sm[16]) {
     memcpy(u, packed, 12);
     const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
     u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* mins 4..7 */
-    uint32_t mins_lo = u[1] & m6;                           /* mins 0..3 */
-    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);         /* scales 4..7 */
+    uint32_t mins_lo = u[1] & m6;                          /* mins 0..3 */
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);        /* scales 4..7 */
     u[2] = mins_lo;
     u[0] &= m6; /* scales 0..3 */
     memcpy(sm, u, 16);

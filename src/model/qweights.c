@@ -40,7 +40,8 @@ tl_status tl_model_dequantize(tl_model *m) {
         tl_layer_params p;
         tl_params_layer(c, m->params, l, &p);
         float *dst[TL_QW__COUNT] = {p.wq, p.wk, p.wv, p.wo, p.w_gate, p.w_up, p.w_down};
-        for (int k = 0; k < TL_QW__COUNT; k++) dequant_into(&tl_qweights_layer(q, l)[k], dst[k]);
+        for (int k = 0; k < TL_QW__COUNT; k++)
+            dequant_into(&tl_qweights_layer(q, l)[k], dst[k]);
     }
     tl_qweights_free(q);
     m->qw = NULL;
@@ -57,7 +58,8 @@ const char *tl_model_weight_type(const tl_model *m) {
     int best = -1, best_n = 0;
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         int n = 0;
-        for (int i = 0; i < m->cfg.n_layers * TL_QW__COUNT; i++) n += m->qw->layers[i].type == names[k].t;
+        for (int i = 0; i < m->cfg.n_layers * TL_QW__COUNT; i++)
+            n += m->qw->layers[i].type == names[k].t;
         if (n > best_n) {
             best_n = n;
             best = (int)k;

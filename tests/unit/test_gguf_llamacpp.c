@@ -70,7 +70,8 @@ static void test_rope_freqs(void) {
 
     /* Llama 3.1-like factors: 1 for high frequencies rising to 8 for low ones */
     m->rope_freqs = tl_malloc(sizeof(float) * half);
-    for (int i = 0; i < half; i++) m->rope_freqs[i] = 1.0f + 7.0f * (float)i / (float)(half - 1);
+    for (int i = 0; i < half; i++)
+        m->rope_freqs[i] = 1.0f + 7.0f * (float)i / (float)(half - 1);
     snprintf(path, sizeof path, "%s/rope_freqs.gguf", dir);
     tl_model *r = round_trip(m, path);
     CHECK(r && r->rope_freqs && r->rope_freqs[half - 1] == 8.0f, "rope_freqs read back");
@@ -79,7 +80,8 @@ static void test_rope_freqs(void) {
         size_t size = 0;
         CHECK_OK(tl_file_read_all("tests/golden/quant/llamacpp/rope_freqs.logits", &ref, &size));
         if (ref && size == sizeof(float) * (size_t)V) {
-            double range, d = max_diff(a, (const float *)ref, V, &range), d0 = max_diff(none, (const float *)ref, V, NULL);
+            double range, d = max_diff(a, (const float *)ref, V, &range),
+                          d0 = max_diff(none, (const float *)ref, V, NULL);
             CHECK(d < 1e-3 * range, "rope_freqs: logits differ from llama.cpp's by %.3g (range %.3g)", d, range);
             CHECK(d0 > 10 * d, "without the factors the logits should be far off (%.3g vs %.3g)", d0, d);
             printf("rope_freqs vs llama.cpp: max |diff| %.2e of a logit range %.3g (without the factors: %.2e)\n", d,
@@ -92,7 +94,8 @@ static void test_rope_freqs(void) {
     tl_model_free(r);
 
     /* factors all 2 == linear scaling by 2 */
-    for (int i = 0; i < half; i++) m->rope_freqs[i] = 2.0f;
+    for (int i = 0; i < half; i++)
+        m->rope_freqs[i] = 2.0f;
     snprintf(path, sizeof path, "%s/rope_freqs2.gguf", dir);
     r = round_trip(m, path);
     CHECK(r && last_logits(r, a) == 0, "factors 2");
@@ -148,7 +151,8 @@ static void write_variant(const char *path, const char *scaling_type, int freqs_
                 strs[k] = own[k];
             }
             tl_gguf_write_arr_str(w, key, strs, NULL, kv->n);
-            for (uint64_t k = 0; k < kv->n; k++) tl_free(own[k]);
+            for (uint64_t k = 0; k < kv->n; k++)
+                tl_free(own[k]);
             tl_free(own);
             tl_free(strs);
         } else if (kv->type == TL_GGUF_ARRAY) {
@@ -160,7 +164,8 @@ static void write_variant(const char *path, const char *scaling_type, int freqs_
     tl_gguf_write_u32(w, "tokenizer.ggml.padding_token_id", pad_id);
     if (scaling_type) tl_gguf_write_str(w, "llama.rope.scaling.type", scaling_type);
     float freqs[64];
-    for (int i = 0; i < 64; i++) freqs[i] = 1.0f;
+    for (int i = 0; i < 64; i++)
+        freqs[i] = 1.0f;
     int64_t ne1[1] = {freqs_len};
     if (freqs_len) tl_gguf_write_tensor(w, "rope_freqs.weight", TL_GGML_F32, 1, ne1, freqs);
     for (uint64_t i = 0; g && i < g->n_tensors; i++) {
@@ -191,21 +196,23 @@ static void test_refusals_and_null_tokens(void) {
     m = NULL;
     snprintf(path, sizeof path, "%s/yarn.gguf", dir);
     write_variant(path, "yarn", 0, 0xFFFFFFFFu);
-    CHECK(tl_model_load(path, &m) == TL_E_UNSUPPORTED && strstr(tl_last_error(), "'yarn' is not supported"),
-          "yarn: %s", tl_last_error());
+    CHECK(tl_model_load(path, &m) == TL_E_UNSUPPORTED && strstr(tl_last_error(), "'yarn' is not supported"), "yarn: %s",
+          tl_last_error());
     tl_model_free(m);
     m = NULL;
     snprintf(path, sizeof path, "%s/freqs_len.gguf", dir);
     write_variant(path, NULL, 7, 0xFFFFFFFFu);
-    CHECK(tl_model_load(path, &m) == TL_E_FORMAT && strstr(tl_last_error(), "rope_freqs.weight"),
-          "rope_freqs of 7: %s", tl_last_error());
+    CHECK(tl_model_load(path, &m) == TL_E_FORMAT && strstr(tl_last_error(), "rope_freqs.weight"), "rope_freqs of 7: %s",
+          tl_last_error());
     tl_model_free(m);
 }
 
 int main(void) {
     test_rope_freqs();
     test_refusals_and_null_tokens();
-    if (!getenv("TILLER_KEEP")) tl_test_rmtree(tl_test_tmpdir());
-    else printf("kept %s\n", tl_test_tmpdir());
+    if (!getenv("TILLER_KEEP"))
+        tl_test_rmtree(tl_test_tmpdir());
+    else
+        printf("kept %s\n", tl_test_tmpdir());
     return tl_test_done();
 }

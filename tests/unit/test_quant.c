@@ -79,7 +79,8 @@ static void test_quant_golden(void) {
         uint8_t *mine = tl_malloc(bytes);
         tl_quantize_row(type, x, mine, n);
         size_t diff = 0;
-        for (uint32_t i = 0; i < bytes; i++) diff += mine[i] != raw[at + i];
+        for (uint32_t i = 0; i < bytes; i++)
+            diff += mine[i] != raw[at + i];
         CHECK(diff == 0, "type %u: %zu of %u bytes differ from ggml's quantizer", type, diff, bytes);
         printf("quantize type %u: %u bytes, %zu differ from ggml's quantizer\n", type, bytes, diff);
         at += bytes;
@@ -97,7 +98,8 @@ static void test_roundtrip(void) {
     float x[1024], y[1024];
     tl_rng rng;
     tl_rng_seed(&rng, 7);
-    for (int i = 0; i < n; i++) x[i] = tl_rng_normal(&rng) * (i % 97 == 0 ? 5.0f : 1.0f);
+    for (int i = 0; i < n; i++)
+        x[i] = tl_rng_normal(&rng) * (i % 97 == 0 ? 5.0f : 1.0f);
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         uint8_t buf[2048];
         tl_quantize_row(types[k], x, buf, n);
@@ -109,7 +111,8 @@ static void test_roundtrip(void) {
             sx += (double)x[i] * x[i];
             int b0 = i / 32 * 32;
             double amax = 0;
-            for (int j = b0; j < b0 + 32; j++) amax = fmax(amax, fabs(x[j]));
+            for (int j = b0; j < b0 + 32; j++)
+                amax = fmax(amax, fabs(x[j]));
             worst = fmax(worst, e / amax);
         }
         CHECK(worst <= tol[k], "type %u: worst relative error %.4f > %.4f", types[k], worst, tol[k]);
@@ -125,24 +128,29 @@ static void test_matmul(void) {
     float *w = tl_malloc(sizeof(float) * O * I), *x = tl_malloc(sizeof(float) * T * I);
     float *wd = tl_malloc(sizeof(float) * O * I), *xd = tl_malloc(sizeof(float) * T * I);
     float *out = tl_malloc(sizeof(float) * T * O), *out_p = tl_malloc(sizeof(float) * T * O);
-    for (int i = 0; i < O * I; i++) w[i] = tl_rng_normal(&rng) * 0.05f;
-    for (int i = 0; i < T * I; i++) x[i] = tl_rng_normal(&rng);
+    for (int i = 0; i < O * I; i++)
+        w[i] = tl_rng_normal(&rng) * 0.05f;
+    for (int i = 0; i < T * I; i++)
+        x[i] = tl_rng_normal(&rng);
     uint8_t *wq = tl_malloc(tl_q_row_bytes(TL_Q8_0, I) * O * 2);
     void *scratch = tl_malloc_aligned(tl_qmatmul_scratch(T, I));
     for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
         uint32_t t = types[k];
         size_t rb = tl_q_row_bytes(t, I);
         if (t == TL_Q5_0 || t == TL_Q5_1) { /* no quantizer: random bytes with sane scales */
-            for (size_t i = 0; i < rb * O; i++) wq[i] = (uint8_t)(tl_rng_u64(&rng) & 0xff);
+            for (size_t i = 0; i < rb * O; i++)
+                wq[i] = (uint8_t)(tl_rng_u64(&rng) & 0xff);
             for (int b = 0; b < O * I / 32; b++) {
                 uint16_t d = tl_f32_to_f16(0.01f), m = tl_f32_to_f16(-0.1f);
                 memcpy(wq + (size_t)b * tl_q_block_bytes(t), &d, 2);
                 if (t == TL_Q5_1) memcpy(wq + (size_t)b * tl_q_block_bytes(t) + 2, &m, 2);
             }
         } else {
-            for (int o = 0; o < O; o++) tl_quantize_row(t, w + o * I, wq + o * rb, I);
+            for (int o = 0; o < O; o++)
+                tl_quantize_row(t, w + o * I, wq + o * rb, I);
         }
-        for (int o = 0; o < O; o++) tl_dequantize_row(t, wq + o * rb, wd + o * I, I);
+        for (int o = 0; o < O; o++)
+            tl_dequantize_row(t, wq + o * rb, wd + o * I, I);
         /* the activations as the kernel sees them */
         int kq = t == TL_Q4_K || t == TL_Q5_K || t == TL_Q6_K;
         for (int r = 0; r < T; r++) {
@@ -154,7 +162,8 @@ static void test_matmul(void) {
                 tl_block_a32 a[16];
                 tl_quantize_a32(x + r * I, a, I);
                 for (int b = 0; b < I / 32; b++)
-                    for (int j = 0; j < 32; j++) xd[r * I + b * 32 + j] = a[b].d * a[b].qs[j];
+                    for (int j = 0; j < 32; j++)
+                        xd[r * I + b * 32 + j] = a[b].d * a[b].qs[j];
             }
         }
         tl_qmat W = {t, wq, O, I, rb};
