@@ -33,5 +33,10 @@ check "no partial outputs" "" "$(ls "$tmp" | grep -e '^x\.' -e '\.tmp')"
 "$T" generate -m "$tmp/q4_0.gguf" -p "Once" -n 8 --temp 0 --steer "$tmp/cv.gguf" --steer-scale 4 >/dev/null; check "generate --steer on q4_0" 0 $?
 "$T" acts -m "$tmp/q8_0.gguf" --data "$tmp/pairs.csv" -o "$tmp/acts" >/dev/null 2>&1; check "acts on q8_0" 0 $?
 check "acts wrote arrays" 1 $([ -n "$(find "$tmp/acts" -name '*.npy' -print -quit)" ] && echo 1 || echo 0)
+# an HF directory written with a vocabulary is complete: tokenizer.json and tokenizer_config.json beside the weights
+"$T" convert $S/stories260K.bin "$tmp/hf" --tokenizer $S/tok512.bin >/dev/null; check "convert to HF dir" 0 $?
+check "HF dir files" "config.json model.safetensors tokenizer.json tokenizer_config.json" "$(ls "$tmp/hf" | tr '\n' ' ' | sed 's/ $//')"
+check "HF dir tokenizer reads back" "1 403 407 261 378" "$("$T" tokenize --tokenizer "$tmp/hf/tokenizer.json" -p "Once upon a time" --ids-only --bos)"
+grep -qE '"bos_token":[[:space:]]+"<s>"' "$tmp/hf/tokenizer_config.json"; check "tokenizer_config bos" 0 $?
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
