@@ -8,6 +8,7 @@
 
 #include "tiller.h"
 #include "cli.h"
+#include "tiller/tokenizer.h"
 #include "commands.h"
 
 typedef struct {
@@ -140,8 +141,39 @@ static int bench_train(const report *rp, const char *model, int steps) {
     return 0;
 }
 
+/* --save: write the random-weight model of a shape (for llama.cpp to time the same file). */
+static int save_shape(const char *name, const char *out, const char *dtype_s, const char *tok_path, uint64_t seed) {
+    const tl_bench_shape *sh = tl_bench_shape_find(name);
+    if (!sh || !sh->cfg.dim)
+        return cli_failf(2, "bench --save: '%s' is not a shape (stories15M, stories110M, tinyllama, tiny256)", name);
+    tl_save_opts so = {TL_DTYPE_F32, 0};
+    if (tl_dtype_parse(dtype_s, &so.dtype)) return cli_failf(2, "--dtype: %s", tl_last_error());
+    tl_model *m = NULL;
+    if (tl_model_new(&sh->cfg, &m)) return cli_fail();
+    tl_model_init_random(m, seed);
+    if (tok_path) {
+        tl_tokenizer *tok = NULL;
+        if (tl_tokenizer_load(tok_path, &tok)) {
+            tl_model_free(m);
+            return cli_fail();
+        }
+        tl_model_set_tokenizer(m, tok); /* the model owns it now */
+        if (tl_tokenizer_n_vocab(tok) != sh->cfg.vocab_size) {
+            int nv = tl_tokenizer_n_vocab(tok);
+            tl_model_free(m);
+            return cli_failf(1, "%s: %d tokens, the shape's vocabulary is %d", tok_path, nv, sh->cfg.vocab_size);
+        }
+    }
+    tl_status s = tl_model_save_opts(m, out, &so);
+    tl_model_free(m);
+    if (s) return cli_fail();
+    printf("%s: random %s (seed %llu), %s\n", out, name, (unsigned long long)seed, tl_dtype_name(so.dtype));
+    return 0;
+}
+
 int tl_cmd_bench(int argc, char **argv) {
     const char *model = "all", *path260k = NULL;
+    const char *save = NULL, *dtype_s = "f32", *tok_path = NULL;
     int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3;
     tl_bench_opts o;
     tl_bench_opts_default(&o);
@@ -162,6 +194,10 @@ int tl_cmd_bench(int argc, char **argv) {
          "stories15M (8 x 256) and stories110M (4 x 256) shapes, tied, against measured sgemm"},
         {"--steps", NULL, OPT_INT, &steps, "timed training steps per shape (--train)"},
         {"--json", NULL, OPT_FLAG, &json, "one JSON object per line instead of text"},
+        {"--save", NULL, OPT_STR, &save,
+         "write the random-weight model of --model (a shape, also tinyllama or tiny256) to this file and exit"},
+        {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type for --save (f32, f16, q8_0, q4_k, ... as convert)"},
+        {"--tokenizer", NULL, OPT_STR, &tok_path, "vocabulary to embed with --save (its size must match the shape)"},
     };
     const cli_spec spec = {
         "tiller bench [-t THREADS] [--model NAME|FILE] [--train [--steps N]] [--json]",
@@ -186,6 +222,7 @@ int tl_cmd_bench(int argc, char **argv) {
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
     cli_set_threads(threads);
+    if (save) return save_shape(model, save, dtype_s, tok_path, o.seed);
     setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it is measured, also into a file or pipe */
 
     if (!strcmp(model, "all") || !strcmp(model, "stories260K")) { /* checked before minutes of benchmarks */

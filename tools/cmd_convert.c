@@ -13,7 +13,9 @@ int tl_cmd_convert(int argc, char **argv) {
     int npos = 0;
     int threads = 0;
     const cli_opt opts[] = {
-        {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type of OUT: f32, f16 or bf16 (.bin: f32 only)"},
+        {"--dtype", NULL, OPT_STR, &dtype_s,
+         "tensor type of OUT: f32, f16, bf16, or (.gguf only) q8_0, q4_0, q4_k, q5_k, q6_k with ggml's reference "
+         "quantizer (norms stay f32; rows that are not whole K-quant blocks fall back to q8_0) (.bin: f32 only)"},
         {"--llama2c-version", NULL, OPT_INT, &version, "llama2.c .bin header: 0 (legacy) or 1 (ak42)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path,
          "attach this vocabulary (.bin, .gguf, .json) to OUT (GGUF stores it as tokenizer.ggml.*)"},
@@ -21,7 +23,7 @@ int tl_cmd_convert(int argc, char **argv) {
         {"--verbose", "-v", OPT_FLAG, &verbose, "log progress"},
     };
     const cli_spec spec = {
-        "tiller convert IN OUT [--dtype f32|f16|bf16] [--llama2c-version 0|1] [--tokenizer FILE]",
+        "tiller convert IN OUT [--dtype f32|f16|bf16|q8_0|q4_0|q4_k|q5_k|q6_k] [--llama2c-version 0|1] [--tokenizer FILE]",
         "Convert a model between formats, chosen by extension: llama2.c .bin, Hugging Face\n"
         "safetensors (a directory holding model.safetensors + config.json, a path without\n"
         "extension, which is created, or FILE.safetensors with config.json beside it), and\n"
@@ -43,6 +45,10 @@ int tl_cmd_convert(int argc, char **argv) {
     if (!strcmp(pos[0], pos[1])) return cli_failf(2, "convert: IN and OUT are the same path '%s'", pos[0]);
     tl_model *m = NULL;
     if (tl_model_load(pos[0], &m) != TL_OK) return cli_fail();
+    if (tl_model_dequantize(m) != TL_OK) { /* a quantized input: f32 first, then any OUT dtype */
+        tl_model_free(m);
+        return cli_fail();
+    }
     if (tok_path) {
         tl_tokenizer *t;
         if (tl_tokenizer_load(tok_path, &t) != TL_OK) {

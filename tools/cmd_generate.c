@@ -108,7 +108,8 @@ int tl_cmd_generate(int argc, char **argv) {
         {"--iters", NULL, OPT_INT, &rc_iters, "RE-Control gradient steps per token"},
     };
     cli_spec spec = {"tiller generate -m MODEL [-p PROMPT] [options]",
-                     "Generates text after the prompt, streaming it to stdout; stops at end-of-sequence. "
+                     "Generates text after the prompt, streaming it to stdout; stops at an end-of-generation token "
+                     "(EOS, EOT, EOM, <|eot_id|>, <|im_end|> ... as llama.cpp; BOS does not stop it). "
                      "Prints tokens/s to stderr with -v.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
@@ -148,6 +149,7 @@ int tl_cmd_generate(int argc, char **argv) {
     tl_gen_opts go;
     tl_gen_opts_default(&go);
     go.max_new = n_new;
+    go.stop_bos = 0; /* as llama.cpp: end-of-generation tokens only (EOS, EOT, EOM), not BOS */
     tl_gen_result gr;
     if (tl_generate(s, smp, L.tok, ids, (int)n_ids, &go, print_piece, &out, &gr) != TL_OK) {
         rc = cli_fail();

@@ -152,8 +152,9 @@ static int cmd_show(int argc, char **argv) {
     cli_set_threads(threads);
     tl_steer_vec *v = NULL;
     if (tl_steer_load(pos[0], &v)) return cli_fail();
-    printf("%s: control vector, model_hint %s, width %d, %d layers (directions 1..%d)\n", pos[0], v->model_hint, v->dim,
-           v->n_layers, v->n_layers - 1);
+    /* layer_count as stored (= directions 1..layer_count); the model has one more layer (layer 0 is not steered) */
+    printf("%s: control vector, model_hint %s, width %d, layer_count %d (directions 1..%d, a %d-layer model)\n", pos[0],
+           v->model_hint, v->dim, v->n_layers - 1, v->n_layers - 1, v->n_layers);
     if (v->info) printf("info: %s\n", v->info);
     for (int l = 1; l < v->n_layers; l++) {
         double nn = 0;

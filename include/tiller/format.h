@@ -23,9 +23,20 @@ tl_status tl_model_save(const tl_model *m, const char *path);
 
 
 /* Element type of stored tensors, for formats that offer a choice. */
-typedef enum { TL_DTYPE_F32 = 0, TL_DTYPE_F16 = 1, TL_DTYPE_BF16 = 2 } tl_dtype;
-const char *tl_dtype_name(tl_dtype t); /* "f32", "f16", "bf16" */
-/* Parse "f32" / "f16" / "bf16" (TL_E_ARG otherwise). */
+typedef enum {
+    TL_DTYPE_F32 = 0,
+    TL_DTYPE_F16 = 1,
+    TL_DTYPE_BF16 = 2,
+    /* ggml quantized types, GGUF only (matrices; norms stay f32) */
+    TL_DTYPE_Q8_0 = 3,
+    TL_DTYPE_Q4_0 = 4,
+    TL_DTYPE_Q4_K = 5,
+    TL_DTYPE_Q5_K = 6,
+    TL_DTYPE_Q6_K = 7,
+} tl_dtype;
+const char *tl_dtype_name(tl_dtype t); /* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k" */
+int tl_dtype_is_quantized(tl_dtype t);
+/* Parse a dtype name (TL_E_ARG otherwise). */
 tl_status tl_dtype_parse(const char *s, tl_dtype *out);
 
 /* Options of tl_model_save_opts; tl_model_save uses the defaults {F32, 0}. */

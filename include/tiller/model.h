@@ -55,6 +55,9 @@ tl_status tl_config_check(const tl_config *c, const char *what);
 
 tl_status tl_model_new(const tl_config *c, tl_model **out);
 void tl_model_free(tl_model *m);
+/* A quantized model: fill the parameters with the dequantized matrices and drop the quantized
+ * ones, for training and f32 saving (a no-op for f32 models). */
+tl_status tl_model_dequantize(tl_model *m);
 /* Initialise parameters like llama2.c's train.py: N(0, 0.02), out projections
  * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
 void tl_model_init_random(tl_model *m, uint64_t seed);
@@ -153,7 +156,7 @@ int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
 
 typedef struct {
     int max_new;      /* new tokens at most (the prompt plus these must fit the session's context) */
-    int stop_eos;     /* stop when EOS is sampled (not passed on) */
+    int stop_eos;     /* stop at an end-of-generation token (tl_tokenizer_is_eog: EOS, EOT, EOM) */
     int stop_bos;     /* stop when BOS is sampled (not passed on) */
     int stop_newline; /* stop at the first line break once the reply has a non-space byte (not kept) */
 } tl_gen_opts;

@@ -58,11 +58,16 @@ tl_status tl_tokenizer_load_json(const char *path, tl_tokenizer **out);
 /* tokenizer.json from memory (name is used in messages): for fuzzing and embedding. */
 tl_status tl_tokenizer_parse_json(const char *data, size_t size, const char *name, tl_tokenizer **out);
 tl_status tl_tokenizer_save_json(const tl_tokenizer *t, const char *path);
+/* tokenizer_config.json (special tokens, add_bos/eos, model_max_length) for an HF directory. */
+tl_status tl_tokenizer_save_hf_config(const tl_tokenizer *t, const char *path, int model_max_length);
 
 tl_tokenizer_kind tl_tokenizer_type(const tl_tokenizer *t);
 int tl_tokenizer_n_vocab(const tl_tokenizer *t);
 int32_t tl_tokenizer_bos(const tl_tokenizer *t); /* -1 when none */
 int32_t tl_tokenizer_eos(const tl_tokenizer *t); /* -1 when none */
+/* Is id an end-of-generation token, as llama.cpp decides (EOS, EOT, EOM and the control
+ * tokens <|eot_id|>, <|im_end|>, <|end|>, <end_of_turn>, <|endoftext|> ...)? BOS is not. */
+int tl_tokenizer_is_eog(const tl_tokenizer *t, int32_t id);
 /* The stored text of a token (SPM pieces use U+2581 for spaces, byte-level BPE
  * its printable code points); NULL for an id out of range. */
 const char *tl_tokenizer_piece(const tl_tokenizer *t, int32_t id, size_t *len);

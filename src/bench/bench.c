@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kernels/kernels.h"
+#include "model/qweights.h"
 
 /* stories15M / stories110M are llama2.c's TinyStories models; vocab 32000,
  * untied output so the LM head is a separate [V, C] matrix. */
@@ -31,6 +32,24 @@ static const tl_bench_shape shapes[] = {
      500.0,
      43.0},
 };
+/* Shapes that `bench --save` can write but `bench --model all` does not time: TinyLlama
+ * 1.1B's (GQA 32/4) and a tiny GQA model whose rows are whole K-quant blocks (tests). */
+static const tl_bench_shape extra_shapes[] = {
+    {"tinyllama",
+     {.dim = 2048,
+      .hidden_dim = 5632,
+      .n_layers = 22,
+      .n_heads = 32,
+      .n_kv_heads = 4,
+      .vocab_size = 32000,
+      .seq_len = 2048},
+     0.0,
+     0.0},
+    {"tiny256",
+     {.dim = 256, .hidden_dim = 512, .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .vocab_size = 512, .seq_len = 256},
+     0.0,
+     0.0},
+};
 static const tl_bench_shape loaded_targets[] = {
     {"stories260K", {0}, 0.0, 8000.0},
 };
@@ -43,6 +62,8 @@ const tl_bench_shape *tl_bench_shapes(int *n) {
 const tl_bench_shape *tl_bench_shape_find(const char *name) {
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
         if (!strcmp(shapes[i].name, name)) return &shapes[i];
+    for (size_t i = 0; i < sizeof extra_shapes / sizeof *extra_shapes; i++)
+        if (!strcmp(extra_shapes[i].name, name)) return &extra_shapes[i];
     for (size_t i = 0; i < sizeof loaded_targets / sizeof *loaded_targets; i++)
         if (!strcmp(loaded_targets[i].name, name)) return &loaded_targets[i];
     return NULL;
@@ -119,6 +140,15 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
     r->prefill_gflops = 2.0 * matmul_macs(c, o->n_prompt) / best_pp * 1e-9;
     double emb = (double)c->vocab_size * c->dim;
     r->weight_bytes = 4.0 * ((double)m->n_params - (c->tied_embeddings ? 0.0 : emb) + c->dim);
+    if (m->qw) { /* quantized: the matrices as stored, the LM head, norms in f32 */
+        double b = 4.0 * c->dim * (2.0 * c->n_layers + 1);
+        for (int i = 0; i < c->n_layers * TL_QW__COUNT; i++) {
+            const tl_qmat *q = &m->qw->layers[i];
+            b += (double)q->rows * (double)q->row_bytes; /* F32 slots: row_bytes = 4 cols */
+        }
+        b += m->qw->output.type == TL_Q_F32 ? 4.0 * emb : (double)m->qw->output.rows * (double)m->qw->output.row_bytes;
+        r->weight_bytes = b;
+    }
     r->decode_gbs = r->weight_bytes * r->decode_tps * 1e-9;
     return TL_OK;
 }

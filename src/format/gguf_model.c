@@ -6,11 +6,14 @@
  * ne = {cols, rows}. q/k rows are in the interleaved RoPE order in both
  * tiller and GGUF, so no permutation happens here. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "format.h"
 #include "tiller/tokenizer.h"
 #include "tokenizer/tok_gguf.h"
+#include "kernels/quant.h"
+#include "model/qweights.h"
 
 /* Fetch an integer hyper-parameter; `need` = 0 keeps *out when absent. */
 static tl_status hparam(const tl_gguf *g, const char *key, int need, int lo, int hi, int *out) {
@@ -27,6 +30,52 @@ static tl_status fparam(const tl_gguf *g, const char *key, float *out) {
     tl_status s = tl_gguf_get_float(g, key, &v);
     if (!s) *out = (float)v;
     return s;
+}
+
+/* RoPE scaling as llama.cpp reads it: type (default "linear"; "none" disables),
+ * factor (llama.rope.scaling.factor, or the older llama.rope.scale_linear) giving
+ * freq_scale = 1 / factor. YaRN and LongRoPE change more than the angles: refused. */
+static tl_status read_rope_scaling(const tl_gguf *g, float *freq_scale) {
+    *freq_scale = 1.0f;
+    int none = 0;
+    if (tl_gguf_find(g, "llama.rope.scaling.type")) {
+        tl_gguf_str st;
+        tl_status s = tl_gguf_get_str(g, "llama.rope.scaling.type", &st);
+        if (s) return s;
+        none = tl_gguf_str_eq(st, "none");
+        if (!none && !tl_gguf_str_eq(st, "linear"))
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.scaling.type '%.*s' is not supported (none, linear)",
+                             g->path, (int)(st.n > 32 ? 32 : st.n), st.s);
+    }
+    float factor = 0.0f;
+    tl_status s = fparam(g, "llama.rope.scale_linear", &factor);
+    if (!s) s = fparam(g, "llama.rope.scaling.factor", &factor);
+    if (s) return s;
+    if (!(factor >= 0.0f) || !isfinite(factor))
+        return tl_errorf(TL_E_FORMAT, "%s: invalid RoPE scaling factor %g", g->path, (double)factor);
+    if (!none && factor != 0.0f) *freq_scale = 1.0f / factor;
+    return TL_OK;
+}
+
+/* Llama 3.1's per-pair frequency factors (rope_freqs.weight, [D/2] f32), owned copy in *out. */
+static tl_status read_rope_freqs(const tl_gguf *g, int head_dim, float **out) {
+    *out = NULL;
+    const tl_gguf_tensor *t = tl_gguf_find_tensor(g, "rope_freqs.weight");
+    if (!t) return TL_OK;
+    if (t->type != TL_GGML_F32 || t->n_elements != (uint64_t)head_dim / 2)
+        return tl_errorf(TL_E_FORMAT, "%s: tensor 'rope_freqs.weight' must be %d f32 values (has %llu of type %s)",
+                         g->path, head_dim / 2, (unsigned long long)t->n_elements, tl_ggml_type_name(t->type));
+    float *f = tl_malloc((size_t)head_dim / 2 * sizeof *f);
+    if (!f) return tl_errorf(TL_E_NOMEM, "%s: out of memory", g->path);
+    memcpy(f, t->data, (size_t)head_dim / 2 * sizeof *f);
+    for (int i = 0; i < head_dim / 2; i++)
+        if (!(f[i] > 0.0f) || !isfinite(f[i])) {
+            tl_free(f);
+            return tl_errorf(TL_E_FORMAT, "%s: rope_freqs.weight[%d] = %g is not a positive number", g->path, i,
+                             (double)f[i]);
+        }
+    *out = f;
+    return TL_OK;
 }
 
 static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
@@ -64,12 +113,6 @@ static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
     if ((s = fparam(g, "llama.rope.freq_base", &c->rope_theta)) ||
         (s = fparam(g, "llama.attention.layer_norm_rms_epsilon", &c->norm_eps)))
         return s;
-    if (tl_gguf_find(g, "llama.rope.scaling.type")) {
-        tl_gguf_str st;
-        if (!tl_gguf_get_str(g, "llama.rope.scaling.type", &st) && !tl_gguf_str_eq(st, "none"))
-            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.scaling.type '%.*s' is not supported", g->path,
-                             (int)(st.n > 32 ? 32 : st.n), st.s);
-    }
     const tl_gguf_tensor *emb = tl_gguf_find_tensor(g, "token_embd.weight");
     if (!emb) return tl_errorf(TL_E_FORMAT, "%s: missing tensor 'token_embd.weight'", g->path);
     if (emb->n_dims != 2 || emb->ne[1] > big)
@@ -115,6 +158,84 @@ static tl_status read_tensor(const tl_gguf *g, const tl_param_tensor *p, float *
     return TL_OK;
 }
 
+/* Is any matrix of the layout stored quantized? */
+static int file_is_quantized(const tl_gguf *g, const tl_param_tensor *pt, int n) {
+    for (int i = 0; i < n; i++) {
+        const tl_gguf_tensor *t = pt[i].n_dims == 2 ? tl_gguf_find_tensor(g, pt[i].name) : NULL;
+        if (t && t->type != TL_GGML_F32 && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16) return 1;
+    }
+    return 0;
+}
+
+static void release_gguf(void *g) { tl_gguf_close(g); }
+
+/* The view of one matrix: quantized types stay in the file; F32/F16/BF16 go to the f32 buffer. */
+static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *params, tl_qmat *q) {
+    const tl_gguf_tensor *t = tl_gguf_find_tensor(g, p->name);
+    if (t && tl_q_supported(t->type)) {
+        if (t->n_dims != 2 || t->ne[0] != p->cols || t->ne[1] != p->rows)
+            return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has shape [%lld, %lld] (ne), expected [%lld, %lld]", g->path,
+                             p->name, (long long)t->ne[0], (long long)t->ne[1], (long long)p->cols,
+                             (long long)p->rows);
+        q->type = t->type;
+        q->data = t->data;
+        q->rows = p->rows;
+        q->cols = p->cols;
+        q->row_bytes = tl_q_row_bytes(t->type, p->cols);
+        return TL_OK;
+    }
+    if (t && t->type != TL_GGML_F32 && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16)
+        return tl_errorf(TL_E_UNSUPPORTED,
+                         "%s: tensor '%s' has type %s (tiller reads F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, "
+                         "Q5_K and Q6_K)",
+                         g->path, p->name, tl_ggml_type_name(t->type));
+    q->type = TL_Q_F32;
+    q->rows = p->rows;
+    q->cols = p->cols;
+    q->row_bytes = (size_t)p->cols * sizeof(float);
+    return read_tensor(g, p, params + p->offset);
+}
+
+/* A quantized file: matrices stay in the mapping (which the model then owns), norms and
+ * unquantized matrices are read into the reserved f32 buffer. */
+static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_tensor *pt, int n, tl_model **out) {
+    tl_model *m;
+    tl_status s = tl_model_new_reserved(c, &m);
+    if (s) return s;
+    if ((s = tl_qweights_new(c->n_layers, &m->qw))) goto fail;
+    for (int i = 0; i < n && !s; i++) {
+        const tl_param_tensor *p = &pt[i];
+        tl_qmat *q = NULL;
+        int layer, k = -1;
+        char slot[32];
+        if (p->n_dims == 1) {
+            s = read_tensor(g, p, m->params + p->offset);
+            continue;
+        }
+        if (!strcmp(p->name, "token_embd.weight")) q = &m->qw->tok_embd;
+        else if (!strcmp(p->name, "output.weight")) q = &m->qw->output;
+        else if (sscanf(p->name, "blk.%d.%31[a-z_].weight", &layer, slot) == 2) {
+            static const char *slots[TL_QW__COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                                      "ffn_gate", "ffn_up", "ffn_down"};
+            for (int j = 0; j < TL_QW__COUNT; j++)
+                if (!strcmp(slot, slots[j])) k = j;
+            if (k >= 0 && layer >= 0 && layer < c->n_layers) q = &m->qw->layers[(size_t)layer * TL_QW__COUNT + k];
+        }
+        if (!q) {
+            s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has no place in the model", g->path, p->name);
+            break;
+        }
+        s = view_matrix(g, p, m->params, q);
+    }
+    if (s) goto fail;
+    if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
+    *out = m;
+    return TL_OK;
+fail:
+    tl_model_free(m);
+    return s;
+}
+
 tl_status tl_gguf_model_load(const char *path, tl_model **out) {
     *out = NULL;
     tl_gguf *g;
@@ -125,19 +246,24 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
     tl_model *m = NULL;
     tl_param_tensor *pt = NULL;
     if ((s = read_config(g, &c, &rope_dims)) != TL_OK) goto done;
-    if ((s = tl_model_new(&c, &m)) != TL_OK) goto done;
-    int n = tl_params_tensors(&m->cfg, NULL, 0);
+    tl_config_defaults(&c);
+    int n = tl_params_tensors(&c, NULL, 0);
     pt = tl_malloc((size_t)n * sizeof *pt);
     if (!pt) {
         s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
         goto done;
     }
-    tl_params_tensors(&m->cfg, pt, n);
-    for (int i = 0; i < n && !s; i++) s = read_tensor(g, &pt[i], m->params + pt[i].offset);
+    tl_params_tensors(&c, pt, n);
+    int quantized = file_is_quantized(g, pt, n);
+    if ((s = quantized ? load_quantized(g, &c, pt, n, &m) : tl_model_new(&c, &m)) != TL_OK) goto done;
+    if ((s = read_rope_scaling(g, &m->rope_freq_scale)) || (s = read_rope_freqs(g, c.head_dim, &m->rope_freqs)))
+        goto done;
+    for (int i = 0; i < n && !s && !quantized; i++) s = read_tensor(g, &pt[i], m->params + pt[i].offset);
     if (s) goto done;
     for (uint64_t i = 0; i < g->n_tensors; i++) {
         int known = 0;
         for (int k = 0; k < n && !known; k++) known = !strcmp(g->tensors[i].name, pt[k].name);
+        if (!strcmp(g->tensors[i].name, "rope_freqs.weight")) known = 1;
         /* a block past llama.block_count means the count is wrong, and the model would be garbage */
         unsigned blk;
         if (!known && sscanf(g->tensors[i].name, "blk.%u.", &blk) == 1 && blk >= (unsigned)c.n_layers) {
@@ -156,6 +282,11 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
         }
     }
     if (!(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    if (quantized) { /* the model's matrices point into the mapping: it keeps the file open */
+        m->qw->owner = g;
+        m->qw->release = release_gguf;
+        g = NULL;
+    }
 done:
     tl_free(pt);
     tl_gguf_close(g);
@@ -167,11 +298,35 @@ done:
     return TL_OK;
 }
 
+/* ggml type and llama.cpp's general.file_type (llama_ftype) of a dtype */
+static void dtype_types(tl_dtype d, uint32_t *ggml, uint32_t *ftype) {
+    switch (d) {
+    case TL_DTYPE_F16: *ggml = TL_GGML_F16, *ftype = 1; break;
+    case TL_DTYPE_BF16: *ggml = TL_GGML_BF16, *ftype = 32; break;
+    case TL_DTYPE_Q8_0: *ggml = TL_Q8_0, *ftype = 7; break;
+    case TL_DTYPE_Q4_0: *ggml = TL_Q4_0, *ftype = 2; break;
+    case TL_DTYPE_Q4_K: *ggml = TL_Q4_K, *ftype = 14; break; /* MOSTLY_Q4_K_S: every matrix Q4_K */
+    case TL_DTYPE_Q5_K: *ggml = TL_Q5_K, *ftype = 16; break; /* MOSTLY_Q5_K_S */
+    case TL_DTYPE_Q6_K: *ggml = TL_Q6_K, *ftype = 18; break;
+    default: *ggml = TL_GGML_F32, *ftype = 0; break;
+    }
+}
+
+/* The type a matrix with rows of `cols` values is written in: the asked type when its
+ * blocks fit, else Q8_0 (blocks of 32), else F16 — as llama.cpp falls back for K-quants. */
+static uint32_t matrix_type(uint32_t want, int64_t cols) {
+    if (!tl_q_can_quantize(want) || cols % tl_q_block_size(want) == 0) return want;
+    return cols % 32 == 0 ? TL_Q8_0 : TL_GGML_F16;
+}
+
 tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype) {
     const tl_config *c = &m->cfg;
-    uint32_t tensor_type = dtype == TL_DTYPE_F16 ? TL_GGML_F16 : dtype == TL_DTYPE_BF16 ? TL_GGML_BF16 : TL_GGML_F32;
-    if (dtype != TL_DTYPE_F32 && dtype != TL_DTYPE_F16 && dtype != TL_DTYPE_BF16)
-        return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
+    uint32_t tensor_type, file_type;
+    if ((unsigned)dtype > TL_DTYPE_Q6_K) return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
+    if (m->qw)
+        return tl_errorf(TL_E_ARG, "%s: the model holds quantized weights: dequantize it first (tl_model_dequantize)",
+                         path);
+    dtype_types(dtype, &tensor_type, &file_type);
     if (c->rope_layout != TL_ROPE_INTERLEAVED)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF llama models use interleaved RoPE pairs", path);
     if (m->tok && tl_tokenizer_n_vocab(m->tok) != c->vocab_size)
@@ -183,8 +338,8 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     const char *slash = m->source ? strrchr(m->source, '/') : NULL;
     s = tl_gguf_write_str(w, "general.architecture", "llama");
     if (!s) s = tl_gguf_write_str(w, "general.name", slash ? slash + 1 : m->source ? m->source : "tiller");
-    /* llama.cpp's llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32 */
-    if (!s) s = tl_gguf_write_u32(w, "general.file_type", dtype == TL_DTYPE_F32 ? 0 : dtype == TL_DTYPE_F16 ? 1 : 32);
+    if (!s) s = tl_gguf_write_u32(w, "general.file_type", file_type);
+    if (!s && tl_dtype_is_quantized(dtype)) s = tl_gguf_write_u32(w, "general.quantization_version", 2);
     if (!s) s = tl_gguf_write_u32(w, "llama.context_length", (uint32_t)c->seq_len);
     if (!s) s = tl_gguf_write_u32(w, "llama.embedding_length", (uint32_t)c->dim);
     if (!s) s = tl_gguf_write_u32(w, "llama.block_count", (uint32_t)c->n_layers);
@@ -199,6 +354,14 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
         if (!s) s = tl_gguf_write_u32(w, "llama.attention.value_length", (uint32_t)c->head_dim);
     }
     if (!s) s = tl_gguf_write_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
+    if (!s && m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f) {
+        s = tl_gguf_write_str(w, "llama.rope.scaling.type", "linear");
+        if (!s) s = tl_gguf_write_f32(w, "llama.rope.scaling.factor", 1.0f / m->rope_freq_scale);
+    }
+    if (!s && m->rope_freqs) {
+        int64_t ne[1] = {c->head_dim / 2};
+        s = tl_gguf_write_tensor(w, "rope_freqs.weight", TL_GGML_F32, 1, ne, m->rope_freqs);
+    }
     if (!s && m->tok) s = tl_tokenizer_write_gguf(m->tok, w);
     int n = tl_params_tensors(c, NULL, 0);
     tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);
@@ -207,7 +370,7 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     for (int i = 0; i < n && !s; i++) {
         int64_t ne[2] = {pt[i].cols, pt[i].rows};
         /* vectors stay F32, as llama.cpp's converters keep norms */
-        uint32_t type = pt[i].n_dims == 1 ? TL_GGML_F32 : tensor_type;
+        uint32_t type = pt[i].n_dims == 1 ? TL_GGML_F32 : matrix_type(tensor_type, pt[i].cols);
         s = tl_gguf_write_tensor(w, pt[i].name, type, pt[i].n_dims, ne, m->params + pt[i].offset);
     }
     if (!s) s = tl_gguf_writer_save(w, path);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "kernels/quant.h"
 
 typedef struct {
     char name[TL_GGUF_MAX_NAME];
@@ -141,7 +142,7 @@ tl_status tl_gguf_write_tensor(tl_gguf_writer *w, const char *name, uint32_t typ
     if (w->failed) return w->failed;
     if (strlen(name) >= TL_GGUF_MAX_NAME)
         return fail(w, tl_errorf(TL_E_ARG, "gguf writer: tensor name '%s' is too long", name));
-    if (type != TL_GGML_F32 && type != TL_GGML_F16 && type != TL_GGML_BF16)
+    if (type != TL_GGML_F32 && type != TL_GGML_F16 && type != TL_GGML_BF16 && !tl_q_can_quantize(type))
         return fail(w, tl_errorf(TL_E_UNSUPPORTED, "gguf writer: tensor '%s': type %s cannot be written", name,
                                  tl_ggml_type_name(type)));
     if (n_dims < 1 || n_dims > 4)
@@ -154,6 +155,9 @@ tl_status tl_gguf_write_tensor(tl_gguf_writer *w, const char *name, uint32_t typ
             return fail(w, tl_errorf(TL_E_ARG, "gguf writer: tensor '%s': bad dimension %d = %lld", name, d,
                                      (long long)ne[d]));
     }
+    if (tl_q_can_quantize(type) && t.ne[0] % tl_q_block_size(type))
+        return fail(w, tl_errorf(TL_E_ARG, "gguf writer: tensor '%s': rows of %lld values are not whole %s blocks of %d",
+                                 name, (long long)t.ne[0], tl_ggml_type_name(type), tl_q_block_size(type)));
     for (size_t i = 0; i < w->n_tensors; i++)
         if (!strcmp(w->tensors[i].name, name))
             return fail(w, tl_errorf(TL_E_ARG, "gguf writer: duplicate tensor '%s'", name));
@@ -168,7 +172,10 @@ tl_status tl_gguf_write_tensor(tl_gguf_writer *w, const char *name, uint32_t typ
     return TL_OK;
 }
 
-static uint64_t tensor_bytes(const wtensor *t) { return t->n_elements * (t->type == TL_GGML_F32 ? 4u : 2u); }
+static uint64_t tensor_bytes(const wtensor *t) {
+    if (tl_q_can_quantize(t->type)) return t->n_elements / (uint64_t)t->ne[0] * tl_q_row_bytes(t->type, t->ne[0]);
+    return t->n_elements * (t->type == TL_GGML_F32 ? 4u : 2u);
+}
 static uint64_t pad_to(uint64_t x, uint32_t a) { return (x + a - 1) / a * a; }
 
 static tl_status write_zeros(tl_out_file *o, uint64_t n) {
@@ -185,6 +192,18 @@ static tl_status write_zeros(tl_out_file *o, uint64_t n) {
 /* Write a tensor's data, converting from f32 in chunks. */
 static tl_status write_data(tl_out_file *o, const wtensor *t) {
     if (t->type == TL_GGML_F32) return tl_out_write(o, t->data, (size_t)t->n_elements * 4);
+    if (tl_q_can_quantize(t->type)) { /* row by row with ggml's reference quantizer */
+        size_t rb = tl_q_row_bytes(t->type, t->ne[0]);
+        uint8_t *row = tl_malloc(rb);
+        if (!row) return tl_errorf(TL_E_NOMEM, "gguf writer: out of memory");
+        tl_status s = TL_OK;
+        for (uint64_t r = 0; r < t->n_elements / (uint64_t)t->ne[0] && !s; r++) {
+            tl_quantize_row(t->type, t->data + r * (uint64_t)t->ne[0], row, t->ne[0]);
+            s = tl_out_write(o, row, rb);
+        }
+        tl_free(row);
+        return s;
+    }
     uint16_t buf[1024];
     tl_status s = TL_OK;
     for (uint64_t i = 0; i < t->n_elements && !s;) {

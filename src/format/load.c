@@ -9,18 +9,26 @@ const char *tl_dtype_name(tl_dtype t) {
     case TL_DTYPE_F32: return "f32";
     case TL_DTYPE_F16: return "f16";
     case TL_DTYPE_BF16: return "bf16";
+    case TL_DTYPE_Q8_0: return "q8_0";
+    case TL_DTYPE_Q4_0: return "q4_0";
+    case TL_DTYPE_Q4_K: return "q4_k";
+    case TL_DTYPE_Q5_K: return "q5_k";
+    case TL_DTYPE_Q6_K: return "q6_k";
     }
     return "?";
 }
 
+int tl_dtype_is_quantized(tl_dtype t) { return t >= TL_DTYPE_Q8_0 && t <= TL_DTYPE_Q6_K; }
+
 tl_status tl_dtype_parse(const char *s, tl_dtype *out) {
-    static const tl_dtype all[] = {TL_DTYPE_F32, TL_DTYPE_F16, TL_DTYPE_BF16};
+    static const tl_dtype all[] = {TL_DTYPE_F32,  TL_DTYPE_F16,  TL_DTYPE_BF16, TL_DTYPE_Q8_0,
+                                   TL_DTYPE_Q4_0, TL_DTYPE_Q4_K, TL_DTYPE_Q5_K, TL_DTYPE_Q6_K};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (!strcmp(s, tl_dtype_name(all[i]))) {
             *out = all[i];
             return TL_OK;
         }
-    return tl_errorf(TL_E_ARG, "unknown dtype '%s' (expected f32, f16 or bf16)", s);
+    return tl_errorf(TL_E_ARG, "unknown dtype '%s' (expected f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)", s);
 }
 
 /* A model with a NaN or infinite weight gives NaN logits (generation then stops at
@@ -77,6 +85,9 @@ tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_
         return tl_llama2c_save(m, path, opts->llama2c_version);
     }
     if (!strcmp(ext, ".gguf")) return tl_gguf_model_save(m, path, opts->dtype);
+    if (tl_dtype_is_quantized(opts->dtype))
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: quantized weights (%s) are written to .gguf only", path,
+                         tl_dtype_name(opts->dtype));
     /* A directory (existing, or a path without extension) holds the HF pair. */
     if (!strcmp(ext, ".safetensors") || tl_path_is_dir(path) || !*ext)
         return tl_safetensors_save(m, path, opts->dtype);

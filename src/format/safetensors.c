@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "format.h"
+#include "tiller/tokenizer.h"
 
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* the Rust crate's limit */
 #define ST_MAX_DIMS 8
@@ -897,6 +898,21 @@ tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtyp
     }
     if (st_open_ok) tl_out_abort(&st);
     if (cj_open_ok) tl_out_abort(&cj);
+    /* a directory is complete with its tokenizer (tokenizer.json + tokenizer_config.json) */
+    if (s == TL_OK && p.dir && m->tok) {
+        size_t dn = strlen(p.dir);
+        char *tj = path_join(p.dir, dn, "tokenizer.json"), *tc = path_join(p.dir, dn, "tokenizer_config.json");
+        if (!tj || !tc) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", p.dir);
+        if (!s) s = tl_tokenizer_save_json(m->tok, tj);
+        if (!s) s = tl_tokenizer_save_hf_config(m->tok, tc, m->cfg.seq_len);
+        if (s) { /* no directory that looks complete but is not */
+            remove(p.st);
+            remove(p.cfg);
+            if (tj) remove(tj);
+        }
+        tl_free(tj);
+        tl_free(tc);
+    }
     if (s != TL_OK && made_dir) rmdir(p.dir);
     paths_free(&p);
     return s;

@@ -76,6 +76,8 @@ void tl_rope2d_forward(float *x, const int *pos, const int *pos2, int T, int nh,
 void tl_rope2d_backward(float *dx, const int *pos, const int *pos2, int T, int nh, int D, float theta,
                         tl_rope_layout layout, int sign);
 void tl_rope2d_dims(uint8_t *dim_pos2, int D, tl_rope_layout layout);
+void tl_rope_table_scaled(float *cs, const int *pos, int T, int D, float theta, float scale, const float *factors,
+                          int sign);
 void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout);
 
 /* ---- causal attention over a KV cache -------------------------------------

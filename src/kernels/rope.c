@@ -22,6 +22,23 @@ void tl_rope_table(float *cs, const int *pos, int T, int D, float theta, int sig
     }
 }
 
+/* The same with scaled frequencies (GGUF rope_freqs / llama.rope.scaling.*, as ggml's
+ * rope with freq factors and ext_factor 0): angle = pos * scale * theta^(-2i/D) / factors[i];
+ * factors may be NULL (all 1). shapes: factors [D/2] */
+void tl_rope_table_scaled(float *cs, const int *pos, int T, int D, float theta, float scale, const float *factors,
+                          int sign) {
+    int half = D / 2;
+    for (int i = 0; i < half; i++) {
+        double freq = pow((double)theta, -2.0 * i / (double)D) * (double)scale;
+        if (factors) freq /= (double)factors[i];
+        for (int t = 0; t < T; t++) {
+            double ang = (double)pos[t] * freq;
+            cs[((int64_t)t * half + i) * 2] = (float)cos(ang);
+            cs[((int64_t)t * half + i) * 2 + 1] = (float)sin(ang) * (float)sign;
+        }
+    }
+}
+
 /* shapes: x [T, nh, D], cs [T, D/2, 2] from tl_rope_table */
 void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout) {
     int half = D / 2;

@@ -7,6 +7,7 @@
 
 #include "kernels/kernels.h"
 #include "model.h"
+#include "qweights.h"
 
 static const char *hook_names[TL_HOOK__COUNT] = {"embed",      "resid_pre",  "attn_out", "mlp_out",
                                                  "resid_post", "final_norm", "logits"};
@@ -90,7 +91,12 @@ tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session
         total += (sizes[i] + 15) & ~(size_t)15; /* keep every buffer 64-byte aligned */
     s->arena = tl_malloc_aligned(total * sizeof(float));
     s->positions = tl_malloc(B * sizeof(int));
-    if (!s->arena || !s->positions) {
+    if (m->qw) {
+        size_t widest = C > F ? C : F;
+        if (QD > widest) widest = QD;
+        s->qscratch = tl_malloc_aligned(tl_qmatmul_scratch(max_batch, (int64_t)widest));
+    }
+    if (!s->arena || !s->positions || (m->qw && !s->qscratch)) {
         tl_session_free(s);
         return tl_errorf(TL_E_NOMEM, "session: cannot allocate %zu MiB of activations",
                          total * sizeof(float) >> 20);
@@ -107,6 +113,7 @@ tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session
 void tl_session_free(tl_session *s) {
     if (!s) return;
     tl_free_aligned(s->arena);
+    tl_free_aligned(s->qscratch);
     tl_free(s->positions);
     tl_free(s);
 }
@@ -115,6 +122,23 @@ void tl_session_reset(tl_session *s) { s->pos = 0; }
 
 static void residual_add(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* out[T, O] = x[T, I] @ W^T with W the f32 matrix w, or the quantized q when there is one. */
+static void linear(tl_session *s, float *out, const float *x, const float *w, const tl_qmat *q, int T, int I, int O) {
+    if (q && q->type != TL_Q_F32) tl_qmatmul(out, x, T, q, s->qscratch);
+    else tl_matmul_forward(out, x, w, NULL, T, I, O);
+}
+
+/* n matrices sharing x (q/k/v, gate/up): one pass when all are f32 or all quantized */
+static void linear_multi(tl_session *s, int n, float *const *outs, const float *const *ws, const tl_qmat *const *qs,
+                         const int *Os, const float *x, int T, int I) {
+    int nq = 0;
+    for (int i = 0; i < n; i++) nq += qs[i] && qs[i]->type != TL_Q_F32;
+    if (nq == 0) tl_matmul_forward_multi(n, outs, ws, Os, x, T, I);
+    else if (nq == n) tl_qmatmul_multi(n, outs, qs, x, T, s->qscratch);
+    else
+        for (int i = 0; i < n; i++) linear(s, outs[i], x, ws[i], qs[i], T, I, Os[i]);
 }
 
 /* One chunk of T <= max_batch tokens at positions s->pos ...; computes logits for the
@@ -129,15 +153,27 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     tl_params_global(c, m->params, &g);
     for (int t = 0; t < T; t++) s->positions[t] = pos0 + t;
     /* cos/sin of every (position, pair), shared by all layers' q and k */
-    tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
+    if (m->rope_freqs || (m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f))
+        tl_rope_table_scaled(s->rope_cs, s->positions, T, D, c->rope_theta,
+                             m->rope_freq_scale != 0.0f ? m->rope_freq_scale : 1.0f, m->rope_freqs, +1);
+    else
+        tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
 
-    for (int t = 0; t < T; t++)
-        memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));
+    const tl_qweights *qw = m->qw;
+    for (int t = 0; t < T; t++) {
+        if (qw && qw->tok_embd.type != TL_Q_F32)
+            tl_dequantize_row(qw->tok_embd.type, qw->tok_embd.data + (size_t)tokens[t] * qw->tok_embd.row_bytes,
+                              s->x + (int64_t)t * C, C);
+        else
+            memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));
+    }
     run_hooks(hs, TL_HOOK_EMBED, -1, s->x, T, C, pos0);
 
     for (int l = 0; l < c->n_layers; l++) {
         tl_layer_params p;
         tl_params_layer(c, m->params, l, &p);
+        const tl_qmat *lq = qw ? tl_qweights_layer(qw, l) : NULL; /* [TL_QW__COUNT] or NULL */
+#define QW(slot) (lq ? &lq[slot] : NULL)
         float *kc = s->key_cache + (int64_t)l * s->n_ctx * KD;
         float *vc = s->value_cache + (int64_t)l * s->n_ctx * KD;
         float *k_new = kc + (int64_t)pos0 * KD, *v_new = vc + (int64_t)pos0 * KD;
@@ -148,13 +184,14 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
         {
             float *const outs[3] = {s->q, k_new, v_new};
             const float *const ws[3] = {p.wq, p.wk, p.wv};
+            const tl_qmat *const qs[3] = {QW(TL_QW_Q), QW(TL_QW_K), QW(TL_QW_V)};
             const int Os[3] = {QD, KD, KD};
-            tl_matmul_forward_multi(3, outs, ws, Os, s->xb, T, C); /* q, k, v */
+            linear_multi(s, 3, outs, ws, qs, Os, s->xb, T, C); /* q, k, v */
         }
         tl_rope_apply(s->q, s->rope_cs, T, H, D, c->rope_layout);
         tl_rope_apply(k_new, s->rope_cs, T, Hkv, D, c->rope_layout);
         tl_attention_forward(s->att, s->q, kc, vc, T, pos0, H, Hkv, D, KD, s->scores, s->n_ctx);
-        tl_matmul_forward(s->xb2, s->att, p.wo, NULL, T, QD, C);
+        linear(s, s->xb2, s->att, p.wo, QW(TL_QW_O), T, QD, C);
         run_hooks(hs, TL_HOOK_ATTN_OUT, l, s->xb2, T, C, pos0);
         residual_add(s->x, s->xb2, (int64_t)T * C);
 
@@ -163,11 +200,13 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
         {
             float *const outs[2] = {s->hb, s->hb2};
             const float *const ws[2] = {p.w_gate, p.w_up};
+            const tl_qmat *const qs[2] = {QW(TL_QW_GATE), QW(TL_QW_UP)};
             const int Os[2] = {F, F};
-            tl_matmul_forward_multi(2, outs, ws, Os, s->xb, T, C); /* gate, up */
+            linear_multi(s, 2, outs, ws, qs, Os, s->xb, T, C); /* gate, up */
         }
         tl_swiglu_forward(s->hb, s->hb, s->hb2, (int64_t)T * F);
-        tl_matmul_forward(s->xb2, s->hb, p.w_down, NULL, T, F, C);
+        linear(s, s->xb2, s->hb, p.w_down, QW(TL_QW_DOWN), T, F, C);
+#undef QW
         run_hooks(hs, TL_HOOK_MLP_OUT, l, s->xb2, T, C, pos0);
         residual_add(s->x, s->xb2, (int64_t)T * C);
         run_hooks(hs, TL_HOOK_RESID_POST, l, s->x, T, C, pos0);
@@ -178,7 +217,7 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     float *x_rows = s->x + (int64_t)first * C;
     tl_rmsnorm_forward(s->xb, NULL, x_rows, g.out_norm, n, C, c->norm_eps);
     run_hooks(hs, TL_HOOK_FINAL_NORM, -1, s->xb, n, C, pos0 + first);
-    tl_matmul_forward(s->logits, s->xb, g.output, NULL, n, C, c->vocab_size);
+    linear(s, s->logits, s->xb, g.output, qw ? &qw->output : NULL, n, C, c->vocab_size);
     run_hooks(hs, TL_HOOK_LOGITS, -1, s->logits, n, c->vocab_size, pos0 + first);
     s->pos += T;
 }

@@ -29,11 +29,11 @@ tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, c
     tl_status st = tl_forward(s, prompt, n_prompt, &logits);
     if (st) return st;
     r.n_run = n_prompt;
-    int32_t prev = prompt[n_prompt - 1], bos = tl_tokenizer_bos(tok), eos = tl_tokenizer_eos(tok);
+    int32_t prev = prompt[n_prompt - 1], bos = tl_tokenizer_bos(tok);
     int begun = 0; /* the reply has a non-space byte (stop_newline) */
     for (int k = 0; k < o->max_new; k++) {
         int32_t next = tl_sampler_sample(smp, logits);
-        if ((o->stop_eos && next == eos && eos >= 0) || (o->stop_bos && next == bos && bos >= 0)) {
+        if ((o->stop_eos && tl_tokenizer_is_eog(tok, next)) || (o->stop_bos && next == bos && bos >= 0)) {
             r.stop = TL_GEN_STOP_EOS;
             break;
         }

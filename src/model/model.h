@@ -65,8 +65,18 @@ struct tl_model {
     size_t n_params;
     tl_tokenizer *tok; /* owned; NULL when the file carries none */
     char *source;      /* path it was loaded from (owned), for messages */
+    /* RoPE beyond theta (GGUF files of Llama 3.1 and linearly scaled models): the angle
+     * of pair i at position p is p * rope_freq_scale * theta^(-2i/D) / rope_freqs[i]. */
+    float rope_freq_scale; /* 1 = none (0 is read as 1) */
+    float *rope_freqs;     /* [D/2] frequency factors (tensor rope_freqs.weight), owned; NULL = none */
+    struct tl_qweights *qw; /* quantized weights (model/qweights.h), owned; NULL for f32 models */
+    size_t params_mapped;   /* > 0: params is an anonymous mapping of this many bytes (tl_model_new_reserved) */
 };
 
+/* The same as tl_model_new, but the parameter buffer is reserved address space (zero pages,
+ * resident only where written): quantized models keep their matrices in the file and write
+ * only norms and any f32/f16 matrices into it. */
+tl_status tl_model_new_reserved(const tl_config *c, tl_model **out);
 /* ---- inference session: activations + KV cache ---------------------------- */
 
 struct tl_session {
@@ -90,6 +100,7 @@ struct tl_session {
     int *positions;     /* [B] */
     float *rope_cs;     /* [B, D/2, 2] RoPE cos/sin of the chunk's positions */
     float *arena;
+    void *qscratch;     /* quantized models: int8 activations for tl_qmatmul; else NULL */
     tl_hooks hooks;
 };
 

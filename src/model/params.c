@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "model.h"
 
@@ -166,10 +167,39 @@ tl_status tl_model_new(const tl_config *c, tl_model **out) {
     return TL_OK;
 }
 
+tl_status tl_model_new_reserved(const tl_config *c, tl_model **out) {
+    *out = NULL;
+    tl_config cfg = *c;
+    tl_config_defaults(&cfg);
+    tl_status s = tl_config_check(&cfg, "model config");
+    if (s) return s;
+    tl_model *m = tl_calloc(1, sizeof *m);
+    if (!m) return tl_errorf(TL_E_NOMEM, "model: out of memory");
+    m->cfg = cfg;
+    m->n_params = tl_params_count(&cfg);
+    size_t bytes;
+    void *p = MAP_FAILED;
+    if (tl_mul_size(m->n_params, sizeof(float), &bytes))
+        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        size_t n = m->n_params;
+        tl_free(m);
+        return tl_errorf(TL_E_NOMEM, "model: cannot reserve %zu parameters", n);
+    }
+    m->params = p;
+    m->params_mapped = bytes;
+    *out = m;
+    return TL_OK;
+}
+
+void tl_qweights_free(struct tl_qweights *q); /* model/qweights.h */
 
 void tl_model_free(tl_model *m) {
     if (!m) return;
-    tl_free_aligned(m->params);
+    tl_qweights_free(m->qw);
+    if (m->params_mapped) munmap(m->params, m->params_mapped);
+    else tl_free_aligned(m->params);
+    tl_free(m->rope_freqs);
     tl_tokenizer_free(m->tok);
     tl_free(m->source);
     tl_free(m);

@@ -8,9 +8,15 @@
 #include "tok_gguf.h"
 #include "tok_internal.h"
 
+/* A special token id; llama.cpp writes an absent one as 0xFFFFFFFF (LLAMA_TOKEN_NULL, -1
+ * as int32), which means "none" here too. */
 static tl_status opt_id(const tl_gguf *g, const char *key, int n_vocab, int32_t *id) {
     if (!tl_gguf_find(g, key)) return TL_OK;
     int64_t v;
+    if (!tl_gguf_get_int(g, key, -1, 0xFFFFFFFFll, &v) && (v == -1 || v == 0xFFFFFFFFll)) {
+        *id = -1;
+        return TL_OK;
+    }
     tl_status s = tl_gguf_get_int(g, key, 0, (int64_t)n_vocab - 1, &v);
     if (s) return s;
     *id = (int32_t)v;
@@ -90,6 +96,8 @@ tl_status tl_tokenizer_from_gguf(const tl_gguf *g, tl_tokenizer **out) {
     if (!s) s = opt_id(g, "tokenizer.ggml.eos_token_id", n, &t->eos);
     if (!s) s = opt_id(g, "tokenizer.ggml.unknown_token_id", n, &t->unk);
     if (!s) s = opt_id(g, "tokenizer.ggml.padding_token_id", n, &t->pad);
+    if (!s) s = opt_id(g, "tokenizer.ggml.eot_token_id", n, &t->eot);
+    if (!s) s = opt_id(g, "tokenizer.ggml.eom_token_id", n, &t->eom);
     if (!s) s = opt_bool(g, "tokenizer.ggml.add_bos_token", &t->add_bos);
     if (!s) s = opt_bool(g, "tokenizer.ggml.add_eos_token", &t->add_eos);
     if (!s && kind == TL_TOK_SPM) s = opt_bool(g, "tokenizer.ggml.add_space_prefix", &t->add_space_prefix);
@@ -148,10 +156,11 @@ tl_status tl_tokenizer_write_gguf(const tl_tokenizer *t, tl_gguf_writer *w) {
         tl_free(merges);
         tl_free(lens);
     }
-    const char *id_keys[4] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
-                              "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id"};
-    int32_t ids[4] = {t->bos, t->eos, t->unk, t->pad};
-    for (int i = 0; i < 4 && !s; i++)
+    const char *id_keys[6] = {"tokenizer.ggml.bos_token_id",     "tokenizer.ggml.eos_token_id",
+                              "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id",
+                              "tokenizer.ggml.eot_token_id",     "tokenizer.ggml.eom_token_id"};
+    int32_t ids[6] = {t->bos, t->eos, t->unk, t->pad, t->eot, t->eom};
+    for (int i = 0; i < 6 && !s; i++)
         if (ids[i] >= 0) s = tl_gguf_write_u32(w, id_keys[i], (uint32_t)ids[i]);
     if (!s) s = tl_gguf_write_bool(w, "tokenizer.ggml.add_bos_token", t->add_bos);
     if (!s) s = tl_gguf_write_bool(w, "tokenizer.ggml.add_eos_token", t->add_eos);

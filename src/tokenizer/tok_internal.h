@@ -44,6 +44,7 @@ struct tl_tokenizer {
     uint8_t *attr;   /* [n_vocab] TL_TOK_RSTRIP */
     tl_tok_hash index; /* text -> id */
     int32_t bos, eos, unk, pad;
+    int32_t eot, eom; /* end of turn / of message (GGUF tokenizer.ggml.eot/eom_token_id); -1 none */
     int add_bos, add_eos, add_space_prefix;
     char pre[32];         /* pre-tokenizer name ("default", "gpt-2") */
     int32_t byte_id[256]; /* SPM: id of <0xXX>; BPE: id of the byte's code point; -1 none */

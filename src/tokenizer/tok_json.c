@@ -420,3 +420,29 @@ tl_status tl_tokenizer_save_json(const tl_tokenizer *t, const char *path) {
     cJSON_free(text);
     return s;
 }
+
+/* tokenizer_config.json for a Hugging Face directory: the special tokens by text and
+ * whether BOS/EOS are added, which is what transformers' AutoTokenizer needs beside
+ * tokenizer.json. */
+tl_status tl_tokenizer_save_hf_config(const tl_tokenizer *t, const char *path, int model_max_length) {
+    cJSON *root = cJSON_CreateObject();
+    int ok = root != NULL;
+    int32_t ids[3] = {t->bos, t->eos, t->unk};
+    const char *keys[3] = {"bos_token", "eos_token", "unk_token"};
+    for (int i = 0; i < 3 && ok; i++) {
+        cJSON *v = ids[i] >= 0 ? str_item(tl_tok_text(t, ids[i]), t->len[ids[i]]) : cJSON_CreateNull();
+        ok = v && cJSON_AddItemToObject(root, keys[i], v);
+    }
+    ok = ok && cJSON_AddBoolToObject(root, "add_bos_token", t->add_bos) &&
+         cJSON_AddBoolToObject(root, "add_eos_token", t->add_eos) &&
+         cJSON_AddBoolToObject(root, "clean_up_tokenization_spaces", 0) &&
+         cJSON_AddNumberToObject(root, "model_max_length", model_max_length) &&
+         cJSON_AddStringToObject(root, "tokenizer_class",
+                                 t->kind == TL_TOK_SPM ? "LlamaTokenizerFast" : "PreTrainedTokenizerFast");
+    char *text = ok ? cJSON_Print(root) : NULL;
+    cJSON_Delete(root);
+    if (!text) return tl_errorf(TL_E_NOMEM, "%s: out of memory building tokenizer_config.json", path);
+    tl_status s = tl_file_write_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return s;
+}

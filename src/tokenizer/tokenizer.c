@@ -55,6 +55,7 @@ tl_status tl_tok_new(tl_tokenizer_kind kind, int n, tl_tokenizer **out) {
     t->pool[0] = 0; /* every text starts as "" at offset 0 */
     t->pool_len = 1;
     t->bos = t->eos = t->unk = t->pad = -1;
+    t->eot = t->eom = -1;
     t->add_space_prefix = kind == TL_TOK_SPM;
     snprintf(t->pre, sizeof t->pre, "%s", kind == TL_TOK_SPM ? "default" : "gpt-2");
     for (int i = 0; i < n; i++) t->type[i] = TL_TOKEN_NORMAL;
@@ -286,6 +287,20 @@ tl_tokenizer_kind tl_tokenizer_type(const tl_tokenizer *t) { return t->kind; }
 int tl_tokenizer_n_vocab(const tl_tokenizer *t) { return t->n_vocab; }
 int32_t tl_tokenizer_bos(const tl_tokenizer *t) { return t->bos; }
 int32_t tl_tokenizer_eos(const tl_tokenizer *t) { return t->eos; }
+
+/* llama.cpp's end-of-generation set (llama_vocab_is_eog): EOS, EOT and EOM, plus the
+ * control tokens whose text marks the end of a turn in common chat templates. */
+int tl_tokenizer_is_eog(const tl_tokenizer *t, int32_t id) {
+    static const char *const texts[] = {"<|eot_id|>", "<|im_end|>",    "<|end|>",        "<end_of_turn>",
+                                        "<|endoftext|>", "<|eom_id|>", "<EOT>",          "_<EOT>",
+                                        "<|end_of_text|>", "<｜end▁of▁sentence｜>"};
+    if (id < 0 || id >= t->n_vocab) return 0;
+    if (id == t->eos || id == t->eot || id == t->eom) return 1;
+    if (t->type[id] != TL_TOKEN_CONTROL && t->type[id] != TL_TOKEN_USER_DEFINED) return 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        if (t->len[id] == strlen(texts[i]) && !memcmp(tl_tok_text(t, id), texts[i], t->len[id])) return 1;
+    return 0;
+}
 
 const char *tl_tokenizer_piece(const tl_tokenizer *t, int32_t id, size_t *len) {
     if (id < 0 || id >= t->n_vocab) return NULL;

@@ -423,7 +423,10 @@ static tl_status own_strings(trainer *tr) {
 
 /* The model of a fresh run: a file, or a config (JSON and/or fields) initialised from the seed. */
 static tl_status make_model(trainer *tr) {
-    if (tr->o.model_path) return tl_model_load(tr->o.model_path, &tr->m);
+    if (tr->o.model_path) { /* a quantized file is fine-tuned in f32 */
+        tl_status s = tl_model_load(tr->o.model_path, &tr->m);
+        return s ? s : tl_model_dequantize(tr->m);
+    }
     tl_config c = {0};
     if (tr->o.config_path) {
         cJSON *j;

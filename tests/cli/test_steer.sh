@@ -34,7 +34,7 @@ check '[ -f "$CHAT" ] && [ -f "$T/run/ckpt-0.gguf" ]' "the tiny series was not t
 out=$("$BIN" steer build -m "$T/run/ckpt-12.gguf" --data "$W/steering/pairs.jsonl" -o "$T/v.gguf" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *"direction.1 (resid_post.1)"* ]] && [[ "$out" == *"direction.2 (resid_post.2)"* ]]' "build: rc $rc: $out"
 out=$("$BIN" steer show "$T/v.gguf" 2>&1); rc=$?
-check '[ $rc -eq 0 ] && [[ "$out" == *"width 32, 3 layers (directions 1..2)"* ]] && [[ "$out" == *"method mean_diff"*"200 pairs, first 200 rows fit"* ]]' "show: rc $rc: $out"
+check '[ $rc -eq 0 ] && [[ "$out" == *"width 32, layer_count 2 (directions 1..2, a 3-layer model)"* ]] && [[ "$out" == *"method mean_diff"*"200 pairs, first 200 rows fit"* ]]' "show: rc $rc: $out"
 out=$("$BIN" steer build -m "$T/run/ckpt-12.gguf" --data "$W/steering/pairs.csv" --method pca --layers 2 -o "$T/p.gguf" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" != *"direction.1 "* ]] && "$BIN" steer show "$T/p.gguf" | grep -q "^direction.1 0.000000$"' "pca on layer 2 only: rc $rc: $out"
 out=$("$BIN" steer build -m "$T/run/ckpt-12.gguf" --data "$W/steering/pairs.jsonl" --dimension toxicity --norm unit -o "$T/u.gguf" 2>&1); rc=$?

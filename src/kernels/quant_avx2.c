@@ -1,0 +1,218 @@
+/* quant_avx2.c: AVX2 dot products of quantized weight rows with int8 activations.
+ * Unsigned-by-signed byte products (vpmaddubsw; no pair can saturate: |w| <= 128 and
+ * |a| <= 127 for Q8_0/Q4_0, w <= 63 for the K-quants) summed to int32 (vpmaddwd).
+ * The K-quant kernels compute exactly the integer sums of the portable code and then
+ * the same float expression per super-block, so their results are bit-identical to it;
+ * Q8_0 and Q4_0 accumulate in float vectors (ggml's order), which differs by rounding.
+ * Q5_0 and Q5_1 (llama.cpp's fallback for rows not a multiple of 256) expand their 5th bits
+ * from the 32-bit mask with a byte shuffle. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "kernels.h"
+#include "quant.h"
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); } /* exact, as tl_f16_to_f32 */
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* 8 int32 sums of pairs of pairs of signed w[i] * a[i] over 32 bytes */
+static inline __m256i dot_s8(__m256i w, __m256i a) {
+    __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(a, w));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16(1));
+}
+
+static float avx2_q8_0(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q8_0 *x = w;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i wq = _mm256_loadu_si256((const __m256i *)x[i].qs), aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(wq, aq)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float avx2_q4_0(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q4_0 *x = w;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), eight = _mm256_set1_epi8(8);
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m128i b = _mm_loadu_si128((const __m128i *)x[i].qs);
+        __m256i q = _mm256_set_m128i(_mm_srli_epi16(b, 4), b); /* low nibbles = values 0..15, high = 16..31 */
+        q = _mm256_sub_epi8(_mm256_and_si256(q, lo4), eight);
+        __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(q, aq)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+/* 32 bytes, 0xFF where bit j of the 32-bit little-endian mask at qh4 is set */
+static inline __m256i bits_to_bytes(const uint8_t *qh4) {
+    uint32_t x;
+    memcpy(&x, qh4, 4);
+    const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3,
+                                          3, 3, 3, 3, 3, 3);
+    const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x), shuf);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+/* the 32 five-bit values 0..31 of a Q5_0/Q5_1 block */
+static inline __m256i q5_values(const uint8_t *qh4, const uint8_t *qs) {
+    __m128i b = _mm_loadu_si128((const __m128i *)qs);
+    __m256i q = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(b, 4), b), _mm256_set1_epi8(0xF));
+    return _mm256_or_si256(q, _mm256_and_si256(bits_to_bytes(qh4), _mm256_set1_epi8(0x10)));
+}
+
+static float avx2_q5_0(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q5_0 *x = w;
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < n / 32; i++) {
+        __m256i q = _mm256_sub_epi8(q5_values(x[i].qh, x[i].qs), _mm256_set1_epi8(16));
+        __m256i aq = _mm256_loadu_si256((const __m256i *)a[i].qs);
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_s8(q, aq)), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float avx2_q5_1(int n, const void *w, const tl_block_a32 *a) {
+    const tl_block_q5_1 *x = w;
+    __m256 acc = _mm256_setzero_ps();
+    float offs = 0;
+    for (int i = 0; i < n / 32; i++) {
+        __m256i p = _mm256_maddubs_epi16(q5_values(x[i].qh, x[i].qs), _mm256_loadu_si256((const __m256i *)a[i].qs));
+        __m256 d = _mm256_set1_ps(h2f(x[i].d) * a[i].d);
+        acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(_mm256_madd_epi16(p, _mm256_set1_epi16(1))), acc);
+        offs += h2f(x[i].m) * (a[i].d * (float)a[i].sum);
+    }
+    return hsum_ps(acc) + offs;
+}
+
+/* sum of sc * (unsigned q[0..31] . a[0..31]) as 8 int32 lanes */
+static inline __m256i scaled_u8(__m256i q, const int8_t *a, int sc) {
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a));
+    return _mm256_madd_epi16(p, _mm256_set1_epi16((short)sc));
+}
+
+/* the 8 six-bit scales (bytes 0..7 of sm) and mins (bytes 8..15) of a Q4_K/Q5_K block,
+ * unpacked with word operations (the layout of tl_q_scale_min_k4) */
+static inline void k4_unpack(const uint8_t *packed, uint8_t sm[16]) {
+    uint32_t u[4];
+    memcpy(u, packed, 12);
+    const uint32_t m6 = 0x3f3f3f3f, m4 = 0x0f0f0f0f, m2 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m4) | (((u[1] >> 6) & m2) << 4); /* mins 4..7 */
+    uint32_t mins_lo = u[1] & m6;                          /* mins 0..3 */
+    u[1] = (u[2] & m4) | (((u[0] >> 6) & m2) << 4);        /* scales 4..7 */
+    u[2] = mins_lo;
+    u[0] &= m6; /* scales 0..3 */
+    memcpy(sm, u, 16);
+}
+
+/* sum_j mins[j] * (bsums[2j] + bsums[2j+1]) */
+static inline int k4_min_sum(const uint8_t *mins, const int16_t *bsums) {
+    __m128i lo = _mm_loadu_si128((const __m128i *)bsums), hi = _mm_loadu_si128((const __m128i *)(bsums + 8));
+    __m128i pairs = _mm_hadd_epi16(lo, hi); /* 8 sums of adjacent groups of 16 */
+    __m128i m = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mins));
+    __m128i p = _mm_madd_epi16(pairs, m);
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0x4E));
+    p = _mm_add_epi32(p, _mm_shuffle_epi32(p, 0xB1));
+    return _mm_cvtsi128_si32(p);
+}
+
+static float avx2_q4_K(int n, const void *w, const tl_block_q8_K *a) {
+    const tl_block_q4_K *x = w;
+    const __m256i lo4 = _mm256_set1_epi8(0xF);
+    float sum = 0;
+    for (int i = 0; i < n / TL_QK; i++) {
+        uint8_t sc[16];
+        k4_unpack(x[i].scales, sc);
+        int summ = k4_min_sum(sc + 8, a[i].bsums);
+        __m256i acc = _mm256_setzero_si256();
+        for (int j = 0; j < 4; j++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            acc = _mm256_add_epi32(acc, scaled_u8(_mm256_and_si256(q, lo4), a[i].qs + 64 * j, sc[2 * j]));
+            acc = _mm256_add_epi32(
+                acc, scaled_u8(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), a[i].qs + 64 * j + 32, sc[2 * j + 1]));
+        }
+        sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
+    }
+    return sum;
+}
+
+static float avx2_q5_K(int n, const void *w, const tl_block_q8_K *a) {
+    const tl_block_q5_K *x = w;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), b4 = _mm256_set1_epi8(0x10);
+    float sum = 0;
+    for (int i = 0; i < n / TL_QK; i++) {
+        uint8_t sc[16];
+        k4_unpack(x[i].scales, sc);
+        int summ = k4_min_sum(sc + 8, a[i].bsums);
+        __m256i acc = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        for (int j = 0; j < 4; j++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
+            __m256i m0 = _mm256_set1_epi8((char)(1 << (2 * j))), m1 = _mm256_set1_epi8((char)(2 << (2 * j)));
+            __m256i h0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m0), m0), b4);
+            __m256i h1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m1), m1), b4);
+            __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, lo4), h0);
+            __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), h1);
+            acc = _mm256_add_epi32(acc, scaled_u8(q0, a[i].qs + 64 * j, sc[2 * j]));
+            acc = _mm256_add_epi32(acc, scaled_u8(q1, a[i].qs + 64 * j + 32, sc[2 * j + 1]));
+        }
+        sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
+    }
+    return sum;
+}
+
+/* sum over 32 unsigned q . a with scale s0 on the first 16 and s1 on the last 16 */
+static inline __m256i scaled2_u8(__m256i q, const int8_t *a, int s0, int s1) {
+    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a));
+    __m256i s = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
+    return _mm256_madd_epi16(p, s);
+}
+
+static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
+    const tl_block_q6_K *x = w;
+    const __m256i lo4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
+    float sum = 0;
+    for (int i = 0; i < n / TL_QK; i++) {
+        __m256i acc = _mm256_setzero_si256();
+        /* the -32 offset: 32 * sum_k scale[k] * (activation sum of group k of 16) */
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
+        int corr = hsum_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)));
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = x[i].ql + 64 * h, *qhp = x[i].qh + 32 * h;
+            const int8_t *sc = x[i].scales + 8 * h, *aq = a[i].qs + 128 * h;
+            __m256i qA = _mm256_loadu_si256((const __m256i *)ql), qB = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
+            __m256i q1 = _mm256_or_si256(_mm256_and_si256(qA, lo4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+            __m256i q2 = _mm256_or_si256(_mm256_and_si256(qB, lo4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+            __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qA, 4), lo4), _mm256_and_si256(qh, m30));
+            __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qB, 4), lo4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+            acc = _mm256_add_epi32(acc, scaled2_u8(q1, aq, sc[0], sc[1]));
+            acc = _mm256_add_epi32(acc, scaled2_u8(q2, aq + 32, sc[2], sc[3]));
+            acc = _mm256_add_epi32(acc, scaled2_u8(q3, aq + 64, sc[4], sc[5]));
+            acc = _mm256_add_epi32(acc, scaled2_u8(q4, aq + 96, sc[6], sc[7]));
+        }
+        sum += a[i].d * h2f(x[i].d) * (float)(hsum_epi32(acc) - 32 * corr);
+    }
+    return sum;
+}
+
+const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1, avx2_q4_K, avx2_q5_K, avx2_q6_K};

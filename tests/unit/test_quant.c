@@ -1,0 +1,208 @@
+/* test_quant.c: ggml block formats.
+ *   - dequantization of random blocks of Q8_0, Q4_0, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K is
+ *     bit-identical to the numpy oracle written from the format spec
+ *     (tests/oracle/quant_ref.py -> tests/golden/quant/dequant.bin);
+ *   - quantization is bit-identical to ggml's own quantizer on the same random rows
+ *     (tests/golden/quant/ggml_quant.bin, made with llama.cpp's libggml: see README there);
+ *   - quantize -> dequantize errors are within each format's resolution;
+ *   - the quantized matmul equals an f64 dot of the dequantized weights with the
+ *     dequantized int8 activations, on every ISA table the CPU has, and the AVX2 K-quant
+ *     kernels are bit-identical to the portable ones. */
+#include <math.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "kernels/kernels.h"
+#include "kernels/quant.h"
+#include "testlib.h"
+
+static uint32_t rd32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static void test_dequant_golden(void) {
+    char *rawc = NULL;
+    size_t size;
+    CHECK_OK(tl_file_read_all("tests/golden/quant/dequant.bin", &rawc, &size));
+    uint8_t *raw = (uint8_t *)rawc;
+    if (!raw) return;
+    CHECK(size > 12 && rd32(raw) == 0x51444c54 && rd32(raw + 4) == 1, "bad golden header");
+    uint32_t n_types = rd32(raw + 8);
+    size_t at = 12;
+    for (uint32_t k = 0; k < n_types && at + 16 <= size; k++) {
+        uint32_t type = rd32(raw + at), nb = rd32(raw + at + 4), bb = rd32(raw + at + 8), bv = rd32(raw + at + 12);
+        at += 16;
+        CHECK(tl_q_block_bytes(type) == bb && (uint32_t)tl_q_block_size(type) == bv, "type %u: block %u B / %u values",
+              type, bb, bv);
+        size_t n = (size_t)nb * bv;
+        float *got = tl_malloc(n * sizeof *got);
+        tl_dequantize_row(type, raw + at, got, (int64_t)n);
+        const float *want = (const float *)(raw + at + (size_t)nb * bb); /* golden is 4-aligned? copy to be safe */
+        size_t mism = 0;
+        for (size_t i = 0; i < n; i++) {
+            float w;
+            memcpy(&w, (const uint8_t *)want + 4 * i, 4);
+            uint32_t a, b;
+            memcpy(&a, &got[i], 4);
+            memcpy(&b, &w, 4);
+            mism += a != b;
+        }
+        CHECK(mism == 0, "%s: %zu of %zu values differ from the numpy oracle", type == 8 ? "Q8_0" : "type", mism, n);
+        printf("dequant type %u: %zu values bit-identical to the oracle: %s\n", type, n, mism ? "NO" : "yes");
+        at += (size_t)nb * bb + n * 4;
+        tl_free(got);
+    }
+    CHECK(at == size, "golden: %zu bytes parsed of %zu", at, size);
+    tl_free(raw);
+}
+
+/* ggml's quantizer output on the same input (made outside the repo with llama.cpp's libggml-base) */
+static void test_quant_golden(void) {
+    const char *path = "tests/golden/quant/ggml_quant.bin";
+    char *rawc = NULL;
+    size_t size;
+    CHECK_OK(tl_file_read_all(path, &rawc, &size));
+    uint8_t *raw = (uint8_t *)rawc;
+    if (!raw) return;
+    /* u32 magic "TLGQ", u32 n_types, u32 n_values; f32 x[n_values]; per type: u32 type, u32 bytes, data */
+    CHECK(rd32(raw) == 0x51474c54, "bad magic");
+    uint32_t n_types = rd32(raw + 4), n = rd32(raw + 8);
+    float *x = tl_malloc((size_t)n * sizeof *x);
+    memcpy(x, raw + 12, (size_t)n * 4);
+    size_t at = 12 + (size_t)n * 4;
+    for (uint32_t k = 0; k < n_types; k++) {
+        uint32_t type = rd32(raw + at), bytes = rd32(raw + at + 4);
+        at += 8;
+        CHECK(bytes == tl_q_row_bytes(type, n), "type %u: %u bytes", type, bytes);
+        uint8_t *mine = tl_malloc(bytes);
+        tl_quantize_row(type, x, mine, n);
+        size_t diff = 0;
+        for (uint32_t i = 0; i < bytes; i++)
+            diff += mine[i] != raw[at + i];
+        CHECK(diff == 0, "type %u: %zu of %u bytes differ from ggml's quantizer", type, diff, bytes);
+        printf("quantize type %u: %u bytes, %zu differ from ggml's quantizer\n", type, bytes, diff);
+        at += bytes;
+        tl_free(mine);
+    }
+    tl_free(x);
+    tl_free(raw);
+}
+
+static void test_roundtrip(void) {
+    const uint32_t types[] = {TL_Q8_0, TL_Q4_0, TL_Q4_K, TL_Q5_K, TL_Q6_K};
+    /* worst |x - dq(q(x))| / max|x| per 32 values: about half a step of each format */
+    const double tol[] = {0.5 / 127 + 1e-3, 1.0 / 8 + 1e-3, 0.1, 0.05, 0.025}; /* Q4_0: -max maps to -7/8 max */
+    const int n = 1024;
+    float x[1024], y[1024];
+    tl_rng rng;
+    tl_rng_seed(&rng, 7);
+    for (int i = 0; i < n; i++)
+        x[i] = tl_rng_normal(&rng) * (i % 97 == 0 ? 5.0f : 1.0f);
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        uint8_t buf[2048];
+        tl_quantize_row(types[k], x, buf, n);
+        tl_dequantize_row(types[k], buf, y, n);
+        double worst = 0, se = 0, sx = 0;
+        for (int i = 0; i < n; i++) {
+            double e = fabs((double)x[i] - y[i]);
+            se += e * e;
+            sx += (double)x[i] * x[i];
+            int b0 = i / 32 * 32;
+            double amax = 0;
+            for (int j = b0; j < b0 + 32; j++)
+                amax = fmax(amax, fabs(x[j]));
+            worst = fmax(worst, e / amax);
+        }
+        CHECK(worst <= tol[k], "type %u: worst relative error %.4f > %.4f", types[k], worst, tol[k]);
+        printf("roundtrip type %u: rms error / rms %.4f, worst per-32 relative %.4f\n", types[k], sqrt(se / sx), worst);
+    }
+}
+
+static void test_matmul(void) {
+    const uint32_t types[] = {TL_Q8_0, TL_Q4_0, TL_Q5_0, TL_Q5_1, TL_Q4_K, TL_Q5_K, TL_Q6_K};
+    const int O = 13, I = 512, T = 3;
+    tl_rng rng;
+    tl_rng_seed(&rng, 11);
+    float *w = tl_malloc(sizeof(float) * O * I), *x = tl_malloc(sizeof(float) * T * I);
+    float *wd = tl_malloc(sizeof(float) * O * I), *xd = tl_malloc(sizeof(float) * T * I);
+    float *out = tl_malloc(sizeof(float) * T * O), *out_p = tl_malloc(sizeof(float) * T * O);
+    for (int i = 0; i < O * I; i++)
+        w[i] = tl_rng_normal(&rng) * 0.05f;
+    for (int i = 0; i < T * I; i++)
+        x[i] = tl_rng_normal(&rng);
+    uint8_t *wq = tl_malloc(tl_q_row_bytes(TL_Q8_0, I) * O * 2);
+    void *scratch = tl_malloc_aligned(tl_qmatmul_scratch(T, I));
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        uint32_t t = types[k];
+        size_t rb = tl_q_row_bytes(t, I);
+        if (t == TL_Q5_0 || t == TL_Q5_1) { /* no quantizer: random bytes with sane scales */
+            for (size_t i = 0; i < rb * O; i++)
+                wq[i] = (uint8_t)(tl_rng_u64(&rng) & 0xff);
+            for (int b = 0; b < O * I / 32; b++) {
+                uint16_t d = tl_f32_to_f16(0.01f), m = tl_f32_to_f16(-0.1f);
+                memcpy(wq + (size_t)b * tl_q_block_bytes(t), &d, 2);
+                if (t == TL_Q5_1) memcpy(wq + (size_t)b * tl_q_block_bytes(t) + 2, &m, 2);
+            }
+        } else {
+            for (int o = 0; o < O; o++)
+                tl_quantize_row(t, w + o * I, wq + o * rb, I);
+        }
+        for (int o = 0; o < O; o++)
+            tl_dequantize_row(t, wq + o * rb, wd + o * I, I);
+        /* the activations as the kernel sees them */
+        int kq = t == TL_Q4_K || t == TL_Q5_K || t == TL_Q6_K;
+        for (int r = 0; r < T; r++) {
+            if (kq) {
+                tl_block_q8_K a[2];
+                tl_quantize_q8_K(x + r * I, a, I);
+                tl_dequantize_row(TL_Q8_K, a, xd + r * I, I);
+            } else {
+                tl_block_a32 a[16];
+                tl_quantize_a32(x + r * I, a, I);
+                for (int b = 0; b < I / 32; b++)
+                    for (int j = 0; j < 32; j++)
+                        xd[r * I + b * 32 + j] = a[b].d * a[b].qs[j];
+            }
+        }
+        tl_qmat W = {t, wq, O, I, rb};
+        tl_qmatmul_with(&tl_qdot_portable, out_p, x, T, &W, scratch);
+        for (int isa = TL_ISA_PORTABLE; isa <= (int)tl_cpu_isa(); isa++) {
+            const tl_qdot *kd = tl_qdot_for(isa);
+            tl_qmatmul_with(kd, out, x, T, &W, scratch);
+            double worst = 0, worst_p = 0;
+            for (int r = 0; r < T; r++)
+                for (int o = 0; o < O; o++) {
+                    double ref = 0, scale = 0;
+                    for (int i = 0; i < I; i++) {
+                        ref += (double)wd[o * I + i] * xd[r * I + i];
+                        scale += fabs((double)wd[o * I + i] * xd[r * I + i]);
+                    }
+                    worst = fmax(worst, fabs(out[r * O + o] - ref) / (scale + 1e-30));
+                    worst_p = fmax(worst_p, fabs(out[r * O + o] - out_p[r * O + o]));
+                }
+            CHECK(worst < 1e-5, "type %u isa %s: relative error %.3g against the f64 reference", t, tl_isa_name(isa),
+                  worst);
+            if (kq) CHECK(worst_p == 0, "type %u isa %s: differs from portable by %.3g", t, tl_isa_name(isa), worst_p);
+            printf("qmatmul type %u %s: max error / sum|terms| %.2e, vs portable %.2e\n", t, tl_isa_name(isa), worst,
+                   worst_p);
+        }
+    }
+    tl_free(w);
+    tl_free(x);
+    tl_free(wd);
+    tl_free(xd);
+    tl_free(out);
+    tl_free(out_p);
+    tl_free(wq);
+    tl_free_aligned(scratch);
+}
+
+int main(void) {
+    test_dequant_golden();
+    test_quant_golden();
+    test_roundtrip();
+    test_matmul();
+    return tl_test_done();
+}
