@@ -80,8 +80,7 @@ tl_status tl_sa_items_load(const char *path, int limit, tl_sa_items *out) {
     size_t len = 0;
     tl_status s = tl_file_read_all(path, &text, &len);
     if (s) return s;
-    const char *ext = tl_path_ext(path);
-    if (ext && !strcmp(ext, "json")) {
+    if (!strcmp(tl_path_ext(path), ".json")) {
         cJSON *root = cJSON_ParseWithLength(text, len);
         if (!cJSON_IsObject(root)) s = tl_errorf(TL_E_FORMAT, "%s: not a JSON object (HarmfulQA layout expected)", path);
         else s = load_harmfulqa(path, root, limit, out);
