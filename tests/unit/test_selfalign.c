@@ -175,6 +175,24 @@ static void test_files(void) {
     tl_sa_strings_free(v, n);
 }
 
+/* The editable data files shipped for real models load and assemble. */
+static void test_shipped_data(void) {
+    tl_sa_prompt_set ps = {0}, vb = {0};
+    CHECK_OK(tl_sa_principles_load("data/selfalign/principles.txt", &ps));
+    CHECK_OK(tl_sa_exemplars_load("data/selfalign/exemplars.jsonl", &ps));
+    CHECK(ps.n_principles == 16 && ps.n_exemplars == 5, "%d principles, %d exemplars", ps.n_principles,
+          ps.n_exemplars);
+    CHECK_OK(tl_sa_principles_load("data/selfalign/verbose.txt", &vb));
+    tl_strbuf b = {0};
+    tl_sa_teacher_prompt(&b, &ps, -1, "Q?", 1);
+    CHECK(b.s && !strncmp(b.s, "Rules:\n1. (Ethics)", 18) && strstr(b.s, "\n16. (Format)") &&
+              !strcmp(b.s + b.len - strlen("User: Q?\nThought:"), "User: Q?\nThought:"),
+          "assembled prompt:\n%s", b.s);
+    tl_strbuf_free(&b);
+    tl_sa_prompt_set_free(&ps);
+    tl_sa_prompt_set_free(&vb);
+}
+
 static void test_harmfulqa_real(void) {
     const char *p = tl_test_shared("data/harmfulqa/harmfulqa.json");
     tl_sa_items it;
@@ -196,6 +214,7 @@ int main(void) {
     test_judges();
     test_stats();
     test_files();
+    test_shipped_data();
     test_harmfulqa_real();
     tl_test_rmtree(tl_test_tmpdir());
     return tl_test_done();
