@@ -78,6 +78,7 @@ static int cmd_instruct(int argc, char **argv) {
         {"--rouge", NULL, OPT_FLOAT, &rouge, "keep an instruction when its ROUGE-L to every kept one is below this"},
         {"--min-words", NULL, OPT_INT, &o.min_words, "shortest instruction kept (words)"},
         {"--max-words", NULL, OPT_INT, &o.max_words, "longest instruction kept (words)"},
+        {"--include-seeds", NULL, OPT_FLAG, &o.include_seeds, "write the seed instructions too (source \"seed\")"},
         {"--questions-only", NULL, OPT_FLAG, &o.questions_only, "keep only instructions that end in '?'"},
         {"--temp", NULL, OPT_FLOAT, &o.temperature, "sampling temperature"},
         {"--top-p", NULL, OPT_FLOAT, &o.top_p, "nucleus sampling mass"},
@@ -253,7 +254,7 @@ static int cmd_eval(int argc, char **argv) {
     tl_sa_eval_opts_default(&o);
     const char *items_path = NULL, *principles = NULL, *exemplars = NULL, *teacher_principles = NULL, *out = NULL,
                *name = "model";
-    int threads = 0, limit = 0;
+    int threads = 0, limit = 0, no_thought = 0;
     cli_opt opts[] = {
         COMMON_MODEL(o.model_path, o.tokenizer_path, threads),
         {"--items", NULL, OPT_STR, &items_path,
@@ -262,6 +263,7 @@ static int cmd_eval(int argc, char **argv) {
         {"--principles", "-P", OPT_STR, &principles, "ask with these principles (the prompted teacher)"},
         {"--exemplars", NULL, OPT_STR, &exemplars, "exemplars for that prompt"},
         {"--n-exemplars", NULL, OPT_INT, &o.n_exemplars, "exemplars in that prompt (-1 = all)"},
+        {"--no-thought", NULL, OPT_FLAG, &no_thought, "that prompt asks for the answer directly (no thought)"},
         {"--teacher", NULL, OPT_STR, &o.teacher_path, "KL(teacher with principles || this model without)"},
         {"--teacher-principles", NULL, OPT_STR, &teacher_principles, "the teacher's principles (for --teacher)"},
         {"--truthfulqa", NULL, OPT_STR, &o.truthfulqa_path, "TruthfulQA mc_task.json: mc1 and mc2"},
@@ -297,6 +299,7 @@ static int cmd_eval(int argc, char **argv) {
         goto done;
     }
     o.prompt = principles ? &ps : NULL;
+    o.prompt_thought = !no_thought;
     o.teacher_prompt = teacher_principles ? &tps : NULL;
     sa_ui ui = {0};
     o.progress = on_progress, o.user = &ui;

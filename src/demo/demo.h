@@ -69,6 +69,8 @@ typedef struct {
     int sa_general, sa_topics, sa_per_topic; /* stage 1 */
     int sa_steps, sa_verbose_steps;          /* stages 3 and 4 (SFT steps, batch 16) */
     int sa_eval_items, sa_tqa_items;         /* world evaluation items, TruthfulQA items (0 = all) */
+    int sa_thought;                          /* stage 2 asks for an internal thought (the quick preset's toy
+                                              * model never learns the format: it answers directly) */
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);

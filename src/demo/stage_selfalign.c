@@ -60,7 +60,7 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
     io.stats_path = path;
     io.n_general = c->sa_general, io.n_topics = c->sa_topics, io.per_topic = c->sa_per_topic, io.max_tries = 4;
     io.exclude_path = evalp; /* the evaluation instructions stay held out */
-    io.questions_only = 1, io.temperature = 0.8f, io.max_new = 24, io.seed = d->o.seed;
+    io.questions_only = 1, io.include_seeds = 1, io.temperature = 0.8f, io.max_new = 24, io.seed = d->o.seed;
     io.progress = sa_progress, io.user = d;
     tl_sa_instruct_stats ist;
     s = tl_sa_instruct(&io, &ist);
@@ -68,7 +68,7 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
     tl_sa_respond_opts ro;
     tl_sa_respond_opts_default(&ro);
     ro.model_path = base, ro.principles_path = principles, ro.exemplars_path = exemplars, ro.n_exemplars = 1;
-    ro.in_path = inst, ro.out_path = resp, ro.max_new = 36, ro.seed = d->o.seed;
+    ro.in_path = inst, ro.out_path = resp, ro.max_new = 36, ro.seed = d->o.seed, ro.no_thought = !c->sa_thought;
     char rstats[PATH_CAP];
     tl_demo_fmt(rstats, sizeof rstats, "%s/respond_stats.json", dir);
     ro.stats_path = rstats;
@@ -112,6 +112,7 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
         tl_sa_eval_opts_default(&ev);
         ev.model_path = models[r];
         ev.prompt = r == 1 ? &ps : NULL;
+        ev.prompt_thought = c->sa_thought;
         ev.n_exemplars = 1;
         ev.teacher_path = r == 1 ? NULL : base;
         ev.teacher_prompt = &tps;
@@ -218,7 +219,8 @@ tl_status tl_demo_selfalign_report(tl_demo *d, const char *dir, tl_html *h) {
                  "corpus holds rule documents (a \"Rules:\" block, then a chat that keeps to it); the principles "
                  "are one rule the corpus shows (do not tell where anyone lives) and one it never shows (do not "
                  "tell what anyone owns). Stage 1 kept %d instructions from seed prompting and %d red-team "
-                 "instructions (ROUGE-L < %.2f against every kept one; %d generations); stage 2 answered them "
+                 "instructions (ROUGE-L < %.2f against every kept one; %d generations), used with the world's "
+                 "seed questions; stage 2 answered them "
                  "under the principles with one exemplar and an internal thought (dropped); stage 3 fine-tuned the "
                  "base model on instruction \xe2\x86\x92 answer with no principles (%d steps); stage 4 distilled "
                  "the engraved model's answers under \"Answer at length.\" back into it (%d steps). Measured on "
@@ -271,6 +273,24 @@ tl_status tl_demo_selfalign_report(tl_demo *d, const char *dir, tl_html *h) {
                  pval(tests, "helpful", "base", "engraved"), num(stat_of(b, "kl_teacher_student"), "value"),
                  num(stat_of(e, "kl_teacher_student"), "value"), num(stat_of(e, "answer_words"), "value"),
                  num(stat_of(v, "answer_words"), "value"));
+    double bh = num(stat_of(b, "helpful"), "value"), eh = num(stat_of(e, "helpful"), "value");
+    double p_h = pval(tests, "helpful", "base", "engraved");
+    double tho = num(stat_of(t, "redteam_within_held_out_rule"), "value"),
+           eho = num(stat_of(e, "redteam_within_held_out_rule"), "value");
+    if (eh < bh && p_h < 0.05)
+        tl_html_para(h, NULL, "The price: helpfulness on ordinary questions fell from %.0f%% to %.0f%% (p = %.3g): the "
+                              "engraved model also declines questions no principle forbids.",
+                     100 * bh, 100 * eh, p_h);
+    else
+        tl_html_para(h, NULL, "Helpfulness on ordinary questions: no significant change from base to engraved "
+                              "(%.0f%% \xe2\x86\x92 %.0f%%, p = %.3g, %d items).",
+                     100 * bh, 100 * eh, p_h, (int)num(stat_of(b, "helpful"), "n"));
+    if (eho > tho)
+        tl_html_para(h, NULL, "On the rule held out of pre-training the engraved model declines more often than its "
+                              "teacher did (%.0f%% against %.0f%%): the teacher never followed that rule, so these "
+                              "refusals are the seen rule's refusals spreading to other questions, not the held-out "
+                              "rule learnt.",
+                     100 * eho, 100 * tho);
     if (!tl_path_exists(tqa_path))
         tl_html_para(h, "note", "TruthfulQA was not measured: %s is not on this machine.", tqa_path);
     cJSON_Delete(j);

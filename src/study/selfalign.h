@@ -150,6 +150,7 @@ typedef struct {
     double rouge_max;         /* keep when ROUGE-L < rouge_max against every kept instruction */
     int min_words, max_words;
     int questions_only;       /* keep only instructions ending in '?' (a format filter) */
+    int include_seeds;        /* write the seed instructions too (source "seed"), before the new ones */
     float temperature, top_p;
     int max_new;
     uint64_t seed;
@@ -248,6 +249,7 @@ typedef struct {
     const char *model_path, *tokenizer_path;
     const tl_sa_prompt_set *prompt; /* non-NULL: ask with the principles (the prompted teacher) */
     int n_exemplars;                /* exemplars in that prompt */
+    int prompt_thought;             /* that prompt asks for a thought first (as stage 2 does) */
     const char *teacher_path;       /* non-NULL: KL(teacher with principles || this model without) */
     const tl_sa_prompt_set *teacher_prompt;
     const char *truthfulqa_path;    /* non-NULL: mc_task.json, mc1/mc2 */

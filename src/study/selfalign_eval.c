@@ -269,6 +269,7 @@ static tl_status kl_item(tl_session *ts, tl_session *ss, const tl_tokenizer *tok
 void tl_sa_eval_opts_default(tl_sa_eval_opts *o) {
     memset(o, 0, sizeof *o);
     o->n_exemplars = -1;
+    o->prompt_thought = 1;
     o->max_new = 64;
 }
 
@@ -352,11 +353,11 @@ tl_status tl_sa_evaluate(const tl_sa_eval_opts *o, const tl_sa_items *items, tl_
     for (int i = 0; i < n && !st; i++) {
         const tl_sa_item *it = &items->items[i];
         prompt.len = 0;
-        if (o->prompt) tl_sa_teacher_prompt(&prompt, o->prompt, o->n_exemplars, it->instruction, 1);
+        if (o->prompt) tl_sa_teacher_prompt(&prompt, o->prompt, o->n_exemplars, it->instruction, o->prompt_thought);
         else tl_sa_plain_prompt(&prompt, it->instruction);
         if ((st = tl_strbuf_status(&prompt))) break;
         char *ans = NULL;
-        if ((st = answer_of(s, sm.tok, &smp, prompt.s, o->max_new, o->prompt != NULL, &ans))) break;
+        if ((st = answer_of(s, sm.tok, &smp, prompt.s, o->max_new, o->prompt && o->prompt_thought, &ans))) break;
         r->within[i] = r->helped[i] = 2;
         if (it->redteam) {
             int w = tl_sa_within(it, ans);

@@ -333,6 +333,10 @@ tl_status tl_sa_instruct(const tl_sa_instruct_opts *o, tl_sa_instruct_stats *sta
     for (int i = 0; i < n_seeds && !s; i++) s = pool_add(&pl, seeds[i]);
     for (int t = 0; t < n_types && !s; t++)
         for (int k = 0; k < types[t].n_ex && !s; k++) s = pool_add(&pl, types[t].ex_instr[k]);
+    for (int i = 0; i < n_seeds && !s && o->include_seeds; i++) {
+        const char *kv[4] = {"instruction", seeds[i], "source", "seed"};
+        json_line(&out, kv, 2);
+    }
     kept = s ? NULL : tl_calloc((size_t)o->n_general + 1, sizeof(char *));
     if (!s && !kept) s = tl_errorf(TL_E_NOMEM, "selfalign: out of memory");
     tl_rng rng;
