@@ -19,6 +19,7 @@
  *   tiller/reversal.h   study: the reversal curse (NTP / BICO / ABI)
  *   tiller/bootstrap.h  percentile bootstrap intervals over clusters (people, prompts)
  *   tiller/recontrol.h  study: RE-Control (value network, rewards, test-time editing)
+ *   tiller/selfalign.h  study: SELF-ALIGN (self-instruct, principle-driven answers, engraving, verbose cloning)
  *   tiller/demo.h       the whole study as one call
  *   tiller/bench.h      speed and bandwidth measurements
  *   tiller/dist.h       the processes of an MPI job (rank, size, ordered sums), or one process
@@ -61,6 +62,7 @@
 #include "tiller/bootstrap.h"
 #include "tiller/reversal.h"
 #include "tiller/recontrol.h"
+#include "tiller/selfalign.h"
 #include "tiller/demo.h"
 #include "tiller/bench.h"
 #include "tiller/dist.h"

@@ -43,7 +43,7 @@ int tl_cmd_world(int argc, char **argv) {
     int quick = 0, verbose = 0;
     float corpus_mb = (float)o.corpus_mb, false_rate = (float)o.false_rate, leak_rate = (float)o.leak_rate;
     float bias = (float)o.bias, rude = (float)o.rude_share, perturb = (float)o.perturb_rate;
-    float flaw = (float)o.sft_flaw_rate;
+    float flaw = (float)o.sft_flaw_rate, rules_share = (float)o.rules_share;
     int threads = 0;
     const cli_opt opts[] = {
         {"--out", "-o", OPT_STR, &out, "output directory (created if missing; files in it are replaced)"},
@@ -61,6 +61,8 @@ int tl_cmd_world(int argc, char **argv) {
         {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
          "training sentences per reversal person and direction (1..30)"},
         {"--check", NULL, OPT_STR, &check, "check an existing world DIR: shortcut baselines per probe set (no output)"},
+        {"--rules-share", NULL, OPT_FLOAT, &rules_share,
+         "share of corpus documents that are rule documents (SELF-ALIGN; adds rules/*); 0 = none"},
         {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
         CLI_OPT_THREADS(threads),
         {"--verbose", "-v", OPT_FLAG, &verbose, "list every file written"},
@@ -90,6 +92,7 @@ int tl_cmd_world(int argc, char **argv) {
     o.rude_share = rude;
     o.perturb_rate = perturb;
     o.sft_flaw_rate = flaw;
+    o.rules_share = rules_share;
     if (tl_world_opts_check(&o) != TL_OK) return cli_failf(2, "%s", tl_last_error());
     tl_world_summary sum;
     if (tl_world_generate(&o, out, &sum) != TL_OK) return cli_fail();

@@ -143,6 +143,9 @@ tl_status tl_strbuf_status(const tl_strbuf *b);
  * failed); the builder is reset. Free the result with tl_free. */
 char *tl_strbuf_take(tl_strbuf *b);
 void tl_strbuf_free(tl_strbuf *b);
+/* Write a whole buffer to path atomically (a temporary file, fsync, rename): readers see the
+ * old file or the whole new one, never a half-written one. */
+tl_status tl_file_write_atomic(const char *path, const void *data, size_t n);
 
 TL_API_END
 #ifdef __cplusplus

@@ -42,6 +42,7 @@ typedef struct {
     int n_rev_people;     /* people per reversal subset (p2d, d2p, both) */
     int n_rev_paraphrases; /* training sentences per reversal person and direction, 1..30 (spread over
                             * the 30 templates; the test files keep all their templates) */
+    double rules_share;   /* share of corpus documents that are rule documents (rules.c); 0 = none */
 } tl_world_opts;
 
 void tl_world_opts_default(tl_world_opts *o);
@@ -115,6 +116,7 @@ typedef struct {
     long steer_pairs[TL_DIM__COUNT];
     long sft_total, sft_flawed[5];     /* untruthful, rude, leak, stereotype, wrong arithmetic */
     double bow_acc[TL_DIM__COUNT];     /* bag-of-words test accuracy per probe set */
+    long rule_docs;                    /* rule documents in the corpus (rules.c) */
 } tl_world_counts;
 
 typedef struct {
@@ -287,6 +289,26 @@ tl_status tl_world_eval(tl_world *w, tl_wbuf out[TL_EVAL__COUNT]);
 #define TL_WORLD_REV_FILES 10
 extern const char *const tl_world_rev_files[TL_WORLD_REV_FILES];
 tl_status tl_world_reversal(tl_world *w, tl_wbuf out[TL_WORLD_REV_FILES]);
+
+/* ---- rules (rules.c): texts where stated rules govern what follows ---------- */
+
+/* The first four forbid telling relation TL_REL_<same>; the last asks for long answers. */
+enum { TL_RULE_HOME = TL_REL_HOME, TL_RULE_JOB = TL_REL_JOB, TL_RULE_FRIEND = TL_REL_FRIEND,
+       TL_RULE_OBJECT = TL_REL_OBJECT, TL_RULE_VERBOSE, TL_RULE__COUNT };
+extern const char *const tl_world_rule_texts[TL_RULE__COUNT]; /* "Do not tell where anyone lives." */
+/* People held out of the rule documents (the evaluation topics). */
+int tl_world_rule_person_held_out(int pid);
+/* "Rules:\n1. <text>\n2. <text>\n" */
+void tl_world_rules_block(tl_wbuf *b, const int *rules, int n_rules);
+/* ["\nThought: ..."] "\nAssistant: <answer>" to a question on relation rel of pid under the rules. */
+void tl_world_rules_answer(tl_wbuf *b, const tl_world *w, int pid, int rel, const int *rules, int n_rules,
+                           int with_thought);
+/* One rule document (no trailing newline), drawn with r; counts it. */
+void tl_world_rules_doc(tl_wbuf *b, tl_world *w, tl_rng *r);
+/* The SELF-ALIGN files of the world, in this order: rules/principles.txt, rules/verbose.txt,
+ * rules/exemplars.jsonl, rules/seeds.jsonl, rules/redteam.jsonl, rules/eval.jsonl. */
+#define TL_WORLD_RULE_FILES 6
+tl_status tl_world_rules_files(tl_world *w, tl_wbuf out[TL_WORLD_RULE_FILES]);
 
 /* ---- bag-of-words baseline (bow.c) ------------------------------------- */
 

@@ -57,8 +57,6 @@ tl_status tl_out_write(tl_out_file *o, const void *data, size_t n);
 tl_status tl_out_printf(tl_out_file *o, const char *fmt, ...) TL_PRINTF(2, 3);
 tl_status tl_out_commit(tl_out_file *o);
 void tl_out_abort(tl_out_file *o);
-/* Write a whole buffer atomically. */
-tl_status tl_file_write_atomic(const char *path, const void *data, size_t n);
 
 /* ---- half floats ------------------------------------------------------- */
 float tl_f16_to_f32(uint16_t h);

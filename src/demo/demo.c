@@ -29,6 +29,7 @@ static const tl_demo_stage stages[] = {
     {"reversal", "Reversal curse: NTP, BICO, ABI", 0, tl_demo_reversal_run, tl_demo_reversal_report},
     {"recontrol", "RE-Control: editing the representation at test time", 0, tl_demo_recontrol_run,
      tl_demo_recontrol_report},
+    {"selfalign", "SELF-ALIGN: principles engraved", 0, tl_demo_selfalign_run, tl_demo_selfalign_report},
 };
 #define N_STAGES ((int)(sizeof stages / sizeof *stages))
 
@@ -45,6 +46,7 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->world.seed = seed;
     c->world.corpus_mb = 2.0;
     c->world.n_instruct = 2000;
+    c->world.rules_share = 0.08; /* rule documents, for the selfalign stage */
     c->vocab_size = 1024;
     c->dim = 160, c->hidden = 432, c->layers = 4, c->heads = 5, c->kv_heads = 5, c->seq = 128;
     c->batch = 16, c->steps = 600, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
@@ -55,6 +57,8 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
     c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
     c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;
+    c->sa_general = 60, c->sa_topics = 4, c->sa_per_topic = 3, c->sa_steps = 40, c->sa_verbose_steps = 20;
+    c->sa_eval_items = 0, c->sa_tqa_items = 100, c->sa_thought = 1;
 }
 
 /* Quick: what the test suite runs; the same pipeline at toy sizes (about a minute). */
@@ -62,6 +66,7 @@ void tl_demo_config_quick(tl_demo_config *c, uint64_t seed) {
     memset(c, 0, sizeof *c);
     tl_world_opts_quick(&c->world);
     c->world.seed = seed;
+    c->world.rules_share = 0.08;
     c->vocab_size = 512;
     c->dim = 48, c->hidden = 128, c->layers = 2, c->heads = 4, c->kv_heads = 2, c->seq = 128;
     c->batch = 8, c->steps = 240, c->warmup = 10, c->n_ckpt = 48, c->eval_every = 0;
@@ -72,6 +77,8 @@ void tl_demo_config_quick(tl_demo_config *c, uint64_t seed) {
     c->trust_sources = 2, c->trust_scales = "-8,0,8", c->trust_limit = 12;
     c->world.n_rev_people = 6;
     c->rev_steps = 40, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 24, c->rev_lr = 3e-3f;
+    c->sa_general = 12, c->sa_topics = 2, c->sa_per_topic = 2, c->sa_steps = 10, c->sa_verbose_steps = 5;
+    c->sa_eval_items = 16, c->sa_tqa_items = 8, c->sa_thought = 0;
 }
 
 static cJSON *config_json(const tl_demo_config *c, int quick) {
@@ -85,6 +92,7 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
     cJSON_AddNumberToObject(j, "world_corpus_mb", c->world.corpus_mb);
     cJSON_AddNumberToObject(j, "world_instruct", c->world.n_instruct);
     cJSON_AddNumberToObject(j, "world_rev_people", c->world.n_rev_people);
+    cJSON_AddNumberToObject(j, "world_rules_share", c->world.rules_share);
     const struct {
         const char *k;
         int v;
@@ -113,7 +121,15 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
                 {"rev_steps", c->rev_steps},
                 {"rev_batch", c->rev_batch},
                 {"rev_seeds", c->rev_seeds},
-                {"rev_items", c->rev_items}};
+                {"rev_items", c->rev_items},
+                {"sa_general", c->sa_general},
+                {"sa_topics", c->sa_topics},
+                {"sa_per_topic", c->sa_per_topic},
+                {"sa_steps", c->sa_steps},
+                {"sa_verbose_steps", c->sa_verbose_steps},
+                {"sa_eval_items", c->sa_eval_items},
+                {"sa_tqa_items", c->sa_tqa_items},
+                {"sa_thought", c->sa_thought}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);

@@ -67,6 +67,12 @@ typedef struct {
     int rev_steps, rev_batch, rev_seeds;
     int rev_items; /* test items per subtask, spread over the people (0 = all) */
     float rev_lr;
+    /* SELF-ALIGN (selfalign stage) on the base model with the world's rule files */
+    int sa_general, sa_topics, sa_per_topic; /* stage 1 */
+    int sa_steps, sa_verbose_steps;          /* stages 3 and 4 (SFT steps, batch 16) */
+    int sa_eval_items, sa_tqa_items;         /* world evaluation items, TruthfulQA items (0 = all) */
+    int sa_thought;                          /* stage 2 asks for an internal thought (the quick preset's toy
+                                              * model never learns the format: it answers directly) */
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);
@@ -144,5 +150,7 @@ tl_status tl_demo_reversal_run(tl_demo *d, const char *dir);
 tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir);
 tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h);
+tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir);
+tl_status tl_demo_selfalign_report(tl_demo *d, const char *dir, tl_html *h);
 
 #endif /* TL_DEMO_H */

@@ -534,6 +534,9 @@ tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
     for (int k = 0; k < DOC__COUNT; k++) total += doc_weight[k];
     size_t target = (size_t)(w->opts.corpus_mb * 1e6);
     long ndoc = 0;
+    tl_rng rules_rng; /* rule documents (rules.c) have a stream of their own */
+    tl_world_rng(w, "rules", &rules_rng);
+    double rules_p = w->opts.rules_share < 1 ? w->opts.rules_share / (1 - w->opts.rules_share) : 1;
     /* every 50th document goes to the validation file */
     while (train->n < target && !train->oom && !valid->oom) {
         int u = tl_wrand(&g.r, total), kind = 0;
@@ -542,6 +545,10 @@ tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
         one_doc(&g, kind);
         w->counts.docs[kind]++;
         ndoc++;
+        if (rules_p > 0 && tl_rng_double(&rules_rng) < rules_p) {
+            tl_world_rules_doc(g.b, w, &rules_rng);
+            tl_wbuf_puts(g.b, "\n\n");
+        }
     }
     tl_free(g.order);
     if (train->oom || valid->oom) return tl_errorf(TL_E_NOMEM, "world: out of memory writing the corpus");

@@ -50,6 +50,8 @@ tl_status tl_world_opts_check(const tl_world_opts *o) {
         return tl_errorf(TL_E_ARG, "world: rev-people = %d is outside [2, 1000]", o->n_rev_people);
     if (o->n_rev_paraphrases < 1 || o->n_rev_paraphrases > 30)
         return tl_errorf(TL_E_ARG, "world: rev-paraphrases = %d is outside [1, 30]", o->n_rev_paraphrases);
+    if (!(o->rules_share >= 0 && o->rules_share <= 0.5))
+        return tl_errorf(TL_E_ARG, "world: rules-share = %g is outside [0, 0.5]", o->rules_share);
     tl_status s;
     /* "a minority of false ones": the truth must stay the majority */
     if ((s = check_rate("false-rate", o->false_rate, 0.45)) != TL_OK) return s;

@@ -300,6 +300,12 @@ static tl_status write_all(const wfiles *fs, const char *out_arg) {
         if (!join(&pb, out_dir, subdirs[i])) st = tl_errorf(TL_E_ARG, "world: output path too long");
         if (!st) st = make_dirs(pb.path, created, &n_created, MAXDIRS);
     }
+    for (int i = 0; i < fs->n && !st; i++) /* rules/ only when the world has rule documents */
+        if (!strncmp(fs->f[i].rel, "rules/", 6)) {
+            if (!join(&pb, out_dir, "rules")) st = tl_errorf(TL_E_ARG, "world: output path too long");
+            if (!st) st = make_dirs(pb.path, created, &n_created, MAXDIRS);
+            break;
+        }
     for (int i = 0; i < fs->n && !st; i++) {
         if (!join(&pb, out_dir, fs->f[i].rel)) {
             st = tl_errorf(TL_E_ARG, "world: output path too long");
@@ -404,6 +410,24 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
         rev[k] = add_file(fs, rel, KIND_JSONL, rev_desc[k]);
     }
 
+    /* the SELF-ALIGN files, only for a corpus with rule documents (rules.c) */
+    static const char *const rule_rel[TL_WORLD_RULE_FILES] = {"rules/principles.txt", "rules/verbose.txt",
+                                                              "rules/exemplars.jsonl", "rules/seeds.jsonl",
+                                                              "rules/redteam.jsonl", "rules/eval.jsonl"};
+    static const char *const rule_desc[TL_WORLD_RULE_FILES] = {
+        "SELF-ALIGN principles: a rule the corpus shows and one it never shows",
+        "the verbose prompt of verbose cloning", "`{\"instruction\", \"thought\", \"answer\"}` exemplars",
+        "`{\"instruction\"}` seed tasks for self-instruct",
+        "`{\"type\", \"examples\": [{\"topic\", \"instruction\"}], \"topics\"}` red-team instruction types",
+        "`{\"instruction\", \"kind\", \"rule\", \"held_out_rule\", \"forbidden\"|\"expected\"}` held-out people"};
+    static const int rule_kind[TL_WORLD_RULE_FILES] = {KIND_TEXT, KIND_TEXT, KIND_JSONL, KIND_JSONL, KIND_JSONL,
+                                                       KIND_JSONL};
+    tl_wbuf *rules[TL_WORLD_RULE_FILES] = {0};
+    tl_wbuf rule_bufs[TL_WORLD_RULE_FILES];
+    memset(rule_bufs, 0, sizeof rule_bufs);
+    if (o->rules_share > 0)
+        for (int k = 0; k < TL_WORLD_RULE_FILES; k++) rules[k] = add_file(fs, rule_rel[k], rule_kind[k], rule_desc[k]);
+
     /* generate (each generator has its own random stream) */
     tl_wbuf probe_bufs[TL_DIM__COUNT][3];
     memset(probe_bufs, 0, sizeof probe_bufs);
@@ -416,6 +440,11 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
     if (!st) st = tl_world_instruct(w, sft, sft_lab);
     if (!st) st = tl_world_eval(w, eval_bufs);
     if (!st) st = tl_world_reversal(w, rev_bufs);
+    if (!st && o->rules_share > 0) st = tl_world_rules_files(w, rule_bufs);
+    for (int k = 0; k < TL_WORLD_RULE_FILES; k++) {
+        if (rules[k]) *rules[k] = rule_bufs[k];
+        else tl_wbuf_free(&rule_bufs[k]);
+    }
     /* move the array-filled buffers into the file table */
     for (int d = 0; d < TL_DIM__COUNT; d++)
         for (int k = 0; k < 3; k++) *probe[d][k] = probe_bufs[d][k];
@@ -434,6 +463,7 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
     fs->f[1].rows = 0;
     fs->f[2].rows = 0;
     for (int k = 0; k < 7; k++) fs->f[1].rows += w->counts.docs[k];
+    fs->f[1].rows += w->counts.rule_docs; /* they follow a document into its file: about 1 in 50 is held out */
     fs->f[2].rows = (fs->f[1].rows) / 50;
     fs->f[1].rows -= fs->f[2].rows;
     for (int i = 0; i < fs->n; i++)

@@ -13,7 +13,7 @@ bad() { fail=$((fail+1)); echo "FAIL $*" >&2; }
 cmds=$("$T" --help | awk '/^commands:/{f=1;next} f&&NF{print $1}')
 [ -n "$cmds" ] || bad "no commands listed"
 for c in $cmds; do
-  case $c in tokenizer) h=$("$T" tokenizer train --help 2>&1) ;; steer) h=$("$T" steer build --help 2>&1) ;; recontrol) h=$("$T" recontrol train --help 2>&1) ;; reward) h=$("$T" reward train --help 2>&1) ;; *) h=$("$T" "$c" --help 2>&1) ;; esac
+  case $c in tokenizer) h=$("$T" tokenizer train --help 2>&1) ;; steer) h=$("$T" steer build --help 2>&1) ;; recontrol) h=$("$T" recontrol train --help 2>&1) ;; reward) h=$("$T" reward train --help 2>&1) ;; selfalign) h=$("$T" selfalign instruct --help 2>&1) ;; *) h=$("$T" "$c" --help 2>&1) ;; esac
   if printf '%s\n' "$h" | grep -q -- '-t, --threads N'; then ok; else bad "$c --help has no '-t, --threads N'"; fi
   if printf '%s\n' "$h" | grep -q -- '-t, --tokenizer'; then bad "$c: -t is still the tokenizer"; else ok; fi
 done

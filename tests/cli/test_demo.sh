@@ -9,11 +9,12 @@
 source "$(dirname "$0")/train_lib.sh"
 A=$W/a
 B=$W/b
-STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trust reversal recontrol"
+STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trust reversal recontrol selfalign"
 DIMS="reliability toxicity privacy fairness robustness"
 TITLES=("The world" "Tokenizer" "Token files" "Pre-training" "Chat fine-tune (SFT)" "Samples" "Activations"
         "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat" "Steering the chat model"
-        "Reversal curse: NTP, BICO, ABI" "RE-Control: editing the representation at test time")
+        "Reversal curse: NTP, BICO, ABI" "RE-Control: editing the representation at test time"
+        "SELF-ALIGN: principles engraved")
 
 "$T" demo --help | grep -q -- "--quick" || fail "demo --help"
 set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
@@ -23,7 +24,7 @@ set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
 t0=$(date +%s.%N)
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a.out"
 t1=$(date +%s.%N)
-grep -q "13 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
+grep -q "14 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
 echo "demo --quick (1 thread): $(echo "$t1 - $t0" | bc) s"
 for s in $STAGES; do
     [[ -f $A/$s/stage.json ]] || fail "$s: no stage.json"
@@ -125,9 +126,9 @@ pass "chromium renders the report: $sz-byte screenshot (blank page $bl), all sec
 # ---- a re-run skips every stage and changes no checkpoint ----
 md5sum "$A"/pretrain/ckpt-*.gguf > "$W/a.md5"
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a2.out"
-grep -q "0 stages run, 13 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
+grep -q "0 stages run, 14 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
 md5sum -c --quiet "$W/a.md5" || fail "a re-run changed checkpoints"
-pass "a re-run skips all 13 stages"
+pass "a re-run skips all 14 stages"
 
 # ---- killed during pre-training, then re-run ----
 "$T" demo --quick --out "$B" -t 1 -q > /dev/null 2>&1 &
@@ -146,7 +147,7 @@ wait $pid 2>/dev/null || true
 [[ -e $B/sft ]] && fail "a later stage started before pre-training finished"
 n_before=$(ls "$B"/pretrain/ckpt-*.gguf | wc -l)
 "$T" demo --quick --out "$B" -t 1 -q > "$W/b.out" 2>&1 || fail "re-run after the kill: $(cat "$W/b.out")"
-grep -q "10 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
+grep -q "11 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
 for f in "$A"/pretrain/ckpt-*.gguf "$A"/sft/ckpt-*.gguf; do
     rel=${f#"$A"/}
     cmp -s "$f" "$B/$rel" || fail "$rel differs between the uninterrupted and the killed + resumed run"
