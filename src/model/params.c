@@ -145,50 +145,52 @@ int tl_params_tensors(const tl_config *c, tl_param_tensor *out, int cap) {
     return n;
 }
 
-tl_status tl_model_new(const tl_config *c, tl_model **out) {
+/* A model with a checked config and no parameter buffer yet; *bytes = the buffer's size. */
+static tl_status model_shell(const tl_config *c, tl_model **out, size_t *bytes) {
     *out = NULL;
     tl_config cfg = *c;
     tl_config_defaults(&cfg);
     tl_status s = tl_config_check(&cfg, "model config");
     if (s) return s;
+    size_t n = tl_params_count(&cfg);
+    if (!tl_mul_size(n, sizeof(float), bytes)) return tl_errorf(TL_E_NOMEM, "model: %zu parameters overflow", n);
     tl_model *m = tl_calloc(1, sizeof *m);
     if (!m) return tl_errorf(TL_E_NOMEM, "model: out of memory");
     m->cfg = cfg;
-    m->n_params = tl_params_count(&cfg);
-    size_t bytes;
-    if (!tl_mul_size(m->n_params, sizeof(float), &bytes) ||
-        !(m->params = tl_malloc_aligned(bytes))) {
-        size_t n = m->n_params;
-        tl_free(m);
-        return tl_errorf(TL_E_NOMEM, "model: cannot allocate %zu parameters", n);
-    }
-    memset(m->params, 0, bytes);
+    m->n_params = n;
     *out = m;
     return TL_OK;
 }
 
-tl_status tl_model_new_reserved(const tl_config *c, tl_model **out) {
-    *out = NULL;
-    tl_config cfg = *c;
-    tl_config_defaults(&cfg);
-    tl_status s = tl_config_check(&cfg, "model config");
-    if (s) return s;
-    tl_model *m = tl_calloc(1, sizeof *m);
-    if (!m) return tl_errorf(TL_E_NOMEM, "model: out of memory");
-    m->cfg = cfg;
-    m->n_params = tl_params_count(&cfg);
+tl_status tl_model_new(const tl_config *c, tl_model **out) {
     size_t bytes;
-    void *p = MAP_FAILED;
-    if (tl_mul_size(m->n_params, sizeof(float), &bytes))
-        p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    tl_status s = model_shell(c, out, &bytes);
+    if (s) return s;
+    tl_model *m = *out;
+    if (!(m->params = tl_malloc_aligned(bytes))) {
+        size_t n = m->n_params;
+        tl_free(m);
+        *out = NULL;
+        return tl_errorf(TL_E_NOMEM, "model: cannot allocate %zu parameters", n);
+    }
+    memset(m->params, 0, bytes);
+    return TL_OK;
+}
+
+tl_status tl_model_new_reserved(const tl_config *c, tl_model **out) {
+    size_t bytes;
+    tl_status s = model_shell(c, out, &bytes);
+    if (s) return s;
+    tl_model *m = *out;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED) {
         size_t n = m->n_params;
         tl_free(m);
+        *out = NULL;
         return tl_errorf(TL_E_NOMEM, "model: cannot reserve %zu parameters", n);
     }
     m->params = p;
     m->params_mapped = bytes;
-    *out = m;
     return TL_OK;
 }
 
