@@ -468,7 +468,12 @@ tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h) {
             s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 6 fields", path, rec.line);
             break;
         }
-        tl_html_table_row(h, rec.fields, 6);
+        /* the CSV keeps 6 significant digits; the page shows 3 decimals, as every other table */
+        char value[32], stderr_[32];
+        const char *cells[6] = {rec.fields[0], rec.fields[1], rec.fields[2], value, stderr_, rec.fields[5]};
+        snprintf(value, sizeof value, "%.3f", strtod(rec.fields[3], NULL));
+        snprintf(stderr_, sizeof stderr_, "%.3f", strtod(rec.fields[4], NULL));
+        tl_html_table_row(h, cells, 6);
     }
     tl_html_table_end(h);
     tl_csv_free(&r);

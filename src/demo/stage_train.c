@@ -410,7 +410,10 @@ static tl_status loss_section(tl_demo *d, const char *dir, tl_html *h, const cha
         if (!s && nv)
             tl_html_para(h, NULL,
                          "%d steps, %d checkpoints with validation loss; final training loss %.3f "
-                         "(smoothed), validation loss %.3f.",
+                         "(smoothed), validation loss %.3f. The training curve is a trailing mean over past "
+                         "batches, each measured before its own update, so while the loss falls it lags "
+                         "behind and lies above the validation loss measured after the step; that gap is "
+                         "not a sign that the validation split is easier.",
                          (int)step[n - 1], nv, smooth[n - 1], vy[nv - 1]);
     }
     tl_strbuf_free(&svg);
