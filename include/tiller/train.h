@@ -1,8 +1,10 @@
 /*
  * train: training in tiller's own engine.
  *
- *   backward.c   tl_train_acts (saved activations + their gradients, one arena sized
- *                from (config, B, T) once), tl_model_forward_train, tl_model_backward
+ *   backward.c   tl_model_backward, the backward of the training forward; that forward,
+ *                tl_model_forward_train, and tl_train_acts (saved activations + their
+ *                gradients, one arena sized from (config, B, T) once) live beside the
+ *                inference forward in src/model/forward_train.c
  *   optim.c      AdamW (decoupled weight decay, bias correction), global-norm clipping,
  *                warm-up + cosine learning-rate schedule
  *   objective.c  objectives as pluggable pieces: each turns a batch of token rows into
@@ -52,7 +54,7 @@ typedef struct {
     int plain_rope;          /* 1: never mirror (ablation) */
 } tl_attn_spec;
 
-/* ---- forward / backward (backward.c) -------------------------------------- */
+/* ---- forward (model/forward_train.c) / backward (backward.c) --------------- */
 
 typedef struct tl_train_acts tl_train_acts;
 
