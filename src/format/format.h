@@ -10,7 +10,7 @@
 #ifndef TL_FORMAT_H
 #define TL_FORMAT_H
 
-#include "format/gguf.h"
+#include "gguf/gguf.h"
 #include "model/model.h"
 #include "tiller/format.h" /* tl_model_load/save, dtypes, save options */
 
