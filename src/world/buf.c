@@ -1,84 +1,32 @@
-/* buf.c: growable text buffers with CSV/JSON escaping, template filling, seed
+/* buf.c: text buffers (tl_strbuf under the world's names) with CSV/JSON escaping, template filling, seed
  * sub-streams, shuffling and the balanced "wrong value" assignment. */
+#include <stddef.h>
 #include <string.h>
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/world.h"
 
-void tl_wbuf_free(tl_wbuf *b) {
-    tl_free(b->p);
-    memset(b, 0, sizeof *b);
-}
+_Static_assert(offsetof(tl_wbuf, p) == offsetof(tl_strbuf, s) && offsetof(tl_wbuf, n) == offsetof(tl_strbuf, len) &&
+                   offsetof(tl_wbuf, cap) == offsetof(tl_strbuf, cap) &&
+                   offsetof(tl_wbuf, oom) == offsetof(tl_strbuf, failed),
+               "tl_wbuf's names must lie on tl_strbuf's fields");
 
-static int wbuf_reserve(tl_wbuf *b, size_t extra) {
-    if (b->oom) return 0;
-    size_t need;
-    if (!tl_add_size(b->n, extra, &need) || !tl_add_size(need, 1, &need)) {
-        b->oom = 1;
-        return 0;
-    }
-    if (need <= b->cap) return 1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (!tl_mul_size(cap, 2, &cap)) {
-            b->oom = 1;
-            return 0;
-        }
-    }
-    char *p = tl_realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return 0;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 1;
-}
+void tl_wbuf_free(tl_wbuf *b) { tl_strbuf_free(&b->sb); }
 
-void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n) {
-    if (!wbuf_reserve(b, n)) return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
+void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n) { tl_strbuf_append(&b->sb, s, n); }
 
-void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_wbuf_putn(b, s, strlen(s)); }
+void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_strbuf_puts(&b->sb, s); }
 
-void tl_wbuf_putc(tl_wbuf *b, char c) { tl_wbuf_putn(b, &c, 1); }
+void tl_wbuf_putc(tl_wbuf *b, char c) { tl_strbuf_append(&b->sb, &c, 1); }
 
 void tl_wbuf_printf(tl_wbuf *b, const char *fmt, ...) {
-    char tmp[512];
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    tl_strbuf_vprintf(&b->sb, fmt, ap);
     va_end(ap);
-    if (k < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)k < sizeof tmp) {
-        tl_wbuf_putn(b, tmp, (size_t)k);
-        return;
-    }
-    if (!wbuf_reserve(b, (size_t)k)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
 }
 
-void tl_wbuf_csv(tl_wbuf *b, const char *field) {
-    if (!strpbrk(field, ",\"\r\n")) {
-        tl_wbuf_puts(b, field);
-        return;
-    }
-    tl_wbuf_putc(b, '"');
-    for (const char *s = field; *s; s++) {
-        if (*s == '"') tl_wbuf_putc(b, '"');
-        tl_wbuf_putc(b, *s);
-    }
-    tl_wbuf_putc(b, '"');
-}
+void tl_wbuf_csv(tl_wbuf *b, const char *field) { tl_csv_field(&b->sb, field); }
 
 void tl_wbuf_json(tl_wbuf *b, const char *s) {
     tl_wbuf_putc(b, '"');
