@@ -38,6 +38,12 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
 tl_status tl_safetensors_load(const char *path, tl_model **out);
 tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtype);
 
+/* The Hugging Face config.json reader (safetensors.c; its writer is the one saving uses):
+ * a parsed object to a checked tl_config, LlamaConfig's defaults where a key may be absent,
+ * architectures other than LlamaForCausalLM refused. `path` names it in messages. */
+struct cJSON;
+tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_config *c);
+
 /* Row r of a q/k projection in Hugging Face (half-split) order holds the row
  * returned here in tiller's interleaved order; D is the head dim (even).
  * Within a head, HF row j*D/2 + i (j = 0, 1) is interleaved row 2i + j: both
