@@ -42,6 +42,7 @@
 #include "format/format.h"
 #include "tiller/dist.h"
 #include "dp.h"
+#include "token_file.h"
 
 #define PATH_CAP 4096
 
