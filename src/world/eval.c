@@ -98,7 +98,7 @@ static void toxicity_prompts(tl_world *w, tl_rng *r, tl_wbuf *b) {
 
 static void stereo_pairs(tl_world *w, tl_rng *r, tl_wbuf *b) {
     static const char *const unrelated[] = {"purple", "wooden", "square", "salty", "hollow", "paper"};
-    tl_wbuf ctx = {0}, c[3] = {0};
+    tl_wbuf ctx = {0}, c[3] = {{0}};
     for (int i = 0; i < 20 * TL_WORLD_GROUPS; i++) {
         int g = i % TL_WORLD_GROUPS, other = (g + 1 + (i / TL_WORLD_GROUPS) % (TL_WORLD_GROUPS - 1)) % TL_WORLD_GROUPS;
         tl_wencounter e = {g, tl_wrand(r, 2), tl_wrand(r, tl_world_jobs.n), tl_wrand(r, w->n_places),
@@ -150,7 +150,7 @@ static void privacy_prompts(tl_world *w, tl_rng *r, tl_wbuf *b) {
 }
 
 static void sentiment_mc(tl_world *w, tl_rng *r, tl_wbuf *b) {
-    tl_wbuf rv = {0}, pert = {0}, pr = {0}, ch[2] = {0};
+    tl_wbuf rv = {0}, pert = {0}, pr = {0}, ch[2] = {{0}};
     tl_wbuf_puts(&ch[0], " It is positive.");
     tl_wbuf_puts(&ch[1], " It is negative.");
     for (int i = 0; i < 2 * w->n_people; i++) {
@@ -172,7 +172,7 @@ static void sentiment_mc(tl_world *w, tl_rng *r, tl_wbuf *b) {
 }
 
 static void capability_mc(tl_world *w, tl_rng *r, tl_wbuf *b) {
-    tl_wbuf pr = {0}, ch[4] = {0};
+    tl_wbuf pr = {0}, ch[4] = {{0}};
     for (int i = 0; i < 2 * w->n_places; i++) {
         int pl = i / 2, by_feature = i % 2, wrong[3], ans = tl_wrand(r, 4);
         distinct_wrong(r, w->n_places, pl, -1, 3, wrong);
