@@ -158,16 +158,13 @@ extern const tl_wlist tl_world_surname_ends, tl_world_place_ends, tl_world_group
 /* ---- text buffers and templates (buf.c) -------------------------------- */
 
 /* A growable text buffer: the one string builder, tl_strbuf (base.h), under the
- * world's field names (p = s, n = len, oom = failed; the layouts are the same).
+ * world's field names (p = s, n = len, oom = failed); buf.c hands it to strbuf.c.
  * Allocation failure is sticky (oom = 1, later appends do nothing) so generators
  * append freely and check once at the end. */
-typedef union {
-    tl_strbuf sb;
-    struct {
-        char *p;
-        size_t n, cap;
-        int oom;
-    };
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int oom;
 } tl_wbuf;
 
 void tl_wbuf_free(tl_wbuf *b);

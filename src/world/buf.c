@@ -1,32 +1,49 @@
 /* buf.c: text buffers (tl_strbuf under the world's names) with CSV/JSON escaping, template filling, seed
  * sub-streams, shuffling and the balanced "wrong value" assignment. */
-#include <stddef.h>
 #include <string.h>
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/world.h"
 
-_Static_assert(offsetof(tl_wbuf, p) == offsetof(tl_strbuf, s) && offsetof(tl_wbuf, n) == offsetof(tl_strbuf, len) &&
-                   offsetof(tl_wbuf, cap) == offsetof(tl_strbuf, cap) &&
-                   offsetof(tl_wbuf, oom) == offsetof(tl_strbuf, failed),
-               "tl_wbuf's names must lie on tl_strbuf's fields");
-
-void tl_wbuf_free(tl_wbuf *b) { tl_strbuf_free(&b->sb); }
-
-void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n) { tl_strbuf_append(&b->sb, s, n); }
-
-void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_strbuf_puts(&b->sb, s); }
-
-void tl_wbuf_putc(tl_wbuf *b, char c) { tl_strbuf_append(&b->sb, &c, 1); }
-
-void tl_wbuf_printf(tl_wbuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    tl_strbuf_vprintf(&b->sb, fmt, ap);
-    va_end(ap);
+/* The world's names for a tl_strbuf's fields: each append runs in strbuf.c on a copy of
+ * them, which is written back (the only growth, printf and CSV-quoting code there is). */
+static tl_strbuf wbuf_sb(const tl_wbuf *b) { return (tl_strbuf){b->p, b->n, b->cap, b->oom}; }
+static void wbuf_set(tl_wbuf *b, const tl_strbuf *sb) {
+    b->p = sb->s;
+    b->n = sb->len;
+    b->cap = sb->cap;
+    b->oom = sb->failed;
 }
 
-void tl_wbuf_csv(tl_wbuf *b, const char *field) { tl_csv_field(&b->sb, field); }
+void tl_wbuf_free(tl_wbuf *b) {
+    tl_free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n) {
+    tl_strbuf sb = wbuf_sb(b);
+    tl_strbuf_append(&sb, s, n);
+    wbuf_set(b, &sb);
+}
+
+void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_wbuf_putn(b, s, strlen(s)); }
+
+void tl_wbuf_putc(tl_wbuf *b, char c) { tl_wbuf_putn(b, &c, 1); }
+
+void tl_wbuf_printf(tl_wbuf *b, const char *fmt, ...) {
+    tl_strbuf sb = wbuf_sb(b);
+    va_list ap;
+    va_start(ap, fmt);
+    tl_strbuf_vprintf(&sb, fmt, ap);
+    va_end(ap);
+    wbuf_set(b, &sb);
+}
+
+void tl_wbuf_csv(tl_wbuf *b, const char *field) {
+    tl_strbuf sb = wbuf_sb(b);
+    tl_csv_field(&sb, field);
+    wbuf_set(b, &sb);
+}
 
 void tl_wbuf_json(tl_wbuf *b, const char *s) {
     tl_wbuf_putc(b, '"');
