@@ -69,9 +69,11 @@ int tl_cmd_data(int argc, char **argv) {
     tl_token_file *f = NULL;
     if (tl_token_file_open(out, &f) != TL_OK) return cli_fail();
     printf("%s: %lld documents (%lld train, %lld validation), %lld + %lld tokens, %s, vocab %d%s",
-           out, (long long)(f->n_docs[0] + f->n_docs[1]), (long long)f->n_docs[0], (long long)f->n_docs[1],
-           (long long)f->n_tokens[0], (long long)f->n_tokens[1], f->token_bytes == 2 ? "uint16" : "uint32",
-           f->vocab_size, f->prompt_len ? ", with prompt lengths (SFT)" : "");
+           out, (long long)(tl_token_file_n_docs(f, TL_SPLIT_TRAIN) + tl_token_file_n_docs(f, TL_SPLIT_VAL)),
+           (long long)tl_token_file_n_docs(f, TL_SPLIT_TRAIN), (long long)tl_token_file_n_docs(f, TL_SPLIT_VAL),
+           (long long)tl_token_file_n_tokens(f, TL_SPLIT_TRAIN), (long long)tl_token_file_n_tokens(f, TL_SPLIT_VAL),
+           tl_token_file_token_bytes(f) == 2 ? "uint16" : "uint32", tl_token_file_vocab_size(f),
+           tl_token_file_has_prompts(f) ? ", with prompt lengths (SFT)" : "");
     if (skipped) printf(", %lld empty documents skipped", (long long)skipped);
     printf("\n");
     tl_token_file_free(f);

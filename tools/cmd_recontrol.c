@@ -38,6 +38,41 @@ static void rc_free(rc_loaded *l) {
     tl_model_free(l->model);
 }
 
+/* What `recontrol train` and `eval` share: the model and tokenizer, the prompts, the reward. */
+typedef struct {
+    const char *model_path, *tok_path, *prompts, *tmpl, *reward_spec;
+    int offset, n_prompts;
+    rc_loaded L;
+    tl_reward *rw;
+    tl_rc_prompts P;
+} rc_common;
+
+/* Seven cli_opt rows for the shared options (the help texts that differ are arguments). */
+#define RC_COMMON_OPTS(c, prompts_help, template_help, reward_help)                                            \
+    {"--model", "-m", OPT_STR, &(c).model_path, "base model file"},                                            \
+        {"--tokenizer", NULL, OPT_STR, &(c).tok_path, "tokenizer file; default: the model's"},                 \
+        {"--prompts", NULL, OPT_STR, &(c).prompts, prompts_help},                                              \
+        {"--template", NULL, OPT_STR, &(c).tmpl, template_help},                                               \
+        {"--offset", NULL, OPT_INT, &(c).offset, "skip the first N prompts"},                                  \
+        {"--n-prompts", NULL, OPT_INT, &(c).n_prompts, "prompts to use (0 = all)"},                            \
+        {"--reward", NULL, OPT_STR, &(c).reward_spec, reward_help}
+
+/* Load the model and tokenizer, open the reward, read the prompts: 0, or the exit code (the error
+ * printed). rc_common_free undoes whatever was done. */
+static int rc_common_open(rc_common *c) {
+    int rc = rc_load(c->model_path, c->tok_path, &c->L);
+    if (!rc && (tl_reward_open(c->reward_spec, &c->rw) ||
+                tl_rc_prompts_load(c->prompts, c->tmpl, c->offset, c->n_prompts, &c->P)))
+        rc = cli_fail();
+    return rc;
+}
+
+static void rc_common_free(rc_common *c) {
+    tl_rc_prompts_free(&c->P);
+    tl_reward_free(c->rw);
+    rc_free(&c->L);
+}
+
 static cli_progress g_prog;
 
 static void train_progress(void *user, int done, int total) {
@@ -53,20 +88,16 @@ static void fit_progress(void *user, int epoch, double tr, double val) {
 }
 
 static int cmd_rc_train(int argc, char **argv) {
-    const char *model_path = NULL, *tok_path = NULL, *prompts = NULL, *tmpl = NULL, *reward_spec = "lexicon",
-               *out = NULL;
-    int offset = 0, n_prompts = 64, samples = 4, n_new = 32, hidden = 256, epochs = 100, batch = 512, threads = 0;
+    rc_common c = {.reward_spec = "lexicon", .n_prompts = 64};
+    const char *out = NULL;
+    int samples = 4, n_new = 32, hidden = 256, epochs = 100, batch = 512, threads = 0;
     float lr = 1e-3f, temp = 0.7f, top_p = 0.95f, val = 0.2f;
     int top_k = 50;
     uint64_t seed = 1;
     cli_opt opts[] = {
-        {"--model", "-m", OPT_STR, &model_path, "base model file"},
-        {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file; default: the model's"},
-        {"--prompts", NULL, OPT_STR, &prompts, "prompt file (.jsonl with prompt or HH-RLHF rows, .json SHP / HarmfulQA, text)"},
-        {"--template", NULL, OPT_STR, &tmpl, "template for bare questions (%s = question); default \"User: %s\\nAssistant:\""},
-        {"--offset", NULL, OPT_INT, &offset, "skip the first N prompts"},
-        {"--n-prompts", NULL, OPT_INT, &n_prompts, "prompts to use (0 = all)"},
-        {"--reward", NULL, OPT_STR, &reward_spec, "reward: lexicon | lexicon:FILE | world | model:HEAD.gguf"},
+        RC_COMMON_OPTS(c, "prompt file (.jsonl with prompt or HH-RLHF rows, .json SHP / HarmfulQA, text)",
+                       "template for bare questions (%s = question); default \"User: %s\\nAssistant:\"",
+                       "reward: lexicon | lexicon:FILE | world | model:HEAD.gguf"),
         {"--samples", NULL, OPT_INT, &samples, "responses sampled per prompt"},
         {"--n-predict", "-n", OPT_INT, &n_new, "tokens per response at most"},
         {"--temp", NULL, OPT_FLOAT, &temp, "sampling temperature (reference 0.7)"},
@@ -89,16 +120,11 @@ static int cmd_rc_train(int argc, char **argv) {
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
-    if (!prompts || !out) return cli_failf(2, "--prompts and -o are required (see --help)");
-    if (samples < 1 || n_new < 1 || hidden < 1 || epochs < 1 || batch < 1 || n_prompts < 0 || offset < 0)
+    if (!c.prompts || !out) return cli_failf(2, "--prompts and -o are required (see --help)");
+    if (samples < 1 || n_new < 1 || hidden < 1 || epochs < 1 || batch < 1 || c.n_prompts < 0 || c.offset < 0)
         return cli_failf(2, "--samples, -n, --hidden, --epochs, --batch must be >= 1; --n-prompts, --offset >= 0");
     cli_set_threads(threads);
-    rc_loaded L;
-    int rc = rc_load(model_path, tok_path, &L);
-    tl_reward *rw = NULL;
-    tl_rc_prompts P = {0};
-    if (!rc && (tl_reward_open(reward_spec, &rw) || tl_rc_prompts_load(prompts, tmpl, offset, n_prompts, &P)))
-        rc = cli_fail();
+    int rc = rc_common_open(&c);
     if (!rc) {
         int every = epochs / 10 > 0 ? epochs / 10 : 1;
         tl_rc_train_opts o = {0};
@@ -110,16 +136,14 @@ static int cmd_rc_train(int argc, char **argv) {
         o.progress = train_progress;
         tl_rc_train_result r;
         double t0 = tl_time_sec();
-        if (tl_rc_train(L.model, L.tok, &P, rw, &o, &r)) rc = cli_fail();
+        if (tl_rc_train(c.L.model, c.L.tok, &c.P, c.rw, &o, &r)) rc = cli_fail();
         else
             printf("%d responses (%d states) from %d prompts, reward %.4f +- %.4f (sd); V: best epoch %d, train %.5f, "
                    "val %.5f; %.1f s -> %s\n",
-                   r.n_seq, r.n_states, P.n, r.reward_mean, r.reward_sd, r.fit.best_epoch, r.fit.train_loss,
+                   r.n_seq, r.n_states, c.P.n, r.reward_mean, r.reward_sd, r.fit.best_epoch, r.fit.train_loss,
                    r.fit.val_loss, tl_time_sec() - t0, out);
     }
-    tl_rc_prompts_free(&P);
-    tl_reward_free(rw);
-    rc_free(&L);
+    rc_common_free(&c);
     return rc;
 }
 
@@ -145,21 +169,16 @@ static void eval_progress(void *user, const char *method, int done, int total) {
 }
 
 static int cmd_rc_eval(int argc, char **argv) {
-    const char *model_path = NULL, *tok_path = NULL, *prompts = NULL, *tmpl = NULL, *reward_spec = "lexicon",
-               *value = NULL, *out = NULL, *methods = "plain,prompting,static_re,cd,cd_prefix,recontrol,recontrol_prompting",
+    rc_common c = {.reward_spec = "lexicon", .n_prompts = 32};
+    const char *value = NULL, *out = NULL, *methods = "plain,prompting,static_re,cd,cd_prefix,recontrol,recontrol_prompting",
                *instruction = DEFAULT_INSTRUCTION, *title = NULL;
-    int offset = 0, n_prompts = 32, n_new = 32, iters = 30, cd_k = 10, threads = 0, top_k = 0;
+    int n_new = 32, iters = 30, cd_k = 10, threads = 0, top_k = 0;
     float step = 1.0f, static_scale = 1.0f, temp = 0.0f, top_p = 1.0f;
     uint64_t seed = 1;
     cli_opt opts[] = {
-        {"--model", "-m", OPT_STR, &model_path, "base model file"},
-        {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file; default: the model's"},
+        RC_COMMON_OPTS(c, "prompt file (as recontrol train); use rows not used for training",
+                       "template for bare questions (%s = question)", "reward for the metrics, CD-prefix and the win rate"),
         {"--value", NULL, OPT_STR, &value, "value network GGUF (tiller recontrol train)"},
-        {"--prompts", NULL, OPT_STR, &prompts, "prompt file (as recontrol train); use rows not used for training"},
-        {"--template", NULL, OPT_STR, &tmpl, "template for bare questions (%s = question)"},
-        {"--offset", NULL, OPT_INT, &offset, "skip the first N prompts"},
-        {"--n-prompts", NULL, OPT_INT, &n_prompts, "prompts to use (0 = all)"},
-        {"--reward", NULL, OPT_STR, &reward_spec, "reward for the metrics, CD-prefix and the win rate"},
         {"--methods", NULL, OPT_STR, &methods, "comma list of plain, prompting, static_re, cd, cd_prefix, recontrol, recontrol_prompting"},
         {"--step-size", NULL, OPT_FLOAT, &step, "RE-Control step size (reference 1.0)"},
         {"--iters", NULL, OPT_INT, &iters, "RE-Control iterations (reference 30)"},
@@ -183,7 +202,7 @@ static int cmd_rc_eval(int argc, char **argv) {
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
-    if (!prompts || !out) return cli_failf(2, "--prompts and -o are required (see --help)");
+    if (!c.prompts || !out) return cli_failf(2, "--prompts and -o are required (see --help)");
     int bad;
     unsigned mask = parse_methods(methods, &bad);
     if (bad) return cli_failf(2, "--methods: unknown method in '%s'", methods);
@@ -192,12 +211,7 @@ static int cmd_rc_eval(int argc, char **argv) {
         return cli_failf(2, "--value is required for recontrol, cd and static_re");
     if (n_new < 1 || iters < 0 || cd_k < 1) return cli_failf(2, "-n >= 1, --iters >= 0, --cd-k >= 1");
     cli_set_threads(threads);
-    rc_loaded L;
-    int rc = rc_load(model_path, tok_path, &L);
-    tl_reward *rw = NULL;
-    tl_rc_prompts P = {0};
-    if (!rc && (tl_reward_open(reward_spec, &rw) || tl_rc_prompts_load(prompts, tmpl, offset, n_prompts, &P)))
-        rc = cli_fail();
+    int rc = rc_common_open(&c);
     if (!rc) {
         tl_rc_eval_opts o = {0};
         o.out_dir = out, o.value_path = value, o.methods = mask, o.n_new = n_new;
@@ -205,13 +219,11 @@ static int cmd_rc_eval(int argc, char **argv) {
         o.step = step, o.iters = iters, o.static_scale = static_scale, o.cd_k = cd_k, o.instruction = instruction;
         o.title = title, o.seed = seed, o.progress = eval_progress;
         char *table = NULL;
-        if (tl_rc_eval(L.model, L.tok, &P, rw, &o, &table)) rc = cli_fail();
+        if (tl_rc_eval(c.L.model, c.L.tok, &c.P, c.rw, &o, &table)) rc = cli_fail();
         else if (table) printf("%s", table);
         free(table);
     }
-    tl_rc_prompts_free(&P);
-    tl_reward_free(rw);
-    rc_free(&L);
+    rc_common_free(&c);
     return rc;
 }
 

@@ -16,7 +16,7 @@ int cli_steer_setup(cli_steer *st, const tl_model *m, tl_hooks *hooks) {
     st->hook.vec = st->vec;
     st->hook.scale = st->scale;
     st->hook.last_only = st->last_only;
-    if (tl_steer_parse_layers(st->layers, st->vec->n_layers, &st->hook.first, &st->hook.last))
+    if (tl_steer_parse_layers(st->layers, tl_steer_vec_n_layers(st->vec), &st->hook.first, &st->hook.last))
         return cli_failf(2, "--steer-layers: %s", tl_last_error());
     if (tl_steer_check(&st->hook, tl_model_config(m), st->file) || tl_steer_attach(&st->hook, hooks)) return cli_fail();
     return 0;
@@ -25,6 +25,14 @@ int cli_steer_setup(cli_steer *st, const tl_model *m, tl_hooks *hooks) {
 void cli_steer_free(cli_steer *st) {
     tl_steer_vec_free(st->vec);
     st->vec = NULL;
+}
+
+/* |direction of layer l|, summed in double in index order. */
+static double dir_norm(const tl_steer_vec *v, int l) {
+    const float *d = tl_steer_vec_direction(v, l);
+    double nn = 0;
+    for (int j = 0; j < tl_steer_vec_dim(v); j++) nn += (double)d[j] * d[j];
+    return sqrt(nn);
 }
 
 static int cmd_build(int argc, char **argv) {
@@ -119,12 +127,8 @@ static int cmd_build(int argc, char **argv) {
     }
     printf("%s: %s from %d texts (%d pairs) of %s, layers %s, %.2f s\n", out, tl_steer_method_name(o.method), d->n,
            d->n_pairs, data, layers, tl_time_sec() - t0);
-    for (int l = 1; l < v->n_layers; l++) {
-        if (!v->set[l]) continue;
-        double nn = 0;
-        for (int j = 0; j < v->dim; j++) nn += (double)v->dir[(size_t)l * v->dim + j] * v->dir[(size_t)l * v->dim + j];
-        printf("  direction.%d (resid_post.%d): |v| = %.4f\n", l, l, sqrt(nn));
-    }
+    for (int l = 1; l < tl_steer_vec_n_layers(v); l++)
+        if (tl_steer_vec_has(v, l)) printf("  direction.%d (resid_post.%d): |v| = %.4f\n", l, l, dir_norm(v, l));
 done:
     tl_steer_vec_free(v);
     tl_tokenizer_free(tok_owned);
@@ -153,14 +157,11 @@ static int cmd_show(int argc, char **argv) {
     tl_steer_vec *v = NULL;
     if (tl_steer_load(pos[0], &v)) return cli_fail();
     /* layer_count as stored (= directions 1..layer_count); the model has one more layer (layer 0 is not steered) */
+    int L = tl_steer_vec_n_layers(v);
     printf("%s: control vector, model_hint %s, width %d, layer_count %d (directions 1..%d, a %d-layer model)\n", pos[0],
-           v->model_hint, v->dim, v->n_layers - 1, v->n_layers - 1, v->n_layers);
-    if (v->info) printf("info: %s\n", v->info);
-    for (int l = 1; l < v->n_layers; l++) {
-        double nn = 0;
-        for (int j = 0; j < v->dim; j++) nn += (double)v->dir[(size_t)l * v->dim + j] * v->dir[(size_t)l * v->dim + j];
-        printf("direction.%d %.6f\n", l, sqrt(nn));
-    }
+           tl_steer_vec_model_hint(v), tl_steer_vec_dim(v), L - 1, L - 1, L);
+    if (tl_steer_vec_info(v)) printf("info: %s\n", tl_steer_vec_info(v));
+    for (int l = 1; l < L; l++) printf("direction.%d %.6f\n", l, dir_norm(v, l));
     tl_steer_vec_free(v);
     return 0;
 }

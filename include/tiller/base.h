@@ -135,6 +135,7 @@ typedef struct {
 void tl_strbuf_append(tl_strbuf *b, const char *s, size_t n);
 void tl_strbuf_puts(tl_strbuf *b, const char *s);
 void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) TL_PRINTF(2, 3);
+void tl_strbuf_vprintf(tl_strbuf *b, const char *fmt, va_list ap);
 /* Append s with the XML special characters (& < > " ') escaped. */
 void tl_strbuf_xml(tl_strbuf *b, const char *s);
 /* TL_OK, or TL_E_NOMEM (with a message) when an append failed. */

@@ -37,19 +37,21 @@ extern "C" {
 #endif
 TL_API_BEGIN
 
-/* A steering vector: one direction per layer. Row 0 is always zero (llama.cpp
- * never stores layer 0). */
-typedef struct {
-    int dim;            /* C */
-    int n_layers;       /* L (the model's): directions for 1 .. L - 1 */
-    float *dir;         /* [L, C] */
-    unsigned char *set; /* [L] 1 where a direction was built (0: all zeros) */
-    char *model_hint;   /* controlvector.model_hint ("llama") */
-    char *info;         /* free text stored as tiller.steer.info (how it was built), may be NULL */
-} tl_steer_vec;
+/* A steering vector: one direction per layer (layout in src/control/steer_vec.h). Row 0
+ * is always zero (llama.cpp never stores layer 0). */
+typedef struct tl_steer_vec tl_steer_vec;
 
 tl_status tl_steer_vec_new(int dim, int n_layers, const char *model_hint, tl_steer_vec **out);
 void tl_steer_vec_free(tl_steer_vec *v);
+/* Width C; the model's layer count L (directions for 1 .. L - 1); whether layer l has a
+ * built direction (0: all zeros); that direction [C] (NULL outside 0 .. L - 1); the
+ * controlvector.model_hint; the free text stored as tiller.steer.info (NULL when none). */
+int tl_steer_vec_dim(const tl_steer_vec *v);
+int tl_steer_vec_n_layers(const tl_steer_vec *v);
+int tl_steer_vec_has(const tl_steer_vec *v, int layer);
+const float *tl_steer_vec_direction(const tl_steer_vec *v, int layer);
+const char *tl_steer_vec_model_hint(const tl_steer_vec *v);
+const char *tl_steer_vec_info(const tl_steer_vec *v);
 
 /* ---- building from activations ---------------------------------------------- */
 

@@ -1,8 +1,10 @@
 /*
  * train: training in tiller's own engine.
  *
- *   backward.c   tl_train_acts (saved activations + their gradients, one arena sized
- *                from (config, B, T) once), tl_model_forward_train, tl_model_backward
+ *   backward.c   tl_model_backward, the backward of the training forward; that forward,
+ *                tl_model_forward_train, and tl_train_acts (saved activations + their
+ *                gradients, one arena sized from (config, B, T) once) live beside the
+ *                inference forward in src/model/forward_train.c
  *   optim.c      AdamW (decoupled weight decay, bias correction), global-norm clipping,
  *                warm-up + cosine learning-rate schedule
  *   objective.c  objectives as pluggable pieces: each turns a batch of token rows into
@@ -52,7 +54,7 @@ typedef struct {
     int plain_rope;          /* 1: never mirror (ablation) */
 } tl_attn_spec;
 
-/* ---- forward / backward (backward.c) -------------------------------------- */
+/* ---- forward (model/forward_train.c) / backward (backward.c) --------------- */
 
 typedef struct tl_train_acts tl_train_acts;
 
@@ -158,29 +160,20 @@ float tl_lr_at(const tl_lr_schedule *s, int64_t step);
 
 typedef enum { TL_SPLIT_TRAIN = 0, TL_SPLIT_VAL = 1 } tl_split;
 
-typedef struct {
-    char *path;              /* owned, for messages */
-    tl_file_map map;
-    int token_bytes;         /* 2 or 4 */
-    int vocab_size;
-    uint32_t flags;
-    uint64_t split_seed;
-    int64_t n_docs[2];       /* per split */
-    int64_t n_tokens[2];     /* per split */
-    int64_t doc0[2];         /* index of the split's first document */
-    const uint64_t *doc_off; /* [n_docs + 1] into the mapping */
-    const uint32_t *prompt_len; /* [n_docs] or NULL */
-    const void *tokens;      /* [n_tokens] uint16 or uint32 */
-    uint64_t fingerprint;    /* hash of the whole file: resume checks it is the same data */
-} tl_token_file;
+/* An opened token file (mapped read-only; the layout is in src/train/token_file.h). */
+typedef struct tl_token_file tl_token_file;
 
 tl_status tl_token_file_open(const char *path, tl_token_file **out);
 void tl_token_file_free(tl_token_file *f);
 /* Token i of the whole file (train and validation are one array). */
-static inline int32_t tl_token_file_at(const tl_token_file *f, int64_t i) {
-    return f->token_bytes == 2 ? (int32_t)((const uint16_t *)f->tokens)[i]
-                               : (int32_t)((const uint32_t *)f->tokens)[i];
-}
+int32_t tl_token_file_at(const tl_token_file *f, int64_t i);
+/* Documents and tokens of a split; the vocabulary it was checked against; 2 (uint16) or
+ * 4 (uint32) bytes per token; 1 when it carries per-document prompt lengths (SFT). */
+int64_t tl_token_file_n_docs(const tl_token_file *f, tl_split split);
+int64_t tl_token_file_n_tokens(const tl_token_file *f, tl_split split);
+int tl_token_file_vocab_size(const tl_token_file *f);
+int tl_token_file_token_bytes(const tl_token_file *f);
+int tl_token_file_has_prompts(const tl_token_file *f);
 
 /* Collects documents in memory, then writes a token file with a held-out split. */
 typedef struct {

@@ -157,8 +157,10 @@ extern const tl_wlist tl_world_surname_ends, tl_world_place_ends, tl_world_group
 
 /* ---- text buffers and templates (buf.c) -------------------------------- */
 
-/* A growable text buffer. Allocation failure is sticky (oom = 1, later appends
- * do nothing) so generators append freely and check once at the end. */
+/* A growable text buffer: the one string builder, tl_strbuf (base.h), under the
+ * world's field names (p = s, n = len, oom = failed); buf.c hands it to strbuf.c.
+ * Allocation failure is sticky (oom = 1, later appends do nothing) so generators
+ * append freely and check once at the end. */
 typedef struct {
     char *p;
     size_t n, cap;

@@ -39,26 +39,28 @@ void tl_strbuf_append(tl_strbuf *b, const char *s, size_t n) {
 
 void tl_strbuf_puts(tl_strbuf *b, const char *s) { tl_strbuf_append(b, s, strlen(s)); }
 
-void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) {
+void tl_strbuf_vprintf(tl_strbuf *b, const char *fmt, va_list ap) {
     if (b->failed) return;
     char small[256];
-    va_list ap;
-    va_start(ap, fmt);
+    va_list again;
+    va_copy(again, ap);
     int n = vsnprintf(small, sizeof small, fmt, ap);
-    va_end(ap);
     if (n < 0) {
         b->failed = 1;
-        return;
-    }
-    if ((size_t)n < sizeof small) {
+    } else if ((size_t)n < sizeof small) {
         tl_strbuf_append(b, small, (size_t)n);
-        return;
+    } else if (strbuf_reserve(b, (size_t)n)) {
+        vsnprintf(b->s + b->len, (size_t)n + 1, fmt, again);
+        b->len += (size_t)n;
     }
-    if (!strbuf_reserve(b, (size_t)n)) return;
+    va_end(again);
+}
+
+void tl_strbuf_printf(tl_strbuf *b, const char *fmt, ...) {
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    tl_strbuf_vprintf(b, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
 }
 
 void tl_strbuf_xml(tl_strbuf *b, const char *s) {

@@ -9,6 +9,7 @@
 #include "analysis/linalg.h"
 #include "format/format.h"
 #include "tiller/steer.h"
+#include "steer_vec.h"
 
 const char *tl_steer_method_name(tl_steer_method m) { return m == TL_STEER_PCA ? "pca" : "mean_diff"; }
 
@@ -50,6 +51,15 @@ void tl_steer_vec_free(tl_steer_vec *v) {
     tl_free(v->info);
     tl_free(v);
 }
+
+int tl_steer_vec_dim(const tl_steer_vec *v) { return v->dim; }
+int tl_steer_vec_n_layers(const tl_steer_vec *v) { return v->n_layers; }
+int tl_steer_vec_has(const tl_steer_vec *v, int layer) { return layer >= 0 && layer < v->n_layers && v->set[layer]; }
+const float *tl_steer_vec_direction(const tl_steer_vec *v, int layer) {
+    return layer >= 0 && layer < v->n_layers ? v->dir + (size_t)layer * v->dim : NULL;
+}
+const char *tl_steer_vec_model_hint(const tl_steer_vec *v) { return v->model_hint; }
+const char *tl_steer_vec_info(const tl_steer_vec *v) { return v->info; }
 
 /* ---- directions ------------------------------------------------------------------ */
 

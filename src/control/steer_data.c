@@ -8,6 +8,7 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
 #include "tiller/steer.h"
+#include "steer_vec.h"
 #include "tiller/tokenizer.h"
 
 void tl_steer_data_free(tl_steer_data *d) {

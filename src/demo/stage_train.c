@@ -11,6 +11,7 @@
 #include "demo.h"
 #include "format/format.h" /* internal: model, base */
 #include "tiller/train.h"
+#include "train/token_file.h"
 
 #define PATH_CAP 4096
 

@@ -30,16 +30,6 @@ tl_status tl_eval_json_arr(const cJSON *obj, const char *key, const char *file, 
 typedef tl_status (*tl_eval_jsonl_fn)(void *user, const cJSON *obj, long line);
 tl_status tl_eval_jsonl_each(const char *path, tl_eval_jsonl_fn fn, void *user);
 
-/* ---- CSV (RFC 4180) records (load_real.c) --------------------------------- */
-typedef struct {
-    int n;
-    char **f;
-} tl_eval_csv_row;
-/* Read the next record at *p (advancing it); *row gets its fields. Returns
- * TL_OK with row->n == 0 at the end of the text. `line` is updated. */
-tl_status tl_eval_csv_next(const char **p, const char *end, const char *file, long *line, tl_eval_csv_row *row);
-void tl_eval_csv_row_free(tl_eval_csv_row *row);
-
 /* ---- loaders (one per task) ------------------------------------------------ */
 tl_status tl_eval_load_truthfulqa(const tl_eval_load_opts *o, tl_eval_task **out);
 tl_status tl_eval_load_arc_easy(const tl_eval_load_opts *o, tl_eval_task **out);

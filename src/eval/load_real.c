@@ -208,96 +208,6 @@ tl_status tl_eval_load_arc_challenge(const tl_eval_load_opts *o, tl_eval_task **
     return load_arc(o, "arc_challenge", "capability/arc/ARC-Challenge-Dev.jsonl", out);
 }
 
-/* ---- CSV ------------------------------------------------------------------------- */
-
-void tl_eval_csv_row_free(tl_eval_csv_row *row) {
-    for (int i = 0; i < row->n; i++)
-        tl_free(row->f[i]);
-    tl_free(row->f);
-    row->f = NULL;
-    row->n = 0;
-}
-
-tl_status tl_eval_csv_next(const char **pp, const char *end, const char *file, long *line, tl_eval_csv_row *row) {
-    const char *p = *pp;
-    row->n = 0;
-    row->f = NULL;
-    while (p < end && (*p == '\n' || *p == '\r')) { /* blank lines */
-        if (*p == '\n') ++*line;
-        p++;
-    }
-    if (p >= end) {
-        *pp = p;
-        return TL_OK;
-    }
-    long start_line = *line;
-    int cap = 0;
-    for (;;) {
-        tl_strbuf b = {0};
-        if (p < end && *p == '"') {
-            p++;
-            for (;;) {
-                if (p >= end) {
-                    tl_strbuf_free(&b);
-                    tl_eval_csv_row_free(row);
-                    return tl_errorf(TL_E_FORMAT, "%s: line %ld: unterminated quoted field", file, start_line);
-                }
-                if (*p == '"') {
-                    if (p + 1 < end && p[1] == '"') {
-                        tl_strbuf_append(&b, "\"", 1);
-                        p += 2;
-                        continue;
-                    }
-                    p++;
-                    break;
-                }
-                if (*p == '\n') ++*line;
-                tl_strbuf_append(&b, p, 1);
-                p++;
-            }
-            if (p < end && *p != ',' && *p != '\n' && *p != '\r') {
-                tl_strbuf_free(&b);
-                tl_eval_csv_row_free(row);
-                return tl_errorf(TL_E_FORMAT, "%s: line %ld: text after a closing quote", file, *line);
-            }
-        } else {
-            const char *s = p;
-            while (p < end && *p != ',' && *p != '\n' && *p != '\r')
-                p++;
-            tl_strbuf_append(&b, s, (size_t)(p - s));
-        }
-        char *field = tl_strbuf_take(&b);
-        if (row->n == cap) {
-            int nc = cap ? 2 * cap : 8;
-            char **f = tl_realloc(row->f, sizeof(char *) * (size_t)nc);
-            if (!f) {
-                tl_free(field);
-                field = NULL;
-            } else {
-                row->f = f;
-                cap = nc;
-            }
-        }
-        if (!field) {
-            tl_eval_csv_row_free(row);
-            return tl_errorf(TL_E_NOMEM, "%s: out of memory", file);
-        }
-        row->f[row->n++] = field;
-        if (p < end && *p == ',') {
-            p++;
-            continue;
-        }
-        if (p < end && *p == '\r') p++;
-        if (p < end && *p == '\n') {
-            p++;
-            ++*line;
-        }
-        break;
-    }
-    *pp = p;
-    return TL_OK;
-}
-
 /* ---- MMLU ---------------------------------------------------------------------------- */
 
 static const char *ascii_ws = " \t\n\r\v\f";
@@ -345,14 +255,21 @@ static tl_status mmlu_csv(tl_eval_task *t, const char *path, const char *subject
     size_t n = 0;
     tl_status st = tl_file_read_all(path, &data, &n);
     if (st) return st;
-    const char *p = data, *end = data + n;
-    long line = 1, row_no = 0;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, data, n);
+    long row_no = 0;
     static const char *letters[] = {"A", "B", "C", "D"};
     while (!st) {
-        tl_eval_csv_row row;
-        long at = line;
-        if ((st = tl_eval_csv_next(&p, end, path, &line, &row)) || row.n == 0) break;
+        tl_csv_record rec;
+        int got = 0;
+        if ((st = tl_csv_next(&r, &rec, &got)) || !got) break;
+        if (rec.blank) continue; /* blank lines */
+        long at = rec.line;
         row_no++;
+        struct {
+            int n;
+            const char *const *f;
+        } row = {rec.n_fields, rec.fields};
         const char *ans = row.n == 6 ? row.f[5] : "";
         if (row.n != 6) {
             st = tl_errorf(TL_E_FORMAT, "%s: line %ld: %d fields, expected 6 (question,A,B,C,D,answer)", path, at,
@@ -384,8 +301,8 @@ static tl_status mmlu_csv(tl_eval_task *t, const char *path, const char *subject
             if (!it->context || !it->id || !it->choices[0] || !it->choices[1] || !it->choices[2] || !it->choices[3])
                 st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
         }
-        tl_eval_csv_row_free(&row);
     }
+    tl_csv_free(&r);
     tl_free(data);
     if (!st && row_no == 0) st = tl_errorf(TL_E_FORMAT, "%s: no items", path);
     return st;

@@ -10,7 +10,7 @@
 #ifndef TL_FORMAT_H
 #define TL_FORMAT_H
 
-#include "format/gguf.h"
+#include "gguf/gguf.h"
 #include "model/model.h"
 #include "tiller/format.h" /* tl_model_load/save, dtypes, save options */
 
@@ -37,6 +37,12 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
  * atomically. Sharded checkpoints (model.safetensors.index.json) are refused. */
 tl_status tl_safetensors_load(const char *path, tl_model **out);
 tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtype);
+
+/* The Hugging Face config.json reader (safetensors.c; its writer is the one saving uses):
+ * a parsed object to a checked tl_config, LlamaConfig's defaults where a key may be absent,
+ * architectures other than LlamaForCausalLM refused. `path` names it in messages. */
+struct cJSON;
+tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_config *c);
 
 /* Row r of a q/k projection in Hugging Face (half-split) order holds the row
  * returned here in tiller's interleaved order; D is the head dim (even).

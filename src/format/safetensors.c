@@ -454,7 +454,34 @@ static tl_status cfg_check_arch(const cJSON *root, const char *path) {
     return TL_OK;
 }
 
-/* Read config.json into a tl_config (LlamaConfig's defaults where a key may be absent). */
+/* The Hugging Face config.json codec: tl_hf_config_from_json reads a parsed object
+ * (format loading, and `train --config` with Hugging Face keys), config_json below writes
+ * one (saving, convert). LlamaConfig's defaults where a key may be absent. */
+tl_status tl_hf_config_from_json(const cJSON *root, const char *path, tl_config *c) {
+    memset(c, 0, sizeof *c);
+    tl_status s;
+    int kv = 0, hd = 0;
+    if (!(s = cfg_check_arch(root, path)) &&
+        !(s = cfg_int(root, path, "hidden_size", 1, 0, &c->dim)) &&
+        !(s = cfg_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) &&
+        !(s = cfg_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) &&
+        !(s = cfg_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) &&
+        !(s = cfg_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) &&
+        !(s = cfg_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) &&
+        !(s = cfg_int(root, path, "num_key_value_heads", 0, c->n_heads, &kv)) &&
+        !(s = cfg_int(root, path, "head_dim", 0, c->dim / c->n_heads, &hd)) &&
+        !(s = cfg_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) &&
+        !(s = cfg_float(root, path, "rms_norm_eps", 1e-6f, &c->norm_eps)) &&
+        !(s = cfg_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings))) {
+        c->n_kv_heads = kv;
+        c->head_dim = hd;
+        c->rope_layout = TL_ROPE_INTERLEAVED;
+        s = tl_config_check(c, path);
+    }
+    return s;
+}
+
+/* Read config.json into a tl_config through the codec. */
 static tl_status read_config(const char *path, tl_config *c) {
     memset(c, 0, sizeof *c);
     char *text = NULL;
@@ -475,24 +502,7 @@ static tl_status read_config(const char *path, tl_config *c) {
             tl_free(text);
             return tl_errorf(TL_E_FORMAT, "%s: trailing bytes after the JSON object", path);
         }
-    int kv = 0, hd = 0;
-    if (!(s = cfg_check_arch(root, path)) &&
-        !(s = cfg_int(root, path, "hidden_size", 1, 0, &c->dim)) &&
-        !(s = cfg_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) &&
-        !(s = cfg_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) &&
-        !(s = cfg_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) &&
-        !(s = cfg_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) &&
-        !(s = cfg_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) &&
-        !(s = cfg_int(root, path, "num_key_value_heads", 0, c->n_heads, &kv)) &&
-        !(s = cfg_int(root, path, "head_dim", 0, c->dim / c->n_heads, &hd)) &&
-        !(s = cfg_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) &&
-        !(s = cfg_float(root, path, "rms_norm_eps", 1e-6f, &c->norm_eps)) &&
-        !(s = cfg_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings))) {
-        c->n_kv_heads = kv;
-        c->head_dim = hd;
-        c->rope_layout = TL_ROPE_INTERLEAVED;
-        s = tl_config_check(c, path);
-    }
+    s = tl_hf_config_from_json(root, path, c);
     cJSON_Delete(root);
     tl_free(text);
     return s;

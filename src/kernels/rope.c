@@ -70,6 +70,21 @@ void tl_rope2d_dims(uint8_t *dim_pos2, int D, tl_rope_layout layout) {
 
 #else
 
+/* shapes: row [nh, D]. Turns pair i of every head by ang (the sine signed by sign): the
+ * one rotation the 1-D and the 2-D (ABI) RoPE share. */
+static void TL_FN(rotate_pair)(real *row, int nh, int D, int i, tl_rope_layout layout, double ang, int sign) {
+    int half = D / 2;
+    real c = (real)cos(ang), s = (real)sin(ang) * (real)sign;
+    int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
+    int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
+    for (int h = 0; h < nh; h++) {
+        real *v = row + (int64_t)h * D;
+        real x0 = v[a], x1 = v[b];
+        v[a] = x0 * c - x1 * s;
+        v[b] = x0 * s + x1 * c;
+    }
+}
+
 /* shapes: x [T, nh, D], pos, pos2 [T]. Pair i turns by (i odd ? pos2 : pos)[t] * theta^(-2i/D). */
 void TL_FN(tl_rope2d_forward)(real *x, const int *pos, const int *pos2, int T, int nh, int D, float theta,
                               tl_rope_layout layout, int sign) {
@@ -79,15 +94,7 @@ void TL_FN(tl_rope2d_forward)(real *x, const int *pos, const int *pos2, int T, i
         for (int i = 0; i < half; i++) {
             double freq = pow((double)theta, -2.0 * i / (double)D);
             double ang = (double)((i & 1) ? pos2[t] : pos[t]) * freq;
-            real c = (real)cos(ang), s = (real)sin(ang) * (real)sign;
-            int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
-            int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
-            for (int h = 0; h < nh; h++) {
-                real *v = x + ((int64_t)t * nh + h) * D;
-                real x0 = v[a], x1 = v[b];
-                v[a] = x0 * c - x1 * s;
-                v[b] = x0 * s + x1 * c;
-            }
+            TL_FN(rotate_pair)(x + (int64_t)t * nh * D, nh, D, i, layout, ang, sign);
         }
     }
 }
@@ -111,15 +118,7 @@ void TL_FN(tl_rope_forward)(real *x, const int *pos, int T, int nh, int D, float
         for (int i = 0; i < half; i++) {
             double freq = i < tabled ? freqs[i] : pow((double)theta, -2.0 * i / (double)D);
             double ang = (double)pos[t] * freq;
-            real c = (real)cos(ang), s = (real)sin(ang) * (real)sign;
-            int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
-            int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
-            for (int h = 0; h < nh; h++) {
-                real *v = x + ((int64_t)t * nh + h) * D;
-                real x0 = v[a], x1 = v[b];
-                v[a] = x0 * c - x1 * s;
-                v[b] = x0 * s + x1 * c;
-            }
+            TL_FN(rotate_pair)(x + (int64_t)t * nh * D, nh, D, i, layout, ang, sign);
         }
     }
 }

@@ -18,6 +18,7 @@
 #include "report/report.h"
 #include "tiller/tokenizer.h"
 #include "tiller/trust.h"
+#include "control/steer_vec.h"
 
 #define PATH_CAP 4096
 #define MAX_ITEMS 64

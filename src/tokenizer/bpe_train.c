@@ -335,7 +335,7 @@ static int esc_next(esc_stream *e) {
     if (e->i == e->n) return -1;
     uint8_t c = e->s[e->i++];
     if (c != ' ') return c;
-    e->pend = MARK + 1;
+    e->pend = &MARK[1];
     e->n_pend = 2;
     return (uint8_t)MARK[0];
 }

@@ -3,7 +3,7 @@
 #ifndef TL_TOK_GGUF_H
 #define TL_TOK_GGUF_H
 
-#include "format/gguf.h"
+#include "gguf/gguf.h"
 #include "tiller/tokenizer.h"
 
 /* GGUF metadata: read tokenizer.ggml.* from an open file, or add them to a writer. */

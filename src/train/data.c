@@ -15,6 +15,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/train.h"
+#include "token_file.h"
 
 /* ---- builder ------------------------------------------------------------ */
 
@@ -301,6 +302,16 @@ void tl_token_file_free(tl_token_file *f) {
     tl_free(f->path);
     tl_free(f);
 }
+
+int32_t tl_token_file_at(const tl_token_file *f, int64_t i) {
+    return f->token_bytes == 2 ? (int32_t)((const uint16_t *)f->tokens)[i]
+                               : (int32_t)((const uint32_t *)f->tokens)[i];
+}
+int64_t tl_token_file_n_docs(const tl_token_file *f, tl_split split) { return f->n_docs[split]; }
+int64_t tl_token_file_n_tokens(const tl_token_file *f, tl_split split) { return f->n_tokens[split]; }
+int tl_token_file_vocab_size(const tl_token_file *f) { return f->vocab_size; }
+int tl_token_file_token_bytes(const tl_token_file *f) { return f->token_bytes; }
+int tl_token_file_has_prompts(const tl_token_file *f) { return f->prompt_len != NULL; }
 
 /* ---- batches ------------------------------------------------------------ */
 

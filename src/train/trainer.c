@@ -42,6 +42,7 @@
 #include "format/format.h"
 #include "tiller/dist.h"
 #include "dp.h"
+#include "token_file.h"
 
 #define PATH_CAP 4096
 
@@ -69,10 +70,9 @@ void tl_train_opts_defaults(tl_train_opts *o) {
 
 /* ---- model config from JSON -------------------------------------------- */
 
-/* A number member under any of the given names (tiller's, then Hugging Face's). */
-static int json_num(const cJSON *obj, const char *a, const char *b, double *out) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
-    if (!v && b) v = cJSON_GetObjectItemCaseSensitive(obj, b);
+/* A number member. */
+static int json_num(const cJSON *obj, const char *name, double *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     if (!v) return 0;
     if (cJSON_IsBool(v)) {
         *out = cJSON_IsTrue(v);
@@ -83,31 +83,29 @@ static int json_num(const cJSON *obj, const char *a, const char *b, double *out)
     return 1;
 }
 
+/* tiller's keys (the manifest's "model", --config), or a Hugging Face config.json (it has
+ * "hidden_size"), which the format's codec reads. */
 static tl_status config_from_json(const cJSON *obj, const char *what, tl_config *c) {
     static const struct {
-        const char *name, *hf;
+        const char *name;
         int is_float, required;
     } keys[] = {
-        {"dim", "hidden_size", 0, 1},          {"hidden_dim", "intermediate_size", 0, 1},
-        {"n_layers", "num_hidden_layers", 0, 1}, {"n_heads", "num_attention_heads", 0, 1},
-        {"n_kv_heads", "num_key_value_heads", 0, 0}, {"head_dim", NULL, 0, 0},
-        {"vocab_size", NULL, 0, 1},            {"seq_len", "max_position_embeddings", 0, 1},
-        {"rope_theta", NULL, 1, 0},            {"norm_eps", "rms_norm_eps", 1, 0},
-        {"tied_embeddings", "tie_word_embeddings", 0, 0},
+        {"dim", 0, 1},        {"hidden_dim", 0, 1}, {"n_layers", 0, 1},   {"n_heads", 0, 1},
+        {"n_kv_heads", 0, 0}, {"head_dim", 0, 0},   {"vocab_size", 0, 1}, {"seq_len", 0, 1},
+        {"rope_theta", 1, 0}, {"norm_eps", 1, 0},   {"tied_embeddings", 0, 0},
     };
     int *ints[] = {&c->dim, &c->hidden_dim, &c->n_layers, &c->n_heads, &c->n_kv_heads, &c->head_dim,
                    &c->vocab_size, &c->seq_len, NULL, NULL, &c->tied_embeddings};
     float *floats[] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &c->rope_theta, &c->norm_eps, NULL};
     memset(c, 0, sizeof *c);
     if (!cJSON_IsObject(obj)) return tl_errorf(TL_E_FORMAT, "%s: expected a JSON object", what);
+    if (cJSON_GetObjectItemCaseSensitive(obj, "hidden_size")) return tl_hf_config_from_json(obj, what, c);
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         double v;
-        int r = json_num(obj, keys[i].name, keys[i].hf, &v);
+        int r = json_num(obj, keys[i].name, &v);
         if (r < 0) return tl_errorf(TL_E_FORMAT, "%s: field \"%s\" is not a number", what, keys[i].name);
         if (r == 0) {
-            if (keys[i].required)
-                return tl_errorf(TL_E_FORMAT, "%s: missing field \"%s\"%s%s%s", what, keys[i].name,
-                                 keys[i].hf ? " (or \"" : "", keys[i].hf ? keys[i].hf : "", keys[i].hf ? "\")" : "");
+            if (keys[i].required) return tl_errorf(TL_E_FORMAT, "%s: missing field \"%s\"", what, keys[i].name);
             continue;
         }
         if (keys[i].is_float) {

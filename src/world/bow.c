@@ -26,85 +26,32 @@ void tl_world_csv_free(tl_wcsv *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* One field starting at *pp; returns a new string, advances *pp past it. */
-static tl_status csv_field(const char **pp, const char *end, const char *name, long line, char **out) {
-    const char *p = *pp;
-    tl_wbuf f = {0};
-    if (p < end && *p == '"') {
-        p++;
-        for (;;) {
-            if (p >= end) {
-                tl_wbuf_free(&f);
-                return tl_errorf(TL_E_FORMAT, "%s: line %ld: unterminated quoted field", name, line);
-            }
-            if (*p == '"') {
-                if (p + 1 < end && p[1] == '"') {
-                    tl_wbuf_putc(&f, '"');
-                    p += 2;
-                    continue;
-                }
-                p++;
-                break;
-            }
-            tl_wbuf_putc(&f, *p++);
-        }
-    } else {
-        /* a quote inside an unquoted field is kept as a character, as Python's
-         * csv module does (the study's stereoset.csv has such rows) */
-        while (p < end && *p != ',' && *p != '\n' && *p != '\r') tl_wbuf_putc(&f, *p++);
-    }
-    tl_wbuf_putc(&f, 0);
-    if (f.oom) {
-        tl_wbuf_free(&f);
-        return tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
-    }
-    *pp = p;
-    *out = f.p;
-    return TL_OK;
-}
-
+/* `statement,label` through the one CSV reader (base/csv.c); each row must have two
+ * fields and a label 0 or 1. */
 tl_status tl_world_csv_parse(const char *text, size_t len, const char *name, tl_wcsv *out) {
     memset(out, 0, sizeof *out);
-    const char *p = text, *end = text + len;
-    static const char header[] = "statement,label";
-    size_t hl = sizeof header - 1;
-    if (len < hl || memcmp(p, header, hl) != 0 || (len > hl && p[hl] != '\n' && p[hl] != '\r'))
-        return tl_errorf(TL_E_FORMAT, "%s: line 1: expected the header 'statement,label'", name);
-    p += hl;
-    if (p < end && *p == '\r') p++;
-    if (p < end && *p == '\n') p++;
-    int cap = 0;
-    long line = 2;
-    tl_status st = TL_OK;
-    while (p < end) {
-        long row_line = line;
-        char *stmt = NULL, *lab = NULL;
-        if ((st = csv_field(&p, end, name, row_line, &stmt))) break;
-        for (const char *q = stmt; *q; q++) line += *q == '\n';
-        if (p >= end || *p != ',') {
-            tl_free(stmt);
-            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: expected ',' after the statement", name, row_line);
+    tl_csv_reader r;
+    tl_csv_init(&r, name, text, len);
+    tl_csv_record rec;
+    int got = 0, cap = 0;
+    tl_status st = tl_csv_next(&r, &rec, &got);
+    if (!st && (!got || rec.n_fields != 2 || strcmp(rec.fields[0], "statement") != 0 ||
+                strcmp(rec.fields[1], "label") != 0))
+        st = tl_errorf(TL_E_FORMAT, "%s:1: expected the header 'statement,label'", name);
+    while (!st && !(st = tl_csv_next(&r, &rec, &got)) && got) {
+        if (rec.n_fields < 2) {
+            st = tl_errorf(TL_E_FORMAT, "%s:%d: expected ',' after the statement", name, rec.line);
             break;
         }
-        p++;
-        if ((st = csv_field(&p, end, name, row_line, &lab))) {
-            tl_free(stmt);
+        if (rec.n_fields > 2) {
+            st = tl_errorf(TL_E_FORMAT, "%s:%d: more than two fields", name, rec.line);
             break;
         }
-        if (p < end && *p == '\r') p++;
-        if (p < end && *p != '\n') {
-            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: more than two fields", name, row_line);
-        } else if (strcmp(lab, "0") != 0 && strcmp(lab, "1") != 0) {
-            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: label '%.20s' is not 0 or 1", name, row_line, lab);
-        }
-        int labv = lab[0] == '1';
-        tl_free(lab);
-        if (st) {
-            tl_free(stmt);
+        const char *lab = rec.fields[1];
+        if (strcmp(lab, "0") != 0 && strcmp(lab, "1") != 0) {
+            st = tl_errorf(TL_E_FORMAT, "%s:%d: label '%.20s' is not 0 or 1", name, rec.line, lab);
             break;
         }
-        if (p < end) p++;
-        line++;
         if (out->n == cap) {
             int nc = cap ? 2 * cap : 256;
             char **s2 = tl_realloc(out->stmt, sizeof(char *) * (size_t)nc);
@@ -112,16 +59,21 @@ tl_status tl_world_csv_parse(const char *text, size_t len, const char *name, tl_
             int *l2 = tl_realloc(out->label, sizeof(int) * (size_t)nc);
             if (l2) out->label = l2;
             if (!s2 || !l2) {
-                tl_free(stmt);
                 st = tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
                 break;
             }
             cap = nc;
         }
+        char *stmt = tl_strdup(rec.fields[0]);
+        if (!stmt) {
+            st = tl_errorf(TL_E_NOMEM, "%s: out of memory", name);
+            break;
+        }
         out->stmt[out->n] = stmt;
-        out->label[out->n] = labv;
+        out->label[out->n] = lab[0] == '1';
         out->n++;
     }
+    tl_csv_free(&r);
     if (st) tl_world_csv_free(out);
     return st;
 }

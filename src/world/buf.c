@@ -1,45 +1,29 @@
-/* buf.c: growable text buffers with CSV/JSON escaping, template filling, seed
+/* buf.c: text buffers (tl_strbuf under the world's names) with CSV/JSON escaping, template filling, seed
  * sub-streams, shuffling and the balanced "wrong value" assignment. */
 #include <string.h>
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/world.h"
 
+/* The world's names for a tl_strbuf's fields: each append runs in strbuf.c on a copy of
+ * them, which is written back (the only growth, printf and CSV-quoting code there is). */
+static tl_strbuf wbuf_sb(const tl_wbuf *b) { return (tl_strbuf){b->p, b->n, b->cap, b->oom}; }
+static void wbuf_set(tl_wbuf *b, const tl_strbuf *sb) {
+    b->p = sb->s;
+    b->n = sb->len;
+    b->cap = sb->cap;
+    b->oom = sb->failed;
+}
+
 void tl_wbuf_free(tl_wbuf *b) {
     tl_free(b->p);
     memset(b, 0, sizeof *b);
 }
 
-static int wbuf_reserve(tl_wbuf *b, size_t extra) {
-    if (b->oom) return 0;
-    size_t need;
-    if (!tl_add_size(b->n, extra, &need) || !tl_add_size(need, 1, &need)) {
-        b->oom = 1;
-        return 0;
-    }
-    if (need <= b->cap) return 1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (!tl_mul_size(cap, 2, &cap)) {
-            b->oom = 1;
-            return 0;
-        }
-    }
-    char *p = tl_realloc(b->p, cap);
-    if (!p) {
-        b->oom = 1;
-        return 0;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 1;
-}
-
 void tl_wbuf_putn(tl_wbuf *b, const char *s, size_t n) {
-    if (!wbuf_reserve(b, n)) return;
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
+    tl_strbuf sb = wbuf_sb(b);
+    tl_strbuf_append(&sb, s, n);
+    wbuf_set(b, &sb);
 }
 
 void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_wbuf_putn(b, s, strlen(s)); }
@@ -47,37 +31,18 @@ void tl_wbuf_puts(tl_wbuf *b, const char *s) { tl_wbuf_putn(b, s, strlen(s)); }
 void tl_wbuf_putc(tl_wbuf *b, char c) { tl_wbuf_putn(b, &c, 1); }
 
 void tl_wbuf_printf(tl_wbuf *b, const char *fmt, ...) {
-    char tmp[512];
+    tl_strbuf sb = wbuf_sb(b);
     va_list ap;
     va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    tl_strbuf_vprintf(&sb, fmt, ap);
     va_end(ap);
-    if (k < 0) {
-        b->oom = 1;
-        return;
-    }
-    if ((size_t)k < sizeof tmp) {
-        tl_wbuf_putn(b, tmp, (size_t)k);
-        return;
-    }
-    if (!wbuf_reserve(b, (size_t)k)) return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
+    wbuf_set(b, &sb);
 }
 
 void tl_wbuf_csv(tl_wbuf *b, const char *field) {
-    if (!strpbrk(field, ",\"\r\n")) {
-        tl_wbuf_puts(b, field);
-        return;
-    }
-    tl_wbuf_putc(b, '"');
-    for (const char *s = field; *s; s++) {
-        if (*s == '"') tl_wbuf_putc(b, '"');
-        tl_wbuf_putc(b, *s);
-    }
-    tl_wbuf_putc(b, '"');
+    tl_strbuf sb = wbuf_sb(b);
+    tl_csv_field(&sb, field);
+    wbuf_set(b, &sb);
 }
 
 void tl_wbuf_json(tl_wbuf *b, const char *s) {

@@ -1,5 +1,6 @@
 /* libFuzzer target: a llama.cpp control-vector GGUF (tl_steer_load). */
 #include "tiller/steer.h"
+#include "control/steer_vec.h"
 #include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -2,6 +2,7 @@
  * every token and document offset the reader vouches for is read. */
 #include "fuzz_util.h"
 #include "tiller/train.h"
+#include "train/token_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tl_token_file *f = NULL;

@@ -212,8 +212,8 @@ static const bad_case bad[] = {
     {"arc_easy", "a6.jsonl", "[1, 2]\n", "line 1: expected a JSON object"},
     {"mmlu", "m1_test.csv", "q,a,b,c,d,A\nq,a,b,c,A\n", "line 2: 5 fields, expected 6"},
     {"mmlu", "m2_test.csv", "q,a,b,c,d,E\n", "line 1: answer 'E' is not one of A, B, C, D"},
-    {"mmlu", "m3_test.csv", "q,a,b,c,d,A\n\"q,a,b,c,d,A\n", "line 2: unterminated quoted field"},
-    {"mmlu", "m4_test.csv", "\"q\"x,a,b,c,d,A\n", "line 1: text after a closing quote"},
+    {"mmlu", "m3_test.csv", "q,a,b,c,d,A\n\"q,a,b,c,d,A\n", "m3_test.csv:2: quoted field is not closed"}, /* base/csv.c wording */
+    {"mmlu", "m4_test.csv", "\"q\"x,a,b,c,d,A\n", "m4_test.csv:1: 'x' after a closing quote"},
     {"mmlu", "m5_test.csv", "", "no items"},
     {"mathqa", "q1.json", "[{\"Problem\":\"p\",\"options\":\"a ) 1 , b ) 2\",\"correct\":\"f\"}]",
      "item 1: 'correct' is 'f', expected a letter a-e"},

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "tiller/steer.h"
+#include "control/steer_vec.h"
 #include "format/format.h"
 #include "testlib.h"
 #include "tiller/tokenizer.h"

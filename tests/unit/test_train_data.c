@@ -14,6 +14,7 @@
 #include "testlib.h"
 #include "format/format.h" /* internal: model, base */
 #include "tiller/train.h"
+#include "train/token_file.h"
 
 
 /* Remove the test's scratch directory (tl_test_tmpdir) and everything in it. */

@@ -22,6 +22,7 @@
 #include "testlib.h"
 #include "tiller/tokenizer.h"
 #include "tiller/train.h"
+#include "train/token_file.h"
 #include "format/format.h"
 
 #define N_STORIES 400

@@ -1,5 +1,5 @@
 /*
- * format/gguf.h: the GGUF v3 container (gguf.c reader, gguf_write.c writer), with
+ * gguf/gguf.h: the GGUF v3 container (gguf.c reader, gguf_write.c writer), with
  * no model types: the tokenizer reads and writes its tokenizer.ggml.* metadata
  * through it, and format/format.h builds the model files on top of it.
  */

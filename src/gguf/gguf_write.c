@@ -5,7 +5,7 @@
  * The file is written through tl_out_file, so it appears whole or not at all. */
 #include <string.h>
 
-#include "format.h"
+#include "gguf.h"
 #include "kernels/quant.h"
 
 typedef struct {

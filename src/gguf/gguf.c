@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "format.h"
+#include "gguf.h"
 
 #define GGUF_MAX_DEPTH 8 /* nested arrays deeper than this are refused */
 
