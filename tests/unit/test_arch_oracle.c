@@ -14,7 +14,9 @@
 #include "format/format.h"
 #include "model/arch.h"
 #include "testlib.h"
+#include "tiller/analysis.h"
 #include "tiller/train.h"
+#include <unistd.h>
 
 #define GOLDEN "tests/golden/arch"
 
@@ -268,12 +270,39 @@ static void refusals(void) {
     tl_model_free(m);
 }
 
+/* Hugging Face revision directories (step<N>/ with config.json, as Pythia's revisions are saved)
+ * form a series sorted by step; directories without config.json are not checkpoints. */
+static void revision_series(void) {
+    char revs[1024], link[1100], target[1100];
+    snprintf(revs, sizeof revs, "%s/revs", tl_test_tmpdir());
+    CHECK(mkdir(revs, 0755) == 0, "mkdir %s", revs);
+    snprintf(target, sizeof target, "%s/pythia70m", tl_test_tmpdir());
+    const char *names[3] = {"step100", "step20", "step7-empty"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(link, sizeof link, "%s/%s", revs, names[i]);
+        if (i < 2) CHECK(symlink(target, link) == 0, "symlink %s", link);
+        else CHECK(mkdir(link, 0755) == 0, "mkdir %s", link);
+    }
+    tl_ckpt_list l = {0};
+    CHECK_OK(tl_series_list(revs, &l));
+    CHECK(l.n == 2 && l.items[0].step == 20 && l.items[1].step == 100 && !strcmp(l.items[0].name, "step20"),
+          "revision series: %d checkpoints", l.n);
+    if (l.n == 2) {
+        tl_model *m = NULL;
+        CHECK_OK(tl_model_load(l.items[1].path, &m));
+        CHECK(m && tl_model_config(m)->arch == TL_ARCH_GPTNEOX, "step100 is not gptneox");
+        tl_model_free(m);
+    }
+    tl_ckpt_list_free(&l);
+}
+
 int main(void) {
     one_case("pythia70m", TL_ARCH_GPTNEOX);
     one_case("pythia160m", TL_ARCH_GPTNEOX);
     one_case("olmo1b", TL_ARCH_OLMO);
     one_case("qwen2_05b", TL_ARCH_QWEN2);
     refusals();
+    revision_series();
     tl_test_rmtree(tl_test_tmpdir());
     return tl_test_done();
 }
