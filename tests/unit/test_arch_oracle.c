@@ -237,6 +237,23 @@ static void one_case(const char *name, tl_arch want_arch) {
         double e2 = compare(m2, &g, "gguf (f32) round trip");
         CHECK(e2 >= 0 && e2 <= 1e-4, "%s: GGUF max rel error %g", name, e2);
     }
+    /* quantized (Q8_0) GGUF: qwen2 and olmo keep their matrices quantized (biases, norms f32); gptneox is refused */
+    snprintf(path, sizeof path, "%s/%s-q8.gguf", tl_test_tmpdir(), name);
+    tl_save_opts so = {TL_DTYPE_Q8_0, 0};
+    CHECK_OK(tl_model_save_opts(m, path, &so));
+    tl_model *mq = NULL;
+    tl_status qs = tl_model_load(path, &mq);
+    if (tl_arch_traits_of(c->arch)->fused_qkv) {
+        CHECK(qs == TL_E_UNSUPPORTED && strstr(tl_last_error(), "quantized gptneox"), "%s: q8_0 not refused: %s", name,
+              tl_last_error());
+    } else {
+        CHECK(qs == TL_OK, "%s: q8_0 load: %s", name, tl_last_error());
+        if (mq) {
+            double eq = compare(mq, &g, "gguf q8_0");
+            CHECK(eq >= 0 && eq <= 3e-2, "%s: Q8_0 max rel error %g", name, eq);
+        }
+    }
+    tl_model_free(mq);
     /* training is llama-only: refused by name */
     tl_train_acts *ta = NULL;
     tl_status st = tl_train_acts_new(c, 1, 8, &ta);
