@@ -145,7 +145,8 @@ static int bench_train(const report *rp, const char *model, int steps) {
 static int save_shape(const char *name, const char *out, const char *dtype_s, const char *tok_path, uint64_t seed) {
     const tl_bench_shape *sh = tl_bench_shape_find(name);
     if (!sh || !sh->cfg.dim)
-        return cli_failf(2, "bench --save: '%s' is not a shape (stories15M, stories110M, tinyllama, tiny256)", name);
+        return cli_failf(2, "bench --save: '%s' is not a shape (stories15M, stories110M, tinyllama, tiny256, pythia70m, "
+                         "pythia160m)", name);
     tl_save_opts so = {TL_DTYPE_F32, 0};
     if (tl_dtype_parse(dtype_s, &so.dtype)) return cli_failf(2, "--dtype: %s", tl_last_error());
     tl_model *m = NULL;
@@ -198,6 +199,7 @@ int tl_cmd_bench(int argc, char **argv) {
          "write the random-weight model of --model (a shape, also tinyllama or tiny256) to this file and exit"},
         {"--dtype", NULL, OPT_STR, &dtype_s, "tensor type for --save (f32, f16, q8_0, q4_k, ... as convert)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "vocabulary to embed with --save (its size must match the shape)"},
+        {"--seed", NULL, OPT_U64, &o.seed, "seed of the random weights"},
     };
     const cli_spec spec = {
         "tiller bench [-t THREADS] [--model NAME|FILE] [--train [--steps N]] [--json]",

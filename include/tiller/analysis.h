@@ -168,8 +168,11 @@ typedef struct {
     tl_ckpt *items; /* sorted by step */
 } tl_ckpt_list;
 
-/* The checkpoints of a training run: DIR/manifest.json (tiller train) when
- * present, else every ckpt-<step>.<ext> file in DIR with a model extension. */
+/* The checkpoints of a series: DIR/manifest.json (tiller train) when present, else every
+ * checkpoint in DIR named with its step — ckpt-<N>.<ext> or *step<N>*.<ext> model files
+ * (.gguf, .bin, .safetensors) and Hugging Face revision directories (step1000/ with config.json);
+ * or, when DIR is a .csv file, its step,path records (paths relative to the CSV). Sorted by step;
+ * two checkpoints for one step are an error. */
 tl_status tl_series_list(const char *dir, tl_ckpt_list *out);
 void tl_ckpt_list_free(tl_ckpt_list *l);
 

@@ -31,9 +31,24 @@ extern "C" {
 #endif
 TL_API_BEGIN
 
+/* The block architecture: which norm, which MLP, which biases, and how attention and MLP meet the
+ * residual stream (model/arch.c holds one row of traits per value). Files say it by name:
+ * general.architecture in GGUF, model_type in config.json. */
+typedef enum {
+    TL_ARCH_LLAMA = 0, /* RMSNorm, SwiGLU, no biases (also TinyLlama, SmolLM, Mistral-style dense models) */
+    TL_ARCH_QWEN2,     /* llama plus q/k/v biases (Qwen2, Qwen2.5) */
+    TL_ARCH_GPTNEOX,   /* Pythia: LayerNorm with bias, parallel attention + GELU MLP, partial RoPE, biases */
+    TL_ARCH_OLMO,      /* OLMo (1B/7B, first release): non-parametric LayerNorm, SwiGLU, no biases, clip_qkv */
+    TL_ARCH__COUNT
+} tl_arch;
+/* "llama", "qwen2", "gptneox", "olmo" (GGUF's general.architecture names). */
+const char *tl_arch_name(tl_arch a);
+/* The inverse of tl_arch_name; TL_E_UNSUPPORTED naming the supported ones otherwise. */
+tl_status tl_arch_parse(const char *name, tl_arch *out);
+
 typedef struct {
     int dim;         /* C: embedding width */
-    int hidden_dim;  /* F: SwiGLU hidden width */
+    int hidden_dim;  /* F: MLP hidden width (SwiGLU or GELU) */
     int n_layers;    /* L */
     int n_heads;     /* H */
     int n_kv_heads;  /* Hkv (divides H): GQA when < H, MQA when 1 */
@@ -44,6 +59,9 @@ typedef struct {
     float norm_eps;
     int tied_embeddings; /* output matrix is the token embedding */
     tl_rope_layout rope_layout;
+    tl_arch arch;    /* 0 = llama (zero-initialised configs stay llama) */
+    int rope_dims;   /* leading dims of each head that RoPE rotates (0 = head_dim; GPT-NeoX's rotary_pct) */
+    float clip_qkv;  /* clamp q, k, v to [-clip_qkv, clip_qkv] after projection (OLMo; 0 = none) */
 } tl_config;
 
 /* Fill defaults (head_dim = dim / n_heads, theta 10000, eps 1e-5) for fields left 0. */

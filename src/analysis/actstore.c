@@ -12,6 +12,7 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
 #include "tiller/dist.h"
+#include "series.h"
 
 #define PATH_CAP 4096
 
@@ -412,24 +413,16 @@ static int cmp_ckpt(const void *a, const void *b) {
     return (x->step > y->step) - (x->step < y->step);
 }
 
-/* "ckpt-<digits>" then a model extension (or nothing, for an HF directory). */
+/* A checkpoint in a series directory: "ckpt-<N>" or a name with "step<N>" in it (tl_series_name_step),
+ * as a model file (.gguf, .bin, .safetensors) or a Hugging Face directory with config.json (a revision
+ * saved as step1000/, the way Pythia's and OLMo's revisions are named). */
 static int ckpt_step(const char *dir, const char *name, int64_t *step) {
-    if (strncmp(name, "ckpt-", 5)) return 0;
-    const char *p = name + 5, *q = p;
-    int64_t v = 0;
-    while (*q >= '0' && *q <= '9' && v < (INT64_MAX - 9) / 10) v = v * 10 + (*q++ - '0');
-    if (q == p) return 0;
-    if (!strcmp(q, ".gguf") || !strcmp(q, ".bin") || !strcmp(q, ".safetensors")) {
-        *step = v;
-        return 1;
-    }
-    if (*q == 0) { /* a directory with config.json */
-        char path[PATH_CAP];
-        if (snprintf(path, sizeof path, "%s/%s/config.json", dir, name) >= (int)sizeof path) return 0;
-        *step = v;
-        return tl_path_exists(path);
-    }
-    return 0;
+    if (name[0] == '.' || !tl_series_name_step(name, step)) return 0;
+    const char *ext = tl_path_ext(name);
+    if (!strcmp(ext, ".gguf") || !strcmp(ext, ".bin") || !strcmp(ext, ".safetensors")) return 1;
+    char path[PATH_CAP];
+    if (snprintf(path, sizeof path, "%s/%s/config.json", dir, name) >= (int)sizeof path) return 0;
+    return tl_path_exists(path);
 }
 
 static tl_status series_from_manifest(const char *dir, const char *path, tl_ckpt_list *out) {
@@ -463,9 +456,15 @@ static tl_status series_from_manifest(const char *dir, const char *path, tl_ckpt
 tl_status tl_series_list(const char *dir, tl_ckpt_list *out) {
     memset(out, 0, sizeof *out);
     char path[PATH_CAP];
-    if (!tl_path_is_dir(dir)) return tl_errorf(TL_E_IO, "%s: not a directory", dir);
-    if (!join(path, dir, "manifest.json")) return tl_errorf(TL_E_ARG, "%s: path too long", dir);
     tl_status s = TL_OK;
+    if (!tl_path_is_dir(dir) && tl_path_exists(dir) && !strcmp(tl_path_ext(dir), ".csv")) {
+        s = tl_series_from_csv(dir, out); /* a manifest CSV of step,path */
+        if (s == TL_OK && out->n == 0) s = tl_errorf(TL_E_FORMAT, "%s: no checkpoints listed", dir);
+        goto sort;
+    }
+    if (!tl_path_is_dir(dir))
+        return tl_errorf(TL_E_IO, "%s: not a directory (nor a .csv manifest of step,path)", dir);
+    if (!join(path, dir, "manifest.json")) return tl_errorf(TL_E_ARG, "%s: path too long", dir);
     if (tl_path_exists(path)) {
         s = series_from_manifest(dir, path, out);
     } else {
@@ -480,8 +479,11 @@ tl_status tl_series_list(const char *dir, tl_ckpt_list *out) {
         closedir(dp);
     }
     if (s == TL_OK && out->n == 0)
-        s = tl_errorf(TL_E_FORMAT, "%s: no checkpoints (expected manifest.json or ckpt-<step>.gguf|.bin|.safetensors)",
+        s = tl_errorf(TL_E_FORMAT,
+                      "%s: no checkpoints (expected manifest.json, ckpt-<step>.gguf|.bin|.safetensors, files named "
+                      "*step<N>*.gguf|.bin|.safetensors, or revision directories step<N>/ with config.json)",
                       dir);
+sort:
     if (s == TL_OK) {
         if (out->n > 1) qsort(out->items, (size_t)out->n, sizeof *out->items, cmp_ckpt);
         for (int i = 1; i < out->n && s == TL_OK; i++)

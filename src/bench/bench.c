@@ -49,6 +49,17 @@ static const tl_bench_shape extra_shapes[] = {
      {.dim = 256, .hidden_dim = 512, .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .vocab_size = 512, .seq_len = 256},
      0.0,
      0.0},
+    /* Pythia-70M and -160M (GPT-NeoX: rotary_pct 0.25 of head_dim 64, untied embed_out, vocab 50304) */
+    {"pythia70m",
+     {.dim = 512, .hidden_dim = 2048, .n_layers = 6, .n_heads = 8, .n_kv_heads = 8, .vocab_size = 50304,
+      .seq_len = 2048, .rope_layout = TL_ROPE_HALF, .arch = TL_ARCH_GPTNEOX, .rope_dims = 16},
+     0.0,
+     0.0},
+    {"pythia160m",
+     {.dim = 768, .hidden_dim = 3072, .n_layers = 12, .n_heads = 12, .n_kv_heads = 12, .vocab_size = 50304,
+      .seq_len = 2048, .rope_layout = TL_ROPE_HALF, .arch = TL_ARCH_GPTNEOX, .rope_dims = 16},
+     0.0,
+     0.0},
 };
 static const tl_bench_shape loaded_targets[] = {
     {"stories260K", {0}, 0.0, 8000.0},

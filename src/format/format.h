@@ -43,6 +43,16 @@ tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtyp
  * architectures other than LlamaForCausalLM refused. `path` names it in messages. */
 struct cJSON;
 tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_config *c);
+/* Hugging Face checkpoints of other architectures (hf_arch.c): config.json with a model_type other
+ * than "llama" is read here (qwen2, gpt_neox, olmo; others refused by name), tensor names map per
+ * architecture, and GPT-NeoX's fused query_key_value rows are reordered (tl_hf_qkv_row). */
+int tl_hf_arch_handles(const struct cJSON *root); /* model_type present and not "llama" */
+tl_status tl_hf_arch_config(const struct cJSON *root, const char *path, tl_config *c);
+void tl_hf_arch_tensor_name(const tl_config *c, const char *gguf, char *buf, size_t cap);
+int tl_hf_arch_ignorable(const tl_config *c, const char *hf_name);
+int tl_hf_arch_fused_qkv(const tl_config *c, const char *gguf);
+/* HF row (or bias element) r of query_key_value ([H][q,k,v][D]) -> tiller's [q; k; v] row */
+int64_t tl_hf_qkv_row(const tl_config *c, int64_t r);
 
 /* Row r of a q/k projection in Hugging Face (half-split) order holds the row
  * returned here in tiller's interleaved order; D is the head dim (even).

@@ -13,6 +13,7 @@
 #include "tiller/tokenizer.h"
 #include "tokenizer/tok_gguf.h"
 #include "kernels/quant.h"
+#include "model/arch.h"
 #include "model/qweights.h"
 
 /* Fetch an integer hyper-parameter; `need` = 0 keeps *out when absent. */
@@ -78,40 +79,80 @@ static tl_status read_rope_freqs(const tl_gguf *g, int head_dim, float **out) {
     return TL_OK;
 }
 
+/* "<arch>.<suffix>": llama.cpp prefixes every hyper-parameter with general.architecture */
+static const char *akey(char *buf, size_t cap, tl_arch a, const char *suffix) {
+    snprintf(buf, cap, "%s.%s", tl_arch_name(a), suffix);
+    return buf;
+}
+
+/* The keys each architecture's converter writes beyond llama's (llama.cpp's convert_hf_to_gguf):
+ * gptneox: rope.dimension_count = rotary_pct * head_dim, use_parallel_residual, the LayerNorm eps
+ * as attention.layer_norm_epsilon; olmo: LayerNorm eps likewise, attention.clamp_kqv; qwen2:
+ * llama's keys. None of them permutes q/k rows: their RoPE rotates halves (TL_ROPE_HALF). */
+static tl_status read_arch_keys(const tl_gguf *g, tl_config *c, int rope_dims) {
+    char k[96];
+    tl_status s = TL_OK;
+    if (c->arch == TL_ARCH_LLAMA) {
+        if (rope_dims != c->head_dim)
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.dimension_count %d != head dim %d (partial RoPE)",
+                             g->path, rope_dims, c->head_dim);
+        return fparam(g, "llama.attention.layer_norm_rms_epsilon", &c->norm_eps);
+    }
+    c->rope_layout = TL_ROPE_HALF;
+    c->rope_dims = rope_dims == c->head_dim ? 0 : rope_dims;
+    if (c->arch == TL_ARCH_QWEN2) return fparam(g, akey(k, sizeof k, c->arch, "attention.layer_norm_rms_epsilon"), &c->norm_eps);
+    if ((s = fparam(g, akey(k, sizeof k, c->arch, "attention.layer_norm_epsilon"), &c->norm_eps))) return s;
+    if (c->arch == TL_ARCH_OLMO) return fparam(g, akey(k, sizeof k, c->arch, "attention.clamp_kqv"), &c->clip_qkv);
+    /* gptneox */
+    const char *par = akey(k, sizeof k, c->arch, "use_parallel_residual");
+    if (tl_gguf_find(g, par)) {
+        int v;
+        if ((s = tl_gguf_get_bool(g, par, &v))) return s;
+        if (!v)
+            return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = false is not supported (Pythia's blocks are parallel)", g->path,
+                             par);
+    }
+    return TL_OK;
+}
+
 static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
     tl_gguf_str arch;
     tl_status s = tl_gguf_get_str(g, "general.architecture", &arch);
     if (s) return s;
-    if (!tl_gguf_str_eq(arch, "llama"))
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: general.architecture '%.*s' is not supported (llama)", g->path,
-                         (int)(arch.n > 64 ? 64 : arch.n), arch.s);
     memset(c, 0, sizeof *c);
+    char name[32], k[96];
+    snprintf(name, sizeof name, "%.*s", (int)(arch.n < 31 ? arch.n : 31), arch.s);
+    if (arch.n >= 31 || tl_arch_parse(name, &c->arch))
+        return tl_errorf(TL_E_UNSUPPORTED,
+                         "%s: general.architecture '%.*s' is not supported (llama, qwen2, gptneox, olmo)", g->path,
+                         (int)(arch.n > 64 ? 64 : arch.n), arch.s);
     c->rope_layout = TL_ROPE_INTERLEAVED;
     const int big = 1 << 24;
-    if ((s = hparam(g, "llama.embedding_length", 1, 1, big, &c->dim)) ||
-        (s = hparam(g, "llama.feed_forward_length", 1, 1, big, &c->hidden_dim)) ||
-        (s = hparam(g, "llama.block_count", 1, 1, big, &c->n_layers)) ||
-        (s = hparam(g, "llama.attention.head_count", 1, 1, big, &c->n_heads)) ||
-        (s = hparam(g, "llama.context_length", 1, 1, big, &c->seq_len)))
+    tl_arch a = c->arch;
+    if ((s = hparam(g, akey(k, sizeof k, a, "embedding_length"), 1, 1, big, &c->dim)) ||
+        (s = hparam(g, akey(k, sizeof k, a, "feed_forward_length"), 1, 1, big, &c->hidden_dim)) ||
+        (s = hparam(g, akey(k, sizeof k, a, "block_count"), 1, 1, big, &c->n_layers)) ||
+        (s = hparam(g, akey(k, sizeof k, a, "attention.head_count"), 1, 1, big, &c->n_heads)) ||
+        (s = hparam(g, akey(k, sizeof k, a, "context_length"), 1, 1, big, &c->seq_len)))
         return s;
     c->n_kv_heads = c->n_heads;
-    if ((s = hparam(g, "llama.attention.head_count_kv", 0, 1, big, &c->n_kv_heads))) return s;
+    if ((s = hparam(g, akey(k, sizeof k, a, "attention.head_count_kv"), 0, 1, big, &c->n_kv_heads))) return s;
     c->head_dim = c->dim / c->n_heads;
-    if ((s = hparam(g, "llama.attention.key_length", 0, 1, big, &c->head_dim))) return s;
+    if ((s = hparam(g, akey(k, sizeof k, a, "attention.key_length"), 0, 1, big, &c->head_dim))) return s;
     int vlen = c->head_dim;
-    if ((s = hparam(g, "llama.attention.value_length", 0, 1, big, &vlen))) return s;
+    if ((s = hparam(g, akey(k, sizeof k, a, "attention.value_length"), 0, 1, big, &vlen))) return s;
     if (vlen != c->head_dim)
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.attention.value_length %d differs from key_length %d", g->path,
-                         vlen, c->head_dim);
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: %s.attention.value_length %d differs from key_length %d", g->path,
+                         name, vlen, c->head_dim);
     *rope_dims = c->head_dim;
-    if ((s = hparam(g, "llama.rope.dimension_count", 0, 1, big, rope_dims))) return s;
-    if (*rope_dims != c->head_dim)
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: llama.rope.dimension_count %d != head dim %d (partial RoPE)", g->path,
-                         *rope_dims, c->head_dim);
+    if ((s = hparam(g, akey(k, sizeof k, a, "rope.dimension_count"), 0, 1, big, rope_dims))) return s;
+    if (*rope_dims > c->head_dim || (*rope_dims & 1))
+        return tl_errorf(TL_E_FORMAT, "%s: %s.rope.dimension_count %d is odd or exceeds the head dim %d", g->path,
+                         name, *rope_dims, c->head_dim);
     c->rope_theta = 10000.0f;
     c->norm_eps = 1e-5f;
-    if ((s = fparam(g, "llama.rope.freq_base", &c->rope_theta)) ||
-        (s = fparam(g, "llama.attention.layer_norm_rms_epsilon", &c->norm_eps)))
+    if ((s = fparam(g, akey(k, sizeof k, a, "rope.freq_base"), &c->rope_theta)) ||
+        (s = read_arch_keys(g, c, *rope_dims)))
         return s;
     const tl_gguf_tensor *emb = tl_gguf_find_tensor(g, "token_embd.weight");
     if (!emb) return tl_errorf(TL_E_FORMAT, "%s: missing tensor 'token_embd.weight'", g->path);
@@ -119,9 +160,9 @@ static tl_status read_config(const tl_gguf *g, tl_config *c, int *rope_dims) {
         return tl_errorf(TL_E_FORMAT, "%s: tensor 'token_embd.weight' is not a [vocab, dim] matrix", g->path);
     c->vocab_size = (int)emb->ne[1];
     int kv_vocab = c->vocab_size;
-    if ((s = hparam(g, "llama.vocab_size", 0, 1, big, &kv_vocab))) return s;
+    if ((s = hparam(g, akey(k, sizeof k, a, "vocab_size"), 0, 1, big, &kv_vocab))) return s;
     if (kv_vocab != c->vocab_size)
-        return tl_errorf(TL_E_FORMAT, "%s: llama.vocab_size %d != token_embd.weight rows %d", g->path, kv_vocab,
+        return tl_errorf(TL_E_FORMAT, "%s: %s.vocab_size %d != token_embd.weight rows %d", g->path, name, kv_vocab,
                          c->vocab_size);
     c->tied_embeddings = tl_gguf_find_tensor(g, "output.weight") == NULL;
     return tl_config_check(c, g->path);
@@ -255,6 +296,11 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
     }
     tl_params_tensors(&c, pt, n);
     int quantized = file_is_quantized(g, pt, n);
+    if (quantized && tl_arch_traits_of(c.arch)->fused_qkv) {
+        s = tl_errorf(TL_E_UNSUPPORTED, "%s: quantized %s files are not supported yet (convert the f16/f32 GGUF or the "
+                      "Hugging Face checkpoint)", path, tl_arch_name(c.arch));
+        goto done;
+    }
     if ((s = quantized ? load_quantized(g, &c, pt, n, &m) : tl_model_new(&c, &m)) != TL_OK) goto done;
     if ((s = read_rope_scaling(g, &m->rope_freq_scale)) || (s = read_rope_freqs(g, c.head_dim, &m->rope_freqs)))
         goto done;
@@ -327,8 +373,9 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
         return tl_errorf(TL_E_ARG, "%s: the model holds quantized weights: dequantize it first (tl_model_dequantize)",
                          path);
     dtype_types(dtype, &tensor_type, &file_type);
-    if (c->rope_layout != TL_ROPE_INTERLEAVED)
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF llama models use interleaved RoPE pairs", path);
+    if (c->rope_layout != (c->arch == TL_ARCH_LLAMA ? TL_ROPE_INTERLEAVED : TL_ROPE_HALF))
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF %s models use %s RoPE pairs", path, tl_arch_name(c->arch),
+                         c->arch == TL_ARCH_LLAMA ? "interleaved" : "half-split");
     if (m->tok && tl_tokenizer_n_vocab(m->tok) != c->vocab_size)
         return tl_errorf(TL_E_ARG, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", path,
                          tl_tokenizer_n_vocab(m->tok), c->vocab_size);
@@ -336,27 +383,38 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     tl_status s = tl_gguf_writer_new(&w);
     if (s) return s;
     const char *slash = m->source ? strrchr(m->source, '/') : NULL;
-    s = tl_gguf_write_str(w, "general.architecture", "llama");
+    tl_arch a = c->arch;
+    char k[96];
+    s = tl_gguf_write_str(w, "general.architecture", tl_arch_name(a));
     if (!s) s = tl_gguf_write_str(w, "general.name", slash ? slash + 1 : m->source ? m->source : "tiller");
     if (!s) s = tl_gguf_write_u32(w, "general.file_type", file_type);
     if (!s && tl_dtype_is_quantized(dtype)) s = tl_gguf_write_u32(w, "general.quantization_version", 2);
-    if (!s) s = tl_gguf_write_u32(w, "llama.context_length", (uint32_t)c->seq_len);
-    if (!s) s = tl_gguf_write_u32(w, "llama.embedding_length", (uint32_t)c->dim);
-    if (!s) s = tl_gguf_write_u32(w, "llama.block_count", (uint32_t)c->n_layers);
-    if (!s) s = tl_gguf_write_u32(w, "llama.feed_forward_length", (uint32_t)c->hidden_dim);
-    if (!s) s = tl_gguf_write_u32(w, "llama.attention.head_count", (uint32_t)c->n_heads);
-    if (!s) s = tl_gguf_write_u32(w, "llama.attention.head_count_kv", (uint32_t)c->n_kv_heads);
-    if (!s) s = tl_gguf_write_f32(w, "llama.rope.freq_base", c->rope_theta);
-    if (!s) s = tl_gguf_write_f32(w, "llama.attention.layer_norm_rms_epsilon", c->norm_eps);
-    if (!s) s = tl_gguf_write_u32(w, "llama.rope.dimension_count", (uint32_t)c->head_dim);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "context_length"), (uint32_t)c->seq_len);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "embedding_length"), (uint32_t)c->dim);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "block_count"), (uint32_t)c->n_layers);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "feed_forward_length"), (uint32_t)c->hidden_dim);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "attention.head_count"), (uint32_t)c->n_heads);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "attention.head_count_kv"), (uint32_t)c->n_kv_heads);
+    if (!s) s = tl_gguf_write_f32(w, akey(k, sizeof k, a, "rope.freq_base"), c->rope_theta);
+    if (!s)
+        s = tl_gguf_write_f32(w,
+                              akey(k, sizeof k, a,
+                                   tl_arch_traits_of(a)->norm == TL_NORM_RMS ? "attention.layer_norm_rms_epsilon"
+                                                                             : "attention.layer_norm_epsilon"),
+                              c->norm_eps);
+    if (!s)
+        s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "rope.dimension_count"),
+                              (uint32_t)(c->rope_dims > 0 ? c->rope_dims : c->head_dim));
+    if (!s && a == TL_ARCH_GPTNEOX) s = tl_gguf_write_bool(w, akey(k, sizeof k, a, "use_parallel_residual"), 1);
+    if (!s && c->clip_qkv > 0.0f) s = tl_gguf_write_f32(w, akey(k, sizeof k, a, "attention.clamp_kqv"), c->clip_qkv);
     if (!s && c->head_dim * c->n_heads != c->dim) {
-        s = tl_gguf_write_u32(w, "llama.attention.key_length", (uint32_t)c->head_dim);
-        if (!s) s = tl_gguf_write_u32(w, "llama.attention.value_length", (uint32_t)c->head_dim);
+        s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "attention.key_length"), (uint32_t)c->head_dim);
+        if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "attention.value_length"), (uint32_t)c->head_dim);
     }
-    if (!s) s = tl_gguf_write_u32(w, "llama.vocab_size", (uint32_t)c->vocab_size);
+    if (!s) s = tl_gguf_write_u32(w, akey(k, sizeof k, a, "vocab_size"), (uint32_t)c->vocab_size);
     if (!s && m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f) {
-        s = tl_gguf_write_str(w, "llama.rope.scaling.type", "linear");
-        if (!s) s = tl_gguf_write_f32(w, "llama.rope.scaling.factor", 1.0f / m->rope_freq_scale);
+        s = tl_gguf_write_str(w, akey(k, sizeof k, a, "rope.scaling.type"), "linear");
+        if (!s) s = tl_gguf_write_f32(w, akey(k, sizeof k, a, "rope.scaling.factor"), 1.0f / m->rope_freq_scale);
     }
     if (!s && m->rope_freqs) {
         int64_t ne[1] = {c->head_dim / 2};

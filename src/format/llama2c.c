@@ -219,6 +219,9 @@ static int write_visit(void *ctx, float *src, size_t n) {
 
 tl_status tl_llama2c_save(const tl_model *m, const char *path, int version) {
     const tl_config *c = &m->cfg;
+    if (c->arch != TL_ARCH_LLAMA)
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: llama2.c .bin holds llama models only (this is %s: save it as .gguf)",
+                         path, tl_arch_name(c->arch));
     if (version != 0 && version != 1)
         return tl_errorf(TL_E_ARG, "%s: llama2.c version %d cannot be written (0 or 1)", path, version);
     if (c->head_dim * c->n_heads != c->dim)

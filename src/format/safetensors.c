@@ -461,6 +461,8 @@ tl_status tl_hf_config_from_json(const cJSON *root, const char *path, tl_config 
     memset(c, 0, sizeof *c);
     tl_status s;
     int kv = 0, hd = 0;
+    if (tl_hf_arch_handles(root)) /* qwen2, gpt_neox, olmo, or a clear refusal: hf_arch.c */
+        return tl_hf_arch_config(root, path, c);
     if (!(s = cfg_check_arch(root, path)) &&
         !(s = cfg_int(root, path, "hidden_size", 1, 0, &c->dim)) &&
         !(s = cfg_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) &&
@@ -542,6 +544,7 @@ static void hf_name(const char *gguf, char *buf, size_t cap) {
 /* Heads whose rows are permuted (q: H, k: Hkv), 0 for other tensors. */
 static int rope_heads(const tl_config *c, const char *gguf) {
     size_t n = strlen(gguf);
+    if (c->arch != TL_ARCH_LLAMA) return 0; /* the others rotate halves in every format */
     if (n > 14 && !strcmp(gguf + n - 14, ".attn_q.weight")) return c->n_heads;
     if (n > 14 && !strcmp(gguf + n - 14, ".attn_k.weight")) return c->n_kv_heads;
     return 0;
@@ -568,10 +571,11 @@ static void shape_str(const st_entry *e, char *buf, size_t cap) {
 }
 
 /* Find the HF tensor for one tiller tensor and check its dtype and shape. */
-static tl_status match_tensor(st_file *f, const tl_param_tensor *t, const char *cfg_path,
+static tl_status match_tensor(st_file *f, const tl_config *c, const tl_param_tensor *t, const char *cfg_path,
                               st_entry **out) {
     char name[96];
-    hf_name(t->name, name, sizeof name);
+    if (c->arch != TL_ARCH_LLAMA) tl_hf_arch_tensor_name(c, t->name, name, sizeof name);
+    else hf_name(t->name, name, sizeof name);
     st_entry *e = st_find(f, name);
     if (!e) return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' is missing", f->path, name);
     e->used = 1;
@@ -601,6 +605,12 @@ static void copy_tensor(const st_file *f, const st_entry *e, const tl_config *c,
     st_kind k = st_dtypes[e->dtype].kind;
     size_t esz = st_dtypes[e->dtype].size, cols = (size_t)t->cols;
     float *dst = params + t->offset;
+    if (tl_hf_arch_fused_qkv(c, t->name)) { /* GPT-NeoX: per-head [q; k; v] rows to [q; k; v] blocks */
+        size_t unit = t->n_dims == 1 ? 1 : cols, count = t->n_dims == 1 ? cols : (size_t)t->rows;
+        for (size_t r = 0; r < count; r++)
+            to_f32(dst + (size_t)tl_hf_qkv_row(c, (int64_t)r) * unit, src + r * unit * esz, unit, k);
+        return;
+    }
     if (!rope_heads(c, t->name)) {
         to_f32(dst, src, (size_t)t->rows * cols, k);
         return;
@@ -630,11 +640,12 @@ static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_pa
     tl_status s = TL_OK;
     if (!ts || !es) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", f->path);
     if (s == TL_OK) tl_params_tensors(c, ts, n);
-    for (int i = 0; i < n && s == TL_OK; i++) s = match_tensor(f, &ts[i], cfg_path, &es[i]);
+    for (int i = 0; i < n && s == TL_OK; i++) s = match_tensor(f, c, &ts[i], cfg_path, &es[i]);
     for (int i = 0; i < f->n && s == TL_OK; i++)
-        if (!f->e[i].used && !ignorable(f->e[i].name, c->tied_embeddings))
-            s = tl_errorf(TL_E_FORMAT, "%s: unexpected tensor '%.96s' (not part of LlamaForCausalLM)",
-                          f->path, f->e[i].name);
+        if (!f->e[i].used && !(c->arch != TL_ARCH_LLAMA ? tl_hf_arch_ignorable(c, f->e[i].name)
+                                                          : ignorable(f->e[i].name, c->tied_embeddings)))
+            s = tl_errorf(TL_E_FORMAT, "%s: unexpected tensor '%.96s' (not part of a %s model)", f->path,
+                          f->e[i].name, tl_arch_name(c->arch));
     tl_model *m = NULL;
     if (s == TL_OK) s = tl_model_new(c, &m);
     for (int i = 0; i < n && s == TL_OK; i++) copy_tensor(f, es[i], c, &ts[i], m->params);
@@ -675,6 +686,12 @@ tl_status tl_safetensors_load(const char *path, tl_model **out) {
         st_close(&f);
     }
     if (s == TL_OK && !(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    if (s == TL_OK && c.arch != TL_ARCH_LLAMA && p.dir) { /* a revision directory carries its tokenizer.json */
+        char *tj = path_join(p.dir, strlen(p.dir), "tokenizer.json");
+        if (!tj) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+        else if (tl_path_exists(tj)) s = tl_tokenizer_load_json(tj, &m->tok);
+        tl_free(tj);
+    }
     paths_free(&p);
     if (s != TL_OK) {
         tl_model_free(m);
@@ -849,6 +866,9 @@ static tl_status write_safetensors(const tl_model *m, tl_out_file *o, tl_dtype d
 }
 
 tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtype) {
+    if (m->cfg.arch != TL_ARCH_LLAMA)
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: tiller writes Hugging Face checkpoints of llama models only (this is "
+                         "%s: save it as .gguf)", path, tl_arch_name(m->cfg.arch));
     if (dtype != TL_DTYPE_F32 && dtype != TL_DTYPE_F16 && dtype != TL_DTYPE_BF16)
         return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
     int is_file = !strcmp(tl_path_ext(path), ".safetensors") && !tl_path_is_dir(path);

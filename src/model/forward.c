@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
 #include "kernels/kernels.h"
 #include "model.h"
 #include "qweights.h"
@@ -148,16 +149,16 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     const tl_config *c = &m->cfg;
     const tl_hooks *hs = &s->hooks;
     int C = c->dim, F = c->hidden_dim, H = c->n_heads, Hkv = c->n_kv_heads, D = c->head_dim;
-    int QD = H * D, KD = Hkv * D, pos0 = s->pos;
+    int QD = H * D, KD = Hkv * D, pos0 = s->pos, R = tl_config_rope_dims(c);
     tl_global_params g;
     tl_params_global(c, m->params, &g);
     for (int t = 0; t < T; t++) s->positions[t] = pos0 + t;
     /* cos/sin of every (position, pair), shared by all layers' q and k */
     if (m->rope_freqs || (m->rope_freq_scale != 0.0f && m->rope_freq_scale != 1.0f))
-        tl_rope_table_scaled(s->rope_cs, s->positions, T, D, c->rope_theta,
+        tl_rope_table_scaled(s->rope_cs, s->positions, T, R, c->rope_theta,
                              m->rope_freq_scale != 0.0f ? m->rope_freq_scale : 1.0f, m->rope_freqs, +1);
     else
-        tl_rope_table(s->rope_cs, s->positions, T, D, c->rope_theta, +1);
+        tl_rope_table(s->rope_cs, s->positions, T, R, c->rope_theta, +1);
 
     const tl_qweights *qw = m->qw;
     for (int t = 0; t < T; t++) {
@@ -178,9 +179,14 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
         float *vc = s->value_cache + (int64_t)l * s->n_ctx * KD;
         float *k_new = kc + (int64_t)pos0 * KD, *v_new = vc + (int64_t)pos0 * KD;
         run_hooks(hs, TL_HOOK_RESID_PRE, l, s->x, T, C, pos0);
+        if (tl_arch_traits_of(c->arch)->parallel) { /* GPT-NeoX: model/arch_block.c */
+            tl_forward_parallel_block(s, &p, l, T);
+            run_hooks(hs, TL_HOOK_RESID_POST, l, s->x, T, C, pos0);
+            continue;
+        }
 
         /* attention: x += wo(attn(rope(wq xn), rope(wk xn), wv xn)) with xn = rmsnorm(x) */
-        tl_rmsnorm_forward(s->xb, NULL, s->x, p.attn_norm, T, C, c->norm_eps);
+        tl_arch_norm(c, s->xb, s->x, p.attn_norm, p.attn_norm_b, T, C);
         {
             float *const outs[3] = {s->q, k_new, v_new};
             const float *const ws[3] = {p.wq, p.wk, p.wv};
@@ -188,15 +194,16 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
             const int Os[3] = {QD, KD, KD};
             linear_multi(s, 3, outs, ws, qs, Os, s->xb, T, C); /* q, k, v */
         }
-        tl_rope_apply(s->q, s->rope_cs, T, H, D, c->rope_layout);
-        tl_rope_apply(k_new, s->rope_cs, T, Hkv, D, c->rope_layout);
+        tl_arch_qkv_finish(c, &p, s->q, k_new, v_new, T); /* biases, clipping (qwen2, olmo) */
+        tl_rope_apply_dims(s->q, s->rope_cs, T, H, D, R, c->rope_layout);
+        tl_rope_apply_dims(k_new, s->rope_cs, T, Hkv, D, R, c->rope_layout);
         tl_attention_forward(s->att, s->q, kc, vc, T, pos0, H, Hkv, D, KD, s->scores, s->n_ctx);
         linear(s, s->xb2, s->att, p.wo, QW(TL_QW_O), T, QD, C);
         run_hooks(hs, TL_HOOK_ATTN_OUT, l, s->xb2, T, C, pos0);
         residual_add(s->x, s->xb2, (int64_t)T * C);
 
         /* MLP: x += w_down(silu(w_gate xn) * w_up xn) with xn = rmsnorm(x) */
-        tl_rmsnorm_forward(s->xb, NULL, s->x, p.ffn_norm, T, C, c->norm_eps);
+        tl_arch_norm(c, s->xb, s->x, p.ffn_norm, p.ffn_norm_b, T, C);
         {
             float *const outs[2] = {s->hb, s->hb2};
             const float *const ws[2] = {p.w_gate, p.w_up};
@@ -215,7 +222,7 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
     /* Final norm and LM head, for every row or only the newest. */
     int first = all_logits ? 0 : T - 1, n = T - first;
     float *x_rows = s->x + (int64_t)first * C;
-    tl_rmsnorm_forward(s->xb, NULL, x_rows, g.out_norm, n, C, c->norm_eps);
+    tl_arch_norm(c, s->xb, x_rows, g.out_norm, g.out_norm_b, n, C);
     run_hooks(hs, TL_HOOK_FINAL_NORM, -1, s->xb, n, C, pos0 + first);
     linear(s, s->logits, s->xb, g.output, qw ? &qw->output : NULL, n, C, c->vocab_size);
     run_hooks(hs, TL_HOOK_LOGITS, -1, s->logits, n, c->vocab_size, pos0 + first);
@@ -262,4 +269,9 @@ tl_status tl_forward_all(tl_session *s, const int32_t *tokens, int T, tl_logits_
         done += n;
     }
     return TL_OK;
+}
+
+/* For the blocks of other architectures (model/arch_block.c): the hooks and the linear layers. */
+void tl_session_run_hooks(tl_session *s, tl_hook_point point, int layer, float *x, int T, int width) {
+    run_hooks(&s->hooks, point, layer, x, T, width, s->pos);
 }

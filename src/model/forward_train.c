@@ -14,6 +14,9 @@ tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **ou
                          B, T);
     tl_status st = tl_config_check(c, "training config");
     if (st) return st;
+    if (c->arch != TL_ARCH_LLAMA) /* the forward below is llama's; others are inference-only (model/arch.h) */
+        return tl_errorf(TL_E_UNSUPPORTED, "training a %s model is not supported (tiller trains llama models; %s "
+                         "models can be run, probed and steered)", tl_arch_name(c->arch), tl_arch_name(c->arch));
     tl_train_acts *a = tl_calloc(1, sizeof *a);
     if (!a) return tl_errorf(TL_E_NOMEM, "training activations: out of memory");
     a->cfg = *c;

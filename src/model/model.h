@@ -31,19 +31,31 @@ typedef struct {
     float *w_gate;    /* [F, C]  (w1) */
     float *w_up;      /* [F, C]  (w3) */
     float *w_down;    /* [C, F]  (w2) */
+    /* Only in some architectures (model/arch.h; NULL otherwise, and so are attn_norm/ffn_norm
+     * for OLMo's non-parametric norms and w_gate for GPT-NeoX's GELU MLP). Stored after w_down,
+     * so a llama layer's layout is the one above. */
+    float *attn_norm_b; /* [C] LayerNorm bias */
+    float *bq;          /* [H*D] */
+    float *bk;          /* [Hkv*D] */
+    float *bv;          /* [Hkv*D] */
+    float *bo;          /* [C] */
+    float *ffn_norm_b;  /* [C] */
+    float *b_up;        /* [F] */
+    float *b_down;      /* [C] */
 } tl_layer_params;
 
 typedef struct {
     float *tok_embd; /* [V, C] */
     float *out_norm; /* [C] */
     float *output;   /* [V, C]; == tok_embd when tied */
+    float *out_norm_b; /* [C] final LayerNorm bias (GPT-NeoX), after everything else; else NULL */
 } tl_global_params;
 
 /* Number of floats in the flat parameter buffer for this config. 0 on overflow. */
 size_t tl_params_count(const tl_config *c);
 /* Views into a flat buffer laid out as: tok_embd, layers 0..L-1 (in the order of
- * tl_layer_params), out_norm, output (absent when tied). Works on weights,
- * gradients and optimiser moments alike. */
+ * tl_layer_params, tensors the architecture lacks taking no room), out_norm, output
+ * (absent when tied), out_norm_b. Works on weights, gradients and optimiser moments alike. */
 void tl_params_global(const tl_config *c, float *base, tl_global_params *g);
 void tl_params_layer(const tl_config *c, float *base, int layer, tl_layer_params *p);
 
