@@ -1,5 +1,7 @@
 /* llama.cpp's tokenizer test vectors: every case of
- * ../shared/models/tokenizers/ggml-vocab-{llama-spm,phi-3,gpt-2}.gguf.inp must
+ * ../shared/models/tokenizers/ggml-vocab-{llama-spm,phi-3,gpt-2}.gguf.inp (no
+ * argument) or of tests/golden/vocab/ggml-vocab-NAME.gguf.inp (argument NAME:
+ * one ctest per vocabulary, see tests/golden/vocab/README.md) must
  * encode (no BOS, special tokens not parsed — as llama.cpp's
  * tests/test-tokenizer-0.cpp does) to the ids on the matching .out line.
  * Cases are split on "\n__ggml_vocab_test__\n" exactly as that test splits
@@ -38,9 +40,10 @@ static int parse_ids(const char *line, size_t len, int32_t *ids, int cap) {
 }
 
 /* Encode every case of inp with the vocabulary `name` and compare with outp. */
-static void run_cases(const char *name, const char *label, const char *inp, const char *outp, int flags) {
-    char path[256];
-    snprintf(path, sizeof path, "%smodels/tokenizers/ggml-vocab-%s.gguf", tl_test_shared(""), name);
+static void run_cases(const char *dir, const char *name, const char *label, const char *inp, const char *outp,
+                      int flags) {
+    char path[512];
+    snprintf(path, sizeof path, "%sggml-vocab-%s.gguf", dir, name);
     tl_tokenizer *t = NULL;
     CHECK_OK(tl_tokenizer_load(path, &t));
     size_t ni, no;
@@ -87,22 +90,47 @@ static void run_cases(const char *name, const char *label, const char *inp, cons
 }
 
 static void run_vocab(const char *name) {
-    char inp[300], outp[300], label[64];
+    char dir[300], inp[400], outp[400], label[64];
+    snprintf(dir, sizeof dir, "%smodels/tokenizers/", tl_test_shared(""));
     /* llama.cpp's own vectors */
-    snprintf(inp, sizeof inp, "%smodels/tokenizers/ggml-vocab-%s.gguf.inp", tl_test_shared(""), name);
-    snprintf(outp, sizeof outp, "%smodels/tokenizers/ggml-vocab-%s.gguf.out", tl_test_shared(""), name);
-    run_cases(name, name, inp, outp, 0);
+    snprintf(inp, sizeof inp, "%sggml-vocab-%s.gguf.inp", dir, name);
+    snprintf(outp, sizeof outp, "%sggml-vocab-%s.gguf.out", dir, name);
+    run_cases(dir, name, name, inp, outp, 0);
     /* tests/golden/tokenizer: mixed scripts, odd whitespace, special-token texts
      * and invalid UTF-8, without and with special-token parsing (see README there) */
     snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.out", name);
     snprintf(label, sizeof label, "%s extra", name);
-    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
     snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.special.out", name);
     snprintf(label, sizeof label, "%s extra (parse special)", name);
-    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
 }
 
-int main(void) {
+/* A vocabulary of tests/golden/vocab: llama.cpp's vectors (or, for gpt-neox, which
+ * llama.cpp has none for, the ids llama.cpp produced for the same .inp), and the extra
+ * cases of tests/golden/tokenizer when llama.cpp's outputs for them are there. */
+static void run_golden_vocab(const char *name) {
+    const char *dir = "tests/golden/vocab/";
+    char inp[300], outp[300], label[64];
+    snprintf(inp, sizeof inp, "%sggml-vocab-%s.gguf.inp", dir, name);
+    snprintf(outp, sizeof outp, "%sggml-vocab-%s.gguf.out", dir, name);
+    run_cases(dir, name, name, inp, outp, 0);
+    snprintf(outp, sizeof outp, "%sextra-%s.out", dir, name);
+    FILE *f = fopen(outp, "rb");
+    if (!f) return;
+    fclose(f);
+    snprintf(label, sizeof label, "%s extra", name);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
+    snprintf(outp, sizeof outp, "%sextra-%s.special.out", dir, name);
+    snprintf(label, sizeof label, "%s extra (parse special)", name);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        run_golden_vocab(argv[1]);
+        return tl_test_done();
+    }
     run_vocab("llama-spm");
     run_vocab("phi-3");
     run_vocab("gpt-2");
