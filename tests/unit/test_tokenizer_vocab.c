@@ -1,13 +1,16 @@
 /* llama.cpp's tokenizer test vectors: every case of
  * ../shared/models/tokenizers/ggml-vocab-{llama-spm,phi-3,gpt-2}.gguf.inp (no
  * argument) or of tests/golden/vocab/ggml-vocab-NAME.gguf.inp (argument NAME:
- * one ctest per vocabulary, see tests/golden/vocab/README.md) must
+ * one ctest per vocabulary, see tests/golden/vocab/README.md; a vocabulary may be
+ * stored gzipped) must
  * encode (no BOS, special tokens not parsed — as llama.cpp's
  * tests/test-tokenizer-0.cpp does) to the ids on the matching .out line.
  * Cases are split on "\n__ggml_vocab_test__\n" exactly as that test splits
  * them, so a case's own trailing newlines are kept. Also the extra cases in
  * tests/golden/tokenizer, with and without special-token parsing. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 #include "format/format.h" /* internal: model, base */
@@ -40,12 +43,37 @@ static int parse_ids(const char *line, size_t len, int32_t *ids, int cap) {
 }
 
 /* Encode every case of inp with the vocabulary `name` and compare with outp. */
+/* The vocabulary's GGUF: dir/ggml-vocab-NAME.gguf, or a copy of dir/ggml-vocab-NAME.gguf.gz
+ * unpacked (gzip, an essential Debian package) into a temporary file that *tmp names. */
+static void vocab_path(const char *dir, const char *name, char *path, size_t cap, char *tmp, size_t tcap) {
+    tmp[0] = 0;
+    snprintf(path, cap, "%sggml-vocab-%s.gguf", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    const char *td = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmp, tcap, "%s/tiller-vocab-XXXXXX.gguf", td);
+    int fd = mkstemps(tmp, 5);
+    if (fd < 0) {
+        tmp[0] = 0;
+        return;
+    }
+    close(fd);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "gzip -dc '%s.gz' > '%s'", path, tmp);
+    CHECK(system(cmd) == 0, "cannot unpack %s.gz", path);
+    snprintf(path, cap, "%s", tmp);
+}
+
 static void run_cases(const char *dir, const char *name, const char *label, const char *inp, const char *outp,
                       int flags) {
-    char path[512];
-    snprintf(path, sizeof path, "%sggml-vocab-%s.gguf", dir, name);
+    char path[512], tmp[512];
+    vocab_path(dir, name, path, sizeof path, tmp, sizeof tmp);
     tl_tokenizer *t = NULL;
     CHECK_OK(tl_tokenizer_load(path, &t));
+    if (tmp[0]) remove(tmp);
     size_t ni, no;
     char *in = read_file(inp, &ni), *out = read_file(outp, &no);
     CHECK(in && out, "%s: cannot read the .inp/.out files", name);
