@@ -1,82 +1,16 @@
-/* bpe.c: byte-level BPE (GPT-2). The text is cut into words by the GPT-2
- * pre-tokenizer pattern
- *     's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * matched by hand over code points (classes from unicode_table.c); each
- * word's bytes are mapped to GPT-2's printable code points, split into
+/* bpe.c: byte-level BPE (GPT-2 and its descendants). The text is cut into
+ * words by the vocabulary's pre-tokenizer (pretok.c, tokenizer.ggml.pre);
+ * each word's bytes are mapped to GPT-2's printable code points, split into
  * characters, and the adjacent pair with the lowest merge rank is merged
- * (ties: leftmost) until no pair has a rank. Mirrors llama.cpp's BPE session. */
+ * (ties: leftmost) until no pair has a rank. With Llama 3's pre-tokenizer a
+ * word that is itself a token is taken whole (llama.cpp's ignore_merges).
+ * Mirrors llama.cpp's BPE session. */
 #include <string.h>
 
 #include "base/heap.h"
+#include "pretok.h"
 #include "tok_internal.h"
 #include "unicode.h"
-
-/* ---- the GPT-2 pre-tokenizer ----------------------------------------------- */
-
-#define OUT_OF_RANGE 0xFFFFFFFFu
-
-typedef struct {
-    const uint32_t *cp;
-    size_t n;
-} cps;
-
-static uint32_t cp_at(const cps *c, size_t i) { return i < c->n ? c->cp[i] : OUT_OF_RANGE; }
-/* Class bits, or -1 past the end (so "not letter/number/space" needs a real code point). */
-static int cls_at(const cps *c, size_t i) { return i < c->n ? tl_unicode_flags(c->cp[i]) : -1; }
-
-/* Length in code points of the word starting at pos. */
-static size_t gpt2_word(const cps *c, size_t pos) {
-    uint32_t ch = cp_at(c, pos);
-    if (ch == '\'' && pos + 1 < c->n) { /* 's 't 're 've 'm 'll 'd */
-        uint32_t a = cp_at(c, pos + 1), b = cp_at(c, pos + 2);
-        if (a == 's' || a == 't' || a == 'm' || a == 'd') return 2;
-        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return 3;
-    }
-    size_t start = pos;
-    int f = ch == ' ' ? cls_at(c, pos + 1) : cls_at(c, pos);
-    if (f >= 0 && (f & (TL_UC_LETTER | TL_UC_NUMBER))) { /* ' ?\p{L}+' or ' ?\p{N}+' */
-        int want = f & TL_UC_LETTER ? TL_UC_LETTER : TL_UC_NUMBER;
-        pos += ch == ' ';
-        while (cls_at(c, pos) >= 0 && (cls_at(c, pos) & want)) pos++;
-        return pos - start;
-    }
-    if (f >= 0 && !(f & (TL_UC_LETTER | TL_UC_NUMBER | TL_UC_SPACE))) { /* ' ?[^\s\p{L}\p{N}]+' */
-        pos += ch == ' ';
-        for (int g; (g = cls_at(c, pos)) >= 0 && !(g & (TL_UC_LETTER | TL_UC_NUMBER | TL_UC_SPACE));) pos++;
-        return pos - start;
-    }
-    size_t ws = 0;
-    while (cls_at(c, pos + ws) >= 0 && (cls_at(c, pos + ws) & TL_UC_SPACE)) ws++;
-    if (ws > 1 && pos + ws < c->n) return ws - 1; /* '\s+(?!\S)': leave the last space to the next word */
-    if (ws > 0) return ws;                         /* '\s+' */
-    return 1;
-}
-
-tl_status tl_gpt2_split(const char *text, size_t len, void (*fn)(void *user, const char *w, size_t n), void *user) {
-    if (len == 0) return TL_OK;
-    uint32_t *cp = tl_malloc(len * sizeof *cp);
-    char *word = tl_malloc(4 * len);
-    if (!cp || !word) {
-        tl_free(cp);
-        tl_free(word);
-        return tl_errorf(TL_E_NOMEM, "tokenizer: out of memory for %zu bytes of text", len);
-    }
-    cps c = {cp, 0};
-    for (size_t i = 0; i < len;) {
-        size_t used;
-        cp[c.n++] = tl_utf8_decode((const uint8_t *)text + i, len - i, &used);
-        i += used;
-    }
-    for (size_t pos = 0; pos < c.n;) {
-        size_t k = gpt2_word(&c, pos), n = 0;
-        for (size_t i = pos; i < pos + k; i++) n += tl_utf8_encode(cp[i], word + n);
-        fn(user, word, n);
-        pos += k;
-    }
-    tl_free(cp);
-    tl_free(word);
-    return TL_OK;
-}
 
 /* ---- merges ----------------------------------------------------------------- */
 
@@ -94,6 +28,7 @@ typedef struct {
 typedef struct {
     const tl_tokenizer *t;
     tl_tok_ids *out;
+    int ignore_merges;
     char *buf;    /* the byte-mapped word */
     symbol *sym;
     bigram *heap;
@@ -142,6 +77,13 @@ static void encode_word(void *user, const char *w, size_t wn) {
         n += k;
     }
     if (ns == 0) return;
+    if (c->ignore_merges) {
+        int32_t whole = tl_tok_lookup(c->t, c->buf, n);
+        if (whole >= 0) {
+            tl_tok_ids_push(c->out, whole);
+            return;
+        }
+    }
     c->sym[ns - 1].next = -1;
     c->nh = 0;
     for (int i = 1; i < ns; i++) try_pair(c, i - 1, i);
@@ -172,8 +114,15 @@ static void encode_word(void *user, const char *w, size_t wn) {
 
 void tl_bpe_encode(const tl_tokenizer *t, const char *text, size_t len, tl_tok_ids *out) {
     if (out->err) return;
-    bpe_ctx c = {.t = t, .out = out};
-    tl_status s = tl_gpt2_split(text, len, encode_word, &c);
+    tl_pretok_kind kind = TL_PRE_GPT2;
+    int ignore_merges = 0;
+    if (!tl_pretok_lookup(t->pre, strlen(t->pre), &kind, &ignore_merges)) {
+        out->err = tl_errorf(TL_E_UNSUPPORTED, "tokenizer: pre-tokenizer '%s' is not supported (%s)", t->pre,
+                             tl_pretok_supported());
+        return;
+    }
+    bpe_ctx c = {.t = t, .out = out, .ignore_merges = ignore_merges};
+    tl_status s = tl_pretok_split(kind, text, len, encode_word, &c);
     if (s && !out->err) out->err = s;
     tl_free(c.buf);
     tl_free(c.sym);

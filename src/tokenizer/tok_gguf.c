@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tok_gguf.h"
+#include "pretok.h"
 #include "tok_internal.h"
 
 /* A special token id; llama.cpp writes an absent one as 0xFFFFFFFF (LLAMA_TOKEN_NULL, -1
@@ -104,12 +105,16 @@ tl_status tl_tokenizer_from_gguf(const tl_gguf *g, tl_tokenizer **out) {
     if (!s && tl_gguf_find(g, "tokenizer.ggml.pre")) {
         tl_gguf_str pre;
         if ((s = tl_gguf_get_str(g, "tokenizer.ggml.pre", &pre)) == TL_OK) {
-            if (kind == TL_TOK_BPE && !tl_gguf_str_eq(pre, "gpt-2") && !tl_gguf_str_eq(pre, "gpt2"))
-                s = tl_errorf(TL_E_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (gpt-2)", g->path,
-                              (int)(pre.n > 64 ? 64 : pre.n), pre.s);
+            if (kind == TL_TOK_BPE && !tl_pretok_lookup(pre.s, pre.n, NULL, NULL))
+                s = tl_errorf(TL_E_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (tiller knows %s)",
+                              g->path, (int)(pre.n > 64 ? 64 : pre.n), pre.s, tl_pretok_supported());
             else
                 snprintf(t->pre, sizeof t->pre, "%.*s", (int)(pre.n < 31 ? pre.n : 31), pre.s);
         }
+    } else if (!s && kind == TL_TOK_BPE) {
+        /* as llama.cpp: a BPE vocabulary without the key (GPT-NeoX conversions of old)
+         * gets the "default" pre-tokenizer, not GPT-2's */
+        snprintf(t->pre, sizeof t->pre, "default");
     }
     if (!s && kind == TL_TOK_BPE) s = read_merges(g, t);
     char name[128] = "";

@@ -46,7 +46,7 @@ struct tl_tokenizer {
     int32_t bos, eos, unk, pad;
     int32_t eot, eom; /* end of turn / of message (GGUF tokenizer.ggml.eot/eom_token_id); -1 none */
     int add_bos, add_eos, add_space_prefix;
-    char pre[32];         /* pre-tokenizer name ("default", "gpt-2") */
+    char pre[32];         /* pre-tokenizer name (tokenizer.ggml.pre; BPE: one pretok.c knows) */
     int32_t byte_id[256]; /* SPM: id of <0xXX>; BPE: id of the byte's code point; -1 none */
     int32_t *special;     /* ids matched in text before encoding, longest text first */
     int n_special;
@@ -77,11 +77,6 @@ int32_t tl_tok_merge_rank(const tl_tokenizer *t, const char *l, size_t ln, const
 /* The encoders: append the ids of one text fragment (no special tokens inside). */
 void tl_spm_encode(const tl_tokenizer *t, const char *text, size_t len, tl_tok_ids *out);
 void tl_bpe_encode(const tl_tokenizer *t, const char *text, size_t len, tl_tok_ids *out);
-
-/* GPT-2 pre-tokenizer: split text into words; calls fn(user, word, n) for each, in
- * order. Words are re-encoded from decoded code points (invalid bytes -> U+FFFD). */
-tl_status tl_gpt2_split(const char *text, size_t len, void (*fn)(void *user, const char *w, size_t n),
-                        void *user);
 
 /* FNV-1a */
 static inline uint64_t tl_tok_hash_bytes(uint64_t h, const void *p, size_t n) {

@@ -32,6 +32,42 @@ static int has_type(const cJSON *node, const char *type, const char *list_key) {
     return 0;
 }
 
+/* The regex of the first Split pre-tokenizer in the tree, or NULL. */
+static const char *split_regex(const cJSON *node) {
+    if (!cJSON_IsObject(node)) return NULL;
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(node, "type");
+    if (cJSON_IsString(ty) && !strcmp(ty->valuestring, "Split")) {
+        const cJSON *re = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(node, "pattern"), "Regex");
+        return cJSON_IsString(re) ? re->valuestring : NULL;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(node, "pretokenizers")) {
+        const char *r = split_regex(it);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+/* The tokenizer.ggml.pre name of a byte-level BPE tokenizer.json: GPT-2's ByteLevel regex,
+ * or a Split pattern llama.cpp's converter maps to a name (pretok.c has them); NULL if
+ * the Split pattern is another. */
+static const char *bpe_pre_name(const cJSON *pre) {
+    static const char *const known[][2] = {
+        {"'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+", "gpt-2"},
+        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+         "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+         "llama-bpe"},
+        {"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+         "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+         "qwen2"},
+    };
+    const char *re = split_regex(pre);
+    if (!re) return "gpt-2"; /* ByteLevel with its own (GPT-2) regex */
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+        if (!strcmp(re, known[i][0])) return known[i][1];
+    return NULL;
+}
+
 typedef struct {
     const char *path;
     int n;
@@ -64,6 +100,12 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
     tl_tokenizer_kind kind = unigram || cJSON_IsTrue(bf) ? TL_TOK_SPM : TL_TOK_BPE;
     if (kind == TL_TOK_BPE && !has_type(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer"), "ByteLevel", "pretokenizers"))
         return tl_errorf(TL_E_UNSUPPORTED, "%s: a BPE model without byte_fallback needs a ByteLevel pre_tokenizer", path);
+    const char *pre_name = kind == TL_TOK_BPE ? bpe_pre_name(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer")) : NULL;
+    if (kind == TL_TOK_BPE && !pre_name)
+        return tl_errorf(TL_E_UNSUPPORTED,
+                         "%s: pre_tokenizer Split pattern '%.80s' is not supported (tiller knows GPT-2's, Llama 3's and "
+                         "Qwen2's)",
+                         path, split_regex(cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer")));
 
     /* the vocabulary size: one past the largest id */
     int64_t max_id = unigram ? cJSON_GetArraySize(vocab) - 1 : -1;
@@ -186,6 +228,7 @@ static tl_status parse_json(const char *path, const cJSON *root, tl_tokenizer **
             t->add_space_prefix = has_type(norm, "Prepend", "normalizers") || has_type(pre, "Metaspace", "pretokenizers");
         } else {
             t->bos = t->eos = tl_tok_lookup(t, "<|endoftext|>", 13);
+            snprintf(t->pre, sizeof t->pre, "%s", pre_name);
         }
         s = tl_tok_finish(t, path, NULL);
     }
@@ -412,6 +455,10 @@ static cJSON *build_json(const tl_tokenizer *t) {
 }
 
 tl_status tl_tokenizer_save_json(const tl_tokenizer *t, const char *path) {
+    /* the writer spells GPT-2's ByteLevel pre-tokenizer only: another would be silently wrong */
+    if (t->kind == TL_TOK_BPE && strcmp(t->pre, "gpt-2") && strcmp(t->pre, "gpt2") && strcmp(t->pre, "mpt"))
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: cannot write a tokenizer.json for the '%s' pre-tokenizer (tiller writes GPT-2's only)",
+                         path, t->pre);
     cJSON *root = build_json(t);
     char *text = root ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);

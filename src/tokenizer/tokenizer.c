@@ -209,9 +209,11 @@ tl_status tl_tok_finish(tl_tokenizer *t, const char *what, const char *name) {
     if (!s) s = build_merge_index(t, what);
     if (s) return s;
 
-    /* end-of-generation texts llama.cpp always treats as control tokens */
-    static const char *const eog[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                      "<|endoftext|>", "<|eom_id|>", "<EOT>"};
+    /* end-of-generation texts llama.cpp always treats as control tokens (its list as of
+     * release v0.5.0: "</s>" too, which Qwen2's vocabulary has as an ordinary token) */
+    static const char *const eog[] = {"<|eot_id|>", "<|im_end|>",     "<|end|>",           "<end_of_turn>",
+                                      "<|endoftext|>", "<|eom_id|>", "<EOT>",            "_<EOT>",
+                                      "</s>",          "<|end_of_text|>", "<end_of_utterance>"};
     for (size_t i = 0; i < sizeof eog / sizeof *eog; i++) {
         int32_t id = tl_tok_lookup(t, eog[i], strlen(eog[i]));
         if (id >= 0) t->type[id] = TL_TOKEN_CONTROL;

@@ -1,6 +1,6 @@
 /* unicode.h: the little Unicode the tokenizers need: UTF-8 decoding that never
  * fails (llama.cpp's rules: a bad byte becomes U+FFFD and consumes one byte),
- * encoding, validation, code point classes for the GPT-2 pre-tokenizer, and
+ * encoding, validation, code point classes for the BPE pre-tokenizers, and
  * the GPT-2 byte <-> printable code point map. */
 #ifndef TL_UNICODE_H
 #define TL_UNICODE_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { TL_UC_LETTER = 1, TL_UC_NUMBER = 2, TL_UC_SPACE = 4 };
+enum { TL_UC_LETTER = 1, TL_UC_NUMBER = 2, TL_UC_SPACE = 4, TL_UC_PUNCT = 8, TL_UC_MARK = 16, TL_UC_SYMBOL = 32 };
 
 extern const uint32_t tl_unicode_range_start[];
 extern const uint8_t tl_unicode_range_flags[];

@@ -1,11 +1,16 @@
 /* llama.cpp's tokenizer test vectors: every case of
- * ../shared/models/tokenizers/ggml-vocab-{llama-spm,phi-3,gpt-2}.gguf.inp must
+ * ../shared/models/tokenizers/ggml-vocab-{llama-spm,phi-3,gpt-2}.gguf.inp (no
+ * argument) or of tests/golden/vocab/ggml-vocab-NAME.gguf.inp (argument NAME:
+ * one ctest per vocabulary, see tests/golden/vocab/README.md; a vocabulary may be
+ * stored gzipped) must
  * encode (no BOS, special tokens not parsed — as llama.cpp's
  * tests/test-tokenizer-0.cpp does) to the ids on the matching .out line.
  * Cases are split on "\n__ggml_vocab_test__\n" exactly as that test splits
  * them, so a case's own trailing newlines are kept. Also the extra cases in
  * tests/golden/tokenizer, with and without special-token parsing. */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "testlib.h"
 #include "format/format.h" /* internal: model, base */
@@ -38,11 +43,37 @@ static int parse_ids(const char *line, size_t len, int32_t *ids, int cap) {
 }
 
 /* Encode every case of inp with the vocabulary `name` and compare with outp. */
-static void run_cases(const char *name, const char *label, const char *inp, const char *outp, int flags) {
-    char path[256];
-    snprintf(path, sizeof path, "%smodels/tokenizers/ggml-vocab-%s.gguf", tl_test_shared(""), name);
+/* The vocabulary's GGUF: dir/ggml-vocab-NAME.gguf, or a copy of dir/ggml-vocab-NAME.gguf.gz
+ * unpacked (gzip, an essential Debian package) into a temporary file that *tmp names. */
+static void vocab_path(const char *dir, const char *name, char *path, size_t cap, char *tmp, size_t tcap) {
+    tmp[0] = 0;
+    snprintf(path, cap, "%sggml-vocab-%s.gguf", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (f) {
+        fclose(f);
+        return;
+    }
+    const char *td = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    snprintf(tmp, tcap, "%s/tiller-vocab-XXXXXX.gguf", td);
+    int fd = mkstemps(tmp, 5);
+    if (fd < 0) {
+        tmp[0] = 0;
+        return;
+    }
+    close(fd);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "gzip -dc '%s.gz' > '%s'", path, tmp);
+    CHECK(system(cmd) == 0, "cannot unpack %s.gz", path);
+    snprintf(path, cap, "%s", tmp);
+}
+
+static void run_cases(const char *dir, const char *name, const char *label, const char *inp, const char *outp,
+                      int flags) {
+    char path[512], tmp[512];
+    vocab_path(dir, name, path, sizeof path, tmp, sizeof tmp);
     tl_tokenizer *t = NULL;
     CHECK_OK(tl_tokenizer_load(path, &t));
+    if (tmp[0]) remove(tmp);
     size_t ni, no;
     char *in = read_file(inp, &ni), *out = read_file(outp, &no);
     CHECK(in && out, "%s: cannot read the .inp/.out files", name);
@@ -87,22 +118,47 @@ static void run_cases(const char *name, const char *label, const char *inp, cons
 }
 
 static void run_vocab(const char *name) {
-    char inp[300], outp[300], label[64];
+    char dir[300], inp[400], outp[400], label[64];
+    snprintf(dir, sizeof dir, "%smodels/tokenizers/", tl_test_shared(""));
     /* llama.cpp's own vectors */
-    snprintf(inp, sizeof inp, "%smodels/tokenizers/ggml-vocab-%s.gguf.inp", tl_test_shared(""), name);
-    snprintf(outp, sizeof outp, "%smodels/tokenizers/ggml-vocab-%s.gguf.out", tl_test_shared(""), name);
-    run_cases(name, name, inp, outp, 0);
+    snprintf(inp, sizeof inp, "%sggml-vocab-%s.gguf.inp", dir, name);
+    snprintf(outp, sizeof outp, "%sggml-vocab-%s.gguf.out", dir, name);
+    run_cases(dir, name, name, inp, outp, 0);
     /* tests/golden/tokenizer: mixed scripts, odd whitespace, special-token texts
      * and invalid UTF-8, without and with special-token parsing (see README there) */
     snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.out", name);
     snprintf(label, sizeof label, "%s extra", name);
-    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
     snprintf(outp, sizeof outp, "tests/golden/tokenizer/extra-%s.special.out", name);
     snprintf(label, sizeof label, "%s extra (parse special)", name);
-    run_cases(name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
 }
 
-int main(void) {
+/* A vocabulary of tests/golden/vocab: llama.cpp's vectors (or, for gpt-neox, which
+ * llama.cpp has none for, the ids llama.cpp produced for the same .inp), and the extra
+ * cases of tests/golden/tokenizer when llama.cpp's outputs for them are there. */
+static void run_golden_vocab(const char *name) {
+    const char *dir = "tests/golden/vocab/";
+    char inp[300], outp[300], label[64];
+    snprintf(inp, sizeof inp, "%sggml-vocab-%s.gguf.inp", dir, name);
+    snprintf(outp, sizeof outp, "%sggml-vocab-%s.gguf.out", dir, name);
+    run_cases(dir, name, name, inp, outp, 0);
+    snprintf(outp, sizeof outp, "%sextra-%s.out", dir, name);
+    FILE *f = fopen(outp, "rb");
+    if (!f) return;
+    fclose(f);
+    snprintf(label, sizeof label, "%s extra", name);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, 0);
+    snprintf(outp, sizeof outp, "%sextra-%s.special.out", dir, name);
+    snprintf(label, sizeof label, "%s extra (parse special)", name);
+    run_cases(dir, name, label, "tests/golden/tokenizer/extra.inp", outp, TL_TOK_PARSE_SPECIAL);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) {
+        run_golden_vocab(argv[1]);
+        return tl_test_done();
+    }
     run_vocab("llama-spm");
     run_vocab("phi-3");
     run_vocab("gpt-2");
