@@ -325,13 +325,18 @@ static tl_status truthfulqa(const tl_sa_model *sm, const tl_sa_eval_opts *o, tl_
     tl_eval_task *t = NULL;
     tl_status s = tl_eval_task_load("truthfulqa_mc", &lo, &t);
     if (s) return s;
-    /* the prompted teacher answers with its principles before each question (no exemplars: the
-     * items are multiple choice, scored by likelihood, with no answer format to show) */
+    /* the prompted teacher has its principles just before each question, after the QA primer:
+     * a long context is cut from the left, and principles placed first would be cut away (no
+     * exemplars: the items are multiple choice, scored by likelihood, with no answer format) */
     int n_items = o->truthfulqa_limit > 0 && o->truthfulqa_limit < t->n_items ? o->truthfulqa_limit : t->n_items;
     for (int i = 0; !s && o->prompt && i < n_items; i++) {
         tl_strbuf b = {0};
+        const char *ctx = t->items[i].context, *q = NULL;
+        for (const char *p = strstr(ctx, "\n\nQ: "); p; p = strstr(p + 1, "\n\nQ: ")) q = p;
+        size_t cut = q ? (size_t)(q - ctx) + 2 : 0; /* after the blank line that ends the primer */
+        tl_strbuf_append(&b, ctx, cut);
         tl_sa_rules_block(&b, o->prompt->principles, o->prompt->n_principles);
-        tl_strbuf_puts(&b, t->items[i].context);
+        tl_strbuf_puts(&b, ctx + cut);
         if (!(s = tl_strbuf_status(&b))) {
             tl_free(t->items[i].context);
             t->items[i].context = tl_strdup(b.s);
