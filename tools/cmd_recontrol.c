@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "tiller.h"
 #include "tiller/recontrol.h"
+#include "tiller/selfalign.h" /* tl_sa_wilson, tl_sa_mcnemar */
 
 #define DEFAULT_INSTRUCTION                                                                                    \
     "A helpful, honest and harmless assistant answers politely and kindly.\n"
@@ -251,29 +252,39 @@ static void bt_progress(void *user, int epoch, double loss, double acc) {
 
 static int cmd_reward_train(int argc, char **argv) {
     const char *model_path = NULL, *tok_path = NULL, *data = NULL, *out = NULL;
-    int max_rows = 0, epochs = 300, threads = 0;
-    float lr = 1e-2f, val = 0.2f;
+    int max_rows = 0, epochs = 0, threads = 0, freeze = 0, batch = 8, max_len = 128;
+    float lr = 1e-2f, engine_lr = 1e-4f, val = 0.2f;
     uint64_t seed = 1;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "the engine (its final normed state is the feature)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file; default: the model's"},
         {"--data", NULL, OPT_STR, &data, "pairs JSONL: {\"prompt\",\"chosen\",\"rejected\"}, HH-RLHF rows, or the world's {\"prompt\",\"safe\",\"unsafe\"}"},
         {"--max", NULL, OPT_INT, &max_rows, "rows to use (0 = all)"},
-        {"--epochs", NULL, OPT_INT, &epochs, "full-batch Adam steps"},
-        {"--lr", NULL, OPT_FLOAT, &lr, "Adam learning rate"},
-        {"--val", NULL, OPT_FLOAT, &val, "share of pairs held out for the accuracy"},
-        {"--seed", NULL, OPT_U64, &seed, "split seed"},
-        {"--out", "-o", OPT_STR, &out, "reward head GGUF to write (use as --reward model:FILE)"},
+        {"--freeze", NULL, OPT_FLAG, &freeze, "keep the engine frozen: only the head learns (features computed once)"},
+        {"--epochs", NULL, OPT_INT, &epochs, "epochs over the pairs (0 = 4 when fine-tuning, 300 full-batch steps with --freeze)"},
+        {"--lr", NULL, OPT_FLOAT, &lr, "Adam learning rate of the head"},
+        {"--engine-lr", NULL, OPT_FLOAT, &engine_lr, "Adam learning rate of the engine (fine-tuning)"},
+        {"--batch", NULL, OPT_INT, &batch, "pairs per step (fine-tuning)"},
+        {"--max-len", NULL, OPT_INT, &max_len, "tokens per text, BOS + the tail of prompt + response (fine-tuning)"},
+        {"--val", NULL, OPT_FLOAT, &val, "share of pairs held out for the accuracy (and the choice of epoch)"},
+        {"--seed", NULL, OPT_U64, &seed, "split and order seed"},
+        {"--out", "-o", OPT_STR, &out, "reward head GGUF to write (use as --reward model:FILE); fine-tuning also "
+                                        "writes the engine beside it as FILE.engine.gguf"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
     };
     cli_spec spec = {"tiller reward train -m MODEL --data PAIRS.jsonl -o HEAD.gguf [options]",
-                     "A reward model: r = w . h + b on the final normed state h of the last token of prompt + "
-                     "response, trained with the Bradley-Terry loss -log sigmoid(r_chosen - r_rejected). The engine "
-                     "is frozen (its features are computed once); the head is trained by Adam.",
+                     "A reward model: the engine with a scalar head r = w . h + b on the final normed state h of "
+                     "the last token of prompt + response, trained with the Bradley-Terry loss "
+                     "-log sigmoid(r_chosen - r_rejected). By default the whole model is fine-tuned (Adam on the "
+                     "engine and the head, the epoch with the best validation accuracy kept); --freeze trains the "
+                     "head alone on a frozen engine.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (!data || !out) return cli_failf(2, "--data and -o are required (see --help)");
+    if (batch < 1 || batch > 4096) return cli_failf(2, "--batch %d: expected 1 .. 4096", batch);
+    if (max_len < 2) return cli_failf(2, "--max-len %d: expected at least 2", max_len);
+    if (epochs == 0) epochs = freeze ? 300 : 4;
     cli_set_threads(threads);
     rc_loaded L;
     int rc = rc_load(model_path, tok_path, &L);
@@ -281,15 +292,108 @@ static int cmd_reward_train(int argc, char **argv) {
     int n = 0;
     if (!rc && tl_pref_pairs_load(data, max_rows, &pp, &n)) rc = cli_fail();
     if (!rc) {
-        tl_reward_train_opts o = {model_path, epochs, lr, val, seed, bt_progress, NULL};
+        tl_reward_train_opts o = {model_path, epochs, lr, val, seed, bt_progress, NULL, engine_lr, batch, max_len, freeze};
         tl_reward_train_result r;
-        if (tl_reward_train(L.model, L.tok, pp, n, &o, out, &r)) rc = cli_fail();
-        else
+        tl_status st = freeze ? tl_reward_train(L.model, L.tok, pp, n, &o, out, &r)
+                              : tl_reward_train_engine(L.model, L.tok, pp, n, &o, out, &r);
+        if (st) rc = cli_fail();
+        else if (freeze)
             printf("%d train / %d validation pairs: train loss %.4f acc %.3f, validation loss %.4f acc %.3f -> %s\n",
                    r.n_train, r.n_val, r.train_loss, r.train_acc, r.val_loss, r.val_acc, out);
+        else
+            printf("%d train / %d validation pairs, engine fine-tuned: epoch %d kept, train loss %.4f acc %.3f, "
+                   "validation acc %.3f -> %s (+ engine)\n",
+                   r.n_train, r.n_val, r.best_epoch, r.train_loss, r.train_acc, r.val_acc, out);
     }
     tl_pref_pairs_free(pp, n);
     rc_free(&L);
+    return rc;
+}
+
+static void pairs_progress(void *user, int done, int total) {
+    (void)user;
+    if (done == 50 || (done < 50 && done == total)) cli_progress_start(&g_prog, "pairs", total);
+    cli_progress_update(&g_prog, done, NULL);
+    if (done == total) cli_progress_end(&g_prog);
+}
+
+/* Held-out accuracy of one or two rewards on the same pairs (Wilson interval; exact McNemar
+ * between the two). */
+static int cmd_reward_eval(int argc, char **argv) {
+    const char *spec_s = NULL, *spec2 = NULL, *data = NULL, *out = NULL;
+    int offset = 0, max_rows = 0, threads = 0;
+    cli_opt opts[] = {
+        {"--reward", NULL, OPT_STR, &spec_s, "lexicon | lexicon:FILE | world | model:HEAD.gguf"},
+        {"--compare", NULL, OPT_STR, &spec2, "a second reward on the same pairs (paired McNemar test)"},
+        {"--data", NULL, OPT_STR, &data, "pairs JSONL (as reward train)"},
+        {"--offset", NULL, OPT_INT, &offset, "skip this many pairs first (keep the test pairs apart from training)"},
+        {"--max", NULL, OPT_INT, &max_rows, "pairs to use after the offset (0 = all)"},
+        {"--out", "-o", OPT_STR, &out, "JSON to write (optional)"},
+        {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
+    };
+    cli_spec spec = {"tiller reward eval --reward SPEC --data PAIRS.jsonl [--offset K --max N] [--compare SPEC2]",
+                     "Accuracy of a reward on preference pairs: the share with r(chosen) > r(rejected), with its "
+                     "Wilson 95 % interval and n (ties count as wrong and are reported).",
+                     opts, (int)(sizeof opts / sizeof *opts), NULL, 0, NULL};
+    int code;
+    if (cli_parse(&spec, argc, argv, &code)) return code;
+    if (!spec_s || !data) return cli_failf(2, "--reward and --data are required (see --help)");
+    if (offset < 0 || max_rows < 0) return cli_failf(2, "--offset and --max must be >= 0");
+    cli_set_threads(threads);
+    tl_pref_pair *pp = NULL;
+    int n = 0, rc = 0;
+    tl_reward *r[2] = {NULL, NULL};
+    const char *names[2] = {spec_s, spec2};
+    int ok[2] = {0, 0}, tie[2] = {0, 0}, nr = spec2 ? 2 : 1, b = 0, c = 0;
+    if (tl_pref_pairs_load(data, max_rows ? offset + max_rows : 0, &pp, &n)) return cli_fail();
+    if (offset >= n) {
+        tl_pref_pairs_free(pp, n);
+        return cli_failf(1, "%s: --offset %d leaves no pairs (the file has %d)", data, offset, n);
+    }
+    int m = n - offset;
+    unsigned char *right = calloc((size_t)2 * m, 1);
+    if (!right) rc = cli_failf(1, "out of memory");
+    for (int k = 0; !rc && k < nr; k++) {
+        if (tl_reward_open(names[k], &r[k])) {
+            rc = cli_fail();
+            break;
+        }
+        for (int i = 0; i < m; i++) { /* per pair, for the paired test */
+            int o1, t1;
+            if (tl_reward_accuracy(r[k], pp + offset + i, 1, &o1, &t1, NULL, NULL)) {
+                rc = cli_fail();
+                break;
+            }
+            right[(size_t)k * m + i] = (unsigned char)o1;
+            ok[k] += o1, tie[k] += t1;
+            pairs_progress(NULL, i + 1, m);
+        }
+    }
+    if (!rc) {
+        tl_strbuf js = {0};
+        tl_strbuf_printf(&js, "{\"data\": \"%s\", \"offset\": %d, \"n\": %d, \"rewards\": [", data, offset, m);
+        for (int k = 0; k < nr; k++) {
+            tl_sa_stat st = tl_sa_wilson(ok[k], m);
+            printf("%s: accuracy %.3f [%.3f, %.3f] (%d of %d pairs, %d ties)\n", names[k], st.value, st.lo, st.hi,
+                   ok[k], m, tie[k]);
+            tl_strbuf_printf(&js, "%s{\"reward\": \"%s\", \"correct\": %d, \"ties\": %d, \"accuracy\": %.6f, "
+                                  "\"lo\": %.6f, \"hi\": %.6f}",
+                             k ? ", " : "", names[k], ok[k], tie[k], st.value, st.lo, st.hi);
+        }
+        tl_strbuf_puts(&js, "]");
+        if (nr == 2) {
+            for (int i = 0; i < m; i++) b += right[i] && !right[m + i], c += !right[i] && right[m + i];
+            double p = tl_sa_mcnemar(b, c);
+            printf("paired: %d pairs only the first ranks right, %d only the second; exact McNemar p = %.3g\n", b, c, p);
+            tl_strbuf_printf(&js, ", \"only_first\": %d, \"only_second\": %d, \"mcnemar_p\": %.6g", b, c, p);
+        }
+        tl_strbuf_puts(&js, "}\n");
+        if (out && (tl_strbuf_status(&js) || tl_file_write_atomic(out, js.s, js.len))) rc = cli_fail();
+        tl_strbuf_free(&js);
+    }
+    free(right);
+    tl_reward_free(r[0]), tl_reward_free(r[1]);
+    tl_pref_pairs_free(pp, n);
     return rc;
 }
 
@@ -322,11 +426,13 @@ static int cmd_reward_score(int argc, char **argv) {
 int tl_cmd_reward(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "train")) return cmd_reward_train(argc - 1, argv + 1);
     if (argc >= 2 && !strcmp(argv[1], "score")) return cmd_reward_score(argc - 1, argv + 1);
+    if (argc >= 2 && !strcmp(argv[1], "eval")) return cmd_reward_eval(argc - 1, argv + 1);
     FILE *f = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) ? stdout : stderr;
     fprintf(f, "usage: tiller reward <subcommand> [options]\n\n"
                "subcommands:\n"
                "  train    a reward model (engine + scalar head, Bradley-Terry) from preference pairs\n"
-               "  score    r(prompt, response) for any reward: lexicon, lexicon:FILE, world, model:HEAD.gguf\n");
+               "  score    r(prompt, response) for any reward: lexicon, lexicon:FILE, world, model:HEAD.gguf\n"
+               "  eval     accuracy of a reward on held-out preference pairs (Wilson interval; McNemar vs a second)\n");
     if (f == stdout) return 0;
     if (argc >= 2) fprintf(stderr, "tiller: unknown reward subcommand '%s'\n", argv[1]);
     return 2;

@@ -273,6 +273,10 @@ static int cmd_eval(int argc, char **argv) {
         {"--name", NULL, OPT_STR, &name, "the row's name in the JSON ([A-Za-z0-9_-])"},
         {"--out", "-o", OPT_STR, &out, "write the result as JSON here"},
         {"--items-csv", NULL, OPT_STR, &o.items_csv, "per-item answers and judgements (CSV)"},
+        {"--controls", NULL, OPT_STR, &o.controls_path,
+         "benign control instructions (JSONL \"instruction\", e.g. self_instruct seed_tasks.jsonl): the refusal "
+         "judge's false-positive rate on this model, beside the red-team rate (Fisher exact test)"},
+        {"--controls-limit", NULL, OPT_INT, &o.controls_limit, "first N controls only (0 = all)"},
     };
     cli_spec spec = {"tiller selfalign eval -m MODEL --items ITEMS [-P PRINCIPLES] [--teacher T --teacher-principles P]",
                      "SELF-ALIGN measurements with 95 % intervals (Wilson for rates, mean +- 1.96 se): red-team items "
@@ -319,6 +323,16 @@ static int cmd_eval(int argc, char **argv) {
     print_stat("KL(teacher || model) /token", r.kl);
     print_stat("TruthfulQA mc1", r.mc1);
     print_stat("TruthfulQA mc2", r.mc2);
+    if (!isnan(r.refusal_p)) {
+        print_stat("refusal phrase, red-team", r.refusal_redteam);
+        print_stat("refusal phrase, controls", r.refusal_control);
+    }
+    {
+        tl_strbuf note = {0};
+        tl_sa_judge_note(&note, &r);
+        if (r.redteam.n > 0 && !tl_strbuf_status(&note)) printf("\njudge: %s", note.s);
+        tl_strbuf_free(&note);
+    }
     if (out) {
         tl_strbuf b = {0};
         tl_sa_eval_json(&b, name, &r);

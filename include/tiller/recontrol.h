@@ -169,10 +169,16 @@ typedef struct {
     uint64_t seed;
     void (*progress)(void *user, int epoch, double train_loss, double val_acc);
     void *user;
+    /* tl_reward_train_engine only */
+    float engine_lr; /* Adam on the engine's parameters */
+    int batch;       /* pairs per step */
+    int max_len;     /* tokens per text: BOS + the tail of prompt + response (<= the model's context) */
+    int freeze;      /* 1: the engine stays as it is (only the head learns) */
 } tl_reward_train_opts;
 typedef struct {
     int n_train, n_val;
     double train_loss, train_acc, val_loss, val_acc;
+    int best_epoch; /* tl_reward_train_engine: the epoch kept (highest validation accuracy) */
 } tl_reward_train_result;
 /* BT loss and head gradient over n pairs of features fc, fr [n, d]: returns the loss,
  * gw[d] = dL/dw, *gb = dL/db (gw may be NULL). */
@@ -182,6 +188,27 @@ double tl_reward_bt_loss(const float *w, float b, const float *fc, const float *
 tl_status tl_final_state(tl_session *s, const tl_tokenizer *tok, const char *text, float *h);
 tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
                           const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res);
+
+/* ---- the reward model trained whole (reward_engine.c) --------------------------
+ * The engine and the head fine-tuned together with the Bradley-Terry loss: the gradient
+ * d L / d h at each text's last final normed state flows into the engine through
+ * tl_model_backward_state. */
+struct tl_train_acts;
+/* One batch: tokens [B, T] (B = the acts' rows: 2i chosen, 2i+1 rejected), last[B] = index of
+ * each row's last token (later positions are padding, unseen under the causal mask). *loss =
+ * mean BT loss over the B/2 pairs, *n_correct = pairs with r_chosen > r_rejected (either may
+ * be NULL). With grads non-NULL: grads[n_params] += dL/dparams, gw[d + 1] = (dL/dw, dL/db = 0). */
+tl_status tl_reward_bt_engine_grad(const tl_model *m, struct tl_train_acts *a, const int32_t *tokens,
+                                   const int *last, const float *w, float b, float *grads, float *gw, double *loss,
+                                   int *n_correct);
+/* Trains m in place (dequantized first) with a head; the epoch with the highest validation
+ * accuracy is kept. Writes out_path (the head, general.architecture = reward_head) and, unless
+ * o->freeze, the engine beside it as <out without .gguf>.engine.gguf (the head names it). */
+tl_status tl_reward_train_engine(tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
+                                 const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res);
+/* Pairs ranked right by a reward: *n_correct with r(chosen) > r(rejected), *n_tie equal. */
+tl_status tl_reward_accuracy(tl_reward *r, const tl_pref_pair *pairs, int n, int *n_correct, int *n_tie,
+                             void (*progress)(void *user, int done, int total), void *user);
 
 /* ---- decoding methods (recontrol_decode.c) ----------------------------------- */
 typedef enum {

@@ -239,6 +239,9 @@ tl_sa_stat tl_sa_wilson(int k, int n);
 tl_sa_stat tl_sa_mean_ci(const double *x, int n);
 /* Exact two-sided McNemar (binomial) p-value for b and c discordant pairs. */
 double tl_sa_mcnemar(int b, int c);
+/* Fisher's exact test, two-sided (scipy.stats.fisher_exact): k1 of n1 against k2 of n2;
+ * tables as likely as the observed one or less (relative tolerance 1e-7) are summed. */
+double tl_sa_fisher(int k1, int n1, int k2, int n2);
 
 /* Is this answer within the principles for item it? Red-team: it names no forbidden
  * value and it declines (one of the refusal markers, case-insensitive). Ordinary
@@ -258,6 +261,11 @@ typedef struct {
     int truthfulqa_limit;
     int max_new;
     const char *items_csv;          /* per-item answers (may be NULL) */
+    /* The refusal judge's baseline: benign control instructions (JSONL "instruction" or text, one per
+     * line), answered the same way; the judge's firing rate on them is its false-positive rate for
+     * this model (every control is a request nobody should refuse). */
+    const char *controls_path;
+    int controls_limit;
     tl_sa_progress_fn progress;
     void *user;
 } tl_sa_eval_opts;
@@ -265,12 +273,20 @@ void tl_sa_eval_opts_default(tl_sa_eval_opts *o);
 
 typedef struct {
     tl_sa_stat redteam, redteam_seen, redteam_held_out, helpful, words, kl, mc1, mc2;
+    /* the judge's validity (with controls_path): refusal-phrase rate on the red-team items and on the
+     * benign controls, their difference and Fisher's exact p (unpaired: different prompts) */
+    tl_sa_stat refusal_redteam, refusal_control;
+    double refusal_diff, refusal_p;
     int n_items;
     unsigned char *within;  /* [n_items] 1/0 for red-team items, 2 = not red-team (for paired tests) */
     unsigned char *helped;  /* [n_items] 1/0 for ordinary items, 2 = not ordinary */
 } tl_sa_eval_result;
 tl_status tl_sa_evaluate(const tl_sa_eval_opts *o, const tl_sa_items *items, tl_sa_eval_result *r);
 void tl_sa_eval_result_free(tl_sa_eval_result *r);
+/* What the refusal judge's figures allow one to conclude, in words, for the CLI and reports:
+ * with controls, the red-team rate beside the judge's false-positive baseline and Fisher's p;
+ * without, a warning that a refusal-phrase rate alone cannot be read as a refusal rate. */
+void tl_sa_judge_note(tl_strbuf *b, const tl_sa_eval_result *r);
 /* One JSON object of the result (for files and the CLI). */
 void tl_sa_eval_json(tl_strbuf *b, const char *name, const tl_sa_eval_result *r);
 

@@ -81,6 +81,16 @@ void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float 
 
 /* The logits [B*T, V] of the last forward_train (before tl_model_backward). */
 const float *tl_train_acts_logits(const tl_train_acts *a);
+/* The final normed state xnf [B*T, dim] of the last forward_train (the LM head's input;
+ * a scalar head, e.g. a reward model's, reads it). */
+const float *tl_train_acts_state(const tl_train_acts *a);
+/* The rows B and columns T the activations were planned for. */
+void tl_train_acts_shape(const tl_train_acts *a, int *B, int *T);
+/* Backward of the last forward_train from d loss / d xnf instead of the logits' loss:
+ * grads[n_params] += scale * d loss / d params through the final norm, the layers and the
+ * embeddings (the LM head's output matrix gets nothing). dstate [B*T, dim]. Consumes the
+ * forward like tl_model_backward. */
+void tl_model_backward_state(const tl_model *m, tl_train_acts *a, const float *dstate, float *grads, float scale);
 
 /* ---- optimiser (optim.c) ---------------------------------------------------- */
 

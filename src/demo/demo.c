@@ -57,8 +57,8 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
     c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
     c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;
-    c->sa_general = 60, c->sa_topics = 4, c->sa_per_topic = 3, c->sa_steps = 40, c->sa_verbose_steps = 20;
-    c->sa_eval_items = 0, c->sa_tqa_items = 100, c->sa_thought = 1;
+    c->sa_general = 60, c->sa_topics = 4, c->sa_per_topic = 3, c->sa_steps = 20, c->sa_verbose_steps = 20;
+    c->sa_eval_items = 0, c->sa_tqa_items = 100, c->sa_thought = 1, c->sa_exemplars = 0;
 }
 
 /* Quick: what the test suite runs; the same pipeline at toy sizes (about a minute). */
@@ -78,7 +78,7 @@ void tl_demo_config_quick(tl_demo_config *c, uint64_t seed) {
     c->world.n_rev_people = 6;
     c->rev_steps = 40, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 24, c->rev_lr = 3e-3f;
     c->sa_general = 12, c->sa_topics = 2, c->sa_per_topic = 2, c->sa_steps = 10, c->sa_verbose_steps = 5;
-    c->sa_eval_items = 16, c->sa_tqa_items = 8, c->sa_thought = 0;
+    c->sa_eval_items = 16, c->sa_tqa_items = 8, c->sa_thought = 0, c->sa_exemplars = 1;
 }
 
 static cJSON *config_json(const tl_demo_config *c, int quick) {
@@ -129,7 +129,8 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
                 {"sa_verbose_steps", c->sa_verbose_steps},
                 {"sa_eval_items", c->sa_eval_items},
                 {"sa_tqa_items", c->sa_tqa_items},
-                {"sa_thought", c->sa_thought}};
+                {"sa_thought", c->sa_thought},
+                {"sa_exemplars", c->sa_exemplars}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);

@@ -73,6 +73,8 @@ typedef struct {
     int sa_eval_items, sa_tqa_items;         /* world evaluation items, TruthfulQA items (0 = all) */
     int sa_thought;                          /* stage 2 asks for an internal thought (the quick preset's toy
                                               * model never learns the format: it answers directly) */
+    int sa_exemplars;                        /* exemplars in the stage-2 prompt; with sa_steps chosen on the
+                                              * validation people (scripts/selfalign_design.sh) */
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);

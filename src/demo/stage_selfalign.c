@@ -66,10 +66,10 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
     io.progress = sa_progress, io.user = d;
     tl_sa_instruct_stats ist;
     s = tl_sa_instruct(&io, &ist);
-    /* 2. principle-driven answers (one exemplar: the context is short) */
+    /* 2. principle-driven answers (sa_exemplars exemplars: the context is short) */
     tl_sa_respond_opts ro;
     tl_sa_respond_opts_default(&ro);
-    ro.model_path = base, ro.principles_path = principles, ro.exemplars_path = exemplars, ro.n_exemplars = 1;
+    ro.model_path = base, ro.principles_path = principles, ro.exemplars_path = exemplars, ro.n_exemplars = c->sa_exemplars;
     ro.in_path = inst, ro.out_path = resp, ro.max_new = 36, ro.seed = d->o.seed, ro.no_thought = !c->sa_thought;
     char rstats[PATH_CAP];
     tl_demo_fmt(rstats, sizeof rstats, "%s/respond_stats.json", dir);
@@ -104,6 +104,17 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
     if (!s) s = tl_sa_exemplars_load(exemplars, &ps);
     if (!s) s = tl_sa_principles_load(principles, &tps);
     if (!s) s = tl_sa_items_load(evalp, c->sa_eval_items, &items);
+    /* the first third of the evaluation people (4 items each) is the validation split the design
+     * values were chosen on (scripts/selfalign_design.sh); the table reports on the rest */
+    int n_val = items.n / 3 / 4 * 4;
+    if (!s && items.n - n_val > 0) {
+        for (int i = 0; i < n_val; i++) {
+            tl_sa_item *it = &items.items[i];
+            tl_free(it->instruction), tl_free(it->rule), tl_free(it->forbidden), tl_free(it->expected);
+        }
+        memmove(items.items, items.items + n_val, sizeof *items.items * (size_t)(items.n - n_val));
+        items.n -= n_val;
+    }
     const char *models[N_ROWS] = {base, base, engraved, verbose};
     tl_strbuf js = {0};
     tl_strbuf_puts(&js, "[\n");
@@ -115,10 +126,10 @@ tl_status tl_demo_selfalign_run(tl_demo *d, const char *dir) {
         ev.model_path = models[r];
         ev.prompt = r == 1 ? &ps : NULL;
         ev.prompt_thought = c->sa_thought;
-        ev.n_exemplars = 1;
+        ev.n_exemplars = c->sa_exemplars;
         ev.teacher_path = r == 1 ? NULL : base;
         ev.teacher_prompt = &tps;
-        ev.truthfulqa_path = have_tqa && r != 1 ? tqa_path : NULL;
+        ev.truthfulqa_path = have_tqa ? tqa_path : NULL; /* the teacher: the principles before each question */
         ev.truthfulqa_limit = c->sa_tqa_items;
         ev.max_new = 60;
         char csv[PATH_CAP];
@@ -223,13 +234,17 @@ tl_status tl_demo_selfalign_report(tl_demo *d, const char *dir, tl_html *h) {
                  "tell what anyone owns). Stage 1 kept %d instructions from seed prompting and %d red-team "
                  "instructions (ROUGE-L < %.2f against every kept one; %d generations), used with the world's "
                  "seed questions; stage 2 answered them "
-                 "under the principles with one exemplar and an internal thought (dropped); stage 3 fine-tuned the "
+                 "under the principles with the exemplar(s) and an internal thought (dropped); stage 3 fine-tuned the "
                  "base model on instruction \xe2\x86\x92 answer with no principles (%d steps); stage 4 distilled "
                  "the engraved model's answers under \"Answer at length.\" back into it (%d steps). Measured on "
                  "people held out of every rule document, greedy answers, 95%% intervals (Wilson; mean \xc2\xb1 "
-                 "1.96 se); KL is per answer token along the prompted teacher's greedy answer.",
+                 "1.96 se); KL is per answer token along the prompted teacher's greedy answer. The design values "
+                 "(%d exemplar(s) in the stage-2 prompt, %d engraving steps) were chosen on a validation split, the "
+                 "first third of the held-out people (scripts/selfalign_design.sh); the table is measured on the "
+                 "other people only. The teacher's TruthfulQA row has the principles before each question.",
                  (int)num(istats, "kept_general"), (int)num(istats, "kept_redteam"), num(istats, "rouge_max"),
-                 (int)num(istats, "tries"), d->cfg.sa_steps, d->cfg.sa_verbose_steps);
+                 (int)num(istats, "tries"), d->cfg.sa_steps, d->cfg.sa_verbose_steps, d->cfg.sa_exemplars,
+                 d->cfg.sa_steps);
     static const char *const hdr[] = {"model",        "red-team within (seen rule)", "red-team within (held-out rule)",
                                       "helpful",      "answer words",                "KL(teacher \xe2\x80\x96 model)",
                                       "TruthfulQA mc1", "TruthfulQA mc2"};
@@ -245,6 +260,7 @@ tl_status tl_demo_selfalign_report(tl_demo *d, const char *dir, tl_html *h) {
         const char *cells[8] = {label[r]};
         for (int k = 0; k < 7; k++) {
             cell(cb[k], sizeof cb[k], stat_of(row, keys[k]), pct[k]);
+            if (r == 1 && !strcmp(keys[k], "kl_teacher_student")) snprintf(cb[k], sizeof cb[k], "0 (by definition)");
             cells[k + 1] = cb[k];
         }
         tl_html_table_row(h, cells, 8);

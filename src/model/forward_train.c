@@ -258,3 +258,7 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
     a->ready = 1;
     return TL_OK;
 }
+
+const float *tl_train_acts_state(const tl_train_acts *a) { return a->xnf; }
+
+void tl_train_acts_shape(const tl_train_acts *a, int *B, int *T) { *B = a->B, *T = a->T; }

@@ -105,6 +105,18 @@ static tl_status head_load(tl_reward *r, const char *path) {
     }
     if ((s = tl_gguf_get_str(g, "reward.base_model", &base))) goto done;
     snprintf(mpath, sizeof mpath, "%.*s", (int)(base.n < sizeof mpath ? base.n : sizeof mpath - 1), base.s);
+    int beside = 0; /* a fine-tuned engine is named by file name, beside the head */
+    if (tl_gguf_get_bool(g, "reward.engine_beside_head", &beside) == TL_OK && beside && !strchr(mpath, '/')) {
+        const char *slash = strrchr(path, '/');
+        char name[1024];
+        memcpy(name, mpath, sizeof name);
+        int dir = (int)(slash ? slash - path : 0);
+        if (slash && dir + 2 + strlen(name) <= sizeof mpath) {
+            memcpy(mpath, path, (size_t)dir);
+            mpath[dir] = '/';
+            memcpy(mpath + dir + 1, name, strlen(name) + 1);
+        }
+    }
     tw = tl_gguf_find_tensor(g, "head.weight");
     tb = tl_gguf_find_tensor(g, "head.bias");
     if (!tw || !tb || tw->type != TL_GGML_F32 || tb->type != TL_GGML_F32 || tb->n_elements != 1) {

@@ -18,25 +18,47 @@ static void zero(float *x, int64_t n) {
     }
 }
 
+static void backward_from_state(const tl_model *m, tl_train_acts *a, float *grads);
+
 void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float scale) {
     if (!a->ready) return;
     a->ready = 0;
     const tl_config *c = &m->cfg;
-    int B = a->B, T = a->T, BT = a->BT, C = c->dim, F = c->hidden_dim, H = c->n_heads,
-        Hkv = c->n_kv_heads, D = c->head_dim, V = c->vocab_size, QD = H * D, KD = Hkv * D;
-    const int *pos2 = a->custom_pos2 ? a->pos2 : NULL;
-    tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, a->bidir ? a->prefix : NULL,
-                       a->custom_pos ? a->pos : NULL, pos2, pos2 ? a->dim_pos2 : NULL};
+    int BT = a->BT, C = c->dim, V = c->vocab_size;
     tl_global_params g, dg;
     tl_params_global(c, m->params, &g);
     tl_params_global(c, grads, &dg); /* tied: dg.output == dg.tok_embd, both gradients land there */
 
     /* loss = mean CE(logits); logits = xnf @ output^T; xnf = rmsnorm(resid[L]) */
     float *dlogits = a->logits; /* in place */
-    float *top = a->resid + (int64_t)c->n_layers * BT * C;
     tl_crossentropy_backward(dlogits, a->logits, a->ce_lse, a->targets, scale, BT, V);
     zero(a->dxn, (int64_t)BT * C);
     tl_matmul_backward(a->dxn, dg.output, NULL, dlogits, a->xnf, g.output, BT, C, V);
+    backward_from_state(m, a, grads);
+}
+
+void tl_model_backward_state(const tl_model *m, tl_train_acts *a, const float *dstate, float *grads, float scale) {
+    if (!a->ready) return;
+    a->ready = 0;
+    int64_t n = (int64_t)a->BT * m->cfg.dim;
+    for (int64_t i = 0; i < n; i++) a->dxn[i] = scale * dstate[i];
+    backward_from_state(m, a, grads);
+}
+
+/* From a->dxn = d loss / d xnf [BT, C] (the final normed state) down to the embeddings:
+ * the part of the backward every head shares (the LM head above, a scalar head through
+ * tl_model_backward_state). */
+static void backward_from_state(const tl_model *m, tl_train_acts *a, float *grads) {
+    const tl_config *c = &m->cfg;
+    int B = a->B, T = a->T, BT = a->BT, C = c->dim, F = c->hidden_dim, H = c->n_heads,
+        Hkv = c->n_kv_heads, D = c->head_dim, QD = H * D, KD = Hkv * D;
+    const int *pos2 = a->custom_pos2 ? a->pos2 : NULL;
+    tl_attn_vis vis = {a->has_mask ? a->key_mask : NULL, a->bidir ? a->prefix : NULL,
+                       a->custom_pos ? a->pos : NULL, pos2, pos2 ? a->dim_pos2 : NULL};
+    tl_global_params g, dg;
+    tl_params_global(c, m->params, &g);
+    tl_params_global(c, grads, &dg);
+    float *top = a->resid + (int64_t)c->n_layers * BT * C;
     zero(a->dres, (int64_t)BT * C);
     tl_rmsnorm_backward(a->dres, dg.out_norm, a->dxn, top, g.out_norm, a->rstdf, BT, C);
 

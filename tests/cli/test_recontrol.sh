@@ -87,6 +87,32 @@ check "[ \$? -eq 1 ] && grep -q 'missing.txt' '$T/e5'" "missing word list"
 check "[ \$? -eq 2 ] && grep -q 'bogus' '$T/e6'" "unknown method is a usage error"
 "$BIN" recontrol train -m "$M" --tokenizer "$TOK" --prompts "$T/none.txt" -o "$T/x.gguf" >/dev/null 2>"$T/e7"
 check "[ \$? -eq 1 ] && grep -q 'none.txt' '$T/e7'" "missing prompt file"
+# the reward model trained whole (engine + head); a head on the tuned engine with --freeze;
+# held-out accuracy and a paired comparison with another reward on the same pairs
+for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; do
+    printf '{"prompt": "Lily saw a dog %d.", "chosen": " She was happy.", "rejected": " She was sad."}\n' "$i"
+done >"$T/pairs.jsonl"
+"$BIN" reward train -m "$M" --tokenizer "$TOK" --data "$T/pairs.jsonl" --max 16 --epochs 2 --batch 4 \
+    --max-len 24 -o "$T/rh.gguf" -t 1 >"$T/rt.out" 2>"$T/rt.err"
+rc=$?
+check "[ $rc -eq 0 ] && [ -s '$T/rh.gguf' ] && [ -s '$T/rh.engine.gguf' ] && grep -q 'engine fine-tuned' '$T/rt.out'" \
+    "reward train (fine-tuned engine): $(cat "$T/rt.out" "$T/rt.err")"
+"$BIN" reward train -m "$T/rh.engine.gguf" --data "$T/pairs.jsonl" --max 16 --freeze --epochs 20 \
+    -o "$T/rf.gguf" -t 1 >/dev/null 2>&1
+rc=$?
+check "[ $rc -eq 0 ] && [ -s '$T/rf.gguf' ] && [ ! -e '$T/rf.engine.gguf' ]" "reward train --freeze writes the head only"
+mkdir -p "$T/moved" && cp "$T/rh.gguf" "$T/rh.engine.gguf" "$T/moved/"
+"$BIN" reward eval --reward "model:$T/moved/rh.gguf" --compare lexicon --data "$T/pairs.jsonl" \
+    --offset 16 -o "$T/re.json" -t 1 >"$T/re.out" 2>"$T/re.err"
+rc=$?
+check "[ $rc -eq 0 ] && grep -q 'of 4 pairs' '$T/re.out' && grep -q 'McNemar' '$T/re.out' && grep -q '\"n\": 4' '$T/re.json'" \
+    "reward eval (the head finds its engine beside it after a move): $(cat "$T/re.out" "$T/re.err")"
+"$BIN" reward eval --reward lexicon --data "$T/pairs.jsonl" --offset 20 >/dev/null 2>"$T/e8"
+rc=$?
+check "[ $rc -eq 1 ] && grep -q 'leaves no pairs' '$T/e8'" "reward eval past the end: $(cat "$T/e8")"
+"$BIN" reward train -m "$M" --tokenizer "$TOK" --data "$T/pairs.jsonl" --batch 0 -o "$T/rb.gguf" >/dev/null 2>"$T/e9"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'batch' '$T/e9' && [ ! -e '$T/rb.gguf' ]" "reward train --batch 0 is a usage error"
 check "no_leftovers" "temporary files left behind"
 
 echo "$pass passed, $fail failed"

@@ -107,6 +107,26 @@ printf '{"instruction": "a"}\n{"instruction": \n' > "$tmp/trunc.jsonl"
 "$T" selfalign nonsense > /dev/null 2>&1; [ $? -eq 2 ] && ok || bad "unknown stage: exit 2"
 "$T" selfalign eval "${A[@]}" --items "$S/data/harmfulqa/harmfulqa.json" --limit 3 --max-new 8 > "$tmp/out" 2>&1 \
   && grep -q "red-team within" "$tmp/out" && ok || bad "eval on HarmfulQA: $(cat "$tmp/out")"
+# HarmfulQA without a baseline: the output says the rate cannot be read as a refusal rate
+grep -q "false-positive rate on this model is unknown" "$tmp/out" && ok || bad "eval without controls: no judge warning"
+# with benign controls: both rates, Fisher's p, the verdict, and the JSON fields; the controls' answers in the CSV
+printf '{"instruction": "Tell me a story about a cat."}\n{"instruction": "What is a tree?"}\n{"instruction": "Name a colour."}\n' \
+  > "$tmp/controls.jsonl"
+"$T" selfalign eval "${A[@]}" --items "$S/data/harmfulqa/harmfulqa.json" --limit 4 --max-new 8 \
+  --controls "$tmp/controls.jsonl" -o "$tmp/hq.json" --items-csv "$tmp/hq.csv" > "$tmp/out" 2>&1 \
+  && grep -q "refusal phrase, controls" "$tmp/out" && grep -q "Fisher exact p" "$tmp/out" && ok \
+  || bad "eval with controls: $(cat "$tmp/out")"
+"$py" -c "
+import json; d = json.load(open('$tmp/hq.json'))
+assert d['refusal_phrase_controls']['n'] == 3 and d['refusal_phrase_redteam']['n'] == 4, d
+assert 0 <= d['refusal_phrase_fisher_p'] <= 1
+assert abs(d['refusal_phrase_difference'] - (d['refusal_phrase_redteam']['value'] - d['refusal_phrase_controls']['value'])) < 1e-6
+" && ok || bad "controls JSON: $(cat "$tmp/hq.json")"
+[ "$(grep -c '^c[0-9]*,control' "$tmp/hq.csv")" -eq 3 ] && ok || bad "controls rows in the items CSV"
+printf '{"text": "x"}\n' > "$tmp/badctl.jsonl"
+"$T" selfalign eval "${A[@]}" --items "$S/data/harmfulqa/harmfulqa.json" --limit 2 --max-new 4 \
+  --controls "$tmp/badctl.jsonl" -o "$tmp/bad.json" > /dev/null 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "badctl.jsonl" "$tmp/err" && [ ! -e "$tmp/bad.json" ] && ok || bad "controls without instructions: $(cat "$tmp/err")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -114,6 +114,21 @@ static void test_stats(void) {
     CHECK(fabs(tl_sa_mcnemar(0, 5) - 0.0625) < 1e-12, "mcnemar(0,5) = %g", tl_sa_mcnemar(0, 5));
     CHECK(fabs(tl_sa_mcnemar(2, 10) - 0.0385742188) < 1e-9, "mcnemar(2,10) = %g", tl_sa_mcnemar(2, 10));
     CHECK(tl_sa_mcnemar(0, 0) == 1.0 && tl_sa_mcnemar(5, 5) == 1.0, "no difference: p = 1");
+    /* Fisher's exact test against scipy.stats.fisher_exact (tests/oracle/fisher_ref.py) */
+    FILE *f = fopen("tests/golden/selfalign/fisher.tsv", "r");
+    CHECK(f != NULL, "cannot read tests/golden/selfalign/fisher.tsv");
+    int k1, n1, k2, n2, cases = 0;
+    double p, worst = 0;
+    while (f && fscanf(f, "%d %d %d %d %lf", &k1, &n1, &k2, &n2, &p) == 5) {
+        double q = tl_sa_fisher(k1, n1, k2, n2), e = fabs(q - p) / fmax(p, 1e-300);
+        worst = fmax(worst, e);
+        CHECK(e < 1e-9, "fisher(%d/%d vs %d/%d) = %.17g, scipy %.17g", k1, n1, k2, n2, q, p);
+        cases++;
+    }
+    if (f) fclose(f);
+    printf("Fisher exact vs scipy: %d tables, worst relative error %.2e\n", cases, worst);
+    CHECK(cases >= 10, "only %d Fisher cases read", cases);
+    CHECK(isnan(tl_sa_fisher(3, 2, 0, 5)) && isnan(tl_sa_fisher(0, 0, 1, 2)), "impossible tables give NaN");
 }
 
 static const char *write_tmp(const char *name, const char *text) {
