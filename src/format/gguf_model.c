@@ -6,6 +6,7 @@
  * ne = {cols, rows}. q/k rows are in the interleaved RoPE order in both
  * tiller and GGUF, so no permutation happens here. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -158,11 +159,12 @@ static tl_status read_tensor(const tl_gguf *g, const tl_param_tensor *p, float *
     return TL_OK;
 }
 
-/* Is any matrix of the layout stored quantized? */
-static int file_is_quantized(const tl_gguf *g, const tl_param_tensor *pt, int n) {
+/* Are the matrices used as stored, in the mapping (quantized, or f32: no copy), rather than
+ * converted into the f32 buffer (F16/BF16-only files)? */
+static int keep_as_stored(const tl_gguf *g, const tl_param_tensor *pt, int n) {
     for (int i = 0; i < n; i++) {
         const tl_gguf_tensor *t = pt[i].n_dims == 2 ? tl_gguf_find_tensor(g, pt[i].name) : NULL;
-        if (t && t->type != TL_GGML_F32 && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16) return 1;
+        if (t && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16) return 1;
     }
     return 0;
 }
@@ -193,11 +195,17 @@ static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *
     q->rows = p->rows;
     q->cols = p->cols;
     q->row_bytes = (size_t)p->cols * sizeof(float);
+    /* an f32 matrix is used in place (GGUF data is aligned), no copy in the f32 buffer */
+    if (t && t->type == TL_GGML_F32 && ((uintptr_t)t->data & 3) == 0 && t->n_dims == 2 && t->ne[0] == p->cols &&
+        t->ne[1] == p->rows) {
+        q->data = t->data;
+        return TL_OK;
+    }
     return read_tensor(g, p, params + p->offset);
 }
 
-/* A quantized file: matrices stay in the mapping (which the model then owns), norms and
- * unquantized matrices are read into the reserved f32 buffer. */
+/* A quantized or f32 file: matrices stay in the mapping (which the model then owns), norms
+ * and F16/BF16 matrices are read into the reserved f32 buffer. */
 static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_tensor *pt, int n, tl_model **out) {
     tl_model *m;
     tl_status s = tl_model_new_reserved(c, &m);
@@ -254,7 +262,7 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
         goto done;
     }
     tl_params_tensors(&c, pt, n);
-    int quantized = file_is_quantized(g, pt, n);
+    int quantized = keep_as_stored(g, pt, n);
     if ((s = quantized ? load_quantized(g, &c, pt, n, &m) : tl_model_new(&c, &m)) != TL_OK) goto done;
     if ((s = read_rope_scaling(g, &m->rope_freq_scale)) || (s = read_rope_freqs(g, c.head_dim, &m->rope_freqs)))
         goto done;
@@ -324,7 +332,7 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     uint32_t tensor_type, file_type;
     if ((unsigned)dtype > TL_DTYPE_Q6_K) return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
     if (m->qw)
-        return tl_errorf(TL_E_ARG, "%s: the model holds quantized weights: dequantize it first (tl_model_dequantize)",
+        return tl_errorf(TL_E_ARG, "%s: the model keeps its matrices as stored in its file (quantized or mapped): dequantize it first (tl_model_dequantize)",
                          path);
     dtype_types(dtype, &tensor_type, &file_type);
     if (c->rope_layout != TL_ROPE_INTERLEAVED)

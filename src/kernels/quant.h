@@ -142,6 +142,7 @@ typedef struct {
 } tl_qdot;
 extern const tl_qdot tl_qdot_portable;
 extern const tl_qdot tl_qdot_avx2;
+extern const tl_qdot tl_qdot_vnni512; /* AVX-512 + VNNI (quant_vnni512.c) */
 /* The table for an ISA (NULL when the CPU lacks it) and the one in use. */
 const tl_qdot *tl_qdot_for(int isa);
 const tl_qdot *tl_qdot_get(void);

@@ -25,7 +25,10 @@ void tl_qweights_free(tl_qweights *q) {
 }
 
 static void dequant_into(const tl_qmat *w, float *dst) {
-    if (w->type == TL_Q_F32) return; /* already there */
+    if (w->type == TL_Q_F32) { /* already there, or used in place in the file */
+        if (w->data) memcpy(dst, w->data, (size_t)(w->rows * w->cols) * sizeof(float));
+        return;
+    }
     for (int64_t r = 0; r < w->rows; r++)
         tl_dequantize_row(w->type, w->data + (size_t)r * w->row_bytes, dst + r * w->cols, w->cols);
 }

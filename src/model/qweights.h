@@ -17,7 +17,7 @@ typedef enum { TL_QW_Q = 0, TL_QW_K, TL_QW_V, TL_QW_O, TL_QW_GATE, TL_QW_UP, TL_
 typedef struct tl_qweights {
     tl_qmat tok_embd; /* [V, C] */
     tl_qmat output;   /* [V, C]; a copy of tok_embd when tied */
-    tl_qmat *layers;  /* [L][TL_QW__COUNT]; type TL_Q_F32 = use the f32 buffer */
+    tl_qmat *layers;  /* [L][TL_QW__COUNT]; type TL_Q_F32: f32 values at data (in the file), else in the f32 buffer */
     void *owner;      /* keeps the data alive (the open GGUF file) */
     void (*release)(void *owner);
 } tl_qweights;
