@@ -59,27 +59,30 @@ static tl_status check_finite(const tl_model *m, const char *path) {
     return s;
 }
 
-static tl_status load_any(const char *path, tl_model **out) {
+static tl_status load_any(const char *path, int in_place, tl_model **out) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
     if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
     if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
-    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load(path, out);
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory with config.json)",
                      path, ext);
 }
 
-tl_status tl_model_load(const char *path, tl_model **out) {
+static tl_status load_checked(const char *path, int in_place, tl_model **out) {
     *out = NULL;
-    tl_status s = load_any(path, out);
+    tl_status s = load_any(path, in_place, out);
     if (s == TL_OK && (s = check_finite(*out, path)) != TL_OK) {
         tl_model_free(*out);
         *out = NULL;
     }
     return s;
 }
+
+tl_status tl_model_load(const char *path, tl_model **out) { return load_checked(path, 0, out); }
+tl_status tl_model_load_mapped(const char *path, tl_model **out) { return load_checked(path, 1, out); }
 
 tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts) {
     const char *ext = tl_path_ext(path);

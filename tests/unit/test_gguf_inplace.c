@@ -1,4 +1,5 @@
-/* f32 GGUF models are used in place (zero copy): every matrix is a view into the mapped file,
+/* f32 GGUF models loaded for inference (tl_model_load_mapped) are used in place (zero copy):
+ * every matrix is a view into the mapped file,
  * the f32 buffer holds only the norms, and
  *   - the logits of a 16-token forward are bit-identical to those of the same weights in the
  *     f32 buffer (the model before saving, and the loaded model after tl_model_dequantize);
@@ -33,7 +34,7 @@ int main(void) {
     if (!orig) return tl_test_done();
     tl_model_init_random(orig, 1234);
     CHECK_OK(tl_model_save(orig, path));
-    CHECK_OK(tl_model_load(path, &m));
+    CHECK_OK(tl_model_load_mapped(path, &m));
     if (!m) return tl_test_done();
     int V = m->cfg.vocab_size, views = 0, total = 0;
     CHECK(m->qw != NULL, "f32 GGUF not kept in place");
