@@ -89,7 +89,7 @@ static int bench_one(const report *rp, const char *name, const tl_bench_shape *s
     if (shape) {
         if (tl_model_new(&shape->cfg, &m)) return cli_fail();
         tl_model_init_random(m, o->seed);
-    } else if (tl_model_load(path, &m)) {
+    } else if (tl_model_load_mapped(path, &m)) {
         return cli_fail();
     }
     tl_bench_result r;

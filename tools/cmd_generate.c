@@ -20,7 +20,7 @@ typedef struct {
 static int load_model_and_tokenizer(const char *model_path, const char *tok_path, loaded *out) {
     memset(out, 0, sizeof *out);
     if (!model_path) return cli_failf(2, "-m MODEL is required (see --help)");
-    if (tl_model_load(model_path, &out->model) != TL_OK) return cli_fail();
+    if (tl_model_load_mapped(model_path, &out->model) != TL_OK) return cli_fail();
     if (tok_path && tl_tokenizer_load(tok_path, &out->tok_owned) != TL_OK) return cli_fail();
     tl_status st = tl_model_pick_tokenizer(out->model, out->tok_owned, &out->tok);
     if (st) return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();

@@ -16,6 +16,11 @@ TL_API_BEGIN
 /* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
  * .safetensors or a directory holding model.safetensors + config.json. */
 tl_status tl_model_load(const char *path, tl_model **out);
+/* The same for inference only: the f32 matrices of a GGUF file are used in place in the
+ * mapped file (zero copy: resident memory = the file + KV cache + activations), as quantized
+ * ones always are. Such a model is not trainable until tl_model_dequantize copies them out;
+ * other formats load as tl_model_load does. */
+tl_status tl_model_load_mapped(const char *path, tl_model **out);
 /* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
  * (existing, or a path without extension) for the HF pair. tl_model_save_opts
  * (below) chooses the tensor dtype and the llama2.c version. */

@@ -26,6 +26,8 @@ tl_status tl_llama2c_save(const tl_model *m, const char *path, int version);
  * F32, as llama.cpp's converters keep them). The tokenizer, when present,
  * travels as tokenizer.ggml.*. */
 tl_status tl_gguf_model_load(const char *path, tl_model **out);
+/* in_place: f32 matrices stay in the mapping too (tl_model_load_mapped) */
+tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out);
 tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype);
 
 /* Hugging Face LlamaForCausalLM checkpoints. `path` is a directory holding

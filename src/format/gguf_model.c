@@ -6,6 +6,7 @@
  * ne = {cols, rows}. q/k rows are in the interleaved RoPE order in both
  * tiller and GGUF, so no permutation happens here. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,11 +200,12 @@ static tl_status read_tensor(const tl_gguf *g, const tl_param_tensor *p, float *
     return TL_OK;
 }
 
-/* Is any matrix of the layout stored quantized? */
-static int file_is_quantized(const tl_gguf *g, const tl_param_tensor *pt, int n) {
+/* Are the matrices used as stored, in the mapping (quantized, or f32: no copy), rather than
+ * converted into the f32 buffer (F16/BF16-only files)? */
+static int keep_as_stored(const tl_gguf *g, const tl_param_tensor *pt, int n, int in_place) {
     for (int i = 0; i < n; i++) {
         const tl_gguf_tensor *t = pt[i].n_dims == 2 ? tl_gguf_find_tensor(g, pt[i].name) : NULL;
-        if (t && t->type != TL_GGML_F32 && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16) return 1;
+        if (t && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16 && (in_place || t->type != TL_GGML_F32)) return 1;
     }
     return 0;
 }
@@ -211,7 +213,7 @@ static int file_is_quantized(const tl_gguf *g, const tl_param_tensor *pt, int n)
 static void release_gguf(void *g) { tl_gguf_close(g); }
 
 /* The view of one matrix: quantized types stay in the file; F32/F16/BF16 go to the f32 buffer. */
-static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *params, tl_qmat *q) {
+static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *params, int in_place, tl_qmat *q) {
     const tl_gguf_tensor *t = tl_gguf_find_tensor(g, p->name);
     if (t && tl_q_supported(t->type)) {
         if (t->n_dims != 2 || t->ne[0] != p->cols || t->ne[1] != p->rows)
@@ -234,12 +236,19 @@ static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *
     q->rows = p->rows;
     q->cols = p->cols;
     q->row_bytes = (size_t)p->cols * sizeof(float);
+    /* an f32 matrix is used in place (GGUF data is aligned), no copy in the f32 buffer */
+    if (in_place && t && t->type == TL_GGML_F32 && ((uintptr_t)t->data & 3) == 0 && t->n_dims == 2 && t->ne[0] == p->cols &&
+        t->ne[1] == p->rows) {
+        q->data = t->data;
+        return TL_OK;
+    }
     return read_tensor(g, p, params + p->offset);
 }
 
-/* A quantized file: matrices stay in the mapping (which the model then owns), norms and
- * unquantized matrices are read into the reserved f32 buffer. */
-static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_tensor *pt, int n, tl_model **out) {
+/* A quantized or f32 file: matrices stay in the mapping (which the model then owns), norms
+ * and F16/BF16 matrices are read into the reserved f32 buffer. */
+static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_tensor *pt, int n, int in_place,
+                                tl_model **out) {
     tl_model *m;
     tl_status s = tl_model_new_reserved(c, &m);
     if (s) return s;
@@ -266,7 +275,7 @@ static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_t
             s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has no place in the model", g->path, p->name);
             break;
         }
-        s = view_matrix(g, p, m->params, q);
+        s = view_matrix(g, p, m->params, in_place, q);
     }
     if (s) goto fail;
     if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
@@ -277,7 +286,9 @@ fail:
     return s;
 }
 
-tl_status tl_gguf_model_load(const char *path, tl_model **out) {
+tl_status tl_gguf_model_load(const char *path, tl_model **out) { return tl_gguf_model_load_ex(path, 0, out); }
+
+tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out) {
     *out = NULL;
     tl_gguf *g;
     tl_status s = tl_gguf_open(path, &g);
@@ -295,13 +306,15 @@ tl_status tl_gguf_model_load(const char *path, tl_model **out) {
         goto done;
     }
     tl_params_tensors(&c, pt, n);
-    int quantized = file_is_quantized(g, pt, n);
-    if (quantized && tl_arch_traits_of(c.arch)->fused_qkv) {
+    /* GPT-NeoX's fused QKV is split into wq/wk/wv on load, so its matrices are never used as stored */
+    int fused = tl_arch_traits_of(c.arch)->fused_qkv;
+    int quantized = keep_as_stored(g, pt, n, in_place && !fused);
+    if (quantized && fused) {
         s = tl_errorf(TL_E_UNSUPPORTED, "%s: quantized %s files are not supported yet (convert the f16/f32 GGUF or the "
                       "Hugging Face checkpoint)", path, tl_arch_name(c.arch));
         goto done;
     }
-    if ((s = quantized ? load_quantized(g, &c, pt, n, &m) : tl_model_new(&c, &m)) != TL_OK) goto done;
+    if ((s = quantized ? load_quantized(g, &c, pt, n, in_place, &m) : tl_model_new(&c, &m)) != TL_OK) goto done;
     if ((s = read_rope_scaling(g, &m->rope_freq_scale)) || (s = read_rope_freqs(g, c.head_dim, &m->rope_freqs)))
         goto done;
     for (int i = 0; i < n && !s && !quantized; i++) s = read_tensor(g, &pt[i], m->params + pt[i].offset);
@@ -370,7 +383,7 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     uint32_t tensor_type, file_type;
     if ((unsigned)dtype > TL_DTYPE_Q6_K) return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
     if (m->qw)
-        return tl_errorf(TL_E_ARG, "%s: the model holds quantized weights: dequantize it first (tl_model_dequantize)",
+        return tl_errorf(TL_E_ARG, "%s: the model keeps its matrices as stored in its file (quantized or mapped): dequantize it first (tl_model_dequantize)",
                          path);
     dtype_types(dtype, &tensor_type, &file_type);
     if (c->rope_layout != (c->arch == TL_ARCH_LLAMA ? TL_ROPE_INTERLEAVED : TL_ROPE_HALF))

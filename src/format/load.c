@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "model/qweights.h"
 
 const char *tl_dtype_name(tl_dtype t) {
     switch (t) {
@@ -41,6 +42,9 @@ static tl_status check_finite(const tl_model *m, const char *path) {
     tl_params_tensors(&m->cfg, pt, n);
     tl_status s = TL_OK;
     for (int i = 0; i < n && !s; i++) {
+        /* matrices kept as stored are checked in place (scanning the reserved f32 buffer
+         * would fault in all of it: the whole f32 model's worth of zero pages) */
+        if (m->qw && pt[i].n_dims != 1) continue;
         const float *w = m->params + pt[i].offset;
         size_t count = (size_t)pt[i].rows * (size_t)pt[i].cols;
         for (size_t j = 0; j < count; j++)
@@ -51,30 +55,34 @@ static tl_status check_finite(const tl_model *m, const char *path) {
             }
     }
     tl_free(pt);
+    if (!s && m->qw) s = tl_qweights_check_finite(m, path);
     return s;
 }
 
-static tl_status load_any(const char *path, tl_model **out) {
+static tl_status load_any(const char *path, int in_place, tl_model **out) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
     if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
     if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
-    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load(path, out);
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory with config.json)",
                      path, ext);
 }
 
-tl_status tl_model_load(const char *path, tl_model **out) {
+static tl_status load_checked(const char *path, int in_place, tl_model **out) {
     *out = NULL;
-    tl_status s = load_any(path, out);
+    tl_status s = load_any(path, in_place, out);
     if (s == TL_OK && (s = check_finite(*out, path)) != TL_OK) {
         tl_model_free(*out);
         *out = NULL;
     }
     return s;
 }
+
+tl_status tl_model_load(const char *path, tl_model **out) { return load_checked(path, 0, out); }
+tl_status tl_model_load_mapped(const char *path, tl_model **out) { return load_checked(path, 1, out); }
 
 tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts) {
     const char *ext = tl_path_ext(path);

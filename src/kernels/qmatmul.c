@@ -161,7 +161,9 @@ const tl_qdot tl_qdot_portable = {TL_ISA_PORTABLE, dot_q8_0, dot_q4_0, dot_q5_0,
 const tl_qdot *tl_qdot_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
 #if defined(__x86_64__) || defined(__i386__)
-    if (isa >= TL_ISA_AVX2) return &tl_qdot_avx2; /* AVX-512 uses the AVX2 integer kernels */
+    /* AVX-512 with VNNI has its own integer kernels; AVX-512 without VNNI uses the AVX2 ones */
+    if (isa >= TL_ISA_AVX512 && __builtin_cpu_supports("avx512vnni")) return &tl_qdot_vnni512;
+    if (isa >= TL_ISA_AVX2) return &tl_qdot_avx2;
 #endif
     return &tl_qdot_portable;
 }

@@ -5,6 +5,7 @@
  * weighted least-squares search, then 6-bit (Q4_K/Q5_K) or 8-bit (Q6_K) super-block
  * scales and a final requantization against the rounded scales). */
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -64,6 +65,21 @@ size_t tl_q_block_bytes(uint32_t type) {
 size_t tl_q_row_bytes(uint32_t type, int64_t n) {
     int bs = tl_q_block_size(type);
     return bs ? (size_t)(n / bs) * tl_q_block_bytes(type) : 0;
+}
+
+/* Index of the first block (of nb) whose f16 scale (d, and dmin/m where the type has one)
+ * is infinite or NaN, or -1. Reads 2-4 bytes a block: far cheaper than dequantizing. */
+int64_t tl_q_first_bad_scale(uint32_t type, const void *data, int64_t nb) {
+    size_t bb = tl_q_block_bytes(type), off = type == TL_Q6_K ? offsetof(tl_block_q6_K, d) : 0;
+    int two = type == TL_Q5_1 || type == TL_Q4_K || type == TL_Q5_K;
+    if (!tl_q_supported(type)) return -1;
+    const uint8_t *p = (const uint8_t *)data + off;
+    for (int64_t i = 0; i < nb; i++, p += bb) {
+        uint16_t h[2] = {0, 0};
+        memcpy(h, p, two ? 4 : 2);
+        if ((h[0] & 0x7C00) == 0x7C00 || (h[1] & 0x7C00) == 0x7C00) return i;
+    }
+    return -1;
 }
 
 /* ---- dequantization ---------------------------------------------------------- */

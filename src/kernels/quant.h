@@ -103,6 +103,8 @@ size_t tl_q_row_bytes(uint32_t type, int64_t n);
 /* Can tiller write this type (tl_quantize_row)? Q8_0, Q4_0, Q4_K, Q5_K, Q6_K. */
 int tl_q_can_quantize(uint32_t type);
 
+/* Index of the first of nb blocks of a quantized type whose f16 scale or min is not finite, or -1. */
+int64_t tl_q_first_bad_scale(uint32_t type, const void *data, int64_t nb);
 /* Dequantize n values (a multiple of the block size) of F32/F16/BF16 or a quantized type. */
 void tl_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 /* ggml's reference quantizer for Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q8_K (n a multiple of the block). */
@@ -140,6 +142,7 @@ typedef struct {
 } tl_qdot;
 extern const tl_qdot tl_qdot_portable;
 extern const tl_qdot tl_qdot_avx2;
+extern const tl_qdot tl_qdot_vnni512; /* AVX-512 + VNNI (quant_vnni512.c) */
 /* The table for an ISA (NULL when the CPU lacks it) and the one in use. */
 const tl_qdot *tl_qdot_for(int isa);
 const tl_qdot *tl_qdot_get(void);

@@ -128,7 +128,7 @@ static void residual_add(float *x, const float *y, int64_t n) {
 /* out[T, O] = x[T, I] @ W^T with W the f32 matrix w, or the quantized q when there is one. */
 static void linear(tl_session *s, float *out, const float *x, const float *w, const tl_qmat *q, int T, int I, int O) {
     if (q && q->type != TL_Q_F32) tl_qmatmul(out, x, T, q, s->qscratch);
-    else tl_matmul_forward(out, x, w, NULL, T, I, O);
+    else tl_matmul_forward(out, x, q && q->data ? (const float *)q->data : w, NULL, T, I, O);
 }
 
 /* n matrices sharing x (q/k/v, gate/up): one pass when all are f32 or all quantized */
@@ -136,7 +136,11 @@ static void linear_multi(tl_session *s, int n, float *const *outs, const float *
                          const int *Os, const float *x, int T, int I) {
     int nq = 0;
     for (int i = 0; i < n; i++) nq += qs[i] && qs[i]->type != TL_Q_F32;
-    if (nq == 0) tl_matmul_forward_multi(n, outs, ws, Os, x, T, I);
+    if (nq == 0) {
+        const float *w[4]; /* f32 matrices in the mapping where the file is used in place */
+        for (int i = 0; i < n && i < 4; i++) w[i] = qs[i] && qs[i]->data ? (const float *)qs[i]->data : ws[i];
+        tl_matmul_forward_multi(n, outs, w, Os, x, T, I);
+    }
     else if (nq == n) tl_qmatmul_multi(n, outs, qs, x, T, s->qscratch);
     else
         for (int i = 0; i < n; i++) linear(s, outs[i], x, ws[i], qs[i], T, I, Os[i]);
@@ -166,7 +170,9 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
             tl_dequantize_row(qw->tok_embd.type, qw->tok_embd.data + (size_t)tokens[t] * qw->tok_embd.row_bytes,
                               s->x + (int64_t)t * C, C);
         else
-            memcpy(s->x + (int64_t)t * C, g.tok_embd + (int64_t)tokens[t] * C, (size_t)C * sizeof(float));
+            memcpy(s->x + (int64_t)t * C,
+                   (qw && qw->tok_embd.data ? (const float *)qw->tok_embd.data : g.tok_embd) + (int64_t)tokens[t] * C,
+                   (size_t)C * sizeof(float));
     }
     run_hooks(hs, TL_HOOK_EMBED, -1, s->x, T, C, pos0);
 

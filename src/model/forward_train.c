@@ -161,6 +161,12 @@ tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int3
                                  const int32_t *targets, const tl_attn_spec *attn, float *loss) {
     const tl_config *c = &m->cfg;
     a->ready = 0;
+    /* a model whose matrices stay as stored (quantized, or views into a mapped file) has no
+     * trainable f32 copy of them: training it would read reserved zeros */
+    if (m->qw)
+        return tl_errorf(TL_E_ARG, "forward_train: %s keeps its weight matrices as stored (quantized or mapped); "
+                                   "call tl_model_dequantize before training it",
+                         m->source ? m->source : "the model");
     if (!same_shape(c, &a->cfg))
         return tl_errorf(TL_E_ARG, "forward_train: activations were planned for another model shape");
     if (attn && attn->mode != TL_ATTN_CAUSAL && attn->mode != TL_ATTN_BIDIR)

@@ -1,4 +1,6 @@
 /* qweights.c: the quantized matrices of a model (see qweights.h). */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "qweights.h"
@@ -23,7 +25,10 @@ void tl_qweights_free(tl_qweights *q) {
 }
 
 static void dequant_into(const tl_qmat *w, float *dst) {
-    if (w->type == TL_Q_F32) return; /* already there */
+    if (w->type == TL_Q_F32) { /* already there, or used in place in the file */
+        if (w->data) memcpy(dst, w->data, (size_t)(w->rows * w->cols) * sizeof(float));
+        return;
+    }
     for (int64_t r = 0; r < w->rows; r++)
         tl_dequantize_row(w->type, w->data + (size_t)r * w->row_bytes, dst + r * w->cols, w->cols);
 }
@@ -46,6 +51,46 @@ tl_status tl_model_dequantize(tl_model *m) {
     tl_qweights_free(q);
     m->qw = NULL;
     return TL_OK;
+}
+
+static const char *slot_names[TL_QW__COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
+                                              "ffn_gate", "ffn_up", "ffn_down"};
+
+/* One matrix: f32 values (in the view, else at f32) all finite, or every block's scales finite. */
+static tl_status check_matrix(const tl_qmat *w, const float *f32, const char *path, const char *name) {
+    if (w->type == TL_Q_F32) {
+        const float *v = w->data ? (const float *)w->data : f32;
+        for (int64_t i = 0; i < w->rows * w->cols; i++)
+            if (!isfinite(v[i]))
+                return tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite weight (%g at index %lld)", path,
+                                 name, (double)v[i], (long long)i);
+        return TL_OK;
+    }
+    int64_t nb = w->rows * (w->cols / tl_q_block_size(w->type)), bad = tl_q_first_bad_scale(w->type, w->data, nb);
+    if (bad >= 0)
+        return tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite scale in block %lld", path, name,
+                         (long long)bad);
+    return TL_OK;
+}
+
+tl_status tl_qweights_check_finite(const tl_model *m, const char *path) {
+    const tl_qweights *q = m->qw;
+    const tl_config *c = &m->cfg;
+    tl_global_params g;
+    tl_params_global(c, m->params, &g);
+    tl_status s = check_matrix(&q->tok_embd, g.tok_embd, path, "token_embd.weight");
+    if (!s && !c->tied_embeddings) s = check_matrix(&q->output, g.output, path, "output.weight");
+    for (int l = 0; l < c->n_layers && !s; l++) {
+        tl_layer_params p;
+        tl_params_layer(c, m->params, l, &p);
+        const float *f32[TL_QW__COUNT] = {p.wq, p.wk, p.wv, p.wo, p.w_gate, p.w_up, p.w_down};
+        for (int k = 0; k < TL_QW__COUNT && !s; k++) {
+            char name[64];
+            snprintf(name, sizeof name, "blk.%d.%s.weight", l, slot_names[k]);
+            s = check_matrix(&tl_qweights_layer(q, l)[k], f32[k], path, name);
+        }
+    }
+    return s;
 }
 
 const char *tl_model_weight_type(const tl_model *m) {

@@ -17,7 +17,7 @@ typedef enum { TL_QW_Q = 0, TL_QW_K, TL_QW_V, TL_QW_O, TL_QW_GATE, TL_QW_UP, TL_
 typedef struct tl_qweights {
     tl_qmat tok_embd; /* [V, C] */
     tl_qmat output;   /* [V, C]; a copy of tok_embd when tied */
-    tl_qmat *layers;  /* [L][TL_QW__COUNT]; type TL_Q_F32 = use the f32 buffer */
+    tl_qmat *layers;  /* [L][TL_QW__COUNT]; type TL_Q_F32: f32 values at data (in the file), else in the f32 buffer */
     void *owner;      /* keeps the data alive (the open GGUF file) */
     void (*release)(void *owner);
 } tl_qweights;
@@ -27,6 +27,9 @@ void tl_qweights_free(tl_qweights *q);
 static inline const tl_qmat *tl_qweights_layer(const tl_qweights *q, int layer) {
     return q->layers + (size_t)layer * TL_QW__COUNT;
 }
+/* Are the model's matrices finite (f32 values; quantized blocks' f16 scales)? Else TL_E_NUMERIC
+ * naming the tensor. The norms (in the f32 buffer) are the caller's to check. */
+tl_status tl_qweights_check_finite(const tl_model *m, const char *path);
 /* Name of the most common quantized matrix type ("Q4_K", ...) or "f32". */
 const char *tl_model_weight_type(const tl_model *m);
 

@@ -609,7 +609,7 @@ static tl_status setup_resume(trainer *tr) {
              cJSON_GetObjectItemCaseSensitive(entry, "model")->valuestring);
     snprintf(state_path, sizeof state_path, "%s/%s", dir,
              cJSON_GetObjectItemCaseSensitive(entry, "state")->valuestring);
-    if ((s = tl_model_load(model_path, &tr->m))) return s;
+    if ((s = tl_model_load(model_path, &tr->m)) || (s = tl_model_dequantize(tr->m))) return s;
     tl_config want;
     if ((s = config_from_json(cJSON_GetObjectItemCaseSensitive(tr->manifest, "model"), path, &want))) return s;
     tl_config *c = &tr->m->cfg;
