@@ -9,7 +9,7 @@
 
 #include "testlib.h"
 #include "format/format.h"
-#include "format/gguf.h"
+#include "gguf/gguf.h"
 #include "kernels/quant.h"
 
 static void scales(void) {
