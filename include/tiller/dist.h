@@ -64,6 +64,16 @@ int tl_dist_owner(int64_t n, int64_t i);
 /* rows [0, n_rows) of row_bytes each, split by tl_dist_share(n_rows): every rank has filled
  * its own block of buf; on return rank 0's buf holds every block (the others' unchanged). */
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
+/* Shards of a float vector: rank r owns [bounds[r], bounds[r+1]) (bounds has size + 1 entries). */
+/* Collective. Every rank that `sends` gives full[bounds[s] .. bounds[s+1]) to every other rank s;
+ * every rank receives its own shard's piece from each other sender s into from[s] (from[rank] and
+ * the slots of ranks that do not send are untouched). sends[r] says whether rank r sends this time
+ * (every rank passes the same flags). */
+tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from);
+/* Collective. On return every rank's buf holds every rank's own shard (copies, bit for bit). */
+tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds);
+/* Collective. On return rank 0's buf holds every rank's own shard (the others' buf unchanged). */
+tl_status tl_dist_gather_shards(float *buf, const size_t *bounds);
 /* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
 void tl_dist_abort(int code);
 
