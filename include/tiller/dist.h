@@ -74,6 +74,13 @@ tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const
 tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds);
 /* Collective. On return rank 0's buf holds every rank's own shard (the others' buf unchanged). */
 tl_status tl_dist_gather_shards(float *buf, const size_t *bounds);
+/* Rank 0 working alone (e.g. a pipeline stage that does not shard) while the other ranks
+ * wait in tl_dist_barrier_idle: with on = 1 this process is rank 0 of 1 (every collective a
+ * no-op) until tl_dist_solo(0). Call on rank 0 only. */
+void tl_dist_solo(int on);
+/* Collective. A barrier that waits without spinning (it sleeps between polls), so ranks
+ * that wait out rank 0's solo work leave the cores to its threads. */
+tl_status tl_dist_barrier_idle(void);
 /* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
 void tl_dist_abort(int code);
 

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h" /* internal: tl_errorf */
 
@@ -69,6 +70,8 @@ tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) { ret
 tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
     return TL_OK; /* one rank: nothing to send */
 }
+void tl_dist_solo(int on) {}
+tl_status tl_dist_barrier_idle(void) { return TL_OK; }
 tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds) { return TL_OK; }
 tl_status tl_dist_gather_shards(float *buf, const size_t *bounds) { return TL_OK; }
 void tl_dist_abort(int code) { exit(code); }
@@ -76,6 +79,7 @@ void tl_dist_abort(int code) { exit(code); }
 #else
 
 static int g_initialised; /* MPI_Init was called by tl_dist_init */
+static int g_solo;        /* rank 0 works alone (tl_dist_solo): rank 0 of 1 */
 
 int tl_dist_built_in(void) { return 1; }
 
@@ -119,18 +123,18 @@ void tl_dist_finalize(void) {
 
 int tl_dist_rank(void) {
     int r = 0;
-    if (g_initialised) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    if (g_initialised && !g_solo) MPI_Comm_rank(MPI_COMM_WORLD, &r);
     return r;
 }
 
 int tl_dist_size(void) {
     int n = 1;
-    if (g_initialised) MPI_Comm_size(MPI_COMM_WORLD, &n);
+    if (g_initialised && !g_solo) MPI_Comm_size(MPI_COMM_WORLD, &n);
     return n;
 }
 
 tl_status tl_dist_barrier(void) {
-    if (!g_initialised) return TL_OK;
+    if (!g_initialised || g_solo) return TL_OK;
     CHECK_MPI(MPI_Barrier(MPI_COMM_WORLD), "barrier");
     return TL_OK;
 }
@@ -154,7 +158,7 @@ tl_status tl_dist_agree(tl_status local) {
 }
 
 tl_status tl_dist_bcast(void *buf, size_t bytes, int root) {
-    if (!g_initialised) return TL_OK;
+    if (!g_initialised || g_solo) return TL_OK;
     for (size_t off = 0; off < bytes; off += CHUNK) {
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
         CHECK_MPI(MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
@@ -225,6 +229,17 @@ tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) {
     return TL_OK;
 }
 
+/* MPI_Waitall without spinning: poll, and sleep `ns` between polls. A blocking MPI call
+ * spins on its core; on a shared machine (or with more ranks than cores) that takes the
+ * CPU from the rank being waited for. The wait is late by at most ns. */
+static int wait_idle(int n, MPI_Request *req, long ns) {
+    for (;;) {
+        int done = 0, rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS || done) return rc;
+        nanosleep(&(struct timespec){0, ns}, NULL);
+    }
+}
+
 tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
     if (!g_initialised || tl_dist_size() == 1) return TL_OK;
     int rank = tl_dist_rank(), size = tl_dist_size();
@@ -249,7 +264,7 @@ tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const
             }
     }
     if (n) {
-        int rc2 = MPI_Waitall(n, req, MPI_STATUSES_IGNORE);
+        int rc2 = wait_idle(n, req, 200000);
         if (rc == MPI_SUCCESS) rc = rc2;
     }
     tl_free(req);
@@ -279,6 +294,16 @@ tl_status tl_dist_gather_shards(float *buf, const size_t *bounds) {
                 CHECK_MPI(MPI_Send(buf + off, (int)k, MPI_FLOAT, 0, TAG, MPI_COMM_WORLD), "gather");
         }
     }
+    return TL_OK;
+}
+
+void tl_dist_solo(int on) { g_solo = on; }
+
+tl_status tl_dist_barrier_idle(void) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    MPI_Request req;
+    CHECK_MPI(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
+    CHECK_MPI(wait_idle(1, &req, 2000000), "barrier"); /* 2 ms: idle, and late by at most that */
     return TL_OK;
 }
 
