@@ -29,8 +29,10 @@ exec 3>&1 # timed() reports here even when the command's own output is discarded
 "$T" --version | tail -1
 echo "load before: $(uptime)"
 timed() { # LABEL CMD... : wall and CPU seconds (mpirun's ranks included) on stdout
-    /usr/bin/time -o "$W/time.txt" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
-    cat "$W/time.txt" >&3
+    local f
+    f=$(mktemp "$W/time-XXXXXX")
+    /usr/bin/time -o "$f" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
+    cat "$f" >&3
 }
 median_tps() { tail -n +3 "$1/train_log.csv" | cut -d, -f6 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -46,8 +48,10 @@ a=$(median_tps "$W/t1") b=$(median_tps "$W/t2")
 echo "train tokens/s (median of steps 2..$STEPS): 1 rank $a, 2 ranks $b, ratio $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
 cmp -s "$W/t1/ckpt-$STEPS.gguf" "$W/t2/ckpt-$STEPS.gguf" && echo "final checkpoints: bit-identical" ||
     echo "final checkpoints: DIFFER"
-timed "train 2 independent processes side by side:" bash -c "$PIN0 \"$T\" train $ARGS -o \"$W/p1\" >/dev/null &
-    $PIN1 \"$T\" train $ARGS -o \"$W/p2\" >/dev/null; wait"
+# the single-process run twice at once, each pinned like a rank
+timed "train independent process 1 (side by side):" $PIN0 "$T" train $ARGS -o "$W/p1" >/dev/null &
+timed "train independent process 2 (side by side):" $PIN1 "$T" train $ARGS -o "$W/p2" >/dev/null
+wait
 c=$(median_tps "$W/p1") d=$(median_tps "$W/p2")
 echo "train ceiling: 2 independent processes $c + $d tokens/s, ratio to 1 alone" \
     "$(awk -v a="$a" -v c="$c" -v d="$d" 'BEGIN { printf "%.2f", (c + d) / a }')"
@@ -63,12 +67,16 @@ A=(--tokenizer "$SHARED/models/stories260K/tok512.bin" --data "$W/data.csv" --tr
 own_secs() { sed -n 's/.* tokens, \([0-9.]*\) s$/\1/p' "$1" | tail -1; } # the command's own clock
 timed "mpirun -np 2 true (start-up alone):" $MPI -np 2 true
 timed "acts 1 process x 1 thread: " "$T" acts --series "$W/series" "${A[@]}" -o "$W/a1" >"$W/a1.txt" 2>/dev/null
-timed "acts 2 ranks x 1 thread:   " $MPI -np 2 "$T" acts --series "$W/series" "${A[@]}" -o "$W/a2" >"$W/a2.txt" 2>/dev/null
+timed "acts 2 ranks x 1 thread:   " $MPI -np 2 "$T" acts --series "$W/series" "${A[@]}" -o "$W/a2" \
+    >"$W/a2.txt" 2>/dev/null
 x=$(own_secs "$W/a1.txt") y=$(own_secs "$W/a2.txt")
 echo "capture of $CKPTS checkpoints x $N_STMT statements (the command's clock): 1 rank $x s, 2 ranks $y s, ratio" \
     "$(awk -v a="$x" -v b="$y" 'BEGIN{printf "%.2f", a/b}')"
-timed "acts 2 independent processes side by side:" bash -c "\"$T\" acts --series \"$W/series\" ${A[*]} -o \"$W/b1\" \
-    >\"$W/b1.txt\" 2>/dev/null & \"$T\" acts --series \"$W/series\" ${A[*]} -o \"$W/b2\" >\"$W/b2.txt\" 2>/dev/null; wait"
+timed "acts independent process 1 (side by side):" $PIN0 "$T" acts --series "$W/series" "${A[@]}" -o "$W/b1" \
+    >"$W/b1.txt" 2>/dev/null &
+timed "acts independent process 2 (side by side):" $PIN1 "$T" acts --series "$W/series" "${A[@]}" -o "$W/b2" \
+    >"$W/b2.txt" 2>/dev/null
+wait
 u=$(own_secs "$W/b1.txt") v=$(own_secs "$W/b2.txt")
 echo "capture ceiling: 2 independent processes $u s and $v s, ratio to 1 alone" \
     "$(awk -v a="$x" -v u="$u" -v v="$v" 'BEGIN { m = u > v ? u : v; printf "%.2f", 2 * a / m }')"

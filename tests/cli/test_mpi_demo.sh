@@ -14,7 +14,8 @@ same_tree() { # DIR1 DIR2 WHAT: the same files, byte for byte ("seconds" fields 
     while read -r f; do
         case $f in
         ./stage.json) diff <(grep '"path"' "$1/$f") <(grep '"path"' "$2/$f") >/dev/null || fail "$3: $f differs" ;;
-        *.json) diff <(grep -v '"seconds"' "$1/$f") <(grep -v '"seconds"' "$2/$f") >/dev/null || fail "$3: $f differs" ;;
+        *.json) diff <(grep -v '"seconds"' "$1/$f") <(grep -v '"seconds"' "$2/$f") >/dev/null ||
+            fail "$3: $f differs" ;;
         *) cmp -s "$1/$f" "$2/$f" || fail "$3: $f differs" ;;
         esac
     done < <(cd "$1" && find . -type f)
@@ -38,8 +39,9 @@ for f in pretrain/train_log.csv sft/train_log.csv eval/summary.csv; do
     [[ -f $W/one/$f ]] || continue
     cmp -s <(cut -d, -f1-5 "$W/one/$f") <(cut -d, -f1-5 "$W/two/$f") || fail "$f differs under 2 ranks"
 done
-cmp -s "$W/one/pretrain/ckpt-$(ls "$W/one/pretrain" | sed -n 's/^ckpt-\([0-9]*\)\.gguf$/\1/p' | sort -n | tail -1).gguf" \
-    "$W/two/pretrain/ckpt-$(ls "$W/two/pretrain" | sed -n 's/^ckpt-\([0-9]*\)\.gguf$/\1/p' | sort -n | tail -1).gguf" ||
+last_ckpt() { ls "$1" | sed -n 's/^ckpt-\([0-9]*\)\.gguf$/\1/p' | sort -n | tail -1; }
+[[ $(last_ckpt "$W/one/pretrain") == $(last_ckpt "$W/two/pretrain") ]] || fail "other pre-training checkpoints"
+cmp -s "$W/one/pretrain/ckpt-$(last_ckpt "$W/one/pretrain").gguf" "$W/two/pretrain/ckpt-$(last_ckpt "$W/two/pretrain").gguf" ||
     fail "the last pre-training checkpoint differs under 2 ranks"
 pass "the serial stages (rank 0 alone): the same checkpoints and logs"
 
