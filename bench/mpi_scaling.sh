@@ -6,22 +6,33 @@
 #             runs' final checkpoints are compared (bit-identical expected)
 #   capture:  `tiller acts --series` over the checkpoints of a run of the stories15M shape
 #             with a 512-token vocabulary (CKPTS checkpoints, N_STMT statements of the trust
-#             data, every resid_post), wall time of the whole command (mpirun start-up included)
-# Usage: bench/mpi_scaling.sh [build/tiller]   (env: STEPS=4 CKPTS=8 N_STMT=400)
+#             data, every resid_post): the command's own clock (from its start after MPI_Init to
+#             its last file; the ratio target is on this), and the wall time of the whole command
+#             with mpirun's start-up, which is measured alone too (`mpirun -np 2 true`)
+#   ceiling:  the same two single-process commands run twice side by side (two independent
+#             processes, no MPI): what two processes of this work reach on this machine's two
+#             cores and shared memory, whatever tiller does between ranks
+# Usage: bench/mpi_scaling.sh [build/tiller]   (env: STEPS=4 CKPTS=8 N_STMT=400 BIND=core)
+# Ranks are pinned one per core (mpirun --bind-to core; BIND=none when the machine is shared).
 # Prints `uptime` before and after: the machine is shared, read the ratios with the load.
 set -euo pipefail
 T=${1:-build/tiller}
 SHARED=${TILLER_SHARED:-../shared}
 STEPS=${STEPS:-4} CKPTS=${CKPTS:-8} N_STMT=${N_STMT:-400}
-MPI="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+BIND=${BIND:-core}
+MPI="mpirun --allow-run-as-root --oversubscribe --bind-to $BIND"
+PIN0="" PIN1="" # the side-by-side processes pinned like the ranks
+[[ $BIND == core ]] && PIN0="taskset -c 0" PIN1="taskset -c 1"
 W=$(mktemp -d /tmp/tiller-mpibench-XXXXXX)
 trap 'rm -rf "$W"' EXIT
 exec 3>&1 # timed() reports here even when the command's own output is discarded
 "$T" --version | tail -1
 echo "load before: $(uptime)"
 timed() { # LABEL CMD... : wall and CPU seconds (mpirun's ranks included) on stdout
-    /usr/bin/time -o "$W/time.txt" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
-    cat "$W/time.txt" >&3
+    local f
+    f=$(mktemp "$W/time-XXXXXX")
+    /usr/bin/time -o "$f" -f "$1 wall %e s, user %U s, sys %S s" "${@:2}"
+    cat "$f" >&3
 }
 median_tps() { tail -n +3 "$1/train_log.csv" | cut -d, -f6 | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -37,6 +48,13 @@ a=$(median_tps "$W/t1") b=$(median_tps "$W/t2")
 echo "train tokens/s (median of steps 2..$STEPS): 1 rank $a, 2 ranks $b, ratio $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
 cmp -s "$W/t1/ckpt-$STEPS.gguf" "$W/t2/ckpt-$STEPS.gguf" && echo "final checkpoints: bit-identical" ||
     echo "final checkpoints: DIFFER"
+# the single-process run twice at once, each pinned like a rank
+timed "train independent process 1 (side by side):" $PIN0 "$T" train $ARGS -o "$W/p1" >/dev/null &
+timed "train independent process 2 (side by side):" $PIN1 "$T" train $ARGS -o "$W/p2" >/dev/null
+wait
+c=$(median_tps "$W/p1") d=$(median_tps "$W/p2")
+echo "train ceiling: 2 independent processes $c + $d tokens/s, ratio to 1 alone" \
+    "$(awk -v a="$a" -v c="$c" -v d="$d" 'BEGIN { printf "%.2f", (c + d) / a }')"
 
 # --- capture sweep
 head -n $((N_STMT + 1)) "$SHARED/data/trust/stereoset.csv" >"$W/data.csv"
@@ -46,14 +64,22 @@ awk 'BEGIN { x = 3; for (d = 0; d < 300; d++) { line = "1"; for (i = 1; i < 200;
 "$T" train -d "$W/small.tok" --dim 288 --hidden 768 --layers 6 --heads 6 --seq 128 --batch 4 --warmup 1 \
     --steps $((CKPTS * 2)) --save-every 2 --threads 1 -q -o "$W/series" >/dev/null
 A=(--tokenizer "$SHARED/models/stories260K/tok512.bin" --data "$W/data.csv" --truncate --threads 1 --workers 1)
-s1=$(date +%s.%N)
-timed "acts 1 process x 1 thread: " "$T" acts --series "$W/series" "${A[@]}" -o "$W/a1" >/dev/null 2>&1
-s2=$(date +%s.%N)
-timed "acts 2 ranks x 1 thread:   " $MPI -np 2 "$T" acts --series "$W/series" "${A[@]}" -o "$W/a2" >/dev/null 2>&1
-s3=$(date +%s.%N)
-echo "capture of $CKPTS checkpoints x $N_STMT statements: 1 rank $(awk -v a="$s1" -v b="$s2" 'BEGIN{printf "%.2f", b-a}') s," \
-    "2 ranks $(awk -v a="$s2" -v b="$s3" 'BEGIN{printf "%.2f", b-a}') s, ratio" \
-    "$(awk -v a="$s1" -v b="$s2" -v c="$s3" 'BEGIN{printf "%.2f", (b-a)/(c-b)}')"
+own_secs() { sed -n 's/.* tokens, \([0-9.]*\) s$/\1/p' "$1" | tail -1; } # the command's own clock
+timed "mpirun -np 2 true (start-up alone):" $MPI -np 2 true
+timed "acts 1 process x 1 thread: " "$T" acts --series "$W/series" "${A[@]}" -o "$W/a1" >"$W/a1.txt" 2>/dev/null
+timed "acts 2 ranks x 1 thread:   " $MPI -np 2 "$T" acts --series "$W/series" "${A[@]}" -o "$W/a2" \
+    >"$W/a2.txt" 2>/dev/null
+x=$(own_secs "$W/a1.txt") y=$(own_secs "$W/a2.txt")
+echo "capture of $CKPTS checkpoints x $N_STMT statements (the command's clock): 1 rank $x s, 2 ranks $y s, ratio" \
+    "$(awk -v a="$x" -v b="$y" 'BEGIN{printf "%.2f", a/b}')"
+timed "acts independent process 1 (side by side):" $PIN0 "$T" acts --series "$W/series" "${A[@]}" -o "$W/b1" \
+    >"$W/b1.txt" 2>/dev/null &
+timed "acts independent process 2 (side by side):" $PIN1 "$T" acts --series "$W/series" "${A[@]}" -o "$W/b2" \
+    >"$W/b2.txt" 2>/dev/null
+wait
+u=$(own_secs "$W/b1.txt") v=$(own_secs "$W/b2.txt")
+echo "capture ceiling: 2 independent processes $u s and $v s, ratio to 1 alone" \
+    "$(awk -v a="$x" -v u="$u" -v v="$v" 'BEGIN { m = u > v ? u : v; printf "%.2f", 2 * a / m }')"
 same=1
 for f in $(cd "$W/a1" && find . -name '*.npy'); do cmp -s "$W/a1/$f" "$W/a2/$f" || same=0; done
 [[ $same == 1 ]] && echo "capture arrays: byte-identical" || echo "capture arrays: DIFFER"

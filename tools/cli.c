@@ -157,7 +157,13 @@ static void log_stderr(tl_log_level level, const char *msg, void *user) {
     int verbose = (int)(intptr_t)user;
     if (level == TL_LOG_DEBUG && !verbose) return;
     if (level == TL_LOG_INFO && !verbose) return;
-    fprintf(stderr, "tiller: %s%s\n", level == TL_LOG_WARN ? "warning: " : "", msg);
+    /* under mpirun every rank meets the same warnings: rank 0 speaks for the job (the others
+     * only with --verbose, and say which rank they are) */
+    int rank = tl_dist_rank();
+    if (rank > 0 && !verbose) return;
+    char who[32] = "";
+    if (rank > 0) snprintf(who, sizeof who, "rank %d: ", rank);
+    fprintf(stderr, "tiller: %s%s%s\n", who, level == TL_LOG_WARN ? "warning: " : "", msg);
 }
 
 void cli_log_init(int verbose) { tl_log_set(log_stderr, (void *)(intptr_t)verbose); }

@@ -111,6 +111,9 @@ int tl_cmd_demo(int argc, char **argv) {
         "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV.\n"
         "Defaults take about 4-6 minutes on two cores, --quick 10-20 s (measured in the README).\n"
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
+        "Under MPI (mpirun -np N tiller demo -t 1 ...) acts, probe and infoplane split their work over the\n"
+        "ranks and write the files of one process; rank 0 runs the other stages alone while the rest wait\n"
+        "idle, and alone writes the markers and the report (docs/scale-out.md).\n"
         "Unless OMP_WAIT_POLICY is set, the demo runs with OMP_WAIT_POLICY=passive (idle threads sleep\n"
         "instead of spinning), which keeps other work on the machine from slowing it many times over.",
         opts,
@@ -125,6 +128,7 @@ int tl_cmd_demo(int argc, char **argv) {
     if (!*out) return cli_failf(2, "demo: --out is empty");
     cli_log_init(verbose);
     cli_set_threads(threads);
+    if (tl_dist_rank() > 0) quiet = 1, force = 0; /* under mpirun rank 0 speaks for the job */
     demo_ui ui = {.live = !quiet && (isatty(2) || force), .quiet = quiet};
     tl_demo_opts o = {.out_dir = out,
                       .quick = quick,
@@ -137,6 +141,7 @@ int tl_cmd_demo(int argc, char **argv) {
     tl_status s = tl_demo_run(&o, &sum);
     if (ui.live) fprintf(stderr, "\r\033[K");
     if (s) return cli_fail();
+    if (tl_dist_rank() > 0) return 0;
     printf("demo: %d stage%s run, %d skipped (finished earlier), %.1f s; report: %s (%d sections)\n", sum.n_run,
            sum.n_run == 1 ? "" : "s", sum.n_skipped, sum.seconds, sum.report, sum.n_sections);
     return 0;

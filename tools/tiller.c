@@ -30,7 +30,7 @@ static void usage(FILE *out) {
 /* Commands that split their work across the ranks of `mpirun -np N tiller ...`; any
  * other command would run N times over the same outputs, so it is refused there. */
 static int runs_distributed(const char *name) {
-    static const char *names[] = {"train", "acts", "probe", "infoplane"};
+    static const char *names[] = {"train", "acts", "probe", "infoplane", "demo"};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (!strcmp(name, names[i])) return 1;
     return 0;
@@ -40,7 +40,7 @@ static int run_command(const command *c, int argc, char **argv) {
     if (tl_dist_init(&argc, &argv)) return cli_fail();
     int code;
     if (tl_dist_size() > 1 && !runs_distributed(c->name))
-        code = cli_failf(2, "'%s' does not run under mpirun with %d ranks (train, acts, probe and infoplane do)",
+        code = cli_failf(2, "'%s' does not run under mpirun with %d ranks (train, acts, probe, infoplane and demo do)",
                          c->name, tl_dist_size());
     else
         code = c->run(argc - 1, argv + 1);

@@ -64,6 +64,23 @@ int tl_dist_owner(int64_t n, int64_t i);
 /* rows [0, n_rows) of row_bytes each, split by tl_dist_share(n_rows): every rank has filled
  * its own block of buf; on return rank 0's buf holds every block (the others' unchanged). */
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
+/* Shards of a float vector: rank r owns [bounds[r], bounds[r+1]) (bounds has size + 1 entries). */
+/* Collective. Every rank that `sends` gives full[bounds[s] .. bounds[s+1]) to every other rank s;
+ * every rank receives its own shard's piece from each other sender s into from[s] (from[rank] and
+ * the slots of ranks that do not send are untouched). sends[r] says whether rank r sends this time
+ * (every rank passes the same flags). */
+tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from);
+/* Collective. On return every rank's buf holds every rank's own shard (copies, bit for bit). */
+tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds);
+/* Collective. On return rank 0's buf holds every rank's own shard (the others' buf unchanged). */
+tl_status tl_dist_gather_shards(float *buf, const size_t *bounds);
+/* Rank 0 working alone (e.g. a pipeline stage that does not shard) while the other ranks
+ * wait in tl_dist_barrier_idle: with on = 1 this process is rank 0 of 1 (every collective a
+ * no-op) until tl_dist_solo(0). Call on rank 0 only. */
+void tl_dist_solo(int on);
+/* Collective. A barrier that waits without spinning (it sleeps between polls), so ranks
+ * that wait out rank 0's solo work leave the cores to its threads. */
+tl_status tl_dist_barrier_idle(void);
 /* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
 void tl_dist_abort(int code);
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "demo.h"
+#include "tiller/dist.h"
 
 /* ---- the table -------------------------------------------------------------- */
 
@@ -347,7 +348,7 @@ tl_status tl_demo_fmt(char *buf, size_t cap, const char *fmt, ...) {
 }
 
 static void emit(tl_demo *d, tl_demo_event e, int64_t done, int64_t total, double eta, const char *detail) {
-    if (!d->o.progress) return;
+    if (!d->o.progress || tl_dist_rank() != 0) return; /* under mpirun rank 0 speaks for the job */
     tl_demo_progress p = {e,   d->stage, N_STAGES, stages[d->stage].name, done, total, tl_time_sec() - d->t_stage,
                           eta, detail};
     d->o.progress(d->o.progress_user, &p);
@@ -455,6 +456,28 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
 
 /* ---- the runner ------------------------------------------------------------------ */
 
+/* Under mpirun the stages that shard their work (the analysis: tl_acts_run, tl_probe_run,
+ * tl_infoplane_run split over the ranks) run on every rank; rank 0 does every other stage
+ * alone (tl_dist_solo) while the others wait idle. Rank 0 alone touches the directory
+ * (markers, clean-up, demo.json, the report) and makes every decision; each step ends
+ * with an agreed status, so a failure on any rank stops all of them at the same point. */
+static int stage_shards(int i) {
+    const char *n = stages[i].name;
+    return !strcmp(n, "acts") || !strcmp(n, "probe") || !strcmp(n, "infoplane");
+}
+
+static tl_status run_stage(tl_demo *d, int i, const char *dir) {
+    if (stage_shards(i) || tl_dist_size() == 1) return stages[i].run(d, dir);
+    tl_status s = TL_OK;
+    if (tl_dist_rank() == 0) {
+        tl_dist_solo(1);
+        s = stages[i].run(d, dir);
+        tl_dist_solo(0);
+    }
+    tl_status b = tl_dist_barrier_idle();
+    return s ? s : b;
+}
+
 tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
     memset(sum, 0, sizeof *sum);
     if (!o->out_dir || !*o->out_dir) return tl_errorf(TL_E_ARG, "demo: no output directory");
@@ -464,9 +487,10 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
     else
         tl_demo_config_default(&d.cfg, o->seed);
     double t0 = tl_time_sec();
-    tl_status s = mkdir_p(o->out_dir);
-    if (s) return s;
-    if ((s = check_settings(&d))) return s;
+    int lead = tl_dist_rank() == 0;
+    tl_status s = lead ? mkdir_p(o->out_dir) : TL_OK;
+    if (s == TL_OK && lead) s = check_settings(&d);
+    if ((s = tl_dist_agree(s))) return s;
     int finished[N_STAGES] = {0};
     int ran = 0; /* a stage ran: every later one is redone from scratch */
     for (int i = 0; i < N_STAGES && s == TL_OK; i++) {
@@ -476,7 +500,8 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
         if ((s = tl_demo_path(&d, stages[i].name, NULL, dir, sizeof dir))) break;
         double seconds = NAN;
         if (!ran) {
-            if ((s = check_marker(dir, &finished[i], &seconds))) break;
+            if (lead) s = check_marker(dir, &finished[i], &seconds);
+            if ((s = tl_dist_agree(s)) || (s = tl_dist_bcast(&finished[i], sizeof finished[i], 0))) break;
             if (finished[i]) {
                 sum->n_skipped++;
                 emit(&d, TL_DEMO_SKIPPED, 0, 0, seconds, NULL);
@@ -484,18 +509,18 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
             }
         }
         /* the directories of later stages were made from older inputs */
-        for (int j = i + 1; j < N_STAGES && s == TL_OK; j++) {
+        for (int j = i + 1; j < N_STAGES && s == TL_OK && lead; j++) {
             char later[4096];
             if ((s = tl_demo_path(&d, stages[j].name, NULL, later, sizeof later)) == TL_OK) s = rmtree(later);
         }
-        if (s == TL_OK && (!stages[i].resumable || ran)) s = rmtree(dir);
-        if (s == TL_OK) s = mkdir_p(dir);
-        if (s) break;
+        if (s == TL_OK && lead && (!stages[i].resumable || ran)) s = rmtree(dir);
+        if (s == TL_OK && lead) s = mkdir_p(dir);
+        if ((s = tl_dist_agree(s))) break;
         ran = 1;
         emit(&d, TL_DEMO_START, 0, 0, NAN, NULL);
-        s = stages[i].run(&d, dir);
-        if (s == TL_OK) s = write_marker(&d, dir, tl_time_sec() - d.t_stage);
-        if (s) {
+        s = run_stage(&d, i, dir);
+        if (s == TL_OK && lead) s = write_marker(&d, dir, tl_time_sec() - d.t_stage);
+        if ((s = tl_dist_agree(s))) {
             s = tl_error_prefix(s, "stage %d/%d '%s'", i + 1, N_STAGES, stages[i].name);
             break;
         }
@@ -503,7 +528,8 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
         sum->n_run++;
         emit(&d, TL_DEMO_DONE, 0, 0, 0, NULL);
     }
-    if (s == TL_OK) s = write_report(&d, finished, sum);
+    if (s == TL_OK && lead) s = write_report(&d, finished, sum);
+    if (tl_dist_size() > 1) s = tl_dist_agree(s);
     sum->seconds = tl_time_sec() - t0;
     return s;
 }

@@ -11,6 +11,7 @@
 
 #include "demo.h"
 #include "format/format.h" /* internal: model, base */
+#include "tiller/dist.h"
 #include "tiller/eval.h"
 
 #define PATH_CAP 4096
@@ -88,7 +89,8 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         if (!s) s = tl_demo_path(d, "world", rel, test, sizeof test);
         tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", dir, dim);
         tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
-        if (!s && !tl_path_exists(csv)) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
+        if (!s && !tl_path_exists(csv) && tl_dist_rank() == 0) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
+        s = tl_dist_agree(s); /* under mpirun rank 0 writes the subset the ranks then read */
         tl_acts_run_opts o = {0};
         o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
         o.acts.reduce = TL_REDUCE_LAST;
@@ -170,7 +172,7 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
     char path[PATH_CAP];
     tl_demo_fmt(path, sizeof path, "%s/probe_best.csv", dir);
     if (!s) s = tl_strbuf_status(&csv);
-    if (!s) s = tl_file_write_atomic(path, csv.s, csv.len);
+    if (!s && tl_dist_rank() == 0) s = tl_file_write_atomic(path, csv.s, csv.len);
     tl_strbuf_free(&csv);
     return s;
 }

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h" /* internal: tl_errorf */
 
@@ -66,11 +67,19 @@ tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, in
     return TL_OK; /* one rank: rank 0 holds the whole sum already */
 }
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) { return TL_OK; }
+tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
+    return TL_OK; /* one rank: nothing to send */
+}
+void tl_dist_solo(int on) {}
+tl_status tl_dist_barrier_idle(void) { return TL_OK; }
+tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds) { return TL_OK; }
+tl_status tl_dist_gather_shards(float *buf, const size_t *bounds) { return TL_OK; }
 void tl_dist_abort(int code) { exit(code); }
 
 #else
 
 static int g_initialised; /* MPI_Init was called by tl_dist_init */
+static int g_solo;        /* rank 0 works alone (tl_dist_solo): rank 0 of 1 */
 
 int tl_dist_built_in(void) { return 1; }
 
@@ -114,18 +123,18 @@ void tl_dist_finalize(void) {
 
 int tl_dist_rank(void) {
     int r = 0;
-    if (g_initialised) MPI_Comm_rank(MPI_COMM_WORLD, &r);
+    if (g_initialised && !g_solo) MPI_Comm_rank(MPI_COMM_WORLD, &r);
     return r;
 }
 
 int tl_dist_size(void) {
     int n = 1;
-    if (g_initialised) MPI_Comm_size(MPI_COMM_WORLD, &n);
+    if (g_initialised && !g_solo) MPI_Comm_size(MPI_COMM_WORLD, &n);
     return n;
 }
 
 tl_status tl_dist_barrier(void) {
-    if (!g_initialised) return TL_OK;
+    if (!g_initialised || g_solo) return TL_OK;
     CHECK_MPI(MPI_Barrier(MPI_COMM_WORLD), "barrier");
     return TL_OK;
 }
@@ -149,7 +158,7 @@ tl_status tl_dist_agree(tl_status local) {
 }
 
 tl_status tl_dist_bcast(void *buf, size_t bytes, int root) {
-    if (!g_initialised) return TL_OK;
+    if (!g_initialised || g_solo) return TL_OK;
     for (size_t off = 0; off < bytes; off += CHUNK) {
         size_t n = bytes - off < CHUNK ? bytes - off : CHUNK;
         CHECK_MPI(MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, MPI_COMM_WORLD), "broadcast");
@@ -217,6 +226,84 @@ tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) {
                 CHECK_MPI(MPI_Send(p + off, (int)k, MPI_BYTE, 0, TAG, MPI_COMM_WORLD), "gather");
         }
     }
+    return TL_OK;
+}
+
+/* MPI_Waitall without spinning: poll, and sleep `ns` between polls. A blocking MPI call
+ * spins on its core; on a shared machine (or with more ranks than cores) that takes the
+ * CPU from the rank being waited for. The wait is late by at most ns. */
+static int wait_idle(int n, MPI_Request *req, long ns) {
+    for (;;) {
+        int done = 0, rc = MPI_Testall(n, req, &done, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS || done) return rc;
+        nanosleep(&(struct timespec){0, ns}, NULL);
+    }
+}
+
+tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    int rank = tl_dist_rank(), size = tl_dist_size();
+    enum { TAG = 0x7119 };
+    size_t max_reqs = 0;
+    for (int r = 0; r < size; r++) /* one request per chunk of every message */
+        max_reqs += 2 * ((bounds[r + 1] - bounds[r]) / CHUNK + 1);
+    MPI_Request *req = tl_malloc(max_reqs * sizeof *req);
+    if (!req) return tl_errorf(TL_E_NOMEM, "shard exchange: out of memory");
+    int n = 0, rc = MPI_SUCCESS;
+    for (int r = 0; r < size && rc == MPI_SUCCESS; r++) {
+        if (r == rank) continue;
+        if (sends[r]) /* rank r's piece of my shard */
+            for (size_t off = bounds[rank]; off < bounds[rank + 1] && rc == MPI_SUCCESS; off += CHUNK) {
+                size_t k = bounds[rank + 1] - off < CHUNK ? bounds[rank + 1] - off : CHUNK;
+                rc = MPI_Irecv(from[r] + (off - bounds[rank]), (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, &req[n++]);
+            }
+        if (sends[rank]) /* my piece of rank r's shard */
+            for (size_t off = bounds[r]; off < bounds[r + 1] && rc == MPI_SUCCESS; off += CHUNK) {
+                size_t k = bounds[r + 1] - off < CHUNK ? bounds[r + 1] - off : CHUNK;
+                rc = MPI_Isend(full + off, (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, &req[n++]);
+            }
+    }
+    if (n) {
+        int rc2 = wait_idle(n, req, 200000);
+        if (rc == MPI_SUCCESS) rc = rc2;
+    }
+    tl_free(req);
+    return rc == MPI_SUCCESS ? TL_OK : mpi_fail(rc, "shard exchange");
+}
+
+tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    for (int r = 0; r < tl_dist_size(); r++) {
+        tl_status s = tl_dist_bcast(buf + bounds[r], (bounds[r + 1] - bounds[r]) * sizeof *buf, r);
+        if (s) return s;
+    }
+    return TL_OK;
+}
+
+tl_status tl_dist_gather_shards(float *buf, const size_t *bounds) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    int rank = tl_dist_rank(), size = tl_dist_size();
+    enum { TAG = 0x711a };
+    for (int r = 1; r < size; r++) {
+        if (rank != 0 && rank != r) continue;
+        for (size_t off = bounds[r]; off < bounds[r + 1]; off += CHUNK) {
+            size_t k = bounds[r + 1] - off < CHUNK ? bounds[r + 1] - off : CHUNK;
+            if (rank == 0)
+                CHECK_MPI(MPI_Recv(buf + off, (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "gather");
+            else
+                CHECK_MPI(MPI_Send(buf + off, (int)k, MPI_FLOAT, 0, TAG, MPI_COMM_WORLD), "gather");
+        }
+    }
+    return TL_OK;
+}
+
+void tl_dist_solo(int on) { g_solo = on; }
+
+tl_status tl_dist_barrier_idle(void) {
+    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
+    MPI_Request req;
+    CHECK_MPI(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
+    CHECK_MPI(wait_idle(1, &req, 2000000), "barrier"); /* 2 ms: idle, and late by at most that */
     return TL_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/base.h" /* internal: tl_errorf */
+#include "optim_shard.h"
 #include "tiller/dist.h"
 
 #include <omp.h>
@@ -32,37 +33,47 @@ tl_status tl_train_dist_check(int accum) {
     return s;
 }
 
+/* Shard bounds at the gradient norm's block bounds, so that each block sum is computed by
+ * one rank exactly as one process computes it. */
+static void shard_bounds(size_t n, int size, size_t *bounds) {
+    size_t blk = tl_grad_norm_block(n);
+    for (int r = 0; r <= size; r++) {
+        size_t b = (size_t)TL_GRAD_NORM_BLOCKS * (size_t)r / (size_t)size, e = b * blk;
+        bounds[r] = e < n ? e : n;
+    }
+}
+
 tl_status tl_dp_init(tl_dp *dp, int accum, size_t n_params) {
     memset(dp, 0, sizeof *dp);
     dp->accum = accum;
     dp->n = n_params;
-    int64_t b, e;
-    tl_dist_share(accum, &b, &e);
-    dp->first = (int)b;
-    dp->end = (int)e;
+    dp->rank = tl_dist_rank();
+    dp->size = tl_dist_size();
     dp->loss = tl_calloc((size_t)accum, sizeof *dp->loss);
     dp->used = tl_calloc((size_t)accum, sizeof *dp->used);
-    if (!dp->loss || !dp->used) return tl_errorf(TL_E_NOMEM, "train: out of memory");
-    int rank = tl_dist_rank(), size = tl_dist_size();
-    if (rank == 0 && (accum > 1 || size > 1) && !(dp->scratch = tl_malloc_aligned(n_params * sizeof(float))))
+    dp->bounds = tl_calloc((size_t)dp->size + 1, sizeof *dp->bounds);
+    if (!dp->loss || !dp->used || !dp->bounds) return tl_errorf(TL_E_NOMEM, "train: out of memory");
+    shard_bounds(n_params, dp->size, dp->bounds);
+    if ((accum > 1 || dp->size > 1) && !(dp->scratch = tl_malloc_aligned(n_params * sizeof(float))))
         return tl_errorf(TL_E_NOMEM, "train: cannot allocate a second gradient buffer of %zu parameters", n_params);
-    if (rank > 0 && dp->end > dp->first) {
-        int k = dp->end - dp->first;
-        if (!(dp->terms = tl_calloc((size_t)k, sizeof *dp->terms)))
+    if (dp->size > 1) {
+        size_t own = dp->bounds[dp->rank + 1] - dp->bounds[dp->rank];
+        if (!(dp->from = tl_calloc((size_t)dp->size, sizeof *dp->from)))
             return tl_errorf(TL_E_NOMEM, "train: out of memory");
-        for (int j = 0; j < k; j++)
-            if (!(dp->terms[j] = tl_malloc_aligned(n_params * sizeof(float))))
-                return tl_errorf(TL_E_NOMEM, "train: cannot allocate %d gradient buffers of %zu parameters", k,
-                                 n_params);
+        for (int r = 0; r < dp->size; r++)
+            if (r != dp->rank && !(dp->from[r] = tl_malloc_aligned((own ? own : 1) * sizeof(float))))
+                return tl_errorf(TL_E_NOMEM, "train: cannot allocate %d receive buffers of %zu parameters",
+                                 dp->size - 1, own);
     }
     return TL_OK;
 }
 
 void tl_dp_free(tl_dp *dp) {
     tl_free_aligned(dp->scratch);
-    if (dp->terms)
-        for (int j = 0; j < dp->end - dp->first; j++) tl_free_aligned(dp->terms[j]);
-    tl_free(dp->terms);
+    if (dp->from)
+        for (int r = 0; r < dp->size; r++) tl_free_aligned(dp->from[r]);
+    tl_free(dp->from);
+    tl_free(dp->bounds);
     tl_free(dp->loss);
     tl_free(dp->used);
     memset(dp, 0, sizeof *dp);
@@ -72,54 +83,87 @@ void tl_dp_begin(tl_dp *dp, float *grads) {
     memset(grads, 0, dp->n * sizeof(float));
     memset(dp->loss, 0, (size_t)dp->accum * sizeof *dp->loss);
     memset(dp->used, 0, (size_t)dp->accum * sizeof *dp->used);
-    dp->n_terms = 0;
+    dp->acc_empty = 1;
 }
 
-int tl_dp_mine(const tl_dp *dp, int a) { return a >= dp->first && a < dp->end; }
-
-/* Rank 0 folds as it goes: its first computed micro-batch lands in grads directly. */
-static int folds_into_grads(const tl_dp *dp) { return tl_dist_rank() == 0; }
+int tl_dp_mine(const tl_dp *dp, int a) { return a % dp->size == dp->rank; }
 
 float *tl_dp_target(tl_dp *dp, int a, float *grads) {
-    float *t;
-    if (folds_into_grads(dp)) {
-        int any = 0;
-        for (int i = 0; i < a; i++) any |= dp->used[i] != 0;
-        if (!any) return grads; /* still zero: the first gradient goes straight in */
-        t = dp->scratch;
-    } else {
-        t = dp->terms[dp->n_terms];
-    }
-    memset(t, 0, dp->n * sizeof(float));
-    return t;
+    if (dp->size == 1 && dp->acc_empty) return grads; /* still zero: the first gradient goes straight in */
+    memset(dp->scratch, 0, dp->n * sizeof(float));
+    return dp->scratch;
 }
 
-void tl_dp_done(tl_dp *dp, int a, float *grads, float loss) {
-    int first = 1;
-    for (int i = 0; i < a; i++) first &= dp->used[i] == 0;
-    dp->loss[a] = loss;
-    dp->used[a] = 1;
-    if (!isfinite(loss)) return; /* no backward ran; the step stops after the loss exchange */
-    if (!folds_into_grads(dp)) {
-        dp->n_terms++;
-        return;
-    }
-    if (first) return;
-    /* elementwise, so the same bits however it is vectorised or threaded */
-    const float *s = dp->scratch;
-    size_t n = dp->n;
+/* acc[i] = t[i] for the first term of the step, acc[i] += t[i] after: elementwise, so the
+ * same bits however it is vectorised or threaded. */
+static void fold(tl_dp *dp, float *acc, const float *t, size_t n) {
+    if (dp->acc_empty) memcpy(acc, t, n * sizeof *acc);
+    else {
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) grads[i] += s[i];
+        for (size_t i = 0; i < n; i++) acc[i] += t[i];
+    }
+    dp->acc_empty = 0;
 }
 
-tl_status tl_dp_exchange_losses(tl_dp *dp) {
-    tl_status s = tl_dist_sum_disjoint(dp->loss, (size_t)dp->accum);
-    return s ? s : tl_dist_sum_disjoint(dp->used, (size_t)dp->accum);
+tl_status tl_dp_done(tl_dp *dp, int a, float *grads, int used, int computed, float loss) {
+    dp->used[a] = used != 0;
+    if (computed) dp->loss[a] = loss;
+    if (dp->size == 1) {
+        if (!computed || !isfinite(loss)) return TL_OK; /* no backward ran; the step stops after the loss check */
+        if (dp->acc_empty) dp->acc_empty = 0; /* the backward wrote straight into grads */
+        else fold(dp, grads, dp->scratch, dp->n);
+        return TL_OK;
+    }
+    int round0 = a - a % dp->size;
+    if (a % dp->size != dp->size - 1 && a != dp->accum - 1) return TL_OK; /* the round is not complete */
+    /* The round's micro-batches round0 .. a: rank r computed round0 + r. Who sends is known to
+     * every rank (used), whether or not a backward failed: the message pattern must not depend
+     * on one rank's state. A failed backward sends garbage; the step stops at the loss check. */
+    int sends[64], *sp = dp->size <= 64 ? sends : tl_calloc((size_t)dp->size, sizeof *sp);
+    if (!sp) return tl_errorf(TL_E_NOMEM, "train: out of memory");
+    for (int r = 0; r < dp->size; r++) sp[r] = round0 + r <= a && dp->used[round0 + r];
+    tl_status s = tl_dist_exchange_shards(dp->scratch, dp->bounds, sp, dp->from);
+    size_t lo = dp->bounds[dp->rank], own = dp->bounds[dp->rank + 1] - lo;
+    for (int r = 0; r < dp->size && s == TL_OK; r++)
+        if (sp[r]) fold(dp, grads + lo, r == dp->rank ? dp->scratch + lo : dp->from[r], own);
+    if (sp != sends) tl_free(sp);
+    return s;
 }
 
-tl_status tl_dp_reduce(tl_dp *dp, float *grads) {
-    int rank0_has_one = 0;
-    for (int a = dp->first; a < dp->end; a++) rank0_has_one |= dp->used[a] != 0;
-    /* only rank 0's answer matters (it is the one that adds) */
-    return tl_dist_sum_ordered(grads, !rank0_has_one, dp->terms, dp->n_terms, dp->n, dp->scratch);
+tl_status tl_dp_exchange_losses(tl_dp *dp) { return tl_dist_sum_disjoint(dp->loss, (size_t)dp->accum); }
+
+tl_status tl_dp_update(tl_dp *dp, tl_adamw *opt, const tl_adamw_params *hp, float lr, float max_norm,
+                       float *params, float *grads, double *norm) {
+    if (dp->size == 1) {
+        *norm = tl_grad_clip(grads, dp->n, max_norm);
+        if (isfinite(*norm)) tl_adamw_step(opt, hp, lr, params, grads);
+        return TL_OK;
+    }
+    /* tl_grad_clip and tl_adamw_step, each rank on its own shard (optim_shard.h) */
+    double part[TL_GRAD_NORM_BLOCKS] = {0};
+    int b0 = (int)((size_t)TL_GRAD_NORM_BLOCKS * (size_t)dp->rank / (size_t)dp->size),
+        b1 = (int)((size_t)TL_GRAD_NORM_BLOCKS * (size_t)(dp->rank + 1) / (size_t)dp->size);
+    tl_grad_norm_parts(grads, dp->n, b0, b1, part);
+    tl_status s = tl_dist_sum_disjoint(part, TL_GRAD_NORM_BLOCKS); /* each slot from one rank: exact */
+    if (s) return s;
+    double total = 0;
+    for (int b = 0; b < TL_GRAD_NORM_BLOCKS; b++) total += part[b];
+    double full = sqrt(total);
+    *norm = (float)full;
+    if (!isfinite(*norm)) return TL_OK;
+    size_t lo = dp->bounds[dp->rank], hi = dp->bounds[dp->rank + 1];
+    if (max_norm > 0) { /* as tl_grad_clip */
+        float coef = (float)((double)max_norm / (full + 1e-6));
+        if (coef < 1.0f) {
+#pragma omp parallel for schedule(static) if (hi - lo > 65536)
+            for (size_t i = lo; i < hi; i++) grads[i] *= coef;
+        }
+    }
+    tl_adamw_step_range(opt, hp, lr, params, grads, lo, hi);
+    return tl_dist_allgather_shards(params, dp->bounds);
+}
+
+tl_status tl_dp_gather_moments(tl_dp *dp, tl_adamw *opt) {
+    tl_status s = tl_dist_gather_shards(opt->m, dp->bounds);
+    return s ? s : tl_dist_gather_shards(opt->v, dp->bounds);
 }

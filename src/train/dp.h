@@ -1,19 +1,26 @@
 /*
  * dp.h: internal to src/train — data parallelism for the trainer loop.
  *
- * A step's `accum` micro-batches are split over the ranks in contiguous blocks
- * (tl_dist_share). Every rank still draws every micro-batch from the batcher and
+ * A step's `accum` micro-batches are dealt to the ranks round-robin (micro-batch a
+ * to rank a mod N). Every rank still draws every micro-batch from the batcher and
  * the objective (cheap), so data position, objective RNG and token counts stay the
  * same on every rank; only forward and backward are divided.
  *
- * The exact formulation: a micro-batch's gradient is computed into a zeroed buffer
- * (the first one straight into the zeroed `grads`), and the micro-batch gradients
- * are added one at a time in micro-batch order. One process does exactly that
- * (grads += scratch after each later micro-batch); N ranks send their micro-batch
- * gradients to rank 0, which adds them in the same order (tl_dist_sum_ordered) and
- * broadcasts the sum. So `mpirun -np N tiller train --batch B --accum A` is
- * bit-identical to `tiller train --batch B --accum A` for any N <= A at the same
- * thread count per process (docs/scale-out.md).
+ * The exact formulation: a micro-batch's gradient is computed into a zeroed buffer,
+ * and the micro-batch gradients are added one at a time in micro-batch order (the
+ * first one copied, not added to zeros). One process does exactly that (the first
+ * straight into `grads`, each later one into `scratch`, then grads += scratch).
+ * Under N ranks the parameters are cut into N shards (at the bounds of the
+ * gradient norm's blocks) and each rank owns one: after each round of N
+ * micro-batches, every rank sends each other rank that rank's shard of its
+ * gradient, and each owner adds the round's terms into its shard of `grads` in
+ * micro-batch order (elementwise, so the same bits as one process). The gradient
+ * norm is added from per-block sums in block order, and each rank clips and takes
+ * the AdamW step on its own shard; the updated parameters are then copied to every
+ * rank, and the optimiser moments gathered on rank 0 when it writes a checkpoint.
+ * So `mpirun -np N tiller train --batch B --accum A` is bit-identical to
+ * `tiller train --batch B --accum A` for any N <= A at the same thread count per
+ * process (docs/scale-out.md).
  */
 #ifndef TL_TRAIN_DP_H
 #define TL_TRAIN_DP_H
@@ -21,14 +28,15 @@
 #include "tiller/train.h"
 
 typedef struct {
-    int accum;           /* micro-batches per step, over all ranks */
-    int first, end;      /* this rank's micro-batches [first, end) */
-    size_t n;            /* parameters */
-    float *scratch;      /* [n] rank 0: a later micro-batch's gradient, or one received */
-    float **terms;       /* [end - first][n] ranks > 0: each micro-batch's gradient */
-    int n_terms;         /* terms filled this step */
-    double *loss;        /* [accum] loss of each micro-batch (filled by its rank, else 0) */
-    double *used;        /* [accum] 1 when it had a token to predict */
+    int accum;        /* micro-batches per step, over all ranks */
+    int rank, size;   /* this process in the job */
+    size_t n;         /* parameters */
+    size_t *bounds;   /* [size + 1] rank r owns parameters [bounds[r], bounds[r+1]) */
+    float *scratch;   /* [n] one process: a later micro-batch's gradient; N ranks: this rank's */
+    float **from;     /* [size][own shard] N ranks: the round's terms other ranks sent */
+    int acc_empty;    /* no gradient folded into grads yet this step */
+    double *loss;     /* [accum] loss of each micro-batch (filled by its rank, else 0) */
+    double *used;     /* [accum] 1 when it had a token to predict (every rank knows) */
 } tl_dp;
 
 /* Collective, before training: every rank must use the same thread count (kernels sum in
@@ -36,16 +44,23 @@ typedef struct {
 tl_status tl_train_dist_check(int accum);
 tl_status tl_dp_init(tl_dp *dp, int accum, size_t n_params);
 void tl_dp_free(tl_dp *dp);
-/* Start a step: zero grads, forget last step's terms and losses. */
+/* Start a step: zero grads, forget last step's losses. */
 void tl_dp_begin(tl_dp *dp, float *grads);
 int tl_dp_mine(const tl_dp *dp, int a);
 /* The zeroed buffer micro-batch a's backward accumulates into. */
 float *tl_dp_target(tl_dp *dp, int a, float *grads);
-/* Micro-batch a's backward is done (its loss is `loss`): fold it into grads (rank 0). */
-void tl_dp_done(tl_dp *dp, int a, float *grads, float loss);
-/* Collective: every rank learns every micro-batch's loss (dp->loss, dp->used). */
+/* Every rank, for every micro-batch a in order: `used` = it had a token to predict;
+ * `computed` = this rank ran its backward into tl_dp_target (its loss is `loss`).
+ * Folds it into grads; under MPI collective at the end of each round of N micro-batches,
+ * so a rank that fails must still call it (with computed = 0) for the rest of the step. */
+tl_status tl_dp_done(tl_dp *dp, int a, float *grads, int used, int computed, float loss);
+/* Collective: every rank learns every micro-batch's loss (dp->loss). */
 tl_status tl_dp_exchange_losses(tl_dp *dp);
-/* Collective: grads on every rank = the ordered sum of all micro-batch gradients. */
-tl_status tl_dp_reduce(tl_dp *dp, float *grads);
+/* Collective: clip grads to max_norm (0: no clip) and take the AdamW step; params are
+ * then the same on every rank. *norm = the gradient norm before clipping. */
+tl_status tl_dp_update(tl_dp *dp, tl_adamw *opt, const tl_adamw_params *hp, float lr, float max_norm,
+                       float *params, float *grads, double *norm);
+/* Collective: rank 0's optimiser moments complete (before it writes the state). */
+tl_status tl_dp_gather_moments(tl_dp *dp, tl_adamw *opt);
 
 #endif /* TL_TRAIN_DP_H */

@@ -6,6 +6,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/train.h"
+#include "optim_shard.h"
 
 tl_status tl_adamw_new(const tl_config *c, tl_adamw **out) {
     *out = NULL;
@@ -53,6 +54,21 @@ static void adamw_range(float *p, const float *g, float *m, float *v, size_t n, 
 
 void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *params,
                    const float *grads) {
+    tl_adamw_step_range(o, hp, lr, params, grads, 0, o->n);
+}
+
+/* The part of tensor [off, off + count) that lies in [lo, hi), updated. */
+static void adamw_clipped(float *params, const float *grads, float *m, float *v, size_t off, size_t count,
+                          size_t lo, size_t hi, const tl_adamw_params *hp, float decay, float step_size,
+                          float bc2_sqrt) {
+    size_t a = off > lo ? off : lo, b = off + count < hi ? off + count : hi;
+    if (a >= b) return;
+    adamw_range(params + a, grads + a, m + a, v + a, b - a, hp->beta1, hp->beta2, hp->eps, decay, step_size,
+                bc2_sqrt);
+}
+
+void tl_adamw_step_range(tl_adamw *o, const tl_adamw_params *hp, float lr, float *params, const float *grads,
+                         size_t lo, size_t hi) {
     o->step++;
     double t = (double)o->step;
     double bc1 = 1.0 - pow((double)hp->beta1, t), bc2 = 1.0 - pow((double)hp->beta2, t);
@@ -62,12 +78,9 @@ void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *para
     size_t C = (size_t)c->dim, F = (size_t)c->hidden_dim, V = (size_t)c->vocab_size,
            QD = (size_t)c->n_heads * c->head_dim, KD = (size_t)c->n_kv_heads * c->head_dim;
     /* one range per tensor of the layout: matrices decay, RMSNorm gains do not */
-#define RANGE(view, count, decays)                                                                 \
-    do {                                                                                           \
-        size_t off_ = (size_t)((view) - params);                                                   \
-        adamw_range(params + off_, grads + off_, o->m + off_, o->v + off_, (count), hp->beta1,     \
-                    hp->beta2, hp->eps, (decays) ? decay : 1.0f, step_size, bc2_sqrt);            \
-    } while (0)
+#define RANGE(view, count, decays)                                                                                    \
+    adamw_clipped(params, grads, o->m, o->v, (size_t)((view) - params), (count), lo, hi, hp,                         \
+                  (decays) ? decay : 1.0f, step_size, bc2_sqrt)
     tl_global_params g;
     tl_params_global(c, params, &g);
     RANGE(g.tok_embd, V * C, 1);
@@ -91,19 +104,24 @@ void tl_adamw_step(tl_adamw *o, const tl_adamw_params *hp, float lr, float *para
 
 /* 256 blocks whose bounds depend on n only, each summed in order by one thread, then
  * added in block order: the same result for any thread count. */
-double tl_grad_norm(const float *grads, size_t n) {
-    enum { NB = 256 };
-    double part[NB];
-    size_t blk = (n + NB - 1) / NB;
+size_t tl_grad_norm_block(size_t n) { return (n + TL_GRAD_NORM_BLOCKS - 1) / TL_GRAD_NORM_BLOCKS; }
+
+void tl_grad_norm_parts(const float *grads, size_t n, int b0, int b1, double *part) {
+    size_t blk = tl_grad_norm_block(n);
 #pragma omp parallel for schedule(static) if (n > 65536)
-    for (int b = 0; b < NB; b++) {
+    for (int b = b0; b < b1; b++) {
         size_t i0 = (size_t)b * blk, i1 = i0 + blk < n ? i0 + blk : n;
         double s = 0;
         for (size_t i = i0; i < i1; i++) s += (double)grads[i] * grads[i];
         part[b] = s;
     }
+}
+
+double tl_grad_norm(const float *grads, size_t n) {
+    double part[TL_GRAD_NORM_BLOCKS];
+    tl_grad_norm_parts(grads, n, 0, TL_GRAD_NORM_BLOCKS, part);
     double total = 0;
-    for (int b = 0; b < NB; b++) total += part[b];
+    for (int b = 0; b < TL_GRAD_NORM_BLOCKS; b++) total += part[b];
     return sqrt(total);
 }
 

@@ -734,18 +734,29 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
     tl_dp *dp = &tr->dp;
     tl_dp_begin(dp, tr->grads);
     tl_status s = TL_OK;
-    for (int a = 0; a < tr->o.accum && s == TL_OK; a++) {
+    int stopped = 0; /* an error or a non-finite loss: no more compute (ranks still exchange, dp.h) */
+    for (int a = 0; a < tr->o.accum; a++) {
         tl_batcher_next(tr->train_it, tr->batch);
         tl_attn_spec attn;
-        if ((s = tr->obj->make(tr->obj, tr->batch, &tr->rng, tr->inputs, tr->targets, &attn))) break;
+        /* the same on every rank (same data, same RNG): so is which micro-batches are used */
+        tl_status ms = tr->obj->make(tr->obj, tr->batch, &tr->rng, tr->inputs, tr->targets, &attn);
+        if (ms && !stopped) s = ms, stopped = 1;
         tr->tokens_seen += (int64_t)B * T;
-        if (!tl_dp_mine(dp, a) || !count_targets(tr->targets, (size_t)B * T)) continue;
-        float loss;
-        if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) break;
-        if (step == tr->o.test_inf_step) loss = INFINITY;
-        if (isfinite(loss)) tl_model_backward(tr->m, tr->acts, tl_dp_target(dp, a, tr->grads), 1.0f / (float)tr->o.accum);
-        tl_dp_done(dp, a, tr->grads, loss);
-        if (!isfinite(loss)) break;
+        int used = ms == TL_OK && count_targets(tr->targets, (size_t)B * T) > 0, computed = 0;
+        float loss = 0;
+        if (used && tl_dp_mine(dp, a) && !stopped) {
+            if ((s = tl_model_forward_train(tr->m, tr->acts, tr->inputs, tr->targets, &attn, &loss))) stopped = 1;
+            else {
+                if (step == tr->o.test_inf_step) loss = INFINITY;
+                if (isfinite(loss))
+                    tl_model_backward(tr->m, tr->acts, tl_dp_target(dp, a, tr->grads), 1.0f / (float)tr->o.accum);
+                else stopped = 1;
+                computed = 1;
+            }
+        }
+        tl_status ds = tl_dp_done(dp, a, tr->grads, used, computed, loss);
+        if (ds) return ds; /* an MPI failure: the job stops */
+        if (stopped && tl_dist_size() == 1) break;
     }
     if ((s = tl_dist_agree(s)) || (s = tl_dp_exchange_losses(dp))) return s;
     double loss_sum = 0;
@@ -757,13 +768,12 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
         used++;
     }
     if (!used) return tl_errorf(TL_E_RANGE, "step %lld: no micro-batch had a token to predict", (long long)step);
-    if ((s = tl_dp_reduce(dp, tr->grads))) return s;
-    double norm = tl_grad_clip(tr->grads, tr->m->n_params, tr->o.grad_clip);
-    if (!isfinite(norm)) return numeric_stop(tr, step, "the gradient norm", norm);
     tl_lr_schedule sched = {tr->o.lr, tr->o.warmup, tr->o.steps, tr->o.min_lr_ratio};
     float lr = tl_lr_at(&sched, tr->step);
     tl_adamw_params hp = {tr->o.beta1, tr->o.beta2, tr->o.eps, tr->o.weight_decay};
-    tl_adamw_step(tr->opt, &hp, lr, tr->m->params, tr->grads);
+    double norm;
+    if ((s = tl_dp_update(dp, tr->opt, &hp, lr, tr->o.grad_clip, tr->m->params, tr->grads, &norm))) return s;
+    if (!isfinite(norm)) return numeric_stop(tr, step, "the gradient norm", norm);
     tr->step = step;
     *loss_out = loss_sum / used;
     *norm_out = norm;
@@ -832,6 +842,8 @@ static tl_status save_checkpoint_files(trainer *tr, double train_loss, double va
 
 /* Under MPI rank 0 alone writes; every rank learns whether it worked. */
 static tl_status save_checkpoint(trainer *tr, double train_loss, double val_loss, double lr) {
+    tl_status gs = tl_dp_gather_moments(&tr->dp, tr->opt); /* each rank updated its own shard of them */
+    if (gs) return gs;
     if (tl_dist_rank() == 0) return tl_dist_agree(save_checkpoint_files(tr, train_loss, val_loss, lr));
     tl_status s = tl_dist_agree(TL_OK);
     if (s == TL_OK) {

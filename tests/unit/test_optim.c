@@ -1,12 +1,14 @@
 /* AdamW, clipping and the schedule on their own: one AdamW step against the formula
  * computed by hand in double; which tensors decay; clip_grad_norm_ semantics; the
- * gradient norm is the same for 1 and 2 threads; schedule values at the edges. */
+ * gradient norm is the same for 1 and 2 threads; schedule values at the edges; the
+ * pieces of the data-parallel step (optim_shard.h) give the whole step's bits. */
 #include <omp.h>
 #include <string.h>
 
 #include "testlib.h"
 #include "format/format.h" /* internal: model, base */
 #include "tiller/train.h"
+#include "train/optim_shard.h"
 
 static void test_adamw(void) {
     tl_config c = {.dim = 4, .hidden_dim = 6, .n_layers = 1, .n_heads = 2, .vocab_size = 5,
@@ -103,8 +105,46 @@ static void test_schedule(void) {
     CHECK(tl_lr_at(&flat, 0) == 2e-3f && tl_lr_at(&flat, 1000) == 2e-3f, "constant schedule");
 }
 
+/* Under MPI each rank updates its own range of the parameters (src/train/dp.c): the ranges,
+ * cut anywhere (here inside tensors), must give exactly the whole-buffer step, and the norm's
+ * block sums added in block order exactly tl_grad_norm. */
+static void test_shards(void) {
+    tl_config c = {.dim = 8, .hidden_dim = 12, .n_layers = 2, .n_heads = 2, .vocab_size = 11, .seq_len = 8};
+    tl_config_defaults(&c);
+    size_t n = tl_params_count(&c);
+    tl_adamw *whole = NULL, *part = NULL;
+    CHECK_OK(tl_adamw_new(&c, &whole));
+    CHECK_OK(tl_adamw_new(&c, &part));
+    if (!whole || !part) return;
+    float *p1 = malloc(n * 4), *p2 = malloc(n * 4), *g = malloc(n * 4);
+    tl_rng r;
+    tl_rng_seed(&r, 11);
+    for (size_t i = 0; i < n; i++) p1[i] = p2[i] = tl_rng_normal(&r), g[i] = tl_rng_normal(&r) * 1e-2f;
+    tl_adamw_params hp = {0.9f, 0.95f, 1e-8f, 0.1f};
+    size_t cut[4] = {0, n / 3 + 1, 2 * n / 3 + 5, n}; /* three ranges, not at tensor bounds */
+    for (int step = 0; step < 3; step++) {
+        tl_adamw_step(whole, &hp, 1e-2f, p1, g);
+        for (int k = 0; k < 3; k++) {
+            if (k) part->step--; /* one step over the ranges, as each rank counts it once */
+            tl_adamw_step_range(part, &hp, 1e-2f, p2, g, cut[k], cut[k + 1]);
+        }
+    }
+    CHECK(!memcmp(p1, p2, n * 4) && !memcmp(whole->m, part->m, n * 4) && !memcmp(whole->v, part->v, n * 4),
+          "AdamW over three ranges differs from the whole step");
+    CHECK(part->step == 3, "step count %lld after 3 sharded steps", (long long)part->step);
+    double parts[TL_GRAD_NORM_BLOCKS] = {0}, total = 0;
+    tl_grad_norm_parts(g, n, 0, 100, parts);
+    tl_grad_norm_parts(g, n, 100, TL_GRAD_NORM_BLOCKS, parts);
+    for (int b = 0; b < TL_GRAD_NORM_BLOCKS; b++) total += parts[b];
+    CHECK(sqrt(total) == tl_grad_norm(g, n), "norm from block sums %.17g vs %.17g", sqrt(total), tl_grad_norm(g, n));
+    free(p1), free(p2), free(g);
+    tl_adamw_free(whole);
+    tl_adamw_free(part);
+}
+
 int main(void) {
     test_adamw();
+    test_shards();
     test_clip();
     test_schedule();
     return tl_test_done();
