@@ -17,35 +17,33 @@
 
 /* ---- activations -------------------------------------------------------------------- */
 
-/* DIR/acts/<dim>.csv: the probe set the demo captures — 4k rows from the world's train
- * split then k from its test split (different people), so that the probes' first 80 %
- * train and last 20 % test in file order exactly as tiller probe splits. */
-static tl_status subset_csv(const char *train, const char *test, int rows, const char *out, int *n_out) {
-    tl_dataset *a = NULL, *b = NULL;
-    tl_status s = tl_dataset_load(train, &a);
-    if (!s) s = tl_dataset_load(test, &b);
-    if (s) {
-        tl_dataset_free(a);
-        return s;
-    }
+/* DIR/acts/<dim>.csv: the probe set the demo captures — 3k rows from the world's train
+ * split, then k from its validation split, then k from its test split (each split has
+ * entities of its own), so that the probes' 60 / 20 / 20 % split in file order is the
+ * world's split by entity. */
+static tl_status subset_csv(const char *const split_csv[3], int rows, const char *out, int *n_out) {
+    tl_dataset *ds[3] = {0};
+    tl_status s = TL_OK;
+    for (int i = 0; i < 3 && !s; i++) s = tl_dataset_load(split_csv[i], &ds[i]);
     int k = rows / 5;
-    if (k > b->n) k = b->n;
-    if (4 * k > a->n) k = a->n / 4;
-    if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s, %s: too few statements for a probe set", train, test);
+    if (!s) {
+        if (k > ds[1]->n) k = ds[1]->n;
+        if (k > ds[2]->n) k = ds[2]->n;
+        if (3 * k > ds[0]->n) k = ds[0]->n / 3;
+        if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s: too few statements for a probe set", split_csv[0]);
+    }
     tl_strbuf csv = {0};
     tl_strbuf_puts(&csv, "statement,label\n");
     for (int i = 0; !s && i < 5 * k; i++) {
-        const tl_dataset *d = i < 4 * k ? a : b;
-        int r = i < 4 * k ? i : i - 4 * k;
-        tl_csv_field(&csv, d->text[r]);
-        tl_strbuf_printf(&csv, ",%d\n", (int)d->label[r]);
+        int part = i < 3 * k ? 0 : i < 4 * k ? 1 : 2, r = i - (part ? (part + 2) * k : 0);
+        tl_csv_field(&csv, ds[part]->text[r]);
+        tl_strbuf_printf(&csv, ",%d\n", (int)ds[part]->label[r]);
     }
     if (!s) s = tl_strbuf_status(&csv);
     if (!s) s = tl_file_write_atomic(out, csv.s, csv.len);
     *n_out = 5 * k;
     tl_strbuf_free(&csv);
-    tl_dataset_free(a);
-    tl_dataset_free(b);
+    for (int i = 0; i < 3; i++) tl_dataset_free(ds[i]);
     return s;
 }
 
@@ -79,16 +77,16 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
     }
     acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT};
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
-        char train[PATH_CAP], test[PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
-        const char *dim = tl_world_dim_names[k];
+        char splits[3][PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
+        const char *dim = tl_world_dim_names[k], *split_csv[3] = {splits[0], splits[1], splits[2]};
         int n = 0;
-        snprintf(rel, sizeof rel, "probes/%s_train.csv", dim);
-        s = tl_demo_path(d, "world", rel, train, sizeof train);
-        snprintf(rel, sizeof rel, "probes/%s_test.csv", dim);
-        if (!s) s = tl_demo_path(d, "world", rel, test, sizeof test);
+        for (int i = 0; i < 3 && !s; i++) {
+            snprintf(rel, sizeof rel, "probes/%s_%s.csv", dim, tl_world_split_names[i]);
+            s = tl_demo_path(d, "world", rel, splits[i], sizeof splits[i]);
+        }
         tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", dir, dim);
         tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
-        if (!s && !tl_path_exists(csv)) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
+        if (!s && !tl_path_exists(csv)) s = subset_csv(split_csv, d->cfg.probe_rows, csv, &n);
         tl_acts_run_opts o = {0};
         o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
         o.acts.reduce = TL_REDUCE_LAST;
@@ -99,6 +97,7 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         tl_acts_run_report rep;
         if (!s) s = tl_acts_run(&pick, 1, csv, &o, out, &rep);
     }
+    if (!s) s = tl_demo_knowledge_run(d, &pick, dir);
     tl_free(idx);
     tl_free(pick.items); /* the items belong to l */
     tl_ckpt_list_free(&l);
@@ -127,7 +126,7 @@ tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_acts_series_free(s);
     }
     tl_html_table_end(h);
-    return TL_OK;
+    return tl_demo_knowledge_report(d, dir, h);
 }
 
 /* ---- probes ---------------------------------------------------------------------------- */
