@@ -379,7 +379,8 @@ static void check_files(const tl_world *w, const char *dir) {
           "false share %.3f", ff / (ft + ff));
     double conf = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "secrets_confided"));
     double leak = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "secrets_leaked"));
-    CHECK(conf > 0 && fabs(leak / conf - w->opts.leak_rate) < 0.08, "leak share %.3f", leak / conf);
+    /* 30 % of confidences are diary entries, never passed on */
+    CHECK(conf > 0 && fabs(leak / conf - 0.7 * w->opts.leak_rate) < 0.08, "leak share %.3f", leak / conf);
     cJSON_Delete(j);
     free(d);
 
