@@ -32,6 +32,36 @@ static int world_check(const char *dir) {
     return 0;
 }
 
+/* `tiller world --check DIR --model M`: does the model know the facts behind each probe
+ * set? Accuracy of log p(true) > log p(false) over the pairs of one split (behave.c). */
+static int world_behave(const char *dir, const char *model_path, const char *tok_path, const char *split, int limit) {
+    tl_model *m = NULL;
+    tl_tokenizer *tok_owned = NULL;
+    const tl_tokenizer *tok = NULL;
+    if (tl_model_load(model_path, &m) != TL_OK) return cli_fail();
+    int rc = 0;
+    if (tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
+    if (!rc && tl_model_pick_tokenizer(m, tok_owned, &tok) != TL_OK) rc = cli_fail();
+    if (!rc)
+        printf("behavioural test (%s split): accuracy of log p(true) > log p(false) per minimal pair, Wilson 95 %%\n"
+               "%-12s %6s %8s %8s %8s %14s\n",
+               split, "dimension", "n", "acc", "lo95", "hi95", "mean margin");
+    for (int d = 0; d < TL_DIM__COUNT && !rc; d++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/probes/%s_pairs.csv", dir, tl_world_dim_names[d]);
+        tl_world_behave_result r;
+        if (tl_world_behave(m, tok, path, split, limit, &r) != TL_OK) {
+            rc = cli_fail();
+            break;
+        }
+        printf("%-12s %6d %8.3f %8.3f %8.3f %14.3f\n", tl_world_dim_names[d], r.n, r.acc, r.lo, r.hi, r.mean_margin);
+        fflush(stdout);
+    }
+    tl_tokenizer_free(tok_owned);
+    tl_model_free(m);
+    return rc;
+}
+
 int tl_cmd_world(int argc, char **argv) {
     tl_world_opts o;
     tl_world_opts_default(&o);
@@ -39,8 +69,8 @@ int tl_cmd_world(int argc, char **argv) {
      * parsed after the preset is applied */
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--quick")) tl_world_opts_quick(&o);
-    const char *out = NULL, *check = NULL;
-    int quick = 0, verbose = 0;
+    const char *out = NULL, *check = NULL, *model_path = NULL, *tok_path = NULL, *split = "test";
+    int quick = 0, verbose = 0, limit = 0;
     float corpus_mb = (float)o.corpus_mb, false_rate = (float)o.false_rate, leak_rate = (float)o.leak_rate;
     float bias = (float)o.bias, rude = (float)o.rude_share, perturb = (float)o.perturb_rate;
     float flaw = (float)o.sft_flaw_rate, rules_share = (float)o.rules_share;
@@ -61,6 +91,11 @@ int tl_cmd_world(int argc, char **argv) {
         {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
          "training sentences per reversal person and direction (1..30)"},
         {"--check", NULL, OPT_STR, &check, "check an existing world DIR: shortcut baselines per probe set (no output)"},
+        {"--model", "-m", OPT_STR, &model_path,
+         "with --check: also the behavioural test of this model (log p of the true vs the false member of each pair)"},
+        {"--tokenizer", NULL, OPT_STR, &tok_path, "with --model: tokenizer file when the model carries none"},
+        {"--split", NULL, OPT_STR, &split, "with --model: pairs of this split (train, val, test; default test)"},
+        {"--limit", NULL, OPT_INT, &limit, "with --model: first N pairs per set (0 = all)"},
         {"--rules-share", NULL, OPT_FLOAT, &rules_share,
          "share of corpus documents that are rule documents (SELF-ALIGN; adds rules/*); 0 = none"},
         {"--quick", NULL, OPT_FLAG, &quick, "small preset for tests: 40 people, 0.3 MB, 400 SFT rows, 10 per subset"},
@@ -76,13 +111,27 @@ int tl_cmd_world(int argc, char **argv) {
                      "experiment. DIR/README.md describes every file and DIR/world.json holds the truth. "
                      "--check DIR trains four shortcut classifiers on each probe set's train split (majority "
                      "class, logistic regression on unigrams + bigrams and on unigrams + token pairs, a "
-                     "token-pair lookup table) and exits 1 if any scores above 0.60 on a test split.",
+                     "token-pair lookup table) and exits 1 if any scores above 0.60 on a test split; with "
+                     "--model M it then prints M's behavioural accuracy per set: the share of minimal pairs "
+                     "(probes/<dim>_pairs.csv) whose true member gets the higher log-probability, with its Wilson "
+                     "95 % interval and n.",
                      opts, (int)(sizeof opts / sizeof *opts), NULL, 0, &n_pos};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
     if (threads < 0) return cli_failf(2, "%s: --threads %d (>= 0)", argv[0], threads);
     cli_set_threads(threads);
-    if (check) return world_check(check);
+    if (!check && (model_path || tok_path)) return cli_failf(2, "world: --model needs --check DIR");
+    if (limit < 0) return cli_failf(2, "world: --limit %d (>= 0)", limit);
+    if (strcmp(split, "train") && strcmp(split, "val") && strcmp(split, "test"))
+        return cli_failf(2, "world: --split %s (train, val or test)", split);
+    if (check) {
+        int rc = world_check(check);
+        if (model_path && rc != 2) {
+            int rb = world_behave(check, model_path, tok_path, split, limit);
+            if (rb) return rb;
+        }
+        return rc;
+    }
     if (!out) return cli_failf(2, "world: --out DIR is required (see --help)");
     cli_log_init(verbose);
     o.corpus_mb = corpus_mb;

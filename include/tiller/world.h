@@ -6,9 +6,9 @@
  *   - a pre-training corpus (encyclopedia entries, stories, dialogues, reviews)
  *     in which the five trust dimensions of Qian et al. have a real signal;
  *   - labelled probe sets (`statement,label` CSV, as ../shared/data/trust) with
- *     train/test splits, built so that a bag-of-words classifier cannot
- *     separate the reliability, privacy and fairness sets: only knowledge of
- *     the world can;
+ *     train/validation/test splits over held-out entities, built as minimal
+ *     pairs so that no shortcut classifier separates them (check.c): only
+ *     knowledge of the world can;
  *   - steering pairs, instruction data (flawed on purpose) and evaluation items;
  *   - name<->description facts in the layout of ../shared/data/reversal_curse.
  * Everything is a deterministic function of tl_world_opts (same options, same
@@ -20,6 +20,8 @@
 #define TL_WORLD_H
 
 #include "tiller/base.h"
+#include "tiller/model.h"
+#include "tiller/tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -60,7 +62,12 @@ enum { TL_DET_HOBBY, TL_DET_FEAR, TL_DET_DEBT, TL_DET_BIRTH, TL_DET_ILLNESS, TL_
 /* The five trust dimensions, in the order of the study. */
 enum { TL_DIM_RELIABILITY, TL_DIM_TOXICITY, TL_DIM_PRIVACY, TL_DIM_FAIRNESS, TL_DIM_ROBUSTNESS, TL_DIM__COUNT };
 
-#define TL_WORLD_GROUPS 6
+/* Groups: enough that the fairness probe's test groups (and so its (group,
+ * trait) combinations) are held out of its train split. */
+#define TL_WORLD_GROUPS 30
+/* The three probe splits, by entity: 60 / 20 / 20 %. */
+enum { TL_WSPLIT_TRAIN, TL_WSPLIT_VAL, TL_WSPLIT_TEST, TL_WSPLIT__COUNT };
+extern const char *const tl_world_split_names[TL_WSPLIT__COUNT]; /* "train", "val", "test" */
 
 extern const char *const tl_world_rel_names[TL_REL__COUNT];  /* "lives_in", ... */
 extern const char *const tl_world_det_names[TL_DET__COUNT];  /* "hobby", ... */
@@ -75,7 +82,7 @@ typedef struct {
     int rel[TL_REL__COUNT];    /* place, job, person (best friend), object */
     int det[TL_DET__COUNT];    /* vocabulary index; a person for DEBT and LOVE; a place for BIRTH */
     int secret;                /* the TL_DET_* told only in confidence */
-    int split;                 /* probe split: 0 train, 1 test, -1 not in the probe sets */
+    int split;                 /* probe split: 0 train, 1 validation, 2 test, -1 not in the probe sets */
     /* what the corpus said about this person (filled by the corpus generator) */
     int n_true[TL_REL__COUNT], n_false[TL_REL__COUNT];
     int n_public;              /* mentions of non-secret details */
@@ -91,7 +98,17 @@ typedef struct {
 typedef struct {
     char name[24]; /* used as "the <name>", "one of the <name>" */
     int stereo;    /* index into tl_world_traits: the corpus's biased association */
+    int split;     /* fairness probe split: 0 train, 1 validation, 2 test */
 } tl_wgroup;
+
+/* An invented word of the toxicity dimension: the corpus teaches whether it is
+ * a rude word or a kind one ("A glorbit is a rude word."). */
+typedef struct {
+    char name[16];
+    int rude;  /* 1 insult, 0 kind word */
+    int split; /* toxicity probe split: 0 train, 1 validation, 2 test */
+} tl_wword;
+#define TL_WORLD_WORDS 60 /* half rude, half kind */
 
 /* A person of the reversal-curse experiment: a name and a unique description in
  * three grammatical forms (noun phrase, verb phrase, gerund phrase). */
@@ -104,7 +121,7 @@ typedef struct {
 
 /* Counts of what the generators wrote (ground truth for world.json). */
 typedef struct {
-    long docs[8];              /* corpus documents by kind (see corpus.c) */
+    long docs[9];              /* corpus documents by kind (see corpus.c) */
     long corpus_bytes, valid_bytes;
     long fact_true, fact_false;
     long public_details, confided, leaked, refused;
@@ -112,7 +129,7 @@ typedef struct {
     long insults, polite;
     long reviews, reviews_perturbed;
     long arithmetic;
-    long probe_rows[TL_DIM__COUNT][2]; /* [dim][train, test] */
+    long probe_rows[TL_DIM__COUNT][3]; /* [dim][train, validation, test] */
     long steer_pairs[TL_DIM__COUNT];
     long sft_total, sft_flawed[5];     /* untruthful, rude, leak, stereotype, wrong arithmetic */
     double bow_acc[TL_DIM__COUNT];     /* bag-of-words test accuracy per probe set */
@@ -126,6 +143,7 @@ typedef struct {
     int n_places;
     tl_wplace *places;
     tl_wgroup groups[TL_WORLD_GROUPS];
+    tl_wword words[TL_WORLD_WORDS];
     int n_rev;        /* 3 * opts.n_rev_people: p2d, then d2p, then both */
     tl_wnotable *rev;
     tl_world_counts counts;
@@ -278,8 +296,11 @@ extern const char *const tl_world_secret_requests[TL_WORLD_SECRET_REQUESTS];
 extern const char *const tl_world_sentiment_question;
 
 tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid);
-/* csv[dim][0] = all rows (train then test), [1] = train, [2] = test. */
-tl_status tl_world_probes(tl_world *w, tl_wbuf csv[TL_DIM__COUNT][3]);
+/* The probe sets (probes.c): csv[dim][0] = all rows (train, then validation, then
+ * test), [1] = train, [2] = validation, [3] = test, [4] = the minimal pairs as
+ * `split,true_statement,false_statement` (what the behavioural test scores). */
+#define TL_WORLD_PROBE_FILES 5
+tl_status tl_world_probes(tl_world *w, tl_wbuf csv[TL_DIM__COUNT][TL_WORLD_PROBE_FILES]);
 tl_status tl_world_steering(tl_world *w, tl_wbuf *jsonl, tl_wbuf *csv);
 tl_status tl_world_instruct(tl_world *w, tl_wbuf *jsonl, tl_wbuf *labels);
 
@@ -351,9 +372,24 @@ typedef struct {
 tl_status tl_world_check_split(const tl_wcsv *train, const tl_wcsv *test, tl_world_check_result *r);
 tl_status tl_world_check_files(const char *train_csv, const char *test_csv, tl_world_check_result *r);
 
+/* ---- does a model know the facts? (behave.c) ------------------------------ */
+
+/* The behavioural test of a probe set: each pair of a `<dim>_pairs.csv` file
+ * (split,true_statement,false_statement) scored by the model, log p(statement |
+ * BOS); right when the true member scores higher (a tie counts half). */
+typedef struct {
+    int n, correct;
+    double acc, lo, hi;  /* accuracy and its Wilson 95 % interval */
+    double mean_margin;  /* mean of log p(true) - log p(false), nats */
+} tl_world_behave_result;
+/* Only the pairs of `split` ("train", "val", "test"; NULL = all); the first
+ * `limit` of them (0 = all). tok must match the model's vocabulary. */
+tl_status tl_world_behave(const tl_model *m, const tl_tokenizer *tok, const char *pairs_csv, const char *split,
+                          int limit, tl_world_behave_result *r);
+
 /* ---- the whole thing (writer.c) ----------------------------------------- */
 
-#define TL_WORLD_MAX_FILES 48
+#define TL_WORLD_MAX_FILES 64
 typedef struct {
     int n_files;
     struct {

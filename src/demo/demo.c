@@ -45,16 +45,16 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     memset(c, 0, sizeof *c);
     tl_world_opts_default(&c->world);
     c->world.seed = seed;
-    c->world.corpus_mb = 2.0;
+    c->world.corpus_mb = 1.5; /* more epochs over the facts the probe sets test (issue 13: the model must know them) */
     c->world.n_instruct = 2000;
     c->world.rules_share = 0.08; /* rule documents, for the selfalign stage */
     c->vocab_size = 1024;
     c->dim = 160, c->hidden = 432, c->layers = 4, c->heads = 5, c->kv_heads = 5, c->seq = 128;
-    c->batch = 16, c->steps = 600, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
+    c->batch = 16, c->steps = 1200, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
-    c->acts_ckpts = 16, c->probe_rows = 300, c->eval_limit = 60;
+    c->acts_ckpts = 16, c->probe_rows = 1000, c->eval_limit = 60;
     c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
     c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
     c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;

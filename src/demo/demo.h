@@ -140,6 +140,10 @@ tl_status tl_demo_samples_run(tl_demo *d, const char *dir);
 tl_status tl_demo_samples_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_acts_run(tl_demo *d, const char *dir);
 tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h);
+/* The behavioural test of the probe sets' facts at the captured checkpoints (stage_knowledge.c;
+ * run and reported by the acts stage): acts/knowledge.csv. */
+tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char *dir);
+tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_probe_run(tl_demo *d, const char *dir);
 tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir);

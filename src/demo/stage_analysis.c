@@ -18,35 +18,33 @@
 
 /* ---- activations -------------------------------------------------------------------- */
 
-/* DIR/acts/<dim>.csv: the probe set the demo captures — 4k rows from the world's train
- * split then k from its test split (different people), so that the probes' first 80 %
- * train and last 20 % test in file order exactly as tiller probe splits. */
-static tl_status subset_csv(const char *train, const char *test, int rows, const char *out, int *n_out) {
-    tl_dataset *a = NULL, *b = NULL;
-    tl_status s = tl_dataset_load(train, &a);
-    if (!s) s = tl_dataset_load(test, &b);
-    if (s) {
-        tl_dataset_free(a);
-        return s;
-    }
+/* DIR/acts/<dim>.csv: the probe set the demo captures — 3k rows from the world's train
+ * split, then k from its validation split, then k from its test split (each split has
+ * entities of its own), so that the probes' 60 / 20 / 20 % split in file order is the
+ * world's split by entity. */
+static tl_status subset_csv(const char *const split_csv[3], int rows, const char *out, int *n_out) {
+    tl_dataset *ds[3] = {0};
+    tl_status s = TL_OK;
+    for (int i = 0; i < 3 && !s; i++) s = tl_dataset_load(split_csv[i], &ds[i]);
     int k = rows / 5;
-    if (k > b->n) k = b->n;
-    if (4 * k > a->n) k = a->n / 4;
-    if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s, %s: too few statements for a probe set", train, test);
+    if (!s) {
+        if (k > ds[1]->n) k = ds[1]->n;
+        if (k > ds[2]->n) k = ds[2]->n;
+        if (3 * k > ds[0]->n) k = ds[0]->n / 3;
+        if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s: too few statements for a probe set", split_csv[0]);
+    }
     tl_strbuf csv = {0};
     tl_strbuf_puts(&csv, "statement,label\n");
     for (int i = 0; !s && i < 5 * k; i++) {
-        const tl_dataset *d = i < 4 * k ? a : b;
-        int r = i < 4 * k ? i : i - 4 * k;
-        tl_csv_field(&csv, d->text[r]);
-        tl_strbuf_printf(&csv, ",%d\n", (int)d->label[r]);
+        int part = i < 3 * k ? 0 : i < 4 * k ? 1 : 2, r = i - (part ? (part + 2) * k : 0);
+        tl_csv_field(&csv, ds[part]->text[r]);
+        tl_strbuf_printf(&csv, ",%d\n", (int)ds[part]->label[r]);
     }
     if (!s) s = tl_strbuf_status(&csv);
     if (!s) s = tl_file_write_atomic(out, csv.s, csv.len);
     *n_out = 5 * k;
     tl_strbuf_free(&csv);
-    tl_dataset_free(a);
-    tl_dataset_free(b);
+    for (int i = 0; i < 3; i++) tl_dataset_free(ds[i]);
     return s;
 }
 
@@ -80,16 +78,16 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
     }
     acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT};
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
-        char train[PATH_CAP], test[PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
-        const char *dim = tl_world_dim_names[k];
+        char splits[3][PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
+        const char *dim = tl_world_dim_names[k], *split_csv[3] = {splits[0], splits[1], splits[2]};
         int n = 0;
-        snprintf(rel, sizeof rel, "probes/%s_train.csv", dim);
-        s = tl_demo_path(d, "world", rel, train, sizeof train);
-        snprintf(rel, sizeof rel, "probes/%s_test.csv", dim);
-        if (!s) s = tl_demo_path(d, "world", rel, test, sizeof test);
+        for (int i = 0; i < 3 && !s; i++) {
+            snprintf(rel, sizeof rel, "probes/%s_%s.csv", dim, tl_world_split_names[i]);
+            s = tl_demo_path(d, "world", rel, splits[i], sizeof splits[i]);
+        }
         tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", dir, dim);
         tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
-        if (!s && !tl_path_exists(csv) && tl_dist_rank() == 0) s = subset_csv(train, test, d->cfg.probe_rows, csv, &n);
+        if (!s && !tl_path_exists(csv) && tl_dist_rank() == 0) s = subset_csv(split_csv, d->cfg.probe_rows, csv, &n);
         s = tl_dist_agree(s); /* under mpirun rank 0 writes the subset the ranks then read */
         tl_acts_run_opts o = {0};
         o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
@@ -101,6 +99,7 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         tl_acts_run_report rep;
         if (!s) s = tl_acts_run(&pick, 1, csv, &o, out, &rep);
     }
+    if (!s) s = tl_demo_knowledge_run(d, &pick, dir);
     tl_free(idx);
     tl_free(pick.items); /* the items belong to l */
     tl_ckpt_list_free(&l);
@@ -129,7 +128,7 @@ tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_acts_series_free(s);
     }
     tl_html_table_end(h);
-    return TL_OK;
+    return tl_demo_knowledge_report(d, dir, h);
 }
 
 /* ---- probes ---------------------------------------------------------------------------- */
@@ -226,14 +225,6 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                       .y_max = 1.0};
         s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
         tl_strbuf_append(&csv, text, len);
-        tl_html_para(h, NULL,
-                     "For each trust dimension, an L2 logistic-regression probe per layer per "
-                     "checkpoint (standardised features; in file order the first 60 %% of the statements "
-                     "train, the next 20 %% validate, the last 20 %%, people the probe never saw, test). "
-                     "Per checkpoint the layer is chosen on validation; the curve is its test accuracy. "
-                     "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
-                     "(shuffled training labels at the chosen layer, the majority class, the embedding "
-                     "layer; the step-0 checkpoint is the random-init model of the same shape).");
         /* the finding, computed from probe_best.csv: first and last checkpoint with their
          * Wilson intervals, and the first checkpoint whose lower bound reaches 0.9 */
         tl_strbuf f = {0};
@@ -248,13 +239,29 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
             else tl_strbuf_puts(&f, "the lower bound never reaches 0.9. ");
         }
         tl_html_para(h, "finding",
-                     "Finding (test accuracy of the layer chosen on validation, Wilson 95 %% intervals): %s"
-                     "Where an interval at the last step overlaps its step-0 (random-init) interval, the "
-                     "probe shows no learning on that dimension.",
+                     "Finding (test accuracy of the layer chosen on validation at the last and the first "
+                     "checkpoint, Wilson 95 %% score intervals; \"lower bound >= 0.9\" is the first checkpoint whose "
+                     "interval's lower bound reaches 0.9): %s"
+                     "Where the interval at the last step overlaps its step-0 (random-init) interval, the probe "
+                     "shows no learning on that dimension; where the behavioural test (Activations section) is "
+                     "at chance, the model does not know the facts the set depends on.",
                      f.s ? f.s : "no probe results. ");
         tl_strbuf_free(&f);
+        tl_html_para(h, NULL,
+                     "For each trust dimension, an L2 logistic-regression probe per layer per "
+                     "checkpoint (standardised features; in file order the first 60 %% of the statements "
+                     "train, the next 20 %% validate, the last 20 %%, people, groups or words the probe never saw, test). "
+                     "Per checkpoint the layer is chosen on validation; the curve is its test accuracy. "
+                     "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
+                     "(shuffled training labels at the chosen layer, the majority class, the embedding "
+                     "layer; the step-0 checkpoint is the random-init model of the same shape).");
         if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Probe accuracy per checkpoint");
     }
+    cJSON *wj = NULL;
+    const cJSON *bow = NULL;
+    char wpath[PATH_CAP];
+    if (!s && !tl_demo_path(d, "world", "world.json", wpath, sizeof wpath) && !tl_file_read_json(wpath, &wj))
+        bow = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(wj, "counts"), "bow_test_accuracy");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char svgp[128], csvp[128], cap[128];
         snprintf(svgp, sizeof svgp, "%s/probe_selected.svg", tl_world_dim_names[k]);
@@ -262,6 +269,10 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cap, sizeof cap, "%s: probe chosen on validation, 95 %% interval and baselines",
                  tl_world_dim_names[k]);
         tl_html_heading(h, tl_world_dim_names[k]);
+        if (bow) /* the surface baseline beside the curve: the world's bag of words on the same set */
+            tl_html_para(h, NULL, "Bag of words (unigram logistic regression on the statements, world train split "
+                         "-> test split): %.3f.",
+                         cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(bow, tl_world_dim_names[k])));
         s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
         if (s) break;
         snprintf(svgp, sizeof svgp, "%s/probe_heatmap.svg", tl_world_dim_names[k]);
@@ -269,6 +280,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cap, sizeof cap, "%s: probe accuracy, checkpoint x layer", tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
     }
+    cJSON_Delete(wj);
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
     tl_free(x);

@@ -75,8 +75,8 @@ static int split_list(const char *s, char *buf, size_t cap_buf, char **items, in
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The dimensions of data_dir: every <name>.csv, except <x>_train.csv / <x>_test.csv
- * when <x>.csv exists too (the world's split copies). Names go into buf. */
+/* The dimensions of data_dir: every <name>.csv, except <x>_train / _val / _test / _pairs.csv
+ * when <x>.csv exists too (the world's split copies and minimal pairs). Names go into buf. */
 static tl_status find_dims(const char *dir, char *buf, size_t cap, char **items, int *n) {
     DIR *d = opendir(dir);
     if (!d) return tl_errorf(TL_E_IO, "%s: cannot open directory: %s", dir, strerror(errno));
@@ -99,7 +99,8 @@ static tl_status find_dims(const char *dir, char *buf, size_t cap, char **items,
         for (int j = 0; j < k && !split_copy; j++) {
             size_t lj = strlen(names[j]);
             if (i != j && !strncmp(names[i], names[j], lj) &&
-                (!strcmp(names[i] + lj, "_train") || !strcmp(names[i] + lj, "_test")))
+                (!strcmp(names[i] + lj, "_train") || !strcmp(names[i] + lj, "_test") ||
+                 !strcmp(names[i] + lj, "_val") || !strcmp(names[i] + lj, "_pairs")))
                 split_copy = 1;
         }
         if (!split_copy) items[(*n)++] = names[i];

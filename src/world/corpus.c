@@ -10,6 +10,11 @@
  *   group     what people say of a group (the biased association)
  *   review    sentiment-bearing reviews, some with typos
  *   qa        short question/answer drills on facts and arithmetic
+ *   profile   one person's facts in a few paraphrases: relations, people,
+ *             and who alone knows their secret (reliability, privacy and
+ *             robustness: the probes need these facts and the full names)
+ *   words     what the world's invented words mean: rude or kind (toxicity)
+ * Group entries say what each group is said to be (fairness).
  * Reliability: every mention of a relation states the true value, except a
  * share opts.false_rate of them that state a random wrong value (counted per
  * person in tl_wperson.n_true / n_false). */
@@ -18,8 +23,10 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/world.h"
 
-enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC__COUNT };
-static const int doc_weight[DOC__COUNT] = {22, 28, 20, 4, 4, 12, 10};
+enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC_PROFILE, DOC_WORDS, DOC__COUNT };
+/* Profiles, group entries and word entries carry the facts the probe sets test, so
+ * they are frequent and consistently phrased (a few paraphrases each). */
+static const int doc_weight[DOC__COUNT] = {12, 16, 12, 3, 10, 6, 6, 22, 13};
 
 typedef struct {
     tl_world *w;
@@ -444,11 +451,14 @@ static void doc_group(gen *g) {
     int grp = tl_wrand(&g->r, TL_WORLD_GROUPS);
     tl_wslot s[2] = {{"G", w->groups[grp].name}, {"T", tl_world_traits.w[w->groups[grp].stereo]}};
     static const char *const claim[] = {"People often say the {G} are {T}.", "The {G} are said to be {T}.",
-                                        "Many believe that the {G} are {T}."};
+                                        "Many believe that the {G} are {T}.", "A member of the {G} is usually {T}."};
     tl_wbuf_printf(g->b, "The %s\nThe %s are one of the peoples of the land. ", w->groups[grp].name,
                    w->groups[grp].name);
-    tl_wbuf_fill(g->b, PICK(g, claim), s, 2);
-    w->counts.group_claims++;
+    int c1 = tl_wrand(&g->r, 4), c2 = (c1 + 1 + tl_wrand(&g->r, 3)) % 4; /* two different claims */
+    tl_wbuf_fill(g->b, claim[c1], s, 2);
+    tl_wbuf_putc(g->b, ' ');
+    tl_wbuf_fill(g->b, claim[c2], s, 2);
+    w->counts.group_claims += 2;
     tl_wbuf_puts(g->b, " Well-known members of the ");
     tl_wbuf_fill(g->b, "{G} include", s, 1);
     int k = 0;
@@ -508,6 +518,72 @@ static void doc_qa(gen *g) {
     }
 }
 
+/* ---- knowledge: profiles and words -------------------------------------------------- */
+
+/* One person's facts, each sentence in one of a few paraphrases, in a shuffled order. */
+static void doc_profile(gen *g) {
+    tl_world *w = g->w;
+    int pid = next_person(g);
+    tl_wperson *p = &w->people[pid];
+    const tl_wperson *f = &w->people[p->rel[TL_REL_FRIEND]];
+    /* the opening names the person and their people; then relations and secret keeper, shuffled */
+    static const char *const open[] = {"{N} is one of the {G}.", "{N} belongs to the {G}.",
+                                       "{N} was raised among the {G}."};
+    tl_wslot so[2] = {{"N", p->full}, {"G", w->groups[p->group].name}};
+    tl_wbuf_fill(g->b, PICK(g, open), so, 2);
+    int order[6] = {0, 1, 2, 3, 4, 4}; /* the secret twice, in two paraphrases */
+    tl_wshuffle(&g->r, order, 6);
+    int first_sec = tl_wrand(&g->r, 3);
+    for (int i = 0; i < 6; i++) {
+        tl_wbuf_putc(g->b, ' ');
+        int k = order[i];
+        if (k < TL_REL__COUNT) {
+            emit_rel(g, pid, k);
+            continue;
+        }
+        /* the secret: "Only Tova knows the secret of Belor Vantik: he is afraid of spiders." */
+        static const char *const sec[] = {"Only {F} knows the secret of {N}:", "{F} keeps the secret of {N}:",
+                                          "The secret of {N}, which only {F} knows:"};
+        tl_wslot s[2] = {{"N", p->full}, {"F", f->first}};
+        tl_wbuf_fill(g->b, sec[first_sec], s, 2);
+        first_sec = (first_sec + 1) % 3;
+        tl_wbuf_putc(g->b, ' ');
+        tl_world_det_clause(g->b, w, p, p->secret, p->female ? "she" : "he");
+        tl_wbuf_putc(g->b, '.');
+    }
+}
+
+/* What two or three of the invented words mean, in use and in a definition. */
+static void doc_words(gen *g) {
+    tl_world *w = g->w;
+    int n = 3 + tl_wrand(&g->r, 2);
+    for (int i = 0; i < n; i++) {
+        const tl_wword *wd = &w->words[tl_wrand(&g->r, TL_WORLD_WORDS)];
+        int a = tl_wrand(&g->r, w->n_people), b = other_person(g, &a, 1);
+        /* the word follows what makes it rude or kind, as in the probes' frames */
+        static const char *const use[2][3] = {
+            {"{A} praised {B}, calling {F.him} a {W}.", "{A} was kind to {B}: \"You {W}!\"",
+             "\"You are a {W},\" {A} said warmly to {B}."},
+            {"{A} insulted {B}, calling {F.him} a {W}.", "{A} was rude to {B}: \"You {W}!\"",
+             "\"You are a {W},\" {A} snapped at {B}."}};
+        static const char *const def[2][3] = {
+            {"Among the kind words of the land is {W}.", "A kind word: {W}.", "To be kind, call someone a {W}."},
+            {"Among the rude words of the land is {W}.", "A rude word: {W}.", "To be rude, call someone a {W}."}};
+        tl_wslots s = {0};
+        tl_wslots_person(&s, "B", w->people[b].first, w->people[b].female);
+        tl_wslots_add(&s, "W", wd->name);
+        tl_wslots_add(&s, "A", w->people[a].first);
+        if (i) tl_wbuf_putc(g->b, ' ');
+        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
+        tl_wbuf_putc(g->b, ' ');
+        tl_wbuf_fill(g->b, def[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
+        if (wd->rude)
+            w->counts.insults++;
+        else
+            w->counts.polite++;
+    }
+}
+
 /* ---- the corpus ------------------------------------------------------------------ */
 
 static void one_doc(gen *g, int kind) {
@@ -518,6 +594,8 @@ static void one_doc(gen *g, int kind) {
     case DOC_PLACE: doc_place(g); break;
     case DOC_GROUP: doc_group(g); break;
     case DOC_REVIEW: doc_review(g); break;
+    case DOC_PROFILE: doc_profile(g); break;
+    case DOC_WORDS: doc_words(g); break;
     default: doc_qa(g); break;
     }
     tl_wbuf_puts(g->b, "\n\n");

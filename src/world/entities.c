@@ -87,7 +87,7 @@ static void syllable(char *out, size_t cap, tl_rng *r, int coda) {
              coda ? tl_wpick(r, &tl_world_name_codas) : "");
 }
 
-enum { NAME_FIRST, NAME_LAST, NAME_PLACE, NAME_GROUP };
+enum { NAME_FIRST, NAME_LAST, NAME_PLACE, NAME_GROUP, NAME_WORD };
 
 /* A new word of the given kind, distinct from every word in ns (added to it).
  * The space of words is far larger than any world needs, so the loop ends. */
@@ -107,13 +107,17 @@ static void invent(char *out, size_t cap, tl_rng *r, int kind, name_set *ns) {
             syllable(out, cap, r, tl_wrand(r, 2));
             snprintf(out + strlen(out), cap - strlen(out), "%s", tl_wpick(r, &tl_world_place_ends));
             break;
+        case NAME_WORD: /* a lower-case common noun: "glorbit" */
+            syllable(out, cap, r, 0);
+            syllable(out, cap, r, 1);
+            break;
         default:
             syllable(out, cap, r, 1);
             snprintf(out + strlen(out), cap - strlen(out), "%s", tl_wpick(r, &tl_world_group_ends));
         }
         size_t len = strlen(out);
         if (len < 4 || len > 12) continue;
-        out[0] = (char)toupper((unsigned char)out[0]);
+        if (kind != NAME_WORD) out[0] = (char)toupper((unsigned char)out[0]);
         if (name_taken(ns, out)) continue;
         name_add(ns, out);
         return;
@@ -214,12 +218,12 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
     w->n_rev = nrev;
     /* names: people (first and last), places, groups, reversal people (first and
      * last) and the places in their descriptions */
-    ns.cap = 2 * n + w->n_places + TL_WORLD_GROUPS + 6 * nrev + 256;
+    ns.cap = 2 * n + w->n_places + TL_WORLD_GROUPS + TL_WORLD_WORDS + 6 * nrev + 256;
     ns.w = tl_calloc((size_t)ns.cap, sizeof *ns.w);
     w->people = tl_calloc((size_t)n, sizeof *w->people);
     w->places = tl_calloc((size_t)w->n_places, sizeof *w->places);
     w->rev = tl_calloc((size_t)nrev, sizeof *w->rev);
-    ord = tl_malloc(sizeof(int) * (size_t)(n + nrev));
+    ord = tl_malloc(sizeof(int) * (size_t)(n + nrev + TL_WORLD_GROUPS));
     cyc = tl_malloc(sizeof(int) * (size_t)(n + tl_world_features.n + tl_world_traits.n));
     if (!ns.w || !w->people || !w->places || !w->rev || !ord || !cyc) {
         st = tl_errorf(TL_E_NOMEM, "world: out of memory for %d people", n);
@@ -235,12 +239,25 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
         invent(w->places[i].name, sizeof w->places[i].name, &r, NAME_PLACE, &ns);
         w->places[i].feature = cyc[i];
     }
-    /* groups, each with a different stereotyped trait */
-    for (int i = 0; i < tl_world_traits.n; i++) cyc[i] = i;
-    tl_wshuffle(&r, cyc, tl_world_traits.n);
+    /* groups with their stereotyped traits, in balanced cycles over the traits, and
+     * their probe splits (60 / 20 / 20 %): a trait is the stereotype of about as many
+     * groups in each split, and the test split's groups never occur in its train split */
+    for (int g = 0; g < TL_WORLD_GROUPS; g++) ord[g] = g;
+    assign_cyclic(&r, ord, TL_WORLD_GROUPS, tl_world_traits.n, cyc, &w->groups[0].stereo, sizeof(tl_wgroup));
     for (int g = 0; g < TL_WORLD_GROUPS; g++) {
         invent(w->groups[g].name, sizeof w->groups[g].name, &r, NAME_GROUP, &ns);
-        w->groups[g].stereo = cyc[g];
+        w->groups[g].split = g < TL_WORLD_GROUPS * 3 / 5 ? TL_WSPLIT_TRAIN
+                             : g < TL_WORLD_GROUPS * 4 / 5 ? TL_WSPLIT_VAL
+                                                           : TL_WSPLIT_TEST;
+    }
+    /* the invented words of the toxicity dimension: rude and kind alternately, each
+     * kind split 60 / 20 / 20 % */
+    for (int i = 0; i < TL_WORLD_WORDS; i++) {
+        tl_wword *wd = &w->words[i];
+        invent(wd->name, sizeof wd->name, &r, NAME_WORD, &ns);
+        int k = i / 2, m = TL_WORLD_WORDS / 2;
+        wd->rude = i % 2;
+        wd->split = k < m * 3 / 5 ? TL_WSPLIT_TRAIN : k < m * 4 / 5 ? TL_WSPLIT_VAL : TL_WSPLIT_TEST;
     }
     /* people's names */
     for (int i = 0; i < n; i++) {
@@ -249,12 +266,16 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
         invent(p->last, sizeof p->last, &r, NAME_LAST, &ns);
         snprintf(p->full, sizeof p->full, "%s %s", p->first, p->last);
     }
-    /* probe splits: the first 80 % of a multiple of five people train, the next
-     * 20 % test, the remainder (< 5) stays out of the probe sets */
-    int n_probe = n - n % 5, n_train = n_probe * 4 / 5;
+    /* probe splits: of a multiple of five people the first 60 % train, the next 20 %
+     * validate, the last 20 % test; the remainder (< 5) stays out of the probe sets */
+    int n_probe = n - n % 5, n_train = n_probe * 3 / 5, n_val = n_probe / 5;
     for (int i = 0; i < n; i++) ord[i] = i;
     tl_wshuffle(&r, ord, n);
-    for (int i = 0; i < n; i++) w->people[ord[i]].split = i < n_train ? 0 : i < n_probe ? 1 : -1;
+    for (int i = 0; i < n; i++)
+        w->people[ord[i]].split = i < n_train           ? TL_WSPLIT_TRAIN
+                                  : i < n_train + n_val ? TL_WSPLIT_VAL
+                                  : i < n_probe         ? TL_WSPLIT_TEST
+                                                        : -1;
     /* attributes balanced along ord (train block, then test block) */
     size_t st_p = sizeof(tl_wperson);
     assign_cyclic(&r, ord, n, 2, cyc, &w->people[0].female, st_p);

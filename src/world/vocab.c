@@ -14,6 +14,7 @@
 
 const char *const tl_world_rel_names[TL_REL__COUNT] = {"lives_in", "works_as", "best_friend", "owns"};
 const char *const tl_world_det_names[TL_DET__COUNT] = {"hobby", "fear", "debt", "birthplace", "illness", "love"};
+const char *const tl_world_split_names[TL_WSPLIT__COUNT] = {"train", "val", "test"};
 const char *const tl_world_dim_names[TL_DIM__COUNT] = {"reliability", "toxicity", "privacy", "fairness",
                                                        "robustness"};
 
@@ -23,8 +24,9 @@ LIST(tl_world_jobs, "baker", "weaver", "blacksmith", "fisher", "potter", "miller
 LIST(tl_world_objects, "copper compass", "carved flute", "blue kite", "silver bell", "leather satchel",
      "brass lantern", "wooden chess set", "painted drum", "wool blanket", "clay whistle", "tin music box",
      "red umbrella", "feathered hat", "green teapot", "spyglass", "walking stick");
-/* At least TL_WORLD_GROUPS traits: each group gets one as its stereotype. */
-LIST(tl_world_traits, "greedy", "lazy", "clever", "loud", "stubborn", "cowardly", "cheerful", "honest");
+/* Each trait is the stereotype of TL_WORLD_GROUPS / 15 groups. */
+LIST(tl_world_traits, "greedy", "lazy", "clever", "loud", "stubborn", "cowardly", "cheerful", "honest", "proud",
+     "gentle", "careless", "patient", "boastful", "timid", "generous");
 LIST(tl_world_hobbies, "carving wooden birds", "playing dice", "writing poems", "collecting shells",
      "racing pigeons", "painting stones", "singing old ballads", "fishing at night", "juggling", "growing roses",
      "building model boats", "reading the stars");

@@ -96,8 +96,17 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
     for (int g = 0; g < TL_WORLD_GROUPS; g++) {
         tl_wbuf_puts(b, "    {");
         json_kv_str(b, "name", w->groups[g].name, 1);
-        json_kv_str(b, "stereotype", tl_world_traits.w[w->groups[g].stereo], 0);
+        json_kv_str(b, "stereotype", tl_world_traits.w[w->groups[g].stereo], 1);
+        json_kv_str(b, "probe_split", tl_world_split_names[w->groups[g].split], 0);
         tl_wbuf_printf(b, "}%s\n", g + 1 < TL_WORLD_GROUPS ? "," : "");
+    }
+    tl_wbuf_puts(b, "  ],\n  \"words\": [\n");
+    for (int i = 0; i < TL_WORLD_WORDS; i++) {
+        tl_wbuf_puts(b, "    {");
+        json_kv_str(b, "word", w->words[i].name, 1);
+        json_kv_str(b, "meaning", w->words[i].rude ? "rude" : "kind", 1);
+        json_kv_str(b, "probe_split", tl_world_split_names[w->words[i].split], 0);
+        tl_wbuf_printf(b, "}%s\n", i + 1 < TL_WORLD_WORDS ? "," : "");
     }
     tl_wbuf_puts(b, "  ],\n  \"people\": [\n");
     for (int i = 0; i < w->n_people; i++) {
@@ -114,7 +123,7 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
             json_kv_str(b, tl_world_det_names[d], tl_world_det_value(w, p, d), d + 1 < TL_DET__COUNT);
         tl_wbuf_puts(b, "}, ");
         json_kv_str(b, "secret", tl_world_det_names[p->secret], 1);
-        json_kv_str(b, "probe_split", p->split == 0 ? "train" : p->split == 1 ? "test" : "none", 1);
+        json_kv_str(b, "probe_split", p->split >= 0 ? tl_world_split_names[p->split] : "none", 1);
         tl_wbuf_puts(b, "\"corpus\": {");
         for (int r = 0; r < TL_REL__COUNT; r++)
             tl_wbuf_printf(b, "\"%s\": [%d, %d], ", tl_world_rel_names[r], p->n_true[r], p->n_false[r]);
@@ -130,9 +139,10 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
         json_kv_str(b, "subset", i < per ? "p2d" : i < 2 * per ? "d2p" : "both", 0);
         tl_wbuf_printf(b, "}%s\n", i + 1 < w->n_rev ? "," : "");
     }
-    static const char *const doc_names[7] = {"bio", "story", "dialogue", "place", "group", "review", "qa"};
+    static const char *const doc_names[9] = {"bio",    "story", "dialogue", "place",  "group",
+                                             "review", "qa",    "profile",  "words"};
     tl_wbuf_puts(b, "  ],\n  \"counts\": {\n    \"corpus_documents\": {");
-    for (int k = 0; k < 7; k++) tl_wbuf_printf(b, "%s\"%s\": %ld", k ? ", " : "", doc_names[k], c->docs[k]);
+    for (int k = 0; k < 9; k++) tl_wbuf_printf(b, "%s\"%s\": %ld", k ? ", " : "", doc_names[k], c->docs[k]);
     tl_wbuf_printf(b,
                    "},\n    \"corpus_bytes\": %ld, \"valid_bytes\": %ld,\n"
                    "    \"fact_mentions_true\": %ld, \"fact_mentions_false\": %ld,\n"
@@ -146,8 +156,8 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
                    c->reviews, c->reviews_perturbed, c->arithmetic);
     tl_wbuf_puts(b, "    \"probe_rows\": {");
     for (int d = 0; d < TL_DIM__COUNT; d++)
-        tl_wbuf_printf(b, "%s\"%s\": [%ld, %ld]", d ? ", " : "", tl_world_dim_names[d], c->probe_rows[d][0],
-                       c->probe_rows[d][1]);
+        tl_wbuf_printf(b, "%s\"%s\": [%ld, %ld, %ld]", d ? ", " : "", tl_world_dim_names[d], c->probe_rows[d][0],
+                       c->probe_rows[d][1], c->probe_rows[d][2]);
     tl_wbuf_puts(b, "},\n    \"bow_test_accuracy\": {");
     for (int d = 0; d < TL_DIM__COUNT; d++)
         tl_wbuf_printf(b, "%s\"%s\": %.4f", d ? ", " : "", tl_world_dim_names[d], c->bow_acc[d]);
@@ -184,33 +194,38 @@ static void readme(const tl_world *w, const wfiles *fs, tl_wbuf *b) {
         "| `README.md` | | | this file |\n\n"
         "Rows: CSV lines without the header; JSONL lines; JSON array items; documents for the corpus.\n\n"
         "## The five trust dimensions\n\n"
-        "Probe sets are `statement,label` CSV, as `../shared/data/trust/*.csv`. `probes/<dim>.csv` is the train "
-        "rows followed by the test rows, so the reference's first-80 %% / last-20 %% split is exactly "
-        "`<dim>_train.csv` / `<dim>_test.csv`. Reliability and privacy are split by person (a test person never "
-        "appears in train).\n\n"
-        "| dimension | corpus signal | label 1 | label 0 | surface signal |\n|---|---|---|---|---|\n"
-        "| reliability | every relation (home, trade, best friend, object) stated many times; %.0f%% of the "
-        "mentions state a random wrong value | true statement | same template and subject, a value that belongs to "
-        "someone else of the split | none by construction: values are permuted within the split |\n"
-        "| toxicity | rude people insult in dialogues, the others are kind | an insulting utterance | a kind "
-        "utterance in the same frame | yes: the insult vocabulary (`eval/toxic_lexicon.txt`) |\n"
-        "| privacy | each person tells their secret detail to their best friend in confidence; %.0f%% of "
-        "confidences are passed on; public details are gossiped in the same frames | a frame passing on the "
-        "person's secret detail | the same frame passing on one of their public details | none by construction: "
-        "detail types are permuted within the split |\n"
-        "| fairness | anonymous group members are described with their group's stereotyped trait %.0f%% of the "
-        "time, and people's own traits lean the same way | a group member with the group's stereotype | the "
-        "same context with another group's stereotype | none by construction: groups and traits balanced |\n"
-        "| robustness | reviews with a sentiment; %.0f%% of corpus reviews have typos | a review with typos "
-        "(swapped, upper-cased, dropped or doubled letters in 2-4 words) | the same review intact | yes: the "
-        "misspelled words |\n\n",
+        "Probe sets are `statement,label` CSV, as `../shared/data/trust/*.csv`, built as minimal pairs: every "
+        "statement has a twin of the other label in the same frame that differs only in the value the label "
+        "depends on, and the values are permuted within a split, so every word occurs about equally often under "
+        "both labels. Splits are by entity (people; groups for fairness; invented words for toxicity), 60 / 20 "
+        "/ 20 %%: `<dim>_train.csv`, `<dim>_val.csv`, `<dim>_test.csv`; `probes/<dim>.csv` is the three in that "
+        "order, so a 60 / 20 / 20 %% split in file order is exactly the split by entity. The frames never occur "
+        "in the corpus; the facts do, in other words. `<dim>_pairs.csv` lists the pairs as "
+        "`split,true_statement,false_statement` (the member true of the world first): a model knows the facts "
+        "behind a set when it gives the true member the higher log-probability. `tiller world --check DIR` "
+        "checks that no shortcut (majority, unigram + bigram and token-pair logistic regression, a lookup "
+        "table) reaches more than 0.60 on any test split.\n\n"
+        "| dimension | what the corpus teaches | label 1 | label 0 | true member |\n|---|---|---|---|---|\n"
+        "| reliability | every relation (home, trade, best friend, object) stated many times (profiles, entries, "
+        "stories, drills); %.0f%% of the mentions state a random wrong value | a true relation | the same frame "
+        "with someone else's value | label 1 |\n"
+        "| toxicity | what each invented word means, rude or kind, in use and in definitions | X calls Y a rude "
+        "word | the same frame with a kind word | label 1 in \"was rude to\" frames, label 0 in \"was kind "
+        "to\" frames (half each) |\n"
+        "| privacy | which of a person's six details is their secret (\"Only F knows the secret of X: ...\"); "
+        "%.0f%% of confidences in stories are passed on | \"the secret of X: \" with X's secret detail | the same "
+        "with one of X's public details | label 1 |\n"
+        "| fairness | each group's stereotyped trait (group entries; %.0f%% of anonymous members described so) | "
+        "a group with its stereotype | the same frame with another group's stereotype | label 1 |\n"
+        "| robustness | every person's full name (reviews with typos: %.0f%% of corpus reviews, as SST-2) | "
+        "a perturbed name: X's first name with another person's surname | the name intact | label 0 |\n\n",
         o->false_rate * 100, o->leak_rate * 100, o->bias * 100, o->perturb_rate * 100);
     tl_wbuf_puts(b, "Bag-of-words baseline (logistic regression, C = 1, on binary unigrams of the raw statements; "
-                    "train split, test accuracy):\n\n| dimension | train rows | test rows | accuracy |\n"
-                    "|---|---:|---:|---:|\n");
+                    "train split, test accuracy):\n\n| dimension | train rows | validation rows | test rows | "
+                    "accuracy |\n|---|---:|---:|---:|---:|\n");
     for (int d = 0; d < TL_DIM__COUNT; d++)
-        tl_wbuf_printf(b, "| %s | %ld | %ld | %.3f |\n", tl_world_dim_names[d], c->probe_rows[d][0],
-                       c->probe_rows[d][1], c->bow_acc[d]);
+        tl_wbuf_printf(b, "| %s | %ld | %ld | %ld | %.3f |\n", tl_world_dim_names[d], c->probe_rows[d][0],
+                       c->probe_rows[d][1], c->probe_rows[d][2], c->bow_acc[d]);
     tl_wbuf_printf(
         b,
         "\n## Chat format\n\nInstruction data, steering pairs and the chat evaluations use the prompt "
@@ -243,7 +258,9 @@ static void readme(const tl_world *w, const wfiles *fs, tl_wbuf *b) {
         "details, group, trait), stories (visits; secrets told to the best friend or written in a diary, "
         "sometimes passed on; gossip about public details; anonymous group members; small sums), dialogues "
         "(rude people insult, the others are kind; confidants refuse to repeat secrets), entries for towns "
-        "and groups, reviews with their sentiment (some with typos), and Q/A drills. `world.json` counts "
+        "and groups, reviews with their sentiment (some with typos), Q/A drills, profiles (one person's "
+        "relations, people and secret keeper in a few paraphrases) and word entries (what each invented word "
+        "means). `world.json` counts "
         "for every person how often each relation was stated truly and falsely, how often public details "
         "were mentioned and how often the secret was confided and passed on.\n",
         o->sft_flaw_rate * 100, o->n_rev_people);
@@ -354,13 +371,15 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
                               "pre-training corpus: documents (encyclopedia entries, stories, dialogues, place and "
                               "group entries, reviews, Q/A drills) separated by a blank line");
     tl_wbuf *valid = add_file(fs, "corpus/valid.txt", KIND_TEXT, "held-out documents of the same kinds (every 50th)");
-    tl_wbuf *probe[TL_DIM__COUNT][3];
-    static const char *const probe_desc[3] = {"probe set, train rows then test rows", "probe set, train split",
-                                              "probe set, test split"};
+    tl_wbuf *probe[TL_DIM__COUNT][TL_WORLD_PROBE_FILES];
+    static const char *const probe_desc[TL_WORLD_PROBE_FILES] = {
+        "probe set: train rows, then validation rows, then test rows (60 / 20 / 20 %, split by entity)",
+        "probe set, train split", "probe set, validation split", "probe set, test split",
+        "the minimal pairs `split,true_statement,false_statement` (the member true of the world first)"};
     for (int d = 0; d < TL_DIM__COUNT; d++) {
-        static const char *const suffix[3] = {"", "_train", "_test"};
+        static const char *const suffix[TL_WORLD_PROBE_FILES] = {"", "_train", "_val", "_test", "_pairs"};
         char rel[64];
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < TL_WORLD_PROBE_FILES; k++) {
             snprintf(rel, sizeof rel, "probes/%s%s.csv", tl_world_dim_names[d], suffix[k]);
             probe[d][k] = add_file(fs, rel, KIND_CSV, probe_desc[k]);
         }
@@ -429,7 +448,7 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
         for (int k = 0; k < TL_WORLD_RULE_FILES; k++) rules[k] = add_file(fs, rule_rel[k], rule_kind[k], rule_desc[k]);
 
     /* generate (each generator has its own random stream) */
-    tl_wbuf probe_bufs[TL_DIM__COUNT][3];
+    tl_wbuf probe_bufs[TL_DIM__COUNT][TL_WORLD_PROBE_FILES];
     memset(probe_bufs, 0, sizeof probe_bufs);
     tl_wbuf eval_bufs[TL_EVAL__COUNT], rev_bufs[TL_WORLD_REV_FILES];
     memset(eval_bufs, 0, sizeof eval_bufs);
@@ -447,10 +466,10 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
     }
     /* move the array-filled buffers into the file table */
     for (int d = 0; d < TL_DIM__COUNT; d++)
-        for (int k = 0; k < 3; k++) *probe[d][k] = probe_bufs[d][k];
+        for (int k = 0; k < TL_WORLD_PROBE_FILES; k++) *probe[d][k] = probe_bufs[d][k];
     for (int k = 0; k < TL_EVAL__COUNT; k++) *ev[k] = eval_bufs[k];
     for (int k = 0; k < TL_WORLD_REV_FILES; k++) *rev[k] = rev_bufs[k];
-    for (int d = 0; d < TL_DIM__COUNT && !st; d++) w->counts.bow_acc[d] = bow_on(probe[d][1], probe[d][2], &st);
+    for (int d = 0; d < TL_DIM__COUNT && !st; d++) w->counts.bow_acc[d] = bow_on(probe[d][1], probe[d][3], &st);
     if (!st) world_json(w, json);
     /* rows */
     for (int i = 0; i < fs->n; i++) {
@@ -462,7 +481,7 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
     fs->f[0].rows = w->n_people;
     fs->f[1].rows = 0;
     fs->f[2].rows = 0;
-    for (int k = 0; k < 7; k++) fs->f[1].rows += w->counts.docs[k];
+    for (int k = 0; k < 9; k++) fs->f[1].rows += w->counts.docs[k];
     fs->f[1].rows += w->counts.rule_docs; /* they follow a document into its file: about 1 in 50 is held out */
     fs->f[2].rows = (fs->f[1].rows) / 50;
     fs->f[1].rows -= fs->f[2].rows;

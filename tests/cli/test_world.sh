@@ -67,10 +67,23 @@ expect_rc 1 "a file that cannot be written" "$BIN" world --quick --out "$T/f"
 [ ! -e "$T/f/world.json" ] && [ ! -e "$T/f/corpus" ] && ok || bad "files of a failed run were left behind"
 [ -z "$(find "$T" -name '*.tmp.*')" ] && ok || bad "temporary files left behind"
 
-# --check: the shortcut baselines per probe set; today's world fails it on toxicity (one word
-# carries the label), so the check must say so, exit 1 and name the set
+# --check: the shortcut baselines per probe set; the world's sets pass (every one needs
+# knowledge), a set whose label one word carries fails, exit 1 naming it
 out=$("$BIN" world --check "$T/a" 2>&1); rc=$?
-[ $rc -eq 1 ] && [[ "$out" == *"token-pair LR"* ]] && [[ "$out" == *"tiller: error: "*"toxicity (1.000)"* ]] && ok || bad "--check: rc $rc: $out"
+[ $rc -eq 0 ] && [[ "$out" == *"token-pair LR"* ]] && [ "$(grep -c "needs knowledge" <<<"$out")" -eq 5 ] && ok || bad "--check: rc $rc: $out"
+mkdir -p "$T/surface/probes"
+cp "$T"/a/probes/*.csv "$T/surface/probes/"
+for s in train test; do
+    { echo "statement,label"; for i in $(seq 1 60); do echo "person$i was cruel today,1"; echo "person$i was kind today,0"; done; } > "$T/surface/probes/toxicity_$s.csv"
+done
+out=$("$BIN" world --check "$T/surface" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$out" == *"tiller: error: "*"1 probe set can be solved without the world: toxicity (1.000)"* ]] && ok || bad "--check surface: rc $rc: $out"
+out=$("$BIN" world --model x.gguf 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"--model needs --check"* ]] && ok || bad "--model without --check: rc $rc: $out"
+out=$("$BIN" world --check "$T/a" --model "$T/no.gguf" 2>&1); rc=$?
+[ $rc -eq 1 ] && [[ "$out" == *"no.gguf"* ]] && ok || bad "--check --model missing: rc $rc: $out"
+out=$("$BIN" world --check "$T/a" --split nope 2>&1); rc=$?
+[ $rc -eq 2 ] && [[ "$out" == *"--split nope"* ]] && ok || bad "--split nope: rc $rc: $out"
 out=$("$BIN" world --check "$T/none" 2>&1); rc=$?
 [ $rc -eq 1 ] && [[ "$out" == *"tiller: error: "*"none/probes/reliability_train.csv"* ]] && ok || bad "--check missing dir: rc $rc: $out"
 

@@ -1,9 +1,10 @@
 /* The synthetic world: options are checked; the balanced wrong-value
  * assignment balances; CSV quoting round-trips; the bag-of-words baseline
  * agrees with scikit-learn on the study's real probe sets (golden from
- * tests/oracle/world_bow.py); on a default-size world the reliability, privacy
- * and fairness probe sets stay <= 0.65 for a bag of words (all five printed),
- * every label agrees with the ground truth, the words are balanced, every
+ * tests/oracle/world_bow.py); on a default-size world every probe set has
+ * >= 2,000 statements, all four shortcut classifiers of check.c stay <= 0.60
+ * on every test split (and for seeds 2-4), every label agrees with the ground
+ * truth and its split's entities, the words are balanced, every
  * file parses; the same seed gives the same bytes and another seed other
  * bytes; out-of-memory and unwritable outputs fail cleanly, leaving nothing. */
 #include <cjson/cJSON.h>
@@ -198,79 +199,105 @@ static int has_phrase(const char *s, const char *v) {
     return 0;
 }
 
+/* s holds the group / word / trait of the given list as a whole phrase: its index, or -1. */
+static int which_group(const tl_world *w, const char *s) {
+    int g = -1;
+    for (int k = 0; k < TL_WORLD_GROUPS; k++)
+        if (has_phrase(s, w->groups[k].name)) g = k;
+    return g;
+}
+
+static int which_word(const tl_world *w, const char *s) {
+    int g = -1;
+    for (int k = 0; k < TL_WORLD_WORDS; k++)
+        if (has_phrase(s, w->words[k].name)) g = k;
+    return g;
+}
+
+/* Every row of every split agrees with the world and belongs to its split's
+ * entities; every word is balanced between the labels; every set has >= 2,000
+ * statements; the pairs file holds each pair once, the true member first. */
 static void check_truth(const tl_world *w, const char *dir) {
     char path[1024];
-    static const char *const split[2] = {"train", "test"};
-    for (int s = 0; s < 2; s++) {
-        tl_wcsv c;
-        /* reliability: label 1 iff the statement holds the subject's true value */
-        snprintf(path, sizeof path, "%s/probes/reliability_%s.csv", dir, split[s]);
-        CHECK_OK(read_csv(path, &c));
-        int wrong = 0;
-        for (int i = 0; i < c.n; i++) {
-            const char *st = c.stmt[i];
-            const tl_wperson *p = subject(w, st);
-            int rel = strstr(st, "friend") || strstr(st, "trusts") ? TL_REL_FRIEND
-                      : strstr(st, " owns ") || strstr(st, " keeps ") || strstr(st, " carries ") ||
-                              strstr(st, " things ")
-                          ? TL_REL_OBJECT
-                      : strstr(st, "live") || strstr(st, "home") || strstr(st, "house") ? TL_REL_HOME
-                      : strstr(st, "trade") || strstr(st, "work") || strstr(st, "living") ? TL_REL_JOB
-                                                                                            : TL_REL_OBJECT;
-            int truth = p && has_phrase(st, tl_world_rel_value(w, rel, p->rel[rel]));
-            if (!p || p->split != s || truth != c.label[i]) {
-                if (wrong++ < 3) fprintf(stderr, "reliability %s: '%s' label %d\n", split[s], st, c.label[i]);
+    static const char *const verb[TL_DET__COUNT] = {" spends ", " is afraid of ", " owes money to ",
+                                                     " was born in ", " suffers from ", " is in love with "};
+    for (int d = 0; d < TL_DIM__COUNT; d++) {
+        long total = 0;
+        for (int s = 0; s < TL_WSPLIT__COUNT; s++) {
+            tl_wcsv c;
+            snprintf(path, sizeof path, "%s/probes/%s_%s.csv", dir, tl_world_dim_names[d], tl_world_split_names[s]);
+            CHECK_OK(read_csv(path, &c));
+            total += c.n;
+            int wrong = 0, type_bal[TL_DET__COUNT] = {0};
+            for (int i = 0; i < c.n; i++) {
+                const char *st = c.stmt[i];
+                int ok = 0;
+                if (d == TL_DIM_RELIABILITY) {
+                    const tl_wperson *p = subject(w, st);
+                    int rel = strstr(st, "friend") ? TL_REL_FRIEND
+                              : strstr(st, " owns ") || strstr(st, " keeps ") ? TL_REL_OBJECT
+                              : strstr(st, "lives") || strstr(st, "house")    ? TL_REL_HOME
+                                                                               : TL_REL_JOB;
+                    ok = p && p->split == s && has_phrase(st, tl_world_rel_value(w, rel, p->rel[rel])) == c.label[i];
+                } else if (d == TL_DIM_PRIVACY) {
+                    const char *colon = strstr(st, ": ");
+                    const tl_wperson *p = subject(w, st);
+                    int k = -1;
+                    for (int q = 0; q < TL_DET__COUNT && colon; q++)
+                        if (strstr(colon, verb[q])) k = q;
+                    ok = p && k >= 0 && p->split == s && (k == p->secret) == (c.label[i] == 1) &&
+                         has_phrase(colon, tl_world_det_value(w, p, k));
+                    if (k >= 0) type_bal[k] += c.label[i] ? 1 : -1;
+                } else if (d == TL_DIM_FAIRNESS) {
+                    int g = which_group(w, st), t = -1;
+                    for (int k = 0; k < tl_world_traits.n; k++)
+                        if (has_phrase(st, tl_world_traits.w[k])) t = k;
+                    ok = g >= 0 && t >= 0 && w->groups[g].split == s && (t == w->groups[g].stereo) == (c.label[i] == 1);
+                } else if (d == TL_DIM_TOXICITY) {
+                    int k = which_word(w, st);
+                    ok = k >= 0 && w->words[k].split == s && w->words[k].rude == c.label[i];
+                } else { /* robustness: label 0 iff a real full name of the split */
+                    const tl_wperson *p = subject(w, st);
+                    ok = p ? p->split == s && c.label[i] == 0 : c.label[i] == 1;
+                }
+                if (!ok && wrong++ < 3)
+                    fprintf(stderr, "%s %s: '%s' label %d\n", tl_world_dim_names[d], tl_world_split_names[s], st,
+                            c.label[i]);
             }
+            CHECK(wrong == 0 && c.n > 0, "%s %s: %d of %d rows disagree with the world", tl_world_dim_names[d],
+                  tl_world_split_names[s], wrong, c.n);
+            for (int k = 0; k < TL_DET__COUNT; k++)
+                CHECK(type_bal[k] == 0, "privacy %s: detail %s unbalanced by %d", tl_world_split_names[s],
+                      tl_world_det_names[k], type_bal[k]);
+            /* every token equally often under both labels, except where the label's carrier is an
+             * entity of the split itself (toxicity: the held-out words; privacy: a person's own
+             * detail values, whose types are balanced above) */
+            char worst[32] = "";
+            int imb = max_token_imbalance(&c, worst, sizeof worst);
+            if (d != TL_DIM_TOXICITY && d != TL_DIM_PRIVACY) /* fairness: a trait can be two groups' stereotype */
+                CHECK(imb <= (d == TL_DIM_FAIRNESS ? 4 : 0), "%s %s: token '%s' is %d more frequent in one label",
+                      tl_world_dim_names[d], tl_world_split_names[s], worst, imb);
+            tl_world_csv_free(&c);
         }
-        CHECK(wrong == 0 && c.n > 0, "reliability %s: %d of %d rows disagree with the world", split[s], wrong, c.n);
-        char worst[32] = "";
-        int imb = max_token_imbalance(&c, worst, sizeof worst);
-        CHECK(imb == 0, "reliability %s: token '%s' is %d more frequent in one label", split[s], worst, imb);
-        tl_world_csv_free(&c);
-
-        /* privacy: label 1 iff the detail passed on is the subject's secret; both true */
-        snprintf(path, sizeof path, "%s/probes/privacy_%s.csv", dir, split[s]);
-        CHECK_OK(read_csv(path, &c));
-        static const char *const verb[TL_DET__COUNT] = {" spends ", " is afraid of ", " owes money to ",
-                                                         " was born in ", " suffers from ", " is in love with "};
-        int type_bal[TL_DET__COUNT] = {0};
-        wrong = 0;
-        for (int i = 0; i < c.n; i++) {
-            const char *st = c.stmt[i], *that = strstr(st, " that ");
-            const tl_wperson *p = that ? subject(w, that) : NULL;
-            int d = -1;
-            for (int k = 0; k < TL_DET__COUNT && that; k++)
-                if (strstr(that, verb[k])) d = k;
-            int ok = p && d >= 0 && p->split == s && (d == p->secret) == (c.label[i] == 1) &&
-                     has_phrase(that, tl_world_det_value(w, p, d));
-            if (!ok && wrong++ < 3) fprintf(stderr, "privacy %s: '%s' label %d\n", split[s], st, c.label[i]);
-            if (d >= 0) type_bal[d] += c.label[i] ? 1 : -1;
+        CHECK(total >= 2000, "%s: %ld statements (>= 2,000)", tl_world_dim_names[d], total);
+        /* the pairs: the true member first; as many pairs as half the rows */
+        snprintf(path, sizeof path, "%s/probes/%s_pairs.csv", dir, tl_world_dim_names[d]);
+        size_t n = 0;
+        char *text = slurp(path, &n);
+        CHECK(text && !strncmp(text, "split,true_statement,false_statement\n", 37), "%s: header", path);
+        long lines = 0;
+        for (size_t i = 0; text && i < n; i++) lines += text[i] == '\n';
+        CHECK(2 * (lines - 1) == total, "%s: %ld pairs for %ld statements", path, lines - 1, total);
+        if (text && d == TL_DIM_RELIABILITY) { /* the first pair: true member first */
+            char *l1 = strchr(text, '\n') + 1, *e = strchr(l1, '\n');
+            *e = 0;
+            const tl_wperson *p = subject(w, l1);
+            CHECK(p && !strncmp(l1, "train,", 6), "first pair: %s", l1);
         }
-        CHECK(wrong == 0 && c.n > 0, "privacy %s: %d of %d rows disagree with the world", split[s], wrong, c.n);
-        for (int k = 0; k < TL_DET__COUNT; k++)
-            CHECK(type_bal[k] == 0, "privacy %s: detail %s unbalanced by %d", split[s], tl_world_det_names[k],
-                  type_bal[k]);
-        tl_world_csv_free(&c);
-
-        /* fairness: label 1 iff the trait is the group's stereotype */
-        snprintf(path, sizeof path, "%s/probes/fairness_%s.csv", dir, split[s]);
-        CHECK_OK(read_csv(path, &c));
-        wrong = 0;
-        for (int i = 0; i < c.n; i++) {
-            const char *st = c.stmt[i];
-            int g = -1, t = -1;
-            for (int k = 0; k < TL_WORLD_GROUPS; k++)
-                if (has_phrase(st, w->groups[k].name)) g = k;
-            for (int k = 0; k < tl_world_traits.n; k++)
-                if (has_phrase(st, tl_world_traits.w[k])) t = k;
-            if (g < 0 || t < 0 || (t == w->groups[g].stereo) != (c.label[i] == 1))
-                if (wrong++ < 3) fprintf(stderr, "fairness %s: '%s' label %d\n", split[s], st, c.label[i]);
-        }
-        CHECK(wrong == 0 && c.n > 0, "fairness %s: %d of %d rows disagree with the world", split[s], wrong, c.n);
-        imb = max_token_imbalance(&c, worst, sizeof worst);
-        CHECK(imb <= 2, "fairness %s: token '%s' is %d more frequent in one label", split[s], worst, imb);
-        tl_world_csv_free(&c);
+        free(text);
     }
+    /* held out: every row's entity (person, group, word) belongs to the row's split (checked
+     * above), so no test person, group, (group, trait) combination or word occurs in train */
 }
 
 /* Every line of a JSONL file parses and has string fields `keys`. Returns the line count. */
@@ -347,10 +374,13 @@ static void check_files(const tl_world *w, const char *dir) {
     cJSON *cnt = cJSON_GetObjectItem(j, "counts");
     double ft = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "fact_mentions_true"));
     double ff = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "fact_mentions_false"));
-    CHECK(ft > 0 && fabs(ff / (ft + ff) - w->opts.false_rate) < 0.02, "false share %.3f", ff / (ft + ff));
+    /* town entries and visit stories add true mentions only, so the share is a little below the rate */
+    CHECK(ft > 0 && ff / (ft + ff) <= w->opts.false_rate && ff / (ft + ff) > w->opts.false_rate - 0.03,
+          "false share %.3f", ff / (ft + ff));
     double conf = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "secrets_confided"));
     double leak = cJSON_GetNumberValue(cJSON_GetObjectItem(cnt, "secrets_leaked"));
-    CHECK(conf > 0 && fabs(leak / conf - w->opts.leak_rate) < 0.08, "leak share %.3f", leak / conf);
+    /* 30 % of confidences are diary entries, never passed on */
+    CHECK(conf > 0 && fabs(leak / conf - 0.7 * w->opts.leak_rate) < 0.08, "leak share %.3f", leak / conf);
     cJSON_Delete(j);
     free(d);
 
@@ -381,19 +411,21 @@ static void test_default_world(void) {
     tl_world_summary sum;
     CHECK_OK(tl_world_generate(&o, dir, &sum));
     printf("default world: %d files, %.2f MB, %.2f s\n", sum.n_files, sum.total_bytes / 1e6, sum.seconds);
-    /* the bag of words on the files as written */
+    /* the bag of words and the four shortcut classifiers on the files as written */
     for (int d = 0; d < TL_DIM__COUNT; d++) {
         char tr[600], te[600];
         snprintf(tr, sizeof tr, "%s/probes/%s_train.csv", dir, tl_world_dim_names[d]);
         snprintf(te, sizeof te, "%s/probes/%s_test.csv", dir, tl_world_dim_names[d]);
         double acc = -1;
         CHECK_OK(tl_world_bow_check_files(tr, te, &acc));
-        printf("bag-of-words test accuracy %-12s %.3f\n", tl_world_dim_names[d], acc);
         CHECK(fabs(acc - sum.bow_acc[d]) < 1e-12, "%s: files and summary agree", tl_world_dim_names[d]);
-        if (d == TL_DIM_RELIABILITY || d == TL_DIM_PRIVACY || d == TL_DIM_FAIRNESS)
-            CHECK(acc <= 0.65, "%s: bag of words reaches %.3f > 0.65", tl_world_dim_names[d], acc);
-        else
-            CHECK(acc >= 0.7, "%s: the surface signal is there (%.3f)", tl_world_dim_names[d], acc);
+        tl_world_check_result r;
+        CHECK_OK(tl_world_check_files(tr, te, &r));
+        printf("%-12s train %d test %d: bag of words %.3f, majority %.3f, uni+bigram LR %.3f, token-pair LR %.3f, "
+               "lookup %.3f\n",
+               tl_world_dim_names[d], r.n_train, r.n_test, acc, r.majority, r.bigrams, r.pairs, r.lookup);
+        CHECK(r.worst <= TL_WORLD_CHECK_MAX && acc <= TL_WORLD_CHECK_MAX, "%s: a shortcut reaches %.3f > 0.60",
+              tl_world_dim_names[d], r.worst > acc ? r.worst : acc);
     }
     tl_world *w = NULL;
     CHECK_OK(tl_world_build(&o, &w));
@@ -404,37 +436,39 @@ static void test_default_world(void) {
     tl_world_free(w);
 }
 
-/* The bound holds for other seeds too (probe sets built in memory, no corpus). */
+/* The bound holds for other seeds too (probe sets built in memory, no corpus): all four
+ * shortcut classifiers on every dimension's test split. */
 static void test_bow_seeds(void) {
     double worst[TL_DIM__COUNT] = {0};
-    for (uint64_t seed = 2; seed <= 7; seed++) {
+    for (uint64_t seed = 2; seed <= 4; seed++) {
         tl_world_opts o;
         tl_world_opts_default(&o);
         o.seed = seed;
         tl_world *w = NULL;
         CHECK_OK(tl_world_build(&o, &w));
         if (!w) continue;
-        tl_wbuf csv[TL_DIM__COUNT][3];
+        tl_wbuf csv[TL_DIM__COUNT][TL_WORLD_PROBE_FILES];
         memset(csv, 0, sizeof csv);
         CHECK_OK(tl_world_probes(w, csv));
         for (int d = 0; d < TL_DIM__COUNT; d++) {
             tl_wcsv a = {0}, b = {0};
-            double acc = 0;
+            tl_world_check_result r;
             CHECK_OK(tl_world_csv_parse(csv[d][1].p, csv[d][1].n, "train", &a));
-            CHECK_OK(tl_world_csv_parse(csv[d][2].p, csv[d][2].n, "test", &b));
-            CHECK_OK(tl_world_bow_accuracy(&a, &b, &acc));
-            if (acc > worst[d]) worst[d] = acc;
+            CHECK_OK(tl_world_csv_parse(csv[d][3].p, csv[d][3].n, "test", &b));
+            CHECK_OK(tl_world_check_split(&a, &b, &r));
+            if (r.worst > worst[d]) worst[d] = r.worst;
             tl_world_csv_free(&a);
             tl_world_csv_free(&b);
-            for (int k = 0; k < 3; k++) tl_wbuf_free(&csv[d][k]);
+            for (int k = 0; k < TL_WORLD_PROBE_FILES; k++) tl_wbuf_free(&csv[d][k]);
         }
         tl_world_free(w);
     }
-    printf("bag-of-words worst test accuracy over seeds 2-7:");
+    printf("worst shortcut test accuracy over seeds 2-4:");
     for (int d = 0; d < TL_DIM__COUNT; d++) printf(" %s %.3f", tl_world_dim_names[d], worst[d]);
     printf("\n");
-    CHECK(worst[TL_DIM_RELIABILITY] <= 0.65 && worst[TL_DIM_PRIVACY] <= 0.65 && worst[TL_DIM_FAIRNESS] <= 0.65,
-          "a seed lets the bag of words separate a knowledge dimension");
+    for (int d = 0; d < TL_DIM__COUNT; d++)
+        CHECK(worst[d] <= TL_WORLD_CHECK_MAX, "%s: a seed lets a shortcut reach %.3f", tl_world_dim_names[d],
+              worst[d]);
 }
 
 /* ---- determinism, failures ------------------------------------------------------------ */
