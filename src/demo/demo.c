@@ -53,8 +53,8 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
-    c->acts_ckpts = 16, c->probe_rows = 300, c->eval_limit = 60;
-    c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
+    c->acts_ckpts = 16, c->probe_rows = 1250, c->eval_limit = 60; /* 1,250 rows: the information plane uses >= 1,000 */
+    c->trust_sources = 2, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 0; /* mid + final + chat; every disjoint item */
     c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
     c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;
     c->sa_general = 60, c->sa_topics = 4, c->sa_per_topic = 3, c->sa_steps = 40, c->sa_verbose_steps = 20;

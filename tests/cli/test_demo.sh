@@ -53,7 +53,7 @@ done
 # the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
 # (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
 S=$A/trust/steering.csv
-[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked" ]] ||
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm" ]] ||
     fail "steering.csv header: $(head -1 "$S")"
 srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
 [[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
@@ -65,15 +65,15 @@ done
 [[ $(awk -F, 'NR > 1 { print $3 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering scales: $(cut -d, -f3 "$S" | sort -u)"
 for t in world_truth world_stereotype world_toxicity world_capability; do
     [[ $(awk -F, -v t=$t 'NR > 1 && $4 == t' "$S" | wc -l) -ge 9 ]] || fail "steering.csv: $t rows"
-    [[ -s $A/trust/steering_$t.svg ]] || fail "no steering_$t.svg"
+    ls "$A"/trust/steering_$t*.svg >/dev/null 2>&1 || fail "no steering_$t*.svg"
 done
 # (a metric over no items, such as capability em when the first items are multiple choice, is empty)
 awk -F, 'NR > 1 && ($6 == "" ? $8 != 0 : ($6 + 0 < 0 || $6 + 0 > 1)) { exit 1 }' "$S" ||
     fail "steering.csv: a value out of range"
 # zero-scale rows are the same unsteered evaluation for every source
-[[ $(awk -F, 'NR > 1 && $3 == 0 { print $4, $5, $6 }' "$S" | sort -u | wc -l) == \
+[[ $(awk -F, 'NR > 1 && $3 == 0 { print $4, $5, $6, $15 }' "$S" | sort -u | wc -l) == \
    $(awk -F, 'NR > 1 && $3 == 0 && $1 == "chat"' "$S" | wc -l) ]] || fail "scale-0 rows differ between sources"
-ls "$A"/trust/vectors/*.gguf | grep -q chat.gguf || fail "no chat vector file"
+ls "$A"/trust/vectors/*.gguf | grep -q chat_reliability.gguf || fail "no chat vector file"
 # the reversal results: base + ntp, bico, abi x the 4 subtasks, em and rank in [0, 1], 2 seeds
 RV=$A/reversal/results.csv
 for o in base ntp bico abi; do
