@@ -24,6 +24,7 @@ static const tl_demo_stage stages[] = {
     {"acts", "Activations", 1, tl_demo_acts_run, tl_demo_acts_report},
     {"probe", "Probes: checkpoint x layer", 0, tl_demo_probe_run, tl_demo_probe_report},
     {"infoplane", "Information plane", 0, tl_demo_infoplane_run, tl_demo_infoplane_report},
+    {"seeds", "Probes and information plane over pre-training seeds", 0, tl_demo_seeds_run, tl_demo_seeds_report},
     {"eval", "Evaluation: base vs chat", 0, tl_demo_eval_run, tl_demo_eval_report},
     {"trust", "Steering the chat model", 0, tl_demo_trust_run, tl_demo_trust_report},
     {"reversal", "Reversal curse: NTP, BICO, ABI", 0, tl_demo_reversal_run, tl_demo_reversal_report},
@@ -129,7 +130,8 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
                 {"sa_verbose_steps", c->sa_verbose_steps},
                 {"sa_eval_items", c->sa_eval_items},
                 {"sa_tqa_items", c->sa_tqa_items},
-                {"sa_thought", c->sa_thought}};
+                {"sa_thought", c->sa_thought},
+                {"seeds", c->seeds}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);
@@ -462,6 +464,7 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
         tl_demo_config_quick(&d.cfg, o->seed);
     else
         tl_demo_config_default(&d.cfg, o->seed);
+    d.cfg.seeds = o->seeds > 1 ? o->seeds : 1;
     double t0 = tl_time_sec();
     tl_status s = mkdir_p(o->out_dir);
     if (s) return s;

@@ -177,7 +177,25 @@ set +e; err=$("$T" demo --out "$A" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"other settings"* ]] || fail "default preset in a quick directory: rc $rc: $err"
 set +e; err=$("$T" demo --quick --seed 9 --out "$A" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"other settings"* ]] || fail "another seed in the same directory: rc $rc: $err"
+set +e; err=$("$T" demo --quick --seeds 2 --out "$A" -t 1 -q 2>&1); rc=$?; set -e
+[[ $rc == 1 && $err == *"other settings"* ]] || fail "another seed count in the same directory: rc $rc: $err"
 pass "other settings in the same directory are refused"
+
+# ---- --seeds K: the probe and information-plane curves get bands over pre-training seeds
+S2=$W/seeds2
+"$T" demo --quick --seeds 2 --out "$S2" -q >/dev/null 2>&1 || fail "demo --seeds 2"
+[[ -s $S2/seeds/seed-2/pretrain/manifest.json && -s $S2/seeds/seeds_probe_reliability.svg &&
+   -s $S2/seeds/seeds_infoplane_toxicity.svg ]] || fail "--seeds 2: no second series or band charts"
+# one band row per dimension x checkpoint x quantity, each over 2 seeds with min <= mean <= max; the bands
+# are not all zero-width (two seeds train differently)
+awk -F, 'NR > 1 { n++; if ($7 != 2 || !($5 <= $4 + 1e-9 && $4 <= $6 + 1e-9)) bad = 1; if ($6 - $5 > 1e-9) wide++ }
+    END { exit bad || n != 5 * 2 * 8 || wide == 0 }' "$S2/seeds/seeds_bands.csv" || fail "--seeds 2: bands: $(head -3 "$S2/seeds/seeds_bands.csv")"
+# the main seed's probe accuracies in the bands are the probe stage's own
+main=$(awk -F, '$2 == 1 && $1 == "privacy" { printf "%.4f\n", $4 }' "$S2/seeds/seeds.csv" | tr '\n' ' ')
+stage=$(awk -F, '$1 == "privacy" { printf "%.4f\n", $5 }' "$S2/probe/probe_best.csv" | tr '\n' ' ')
+[[ -n $main && $main == "$stage" ]] || fail "--seeds 2: the main seed's accuracies ($main) are not the probe stage's ($stage)"
+grep -q "over 2 seeds" "$S2/report.html" || fail "--seeds 2: no band section in the report"
+pass "--seeds 2: a second pre-training series, bands over seeds in seeds_bands.csv, charts and report"
 
 touch "$W/file"
 set +e; err=$("$T" demo --quick --out "$W/file/sub" -q 2>&1); rc=$?; set -e
