@@ -39,8 +39,9 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
         n_nonzero += strtod(p, NULL) != 0;
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
-    /* a line per vector, the baseline, and a line per steered evaluation */
-    trust_ui ui = {d, 0, (int64_t)n_src + 1 + (int64_t)n_src * n_nonzero};
+    /* a line per task's kept items (4), per vector (5 dimensions per source), the baseline, and per steered
+     * evaluation (the 3 vectors the tasks measure) */
+    trust_ui ui = {d, 0, 4 + 5 * (int64_t)n_src + 1 + 3 * (int64_t)n_src * n_nonzero};
     tl_trust_opts o;
     tl_trust_opts_default(&o);
     o.series = series;
@@ -167,6 +168,8 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_free(t);
         return s;
     }
+    char limit[48] = "every item";
+    if (d->cfg.trust_limit > 0) snprintf(limit, sizeof limit, "the first %d items", d->cfg.trust_limit);
     int z = 0; /* the scale-0 column: the unsteered chat model, the same for every source */
     while (t->scale[z] != 0) z++;
     tl_html_para(h, NULL,
@@ -176,14 +179,14 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                  "chat model itself, each rescaled to the norm of the chat model's vector of the same dimension "
                  "(scale = multiples of it; raw scales and norms in trust/steering.csv), added to the chat model at "
                  "the last position (token_pos = -1). The chat model is then scored on evaluation items about the "
-                 "other people only (no person or prompt shared with the fitting pairs), every item of each task: "
+                 "other people only (no person or prompt shared with the fitting pairs), %s of each task: "
                  "truth under the reliability vector, stereotype under fairness, toxicity under toxicity, "
                  "capability under each of them. Scale 0 is the unsteered chat model. Cells: each task's first "
                  "metric \xc2\xb1 its standard error; * marks a cell that differs from the unsteered model at "
                  "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
                  "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "
                  "unsteered score lies in 0.15-0.85, where a change in either direction can show.",
-                 t->n_src - 1);
+                 t->n_src - 1, limit);
     const char *hdr[2 + MAX_TASKS];
     char hbuf[MAX_TASKS][112];
     hdr[0] = "source", hdr[1] = "scale";
