@@ -9,10 +9,11 @@
 source "$(dirname "$0")/train_lib.sh"
 A=$W/a
 B=$W/b
-STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trust reversal recontrol selfalign"
+STAGES="world tokenizer data pretrain sft samples acts probe infoplane seeds eval trust reversal recontrol selfalign"
 DIMS="reliability toxicity privacy fairness robustness"
 TITLES=("The world" "Tokenizer" "Token files" "Pre-training" "Chat fine-tune (SFT)" "Samples" "Activations"
-        "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat" "Steering the chat model"
+        "Probes: checkpoint x layer" "Information plane" "Probes and information plane over pre-training seeds"
+        "Evaluation: base vs chat" "Steering the chat model"
         "Reversal curse: NTP, BICO, ABI" "RE-Control: editing the representation at test time"
         "SELF-ALIGN: principles engraved")
 
@@ -24,7 +25,7 @@ set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
 t0=$(date +%s.%N)
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a.out"
 t1=$(date +%s.%N)
-grep -q "14 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
+grep -q "15 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
 echo "demo --quick (1 thread): $(echo "$t1 - $t0" | bc) s"
 for s in $STAGES; do
     [[ -f $A/$s/stage.json ]] || fail "$s: no stage.json"
@@ -126,9 +127,9 @@ pass "chromium renders the report: $sz-byte screenshot (blank page $bl), all sec
 # ---- a re-run skips every stage and changes no checkpoint ----
 md5sum "$A"/pretrain/ckpt-*.gguf > "$W/a.md5"
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a2.out"
-grep -q "0 stages run, 14 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
+grep -q "0 stages run, 15 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
 md5sum -c --quiet "$W/a.md5" || fail "a re-run changed checkpoints"
-pass "a re-run skips all 14 stages"
+pass "a re-run skips all 15 stages"
 
 # ---- killed during pre-training, then re-run ----
 "$T" demo --quick --out "$B" -t 1 -q > /dev/null 2>&1 &
