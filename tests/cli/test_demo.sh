@@ -148,7 +148,7 @@ wait $pid 2>/dev/null || true
 [[ -e $B/sft ]] && fail "a later stage started before pre-training finished"
 n_before=$(ls "$B"/pretrain/ckpt-*.gguf | wc -l)
 "$T" demo --quick --out "$B" -t 1 -q > "$W/b.out" 2>&1 || fail "re-run after the kill: $(cat "$W/b.out")"
-grep -q "11 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
+grep -q "12 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
 for f in "$A"/pretrain/ckpt-*.gguf "$A"/sft/ckpt-*.gguf; do
     rel=${f#"$A"/}
     cmp -s "$f" "$B/$rel" || fail "$rel differs between the uninterrupted and the killed + resumed run"
