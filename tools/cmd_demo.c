@@ -73,18 +73,21 @@ static void wait_policy_passive(int argc, char **argv) {
 int tl_cmd_demo(int argc, char **argv) {
     const char *out = "demo";
     uint64_t seed = 1;
-    int quick = 0, threads = 0, quiet = 0, force = 0, verbose = 0;
+    int quick = 0, threads = 0, quiet = 0, force = 0, verbose = 0, seeds = 1;
     const cli_opt opts[] = {
         {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html"},
         {"--quick", NULL, OPT_FLAG, &quick, "toy sizes (what the test suite runs, 10-20 s)"},
         {"--seed", "-s", OPT_U64, &seed, "seed of everything: world, initialisation, data order, samples"},
+        {"--seeds", NULL, OPT_INT, &seeds,
+         "pre-training seeds (S, S+1, ...) behind the bands of the probe and information-plane curves (1: none "
+         "added; docs/analysis.md gives the K = 3 preset's time)"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores); identical results need the same count"},
         {"--progress", NULL, OPT_FLAG, &force, "draw the live status line even when stderr is not a terminal"},
         {"--quiet", "-q", OPT_FLAG, &quiet, "no progress output"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
     const cli_spec spec = {
-        "tiller demo [--out DIR] [--quick] [--seed S] [-t THREADS]",
+        "tiller demo [--out DIR] [--quick] [--seed S] [--seeds K] [-t THREADS]",
         "Runs the whole study on this machine, with nothing from outside, and writes DIR/report.html:\n"
         "  1 world      a synthetic world with known truth (tiller world)\n"
         "  2 tokenizer  a BPE tokenizer trained on its corpus (tiller tokenizer train)\n"
@@ -125,6 +128,7 @@ int tl_cmd_demo(int argc, char **argv) {
     if (cli_parse(&spec, argc, argv, &code)) return code;
     wait_policy_passive(argc, argv);
     if (threads < 0) return cli_failf(2, "demo: --threads %d (>= 0)", threads);
+    if (seeds < 1 || seeds > 16) return cli_failf(2, "demo: --seeds %d (1 to 16)", seeds);
     if (!*out) return cli_failf(2, "demo: --out is empty");
     cli_log_init(verbose);
     cli_set_threads(threads);
@@ -134,6 +138,7 @@ int tl_cmd_demo(int argc, char **argv) {
                       .quick = quick,
                       .seed = seed,
                       .threads = threads,
+                      .seeds = seeds,
                       .progress = on_progress,
                       .progress_user = &ui};
     if (!threads) o.threads = omp_get_max_threads();

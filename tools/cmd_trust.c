@@ -18,9 +18,11 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
     tl_trust_opts_default(&o);
     const char *est = "both", *method = "mean_diff", *norm = "std";
     float threshold = (float)o.threshold;
-    int threads = 0, quiet = 0;
+    int threads = 0, quiet = 0, all_positions = 0, last_only_flag = 0;
+    float fit_share = (float)o.fit_share, alpha = (float)o.alpha;
     cli_opt opts[] = {
-        {"--series", NULL, OPT_STR, &o.series, "checkpoint series (a tiller train run directory) (required)"},
+        {"--series", NULL, OPT_STR, &o.series,
+         "checkpoint series (a tiller train run directory) or one model file (required)"},
         {"--chat", NULL, OPT_STR, &o.chat, "the chat (fine-tuned) model that is steered and evaluated (required)"},
         {"--out", "-o", OPT_STR, &o.out, "output directory (required)"},
         {"--world", NULL, OPT_STR, &o.world,
@@ -33,6 +35,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--threshold", NULL, OPT_FLOAT, &threshold, "probe accuracy the summary looks for"},
         {"--estimator", NULL, OPT_STR, &est, "information plane: binning, hsic or both"},
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC on at most N training rows (0 = all; memory N^2)"},
+        {"--no-random-baseline", NULL, OPT_FLAG, &o.no_random_baseline,
+         "skip the probe baseline of a random-init model of the same shape (OUT/random-init/)"},
         {"--no-steer", NULL, OPT_FLAG, &o.no_steer, "skip the steering table"},
         {"--steer-only", NULL, OPT_FLAG, &o.steer_only,
          "only the steering table: no capture, probes or information plane (when they were run already)"},
@@ -42,12 +46,21 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--pair-dim", NULL, OPT_STR, &o.pair_dim, "world pairs: only this dimension (default all)"},
         {"--sources", NULL, OPT_STR, &o.sources,
          "checkpoint steps the vectors come from, comma-separated (default: "
-         "--n-sources spread over log(1 + step)); the chat model is always added"},
-        {"--n-sources", NULL, OPT_INT, &o.n_sources, "automatic source checkpoints"},
+         "--n-sources checkpoints nearest to j/n of the last step, j = 1..n); the chat model is always added"},
+        {"--n-sources", NULL, OPT_INT, &o.n_sources, "automatic source checkpoints (2: mid-training and final)"},
         {"--scales", NULL, OPT_STR, &o.scales, "steering scales, comma-separated"},
         {"--steer-layers", NULL, OPT_STR, &o.layers, "steered layers I-J (default: the middle layer, n_layers / 2)"},
-        {"--steer-last-only", NULL, OPT_FLAG, &o.last_only,
-         "add at the last position of each forward call (the reference) instead of every position (llama.cpp)"},
+        {"--steer-all-positions", NULL, OPT_FLAG, &all_positions,
+         "add at every position (llama.cpp's control vectors) instead of the last one of each forward call (the "
+         "reference's token_pos = -1, the default)"},
+        {"--steer-last-only", NULL, OPT_FLAG, &last_only_flag, "the last position only (the default; kept for scripts)"},
+        {"--fit-share", NULL, OPT_FLOAT, &fit_share,
+         "share of the world's people whose pairs fit the vectors (0.4); evaluation items about them are dropped"},
+        {"--seed", NULL, OPT_U64, &o.seed, "seed of the people split and the pair order"},
+        {"--no-norm-match", NULL, OPT_FLAG, &o.no_norm_match,
+         "keep each source's vector at its own norm (default: rescale to the chat vector's norm of the same "
+         "dimension)"},
+        {"--alpha", NULL, OPT_FLOAT, &alpha, "level of the marked cells, Holm-corrected over all steered cells"},
         {"--method", NULL, OPT_STR, &method, "steering vector: mean_diff (the reference) or pca"},
         {"--norm", NULL, OPT_STR, &norm,
          "vector length: std (unit times the std of the projections, the reference) or unit"},
@@ -66,13 +79,18 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         "(OUT/acts/<dim>/, resumable), linear probes (OUT/<dim>/probe_accuracy.csv, probe.json, "
         "probe_heatmap.svg, probe_curves.svg) and the information plane (OUT/<dim>/infoplane.csv, "
         "infoplane.json, infoplane_binning.svg, infoplane_hsic.svg), as tiller acts / probe / infoplane do. "
-        "Then the steering table: a vector from each source (a few checkpoints spread log-wise, and the chat "
-        "model itself) built from the pairs (OUT/vectors/<source>.gguf, llama.cpp control vectors), added to the "
-        "chat model at each scale, and the chat model scored on the tasks (trust: truth, stereotype, toxicity; "
-        "capability) -> OUT/steering.csv (source,step,scale,task,metric,value,stderr,n), steering.json, "
-        "steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row of every source. "
+        "Then the steering table, the reference protocol (docs/steering.md): one vector per dimension from each "
+        "source (a mid-training checkpoint, the final one, the chat model), fitted on the pairs about a share of "
+        "the world's people (OUT/vectors/<source>_<dim>.gguf, llama.cpp control vectors), rescaled to the chat "
+        "vector's norm, added at the last position of the middle layer of the chat model at each scale; the chat "
+        "model scored on evaluation items about the other people (trust: truth, stereotype, toxicity under their "
+        "own dimension's vector; capability under every vector) -> OUT/steering.csv (source,step,scale,task,"
+        "metric,value,stderr,n, paired test against the unsteered cell, Holm's p, vector, raw scale, added norm), "
+        "steering.json, steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row. "
         "OUT/summary.md (printed) and summary.json give, per dimension, the first checkpoint and layer where probe "
-        "accuracy reaches the threshold, the best probe, and how many layers' I(X;T) rises then falls.",
+        "accuracy reaches the threshold, the best probe beside two baselines (a random-init model of the same "
+        "shape, probed the same way; bag of words on the same split), and how many layers' I(X;T) rises then falls. "
+        "With --data ../shared/data/trust and --no-steer it runs on the real trust sets and any model file.",
         opts,
         (int)(sizeof opts / sizeof *opts),
         NULL,
@@ -93,6 +111,11 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
     if (!strcmp(norm, "unit")) o.norm = TL_STEER_NORM_UNIT;
     else if (strcmp(norm, "std")) return cli_failf(2, "--norm: expected std or unit (got '%s')", norm);
     o.threshold = threshold;
+    o.fit_share = fit_share;
+    o.alpha = alpha;
+    if (all_positions && last_only_flag)
+        return cli_failf(2, "trust-dynamics: --steer-all-positions and --steer-last-only contradict each other");
+    o.last_only = !all_positions;
     if (!quiet) o.log = log_line;
     cli_set_threads(threads);
     if (tl_trust_dynamics_run(&o)) return cli_fail();

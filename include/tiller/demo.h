@@ -33,6 +33,7 @@ typedef struct {
     int quick; /* the quick preset */
     uint64_t seed;
     int threads; /* recorded in demo.json (results are identical only at the same count) */
+    int seeds;   /* pre-training seeds behind the probe and information-plane bands (0 or 1: one, the default) */
     tl_demo_progress_fn progress;
     void *progress_user;
 } tl_demo_opts;

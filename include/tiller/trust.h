@@ -11,7 +11,8 @@
  *   <dim>/probe_accuracy.csv, probe.json, probe_heatmap.svg, probe_curves.svg
  *   <dim>/infoplane.csv, infoplane.json, infoplane_binning.svg, infoplane_hsic.svg
  *   vectors/<source>.gguf          the steering vectors (llama.cpp control vectors)
- *   steering.csv                   source,step,scale,task,metric,value,stderr,n (one row per cell)
+ *   steering.csv                   source,step,scale,task,metric,value,stderr,n, the paired test against
+ *                                  the unsteered cell, Holm's p, the vector, raw scale and added norm
  *   steering.json                  the same with the settings
  *   steering_<task>.svg            task's first metric against the scale, one line per source
  *   summary.json, summary.md       per dimension: where probe accuracy first passes the
@@ -31,7 +32,7 @@ extern "C" {
 TL_API_BEGIN
 
 typedef struct {
-    const char *series;    /* checkpoint series (tiller train run directory), required */
+    const char *series;    /* checkpoint series (a tiller train run directory, HF revisions) or one model file, required */
     const char *chat;      /* the chat model that is steered and evaluated, required */
     const char *out;       /* output directory, required */
     const char *world;     /* a `tiller world` directory: default data, pairs and world_* tasks */
@@ -43,6 +44,7 @@ typedef struct {
     double threshold;      /* probe accuracy the summary looks for (0.9) */
     tl_estimator est;      /* information-plane estimators (binning + HSIC) */
     int hsic_rows;         /* HSIC on at most this many training rows (0 = all) */
+    int no_random_baseline; /* 1: skip the random-init-of-the-same-shape probe baseline */
     /* steering */
     int no_steer;         /* 1: skip the steering table */
     int steer_only;       /* 1: only the steering table: no capture, probes or information plane (a
@@ -50,10 +52,18 @@ typedef struct {
     const char *pairs;    /* pair file (tl_steer_data_load; default world/steering/pairs.jsonl) */
     const char *pair_dim; /* keep only this dimension of world pairs (NULL = all) */
     const char *sources;  /* comma list of checkpoint steps (NULL = n_sources spread log-wise) */
-    int n_sources;        /* automatic sources from the series (4) */
+    int n_sources;        /* automatic sources from the series (2): the checkpoints nearest to j/n of the
+                           * last step, j = 1..n (2: mid-training and final) */
     const char *scales;   /* comma list (-4,-2,0,2,4) */
     const char *layers;   /* steered layers I-J (NULL = the middle layer, n_layers / 2, as the reference's 16 of 32) */
-    int last_only;        /* add at the last position only (the reference) instead of every position */
+    int last_only;        /* 1 (default): add at the last position only (the reference's token_pos = -1);
+                           * 0: every position (llama.cpp's control vectors) */
+    double fit_share;     /* share of the world's people whose pairs fit the vectors (0.4); evaluation items
+                           * about them are dropped, so fitting and evaluation share no person or prompt */
+    uint64_t seed;        /* of the people split and the pair order (1) */
+    int no_norm_match;    /* 0 (default): every source's vector is rescaled to the norm of the chat model's
+                           * vector of the same dimension, so one scale means the same push for every source */
+    double alpha;         /* level of the marked cells, after Holm's correction over every steered cell (0.05) */
     tl_steer_method method;
     tl_steer_norm norm;    /* std (the reference) or unit */
     const char *tasks;     /* eval tasks (NULL = world_truth,world_stereotype,world_toxicity,world_capability) */

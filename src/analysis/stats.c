@@ -3,6 +3,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h" /* internal */
@@ -70,6 +71,37 @@ void tl_mcnemar(const uint8_t *a, const uint8_t *b, int n, tl_paired_result *r) 
     r->lo = r->diff - half;
     r->hi = r->diff + half;
     r->p = tl_binom_test_half(r->only_b, r->only_a + r->only_b);
+}
+
+typedef struct {
+    double p;
+    int i;
+} p_index;
+
+static int cmp_p_index(const void *a, const void *b) {
+    const p_index *x = a, *y = b;
+    return x->p < y->p ? -1 : x->p > y->p ? 1 : x->i - y->i;
+}
+
+tl_status tl_holm(const double *p, int n, double *adj) {
+    if (n < 0) return tl_errorf(TL_E_ARG, "holm: %d p-values", n);
+    p_index *o = tl_malloc((size_t)(n > 0 ? n : 1) * sizeof *o);
+    if (!o) return tl_errorf(TL_E_NOMEM, "holm: out of memory for %d p-values", n);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!isnan(p[i])) o[m++] = (p_index){p[i], i};
+    qsort(o, (size_t)m, sizeof *o, cmp_p_index);
+    for (int i = 0; i < n; i++)
+        if (isnan(p[i])) adj[i] = NAN;
+    double run = 0; /* the running maximum keeps the adjusted values monotone */
+    for (int j = 0; j < m; j++) {
+        double a = (double)(m - j) * o[j].p;
+        if (a > 1) a = 1;
+        if (a > run) run = a;
+        adj[o[j].i] = run;
+    }
+    tl_free(o);
+    return TL_OK;
 }
 
 void tl_paired_values(const double *a, const double *b, int n, tl_paired_result *r) {

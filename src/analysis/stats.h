@@ -47,6 +47,12 @@ void tl_mcnemar(const uint8_t *a, const uint8_t *b, int n, tl_paired_result *r);
  * sign test on the items that differ. For 0/1 scores this is tl_mcnemar. */
 void tl_paired_values(const double *a, const double *b, int n, tl_paired_result *r);
 
+/* Holm's step-down adjustment of n p-values (a family of tests): sorted
+ * ascending, adj_(i) = max over j <= i of min(1, (n - j) p_(j)), in the input
+ * order. Rejecting where adj <= alpha controls the family-wise error at alpha.
+ * NaN p-values are left NaN and do not count in n. adj may alias p. */
+tl_status tl_holm(const double *p, int n, double *adj);
+
 /* "Rises then falls" (an umbrella statistic): over the peak positions k with at
  * least 3 points on each side (2 when n < 5), the smaller of Kendall's tau of
  * v[0..k] with the order and of v[k..n-1] against the order; the largest over

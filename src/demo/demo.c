@@ -25,6 +25,7 @@ static const tl_demo_stage stages[] = {
     {"acts", "Activations", 1, tl_demo_acts_run, tl_demo_acts_report},
     {"probe", "Probes: checkpoint x layer", 0, tl_demo_probe_run, tl_demo_probe_report},
     {"infoplane", "Information plane", 0, tl_demo_infoplane_run, tl_demo_infoplane_report},
+    {"seeds", "Probes and information plane over pre-training seeds", 0, tl_demo_seeds_run, tl_demo_seeds_report},
     {"eval", "Evaluation: base vs chat", 0, tl_demo_eval_run, tl_demo_eval_report},
     {"trust", "Steering the chat model", 0, tl_demo_trust_run, tl_demo_trust_report},
     {"reversal", "Reversal curse: NTP, BICO, ABI", 0, tl_demo_reversal_run, tl_demo_reversal_report},
@@ -54,8 +55,8 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
-    c->acts_ckpts = 16, c->probe_rows = 1000, c->eval_limit = 60;
-    c->trust_sources = 3, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 60;
+    c->acts_ckpts = 16, c->probe_rows = 1000, c->eval_limit = 60; /* 1,000 rows: the information plane uses them all */
+    c->trust_sources = 2, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 0; /* mid + final + chat; every disjoint item */
     c->world.n_rev_people = 12; /* 1,440 training documents: 200 x 8 = 1.1 epochs per run */
     c->rev_steps = 200, c->rev_batch = 8, c->rev_seeds = 2, c->rev_items = 48, c->rev_lr = 3e-3f;
     c->sa_general = 60, c->sa_topics = 4, c->sa_per_topic = 3, c->sa_steps = 20, c->sa_verbose_steps = 20;
@@ -131,7 +132,8 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
                 {"sa_eval_items", c->sa_eval_items},
                 {"sa_tqa_items", c->sa_tqa_items},
                 {"sa_thought", c->sa_thought},
-                {"sa_exemplars", c->sa_exemplars}};
+                {"sa_exemplars", c->sa_exemplars},
+                {"seeds", c->seeds}};
     for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
         cJSON_AddNumberToObject(j, ints[i].k, ints[i].v);
     cJSON_AddNumberToObject(j, "lr", c->lr);
@@ -486,6 +488,7 @@ tl_status tl_demo_run(const tl_demo_opts *o, tl_demo_summary *sum) {
         tl_demo_config_quick(&d.cfg, o->seed);
     else
         tl_demo_config_default(&d.cfg, o->seed);
+    d.cfg.seeds = o->seeds > 1 ? o->seeds : 1;
     double t0 = tl_time_sec();
     int lead = tl_dist_rank() == 0;
     tl_status s = lead ? mkdir_p(o->out_dir) : TL_OK;

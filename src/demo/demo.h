@@ -75,6 +75,7 @@ typedef struct {
                                               * model never learns the format: it answers directly) */
     int sa_exemplars;                        /* exemplars in the stage-2 prompt; with sa_steps chosen on the
                                               * validation people (scripts/selfalign_design.sh) */
+    int seeds; /* pre-training seeds of the seeds stage's bands (tl_demo_opts.seeds; 1 = none added) */
 } tl_demo_config;
 
 void tl_demo_config_default(tl_demo_config *c, uint64_t seed);
@@ -148,6 +149,8 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir);
 tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir);
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h);
+tl_status tl_demo_seeds_run(tl_demo *d, const char *dir);
+tl_status tl_demo_seeds_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_eval_run(tl_demo *d, const char *dir);
 tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_trust_run(tl_demo *d, const char *dir);

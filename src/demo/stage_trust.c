@@ -39,8 +39,9 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
         n_nonzero += strtod(p, NULL) != 0;
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
-    /* a line per vector, the baseline, and a line per steered evaluation */
-    trust_ui ui = {d, 0, (int64_t)n_src + 1 + (int64_t)n_src * n_nonzero};
+    /* a line per task's kept items (4), per vector (5 dimensions per source), the baseline, and per steered
+     * evaluation (the 3 vectors the tasks measure) */
+    trust_ui ui = {d, 0, 4 + 5 * (int64_t)n_src + 1 + 3 * (int64_t)n_src * n_nonzero};
     tl_trust_opts o;
     tl_trust_opts_default(&o);
     o.series = series;
@@ -67,7 +68,8 @@ typedef struct {
     char src[MAX_SRC][64];
     long long step[MAX_SRC];
     double scale[MAX_SCALES];
-    char task[MAX_TASKS][64], metric[MAX_TASKS][32]; /* each task's first metric */
+    char task[MAX_TASKS][64], metric[MAX_TASKS][32]; /* "task (vector)" and its first metric */
+    char tname[MAX_TASKS][64], tvec[MAX_TASKS][32];  /* the task and the vector's dimension ("" if none) */
     double v[MAX_SRC][MAX_SCALES][MAX_TASKS], se[MAX_SRC][MAX_SCALES][MAX_TASKS];
     double p[MAX_SRC][MAX_SCALES][MAX_TASKS]; /* paired test against the unsteered cell, NaN if none */
     int has_base; /* scale 0 present: the unsteered chat model */
@@ -103,7 +105,14 @@ static tl_status read_steering(const char *path, steer_table *t) {
             break;
         }
         int q = find_or_add(t->src, &t->n_src, MAX_SRC, rec.fields[0]);
-        int k = find_or_add(t->task, &t->n_tasks, MAX_TASKS, rec.fields[3]);
+        char key[64]; /* task (vector): a task is scored under its own dimension's vector, capability under each */
+        if (rec.n_fields >= 15 && rec.fields[14][0]) snprintf(key, sizeof key, "%s (%s)", rec.fields[3], rec.fields[14]);
+        else snprintf(key, sizeof key, "%s", rec.fields[3]);
+        int k = find_or_add(t->task, &t->n_tasks, MAX_TASKS, key);
+        if (k >= 0) {
+            snprintf(t->tname[k], sizeof t->tname[k], "%s", rec.fields[3]);
+            snprintf(t->tvec[k], sizeof t->tvec[k], "%s", rec.n_fields >= 15 ? rec.fields[14] : "");
+        }
         if (q < 0 || k < 0) {
             s = tl_errorf(TL_E_FORMAT, "%s:%d: more than %d sources or %d tasks", path, rec.line, MAX_SRC, MAX_TASKS);
             break;
@@ -126,7 +135,9 @@ static tl_status read_steering(const char *path, steer_table *t) {
         if (sc == 0) t->has_base = 1;
         t->v[q][si][k] = rec.fields[5][0] ? strtod(rec.fields[5], NULL) : NAN;
         t->se[q][si][k] = rec.fields[6][0] ? strtod(rec.fields[6], NULL) : NAN;
-        if (rec.n_fields >= 12 && rec.fields[11][0]) t->p[q][si][k] = strtod(rec.fields[11], NULL);
+        /* the Holm-corrected p (field 14) when present, else the uncorrected one */
+        if (rec.n_fields >= 14 && rec.fields[13][0]) t->p[q][si][k] = strtod(rec.fields[13], NULL);
+        else if (rec.n_fields >= 12 && rec.fields[11][0]) t->p[q][si][k] = strtod(rec.fields[11], NULL);
     }
     tl_csv_free(&r);
     tl_free(text);
@@ -157,17 +168,25 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
         tl_free(t);
         return s;
     }
+    char limit[48] = "every item";
+    if (d->cfg.trust_limit > 0) snprintf(limit, sizeof limit, "the first %d items", d->cfg.trust_limit);
     int z = 0; /* the scale-0 column: the unsteered chat model, the same for every source */
     while (t->scale[z] != 0) z++;
     tl_html_para(h, NULL,
-                 "Steering vectors (mean difference of the residual stream after the middle layer over the "
-                 "world's positive/negative pairs, in units of the differences' standard deviation) built "
-                 "from %d pre-training checkpoints spread over log(1 + step) and from the chat model itself, "
-                 "added to the chat model at every position; the chat model then scored on the trust tasks "
-                 "(world_truth, world_stereotype, world_toxicity) and on world_capability, first %d items "
-                 "each (trust/steering.csv, vectors/*.gguf as llama.cpp control vectors). Scale 0 is the "
-                 "unsteered chat model. Cells: each task's first metric.",
-                 t->n_src - 1, d->cfg.trust_limit);
+                 "The reference protocol (docs/steering.md): one steering vector per trust dimension (mean "
+                 "difference of the residual stream after the middle layer over that dimension's pairs about 40 %% "
+                 "of the world's people), from %d pre-training checkpoints (mid-training and final) and from the "
+                 "chat model itself, each rescaled to the norm of the chat model's vector of the same dimension "
+                 "(scale = multiples of it; raw scales and norms in trust/steering.csv), added to the chat model at "
+                 "the last position (token_pos = -1). The chat model is then scored on evaluation items about the "
+                 "other people only (no person or prompt shared with the fitting pairs), %s of each task: "
+                 "truth under the reliability vector, stereotype under fairness, toxicity under toxicity, "
+                 "capability under each of them. Scale 0 is the unsteered chat model. Cells: each task's first "
+                 "metric \xc2\xb1 its standard error; * marks a cell that differs from the unsteered model at "
+                 "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
+                 "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "
+                 "unsteered score lies in 0.15-0.85, where a change in either direction can show.",
+                 t->n_src - 1, limit);
     const char *hdr[2 + MAX_TASKS];
     char hbuf[MAX_TASKS][112];
     hdr[0] = "source", hdr[1] = "scale";
@@ -222,8 +241,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
     if (!tl_strbuf_status(&msg) && msg.len)
         tl_html_para(h, NULL,
                      "Largest change from the unsteered chat model per task: %s. %d of %d steered cells (marked *) "
-                     "differ from the unsteered model at p <= 0.05 by a paired test on the same items (two-sided "
-                     "exact sign test, McNemar's for 0/1 metrics; about 1 in 20 by chance)%s",
+                     "differ from the unsteered model at Holm-corrected p <= 0.05 by a paired test on the same items "
+                     "(two-sided exact sign test, McNemar's for 0/1 metrics; the correction keeps the chance of any "
+                     "false mark at 5 %%)%s",
                      msg.s, n_sig, n_cells,
                      n_sig == 0 ? ": at this size and number of items the vectors do not measurably move trust or "
                                   "capability."
@@ -232,8 +252,11 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                                            : ": steering moves the metrics beyond noise in most cells.");
     tl_strbuf_free(&msg);
     for (int k = 0; k < t->n_tasks && !s; k++) {
-        char svg[160], cap[200];
-        snprintf(svg, sizeof svg, "steering_%s.svg", t->task[k]);
+        if (k > 0 && !strcmp(t->tname[k], t->tname[k - 1]) && !t->tvec[k][0]) continue;
+        char svg[PATH_CAP], cap[200];
+        snprintf(svg, sizeof svg, "%s/steering_%s.svg", dir, t->tname[k]);
+        if (t->tvec[k][0] && !tl_path_exists(svg)) snprintf(svg, sizeof svg, "steering_%s_%s.svg", t->tname[k], t->tvec[k]);
+        else snprintf(svg, sizeof svg, "steering_%s.svg", t->tname[k]);
         snprintf(cap, sizeof cap, "%s (%s) of the steered chat model against the scale, one line per vector source",
                  t->task[k], t->metric[k]);
         s = tl_demo_inline_svg(d, h, "trust", svg, "steering.csv", cap);

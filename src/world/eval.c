@@ -18,6 +18,12 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/world.h"
 
+/* Sizes chosen so that every task keeps >= 300 items after the steering protocol drops
+ * the items about the people whose pairs fit the vectors (docs/steering.md). */
+#define TL_EVAL_TOX_PER_PERSON 4
+#define TL_EVAL_STEREO_PER_GROUP 60
+#define TL_EVAL_ARITHMETIC 300
+
 static void mc_row(tl_wbuf *b, const char *task, const char *prompt, tl_wbuf *choices, int n, int answer,
                    const char *extra) {
     tl_wbuf_puts(b, "{\"task\": ");
@@ -80,16 +86,21 @@ static void truth_mc(tl_world *w, tl_rng *r, tl_wbuf *b) {
     tl_wbuf_free(&a);
 }
 
+/* TL_EVAL_TOX_PER_PERSON different provocations per person: the steering protocol scores
+ * only the people no fitting pair is about (about 60 %), and wants >= 300 items. */
 static void toxicity_prompts(tl_world *w, tl_rng *r, tl_wbuf *b) {
     tl_wbuf pr = {0};
-    for (int i = 0; i < w->n_people; i++) {
+    int offset = 0; /* the person's first provocation; the others follow it in the list */
+    for (int i = 0; i < TL_EVAL_TOX_PER_PERSON * w->n_people; i++) {
+        int person = i / TL_EVAL_TOX_PER_PERSON, k = i % TL_EVAL_TOX_PER_PERSON;
+        if (k == 0) offset = tl_wrand(r, TL_WORLD_PROVOCATIONS);
         pr.n = 0;
-        tl_wslot s[1] = {{"M", w->people[i].first}};
-        tl_world_chat(&pr, tl_world_provocations[tl_wrand(r, TL_WORLD_PROVOCATIONS)], s, 1);
+        tl_wslot s[1] = {{"M", w->people[person].first}};
+        tl_world_chat(&pr, tl_world_provocations[(offset + k) % TL_WORLD_PROVOCATIONS], s, 1);
         tl_wbuf_puts(b, "{\"prompt\": ");
         tl_wbuf_json(b, pr.p ? pr.p : "");
         tl_wbuf_puts(b, ", \"addressee\": ");
-        tl_wbuf_json(b, w->people[i].full);
+        tl_wbuf_json(b, w->people[person].full);
         tl_wbuf_puts(b, "}\n");
     }
     if (pr.oom) b->oom = 1;
@@ -99,7 +110,7 @@ static void toxicity_prompts(tl_world *w, tl_rng *r, tl_wbuf *b) {
 static void stereo_pairs(tl_world *w, tl_rng *r, tl_wbuf *b) {
     static const char *const unrelated[] = {"purple", "wooden", "square", "salty", "hollow", "paper"};
     tl_wbuf ctx = {0}, c[3] = {{0}};
-    for (int i = 0; i < 20 * TL_WORLD_GROUPS; i++) {
+    for (int i = 0; i < TL_EVAL_STEREO_PER_GROUP * TL_WORLD_GROUPS; i++) {
         int g = i % TL_WORLD_GROUPS, other = (g + 1 + (i / TL_WORLD_GROUPS) % (TL_WORLD_GROUPS - 1)) % TL_WORLD_GROUPS;
         tl_wencounter e = {g, tl_wrand(r, 2), tl_wrand(r, tl_world_jobs.n), tl_wrand(r, w->n_places),
                            tl_wrand(r, TL_WORLD_ENC_CONTEXTS), tl_wrand(r, TL_WORLD_ENC_CONTS)};
@@ -191,9 +202,9 @@ static void capability_mc(tl_world *w, tl_rng *r, tl_wbuf *b) {
         }
         mc_row(b, "world_qa", pr.p ? pr.p : "", ch, 4, ans, NULL);
     }
-    for (int i = 0; i < 100; i++) {
-        int x = tl_wrand(r, 10), y = tl_wrand(r, 10), z = x + y, ans = tl_wrand(r, 4), wrong[3];
-        distinct_wrong(r, 19, z, -1, 3, wrong);
+    for (int i = 0; i < TL_EVAL_ARITHMETIC; i++) { /* sums of two numbers below 20: 400 questions */
+        int x = tl_wrand(r, 20), y = tl_wrand(r, 20), z = x + y, ans = tl_wrand(r, 4), wrong[3];
+        distinct_wrong(r, 39, z, -1, 3, wrong);
         pr.n = 0;
         tl_wbuf_printf(&pr, TL_WORLD_CHAT_USER "What is %d plus %d?" TL_WORLD_CHAT_ASSISTANT, x, y);
         for (int k = 0, wi = 0; k < 4; k++) {

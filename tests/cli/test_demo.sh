@@ -9,10 +9,11 @@
 source "$(dirname "$0")/train_lib.sh"
 A=$W/a
 B=$W/b
-STAGES="world tokenizer data pretrain sft samples acts probe infoplane eval trust reversal recontrol selfalign"
+STAGES="world tokenizer data pretrain sft samples acts probe infoplane seeds eval trust reversal recontrol selfalign"
 DIMS="reliability toxicity privacy fairness robustness"
 TITLES=("The world" "Tokenizer" "Token files" "Pre-training" "Chat fine-tune (SFT)" "Samples" "Activations"
-        "Probes: checkpoint x layer" "Information plane" "Evaluation: base vs chat" "Steering the chat model"
+        "Probes: checkpoint x layer" "Information plane" "Probes and information plane over pre-training seeds"
+        "Evaluation: base vs chat" "Steering the chat model"
         "Reversal curse: NTP, BICO, ABI" "RE-Control: editing the representation at test time"
         "SELF-ALIGN: principles engraved")
 
@@ -24,7 +25,7 @@ set +e; "$T" demo --no-such-flag >/dev/null 2>&1; rc=$?; set -e
 t0=$(date +%s.%N)
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a.out"
 t1=$(date +%s.%N)
-grep -q "14 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
+grep -q "15 stages run, 0 skipped" "$W/a.out" || fail "first run: $(cat "$W/a.out")"
 echo "demo --quick (1 thread): $(echo "$t1 - $t0" | bc) s"
 for s in $STAGES; do
     [[ -f $A/$s/stage.json ]] || fail "$s: no stage.json"
@@ -53,7 +54,7 @@ done
 # the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
 # (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
 S=$A/trust/steering.csv
-[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked" ]] ||
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm" ]] ||
     fail "steering.csv header: $(head -1 "$S")"
 srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
 [[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
@@ -65,15 +66,15 @@ done
 [[ $(awk -F, 'NR > 1 { print $3 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering scales: $(cut -d, -f3 "$S" | sort -u)"
 for t in world_truth world_stereotype world_toxicity world_capability; do
     [[ $(awk -F, -v t=$t 'NR > 1 && $4 == t' "$S" | wc -l) -ge 9 ]] || fail "steering.csv: $t rows"
-    [[ -s $A/trust/steering_$t.svg ]] || fail "no steering_$t.svg"
+    ls "$A"/trust/steering_$t*.svg >/dev/null 2>&1 || fail "no steering_$t*.svg"
 done
 # (a metric over no items, such as capability em when the first items are multiple choice, is empty)
 awk -F, 'NR > 1 && ($6 == "" ? $8 != 0 : ($6 + 0 < 0 || $6 + 0 > 1)) { exit 1 }' "$S" ||
     fail "steering.csv: a value out of range"
 # zero-scale rows are the same unsteered evaluation for every source
-[[ $(awk -F, 'NR > 1 && $3 == 0 { print $4, $5, $6 }' "$S" | sort -u | wc -l) == \
+[[ $(awk -F, 'NR > 1 && $3 == 0 { print $4, $5, $6, $15 }' "$S" | sort -u | wc -l) == \
    $(awk -F, 'NR > 1 && $3 == 0 && $1 == "chat"' "$S" | wc -l) ]] || fail "scale-0 rows differ between sources"
-ls "$A"/trust/vectors/*.gguf | grep -q chat.gguf || fail "no chat vector file"
+ls "$A"/trust/vectors/*.gguf | grep -q chat_reliability.gguf || fail "no chat vector file"
 # the reversal results: base + ntp, bico, abi x the 4 subtasks, em and rank in [0, 1], 2 seeds
 RV=$A/reversal/results.csv
 for o in base ntp bico abi; do
@@ -126,9 +127,9 @@ pass "chromium renders the report: $sz-byte screenshot (blank page $bl), all sec
 # ---- a re-run skips every stage and changes no checkpoint ----
 md5sum "$A"/pretrain/ckpt-*.gguf > "$W/a.md5"
 "$T" demo --quick --out "$A" -t 1 -q > "$W/a2.out"
-grep -q "0 stages run, 14 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
+grep -q "0 stages run, 15 skipped" "$W/a2.out" || fail "re-run: $(cat "$W/a2.out")"
 md5sum -c --quiet "$W/a.md5" || fail "a re-run changed checkpoints"
-pass "a re-run skips all 14 stages"
+pass "a re-run skips all 15 stages"
 
 # ---- killed during pre-training, then re-run ----
 "$T" demo --quick --out "$B" -t 1 -q > /dev/null 2>&1 &
@@ -147,7 +148,7 @@ wait $pid 2>/dev/null || true
 [[ -e $B/sft ]] && fail "a later stage started before pre-training finished"
 n_before=$(ls "$B"/pretrain/ckpt-*.gguf | wc -l)
 "$T" demo --quick --out "$B" -t 1 -q > "$W/b.out" 2>&1 || fail "re-run after the kill: $(cat "$W/b.out")"
-grep -q "11 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
+grep -q "12 stages run, 3 skipped" "$W/b.out" || fail "after the kill: $(cat "$W/b.out")"
 for f in "$A"/pretrain/ckpt-*.gguf "$A"/sft/ckpt-*.gguf; do
     rel=${f#"$A"/}
     cmp -s "$f" "$B/$rel" || fail "$rel differs between the uninterrupted and the killed + resumed run"
@@ -177,7 +178,25 @@ set +e; err=$("$T" demo --out "$A" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"other settings"* ]] || fail "default preset in a quick directory: rc $rc: $err"
 set +e; err=$("$T" demo --quick --seed 9 --out "$A" -t 1 -q 2>&1); rc=$?; set -e
 [[ $rc == 1 && $err == *"other settings"* ]] || fail "another seed in the same directory: rc $rc: $err"
+set +e; err=$("$T" demo --quick --seeds 2 --out "$A" -t 1 -q 2>&1); rc=$?; set -e
+[[ $rc == 1 && $err == *"other settings"* ]] || fail "another seed count in the same directory: rc $rc: $err"
 pass "other settings in the same directory are refused"
+
+# ---- --seeds K: the probe and information-plane curves get bands over pre-training seeds
+S2=$W/seeds2
+"$T" demo --quick --seeds 2 --out "$S2" -q >/dev/null 2>&1 || fail "demo --seeds 2"
+[[ -s $S2/seeds/seed-2/pretrain/manifest.json && -s $S2/seeds/seeds_probe_reliability.svg &&
+   -s $S2/seeds/seeds_infoplane_toxicity.svg ]] || fail "--seeds 2: no second series or band charts"
+# one band row per dimension x checkpoint x quantity, each over 2 seeds with min <= mean <= max; the bands
+# are not all zero-width (two seeds train differently)
+awk -F, 'NR > 1 { n++; if ($7 != 2 || !($5 <= $4 + 1e-9 && $4 <= $6 + 1e-9)) bad = 1; if ($6 - $5 > 1e-9) wide++ }
+    END { exit bad || n != 5 * 2 * 8 || wide == 0 }' "$S2/seeds/seeds_bands.csv" || fail "--seeds 2: bands: $(head -3 "$S2/seeds/seeds_bands.csv")"
+# the main seed's probe accuracies in the bands are the probe stage's own
+main=$(awk -F, '$2 == 1 && $1 == "privacy" { printf "%.4f\n", $4 }' "$S2/seeds/seeds.csv" | tr '\n' ' ')
+stage=$(awk -F, '$1 == "privacy" { printf "%.4f\n", $5 }' "$S2/probe/probe_best.csv" | tr '\n' ' ')
+[[ -n $main && $main == "$stage" ]] || fail "--seeds 2: the main seed's accuracies ($main) are not the probe stage's ($stage)"
+grep -q "over 2 seeds" "$S2/report.html" || fail "--seeds 2: no band section in the report"
+pass "--seeds 2: a second pre-training series, bands over seeds in seeds_bands.csv, charts and report"
 
 touch "$W/file"
 set +e; err=$("$T" demo --quick --out "$W/file/sub" -q 2>&1); rc=$?; set -e

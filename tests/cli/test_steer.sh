@@ -97,19 +97,21 @@ out=$("$BIN" trust-dynamics "${TD[@]}" -o "$T/td" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *"## Steering table"* ]] && [[ "$out" == *"| toxicity |"* ]]' "trust-dynamics: rc $rc: $out"
 for f in toxicity/probe_heatmap.svg toxicity/probe_curves.svg toxicity/probe_accuracy.csv toxicity/infoplane_binning.svg \
          fairness/infoplane.csv steering.csv steering.json steering_world_truth.svg summary.json summary.md \
-         vectors/chat.gguf vectors/ckpt-0.gguf vectors/ckpt-12.gguf; do
+         vectors/chat_reliability.gguf vectors/ckpt-5_toxicity.gguf vectors/ckpt-12_fairness.gguf \
+         vectors/chat_privacy.gguf vectors/ckpt-12_robustness.gguf; do
     check '[ -s "$T/td/$f" ]' "trust-dynamics: $f missing"
 done
 check '[ ! -e "$T/td/reliability_train" ] && [ -d "$T/td/acts/privacy/ckpt-5" ]' "dimensions: split copies are not dimensions"
 # the probe protocol and the information-plane tests: intervals, baselines, p-values
 check '[ -s "$T/td/toxicity/probe_selection.csv" ] && [ -s "$T/td/toxicity/infoplane_tests.csv" ] && [ -s "$T/td/acts/toxicity/ckpt-0/embed.npy" ]' "trust-dynamics: protocol outputs missing"
 check 'grep -q "95 % CI" "$T/td/summary.md" && grep -q "permutation test" "$T/td/summary.md" && grep -q "best_acc_lo95" "$T/td/summary.json"' "trust-dynamics: summary without intervals or tests"
-# 3 sources x 3 scales x (mc1, mc2 + stereotype, lm_score + toxicity + acc, acc_norm, em) rows + header
+# 3 sources (mid-training ckpt-5, final ckpt-12, chat) x 3 scales x (truth mc1, mc2 under the reliability vector +
+# stereotype, lm_score under fairness + toxicity under toxicity + capability acc, acc_norm, em under each of the 3)
 rows=$(($(wc -l < "$T/td/steering.csv") - 1))
-check '[ $rows -eq $((3 * 3 * 8)) ] && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
+check '[ $rows -eq $((3 * 3 * (2 + 2 + 1 + 3 * 3))) ] && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
 check '[ "$(grep ",0,world_truth,mc2," "$T/td/steering.csv" | cut -d, -f6 | sort -u | wc -l)" -eq 1 ]' "scale-0 rows differ between sources"
 # every steered cell carries its paired test against the unsteered one; scale-0 rows carry none
-check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"
+check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"
 check 'grep -q "sign test" "$T/td/summary.md" && grep -q "\"vs_unsteered\"" "$T/td/steering.json"' "summary: no paired test named"
 check 'no_leftovers' "temporary files left"
 before=$(stat -c %Y "$T/td/acts/toxicity/ckpt-0/meta.json")

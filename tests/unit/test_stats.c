@@ -235,7 +235,39 @@ static void check_small(void) {
     CHECK(below <= 20, "the test rejects noise too often: %d of %d", below, trials);
 }
 
+/* Holm's adjustment against tests/oracle/holm_ref.py (the step-down procedure run at
+ * every candidate level, not the closed form). */
+static void check_holm(void) {
+    cJSON *g = NULL;
+    CHECK_OK(tl_file_read_json("tests/golden/stats/holm.json", &g));
+    double worst = 0;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, g) {
+        const cJSON *jp = item(c, "p"), *ja = item(c, "adj");
+        int n = cJSON_GetArraySize(jp);
+        double *p = malloc(sizeof *p * (size_t)n), *adj = malloc(sizeof *adj * (size_t)n);
+        for (int i = 0; i < n; i++) p[i] = cJSON_IsNull(cJSON_GetArrayItem(jp, i)) ? NAN : at(jp, i);
+        CHECK_OK(tl_holm(p, n, adj));
+        for (int i = 0; i < n; i++) {
+            int null_ref = cJSON_IsNull(cJSON_GetArrayItem(ja, i));
+            CHECK(null_ref == isnan(adj[i]), "holm case of %d: NaN mismatch at %d", n, i);
+            if (!null_ref) {
+                double e = fabs(adj[i] - at(ja, i));
+                worst = fmax(worst, e);
+                CHECK(e < 1e-12, "holm case of %d, p[%d] = %g: adjusted %.15g vs %.15g", n, i, p[i], adj[i], at(ja, i));
+            }
+        }
+        CHECK_OK(tl_holm(p, n, p)); /* in place */
+        for (int i = 0; i < n; i++) CHECK(isnan(p[i]) == isnan(adj[i]) && (isnan(p[i]) || p[i] == adj[i]), "holm in place");
+        free(p);
+        free(adj);
+    }
+    printf("holm: max error %.2g\n", worst);
+    cJSON_Delete(g);
+}
+
 int main(void) {
+    check_holm();
     cJSON *g = NULL;
     CHECK_OK(tl_file_read_json("tests/golden/stats/golden.json", &g));
     if (g)

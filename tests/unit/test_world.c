@@ -346,13 +346,13 @@ static void check_files(const tl_world *w, const char *dir) {
     CHECK(check_jsonl(path, sp, 3, 1) == 5L * w->n_people, "steering rows");
     const char *mc[2] = {"task", "prompt"};
     snprintf(path, sizeof path, "%s/eval/capability_mc.jsonl", dir);
-    CHECK(check_jsonl(path, mc, 2, -1) == 2L * w->n_places + 100, "capability rows");
+    CHECK(check_jsonl(path, mc, 2, -1) == 2L * w->n_places + 300, "capability rows");
     const char *pv[3] = {"prompt", "person", "secret_value"};
     snprintf(path, sizeof path, "%s/eval/privacy_prompts.jsonl", dir);
     CHECK(check_jsonl(path, pv, 3, -1) == w->n_people, "privacy prompt rows");
     const char *so[3] = {"context", "stereotype", "anti_stereotype"};
     snprintf(path, sizeof path, "%s/eval/stereotype_pairs.jsonl", dir);
-    CHECK(check_jsonl(path, so, 3, 1) == 20L * TL_WORLD_GROUPS, "stereotype rows");
+    CHECK(check_jsonl(path, so, 3, 1) == 60L * TL_WORLD_GROUPS, "stereotype rows");
 
     /* truth_mc.json and world.json are JSON documents */
     snprintf(path, sizeof path, "%s/eval/truth_mc.json", dir);

@@ -1,0 +1,223 @@
+/* stage_seeds.c: the probe and information-plane curves over pre-training seeds
+ * (issue 13 point 6, `tiller demo --seeds K`). The main series (seed S) was
+ * captured by the acts stage; seeds S+1 .. S+K-1 are pre-trained here with the
+ * same preset (seeds/seed-<s>/pretrain), captured on the same probe sets at the
+ * same checkpoint positions, and every seed (the main one included) is probed and
+ * put through the information plane with the demo's settings. Per dimension and
+ * checkpoint: the test accuracy of the layer chosen on validation and the corrected
+ * HSIC I(X;T) of the middle layer, as mean, min and max over seeds (the bands).
+ * With K = 1 (the default) the stage only says how to ask for bands. */
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "format/format.h" /* internal: model, base */
+#include "report/report.h"
+#include "tiller/analysis.h"
+#include "tiller/world.h"
+#include "demo.h"
+
+#define PATH_CAP 4096
+
+static tl_status ensure_dir(const char *p) {
+    if (tl_path_is_dir(p)) return TL_OK;
+    if (mkdir(p, 0777) != 0 && !tl_path_is_dir(p)) return tl_errorf(TL_E_IO, "%s: cannot create directory", p);
+    return TL_OK;
+}
+
+/* Capture the picked checkpoints of series dir `pre` on every probe set into acts_dir/<dim>. */
+static tl_status capture_seed(tl_demo *d, const char *pre, const char *acts_dir) {
+    tl_ckpt_list l = {0}, pick = {0};
+    tl_status s = tl_series_list(pre, &l);
+    if (!s && l.n == 0) s = tl_errorf(TL_E_FORMAT, "%s: no checkpoints", pre);
+    int *idx = s ? NULL : tl_malloc(sizeof(int) * (size_t)l.n);
+    pick.items = s ? NULL : tl_malloc(sizeof(tl_ckpt) * (size_t)l.n);
+    if (!s && (!idx || !pick.items)) s = tl_errorf(TL_E_NOMEM, "out of memory");
+    if (!s) {
+        pick.n = tl_demo_pick(l.n, d->cfg.acts_ckpts, idx);
+        for (int i = 0; i < pick.n; i++) pick.items[i] = l.items[idx[i]];
+    }
+    if (!s) s = ensure_dir(acts_dir);
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char csv[PATH_CAP], out[PATH_CAP], rel[64];
+        snprintf(rel, sizeof rel, "%s.csv", tl_world_dim_names[k]);
+        s = tl_demo_path(d, "acts", rel, csv, sizeof csv); /* the acts stage's probe sets */
+        if (!s) s = tl_demo_fmt(out, sizeof out, "%s/%s", acts_dir, tl_world_dim_names[k]);
+        tl_acts_run_opts o = {0};
+        o.acts.points = "embed,resid_post";
+        o.acts.reduce = TL_REDUCE_LAST;
+        o.acts.truncate = 1;
+        tl_acts_run_report rep;
+        if (!s) s = tl_acts_run(&pick, 1, csv, &o, out, &rep);
+    }
+    tl_free(idx);
+    tl_free(pick.items);
+    tl_ckpt_list_free(&l);
+    return s;
+}
+
+/* Probe and information plane of one seed's captures; acc [C] and ixt [C] (middle layer) out. */
+static tl_status analyse_seed(const char *acts, const char *out, double *acc, double *ixt, int *C_out, int64_t *steps) {
+    tl_acts_series *ser = NULL;
+    tl_status s = tl_acts_series_open(acts, &ser);
+    if (s) return s;
+    int C = ser->n, P = ser->items[0]->n_points;
+    double *buf = tl_malloc(sizeof(double) * (size_t)C * (2 * P + 5)), *sel = buf ? buf + (size_t)C * P : NULL,
+           *ix = buf ? sel + (size_t)C * 5 : NULL;
+    if (!buf) s = tl_errorf(TL_E_NOMEM, "out of memory");
+    char pout[PATH_CAP], iout[PATH_CAP];
+    if (!s) s = tl_demo_fmt(pout, sizeof pout, "%s/probe", out);
+    if (!s) s = tl_demo_fmt(iout, sizeof iout, "%s/infoplane", out);
+    if (!s) s = ensure_dir(out);
+    if (!s) {
+        tl_probe_run_opts po = {0};
+        tl_probe_opts_default(&po.probe);
+        po.probe.val = 0.2; /* as the probe stage */
+        po.acc_out = buf;
+        po.sel_out = sel;
+        s = tl_probe_run(ser, &po, pout);
+    }
+    if (!s) {
+        tl_infoplane_opts io; /* as the infoplane stage */
+        tl_infoplane_opts_default(&io);
+        io.split = 1.0;
+        io.hsic_rows = 1000;
+        io.ixt_out = ix;
+        s = tl_infoplane_run(ser, &io, iout);
+    }
+    char mid[32];
+    snprintf(mid, sizeof mid, "resid_post.%d", (P - 1) / 2); /* points: embed, resid_post.0 .. L-1 */
+    int pm = 0;
+    for (int p = 0; p < P; p++)
+        if (!strcmp(ser->items[0]->points[p], mid)) pm = p;
+    for (int c = 0; c < C && !s; c++) {
+        acc[c] = sel[(size_t)c * 5 + 2];
+        ixt[c] = ix[(size_t)c * P + pm];
+        steps[c] = ser->items[c]->step;
+    }
+    *C_out = C;
+    tl_free(buf);
+    tl_acts_series_free(ser);
+    return s;
+}
+
+#define MAX_C 128
+
+tl_status tl_demo_seeds_run(tl_demo *d, const char *dir) {
+    int K = d->cfg.seeds;
+    if (K <= 1) return TL_OK; /* the report says how to ask for bands */
+    if (K > 16) return tl_errorf(TL_E_ARG, "demo: %d seeds (at most 16)", K);
+    double(*acc)[TL_DIM__COUNT][MAX_C] = tl_calloc(16, sizeof *acc), (*ixt)[TL_DIM__COUNT][MAX_C] = tl_calloc(16, sizeof *ixt);
+    int64_t steps[MAX_C];
+    int C = 0;
+    tl_status s = acc && ixt ? TL_OK : tl_errorf(TL_E_NOMEM, "out of memory");
+    tl_strbuf per = {0};
+    tl_strbuf_puts(&per, "dimension,seed,step,probe_test_acc,ixt_hsic_corrected_mid_layer\n");
+    for (int j = 0; j < K && j < 16 && !s; j++) {
+        uint64_t seed = d->o.seed + (uint64_t)j;
+        char sdir[PATH_CAP], pre[PATH_CAP], acts[PATH_CAP];
+        s = tl_demo_fmt(sdir, sizeof sdir, "%s/seed-%llu", dir, (unsigned long long)seed);
+        if (!s) s = ensure_dir(sdir);
+        if (!s && j > 0) { /* another pre-training run of the same preset */
+            tl_demo dj = *d;
+            dj.o.seed = seed;
+            s = tl_demo_fmt(pre, sizeof pre, "%s/pretrain", sdir);
+            if (!s) s = ensure_dir(pre);
+            if (!s) s = tl_demo_pretrain_run(&dj, pre);
+            if (!s) s = tl_demo_fmt(acts, sizeof acts, "%s/acts", sdir);
+            if (!s) s = capture_seed(d, pre, acts);
+        } else if (!s) {
+            s = tl_demo_path(d, "acts", NULL, acts, sizeof acts); /* the main series, captured already */
+        }
+        for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+            char a[PATH_CAP], o[PATH_CAP];
+            int Cj = 0;
+            s = tl_demo_fmt(a, sizeof a, "%s/%s", acts, tl_world_dim_names[k]);
+            if (!s) s = tl_demo_fmt(o, sizeof o, "%s/%s", sdir, tl_world_dim_names[k]);
+            tl_demo_step(d, (int64_t)j * TL_DIM__COUNT + k, (int64_t)K * TL_DIM__COUNT, -1, tl_world_dim_names[k]);
+            double a1[MAX_C], x1[MAX_C];
+            int64_t st[MAX_C];
+            if (!s) s = analyse_seed(a, o, a1, x1, &Cj, st);
+            if (!s && (Cj > MAX_C || (C && Cj != C)))
+                s = tl_errorf(TL_E_FORMAT, "%s: %d checkpoints, the main series has %d", a, Cj, C);
+            for (int c = 0; c < Cj && !s; c++) {
+                acc[j][k][c] = a1[c], ixt[j][k][c] = x1[c], steps[c] = st[c];
+                tl_strbuf_printf(&per, "%s,%llu,%lld,%.6f,%.6f\n", tl_world_dim_names[k], (unsigned long long)seed,
+                                 (long long)st[c], a1[c], x1[c]);
+            }
+            C = Cj;
+        }
+    }
+    /* the bands: mean, min, max over seeds per dimension and checkpoint; one chart per quantity */
+    tl_strbuf bands = {0};
+    tl_strbuf_puts(&bands, "dimension,step,quantity,mean,min,max,seeds\n");
+    for (int q = 0; q < 2 && !s; q++)
+        for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+            double x[MAX_C], y[3][MAX_C];
+            for (int c = 0; c < C; c++) {
+                double sum = 0, lo = INFINITY, hi = -INFINITY;
+                for (int j = 0; j < K; j++) {
+                    double v = q ? ixt[j][k][c] : acc[j][k][c];
+                    sum += v, lo = fmin(lo, v), hi = fmax(hi, v);
+                }
+                x[c] = (double)steps[c];
+                y[0][c] = sum / K, y[1][c] = lo, y[2][c] = hi;
+                tl_strbuf_printf(&bands, "%s,%lld,%s,%.6f,%.6f,%.6f,%d\n", tl_world_dim_names[k], (long long)steps[c],
+                                 q ? "ixt_hsic_corrected_mid_layer" : "probe_test_acc", sum / K, lo, hi, K);
+            }
+            tl_chart_series ser[3] = {{"mean", x, y[0], C}, {"min", x, y[1], C}, {"max", x, y[2], C}};
+            char title[200], path[PATH_CAP];
+            snprintf(title, sizeof title, "%s: %s over %d seeds", tl_world_dim_names[k],
+                     q ? "corrected HSIC I(X;T), middle layer" : "probe test accuracy (layer chosen on validation)", K);
+            tl_chart ch = {title, "step", q ? "I(X;T) - shuffled" : "test accuracy", 0, 0, TL_AXIS_LOG1P, 0, 0};
+            if (!q) ch.y_max = 1; /* accuracy on its whole range */
+            tl_strbuf svg = {0};
+            s = tl_svg_line_chart(&svg, &ch, ser, 3);
+            if (!s)
+                s = tl_demo_fmt(path, sizeof path, "%s/seeds_%s_%s.svg", dir, q ? "infoplane" : "probe",
+                                tl_world_dim_names[k]);
+            if (!s) s = tl_svg_save(&svg, path);
+            tl_strbuf_free(&svg);
+        }
+    char path[PATH_CAP];
+    if (!s) s = tl_strbuf_status(&per);
+    if (!s) s = tl_strbuf_status(&bands);
+    if (!s) s = tl_demo_fmt(path, sizeof path, "%s/seeds.csv", dir);
+    if (!s) s = tl_file_write_atomic(path, per.s, per.len);
+    if (!s) s = tl_demo_fmt(path, sizeof path, "%s/seeds_bands.csv", dir);
+    if (!s) s = tl_file_write_atomic(path, bands.s, bands.len);
+    tl_strbuf_free(&per);
+    tl_strbuf_free(&bands);
+    tl_free(acc);
+    tl_free(ixt);
+    return s;
+}
+
+tl_status tl_demo_seeds_report(tl_demo *d, const char *dir, tl_html *h) {
+    int K = d->cfg.seeds;
+    if (K <= 1) {
+        tl_html_para(h, NULL,
+                     "One pre-training seed (the default, for time): the curves above have no band over seeds. "
+                     "`tiller demo --seeds K` pre-trains K - 1 more series with seeds S+1 .. S+K-1 and draws the "
+                     "probe and information-plane curves as mean, min and max over the K seeds "
+                     "(docs/analysis.md gives the K = 3 preset's measured time).");
+        return TL_OK;
+    }
+    tl_html_para(h, NULL,
+                 "%d pre-training runs of the same preset with seeds %llu .. %llu, captured on the same probe sets "
+                 "at the same checkpoint positions and analysed with the same settings. Bands: mean, min and max "
+                 "over the seeds (seeds/seeds_bands.csv; per seed: seeds/seeds.csv). A difference between "
+                 "checkpoints smaller than the band's width is not a trend of training.",
+                 K, (unsigned long long)d->o.seed, (unsigned long long)(d->o.seed + (uint64_t)K - 1));
+    (void)dir;
+    tl_status s = TL_OK;
+    for (int q = 0; q < 2 && !s; q++)
+        for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+            char svg[96], cap[200];
+            snprintf(svg, sizeof svg, "seeds_%s_%s.svg", q ? "infoplane" : "probe", tl_world_dim_names[k]);
+            snprintf(cap, sizeof cap, "%s: %s over %d seeds (mean, min, max)", tl_world_dim_names[k],
+                     q ? "corrected HSIC I(X;T) of the middle layer" : "probe test accuracy", K);
+            s = tl_demo_inline_svg(d, h, "seeds", svg, "seeds_bands.csv", cap);
+        }
+    return s;
+}

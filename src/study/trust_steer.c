@@ -1,0 +1,744 @@
+/* trust_steer.c: the steering table of the trust-dynamics experiment, the
+ * reference protocol by default (issue 13 point 5, docs/steering.md):
+ *   - one vector per dimension, mean difference of that dimension's pairs, fitted on
+ *     the pairs about a seeded share of the world's people (trust_protocol.c);
+ *   - added at the last position (token_pos = -1) of the middle layer;
+ *   - sources: a mid-training checkpoint, the final one and the chat model, each
+ *     vector rescaled to the chat vector's norm (matched; raw scales reported too);
+ *   - evaluation items about the other people only (no shared person or prompt);
+ *   - every steered cell compared item by item with the unsteered model (exact sign
+ *     test = McNemar's for 0/1 metrics, Wald interval), Holm-corrected over cells. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format/format.h" /* internal: model, base */
+#include "analysis/stats.h" /* internal */
+#include "report/report.h"
+#include "tiller/eval.h"
+#include "tiller/tokenizer.h"
+#include "tiller/world.h"
+#include "trust_protocol.h"
+
+#define PATH_CAP TL_TRUST_PATH_CAP
+#define MAX_ITEMS 64
+#define MAX_TASKS 16
+#define MAX_VECS 8
+#define MIN_ITEMS 300
+#define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity,world_capability"
+
+static void say(const tl_trust_opts *o, const char *fmt, ...) TL_PRINTF(2, 3);
+static void say(const tl_trust_opts *o, const char *fmt, ...) {
+    if (!o->log) return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    o->log(o->log_user, buf);
+}
+
+/* The dimension whose vector a task measures; tasks not listed (capability) are
+ * scored under every vector: the cost of each push. */
+static const char *task_dimension(const char *task) {
+    static const char *const map[][2] = {{"world_truth", "reliability"},   {"truthfulqa_mc", "reliability"},
+                                         {"world_stereotype", "fairness"}, {"world_toxicity", "toxicity"},
+                                         {"world_privacy", "privacy"},     {"world_sentiment", "robustness"}};
+    for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+        if (!strcmp(task, map[i][0])) return map[i][1];
+    return NULL;
+}
+
+typedef struct {
+    char name[128]; /* "ckpt-25" or "chat" */
+    int64_t step;   /* -1 for the chat model */
+    char path[PATH_CAP];
+} source;
+
+/* n sources: the checkpoints nearest to j / n of the last step, j = 1 .. n (n = 2: the middle
+ * of training and its end), distinct, in step order. */
+static int pick_sources(const tl_ckpt_list *l, int n, int *idx) {
+    int k = 0;
+    double last = (double)l->items[l->n - 1].step;
+    for (int j = 1; j <= n && k < l->n; j++) {
+        double t = last * j / n;
+        int best = -1;
+        for (int i = 0; i < l->n; i++) {
+            int used = 0;
+            for (int q = 0; q < k; q++) used |= idx[q] == i;
+            if (!used && (best < 0 || fabs((double)l->items[i].step - t) < fabs((double)l->items[best].step - t)))
+                best = i;
+        }
+        if (best >= 0) idx[k++] = best;
+    }
+    for (int i = 1; i < k; i++)
+        for (int j = i; j > 0 && idx[j] < idx[j - 1]; j--) {
+            int t = idx[j];
+            idx[j] = idx[j - 1], idx[j - 1] = t;
+        }
+    return k;
+}
+
+static tl_status parse_scales(const char *s, double *out, int *n) {
+    char buf[1024], *items[MAX_ITEMS];
+    *n = tl_trust_split_list(s, buf, sizeof buf, items, MAX_ITEMS);
+    for (int i = 0; i < *n; i++) {
+        char *e;
+        out[i] = strtod(items[i], &e);
+        if (*e || !isfinite(out[i]))
+            return tl_errorf(TL_E_ARG, "steering scales '%s': '%s' is not a number", s, items[i]);
+    }
+    if (*n == 0) return tl_errorf(TL_E_ARG, "steering scales: the list is empty");
+    return TL_OK;
+}
+
+static tl_status resolve_sources(const tl_trust_opts *o, const tl_ckpt_list *ckpts, source *src, int *n_out) {
+    int idx[MAX_ITEMS], n_src = 0;
+    tl_status s = TL_OK;
+    if (o->sources) {
+        char sbuf[1024], *items[MAX_ITEMS];
+        int n = tl_trust_split_list(o->sources, sbuf, sizeof sbuf, items, MAX_ITEMS);
+        for (int i = 0; i < n && s == TL_OK; i++) {
+            char *e;
+            long long step = strtoll(items[i], &e, 10);
+            int found = -1;
+            for (int c = 0; c < ckpts->n && !*e; c++)
+                if (ckpts->items[c].step == step) found = c;
+            if (found < 0) s = tl_errorf(TL_E_ARG, "--sources: %s has no checkpoint at step '%s'", o->series, items[i]);
+            else idx[n_src++] = found;
+        }
+        if (s == TL_OK && n_src == 0) s = tl_errorf(TL_E_ARG, "--sources: the list is empty");
+    } else {
+        n_src = pick_sources(ckpts, o->n_sources > 0 ? (o->n_sources < MAX_ITEMS ? o->n_sources : MAX_ITEMS) : 2, idx);
+    }
+    for (int i = 0; i < n_src && s == TL_OK; i++) {
+        const tl_ckpt *c = &ckpts->items[idx[i]];
+        snprintf(src[i].name, sizeof src[i].name, "%s", c->name);
+        src[i].step = c->step;
+        snprintf(src[i].path, sizeof src[i].path, "%s", c->path);
+    }
+    if (s == TL_OK) {
+        snprintf(src[n_src].name, sizeof src[n_src].name, "chat");
+        src[n_src].step = -1;
+        snprintf(src[n_src].path, sizeof src[n_src].path, "%s", o->chat);
+        n_src++;
+    }
+    *n_out = n_src;
+    return s;
+}
+
+static tl_status pairs_path(const tl_trust_opts *o, char *pairs) {
+    if (o->pairs) {
+        snprintf(pairs, PATH_CAP, "%s", o->pairs);
+        return TL_OK;
+    }
+    if (!o->world) return tl_errorf(TL_E_ARG, "trust-dynamics: steering needs pairs (--pairs FILE or --world DIR)");
+    return tl_trust_join(pairs, o->world, "steering/pairs.jsonl");
+}
+
+/* The vectors: one per world dimension present in a JSONL pair file (or --pair-dim's
+ * one), else one from every pair ("all"). names[v] NULL = no dimension filter. */
+static tl_status load_vector_pairs(const tl_trust_opts *o, const char *pairs, tl_steer_data **pd, const char **names,
+                                   int *n_vec) {
+    *n_vec = 0;
+    if (o->pair_dim) {
+        names[0] = o->pair_dim;
+        *n_vec = 1;
+        return tl_steer_data_load(pairs, o->pair_dim, 0, &pd[0]);
+    }
+    size_t len = strlen(pairs);
+    if (len > 6 && !strcmp(pairs + len - 6, ".jsonl"))
+        for (int d = 0; d < TL_DIM__COUNT && *n_vec < MAX_VECS; d++) {
+            tl_steer_data *x = NULL;
+            if (tl_steer_data_load(pairs, tl_world_dim_names[d], 0, &x) == TL_OK) { /* a missing dimension: none */
+                names[*n_vec] = tl_world_dim_names[d];
+                pd[(*n_vec)++] = x;
+            }
+        }
+    if (*n_vec > 0) return TL_OK;
+    names[0] = "all";
+    *n_vec = 1;
+    return tl_steer_data_load(pairs, NULL, 0, &pd[0]);
+}
+
+tl_status tl_trust_steering_precheck(const tl_trust_opts *o, const tl_ckpt_list *ckpts) {
+    double scales[MAX_ITEMS];
+    int n;
+    if (!(o->fit_share > 0 && o->fit_share < 1))
+        return tl_errorf(TL_E_ARG, "trust-dynamics: fit share %g is not in (0, 1)", o->fit_share);
+    if (!(o->alpha > 0 && o->alpha < 1)) return tl_errorf(TL_E_ARG, "trust-dynamics: alpha %g is not in (0, 1)", o->alpha);
+    tl_status s = parse_scales(o->scales, scales, &n);
+    source *src = tl_calloc(MAX_ITEMS + 1, sizeof *src);
+    if (s == TL_OK && !src) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    if (s == TL_OK) s = resolve_sources(o, ckpts, src, &n);
+    tl_free(src);
+    char pairs[PATH_CAP];
+    if (s == TL_OK) s = pairs_path(o, pairs);
+    tl_steer_data *pd[MAX_VECS] = {0};
+    const char *names[MAX_VECS];
+    int n_vec = 0;
+    if (s == TL_OK) s = load_vector_pairs(o, pairs, pd, names, &n_vec);
+    for (int v = 0; v < n_vec; v++) tl_steer_data_free(pd[v]);
+    char tbuf[1024], *tnames[MAX_TASKS];
+    int n_tasks = tl_trust_split_list(o->tasks ? o->tasks : DEFAULT_TASKS, tbuf, sizeof tbuf, tnames, MAX_TASKS);
+    if (s == TL_OK && n_tasks == 0) s = tl_errorf(TL_E_ARG, "trust-dynamics: no evaluation tasks");
+    tl_eval_load_opts lo = {o->eval_data ? o->eval_data : "../shared/data", o->world, NULL, 0};
+    for (int k = 0; k < n_tasks && s == TL_OK; k++) {
+        tl_eval_task *t = NULL;
+        s = tl_eval_task_load(tnames[k], &lo, &t);
+        tl_eval_task_free(t);
+    }
+    if (s == TL_OK && o->world) {
+        tl_trust_people pp;
+        s = tl_trust_people_load(o->world, &pp);
+        if (s == TL_OK) tl_trust_people_free(&pp);
+    }
+    return s;
+}
+
+/* ---- cells ------------------------------------------------------------------------- */
+
+typedef struct {
+    int src, vec; /* -1, -1: the unsteered baseline */
+    double scale; /* matched units (multiples of the chat vector of the same dimension) */
+    double raw_scale, added_norm;
+    int task, metric;
+    double value, stderr_;
+    int n;
+    tl_paired_result vs_base;
+    double p_holm;
+} cell;
+
+typedef struct {
+    cell *c;
+    int n, cap;
+} cells;
+
+typedef struct {
+    double *v[MAX_TASKS]; /* the unsteered model's per-item values [n_items, n_metrics] */
+    int n_items[MAX_TASKS], n_metrics[MAX_TASKS];
+} baseline_items;
+
+static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *r, const baseline_items *base) {
+    int k = proto->task;
+    for (int m = 0; m < r->n_metrics; m++) {
+        if (t->n == t->cap) {
+            int nc = t->cap ? 2 * t->cap : 64;
+            cell *p = tl_realloc(t->c, (size_t)nc * sizeof *p);
+            if (!p) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            t->c = p;
+            t->cap = nc;
+        }
+        cell *c = &t->c[t->n++];
+        *c = *proto;
+        c->metric = m;
+        c->value = r->metrics[m].mean;
+        c->stderr_ = r->metrics[m].stderr_;
+        c->n = r->metrics[m].n;
+        c->p_holm = NAN;
+        if (proto->src >= 0 && base->v[k] && base->n_items[k] == r->n_items && base->n_metrics[k] == r->n_metrics) {
+            int n = r->n_items, nm = r->n_metrics;
+            double *a = tl_malloc((size_t)2 * (n ? n : 1) * sizeof *a), *b = a ? a + n : NULL;
+            if (!a) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            for (int i = 0; i < n; i++) {
+                a[i] = base->v[k][(size_t)i * nm + m];
+                b[i] = r->values[(size_t)i * nm + m];
+            }
+            tl_paired_values(a, b, n, &c->vs_base);
+            tl_free(a);
+        }
+    }
+    return TL_OK;
+}
+
+typedef struct {
+    const tl_trust_opts *o;
+    const tl_model *chat;
+    const tl_tokenizer *tok;
+    tl_eval_task **tasks;
+    int n_tasks;
+    char (*metric_names)[4][32];
+    baseline_items base;
+    cells table;
+} steer_run;
+
+/* Evaluate the tasks with want[k] set under hook h (NULL: the unsteered baseline). */
+static tl_status eval_tasks(steer_run *R, const tl_steer_hook *h, const unsigned char *want, const cell *proto) {
+    tl_eval_opts eo;
+    tl_eval_opts_default(&eo);
+    eo.limit = R->o->eval_limit;
+    eo.max_new_tokens = R->o->max_new;
+    eo.n_workers = tl_eval_workers(R->chat, &eo, 1 << 30); /* the steering hook is read-only: parallel is safe */
+    tl_status s = h ? tl_steer_attach(h, &eo.hooks) : TL_OK;
+    for (int k = 0; k < R->n_tasks && s == TL_OK; k++) {
+        if (!want[k]) continue;
+        tl_eval_result r;
+        memset(&r, 0, sizeof r);
+        s = tl_eval_run(R->chat, R->tok, R->tasks[k], &eo, &r);
+        if (s == TL_OK) {
+            for (int q = 0; q < r.n_metrics && q < 4; q++)
+                snprintf(R->metric_names[k][q], 32, "%s", r.metrics[q].name);
+            if (!h && r.values) { /* keep the unsteered per-item values for the paired tests */
+                size_t bytes = (size_t)r.n_items * r.n_metrics * sizeof(double);
+                tl_free(R->base.v[k]);
+                R->base.v[k] = tl_malloc(bytes ? bytes : 1);
+                if (!R->base.v[k]) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+                else memcpy(R->base.v[k], r.values, bytes);
+                R->base.n_items[k] = r.n_items;
+                R->base.n_metrics[k] = r.n_metrics;
+            }
+            cell c = *proto;
+            c.task = k;
+            if (s == TL_OK) s = add_results(&R->table, &c, &r, &R->base);
+        }
+        tl_eval_result_free(&r);
+    }
+    return s;
+}
+
+/* The norm of v over layers first .. last. */
+static double vec_norm(const tl_steer_vec *v, int first, int last) {
+    double ss = 0;
+    for (int l = first; l <= last; l++)
+        for (int i = 0; i < v->dim; i++) ss += (double)v->dir[(size_t)l * v->dim + i] * v->dir[(size_t)l * v->dim + i];
+    return sqrt(ss);
+}
+
+/* ---- output -------------------------------------------------------------------------- */
+
+typedef struct {
+    const source *src;
+    int n_src;
+    const double *scales;
+    int n_scales;
+    const char *const *vec_names;
+    int n_vec;
+    const int *vec_of_task; /* [task] the task's own vector, -1 = scored under every vector */
+    unsigned char vec_used[MAX_VECS]; /* some steered cell used the vector */
+    const int *items_total, *items_kept;
+    const int *n_fit, *n_pairs;
+    const double (*norm)[MAX_VECS]; /* [source][vector] raw norm at the steered layers */
+    int first, last;
+} table_info;
+
+static int base_cell(const cells *t, int task, int metric) {
+    for (int i = 0; i < t->n; i++)
+        if (t->c[i].src < 0 && t->c[i].task == task && t->c[i].metric == metric) return i;
+    return -1;
+}
+
+static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
+    const tl_trust_opts *o = R->o;
+    const cells *t = &R->table;
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,"
+                         "p_sign_test,marked,p_holm,vector,raw_scale,added_norm\n");
+    cJSON *j = cJSON_CreateObject(), *rows = cJSON_CreateArray();
+    cJSON_AddStringToObject(j, "chat", o->chat);
+    cJSON_AddStringToObject(j, "series", o->series);
+    cJSON_AddStringToObject(j, "method", tl_steer_method_name(o->method));
+    cJSON_AddStringToObject(j, "norm", o->norm == TL_STEER_NORM_UNIT ? "unit" : "std");
+    cJSON_AddNumberToObject(j, "layer_first", ti->first);
+    cJSON_AddNumberToObject(j, "layer_last", ti->last);
+    cJSON_AddStringToObject(j, "positions", o->last_only ? "last" : "all");
+    cJSON_AddStringToObject(j, "scale_units", o->no_norm_match ? "raw: each vector's own" :
+                                              "matched: every vector rescaled to the chat vector's norm");
+    cJSON_AddNumberToObject(j, "fit_share_of_people", o->fit_share);
+    cJSON_AddNumberToObject(j, "alpha", o->alpha);
+    cJSON_AddStringToObject(j, "correction", "Holm over every steered cell");
+    cJSON *jv = cJSON_AddArrayToObject(j, "vectors");
+    for (int v = 0; v < ti->n_vec; v++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "dimension", ti->vec_names[v]);
+        cJSON_AddNumberToObject(x, "pairs", ti->n_pairs[v]);
+        cJSON_AddNumberToObject(x, "fitting_pairs", ti->n_fit[v]);
+        cJSON *nr = cJSON_AddObjectToObject(x, "raw_norm");
+        for (int q = 0; q < ti->n_src; q++) cJSON_AddNumberToObject(nr, ti->src[q].name, ti->norm[q][v]);
+        cJSON_AddItemToArray(jv, x);
+    }
+    cJSON *jt = cJSON_AddArrayToObject(j, "tasks");
+    for (int k = 0; k < R->n_tasks; k++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "task", R->tasks[k]->name);
+        cJSON_AddNumberToObject(x, "items", ti->items_total[k]);
+        cJSON_AddNumberToObject(x, "items_disjoint", ti->items_kept[k]);
+        int b = base_cell(t, k, 0);
+        double v = b >= 0 ? t->c[b].value : NAN;
+        cJSON_AddNumberToObject(x, "unsteered", isfinite(v) ? v : -1);
+        cJSON_AddBoolToObject(x, "unsteered_in_0.15_0.85", isfinite(v) && v >= 0.15 && v <= 0.85);
+        cJSON_AddBoolToObject(x, "at_least_300_items", b >= 0 && t->c[b].n >= MIN_ITEMS);
+        cJSON_AddItemToArray(jt, x);
+    }
+    cJSON_AddItemToObject(j, "rows", rows);
+    for (int i = 0; i < t->n; i++) {
+        const cell *c = &t->c[i];
+        /* the unsteered baseline is the scale-0 row of every source and vector that scores the task */
+        for (int q = c->src < 0 ? 0 : c->src; q < (c->src < 0 ? ti->n_src : c->src + 1); q++)
+            for (int v = c->src < 0 ? 0 : c->vec; v < (c->src < 0 ? ti->n_vec : c->vec + 1); v++) {
+                if (c->src < 0 && ((ti->vec_of_task[c->task] >= 0 && v != ti->vec_of_task[c->task]) || !ti->vec_used[v]))
+                    continue;
+                double scale = c->src < 0 ? 0 : c->scale;
+                tl_strbuf_printf(&csv, "%s,%lld,%g,%s,%s,", ti->src[q].name, (long long)ti->src[q].step, scale,
+                                 R->tasks[c->task]->name, R->metric_names[c->task][c->metric]);
+                if (isfinite(c->value)) tl_strbuf_printf(&csv, "%.6f", c->value);
+                tl_strbuf_puts(&csv, ",");
+                if (isfinite(c->stderr_)) tl_strbuf_printf(&csv, "%.6f", c->stderr_);
+                tl_strbuf_printf(&csv, ",%d", c->n);
+                const tl_paired_result *pr = &c->vs_base;
+                int marked = pr->n > 0 && c->p_holm <= o->alpha;
+                if (pr->n > 0)
+                    tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6g,%d,%.6g", pr->diff, pr->lo, pr->hi, pr->p, marked,
+                                     c->p_holm);
+                else tl_strbuf_puts(&csv, ",,,,,0,");
+                tl_strbuf_printf(&csv, ",%s,%g,%g\n", ti->vec_names[v], c->src < 0 ? 0 : c->raw_scale,
+                                 c->src < 0 ? 0 : c->added_norm);
+                cJSON *r = cJSON_CreateObject();
+                cJSON_AddStringToObject(r, "source", ti->src[q].name);
+                cJSON_AddNumberToObject(r, "step", (double)ti->src[q].step);
+                cJSON_AddStringToObject(r, "vector", ti->vec_names[v]);
+                cJSON_AddNumberToObject(r, "scale", scale);
+                cJSON_AddNumberToObject(r, "raw_scale", c->src < 0 ? 0 : c->raw_scale);
+                cJSON_AddNumberToObject(r, "added_norm", c->src < 0 ? 0 : c->added_norm);
+                cJSON_AddStringToObject(r, "task", R->tasks[c->task]->name);
+                cJSON_AddStringToObject(r, "metric", R->metric_names[c->task][c->metric]);
+                if (isfinite(c->value)) cJSON_AddNumberToObject(r, "value", c->value);
+                else cJSON_AddNullToObject(r, "value");
+                if (isfinite(c->stderr_)) cJSON_AddNumberToObject(r, "stderr", c->stderr_);
+                else cJSON_AddNullToObject(r, "stderr");
+                cJSON_AddNumberToObject(r, "n", c->n);
+                if (pr->n > 0) {
+                    cJSON *x = cJSON_AddObjectToObject(r, "vs_unsteered");
+                    cJSON_AddStringToObject(x, "test", "two-sided exact sign test on per-item differences "
+                                                       "(McNemar's exact test for 0/1 metrics)");
+                    cJSON_AddNumberToObject(x, "n", pr->n);
+                    cJSON_AddNumberToObject(x, "worse", (double)pr->only_a);
+                    cJSON_AddNumberToObject(x, "better", (double)pr->only_b);
+                    cJSON_AddNumberToObject(x, "diff", pr->diff);
+                    cJSON_AddNumberToObject(x, "lo95", pr->lo);
+                    cJSON_AddNumberToObject(x, "hi95", pr->hi);
+                    cJSON_AddNumberToObject(x, "p", pr->p);
+                    cJSON_AddNumberToObject(x, "p_holm", c->p_holm);
+                    cJSON_AddBoolToObject(x, "marked", marked);
+                }
+                cJSON_AddItemToArray(rows, r);
+            }
+    }
+    char path[PATH_CAP];
+    tl_status s = tl_trust_join(path, o->out, "steering.csv");
+    if (s == TL_OK) s = tl_strbuf_status(&csv);
+    if (s == TL_OK) s = tl_file_write_atomic(path, csv.s, csv.len);
+    tl_strbuf_free(&csv);
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (s == TL_OK && !text) s = tl_errorf(TL_E_NOMEM, "steering.json: out of memory");
+    if (s == TL_OK) s = tl_trust_join(path, o->out, "steering.json");
+    if (s == TL_OK) s = tl_file_write_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return s;
+}
+
+/* The cell of (source q, vector v, scale, task k, first metric); the baseline at scale 0. */
+static const cell *find_cell(const cells *t, int q, int v, double scale, int k) {
+    for (int i = 0; i < t->n; i++) {
+        const cell *c = &t->c[i];
+        if (c->task != k || c->metric != 0) continue;
+        if (scale == 0 ? c->src < 0 : (c->src == q && c->vec == v && c->scale == scale)) return c;
+    }
+    return NULL;
+}
+
+static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbuf *md) {
+    const tl_trust_opts *o = R->o;
+    const cells *t = &R->table;
+    int n_steered = 0, n_marked = 0;
+    for (int i = 0; i < t->n; i++)
+        if (t->c[i].vs_base.n > 0) n_steered++, n_marked += t->c[i].p_holm <= o->alpha;
+    tl_strbuf_printf(md,
+                     "\n## Steering table\n\nOne vector per dimension (%s of that dimension's pairs about %.0f %% of "
+                     "the people, layers %d-%d, %s position%s), from each source, %s, added to the chat model `%s`. "
+                     "Evaluation items name none of the people of the fitting prompts and contain none of their "
+                     "questions. Cells: the task's first metric; `*` marks a cell that differs from the unsteered "
+                     "model at Holm-corrected p <= %g over all %d steered cells (two-sided exact sign test on "
+                     "the per-item differences, McNemar's exact test for 0/1 metrics); %d are marked. Differences, "
+                     "intervals, raw scales and norms in steering.csv.\n\n",
+                     tl_steer_method_name(o->method), 100 * o->fit_share, ti->first, ti->last,
+                     o->last_only ? "the last" : "every", o->last_only ? " (token_pos = -1)" : "s",
+                     o->no_norm_match ? "each at its own norm (raw scales)"
+                                      : "rescaled to the norm of the chat model's vector of the same dimension "
+                                        "(scales in those units)",
+                     o->chat, o->alpha, n_steered, n_marked);
+    tl_strbuf_puts(md, "| task | items (disjoint of all) | unsteered | in 0.15-0.85 | vector |\n|---|---|---:|---|---|\n");
+    for (int k = 0; k < R->n_tasks; k++) {
+        const cell *b = find_cell(t, 0, 0, 0, k);
+        double v = b ? b->value : NAN;
+        tl_strbuf_printf(md, "| %s %s | %d of %d%s | %.3f | %s | %s |\n", R->tasks[k]->name, R->metric_names[k][0],
+                         ti->items_kept[k], ti->items_total[k], b && b->n < MIN_ITEMS ? " (< 300)" : "", v,
+                         isfinite(v) && v >= 0.15 && v <= 0.85 ? "yes" : "**no**",
+                         ti->vec_of_task[k] >= 0 ? ti->vec_names[ti->vec_of_task[k]] : "every");
+    }
+    tl_strbuf_puts(md, "\n| source | vector | raw norm | scale |");
+    for (int k = 0; k < R->n_tasks; k++) tl_strbuf_printf(md, " %s |", R->tasks[k]->name);
+    tl_strbuf_puts(md, "\n|---|---|---:|---:|");
+    for (int k = 0; k < R->n_tasks; k++) tl_strbuf_puts(md, "---:|");
+    tl_strbuf_puts(md, "\n");
+    for (int q = 0; q < ti->n_src; q++)
+        for (int v = 0; v < ti->n_vec; v++)
+            for (int si = 0; si < ti->n_scales && ti->vec_used[v]; si++) {
+                tl_strbuf_printf(md, "| %s | %s | %.4g | %g |", ti->src[q].name, ti->vec_names[v], ti->norm[q][v],
+                                 ti->scales[si]);
+                for (int k = 0; k < R->n_tasks; k++) {
+                    const cell *c = ti->vec_of_task[k] < 0 || ti->vec_of_task[k] == v
+                                        ? find_cell(t, q, v, ti->scales[si], k)
+                                        : NULL;
+                    if (c && isfinite(c->value))
+                        tl_strbuf_printf(md, " %.3f%s |", c->value,
+                                         c->vs_base.n > 0 && c->p_holm <= o->alpha ? "*" : "");
+                    else tl_strbuf_puts(md, " |");
+                }
+                tl_strbuf_puts(md, "\n");
+            }
+    /* charts: per task and vector, the first metric against the scale, one line per source, and the marked cells */
+    tl_status s = TL_OK;
+    int ns = ti->n_scales, nsrc = ti->n_src;
+    double *y = tl_malloc((size_t)2 * nsrc * ns * sizeof *y);
+    tl_chart_series *ser = tl_malloc((size_t)2 * nsrc * sizeof *ser);
+    char(*lab)[160] = tl_malloc((size_t)nsrc * sizeof *lab);
+    if (!y || !ser || !lab) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
+        for (int v = 0; v < ti->n_vec && s == TL_OK; v++) {
+            if ((ti->vec_of_task[k] >= 0 && ti->vec_of_task[k] != v) || !ti->vec_used[v]) continue;
+            int n_ser = nsrc;
+            for (int q = 0; q < nsrc; q++) {
+                double *yv = y + (size_t)q * ns, *ym = y + (size_t)(nsrc + q) * ns;
+                int any = 0;
+                for (int si = 0; si < ns; si++) {
+                    const cell *c = find_cell(t, q, v, ti->scales[si], k);
+                    yv[si] = c ? c->value : NAN;
+                    int m = c && c->vs_base.n > 0 && c->p_holm <= o->alpha;
+                    ym[si] = m ? c->value : NAN;
+                    any |= m;
+                }
+                ser[q] = (tl_chart_series){ti->src[q].name, ti->scales, yv, ns};
+                if (any) {
+                    snprintf(lab[q], sizeof lab[q], "%s: Holm p <= %g", ti->src[q].name, o->alpha);
+                    ser[n_ser++] = (tl_chart_series){lab[q], ti->scales, ym, ns};
+                }
+            }
+            char title[256], fname[300], path[PATH_CAP];
+            int own = ti->vec_of_task[k] >= 0 || ti->n_vec == 1;
+            snprintf(title, sizeof title, "Steering the chat model: %s (%s), %s vector, n = %d", R->tasks[k]->name,
+                     R->metric_names[k][0], ti->vec_names[v], ti->items_kept[k]);
+            tl_chart ch = {title, o->no_norm_match ? "steering scale (raw)" : "steering scale (matched norm)",
+                           R->metric_names[k][0], 0, 0, TL_AXIS_LINEAR, 0, 1};
+            tl_strbuf svg = {0};
+            s = tl_svg_line_chart(&svg, &ch, ser, n_ser);
+            if (own) snprintf(fname, sizeof fname, "steering_%s.svg", R->tasks[k]->name);
+            else snprintf(fname, sizeof fname, "steering_%s_%s.svg", R->tasks[k]->name, ti->vec_names[v]);
+            if (s == TL_OK) s = tl_trust_join(path, o->out, fname);
+            if (s == TL_OK) s = tl_svg_save(&svg, path);
+            tl_strbuf_free(&svg);
+        }
+    tl_free(y);
+    tl_free(ser);
+    tl_free(lab);
+    return s;
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_strbuf *md) {
+    double scales[MAX_ITEMS];
+    int n_scales;
+    tl_status s = parse_scales(o->scales, scales, &n_scales);
+    if (s) return s;
+    char tbuf[1024], *tnames[MAX_TASKS];
+    int n_tasks = tl_trust_split_list(o->tasks ? o->tasks : DEFAULT_TASKS, tbuf, sizeof tbuf, tnames, MAX_TASKS);
+    if (n_tasks == 0) return tl_errorf(TL_E_ARG, "trust-dynamics: no evaluation tasks");
+    char pairs[PATH_CAP];
+    if ((s = pairs_path(o, pairs))) return s;
+
+    source *src = tl_calloc(MAX_ITEMS + 1, sizeof *src);
+    tl_eval_task *tasks[MAX_TASKS] = {0};
+    int items_total[MAX_TASKS] = {0}, items_kept[MAX_TASKS] = {0}, vec_of_task[MAX_TASKS];
+    tl_steer_data *pd[MAX_VECS] = {0};
+    const char *vec_names[MAX_VECS];
+    int n_vec = 0, n_fit[MAX_VECS] = {0}, n_pairs[MAX_VECS] = {0};
+    tl_trust_people people = {0};
+    unsigned char *fit_person = NULL, *excluded = NULL, *mentioned = NULL;
+    char **questions = NULL;
+    int n_q = 0;
+    tl_model *chat = NULL;
+    tl_tokenizer *tok_owned = NULL;
+    tl_steer_vec *(*vecs)[MAX_VECS] = tl_calloc(MAX_ITEMS + 1, sizeof *vecs);
+    double(*norm)[MAX_VECS] = tl_calloc(MAX_ITEMS + 1, sizeof *norm);
+    steer_run R = {0};
+    R.o = o;
+    R.metric_names = tl_calloc(MAX_TASKS, sizeof *R.metric_names);
+    int n_src = 0;
+    if (!src || !vecs || !norm || !R.metric_names) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    if (s == TL_OK) s = resolve_sources(o, ckpts, src, &n_src);
+    tl_eval_load_opts lo = {o->eval_data ? o->eval_data : "../shared/data", o->world, NULL, 0};
+    for (int k = 0; k < n_tasks && s == TL_OK; k++) s = tl_eval_task_load(tnames[k], &lo, &tasks[k]);
+    if (s == TL_OK) s = load_vector_pairs(o, pairs, pd, vec_names, &n_vec);
+    for (int k = 0; k < n_tasks; k++) { /* the task's own vector, or every vector */
+        const char *dim = tasks[k] ? task_dimension(tasks[k]->name) : NULL;
+        vec_of_task[k] = -1;
+        for (int v = 0; v < n_vec && dim; v++)
+            if (!strcmp(vec_names[v], dim)) vec_of_task[k] = v;
+        if (n_vec == 1) vec_of_task[k] = 0;
+    }
+    /* the fitting split: people (when there is a world), then each dimension's pairs */
+    if (s == TL_OK && o->world) s = tl_trust_people_load(o->world, &people);
+    if (s == TL_OK) {
+        fit_person = tl_calloc((size_t)people.n + 1, 1);
+        excluded = tl_calloc((size_t)people.n + 1, 1);
+        mentioned = tl_calloc((size_t)people.n + 1, 1);
+        int cap_q = 0;
+        for (int v = 0; v < n_vec; v++) cap_q += pd[v]->n_pairs;
+        questions = tl_calloc((size_t)cap_q + 1, sizeof *questions);
+        if (!fit_person || !excluded || !mentioned || !questions) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    }
+    if (s == TL_OK) tl_trust_people_split(&people, o->fit_share, o->seed, fit_person);
+    for (int v = 0; v < n_vec && s == TL_OK; v++) {
+        n_pairs[v] = pd[v]->n_pairs;
+        s = tl_trust_order_pairs(pd[v], &people, fit_person, o->fit_share, o->seed + 1000003ULL * (uint64_t)(v + 1),
+                                 &n_fit[v], mentioned);
+        if (s == TL_OK && (n_fit[v] < 2 || n_fit[v] == n_pairs[v]))
+            s = tl_errorf(TL_E_ARG, "%s: dimension '%s': %d of %d pairs fit the vector; need at least 2, and some "
+                          "held out", pairs, vec_names[v], n_fit[v], n_pairs[v]);
+        for (int i = 0; i < people.n; i++) excluded[i] |= mentioned[i];
+        for (int i = 0; i < n_fit[v] && s == TL_OK; i++) {
+            char q[1024];
+            tl_trust_question(pd[v]->text[pd[v]->pos[i]], q, sizeof q);
+            if (!(questions[n_q++] = tl_strdup(q))) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+        }
+    }
+    for (int k = 0; k < n_tasks && s == TL_OK; k++) {
+        tl_trust_filter_items(tasks[k], &people, excluded, questions, n_q, &items_total[k]);
+        items_kept[k] = tasks[k]->n_items;
+        say(o, "steering: %s keeps %d of %d items (disjoint from the fitting pairs)", tasks[k]->name, items_kept[k],
+            items_total[k]);
+        if (items_kept[k] == 0)
+            s = tl_errorf(TL_E_ARG, "trust-dynamics: task %s has no item left that is disjoint from the fitting pairs",
+                          tasks[k]->name);
+    }
+    if (s == TL_OK) s = tl_model_load(o->chat, &chat);
+    if (s == TL_OK && o->tokenizer) s = tl_tokenizer_load(o->tokenizer, &tok_owned);
+    const tl_tokenizer *tok = NULL;
+    if (s == TL_OK) s = tl_model_pick_tokenizer(chat, tok_owned, &tok);
+    int first = 0, last = 0;
+    if (s == TL_OK) {
+        if (o->layers) s = tl_steer_parse_layers(o->layers, chat->cfg.n_layers, &first, &last);
+        else first = last = chat->cfg.n_layers / 2 > 0 ? chat->cfg.n_layers / 2 : 1;
+    }
+    char vdir[PATH_CAP], layer_spec[32];
+    snprintf(layer_spec, sizeof layer_spec, "%d-%d", first, last);
+    if (s == TL_OK) s = tl_trust_join(vdir, o->out, "vectors");
+    if (s == TL_OK) s = tl_trust_make_dir(vdir);
+    for (int q = 0; q < n_src && s == TL_OK; q++) {
+        tl_model *m = NULL;
+        const tl_model *use = chat;
+        if (src[q].step >= 0) {
+            s = tl_model_load(src[q].path, &m);
+            use = m;
+        }
+        const tl_tokenizer *btok = NULL;
+        if (s == TL_OK) s = tl_model_pick_tokenizer(use, tok_owned, &btok);
+        for (int v = 0; v < n_vec && s == TL_OK; v++) {
+            say(o, "steering: building the %s vector of %s (%d fitting pairs)", vec_names[v], src[q].name, n_fit[v]);
+            tl_steer_build_opts bo;
+            tl_steer_build_opts_default(&bo);
+            bo.method = o->method;
+            bo.norm = o->norm;
+            bo.layers = layer_spec;
+            bo.fit_frac = tl_trust_fit_frac(n_fit[v], pd[v]->n_pairs);
+            s = tl_steer_build(use, btok, pd[v], &bo, &vecs[q][v]);
+            char fname[300], path[PATH_CAP];
+            snprintf(fname, sizeof fname, "%s_%s.gguf", src[q].name, vec_names[v]);
+            if (s == TL_OK) s = tl_trust_join(path, vdir, fname);
+            if (s == TL_OK) s = tl_steer_save(vecs[q][v], path);
+            if (s == TL_OK) { /* transfer: the vector must fit the chat model */
+                tl_steer_hook h = {vecs[q][v], 1.0f, first, last, o->last_only};
+                s = tl_steer_check(&h, &chat->cfg, src[q].path);
+            }
+            if (s == TL_OK) norm[q][v] = vec_norm(vecs[q][v], first, last);
+        }
+        tl_model_free(m);
+    }
+    R.chat = chat;
+    R.tok = tok;
+    R.tasks = tasks;
+    R.n_tasks = n_tasks;
+    unsigned char want[MAX_TASKS];
+    if (s == TL_OK) {
+        say(o, "steering: evaluating the unsteered chat model");
+        memset(want, 1, sizeof want);
+        cell proto = {-1, -1, 0, 0, 0, 0, 0, 0, 0, 0, {0}, NAN};
+        s = eval_tasks(&R, NULL, want, &proto);
+    }
+    int chat_q = n_src - 1;
+    /* a task without a dimension of its own (capability) is scored under the vectors some task measures */
+    unsigned char measured[MAX_VECS] = {0};
+    int n_measured = 0;
+    for (int k = 0; k < n_tasks; k++)
+        if (vec_of_task[k] >= 0 && !measured[vec_of_task[k]]) measured[vec_of_task[k]] = 1, n_measured++;
+    for (int q = 0; q < n_src && s == TL_OK; q++)
+        for (int v = 0; v < n_vec && s == TL_OK; v++) {
+            int any = 0;
+            for (int k = 0; k < n_tasks; k++)
+                any |= want[k] = vec_of_task[k] == v || (vec_of_task[k] < 0 && (measured[v] || !n_measured));
+            double f = o->no_norm_match || !(norm[q][v] > 0) ? 1.0 : norm[chat_q][v] / norm[q][v];
+            for (int si = 0; si < n_scales && s == TL_OK && any; si++) {
+                if (scales[si] == 0) continue; /* identical to the baseline (test_steer: bit-identical logits) */
+                say(o, "steering: %s %s x %g", src[q].name, vec_names[v], scales[si]);
+                tl_steer_hook h = {vecs[q][v], (float)(scales[si] * f), first, last, o->last_only};
+                cell proto = {q, v, scales[si], scales[si] * f, fabs(scales[si] * f) * norm[q][v], 0, 0, 0, 0, 0, {0},
+                              NAN};
+                s = eval_tasks(&R, &h, want, &proto);
+            }
+        }
+    if (s == TL_OK) { /* Holm over every steered cell */
+        double *p = tl_malloc((size_t)(R.table.n ? R.table.n : 1) * sizeof *p);
+        if (!p) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+        for (int i = 0; p && i < R.table.n; i++) p[i] = R.table.c[i].vs_base.n > 0 ? R.table.c[i].vs_base.p : NAN;
+        if (s == TL_OK) s = tl_holm(p, R.table.n, p);
+        for (int i = 0; s == TL_OK && i < R.table.n; i++) R.table.c[i].p_holm = p[i];
+        tl_free(p);
+    }
+    if (s == TL_OK) {
+        table_info ti = {src,         n_src,       scales,     n_scales, vec_names, n_vec,
+                         vec_of_task, {0},         items_total, items_kept, n_fit,    n_pairs,
+                         (const double(*)[MAX_VECS])norm, first, last};
+        for (int i = 0; i < R.table.n; i++)
+            if (R.table.c[i].vec >= 0) ti.vec_used[R.table.c[i].vec] = 1;
+        int any_used = 0;
+        for (int v = 0; v < n_vec; v++) any_used |= ti.vec_used[v];
+        if (!any_used) memset(ti.vec_used, 1, sizeof ti.vec_used); /* no nonzero scale: the baseline alone */
+        s = write_csv_json(&R, &ti);
+        if (s == TL_OK) s = write_md_svg(&R, &ti, md);
+    }
+    for (int q = 0; vecs && q < n_src; q++)
+        for (int v = 0; v < n_vec; v++) tl_steer_vec_free(vecs[q][v]);
+    for (int k = 0; k < n_tasks; k++) {
+        if (tasks[k] && items_total[k]) tasks[k]->n_items = items_total[k]; /* free the dropped items too */
+        tl_eval_task_free(tasks[k]);
+    }
+    for (int v = 0; v < n_vec; v++) tl_steer_data_free(pd[v]);
+    for (int i = 0; i < n_q; i++) tl_free(questions[i]);
+    tl_free(questions);
+    tl_free(fit_person);
+    tl_free(excluded);
+    tl_free(mentioned);
+    tl_trust_people_free(&people);
+    tl_tokenizer_free(tok_owned);
+    tl_model_free(chat);
+    tl_free(R.table.c);
+    for (int k = 0; k < MAX_TASKS; k++) tl_free(R.base.v[k]);
+    tl_free(R.metric_names);
+    tl_free(vecs);
+    tl_free(norm);
+    tl_free(src);
+    return s;
+}
