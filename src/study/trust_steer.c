@@ -17,6 +17,7 @@
 #include "format/format.h" /* internal: model, base */
 #include "analysis/stats.h" /* internal */
 #include "report/report.h"
+#include "control/steer_vec.h"
 #include "tiller/eval.h"
 #include "tiller/tokenizer.h"
 #include "tiller/world.h"

@@ -25,35 +25,37 @@ static tl_status load_pairs(const char *path, const char *split, tl_eval_task **
     if (st) return st;
     tl_eval_task *t = NULL;
     st = tl_eval_task_new("world_pairs", path, TL_EVAL_KIND_MC, "", &t);
-    const char *p = text, *end = text + len;
-    long line = 0;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
     int header = 1, k = 0;
     while (!st) {
-        tl_eval_csv_row row = {0};
-        if ((st = tl_eval_csv_next(&p, end, path, &line, &row))) break;
-        if (row.n == 0) break;
+        tl_csv_record rec;
+        int got = 0;
+        if ((st = tl_csv_next(&r, &rec, &got)) || !got) break;
+        if (rec.blank) continue;
+        const char *const *f = rec.fields;
         if (header) {
             header = 0;
-            if (row.n != 3 || strcmp(row.f[0], "split") || strcmp(row.f[1], "true_statement") ||
-                strcmp(row.f[2], "false_statement"))
-                st = tl_errorf(TL_E_FORMAT, "%s: line 1: expected the header split,true_statement,false_statement",
-                               path);
-        } else if (row.n != 3) {
-            st = tl_errorf(TL_E_FORMAT, "%s: line %ld: expected 3 fields, found %d", path, line, row.n);
-        } else if (!split || !strcmp(row.f[0], split)) {
+            if (rec.n_fields != 3 || strcmp(f[0], "split") || strcmp(f[1], "true_statement") ||
+                strcmp(f[2], "false_statement"))
+                st = tl_errorf(TL_E_FORMAT, "%s:%d: expected the header split,true_statement,false_statement", path,
+                               rec.line);
+        } else if (rec.n_fields != 3) {
+            st = tl_errorf(TL_E_FORMAT, "%s:%d: expected 3 fields, found %d", path, rec.line, rec.n_fields);
+        } else if (!split || !strcmp(f[0], split)) {
             tl_eval_item *it = NULL;
             if (!(st = tl_eval_task_add(t, 2, &it))) {
                 int g = k++ % 2; /* where the true member goes */
                 it->context = tl_strdup("");
-                it->choices[g] = tl_strdup(row.f[1]);
-                it->choices[1 - g] = tl_strdup(row.f[2]);
+                it->choices[g] = tl_strdup(f[1]);
+                it->choices[1 - g] = tl_strdup(f[2]);
                 it->gold = g;
                 if (!it->context || !it->choices[0] || !it->choices[1])
                     st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
             }
         }
-        tl_eval_csv_row_free(&row);
     }
+    tl_csv_free(&r);
     tl_free(text);
     if (!st && t->n_items == 0)
         st = tl_errorf(TL_E_FORMAT, "%s: no pairs%s%s", path, split ? " in split " : "", split ? split : "");
