@@ -56,13 +56,13 @@ tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_
 typedef enum { TL_NPY_F4 = 0, TL_NPY_I4 = 1, TL_NPY_I8 = 2 } tl_npy_type;
 #define TL_NPY_MAX_DIMS 8
 
-typedef struct {
-    tl_npy_type type;
-    int ndim;
-    int64_t shape[TL_NPY_MAX_DIMS];
-    size_t count; /* product of the shape */
-    void *data;   /* count elements (float / int32_t / int64_t), tl_malloc'ed, owned */
-} tl_npy;
+/* An array read by tl_npy_load: opaque, owned by the caller (tl_npy_free). */
+typedef struct tl_npy tl_npy;
+tl_npy_type tl_npy_dtype(const tl_npy *a);
+int tl_npy_ndim(const tl_npy *a);
+int64_t tl_npy_dim(const tl_npy *a, int i); /* 0 <= i < ndim, else 0 */
+size_t tl_npy_count(const tl_npy *a);       /* product of the shape */
+const void *tl_npy_data(const tl_npy *a);   /* count elements: float / int32_t / int64_t by dtype */
 
 size_t tl_npy_type_size(tl_npy_type t);
 /* Write a whole array. ndim may be 0 (a scalar: count 1). */

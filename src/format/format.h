@@ -14,6 +14,15 @@
 #include "model/model.h"
 #include "tiller/format.h" /* tl_model_load/save, dtypes, save options */
 
+/* The layout behind the public, opaque tl_npy (npy.c). */
+struct tl_npy {
+    tl_npy_type type;
+    int ndim;
+    int64_t shape[TL_NPY_MAX_DIMS];
+    size_t count; /* product of the shape */
+    void *data;   /* count elements (float / int32_t / int64_t), tl_malloc'ed, owned */
+};
+
 /* llama2.c checkpoints: version 0 is the legacy header (7 int32, negative vocab =
  * unshared classifier, freq_cis tables), version 1 the "ak42" 256-byte header, f32. */
 tl_status tl_llama2c_load(const char *path, tl_model **out);

@@ -315,3 +315,9 @@ void tl_npy_free(tl_npy *a) {
     tl_free(a->data);
     tl_free(a);
 }
+
+tl_npy_type tl_npy_dtype(const tl_npy *a) { return a->type; }
+int tl_npy_ndim(const tl_npy *a) { return a->ndim; }
+int64_t tl_npy_dim(const tl_npy *a, int i) { return i >= 0 && i < a->ndim ? a->shape[i] : 0; }
+size_t tl_npy_count(const tl_npy *a) { return a->count; }
+const void *tl_npy_data(const tl_npy *a) { return a->data; }

@@ -27,10 +27,14 @@ for q in q8_0 q4_0; do
     [ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "s260-$q.gguf is not the file llama.cpp judged ($got, want $want)"
     "$BIN" steer build -m "$T/s260-$q.gguf" --data "$G/pairs.csv" -o "$T/cv-$q.gguf" -t 1 >/dev/null 2>&1 ||
         bad "steer build on $q"
-    # the rebuilt vector: the same directions (norms to 1e-4) as the one llama.cpp loaded
+    # the rebuilt vector: the same directions (norms to 0.5 %) as the one llama.cpp loaded. Not
+    # tighter: a quantized matmul rounds its activations to int8, so a last-bit change of float
+    # order anywhere upstream (another ISA's kernel, a reordered norm) can move a value by one
+    # int8 step (~0.4 % of a block's range); measured across the AVX2 and AVX-512 VNNI paths and
+    # two builds: at most 0.18 %.
     paste <("$BIN" steer show "$T/cv-$q.gguf" 2>/dev/null | grep '^direction') \
           <("$BIN" steer show "$G/cv-$q.gguf" 2>/dev/null | grep '^direction') |
-        awk 'BEGIN { n = 0; bad = 0 } { n++; d = $2 - $4; if ($1 != $3 || d > 1e-4 || d < -1e-4) bad = 1 }
+        awk 'BEGIN { n = 0; bad = 0 } { n++; d = ($2 - $4) / $4; if ($1 != $3 || d > 5e-3 || d < -5e-3) bad = 1 }
              END { exit !(n == 4 && !bad) }' && ok || bad "steer build on $q: directions differ from $G/cv-$q.gguf"
 done
 

@@ -88,6 +88,11 @@ int main(void) {
         if (a) {
             int shape_ok = a->type == c->type && a->ndim == c->ndim && a->count == n;
             for (int i = 0; i < c->ndim; i++) shape_ok &= a->shape[i] == c->shape[i];
+            /* the public accessors of the opaque type say the same */
+            int acc_ok = tl_npy_dtype(a) == c->type && tl_npy_ndim(a) == c->ndim && tl_npy_count(a) == n &&
+                         tl_npy_data(a) == a->data && tl_npy_dim(a, c->ndim) == 0 && tl_npy_dim(a, -1) == 0;
+            for (int i = 0; i < c->ndim; i++) acc_ok &= tl_npy_dim(a, i) == c->shape[i];
+            CHECK(acc_ok, "%s: the tl_npy accessors disagree with the layout", golden);
             CHECK(shape_ok, "%s: type %d ndim %d count %zu", golden, a->type, a->ndim, a->count);
             int vals_ok = shape_ok && !memcmp(a->data, v, n * esz);
             CHECK(vals_ok, "%s: values differ", golden);
