@@ -79,6 +79,8 @@ void tl_rope2d_dims(uint8_t *dim_pos2, int D, tl_rope_layout layout);
 void tl_rope_table_scaled(float *cs, const int *pos, int T, int D, float theta, float scale, const float *factors,
                           int sign);
 void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout);
+/* only the first R of each head's D dims (partial rotary, GPT-NeoX); cs [T, R/2, 2] */
+void tl_rope_apply_dims(float *x, const float *cs, int T, int nh, int D, int R, tl_rope_layout layout);
 
 /* ---- causal attention over a KV cache -------------------------------------
  * q[T, H, D] for positions pos0 .. pos0+T-1; keys/values k[Tk, Hkv, D] with

@@ -39,9 +39,10 @@ void tl_rope_table_scaled(float *cs, const int *pos, int T, int D, float theta, 
     }
 }
 
-/* shapes: x [T, nh, D], cs [T, D/2, 2] from tl_rope_table */
-void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout) {
-    int half = D / 2;
+/* shapes: x [T, nh, D], cs [T, R/2, 2] from tl_rope_table over R dims; the first R of each
+ * head's D dims are rotated (R = D: all of them; GPT-NeoX's rotary_pct: fewer), the rest pass */
+void tl_rope_apply_dims(float *x, const float *cs, int T, int nh, int D, int R, tl_rope_layout layout) {
+    int half = R / 2;
     for (int t = 0; t < T; t++) {
         const float *row = cs + (int64_t)t * half * 2;
         for (int h = 0; h < nh; h++) {
@@ -56,6 +57,11 @@ void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layo
             }
         }
     }
+}
+
+/* shapes: x [T, nh, D], cs [T, D/2, 2] from tl_rope_table */
+void tl_rope_apply(float *x, const float *cs, int T, int nh, int D, tl_rope_layout layout) {
+    tl_rope_apply_dims(x, cs, T, nh, D, D, layout);
 }
 
 /* shapes: dim_pos2 [D]: 1 for the two dims of every odd pair */

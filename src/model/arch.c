@@ -72,28 +72,6 @@ void tl_gelu_exact(float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-void tl_rope_apply_dims(float *x, const float *cs, int T, int nh, int D, int R, tl_rope_layout layout) {
-    if (R == D) {
-        tl_rope_apply(x, cs, T, nh, D, layout);
-        return;
-    }
-    int half = R / 2;
-    for (int t = 0; t < T; t++) {
-        const float *row = cs + (int64_t)t * half * 2;
-        for (int h = 0; h < nh; h++) {
-            float *v = x + ((int64_t)t * nh + h) * D;
-            for (int i = 0; i < half; i++) {
-                float co = row[2 * i], si = row[2 * i + 1];
-                int a = layout == TL_ROPE_INTERLEAVED ? 2 * i : i;
-                int b = layout == TL_ROPE_INTERLEAVED ? 2 * i + 1 : i + half;
-                float x0 = v[a], x1 = v[b];
-                v[a] = x0 * co - x1 * si;
-                v[b] = x0 * si + x1 * co;
-            }
-        }
-    }
-}
-
 void tl_arch_qkv_finish(const tl_config *c, const tl_layer_params *p, float *q, float *k, float *v, int T) {
     int QD = c->n_heads * c->head_dim, KD = c->n_kv_heads * c->head_dim;
     tl_add_bias(q, p->bq, T, QD);

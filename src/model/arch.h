@@ -40,9 +40,6 @@ void tl_add_bias(float *x, const float *b, int T, int n);
 void tl_clamp(float *x, int64_t n, float lim);
 /* x[i] = x[i] * Phi(x[i]) = 0.5 x (1 + erf(x / sqrt 2)): the exact GELU (HF's "gelu") */
 void tl_gelu_exact(float *x, int64_t n);
-/* RoPE on the first R dims of each head of x[T, nh, D] (R = D: all of them, as tl_rope_apply);
- * cs from tl_rope_table with D = R. */
-void tl_rope_apply_dims(float *x, const float *cs, int T, int nh, int D, int R, tl_rope_layout layout);
 
 /* After the q/k/v projections of a sequential block: add the biases (qwen2) and clamp
  * (clip_qkv, olmo). q[T, H*D], k and v [T, Hkv*D] (k and v rows of the KV cache). */
