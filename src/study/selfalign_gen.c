@@ -303,6 +303,30 @@ static int has_topic(char **topics, int n, const char *t) {
     return 0;
 }
 
+/* One proposed instruction (stages of self-instruct and red-teaming alike): generate a line
+ * after `prompt`, trim it, filter it (consider) and count the verdict in stats. *kept is the
+ * trimmed text when it passes, owned by the caller, else NULL. */
+static tl_status propose(const tl_sa_instruct_opts *o, tl_session *sess, const tl_tokenizer *tok, tl_sampler *smp,
+                         pool *pl, const pool *ex, const char *prompt, tl_sa_instruct_stats *stats, char **kept) {
+    static const char *const nl[1] = {"\n"};
+    *kept = NULL;
+    char *gen = NULL;
+    int fits;
+    stats->tries++;
+    tl_status s = tl_sa_generate(sess, tok, smp, prompt, o->max_new, nl, 1, &gen, &fits);
+    if (s) return s;
+    char *c = dup_trim(gen);
+    tl_free(gen);
+    if (!c) return tl_errorf(TL_E_NOMEM, "selfalign: out of memory");
+    tl_sa_reason r = fits ? consider(o, pl, ex, c, &s) : TL_SA_LONG;
+    stats->rejected[r]++;
+    if (r == TL_SA_KEEP && !s)
+        *kept = c;
+    else
+        tl_free(c);
+    return s;
+}
+
 tl_status tl_sa_instruct(const tl_sa_instruct_opts *o, tl_sa_instruct_stats *stats) {
     memset(stats, 0, sizeof *stats);
     if (!o->seeds_path || !o->out_path) return tl_errorf(TL_E_ARG, "selfalign instruct: seeds and output are required");
@@ -343,7 +367,6 @@ tl_status tl_sa_instruct(const tl_sa_instruct_opts *o, tl_sa_instruct_stats *sta
     if (!s && !kept) s = tl_errorf(TL_E_NOMEM, "selfalign: out of memory");
     tl_rng rng;
     tl_rng_seed(&rng, o->seed ^ 0x5e1fa11c);
-    static const char *const nl[1] = {"\n"};
     /* general instructions: few-shot from seeds and kept instructions */
     int budget = o->max_tries * (o->n_general > 0 ? o->n_general : 1);
     while (!s && n_kept < o->n_general && stats->tries < budget) {
@@ -358,27 +381,13 @@ tl_status tl_sa_instruct(const tl_sa_instruct_opts *o, tl_sa_instruct_stats *sta
         }
         tl_strbuf_puts(&prompt, "User:");
         if ((s = tl_strbuf_status(&prompt))) break;
-        char *gen = NULL;
-        int fits;
-        stats->tries++;
-        if ((s = tl_sa_generate(sess, sm.tok, &smp, prompt.s, o->max_new, nl, 1, &gen, &fits))) break;
-        char *c = dup_trim(gen);
-        tl_free(gen);
-        if (!c) {
-            s = tl_errorf(TL_E_NOMEM, "selfalign: out of memory");
-            break;
-        }
-        tl_sa_reason r = fits ? consider(o, &pl, &ex, c, &s) : TL_SA_LONG;
-        stats->rejected[r]++;
-        if (r == TL_SA_KEEP && !s) {
-            const char *kv[4] = {"instruction", c, "source", "general"};
-            json_line(&out, kv, 2);
-            kept[n_kept++] = c;
-            stats->kept_general++;
-            progress(o->progress, o->user, "general", n_kept, o->n_general);
-        } else {
-            tl_free(c);
-        }
+        char *c = NULL;
+        if ((s = propose(o, sess, sm.tok, &smp, &pl, &ex, prompt.s, stats, &c)) || !c) continue;
+        const char *kv[4] = {"instruction", c, "source", "general"};
+        json_line(&out, kv, 2);
+        kept[n_kept++] = c;
+        stats->kept_general++;
+        progress(o->progress, o->user, "general", n_kept, o->n_general);
     }
     /* red-teaming: new topics per type, then instructions per (type, topic) */
     for (int t = 0; t < n_types && !s; t++) {
@@ -426,19 +435,9 @@ tl_status tl_sa_instruct(const tl_sa_instruct_opts *o, tl_sa_instruct_stats *sta
                 }
                 tl_strbuf_printf(&prompt, "Topic: %s\nUser:", topics[tp]);
                 if ((s = tl_strbuf_status(&prompt))) break;
-                char *gen = NULL;
-                int fits;
-                stats->tries++;
-                if ((s = tl_sa_generate(sess, sm.tok, &smp, prompt.s, o->max_new, nl, 1, &gen, &fits))) break;
-                char *c = dup_trim(gen);
-                tl_free(gen);
-                if (!c) {
-                    s = tl_errorf(TL_E_NOMEM, "selfalign: out of memory");
-                    break;
-                }
-                tl_sa_reason r = fits ? consider(o, &pl, &ex, c, &s) : TL_SA_LONG;
-                stats->rejected[r]++;
-                if (r == TL_SA_KEEP && !s) {
+                char *c = NULL;
+                if ((s = propose(o, sess, sm.tok, &smp, &pl, &ex, prompt.s, stats, &c))) break;
+                if (c) {
                     char src[160];
                     snprintf(src, sizeof src, "redteam:%s", ty->name);
                     const char *kv[6] = {"instruction", c, "source", src, "topic", topics[tp]};
