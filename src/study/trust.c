@@ -38,8 +38,7 @@ void tl_trust_opts_default(tl_trust_opts *o) {
     o->alpha = 0.05;
 }
 
-static void say(const tl_trust_opts *o, const char *fmt, ...) TL_PRINTF(2, 3);
-static void say(const tl_trust_opts *o, const char *fmt, ...) {
+void tl_trust_say(const tl_trust_opts *o, const char *fmt, ...) {
     if (!o->log) return;
     char buf[1024];
     va_list ap;
@@ -201,7 +200,7 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     ro.acts.truncate = 1;
     ro.tokenizer = o->tokenizer;
     tl_acts_run_report rep;
-    say(o, "%s: capturing %d checkpoints", dim, ckpts->n);
+    tl_trust_say(o, "%s: capturing %d checkpoints", dim, ckpts->n);
     if ((s = tl_acts_run(ckpts, 1, data, &ro, acts, &rep))) return s;
     tl_acts_series *ser = NULL;
     if ((s = tl_acts_series_open(acts, &ser))) return s;
@@ -214,7 +213,7 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     if (!r->acc || !r->ixt || !r->p_rise) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     if (s == TL_OK) s = tl_trust_make_dir(out);
     if (s == TL_OK) {
-        say(o, "%s: probes (%d checkpoints x %d layers)", dim, C, P);
+        tl_trust_say(o, "%s: probes (%d checkpoints x %d layers)", dim, C, P);
         tl_probe_run_opts po = {0};
         tl_probe_opts_default(&po.probe);
         po.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %, file order */
@@ -241,11 +240,11 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     r->bow = r->rand_test = r->rand_lo = r->rand_hi = NAN;
     if (s == TL_OK) s = tl_trust_bow(data, o->acts_limit, 0.8, 0.2, &r->bow, &r->bow_n);
     if (s == TL_OK && rnd) {
-        say(o, "%s: the random-init baseline", dim);
+        tl_trust_say(o, "%s: the random-init baseline", dim);
         s = random_baseline(o, rnd, data, dim, &ro, r);
     }
     if (s == TL_OK) {
-        say(o, "%s: information plane", dim);
+        tl_trust_say(o, "%s: information plane", dim);
         tl_infoplane_opts io;
         tl_infoplane_opts_default(&io);
         io.est = o->est;
@@ -316,7 +315,7 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     if (!res) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     tl_ckpt_list rnd = {0};
     if (s == TL_OK && n_dims > 0 && !o->no_random_baseline) {
-        say(o, "the random-init baseline: a model of the same shape with random weights");
+        tl_trust_say(o, "the random-init baseline: a model of the same shape with random weights");
         s = tl_trust_random_model(o, &ckpts, &rnd);
     }
     for (int i = 0; i < n_dims && s == TL_OK; i++) {

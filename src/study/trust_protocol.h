@@ -58,6 +58,8 @@ void tl_trust_question(const char *text, char *buf, size_t cap);
 #include "tiller/trust.h"
 #define TL_TRUST_PATH_CAP 4096
 tl_status tl_trust_make_dir(const char *dir);
+/* A progress line to o->log (nothing when it is NULL). */
+void tl_trust_say(const tl_trust_opts *o, const char *fmt, ...) TL_PRINTF(2, 3);
 tl_status tl_trust_join(char *buf, const char *a, const char *b); /* buf holds TL_TRUST_PATH_CAP */
 /* Split a comma list into at most cap trimmed, non-empty items (copied into buf). */
 int tl_trust_split_list(const char *s, char *buf, size_t cap_buf, char **items, int cap);

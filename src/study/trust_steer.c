@@ -30,16 +30,6 @@
 #define MIN_ITEMS 300
 #define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity,world_capability"
 
-static void say(const tl_trust_opts *o, const char *fmt, ...) TL_PRINTF(2, 3);
-static void say(const tl_trust_opts *o, const char *fmt, ...) {
-    if (!o->log) return;
-    char buf[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    o->log(o->log_user, buf);
-}
 
 /* The dimension whose vector a task measures; tasks not listed (capability) are
  * scored under every vector: the cost of each push. */
@@ -619,7 +609,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     for (int k = 0; k < n_tasks && s == TL_OK; k++) {
         tl_trust_filter_items(tasks[k], &people, excluded, questions, n_q, &items_total[k]);
         items_kept[k] = tasks[k]->n_items;
-        say(o, "steering: %s keeps %d of %d items (disjoint from the fitting pairs)", tasks[k]->name, items_kept[k],
+        tl_trust_say(o, "steering: %s keeps %d of %d items (disjoint from the fitting pairs)", tasks[k]->name, items_kept[k],
             items_total[k]);
         if (items_kept[k] == 0)
             s = tl_errorf(TL_E_ARG, "trust-dynamics: task %s has no item left that is disjoint from the fitting pairs",
@@ -648,7 +638,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
         const tl_tokenizer *btok = NULL;
         if (s == TL_OK) s = tl_model_pick_tokenizer(use, tok_owned, &btok);
         for (int v = 0; v < n_vec && s == TL_OK; v++) {
-            say(o, "steering: building the %s vector of %s (%d fitting pairs)", vec_names[v], src[q].name, n_fit[v]);
+            tl_trust_say(o, "steering: building the %s vector of %s (%d fitting pairs)", vec_names[v], src[q].name, n_fit[v]);
             tl_steer_build_opts bo;
             tl_steer_build_opts_default(&bo);
             bo.method = o->method;
@@ -674,7 +664,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     R.n_tasks = n_tasks;
     unsigned char want[MAX_TASKS];
     if (s == TL_OK) {
-        say(o, "steering: evaluating the unsteered chat model");
+        tl_trust_say(o, "steering: evaluating the unsteered chat model");
         memset(want, 1, sizeof want);
         cell proto = {-1, -1, 0, 0, 0, 0, 0, 0, 0, 0, {0}, NAN};
         s = eval_tasks(&R, NULL, want, &proto);
@@ -693,7 +683,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
             double f = o->no_norm_match || !(norm[q][v] > 0) ? 1.0 : norm[chat_q][v] / norm[q][v];
             for (int si = 0; si < n_scales && s == TL_OK && any; si++) {
                 if (scales[si] == 0) continue; /* identical to the baseline (test_steer: bit-identical logits) */
-                say(o, "steering: %s %s x %g", src[q].name, vec_names[v], scales[si]);
+                tl_trust_say(o, "steering: %s %s x %g", src[q].name, vec_names[v], scales[si]);
                 tl_steer_hook h = {vecs[q][v], (float)(scales[si] * f), first, last, o->last_only};
                 cell proto = {q, v, scales[si], scales[si] * f, fabs(scales[si] * f) * norm[q][v], 0, 0, 0, 0, 0, {0},
                               NAN};
