@@ -89,6 +89,8 @@ void tl_value_adam_step(tl_value_adam *a, float *params, const float *grads, flo
  * tensors fc1.weight [h, d], fc1.bias, fc2.weight, fc2.bias, fc3.weight [1, h], fc3.bias
  * (the reference's state_dict names), F32. */
 tl_status tl_value_save(const tl_value_net *v, const char *path);
+/* V and, when dir is not NULL, the static-editing direction [d] (tensor static_re.direction) in one file. */
+tl_status tl_value_save_with_direction(const tl_value_net *v, const float *dir, const char *path);
 tl_status tl_value_load(const char *path, tl_value_net **out);
 
 /* Fitting V on recorded sequences: shuffled batches of sequences, Adam, a held-out

@@ -167,26 +167,6 @@ tl_status tl_value_load_static(const char *path, int d, float *dir) {
     return s;
 }
 
-static tl_status save_value_and_static(const tl_value_net *v, const float *dir, const char *path) {
-    /* tl_value_save writes V; the direction goes into the same file so one file carries both */
-    tl_gguf_writer *w = NULL;
-    tl_status s = tl_gguf_writer_new(&w);
-    if (s) return s;
-    tl_gguf_write_str(w, "general.architecture", "recontrol_value");
-    tl_gguf_write_u32(w, "recontrol.input_dim", (uint32_t)v->d);
-    tl_gguf_write_u32(w, "recontrol.hidden_dim", (uint32_t)v->h);
-    const float *data[6] = {v->w1, v->b1, v->w2, v->b2, v->w3, v->b3};
-    const char *names[6] = {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"};
-    int64_t ne[6][2] = {{v->d, v->h}, {v->h, 1}, {v->h, v->h}, {v->h, 1}, {v->h, 1}, {1, 1}};
-    int nd[6] = {2, 1, 2, 1, 2, 1};
-    for (int i = 0; i < 6; i++) tl_gguf_write_tensor(w, names[i], TL_GGML_F32, nd[i], ne[i], data[i]);
-    int64_t nd1[1] = {v->d};
-    tl_gguf_write_tensor(w, "static_re.direction", TL_GGML_F32, 1, nd1, dir);
-    s = tl_gguf_writer_save(w, path);
-    tl_gguf_writer_free(w);
-    return s;
-}
-
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -255,7 +235,7 @@ tl_status tl_rc_train(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pr
     }
     if ((s = tl_value_new(d, o->hidden, o->fit.seed, &v)) ||
         (s = tl_value_fit(v, x, off, r, n_seq, &o->fit, &res->fit)) ||
-        (s = save_value_and_static(v, dir, o->out_path)))
+        (s = tl_value_save_with_direction(v, dir, o->out_path)))
         goto done;
 done:
     tl_rc_gen_free(g);

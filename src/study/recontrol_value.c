@@ -220,7 +220,9 @@ static float *tensor_data(const tl_value_net *v, int i) {
     return p[i];
 }
 
-tl_status tl_value_save(const tl_value_net *v, const char *path) {
+tl_status tl_value_save(const tl_value_net *v, const char *path) { return tl_value_save_with_direction(v, NULL, path); }
+
+tl_status tl_value_save_with_direction(const tl_value_net *v, const float *dir, const char *path) {
     tl_gguf_writer *w = NULL;
     tl_status s = tl_gguf_writer_new(&w);
     if (s) return s;
@@ -233,6 +235,8 @@ tl_status tl_value_save(const tl_value_net *v, const char *path) {
         tensor_shape(v, i, &nd, ne);
         tl_gguf_write_tensor(w, tensor_names[i], TL_GGML_F32, nd, ne, tensor_data(v, i));
     }
+    int64_t ne_dir[1] = {v->d};
+    if (dir) tl_gguf_write_tensor(w, "static_re.direction", TL_GGML_F32, 1, ne_dir, dir);
     s = tl_gguf_writer_save(w, path);
     tl_gguf_writer_free(w);
     return s;
