@@ -59,6 +59,7 @@ tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_
  * architecture, and GPT-NeoX's fused query_key_value rows are reordered (tl_hf_qkv_row). */
 int tl_hf_arch_handles(const struct cJSON *root); /* model_type present and not "llama" */
 tl_status tl_hf_arch_config(const struct cJSON *root, const char *path, tl_config *c);
+/* GGUF tensor name -> Hugging Face name for c->arch (llama included: its names are the llama-style column) */
 void tl_hf_arch_tensor_name(const tl_config *c, const char *gguf, char *buf, size_t cap);
 int tl_hf_arch_ignorable(const tl_config *c, const char *hf_name);
 int tl_hf_arch_fused_qkv(const tl_config *c, const char *gguf);

@@ -512,33 +512,11 @@ static tl_status read_config(const char *path, tl_config *c) {
 
 /* ---- load ------------------------------------------------------------------- */
 
-/* "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (and the globals). */
+/* "blk.3.attn_q.weight" -> "model.layers.3.self_attn.q_proj.weight" (and the globals): the
+ * llama column of the one name table (hf_arch.c), for writing, where only llama is written. */
 static void hf_name(const char *gguf, char *buf, size_t cap) {
-    static const char *map[][2] = {
-        {"attn_norm", "input_layernorm"},     {"attn_q", "self_attn.q_proj"},
-        {"attn_k", "self_attn.k_proj"},       {"attn_v", "self_attn.v_proj"},
-        {"attn_output", "self_attn.o_proj"},  {"ffn_norm", "post_attention_layernorm"},
-        {"ffn_gate", "mlp.gate_proj"},        {"ffn_up", "mlp.up_proj"},
-        {"ffn_down", "mlp.down_proj"},
-    };
-    if (!strcmp(gguf, "token_embd.weight")) {
-        snprintf(buf, cap, "model.embed_tokens.weight");
-    } else if (!strcmp(gguf, "output_norm.weight")) {
-        snprintf(buf, cap, "model.norm.weight");
-    } else if (!strcmp(gguf, "output.weight")) {
-        snprintf(buf, cap, "lm_head.weight");
-    } else {
-        int layer = 0, at = 0;
-        char kind[32] = "";
-        sscanf(gguf, "blk.%d.%n", &layer, &at);
-        snprintf(kind, sizeof kind, "%s", gguf + at);
-        char *dot = strchr(kind, '.');
-        if (dot) *dot = 0;
-        const char *hf = kind;
-        for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-            if (!strcmp(kind, map[i][0])) hf = map[i][1];
-        snprintf(buf, cap, "model.layers.%d.%s.weight", layer, hf);
-    }
+    static const tl_config llama = {0}; /* arch 0 = TL_ARCH_LLAMA */
+    tl_hf_arch_tensor_name(&llama, gguf, buf, cap);
 }
 
 /* Heads whose rows are permuted (q: H, k: Hkv), 0 for other tensors. */
@@ -574,8 +552,7 @@ static void shape_str(const st_entry *e, char *buf, size_t cap) {
 static tl_status match_tensor(st_file *f, const tl_config *c, const tl_param_tensor *t, const char *cfg_path,
                               st_entry **out) {
     char name[96];
-    if (c->arch != TL_ARCH_LLAMA) tl_hf_arch_tensor_name(c, t->name, name, sizeof name);
-    else hf_name(t->name, name, sizeof name);
+    tl_hf_arch_tensor_name(c, t->name, name, sizeof name);
     st_entry *e = st_find(f, name);
     if (!e) return tl_errorf(TL_E_FORMAT, "%s: tensor '%s' is missing", f->path, name);
     e->used = 1;
