@@ -38,7 +38,7 @@ int main(int argc, char **argv) {
     }
     if (!model || !data || C < 1) goto usage;
     tl_model *m = NULL;
-    if (tl_model_load(model, &m)) {
+    if (tl_model_load(model, &m, NULL)) {
         fprintf(stderr, "bench_trust: %s\n", tl_last_error());
         return 1;
     }

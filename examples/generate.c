@@ -22,9 +22,9 @@ int main(int argc, char **argv) {
     const char *tok_path = argc > 2 && strcmp(argv[2], "-") ? argv[2] : NULL;
     const char *prompt = argc > 3 ? argv[3] : "Once upon a time";
     int n_new = argc > 4 ? atoi(argv[4]) : 40;
-    tl_tokenizer *tok_owned = NULL;
+    tl_tokenizer *tok_owned = NULL, *tok_file = NULL; /* TOKENIZER's, the model file's */
     tl_model *m = NULL;
-    const tl_tokenizer *tok = NULL; /* borrowed from the model */
+    const tl_tokenizer *tok = NULL; /* one of them */
     tl_session *s = NULL;
     tl_sampler *smp = NULL;
     int32_t *ids = NULL;
@@ -34,9 +34,9 @@ int main(int argc, char **argv) {
     tl_gen_opts_default(&go); /* stop at EOS/BOS */
     go.max_new = n_new;
     tl_gen_result res;
-    tl_status st = tl_model_load(argv[1], &m);
+    tl_status st = tl_model_load(argv[1], &m, &tok_file); /* the model and the tokenizer its file carries */
     if (!st && tok_path) st = tl_tokenizer_load(tok_path, &tok_owned);
-    if (!st) st = tl_model_pick_tokenizer(m, tok_owned, &tok); /* the given one, else the model's */
+    if (!st) st = tl_model_pick_tokenizer(m, tok_owned, tok_file, &tok); /* the given one, else the file's */
     if (!st) st = tl_session_new(m, 0, 0, &s);
     if (!st) st = tl_sampler_new(&greedy, tl_model_config(m)->vocab_size, &smp);
     if (!st) st = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids);
@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
     tl_sampler_delete(smp);
     tl_session_free(s);
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(tok_file);
     tl_model_free(m);
     return st ? 1 : 0;
 }

@@ -6,9 +6,11 @@
  *   tiller/base.h       status codes, tl_last_error(), tl_free, logging, strings, RNG
  *   tiller/kernels.h    the CPU instruction set in use, the RoPE pair order
  *   tiller/tokenizer.h  text <-> ids (SentencePiece BPE, byte-level BPE), BPE training
- *   tiller/model.h      config, session (KV cache, forward, hook points), sampling,
- *                       tl_generate, scoring, accessors of the opaque handles
- *   tiller/format.h     model files in and out (GGUF, llama2.c .bin, safetensors), .npy
+ *   tiller/model.h      config, session (KV cache, forward, hook points), the training
+ *                       forward, sampling, scoring of ids, accessors of the opaque handles
+ *   tiller/format.h     model files in and out (GGUF, llama2.c .bin, safetensors), each
+ *                       load giving the model and its file's tokenizer side by side; .npy
+ *   tiller/generate.h   a model with a tokenizer: the file's or --tokenizer's, tl_generate
  *   tiller/train.h      token files, objectives (NTP, SFT, BICO, ABI), the trainer, checkpoints
  *   tiller/analysis.h   datasets, activation capture over a checkpoint series, probes,
  *                       the information plane
@@ -34,9 +36,9 @@
  * A complete program: examples/generate.c (built and run by the tests):
  *
  *     tl_model *m = NULL; tl_session *s = NULL; tl_sampler *smp = NULL;
- *     const tl_tokenizer *tok = NULL;
+ *     tl_tokenizer *own = NULL; const tl_tokenizer *tok = NULL;
  *     tl_sampler_params greedy = {0, 0, 1, 0};
- *     if (tl_model_load(path, &m) || tl_model_pick_tokenizer(m, NULL, &tok) ||
+ *     if (tl_model_load(path, &m, &own) || tl_model_pick_tokenizer(m, NULL, own, &tok) ||
  *         tl_session_new(m, 0, 0, &s) ||
  *         tl_sampler_new(&greedy, tl_model_config(m)->vocab_size, &smp)) {
  *         fprintf(stderr, "error: %s\n", tl_last_error());
@@ -53,6 +55,7 @@
 #include "tiller/tokenizer.h"
 #include "tiller/model.h"
 #include "tiller/format.h"
+#include "tiller/generate.h"
 #include "tiller/train.h"
 #include "tiller/analysis.h"
 #include "tiller/steer.h"

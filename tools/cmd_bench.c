@@ -89,7 +89,7 @@ static int bench_one(const report *rp, const char *name, const tl_bench_shape *s
     if (shape) {
         if (tl_model_new(&shape->cfg, &m)) return cli_fail();
         tl_model_init_random(m, o->seed);
-    } else if (tl_model_load_mapped(path, &m)) {
+    } else if (tl_model_load_mapped(path, &m, NULL)) {
         return cli_fail();
     }
     tl_bench_result r;
@@ -152,20 +152,21 @@ static int save_shape(const char *name, const char *out, const char *dtype_s, co
     tl_model *m = NULL;
     if (tl_model_new(&sh->cfg, &m)) return cli_fail();
     tl_model_init_random(m, seed);
+    tl_tokenizer *tok = NULL; /* saved with the model */
     if (tok_path) {
-        tl_tokenizer *tok = NULL;
         if (tl_tokenizer_load(tok_path, &tok)) {
             tl_model_free(m);
             return cli_fail();
         }
-        tl_model_set_tokenizer(m, tok); /* the model owns it now */
         if (tl_tokenizer_n_vocab(tok) != sh->cfg.vocab_size) {
             int nv = tl_tokenizer_n_vocab(tok);
+            tl_tokenizer_free(tok);
             tl_model_free(m);
             return cli_failf(1, "%s: %d tokens, the shape's vocabulary is %d", tok_path, nv, sh->cfg.vocab_size);
         }
     }
-    tl_status s = tl_model_save_opts(m, out, &so);
+    tl_status s = tl_model_save_opts(m, tok, out, &so);
+    tl_tokenizer_free(tok);
     tl_model_free(m);
     if (s) return cli_fail();
     printf("%s: random %s (seed %llu), %s\n", out, name, (unsigned long long)seed, tl_dtype_name(so.dtype));

@@ -44,28 +44,34 @@ int tl_cmd_convert(int argc, char **argv) {
         return cli_failf(2, "--llama2c-version: %d is not 0 or 1", version);
     if (!strcmp(pos[0], pos[1])) return cli_failf(2, "convert: IN and OUT are the same path '%s'", pos[0]);
     tl_model *m = NULL;
-    if (tl_model_load(pos[0], &m) != TL_OK) return cli_fail();
+    tl_tokenizer *tok = NULL; /* IN's, or --tokenizer's: written with the model where OUT's format holds one */
+    if (tl_model_load(pos[0], &m, &tok) != TL_OK) return cli_fail();
     if (tl_model_dequantize(m) != TL_OK) { /* a quantized input: f32 first, then any OUT dtype */
+        tl_tokenizer_free(tok);
         tl_model_free(m);
         return cli_fail();
     }
     if (tok_path) {
         tl_tokenizer *t;
         if (tl_tokenizer_load(tok_path, &t) != TL_OK) {
+            tl_tokenizer_free(tok);
             tl_model_free(m);
             return cli_fail();
         }
         if (tl_tokenizer_n_vocab(t) != tl_model_config(m)->vocab_size) {
             int nv = tl_tokenizer_n_vocab(t), mv = tl_model_config(m)->vocab_size;
             tl_tokenizer_free(t);
+            tl_tokenizer_free(tok);
             tl_model_free(m);
             return cli_failf(1, "%s: the vocabulary has %d tokens but %s has %d embedding rows", tok_path, nv,
                              pos[0], mv);
         }
-        tl_model_set_tokenizer(m, t);
+        tl_tokenizer_free(tok);
+        tok = t;
     }
-    tl_status s = tl_model_save_opts(m, pos[1], &so);
+    tl_status s = tl_model_save_opts(m, tok, pos[1], &so);
     size_t n = tl_model_n_params(m);
+    tl_tokenizer_free(tok);
     tl_model_free(m);
     if (s != TL_OK) return cli_fail();
     printf("%s -> %s: %zu parameters, %s\n", pos[0], pos[1], n, tl_dtype_name(so.dtype));

@@ -133,7 +133,7 @@ int tl_cmd_eval(int argc, char **argv) {
     cli_set_threads(threads);
 
     tl_model *model = NULL;
-    tl_tokenizer *tok_owned = NULL;
+    tl_tokenizer *tok_owned = NULL, *tok_file = NULL; /* --tokenizer's, the model file's */
     const tl_tokenizer *tok = NULL;
     tl_eval_task *tasks[MAX_TASKS] = {0};
     tl_eval_result results[MAX_TASKS];
@@ -148,10 +148,10 @@ int tl_cmd_eval(int argc, char **argv) {
             rc = default_data && access(data_dir, F_OK) != 0
                      ? cli_failf(1, "%s (the default data folder; --data DIR or TILLER_SHARED sets it)", tl_last_error())
                      : cli_fail();
-    if (!rc && tl_model_load(model_path, &model) != TL_OK) rc = cli_fail();
+    if (!rc && tl_model_load(model_path, &model, &tok_file) != TL_OK) rc = cli_fail();
     if (!rc && tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
     if (!rc) {
-        tl_status pick = tl_model_pick_tokenizer(model, tok_owned, &tok);
+        tl_status pick = tl_model_pick_tokenizer(model, tok_owned, tok_file, &tok);
         if (pick) rc = pick == TL_E_ARG ? cli_failf(2, "eval: %s", tl_last_error()) : cli_fail();
     }
     if (!rc && out_dir && mkdir(out_dir, 0777) != 0 && errno != EEXIST)
@@ -214,6 +214,7 @@ int tl_cmd_eval(int argc, char **argv) {
         tl_eval_task_free(tasks[k]);
     }
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(tok_file);
     cli_steer_free(&steer);
     tl_model_free(model);
     return rc;

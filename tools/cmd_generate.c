@@ -10,19 +10,19 @@
 #include "steer_cli.h"
 #include "tiller/recontrol.h"
 
-/* The model plus the tokenizer to use: --tokenizer FILE, else the model's own. */
+/* The model plus the tokenizer to use: --tokenizer FILE, else the one the model file carries. */
 typedef struct {
     tl_model *model;
-    tl_tokenizer *tok_owned;
+    tl_tokenizer *tok_owned, *tok_file;
     const tl_tokenizer *tok;
 } loaded;
 
 static int load_model_and_tokenizer(const char *model_path, const char *tok_path, loaded *out) {
     memset(out, 0, sizeof *out);
     if (!model_path) return cli_failf(2, "-m MODEL is required (see --help)");
-    if (tl_model_load_mapped(model_path, &out->model) != TL_OK) return cli_fail();
+    if (tl_model_load_mapped(model_path, &out->model, &out->tok_file) != TL_OK) return cli_fail();
     if (tok_path && tl_tokenizer_load(tok_path, &out->tok_owned) != TL_OK) return cli_fail();
-    tl_status st = tl_model_pick_tokenizer(out->model, out->tok_owned, &out->tok);
+    tl_status st = tl_model_pick_tokenizer(out->model, out->tok_owned, out->tok_file, &out->tok);
     if (st) return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();
     int nv = tl_tokenizer_n_vocab(out->tok), V = tl_model_config(out->model)->vocab_size;
     if (nv > V) return cli_failf(1, "tokenizer has %d tokens but the model's vocabulary is %d", nv, V);
@@ -41,6 +41,7 @@ static int load_model_and_tokenizer(const char *model_path, const char *tok_path
 
 static void loaded_free(loaded *l) {
     tl_tokenizer_free(l->tok_owned);
+    tl_tokenizer_free(l->tok_file);
     tl_model_free(l->model);
 }
 

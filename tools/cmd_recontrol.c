@@ -23,13 +23,10 @@ typedef struct {
 static int rc_load(const char *model_path, const char *tok_path, rc_loaded *l) {
     memset(l, 0, sizeof *l);
     if (!model_path) return cli_failf(2, "-m MODEL is required (see --help)");
-    if (tl_model_load(model_path, &l->model)) return cli_fail();
-    if (tok_path) {
-        if (tl_tokenizer_load(tok_path, &l->tok_owned)) return cli_fail();
-        l->tok = l->tok_owned;
-    } else {
-        l->tok = tl_model_tokenizer(l->model);
-    }
+    /* the tokenizer owned is --tokenizer's when given, else the one the model file carries */
+    if (tl_model_load(model_path, &l->model, tok_path ? NULL : &l->tok_owned)) return cli_fail();
+    if (tok_path && tl_tokenizer_load(tok_path, &l->tok_owned)) return cli_fail();
+    l->tok = l->tok_owned;
     if (!l->tok) return cli_failf(2, "%s carries no tokenizer: pass --tokenizer FILE", model_path);
     return 0;
 }

@@ -106,16 +106,16 @@ static int cmd_build(int argc, char **argv) {
 
     tl_steer_data *d = NULL;
     tl_model *m = NULL;
-    tl_tokenizer *tok_owned = NULL;
+    tl_tokenizer *tok_owned = NULL, *tok_file = NULL; /* --tokenizer's, the model file's */
     tl_steer_vec *v = NULL;
     int rc = 0;
-    if (tl_steer_data_load(data, dimension, limit, &d) || tl_model_load(model_path, &m) ||
+    if (tl_steer_data_load(data, dimension, limit, &d) || tl_model_load(model_path, &m, &tok_file) ||
         (tok_path && tl_tokenizer_load(tok_path, &tok_owned))) {
         rc = cli_fail();
         goto done;
     }
     const tl_tokenizer *tok = NULL;
-    tl_status pick = tl_model_pick_tokenizer(m, tok_owned, &tok);
+    tl_status pick = tl_model_pick_tokenizer(m, tok_owned, tok_file, &tok);
     if (pick) {
         rc = pick == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();
         goto done;
@@ -132,6 +132,7 @@ static int cmd_build(int argc, char **argv) {
 done:
     tl_steer_vec_free(v);
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(tok_file);
     tl_model_free(m);
     tl_steer_data_free(d);
     return rc;

@@ -36,12 +36,12 @@ static int world_check(const char *dir) {
  * set? Accuracy of log p(true) > log p(false) over the pairs of one split (behave.c). */
 static int world_behave(const char *dir, const char *model_path, const char *tok_path, const char *split, int limit) {
     tl_model *m = NULL;
-    tl_tokenizer *tok_owned = NULL;
+    tl_tokenizer *tok_owned = NULL, *tok_file = NULL; /* --tokenizer's, the model file's */
     const tl_tokenizer *tok = NULL;
-    if (tl_model_load(model_path, &m) != TL_OK) return cli_fail();
+    if (tl_model_load(model_path, &m, &tok_file) != TL_OK) return cli_fail();
     int rc = 0;
     if (tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
-    if (!rc && tl_model_pick_tokenizer(m, tok_owned, &tok) != TL_OK) rc = cli_fail();
+    if (!rc && tl_model_pick_tokenizer(m, tok_owned, tok_file, &tok) != TL_OK) rc = cli_fail();
     if (!rc)
         printf("behavioural test (%s split): accuracy of log p(true) > log p(false) per minimal pair, Wilson 95 %%\n"
                "%-12s %6s %8s %8s %8s %14s\n",
@@ -58,6 +58,7 @@ static int world_behave(const char *dir, const char *model_path, const char *tok
         fflush(stdout);
     }
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(tok_file);
     tl_model_free(m);
     return rc;
 }

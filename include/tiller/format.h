@@ -7,6 +7,7 @@
 #define TILLER_FORMAT_H
 
 #include "tiller/model.h"
+#include "tiller/tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -14,17 +15,22 @@ extern "C" {
 TL_API_BEGIN
 
 /* Load any supported file, by extension or magic: .gguf, .bin (llama2.c),
- * .safetensors or a directory holding model.safetensors + config.json. */
-tl_status tl_model_load(const char *path, tl_model **out);
+ * .safetensors or a directory holding model.safetensors + config.json. The model and the
+ * tokenizer its file carries come back side by side, both the caller's (tl_model_free,
+ * tl_tokenizer_free): *tok is NULL when the file carries none (llama2.c .bin); pass tok = NULL
+ * to drop it (it is still read and checked, so a file with a broken vocabulary fails alike). */
+tl_status tl_model_load(const char *path, tl_model **out, tl_tokenizer **tok);
 /* The same for inference only: the f32 matrices of a GGUF file are used in place in the
  * mapped file (zero copy: resident memory = the file + KV cache + activations), as quantized
  * ones always are. Such a model is not trainable until tl_model_dequantize copies them out;
  * other formats load as tl_model_load does. */
-tl_status tl_model_load_mapped(const char *path, tl_model **out);
+tl_status tl_model_load_mapped(const char *path, tl_model **out, tl_tokenizer **tok);
 /* Save by extension: .gguf, .bin, .safetensors (config.json beside it), or a directory
- * (existing, or a path without extension) for the HF pair. tl_model_save_opts
- * (below) chooses the tensor dtype and the llama2.c version. */
-tl_status tl_model_save(const tl_model *m, const char *path);
+ * (existing, or a path without extension) for the HF pair. tok (may be NULL) is stored with
+ * the model by the formats that hold one (GGUF tokenizer.ggml.*, tokenizer.json +
+ * tokenizer_config.json in a Hugging Face directory). tl_model_save_opts (below) chooses the
+ * tensor dtype and the llama2.c version. */
+tl_status tl_model_save(const tl_model *m, const tl_tokenizer *tok, const char *path);
 
 
 /* Element type of stored tensors, for formats that offer a choice. */
@@ -49,7 +55,7 @@ typedef struct {
     tl_dtype dtype;      /* storage type (.bin is f32 only and refuses others) */
     int llama2c_version; /* .bin: 0 (legacy, what run.c reads) or 1 */
 } tl_save_opts;
-tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts);
+tl_status tl_model_save_opts(const tl_model *m, const tl_tokenizer *tok, const char *path, const tl_save_opts *opts);
 
 /* ---- .npy arrays (numpy format 1.0, little-endian, C order) ---------------- */
 

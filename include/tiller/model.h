@@ -1,30 +1,15 @@
 /*
  * tiller/model.h: the Llama-family model (config, load/save in tiller/format.h), the
- * inference session (KV cache, forward with named hook points), sampling, generation and
- * scoring. Handles are opaque: read them through the accessors below.
+ * inference session (KV cache, forward with named hook points), sampling and scoring of
+ * token ids. Handles are opaque: read them through the accessors below.
  *
- * Example (greedy generation; error handling shortened):
- *
- *     tl_model *m; const tl_tokenizer *tok; tl_session *s; tl_sampler *smp;
- *     tl_sampler_params sp = {0, 0, 1, 0}; // temperature 0 = greedy
- *     tl_model_load("stories260K.gguf", &m);          // tiller/format.h
- *     tl_model_pick_tokenizer(m, NULL, &tok);          // the one the file carries
- *     tl_session_new(m, 0, 0, &s);
- *     tl_sampler_new(&sp, tl_model_config(m)->vocab_size, &smp);
- *     int32_t *ids; size_t n;
- *     tl_tokenizer_encode(tok, "Once upon a time", 16, TL_TOK_ADD_BOS, &ids, &n);
- *     tl_gen_opts go; tl_gen_opts_default(&go); go.max_new = 50;
- *     tl_generate(s, smp, tok, ids, (int)n, &go, my_print_fn, NULL, NULL);
- *     tl_free(ids); tl_sampler_delete(smp); tl_session_free(s); tl_model_free(m);
- *
- * examples/generate.c is this program, compiled and run by the tests.
+ * Generation with a tokenizer (tl_generate) and an example are in tiller/generate.h.
  */
 #ifndef TILLER_MODEL_H
 #define TILLER_MODEL_H
 
 #include "tiller/base.h"
 #include "tiller/kernels.h"
-#include "tiller/tokenizer.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,17 +65,9 @@ tl_status tl_model_dequantize(tl_model *m);
  * scaled by 1/sqrt(2L), norms at 1. Deterministic for a seed. */
 void tl_model_init_random(tl_model *m, uint64_t seed);
 
-/* The tokenizer to use with m: `given` (a --tokenizer file) when not NULL, else the one m's file
- * carries. TL_E_ARG "<file> carries no tokenizer: pass one (--tokenizer FILE)" when there is none,
- * TL_E_FORMAT when its vocabulary is larger than the model's. *out is borrowed. */
-tl_status tl_model_pick_tokenizer(const tl_model *m, const tl_tokenizer *given, const tl_tokenizer **out);
-
-/* Accessors. The config and tokenizer are the model's (borrowed). */
+/* Accessors. The config is the model's (borrowed). A model holds no tokenizer: the loader
+ * hands the one its file carries to the caller beside it (tl_model_load in tiller/format.h). */
 const tl_config *tl_model_config(const tl_model *m);
-const tl_tokenizer *tl_model_tokenizer(const tl_model *m); /* NULL when the file carries none */
-/* Replace the tokenizer the model carries (saved with it by formats that store one); takes
- * ownership of tok (may be NULL) and frees the old one. */
-void tl_model_set_tokenizer(tl_model *m, tl_tokenizer *tok);
 const char *tl_model_source(const tl_model *m); /* the path it was loaded from, or NULL */
 size_t tl_model_n_params(const tl_model *m);    /* floats in the parameter buffer */
 
@@ -170,34 +147,53 @@ tl_status tl_sampler_new(const tl_sampler_params *p, int vocab, tl_sampler **out
 void tl_sampler_delete(tl_sampler *s);
 int32_t tl_sampler_sample(tl_sampler *s, const float *logits);
 
-/* ---- generation (generate.c) ---------------------------------------------- */
+/* ---- the training forward (forward_train.c; its backward is in tiller/train.h) ---- */
+
+/* How attention is computed for a training batch.
+ *   CAUSAL: query t sees keys 0..t (minus the key mask).
+ *   BIDIR:  query t of row b also sees every key j < prefix[b] (prefix NULL: the whole
+ *           row, BICO); keys after the query — in RoPE position — are scored with
+ *           q and k rotated by -theta (mirrored RoPE, METHODS.md section 3), unless
+ *           plain_rope (an ablation: ordinary RoPE for every pair).
+ * pos gives each token's RoPE position (ABI keeps a span's original positions after
+ * moving it); NULL = 0..T-1. With pos in CAUSAL mode, a key positioned after its query
+ * is mirrored too. */
+typedef enum { TL_ATTN_CAUSAL = 0, TL_ATTN_BIDIR = 1 } tl_attn_mode;
 
 typedef struct {
-    int max_new;      /* new tokens at most (the prompt plus these must fit the session's context) */
-    int stop_eos;     /* stop at an end-of-generation token (tl_tokenizer_is_eog: EOS, EOT, EOM) */
-    int stop_bos;     /* stop when BOS is sampled (not passed on) */
-    int stop_newline; /* stop at the first line break once the reply has a non-space byte (not kept) */
-} tl_gen_opts;
-/* max_new 256, stop at EOS and BOS, not at line breaks. */
-void tl_gen_opts_default(tl_gen_opts *o);
+    tl_attn_mode mode;
+    const uint8_t *key_mask; /* [B, T], 1 = this position may not be attended (NULL = none) */
+    const int *prefix;       /* [B] BIDIR: bidirectional keys per row, 0..T (NULL = T) */
+    const int *pos;          /* [B, T] RoPE positions, each 0 .. 2^20 (NULL = 0..T-1) */
+    const int *pos2;         /* [B, T] second position id (GLM-style 2-D RoPE: the odd rotary
+                              * pairs turn by pos2, the even ones by pos; needs pos), or NULL */
+    int plain_rope;          /* 1: never mirror (ablation) */
+} tl_attn_spec;
 
-typedef enum { TL_GEN_STOP_LENGTH = 0, TL_GEN_STOP_EOS, TL_GEN_STOP_NEWLINE, TL_GEN_STOP_CALLER } tl_gen_stop;
-typedef struct {
-    int n_new;        /* tokens sampled and passed to the callback */
-    tl_gen_stop stop; /* which rule ended generation */
-    int n_run;        /* tokens run through the model (prompt included; the last sampled token is not run) */
-} tl_gen_result;
-/* Each new token with the bytes it adds to the text (tl_tokenizer_decode_piece after the previous
- * token, at most 256); return non-zero to stop after it. */
-typedef int (*tl_gen_fn)(void *user, int32_t id, const char *text, size_t len);
+typedef struct tl_train_acts tl_train_acts;
 
-/* Run the prompt (n_prompt >= 1 ids, usually starting with BOS) from the session's current
- * position, then sample up to o->max_new tokens with smp, handing each to fn (may be NULL).
- * TL_E_RANGE, before any work, when the prompt plus max_new tokens exceed the free context.
- * res (may be NULL) is filled on success and failure alike. */
-tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, const int32_t *prompt, int n_prompt,
-                      const tl_gen_opts *o, tl_gen_fn fn, void *user, tl_gen_result *res);
+/* Allocate every saved activation and activation gradient for batches of B x T
+ * (one arena; nothing is allocated per step). The biggest piece is the logits
+ * [B*T, V], whose gradient reuses the same memory. */
+tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **out);
+void tl_train_acts_free(tl_train_acts *a);
+/* Bytes held by the arena and, once a batch needed it, the mirrored-RoPE buffers (for logs). */
+size_t tl_train_acts_bytes(const tl_train_acts *a);
 
+/* Forward for training. tokens, targets [B, T]; targets < 0 are not counted
+ * (prompt tokens of SFT, padding). *loss = mean cross-entropy over counted targets
+ * (0 when none is counted). attn may be NULL (causal, no mask). Positions restart at
+ * 0 in every row. Fails with TL_E_ARG for a token or target outside the vocabulary,
+ * an unknown attention mode, or acts planned for another config. */
+tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int32_t *tokens,
+                                 const int32_t *targets, const tl_attn_spec *attn, float *loss);
+/* The logits [B*T, V] of the last forward_train (before tl_model_backward). */
+const float *tl_train_acts_logits(const tl_train_acts *a);
+/* The final normed state xnf [B*T, dim] of the last forward_train (the LM head's input;
+ * a scalar head, e.g. a reward model's, reads it). */
+const float *tl_train_acts_state(const tl_train_acts *a);
+/* The rows B and columns T the activations were planned for. */
+void tl_train_acts_shape(const tl_train_acts *a, int *B, int *T);
 /* ---- scoring -------------------------------------------------------------- */
 
 /* Log-probabilities of `cont` tokens following `ctx` tokens (ctx should start with

@@ -120,8 +120,8 @@ int tl_sa_is_loop(const char *s);
 /* A model with its tokenizer (the file's, or tokenizer_path's when given). */
 typedef struct {
     tl_model *m;
-    tl_tokenizer *tok_owned;
-    const tl_tokenizer *tok;
+    tl_tokenizer *tok_owned; /* the file's or tokenizer_path's */
+    const tl_tokenizer *tok; /* = tok_owned */
 } tl_sa_model;
 tl_status tl_sa_model_load(const char *model_path, const char *tokenizer_path, tl_sa_model *out);
 void tl_sa_model_free(tl_sa_model *sm);

@@ -4,7 +4,7 @@
  *   backward.c   tl_model_backward, the backward of the training forward; that forward,
  *                tl_model_forward_train, and tl_train_acts (saved activations + their
  *                gradients, one arena sized from (config, B, T) once) live beside the
- *                inference forward in src/model/forward_train.c
+ *                inference forward in src/model/forward_train.c (declared in tiller/model.h)
  *   optim.c      AdamW (decoupled weight decay, bias correction), global-norm clipping,
  *                warm-up + cosine learning-rate schedule
  *   objective.c  objectives as pluggable pieces: each turns a batch of token rows into
@@ -33,59 +33,14 @@ extern "C" {
 #endif
 TL_API_BEGIN
 
-/* How attention is computed for a training batch.
- *   CAUSAL: query t sees keys 0..t (minus the key mask).
- *   BIDIR:  query t of row b also sees every key j < prefix[b] (prefix NULL: the whole
- *           row, BICO); keys after the query — in RoPE position — are scored with
- *           q and k rotated by -theta (mirrored RoPE, METHODS.md section 3), unless
- *           plain_rope (an ablation: ordinary RoPE for every pair).
- * pos gives each token's RoPE position (ABI keeps a span's original positions after
- * moving it); NULL = 0..T-1. With pos in CAUSAL mode, a key positioned after its query
- * is mirrored too. */
-typedef enum { TL_ATTN_CAUSAL = 0, TL_ATTN_BIDIR = 1 } tl_attn_mode;
+/* ---- backward (backward.c) of the training forward (tiller/model.h, model/forward_train.c) ---- */
 
-typedef struct {
-    tl_attn_mode mode;
-    const uint8_t *key_mask; /* [B, T], 1 = this position may not be attended (NULL = none) */
-    const int *prefix;       /* [B] BIDIR: bidirectional keys per row, 0..T (NULL = T) */
-    const int *pos;          /* [B, T] RoPE positions, each 0 .. 2^20 (NULL = 0..T-1) */
-    const int *pos2;         /* [B, T] second position id (GLM-style 2-D RoPE: the odd rotary
-                              * pairs turn by pos2, the even ones by pos; needs pos), or NULL */
-    int plain_rope;          /* 1: never mirror (ablation) */
-} tl_attn_spec;
-
-/* ---- forward (model/forward_train.c) / backward (backward.c) --------------- */
-
-typedef struct tl_train_acts tl_train_acts;
-
-/* Allocate every saved activation and activation gradient for batches of B x T
- * (one arena; nothing is allocated per step). The biggest piece is the logits
- * [B*T, V], whose gradient reuses the same memory. */
-tl_status tl_train_acts_new(const tl_config *c, int B, int T, tl_train_acts **out);
-void tl_train_acts_free(tl_train_acts *a);
-/* Bytes held by the arena and, once a batch needed it, the mirrored-RoPE buffers (for logs). */
-size_t tl_train_acts_bytes(const tl_train_acts *a);
-
-/* Forward for training. tokens, targets [B, T]; targets < 0 are not counted
- * (prompt tokens of SFT, padding). *loss = mean cross-entropy over counted targets
- * (0 when none is counted). attn may be NULL (causal, no mask). Positions restart at
- * 0 in every row. Fails with TL_E_ARG for a token or target outside the vocabulary,
- * an unknown attention mode, or acts planned for another config. */
-tl_status tl_model_forward_train(const tl_model *m, tl_train_acts *a, const int32_t *tokens,
-                                 const int32_t *targets, const tl_attn_spec *attn, float *loss);
 /* Backward of the last forward_train: grads[n_params] += scale * d loss / d params
  * (scale e.g. 1/accumulation steps). Does nothing if no forward_train succeeded
  * since the acts were made. Overwrites the saved logits (their gradient takes
  * their place), so call it once per forward_train. */
 void tl_model_backward(const tl_model *m, tl_train_acts *a, float *grads, float scale);
 
-/* The logits [B*T, V] of the last forward_train (before tl_model_backward). */
-const float *tl_train_acts_logits(const tl_train_acts *a);
-/* The final normed state xnf [B*T, dim] of the last forward_train (the LM head's input;
- * a scalar head, e.g. a reward model's, reads it). */
-const float *tl_train_acts_state(const tl_train_acts *a);
-/* The rows B and columns T the activations were planned for. */
-void tl_train_acts_shape(const tl_train_acts *a, int *B, int *T);
 /* Backward of the last forward_train from d loss / d xnf instead of the logits' loss:
  * grads[n_params] += scale * d loss / d params through the final norm, the layers and the
  * embeddings (the LM head's output matrix gets nothing). dstate [B*T, dim]. Consumes the

@@ -106,11 +106,12 @@ _SIGNATURES = {
     "tl_tokenizer_decode_piece": (ctypes.c_size_t, [ctypes.c_void_p, ctypes.c_int32, ctypes.c_int32,
                                                     ctypes.c_char_p, ctypes.c_size_t]),
     # model and format
-    "tl_model_load": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]),
+    "tl_model_load": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p),
+                                     ctypes.POINTER(ctypes.c_void_p)]),
     "tl_model_free": (None, [ctypes.c_void_p]),
     "tl_model_config": (ctypes.POINTER(Config), [ctypes.c_void_p]),
-    "tl_model_tokenizer": (ctypes.c_void_p, [ctypes.c_void_p]),
-    "tl_model_pick_tokenizer": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
+    "tl_model_pick_tokenizer": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                               ctypes.POINTER(ctypes.c_void_p)]),
     "tl_model_n_params": (ctypes.c_size_t, [ctypes.c_void_p]),
     # session, hooks
     "tl_session_new": (ctypes.c_int, [ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]),

@@ -27,15 +27,16 @@ def parse_hook(name):
 class Tokenizer:
     """A tokenizer (llama2.c tokenizer.bin, GGUF, or Hugging Face tokenizer.json).
 
-    Either loaded from a file (owned) or borrowed from a Model."""
+    Either loaded from a file, or the one a model file carries (loaded beside the model by
+    Model); owned either way."""
 
-    def __init__(self, path=None, _handle=None, _owner=None):
+    def __init__(self, path=None, _handle=None):
         if path is not None:
             h = ctypes.c_void_p()
             check(lib.tl_tokenizer_load(encode_path(path), ctypes.byref(h)))
-            self._h, self._owned, self._owner = h, True, None
+            self._h, self._owned = h, True
         else:
-            self._h, self._owned, self._owner = ctypes.c_void_p(_handle), False, _owner
+            self._h, self._owned = ctypes.c_void_p(_handle), True
 
     def close(self):
         if self._owned and self._h:
@@ -96,31 +97,35 @@ class Model:
         self._s = ctypes.c_void_p()
         self._hooks = []  # keep the ctypes callbacks alive while C holds them
         self._hook_specs = []  # (point, layer) of each, to re-add the earlier ones
-        self._tok_own = None
+        self._tok_own = None  # tokenizer=
+        self._tok_file = None  # the one the model file carries, loaded beside the model
         self.path = str(path)
-        check(lib.tl_model_load(encode_path(path), ctypes.byref(self._m)))
+        file_tok = ctypes.c_void_p()
+        check(lib.tl_model_load(encode_path(path), ctypes.byref(self._m), ctypes.byref(file_tok)))
+        if file_tok.value:
+            self._tok_file = Tokenizer(_handle=file_tok.value)
         if tokenizer is not None:
             self._tok_own = Tokenizer(tokenizer)
         picked = ctypes.c_void_p()
         given = self._tok_own._h if self._tok_own else None
-        check(lib.tl_model_pick_tokenizer(self._m, given, ctypes.byref(picked)))
-        self.tokenizer = self._tok_own or Tokenizer(_handle=picked.value, _owner=self)
+        own = self._tok_file._h if self._tok_file else None
+        check(lib.tl_model_pick_tokenizer(self._m, given, own, ctypes.byref(picked)))
+        self.tokenizer = self._tok_own or self._tok_file
         check(lib.tl_session_new(self._m, int(n_ctx), 0, ctypes.byref(self._s)))
         c = lib.tl_model_config(self._m).contents
         self.config = {f: getattr(c, f) for f, _ in c._fields_}
 
     def close(self):
-        """Free the session, the model and an owned tokenizer (also done when collected)."""
+        """Free the session, the model and its tokenizers (also done when collected)."""
         if getattr(self, "_s", None):
             lib.tl_session_free(self._s)
             self._s = ctypes.c_void_p()
         if getattr(self, "_m", None):
-            if self._tok_own is None and getattr(self, "tokenizer", None) is not None:
-                self.tokenizer._h = ctypes.c_void_p()  # borrowed from the model
             lib.tl_model_free(self._m)
             self._m = ctypes.c_void_p()
-        if getattr(self, "_tok_own", None) is not None:
-            self._tok_own.close()
+        for t in (getattr(self, "_tok_own", None), getattr(self, "_tok_file", None)):
+            if t is not None:
+                t.close()
 
     def __del__(self):
         self.close()

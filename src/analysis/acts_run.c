@@ -7,6 +7,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
+#include "tiller/generate.h"
 #include "tiller/tokenizer.h"
 #include "tiller/dist.h"
 
@@ -51,12 +52,13 @@ static tl_status capture_one(const tl_ckpt *c, const tl_dataset *d, const tl_tok
     split.acts.split_ranks = split_ranks;
     const tl_acts_run_opts *o = &split;
     tl_model *m = NULL;
+    tl_tokenizer *file_tok = NULL;
     tl_token_seqs *own = NULL;
-    tl_status s = tl_model_load(c->path, &m);
+    tl_status s = tl_model_load(c->path, &m, &file_tok);
     if (s) return s;
     const tl_tokenizer *tok = NULL;
     const tl_token_seqs *seqs = shared_seqs;
-    s = tl_model_pick_tokenizer(m, shared_tok, &tok);
+    s = tl_model_pick_tokenizer(m, shared_tok, file_tok, &tok);
     if (s == TL_OK && !seqs) {
         s = tl_dataset_tokenize(d, tok, &own);
         seqs = own;
@@ -67,6 +69,7 @@ static tl_status capture_one(const tl_ckpt *c, const tl_dataset *d, const tl_tok
         s = tl_acts_capture(m, c->path, c->step, d, seqs, o->tokenizer, &o->acts, dir, &skipped);
     if (s == TL_OK) *tokens += seqs->total;
     tl_token_seqs_free(own);
+    tl_tokenizer_free(file_tok);
     tl_model_free(m);
     return s;
 }

@@ -13,6 +13,7 @@
 #include "format/format.h" /* internal: model, base */
 #include "tiller/dist.h"
 #include "tiller/eval.h"
+#include "tiller/generate.h"
 
 #define PATH_CAP 4096
 
@@ -388,9 +389,11 @@ static tl_status eval_model(tl_demo *d, const char *model_path, const char *name
     tl_status s = tl_demo_path(d, "world", NULL, world, sizeof world);
     if (s) return s;
     tl_model *m = NULL;
-    if ((s = tl_model_load(model_path, &m))) return s;
+    tl_tokenizer *own = NULL;
+    if ((s = tl_model_load(model_path, &m, &own))) return s;
     const tl_tokenizer *tok = NULL;
-    if ((s = tl_model_pick_tokenizer(m, NULL, &tok))) {
+    if ((s = tl_model_pick_tokenizer(m, NULL, own, &tok))) {
+        tl_tokenizer_free(own);
         tl_model_free(m);
         return s;
     }

@@ -12,6 +12,7 @@
 
 #include "demo.h"
 #include "format/format.h" /* internal: model, base */
+#include "tiller/generate.h"
 
 #define PATH_CAP 4096
 #define KNOW_MIN 0.80 /* the capability requirement of issue 13 on the final checkpoint */
@@ -22,9 +23,10 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
     tl_status s = TL_OK;
     for (int c = 0; c < pick->n && !s; c++) {
         tl_model *m = NULL;
+        tl_tokenizer *own = NULL;
         const tl_tokenizer *tok = NULL;
-        s = tl_model_load(pick->items[c].path, &m);
-        if (!s) s = tl_model_pick_tokenizer(m, NULL, &tok);
+        s = tl_model_load(pick->items[c].path, &m, &own);
+        if (!s) s = tl_model_pick_tokenizer(m, NULL, own, &tok);
         for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
             char rel[96], pairs[PATH_CAP], detail[128];
             snprintf(rel, sizeof rel, "probes/%s_pairs.csv", tl_world_dim_names[k]);
@@ -39,6 +41,7 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
             tl_strbuf_printf(&csv, ",%lld,test,%d,%d,%.6f,%.6f,%.6f,%.6f\n", (long long)pick->items[c].step, r.n,
                              r.correct, r.acc, r.lo, r.hi, r.mean_margin);
         }
+        tl_tokenizer_free(own);
         tl_model_free(m);
     }
     char path[PATH_CAP];

@@ -45,10 +45,11 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     if (s) return s;
     tl_ckpt_list l = {0};
     tl_model *m = NULL;
+    tl_tokenizer *tok = NULL;
     tl_reward *rw = NULL;
     tl_rc_prompts all = {0}, tr = {0}, ev = {0}; /* tr and ev are views into all */
-    if ((s = tl_demo_series(d, &l)) || (s = tl_model_load(l.items[l.n - 1].path, &m))) goto done;
-    if (!m->tok) {
+    if ((s = tl_demo_series(d, &l)) || (s = tl_model_load(l.items[l.n - 1].path, &m, &tok))) goto done;
+    if (!tok) {
         s = tl_errorf(TL_E_FORMAT, "%s: no tokenizer", l.items[l.n - 1].path);
         goto done;
     }
@@ -70,7 +71,7 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     to.fit.epochs = 30, to.fit.lr = 1e-3f, to.fit.seed = d->o.seed;
     to.progress = ui_train, to.user = &ui;
     tl_rc_train_result res;
-    if ((s = tl_rc_train(m, m->tok, &tr, rw, &to, &res))) goto done;
+    if ((s = tl_rc_train(m, tok, &tr, rw, &to, &res))) goto done;
     ui.base = (int64_t)tr.n * 2;
     tl_rc_eval_opts eo = {0};
     eo.out_dir = out, eo.value_path = value, eo.methods = (1u << TL_RC__COUNT) - 1, eo.n_new = RC_TOKENS;
@@ -79,10 +80,11 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     eo.instruction = "A kind and polite friend answers gently.\n";
     eo.title = "RE-Control on the world (pre-trained model, world reward)";
     eo.seed = d->o.seed, eo.progress = ui_eval, eo.user = &ui;
-    s = tl_rc_eval(m, m->tok, &ev, rw, &eo, NULL);
+    s = tl_rc_eval(m, tok, &ev, rw, &eo, NULL);
 done:
     tl_rc_prompts_free(&all);
     tl_reward_free(rw);
+    tl_tokenizer_free(tok);
     tl_model_free(m);
     tl_ckpt_list_free(&l);
     return s;

@@ -10,6 +10,7 @@
 
 #include "demo.h"
 #include "format/format.h" /* internal: model, base */
+#include "tiller/generate.h"
 #include "tiller/train.h"
 #include "train/token_file.h"
 
@@ -471,13 +472,14 @@ static int add_piece(void *user, int32_t id, const char *text, size_t len) {
 /* Sampled continuation of prompt (temperature 0.8, top-k 40, a fixed seed: reproducible). */
 static tl_status sample(const char *model_path, const char *prompt, int n_new, uint64_t seed, tl_strbuf *out) {
     tl_model *m = NULL;
+    tl_tokenizer *own = NULL;
     tl_session *ss = NULL;
     tl_sampler smp = {0};
     int32_t *ids = NULL;
     size_t n_ids = 0;
-    tl_status s = tl_model_load(model_path, &m);
+    tl_status s = tl_model_load(model_path, &m, &own);
     const tl_tokenizer *tok = NULL;
-    if (!s) s = tl_model_pick_tokenizer(m, NULL, &tok);
+    if (!s) s = tl_model_pick_tokenizer(m, NULL, own, &tok);
     tl_sampler_params sp = {0.8f, 40, 1.0f, seed};
     if (!s) s = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &ids, &n_ids);
     if (!s) s = tl_sampler_init(&smp, &sp, m->cfg.vocab_size);
@@ -487,6 +489,7 @@ static tl_status sample(const char *model_path, const char *prompt, int n_new, u
     tl_free(ids);
     tl_sampler_free(&smp);
     tl_session_free(ss);
+    tl_tokenizer_free(own);
     tl_model_free(m);
     return s ? s : tl_strbuf_status(out);
 }

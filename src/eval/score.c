@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "eval_internal.h"
+#include "tiller/generate.h"
 
 void tl_eval_opts_default(tl_eval_opts *o) {
     memset(o, 0, sizeof *o);

@@ -33,11 +33,11 @@ tl_status tl_llama2c_save(const tl_model *m, const char *path, int version);
  * names of tl_params_tensors (no output.weight when tied). F32/F16/BF16 tensors
  * are read (converted to f32); matrices are written as dtype (1-D tensors stay
  * F32, as llama.cpp's converters keep them). The tokenizer, when present,
- * travels as tokenizer.ggml.*. */
-tl_status tl_gguf_model_load(const char *path, tl_model **out);
+ * travels as tokenizer.ggml.* (loaded into *tok when tok is not NULL; written when not NULL). */
+tl_status tl_gguf_model_load(const char *path, tl_model **out, tl_tokenizer **tok);
 /* in_place: f32 matrices stay in the mapping too (tl_model_load_mapped) */
-tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out);
-tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype);
+tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out, tl_tokenizer **tok);
+tl_status tl_gguf_model_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype);
 
 /* Hugging Face LlamaForCausalLM checkpoints. `path` is a directory holding
  * model.safetensors + config.json, or a .safetensors file with config.json
@@ -45,9 +45,10 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
  * rows are permuted from HF's half-split RoPE order to tiller's interleaved
  * pairs on load and back on save. Saving to a directory (existing, or a path
  * without extension, created) or a .safetensors path writes both files, each
- * atomically. Sharded checkpoints (model.safetensors.index.json) are refused. */
-tl_status tl_safetensors_load(const char *path, tl_model **out);
-tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtype);
+ * atomically. Sharded checkpoints (model.safetensors.index.json) are refused. A directory
+ * carries its tokenizer as tokenizer.json (+ tokenizer_config.json when saving). */
+tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **tok);
+tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype);
 
 /* The Hugging Face config.json reader (safetensors.c; its writer is the one saving uses):
  * a parsed object to a checked tl_config, LlamaConfig's defaults where a key may be absent,

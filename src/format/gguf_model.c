@@ -286,16 +286,20 @@ fail:
     return s;
 }
 
-tl_status tl_gguf_model_load(const char *path, tl_model **out) { return tl_gguf_model_load_ex(path, 0, out); }
+tl_status tl_gguf_model_load(const char *path, tl_model **out, tl_tokenizer **tok) {
+    return tl_gguf_model_load_ex(path, 0, out, tok);
+}
 
-tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out) {
+tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out, tl_tokenizer **tok) {
     *out = NULL;
+    if (tok) *tok = NULL;
     tl_gguf *g;
     tl_status s = tl_gguf_open(path, &g);
     if (s) return s;
     tl_config c;
     int rope_dims;
     tl_model *m = NULL;
+    tl_tokenizer *vocab = NULL; /* the file's, handed to the caller beside the model */
     tl_param_tensor *pt = NULL;
     if ((s = read_config(g, &c, &rope_dims)) != TL_OK) goto done;
     tl_config_defaults(&c);
@@ -333,10 +337,10 @@ tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out) 
         if (!known) tl_logf(TL_LOG_WARN, "%s: ignoring tensor '%s'", path, g->tensors[i].name);
     }
     if (tl_gguf_find(g, "tokenizer.ggml.model")) {
-        if ((s = tl_tokenizer_from_gguf(g, &m->tok)) != TL_OK) goto done;
-        if (tl_tokenizer_n_vocab(m->tok) != c.vocab_size) {
+        if ((s = tl_tokenizer_from_gguf(g, &vocab)) != TL_OK) goto done;
+        if (tl_tokenizer_n_vocab(vocab) != c.vocab_size) {
             s = tl_errorf(TL_E_FORMAT, "%s: the vocabulary has %d tokens but token_embd.weight has %d rows", path,
-                          tl_tokenizer_n_vocab(m->tok), c.vocab_size);
+                          tl_tokenizer_n_vocab(vocab), c.vocab_size);
             goto done;
         }
     }
@@ -350,10 +354,13 @@ done:
     tl_free(pt);
     tl_gguf_close(g);
     if (s) {
+        tl_tokenizer_free(vocab);
         tl_model_free(m);
         return s;
     }
     *out = m;
+    if (tok) *tok = vocab;
+    else tl_tokenizer_free(vocab);
     return TL_OK;
 }
 
@@ -378,7 +385,7 @@ static uint32_t matrix_type(uint32_t want, int64_t cols) {
     return cols % 32 == 0 ? TL_Q8_0 : TL_GGML_F16;
 }
 
-tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype) {
+tl_status tl_gguf_model_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype) {
     const tl_config *c = &m->cfg;
     uint32_t tensor_type, file_type;
     if ((unsigned)dtype > TL_DTYPE_Q6_K) return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
@@ -389,9 +396,9 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
     if (c->rope_layout != (c->arch == TL_ARCH_LLAMA ? TL_ROPE_INTERLEAVED : TL_ROPE_HALF))
         return tl_errorf(TL_E_UNSUPPORTED, "%s: GGUF %s models use %s RoPE pairs", path, tl_arch_name(c->arch),
                          c->arch == TL_ARCH_LLAMA ? "interleaved" : "half-split");
-    if (m->tok && tl_tokenizer_n_vocab(m->tok) != c->vocab_size)
+    if (tok && tl_tokenizer_n_vocab(tok) != c->vocab_size)
         return tl_errorf(TL_E_ARG, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", path,
-                         tl_tokenizer_n_vocab(m->tok), c->vocab_size);
+                         tl_tokenizer_n_vocab(tok), c->vocab_size);
     tl_gguf_writer *w;
     tl_status s = tl_gguf_writer_new(&w);
     if (s) return s;
@@ -433,7 +440,7 @@ tl_status tl_gguf_model_save(const tl_model *m, const char *path, tl_dtype dtype
         int64_t ne[1] = {c->head_dim / 2};
         s = tl_gguf_write_tensor(w, "rope_freqs.weight", TL_GGML_F32, 1, ne, m->rope_freqs);
     }
-    if (!s && m->tok) s = tl_tokenizer_write_gguf(m->tok, w);
+    if (!s && tok) s = tl_tokenizer_write_gguf(tok, w);
     int n = tl_params_tensors(c, NULL, 0);
     tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);
     if (!pt && !s) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);

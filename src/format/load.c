@@ -59,32 +59,41 @@ static tl_status check_finite(const tl_model *m, const char *path) {
     return s;
 }
 
-static tl_status load_any(const char *path, int in_place, tl_model **out) {
+static tl_status load_any(const char *path, int in_place, tl_model **out, tl_tokenizer **tok) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
-    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
-    if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
-    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out);
+    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out, tok);
+    if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out); /* carries no tokenizer */
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out, tok);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory with config.json)",
                      path, ext);
 }
 
-static tl_status load_checked(const char *path, int in_place, tl_model **out) {
+static tl_status load_checked(const char *path, int in_place, tl_model **out, tl_tokenizer **tok) {
     *out = NULL;
-    tl_status s = load_any(path, in_place, out);
+    tl_tokenizer *vocab = NULL;
+    tl_status s = load_any(path, in_place, out, &vocab);
     if (s == TL_OK && (s = check_finite(*out, path)) != TL_OK) {
         tl_model_free(*out);
         *out = NULL;
     }
+    if (s == TL_OK && tok) *tok = vocab;
+    else tl_tokenizer_free(vocab);
     return s;
 }
 
-tl_status tl_model_load(const char *path, tl_model **out) { return load_checked(path, 0, out); }
-tl_status tl_model_load_mapped(const char *path, tl_model **out) { return load_checked(path, 1, out); }
+tl_status tl_model_load(const char *path, tl_model **out, tl_tokenizer **tok) {
+    if (tok) *tok = NULL;
+    return load_checked(path, 0, out, tok);
+}
+tl_status tl_model_load_mapped(const char *path, tl_model **out, tl_tokenizer **tok) {
+    if (tok) *tok = NULL;
+    return load_checked(path, 1, out, tok);
+}
 
-tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_opts *opts) {
+tl_status tl_model_save_opts(const tl_model *m, const tl_tokenizer *tok, const char *path, const tl_save_opts *opts) {
     const char *ext = tl_path_ext(path);
     if (!strcmp(ext, ".bin")) {
         if (opts->dtype != TL_DTYPE_F32)
@@ -92,20 +101,20 @@ tl_status tl_model_save_opts(const tl_model *m, const char *path, const tl_save_
                              tl_dtype_name(opts->dtype));
         return tl_llama2c_save(m, path, opts->llama2c_version);
     }
-    if (!strcmp(ext, ".gguf")) return tl_gguf_model_save(m, path, opts->dtype);
+    if (!strcmp(ext, ".gguf")) return tl_gguf_model_save(m, tok, path, opts->dtype);
     if (tl_dtype_is_quantized(opts->dtype))
         return tl_errorf(TL_E_UNSUPPORTED, "%s: quantized weights (%s) are written to .gguf only", path,
                          tl_dtype_name(opts->dtype));
     /* A directory (existing, or a path without extension) holds the HF pair. */
     if (!strcmp(ext, ".safetensors") || tl_path_is_dir(path) || !*ext)
-        return tl_safetensors_save(m, path, opts->dtype);
+        return tl_safetensors_save(m, tok, path, opts->dtype);
     return tl_errorf(TL_E_ARG,
                      "%s: unknown output format '%s' (expected .gguf, .bin, .safetensors or a "
                      "directory)",
                      path, ext);
 }
 
-tl_status tl_model_save(const tl_model *m, const char *path) {
+tl_status tl_model_save(const tl_model *m, const tl_tokenizer *tok, const char *path) {
     const tl_save_opts defaults = {TL_DTYPE_F32, 0};
-    return tl_model_save_opts(m, path, &defaults);
+    return tl_model_save_opts(m, tok, path, &defaults);
 }

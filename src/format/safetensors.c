@@ -632,8 +632,9 @@ static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_pa
     return s;
 }
 
-tl_status tl_safetensors_load(const char *path, tl_model **out) {
+tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **tok) {
     *out = NULL;
+    if (tok) *tok = NULL;
     st_paths p;
     int dir_mode = tl_path_is_dir(path);
     tl_status s = paths_make(path, dir_mode, &p);
@@ -658,6 +659,7 @@ tl_status tl_safetensors_load(const char *path, tl_model **out) {
     tl_config c;
     st_file f;
     tl_model *m = NULL;
+    tl_tokenizer *vocab = NULL; /* the directory's, handed to the caller beside the model */
     if ((s = read_config(p.cfg, &c)) == TL_OK && (s = st_open(p.st, &f)) == TL_OK) {
         s = load_tensors(&f, &c, p.cfg, &m);
         st_close(&f);
@@ -666,15 +668,18 @@ tl_status tl_safetensors_load(const char *path, tl_model **out) {
     if (s == TL_OK && c.arch != TL_ARCH_LLAMA && p.dir) { /* a revision directory carries its tokenizer.json */
         char *tj = path_join(p.dir, strlen(p.dir), "tokenizer.json");
         if (!tj) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-        else if (tl_path_exists(tj)) s = tl_tokenizer_load_json(tj, &m->tok);
+        else if (tl_path_exists(tj)) s = tl_tokenizer_load_json(tj, &vocab);
         tl_free(tj);
     }
     paths_free(&p);
     if (s != TL_OK) {
+        tl_tokenizer_free(vocab);
         tl_model_free(m);
         return s;
     }
     *out = m;
+    if (tok) *tok = vocab;
+    else tl_tokenizer_free(vocab);
     return TL_OK;
 }
 
@@ -842,7 +847,7 @@ static tl_status write_safetensors(const tl_model *m, tl_out_file *o, tl_dtype d
     return s;
 }
 
-tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtype) {
+tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype) {
     if (m->cfg.arch != TL_ARCH_LLAMA)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: tiller writes Hugging Face checkpoints of llama models only (this is "
                          "%s: save it as .gguf)", path, tl_arch_name(m->cfg.arch));
@@ -906,12 +911,12 @@ tl_status tl_safetensors_save(const tl_model *m, const char *path, tl_dtype dtyp
     if (st_open_ok) tl_out_abort(&st);
     if (cj_open_ok) tl_out_abort(&cj);
     /* a directory is complete with its tokenizer (tokenizer.json + tokenizer_config.json) */
-    if (s == TL_OK && p.dir && m->tok) {
+    if (s == TL_OK && p.dir && tok) {
         size_t dn = strlen(p.dir);
         char *tj = path_join(p.dir, dn, "tokenizer.json"), *tc = path_join(p.dir, dn, "tokenizer_config.json");
         if (!tj || !tc) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", p.dir);
-        if (!s) s = tl_tokenizer_save_json(m->tok, tj);
-        if (!s) s = tl_tokenizer_save_hf_config(m->tok, tc, m->cfg.seq_len);
+        if (!s) s = tl_tokenizer_save_json(tok, tj);
+        if (!s) s = tl_tokenizer_save_hf_config(tok, tc, m->cfg.seq_len);
         if (s) { /* no directory that looks complete but is not */
             remove(p.st);
             remove(p.cfg);

@@ -3,14 +3,8 @@
 #include "model.h"
 
 const tl_config *tl_model_config(const tl_model *m) { return &m->cfg; }
-const tl_tokenizer *tl_model_tokenizer(const tl_model *m) { return m->tok; }
 const char *tl_model_source(const tl_model *m) { return m->source; }
 size_t tl_model_n_params(const tl_model *m) { return m->n_params; }
-
-void tl_model_set_tokenizer(tl_model *m, tl_tokenizer *tok) {
-    if (m->tok != tok) tl_tokenizer_free(m->tok);
-    m->tok = tok;
-}
 
 tl_hooks *tl_session_hooks(tl_session *s) { return &s->hooks; }
 void tl_hooks_clear(tl_hooks *hs) { hs->n = 0; }

@@ -1,13 +1,12 @@
 /* forward_train.h (internal): the saved activations of the training forward
  * (model/forward_train.c), which its backward (train/backward.c) reads, and the
  * per-layer views both walk. The public part (tl_train_acts_new, tl_model_forward_train,
- * tl_model_backward, tl_attn_spec) is in tiller/train.h. */
+ * tl_attn_spec) is in tiller/model.h; tl_model_backward is in tiller/train.h. */
 #ifndef TL_MODEL_FORWARD_TRAIN_H
 #define TL_MODEL_FORWARD_TRAIN_H
 
 #include "kernels/kernels.h"
 #include "model.h"
-#include "tiller/train.h"
 
 /* Every buffer lives in one arena planned from (config, B, T). Saved activations
  * are per layer ([L, ...], layer-major); gradients of activations are needed one

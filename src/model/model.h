@@ -17,8 +17,7 @@
 
 #include "base/base.h"
 #include "kernels/kernels.h"
-#include "tiller/model.h"     /* the public part: config, hooks, session, sampling, generation */
-#include "tiller/tokenizer.h" /* a model owns the tokenizer its file carries */
+#include "tiller/model.h" /* the public part: config, hooks, session, sampling */
 
 /* Views of one layer's parameters inside a flat buffer. */
 typedef struct {
@@ -75,8 +74,7 @@ struct tl_model {
     tl_config cfg;
     float *params;   /* [tl_params_count(cfg)], 64-byte aligned, owned */
     size_t n_params;
-    tl_tokenizer *tok; /* owned; NULL when the file carries none */
-    char *source;      /* path it was loaded from (owned), for messages */
+    char *source;    /* path it was loaded from (owned), for messages */
     /* RoPE beyond theta (GGUF files of Llama 3.1 and linearly scaled models): the angle
      * of pair i at position p is p * rope_freq_scale * theta^(-2i/D) / rope_freqs[i]. */
     float rope_freq_scale; /* 1 = none (0 is read as 1) */

@@ -247,7 +247,6 @@ void tl_model_free(tl_model *m) {
     if (m->params_mapped) munmap(m->params, m->params_mapped);
     else tl_free_aligned(m->params);
     tl_free(m->rope_freqs);
-    tl_tokenizer_free(m->tok);
     tl_free(m->source);
     tl_free(m);
 }

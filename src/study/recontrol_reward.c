@@ -27,6 +27,7 @@ struct tl_reward {
     int n_lex;
     /* reward model */
     tl_model *m;
+    tl_tokenizer *tok; /* the engine file's */
     tl_session *s;
     float *w, b, *h; /* head [d], bias, state scratch [d] */
     tl_strbuf buf;   /* prompt + response */
@@ -123,13 +124,13 @@ static tl_status head_load(tl_reward *r, const char *path) {
         s = tl_errorf(TL_E_FORMAT, "%s: needs F32 tensors head.weight [d] and head.bias [1]", path);
         goto done;
     }
-    if ((s = tl_model_load(mpath, &r->m))) goto done;
+    if ((s = tl_model_load(mpath, &r->m, &r->tok))) goto done;
     if (tw->n_elements != (uint64_t)r->m->cfg.dim) {
         s = tl_errorf(TL_E_ARG, "%s: head.weight has %llu elements but the model %s has hidden size %d", path,
                       (unsigned long long)tw->n_elements, mpath, r->m->cfg.dim);
         goto done;
     }
-    if (!r->m->tok) {
+    if (!r->tok) {
         s = tl_errorf(TL_E_ARG, "%s: the reward model's engine %s carries no tokenizer", path, mpath);
         goto done;
     }
@@ -185,6 +186,7 @@ void tl_reward_free(tl_reward *r) {
     for (int i = 0; i < r->n_lex; i++) free(r->lex[i].w);
     free(r->lex);
     tl_session_free(r->s);
+    tl_tokenizer_free(r->tok);
     tl_model_free(r->m);
     tl_free(r->w), tl_free(r->h);
     tl_strbuf_free(&r->buf);
@@ -230,7 +232,7 @@ tl_status tl_reward_score(tl_reward *r, const char *prompt, const char *response
         tl_strbuf_puts(&r->buf, prompt);
         tl_strbuf_puts(&r->buf, response);
         tl_status s = tl_strbuf_status(&r->buf);
-        if (!s) s = tl_final_state(r->s, r->m->tok, r->buf.s, r->h);
+        if (!s) s = tl_final_state(r->s, r->tok, r->buf.s, r->h);
         if (s) return s;
         double v = r->b;
         for (int j = 0; j < r->m->cfg.dim; j++) v += (double)r->w[j] * r->h[j];

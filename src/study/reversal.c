@@ -14,6 +14,7 @@
 #include "eval/eval_internal.h"
 #include "report/report.h"
 #include "format/format.h"
+#include "tiller/generate.h"
 
 const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS] = {"N2D", "D2N", "N2D-reverse", "D2N-reverse"};
 const char *const tl_reversal_subtask_files[TL_REV_SUBTASKS] = {
@@ -615,7 +616,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
     context cx = {.o = o};
     tl_reversal_result r = {0};
     tl_model *base = NULL;
-    tl_tokenizer *tok_owned = NULL;
+    tl_tokenizer *tok_owned = NULL, *tok_file = NULL; /* --tokenizer, the base model file's */
     const tl_tokenizer *tok = NULL;
     char path[PATH_CAP], dir[PATH_CAP];
     char (*names)[32] = tl_calloc((size_t)o->n_objectives, sizeof *names);
@@ -636,9 +637,9 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         snprintf(path, sizeof path, "%s/%s.jsonl", o->data_dir, train_files[i]);
         if (!tl_path_exists(path)) st = tl_errorf(TL_E_IO, "%s: no such file (a training file)", path);
     }
-    if (!st) st = tl_model_load(o->model_path, &base);
+    if (!st) st = tl_model_load(o->model_path, &base, &tok_file);
     if (!st && o->tokenizer_path) st = tl_tokenizer_load(o->tokenizer_path, &tok_owned);
-    if (!st) st = tl_model_pick_tokenizer(base, tok_owned, &tok);
+    if (!st) st = tl_model_pick_tokenizer(base, tok_owned, tok_file, &tok);
     if (!st) st = make_dir(o->out_dir);
     if (!st) {
         snprintf(dir, sizeof dir, "%s/items", o->out_dir);
@@ -758,7 +759,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
             char ck[FILE_CAP];
             snprintf(ck, sizeof ck, "%s/ckpt-%lld.gguf", dir, (long long)r.steps);
             tl_model *m = NULL;
-            if ((st = tl_model_load(ck, &m))) break;
+            if ((st = tl_model_load(ck, &m, NULL))) break;
             stage(o, "run %lld/%lld: evaluating %s (final training loss %.4f)", (long long)run, (long long)total_runs,
                   label, row->final_loss[k]);
             st = evaluate(&cx, m, tok, label, k == 0, (double(*)[TL_REV_METRICS])cell(row, k, 0), row->items);
@@ -788,6 +789,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
     cJSON_Delete(cx.examples);
     for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_eval_task_free(cx.tasks[s]), tl_free(cx.person[s]);
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(tok_file);
     tl_model_free(base);
     tl_free(names);
     tl_free(specs);

@@ -244,11 +244,7 @@ tl_status tl_reward_train_engine(tl_model *m, const tl_tokenizer *tok, const tl_
         snprintf(engine_path, sizeof engine_path, "%.*s.engine.gguf", cut, out_path);
     }
     if (!o->freeze) { /* the engine file carries the tokenizer it was trained with (the head reads it alone) */
-        tl_tokenizer *own = m->tok;
-        if (!own) m->tok = (tl_tokenizer *)tok;
-        st = tl_model_save(m, engine_path);
-        m->tok = own;
-        if (st) goto done;
+        if ((st = tl_model_save(m, tok, engine_path))) goto done;
     }
     if ((st = tl_gguf_writer_new(&gwr))) goto done;
     tl_gguf_write_str(gwr, "general.architecture", "reward_head");

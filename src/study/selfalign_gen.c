@@ -13,17 +13,14 @@
 tl_status tl_sa_model_load(const char *model_path, const char *tokenizer_path, tl_sa_model *out) {
     memset(out, 0, sizeof *out);
     if (!model_path) return tl_errorf(TL_E_ARG, "selfalign: no model file");
-    tl_status s = tl_model_load(model_path, &out->m);
+    /* the tokenizer owned is tokenizer_path's when given, else the one the model file carries */
+    tl_status s = tl_model_load(model_path, &out->m, tokenizer_path ? NULL : &out->tok_owned);
     if (s) return s;
-    if (tokenizer_path) {
-        if ((s = tl_tokenizer_load(tokenizer_path, &out->tok_owned))) {
-            tl_sa_model_free(out);
-            return s;
-        }
-        out->tok = out->tok_owned;
-    } else {
-        out->tok = out->m->tok;
+    if (tokenizer_path && (s = tl_tokenizer_load(tokenizer_path, &out->tok_owned))) {
+        tl_sa_model_free(out);
+        return s;
     }
+    out->tok = out->tok_owned;
     if (!out->tok) {
         tl_sa_model_free(out);
         return tl_errorf(TL_E_ARG, "%s carries no tokenizer: give one (--tokenizer)", model_path);

@@ -44,12 +44,14 @@ tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpt
     if (s) return s;
     if (!tl_path_exists(path)) { /* made once; a rerun reuses it (and its captures) */
         tl_model *m = NULL;
-        s = tl_model_load(ckpts->items[ckpts->n - 1].path, &m);
+        tl_tokenizer *tok = NULL; /* kept with the random weights, as the checkpoint carries it */
+        s = tl_model_load(ckpts->items[ckpts->n - 1].path, &m, &tok);
         if (!s) s = tl_model_dequantize(m);
         if (!s) {
             tl_model_init_random(m, o->seed ? o->seed : 1);
-            s = tl_model_save(m, path);
+            s = tl_model_save(m, tok, path);
         }
+        tl_tokenizer_free(tok);
         tl_model_free(m);
         if (s) return s;
     }

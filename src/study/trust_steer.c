@@ -19,6 +19,7 @@
 #include "report/report.h"
 #include "control/steer_vec.h"
 #include "tiller/eval.h"
+#include "tiller/generate.h"
 #include "tiller/tokenizer.h"
 #include "tiller/world.h"
 #include "trust_protocol.h"
@@ -561,6 +562,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     char **questions = NULL;
     int n_q = 0;
     tl_model *chat = NULL;
+    tl_tokenizer *chat_tok = NULL; /* the chat model file's */
     tl_tokenizer *tok_owned = NULL;
     tl_steer_vec *(*vecs)[MAX_VECS] = tl_calloc(MAX_ITEMS + 1, sizeof *vecs);
     double(*norm)[MAX_VECS] = tl_calloc(MAX_ITEMS + 1, sizeof *norm);
@@ -615,10 +617,10 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
             s = tl_errorf(TL_E_ARG, "trust-dynamics: task %s has no item left that is disjoint from the fitting pairs",
                           tasks[k]->name);
     }
-    if (s == TL_OK) s = tl_model_load(o->chat, &chat);
+    if (s == TL_OK) s = tl_model_load(o->chat, &chat, &chat_tok);
     if (s == TL_OK && o->tokenizer) s = tl_tokenizer_load(o->tokenizer, &tok_owned);
     const tl_tokenizer *tok = NULL;
-    if (s == TL_OK) s = tl_model_pick_tokenizer(chat, tok_owned, &tok);
+    if (s == TL_OK) s = tl_model_pick_tokenizer(chat, tok_owned, chat_tok, &tok);
     int first = 0, last = 0;
     if (s == TL_OK) {
         if (o->layers) s = tl_steer_parse_layers(o->layers, chat->cfg.n_layers, &first, &last);
@@ -630,13 +632,15 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     if (s == TL_OK) s = tl_trust_make_dir(vdir);
     for (int q = 0; q < n_src && s == TL_OK; q++) {
         tl_model *m = NULL;
+        tl_tokenizer *m_tok = NULL;
         const tl_model *use = chat;
+        const tl_tokenizer *use_tok = chat_tok;
         if (src[q].step >= 0) {
-            s = tl_model_load(src[q].path, &m);
-            use = m;
+            s = tl_model_load(src[q].path, &m, &m_tok);
+            use = m, use_tok = m_tok;
         }
         const tl_tokenizer *btok = NULL;
-        if (s == TL_OK) s = tl_model_pick_tokenizer(use, tok_owned, &btok);
+        if (s == TL_OK) s = tl_model_pick_tokenizer(use, tok_owned, use_tok, &btok);
         for (int v = 0; v < n_vec && s == TL_OK; v++) {
             tl_trust_say(o, "steering: building the %s vector of %s (%d fitting pairs)", vec_names[v], src[q].name, n_fit[v]);
             tl_steer_build_opts bo;
@@ -656,6 +660,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
             }
             if (s == TL_OK) norm[q][v] = vec_norm(vecs[q][v], first, last);
         }
+        tl_tokenizer_free(m_tok);
         tl_model_free(m);
     }
     R.chat = chat;
@@ -724,6 +729,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     tl_free(mentioned);
     tl_trust_people_free(&people);
     tl_tokenizer_free(tok_owned);
+    tl_tokenizer_free(chat_tok);
     tl_model_free(chat);
     tl_free(R.table.c);
     for (int k = 0; k < MAX_TASKS; k++) tl_free(R.base.v[k]);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "model/forward_train.h"
+#include "tiller/train.h" /* tl_model_backward */
 
 /* Gradient buffers are zeroed before each backward kernel accumulates into them. */
 static void zero(float *x, int64_t n) {

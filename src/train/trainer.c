@@ -160,6 +160,7 @@ typedef struct {
     char *ckpt_ext;
     char *tokenizer_path;
     tl_model *m;
+    tl_tokenizer *tok;   /* the one checkpoints carry (formats that store one): the model file's or the run's */
     tl_token_file *data;
     tl_objective *obj;
     tl_batcher *train_it, *val_it; /* val_it NULL when there is no validation split */
@@ -188,6 +189,7 @@ static void trainer_free(trainer *tr) {
     tl_free(tr->objective);
     tl_free(tr->ckpt_ext);
     tl_free(tr->tokenizer_path);
+    tl_tokenizer_free(tr->tok);
     tl_model_free(tr->m);
     tl_batcher_free(tr->train_it);
     tl_batcher_free(tr->val_it);
@@ -422,7 +424,7 @@ static tl_status own_strings(trainer *tr) {
 /* The model of a fresh run: a file, or a config (JSON and/or fields) initialised from the seed. */
 static tl_status make_model(trainer *tr) {
     if (tr->o.model_path) { /* a quantized file is fine-tuned in f32 */
-        tl_status s = tl_model_load(tr->o.model_path, &tr->m);
+        tl_status s = tl_model_load(tr->o.model_path, &tr->m, &tr->tok);
         return s ? s : tl_model_dequantize(tr->m);
     }
     tl_config c = {0};
@@ -457,8 +459,8 @@ static tl_status make_model(trainer *tr) {
     return TL_OK;
 }
 
-/* Give the model the tokenizer its checkpoints should carry (formats that store one,
- * like GGUF, then make checkpoints usable for generation on their own). */
+/* The tokenizer the run's checkpoints should carry (formats that store one, like GGUF,
+ * then make checkpoints usable for generation on their own). */
 static tl_status attach_tokenizer(trainer *tr, const char *path) {
     tl_tokenizer *tok = NULL;
     tl_status s = tl_tokenizer_load(path, &tok);
@@ -469,8 +471,8 @@ static tl_status attach_tokenizer(trainer *tr, const char *path) {
         tl_tokenizer_free(tok);
         return s;
     }
-    tl_tokenizer_free(tr->m->tok);
-    tr->m->tok = tok;
+    tl_tokenizer_free(tr->tok);
+    tr->tok = tok;
     return TL_OK;
 }
 
@@ -485,9 +487,9 @@ static tl_status make_buffers(trainer *tr) {
         return tl_errorf(TL_E_ARG, "train: sequence length %d exceeds the model's context %d", T, c->seq_len);
     tl_status s;
     tl_objective_ctx octx = {B, T, c->vocab_size, -1, -1};
-    if (tr->m->tok) {
-        octx.bos = tl_tokenizer_bos(tr->m->tok);
-        octx.eos = tl_tokenizer_eos(tr->m->tok);
+    if (tr->tok) {
+        octx.bos = tl_tokenizer_bos(tr->tok);
+        octx.eos = tl_tokenizer_eos(tr->tok);
     }
     if ((s = tl_objective_new(tr->o.objective, &octx, &tr->obj))) return s;
     uint64_t data_seed = tr->o.seed ^ 0xda7a5eedULL;
@@ -609,7 +611,7 @@ static tl_status setup_resume(trainer *tr) {
              cJSON_GetObjectItemCaseSensitive(entry, "model")->valuestring);
     snprintf(state_path, sizeof state_path, "%s/%s", dir,
              cJSON_GetObjectItemCaseSensitive(entry, "state")->valuestring);
-    if ((s = tl_model_load(model_path, &tr->m)) || (s = tl_model_dequantize(tr->m))) return s;
+    if ((s = tl_model_load(model_path, &tr->m, &tr->tok)) || (s = tl_model_dequantize(tr->m))) return s;
     tl_config want;
     if ((s = config_from_json(cJSON_GetObjectItemCaseSensitive(tr->manifest, "model"), path, &want))) return s;
     tl_config *c = &tr->m->cfg;
@@ -624,7 +626,7 @@ static tl_status setup_resume(trainer *tr) {
     if (tr->o.model_path && !(tr->m->source = tl_strdup(tr->o.model_path)))
         return tl_errorf(TL_E_NOMEM, "out of memory");
     const char *tokp = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(tr->manifest, "tokenizer"));
-    if (tokp && !tr->m->tok && (s = attach_tokenizer(tr, tokp)))
+    if (tokp && !tr->tok && (s = attach_tokenizer(tr, tokp)))
         return tl_error_prefix(s, "the run's tokenizer (for its checkpoints)");
     /* fields some formats do not store */
     c->seq_len = want.seq_len;
@@ -803,7 +805,7 @@ static tl_status save_checkpoint_files(trainer *tr, double train_loss, double va
     char model_path[PATH_CAP], state_path[PATH_CAP];
     model_path_at(tr, model_path, tr->step);
     state_path_at(tr, state_path, tr->step);
-    tl_status s = tl_model_save(tr->m, model_path);
+    tl_status s = tl_model_save(tr->m, tr->tok, model_path);
     if (s) return s;
     tl_train_state st = {tr->step, tr->opt->step, tr->tokens_seen, tr->rng, tl_batcher_get_state(tr->train_it),
                          wall_time(tr), tr->data->fingerprint};
@@ -929,7 +931,7 @@ static tl_status check_format(trainer *tr) {
     char path[PATH_CAP];
     if (!strcmp(tr->o.ckpt_ext, "safetensors")) snprintf(path, sizeof path, "%s/tiller-format-check", tr->o.out_dir);
     else snprintf(path, sizeof path, "%s/.tiller-format-check.%s", tr->o.out_dir, tr->o.ckpt_ext);
-    tl_status s = tl_model_save(tr->m, path);
+    tl_status s = tl_model_save(tr->m, tr->tok, path);
     remove_model(path);
     return s ? tl_error_prefix(s, "checkpoints cannot be written as .%s", tr->o.ckpt_ext) : TL_OK;
 }

@@ -7,6 +7,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tl_model *m = NULL;
-    if (tl_model_load(fuzz_file(data, size, "m.gguf"), &m) == TL_OK) tl_model_free(m);
+    if (tl_model_load(fuzz_file(data, size, "m.gguf"), &m, NULL) == TL_OK) tl_model_free(m);
     return 0;
 }

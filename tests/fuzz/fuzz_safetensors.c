@@ -17,6 +17,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_file(cfg, cfg_n, "config.json");
     if (cfg == data + 4) fuzz_file(data + 4 + cfg_n, size - 4 - cfg_n, "model.safetensors");
     tl_model *m = NULL;
-    if (tl_model_load(dir, &m) == TL_OK) tl_model_free(m);
+    if (tl_model_load(dir, &m, NULL) == TL_OK) tl_model_free(m);
     return 0;
 }

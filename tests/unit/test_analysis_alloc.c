@@ -158,7 +158,7 @@ int main(void) {
     tl_npy *X = NULL, *Y = NULL;
     CHECK_OK(tl_npy_load("tests/golden/probe/noisy_X.npy", &X));
     CHECK_OK(tl_npy_load("tests/golden/probe/noisy_y.npy", &Y));
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &c.m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &c.m, NULL));
     if (!X || !Y || !c.m) return tl_test_done();
     c.n = (int)X->shape[0];
     c.d = (int)X->shape[1];

@@ -202,7 +202,7 @@ static void one_case(const char *name, tl_arch want_arch) {
     CHECK(copy_file(from, to), "copy %s", from);
 
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(dir, &m));
+    CHECK_OK(tl_model_load(dir, &m, NULL));
     if (!m) return;
     const tl_config *c = tl_model_config(m);
     CHECK(c->arch == want_arch, "%s: arch %s", name, tl_arch_name(c->arch));
@@ -226,9 +226,9 @@ static void one_case(const char *name, tl_arch want_arch) {
 
     /* GGUF as llama.cpp names it, and back */
     snprintf(path, sizeof path, "%s/%s.gguf", tl_test_tmpdir(), name);
-    CHECK_OK(tl_model_save(m, path));
+    CHECK_OK(tl_model_save(m, NULL, path));
     tl_model *m2 = NULL;
-    CHECK_OK(tl_model_load(path, &m2));
+    CHECK_OK(tl_model_load(path, &m2, NULL));
     if (m2) {
         const tl_config *c2 = tl_model_config(m2);
         CHECK(c2->arch == c->arch && c2->rope_dims == c->rope_dims && c2->clip_qkv == c->clip_qkv &&
@@ -240,9 +240,9 @@ static void one_case(const char *name, tl_arch want_arch) {
     /* quantized (Q8_0) GGUF: qwen2 and olmo keep their matrices quantized (biases, norms f32); gptneox is refused */
     snprintf(path, sizeof path, "%s/%s-q8.gguf", tl_test_tmpdir(), name);
     tl_save_opts so = {TL_DTYPE_Q8_0, 0};
-    CHECK_OK(tl_model_save_opts(m, path, &so));
+    CHECK_OK(tl_model_save_opts(m, NULL, path, &so));
     tl_model *mq = NULL;
-    tl_status qs = tl_model_load(path, &mq);
+    tl_status qs = tl_model_load(path, &mq, NULL);
     if (tl_arch_traits_of(c->arch)->fused_qkv) {
         CHECK(qs == TL_E_UNSUPPORTED && strstr(tl_last_error(), "quantized gptneox"), "%s: q8_0 not refused: %s", name,
               tl_last_error());
@@ -281,7 +281,7 @@ static void refusals(void) {
     fputs("{}      ", f);
     fclose(f);
     tl_model *m = NULL;
-    tl_status st = tl_model_load(dir, &m);
+    tl_status st = tl_model_load(dir, &m, NULL);
     CHECK(st == TL_E_UNSUPPORTED && strstr(tl_last_error(), "olmo2") && strstr(tl_last_error(), "gpt_neox"),
           "olmo2 not refused clearly: %s", tl_last_error());
     tl_model_free(m);
@@ -306,7 +306,7 @@ static void revision_series(void) {
           "revision series: %d checkpoints", l.n);
     if (l.n == 2) {
         tl_model *m = NULL;
-        CHECK_OK(tl_model_load(l.items[1].path, &m));
+        CHECK_OK(tl_model_load(l.items[1].path, &m, NULL));
         CHECK(m && tl_model_config(m)->arch == TL_ARCH_GPTNEOX, "step100 is not gptneox");
         tl_model_free(m);
     }

@@ -61,7 +61,7 @@ static tl_token_seqs *seqs_of(int32_t **ids, int *len, int n) {
 
 static void test_oracle(void) {
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load("tests/golden/tiny_llama", &m));
+    CHECK_OK(tl_model_load("tests/golden/tiny_llama", &m, NULL));
     char *raw;
     size_t size;
     CHECK_OK(tl_file_read_all("tests/golden/capture/tiny_llama.bin", &raw, &size));
@@ -131,7 +131,7 @@ int main(void) {
     test_oracle();
 
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return tl_test_done();
     const int n = 9, C = m->cfg.dim, L = m->cfg.n_layers;
     int lens[9] = {1, 12, 5, 30, 2, 17, 9, 40, 3};
@@ -310,7 +310,7 @@ int main(void) {
         const char *files[] = {"ckpt-10.bin", "ckpt-2.bin", "ckpt-100.bin", "optim-2.bin", "notes.txt"};
         for (int i = 0; i < 5; i++) {
             snprintf(path, sizeof path, "%s/%s", sdir, files[i]);
-            if (i < 3) CHECK_OK(tl_model_save(m, path));
+            if (i < 3) CHECK_OK(tl_model_save(m, NULL, path));
             else fclose(fopen(path, "w"));
         }
         tl_ckpt_list l;
@@ -324,7 +324,7 @@ int main(void) {
         mkdir(out, 0777);
         for (int i = 0; i < 2; i++) {
             tl_model *mi = NULL;
-            CHECK_OK(tl_model_load(l.items[i].path, &mi));
+            CHECK_OK(tl_model_load(l.items[i].path, &mi, NULL));
             snprintf(sub, sizeof sub, "%s/%s", out, l.items[i].name);
             if (mi) CHECK_OK(tl_acts_capture(mi, l.items[i].path, l.items[i].step, d, ts, NULL, &o, sub, &skipped));
             tl_model_free(mi);

@@ -56,9 +56,9 @@ static int config_equal(const tl_config *a, const tl_config *b) {
 static tl_model *round_trip(const tl_model *m, const tl_model *ref, const float *ref_logits,
                             const char *path, int version) {
     tl_save_opts o = {TL_DTYPE_F32, version};
-    CHECK_OK(tl_model_save_opts(m, path, &o));
+    CHECK_OK(tl_model_save_opts(m, NULL, path, &o));
     tl_model *back = NULL;
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_model_load(path, &back, NULL));
     if (!back) return NULL;
     CHECK(config_equal(&back->cfg, &ref->cfg), "%s: config differs", path);
     CHECK(back->n_params == ref->n_params &&
@@ -111,14 +111,14 @@ static void test_narrow(const tl_model *m, tl_dtype dt, uint16_t (*to)(float), f
     snprintf(p1, sizeof p1, "%s", tmp_path(name));
     snprintf(p2, sizeof p2, "%s_again", p1);
     tl_save_opts o = {dt, 0};
-    CHECK_OK(tl_model_save_opts(m, p1, &o));
+    CHECK_OK(tl_model_save_opts(m, NULL, p1, &o));
     tl_model *a = NULL;
-    CHECK_OK(tl_model_load(p1, &a));
+    CHECK_OK(tl_model_load(p1, &a, NULL));
     if (!a) return;
     size_t bad = 0;
     for (size_t i = 0; i < m->n_params; i++) bad += a->params[i] != from(to(m->params[i]));
     CHECK(bad == 0, "%s: %zu weights are not the rounded originals", name, bad);
-    CHECK_OK(tl_model_save_opts(a, p2, &o));
+    CHECK_OK(tl_model_save_opts(a, NULL, p2, &o));
     char *x = NULL, *y = NULL, path[800];
     size_t nx = 0, ny = 0;
     snprintf(path, sizeof path, "%s/model.safetensors", p1);
@@ -140,7 +140,7 @@ static void test_alloc_failures(const tl_model *m, const char *load_path) {
     for (k = 1; k < 10000; k++) {
         tl_model *x = NULL;
         tl_alloc_fail_after(k);
-        tl_status s = tl_model_load(load_path, &x);
+        tl_status s = tl_model_load(load_path, &x, NULL);
         tl_alloc_fail_after(0);
         tl_model_free(x);
         if (s == TL_OK) break;
@@ -153,7 +153,7 @@ static void test_alloc_failures(const tl_model *m, const char *load_path) {
     const char *out = tmp_path("nomem_out");
     for (k = 1; k < 10000; k++) {
         tl_alloc_fail_after(k);
-        tl_status s = tl_model_save(m, out);
+        tl_status s = tl_model_save(m, NULL, out);
         tl_alloc_fail_after(0);
         if (s == TL_OK) break;
         if (s == TL_E_NOMEM) nomem++;
@@ -169,13 +169,13 @@ int main(void) {
 
     /* tiny_llama: only HF-side formats can hold it */
     tl_model *tiny = NULL;
-    CHECK_OK(tl_model_load("tests/golden/tiny_llama", &tiny));
+    CHECK_OK(tl_model_load("tests/golden/tiny_llama", &tiny, NULL));
     if (tiny) {
         const char *p[] = {"tiny_dir", "tiny.safetensors", "tiny_dir2"};
         const int v[] = {0, 0, 0};
         chain("tiny_llama (.safetensors chain)", tiny, p, v, 3);
         int before = dir_entries(tmp);
-        tl_status s = tl_model_save(tiny, tmp_path("tiny.bin"));
+        tl_status s = tl_model_save(tiny, NULL, tmp_path("tiny.bin"));
         CHECK(s == TL_E_UNSUPPORTED, "saving theta 50000 as .bin: %s", tl_status_string(s));
         CHECK(strstr(tl_last_error(), "tiny.bin") != NULL, "message names the file: %s", tl_last_error());
         CHECK(dir_entries(tmp) == before, "refused .bin left files behind");
@@ -186,7 +186,7 @@ int main(void) {
 
     /* stories260K: llama2.c v0, tied, GQA */
     tl_model *st = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &st));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &st, NULL));
     if (st) {
         const char *p[] = {"s260k_hf", "s260k_v0.bin", "s260k_v1.bin", "s260k.safetensors", "s260k_last.bin"};
         const int v[] = {0, 0, 1, 0, 0};
@@ -208,9 +208,9 @@ int main(void) {
     /* unknown output extensions are refused and create nothing */
     if (st) {
         int before = dir_entries(tmp);
-        CHECK(tl_model_save(st, tmp_path("x.onnx")) == TL_E_ARG, "unknown extension accepted");
+        CHECK(tl_model_save(st, NULL, tmp_path("x.onnx")) == TL_E_ARG, "unknown extension accepted");
         tl_save_opts o = {TL_DTYPE_F16, 0};
-        CHECK(tl_model_save_opts(st, tmp_path("x.bin"), &o) == TL_E_UNSUPPORTED, "f16 .bin accepted");
+        CHECK(tl_model_save_opts(st, NULL, tmp_path("x.bin"), &o) == TL_E_UNSUPPORTED, "f16 .bin accepted");
         CHECK(dir_entries(tmp) == before, "refused saves left files behind");
     }
 

@@ -45,7 +45,7 @@ static int run_manifest(const char *folder, const char *ext, int is_npy) {
             tl_npy_free(a);
         } else {
             tl_model *m = NULL;
-            got = tl_model_load(path, &m);
+            got = tl_model_load(path, &m, NULL);
             tl_model_free(m);
         }
         const char *msg = got == TL_OK ? "" : tl_last_error();
@@ -119,7 +119,7 @@ static void fuzz_file(const char *src_dir, const char *file, const char *ext, in
             tl_npy_free(a);
         } else {
             tl_model *mdl = NULL;
-            st = tl_model_load(load, &mdl);
+            st = tl_model_load(load, &mdl, NULL);
             tl_model_free(mdl);
         }
         counts[st >= 0 && st < TL_E__COUNT ? st : TL_E__COUNT]++;

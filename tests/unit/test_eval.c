@@ -267,7 +267,7 @@ static void test_world(void) {
 }
 
 int main(void) {
-    if (tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &model) != TL_OK ||
+    if (tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &model, NULL) != TL_OK ||
         tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok) != TL_OK) {
         fprintf(stderr, "cannot load stories260K: %s\n", tl_last_error());
         return 1;

@@ -293,7 +293,7 @@ static void test_nomem(void) {
     snprintf(path, sizeof path, "%s", arc);
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok));
     if (!m || !tok) return;
     int n_ok = 0, n_fail = 0;

@@ -5,6 +5,7 @@
 
 #include "format/format.h"
 #include "model/model.h"
+#include "tiller/generate.h"
 #include "testlib.h"
 
 typedef struct {
@@ -32,7 +33,7 @@ static int argmax(const float *x, int n) {
 int main(void) {
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok));
     if (!m || !tok) return tl_test_done();
     int32_t *ids = NULL;

@@ -186,8 +186,8 @@ static void round_trip_random(const char *label, tl_config cfg) {
     tl_model_init_random(m, 42);
     char path[300];
     snprintf(path, sizeof path, "%s/rt.gguf", tl_test_tmpdir());
-    CHECK_OK(tl_model_save(m, path));
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_model_save(m, NULL, path));
+    CHECK_OK(tl_model_load(path, &back, NULL));
     if (back) {
         CHECK(!memcmp(&m->cfg, &back->cfg, sizeof cfg), "%s: config differs", label);
         CHECK(m->n_params == back->n_params && !memcmp(m->params, back->params, m->n_params * 4),
@@ -203,8 +203,8 @@ static void round_trip_random(const char *label, tl_config cfg) {
     back = NULL;
 
     /* F16 matrices: each loads as its f16-rounded value; vectors stay exact */
-    CHECK_OK(tl_gguf_model_save(m, path, TL_DTYPE_F16));
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_gguf_model_save(m, NULL, path, TL_DTYPE_F16));
+    CHECK_OK(tl_model_load(path, &back, NULL));
     if (back) {
         tl_param_tensor pt[256];
         int n = tl_params_tensors(&m->cfg, pt, 256), bad = 0;
@@ -252,7 +252,7 @@ static void test_bf16_load(void) {
     }
     CHECK_OK(tl_gguf_writer_save(w, path));
     tl_gguf_writer_free(w);
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_model_load(path, &back, NULL));
     if (back) {
         int bad = 0;
         for (size_t j = 0; j < m->n_params; j++) bad += back->params[j] != tl_bf16_to_f32(tl_f32_to_bf16(m->params[j]));
@@ -267,13 +267,14 @@ static void test_bf16_load(void) {
 
 static void test_stories(void) {
     tl_model *m = NULL, *back = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    tl_tokenizer *vocab = NULL, *back_vocab = NULL;
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return;
-    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &m->tok));
+    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &vocab));
     char path[300];
     snprintf(path, sizeof path, "%s/stories260K.gguf", tl_test_tmpdir());
-    CHECK_OK(tl_model_save(m, path));
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_model_save(m, vocab, path));
+    CHECK_OK(tl_model_load(path, &back, &back_vocab));
     if (back) {
         int V = m->cfg.vocab_size;
         float *want = malloc(sizeof(float) * 32 * V);
@@ -298,12 +299,12 @@ static void test_stories(void) {
         double same = tl_test_max_abs(a, b, (size_t)32 * V), gold = tl_test_max_abs(b, want, (size_t)32 * V);
         printf("stories260K .bin -> .gguf -> load: logits diff vs .bin %g, vs PyTorch golden %.3g\n", same, gold);
         CHECK(same == 0.0 && nf == 32 * V && gold <= 1e-4, "stories260K gguf logits: %g / %g", same, gold);
-        CHECK(back->tok && tl_tokenizer_n_vocab(back->tok) == 512 && tl_tokenizer_bos(back->tok) == 1,
+        CHECK(back_vocab && tl_tokenizer_n_vocab(back_vocab) == 512 && tl_tokenizer_bos(back_vocab) == 1,
               "tokenizer travels in the GGUF");
-        if (back->tok) {
+        if (back_vocab) {
             int32_t *ids;
             size_t n;
-            CHECK_OK(tl_tokenizer_encode(back->tok, "Once upon a time", 16, TL_TOK_ADD_BOS, &ids, &n));
+            CHECK_OK(tl_tokenizer_encode(back_vocab, "Once upon a time", 16, TL_TOK_ADD_BOS, &ids, &n));
             int32_t w5[] = {1, 403, 407, 261, 378};
             CHECK(n == 5 && !memcmp(ids, w5, sizeof w5), "encode with the embedded tokenizer");
             tl_free(ids);
@@ -320,19 +321,19 @@ static void test_stories(void) {
     CHECK(t && tl_tokenizer_n_vocab(t) == 512, "tokenizer from a model GGUF");
     tl_tokenizer_free(t);
     /* a tokenizer whose size differs from the embedding rows is refused on save */
-    tl_tokenizer_free(m->tok);
-    m->tok = NULL;
-    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/tokenizers/ggml-vocab-gpt-2.gguf"), &m->tok));
+    tl_tokenizer_free(vocab);
+    vocab = NULL;
+    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/tokenizers/ggml-vocab-gpt-2.gguf"), &vocab));
     char other[300];
     snprintf(other, sizeof other, "%s/mismatch.gguf", tl_test_tmpdir());
-    CHECK(tl_model_save(m, other) == TL_E_ARG && strstr(tl_last_error(), "50257 tokens"), "vocab mismatch on save: %s",
+    CHECK(tl_model_save(m, vocab, other) == TL_E_ARG && strstr(tl_last_error(), "50257 tokens"), "vocab mismatch on save: %s",
           tl_last_error());
     CHECK(!tl_path_exists(other), "no file after a refused save");
     snprintf(other, sizeof other, "%s/no/such/dir/x.gguf", tl_test_tmpdir());
-    tl_tokenizer_free(m->tok);
-    m->tok = NULL;
-    CHECK(tl_model_save(m, other) == TL_E_IO, "unwritable path");
+    tl_tokenizer_free(vocab);
+    CHECK(tl_model_save(m, NULL, other) == TL_E_IO, "unwritable path");
     remove(path);
+    tl_tokenizer_free(back_vocab);
     tl_model_free(back);
     tl_model_free(m);
 }

@@ -143,7 +143,7 @@ static void check_case(const char *name, const uint8_t *bytes, size_t n, tl_stat
     snprintf(manifest + ml, sizeof manifest - ml, "%.*s\t%s\t%s\n", (int)(strlen(name) - 5), name, status_name(want),
              needle);
     tl_model *m = (tl_model *)1;
-    tl_status s = tl_model_load(path, &m);
+    tl_status s = tl_model_load(path, &m, NULL);
     int ok = s == want && m == NULL && strstr(tl_last_error(), path) && strstr(tl_last_error(), needle);
     printf("%-22s %-12s %s\n", name, tl_status_string(s), tl_last_error());
     CHECK(ok, "%s: got %s '%s', want %s with '%s'", name, tl_status_string(s), tl_last_error(), tl_status_string(want),
@@ -212,8 +212,10 @@ int main(void) {
     { /* the base itself loads, with its vocabulary (tests/unit/test_corpus.c fuzzes it) */
         sync_file(CORPUS "/ok.gguf", base, n);
         tl_model *m = NULL;
-        CHECK_OK(tl_model_load(CORPUS "/ok.gguf", &m));
-        CHECK(m && m->tok && tl_tokenizer_n_vocab(m->tok) == V, "base model and vocabulary");
+        tl_tokenizer *tok = NULL;
+        CHECK_OK(tl_model_load(CORPUS "/ok.gguf", &m, &tok));
+        CHECK(m && tok && tl_tokenizer_n_vocab(tok) == V, "base model and vocabulary");
+        tl_tokenizer_free(tok);
         tl_model_free(m);
     }
     check_case("truncated.gguf", base, at(base, n, "blk.0.attn_q.weight", 2), TL_E_FORMAT,

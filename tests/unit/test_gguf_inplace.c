@@ -33,8 +33,8 @@ int main(void) {
     CHECK_OK(tl_model_new(&tl_bench_shape_find("tiny256")->cfg, &orig));
     if (!orig) return tl_test_done();
     tl_model_init_random(orig, 1234);
-    CHECK_OK(tl_model_save(orig, path));
-    CHECK_OK(tl_model_load_mapped(path, &m));
+    CHECK_OK(tl_model_save(orig, NULL, path));
+    CHECK_OK(tl_model_load_mapped(path, &m, NULL));
     if (!m) return tl_test_done();
     int V = m->cfg.vocab_size, views = 0, total = 0;
     CHECK(m->qw != NULL, "f32 GGUF not kept in place");

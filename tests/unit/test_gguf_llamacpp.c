@@ -50,11 +50,11 @@ static tl_model *tiny(void) {
     return m;
 }
 
-/* save m to path and load it back */
-static tl_model *round_trip(const tl_model *m, const char *path) {
+/* save m (with vocab tok) to path and load it back */
+static tl_model *round_trip(const tl_model *m, const tl_tokenizer *tok, const char *path) {
     tl_model *back = NULL;
-    CHECK_OK(tl_model_save(m, path));
-    CHECK_OK(tl_model_load(path, &back));
+    CHECK_OK(tl_model_save(m, tok, path));
+    CHECK_OK(tl_model_load(path, &back, NULL));
     return back;
 }
 
@@ -66,14 +66,15 @@ static void test_rope_freqs(void) {
     int V = m->cfg.vocab_size, half = m->cfg.head_dim / 2;
     float *a = tl_malloc(sizeof(float) * V), *b = tl_malloc(sizeof(float) * V), *none = tl_malloc(sizeof(float) * V);
     CHECK(last_logits(m, none) == 0, "forward");
-    CHECK_OK(tl_tokenizer_load("../shared/models/stories260K/tok512.bin", &m->tok)); /* llama.cpp needs a vocab */
+    tl_tokenizer *vocab = NULL; /* llama.cpp needs a vocab */
+    CHECK_OK(tl_tokenizer_load("../shared/models/stories260K/tok512.bin", &vocab));
 
     /* Llama 3.1-like factors: 1 for high frequencies rising to 8 for low ones */
     m->rope_freqs = tl_malloc(sizeof(float) * half);
     for (int i = 0; i < half; i++)
         m->rope_freqs[i] = 1.0f + 7.0f * (float)i / (float)(half - 1);
     snprintf(path, sizeof path, "%s/rope_freqs.gguf", dir);
-    tl_model *r = round_trip(m, path);
+    tl_model *r = round_trip(m, vocab, path);
     CHECK(r && r->rope_freqs && r->rope_freqs[half - 1] == 8.0f, "rope_freqs read back");
     if (r && last_logits(r, a) == 0) {
         char *ref = NULL;
@@ -97,19 +98,20 @@ static void test_rope_freqs(void) {
     for (int i = 0; i < half; i++)
         m->rope_freqs[i] = 2.0f;
     snprintf(path, sizeof path, "%s/rope_freqs2.gguf", dir);
-    r = round_trip(m, path);
+    r = round_trip(m, vocab, path);
     CHECK(r && last_logits(r, a) == 0, "factors 2");
     tl_model_free(r);
     tl_free(m->rope_freqs);
     m->rope_freqs = NULL;
     m->rope_freq_scale = 0.5f;
     snprintf(path, sizeof path, "%s/linear.gguf", dir);
-    r = round_trip(m, path);
+    r = round_trip(m, vocab, path);
     CHECK(r && r->rope_freq_scale == 0.5f, "linear scaling read back (%g)", r ? (double)r->rope_freq_scale : 0.0);
     CHECK(r && last_logits(r, b) == 0, "linear");
     CHECK(max_diff(a, b, V, NULL) == 0, "rope_freqs 2 and linear factor 2 differ by %.3g", max_diff(a, b, V, NULL));
     CHECK(max_diff(a, none, V, NULL) > 0, "scaling changed nothing");
     tl_model_free(r);
+    tl_tokenizer_free(vocab);
     tl_model_free(m);
     tl_free(a);
     tl_free(b);
@@ -121,10 +123,9 @@ static void write_variant(const char *path, const char *scaling_type, int freqs_
     tl_model *m = tiny();
     tl_tokenizer *tok = NULL;
     CHECK_OK(tl_tokenizer_load("../shared/models/stories260K/tok512.bin", &tok));
-    m->tok = tok;
     char base[512];
     snprintf(base, sizeof base, "%s.base.gguf", path);
-    CHECK_OK(tl_model_save(m, base));
+    CHECK_OK(tl_model_save(m, tok, base));
     tl_gguf *g = NULL;
     CHECK_OK(tl_gguf_open(base, &g));
     tl_gguf_writer *w = NULL;
@@ -175,6 +176,7 @@ static void write_variant(const char *path, const char *scaling_type, int freqs_
     CHECK_OK(tl_gguf_writer_save(w, path));
     tl_gguf_writer_free(w);
     tl_gguf_close(g);
+    tl_tokenizer_free(tok);
     tl_model_free(m);
 }
 
@@ -184,25 +186,27 @@ static void test_refusals_and_null_tokens(void) {
     tl_model *m = NULL;
     snprintf(path, sizeof path, "%s/null_pad.gguf", dir);
     write_variant(path, NULL, 0, 0xFFFFFFFFu);
-    CHECK_OK(tl_model_load(path, &m));
-    CHECK(m && m->tok && tl_tokenizer_bos(m->tok) == 1, "0xFFFFFFFF padding id: loads, BOS intact");
+    tl_tokenizer *tok = NULL;
+    CHECK_OK(tl_model_load(path, &m, &tok));
+    CHECK(m && tok && tl_tokenizer_bos(tok) == 1, "0xFFFFFFFF padding id: loads, BOS intact");
+    tl_tokenizer_free(tok);
     tl_model_free(m);
     m = NULL;
     snprintf(path, sizeof path, "%s/bad_pad.gguf", dir);
     write_variant(path, NULL, 0, 100000u);
-    CHECK(tl_model_load(path, &m) == TL_E_FORMAT && strstr(tl_last_error(), "padding_token_id"),
+    CHECK(tl_model_load(path, &m, NULL) == TL_E_FORMAT && strstr(tl_last_error(), "padding_token_id"),
           "an out-of-range padding id other than 0xFFFFFFFF is refused: %s", tl_last_error());
     tl_model_free(m);
     m = NULL;
     snprintf(path, sizeof path, "%s/yarn.gguf", dir);
     write_variant(path, "yarn", 0, 0xFFFFFFFFu);
-    CHECK(tl_model_load(path, &m) == TL_E_UNSUPPORTED && strstr(tl_last_error(), "'yarn' is not supported"), "yarn: %s",
+    CHECK(tl_model_load(path, &m, NULL) == TL_E_UNSUPPORTED && strstr(tl_last_error(), "'yarn' is not supported"), "yarn: %s",
           tl_last_error());
     tl_model_free(m);
     m = NULL;
     snprintf(path, sizeof path, "%s/freqs_len.gguf", dir);
     write_variant(path, NULL, 7, 0xFFFFFFFFu);
-    CHECK(tl_model_load(path, &m) == TL_E_FORMAT && strstr(tl_last_error(), "rope_freqs.weight"), "rope_freqs of 7: %s",
+    CHECK(tl_model_load(path, &m, NULL) == TL_E_FORMAT && strstr(tl_last_error(), "rope_freqs.weight"), "rope_freqs of 7: %s",
           tl_last_error());
     tl_model_free(m);
 }

@@ -136,7 +136,7 @@ static void collect_logits(void *user, const float *logits, int T, int V, int po
 
 static void test_matches_inference(void) {
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return;
     int B = 3, T = 40, V = m->cfg.vocab_size; /* T > 32: several query blocks */
     tl_train_acts *a = NULL;

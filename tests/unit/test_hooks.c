@@ -31,7 +31,7 @@ static void add_fn(void *user, tl_hook_point p, int layer, float *x, int T, int 
 
 int main(void) {
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return tl_test_done();
     int C = m->cfg.dim, V = m->cfg.vocab_size, N = 12;
     int32_t toks[12] = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315};

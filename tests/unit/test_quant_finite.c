@@ -54,12 +54,12 @@ static void file(const char *src) {
         memcpy(buf + at, &inf, 2);
         CHECK_OK(tl_file_write_atomic(dst, buf, n));
         tl_model *m = NULL;
-        tl_status s = tl_model_load(dst, &m);
+        tl_status s = tl_model_load(dst, &m, NULL);
         CHECK(s == TL_E_NUMERIC && strstr(tl_last_error(), "blk.0.ffn_up.weight") &&
                   strstr(tl_last_error(), "block 2"),
               "%s with an inf scale: %d %s", src, (int)s, tl_last_error());
         tl_model_free(m);
-        CHECK_OK(tl_model_load(src, &m));
+        CHECK_OK(tl_model_load(src, &m, NULL));
         tl_model_free(m);
     }
     tl_gguf_close(g);

@@ -49,7 +49,7 @@ static void one(const char *name, uint32_t main_type) {
     snprintf(path, sizeof path, "tests/golden/quant/llamacpp/tiny-%s.gguf", name);
     snprintf(lpath, sizeof lpath, "tests/golden/quant/llamacpp/tiny-%s.logits", name);
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(path, &m));
+    CHECK_OK(tl_model_load(path, &m, NULL));
     if (!m) return;
     CHECK(m->qw != NULL, "%s: not kept quantized", name);
     CHECK(m->cfg.n_kv_heads == 2 && m->cfg.n_heads == 4, "%s: GQA config", name);
@@ -80,7 +80,7 @@ static void one(const char *name, uint32_t main_type) {
                        : main_type == TL_Q4_K ? TL_DTYPE_Q4_K
                                               : TL_DTYPE_Q5_K,
                        0};
-    CHECK_OK(tl_model_save_opts(orig, out, &so));
+    CHECK_OK(tl_model_save_opts(orig, NULL, out, &so));
     tl_gguf *gl = NULL, *gt = NULL;
     CHECK_OK(tl_gguf_open(path, &gl));
     CHECK_OK(tl_gguf_open(out, &gt));

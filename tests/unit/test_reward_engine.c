@@ -241,7 +241,7 @@ static void test_train(void) {
     const char *mp = "../shared/models/stories260K/stories260K.bin", *tp = "../shared/models/stories260K/tok512.bin";
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
-    if (tl_model_load(mp, &m) || tl_tokenizer_load(tp, &tok)) {
+    if (tl_model_load(mp, &m, NULL) || tl_tokenizer_load(tp, &tok)) {
         printf("SKIP training: %s not found\n", mp);
         CHECK(0, "stories260K is needed (scripts/deps.sh test)");
         return;

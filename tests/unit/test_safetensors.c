@@ -132,7 +132,7 @@ int main(void) {
     golden g = {0};
     CHECK(golden_read(GOLDEN_DIR "/logits.bin", &g), "cannot read %s/logits.bin", GOLDEN_DIR);
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(GOLDEN_DIR, &m));
+    CHECK_OK(tl_model_load(GOLDEN_DIR, &m, NULL));
     if (!m || !g.n) return tl_test_done();
     const tl_config *c = &m->cfg;
     CHECK(c->dim == 100 && c->hidden_dim == 68 && c->n_layers == 3 && c->n_heads == 6 &&
@@ -146,7 +146,7 @@ int main(void) {
 
     /* the .safetensors file form finds config.json beside it and loads the same weights */
     tl_model *m2 = NULL;
-    CHECK_OK(tl_model_load(GOLDEN_DIR "/model.safetensors", &m2));
+    CHECK_OK(tl_model_load(GOLDEN_DIR "/model.safetensors", &m2, NULL));
     CHECK(m2 && m2->n_params == m->n_params &&
               !memcmp(m2->params, m->params, sizeof(float) * m->n_params),
           "file form loads different weights");

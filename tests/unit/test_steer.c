@@ -239,7 +239,7 @@ int main(void) {
 
     /* ---- the hook on stories260K ---- */
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return tl_test_done();
     int C = m->cfg.dim, V = m->cfg.vocab_size, L = m->cfg.n_layers, N = 9;
     const int32_t toks[9] = {1, 403, 407, 261, 378, 432, 383, 286, 261};

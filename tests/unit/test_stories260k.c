@@ -38,7 +38,7 @@ static void collect_logits(void *user, const float *logits, int T, int V, int po
 
 int main(void) {
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (!m) return tl_test_done();
     CHECK(m->cfg.dim == 64 && m->cfg.n_layers == 5 && m->cfg.n_kv_heads == 4 && m->cfg.tied_embeddings,
           "config dim %d layers %d kv %d", m->cfg.dim, m->cfg.n_layers, m->cfg.n_kv_heads);

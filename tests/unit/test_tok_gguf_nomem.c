@@ -14,7 +14,7 @@ static char out_path[300];
 
 static tl_status load_model(const char *path) {
     tl_model *m = NULL;
-    tl_status s = tl_model_load(path, &m);
+    tl_status s = tl_model_load(path, &m, NULL);
     tl_model_free(m);
     return s;
 }
@@ -35,8 +35,10 @@ static tl_status load_encode(const char *path) {
 
 static tl_status save_model(const char *path) {
     tl_model *m = NULL;
-    tl_status s = tl_model_load(path, &m);
-    if (!s) s = tl_gguf_model_save(m, out_path, TL_DTYPE_F16);
+    tl_tokenizer *tok = NULL;
+    tl_status s = tl_model_load(path, &m, &tok);
+    if (!s) s = tl_gguf_model_save(m, tok, out_path, TL_DTYPE_F16);
+    tl_tokenizer_free(tok);
     tl_model_free(m);
     return s;
 }
@@ -77,10 +79,12 @@ int main(void) {
     snprintf(gpt2, sizeof gpt2, "%s", tl_test_shared("models/tokenizers/ggml-vocab-gpt-2.gguf"));
     /* a small model with a vocabulary */
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (m) {
-        CHECK_OK(tl_tokenizer_load(bin, &m->tok));
-        CHECK_OK(tl_model_save(m, model));
+        tl_tokenizer *vocab = NULL;
+        CHECK_OK(tl_tokenizer_load(bin, &vocab));
+        CHECK_OK(tl_model_save(m, vocab, model));
+        tl_tokenizer_free(vocab);
         tl_model_free(m);
     }
     tl_tokenizer *t = NULL;

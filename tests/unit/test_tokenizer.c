@@ -120,7 +120,7 @@ static void test_stories(void) {
     tl_free(ids);
 
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
     if (m) {
         test_generate(m, t, "", "models/stories260K/golden/greedy_1.txt");
         test_generate(m, t, "Once upon a time", "models/stories260K/golden/greedy_2.txt");

@@ -176,7 +176,7 @@ static double last_val_from_log(const char *path) {
 int main(void) {
     tl_model *teacher = NULL;
     tl_tokenizer *tok = NULL;
-    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &teacher));
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &teacher, NULL));
     CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok));
     if (!teacher || !tok) return tl_test_done();
 

@@ -45,7 +45,7 @@ static void make_data(const char *path) {
 
 static void refuses_as_stored(const char *path) {
     tl_model *m = NULL;
-    CHECK_OK(tl_model_load(path, &m));
+    CHECK_OK(tl_model_load(path, &m, NULL));
     if (!m) return;
     CHECK(m->qw != NULL, "%s: not kept as stored", path);
     tl_train_acts *a = NULL;
@@ -80,9 +80,9 @@ static void trains_from_dequantized(const char *path, const char *data, const ch
     char ck[1100];
     snprintf(ck, sizeof ck, "%s/ckpt-1.gguf", dir);
     tl_model *want = NULL, *got = NULL;
-    CHECK_OK(tl_model_load(path, &want));
+    CHECK_OK(tl_model_load(path, &want, NULL));
     if (want) CHECK_OK(tl_model_dequantize(want));
-    CHECK_OK(tl_model_load(ck, &got));
+    CHECK_OK(tl_model_load(ck, &got, NULL));
     if (!want || !got) goto done;
     CHECK(got->qw == NULL && got->n_params == want->n_params, "%s: checkpoint shape", ck);
     size_t differ = 0, zero = 0;

@@ -61,7 +61,7 @@ done:
 int main(void) {
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
-    if (tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m) != TL_OK ||
+    if (tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL) != TL_OK ||
         tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok) != TL_OK) {
         printf("SKIP: stories260K not available (%s)\n", tl_last_error());
         return 77;

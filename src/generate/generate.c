@@ -3,7 +3,8 @@
  * stop rule fires. */
 #include <string.h>
 
-#include "model.h"
+#include "base/base.h"
+#include "tiller/generate.h"
 
 static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
@@ -22,9 +23,10 @@ tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, c
         return tl_errorf(TL_E_ARG, "generate: needs a session, a sampler, a tokenizer and a non-empty prompt");
     if (o->max_new < 0) return tl_errorf(TL_E_ARG, "generate: max_new %d < 0", o->max_new);
     /* The whole prompt and every new token must fit: never shorten the request silently. */
-    if ((int64_t)n_prompt + o->max_new > (int64_t)s->n_ctx - s->pos)
+    int free_ctx = tl_session_n_ctx(s) - tl_session_pos(s);
+    if ((int64_t)n_prompt + o->max_new > (int64_t)free_ctx)
         return tl_errorf(TL_E_RANGE, "prompt (%d tokens) + %d new tokens exceed the context of %d", n_prompt,
-                         o->max_new, s->n_ctx - s->pos);
+                         o->max_new, free_ctx);
     const float *logits;
     tl_status st = tl_forward(s, prompt, n_prompt, &logits);
     if (st) return st;
