@@ -55,6 +55,17 @@ tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const 
  * architectures other than LlamaForCausalLM refused. `path` names it in messages. */
 struct cJSON;
 tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_config *c);
+/* The config.json key readers (safetensors.c), one set for every architecture: a key repeated is
+ * an error; absent or null gives def (or an error when required); int = a positive integer,
+ * float = a positive finite float, num = any finite number; want_* = absent or that value
+ * (TL_E_UNSUPPORTED otherwise). Messages name path and key. */
+tl_status tl_hf_key_find(const struct cJSON *root, const char *path, const char *key, const struct cJSON **out);
+tl_status tl_hf_key_int(const struct cJSON *root, const char *path, const char *key, int required, int def, int *out);
+tl_status tl_hf_key_float(const struct cJSON *root, const char *path, const char *key, float def, float *out);
+tl_status tl_hf_key_num(const struct cJSON *root, const char *path, const char *key, double def, double *out);
+tl_status tl_hf_key_bool(const struct cJSON *root, const char *path, const char *key, int def, int *out);
+tl_status tl_hf_key_want_str(const struct cJSON *root, const char *path, const char *key, const char *want);
+tl_status tl_hf_key_want_bool(const struct cJSON *root, const char *path, const char *key, int want);
 /* Hugging Face checkpoints of other architectures (hf_arch.c): config.json with a model_type other
  * than "llama" is read here (qwen2, gpt_neox, olmo; others refused by name), tensor names map per
  * architecture, and GPT-NeoX's fused query_key_value rows are reordered (tl_hf_qkv_row). */

@@ -16,7 +16,6 @@
  * blocks [q_0..q_H-1; k_..; v_..] — the order llama.cpp's converter writes to attn_qkv. The
  * row (or bias element) r of HF goes to tl_hf_qkv_row(r).
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,70 +29,7 @@ static const struct {
     tl_arch arch;
 } hf_types[] = {{"gpt_neox", TL_ARCH_GPTNEOX}, {"olmo", TL_ARCH_OLMO}, {"qwen2", TL_ARCH_QWEN2}};
 
-/* ---- config.json ---------------------------------------------------------------------------- */
-
-static tl_status j_num(const cJSON *root, const char *path, const char *key, int required, double def, double *out) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!it || cJSON_IsNull(it)) {
-        if (required) return tl_errorf(TL_E_FORMAT, "%s: required key '%s' is missing", path, key);
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a number", path, key);
-    *out = it->valuedouble;
-    return TL_OK;
-}
-
-static tl_status j_int(const cJSON *root, const char *path, const char *key, int required, int def, int *out) {
-    double d = 0;
-    tl_status s = j_num(root, path, key, required, def, &d);
-    if (s) return s;
-    if (d != floor(d) || d < 1 || d > (1 << 30))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' = %g is not a positive integer", path, key, d);
-    *out = (int)d;
-    return TL_OK;
-}
-
-static tl_status j_pos(const cJSON *root, const char *path, const char *key, double def, float *out) {
-    double d = 0;
-    tl_status s = j_num(root, path, key, 0, def, &d);
-    if (s) return s;
-    if (!(d > 0) || d > 1e30) return tl_errorf(TL_E_FORMAT, "%s: key '%s' = %g is not a positive number", path, key, d);
-    *out = (float)d;
-    return TL_OK;
-}
-
-static tl_status j_bool(const cJSON *root, const char *path, const char *key, int def, int *out) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!it || cJSON_IsNull(it)) {
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsBool(it)) return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be true or false", path, key);
-    *out = cJSON_IsTrue(it);
-    return TL_OK;
-}
-
-/* key must be absent, or the string want */
-static tl_status j_want_str(const cJSON *root, const char *path, const char *key, const char *want) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!it || cJSON_IsNull(it)) return TL_OK;
-    if (!cJSON_IsString(it)) return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a string", path, key);
-    if (strcmp(it->valuestring, want))
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = \"%.64s\" is not supported (only \"%s\")", path, key,
-                         it->valuestring, want);
-    return TL_OK;
-}
-
-/* key must be absent or equal to the boolean want */
-static tl_status j_want_bool(const cJSON *root, const char *path, const char *key, int want) {
-    int b;
-    tl_status s = j_bool(root, path, key, want, &b);
-    if (!s && b != want)
-        s = tl_errorf(TL_E_UNSUPPORTED, "%s: %s = %s is not supported", path, key, b ? "true" : "false");
-    return s;
-}
+/* ---- config.json (its keys read with safetensors.c's readers, tl_hf_key_*) ------------------ */
 
 int tl_hf_arch_handles(const cJSON *root) {
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
@@ -114,18 +50,19 @@ tl_status tl_hf_arch_config(const cJSON *root, const char *path, tl_config *c) {
                          "%s: model_type \"%.64s\" is not supported (tiller reads llama, qwen2, gpt_neox and olmo; "
                          "TinyLlama, SmolLM and Mistral-style dense models are llama)",
                          path, mt);
-    tl_status s;
-    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
-    if (rs && !cJSON_IsNull(rs))
+    const cJSON *rs;
+    tl_status s = tl_hf_key_find(root, path, "rope_scaling", &rs);
+    if (s) return s;
+    if (rs)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: rope_scaling is not supported (must be null or absent)", path);
-    if ((s = j_int(root, path, "hidden_size", 1, 0, &c->dim)) ||
-        (s = j_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) ||
-        (s = j_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) ||
-        (s = j_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) ||
-        (s = j_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) ||
-        (s = j_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) ||
-        (s = j_int(root, path, "num_key_value_heads", 0, c->n_heads, &c->n_kv_heads)) ||
-        (s = j_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings)))
+    if ((s = tl_hf_key_int(root, path, "hidden_size", 1, 0, &c->dim)) ||
+        (s = tl_hf_key_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) ||
+        (s = tl_hf_key_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) ||
+        (s = tl_hf_key_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) ||
+        (s = tl_hf_key_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) ||
+        (s = tl_hf_key_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) ||
+        (s = tl_hf_key_int(root, path, "num_key_value_heads", 0, c->n_heads, &c->n_kv_heads)) ||
+        (s = tl_hf_key_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings)))
         return s;
     c->head_dim = c->dim / c->n_heads;
     if (c->head_dim * c->n_heads != c->dim)
@@ -135,11 +72,12 @@ tl_status tl_hf_arch_config(const cJSON *root, const char *path, tl_config *c) {
     switch (c->arch) {
     case TL_ARCH_GPTNEOX: {
         double pct = 0;
-        if ((s = j_num(root, path, "rotary_pct", 0, 0.25, &pct)) ||
-            (s = j_pos(root, path, "rotary_emb_base", 10000.0, &c->rope_theta)) ||
-            (s = j_pos(root, path, "layer_norm_eps", 1e-5, &c->norm_eps)) ||
-            (s = j_want_bool(root, path, "use_parallel_residual", 1)) ||
-            (s = j_want_bool(root, path, "attention_bias", 1)) || (s = j_want_str(root, path, "hidden_act", "gelu")))
+        if ((s = tl_hf_key_num(root, path, "rotary_pct", 0.25, &pct)) ||
+            (s = tl_hf_key_float(root, path, "rotary_emb_base", 10000.0f, &c->rope_theta)) ||
+            (s = tl_hf_key_float(root, path, "layer_norm_eps", 1e-5f, &c->norm_eps)) ||
+            (s = tl_hf_key_want_bool(root, path, "use_parallel_residual", 1)) ||
+            (s = tl_hf_key_want_bool(root, path, "attention_bias", 1)) ||
+            (s = tl_hf_key_want_str(root, path, "hidden_act", "gelu")))
             return s;
         if (!(pct > 0 && pct <= 1)) return tl_errorf(TL_E_FORMAT, "%s: rotary_pct %g is not in (0, 1]", path, pct);
         c->rope_dims = (int)(c->head_dim * pct); /* HF: int(head_size * rotary_pct) */
@@ -152,9 +90,10 @@ tl_status tl_hf_arch_config(const cJSON *root, const char *path, tl_config *c) {
     }
     case TL_ARCH_OLMO: {
         double clip = 0;
-        if ((s = j_pos(root, path, "rope_theta", 10000.0, &c->rope_theta)) ||
-            (s = j_num(root, path, "clip_qkv", 0, 0.0, &clip)) || (s = j_want_bool(root, path, "attention_bias", 0)) ||
-            (s = j_want_str(root, path, "hidden_act", "silu")))
+        if ((s = tl_hf_key_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) ||
+            (s = tl_hf_key_num(root, path, "clip_qkv", 0.0, &clip)) ||
+            (s = tl_hf_key_want_bool(root, path, "attention_bias", 0)) ||
+            (s = tl_hf_key_want_str(root, path, "hidden_act", "silu")))
             return s;
         if (clip < 0) return tl_errorf(TL_E_FORMAT, "%s: clip_qkv %g is negative", path, clip);
         c->clip_qkv = (float)clip;
@@ -162,9 +101,10 @@ tl_status tl_hf_arch_config(const cJSON *root, const char *path, tl_config *c) {
         break;
     }
     default: /* qwen2 */
-        if ((s = j_pos(root, path, "rope_theta", 10000.0, &c->rope_theta)) ||
-            (s = j_pos(root, path, "rms_norm_eps", 1e-6, &c->norm_eps)) ||
-            (s = j_want_bool(root, path, "use_sliding_window", 0)) || (s = j_want_str(root, path, "hidden_act", "silu")))
+        if ((s = tl_hf_key_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) ||
+            (s = tl_hf_key_float(root, path, "rms_norm_eps", 1e-6f, &c->norm_eps)) ||
+            (s = tl_hf_key_want_bool(root, path, "use_sliding_window", 0)) ||
+            (s = tl_hf_key_want_str(root, path, "hidden_act", "silu")))
             return s;
         break;
     }

@@ -336,9 +336,10 @@ static st_entry *st_find(st_file *f, const char *name) {
 
 /* ---- config.json ------------------------------------------------------------ */
 
-/* The item for key, NULL when absent or JSON null; an error when the key repeats
- * (JSON readers disagree on which copy wins). */
-static tl_status cfg_find(const cJSON *root, const char *path, const char *key, const cJSON **out) {
+/* The config.json key readers (declared in format.h; hf_arch.c reads its architectures' keys
+ * with them too). The item for key, NULL when absent or JSON null; an error when the key
+ * repeats (JSON readers disagree on which copy wins). */
+tl_status tl_hf_key_find(const cJSON *root, const char *path, const char *key, const cJSON **out) {
     *out = NULL;
     int count = 0;
     const cJSON *it;
@@ -351,10 +352,10 @@ static tl_status cfg_find(const cJSON *root, const char *path, const char *key, 
     return TL_OK;
 }
 
-static tl_status cfg_int(const cJSON *root, const char *path, const char *key, int required, int def,
+tl_status tl_hf_key_int(const cJSON *root, const char *path, const char *key, int required, int def,
                          int *out) {
     const cJSON *it;
-    tl_status s = cfg_find(root, path, key, &it);
+    tl_status s = tl_hf_key_find(root, path, key, &it);
     if (s) return s;
     if (!it) {
         if (required) return tl_errorf(TL_E_FORMAT, "%s: required key '%s' is missing", path, key);
@@ -372,10 +373,10 @@ static tl_status cfg_int(const cJSON *root, const char *path, const char *key, i
     return TL_OK;
 }
 
-static tl_status cfg_float(const cJSON *root, const char *path, const char *key, float def,
+tl_status tl_hf_key_float(const cJSON *root, const char *path, const char *key, float def,
                            float *out) {
     const cJSON *it;
-    tl_status s = cfg_find(root, path, key, &it);
+    tl_status s = tl_hf_key_find(root, path, key, &it);
     if (s) return s;
     if (!it) {
         *out = def;
@@ -391,9 +392,9 @@ static tl_status cfg_float(const cJSON *root, const char *path, const char *key,
     return TL_OK;
 }
 
-static tl_status cfg_bool(const cJSON *root, const char *path, const char *key, int def, int *out) {
+tl_status tl_hf_key_bool(const cJSON *root, const char *path, const char *key, int def, int *out) {
     const cJSON *it;
-    tl_status s = cfg_find(root, path, key, &it);
+    tl_status s = tl_hf_key_find(root, path, key, &it);
     if (s) return s;
     if (!it) {
         *out = def;
@@ -406,11 +407,45 @@ static tl_status cfg_bool(const cJSON *root, const char *path, const char *key, 
     return TL_OK;
 }
 
+tl_status tl_hf_key_num(const cJSON *root, const char *path, const char *key, double def, double *out) {
+    const cJSON *it;
+    tl_status s = tl_hf_key_find(root, path, key, &it);
+    if (s) return s;
+    if (!it) {
+        *out = def;
+        return TL_OK;
+    }
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a number, got %s", path, key, json_type(it));
+    *out = it->valuedouble;
+    return TL_OK;
+}
+
+tl_status tl_hf_key_want_str(const cJSON *root, const char *path, const char *key, const char *want) {
+    const cJSON *it;
+    tl_status s = tl_hf_key_find(root, path, key, &it);
+    if (s || !it) return s;
+    if (!cJSON_IsString(it))
+        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a string, got %s", path, key, json_type(it));
+    if (strcmp(it->valuestring, want))
+        return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = \"%.64s\" is not supported (only \"%s\")", path, key,
+                         it->valuestring, want);
+    return TL_OK;
+}
+
+tl_status tl_hf_key_want_bool(const cJSON *root, const char *path, const char *key, int want) {
+    int b;
+    tl_status s = tl_hf_key_bool(root, path, key, want, &b);
+    if (!s && b != want)
+        s = tl_errorf(TL_E_UNSUPPORTED, "%s: %s = %s is not supported", path, key, b ? "true" : "false");
+    return s;
+}
+
 /* The keys that change the architecture away from what tiller implements. */
 static tl_status cfg_check_arch(const cJSON *root, const char *path) {
     const cJSON *it;
     tl_status s;
-    if ((s = cfg_find(root, path, "architectures", &it))) return s;
+    if ((s = tl_hf_key_find(root, path, "architectures", &it))) return s;
     if (it) {
         if (!cJSON_IsArray(it))
             return tl_errorf(TL_E_FORMAT, "%s: key 'architectures' must be an array, got %s", path,
@@ -428,26 +463,12 @@ static tl_status cfg_check_arch(const cJSON *root, const char *path) {
                              "%s: architectures = [\"%.64s\"...]: only LlamaForCausalLM is supported",
                              path, it->child && it->child->valuestring ? it->child->valuestring : "");
     }
-    static const struct {
-        const char *key, *want;
-    } strs[] = {{"model_type", "llama"}, {"hidden_act", "silu"}};
-    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
-        if ((s = cfg_find(root, path, strs[i].key, &it))) return s;
-        if (!it) continue;
-        if (!cJSON_IsString(it))
-            return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a string, got %s", path, strs[i].key,
-                             json_type(it));
-        if (strcmp(it->valuestring, strs[i].want))
-            return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = \"%.64s\" is not supported (only \"%s\")", path,
-                             strs[i].key, it->valuestring, strs[i].want);
-    }
-    static const char *no_bias[] = {"attention_bias", "mlp_bias"};
-    for (size_t i = 0; i < 2; i++) {
-        int b;
-        if ((s = cfg_bool(root, path, no_bias[i], 0, &b))) return s;
-        if (b) return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = true is not supported", path, no_bias[i]);
-    }
-    if ((s = cfg_find(root, path, "rope_scaling", &it))) return s;
+    if ((s = tl_hf_key_want_str(root, path, "model_type", "llama")) ||
+        (s = tl_hf_key_want_str(root, path, "hidden_act", "silu")) ||
+        (s = tl_hf_key_want_bool(root, path, "attention_bias", 0)) ||
+        (s = tl_hf_key_want_bool(root, path, "mlp_bias", 0)))
+        return s;
+    if ((s = tl_hf_key_find(root, path, "rope_scaling", &it))) return s;
     if (it)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: rope_scaling is not supported (must be null or absent)",
                          path);
@@ -464,17 +485,17 @@ tl_status tl_hf_config_from_json(const cJSON *root, const char *path, tl_config 
     if (tl_hf_arch_handles(root)) /* qwen2, gpt_neox, olmo, or a clear refusal: hf_arch.c */
         return tl_hf_arch_config(root, path, c);
     if (!(s = cfg_check_arch(root, path)) &&
-        !(s = cfg_int(root, path, "hidden_size", 1, 0, &c->dim)) &&
-        !(s = cfg_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) &&
-        !(s = cfg_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) &&
-        !(s = cfg_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) &&
-        !(s = cfg_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) &&
-        !(s = cfg_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) &&
-        !(s = cfg_int(root, path, "num_key_value_heads", 0, c->n_heads, &kv)) &&
-        !(s = cfg_int(root, path, "head_dim", 0, c->dim / c->n_heads, &hd)) &&
-        !(s = cfg_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) &&
-        !(s = cfg_float(root, path, "rms_norm_eps", 1e-6f, &c->norm_eps)) &&
-        !(s = cfg_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings))) {
+        !(s = tl_hf_key_int(root, path, "hidden_size", 1, 0, &c->dim)) &&
+        !(s = tl_hf_key_int(root, path, "intermediate_size", 1, 0, &c->hidden_dim)) &&
+        !(s = tl_hf_key_int(root, path, "num_hidden_layers", 1, 0, &c->n_layers)) &&
+        !(s = tl_hf_key_int(root, path, "num_attention_heads", 1, 0, &c->n_heads)) &&
+        !(s = tl_hf_key_int(root, path, "vocab_size", 1, 0, &c->vocab_size)) &&
+        !(s = tl_hf_key_int(root, path, "max_position_embeddings", 0, 2048, &c->seq_len)) &&
+        !(s = tl_hf_key_int(root, path, "num_key_value_heads", 0, c->n_heads, &kv)) &&
+        !(s = tl_hf_key_int(root, path, "head_dim", 0, c->dim / c->n_heads, &hd)) &&
+        !(s = tl_hf_key_float(root, path, "rope_theta", 10000.0f, &c->rope_theta)) &&
+        !(s = tl_hf_key_float(root, path, "rms_norm_eps", 1e-6f, &c->norm_eps)) &&
+        !(s = tl_hf_key_bool(root, path, "tie_word_embeddings", 0, &c->tied_embeddings))) {
         c->n_kv_heads = kv;
         c->head_dim = hd;
         c->rope_layout = TL_ROPE_INTERLEAVED;
