@@ -27,25 +27,24 @@ static void ui_close(sa_ui *u) {
     u->open = 0;
 }
 
+/* One bar per stage: a new `what` closes the previous bar and opens one of `total` units. */
+static void ui_stage(sa_ui *u, const char *what, int total) {
+    if (u->open && !strcmp(u->what, what)) return;
+    ui_close(u);
+    u->what = what;
+    cli_progress_start(&u->bar, what, total);
+    u->open = 1;
+}
+
 static void on_progress(void *user, const char *what, int done, int total) {
     sa_ui *u = user;
-    if (!u->open || strcmp(u->what, what)) {
-        ui_close(u);
-        u->what = what;
-        cli_progress_start(&u->bar, what, total);
-        u->open = 1;
-    }
+    ui_stage(u, what, total);
     cli_progress_update(&u->bar, done, NULL);
 }
 
 static void on_train(void *user, const tl_train_progress *p) {
     sa_ui *u = user;
-    if (!u->open || strcmp(u->what, "train")) {
-        ui_close(u);
-        u->what = "train";
-        cli_progress_start(&u->bar, "train", p->steps);
-        u->open = 1;
-    }
+    ui_stage(u, "train", p->steps);
     char extra[64];
     snprintf(extra, sizeof extra, "loss %.4f", p->loss);
     cli_progress_update(&u->bar, p->step, extra);
