@@ -686,7 +686,7 @@ tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **t
         st_close(&f);
     }
     if (s == TL_OK && !(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-    if (s == TL_OK && c.arch != TL_ARCH_LLAMA && p.dir) { /* a revision directory carries its tokenizer.json */
+    if (s == TL_OK && p.dir) { /* a revision directory carries its tokenizer.json (tiller convert writes one) */
         char *tj = path_join(p.dir, strlen(p.dir), "tokenizer.json");
         if (!tj) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
         else if (tl_path_exists(tj)) s = tl_tokenizer_load_json(tj, &vocab);

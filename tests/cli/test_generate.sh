@@ -29,6 +29,13 @@ cmp -s "$tmp/s1" "$tmp/s3" && bad "different seeds gave the same text" || ok
 "$T" generate -m "$M" --tokenizer "$K" -p "Once upon a time" -n 60 --temp 0 -t 1 > "$tmp/t1" 2>/dev/null
 cmp -s "$tmp/t1" "$tmp/t2" && ok || bad "greedy output depends on the thread count"
 
+# a Hugging Face directory of a llama model carries its tokenizer.json (convert --tokenizer writes it there):
+# generate reads it without --tokenizer and gives the .bin + tokenizer.bin's greedy text
+"$T" convert "$M" "$tmp/hf" --tokenizer "$K" > /dev/null 2>&1 && [ -f "$tmp/hf/tokenizer.json" ] && ok \
+  || bad "convert to an HF directory with --tokenizer"
+"$T" generate -m "$tmp/hf" -p "Once upon a time" -n 60 --temp 0 -t 1 > "$tmp/hf1" 2>"$tmp/e" \
+  && cmp -s "$tmp/t1" "$tmp/hf1" && ok || bad "HF directory without --tokenizer: $(cat "$tmp/e")"
+
 # score: per-token lines and a total; JSON form parses; a likelier continuation scores higher
 out=$("$T" score -m "$M" --tokenizer "$K" -p "Once upon a" -c " time" --json) && ok || bad "score failed"
 echo "$out" | grep -Eq '^\{"logprob": -[0-9.]+, "n_tokens": [1-9][0-9]*, "tokens": \[\{"id": [0-9]+, "logprob": -[0-9.]+\}.*\]\}$' \
