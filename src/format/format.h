@@ -55,7 +55,9 @@ tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const 
  * architectures other than LlamaForCausalLM refused. `path` names it in messages. */
 struct cJSON;
 tl_status tl_hf_config_from_json(const struct cJSON *root, const char *path, tl_config *c);
-/* The config.json key readers (safetensors.c), one set for every architecture: a key repeated is
+/* "a string", "a number", ... (hf_keys.c): what a JSON value is, for messages. */
+const char *tl_json_type(const struct cJSON *j);
+/* The config.json key readers (hf_keys.c), one set for every architecture: a key repeated is
  * an error; absent or null gives def (or an error when required); int = a positive integer,
  * float = a positive finite float, num = any finite number; want_* = absent or that value
  * (TL_E_UNSUPPORTED otherwise). Messages name path and key. */

@@ -29,7 +29,7 @@ static const struct {
     tl_arch arch;
 } hf_types[] = {{"gpt_neox", TL_ARCH_GPTNEOX}, {"olmo", TL_ARCH_OLMO}, {"qwen2", TL_ARCH_QWEN2}};
 
-/* ---- config.json (its keys read with safetensors.c's readers, tl_hf_key_*) ------------------ */
+/* ---- config.json (its keys read with hf_keys.c's readers, tl_hf_key_*) ---------------------- */
 
 int tl_hf_arch_handles(const cJSON *root) {
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");

@@ -20,8 +20,6 @@
  * with tl_rope_hf_row_to_interleaved on load and back on save.
  */
 #include <errno.h>
-#include <float.h>
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,17 +128,6 @@ static void st_close(st_file *f) {
     f->e = NULL;
 }
 
-static const char *json_type(const cJSON *j) {
-    if (!j) return "nothing";
-    if (cJSON_IsString(j)) return "a string";
-    if (cJSON_IsNumber(j)) return "a number";
-    if (cJSON_IsBool(j)) return "a boolean";
-    if (cJSON_IsNull(j)) return "null";
-    if (cJSON_IsArray(j)) return "an array";
-    if (cJSON_IsObject(j)) return "an object";
-    return "an unknown value";
-}
-
 /* Where cJSON stopped parsing text[0..n), for messages. cJSON keeps that pointer
  * in a global, so check it really points into this text. */
 static size_t error_offset(const char *text, size_t n) {
@@ -162,13 +149,13 @@ static tl_status parse_entry(st_file *f, const cJSON *t, st_entry *e) {
     e->name = t->string;
     if (!cJSON_IsObject(t))
         return tl_errorf(TL_E_FORMAT, "%s: tensor '%s': expected an object, got %s", path, e->name,
-                         json_type(t));
+                         tl_json_type(t));
     const cJSON *dt = cJSON_GetObjectItemCaseSensitive(t, "dtype");
     const cJSON *sh = cJSON_GetObjectItemCaseSensitive(t, "shape");
     const cJSON *of = cJSON_GetObjectItemCaseSensitive(t, "data_offsets");
     if (!cJSON_IsString(dt))
         return tl_errorf(TL_E_FORMAT, "%s: tensor '%s': 'dtype' must be a string, got %s", path,
-                         e->name, json_type(dt));
+                         e->name, tl_json_type(dt));
     e->dtype = -1;
     for (int i = 0; i < ST_N_DTYPES; i++)
         if (!strcmp(dt->valuestring, st_dtypes[i].name)) e->dtype = i;
@@ -177,7 +164,7 @@ static tl_status parse_entry(st_file *f, const cJSON *t, st_entry *e) {
                          dt->valuestring);
     if (!cJSON_IsArray(sh))
         return tl_errorf(TL_E_FORMAT, "%s: tensor '%s': 'shape' must be an array, got %s", path,
-                         e->name, json_type(sh));
+                         e->name, tl_json_type(sh));
     int nd = cJSON_GetArraySize(sh);
     if (nd > ST_MAX_DIMS)
         return tl_errorf(TL_E_FORMAT, "%s: tensor '%s': %d dimensions (at most %d)", path, e->name,
@@ -311,7 +298,7 @@ static tl_status st_open(const char *path, st_file *f) {
             if (!cJSON_IsObject(t)) {
                 st_close(f);
                 return tl_errorf(TL_E_FORMAT, "%s: '__metadata__' must be an object, got %s", path,
-                                 json_type(t));
+                                 tl_json_type(t));
             }
             continue;
         }
@@ -336,111 +323,6 @@ static st_entry *st_find(st_file *f, const char *name) {
 
 /* ---- config.json ------------------------------------------------------------ */
 
-/* The config.json key readers (declared in format.h; hf_arch.c reads its architectures' keys
- * with them too). The item for key, NULL when absent or JSON null; an error when the key
- * repeats (JSON readers disagree on which copy wins). */
-tl_status tl_hf_key_find(const cJSON *root, const char *path, const char *key, const cJSON **out) {
-    *out = NULL;
-    int count = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, root) if (it->string && !strcmp(it->string, key)) {
-        count++;
-        *out = it;
-    }
-    if (count > 1) return tl_errorf(TL_E_FORMAT, "%s: key '%s' appears %d times", path, key, count);
-    if (*out && cJSON_IsNull(*out)) *out = NULL;
-    return TL_OK;
-}
-
-tl_status tl_hf_key_int(const cJSON *root, const char *path, const char *key, int required, int def,
-                         int *out) {
-    const cJSON *it;
-    tl_status s = tl_hf_key_find(root, path, key, &it);
-    if (s) return s;
-    if (!it) {
-        if (required) return tl_errorf(TL_E_FORMAT, "%s: required key '%s' is missing", path, key);
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsNumber(it))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be an integer, got %s", path, key,
-                         json_type(it));
-    double d = it->valuedouble;
-    if (d != floor(d) || !(d >= 1.0) || d > (double)INT_MAX)
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' = %g is not a positive 32-bit integer", path, key,
-                         d);
-    *out = (int)d;
-    return TL_OK;
-}
-
-tl_status tl_hf_key_float(const cJSON *root, const char *path, const char *key, float def,
-                           float *out) {
-    const cJSON *it;
-    tl_status s = tl_hf_key_find(root, path, key, &it);
-    if (s) return s;
-    if (!it) {
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsNumber(it))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a number, got %s", path, key,
-                         json_type(it));
-    double d = it->valuedouble;
-    if (!(d > 0.0) || d > FLT_MAX)
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' = %g is not a positive finite float", path, key, d);
-    *out = (float)d;
-    return TL_OK;
-}
-
-tl_status tl_hf_key_bool(const cJSON *root, const char *path, const char *key, int def, int *out) {
-    const cJSON *it;
-    tl_status s = tl_hf_key_find(root, path, key, &it);
-    if (s) return s;
-    if (!it) {
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsBool(it))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be true or false, got %s", path, key,
-                         json_type(it));
-    *out = cJSON_IsTrue(it);
-    return TL_OK;
-}
-
-tl_status tl_hf_key_num(const cJSON *root, const char *path, const char *key, double def, double *out) {
-    const cJSON *it;
-    tl_status s = tl_hf_key_find(root, path, key, &it);
-    if (s) return s;
-    if (!it) {
-        *out = def;
-        return TL_OK;
-    }
-    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a number, got %s", path, key, json_type(it));
-    *out = it->valuedouble;
-    return TL_OK;
-}
-
-tl_status tl_hf_key_want_str(const cJSON *root, const char *path, const char *key, const char *want) {
-    const cJSON *it;
-    tl_status s = tl_hf_key_find(root, path, key, &it);
-    if (s || !it) return s;
-    if (!cJSON_IsString(it))
-        return tl_errorf(TL_E_FORMAT, "%s: key '%s' must be a string, got %s", path, key, json_type(it));
-    if (strcmp(it->valuestring, want))
-        return tl_errorf(TL_E_UNSUPPORTED, "%s: %s = \"%.64s\" is not supported (only \"%s\")", path, key,
-                         it->valuestring, want);
-    return TL_OK;
-}
-
-tl_status tl_hf_key_want_bool(const cJSON *root, const char *path, const char *key, int want) {
-    int b;
-    tl_status s = tl_hf_key_bool(root, path, key, want, &b);
-    if (!s && b != want)
-        s = tl_errorf(TL_E_UNSUPPORTED, "%s: %s = %s is not supported", path, key, b ? "true" : "false");
-    return s;
-}
-
 /* The keys that change the architecture away from what tiller implements. */
 static tl_status cfg_check_arch(const cJSON *root, const char *path) {
     const cJSON *it;
@@ -449,13 +331,13 @@ static tl_status cfg_check_arch(const cJSON *root, const char *path) {
     if (it) {
         if (!cJSON_IsArray(it))
             return tl_errorf(TL_E_FORMAT, "%s: key 'architectures' must be an array, got %s", path,
-                             json_type(it));
+                             tl_json_type(it));
         const cJSON *a;
         int llama = 0;
         cJSON_ArrayForEach(a, it) {
             if (!cJSON_IsString(a))
                 return tl_errorf(TL_E_FORMAT, "%s: key 'architectures' must hold strings, got %s",
-                                 path, json_type(a));
+                                 path, tl_json_type(a));
             llama |= !strcmp(a->valuestring, "LlamaForCausalLM");
         }
         if (!llama)
