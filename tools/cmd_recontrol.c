@@ -26,8 +26,8 @@ static int rc_load(const char *model_path, const char *tok_path, rc_loaded *l) {
     /* the tokenizer owned is --tokenizer's when given, else the one the model file carries */
     if (tl_model_load(model_path, &l->model, tok_path ? NULL : &l->tok_owned)) return cli_fail();
     if (tok_path && tl_tokenizer_load(tok_path, &l->tok_owned)) return cli_fail();
-    l->tok = l->tok_owned;
-    if (!l->tok) return cli_failf(2, "%s carries no tokenizer: pass --tokenizer FILE", model_path);
+    tl_status st = tl_model_pick_tokenizer(l->model, l->tok_owned, NULL, &l->tok); /* none, or too many tokens */
+    if (st) return st == TL_E_ARG ? cli_failf(2, "%s", tl_last_error()) : cli_fail();
     return 0;
 }
 

@@ -8,6 +8,7 @@
 
 #include "model/model.h" /* internal */
 #include "format/format.h" /* internal: model, base */
+#include "tiller/generate.h"
 #include "tiller/selfalign.h"
 
 tl_status tl_sa_model_load(const char *model_path, const char *tokenizer_path, tl_sa_model *out) {
@@ -16,22 +17,10 @@ tl_status tl_sa_model_load(const char *model_path, const char *tokenizer_path, t
     /* the tokenizer owned is tokenizer_path's when given, else the one the model file carries */
     tl_status s = tl_model_load(model_path, &out->m, tokenizer_path ? NULL : &out->tok_owned);
     if (s) return s;
-    if (tokenizer_path && (s = tl_tokenizer_load(tokenizer_path, &out->tok_owned))) {
-        tl_sa_model_free(out);
-        return s;
-    }
-    out->tok = out->tok_owned;
-    if (!out->tok) {
-        tl_sa_model_free(out);
-        return tl_errorf(TL_E_ARG, "%s carries no tokenizer: give one (--tokenizer)", model_path);
-    }
-    if (tl_tokenizer_n_vocab(out->tok) > out->m->cfg.vocab_size) {
-        int nv = tl_tokenizer_n_vocab(out->tok), mv = out->m->cfg.vocab_size;
-        tl_sa_model_free(out);
-        return tl_errorf(TL_E_ARG, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", model_path, nv,
-                         mv);
-    }
-    return TL_OK;
+    if (tokenizer_path) s = tl_tokenizer_load(tokenizer_path, &out->tok_owned);
+    if (!s) s = tl_model_pick_tokenizer(out->m, out->tok_owned, NULL, &out->tok); /* none, or too many tokens */
+    if (s) tl_sa_model_free(out);
+    return s;
 }
 
 void tl_sa_model_free(tl_sa_model *sm) {
