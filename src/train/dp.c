@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/base.h" /* internal: tl_errorf */
 #include "optim_shard.h"
@@ -95,10 +96,18 @@ void tl_dp_free(tl_dp *dp) {
     memset(dp, 0, sizeof *dp);
 }
 
+static double cpu_sec(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 void tl_dp_mark(tl_dp *dp, int ph) {
-    double now = tl_time_sec();
+    double now = tl_time_sec(), cpu = cpu_sec();
     dp->t[ph] += now - dp->t_mark;
+    dp->c[ph] += cpu - dp->c_mark;
     dp->t_mark = now;
+    dp->c_mark = cpu;
 }
 
 void tl_dp_timeline(const tl_dp *dp, char *buf, size_t cap) {
@@ -106,13 +115,17 @@ void tl_dp_timeline(const tl_dp *dp, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = 0;
     for (int p = 0; p < TL_DP_PHASES && len < cap; p++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%s %.3f", p ? " " : "", names[p], dp->t[p]);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s %.3f/%.3f", p ? " " : "", names[p], dp->t[p], dp->c[p]);
 }
 
 void tl_dp_begin(tl_dp *dp, float *grads) {
     memset(dp->t, 0, sizeof dp->t);
+    memset(dp->c, 0, sizeof dp->c);
     dp->t_mark = tl_time_sec();
-    memset(grads, 0, dp->n * sizeof(float));
+    dp->c_mark = cpu_sec();
+    /* one process: the first backward adds into grads. N ranks: each shard of grads is
+     * written by its first fold (a copy), and nothing reads grads outside this rank's shard */
+    if (dp->size == 1) memset(grads, 0, dp->n * sizeof(float));
     memset(dp->loss, 0, (size_t)dp->accum * sizeof *dp->loss);
     memset(dp->used, 0, (size_t)dp->accum * sizeof *dp->used);
     dp->acc_empty = 1;

@@ -59,8 +59,9 @@ typedef struct {
     int acc_empty;    /* no gradient folded into grads yet this step */
     double *loss;     /* [accum] loss of each micro-batch (filled by its rank, else 0) */
     double *used;     /* [accum] 1 when it had a token to predict (every rank knows) */
-    double t_mark;    /* tl_time_sec() at the last mark */
-    double t[TL_DP_PHASES]; /* seconds of the current step per phase */
+    double t_mark, c_mark;  /* wall and process CPU seconds at the last mark */
+    double t[TL_DP_PHASES]; /* wall seconds of the current step per phase */
+    double c[TL_DP_PHASES]; /* process CPU seconds (all threads) of the current step per phase */
 } tl_dp;
 
 /* Collective, before training: every rank must use the same thread count (kernels sum in
@@ -70,7 +71,7 @@ tl_status tl_dp_init(tl_dp *dp, int accum, size_t n_params);
 void tl_dp_free(tl_dp *dp);
 /* Add the seconds since the last mark (or tl_dp_begin) to phase `ph` of this step. */
 void tl_dp_mark(tl_dp *dp, int ph);
-/* "data 0.01 compute 3.10 ..." for this step, into buf. */
+/* "data 0.010/0.010 compute 3.100/3.050 ..." (wall/CPU seconds) for this step, into buf. */
 void tl_dp_timeline(const tl_dp *dp, char *buf, size_t cap);
 /* Start a step: zero grads, forget last step's losses. */
 void tl_dp_begin(tl_dp *dp, float *grads);

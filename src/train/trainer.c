@@ -776,9 +776,9 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
     double norm;
     if ((s = tl_dp_update(dp, tr->opt, &hp, lr, tr->o.grad_clip, tr->m->params, tr->grads, &norm))) return s;
     if (!isfinite(norm)) return numeric_stop(tr, step, "the gradient norm", norm);
-    char timeline[256];
+    char timeline[512];
     tl_dp_timeline(dp, timeline, sizeof timeline);
-    tl_logf(TL_LOG_DEBUG, "step %lld seconds: %s", (long long)step, timeline);
+    tl_logf(TL_LOG_DEBUG, "step %lld wall/CPU seconds: %s", (long long)step, timeline);
     tr->step = step;
     *loss_out = loss_sum / used;
     *norm_out = norm;
