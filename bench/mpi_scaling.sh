@@ -12,14 +12,19 @@
 #   ceiling:  the same two single-process commands run twice side by side (two independent
 #             processes, no MPI): what two processes of this work reach on this machine's two
 #             cores and shared memory, whatever tiller does between ranks
-# Usage: bench/mpi_scaling.sh [build/tiller]   (env: STEPS=4 CKPTS=8 N_STMT=400 BIND=core)
+#   rounds:   ROUNDS times the three training runs (1 process, 2 ranks, the side-by-side pair)
+#             back to back, so that each ratio has its ceiling measured under the same load;
+#             each round's figures, then the median over the rounds
+# Usage: bench/mpi_scaling.sh [build/tiller]
+#   env: STEPS=4 CKPTS=8 N_STMT=400 BIND=core ROUNDS=1 PARTS="train capture"
+#        TIMELINE=1: also the per-step wall/CPU seconds by phase on every rank (train --verbose)
 # Ranks are pinned one per core (mpirun --bind-to core; BIND=none when the machine is shared).
 # Prints `uptime` before and after: the machine is shared, read the ratios with the load.
 set -euo pipefail
 T=${1:-build/tiller}
 SHARED=${TILLER_SHARED:-../shared}
 STEPS=${STEPS:-4} CKPTS=${CKPTS:-8} N_STMT=${N_STMT:-400}
-BIND=${BIND:-core}
+BIND=${BIND:-core} ROUNDS=${ROUNDS:-1} PARTS=${PARTS:-train capture} TIMELINE=${TIMELINE:-0}
 MPI="mpirun --allow-run-as-root --oversubscribe --bind-to $BIND"
 PIN0="" PIN1="" # the side-by-side processes pinned like the ranks
 [[ $BIND == core ]] && PIN0="taskset -c 0" PIN1="taskset -c 1"
@@ -42,21 +47,40 @@ awk 'BEGIN { x = 7; for (d = 0; d < 400; d++) { line = "1"; for (i = 1; i < 600;
 "$T" data --vocab 32000 "$W/big.ids" -o "$W/big.tok" >/dev/null 2>&1
 SHAPE="--dim 288 --hidden 768 --layers 6 --heads 6 --kv-heads 6 --seq 256 --batch 4 --accum 8"
 ARGS="-d $W/big.tok $SHAPE --steps $STEPS --warmup 1 --eval-every 0 --threads 1 -q"
-timed "train 1 process x 1 thread:" "$T" train $ARGS -o "$W/t1" >/dev/null
-timed "train 2 ranks x 1 thread:  " $MPI -np 2 "$T" train $ARGS -o "$W/t2" >/dev/null
-a=$(median_tps "$W/t1") b=$(median_tps "$W/t2")
-echo "train tokens/s (median of steps 2..$STEPS): 1 rank $a, 2 ranks $b, ratio $(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')"
-cmp -s "$W/t1/ckpt-$STEPS.gguf" "$W/t2/ckpt-$STEPS.gguf" && echo "final checkpoints: bit-identical" ||
-    echo "final checkpoints: DIFFER"
-# the single-process run twice at once, each pinned like a rank
-timed "train independent process 1 (side by side):" $PIN0 "$T" train $ARGS -o "$W/p1" >/dev/null &
-timed "train independent process 2 (side by side):" $PIN1 "$T" train $ARGS -o "$W/p2" >/dev/null
-wait
-c=$(median_tps "$W/p1") d=$(median_tps "$W/p2")
-echo "train ceiling: 2 independent processes $c + $d tokens/s, ratio to 1 alone" \
-    "$(awk -v a="$a" -v c="$c" -v d="$d" 'BEGIN { printf "%.2f", (c + d) / a }')"
+V=""
+[[ $TIMELINE == 1 ]] && V="-v"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b / a }'; }
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+train_round() { # ROUND: 1 process, 2 ranks, two independent processes side by side
+    local d="$W/r$1"
+    mkdir -p "$d"
+    timed "train 1 process x 1 thread:" "$T" train $ARGS -o "$d/t1" >/dev/null
+    timed "train 2 ranks x 1 thread:  " $MPI -np 2 "$T" train $ARGS $V -o "$d/t2" >/dev/null 2>"$d/t2.err"
+    [[ -n $V ]] && grep "wall/CPU seconds" "$d/t2.err" | sed 's/^tiller: /  /'
+    # the single-process run twice at once, each pinned like a rank
+    timed "train independent process 1 (side by side):" $PIN0 "$T" train $ARGS -o "$d/p1" >/dev/null &
+    timed "train independent process 2 (side by side):" $PIN1 "$T" train $ARGS -o "$d/p2" >/dev/null
+    wait
+    local a b c e
+    a=$(median_tps "$d/t1") b=$(median_tps "$d/t2") c=$(median_tps "$d/p1") e=$(median_tps "$d/p2")
+    cmp -s "$d/t1/ckpt-$STEPS.gguf" "$d/t2/ckpt-$STEPS.gguf" && same="bit-identical" || same="DIFFER"
+    echo "round $1: train tokens/s (median of steps 2..$STEPS): 1 rank $a, 2 ranks $b, ratio $(ratio "$a" "$b");" \
+        "2 independent processes $c + $e, ceiling $(ratio "$a" "$(awk -v c="$c" -v e="$e" 'BEGIN{print c+e}')");" \
+        "final checkpoints $same"
+    echo "$(ratio "$a" "$b") $(ratio "$a" "$(awk -v c="$c" -v e="$e" 'BEGIN{print c+e}')")" >>"$W/train_ratios"
+}
+if [[ " $PARTS " == *" train "* ]]; then
+    for r in $(seq "$ROUNDS"); do train_round "$r"; done
+    echo "train over $ROUNDS round(s): median ratio $(cut -d' ' -f1 "$W/train_ratios" | median)," \
+        "median ceiling $(cut -d' ' -f2 "$W/train_ratios" | median)" \
+        "(each round's ratio / ceiling: $(awk '{printf "%s%s/%s", (NR > 1 ? ", " : ""), $1, $2}' "$W/train_ratios"))"
+fi
 
 # --- capture sweep
+if [[ " $PARTS " != *" capture "* ]]; then
+    echo "load after: $(uptime)"
+    exit 0
+fi
 head -n $((N_STMT + 1)) "$SHARED/data/trust/stereoset.csv" >"$W/data.csv"
 awk 'BEGIN { x = 3; for (d = 0; d < 300; d++) { line = "1"; for (i = 1; i < 200; i++) {
         x = (x * 1103515245 + 12345) % 2147483648; line = line " " (3 + x % 509) } print line } }' >"$W/small.ids"

@@ -137,8 +137,9 @@ int cli_parse(const cli_spec *spec, int argc, char **argv, int *exit_code) {
 }
 
 int cli_fail(void) {
-    /* under mpirun an error every rank agreed on ("rank R: ...") is printed by rank 0 alone */
-    if (tl_dist_rank() > 0 && !strncmp(tl_last_error(), "rank ", 5)) return 1;
+    /* under mpirun an error every rank agreed on is printed by rank 0 alone (as "rank R: ..."
+     * when rank R > 0 met it first) */
+    if (tl_dist_rank() > 0 && (tl_dist_failure_agreed() || !strncmp(tl_last_error(), "rank ", 5))) return 1;
     fprintf(stderr, "tiller: error: %s\n", tl_last_error());
     return 1;
 }

@@ -39,15 +39,14 @@ static int runs_distributed(const char *name) {
 static int run_command(const command *c, int argc, char **argv) {
     if (tl_dist_init(&argc, &argv)) return cli_fail();
     int code;
-    if (tl_dist_size() > 1 && !runs_distributed(c->name))
-        code = cli_failf(2, "'%s' does not run under mpirun with %d ranks (train, acts, probe, infoplane and demo do)",
-                         c->name, tl_dist_size());
+    if (tl_dist_size() > 1 && !runs_distributed(c->name)) /* every rank refuses; rank 0 says so */
+        code = tl_dist_rank() ? 2
+                              : cli_failf(2, "'%s' does not run under mpirun with %d ranks (train, acts, probe, "
+                                          "infoplane and demo do)", c->name, tl_dist_size());
     else
         code = c->run(argc - 1, argv + 1);
-    /* a rank that failed alone stops the others rather than leave them waiting */
-    if (code != 0 && tl_dist_size() > 1) tl_dist_abort(code);
-    tl_dist_finalize();
-    return code;
+    /* ranks that all end finalize together; one that failed alone stops the others (dist.h) */
+    return tl_dist_exit(code);
 }
 
 int main(int argc, char **argv) {

@@ -48,14 +48,6 @@ tl_status tl_dist_bcast(void *buf, size_t bytes, int root);
 /* x[i] summed over ranks, for slots that exactly one rank fills (the others pass 0):
  * the sum is then exact whatever order MPI adds in. */
 tl_status tl_dist_sum_disjoint(double *x, size_t n);
-/* Ordered float sum. Rank 0 holds acc[n]; rank r > 0 holds n_terms vectors terms[j][n].
- * On return every rank's acc holds acc + rank 1's terms one by one + rank 2's ... : the
- * additions done on rank 0 strictly in (rank, j) order, then broadcast. When acc_empty
- * (rank 0 had no term of its own), the first term is copied, not added to zeros (which
- * would turn -0 into +0). scratch[n] is work space on rank 0. Bit-identical to a single
- * process adding the same vectors in the same order. */
-tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, int n_terms, size_t n,
-                              float *scratch);
 /* The share [*begin, *end) of n items for this rank: contiguous blocks in rank order,
  * sizes differing by at most one. */
 void tl_dist_share(int64_t n, int64_t *begin, int64_t *end);
@@ -65,11 +57,22 @@ int tl_dist_owner(int64_t n, int64_t i);
  * its own block of buf; on return rank 0's buf holds every block (the others' unchanged). */
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows);
 /* Shards of a float vector: rank r owns [bounds[r], bounds[r+1]) (bounds has size + 1 entries). */
-/* Collective. Every rank that `sends` gives full[bounds[s] .. bounds[s+1]) to every other rank s;
- * every rank receives its own shard's piece from each other sender s into from[s] (from[rank] and
- * the slots of ranks that do not send are untouched). sends[r] says whether rank r sends this time
- * (every rank passes the same flags). */
-tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from);
+/* An exchange in flight (NULL: none, or nothing to move). */
+typedef struct tl_dist_req tl_dist_req;
+/* Collective, nonblocking. Every rank that `sends` gives full[bounds[s] .. bounds[s+1]) to every
+ * other rank s; every rank receives its own shard's piece from each other sender s into from[s]
+ * (from[rank] and the slots of ranks that do not send are untouched). sends[r] says whether rank
+ * r sends this time (every rank passes the same flags). Neither full nor from[] may be touched
+ * until tl_dist_wait has returned. */
+tl_status tl_dist_exchange_start(const float *full, const size_t *bounds, const int *sends, float *const *from,
+                                 tl_dist_req **req);
+/* Let MPI move data of an exchange in flight (it moves only inside MPI calls); cheap. */
+void tl_dist_progress(tl_dist_req *req);
+/* Complete the exchange (waiting without spinning) and set *req = NULL. */
+tl_status tl_dist_wait(tl_dist_req **req);
+/* Forget an exchange that failed or that an error interrupted: its buffers must then
+ * stay allocated (the job is stopping). */
+void tl_dist_req_abandon(tl_dist_req **req);
 /* Collective. On return every rank's buf holds every rank's own shard (copies, bit for bit). */
 tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds);
 /* Collective. On return rank 0's buf holds every rank's own shard (the others' buf unchanged). */
@@ -81,8 +84,14 @@ void tl_dist_solo(int on);
 /* Collective. A barrier that waits without spinning (it sleeps between polls), so ranks
  * that wait out rank 0's solo work leave the cores to its threads. */
 tl_status tl_dist_barrier_idle(void);
-/* Stop every rank (MPI_Abort; exit without MPI). For the CLI only. */
-void tl_dist_abort(int code);
+/* Did the last tl_dist_agree return a failure that every rank returned too (and no MPI
+ * call has failed since)? Then rank 0 speaks for the job. */
+int tl_dist_failure_agreed(void);
+/* The end of a command on every rank, with its exit code (returned): finalizes MPI. When
+ * every rank gets here they end together and each exits with its own code. A rank that
+ * failed alone, while the others wait for it in some collective, stops the job
+ * (MPI_Abort) after a grace period; only that rank aborts. For the CLI only. */
+int tl_dist_exit(int code);
 
 TL_API_END
 

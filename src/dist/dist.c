@@ -62,24 +62,28 @@ tl_status tl_dist_barrier(void) { return TL_OK; }
 tl_status tl_dist_agree(tl_status local) { return local; }
 tl_status tl_dist_bcast(void *buf, size_t bytes, int root) { return TL_OK; }
 tl_status tl_dist_sum_disjoint(double *x, size_t n) { return TL_OK; }
-tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, int n_terms, size_t n,
-                              float *scratch) {
-    return TL_OK; /* one rank: rank 0 holds the whole sum already */
-}
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) { return TL_OK; }
-tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
-    return TL_OK; /* one rank: nothing to send */
+tl_status tl_dist_exchange_start(const float *full, const size_t *bounds, const int *sends, float *const *from,
+                                 tl_dist_req **req) {
+    *req = NULL; /* one rank: nothing to send */
+    return TL_OK;
 }
+void tl_dist_progress(tl_dist_req *req) {}
+tl_status tl_dist_wait(tl_dist_req **req) { return TL_OK; }
+void tl_dist_req_abandon(tl_dist_req **req) {}
+int tl_dist_failure_agreed(void) { return 0; }
+int tl_dist_exit(int code) { return code; }
 void tl_dist_solo(int on) {}
 tl_status tl_dist_barrier_idle(void) { return TL_OK; }
 tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds) { return TL_OK; }
 tl_status tl_dist_gather_shards(float *buf, const size_t *bounds) { return TL_OK; }
-void tl_dist_abort(int code) { exit(code); }
 
 #else
 
 static int g_initialised; /* MPI_Init was called by tl_dist_init */
 static int g_solo;        /* rank 0 works alone (tl_dist_solo): rank 0 of 1 */
+static int g_agreed;      /* the last tl_dist_agree returned a failure every rank shares */
+static MPI_Comm g_exit_comm = MPI_COMM_NULL; /* tl_dist_exit's vote, apart from any collective in flight */
 
 int tl_dist_built_in(void) { return 1; }
 
@@ -97,6 +101,7 @@ static tl_status mpi_fail(int rc, const char *what) {
     char text[MPI_MAX_ERROR_STRING];
     int len = 0;
     if (MPI_Error_string(rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "error %d", rc);
+    g_agreed = 0; /* the other ranks may be anywhere now */
     return tl_errorf(TL_E_IO, "MPI %s failed on rank %d: %s", what, tl_dist_rank(), text);
 }
 #define CHECK_MPI(call, what)                                                                                         \
@@ -113,12 +118,48 @@ tl_status tl_dist_init(int *argc, char ***argv) {
         return tl_errorf(TL_E_IO, "MPI_Init failed");
     g_initialised = 1;
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &g_exit_comm) != MPI_SUCCESS) return tl_errorf(TL_E_IO, "MPI_Comm_dup failed");
     return TL_OK;
 }
 
 void tl_dist_finalize(void) {
+    if (g_exit_comm != MPI_COMM_NULL) MPI_Comm_free(&g_exit_comm);
     if (g_initialised) MPI_Finalize();
     g_initialised = 0;
+}
+
+int tl_dist_failure_agreed(void) { return g_initialised && g_agreed; }
+
+/* Seconds a rank that failed alone waits for the others at the exit before it stops the job. */
+#define EXIT_GRACE 20.0
+
+int tl_dist_exit(int code) {
+    if (!g_initialised) return code;
+    int size = 1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (size > 1) {
+        /* Every rank votes, on a communicator of its own (another rank may still sit in a
+         * collective on MPI_COMM_WORLD). When every rank comes (success, a failure they agreed
+         * on, or one each met at the same point), they all finalize and exit with their own
+         * code: mpirun reports the first non-zero one. A rank that failed alone (the others
+         * waiting for it elsewhere) stops the job after EXIT_GRACE: one rank calls MPI_Abort,
+         * never all at once, which Open MPI 4's mpirun garbles ("Data unpack would read past
+         * end of buffer"). Succeeding ranks and agreed failures wait as long as it takes. */
+        int worst = 0, done = 0;
+        MPI_Request req;
+        double limit = code == 0 || g_agreed ? -1 : tl_time_sec() + EXIT_GRACE;
+        int rc = MPI_Iallreduce(&code, &worst, 1, MPI_INT, MPI_MAX, g_exit_comm, &req);
+        while (rc == MPI_SUCCESS && !done && (limit < 0 || tl_time_sec() < limit)) {
+            rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+            if (!done) nanosleep(&(struct timespec){0, 2000000}, NULL);
+        }
+        if (rc != MPI_SUCCESS || !done) {
+            MPI_Abort(MPI_COMM_WORLD, code ? code : 1);
+            exit(code ? code : 1);
+        }
+    }
+    tl_dist_finalize();
+    return code;
 }
 
 int tl_dist_rank(void) {
@@ -145,6 +186,7 @@ tl_status tl_dist_agree(tl_status local) {
     char msg[1024] = "";
     if (local) snprintf(msg, sizeof msg, "%s", tl_last_error());
     CHECK_MPI(MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "status exchange");
+    g_agreed = first != size;
     if (first == size) return TL_OK;
     int code = (int)local;
     CHECK_MPI(MPI_Bcast(&code, 1, MPI_INT, first, MPI_COMM_WORLD), "status exchange");
@@ -173,40 +215,6 @@ tl_status tl_dist_sum_disjoint(double *x, size_t n) {
         CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, x + off, (int)k, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD), "sum");
     }
     return TL_OK;
-}
-
-tl_status tl_dist_sum_ordered(float *acc, int acc_empty, float *const *terms, int n_terms, size_t n,
-                              float *scratch) {
-    if (!g_initialised || tl_dist_size() == 1) return TL_OK;
-    int rank = tl_dist_rank(), size = tl_dist_size();
-    int *counts = tl_malloc((size_t)size * sizeof *counts);
-    if (!counts) return tl_errorf(TL_E_NOMEM, "ordered sum: out of memory");
-    int rc = MPI_Gather(&n_terms, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    enum { TAG = 0x7117 };
-    if (rank == 0) {
-        for (int r = 1; r < size && rc == MPI_SUCCESS; r++) {
-            for (int j = 0; j < counts[r] && rc == MPI_SUCCESS; j++) {
-                for (size_t off = 0; off < n && rc == MPI_SUCCESS; off += CHUNK) {
-                    size_t k = n - off < CHUNK ? n - off : CHUNK;
-                    /* the first term of all goes straight into acc */
-                    float *dst = acc_empty ? acc + off : scratch;
-                    rc = MPI_Recv(dst, (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                    if (rc == MPI_SUCCESS && !acc_empty)
-                        for (size_t i = 0; i < k; i++) acc[off + i] += scratch[i];
-                }
-                acc_empty = 0;
-            }
-        }
-    } else {
-        for (int j = 0; j < n_terms && rc == MPI_SUCCESS; j++)
-            for (size_t off = 0; off < n && rc == MPI_SUCCESS; off += CHUNK) {
-                size_t k = n - off < CHUNK ? n - off : CHUNK;
-                rc = MPI_Send(terms[j] + off, (int)k, MPI_FLOAT, 0, TAG, MPI_COMM_WORLD);
-            }
-    }
-    tl_free(counts);
-    if (rc != MPI_SUCCESS) return mpi_fail(rc, "gradient sum");
-    return tl_dist_bcast(acc, n * sizeof *acc, 0);
 }
 
 tl_status tl_dist_gather_rows(void *buf, size_t row_bytes, int64_t n_rows) {
@@ -240,35 +248,63 @@ static int wait_idle(int n, MPI_Request *req, long ns) {
     }
 }
 
-tl_status tl_dist_exchange_shards(const float *full, const size_t *bounds, const int *sends, float *const *from) {
+struct tl_dist_req {
+    int n;              /* requests */
+    MPI_Request req[];  /* one per chunk of every message */
+};
+
+tl_status tl_dist_exchange_start(const float *full, const size_t *bounds, const int *sends, float *const *from,
+                                 tl_dist_req **out) {
+    *out = NULL;
     if (!g_initialised || tl_dist_size() == 1) return TL_OK;
     int rank = tl_dist_rank(), size = tl_dist_size();
     enum { TAG = 0x7119 };
     size_t max_reqs = 0;
     for (int r = 0; r < size; r++) /* one request per chunk of every message */
         max_reqs += 2 * ((bounds[r + 1] - bounds[r]) / CHUNK + 1);
-    MPI_Request *req = tl_malloc(max_reqs * sizeof *req);
-    if (!req) return tl_errorf(TL_E_NOMEM, "shard exchange: out of memory");
-    int n = 0, rc = MPI_SUCCESS;
+    tl_dist_req *q = tl_malloc(sizeof *q + max_reqs * sizeof *q->req);
+    if (!q) return tl_errorf(TL_E_NOMEM, "shard exchange: out of memory");
+    q->n = 0;
+    int rc = MPI_SUCCESS;
     for (int r = 0; r < size && rc == MPI_SUCCESS; r++) {
         if (r == rank) continue;
         if (sends[r]) /* rank r's piece of my shard */
             for (size_t off = bounds[rank]; off < bounds[rank + 1] && rc == MPI_SUCCESS; off += CHUNK) {
                 size_t k = bounds[rank + 1] - off < CHUNK ? bounds[rank + 1] - off : CHUNK;
-                rc = MPI_Irecv(from[r] + (off - bounds[rank]), (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, &req[n++]);
+                rc = MPI_Irecv(from[r] + (off - bounds[rank]), (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD,
+                               &q->req[q->n++]);
             }
         if (sends[rank]) /* my piece of rank r's shard */
             for (size_t off = bounds[r]; off < bounds[r + 1] && rc == MPI_SUCCESS; off += CHUNK) {
                 size_t k = bounds[r + 1] - off < CHUNK ? bounds[r + 1] - off : CHUNK;
-                rc = MPI_Isend(full + off, (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, &req[n++]);
+                rc = MPI_Isend(full + off, (int)k, MPI_FLOAT, r, TAG, MPI_COMM_WORLD, &q->req[q->n++]);
             }
     }
-    if (n) {
-        int rc2 = wait_idle(n, req, 200000);
-        if (rc == MPI_SUCCESS) rc = rc2;
+    if (rc != MPI_SUCCESS) { /* the requests already posted are abandoned: the job stops */
+        tl_free(q);
+        return mpi_fail(rc, "shard exchange");
     }
-    tl_free(req);
+    *out = q;
+    return TL_OK;
+}
+
+void tl_dist_progress(tl_dist_req *q) {
+    int done = 0;
+    if (q && q->n) MPI_Testall(q->n, q->req, &done, MPI_STATUSES_IGNORE); /* errors surface in tl_dist_wait */
+}
+
+tl_status tl_dist_wait(tl_dist_req **q) {
+    if (!*q) return TL_OK;
+    int rc = (*q)->n ? wait_idle((*q)->n, (*q)->req, 200000) : MPI_SUCCESS;
+    tl_free(*q);
+    *q = NULL;
     return rc == MPI_SUCCESS ? TL_OK : mpi_fail(rc, "shard exchange");
+}
+
+void tl_dist_req_abandon(tl_dist_req **q) {
+    /* requests still in flight keep their buffers: the caller leaks those, and the job ends */
+    tl_free(*q);
+    *q = NULL;
 }
 
 tl_status tl_dist_allgather_shards(float *buf, const size_t *bounds) {
@@ -305,11 +341,6 @@ tl_status tl_dist_barrier_idle(void) {
     CHECK_MPI(MPI_Ibarrier(MPI_COMM_WORLD, &req), "barrier");
     CHECK_MPI(wait_idle(1, &req, 2000000), "barrier"); /* 2 ms: idle, and late by at most that */
     return TL_OK;
-}
-
-void tl_dist_abort(int code) {
-    if (g_initialised) MPI_Abort(MPI_COMM_WORLD, code);
-    exit(code);
 }
 
 #endif

@@ -742,6 +742,7 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
         tl_attn_spec attn;
         /* the same on every rank (same data, same RNG): so is which micro-batches are used */
         tl_status ms = tr->obj->make(tr->obj, tr->batch, &tr->rng, tr->inputs, tr->targets, &attn);
+        tl_dp_mark(dp, TL_DP_DATA);
         if (ms && !stopped) s = ms, stopped = 1;
         tr->tokens_seen += (int64_t)B * T;
         int used = ms == TL_OK && count_targets(tr->targets, (size_t)B * T) > 0, computed = 0;
@@ -761,6 +762,7 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
         if (stopped && tl_dist_size() == 1) break;
     }
     if ((s = tl_dist_agree(s)) || (s = tl_dp_exchange_losses(dp))) return s;
+    tl_dp_mark(dp, TL_DP_AGREE);
     double loss_sum = 0;
     int used = 0;
     for (int a = 0; a < tr->o.accum; a++) {
@@ -776,6 +778,9 @@ static tl_status train_step(trainer *tr, double *loss_out, double *norm_out, dou
     double norm;
     if ((s = tl_dp_update(dp, tr->opt, &hp, lr, tr->o.grad_clip, tr->m->params, tr->grads, &norm))) return s;
     if (!isfinite(norm)) return numeric_stop(tr, step, "the gradient norm", norm);
+    char timeline[512];
+    tl_dp_timeline(dp, timeline, sizeof timeline);
+    tl_logf(TL_LOG_DEBUG, "step %lld wall/CPU seconds: %s", (long long)step, timeline);
     tr->step = step;
     *loss_out = loss_sum / used;
     *norm_out = norm;
