@@ -52,28 +52,56 @@ static inline __m512i two_scales(int s0, int s1) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
 }
 
+/* Per super-block: integer dot products of 64 values per vpmaddubsw (unsigned nibble x signed
+ * activation; no pair saturates) weighted by the group scales in one vpdpwssd, converted to float
+ * (exact: |lane| < 2^24) and accumulated with one FMA by d * a.d; the mins' term likewise from
+ * the activation group sums. Float sums in vector lanes: not bit-identical to the portable code
+ * (see quant.h for the tolerance). */
 static float v_q4_K(int n, const void *w, const tl_block_q8_K *a) {
     const tl_block_q4_K *x = w;
-    const __m256i lo4 = _mm256_set1_epi8(0xF);
-    float sum = 0;
+    const __m512i lo4 = _mm512_set1_epi8(0xF);
+    /* vpshufb controls: the low 256 bits take scale word s0, the high 256 bits s1 */
+#define K4_CTRL(s0, s1)                                                                                                \
+    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * (s0) | (2 * (s0) + 1) << 8))),            \
+                       _mm256_set1_epi16((short)(2 * (s1) | (2 * (s1) + 1) << 8)), 1)
+    const __m512i c02 = K4_CTRL(0, 2), c13 = K4_CTRL(1, 3), c46 = K4_CTRL(4, 6), c57 = K4_CTRL(5, 7);
+#undef K4_CTRL
+    __m512 acc = _mm512_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        uint8_t sc[16];
-        k4_unpack(x[i].scales, sc);
-        int summ = k4_min_sum(sc + 8, a[i].bsums);
-        __m512i acc = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++) { /* 64 values: 32 low nibbles (group 2j), 32 high (2j+1) */
-            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, lo4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), 1);
-            __m512i p = _mm512_maddubs_epi16(q2, _mm512_loadu_si512((const void *)(a[i].qs + 64 * j)));
-            acc = _mm512_dpwssd_epi32(acc, p, two_scales(sc[2 * j], sc[2 * j + 1]));
+        __m256i sm = k4_scales_mins(x[i].scales);
+        __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+        /* mins . (pair sums of the activations' 16-value group sums) */
+        __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a[i].bsums),
+                                    _mm_loadu_si128((const __m128i *)(a[i].bsums + 8)));
+        __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
+        const int8_t *aq = a[i].qs;
+        __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
+        for (int h = 0; h < 2; h++) { /* 128 values: groups 4h..4h+3 */
+            __m512i q = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
+            __m512i ql = _mm512_and_si512(q, lo4), qh = _mm512_and_si512(_mm512_srli_epi16(q, 4), lo4);
+            /* ql = [group 4h | group 4h+2], qh = [group 4h+1 | group 4h+3] */
+            __m512i al = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)aq)),
+                                            _mm256_loadu_si256((const __m256i *)(aq + 64)), 1);
+            __m512i ah = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 32))),
+                                            _mm256_loadu_si256((const __m256i *)(aq + 96)), 1);
+            __m512i sl = _mm512_shuffle_epi8(sc, h ? c46 : c02), sh = _mm512_shuffle_epi8(sc, h ? c57 : c13);
+            acc0 = _mm512_dpwssd_epi32(acc0, _mm512_maddubs_epi16(ql, al), sl);
+            acc1 = _mm512_dpwssd_epi32(acc1, _mm512_maddubs_epi16(qh, ah), sh);
+            aq += 128;
         }
-        int sumi = _mm512_reduce_add_epi32(acc);
-        sum += a[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
+        float ad = a[i].d;
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x[i].d)), _mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)), acc);
+        accm = _mm_fmadd_ps(_mm_set1_ps(ad * h2f(x[i].dmin)), _mm_cvtepi32_ps(mprod), accm);
     }
-    return sum;
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
 }
 
+/* Per super-block: the 6-bit values (0..63) by vpmaddubsw, weighted by the 16 int8 scales in
+ * vpdpwssd, minus the offset 32 * sum_k scale[k] * (group sum of the activations), converted to
+ * float once and accumulated with one FMA by d * a.d (float sums in vector lanes). */
 static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     const tl_block_q6_K *x = w;
     const __m512i lo4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
@@ -83,16 +111,15 @@ static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     /* word lane -> scale index: 8 lanes (16 values) per scale */
     const __m512i idx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
                                          0, 0, 0, 0, 0, 0);
-    float sum = 0;
+    const __m512i idx1 = _mm512_add_epi16(idx, _mm512_set1_epi16(4)), idx2 = _mm512_add_epi16(idx, _mm512_set1_epi16(8)),
+                  idx3 = _mm512_add_epi16(idx, _mm512_set1_epi16(12));
+    __m512 acc = _mm512_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        __m256i bs = _mm256_loadu_si256((const __m256i *)a[i].bsums);
-        __m256i c8 = _mm256_madd_epi16(sc16, bs);
-        __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(c8), _mm256_extracti128_si256(c8, 1));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, 0x4E));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, 0xB1));
-        int corr = _mm_cvtsi128_si32(c4);
-        __m512i sc = _mm512_castsi256_si512(sc16), acc = _mm512_setzero_si512();
+        /* the offset, 32 * scale . group sums, subtracted in the integer lanes */
+        __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)), 5);
+        __m512i sc = _mm512_castsi256_si512(sc16);
+        __m512i acc0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(corr)), acc1 = _mm512_setzero_si512();
         for (int h = 0; h < 2; h++) {
             const int8_t *aq = a[i].qs + 128 * h;
             __m512i ql = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h)); /* [qA | qB] */
@@ -100,14 +127,14 @@ static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
             __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, lo4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl12), m30));
             __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), lo4),
                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr34), m30));
-            __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx, _mm512_set1_epi16((short)(8 * h))), sc);
-            __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx, _mm512_set1_epi16((short)(8 * h + 4))), sc);
-            acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q12, _mm512_loadu_si512((const void *)aq)), s12);
-            acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q34, _mm512_loadu_si512((const void *)(aq + 64))), s34);
+            __m512i s12 = _mm512_permutexvar_epi16(h ? idx2 : idx, sc), s34 = _mm512_permutexvar_epi16(h ? idx3 : idx1, sc);
+            acc0 = _mm512_dpwssd_epi32(acc0, _mm512_maddubs_epi16(q12, _mm512_loadu_si512((const void *)aq)), s12);
+            acc1 = _mm512_dpwssd_epi32(acc1, _mm512_maddubs_epi16(q34, _mm512_loadu_si512((const void *)(aq + 64))), s34);
         }
-        sum += a[i].d * h2f(x[i].d) * (float)(_mm512_reduce_add_epi32(acc) - 32 * corr);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(a[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)),
+                              acc);
     }
-    return sum;
+    return _mm512_reduce_add_ps(acc);
 }
 
 /* the types without a wider kernel: the AVX2 ones */
