@@ -139,6 +139,12 @@ typedef struct {
     float (*q4_K)(int n, const void *w, const tl_block_q8_K *a);
     float (*q5_K)(int n, const void *w, const tl_block_q8_K *a);
     float (*q6_K)(int n, const void *w, const tl_block_q8_K *a);
+    /* Decode (one activation row): out[r] = row r . a for rows [0, nrows) of a `type` matrix,
+     * several rows at a time (sharing the activation loads); returns 0, computing nothing, for a
+     * type it has no such kernel for. NULL when the table has none at all. */
+    int (*rows)(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a, float *out);
+    /* tl_quantize_q8_K, bit for bit, vectorised; NULL: the portable one */
+    void (*quantize_q8_K)(const float *x, tl_block_q8_K *y, int64_t n);
 } tl_qdot;
 extern const tl_qdot tl_qdot_portable;
 extern const tl_qdot tl_qdot_avx2;

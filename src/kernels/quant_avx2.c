@@ -216,4 +216,4 @@ static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     return hsum_ps(acc);
 }
 
-const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1, avx2_q4_K, avx2_q5_K, avx2_q6_K};
+const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1, avx2_q4_K, avx2_q5_K, avx2_q6_K, NULL, NULL};

@@ -47,94 +47,186 @@ static float v_q8_0(int n, const void *w, const tl_block_a32 *a) {
     return sum;
 }
 
-/* 16-bit scale s0 on the low 32 bytes' pair sums, s1 on the high */
-static inline __m512i two_scales(int s0, int s1) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
+/* vpshufb control: in the low 256 bits, word s0 of each 128-bit lane; in the high 256 bits, word s1 */
+static inline __m512i word_ctrl2(int s0, int s1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * s0 | (2 * s0 + 1) << 8))),
+                              _mm256_set1_epi16((short)(2 * s1 | (2 * s1 + 1) << 8)), 1);
 }
 
-/* Per super-block: integer dot products of 64 values per vpmaddubsw (unsigned nibble x signed
- * activation; no pair saturates) weighted by the group scales in one vpdpwssd, converted to float
- * (exact: |lane| < 2^24) and accumulated with one FMA by d * a.d; the mins' term likewise from
- * the activation group sums. Float sums in vector lanes: not bit-identical to the portable code
- * (see quant.h for the tolerance). */
-static float v_q4_K(int n, const void *w, const tl_block_q8_K *a) {
-    const tl_block_q4_K *x = w;
+/* Q4_K, R rows (R <= 4, a constant at each call site) of row_bytes each, sharing the activation
+ * loads. Per super-block and row: integer dot products of 64 values per vpmaddubsw (unsigned
+ * nibble x signed activation; no pair saturates) weighted by the group scales in one vpdpwssd,
+ * converted to float (exact: |lane| < 2^24) and accumulated with one FMA by d * a.d; the mins'
+ * term likewise from the activations' group sums. Float sums in vector lanes: not bit-identical
+ * to the portable code (quant.h states the tolerance). */
+static inline __attribute__((always_inline)) void q4_K_rows(int n, const uint8_t *w, size_t row_bytes,
+                                                            const tl_block_q8_K *a, float *out, const int R) {
     const __m512i lo4 = _mm512_set1_epi8(0xF);
-    /* vpshufb controls: the low 256 bits take scale word s0, the high 256 bits s1 */
-#define K4_CTRL(s0, s1)                                                                                                \
-    _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * (s0) | (2 * (s0) + 1) << 8))),            \
-                       _mm256_set1_epi16((short)(2 * (s1) | (2 * (s1) + 1) << 8)), 1)
-    const __m512i c02 = K4_CTRL(0, 2), c13 = K4_CTRL(1, 3), c46 = K4_CTRL(4, 6), c57 = K4_CTRL(5, 7);
-#undef K4_CTRL
-    __m512 acc = _mm512_setzero_ps();
-    __m128 accm = _mm_setzero_ps();
+    const __m512i c02 = word_ctrl2(0, 2), c13 = word_ctrl2(1, 3), c46 = word_ctrl2(4, 6), c57 = word_ctrl2(5, 7);
+    __m512 acc[4];
+    __m128 accm[4];
+    for (int r = 0; r < R; r++) {
+        acc[r] = _mm512_setzero_ps();
+        accm[r] = _mm_setzero_ps();
+    }
     for (int i = 0; i < n / TL_QK; i++) {
-        __m256i sm = k4_scales_mins(x[i].scales);
-        __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
-        /* mins . (pair sums of the activations' 16-value group sums) */
+        /* the 256 activations as the nibble layout wants them: [group 4h | group 4h+2] and
+         * [group 4h+1 | group 4h+3] for h = 0, 1 */
+        const int8_t *aq = a[i].qs;
+        __m512i act[4];
+        for (int h = 0; h < 2; h++) {
+            act[2 * h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 128 * h))),
+                                            _mm256_loadu_si256((const __m256i *)(aq + 128 * h + 64)), 1);
+            act[2 * h + 1] =
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 128 * h + 32))),
+                                   _mm256_loadu_si256((const __m256i *)(aq + 128 * h + 96)), 1);
+        }
+        /* pair sums of the 16-value group sums: the activation sum of each 32-value group */
         __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a[i].bsums),
                                     _mm_loadu_si128((const __m128i *)(a[i].bsums + 8)));
-        __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
-        const int8_t *aq = a[i].qs;
-        __m512i acc0 = _mm512_setzero_si512(), acc1 = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) { /* 128 values: groups 4h..4h+3 */
-            __m512i q = _mm512_loadu_si512((const void *)(x[i].qs + 64 * h));
-            __m512i ql = _mm512_and_si512(q, lo4), qh = _mm512_and_si512(_mm512_srli_epi16(q, 4), lo4);
-            /* ql = [group 4h | group 4h+2], qh = [group 4h+1 | group 4h+3] */
-            __m512i al = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)aq)),
-                                            _mm256_loadu_si256((const __m256i *)(aq + 64)), 1);
-            __m512i ah = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 32))),
-                                            _mm256_loadu_si256((const __m256i *)(aq + 96)), 1);
-            __m512i sl = _mm512_shuffle_epi8(sc, h ? c46 : c02), sh = _mm512_shuffle_epi8(sc, h ? c57 : c13);
-            acc0 = _mm512_dpwssd_epi32(acc0, _mm512_maddubs_epi16(ql, al), sl);
-            acc1 = _mm512_dpwssd_epi32(acc1, _mm512_maddubs_epi16(qh, ah), sh);
-            aq += 128;
+        const float ad = a[i].d;
+        for (int r = 0; r < R; r++) {
+            const tl_block_q4_K *x = (const tl_block_q4_K *)(w + (size_t)r * row_bytes) + i;
+            __m256i sm = k4_scales_mins(x->scales);
+            __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+            __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
+            __m512i q0 = _mm512_loadu_si512((const void *)x->qs), q1 = _mm512_loadu_si512((const void *)(x->qs + 64));
+            __m512i s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+                                             _mm512_maddubs_epi16(_mm512_and_si512(q0, lo4), act[0]),
+                                             _mm512_shuffle_epi8(sc, c02));
+            __m512i s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+                                             _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), lo4), act[1]),
+                                             _mm512_shuffle_epi8(sc, c13));
+            s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(_mm512_and_si512(q1, lo4), act[2]), _mm512_shuffle_epi8(sc, c46));
+            s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), lo4), act[3]),
+                                     _mm512_shuffle_epi8(sc, c57));
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
+            accm[r] = _mm_fmadd_ps(_mm_set1_ps(ad * h2f(x->dmin)), _mm_cvtepi32_ps(mprod), accm[r]);
         }
-        float ad = a[i].d;
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x[i].d)), _mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)), acc);
-        accm = _mm_fmadd_ps(_mm_set1_ps(ad * h2f(x[i].dmin)), _mm_cvtepi32_ps(mprod), accm);
     }
-    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
-    m = _mm_add_ss(m, _mm_movehdup_ps(m));
-    return _mm512_reduce_add_ps(acc) - _mm_cvtss_f32(m);
+    for (int r = 0; r < R; r++)
+        out[r] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[r], _mm512_zextps128_ps512(accm[r])));
 }
 
-/* Per super-block: the 6-bit values (0..63) by vpmaddubsw, weighted by the 16 int8 scales in
- * vpdpwssd, minus the offset 32 * sum_k scale[k] * (group sum of the activations), converted to
- * float once and accumulated with one FMA by d * a.d (float sums in vector lanes). */
-static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
-    const tl_block_q6_K *x = w;
+static float v_q4_K(int n, const void *w, const tl_block_q8_K *a) {
+    float out;
+    q4_K_rows(n, w, 0, a, &out, 1);
+    return out;
+}
+
+/* Q6_K, R rows sharing the activation loads. Per super-block and row: the 6-bit values (0..63) by
+ * vpmaddubsw, weighted by the 16 int8 scales in vpdpwssd, minus the offset 32 * sum_k scale[k] *
+ * (group sum of the activations), converted to float once and accumulated with one FMA by
+ * d * a.d (float sums in vector lanes). */
+static inline __attribute__((always_inline)) void q6_K_rows(int n, const uint8_t *w, size_t row_bytes,
+                                                            const tl_block_q8_K *a, float *out, const int R) {
     const __m512i lo4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
     /* the low 32 bytes take qh's bits 0-1 (q1) / 4-5 (q3), the high 32 bytes bits 2-3 (q2) / 6-7 (q4) */
     const __m512i shl12 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shr34 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    /* word lane -> scale index: 8 lanes (16 values) per scale */
-    const __m512i idx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
-                                         0, 0, 0, 0, 0, 0);
-    const __m512i idx1 = _mm512_add_epi16(idx, _mm512_set1_epi16(4)), idx2 = _mm512_add_epi16(idx, _mm512_set1_epi16(8)),
-                  idx3 = _mm512_add_epi16(idx, _mm512_set1_epi16(12));
-    __m512 acc = _mm512_setzero_ps();
+    /* word lane -> scale index: 8 lanes (16 values) per scale; idx[k] for scales 4k .. 4k+3 */
+    const __m512i idx0 = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+                                          0, 0, 0, 0, 0, 0);
+    const __m512i idx[4] = {idx0, _mm512_add_epi16(idx0, _mm512_set1_epi16(4)),
+                            _mm512_add_epi16(idx0, _mm512_set1_epi16(8)), _mm512_add_epi16(idx0, _mm512_set1_epi16(12))};
+    __m512 acc[4];
+    for (int r = 0; r < R; r++)
+        acc[r] = _mm512_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        /* the offset, 32 * scale . group sums, subtracted in the integer lanes */
-        __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)), 5);
-        __m512i sc = _mm512_castsi256_si512(sc16);
-        __m512i acc0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(corr)), acc1 = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            const int8_t *aq = a[i].qs + 128 * h;
-            __m512i ql = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h)); /* [qA | qB] */
-            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));
-            __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, lo4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl12), m30));
-            __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), lo4),
-                                          _mm512_and_si512(_mm512_srlv_epi16(qh, shr34), m30));
-            __m512i s12 = _mm512_permutexvar_epi16(h ? idx2 : idx, sc), s34 = _mm512_permutexvar_epi16(h ? idx3 : idx1, sc);
-            acc0 = _mm512_dpwssd_epi32(acc0, _mm512_maddubs_epi16(q12, _mm512_loadu_si512((const void *)aq)), s12);
-            acc1 = _mm512_dpwssd_epi32(acc1, _mm512_maddubs_epi16(q34, _mm512_loadu_si512((const void *)(aq + 64))), s34);
+        const int8_t *aq = a[i].qs;
+        __m512i act[4];
+        for (int k = 0; k < 4; k++)
+            act[k] = _mm512_loadu_si512((const void *)(aq + 64 * k));
+        __m256i bsums = _mm256_loadu_si256((const __m256i *)a[i].bsums);
+        const float ad = a[i].d;
+        for (int r = 0; r < R; r++) {
+            const tl_block_q6_K *x = (const tl_block_q6_K *)(w + (size_t)r * row_bytes) + i;
+            __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+            /* the offset, 32 * scale . group sums, subtracted in the integer lanes */
+            __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums), 5);
+            __m512i sc = _mm512_castsi256_si512(sc16);
+            __m512i s0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(corr)),
+                    s1 = _mm512_setzero_si512();
+            for (int h = 0; h < 2; h++) {
+                __m512i ql = _mm512_loadu_si512((const void *)(x->ql + 64 * h)); /* [qA | qB] */
+                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+                __m512i q12 =
+                    _mm512_or_si512(_mm512_and_si512(ql, lo4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl12), m30));
+                __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), lo4),
+                                              _mm512_and_si512(_mm512_srlv_epi16(qh, shr34), m30));
+                s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(q12, act[2 * h]),
+                                         _mm512_permutexvar_epi16(idx[2 * h], sc));
+                s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(q34, act[2 * h + 1]),
+                                         _mm512_permutexvar_epi16(idx[2 * h + 1], sc));
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
         }
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(a[i].d * h2f(x[i].d)), _mm512_cvtepi32_ps(_mm512_add_epi32(acc0, acc1)),
-                              acc);
     }
-    return _mm512_reduce_add_ps(acc);
+    for (int r = 0; r < R; r++)
+        out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
+    float out;
+    q6_K_rows(n, w, 0, a, &out, 1);
+    return out;
+}
+
+/* T = 1: rows [0, nrows) of a Q4_K or Q6_K matrix, V_ROWS at a time */
+#ifndef V_ROWS
+#define V_ROWS 4
+#endif
+static int v_rows(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a, float *out) {
+    int64_t r = 0;
+    switch (type) {
+    case TL_Q4_K:
+        for (; r + V_ROWS <= nrows; r += V_ROWS)
+            q4_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, V_ROWS);
+        for (; r < nrows; r++)
+            q4_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, 1);
+        return 1;
+    case TL_Q6_K:
+        for (; r + V_ROWS <= nrows; r += V_ROWS)
+            q6_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, V_ROWS);
+        for (; r < nrows; r++)
+            q6_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, 1);
+        return 1;
+    default: return 0;
+    }
+}
+
+/* tl_quantize_q8_K vectorised, with the same result bit for bit: the first value of largest
+ * magnitude sets iscale = -127 / max; q = min(127, round-half-even(iscale * x)) (the portable
+ * nearest_int; vcvtps2dq under the default rounding mode); bsums, d as there. */
+static void v_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
+    for (int64_t i = 0; i < n / TL_QK; i++, x += TL_QK) {
+        __m512 v[16], amax = _mm512_setzero_ps();
+        for (int k = 0; k < 16; k++) {
+            v[k] = _mm512_loadu_ps(x + 16 * k);
+            amax = _mm512_max_ps(_mm512_abs_ps(v[k]), amax); /* a NaN value is skipped, as there */
+        }
+        float am = _mm512_reduce_max_ps(amax);
+        if (!(am > 0)) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float max = 0;
+        for (int k = 0; k < 16; k++) {
+            __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(v[k]), _mm512_set1_ps(am), _CMP_EQ_OQ);
+            if (hit) {
+                max = x[16 * k + __builtin_ctz(hit)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m512 is = _mm512_set1_ps(iscale);
+        for (int k = 0; k < 16; k++) {
+            __m512i q = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(is, v[k])), _mm512_set1_epi32(127));
+            _mm_storeu_si128((__m128i *)(y[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
+            y[i].bsums[k] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        y[i].d = 1 / iscale;
+    }
 }
 
 /* the types without a wider kernel: the AVX2 ones */
@@ -143,4 +235,5 @@ static float v_q5_0(int n, const void *w, const tl_block_a32 *a) { return tl_qdo
 static float v_q5_1(int n, const void *w, const tl_block_a32 *a) { return tl_qdot_avx2.q5_1(n, w, a); }
 static float v_q5_K(int n, const void *w, const tl_block_q8_K *a) { return tl_qdot_avx2.q5_K(n, w, a); }
 
-const tl_qdot tl_qdot_vnni512 = {TL_ISA_AVX512, v_q8_0, v_q4_0, v_q5_0, v_q5_1, v_q4_K, v_q5_K, v_q6_K};
+const tl_qdot tl_qdot_vnni512 = {TL_ISA_AVX512, v_q8_0, v_q4_0, v_q5_0, v_q5_1, v_q4_K, v_q5_K, v_q6_K, v_rows,
+                                 v_quantize_q8_K};

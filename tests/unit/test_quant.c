@@ -11,6 +11,7 @@
  *     within 1e-6 of sum |w_i a_i| (the SIMD kernels sum floats in vector lanes, in another
  *     order; the integer dot products per block are exact in all of them). */
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #include "base/base.h"
@@ -213,10 +214,96 @@ static void test_matmul(void) {
     test_matmul_shape(3, 288, 1); /* 9 blocks of 32: an odd count for the two-block Q8_0 kernels */
 }
 
+/* every table's activation quantizer writes the portable tl_quantize_q8_K's bytes: random
+ * blocks, an all-zero block, a block whose largest magnitude comes twice with both signs, and
+ * values that land on .5 after scaling (round half to even) */
+static void test_quantize_q8_K_tables(void) {
+    enum { NB = 6, N = NB * TL_QK };
+    tl_rng rng;
+    tl_rng_seed(&rng, 5);
+    float *x = tl_malloc(sizeof(float) * N);
+    for (int i = 0; i < N; i++)
+        x[i] = tl_rng_normal(&rng) * (i < TL_QK ? 1e-3f : 3.0f);
+    for (int i = TL_QK; i < 2 * TL_QK; i++)
+        x[i] = 0;
+    x[2 * TL_QK + 7] = -9.0f, x[2 * TL_QK + 100] = 9.0f;                               /* max = -9: first wins */
+    for (int i = 3 * TL_QK; i < 4 * TL_QK; i++) x[i] = (float)((i % 255) - 127) * 0.5f; /* halves after scaling */
+    x[3 * TL_QK] = -127.0f;
+    tl_block_q8_K ref[NB], got[NB];
+    memset(ref, 0x55, sizeof ref);
+    tl_quantize_q8_K(x, ref, N);
+    for (int isa = TL_ISA_PORTABLE; isa <= (int)tl_cpu_isa(); isa++) {
+        const tl_qdot *k = tl_qdot_for(isa);
+        if (!k || !k->quantize_q8_K) continue;
+        memset(got, 0x55, sizeof got);
+        k->quantize_q8_K(x, got, N);
+        CHECK(memcmp(ref, got, sizeof ref) == 0, "quantize_q8_K of table %s differs from the portable one",
+              tl_isa_name(isa));
+        printf("quantize_q8_K %s: %d blocks identical to portable: %s\n", tl_isa_name(isa), NB,
+               memcmp(ref, got, sizeof ref) ? "NO" : "yes");
+    }
+    tl_free(x);
+}
+
+/* tl_qmatmul_multi over Q4_K + Q4_K + Q6_K matrices (q, k, v of a Q4_K_M file), large enough to be
+ * split over the threads by bytes: each output equals its own portable matmul within 1e-6 of
+ * sum|terms|, rows at the split included */
+static void test_matmul_multi(void) {
+    const int I = 1024, rows[3] = {37, 11, 29};
+    const uint32_t types[3] = {TL_Q4_K, TL_Q4_K, TL_Q6_K};
+    tl_rng rng;
+    tl_rng_seed(&rng, 9);
+    float *w = tl_malloc(sizeof(float) * 37 * I), *x = tl_malloc(sizeof(float) * I);
+    for (int i = 0; i < I; i++)
+        x[i] = tl_rng_normal(&rng);
+    uint8_t *wq[3];
+    tl_qmat W[3];
+    float *out[3], *ref[3];
+    for (int m = 0; m < 3; m++) {
+        size_t rb = tl_q_row_bytes(types[m], I);
+        for (int i = 0; i < rows[m] * I; i++)
+            w[i] = tl_rng_normal(&rng) * 0.05f;
+        wq[m] = tl_malloc(rb * rows[m]);
+        for (int o = 0; o < rows[m]; o++)
+            tl_quantize_row(types[m], w + o * I, wq[m] + o * rb, I);
+        W[m] = (tl_qmat){types[m], wq[m], rows[m], I, rb};
+        out[m] = tl_malloc(sizeof(float) * rows[m]);
+        ref[m] = tl_malloc(sizeof(float) * rows[m]);
+    }
+    void *scratch = tl_malloc_aligned(tl_qmatmul_scratch(1, I));
+    for (int m = 0; m < 3; m++)
+        tl_qmatmul_with(&tl_qdot_portable, ref[m], x, 1, &W[m], scratch);
+    const tl_qmat *const Ws[3] = {&W[0], &W[1], &W[2]};
+    tl_qmatmul_multi(3, out, Ws, x, 1, scratch);
+    double worst = 0;
+    for (int m = 0; m < 3; m++)
+        for (int o = 0; o < rows[m]; o++) {
+            float *wd = tl_malloc(sizeof(float) * I);
+            tl_dequantize_row(types[m], wq[m] + o * W[m].row_bytes, wd, I);
+            double scale = 0;
+            for (int i = 0; i < I; i++)
+                scale += fabs((double)wd[i] * x[i]);
+            tl_free(wd);
+            worst = fmax(worst, fabs(out[m][o] - ref[m][o]) / scale);
+        }
+    CHECK(worst < 1e-6, "qmatmul_multi differs from the portable matmuls by %.3g of sum|terms|", worst);
+    printf("qmatmul_multi (%d threads available): vs portable %.2e\n", omp_get_max_threads(), worst);
+    for (int m = 0; m < 3; m++) {
+        tl_free(wq[m]);
+        tl_free(out[m]);
+        tl_free(ref[m]);
+    }
+    tl_free(w);
+    tl_free(x);
+    tl_free_aligned(scratch);
+}
+
 int main(void) {
     test_dequant_golden();
     test_quant_golden();
     test_roundtrip();
     test_matmul();
+    test_quantize_q8_K_tables();
+    test_matmul_multi();
     return tl_test_done();
 }
