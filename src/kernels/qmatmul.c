@@ -2,8 +2,8 @@
  * quantized once (int8 blocks of 32 for Q8_0/Q4_0/Q5_0/Q5_1 weights, Q8_K blocks of
  * 256 for K-quants, as ggml does), then every output is a sum over blocks of
  * (weight scale x activation scale x integer dot product). The portable dot products
- * here define the arithmetic; the AVX2 table (quant_avx2.c) computes the same integer
- * sums and differs only in the order of the float accumulation. */
+ * here define the arithmetic; the AVX2 and AVX-512 tables compute the same integer sums
+ * and differ only in the order of the float accumulation (tolerance: quant.h). */
 #include <omp.h>
 #include <string.h>
 

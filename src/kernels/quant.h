@@ -21,6 +21,10 @@
  * 32-value int8 blocks for the Q8_0, Q4_0, Q5_0 and Q5_1 types, to 256-value Q8_K blocks for K-quants —
  * and accumulates integer dot products per block; one ISA table (portable C, AVX2,
  * AVX-512) chosen at run time as the f32 kernels are (TILLER_ISA caps it).
+ * Tolerance between tables: the integer dot products per block are exact in every table; the
+ * portable code then sums floats one block at a time, the SIMD kernels in vector lanes with one
+ * FMA per block, so a table's output may differ from the portable one by rounding: at most
+ * 1e-6 x sum_i |w_i a_i| (test_quant checks it; seen: below 1e-7).
  */
 #ifndef TL_KERNELS_QUANT_H
 #define TL_KERNELS_QUANT_H

@@ -1,9 +1,9 @@
 /* quant_avx2.c: AVX2 dot products of quantized weight rows with int8 activations.
  * Unsigned-by-signed byte products (vpmaddubsw; no pair can saturate: |w| <= 128 and
  * |a| <= 127 for Q8_0/Q4_0, w <= 63 for the K-quants) summed to int32 (vpmaddwd).
- * The K-quant kernels compute exactly the integer sums of the portable code and then
- * the same float expression per super-block, so their results are bit-identical to it;
- * Q8_0 and Q4_0 accumulate in float vectors (ggml's order), which differs by rounding.
+ * The K-quant kernels compute exactly the integer sums of the portable code per super-block
+ * and accumulate them in float vector lanes (one FMA per super-block), as Q8_0 and Q4_0 do in
+ * ggml's order: within quant.h's tolerance of the portable code, not bit-identical.
  * Q5_0 and Q5_1 (llama.cpp's fallback for rows not a multiple of 256) expand their 5th bits
  * from the 32-bit mask with a byte shuffle. */
 #include <immintrin.h>
