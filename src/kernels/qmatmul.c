@@ -2,8 +2,8 @@
  * quantized once (int8 blocks of 32 for Q8_0/Q4_0/Q5_0/Q5_1 weights, Q8_K blocks of
  * 256 for K-quants, as ggml does), then every output is a sum over blocks of
  * (weight scale x activation scale x integer dot product). The portable dot products
- * here define the arithmetic; the AVX2 table (quant_avx2.c) computes the same integer
- * sums and differs only in the order of the float accumulation. */
+ * here define the arithmetic; the AVX2 and AVX-512 tables compute the same integer sums
+ * and differ only in the order of the float accumulation (tolerance: quant.h). */
 #include <omp.h>
 #include <string.h>
 
@@ -155,8 +155,8 @@ static float dot_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     return sum;
 }
 
-const tl_qdot tl_qdot_portable = {TL_ISA_PORTABLE, dot_q8_0, dot_q4_0, dot_q5_0,
-                                  dot_q5_1,        dot_q4_K, dot_q5_K, dot_q6_K};
+const tl_qdot tl_qdot_portable = {TL_ISA_PORTABLE, dot_q8_0, dot_q4_0, dot_q5_0, dot_q5_1,
+                                  dot_q4_K,        dot_q5_K, dot_q6_K, NULL, NULL};
 
 const tl_qdot *tl_qdot_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -182,14 +182,15 @@ size_t tl_qmatmul_scratch(int T, int64_t cols) {
     return (size_t)T * (a > k ? a : k) + 64;
 }
 
-/* Quantize x[T, cols] for weights of `type`; returns the bytes per row. */
-static size_t quantize_acts(uint32_t type, const float *x, int T, int64_t cols, void *scratch) {
+/* Quantize x[T, cols] for weights of `type` (with table k's quantizer where it has one); returns
+ * the bytes per row. */
+static size_t quantize_acts(const tl_qdot *k, uint32_t type, const float *x, int T, int64_t cols, void *scratch) {
     size_t rb =
         is_k_quant(type) ? (size_t)(cols / TL_QK) * sizeof(tl_block_q8_K) : (size_t)(cols / 32) * sizeof(tl_block_a32);
     for (int t = 0; t < T; t++) {
         void *dst = (uint8_t *)scratch + (size_t)t * rb;
         if (is_k_quant(type))
-            tl_quantize_q8_K(x + (int64_t)t * cols, dst, cols);
+            (k->quantize_q8_K ? k->quantize_q8_K : tl_quantize_q8_K)(x + (int64_t)t * cols, dst, cols);
         else
             tl_quantize_a32(x + (int64_t)t * cols, dst, cols);
     }
@@ -199,6 +200,8 @@ static size_t quantize_acts(uint32_t type, const float *x, int T, int64_t cols, 
 static void rows_dot(const tl_qdot *k, float *out, int O, const tl_qmat *W, const uint8_t *acts, size_t arb, int T,
                      int64_t o0, int64_t o1) {
     int n = (int)W->cols;
+    if (T == 1 && k->rows && k->rows(W->type, n, W->data + (size_t)o0 * W->row_bytes, W->row_bytes, o1 - o0, acts, out + o0))
+        return;
     for (int64_t o = o0; o < o1; o++) {
         const uint8_t *wr = W->data + (size_t)o * W->row_bytes;
         for (int t = 0; t < T; t++) {
@@ -219,30 +222,40 @@ static void rows_dot(const tl_qdot *k, float *out, int O, const tl_qmat *W, cons
     }
 }
 
-/* n matrices sharing already-quantized activations; rows of all of them split over threads */
+/* rows [lo, hi) of a matrix whose rows start at byte `base` of the concatenation, `rb` bytes each,
+ * that begin in the byte range [b0, b1) */
+static void rows_in(int64_t base, int64_t rb, int64_t rows, int64_t b0, int64_t b1, int64_t *lo, int64_t *hi) {
+    int64_t l = b0 <= base ? 0 : (b0 - base + rb - 1) / rb, h = b1 <= base ? 0 : (b1 - base + rb - 1) / rb;
+    *lo = l < rows ? l : rows;
+    *hi = h < rows ? h : rows;
+}
+
+/* n matrices sharing already-quantized activations; their rows, laid end to end, split over the
+ * threads by weight bytes (the cost of a decode matmul: Q6_K rows are 1.46x Q4_K's) */
 static void multi_rows(const tl_qdot *k, int n, float *const *outs, const tl_qmat *const *Ws, const uint8_t *acts,
                        size_t arb, int T) {
-    int64_t total = 0;
-    for (int i = 0; i < n; i++)
+    int64_t total = 0, bytes = 0;
+    for (int i = 0; i < n; i++) {
         total += Ws[i]->rows;
+        bytes += Ws[i]->rows * (int64_t)Ws[i]->row_bytes;
+    }
     int64_t work = total * Ws[0]->cols * T;
     int nt = tl_kernel_threads(work);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
         int parts = omp_get_num_threads(), me = omp_get_thread_num();
-        int64_t b = total * me / parts, e = total * (me + 1) / parts, base = 0;
+        int64_t b0 = bytes * me / parts, b1 = bytes * (me + 1) / parts, base = 0;
         for (int i = 0; i < n; i++) {
-            int64_t r = Ws[i]->rows, lo = b - base, hi = e - base;
-            if (lo < 0) lo = 0;
-            if (hi > r) hi = r;
-            if (lo < hi) rows_dot(k, outs[i], (int)r, Ws[i], acts, arb, T, lo, hi);
-            base += r;
+            int64_t rb = (int64_t)Ws[i]->row_bytes, lo, hi;
+            rows_in(base, rb, Ws[i]->rows, b0, b1, &lo, &hi);
+            if (lo < hi) rows_dot(k, outs[i], (int)Ws[i]->rows, Ws[i], acts, arb, T, lo, hi);
+            base += Ws[i]->rows * rb;
         }
     }
 }
 
 void tl_qmatmul_with(const tl_qdot *k, float *out, const float *x, int T, const tl_qmat *W, void *scratch) {
-    size_t arb = quantize_acts(W->type, x, T, W->cols, scratch);
+    size_t arb = quantize_acts(k, W->type, x, T, W->cols, scratch);
     float *const outs[1] = {out};
     const tl_qmat *const Ws[1] = {W};
     multi_rows(k, 1, outs, Ws, scratch, arb, T);
@@ -262,6 +275,7 @@ void tl_qmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const
             tl_qmatmul(outs[i], x, T, Ws[i], scratch);
         return;
     }
-    size_t arb = quantize_acts(Ws[0]->type, x, T, Ws[0]->cols, scratch);
-    multi_rows(tl_qdot_get(), n, outs, Ws, scratch, arb, T);
+    const tl_qdot *k = tl_qdot_get();
+    size_t arb = quantize_acts(k, Ws[0]->type, x, T, Ws[0]->cols, scratch);
+    multi_rows(k, n, outs, Ws, scratch, arb, T);
 }

@@ -21,6 +21,10 @@
  * 32-value int8 blocks for the Q8_0, Q4_0, Q5_0 and Q5_1 types, to 256-value Q8_K blocks for K-quants —
  * and accumulates integer dot products per block; one ISA table (portable C, AVX2,
  * AVX-512) chosen at run time as the f32 kernels are (TILLER_ISA caps it).
+ * Tolerance between tables: the integer dot products per block are exact in every table; the
+ * portable code then sums floats one block at a time, the SIMD kernels in vector lanes with one
+ * FMA per block, so a table's output may differ from the portable one by rounding: at most
+ * 1e-6 x sum_i |w_i a_i| (test_quant checks it; seen: below 1e-7).
  */
 #ifndef TL_KERNELS_QUANT_H
 #define TL_KERNELS_QUANT_H
@@ -139,6 +143,12 @@ typedef struct {
     float (*q4_K)(int n, const void *w, const tl_block_q8_K *a);
     float (*q5_K)(int n, const void *w, const tl_block_q8_K *a);
     float (*q6_K)(int n, const void *w, const tl_block_q8_K *a);
+    /* Decode (one activation row): out[r] = row r . a for rows [0, nrows) of a `type` matrix,
+     * several rows at a time (sharing the activation loads); returns 0, computing nothing, for a
+     * type it has no such kernel for. NULL when the table has none at all. */
+    int (*rows)(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a, float *out);
+    /* tl_quantize_q8_K, bit for bit, vectorised; NULL: the portable one */
+    void (*quantize_q8_K)(const float *x, tl_block_q8_K *y, int64_t n);
 } tl_qdot;
 extern const tl_qdot tl_qdot_portable;
 extern const tl_qdot tl_qdot_avx2;

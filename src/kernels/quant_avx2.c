@@ -1,9 +1,9 @@
 /* quant_avx2.c: AVX2 dot products of quantized weight rows with int8 activations.
  * Unsigned-by-signed byte products (vpmaddubsw; no pair can saturate: |w| <= 128 and
  * |a| <= 127 for Q8_0/Q4_0, w <= 63 for the K-quants) summed to int32 (vpmaddwd).
- * The K-quant kernels compute exactly the integer sums of the portable code and then
- * the same float expression per super-block, so their results are bit-identical to it;
- * Q8_0 and Q4_0 accumulate in float vectors (ggml's order), which differs by rounding.
+ * The K-quant kernels compute exactly the integer sums of the portable code per super-block
+ * and accumulate them in float vector lanes (one FMA per super-block), as Q8_0 and Q4_0 do in
+ * ggml's order: within quant.h's tolerance of the portable code, not bit-identical.
  * Q5_0 and Q5_1 (llama.cpp's fallback for rows not a multiple of 256) expand their 5th bits
  * from the 32-bit mask with a byte shuffle. */
 #include <immintrin.h>
@@ -21,13 +21,6 @@ static inline float hsum_ps(__m256 v) {
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
-}
-
-static inline int hsum_epi32(__m256i v) {
-    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
-    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
-    return _mm_cvtsi128_si32(s);
 }
 
 /* 8 int32 sums of pairs of pairs of signed w[i] * a[i] over 32 bytes */
@@ -105,75 +98,106 @@ static float avx2_q5_1(int n, const void *w, const tl_block_a32 *a) {
     return hsum_ps(acc) + offs;
 }
 
-/* sum of sc * (unsigned q[0..31] . a[0..31]) as 8 int32 lanes */
-static inline __m256i scaled_u8(__m256i q, const int8_t *a, int sc) {
-    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a));
-    return _mm256_madd_epi16(p, _mm256_set1_epi16((short)sc));
+/* vpshufb control: word k of each 128-bit lane in every word of it */
+static inline __m256i word_ctrl(int k) { return _mm256_set1_epi16((short)(2 * k | (2 * k + 1) << 8)); }
+
+/* The K-quant kernels: per super-block, integer dot products (vpmaddubsw, unsigned weights x
+ * signed activations; no pair saturates) weighted by the group scales in vpmaddwd, summed in
+ * int32 lanes, converted to float once (exact: |lane| < 2^24) and accumulated with one FMA by
+ * d * a.d; Q4_K/Q5_K's mins term likewise from the activations' group sums. Float sums in
+ * vector lanes, so not bit-identical to the portable code (see quant.h for the tolerance). */
+
+/* the common tail of Q4_K and Q5_K: acc += d * a.d * sumi, accm += dmin * a.d * (mins . pair sums) */
+static inline void k4_accumulate(__m256 *acc, __m128 *accm, __m256i sumi, __m256i sm, const tl_block_q8_K *a,
+                                 uint16_t d, uint16_t dmin) {
+    __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums), _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
+    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(d)), _mm256_cvtepi32_ps(sumi), *acc);
+    *accm = _mm_fmadd_ps(_mm_set1_ps(a->d * h2f(dmin)), _mm_cvtepi32_ps(mprod), *accm);
+}
+
+static inline float k4_result(__m256 acc, __m128 accm) {
+    __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+    m = _mm_add_ss(m, _mm_movehdup_ps(m));
+    return hsum_ps(acc) - _mm_cvtss_f32(m);
 }
 
 static float avx2_q4_K(int n, const void *w, const tl_block_q8_K *a) {
     const tl_block_q4_K *x = w;
     const __m256i lo4 = _mm256_set1_epi8(0xF);
-    float sum = 0;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        uint8_t sc[16];
-        k4_unpack(x[i].scales, sc);
-        int summ = k4_min_sum(sc + 8, a[i].bsums);
-        __m256i acc = _mm256_setzero_si256();
-        for (int j = 0; j < 4; j++) {
+        __m256i sm = k4_scales_mins(x[i].scales);
+        __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm)); /* the 8 scales in each lane */
+        __m256i sumi = _mm256_setzero_si256();
+        const int8_t *aq = a[i].qs;
+        for (int j = 0; j < 4; j++, aq += 64) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            acc = _mm256_add_epi32(acc, scaled_u8(_mm256_and_si256(q, lo4), a[i].qs + 64 * j, sc[2 * j]));
-            acc = _mm256_add_epi32(
-                acc, scaled_u8(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), a[i].qs + 64 * j + 32, sc[2 * j + 1]));
+            __m256i pl = _mm256_maddubs_epi16(_mm256_and_si256(q, lo4), _mm256_loadu_si256((const __m256i *)aq));
+            __m256i ph = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4),
+                                              _mm256_loadu_si256((const __m256i *)(aq + 32)));
+            pl = _mm256_madd_epi16(pl, _mm256_shuffle_epi8(sc, word_ctrl(2 * j)));
+            ph = _mm256_madd_epi16(ph, _mm256_shuffle_epi8(sc, word_ctrl(2 * j + 1)));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(pl, ph));
         }
-        sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
+        k4_accumulate(&acc, &accm, sumi, sm, &a[i], x[i].d, x[i].dmin);
     }
-    return sum;
+    return k4_result(acc, accm);
 }
 
 static float avx2_q5_K(int n, const void *w, const tl_block_q8_K *a) {
     const tl_block_q5_K *x = w;
     const __m256i lo4 = _mm256_set1_epi8(0xF), b4 = _mm256_set1_epi8(0x10);
-    float sum = 0;
+    __m256 acc = _mm256_setzero_ps();
+    __m128 accm = _mm_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        uint8_t sc[16];
-        k4_unpack(x[i].scales, sc);
-        int summ = k4_min_sum(sc + 8, a[i].bsums);
-        __m256i acc = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
-        for (int j = 0; j < 4; j++) {
+        __m256i sm = k4_scales_mins(x[i].scales);
+        __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
+        __m256i sumi = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)x[i].qh);
+        const int8_t *aq = a[i].qs;
+        for (int j = 0; j < 4; j++, aq += 64) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            __m256i m0 = _mm256_set1_epi8((char)(1 << (2 * j))), m1 = _mm256_set1_epi8((char)(2 << (2 * j)));
-            __m256i h0 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m0), m0), b4);
-            __m256i h1 = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m1), m1), b4);
+            /* bit 2j of qh is the 5th bit of the low nibbles, bit 2j+1 of the high ones */
+            __m256i h0 = _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4), h1 = _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4);
+            qh = _mm256_srli_epi16(qh, 2);
             __m256i q0 = _mm256_or_si256(_mm256_and_si256(q, lo4), h0);
             __m256i q1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), h1);
-            acc = _mm256_add_epi32(acc, scaled_u8(q0, a[i].qs + 64 * j, sc[2 * j]));
-            acc = _mm256_add_epi32(acc, scaled_u8(q1, a[i].qs + 64 * j + 32, sc[2 * j + 1]));
+            __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, _mm256_loadu_si256((const __m256i *)aq)),
+                                           _mm256_shuffle_epi8(sc, word_ctrl(2 * j)));
+            __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, _mm256_loadu_si256((const __m256i *)(aq + 32))),
+                                           _mm256_shuffle_epi8(sc, word_ctrl(2 * j + 1)));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(p0, p1));
         }
-        sum += a[i].d * (h2f(x[i].d) * (float)hsum_epi32(acc) - h2f(x[i].dmin) * (float)summ);
+        k4_accumulate(&acc, &accm, sumi, sm, &a[i], x[i].d, x[i].dmin);
     }
-    return sum;
+    return k4_result(acc, accm);
 }
 
 /* sum over 32 unsigned q . a with scale s0 on the first 16 and s1 on the last 16 */
-static inline __m256i scaled2_u8(__m256i q, const int8_t *a, int s0, int s1) {
-    __m256i p = _mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a));
-    __m256i s = _mm256_set_m128i(_mm_set1_epi16((short)s1), _mm_set1_epi16((short)s0));
-    return _mm256_madd_epi16(p, s);
+static inline __m256i scaled2_u8(__m256i q, const int8_t *a, __m256i s) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(q, _mm256_loadu_si256((const __m256i *)a)), s);
 }
 
 static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
     const tl_block_q6_K *x = w;
     const __m256i lo4 = _mm256_set1_epi8(0xF), m30 = _mm256_set1_epi8(0x30);
-    float sum = 0;
+    /* word k of the low 128-bit lane, word k + 1 of the high lane */
+    const __m256i c01 = _mm256_set_m128i(_mm_set1_epi16(0x0302), _mm_set1_epi16(0x0100)),
+                  c23 = _mm256_set_m128i(_mm_set1_epi16(0x0706), _mm_set1_epi16(0x0504)),
+                  c45 = _mm256_set_m128i(_mm_set1_epi16(0x0B0A), _mm_set1_epi16(0x0908)),
+                  c67 = _mm256_set_m128i(_mm_set1_epi16(0x0F0E), _mm_set1_epi16(0x0D0C));
+    __m256 acc = _mm256_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        __m256i acc = _mm256_setzero_si256();
         /* the -32 offset: 32 * sum_k scale[k] * (activation sum of group k of 16) */
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        int corr = hsum_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)));
+        __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(),
+                                        _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)a[i].bsums)), 5));
         for (int h = 0; h < 2; h++) {
             const uint8_t *ql = x[i].ql + 64 * h, *qhp = x[i].qh + 32 * h;
-            const int8_t *sc = x[i].scales + 8 * h, *aq = a[i].qs + 128 * h;
+            const int8_t *aq = a[i].qs + 128 * h;
+            /* scales 8h .. 8h+7 as words in both lanes */
+            __m256i sc = _mm256_broadcastsi128_si256(h ? _mm256_extracti128_si256(sc16, 1) : _mm256_castsi256_si128(sc16));
             __m256i qA = _mm256_loadu_si256((const __m256i *)ql), qB = _mm256_loadu_si256((const __m256i *)(ql + 32));
             __m256i qh = _mm256_loadu_si256((const __m256i *)qhp);
             __m256i q1 = _mm256_or_si256(_mm256_and_si256(qA, lo4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
@@ -181,14 +205,15 @@ static float avx2_q6_K(int n, const void *w, const tl_block_q8_K *a) {
             __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qA, 4), lo4), _mm256_and_si256(qh, m30));
             __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qB, 4), lo4),
                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-            acc = _mm256_add_epi32(acc, scaled2_u8(q1, aq, sc[0], sc[1]));
-            acc = _mm256_add_epi32(acc, scaled2_u8(q2, aq + 32, sc[2], sc[3]));
-            acc = _mm256_add_epi32(acc, scaled2_u8(q3, aq + 64, sc[4], sc[5]));
-            acc = _mm256_add_epi32(acc, scaled2_u8(q4, aq + 96, sc[6], sc[7]));
+            __m256i s12 = _mm256_add_epi32(scaled2_u8(q1, aq, _mm256_shuffle_epi8(sc, c01)),
+                                           scaled2_u8(q2, aq + 32, _mm256_shuffle_epi8(sc, c23)));
+            __m256i s34 = _mm256_add_epi32(scaled2_u8(q3, aq + 64, _mm256_shuffle_epi8(sc, c45)),
+                                           scaled2_u8(q4, aq + 96, _mm256_shuffle_epi8(sc, c67)));
+            sumi = _mm256_add_epi32(sumi, _mm256_add_epi32(s12, s34));
         }
-        sum += a[i].d * h2f(x[i].d) * (float)(hsum_epi32(acc) - 32 * corr);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * h2f(x[i].d)), _mm256_cvtepi32_ps(sumi), acc);
     }
-    return sum;
+    return hsum_ps(acc);
 }
 
-const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1, avx2_q4_K, avx2_q5_K, avx2_q6_K};
+const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1, avx2_q4_K, avx2_q5_K, avx2_q6_K, NULL, NULL};

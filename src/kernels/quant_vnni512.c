@@ -2,9 +2,11 @@
  * activations, 64 values per instruction where the AVX2 kernels take 32.
  *   - Q4_K and Q6_K: per 64 values one vpmaddubsw (unsigned weight x signed activation, no
  *     pair can saturate: weights <= 63, |a| <= 127) and one vpdpwssd that multiplies the 16-bit
- *     pair sums by each group's scale and accumulates in int32. The integer sums are exactly the
- *     portable kernels', and the float expression per super-block is the same, so the results
- *     are bit-identical to the portable (and AVX2) code.
+ *     pair sums by each group's scale and accumulates in int32; per super-block one conversion
+ *     to float and one FMA (float sums in vector lanes: within quant.h's tolerance of the
+ *     portable code). Decode (T = 1) takes 4 rows at a time (v_rows), sharing the activation
+ *     loads and prefetching the rows ahead; the q8_K activation quantizer is vectorised too
+ *     (bit-identical to the portable one).
  *   - Q8_0: two blocks per step, |w| . sign(a, w) by vpdpbusd; float accumulation in ggml's
  *     order, which differs from the portable sum by rounding (as the AVX2 kernel does).
  *   - Q4_0, Q5_0, Q5_1 and Q5_K use the AVX2 kernels.
@@ -47,67 +49,214 @@ static float v_q8_0(int n, const void *w, const tl_block_a32 *a) {
     return sum;
 }
 
-/* 16-bit scale s0 on the low 32 bytes' pair sums, s1 on the high */
-static inline __m512i two_scales(int s0, int s1) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)s0)), _mm256_set1_epi16((short)s1), 1);
+/* Decode streams the weights from memory once; the row-interleaved reads (V_ROWS rows side by
+ * side) defeat the hardware prefetcher's look-ahead, so the kernels prefetch themselves: step i
+ * of a block's super-block loop fetches the i-th `step` bytes of a region further on (NULL:
+ * none). */
+static inline void prefetch_step(const uint8_t *pf, int i, size_t step) {
+    if (!pf) return;
+    const uint8_t *p = pf + (size_t)i * step, *end = p + step;
+    for (p = (const uint8_t *)((uintptr_t)p & ~(uintptr_t)63); p < end; p += 64)
+        _mm_prefetch((const char *)p, _MM_HINT_T0);
+}
+
+/* vpshufb control: in the low 256 bits, word s0 of each 128-bit lane; in the high 256 bits, word s1 */
+static inline __m512i word_ctrl2(int s0, int s1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)(2 * s0 | (2 * s0 + 1) << 8))),
+                              _mm256_set1_epi16((short)(2 * s1 | (2 * s1 + 1) << 8)), 1);
+}
+
+/* Q4_K, R rows (R <= 4, a constant at each call site) of row_bytes each, sharing the activation
+ * loads. Per super-block and row: integer dot products of 64 values per vpmaddubsw (unsigned
+ * nibble x signed activation; no pair saturates) weighted by the group scales in one vpdpwssd,
+ * converted to float (exact: |lane| < 2^24) and accumulated with one FMA by d * a.d; the mins'
+ * term likewise from the activations' group sums. Float sums in vector lanes: not bit-identical
+ * to the portable code (quant.h states the tolerance). */
+static inline __attribute__((always_inline)) void q4_K_rows(int n, const uint8_t *w, size_t row_bytes,
+                                                            const tl_block_q8_K *a, float *out, const int R,
+                                                            const uint8_t *pf) {
+    const __m512i lo4 = _mm512_set1_epi8(0xF);
+    const __m512i c02 = word_ctrl2(0, 2), c13 = word_ctrl2(1, 3), c46 = word_ctrl2(4, 6), c57 = word_ctrl2(5, 7);
+    __m512 acc[4];
+    __m128 accm[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        acc[r] = _mm512_setzero_ps();
+        accm[r] = _mm_setzero_ps();
+    }
+    for (int i = 0; i < n / TL_QK; i++) {
+        prefetch_step(pf, i, R * sizeof(tl_block_q4_K));
+        /* the 256 activations as the nibble layout wants them: [group 4h | group 4h+2] and
+         * [group 4h+1 | group 4h+3] for h = 0, 1 */
+        const int8_t *aq = a[i].qs;
+        __m512i act[4];
+#pragma GCC unroll 4
+        for (int h = 0; h < 2; h++) {
+            act[2 * h] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 128 * h))),
+                                            _mm256_loadu_si256((const __m256i *)(aq + 128 * h + 64)), 1);
+            act[2 * h + 1] =
+                _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(aq + 128 * h + 32))),
+                                   _mm256_loadu_si256((const __m256i *)(aq + 128 * h + 96)), 1);
+        }
+        /* pair sums of the 16-value group sums: the activation sum of each 32-value group */
+        __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a[i].bsums),
+                                    _mm_loadu_si128((const __m128i *)(a[i].bsums + 8)));
+        const float ad = a[i].d;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const tl_block_q4_K *x = (const tl_block_q4_K *)(w + (size_t)r * row_bytes) + i;
+            __m256i sm = k4_scales_mins(x->scales);
+            __m512i sc = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+            __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
+            __m512i q0 = _mm512_loadu_si512((const void *)x->qs), q1 = _mm512_loadu_si512((const void *)(x->qs + 64));
+            __m512i s0 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+                                             _mm512_maddubs_epi16(_mm512_and_si512(q0, lo4), act[0]),
+                                             _mm512_shuffle_epi8(sc, c02));
+            __m512i s1 = _mm512_dpwssd_epi32(_mm512_setzero_si512(),
+                                             _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q0, 4), lo4), act[1]),
+                                             _mm512_shuffle_epi8(sc, c13));
+            s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(_mm512_and_si512(q1, lo4), act[2]), _mm512_shuffle_epi8(sc, c46));
+            s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), lo4), act[3]),
+                                     _mm512_shuffle_epi8(sc, c57));
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
+            accm[r] = _mm_fmadd_ps(_mm_set1_ps(ad * h2f(x->dmin)), _mm_cvtepi32_ps(mprod), accm[r]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        out[r] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[r], _mm512_zextps128_ps512(accm[r])));
 }
 
 static float v_q4_K(int n, const void *w, const tl_block_q8_K *a) {
-    const tl_block_q4_K *x = w;
-    const __m256i lo4 = _mm256_set1_epi8(0xF);
-    float sum = 0;
-    for (int i = 0; i < n / TL_QK; i++) {
-        uint8_t sc[16];
-        k4_unpack(x[i].scales, sc);
-        int summ = k4_min_sum(sc + 8, a[i].bsums);
-        __m512i acc = _mm512_setzero_si512();
-        for (int j = 0; j < 4; j++) { /* 64 values: 32 low nibbles (group 2j), 32 high (2j+1) */
-            __m256i q = _mm256_loadu_si256((const __m256i *)(x[i].qs + 32 * j));
-            __m512i q2 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(q, lo4)),
-                                            _mm256_and_si256(_mm256_srli_epi16(q, 4), lo4), 1);
-            __m512i p = _mm512_maddubs_epi16(q2, _mm512_loadu_si512((const void *)(a[i].qs + 64 * j)));
-            acc = _mm512_dpwssd_epi32(acc, p, two_scales(sc[2 * j], sc[2 * j + 1]));
-        }
-        int sumi = _mm512_reduce_add_epi32(acc);
-        sum += a[i].d * (h2f(x[i].d) * (float)sumi - h2f(x[i].dmin) * (float)summ);
-    }
-    return sum;
+    float out;
+    q4_K_rows(n, w, 0, a, &out, 1, NULL);
+    return out;
 }
 
-static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
-    const tl_block_q6_K *x = w;
+/* Q6_K, R rows sharing the activation loads. Per super-block and row: the 6-bit values (0..63) by
+ * vpmaddubsw, weighted by the 16 int8 scales in vpdpwssd, minus the offset 32 * sum_k scale[k] *
+ * (group sum of the activations), converted to float once and accumulated with one FMA by
+ * d * a.d (float sums in vector lanes). */
+static inline __attribute__((always_inline)) void q6_K_rows(int n, const uint8_t *w, size_t row_bytes,
+                                                            const tl_block_q8_K *a, float *out, const int R,
+                                                            const uint8_t *pf) {
     const __m512i lo4 = _mm512_set1_epi8(0xF), m30 = _mm512_set1_epi8(0x30);
     /* the low 32 bytes take qh's bits 0-1 (q1) / 4-5 (q3), the high 32 bytes bits 2-3 (q2) / 6-7 (q4) */
     const __m512i shl12 = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
     const __m512i shr34 = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-    /* word lane -> scale index: 8 lanes (16 values) per scale */
-    const __m512i idx = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
-                                         0, 0, 0, 0, 0, 0);
-    float sum = 0;
+    /* word lane -> scale index: 8 lanes (16 values) per scale; idx[k] for scales 4k .. 4k+3 */
+    const __m512i idx0 = _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+                                          0, 0, 0, 0, 0, 0);
+    const __m512i idx[4] = {idx0, _mm512_add_epi16(idx0, _mm512_set1_epi16(4)),
+                            _mm512_add_epi16(idx0, _mm512_set1_epi16(8)), _mm512_add_epi16(idx0, _mm512_set1_epi16(12))};
+    __m512 acc[4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        acc[r] = _mm512_setzero_ps();
     for (int i = 0; i < n / TL_QK; i++) {
-        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x[i].scales));
-        __m256i bs = _mm256_loadu_si256((const __m256i *)a[i].bsums);
-        __m256i c8 = _mm256_madd_epi16(sc16, bs);
-        __m128i c4 = _mm_add_epi32(_mm256_castsi256_si128(c8), _mm256_extracti128_si256(c8, 1));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, 0x4E));
-        c4 = _mm_add_epi32(c4, _mm_shuffle_epi32(c4, 0xB1));
-        int corr = _mm_cvtsi128_si32(c4);
-        __m512i sc = _mm512_castsi256_si512(sc16), acc = _mm512_setzero_si512();
-        for (int h = 0; h < 2; h++) {
-            const int8_t *aq = a[i].qs + 128 * h;
-            __m512i ql = _mm512_loadu_si512((const void *)(x[i].ql + 64 * h)); /* [qA | qB] */
-            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x[i].qh + 32 * h)));
-            __m512i q12 = _mm512_or_si512(_mm512_and_si512(ql, lo4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl12), m30));
-            __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), lo4),
-                                          _mm512_and_si512(_mm512_srlv_epi16(qh, shr34), m30));
-            __m512i s12 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx, _mm512_set1_epi16((short)(8 * h))), sc);
-            __m512i s34 = _mm512_permutexvar_epi16(_mm512_add_epi16(idx, _mm512_set1_epi16((short)(8 * h + 4))), sc);
-            acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q12, _mm512_loadu_si512((const void *)aq)), s12);
-            acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(q34, _mm512_loadu_si512((const void *)(aq + 64))), s34);
+        prefetch_step(pf, i, R * sizeof(tl_block_q6_K));
+        const int8_t *aq = a[i].qs;
+        __m512i act[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+            act[k] = _mm512_loadu_si512((const void *)(aq + 64 * k));
+        __m256i bsums = _mm256_loadu_si256((const __m256i *)a[i].bsums);
+        const float ad = a[i].d;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++) {
+            const tl_block_q6_K *x = (const tl_block_q6_K *)(w + (size_t)r * row_bytes) + i;
+            __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)x->scales));
+            /* the offset, 32 * scale . group sums, subtracted in the integer lanes */
+            __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(sc16, bsums), 5);
+            __m512i sc = _mm512_castsi256_si512(sc16);
+            __m512i s0 = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_zextsi256_si512(corr)),
+                    s1 = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int h = 0; h < 2; h++) {
+                __m512i ql = _mm512_loadu_si512((const void *)(x->ql + 64 * h)); /* [qA | qB] */
+                __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(x->qh + 32 * h)));
+                __m512i q12 =
+                    _mm512_or_si512(_mm512_and_si512(ql, lo4), _mm512_and_si512(_mm512_sllv_epi16(qh, shl12), m30));
+                __m512i q34 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), lo4),
+                                              _mm512_and_si512(_mm512_srlv_epi16(qh, shr34), m30));
+                s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(q12, act[2 * h]),
+                                         _mm512_permutexvar_epi16(idx[2 * h], sc));
+                s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(q34, act[2 * h + 1]),
+                                         _mm512_permutexvar_epi16(idx[2 * h + 1], sc));
+            }
+            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
         }
-        sum += a[i].d * h2f(x[i].d) * (float)(_mm512_reduce_add_epi32(acc) - 32 * corr);
     }
-    return sum;
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+        out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+
+static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
+    float out;
+    q6_K_rows(n, w, 0, a, &out, 1, NULL);
+    return out;
+}
+
+/* T = 1: rows [0, nrows) of a Q4_K or Q6_K matrix, V_ROWS at a time; while one block of rows is
+ * multiplied, the block V_PF_BYTES further on (at least the next one) is prefetched. */
+#ifndef V_ROWS
+#define V_ROWS 4
+#endif
+#ifndef V_PF_BYTES
+#define V_PF_BYTES 4096
+#endif
+static int v_rows(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a, float *out) {
+    if (type != TL_Q4_K && type != TL_Q6_K) return 0;
+    const size_t block = V_ROWS * row_bytes;
+    const int64_t ahead = V_ROWS * (int64_t)((V_PF_BYTES + block - 1) / block); /* rows */
+    int64_t r = 0;
+    for (; r + V_ROWS <= nrows; r += V_ROWS) {
+        const uint8_t *wr = w + (size_t)r * row_bytes, *pf = r + ahead < nrows ? wr + ahead * row_bytes : NULL;
+        if (type == TL_Q4_K) q4_K_rows(n, wr, row_bytes, a, out + r, V_ROWS, pf);
+        else q6_K_rows(n, wr, row_bytes, a, out + r, V_ROWS, pf);
+    }
+    for (; r < nrows; r++) {
+        if (type == TL_Q4_K) q4_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, 1, NULL);
+        else q6_K_rows(n, w + (size_t)r * row_bytes, row_bytes, a, out + r, 1, NULL);
+    }
+    return 1;
+}
+
+/* tl_quantize_q8_K vectorised, with the same result bit for bit: the first value of largest
+ * magnitude sets iscale = -127 / max; q = min(127, round-half-even(iscale * x)) (the portable
+ * nearest_int; vcvtps2dq under the default rounding mode); bsums, d as there. */
+static void v_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
+    for (int64_t i = 0; i < n / TL_QK; i++, x += TL_QK) {
+        __m512 v[16], amax = _mm512_setzero_ps();
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) {
+            v[k] = _mm512_loadu_ps(x + 16 * k);
+            amax = _mm512_max_ps(_mm512_abs_ps(v[k]), amax); /* a NaN value is skipped, as there */
+        }
+        float am = _mm512_reduce_max_ps(amax);
+        if (!(am > 0)) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        float max = 0;
+        for (int k = 0; k < 16; k++) {
+            __mmask16 hit = _mm512_cmp_ps_mask(_mm512_abs_ps(v[k]), _mm512_set1_ps(am), _CMP_EQ_OQ);
+            if (hit) {
+                max = x[16 * k + __builtin_ctz(hit)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        const __m512 is = _mm512_set1_ps(iscale);
+#pragma GCC unroll 16
+        for (int k = 0; k < 16; k++) {
+            __m512i q = _mm512_min_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(is, v[k])), _mm512_set1_epi32(127));
+            _mm_storeu_si128((__m128i *)(y[i].qs + 16 * k), _mm512_cvtsepi32_epi8(q));
+            y[i].bsums[k] = (int16_t)_mm512_reduce_add_epi32(q);
+        }
+        y[i].d = 1 / iscale;
+    }
 }
 
 /* the types without a wider kernel: the AVX2 ones */
@@ -116,4 +265,5 @@ static float v_q5_0(int n, const void *w, const tl_block_a32 *a) { return tl_qdo
 static float v_q5_1(int n, const void *w, const tl_block_a32 *a) { return tl_qdot_avx2.q5_1(n, w, a); }
 static float v_q5_K(int n, const void *w, const tl_block_q8_K *a) { return tl_qdot_avx2.q5_K(n, w, a); }
 
-const tl_qdot tl_qdot_vnni512 = {TL_ISA_AVX512, v_q8_0, v_q4_0, v_q5_0, v_q5_1, v_q4_K, v_q5_K, v_q6_K};
+const tl_qdot tl_qdot_vnni512 = {TL_ISA_AVX512, v_q8_0, v_q4_0, v_q5_0, v_q5_1, v_q4_K, v_q5_K, v_q6_K, v_rows,
+                                 v_quantize_q8_K};
