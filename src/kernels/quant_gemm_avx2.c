@@ -1,0 +1,174 @@
+/* quant_gemm_avx2.c: AVX2 kernels of the batched quantized matmul (quant_gemm.h).
+ *   - unpack: weight blocks to the canonical one-byte-per-value rows with byte shuffles (also used
+ *     by the AVX-512 VNNI table);
+ *   - 32-value types: |w| . sign(a, w) by vpmaddubsw + vpmaddwd per block and token, float lanes
+ *     accumulated with FMA (the per-row AVX2 kernel's arithmetic);
+ *   - K-quants: unsigned values x signed activations by vpmaddubsw (no pair can saturate: values
+ *     <= 63, |a| <= 127), times the 16-value groups' scales by vpmaddwd, exact int32 sums per
+ *     super-block reduced with hadds for the 4 tokens at once, then the portable float expression
+ *     on 4 lanes: bit-identical to the portable kernel. */
+#include <immintrin.h>
+#include <string.h>
+
+#include "base/base.h"
+#include "kernels.h"
+#include "quant_gemm.h"
+#include "quant_x86.h"
+
+void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r);
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); } /* exact, as tl_f16_to_f32 */
+
+void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
+    const int64_t k = t->k;
+    const __m256i lo4 = _mm256_set1_epi8(0xF);
+    if (t->type == TL_Q8_0 || t->type == TL_Q4_0) {
+        int8_t *q = (int8_t *)t->q + (size_t)r * k;
+        float *d = t->d + (size_t)r * (k / 32);
+        for (int64_t i = 0; i < k / 32; i++, q += 32) {
+            if (t->type == TL_Q8_0) {
+                const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
+                _mm256_storeu_si256((__m256i *)q, _mm256_loadu_si256((const __m256i *)b->qs));
+                d[i] = h2f(b->d);
+            } else {
+                const tl_block_q4_0 *b = (const tl_block_q4_0 *)row + i;
+                __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+                __m256i x = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(8)));
+                d[i] = h2f(b->d);
+            }
+        }
+        return;
+    }
+    const int64_t nsb = k / TL_QK;
+    uint8_t *q = t->q + (size_t)r * k;
+    int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
+    float *d = t->d + (size_t)r * nsb, *dmin = t->dmin + (size_t)r * nsb;
+    for (int64_t i = 0; i < nsb; i++, q += TL_QK, sc += 16, mn += 16) {
+        if (t->type == TL_Q6_K) {
+            const tl_block_q6_K *b = (const tl_block_q6_K *)row + i;
+            const __m256i m30 = _mm256_set1_epi8(0x30);
+            for (int h = 0; h < 2; h++) {
+                const uint8_t *ql = b->ql + 64 * h;
+                __m256i qA = _mm256_loadu_si256((const __m256i *)ql), qB = _mm256_loadu_si256((const __m256i *)(ql + 32));
+                __m256i qh = _mm256_loadu_si256((const __m256i *)(b->qh + 32 * h));
+                __m256i *y = (__m256i *)(q + 128 * h);
+                _mm256_storeu_si256(y, _mm256_or_si256(_mm256_and_si256(qA, lo4),
+                                                       _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30)));
+                _mm256_storeu_si256(y + 1, _mm256_or_si256(_mm256_and_si256(qB, lo4),
+                                                           _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30)));
+                _mm256_storeu_si256(y + 2, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qA, 4), lo4),
+                                                           _mm256_and_si256(qh, m30)));
+                _mm256_storeu_si256(y + 3, _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(qB, 4), lo4),
+                                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30)));
+            }
+            __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)b->scales));
+            _mm256_storeu_si256((__m256i *)sc, s16);
+            _mm256_storeu_si256((__m256i *)mn, _mm256_slli_epi16(s16, 5));
+            d[i] = h2f(b->d);
+            dmin[i] = 0;
+        } else {
+            const int five = t->type == TL_Q5_K;
+            const tl_block_q4_K *b4 = (const tl_block_q4_K *)row + i;
+            const tl_block_q5_K *b5 = (const tl_block_q5_K *)row + i;
+            const uint8_t *scales = five ? b5->scales : b4->scales, *qs = five ? b5->qs : b4->qs;
+            __m256i qh = five ? _mm256_loadu_si256((const __m256i *)b5->qh) : _mm256_setzero_si256();
+            const __m256i b4v = _mm256_set1_epi8(0x10);
+            for (int j = 0; j < 4; j++) {
+                __m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+                __m256i q0 = _mm256_and_si256(v, lo4), q1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo4);
+                if (five) {
+                    __m256i m0 = _mm256_set1_epi8((char)(1 << (2 * j))), m1 = _mm256_set1_epi8((char)(2 << (2 * j)));
+                    q0 = _mm256_or_si256(q0, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m0), m0), b4v));
+                    q1 = _mm256_or_si256(q1, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, m1), m1), b4v));
+                }
+                _mm256_storeu_si256((__m256i *)(q + 64 * j), q0);
+                _mm256_storeu_si256((__m256i *)(q + 64 * j + 32), q1);
+            }
+            uint8_t sm[16];
+            k4_unpack(scales, sm);
+            /* each 6-bit scale / min covers two groups of 16: widen and duplicate */
+            __m128i s8 = _mm_loadu_si128((const __m128i *)sm);
+            __m128i dup = _mm_unpacklo_epi8(s8, s8), dupm = _mm_unpackhi_epi8(s8, s8);
+            _mm256_storeu_si256((__m256i *)sc, _mm256_cvtepu8_epi16(dup));
+            _mm256_storeu_si256((__m256i *)mn, _mm256_cvtepu8_epi16(dupm));
+            d[i] = h2f(five ? b5->d : b4->d);
+            dmin[i] = h2f(five ? b5->dmin : b4->dmin);
+        }
+    }
+}
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+    const int64_t k = t->k, nb = k / 32;
+    const int8_t *w = (const int8_t *)t->q + (size_t)r * k;
+    const float *dw = t->d + (size_t)r * nb;
+    const int8_t *x[4];
+    const float *da[4];
+    for (int j = 0; j < 4; j++) {
+        x[j] = a->qs + (size_t)(4 * g + j) * k;
+        da[j] = a->d + (size_t)(4 * g + j) * nb;
+    }
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < nb; i++) {
+        __m256i W = _mm256_loadu_si256((const __m256i *)(w + 32 * i)), aW = _mm256_sign_epi8(W, W);
+        for (int j = 0; j < 4; j++) {
+            __m256i X = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x[j] + 32 * i)), W);
+            __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(aW, X), ones);
+            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da[j][i]), _mm256_cvtepi32_ps(I), acc[j]);
+        }
+    }
+    for (int j = 0; j < 4; j++)
+        out[j] = hsum_ps(acc[j]);
+}
+
+static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+    const int64_t k = t->k, nsb = k / TL_QK;
+    const uint8_t *w = t->q + (size_t)r * k;
+    const int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
+    const float *dw = t->d + (size_t)r * nsb, *dmin = t->dmin + (size_t)r * nsb;
+    const int8_t *x[4];
+    for (int j = 0; j < 4; j++)
+        x[j] = a->qs + (size_t)(4 * g + j) * k;
+    const int q6 = t->type == TL_Q6_K;
+    __m128 sum = _mm_setzero_ps();
+    for (int64_t i = 0; i < nsb; i++) {
+        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                          _mm256_setzero_si256()};
+        const uint8_t *wb = w + TL_QK * i;
+        const int16_t *sb = sc + 16 * i;
+        for (int c = 0; c < 8; c++) { /* 32 values: groups 2c, 2c + 1 */
+            __m256i W = _mm256_loadu_si256((const __m256i *)(wb + 32 * c));
+            __m256i S = _mm256_set_m128i(_mm_set1_epi16(sb[2 * c + 1]), _mm_set1_epi16(sb[2 * c]));
+            for (int j = 0; j < 4; j++) {
+                __m256i X = _mm256_loadu_si256((const __m256i *)(x[j] + TL_QK * i + 32 * c));
+                acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(W, X), S));
+            }
+        }
+        __m256i MN = _mm256_loadu_si256((const __m256i *)(mn + 16 * i));
+        const int16_t *bs = a->bs + ((size_t)g * nsb + i) * 64;
+        __m256i m[4];
+        for (int j = 0; j < 4; j++)
+            m[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * j)), MN);
+        __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+        __m256i mm = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+        __m128i si = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        __m128i sm = _mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1));
+        __m128 ad = _mm_loadu_ps(a->d + ((size_t)g * nsb + i) * 4), v;
+        if (q6) v = _mm_mul_ps(_mm_mul_ps(ad, _mm_set1_ps(dw[i])), _mm_cvtepi32_ps(_mm_sub_epi32(si, sm)));
+        else
+            v = _mm_mul_ps(ad, _mm_sub_ps(_mm_mul_ps(_mm_set1_ps(dw[i]), _mm_cvtepi32_ps(si)),
+                                          _mm_mul_ps(_mm_set1_ps(dmin[i]), _mm_cvtepi32_ps(sm))));
+        sum = _mm_add_ps(sum, v);
+    }
+    _mm_storeu_ps(out, sum);
+}
+
+const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2, 0, tl_qg_unpack_avx2, dot_b32, dot_k};
