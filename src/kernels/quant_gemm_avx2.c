@@ -116,17 +116,26 @@ static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, floa
         da[j] = a->d + (size_t)(4 * g + j) * nb;
     }
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    /* the 4 tokens spelled out: an array of accumulators is kept in memory by the compiler */
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     for (int64_t i = 0; i < nb; i++) {
         __m256i W = _mm256_loadu_si256((const __m256i *)(w + 32 * i)), aW = _mm256_sign_epi8(W, W);
-        for (int j = 0; j < 4; j++) {
-            __m256i X = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x[j] + 32 * i)), W);
-            __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(aW, X), ones);
-            acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da[j][i]), _mm256_cvtepi32_ps(I), acc[j]);
-        }
+#define QG_STEP(acc, j)                                                                                          \
+    do {                                                                                                         \
+        __m256i X = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x[j] + 32 * i)), W);                   \
+        __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(aW, X), ones);                                        \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da[j][i]), _mm256_cvtepi32_ps(I), acc);                     \
+    } while (0)
+        QG_STEP(acc0, 0);
+        QG_STEP(acc1, 1);
+        QG_STEP(acc2, 2);
+        QG_STEP(acc3, 3);
+#undef QG_STEP
     }
-    for (int j = 0; j < 4; j++)
-        out[j] = hsum_ps(acc[j]);
+    out[0] = hsum_ps(acc0);
+    out[1] = hsum_ps(acc1);
+    out[2] = hsum_ps(acc2);
+    out[3] = hsum_ps(acc3);
 }
 
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
@@ -140,24 +149,28 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     const int q6 = t->type == TL_Q6_K;
     __m128 sum = _mm_setzero_ps();
     for (int64_t i = 0; i < nsb; i++) {
-        __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                          _mm256_setzero_si256()};
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         const uint8_t *wb = w + TL_QK * i;
         const int16_t *sb = sc + 16 * i;
+        const int8_t *x0 = x[0] + TL_QK * i, *x1 = x[1] + TL_QK * i, *x2 = x[2] + TL_QK * i, *x3 = x[3] + TL_QK * i;
         for (int c = 0; c < 8; c++) { /* 32 values: groups 2c, 2c + 1 */
             __m256i W = _mm256_loadu_si256((const __m256i *)(wb + 32 * c));
             __m256i S = _mm256_set_m128i(_mm_set1_epi16(sb[2 * c + 1]), _mm_set1_epi16(sb[2 * c]));
-            for (int j = 0; j < 4; j++) {
-                __m256i X = _mm256_loadu_si256((const __m256i *)(x[j] + TL_QK * i + 32 * c));
-                acc[j] = _mm256_add_epi32(acc[j], _mm256_madd_epi16(_mm256_maddubs_epi16(W, X), S));
-            }
+#define QG_STEP(acc, xp)                                                                                         \
+    acc = _mm256_add_epi32(                                                                                      \
+        acc, _mm256_madd_epi16(_mm256_maddubs_epi16(W, _mm256_loadu_si256((const __m256i *)((xp) + 32 * c))), S))
+            QG_STEP(acc0, x0);
+            QG_STEP(acc1, x1);
+            QG_STEP(acc2, x2);
+            QG_STEP(acc3, x3);
+#undef QG_STEP
         }
         __m256i MN = _mm256_loadu_si256((const __m256i *)(mn + 16 * i));
         const int16_t *bs = a->bs + ((size_t)g * nsb + i) * 64;
         __m256i m[4];
         for (int j = 0; j < 4; j++)
             m[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * j)), MN);
-        __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc[0], acc[1]), _mm256_hadd_epi32(acc[2], acc[3]));
+        __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc0, acc1), _mm256_hadd_epi32(acc2, acc3));
         __m256i mm = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
         __m128i si = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
         __m128i sm = _mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1));

@@ -35,18 +35,25 @@ static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, floa
         da[j] = a->d + (size_t)(4 * g + j) * nb;
     }
     const __m512i c128 = _mm512_set1_epi8((char)0x80);
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
     int64_t i = 0;
     for (; i + 1 < nb; i += 2) {
         __m512i W = _mm512_loadu_si512((const void *)(w + 32 * i));
         __m512i nc = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_dpbusd_epi32(_mm512_setzero_si512(), c128, W));
         __m512 dwv = _mm512_mask_mov_ps(_mm512_set1_ps(dw[i]), 0xFF00, _mm512_set1_ps(dw[i + 1]));
-        for (int j = 0; j < 4; j++) {
-            __m512i X = _mm512_dpbusd_epi32(nc, _mm512_loadu_si512((const void *)(x[j] + 32 * i)), W);
-            __m512 dav = _mm512_mask_mov_ps(_mm512_set1_ps(da[j][i]), 0xFF00, _mm512_set1_ps(da[j][i + 1]));
-            acc[j] = _mm512_fmadd_ps(_mm512_mul_ps(dwv, dav), _mm512_cvtepi32_ps(X), acc[j]);
-        }
+#define QG_STEP(acc, j)                                                                                          \
+    do {                                                                                                         \
+        __m512i X = _mm512_dpbusd_epi32(nc, _mm512_loadu_si512((const void *)(x[j] + 32 * i)), W);               \
+        __m512 dav = _mm512_mask_mov_ps(_mm512_set1_ps(da[j][i]), 0xFF00, _mm512_set1_ps(da[j][i + 1]));         \
+        acc = _mm512_fmadd_ps(_mm512_mul_ps(dwv, dav), _mm512_cvtepi32_ps(X), acc);                              \
+    } while (0)
+        QG_STEP(acc0, 0);
+        QG_STEP(acc1, 1);
+        QG_STEP(acc2, 2);
+        QG_STEP(acc3, 3);
+#undef QG_STEP
     }
+    __m512 acc[4] = {acc0, acc1, acc2, acc3};
     __m256 tail[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     if (i < nb) { /* an odd last block */
         __m256i W = _mm256_loadu_si256((const __m256i *)(w + 32 * i));
@@ -77,17 +84,21 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     const __m512i sel_m = _mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 14, 10, 6, 2);
     __m128 sum = _mm_setzero_ps();
     for (int64_t i = 0; i < nsb; i++) {
-        __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                          _mm512_setzero_si512()};
+        /* the 4 tokens spelled out: an array of accumulators is kept in memory by the compiler */
+        __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         const uint8_t *wb = w + TL_QK * i;
+        const int8_t *x0 = x[0] + TL_QK * i, *x1 = x[1] + TL_QK * i, *x2 = x[2] + TL_QK * i, *x3 = x[3] + TL_QK * i;
         const __m512i SC = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(sc + 16 * i)));
         for (int c = 0; c < 4; c++) {
             __m512i W = _mm512_loadu_si512((const void *)(wb + 64 * c));
             __m512i S = _mm512_permutexvar_epi16(_mm512_add_epi16(idx, _mm512_set1_epi16((short)(4 * c))), SC);
-            for (int j = 0; j < 4; j++) {
-                __m512i X = _mm512_loadu_si512((const void *)(x[j] + TL_QK * i + 64 * c));
-                acc[j] = _mm512_dpwssd_epi32(acc[j], _mm512_maddubs_epi16(W, X), S);
-            }
+#define QG_STEP(acc, xp) \
+    acc = _mm512_dpwssd_epi32(acc, _mm512_maddubs_epi16(W, _mm512_loadu_si512((const void *)((xp) + 64 * c))), S)
+            QG_STEP(acc0, x0);
+            QG_STEP(acc1, x1);
+            QG_STEP(acc2, x2);
+            QG_STEP(acc3, x3);
+#undef QG_STEP
         }
         /* offset terms: [t0 (8 lanes) | t1 (8)] and [t2 | t3] -> 4 lanes per token */
         const __m512i MN = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(mn + 16 * i)));
@@ -97,10 +108,10 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
         __m512i M = _mm512_add_epi32(_mm512_shuffle_i32x4(M01, M23, _MM_SHUFFLE(2, 0, 2, 0)),
                                      _mm512_shuffle_i32x4(M01, M23, _MM_SHUFFLE(3, 1, 3, 1)));
         /* the 4 tokens' 16 lanes -> 4 lanes each, token j in 128-bit granule j */
-        __m512i A = _mm512_add_epi32(_mm512_shuffle_i32x4(acc[0], acc[1], _MM_SHUFFLE(1, 0, 1, 0)),
-                                     _mm512_shuffle_i32x4(acc[0], acc[1], _MM_SHUFFLE(3, 2, 3, 2)));
-        __m512i B = _mm512_add_epi32(_mm512_shuffle_i32x4(acc[2], acc[3], _MM_SHUFFLE(1, 0, 1, 0)),
-                                     _mm512_shuffle_i32x4(acc[2], acc[3], _MM_SHUFFLE(3, 2, 3, 2)));
+        __m512i A = _mm512_add_epi32(_mm512_shuffle_i32x4(acc0, acc1, _MM_SHUFFLE(1, 0, 1, 0)),
+                                     _mm512_shuffle_i32x4(acc0, acc1, _MM_SHUFFLE(3, 2, 3, 2)));
+        __m512i B = _mm512_add_epi32(_mm512_shuffle_i32x4(acc2, acc3, _MM_SHUFFLE(1, 0, 1, 0)),
+                                     _mm512_shuffle_i32x4(acc2, acc3, _MM_SHUFFLE(3, 2, 3, 2)));
         __m512i S = _mm512_add_epi32(_mm512_shuffle_i32x4(A, B, _MM_SHUFFLE(2, 0, 2, 0)),
                                      _mm512_shuffle_i32x4(A, B, _MM_SHUFFLE(3, 1, 3, 1)));
         /* per granule [S0+S2, S1+S3, M0+M2, M1+M3], then pairs: lane 0 = sum S, lane 2 = sum M */
