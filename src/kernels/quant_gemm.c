@@ -16,7 +16,7 @@ int tl_qgemm_supported(uint32_t type) {
 }
 
 size_t tl_qgemm_scratch(int T, int64_t cols) {
-    size_t TP = (size_t)(T + 3) / 4 * 4, k = (size_t)cols;
+    size_t TP = (size_t)(T + 15) / 16 * 16, k = (size_t)cols; /* the widest group: 16 */
     return QG_ALIGN(TP * k) + QG_ALIGN(TP * (k / 32) * sizeof(float)) + QG_ALIGN(TP * (k / 16) * sizeof(int16_t)) +
            64;
 }
@@ -28,6 +28,7 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
     if (!tl_qg_is_k(t->type)) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
         float *d = t->d + (size_t)r * (k / 32);
+        int32_t *ws = t->ws + (size_t)r * (k / 32);
         for (int64_t i = 0; i < k / 32; i++, q += 32) {
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
@@ -41,6 +42,10 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
                 }
                 d[i] = tl_f16_to_f32(b->d);
             }
+            int sum = 0;
+            for (int j = 0; j < 32; j++)
+                sum += q[j];
+            ws[i] = sum;
         }
         return;
     }
@@ -97,7 +102,7 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
 
 /* ---- portable dot kernels: the arithmetic of qmatmul.c's dot_* ------------------ */
 
-static void dot_b32_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+static void dot_b32_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
     const int64_t k = t->k, nb = k / 32;
     const int8_t *w = (const int8_t *)t->q + (size_t)r * k;
     const float *dw = t->d + (size_t)r * nb;
@@ -116,7 +121,7 @@ static void dot_b32_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, in
     }
 }
 
-static void dot_k_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+static void dot_k_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
     const int64_t k = t->k, nsb = k / TL_QK;
     const uint8_t *w = t->q + (size_t)r * k;
     const int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
@@ -143,7 +148,7 @@ static void dot_k_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int 
     }
 }
 
-const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE, 0, unpack_portable, dot_b32_portable, dot_k_portable};
+const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE, 0, 4, unpack_portable, dot_b32_portable, dot_k_portable};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -161,10 +166,12 @@ const tl_qgemm_kernels *tl_qgemm_get(void) {
 
 /* ---- activation packing --------------------------------------------------------- */
 
-static void pack_layout(tl_qg_acts *a, int T, int64_t k, void *scratch) {
+static void pack_layout(const tl_qgemm_kernels *kt, tl_qg_acts *a, int T, int64_t k, void *scratch) {
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     a->T = T;
-    a->TP = (T + 3) / 4 * 4;
+    a->group = kt->group;
+    a->interleaved = kt->group == 16;
+    a->TP = (T + a->group - 1) / a->group * a->group;
     a->k = k;
     a->qs = (int8_t *)p;
     p += QG_ALIGN((size_t)a->TP * k);
@@ -176,19 +183,24 @@ static void pack_layout(tl_qg_acts *a, int T, int64_t k, void *scratch) {
 /* token tok (< TP) of x[T, k] into the pack; padding tokens are zeros */
 static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, tl_qg_acts *a, int tok) {
     const int64_t k = a->k;
-    int8_t *qs = a->qs + (size_t)tok * k;
     const float *xr = x + (size_t)tok * k;
-    const int real = tok < a->T;
+    const int real = tok < a->T, G = a->group, g = tok / G, j = tok % G;
+    /* where value kk of this token goes */
+    int8_t *rowq = a->interleaved ? a->qs + (size_t)g * k * 16 + 4 * j : a->qs + (size_t)tok * k;
+#define QG_AT(kk) (a->interleaved ? rowq + ((kk) / 4) * 64 + (kk) % 4 : rowq + (kk))
     if (kquant) {
         const int64_t nsb = k / TL_QK;
-        const int g = tok / 4, j = tok % 4;
         for (int64_t i = 0; i < nsb; i++) {
             tl_block_q8_K b;
             if (real) tl_quantize_q8_K(xr + TL_QK * i, &b, TL_QK);
             else memset(&b, 0, sizeof b);
-            memcpy(qs + TL_QK * i, b.qs, TL_QK);
-            a->d[((size_t)g * nsb + i) * 4 + j] = b.d;
-            memcpy(a->bs + (((size_t)g * nsb + i) * 4 + j) * 16, b.bsums, sizeof b.bsums);
+            for (int l = 0; l < TL_QK; l++)
+                *QG_AT(TL_QK * i + l) = b.qs[l];
+            a->d[((size_t)g * nsb + i) * G + j] = b.d;
+            int16_t *bs = a->bs + ((size_t)g * nsb + i) * 16 * G;
+            for (int q = 0; q < 16; q++)
+                if (a->interleaved) bs[((q / 2) * 16 + j) * 2 + q % 2] = b.bsums[q];
+                else bs[j * 16 + q] = b.bsums[q];
         }
     } else {
         const int64_t nb = k / 32;
@@ -197,17 +209,19 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
             if (real) tl_quantize_a32(xr + 32 * i, &b, 32);
             else memset(&b, 0, sizeof b);
             for (int l = 0; l < 32; l++)
-                qs[32 * i + l] = kt->acts_u8 ? (int8_t)(uint8_t)(b.qs[l] + 128) : b.qs[l];
-            a->d[(size_t)tok * nb + i] = b.d;
+                *QG_AT(32 * i + l) = kt->acts_u8 ? (int8_t)(uint8_t)(b.qs[l] + 128) : b.qs[l];
+            if (a->interleaved) a->d[((size_t)g * nb + i) * 16 + j] = b.d;
+            else a->d[(size_t)tok * nb + i] = b.d;
         }
     }
+#undef QG_AT
 }
 
 /* ---- the driver ----------------------------------------------------------------- */
 
 /* bytes of one canonical row of k values */
 static size_t tile_row_bytes(int kquant, int64_t k) {
-    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8 : (size_t)k + (size_t)(k / 32) * 4;
+    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8 : (size_t)k + (size_t)(k / 32) * 8;
 }
 
 static void tile_layout(tl_qg_tile *t, uint32_t type, int64_t k, int rows, uint8_t *buf) {
@@ -225,9 +239,12 @@ static void tile_layout(tl_qg_tile *t, uint32_t type, int64_t k, int rows, uint8
         t->d = (float *)p;
         p += QG_ALIGN((size_t)rows * (k / TL_QK) * 4);
         t->dmin = (float *)p;
+        t->ws = NULL;
     } else {
         t->sc = t->mn = NULL;
         t->d = (float *)p;
+        p += QG_ALIGN((size_t)rows * (k / 32) * 4);
+        t->ws = (int32_t *)p;
         t->dmin = NULL;
     }
 }
@@ -261,8 +278,8 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
         total += Ws[i]->rows;
     }
     tl_qg_acts a;
-    pack_layout(&a, T, k, scratch);
-    const int G = a.TP / 4;
+    pack_layout(kt, &a, T, k, scratch);
+    const int G = a.TP / a.group;
     int nt = tl_kernel_threads(total * k * T);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -285,11 +302,11 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
             const int64_t O = W->rows;
             for (int g = 0; g < G; g++)
                 for (int r = 0; r < rows; r++) {
-                    float o4[4];
-                    if (kquant) kt->dot_k(&t, r, &a, g, o4);
-                    else kt->dot_b32(&t, r, &a, g, o4);
-                    for (int jj = 0; jj < 4 && 4 * g + jj < T; jj++)
-                        out[(size_t)(4 * g + jj) * O + row0 + r] = o4[jj];
+                    float o[16];
+                    if (kquant) kt->dot_k(&t, r, &a, g, o);
+                    else kt->dot_b32(&t, r, &a, g, o);
+                    for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)
+                        out[(size_t)(a.group * g + jj) * O + row0 + r] = o[jj];
                 }
         }
     }

@@ -34,13 +34,19 @@
 /* the canonical tile of unpacked weight rows lives on each thread's stack: this many bytes */
 #define TL_QGEMM_TILE_BYTES (96 * 1024)
 
-/* Packed activations of T tokens (TP = T rounded up to 4, padding rows zero). */
+/* Packed activations of T tokens in groups of `group` tokens (TP = T rounded up to a whole group,
+ * padding tokens zero). Two layouts, chosen by the kernel table:
+ *   rows (group 4):   qs [TP][k]; d 32-value types [TP][k/32], K-quants [TP/4][k/256][4];
+ *                     bs [TP/4][k/256][4][16] sums of 16 values;
+ *   interleaved (16): qs [TP/16][k/4][16][4] (4 consecutive values of each of 16 tokens side by side,
+ *                     so that one vector holds 16 tokens); d [TP/16][k/32 or k/256][16];
+ *                     bs [TP/16][k/256][8][16][2] (sums of groups 2p and 2p+1 of each token). */
 typedef struct {
-    int T, TP;
+    int T, TP, group, interleaved;
     int64_t k;
-    int8_t *qs;    /* [TP][k] int8 values (u8 = value + 128 when the table asks for it) */
-    float *d;      /* 32-value types: [TP][k / 32]; K-quants: [TP / 4][k / 256][4] */
-    int16_t *bs;   /* K-quants: [TP / 4][k / 256][4][16] sums of 16 values; else NULL */
+    int8_t *qs;    /* int8 values (u8 = value + 128 when the table asks for it) */
+    float *d;
+    int16_t *bs;   /* K-quants only */
 } tl_qg_acts;
 
 /* Canonical weight rows of one tile (rows r < n of one matrix). */
@@ -53,17 +59,19 @@ typedef struct {
     int16_t *mn;  /* K-quants: [n][k / 16] */
     float *d;     /* [n][k / 32] (32-value types) or [n][k / 256] */
     float *dmin;  /* K-quants: [n][k / 256] */
+    int32_t *ws;  /* 32-value types: [n][k / 32] sums of each block's values */
 } tl_qg_tile;
 
 /* One ISA's kernels. */
 typedef struct {
     int isa;      /* tl_isa */
     int acts_u8;  /* the 32-value kernels want activations as unsigned value + 128 */
+    int group;    /* tokens per dot call: 4 (rows layout) or 16 (interleaved layout) */
     /* unpack weight row `row` (k values of `type`) into row r of the tile */
     void (*unpack)(const uint8_t *row, tl_qg_tile *t, int r);
-    /* out[j] = (canonical row r) . (token 4 * g + j), j < 4 */
-    void (*dot_b32)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]);
-    void (*dot_k)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]);
+    /* out[j] = (canonical row r) . (token group * g + j), j < group */
+    void (*dot_b32)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
+    void (*dot_k)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;
 
 extern const tl_qgemm_kernels tl_qgemm_portable;

@@ -25,6 +25,8 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     if (t->type == TL_Q8_0 || t->type == TL_Q4_0) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
         float *d = t->d + (size_t)r * (k / 32);
+        int32_t *ws = t->ws + (size_t)r * (k / 32);
+        const __m256i flip = _mm256_set1_epi8((char)0x80);
         for (int64_t i = 0; i < k / 32; i++, q += 32) {
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
@@ -37,6 +39,11 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
                 _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(8)));
                 d[i] = h2f(b->d);
             }
+            /* sum of the 32 signed values: byte sums of (q + 128), less 32 x 128 */
+            __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), flip),
+                                          _mm256_setzero_si256());
+            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+            ws[i] = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
         }
         return;
     }
@@ -105,7 +112,7 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
     const int64_t k = t->k, nb = k / 32;
     const int8_t *w = (const int8_t *)t->q + (size_t)r * k;
     const float *dw = t->d + (size_t)r * nb;
@@ -138,7 +145,7 @@ static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, floa
     out[3] = hsum_ps(acc3);
 }
 
-static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float out[4]) {
+static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
     const int64_t k = t->k, nsb = k / TL_QK;
     const uint8_t *w = t->q + (size_t)r * k;
     const int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
@@ -184,4 +191,4 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2, 0, tl_qg_unpack_avx2, dot_b32, dot_k};
+const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2, 0, 4, tl_qg_unpack_avx2, dot_b32, dot_k};
