@@ -34,9 +34,13 @@ static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, floa
     const float *da = a->d + (size_t)g * nb * 16;
     __m512 sum = _mm512_setzero_ps();
     for (int64_t i = 0; i < nb; i++, w += 32, x += 512) {
-        __m512i s = _mm512_set1_epi32(-128 * ws[i]);
-        for (int q = 0; q < 8; q++)
-            s = _mm512_dpbusd_epi32(s, _mm512_loadu_si512((const void *)(x + 64 * q)), bcast4(w + 4 * q));
+        /* two independent chains of vpdpbusd */
+        __m512i s0 = _mm512_set1_epi32(-128 * ws[i]), s1 = _mm512_setzero_si512();
+        for (int q = 0; q < 8; q += 2) {
+            s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512((const void *)(x + 64 * q)), bcast4(w + 4 * q));
+            s1 = _mm512_dpbusd_epi32(s1, _mm512_loadu_si512((const void *)(x + 64 * q + 64)), bcast4(w + 4 * q + 4));
+        }
+        __m512i s = _mm512_add_epi32(s0, s1);
         __m512 scale = _mm512_mul_ps(_mm512_set1_ps(dw[i]), _mm512_loadu_ps(da + 16 * i));
         sum = _mm512_add_ps(sum, _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale));
     }
@@ -54,19 +58,21 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     const int q6 = t->type == TL_Q6_K;
     __m512 sum = _mm512_setzero_ps();
     for (int64_t i = 0; i < nsb; i++, w += TL_QK, x += 16 * TL_QK, sc += 16, mn += 16, bs += 256) {
-        __m512i acc = _mm512_setzero_si512(), accm = _mm512_setzero_si512();
-        for (int q = 0; q < 16; q++) { /* a group of 16 values: one scale */
-            const __m512i S = _mm512_set1_epi16(sc[q]);
+        /* four independent accumulators: one chain of vpdpwssd would wait on its latency */
+        __m512i acc0 = _mm512_setzero_si512(), acc1 = acc0, acc2 = acc0, acc3 = acc0, accm = acc0;
+        for (int q = 0; q < 16; q += 2) { /* two groups of 16 values, one scale each */
+            const __m512i S0 = _mm512_set1_epi16(sc[q]), S1 = _mm512_set1_epi16(sc[q + 1]);
             const uint8_t *wq = w + 16 * q;
             const int8_t *xq = x + 256 * q;
-            __m512i p0 = _mm512_maddubs_epi16(bcast4(wq), _mm512_loadu_si512((const void *)xq));
-            __m512i p1 = _mm512_maddubs_epi16(bcast4(wq + 4), _mm512_loadu_si512((const void *)(xq + 64)));
-            __m512i p2 = _mm512_maddubs_epi16(bcast4(wq + 8), _mm512_loadu_si512((const void *)(xq + 128)));
-            __m512i p3 = _mm512_maddubs_epi16(bcast4(wq + 12), _mm512_loadu_si512((const void *)(xq + 192)));
+#define QG_P(j) _mm512_maddubs_epi16(bcast4(wq + 4 * (j)), _mm512_loadu_si512((const void *)(xq + 64 * (j))))
             /* two pairs of pair sums still fit int16: |p0 + p1| <= 4 x 63 x 127 */
-            acc = _mm512_dpwssd_epi32(acc, _mm512_add_epi16(p0, p1), S);
-            acc = _mm512_dpwssd_epi32(acc, _mm512_add_epi16(p2, p3), S);
+            acc0 = _mm512_dpwssd_epi32(acc0, _mm512_add_epi16(QG_P(0), QG_P(1)), S0);
+            acc1 = _mm512_dpwssd_epi32(acc1, _mm512_add_epi16(QG_P(2), QG_P(3)), S0);
+            acc2 = _mm512_dpwssd_epi32(acc2, _mm512_add_epi16(QG_P(4), QG_P(5)), S1);
+            acc3 = _mm512_dpwssd_epi32(acc3, _mm512_add_epi16(QG_P(6), QG_P(7)), S1);
+#undef QG_P
         }
+        __m512i acc = _mm512_add_epi32(_mm512_add_epi32(acc0, acc1), _mm512_add_epi32(acc2, acc3));
         for (int p = 0; p < 8; p++) /* offsets: groups 2p, 2p + 1 of 16 tokens */
             accm = _mm512_dpwssd_epi32(accm, _mm512_loadu_si512((const void *)(bs + 32 * p)), bcast4(mn + 2 * p));
         __m512 adv = _mm512_loadu_ps(ad + 16 * i), v;
