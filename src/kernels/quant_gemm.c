@@ -148,7 +148,12 @@ static void dot_k_portable(const tl_qg_tile *t, int r, const tl_qg_acts *a, int 
     }
 }
 
-const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE, 0, 4, unpack_portable, dot_b32_portable, dot_k_portable};
+static void quant_a32_portable(const float *x, tl_block_a32 *y) { tl_quantize_a32(x, y, 32); }
+static void quant_k_portable(const float *x, tl_block_q8_K *y) { tl_quantize_q8_K(x, y, TL_QK); }
+
+const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE,    0,                4,
+                                            quant_a32_portable, quant_k_portable, unpack_portable,
+                                            dot_b32_portable,   dot_k_portable};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -192,7 +197,7 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
         const int64_t nsb = k / TL_QK;
         for (int64_t i = 0; i < nsb; i++) {
             tl_block_q8_K b;
-            if (real) tl_quantize_q8_K(xr + TL_QK * i, &b, TL_QK);
+            if (real) kt->quant_k(xr + TL_QK * i, &b);
             else memset(&b, 0, sizeof b);
             for (int l = 0; l < TL_QK; l++)
                 *QG_AT(TL_QK * i + l) = b.qs[l];
@@ -206,7 +211,7 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
         const int64_t nb = k / 32;
         for (int64_t i = 0; i < nb; i++) {
             tl_block_a32 b;
-            if (real) tl_quantize_a32(xr + 32 * i, &b, 32);
+            if (real) kt->quant_a32(xr + 32 * i, &b);
             else memset(&b, 0, sizeof b);
             for (int l = 0; l < 32; l++)
                 *QG_AT(32 * i + l) = kt->acts_u8 ? (int8_t)(uint8_t)(b.qs[l] + 128) : b.qs[l];
@@ -300,7 +305,19 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
                 kt->unpack(W->data + (size_t)(row0 + r) * W->row_bytes, &t, r);
             float *out = outs[i];
             const int64_t O = W->rows;
-            for (int g = 0; g < G; g++)
+            /* the next tile's weights, fetched from memory while this one computes: a share per group */
+            const uint8_t *next = NULL;
+            size_t next_len = 0;
+            if (j + 1 < tiles) {
+                int64_t row1 = 0;
+                int i1 = tile_at(n, Ws, RT, j + 1, &row1);
+                int64_t rows1 = Ws[i1]->rows - row1 < RT ? Ws[i1]->rows - row1 : RT;
+                next = Ws[i1]->data + (size_t)row1 * Ws[i1]->row_bytes;
+                next_len = (size_t)rows1 * Ws[i1]->row_bytes;
+            }
+            for (int g = 0; g < G; g++) {
+                for (size_t at = next_len * g / G; next && at < next_len * (g + 1) / G; at += 64)
+                    __builtin_prefetch(next + at, 0, 2);
                 for (int r = 0; r < rows; r++) {
                     float o[16];
                     if (kquant) kt->dot_k(&t, r, &a, g, o);
@@ -308,6 +325,7 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
                     for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)
                         out[(size_t)(a.group * g + jj) * O + row0 + r] = o[jj];
                 }
+            }
         }
     }
     return 0;

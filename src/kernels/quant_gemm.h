@@ -67,6 +67,9 @@ typedef struct {
     int isa;      /* tl_isa */
     int acts_u8;  /* the 32-value kernels want activations as unsigned value + 128 */
     int group;    /* tokens per dot call: 4 (rows layout) or 16 (interleaved layout) */
+    /* one block of activations, bit-identical to tl_quantize_a32 (32 values) / tl_quantize_q8_K (256) */
+    void (*quant_a32)(const float *x, tl_block_a32 *y);
+    void (*quant_k)(const float *x, tl_block_q8_K *y);
     /* unpack weight row `row` (k values of `type`) into row r of the tile */
     void (*unpack)(const uint8_t *row, tl_qg_tile *t, int r);
     /* out[j] = (canonical row r) . (token group * g + j), j < group */

@@ -16,6 +16,8 @@
 #include "quant_x86.h"
 
 void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r);
+void tl_qg_quant_a32_avx2(const float *x, tl_block_a32 *y);
+void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y);
 
 static inline float h2f(uint16_t h) { return _cvtsh_ss(h); } /* exact, as tl_f16_to_f32 */
 
@@ -105,6 +107,88 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     }
 }
 
+/* ---- activation quantizers: tl_quantize_a32 / tl_quantize_q8_K's operations on 8 lanes ---- */
+
+static inline float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* 32 int32 (4 vectors) -> 32 int8 in order (values already within int8) */
+static inline __m256i pack_i8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i v = _mm256_packs_epi16(ab, cd);
+    return _mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+void tl_qg_quant_a32_avx2(const float *x, tl_block_a32 *y) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 v[4], m = _mm256_setzero_ps();
+    for (int j = 0; j < 4; j++) {
+        v[j] = _mm256_loadu_ps(x + 8 * j);
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, v[j]));
+    }
+    const float amax = hmax_ps(m), d = amax / 127, id = d ? 1.0f / d : 0.0f;
+    __m256i q[4], sum = _mm256_setzero_si256();
+    for (int j = 0; j < 4; j++) { /* roundf: truncate, then away from zero when the rest is >= 1/2 */
+        __m256 p = _mm256_mul_ps(v[j], _mm256_set1_ps(id));
+        __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __m256 half = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(p, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+        __m256 one = _mm256_or_ps(_mm256_and_ps(p, sign), _mm256_set1_ps(1.0f));
+        q[j] = _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(half, one)));
+        sum = _mm256_add_epi32(sum, q[j]);
+    }
+    _mm256_storeu_si256((__m256i *)y->qs, pack_i8(q[0], q[1], q[2], q[3]));
+    y->d = d;
+    y->sum = hsum_epi32(sum);
+}
+
+void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 m = _mm256_setzero_ps();
+    for (int j = 0; j < TL_QK; j += 8)
+        m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)));
+    const float amax = hmax_ps(m);
+    if (!amax) {
+        memset(y, 0, sizeof *y);
+        return;
+    }
+    int at = -1; /* the first value of largest magnitude, with its sign, as the reference takes it */
+    for (int j = 0; j < TL_QK && at < 0; j += 8) {
+        int mask = _mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + j)), _mm256_set1_ps(amax), _CMP_EQ_OQ));
+        if (mask) at = j + __builtin_ctz((unsigned)mask);
+    }
+    if (at < 0) { /* NaNs: the reference decides */
+        tl_quantize_q8_K(x, y, TL_QK);
+        return;
+    }
+    const float iscale = -127.f / x[at];
+    const __m256 is = _mm256_set1_ps(iscale), magic = _mm256_set1_ps(12582912.f);
+    const __m256i mant = _mm256_set1_epi32(0x007fffff), off = _mm256_set1_epi32(0x00400000),
+                  top = _mm256_set1_epi32(127);
+    for (int j = 0; j < TL_QK; j += 32) {
+        __m256i q[4];
+        for (int l = 0; l < 4; l++) { /* nearest_int(iscale * x), capped at 127 */
+            __m256 v = _mm256_add_ps(_mm256_mul_ps(is, _mm256_loadu_ps(x + j + 8 * l)), magic);
+            q[l] = _mm256_min_epi32(_mm256_sub_epi32(_mm256_and_si256(_mm256_castps_si256(v), mant), off), top);
+        }
+        y->bsums[j / 16] = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+        y->bsums[j / 16 + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+        _mm256_storeu_si256((__m256i *)(y->qs + j), pack_i8(q[0], q[1], q[2], q[3]));
+    }
+    y->d = 1 / iscale;
+}
+
 static inline float hsum_ps(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -191,4 +275,5 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2, 0, 4, tl_qg_unpack_avx2, dot_b32, dot_k};
+const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,    tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
+                                        tl_qg_unpack_avx2, dot_b32, dot_k};

@@ -18,6 +18,8 @@
 #include "quant_gemm.h"
 
 void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r);
+void tl_qg_quant_a32_avx2(const float *x, tl_block_a32 *y);
+void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y);
 
 static inline __m512i bcast4(const void *p) { /* 4 bytes to every 32-bit lane */
     int32_t v;
@@ -85,4 +87,5 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm512_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_vnni512 = {TL_ISA_AVX512, 1, 16, tl_qg_unpack_avx2, dot_b32, dot_k};
+const tl_qgemm_kernels tl_qgemm_vnni512 = {TL_ISA_AVX512,      1,       16, tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
+                                           tl_qg_unpack_avx2, dot_b32, dot_k};

@@ -7,6 +7,7 @@
  *   - K-quants: bit-identical to the portable per-row kernel on every table;
  *   - Q8_0 / Q4_0: the portable and AVX-512 VNNI tables bit-identical; the AVX2 table (float
  *     lanes) within 2e-6 x sum|w a| of it;
+ *   - each table's activation quantizers are bit-identical to the reference ones;
  *   - a _multi call equals one call per matrix, 1 and 2 threads give the same bits, and
  *     tl_qmatmul routes T >= TL_QGEMM_MIN_T to the batched kernel. */
 #include <math.h>
@@ -184,8 +185,48 @@ static void test_multi(uint32_t type, int k) {
     tl_free_aligned(scratch);
 }
 
+/* each table's activation quantizers against tl_quantize_a32 / tl_quantize_q8_K, bit for bit, on
+ * normal rows, rows with an outlier, rows whose scaled values sit exactly on rounding ties, and zeros */
+static void test_act_quant(void) {
+    tl_rng rng;
+    tl_rng_seed(&rng, 5);
+    float x[TL_QK];
+    for (int isa = TL_ISA_PORTABLE; isa <= (int)tl_cpu_isa(); isa++) {
+        const tl_qgemm_kernels *kt = tl_qgemm_for(isa);
+        size_t bad = 0;
+        for (int trial = 0; trial < 200; trial++) {
+            int kind = trial % 4;
+            for (int i = 0; i < TL_QK; i++) {
+                if (kind == 0) x[i] = tl_rng_normal(&rng);
+                else if (kind == 1) x[i] = tl_rng_normal(&rng) * (i == trial % TL_QK ? 50.0f : 0.01f);
+                else if (kind == 2) x[i] = 0.5f * (float)((int)tl_rng_below(&rng, 255) - 127); /* halves */
+                else x[i] = 0.0f;
+            }
+            if (kind == 2) { /* scales of exactly 1: amax 127 (a32), max -127 (q8_K) on the first block */
+                x[5] = 127.0f;
+                x[9] = -127.0f;
+                x[3] = -127.0f;
+            }
+            tl_block_q8_K kr, kg;
+            tl_quantize_q8_K(x, &kr, TL_QK);
+            kt->quant_k(x, &kg);
+            bad += memcmp(&kr, &kg, sizeof kr) != 0;
+            for (int b = 0; b < TL_QK / 32; b++) {
+                tl_block_a32 ar, ag;
+                tl_quantize_a32(x + 32 * b, &ar, 32);
+                kt->quant_a32(x + 32 * b, &ag);
+                bad += memcmp(&ar, &ag, sizeof ar) != 0;
+            }
+        }
+        CHECK(bad == 0, "isa %s: %zu activation blocks differ from the reference quantizers", tl_isa_name(isa), bad);
+        printf("activation quantizers, %s table: 200 x (1 q8_K + 8 a32) blocks bit-identical: %s\n",
+               tl_isa_name(kt->isa), bad ? "NO" : "yes");
+    }
+}
+
 int main(void) {
     printf("cpu table: %s\n", tl_qgemm_get() == &tl_qgemm_vnni512 ? "avx512vnni" : tl_isa_name(tl_cpu_isa()));
+    test_act_quant();
     test_type(TL_Q8_0, 288); /* 9 blocks: an odd tail for the two-block VNNI step */
     test_type(TL_Q8_0, 1024);
     test_type(TL_Q4_0, 288);
