@@ -12,7 +12,8 @@
 #define QG_ALIGN(n) (((size_t)(n) + 63) & ~(size_t)63)
 
 int tl_qgemm_supported(uint32_t type) {
-    return type == TL_Q8_0 || type == TL_Q4_0 || type == TL_Q4_K || type == TL_Q5_K || type == TL_Q6_K;
+    return type == TL_Q8_0 || type == TL_Q4_0 || type == TL_Q5_0 || type == TL_Q4_K || type == TL_Q5_K ||
+           type == TL_Q6_K;
 }
 
 size_t tl_qgemm_scratch(int T, int64_t cols) {
@@ -34,11 +35,20 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
                 memcpy(q, b->qs, 32);
                 d[i] = tl_f16_to_f32(b->d);
-            } else {
+            } else if (t->type == TL_Q4_0) {
                 const tl_block_q4_0 *b = (const tl_block_q4_0 *)row + i;
                 for (int j = 0; j < 16; j++) {
                     q[j] = (int8_t)((b->qs[j] & 0xF) - 8);
                     q[j + 16] = (int8_t)((b->qs[j] >> 4) - 8);
+                }
+                d[i] = tl_f16_to_f32(b->d);
+            } else { /* Q5_0: the 5-bit value less 16 */
+                const tl_block_q5_0 *b = (const tl_block_q5_0 *)row + i;
+                uint32_t qh;
+                memcpy(&qh, b->qh, 4);
+                for (int j = 0; j < 16; j++) {
+                    q[j] = (int8_t)(((b->qs[j] & 0xF) | (((qh >> j) << 4) & 0x10)) - 16);
+                    q[j + 16] = (int8_t)(((b->qs[j] >> 4) | ((qh >> (j + 12)) & 0x10)) - 16);
                 }
                 d[i] = tl_f16_to_f32(b->d);
             }

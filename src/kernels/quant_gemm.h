@@ -1,13 +1,14 @@
 /*
  * quant_gemm.h: the batched (prefill) quantized matmul, out[T, O] = x[T, I] @ dequant(W)^T for
- * T > 1 tokens, for Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights (what Q8_0, Q4_K_M and Q5_K_M files hold).
+ * T > 1 tokens, for Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights (what Q8_0, Q4_K_M and Q5_K_M files
+ * hold; Q5_0 is llama.cpp's fallback for rows that are not whole K-quant blocks). Q5_1 keeps the per-row path.
  *
  * How it differs from the per-row dot products of qmatmul.c (which it replaces for T >= TL_QGEMM_MIN_T):
  *   1. the activation rows are quantized once per call exactly as the dot products do (tl_quantize_a32
  *      for the 32-value types, tl_quantize_q8_K for K-quants) and repacked: int8 values contiguous per
  *      token, scales and group sums of 4 tokens side by side;
  *   2. each weight row is unpacked once per call into a canonical form held in cache (a tile of a few
- *      rows): one byte per value in activation order (Q8_0 / Q4_0: signed, q - 8 for Q4_0; K-quants:
+ *      rows): one byte per value in activation order (Q8_0 / Q4_0 / Q5_0: signed, q - 8 for Q4_0, q - 16 for Q5_0; K-quants:
  *      unsigned 0..63 with Q6_K's -32 moved into an offset term), an int16 scale per 16 values and an
  *      int16 offset multiplier per 16 values (Q4_K / Q5_K: the 6-bit min; Q6_K: 32 x scale);
  *   3. a micro-kernel dots one canonical row against 4 token rows with the integer instructions
@@ -84,7 +85,7 @@ extern const tl_qgemm_kernels tl_qgemm_vnni512;
 const tl_qgemm_kernels *tl_qgemm_for(int isa);
 const tl_qgemm_kernels *tl_qgemm_get(void);
 
-/* Does the batched kernel take weights of this type (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)? */
+/* Does the batched kernel take weights of this type (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K)? */
 int tl_qgemm_supported(uint32_t type);
 /* Bytes of scratch for T tokens of `cols` values (64-byte aligned by the caller). */
 size_t tl_qgemm_scratch(int T, int64_t cols);

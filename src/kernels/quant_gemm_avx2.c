@@ -24,7 +24,7 @@ static inline float h2f(uint16_t h) { return _cvtsh_ss(h); } /* exact, as tl_f16
 void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     const int64_t k = t->k;
     const __m256i lo4 = _mm256_set1_epi8(0xF);
-    if (t->type == TL_Q8_0 || t->type == TL_Q4_0) {
+    if (!tl_qg_is_k(t->type)) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
         float *d = t->d + (size_t)r * (k / 32);
         int32_t *ws = t->ws + (size_t)r * (k / 32);
@@ -33,6 +33,19 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
                 _mm256_storeu_si256((__m256i *)q, _mm256_loadu_si256((const __m256i *)b->qs));
+                d[i] = h2f(b->d);
+            } else if (t->type == TL_Q5_0) { /* 5th bits from the 32-bit mask by a byte shuffle */
+                const tl_block_q5_0 *b = (const tl_block_q5_0 *)row + i;
+                uint32_t qh;
+                memcpy(&qh, b->qh, 4);
+                const __m256i shuf = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2,
+                                                      2, 2, 3, 3, 3, 3, 3, 3, 3, 3);
+                const __m256i bit = _mm256_set1_epi64x(0x8040201008040201ll);
+                __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
+                hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit), _mm256_set1_epi8(0x10));
+                __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+                __m256i x = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), hb);
+                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(16)));
                 d[i] = h2f(b->d);
             } else {
                 const tl_block_q4_0 *b = (const tl_block_q4_0 *)row + i;

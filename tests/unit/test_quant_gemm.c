@@ -1,11 +1,11 @@
 /* test_quant_gemm.c: the batched quantized matmul (kernels/quant_gemm.c) against the per-row dot
- * products of the portable table (qmatmul.c), on random blocks of Q8_0, Q4_0, Q4_K, Q5_K and Q6_K
+ * products of the portable table (qmatmul.c), on random blocks of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K
  * (half the rows from the reference quantizer, half random bytes with finite scales, so every
  * nibble, high bit, scale and min occurs), ragged sizes (rows not a multiple of the tile, tokens
  * not a multiple of 4, an odd number of 32-value blocks), on every ISA table the CPU has — the
  * AVX2 table is run on an AVX-512 machine through tl_qgemm_for(TL_ISA_AVX2):
  *   - K-quants: bit-identical to the portable per-row kernel on every table;
- *   - Q8_0 / Q4_0: the portable and AVX-512 VNNI tables bit-identical; the AVX2 table (float
+ *   - Q8_0 / Q4_0 / Q5_0: the portable and AVX-512 VNNI tables bit-identical; the AVX2 table (float
  *     lanes) within 2e-6 x sum|w a| of it;
  *   - each table's activation quantizers are bit-identical to the reference ones;
  *   - a _multi call equals one call per matrix, 1 and 2 threads give the same bits, and
@@ -24,6 +24,7 @@ static const char *type_name(uint32_t t) {
     switch (t) {
     case TL_Q8_0: return "Q8_0";
     case TL_Q4_0: return "Q4_0";
+    case TL_Q5_0: return "Q5_0";
     case TL_Q4_K: return "Q4_K";
     case TL_Q5_K: return "Q5_K";
     case TL_Q6_K: return "Q6_K";
@@ -39,7 +40,7 @@ static uint8_t *random_weights(tl_rng *rng, uint32_t type, int rows, int k) {
     float *f = tl_malloc(sizeof(float) * k);
     for (int r = 0; r < rows; r++) {
         uint8_t *row = w + rb * r;
-        if (r % 2 == 0) {
+        if (r % 2 == 0 && tl_q_can_quantize(type)) {
             for (int i = 0; i < k; i++)
                 f[i] = tl_rng_normal(rng) * 0.05f * (i % 61 == 0 ? 8.0f : 1.0f);
             tl_quantize_row(type, f, row, k);
@@ -231,6 +232,7 @@ int main(void) {
     test_type(TL_Q8_0, 1024);
     test_type(TL_Q4_0, 288);
     test_type(TL_Q4_0, 768);
+    test_type(TL_Q5_0, 288);
     test_type(TL_Q4_K, 768);
     test_type(TL_Q5_K, 512);
     test_type(TL_Q6_K, 768);
