@@ -163,7 +163,7 @@ static void quant_k_portable(const float *x, tl_block_q8_K *y) { tl_quantize_q8_
 
 const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE,    0,                4,
                                             quant_a32_portable, quant_k_portable, unpack_portable,
-                                            dot_b32_portable,   dot_k_portable};
+                                            dot_b32_portable,   dot_k_portable,   NULL};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -328,12 +328,15 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
             for (int g = 0; g < G; g++) {
                 for (size_t at = next_len * g / G; next && at < next_len * (g + 1) / G; at += 64)
                     __builtin_prefetch(next + at, 0, 2);
-                for (int r = 0; r < rows; r++) {
-                    float o[16];
-                    if (kquant) kt->dot_k(&t, r, &a, g, o);
+                for (int r = 0; r < rows;) {
+                    float o[32];
+                    int nr = kquant && kt->dot_k2 && r + 1 < rows ? 2 : 1;
+                    if (nr == 2) kt->dot_k2(&t, r, &a, g, o);
+                    else if (kquant) kt->dot_k(&t, r, &a, g, o);
                     else kt->dot_b32(&t, r, &a, g, o);
-                    for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)
-                        out[(size_t)(a.group * g + jj) * O + row0 + r] = o[jj];
+                    for (int rr = 0; rr < nr; rr++, r++)
+                        for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)
+                            out[(size_t)(a.group * g + jj) * O + row0 + r] = o[rr * a.group + jj];
                 }
             }
         }

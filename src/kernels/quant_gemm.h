@@ -76,6 +76,9 @@ typedef struct {
     /* out[j] = (canonical row r) . (token group * g + j), j < group */
     void (*dot_b32)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
     void (*dot_k)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
+    /* rows r and r + 1 at once (each activation vector loaded once for both; long rows then stream
+     * half as many bytes from L2): out[0..group) row r, out[group..2 group) row r + 1; or NULL */
+    void (*dot_k2)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;
 
 extern const tl_qgemm_kernels tl_qgemm_portable;

@@ -289,4 +289,4 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
 }
 
 const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,    tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
-                                        tl_qg_unpack_avx2, dot_b32, dot_k};
+                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL};
