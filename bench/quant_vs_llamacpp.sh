@@ -19,7 +19,7 @@
 # share of the read bandwidth measured in the same run. `uptime` is printed before and after.
 #
 # Environment: DIR (files; default /tmp/tiller-qbench), SHAPES, TYPES (default f32 Q8_0 Q4_K_M),
-# ROUNDS (3), T (2), P (128), N (64), TOKENIZER (a 32000-token tokenizer.bin; default
+# ROUNDS (3), T (2), P (128), N (64), SPEED_ONLY (1: skip memory and start-up), TOKENIZER (a 32000-token tokenizer.bin; default
 # ../shared/models/llama2-tokenizer/tokenizer.bin).
 set -euo pipefail
 TILLER=${1:?usage: quant_vs_llamacpp.sh TILLER LLAMA_BENCH [LLAMA_QUANTIZE]}
@@ -34,6 +34,9 @@ P=${P:-128}
 N=${N:-64}
 TOKENIZER=${TOKENIZER:-../shared/models/llama2-tokenizer/tokenizer.bin}
 mkdir -p "$DIR"
+# per-run scratch outside $DIR, so that a read-only or shared $DIR works
+TMPD=$(mktemp -d)
+trap 'rm -rf "$TMPD"' EXIT
 
 echo "# tiller vs llama.cpp, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, threads $T, pp$P / tg$N, $ROUNDS rounds"
 echo "# load before: $(uptime)"
@@ -66,19 +69,22 @@ echo "|---|---|---|---|---|---|---|---|"
 for s in $SHAPES; do
     for q in $TYPES; do
         f="$DIR/$s-$q.gguf"
-        : >"$DIR/.r"
+        : >"$TMPD/r"
         for ((r = 0; r < ROUNDS; r++)); do
             tj=$("$TILLER" bench -m "$f" -t "$T" -p "$P" -n "$N" -r 1 --no-memory --json 2>/dev/null | grep '"kind":"model"')
             lc=$("$LBENCH" -m "$f" -t "$T" -p "$P" -n "$N" -r 1 -o csv 2>/dev/null)
-            echo "$(echo "$tj" | tl_field decode_tps) $(echo "$lc" | lb_field tg) $(echo "$tj" | tl_field prefill_tps) $(echo "$lc" | lb_field pp)" >>"$DIR/.r"
+            echo "$(echo "$tj" | tl_field decode_tps) $(echo "$lc" | lb_field tg) $(echo "$tj" | tl_field prefill_tps) $(echo "$lc" | lb_field pp)" >>"$TMPD/r"
         done
-        td=$(awk '{print $1}' "$DIR/.r" | median); ld=$(awk '{print $2}' "$DIR/.r" | median)
-        tp=$(awk '{print $3}' "$DIR/.r" | median); lp=$(awk '{print $4}' "$DIR/.r" | median)
-        rd=$(awk '$2 > 0 {print $1 / $2}' "$DIR/.r" | median); rp=$(awk '$4 > 0 {print $3 / $4}' "$DIR/.r" | median)
+        td=$(awk '{print $1}' "$TMPD/r" | median); ld=$(awk '{print $2}' "$TMPD/r" | median)
+        tp=$(awk '{print $3}' "$TMPD/r" | median); lp=$(awk '{print $4}' "$TMPD/r" | median)
+        rd=$(awk '$2 > 0 {print $1 / $2}' "$TMPD/r" | median); rp=$(awk '$4 > 0 {print $3 / $4}' "$TMPD/r" | median)
         mb=$(( $(stat -c %s "$f") / 1000000 ))
         printf '| %s %s | %d | %.1f | %.1f | %.2f | %.1f | %.1f | %.2f |\n' "$s" "$q" "$mb" "$td" "$ld" "$rd" "$tp" "$lp" "$rp"
     done
 done
+
+# SPEED_ONLY=1: the speed table only (no memory / start-up / bandwidth sections)
+[ "${SPEED_ONLY:-0}" = 1 ] && { echo "# load after: $(uptime)"; exit 0; }
 
 echo
 echo "| file | file MB | KV + activations MB (ctx 256) | peak RSS MB tiller | RSS / budget | start-up s (generate -n 1) |"
@@ -87,15 +93,15 @@ for s in $SHAPES; do
     for q in $TYPES; do
         f="$DIR/$s-$q.gguf"
         cat "$f" >/dev/null # into the page cache
-        /usr/bin/time -o "$DIR/.m" -f %M "$TILLER" generate -m "$f" -n 16 --ctx 256 -t "$T" --temp 0 \
+        /usr/bin/time -o "$TMPD/m" -f %M "$TILLER" generate -m "$f" -n 16 --ctx 256 -t "$T" --temp 0 \
             -p "Once upon a time" >/dev/null 2>&1
-        rss=$(tail -1 "$DIR/.m")
+        rss=$(tail -1 "$TMPD/m")
         for i in 1 2 3; do
             s0=$(date +%s.%N)
             "$TILLER" generate -m "$f" -n 1 --ctx 256 -t "$T" --temp 0 -p "Once" >/dev/null 2>&1
             echo "$(date +%s.%N) - $s0" | bc
-        done >"$DIR/.s"
-        st=$(median <"$DIR/.s")
+        done >"$TMPD/s"
+        st=$(median <"$TMPD/s")
         # budget: the file + K and V caches (f32, 2 x layers x ctx x kv_dim) + activations (generous: 64 MB)
         extra=$(case $s in stories15M) echo $((2 * 6 * 256 * 288 * 4 / 1000000 + 64)) ;;
                        stories110M) echo $((2 * 12 * 256 * 768 * 4 / 1000000 + 64)) ;;

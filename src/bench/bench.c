@@ -123,7 +123,7 @@ tl_status tl_bench_model(const tl_model *m, const tl_bench_opts *o, tl_bench_res
     /* warm-up: touches every weight, the KV cache and the thread pool once */
     tl_session_reset(s);
     st = tl_forward(s, tok, o->n_prompt, NULL);
-    for (int i = 0; !st && i < 4; i++) st = tl_forward(s, tok + o->n_prompt + i, 1, NULL);
+    for (int i = 0; !st && i < 4 && i < o->n_gen; i++) st = tl_forward(s, tok + o->n_prompt + i, 1, NULL);
 
     double best_pp = 1e30, best_tg = 1e30;
     for (int rep = 0; !st && rep < o->reps; rep++) {

@@ -10,6 +10,7 @@
 #include "base/base.h"
 #include "kernels.h"
 #include "quant.h"
+#include "quant_gemm.h"
 #include "simd.h"
 
 /* ---- portable dot products ------------------------------------------------------ */
@@ -179,7 +180,8 @@ static int is_k_quant(uint32_t t) { return t == TL_Q4_K || t == TL_Q5_K || t == 
 
 size_t tl_qmatmul_scratch(int T, int64_t cols) {
     size_t a = (size_t)(cols / 32) * sizeof(tl_block_a32), k = (size_t)(cols / TL_QK + 1) * sizeof(tl_block_q8_K);
-    return (size_t)T * (a > k ? a : k) + 64;
+    size_t g = tl_qgemm_scratch(T, cols), v = (size_t)T * (a > k ? a : k) + 64;
+    return g > v ? g : v;
 }
 
 /* Quantize x[T, cols] for weights of `type` (with table k's quantizer where it has one); returns
@@ -262,6 +264,8 @@ void tl_qmatmul_with(const tl_qdot *k, float *out, const float *x, int T, const 
 }
 
 void tl_qmatmul(float *out, const float *x, int T, const tl_qmat *W, void *scratch) {
+    /* several tokens (prefill, batched capture): the batched kernel (quant_gemm.c) */
+    if (T >= TL_QGEMM_MIN_T && tl_qgemm_supported(W->type) && tl_qgemm_multi(1, &out, &W, x, T, scratch) == 0) return;
     tl_qmatmul_with(tl_qdot_get(), out, x, T, W, scratch);
 }
 
@@ -270,6 +274,12 @@ void tl_qmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const
     int same = 1;
     for (int i = 1; i < n; i++)
         same &= is_k_quant(Ws[i]->type) == is_k_quant(Ws[0]->type);
+    if (same && T >= TL_QGEMM_MIN_T) {
+        int ok = 1;
+        for (int i = 0; i < n; i++)
+            ok &= tl_qgemm_supported(Ws[i]->type);
+        if (ok && tl_qgemm_multi(n, outs, Ws, x, T, scratch) == 0) return;
+    }
     if (!same) {
         for (int i = 0; i < n; i++)
             tl_qmatmul(outs[i], x, T, Ws[i], scratch);
