@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernels/finite.h"
 #include "qweights.h"
 
 tl_status tl_qweights_new(int n_layers, tl_qweights **out) {
@@ -58,13 +59,15 @@ static const char *slot_names[TL_QW__COUNT] = {"attn_q", "attn_k", "attn_v", "at
 
 /* One matrix: f32 values (in the view, else at f32) all finite, or every block's scales finite. */
 static tl_status check_matrix(const tl_qmat *w, const float *f32, const char *path, const char *name) {
-    if (w->type == TL_Q_F32) {
-        const float *v = w->data ? (const float *)w->data : f32;
-        for (int64_t i = 0; i < w->rows * w->cols; i++)
-            if (!isfinite(v[i]))
-                return tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite weight (%g at index %lld)", path,
-                                 name, (double)v[i], (long long)i);
-        return TL_OK;
+    if (w->type == TL_Q_F32 || w->type == TL_Q_F16 || w->type == TL_Q_BF16) {
+        const void *v = w->data ? (const void *)w->data : (const void *)f32;
+        uint32_t t = w->data ? w->type : TL_Q_F32; /* no data: converted into the f32 buffer */
+        int64_t i = tl_first_nonfinite(t, v, w->rows * w->cols);
+        if (i < 0) return TL_OK;
+        float bad;
+        tl_dequantize_row(t, (const uint8_t *)v + (size_t)i * (t == TL_Q_F32 ? 4 : 2), &bad, 1);
+        return tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite weight (%g at index %lld)", path, name,
+                         (double)bad, (long long)i);
     }
     int64_t nb = w->rows * (w->cols / tl_q_block_size(w->type)), bad = tl_q_first_bad_scale(w->type, w->data, nb);
     if (bad >= 0)
@@ -73,12 +76,13 @@ static tl_status check_matrix(const tl_qmat *w, const float *f32, const char *pa
     return TL_OK;
 }
 
-tl_status tl_qweights_check_finite(const tl_model *m, const char *path) {
+tl_status tl_qweights_check_finite(const tl_model *m, const char *path, int embd_only) {
     const tl_qweights *q = m->qw;
     const tl_config *c = &m->cfg;
     tl_global_params g;
     tl_params_global(c, m->params, &g);
     tl_status s = check_matrix(&q->tok_embd, g.tok_embd, path, "token_embd.weight");
+    if (embd_only) return s;
     if (!s && !c->tied_embeddings) s = check_matrix(&q->output, g.output, path, "output.weight");
     for (int l = 0; l < c->n_layers && !s; l++) {
         tl_layer_params p;
@@ -98,7 +102,7 @@ const char *tl_model_weight_type(const tl_model *m) {
         uint32_t t;
         const char *name;
     } names[] = {{TL_Q8_0, "Q8_0"}, {TL_Q4_0, "Q4_0"}, {TL_Q5_0, "Q5_0"}, {TL_Q5_1, "Q5_1"},
-                 {TL_Q4_K, "Q4_K"}, {TL_Q5_K, "Q5_K"}, {TL_Q6_K, "Q6_K"}};
+                 {TL_Q4_K, "Q4_K"}, {TL_Q5_K, "Q5_K"}, {TL_Q6_K, "Q6_K"}, {TL_Q_F16, "F16"}, {TL_Q_BF16, "BF16"}};
     if (!m->qw) return "f32";
     int best = -1, best_n = 0;
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {

@@ -27,9 +27,10 @@ void tl_qweights_free(tl_qweights *q);
 static inline const tl_qmat *tl_qweights_layer(const tl_qweights *q, int layer) {
     return q->layers + (size_t)layer * TL_QW__COUNT;
 }
-/* Are the model's matrices finite (f32 values; quantized blocks' f16 scales)? Else TL_E_NUMERIC
- * naming the tensor. The norms (in the f32 buffer) are the caller's to check. */
-tl_status tl_qweights_check_finite(const tl_model *m, const char *path);
+/* Are the model's matrices finite (f32/f16/bf16 values; quantized blocks' f16 scales)? Else
+ * TL_E_NUMERIC naming the tensor. The norms (in the f32 buffer) are the caller's to check.
+ * embd_only: only the token-embedding table (model/finite_check.h says why). */
+tl_status tl_qweights_check_finite(const tl_model *m, const char *path, int embd_only);
 /* Name of the most common quantized matrix type ("Q4_K", ...) or "f32". */
 const char *tl_model_weight_type(const tl_model *m);
 
