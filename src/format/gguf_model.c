@@ -259,22 +259,11 @@ static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_t
     if ((s = tl_qweights_new(c->n_layers, &m->qw))) goto fail;
     for (int i = 0; i < n && !s; i++) {
         const tl_param_tensor *p = &pt[i];
-        tl_qmat *q = NULL;
-        int layer, k = -1;
-        char slot[32];
         if (p->n_dims == 1) {
             s = read_tensor(g, p, m->params + p->offset);
             continue;
         }
-        if (!strcmp(p->name, "token_embd.weight")) q = &m->qw->tok_embd;
-        else if (!strcmp(p->name, "output.weight")) q = &m->qw->output;
-        else if (sscanf(p->name, "blk.%d.%31[a-z_].weight", &layer, slot) == 2) {
-            static const char *slots[TL_QW__COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                                      "ffn_gate", "ffn_up", "ffn_down"};
-            for (int j = 0; j < TL_QW__COUNT; j++)
-                if (!strcmp(slot, slots[j])) k = j;
-            if (k >= 0 && layer >= 0 && layer < c->n_layers) q = &m->qw->layers[(size_t)layer * TL_QW__COUNT + k];
-        }
+        tl_qmat *q = tl_qweights_slot(m->qw, c->n_layers, p->name);
         if (!q) {
             s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has no place in the model", g->path, p->name);
             break;

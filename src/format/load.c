@@ -36,8 +36,8 @@ tl_status tl_dtype_parse(const char *s, tl_dtype *out) {
 static tl_status load_any(const char *path, int in_place, tl_model **out) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
-    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out);
-    if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out);
+    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load_ex(path, in_place, out);
+    if (!strcmp(ext, ".bin")) return tl_llama2c_load_ex(path, in_place, out);
     if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
