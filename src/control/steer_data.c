@@ -267,7 +267,7 @@ tl_status tl_steer_build(const tl_model *m, const tl_tokenizer *tok, const tl_st
     if (s == TL_OK)
         s = tl_capturer_new(m, pts, n_pts, o->last_token ? TL_REDUCE_LAST : TL_REDUCE_MEAN, max_len, nw, &cap);
     if (s == TL_OK) s = tl_capturer_run(cap, (const int32_t *const *)ids, lens, N, acts);
-    if (s == TL_OK) s = tl_steer_vec_new(C, c->n_layers, "llama", &v);
+    if (s == TL_OK) s = tl_steer_vec_new(C, c->n_layers, tl_arch_name(c->arch), &v); /* llama.cpp: general.architecture */
     for (int p = 0; p < n_pts && s == TL_OK; p++) {
         s = tl_steer_direction(acts[p], d->label, N, C, d->pos, d->neg, d->n_pairs, n_fit, o->method, o->norm,
                                v->dir + (size_t)(first + p) * C);

@@ -26,6 +26,8 @@ struct tl_npy {
 /* llama2.c checkpoints: version 0 is the legacy header (7 int32, negative vocab =
  * unshared classifier, freq_cis tables), version 1 the "ak42" 256-byte header, f32. */
 tl_status tl_llama2c_load(const char *path, tl_model **out);
+/* in_place: the matrices stay in the mapped file, f32 views (tl_model_load_mapped) */
+tl_status tl_llama2c_load_ex(const char *path, int in_place, tl_model **out);
 tl_status tl_llama2c_save(const tl_model *m, const char *path, int version);
 
 /* ---- GGUF models (gguf_model.c) ---------------------------------------------
@@ -48,6 +50,9 @@ tl_status tl_gguf_model_save(const tl_model *m, const tl_tokenizer *tok, const c
  * atomically. Sharded checkpoints (model.safetensors.index.json) are refused. A directory
  * carries its tokenizer as tokenizer.json (+ tokenizer_config.json when saving). */
 tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **tok);
+/* in_place: matrices other than llama's q/k (permuted) and GPT-NeoX's fused QKV stay in the
+ * mapped file as f32/f16/bf16 views (tl_model_load_mapped) */
+tl_status tl_safetensors_load_ex(const char *path, int in_place, tl_model **out, tl_tokenizer **tok);
 tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype);
 
 /* The Hugging Face config.json reader (safetensors.c; its writer is the one saving uses):

@@ -200,12 +200,12 @@ static tl_status read_tensor(const tl_gguf *g, const tl_param_tensor *p, float *
     return TL_OK;
 }
 
-/* Are the matrices used as stored, in the mapping (quantized, or f32: no copy), rather than
- * converted into the f32 buffer (F16/BF16-only files)? */
+/* Are the matrices used as stored, in the mapping (quantized always; f32, f16 and bf16 when
+ * in_place: no copy), rather than converted into the f32 buffer? */
 static int keep_as_stored(const tl_gguf *g, const tl_param_tensor *pt, int n, int in_place) {
     for (int i = 0; i < n; i++) {
         const tl_gguf_tensor *t = pt[i].n_dims == 2 ? tl_gguf_find_tensor(g, pt[i].name) : NULL;
-        if (t && t->type != TL_GGML_F16 && t->type != TL_GGML_BF16 && (in_place || t->type != TL_GGML_F32)) return 1;
+        if (t && (in_place || tl_q_supported(t->type))) return 1;
     }
     return 0;
 }
@@ -236,9 +236,13 @@ static tl_status view_matrix(const tl_gguf *g, const tl_param_tensor *p, float *
     q->rows = p->rows;
     q->cols = p->cols;
     q->row_bytes = (size_t)p->cols * sizeof(float);
-    /* an f32 matrix is used in place (GGUF data is aligned), no copy in the f32 buffer */
-    if (in_place && t && t->type == TL_GGML_F32 && ((uintptr_t)t->data & 3) == 0 && t->n_dims == 2 && t->ne[0] == p->cols &&
+    /* an f32, f16 or bf16 matrix is used in place (GGUF data is aligned), no copy in the f32
+     * buffer; f16/bf16 are widened on the fly (kernels/hmatmul.h) */
+    size_t esz = t && t->type == TL_GGML_F32 ? 4 : 2;
+    if (in_place && t && ((uintptr_t)t->data & (esz - 1)) == 0 && t->n_dims == 2 && t->ne[0] == p->cols &&
         t->ne[1] == p->rows) {
+        q->type = t->type == TL_GGML_F32 ? TL_Q_F32 : t->type == TL_GGML_F16 ? TL_Q_F16 : TL_Q_BF16;
+        q->row_bytes = (size_t)p->cols * esz;
         q->data = t->data;
         return TL_OK;
     }
@@ -255,22 +259,11 @@ static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_t
     if ((s = tl_qweights_new(c->n_layers, &m->qw))) goto fail;
     for (int i = 0; i < n && !s; i++) {
         const tl_param_tensor *p = &pt[i];
-        tl_qmat *q = NULL;
-        int layer, k = -1;
-        char slot[32];
         if (p->n_dims == 1) {
             s = read_tensor(g, p, m->params + p->offset);
             continue;
         }
-        if (!strcmp(p->name, "token_embd.weight")) q = &m->qw->tok_embd;
-        else if (!strcmp(p->name, "output.weight")) q = &m->qw->output;
-        else if (sscanf(p->name, "blk.%d.%31[a-z_].weight", &layer, slot) == 2) {
-            static const char *slots[TL_QW__COUNT] = {"attn_q", "attn_k", "attn_v", "attn_output",
-                                                      "ffn_gate", "ffn_up", "ffn_down"};
-            for (int j = 0; j < TL_QW__COUNT; j++)
-                if (!strcmp(slot, slots[j])) k = j;
-            if (k >= 0 && layer >= 0 && layer < c->n_layers) q = &m->qw->layers[(size_t)layer * TL_QW__COUNT + k];
-        }
+        tl_qmat *q = tl_qweights_slot(m->qw, c->n_layers, p->name);
         if (!q) {
             s = tl_errorf(TL_E_FORMAT, "%s: tensor '%s' has no place in the model", g->path, p->name);
             break;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "model/qweights.h"
 
 #define LLAMA2C_MAGIC 0x616b3432u
 
@@ -107,7 +108,95 @@ static int count_visit(void *ctx, float *dst, size_t n) {
     return 0;
 }
 
-tl_status tl_llama2c_load(const char *path, tl_model **out) {
+/* ---- mapped (zero copy): the matrices stay in the file, the norms are copied ---- */
+
+typedef struct {
+    const uint8_t *p; /* file position of the next tensor */
+    float **dst;      /* [n] where each stored tensor would go in the flat buffer ... */
+    const uint8_t **src; /* ... and where it is in the file */
+    int n, cap;
+} mapper;
+
+static int map_visit(void *ctx, float *dst, size_t n) {
+    mapper *mp = ctx;
+    if (dst && mp->n < mp->cap) {
+        mp->dst[mp->n] = dst;
+        mp->src[mp->n++] = mp->p;
+    }
+    mp->p += n * 4;
+    return 0;
+}
+
+static const uint8_t *mapped_src(const mapper *mp, const float *dst) {
+    for (int i = 0; i < mp->n; i++)
+        if (mp->dst[i] == dst) return mp->src[i];
+    return NULL;
+}
+
+static void release_map(void *fm) {
+    tl_file_map_close(fm);
+    tl_free(fm);
+}
+
+static void view(tl_qmat *q, const uint8_t *src, int64_t rows, int64_t cols) {
+    *q = (tl_qmat){TL_Q_F32, src, rows, cols, (size_t)cols * sizeof(float)};
+}
+
+/* The model of a checked header whose weights are fm->data + header: every matrix a view into
+ * the file (f32, 4-byte aligned at offset 28 or 256), norms copied into the reserved buffer. The
+ * model takes the mapping (freed with it, or here on failure). */
+static tl_status load_mapped(const char *path, const tl_config *c, int version, tl_file_map *fm, size_t header,
+                             tl_model **out) {
+    tl_model *m = NULL;
+    tl_file_map *owned = tl_malloc(sizeof *owned);
+    mapper mp = {fm->data + header, NULL, NULL, 0, 9 * c->n_layers + 8};
+    mp.dst = tl_malloc(sizeof *mp.dst * (size_t)mp.cap);
+    mp.src = tl_malloc(sizeof *mp.src * (size_t)mp.cap);
+    tl_status s = !owned || !mp.dst || !mp.src ? tl_errorf(TL_E_NOMEM, "%s: out of memory", path) : TL_OK;
+    if (!s) s = tl_model_new_reserved(c, &m);
+    if (!s) s = tl_qweights_new(c->n_layers, &m->qw);
+    if (s) {
+        tl_free(owned);
+        tl_free(mp.dst);
+        tl_free(mp.src);
+        tl_model_free(m);
+        tl_file_map_close(fm);
+        return s;
+    }
+    walk(c, m->params, version, map_visit, &mp);
+    int64_t C = c->dim, F = c->hidden_dim, QD = (int64_t)c->n_heads * c->head_dim, KD = (int64_t)c->n_kv_heads * c->head_dim;
+    for (int l = 0; l < c->n_layers; l++) {
+        tl_layer_params p;
+        tl_params_layer(c, m->params, l, &p);
+        tl_qmat *q = m->qw->layers + (size_t)l * TL_QW__COUNT;
+        view(&q[TL_QW_Q], mapped_src(&mp, p.wq), QD, C);
+        view(&q[TL_QW_K], mapped_src(&mp, p.wk), KD, C);
+        view(&q[TL_QW_V], mapped_src(&mp, p.wv), KD, C);
+        view(&q[TL_QW_O], mapped_src(&mp, p.wo), C, QD);
+        view(&q[TL_QW_GATE], mapped_src(&mp, p.w_gate), F, C);
+        view(&q[TL_QW_UP], mapped_src(&mp, p.w_up), F, C);
+        view(&q[TL_QW_DOWN], mapped_src(&mp, p.w_down), C, F);
+        memcpy(p.attn_norm, mapped_src(&mp, p.attn_norm), (size_t)C * 4);
+        memcpy(p.ffn_norm, mapped_src(&mp, p.ffn_norm), (size_t)C * 4);
+    }
+    tl_global_params g;
+    tl_params_global(c, m->params, &g);
+    view(&m->qw->tok_embd, mapped_src(&mp, g.tok_embd), c->vocab_size, C);
+    if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
+    else view(&m->qw->output, mapped_src(&mp, g.output), c->vocab_size, C);
+    memcpy(g.out_norm, mapped_src(&mp, g.out_norm), (size_t)C * 4);
+    tl_free(mp.dst);
+    tl_free(mp.src);
+    *owned = *fm;
+    m->qw->owner = owned;
+    m->qw->release = release_map;
+    *out = m;
+    return TL_OK;
+}
+
+tl_status tl_llama2c_load(const char *path, tl_model **out) { return tl_llama2c_load_ex(path, 0, out); }
+
+tl_status tl_llama2c_load_ex(const char *path, int in_place, tl_model **out) {
     *out = NULL;
     tl_file_map fm;
     tl_status s = tl_file_map_open(path, &fm);
@@ -185,6 +274,15 @@ tl_status tl_llama2c_load(const char *path, tl_model **out) {
         return e;
     }
     tl_model *m;
+    if (in_place) {
+        if ((s = load_mapped(path, &c, version, &fm, header, &m)) != TL_OK) return s;
+        if (!(m->source = tl_strdup(path))) {
+            tl_model_free(m);
+            return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+        }
+        *out = m;
+        return TL_OK;
+    }
     if ((s = tl_model_new(&c, &m)) != TL_OK) {
         tl_file_map_close(&fm);
         return s;
@@ -224,6 +322,9 @@ tl_status tl_llama2c_save(const tl_model *m, const char *path, int version) {
                          path, tl_arch_name(c->arch));
     if (version != 0 && version != 1)
         return tl_errorf(TL_E_ARG, "%s: llama2.c version %d cannot be written (0 or 1)", path, version);
+    if (m->qw) /* its f32 buffer holds only the norms: the matrices would be written as zeros */
+        return tl_errorf(TL_E_ARG, "%s: the model keeps its matrices as stored in its file (quantized or mapped): "
+                         "dequantize it first (tl_model_dequantize)", path);
     if (c->head_dim * c->n_heads != c->dim)
         return tl_errorf(TL_E_UNSUPPORTED, "%s: llama2.c needs head_dim = dim / n_heads (%d != %d / %d)",
                          path, c->head_dim, c->dim, c->n_heads);

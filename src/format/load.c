@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "model/finite_check.h"
 #include "model/qweights.h"
 
 const char *tl_dtype_name(tl_dtype t) {
@@ -32,38 +33,11 @@ tl_status tl_dtype_parse(const char *s, tl_dtype *out) {
     return tl_errorf(TL_E_ARG, "unknown dtype '%s' (expected f32, f16, bf16, q8_0, q4_0, q4_k, q5_k or q6_k)", s);
 }
 
-/* A model with a NaN or infinite weight gives NaN logits (generation then stops at
- * once and training saves NaNs as its first checkpoint): refuse it at the door, naming
- * the tensor. One pass over the weights, far cheaper than one forward pass. */
-static tl_status check_finite(const tl_model *m, const char *path) {
-    int n = tl_params_tensors(&m->cfg, NULL, 0);
-    tl_param_tensor *pt = tl_malloc((size_t)n * sizeof *pt);
-    if (!pt) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-    tl_params_tensors(&m->cfg, pt, n);
-    tl_status s = TL_OK;
-    for (int i = 0; i < n && !s; i++) {
-        /* matrices kept as stored are checked in place (scanning the reserved f32 buffer
-         * would fault in all of it: the whole f32 model's worth of zero pages) */
-        if (m->qw && pt[i].n_dims != 1) continue;
-        const float *w = m->params + pt[i].offset;
-        size_t count = (size_t)pt[i].rows * (size_t)pt[i].cols;
-        for (size_t j = 0; j < count; j++)
-            if (!isfinite(w[j])) {
-                s = tl_errorf(TL_E_NUMERIC, "%s: tensor '%s' has a non-finite weight (%g at index %zu)", path,
-                              pt[i].name, (double)w[j], j);
-                break;
-            }
-    }
-    tl_free(pt);
-    if (!s && m->qw) s = tl_qweights_check_finite(m, path);
-    return s;
-}
-
 static tl_status load_any(const char *path, int in_place, tl_model **out, tl_tokenizer **tok) {
     const char *ext = tl_path_ext(path);
     if (!tl_path_exists(path)) return tl_errorf(TL_E_IO, "%s: no such file or directory", path);
-    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load(path, out, tok);
-    if (!strcmp(ext, ".bin")) return tl_llama2c_load(path, out); /* carries no tokenizer */
+    if (tl_path_is_dir(path) || !strcmp(ext, ".safetensors")) return tl_safetensors_load_ex(path, in_place, out, tok);
+    if (!strcmp(ext, ".bin")) return tl_llama2c_load_ex(path, in_place, out); /* carries no tokenizer */
     if (!strcmp(ext, ".gguf")) return tl_gguf_model_load_ex(path, in_place, out, tok);
     return tl_errorf(TL_E_UNSUPPORTED,
                      "%s: unknown model format '%s' (expected .gguf, .bin, .safetensors or a "
@@ -75,7 +49,8 @@ static tl_status load_checked(const char *path, int in_place, tl_model **out, tl
     *out = NULL;
     tl_tokenizer *vocab = NULL;
     tl_status s = load_any(path, in_place, out, &vocab);
-    if (s == TL_OK && (s = check_finite(*out, path)) != TL_OK) {
+    /* mapped: the matrices are checked by the first forward pass (model/finite_check.h) */
+    if (s == TL_OK && (s = tl_model_check_finite(*out, path, in_place)) != TL_OK) {
         tl_model_free(*out);
         *out = NULL;
     }

@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "format.h"
+#include "model/qweights.h"
 #include "tiller/tokenizer.h"
 
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* the Rust crate's limit */
@@ -509,10 +510,33 @@ static int ignorable(const char *name, int tied) {
     return tied && !strcmp(name, "lm_head.weight"); /* a tied copy: HF ties it to the embedding */
 }
 
+/* in_place (tl_model_load_mapped): a matrix used as stored, a view into the mapping, unless its
+ * rows must move (GPT-NeoX's fused QKV is split) or its data is not aligned for its type: then 0,
+ * and it is copied into the f32 buffer. llama's q/k rows stay in HF's half-split order and the
+ * model computes RoPE in that layout (cfg.rope_layout = TL_ROPE_HALF): the same rotation of the
+ * same pairs, with no permuted copy. */
+static int view_tensor(const st_file *f, const st_entry *e, const tl_config *c, const tl_param_tensor *t,
+                       tl_qmat *q) {
+    st_kind k = st_dtypes[e->dtype].kind;
+    size_t esz = st_dtypes[e->dtype].size;
+    const uint8_t *src = f->data + e->begin;
+    *q = (tl_qmat){TL_Q_F32, NULL, t->rows, t->cols, (size_t)t->cols * sizeof(float)};
+    if (tl_hf_arch_fused_qkv(c, t->name) || ((uintptr_t)src & (esz - 1))) return 0;
+    q->type = k == ST_F32 ? TL_Q_F32 : k == ST_F16 ? TL_Q_F16 : TL_Q_BF16;
+    q->data = src;
+    q->row_bytes = (size_t)t->cols * esz;
+    return 1;
+}
+
+static void release_map(void *fm) {
+    tl_file_map_close(fm);
+    tl_free(fm);
+}
+
 /* Match every tensor against the header first, so a config.json with huge sizes
  * beside a small file fails before anything that large is allocated; then
- * allocate the model and convert. */
-static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_path, tl_model **out) {
+ * allocate the model and convert (in_place: matrices kept in the mapping where they can be). */
+static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_path, int in_place, tl_model **out) {
     *out = NULL;
     int n = tl_params_tensors(c, NULL, 0);
     tl_param_tensor *ts = tl_malloc(sizeof *ts * (size_t)n);
@@ -527,15 +551,43 @@ static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_pa
             s = tl_errorf(TL_E_FORMAT, "%s: unexpected tensor '%.96s' (not part of a %s model)", f->path,
                           f->e[i].name, tl_arch_name(c->arch));
     tl_model *m = NULL;
-    if (s == TL_OK) s = tl_model_new(c, &m);
-    for (int i = 0; i < n && s == TL_OK; i++) copy_tensor(f, es[i], c, &ts[i], m->params);
+    tl_file_map *owned = in_place ? tl_malloc(sizeof *owned) : NULL;
+    if (s == TL_OK && in_place && !owned) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", f->path);
+    if (s == TL_OK) s = in_place ? tl_model_new_reserved(c, &m) : tl_model_new(c, &m);
+    if (s == TL_OK && in_place) s = tl_qweights_new(c->n_layers, &m->qw);
+    if (s == TL_OK && in_place && c->arch == TL_ARCH_LLAMA) { /* see view_tensor */
+        m->cfg.rope_layout = TL_ROPE_HALF;
+        m->qw->qk_half_split = 1;
+    }
+    for (int i = 0; i < n && s == TL_OK; i++) {
+        tl_qmat *q = in_place && ts[i].n_dims == 2 ? tl_qweights_slot(m->qw, c->n_layers, ts[i].name) : NULL;
+        if (q && view_tensor(f, es[i], c, &ts[i], q)) continue;
+        if (in_place && rope_heads(c, ts[i].name)) /* a misaligned q/k: copied, in HF order all the same */
+            to_f32(m->params + ts[i].offset, f->data + es[i]->begin, (size_t)ts[i].rows * (size_t)ts[i].cols,
+                   st_dtypes[es[i]->dtype].kind);
+        else copy_tensor(f, es[i], c, &ts[i], m->params);
+    }
+    if (s == TL_OK && in_place) { /* the views point into the mapping: the model keeps it */
+        if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
+        *owned = f->fm;
+        f->fm = (tl_file_map){NULL, 0, -1};
+        m->qw->owner = owned;
+        m->qw->release = release_map;
+        owned = NULL;
+    }
+    tl_free(owned);
     tl_free(ts);
     tl_free(es);
     if (s == TL_OK) *out = m;
+    else tl_model_free(m);
     return s;
 }
 
 tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **tok) {
+    return tl_safetensors_load_ex(path, 0, out, tok);
+}
+
+tl_status tl_safetensors_load_ex(const char *path, int in_place, tl_model **out, tl_tokenizer **tok) {
     *out = NULL;
     if (tok) *tok = NULL;
     st_paths p;
@@ -564,7 +616,7 @@ tl_status tl_safetensors_load(const char *path, tl_model **out, tl_tokenizer **t
     tl_model *m = NULL;
     tl_tokenizer *vocab = NULL; /* the directory's, handed to the caller beside the model */
     if ((s = read_config(p.cfg, &c)) == TL_OK && (s = st_open(p.st, &f)) == TL_OK) {
-        s = load_tensors(&f, &c, p.cfg, &m);
+        s = load_tensors(&f, &c, p.cfg, in_place, &m);
         st_close(&f);
     }
     if (s == TL_OK && !(m->source = tl_strdup(path))) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
@@ -756,6 +808,9 @@ tl_status tl_safetensors_save(const tl_model *m, const tl_tokenizer *tok, const 
                          "%s: save it as .gguf)", path, tl_arch_name(m->cfg.arch));
     if (dtype != TL_DTYPE_F32 && dtype != TL_DTYPE_F16 && dtype != TL_DTYPE_BF16)
         return tl_errorf(TL_E_ARG, "%s: unknown dtype %d", path, (int)dtype);
+    if (m->qw) /* its f32 buffer holds only the norms: the matrices would be written as zeros */
+        return tl_errorf(TL_E_ARG, "%s: the model keeps its matrices as stored in its file (quantized or mapped): "
+                         "dequantize it first (tl_model_dequantize)", path);
     int is_file = !strcmp(tl_path_ext(path), ".safetensors") && !tl_path_is_dir(path);
     st_paths p;
     tl_status s = paths_make(path, !is_file, &p);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "arch.h"
+#include "finite_check.h"
+#include "kernels/hmatmul.h"
 #include "kernels/kernels.h"
 #include "model.h"
 #include "qweights.h"
@@ -127,16 +129,21 @@ static void residual_add(float *x, const float *y, int64_t n) {
 
 /* out[T, O] = x[T, I] @ W^T with W the f32 matrix w, or the quantized q when there is one. */
 static void linear(tl_session *s, float *out, const float *x, const float *w, const tl_qmat *q, int T, int I, int O) {
-    if (q && q->type != TL_Q_F32) tl_qmatmul(out, x, T, q, s->qscratch);
+    if (q && tl_h_type(q->type)) tl_hmatmul(out, x, T, q); /* f16/bf16 kept as stored */
+    else if (q && q->type != TL_Q_F32) tl_qmatmul(out, x, T, q, s->qscratch);
     else tl_matmul_forward(out, x, q && q->data ? (const float *)q->data : w, NULL, T, I, O);
 }
 
 /* n matrices sharing x (q/k/v, gate/up): one pass when all are f32 or all quantized */
 static void linear_multi(tl_session *s, int n, float *const *outs, const float *const *ws, const tl_qmat *const *qs,
                          const int *Os, const float *x, int T, int I) {
-    int nq = 0;
-    for (int i = 0; i < n; i++) nq += qs[i] && qs[i]->type != TL_Q_F32;
-    if (nq == 0) {
+    int nq = 0, nh = 0;
+    for (int i = 0; i < n; i++) {
+        nh += qs[i] && tl_h_type(qs[i]->type);
+        nq += qs[i] && qs[i]->type != TL_Q_F32 && !tl_h_type(qs[i]->type);
+    }
+    if (nh == n) tl_hmatmul_multi(n, outs, qs, x, T);
+    else if (nq == 0 && nh == 0) {
         const float *w[4]; /* f32 matrices in the mapping where the file is used in place */
         for (int i = 0; i < n && i < 4; i++) w[i] = qs[i] && qs[i]->data ? (const float *)qs[i]->data : ws[i];
         tl_matmul_forward_multi(n, outs, w, Os, x, T, I);
@@ -259,6 +266,9 @@ tl_status tl_forward(tl_session *s, const int32_t *tokens, int T, const float **
         int n = T - done < s->max_batch ? T - done : s->max_batch;
         forward_chunk(s, tokens + done, n, 0);
         done += n;
+        if (s->model->matrices_unchecked && !s->matrices_verified &&
+            (st = tl_session_check_first_logits(s, s->logits, 1)) != TL_OK)
+            return st;
     }
     if (last_logits) *last_logits = s->logits;
     return TL_OK;
@@ -271,6 +281,9 @@ tl_status tl_forward_all(tl_session *s, const int32_t *tokens, int T, tl_logits_
         int n = T - done < s->max_batch ? T - done : s->max_batch;
         int pos0 = s->pos;
         forward_chunk(s, tokens + done, n, 1);
+        if (s->model->matrices_unchecked && !s->matrices_verified &&
+            (st = tl_session_check_first_logits(s, s->logits, n)) != TL_OK)
+            return st;
         if (fn) fn(user, s->logits, n, s->model->cfg.vocab_size, pos0);
         done += n;
     }

@@ -81,6 +81,7 @@ struct tl_model {
     float *rope_freqs;     /* [D/2] frequency factors (tensor rope_freqs.weight), owned; NULL = none */
     struct tl_qweights *qw; /* quantized weights (model/qweights.h), owned; NULL for f32 models */
     size_t params_mapped;   /* > 0: params is an anonymous mapping of this many bytes (tl_model_new_reserved) */
+    int matrices_unchecked; /* mapped load: finiteness of qw's matrices is left to the first forward (finite_check.h) */
 };
 
 /* The same as tl_model_new, but the parameter buffer is reserved address space (zero pages,
@@ -111,6 +112,7 @@ struct tl_session {
     float *rope_cs;     /* [B, D/2, 2] RoPE cos/sin of the chunk's positions */
     float *arena;
     void *qscratch;     /* quantized models: int8 activations for tl_qmatmul; else NULL */
+    int matrices_verified; /* the first forward pass checked the model's matrices_unchecked (finite_check.h) */
     tl_hooks hooks;
 };
 
