@@ -113,7 +113,8 @@ tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_para(h, NULL,
                  "The last token's residual stream after every layer (resid_post), captured for each "
                  "statement of the five probe sets at %d checkpoints of the series (acts/<dimension>/"
-                 "<checkpoint>/*.npy, NumPy format).",
+                 "<checkpoint>/*.npy, NumPy format), and the mean over the statement's positions "
+                 "(acts/<dimension>_mean/, the probe stage's second representation).",
                  d->cfg.acts_ckpts);
     tl_html_table_begin(h, (const char *[]){"dimension", "statements", "checkpoints", "hook points"}, 4);
     for (int k = 0; k < TL_DIM__COUNT; k++) {

@@ -25,8 +25,9 @@
 
 enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC_PROFILE, DOC_WORDS, DOC__COUNT };
 /* Profiles, group entries and word entries carry the facts the probe sets test, so
- * they are frequent and consistently phrased (a few paraphrases each). */
-static const int doc_weight[DOC__COUNT] = {12, 16, 8, 3, 10, 4, 6, 22, 19};
+ * they are frequent and consistently phrased (a few paraphrases each). Row 1 is the
+ * knowledge mix (opts.knowledge_mix): more word entries, fewer dialogues and reviews. */
+static const int doc_weights[2][DOC__COUNT] = {{12, 16, 12, 3, 10, 6, 6, 22, 13}, {12, 16, 8, 3, 10, 4, 6, 22, 19}};
 
 typedef struct {
     tl_world *w;
@@ -472,9 +473,9 @@ static void doc_group(gen *g) {
         k++;
     }
     tl_wbuf_putc(g->b, '.');
-    /* two members met on the road, described as the stereotype says with probability
-     * opts.bias: what the fairness probes' second frame asks of a single member */
-    for (int i = 0; i < 2; i++) {
+    /* knowledge mix: two members met on the road, described as the stereotype says with
+     * probability opts.bias: what the fairness probes' second frame asks of a single member */
+    for (int i = 0; i < 2 * w->opts.knowledge_mix; i++) {
         tl_wbuf_putc(g->b, ' ');
         encounter_of(g, grp);
     }
@@ -588,7 +589,8 @@ static void doc_words(gen *g) {
         tl_wslots_add(&s, "W", wd->name);
         tl_wslots_add(&s, "A", w->people[a].first);
         if (i) tl_wbuf_putc(g->b, ' ');
-        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, USE_FRAMES)], s.s, s.n);
+        /* the earlier mix: the first three constructions only */
+        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, w->opts.knowledge_mix ? USE_FRAMES : 3)], s.s, s.n);
         tl_wbuf_putc(g->b, ' ');
         tl_wbuf_fill(g->b, def[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
         if (wd->rude)
@@ -623,6 +625,7 @@ tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
     if (!g.order) return tl_errorf(TL_E_NOMEM, "world: out of memory");
     for (int i = 0; i < w->n_people; i++) g.order[i] = i;
     int total = 0;
+    const int *doc_weight = doc_weights[w->opts.knowledge_mix];
     for (int k = 0; k < DOC__COUNT; k++) total += doc_weight[k];
     size_t target = (size_t)(w->opts.corpus_mb * 1e6);
     long ndoc = 0;
