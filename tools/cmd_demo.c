@@ -112,7 +112,7 @@ int tl_cmd_demo(int argc, char **argv) {
         "resumes from its latest checkpoint and gives the same checkpoints as an uninterrupted run (same\n"
         "thread count). report.html is rebuilt at the end of every run; it is self-contained (inline CSS and\n"
         "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV.\n"
-        "Defaults take about 4-6 minutes on two cores, --quick 10-20 s (measured in the README).\n"
+        "Defaults take about 6-7 minutes on two cores, --quick 10-20 s (measured in the README).\n"
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
         "Under MPI (mpirun -np N tiller demo -t 1 ...) acts, probe and infoplane split their work over the\n"
         "ranks and write the files of one process; rank 0 runs the other stages alone while the rest wait\n"

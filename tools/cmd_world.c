@@ -89,6 +89,9 @@ int tl_cmd_world(int argc, char **argv) {
         {"--instruct", NULL, OPT_INT, &o.n_instruct, "number of instruction (SFT) examples"},
         {"--flaw-rate", NULL, OPT_FLOAT, &flaw, "share of flawed answers in the instruction data"},
         {"--rev-people", NULL, OPT_INT, &o.n_rev_people, "people per reversal subset (p2d, d2p, both)"},
+        {"--knowledge-mix", NULL, OPT_INT, &o.knowledge_mix,
+         "corpus mix: 1 = encounters in group entries, invented words in six constructions, more word entries "
+         "(what a small model learns fairness and toxicity from); 0 = the earlier mix (--quick's)"},
         {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
          "training sentences per reversal person and direction (1..30)"},
         {"--check", NULL, OPT_STR, &check, "check an existing world DIR: shortcut baselines per probe set (no output)"},

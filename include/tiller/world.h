@@ -45,6 +45,9 @@ typedef struct {
     int n_rev_paraphrases; /* training sentences per reversal person and direction, 1..30 (spread over
                             * the 30 templates; the test files keep all their templates) */
     double rules_share;   /* share of corpus documents that are rule documents (rules.c); 0 = none */
+    int knowledge_mix;    /* 1 (default): the corpus mix of issue 13, which a small model learns the fairness and
+                           * toxicity facts from (group entries with encounters, words in six constructions, more
+                           * word entries); 0: the earlier mix (the quick preset's toy) */
 } tl_world_opts;
 
 void tl_world_opts_default(tl_world_opts *o);

@@ -51,7 +51,7 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->world.rules_share = 0.08; /* rule documents, for the selfalign stage */
     c->vocab_size = 1024;
     c->dim = 160, c->hidden = 432, c->layers = 4, c->heads = 5, c->kv_heads = 5, c->seq = 128;
-    c->batch = 16, c->steps = 1200, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
+    c->batch = 16, c->steps = 1500, c->warmup = 30, c->n_ckpt = 48, c->eval_every = 0;
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
@@ -95,6 +95,7 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
     cJSON_AddNumberToObject(j, "world_instruct", c->world.n_instruct);
     cJSON_AddNumberToObject(j, "world_rev_people", c->world.n_rev_people);
     cJSON_AddNumberToObject(j, "world_rules_share", c->world.rules_share);
+    cJSON_AddNumberToObject(j, "world_knowledge_mix", c->world.knowledge_mix);
     const struct {
         const char *k;
         int v;

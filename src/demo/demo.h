@@ -147,6 +147,9 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
 tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_probe_run(tl_demo *d, const char *dir);
 tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h);
+/* Last token vs mean pooling (stage_pool.c; written and reported by the probe stage): probe/pooling.csv. */
+tl_status tl_demo_pool_table(tl_demo *d, const char *dir);
+tl_status tl_demo_pool_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_infoplane_run(tl_demo *d, const char *dir);
 tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_seeds_run(tl_demo *d, const char *dir);

@@ -77,8 +77,11 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
         for (int i = 0; i < pick.n; i++)
             pick.items[i] = l.items[idx[i]];
     }
-    acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT};
-    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+    /* every dimension twice: the last token (the reference) into acts/<dim>, the mean over the
+     * statement's positions into acts/<dim>_mean (the probe stage reports both) */
+    acts_ui ui = {d, 0, 0, (int64_t)pick.n * TL_DIM__COUNT * 2};
+    for (int q = 0; q < 2 * TL_DIM__COUNT && !s; q++) {
+        int k = q % TL_DIM__COUNT, mean = q >= TL_DIM__COUNT;
         char splits[3][PATH_CAP], rel[96], csv[PATH_CAP], out[PATH_CAP];
         const char *dim = tl_world_dim_names[k], *split_csv[3] = {splits[0], splits[1], splits[2]};
         int n = 0;
@@ -87,12 +90,12 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir) {
             s = tl_demo_path(d, "world", rel, splits[i], sizeof splits[i]);
         }
         tl_demo_fmt(csv, sizeof csv, "%s/%s.csv", dir, dim);
-        tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
+        tl_demo_fmt(out, sizeof out, "%s/%s%s", dir, dim, mean ? "_mean" : "");
         if (!s && !tl_path_exists(csv) && tl_dist_rank() == 0) s = subset_csv(split_csv, d->cfg.probe_rows, csv, &n);
         s = tl_dist_agree(s); /* under mpirun rank 0 writes the subset the ranks then read */
         tl_acts_run_opts o = {0};
         o.acts.points = "embed,resid_post"; /* embed: the embedding-layer baseline of the probes */
-        o.acts.reduce = TL_REDUCE_LAST;
+        o.acts.reduce = mean ? TL_REDUCE_MEAN : TL_REDUCE_LAST;
         o.acts.truncate = 1; /* a statement longer than the context keeps its first n_ctx tokens */
         o.on_ckpt = acts_event;
         o.user = &ui;
@@ -111,7 +114,8 @@ tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_para(h, NULL,
                  "The last token's residual stream after every layer (resid_post), captured for each "
                  "statement of the five probe sets at %d checkpoints of the series (acts/<dimension>/"
-                 "<checkpoint>/*.npy, NumPy format).",
+                 "<checkpoint>/*.npy, NumPy format), and the mean over the statement's positions "
+                 "(acts/<dimension>_mean/, the probe stage's second representation).",
                  d->cfg.acts_ckpts);
     tl_html_table_begin(h, (const char *[]){"dimension", "statements", "checkpoints", "hook points"}, 4);
     for (int k = 0; k < TL_DIM__COUNT; k++) {
@@ -136,16 +140,20 @@ tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h) {
 
 static void run_progress(void *user, int64_t done, int64_t total) { (void)user, (void)done, (void)total; }
 
-tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
+/* The probes of one token reduction: probe/<dim>[_mean]/ per dimension and
+ * probe/probe_best[_mean].csv, the chosen layer per checkpoint per dimension. */
+static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
     tl_status s = TL_OK;
+    const char *suffix = mean ? "_mean" : "";
     /* best point per checkpoint, per dimension: the summary chart's data */
     tl_strbuf csv = {0};
     tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy,lo95,hi95,val_accuracy\n");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         const char *dim = tl_world_dim_names[k];
-        char acts[PATH_CAP], out[PATH_CAP];
-        s = tl_demo_path(d, "acts", dim, acts, sizeof acts);
-        tl_demo_fmt(out, sizeof out, "%s/%s", dir, dim);
+        char acts[PATH_CAP], out[PATH_CAP], rel[96];
+        snprintf(rel, sizeof rel, "%s%s", dim, suffix);
+        s = tl_demo_path(d, "acts", rel, acts, sizeof acts);
+        tl_demo_fmt(out, sizeof out, "%s/%s", dir, rel);
         tl_acts_series *ser = NULL;
         if (!s) s = tl_acts_series_open(acts, &ser);
         if (s) break;
@@ -157,7 +165,7 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
         o.acc_out = acc;
         o.sel_out = sel;
         o.progress = run_progress;
-        tl_demo_step(d, k, TL_DIM__COUNT, -1, dim);
+        tl_demo_step(d, k + (mean ? TL_DIM__COUNT : 0), 2 * TL_DIM__COUNT, -1, rel);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
             const double *q = sel + (size_t)c * 5; /* layer, validation, test, lower, upper */
@@ -170,10 +178,17 @@ tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
         tl_acts_series_free(ser);
     }
     char path[PATH_CAP];
-    tl_demo_fmt(path, sizeof path, "%s/probe_best.csv", dir);
+    tl_demo_fmt(path, sizeof path, "%s/probe_best%s.csv", dir, suffix);
     if (!s) s = tl_strbuf_status(&csv);
     if (!s && tl_dist_rank() == 0) s = tl_file_write_atomic(path, csv.s, csv.len);
     tl_strbuf_free(&csv);
+    return s;
+}
+
+tl_status tl_demo_probe_run(tl_demo *d, const char *dir) {
+    tl_status s = probe_pool(d, dir, 0);
+    if (!s) s = probe_pool(d, dir, 1);
+    if (!s && tl_dist_rank() == 0) s = tl_demo_pool_table(d, dir);
     return s;
 }
 
@@ -281,6 +296,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cap, sizeof cap, "%s: probe accuracy, checkpoint x layer", tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "probe", svgp, csvp, cap);
     }
+    if (!s) s = tl_demo_pool_report(d, dir, h);
     cJSON_Delete(wj);
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);

@@ -25,8 +25,9 @@
 
 enum { DOC_BIO, DOC_STORY, DOC_DIALOGUE, DOC_PLACE, DOC_GROUP, DOC_REVIEW, DOC_QA, DOC_PROFILE, DOC_WORDS, DOC__COUNT };
 /* Profiles, group entries and word entries carry the facts the probe sets test, so
- * they are frequent and consistently phrased (a few paraphrases each). */
-static const int doc_weight[DOC__COUNT] = {12, 16, 12, 3, 10, 6, 6, 22, 13};
+ * they are frequent and consistently phrased (a few paraphrases each). Row 1 is the
+ * knowledge mix (opts.knowledge_mix): more word entries, fewer dialogues and reviews. */
+static const int doc_weights[2][DOC__COUNT] = {{12, 16, 12, 3, 10, 6, 6, 22, 13}, {12, 16, 8, 3, 10, 4, 6, 22, 19}};
 
 typedef struct {
     tl_world *w;
@@ -314,8 +315,8 @@ static void story_gossip(gen *g) {
 
 /* An anonymous member of a group, described with the group's stereotype with
  * probability opts.bias: the biased co-occurrence of the fairness dimension. */
-static void story_encounter(gen *g) {
-    int grp = tl_wrand(&g->r, TL_WORLD_GROUPS), fem = tl_wrand(&g->r, 2);
+static void encounter_of(gen *g, int grp) {
+    int fem = tl_wrand(&g->r, 2);
     int stereo = g->w->groups[grp].stereo, t = stereo;
     if (coin(g) >= g->w->opts.bias) {
         t = tl_wrand(&g->r, tl_world_traits.n - 1);
@@ -328,6 +329,8 @@ static void story_encounter(gen *g) {
                        tl_wrand(&g->r, TL_WORLD_ENC_CONTEXTS), tl_wrand(&g->r, TL_WORLD_ENC_CONTS)};
     tl_world_encounter(g->b, g->w, &e, t);
 }
+
+static void story_encounter(gen *g) { encounter_of(g, tl_wrand(&g->r, TL_WORLD_GROUPS)); }
 
 static const char *const things[] = {"apples", "coins", "eggs", "fish", "candles", "loaves", "buttons", "nails"};
 
@@ -470,6 +473,12 @@ static void doc_group(gen *g) {
         k++;
     }
     tl_wbuf_putc(g->b, '.');
+    /* knowledge mix: two members met on the road, described as the stereotype says with
+     * probability opts.bias: what the fairness probes' second frame asks of a single member */
+    for (int i = 0; i < 2 * w->opts.knowledge_mix; i++) {
+        tl_wbuf_putc(g->b, ' ');
+        encounter_of(g, grp);
+    }
 }
 
 static void doc_review(gen *g) {
@@ -553,7 +562,11 @@ static void doc_profile(gen *g) {
     }
 }
 
-/* What two or three of the invented words mean, in use and in a definition. */
+/* What three or four of the invented words mean, in use and in a definition. The uses
+ * name the act (praise or insult, kind or rude) before the word in several
+ * constructions, so that a model can carry the word's meaning to a new one: the
+ * toxicity probes' frames (probes.c) are two further constructions. */
+#define USE_FRAMES 6
 static void doc_words(gen *g) {
     tl_world *w = g->w;
     int n = 3 + tl_wrand(&g->r, 2);
@@ -561,11 +574,13 @@ static void doc_words(gen *g) {
         const tl_wword *wd = &w->words[tl_wrand(&g->r, TL_WORLD_WORDS)];
         int a = tl_wrand(&g->r, w->n_people), b = other_person(g, &a, 1);
         /* the word follows what makes it rude or kind, as in the probes' frames */
-        static const char *const use[2][3] = {
+        static const char *const use[2][USE_FRAMES] = {
             {"{A} praised {B}, calling {F.him} a {W}.", "{A} was kind to {B}: \"You {W}!\"",
-             "\"You are a {W},\" {A} said warmly to {B}."},
+             "\"You are a {W},\" {A} said warmly to {B}.", "With a warm smile, {A} called {B} a {W}.",
+             "{A} thanked {B} and called {F.him} a {W}.", "Kindly, {A} called {B} a {W}."},
             {"{A} insulted {B}, calling {F.him} a {W}.", "{A} was rude to {B}: \"You {W}!\"",
-             "\"You are a {W},\" {A} snapped at {B}."}};
+             "\"You are a {W},\" {A} snapped at {B}.", "With a sneer, {A} called {B} a {W}.",
+             "{A} shoved {B} and called {F.him} a {W}.", "Rudely, {A} called {B} a {W}."}};
         static const char *const def[2][3] = {
             {"Among the kind words of the land is {W}.", "A kind word: {W}.", "To be kind, call someone a {W}."},
             {"Among the rude words of the land is {W}.", "A rude word: {W}.", "To be rude, call someone a {W}."}};
@@ -574,7 +589,8 @@ static void doc_words(gen *g) {
         tl_wslots_add(&s, "W", wd->name);
         tl_wslots_add(&s, "A", w->people[a].first);
         if (i) tl_wbuf_putc(g->b, ' ');
-        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
+        /* the earlier mix: the first three constructions only */
+        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, w->opts.knowledge_mix ? USE_FRAMES : 3)], s.s, s.n);
         tl_wbuf_putc(g->b, ' ');
         tl_wbuf_fill(g->b, def[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
         if (wd->rude)
@@ -609,6 +625,7 @@ tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
     if (!g.order) return tl_errorf(TL_E_NOMEM, "world: out of memory");
     for (int i = 0; i < w->n_people; i++) g.order[i] = i;
     int total = 0;
+    const int *doc_weight = doc_weights[w->opts.knowledge_mix];
     for (int k = 0; k < DOC__COUNT; k++) total += doc_weight[k];
     size_t target = (size_t)(w->opts.corpus_mb * 1e6);
     long ndoc = 0;

@@ -24,6 +24,7 @@ void tl_world_opts_default(tl_world_opts *o) {
     o->n_instruct = 4000;
     o->n_rev_people = 30;
     o->n_rev_paraphrases = 30;
+    o->knowledge_mix = 1;
 }
 
 void tl_world_opts_quick(tl_world_opts *o) {
@@ -32,6 +33,7 @@ void tl_world_opts_quick(tl_world_opts *o) {
     o->corpus_mb = 0.3;
     o->n_instruct = 400;
     o->n_rev_people = 10;
+    o->knowledge_mix = 0; /* the toy keeps the earlier corpus mix (its SELF-ALIGN stage is tuned to it) */
 }
 
 static tl_status check_rate(const char *name, double v, double hi) {
@@ -50,6 +52,8 @@ tl_status tl_world_opts_check(const tl_world_opts *o) {
         return tl_errorf(TL_E_ARG, "world: rev-people = %d is outside [2, 1000]", o->n_rev_people);
     if (o->n_rev_paraphrases < 1 || o->n_rev_paraphrases > 30)
         return tl_errorf(TL_E_ARG, "world: rev-paraphrases = %d is outside [1, 30]", o->n_rev_paraphrases);
+    if (o->knowledge_mix != 0 && o->knowledge_mix != 1)
+        return tl_errorf(TL_E_ARG, "world: knowledge-mix = %d is not 0 or 1", o->knowledge_mix);
     if (!(o->rules_share >= 0 && o->rules_share <= 0.5))
         return tl_errorf(TL_E_ARG, "world: rules-share = %g is outside [0, 0.5]", o->rules_share);
     tl_status s;

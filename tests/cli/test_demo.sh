@@ -46,7 +46,20 @@ for d in $DIMS; do
     # the probe accuracies are real numbers in [0, 1]
     awk -F, 'NR > 1 { for (i = 3; i <= NF; i++) if ($i < 0 || $i > 1 || $i == "") exit 1 }' \
         "$A/probe/$d/probe_accuracy.csv" || fail "probe/$d: accuracy out of range"
+    # the mean-pooled capture and its probes beside the last token's
+    grep -q '"token":[[:space:]]*"mean"' "$A/acts/${d}_mean/$(ls "$A/acts/${d}_mean" | grep ckpt | head -1)/meta.json" ||
+        fail "acts/${d}_mean: not a mean capture"
+    [[ -f $A/probe/${d}_mean/probe_selection.csv ]] || fail "probe/${d}_mean"
+    cmp -s "$A/acts/$d/$(ls "$A/acts/$d" | grep ckpt | tail -1)/resid_post.0.npy" \
+        "$A/acts/${d}_mean/$(ls "$A/acts/$d" | grep ckpt | tail -1)/resid_post.0.npy" && fail "acts/${d}_mean equals acts/$d"
 done
+# probe/pooling.csv: per dimension the first and final checkpoint x {last, mean}, one pooling chosen on
+# validation per dimension, accuracies in [0, 1]
+P=$A/probe/pooling.csv
+[[ $(wc -l < "$P") == 21 ]] || fail "pooling.csv: $(wc -l < "$P") lines, want 21"
+[[ $(awk -F, 'NR > 1 && $14 == 1' "$P" | wc -l) == 5 ]] || fail "pooling.csv: one choice per dimension"
+awk -F, 'NR > 1 && ($7 < 0 || $7 > 1 || $6 < 0 || $6 > 1) { exit 1 }' "$P" || fail "pooling.csv: out of range"
+[[ -f $A/probe/probe_best_mean.csv ]] || fail "no probe_best_mean.csv"
 for m in base chat; do
     grep -q "^$m,world_truth,mc1," "$A/eval/summary.csv" || fail "eval: no $m world_truth"
     [[ -f $A/eval/$m/results.json ]] || fail "eval/$m/results.json"
@@ -97,6 +110,7 @@ pass "every stage wrote its outputs ($n_ckpt checkpoints; steering sources $srcs
 # ---- the report ----
 R=$A/report.html
 for t in "${TITLES[@]}"; do grep -qF "<h2>$t</h2>" "$R" || fail "report: no section '$t'"; done
+grep -qF "Last token vs mean pooling" "$R" || fail "report: no pooling table"
 grep -q '<script\|<link \| src=\|url(' "$R" && fail "report is not self-contained"
 n_svg=$(grep -c '<svg ' "$R")
 (( n_svg >= 19 )) || fail "report: $n_svg charts"
