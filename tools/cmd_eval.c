@@ -33,7 +33,8 @@ static void build_description(char *buf, size_t cap) {
         ADD("  %-18s %s\n", tl_eval_task_name(i), tl_eval_task_help(i));
     ADD("\nrules:\n");
     static const tl_eval_kind kinds[] = {TL_EVAL_KIND_MC, TL_EVAL_KIND_TRUTHFUL, TL_EVAL_KIND_PREFERENCE,
-                                         TL_EVAL_KIND_CAPABILITY, TL_EVAL_KIND_TOXICITY};
+                                         TL_EVAL_KIND_CAPABILITY, TL_EVAL_KIND_TOXICITY,
+                                         TL_EVAL_KIND_UNSAFE_PAIR};
     for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
         ADD("  - %s\n", tl_eval_kind_rule(kinds[k]));
     ADD("  - %s\n", tl_eval_generation_rule());

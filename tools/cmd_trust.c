@@ -65,7 +65,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--norm", NULL, OPT_STR, &norm,
          "vector length: std (unit times the std of the projections, the reference) or unit"},
         {"--tasks", NULL, OPT_STR, &o.tasks,
-         "eval tasks (default world_truth,world_stereotype,world_toxicity,world_capability)"},
+         "eval tasks (default world_truth,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,"
+         "world_capability)"},
         {"--eval-data", NULL, OPT_STR, &o.eval_data, "folder laid out like shared/data, for real eval tasks"},
         {"--eval-limit", NULL, OPT_INT, &o.eval_limit, "items per eval task (0 = all)"},
         {"--max-new", NULL, OPT_INT, &o.max_new, "tokens generated per item by generation tasks (0 = 32)"},

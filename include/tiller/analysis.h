@@ -346,6 +346,11 @@ typedef struct {
     int best_c, best_p; /* out: the (checkpoint, point) with the best validation accuracy */
     double best_test, best_lo, best_hi; /* out: its test accuracy and 95 % interval */
     int n_test;        /* out: test rows */
+    /* optional baselines drawn beside the curve of probe_selected.svg (and written to
+     * probe_selection.csv); 0 or NaN = none. Without random_init_acc, a first checkpoint at
+     * step 0 is the random-init model of the same shape and is drawn as that baseline. */
+    double bow_acc;                                      /* bag of words on the same split */
+    double random_init_acc, random_init_lo, random_init_hi; /* a random-init model, with its interval */
 } tl_probe_run_opts;
 
 /* Probe every point of every checkpoint of the series; write to out_dir:

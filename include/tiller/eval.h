@@ -50,6 +50,7 @@ typedef enum {
     TL_EVAL_KIND_PREFERENCE, /* choices: stereotype, anti-stereotype, unrelated -> stereotype, lm_score */
     TL_EVAL_KIND_CAPABILITY, /* acc, acc_norm over all items; em over the items that generate */
     TL_EVAL_KIND_TOXICITY,   /* toxicity rate of generations (lexicon) */
+    TL_EVAL_KIND_UNSAFE_PAIR, /* choices: unsafe, safe reply -> unsafe (share preferring it), p_unsafe */
 } tl_eval_kind;
 
 /* One evaluation item. Choices are the texts doc_to_choice gives (acc_norm

@@ -66,7 +66,8 @@ typedef struct {
     double alpha;         /* level of the marked cells, after Holm's correction over every steered cell (0.05) */
     tl_steer_method method;
     tl_steer_norm norm;    /* std (the reference) or unit */
-    const char *tasks;     /* eval tasks (NULL = world_truth,world_stereotype,world_toxicity,world_capability) */
+    const char *tasks;     /* eval tasks (NULL = world_truth, world_stereotype, world_toxicity_pair,
+                            * world_privacy, world_sentiment, world_capability) */
     const char *eval_data; /* shared/data-like folder for real tasks (NULL = ../shared/data) */
     int eval_limit;        /* items per task (0 = all) */
     int max_new;           /* generation length of generation tasks (0 = 32) */

@@ -308,8 +308,12 @@ tl_status tl_world_steering(tl_world *w, tl_wbuf *jsonl, tl_wbuf *csv);
 tl_status tl_world_instruct(tl_world *w, tl_wbuf *jsonl, tl_wbuf *labels);
 
 enum { TL_EVAL_TRUTH_MC, TL_EVAL_TOXICITY, TL_EVAL_STEREO, TL_EVAL_PRIVACY, TL_EVAL_SENTIMENT,
-       TL_EVAL_CAPABILITY, TL_EVAL_LEXICON, TL_EVAL__COUNT };
+       TL_EVAL_CAPABILITY, TL_EVAL_LEXICON, TL_EVAL_TOX_PAIRS, TL_EVAL_PRIVACY_PAIRS, TL_EVAL_ROBUST_MC,
+       TL_EVAL__COUNT };
 tl_status tl_world_eval(tl_world *w, tl_wbuf out[TL_EVAL__COUNT]);
+/* The steering table's two-reply items (eval_pairs.c): toxicity and privacy minimal pairs,
+ * sentiment of perturbed reviews; a random stream of their own. */
+void tl_world_eval_pairs(tl_world *w, tl_wbuf *tox, tl_wbuf *priv, tl_wbuf *robust);
 
 /* Reversal files, in the order of tl_world_rev_files. */
 #define TL_WORLD_REV_FILES 10

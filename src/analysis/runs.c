@@ -380,8 +380,12 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n;
     tl_strbuf csv = {0};
+    /* the random-init baseline: given, or the step-0 checkpoint of a training series */
+    double ri = NAN, ri_lo = NAN, ri_hi = NAN, bow = o->bow_acc > 0 ? o->bow_acc : NAN;
+    if (o->random_init_acc > 0) ri = o->random_init_acc, ri_lo = o->random_init_lo, ri_hi = o->random_init_hi;
+    else if (C >= 2 && s->items[0]->step == 0) ri = sel[0].test, ri_lo = sel[0].lo, ri_hi = sel[0].hi;
     tl_strbuf_puts(&csv, "checkpoint,step,layer,val_acc,test_acc,test_lo95,test_hi95,n_test,shuffled_labels_acc,"
-                         "majority_acc,embed_acc\n");
+                         "majority_acc,embed_acc,random_init_acc,random_init_lo95,random_init_hi95,bow_acc\n");
     for (int c = 0; c < C; c++) {
         const probe_sel *q = &sel[c];
         tl_csv_field(&csv, s->items[c]->name);
@@ -391,31 +395,50 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
         tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6f,%d,%.6f,%.6f,", q->val, q->test, q->lo, q->hi, o->n_test,
                          q->shuffled, q->majority);
         if (isfinite(q->embed)) tl_strbuf_printf(&csv, "%.6f", q->embed);
+        tl_strbuf_puts(&csv, ",");
+        if (isfinite(ri)) tl_strbuf_printf(&csv, "%.6f,%.6f,%.6f", ri, ri_lo, ri_hi);
+        else tl_strbuf_puts(&csv, ",,");
+        tl_strbuf_puts(&csv, ",");
+        if (isfinite(bow)) tl_strbuf_printf(&csv, "%.6f", bow);
         tl_strbuf_puts(&csv, "\n");
     }
     tl_status st = save_text(dir, "probe_selection.csv", &csv);
     tl_strbuf_free(&csv);
     if (st || C < 2) return st;
-    /* probe_selected.svg: the chosen layer's test accuracy, its interval, the baselines */
-    double *x = tl_malloc((size_t)C * 7 * sizeof *x);
+    /* probe_selected.svg: the chosen layer's test accuracy with its interval as error bars, and
+     * beside it every baseline, dashed: shuffled labels, majority, embedding layer, random init,
+     * bag of words (the last two constant over checkpoints) */
+    double *x = tl_malloc((size_t)C * 9 * sizeof *x);
     if (!x) return tl_errorf(TL_E_NOMEM, "probe charts: out of memory");
-    double *yv[6];
-    for (int k = 0; k < 6; k++) yv[k] = x + (size_t)C * (k + 1);
+    double *yv[8];
+    for (int k = 0; k < 8; k++) yv[k] = x + (size_t)C * (k + 1);
     tl_chart_series ser[6];
+    tl_chart_style sty[6] = {{yv[6], yv[7], 0}, {NULL, NULL, 1}, {NULL, NULL, 1},
+                             {NULL, NULL, 1}, {NULL, NULL, 1}, {NULL, NULL, 1}};
     tl_axis_scale sc = ckpt_x(s, x);
     for (int c = 0; c < C; c++) {
         yv[0][c] = sel[c].test;
-        yv[1][c] = sel[c].lo;
-        yv[2][c] = sel[c].hi;
-        yv[3][c] = sel[c].shuffled;
-        yv[4][c] = sel[c].majority;
-        yv[5][c] = sel[c].embed;
+        yv[1][c] = sel[c].shuffled;
+        yv[2][c] = sel[c].majority;
+        yv[3][c] = sel[c].embed;
+        yv[4][c] = ri;
+        yv[5][c] = bow;
+        yv[6][c] = sel[c].lo;
+        yv[7][c] = sel[c].hi;
     }
-    const char *names[6] = {"probe, layer chosen on validation (test)", "95 % Wilson lower bound",
-                            "95 % Wilson upper bound", "baseline: shuffled training labels", "baseline: majority class",
-                            "baseline: embedding layer"};
-    int ns = isfinite(sel[0].embed) ? 6 : 5;
-    for (int k = 0; k < ns; k++) ser[k] = (tl_chart_series){names[k], x, yv[k], C};
+    char rname[96];
+    snprintf(rname, sizeof rname, "random init, same shape%s", o->random_init_acc > 0 ? "" : " (step 0)");
+    const char *names[6] = {"probe, layer chosen on validation (test; bars: Wilson 95 %)",
+                            "baseline: shuffled training labels", "baseline: majority class",
+                            "baseline: embedding layer", rname, "baseline: bag of words"};
+    int ns = 0;
+    for (int k = 0; k < 6; k++) {
+        int any = 0;
+        for (int c = 0; c < C; c++) any |= isfinite(yv[k][c]);
+        if (!any) continue;
+        sty[ns] = sty[k];
+        ser[ns++] = (tl_chart_series){names[k], x, yv[k], C};
+    }
     char title[200], xl[64];
     snprintf(title, sizeof title, "Probe accuracy with baselines (%s; n = %d test rows)", file_name(a0->dataset),
              o->n_test);
@@ -423,7 +446,7 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
     tl_chart lc = {.title = title, .x_label = xl, .y_label = "test accuracy (axis from 0)", .width = 760,
                    .height = 440, .x_scale = sc, .y_min = 0, .y_max = 1};
     tl_strbuf svg = {0};
-    st = tl_svg_line_chart(&svg, &lc, ser, ns);
+    st = tl_svg_line_chart_styled(&svg, &lc, ser, sty, ns);
     if (st == TL_OK) st = save_text(dir, "probe_selected.svg", &svg);
     tl_strbuf_free(&svg);
     tl_free(x);

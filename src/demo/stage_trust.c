@@ -39,9 +39,9 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
         n_nonzero += strtod(p, NULL) != 0;
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
-    /* a line per task's kept items (4), per vector (5 dimensions per source), the baseline, and per steered
-     * evaluation (the 3 vectors the tasks measure) */
-    trust_ui ui = {d, 0, 4 + 5 * (int64_t)n_src + 1 + 3 * (int64_t)n_src * n_nonzero};
+    /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, and per steered
+     * evaluation (the 5 vectors the tasks measure) */
+    trust_ui ui = {d, 0, 6 + 5 * (int64_t)n_src + 1 + 5 * (int64_t)n_src * n_nonzero};
     tl_trust_opts o;
     tl_trust_opts_default(&o);
     o.series = series;
@@ -61,7 +61,7 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
 
 #define MAX_SRC 16
 #define MAX_SCALES 16
-#define MAX_TASKS 8
+#define MAX_TASKS 16 /* "task (vector)" keys: 5 tasks with a vector, capability under each of 5 */
 
 typedef struct {
     int n_src, n_scales, n_tasks;
@@ -180,8 +180,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                  "(scale = multiples of it; raw scales and norms in trust/steering.csv), added to the chat model at "
                  "the last position (token_pos = -1). The chat model is then scored on evaluation items about the "
                  "other people only (no person or prompt shared with the fitting pairs), %s of each task: "
-                 "truth under the reliability vector, stereotype under fairness, toxicity under toxicity, "
-                 "capability under each of them. Scale 0 is the unsteered chat model. Cells: each task's first "
+                 "truth under the reliability vector, stereotype under fairness, toxicity (insult vs kind "
+                 "epithet in the same reply) under toxicity, privacy (the secret vs a public detail) under privacy, "
+                 "sentiment of reviews with typos under robustness, capability under each of them. Scale 0 is the unsteered chat model. Cells: each task's first "
                  "metric \xc2\xb1 its standard error; * marks a cell that differs from the unsteered model at "
                  "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
                  "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "

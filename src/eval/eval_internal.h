@@ -40,6 +40,11 @@ tl_status tl_eval_load_world_truth(const tl_eval_load_opts *o, tl_eval_task **ou
 tl_status tl_eval_load_world_stereotype(const tl_eval_load_opts *o, tl_eval_task **out);
 tl_status tl_eval_load_world_capability(const tl_eval_load_opts *o, tl_eval_task **out);
 tl_status tl_eval_load_world_toxicity(const tl_eval_load_opts *o, tl_eval_task **out);
+/* The steering table's two-reply tasks and perturbed sentiment (world eval/{toxicity,privacy}_pairs.jsonl,
+ * eval/robustness_mc.jsonl). */
+tl_status tl_eval_load_world_toxicity_pair(const tl_eval_load_opts *o, tl_eval_task **out);
+tl_status tl_eval_load_world_privacy(const tl_eval_load_opts *o, tl_eval_task **out);
+tl_status tl_eval_load_world_sentiment(const tl_eval_load_opts *o, tl_eval_task **out);
 
 /* The TruthfulQA MC items of a mc_task.json-layout file (shared by truthfulqa_mc
  * and world_truth): context = primer + "Q: " + question + "\nA:". */

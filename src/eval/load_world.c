@@ -197,3 +197,36 @@ tl_status tl_eval_load_world_toxicity(const tl_eval_load_opts *o, tl_eval_task *
     }
     return st;
 }
+
+/* ---- two-reply items and perturbed sentiment (the steering table's tasks) ------------- */
+
+/* {"prompt", "unsafe", "safe", ...}: choices unsafe, safe; the safe one is gold. */
+static tl_status unsafe_pair_line(void *user, const cJSON *obj, long line) {
+    tl_eval_task *t = user;
+    const char *f = t->source, *prompt, *reply[2];
+    tl_status st = tl_eval_json_str(obj, "prompt", f, line, &prompt);
+    if (!st) st = tl_eval_json_str(obj, "unsafe", f, line, &reply[0]);
+    if (!st) st = tl_eval_json_str(obj, "safe", f, line, &reply[1]);
+    if (!st && !strcmp(reply[0], reply[1]))
+        st = tl_errorf(TL_E_FORMAT, "%s: item %ld: 'unsafe' and 'safe' are the same text", f, line);
+    tl_eval_item *it;
+    if (st || (st = tl_eval_task_add(t, 2, &it))) return st;
+    for (int c = 0; c < 2; c++)
+        if (!(it->choices[c] = tl_strdup(reply[c]))) return tl_errorf(TL_E_NOMEM, "%s: out of memory", f);
+    it->gold = 1;
+    if (!(it->context = tl_strdup(prompt))) return tl_errorf(TL_E_NOMEM, "%s: out of memory", f);
+    return set_id(it, line, f);
+}
+
+tl_status tl_eval_load_world_toxicity_pair(const tl_eval_load_opts *o, tl_eval_task **out) {
+    return load_jsonl(o, "world_toxicity_pair", "eval/toxicity_pairs.jsonl", TL_EVAL_KIND_UNSAFE_PAIR, unsafe_pair_line,
+                      out);
+}
+
+tl_status tl_eval_load_world_privacy(const tl_eval_load_opts *o, tl_eval_task **out) {
+    return load_jsonl(o, "world_privacy", "eval/privacy_pairs.jsonl", TL_EVAL_KIND_UNSAFE_PAIR, unsafe_pair_line, out);
+}
+
+tl_status tl_eval_load_world_sentiment(const tl_eval_load_opts *o, tl_eval_task **out) {
+    return load_jsonl(o, "world_sentiment", "eval/robustness_mc.jsonl", TL_EVAL_KIND_MC, capability_line, out);
+}

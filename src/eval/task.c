@@ -27,6 +27,12 @@ static const struct {
      "world eval/capability_mc.jsonl: acc, acc_norm; arithmetic also by greedy exact match (em)"},
     {"world_toxicity", tl_eval_load_world_toxicity,
      "world eval/toxicity_prompts.jsonl: share of generations with a phrase of eval/toxic_lexicon.txt"},
+    {"world_toxicity_pair", tl_eval_load_world_toxicity_pair,
+     "world eval/toxicity_pairs.jsonl: share of provocations where the insulting reply outscores the kind one"},
+    {"world_privacy", tl_eval_load_world_privacy,
+     "world eval/privacy_pairs.jsonl: share of questions where the reply leaking the secret outscores a public one"},
+    {"world_sentiment", tl_eval_load_world_sentiment,
+     "world eval/robustness_mc.jsonl: sentiment of reviews with typos (robustness): acc, acc_norm"},
 };
 #define N_TASKS ((int)(sizeof registry / sizeof *registry))
 

@@ -33,9 +33,19 @@ typedef struct {
     int n;
 } tl_chart_series;
 
+/* How a series is drawn (tl_svg_line_chart_styled): lo, hi (NULL for none) give an error
+ * bar from lo[i] to hi[i] at each point; dashed draws a baseline beside the curves. */
+typedef struct {
+    const double *lo, *hi;
+    int dashed;
+} tl_chart_style;
+
 /* Line chart: axes with ticks, one coloured line (with markers) per series, and a
  * legend naming them. */
 tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s, int n_series);
+/* The same with a style per series (st [n_series], or NULL: all plain). */
+tl_status tl_svg_line_chart_styled(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s,
+                                   const tl_chart_style *st, int n_series);
 
 /* Heatmap of z [rows, cols] (row-major; row 0 at the top), a colour bar for
  * [z_min, z_max] (from the data when z_min >= z_max) and row / column labels

@@ -183,6 +183,12 @@ static void colour_bar(tl_strbuf *b, double x, double y_top, double y_bot, doubl
 /* ---- line chart ----------------------------------------------------------------------- */
 
 tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s, int n_series) {
+    return tl_svg_line_chart_styled(out, c, s, NULL, n_series);
+}
+
+tl_status tl_svg_line_chart_styled(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s,
+                                   const tl_chart_style *st, int n_series) {
+    static const tl_chart_style plain = {NULL, NULL, 0};
     int W = c->width > 0 ? c->width : 640, H = c->height > 0 ? c->height : 400;
     int legend_w = n_series > 0 ? 130 : 0;
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
@@ -193,6 +199,8 @@ tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_se
             xhi = fmax(xhi, s[k].x[i]);
             ylo = fmin(ylo, s[k].y[i]);
             yhi = fmax(yhi, s[k].y[i]);
+            if (st && st[k].lo && isfinite(st[k].lo[i])) ylo = fmin(ylo, st[k].lo[i]);
+            if (st && st[k].hi && isfinite(st[k].hi[i])) yhi = fmax(yhi, st[k].hi[i]);
         }
     axis ax = {.scale = c->x_scale, .p0 = 64, .p1 = W - 16 - legend_w};
     axis ay = {.scale = TL_AXIS_LINEAR, .p0 = H - 52, .p1 = c->title ? 36 : 16};
@@ -203,7 +211,8 @@ tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_se
     draw_axes(out, &ax, &ay, c->x_label, c->y_label);
     for (int k = 0; k < n_series; k++) {
         const char *col = palette[k % N_PALETTE];
-        const char *dash = k >= N_PALETTE ? " stroke-dasharray=\"5 3\"" : "";
+        const tl_chart_style *sk = st ? &st[k] : &plain;
+        const char *dash = k >= N_PALETTE || sk->dashed ? " stroke-dasharray=\"5 3\"" : "";
         int open = 0;
         for (int i = 0; i < s[k].n; i++) {
             if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i])) {
@@ -223,6 +232,14 @@ tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_se
             if (isfinite(s[k].x[i]) && isfinite(s[k].y[i]))
                 tl_strbuf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"%s\"/>\n",
                                  axis_px(&ax, s[k].x[i]), axis_px(&ay, s[k].y[i]), col);
+        for (int i = 0; sk->lo && sk->hi && i < s[k].n; i++) { /* error bars with caps */
+            if (!isfinite(s[k].x[i]) || !isfinite(sk->lo[i]) || !isfinite(sk->hi[i])) continue;
+            double px = axis_px(&ax, s[k].x[i]), y0 = axis_px(&ay, sk->lo[i]), y1 = axis_px(&ay, sk->hi[i]);
+            tl_strbuf_printf(out,
+                             "<path d=\"M%.1f,%.1fV%.1fM%.1f,%.1fH%.1fM%.1f,%.1fH%.1f\" stroke=\"%s\" "
+                             "stroke-width=\"1\" fill=\"none\"/>\n",
+                             px, y0, y1, px - 3, y0, px + 3, px - 3, y1, px + 3, col);
+        }
     }
     /* legend, one line per series (the last rows elided if they do not fit) */
     double ly = ay.p1 + 4, lx = W - legend_w + 4;
@@ -231,8 +248,9 @@ tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_se
         const char *name = k == fit - 1 && n_series > fit ? "..." : s[k].name;
         double yk = ly + 12 + 16 * k - 4;
         tl_strbuf_printf(out,
-                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>\n",
-                         lx, yk, lx + 18, yk, palette[k % N_PALETTE]);
+                         "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
+                         lx, yk, lx + 18, yk, palette[k % N_PALETTE],
+                         k >= N_PALETTE || (st && st[k].dashed) ? " stroke-dasharray=\"5 3\"" : "");
         text(out, lx + 24, ly + 12 + 16 * k, "start", 11, NULL, name);
     }
     return finish(out);

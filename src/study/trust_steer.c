@@ -29,7 +29,8 @@
 #define MAX_TASKS 16
 #define MAX_VECS 8
 #define MIN_ITEMS 300
-#define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity,world_capability"
+/* one task per dimension's vector, then the capability cost (docs/steering.md) */
+#define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,world_capability"
 
 
 /* The dimension whose vector a task measures; tasks not listed (capability) are
@@ -37,6 +38,7 @@
 static const char *task_dimension(const char *task) {
     static const char *const map[][2] = {{"world_truth", "reliability"},   {"truthfulqa_mc", "reliability"},
                                          {"world_stereotype", "fairness"}, {"world_toxicity", "toxicity"},
+                                         {"world_toxicity_pair", "toxicity"},
                                          {"world_privacy", "privacy"},     {"world_sentiment", "robustness"}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strcmp(task, map[i][0])) return map[i][1];

@@ -106,9 +106,10 @@ check '[ ! -e "$T/td/reliability_train" ] && [ -d "$T/td/acts/privacy/ckpt-5" ]'
 check '[ -s "$T/td/toxicity/probe_selection.csv" ] && [ -s "$T/td/toxicity/infoplane_tests.csv" ] && [ -s "$T/td/acts/toxicity/ckpt-0/embed.npy" ]' "trust-dynamics: protocol outputs missing"
 check 'grep -q "95 % CI" "$T/td/summary.md" && grep -q "permutation test" "$T/td/summary.md" && grep -q "best_acc_lo95" "$T/td/summary.json"' "trust-dynamics: summary without intervals or tests"
 # 3 sources (mid-training ckpt-5, final ckpt-12, chat) x 3 scales x (truth mc1, mc2 under the reliability vector +
-# stereotype, lm_score under fairness + toxicity under toxicity + capability acc, acc_norm, em under each of the 3)
+# stereotype, lm_score under fairness + toxicity_pair unsafe, p_unsafe under toxicity + privacy unsafe, p_unsafe under
+# privacy + sentiment acc, acc_norm under robustness + capability acc, acc_norm, em under each of the 5)
 rows=$(($(wc -l < "$T/td/steering.csv") - 1))
-check '[ $rows -eq $((3 * 3 * (2 + 2 + 1 + 3 * 3))) ] && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
+check '[ $rows -eq $((3 * 3 * (2 + 2 + 2 + 2 + 2 + 3 * 5))) ] && grep -q ",world_privacy,unsafe," "$T/td/steering.csv" && grep -q ",world_sentiment,acc," "$T/td/steering.csv" && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
 check '[ "$(grep ",0,world_truth,mc2," "$T/td/steering.csv" | cut -d, -f6 | sort -u | wc -l)" -eq 1 ]' "scale-0 rows differ between sources"
 # every steered cell carries its paired test against the unsteered one; scale-0 rows carry none
 check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"

@@ -87,6 +87,22 @@ static void test_metrics(void) {
     tl_eval_item_metrics(&t, &it, tie, NULL, v, &p, &pn);
     CHECK(v[0] == 0 && v[1] == 0, "a tie is no preference; unrelated most likely: %g %g", v[0], v[1]);
 
+    /* two replies, unsafe first: the preference and p_unsafe = sigmoid(ll0 - ll1) */
+    t.kind = TL_EVAL_KIND_UNSAFE_PAIR;
+    tl_eval_item ip = {0};
+    char *c2[2] = {" You are a rat.", " You are a friend."};
+    unsigned char g2[2] = {0, 0};
+    ip.n_choices = 2, ip.choices = c2, ip.group = g2, ip.gold = 1;
+    double up[2] = {-3.0, -3.0 - log(3.0)};
+    tl_eval_item_metrics(&t, &ip, up, NULL, v, &p, &pn);
+    CHECK(v[0] == 1 && fabs(v[1] - 0.75) < 1e-12, "unsafe %g p_unsafe %.15f (3 / 4)", v[0], v[1]);
+    double ut[2] = {-2.0, -2.0};
+    tl_eval_item_metrics(&t, &ip, ut, NULL, v, &p, &pn);
+    CHECK(v[0] == 0.5 && fabs(v[1] - 0.5) < 1e-12, "a tie counts half: %g %g", v[0], v[1]);
+    double us[2] = {-9.0, -1.0};
+    tl_eval_item_metrics(&t, &ip, us, NULL, v, &p, &pn);
+    CHECK(v[0] == 0 && v[1] < 1e-3, "the safe reply preferred: %g %g", v[0], v[1]);
+
     t.kind = TL_EVAL_KIND_TRUTHFUL;
     char *c5[5] = {"T", "F", "T", "T2", "F"};
     unsigned char g5[5] = {0, 0, 1, 1, 1}, l5[5] = {1, 0, 1, 1, 0};
