@@ -40,10 +40,10 @@ static tl_status logits(const tl_model *m, float *out) {
 
 static void one(const tl_model *orig, const char *path, tl_dtype dtype, uint32_t want_type, int version) {
     tl_save_opts o = {dtype, version};
-    CHECK_OK(tl_model_save_opts(orig, path, &o));
+    CHECK_OK(tl_model_save_opts(orig, NULL, path, &o));
     tl_model *copy = NULL, *m = NULL;
-    CHECK_OK(tl_model_load(path, &copy));
-    CHECK_OK(tl_model_load_mapped(path, &m));
+    CHECK_OK(tl_model_load(path, &copy, NULL));
+    CHECK_OK(tl_model_load_mapped(path, &m, NULL));
     if (!copy || !m) goto done;
     int V = m->cfg.vocab_size, views = 0, total = 0;
     CHECK(m->qw != NULL, "%s: not kept as stored", path);
@@ -68,7 +68,7 @@ static void one(const tl_model *orig, const char *path, tl_dtype dtype, uint32_t
     snprintf(out3, sizeof out3, "%s.re.safetensors", path);
     outs[1] = out2, outs[2] = out3;
     for (int k = 0; k < 3; k++) {
-        tl_status st = tl_model_save(m, outs[k]);
+        tl_status st = tl_model_save(m, NULL, outs[k]);
         CHECK(st == TL_E_ARG && strstr(tl_last_error(), "dequantize it first") && !tl_path_exists(outs[k]),
               "%s: saving the mapped model as %s: %d %s", path, outs[k], (int)st, tl_last_error());
     }
@@ -76,7 +76,7 @@ static void one(const tl_model *orig, const char *path, tl_dtype dtype, uint32_t
     CHECK(m->cfg.rope_layout == copy->cfg.rope_layout &&
               memcmp(m->params, copy->params, sizeof(float) * m->n_params) == 0,
           "%s: dequantized weights (or RoPE layout) differ from the copying loader's", path);
-    CHECK_OK(tl_model_save(m, out));
+    CHECK_OK(tl_model_save(m, NULL, out));
     remove(out);
     tl_free(a);
     tl_free(b);
@@ -109,15 +109,15 @@ static void poison(const char *path, const char *name, int64_t at) {
 
 static void nan_checks(const tl_model *orig, const char *path, tl_dtype dtype) {
     tl_save_opts o = {dtype, 0};
-    CHECK_OK(tl_model_save_opts(orig, path, &o));
+    CHECK_OK(tl_model_save_opts(orig, NULL, path, &o));
     poison(path, "blk.1.ffn_up.weight", 77);
     tl_model *m = NULL;
-    tl_status st = tl_model_load(path, &m);
+    tl_status st = tl_model_load(path, &m, NULL);
     CHECK(st == TL_E_NUMERIC && strstr(tl_last_error(), "blk.1.ffn_up.weight") && strstr(tl_last_error(), path),
           "copying load of a NaN matrix: %d %s", (int)st, tl_last_error());
     tl_model_free(m);
     m = NULL;
-    CHECK_OK(tl_model_load_mapped(path, &m)); /* the matrices are checked by the first forward */
+    CHECK_OK(tl_model_load_mapped(path, &m, NULL)); /* the matrices are checked by the first forward */
     if (m) {
         float *lg = tl_malloc(sizeof(float) * (size_t)m->cfg.vocab_size);
         st = logits(m, lg);
@@ -128,9 +128,9 @@ static void nan_checks(const tl_model *orig, const char *path, tl_dtype dtype) {
         tl_model_free(m);
         m = NULL;
     }
-    CHECK_OK(tl_model_save_opts(orig, path, &o));
+    CHECK_OK(tl_model_save_opts(orig, NULL, path, &o));
     poison(path, "token_embd.weight", 5 * orig->cfg.dim + 3); /* a row no forward of `ids` reads */
-    st = tl_model_load_mapped(path, &m);
+    st = tl_model_load_mapped(path, &m, NULL);
     CHECK(st == TL_E_NUMERIC && strstr(tl_last_error(), "token_embd.weight") && !m,
           "mapped load of a NaN embedding row: %d %s", (int)st, tl_last_error());
     tl_model_free(m);
