@@ -41,8 +41,8 @@ static tl_status read_selection(const char *dir, sel_row *first, sel_row *last) 
     int got, rows = 0;
     while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank) continue;
-        if (rec.n_fields != 11) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 11 fields, found %d", path, rec.line, rec.n_fields);
+        if (rec.n_fields < 11) { /* the columns after the 11th (random-init, bag-of-words) are not read here */
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected at least 11 fields, found %d", path, rec.line, rec.n_fields);
             break;
         }
         if (rows++ == 0) continue; /* the header */

@@ -77,7 +77,7 @@ for sc in -8 0 8; do
         fail "steering.csv: scale $sc does not have one world_truth mc1 row per source"
 done
 [[ $(awk -F, 'NR > 1 { print $3 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering scales: $(cut -d, -f3 "$S" | sort -u)"
-for t in world_truth world_stereotype world_toxicity world_capability; do
+for t in world_truth world_stereotype world_toxicity_pair world_privacy world_sentiment world_capability; do
     [[ $(awk -F, -v t=$t 'NR > 1 && $4 == t' "$S" | wc -l) -ge 9 ]] || fail "steering.csv: $t rows"
     ls "$A"/trust/steering_$t*.svg >/dev/null 2>&1 || fail "no steering_$t*.svg"
 done
