@@ -2,6 +2,9 @@
  * portable kernel widens a chunk of a weight row to f32 once and multiplies it with every token. */
 #include <omp.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "base/base.h"
 #include "hmatmul.h"
@@ -30,11 +33,19 @@ static void rows_portable(float *out, int O, const float *x, int T, const tl_qma
 
 const tl_hrows_fn tl_hrows_portable = rows_portable;
 
+#if defined(__x86_64__) || defined(__i386__)
+/* CPUID leaf 1, ECX bit 29 (clang's __builtin_cpu_supports does not know "f16c") */
+static int cpu_has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 tl_hrows_fn tl_hrows_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
 #if defined(__x86_64__) || defined(__i386__)
     if (isa >= TL_ISA_AVX512) return tl_hrows_avx512;
-    if (isa >= TL_ISA_AVX2) return __builtin_cpu_supports("f16c") ? tl_hrows_avx2 : NULL;
+    if (isa >= TL_ISA_AVX2) return cpu_has_f16c() ? tl_hrows_avx2 : NULL;
 #endif
     return tl_hrows_portable;
 }
