@@ -453,6 +453,7 @@ static tl_status eval_model(tl_demo *d, const char *model_path, const char *name
         tl_eval_result_free(&res[t]);
         tl_eval_task_free(tasks[t]);
     }
+    tl_tokenizer_free(own);
     tl_model_free(m);
     return s;
 }
