@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -121,6 +122,7 @@ int tl_cmd_generate(int argc, char **argv) {
     cli_set_threads(threads);
 
     loaded L;
+    double t_start = tl_time_sec(), cpu_start = (double)clock() / CLOCKS_PER_SEC;
     int rc = load_model_and_tokenizer(model_path, tok_path, &L);
     if (rc) {
         loaded_free(&L);
@@ -147,6 +149,9 @@ int tl_cmd_generate(int argc, char **argv) {
         goto done;
     }
     gen_out out = {tl_time_sec(), 0, no_echo ? NULL : L.tok, ids, n_ids};
+    /* start-up: model, tokenizer and session ready, before the first forward pass (issue 12's target) */
+    tl_logf(TL_LOG_INFO, "start-up (model, tokenizer, session): %.3f s wall, %.3f s CPU", out.t0 - t_start,
+            (double)clock() / CLOCKS_PER_SEC - cpu_start);
     tl_gen_opts go;
     tl_gen_opts_default(&go);
     go.max_new = n_new;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "format.h"
 #include "tiller/tokenizer.h"
@@ -272,6 +273,12 @@ static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_t
     }
     if (s) goto fail;
     if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
+#ifdef MADV_POPULATE_READ
+    /* The matrices are views of the mapping, and the first forward pass reads all of them: build the
+     * page tables in one call rather than by ~60k fault-around faults (TinyLlama f32: 0.25-0.3 s
+     * instead of 0.5-0.8 s of system time). Advisory: older kernels say EINVAL, and nothing changes. */
+    (void)madvise((void *)g->map.data, g->map.size, MADV_POPULATE_READ);
+#endif
     *out = m;
     return TL_OK;
 fail:
