@@ -14,8 +14,9 @@
 # `bench -r 1`, llama-bench `-r 1`). Printed: the medians and the median of the per-round
 # ratios tiller / llama.cpp. Then per file: peak RSS (/usr/bin/time %M) of
 # `tiller generate -n 16 --ctx 256` against the budget weights-as-stored (the file) + f32 KV
-# cache + activations, and start-up (wall time of `generate -n 1` with the file in the page
-# cache, median of 3). Finally `tiller bench -m stories110M` (f32, random weights) for decode's
+# cache + activations, and start-up with the file in the page cache, median of 3: the wall time
+# of `generate -n 1` (start-up plus the first forward pass), and the start-up alone (model,
+# tokenizer and session ready: `generate -v`), wall and CPU seconds. Finally `tiller bench -m stories110M` (f32, random weights) for decode's
 # share of the read bandwidth measured in the same run. `uptime` is printed before and after.
 #
 # Environment: DIR (files; default /tmp/tiller-qbench), SHAPES, TYPES (default f32 Q8_0 Q4_K_M),
@@ -87,8 +88,8 @@ done
 [ "${SPEED_ONLY:-0}" = 1 ] && { echo "# load after: $(uptime)"; exit 0; }
 
 echo
-echo "| file | file MB | KV + activations MB (ctx 256) | peak RSS MB tiller | RSS / budget | start-up s (generate -n 1) |"
-echo "|---|---|---|---|---|---|"
+echo "| file | file MB | KV + activations MB (ctx 256) | peak RSS MB tiller | RSS / budget | generate -n 1 s | start-up s wall / CPU |"
+echo "|---|---|---|---|---|---|---|"
 for s in $SHAPES; do
     for q in $TYPES; do
         f="$DIR/$s-$q.gguf"
@@ -96,12 +97,18 @@ for s in $SHAPES; do
         /usr/bin/time -o "$TMPD/m" -f %M "$TILLER" generate -m "$f" -n 16 --ctx 256 -t "$T" --temp 0 \
             -p "Once upon a time" >/dev/null 2>&1
         rss=$(tail -1 "$TMPD/m")
+        # generate -n 1: start-up plus the first forward pass; start-up alone (model, tokenizer and
+        # session ready) is what `generate -v` prints, wall and CPU seconds
         for i in 1 2 3; do
             s0=$(date +%s.%N)
-            "$TILLER" generate -m "$f" -n 1 --ctx 256 -t "$T" --temp 0 -p "Once" >/dev/null 2>&1
-            echo "$(date +%s.%N) - $s0" | bc
-        done >"$TMPD/s"
+            "$TILLER" generate -m "$f" -n 1 --ctx 256 -t "$T" --temp 0 -p "Once" -v 2>"$TMPD/v" >/dev/null
+            echo "$(date +%s.%N) - $s0" | bc >>"$TMPD/s"
+            sed -n 's/.*start-up (model, tokenizer, session): \([0-9.]*\) s wall, \([0-9.]*\) s CPU.*/\1 \2/p' "$TMPD/v" >>"$TMPD/u"
+        done
         st=$(median <"$TMPD/s")
+        su=$(cut -d' ' -f1 "$TMPD/u" | median)
+        sc=$(cut -d' ' -f2 "$TMPD/u" | median)
+        rm -f "$TMPD/s" "$TMPD/u"
         # budget: the file + K and V caches (f32, 2 x layers x ctx x kv_dim) + activations (generous: 64 MB)
         extra=$(case $s in stories15M) echo $((2 * 6 * 256 * 288 * 4 / 1000000 + 64)) ;;
                        stories110M) echo $((2 * 12 * 256 * 768 * 4 / 1000000 + 64)) ;;
@@ -109,8 +116,8 @@ for s in $SHAPES; do
                        *) echo 64 ;;
             esac)
         mb=$(( $(stat -c %s "$f") / 1000000 ))
-        printf '| %s %s | %d | %d | %d | %.2f | %.2f |\n' "$s" "$q" "$mb" "$extra" $((rss / 1000)) \
-            "$(echo "$rss / 1000 / ($mb + $extra)" | bc -l)" "$st"
+        printf '| %s %s | %d | %d | %d | %.2f | %.2f | %.2f / %.2f |\n' "$s" "$q" "$mb" "$extra" $((rss / 1000)) \
+            "$(echo "$rss / 1000 / ($mb + $extra)" | bc -l)" "$st" "$su" "$sc"
     done
 done
 
