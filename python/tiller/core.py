@@ -155,7 +155,8 @@ class Model:
 
     def generate(self, prompt, max_new=64, temperature=0.8, top_k=0, top_p=0.9, seed=0, stop_newline=False):
         """Continue ``prompt`` (BOS added) with tiller's sampling loop (tl_generate): up to
-        ``max_new`` tokens, stopping at EOS/BOS (and at the first line break of the reply when
+        ``max_new`` tokens, stopping at an end-of-generation token (EOS, EOT, ...; not BOS, as
+        ``tiller generate`` and llama.cpp) (and at the first line break of the reply when
         ``stop_newline``). ``temperature`` 0 is greedy. Hooks added with add_hook/steer apply.
         Returns the new text. TillerError (TL_E_RANGE) when the prompt plus max_new tokens do
         not fit the context: tiller never shortens a request."""
@@ -170,7 +171,7 @@ class Model:
             return 0
 
         cb = GEN_FN(on_piece)
-        opts = GenOpts(int(max_new), 1, 1, 1 if stop_newline else 0)
+        opts = GenOpts(int(max_new), 1, 0, 1 if stop_newline else 0)  # stop_eos, not stop_bos: as the CLI
         res = GenResult()
         try:
             lib.tl_session_reset(self._s)
