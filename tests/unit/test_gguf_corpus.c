@@ -260,6 +260,13 @@ int main(void) {
         memcpy(b, base, n);
         put32(b, at(b, n, "output_norm.weight", 4 + 8), 4);
         check_case("bad_tensor_type.gguf", b, n, TL_E_FORMAT, "invalid ggml type 4");
+        /* another family (issue 12 point 5): refused by name, with the families tiller reads */
+        memcpy(b, base, n);
+        const uint8_t *arch = find(b, n, "general.architecture", 20);
+        CHECK(arch != NULL, "general.architecture key");
+        if (arch) memcpy(b + (arch - b) + 20 + 4 + 8, "gemma", 5); /* key, u32 type, u64 length, "llama" */
+        check_case("unsupported_arch.gguf", b, n, TL_E_UNSUPPORTED,
+                   "general.architecture 'gemma' is not supported (llama, qwen2, gptneox, olmo)");
         free(b);
     }
     from_knobs("q8_block.gguf", (knobs){.n_tokens = V, .q8_type = 1}, TL_E_FORMAT,
