@@ -149,7 +149,7 @@ static inline __attribute__((always_inline)) void q4_K_rows(int n, const uint8_t
         /* pair sums of the 16-value group sums: the activation sum of each 32-value group */
         __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a[i].bsums),
                                     _mm_loadu_si128((const __m128i *)(a[i].bsums + 8)));
-        const float ad = a[i].d;
+        const __m128 adv = _mm_set1_ps(a[i].d);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
             const tl_block_q4_K *x = (const tl_block_q4_K *)(w + (size_t)r * row_bytes) + i;
@@ -167,8 +167,11 @@ static inline __attribute__((always_inline)) void q4_K_rows(int n, const uint8_t
             s0 = _mm512_dpwssd_epi32(s0, _mm512_maddubs_epi16(_mm512_and_si512(q1, lo4), act[2]), _mm512_shuffle_epi8(sc, c46));
             s1 = _mm512_dpwssd_epi32(s1, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(q1, 4), lo4), act[3]),
                                      _mm512_shuffle_epi8(sc, c57));
-            acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(ad * h2f(x->d)), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
-            accm[r] = _mm_fmadd_ps(_mm_set1_ps(ad * h2f(x->dmin)), _mm_cvtepi32_ps(mprod), accm[r]);
+            uint32_t d2; /* d and dmin converted together: [ad * d, ad * dmin] */
+            memcpy(&d2, &x->d, 4);
+            __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)d2)), adv);
+            acc[r] = _mm512_fmadd_ps(_mm512_broadcastss_ps(dd), _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), acc[r]);
+            accm[r] = _mm_fmadd_ps(_mm_permute_ps(dd, 0x55), _mm_cvtepi32_ps(mprod), accm[r]);
         }
     }
 #pragma GCC unroll 4
