@@ -4,13 +4,13 @@
  *          they sit in L2, so this is the kernel's compute throughput (GB/s it can digest);
  *   cold - enough copies of the matrix to fill MIB MiB, multiplied one after the other: every
  *          weight comes from DRAM, as in a real decode of a model larger than the caches.
- * Times are the best of REPS passes (robust to other jobs on a shared machine). Threads: the
- * OpenMP default (OMP_NUM_THREADS). One JSON line per (table, type, shape, regime).
+ * Times are the best of REPS passes, cold ones per matrix copy (robust to other jobs on a shared
+ * machine). Threads: the OpenMP default (OMP_NUM_THREADS). One JSON line per (table, type, shape, regime).
  *
- *   bench_qgemv [MIB [REPS [TYPES [SHAPE [TABLE]]]]]
+ *   bench_qgemv [MIB [REPS [TYPES [SHAPE [TABLE [cold]]]]]]
  * TYPES: comma list of f32,q8_0,q4_k,q5_k,q6_k (default all); SHAPE (e.g. 768x768) and TABLE (avx2,
  * vnni512) restrict the run to one shape and table, and then only the hot figure is measured (for
- * `perf stat`: cycles per call without the set-up around it). */
+ * `perf stat`: cycles per call without the set-up around it) unless `cold` follows. */
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,19 +34,21 @@ static double run(const tl_qdot *k, uint32_t type, const uint8_t *w, size_t mat_
                   const float *x, float *out, void *scratch, int reps) {
     double best = 1e30;
     if (copies == 1) reps *= 10; /* hot: many short timings, the best is the undisturbed one */
+    /* each copy timed alone (its weights are not in the caches: the copies before it evicted
+     * them), so that one undisturbed multiplication is enough on a loaded machine */
     for (int r = 0; r < reps; r++) {
-        double t0 = tl_time_sec();
         for (int c = 0; c < copies; c++) {
             const uint8_t *wc = w + (size_t)c * mat_bytes;
+            double t0 = tl_time_sec();
             if (type == TL_Q_F32) {
                 tl_matmul_forward(out, x, (const float *)wc, NULL, 1, I, O);
             } else {
                 tl_qmat W = {type, wc, O, I, tl_q_row_bytes(type, I)};
                 tl_qmatmul_with(k, out, x, 1, &W, scratch);
             }
+            double dt = tl_time_sec() - t0;
+            if (dt < best) best = dt;
         }
-        double dt = (tl_time_sec() - t0) / copies;
-        if (dt < best) best = dt;
     }
     return best;
 }
@@ -55,6 +57,7 @@ int main(int argc, char **argv) {
     int mib = argc > 1 ? atoi(argv[1]) : 256, reps = argc > 2 ? atoi(argv[2]) : 5;
     const char *want = argc > 3 ? argv[3] : "f32,q8_0,q4_k,q5_k,q6_k";
     const char *only_shape = argc > 4 ? argv[4] : NULL, *only_table = argc > 5 ? argv[5] : NULL;
+    int want_cold = !only_table || (argc > 6 && !strcmp(argv[6], "cold"));
     if (mib < 1 || reps < 1) return 2;
     const shape shapes[] = {{"768x768", 768, 768},      {"2048x768", 2048, 768},   {"768x2048", 768, 2048},
                             {"32000x768", 32000, 768},  {"2048x2048", 2048, 2048}, {"5632x2048", 5632, 2048},
@@ -86,7 +89,7 @@ int main(int argc, char **argv) {
                 if (type == TL_Q_F32) memcpy(buf + o * rb, row, rb);
                 else tl_quantize_row(type, row, buf + o * rb, I);
             }
-            int copies = only_table ? 1 : (int)(total / mat);
+            int copies = want_cold ? (int)(total / mat) : 1;
             for (int c = 1; c < copies; c++) memcpy(buf + (size_t)c * mat, buf, mat);
             for (int isa = TL_ISA_PORTABLE + 1; isa <= (int)tl_cpu_isa(); isa++) {
                 const tl_qdot *k = tl_qdot_for(isa);
@@ -97,7 +100,7 @@ int main(int argc, char **argv) {
                 if (only_table && strcmp(only_table, table)) continue;
                 int Oh = (int)((512u << 10) / rb) < O ? (int)((512u << 10) / rb) : O;
                 double hot = run(k, type, buf, mat, 1, Oh, I, x, out, scratch, reps * 20) * O / Oh;
-                double cold = only_table ? 0 : run(k, type, buf, mat, copies, O, I, x, out, scratch, reps);
+                double cold = !want_cold ? 0 : run(k, type, buf, mat, copies, O, I, x, out, scratch, reps);
                 printf("{\"bench\":\"qgemv\",\"table\":\"%s\",\"type\":\"%s\",\"shape\":\"%s\",\"threads\":%d,"
                        "\"mb\":%.2f,\"hot_us\":%.1f,\"hot_gbs\":%.1f,\"cold_us\":%.1f,\"cold_gbs\":%.1f}\n",
                        table, types[ti].name, shapes[si].name, omp_get_max_threads(), mat / 1e6, hot * 1e6, mat / hot * 1e-9,

@@ -212,6 +212,7 @@ static void test_matmul(void) {
     test_matmul_shape(5, 256, 2);
     test_matmul_shape(9, 1280, 1);
     test_matmul_shape(3, 288, 1); /* 9 blocks of 32: an odd count for the two-block Q8_0 kernels */
+    test_matmul_shape(11, 288, 1); /* the same in the 4-row decode kernel (2 groups of 4 rows + 3) */
 }
 
 /* every table's activation quantizer writes the portable tl_quantize_q8_K's bytes: random
