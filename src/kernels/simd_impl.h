@@ -20,13 +20,17 @@
 #define SIMD_CAT(a, b) SIMD_CAT2(a, b)
 #define SIMD_FN(name) SIMD_CAT(name, SIMD_SUFFIX)
 
-/* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
- * more cache-line requests in flight than the hardware prefetcher alone. */
+/* Decode (T = 1) streams weights from memory; software prefetch keeps more cache-line
+ * requests in flight than the hardware prefetcher alone, which stops at every 4 KiB page
+ * boundary. A block reads rows o .. o+rb-1 side by side, so each row's prefetch goes to the
+ * same offset of the row rb further on (the next block's row, MM_PF_DIST floats ahead): the
+ * stream runs ahead across row ends instead of stopping at them, which a fixed distance
+ * within the row did (rows are 0.75-2 K floats in the stories shapes). */
 #ifndef MM_PF_HINT
 #define MM_PF_HINT _MM_HINT_T0
 #endif
-#ifndef MM_PREFETCH_FLOATS
-#define MM_PREFETCH_FLOATS 512
+#ifndef MM_PF_DIST
+#define MM_PF_DIST(I, rb) ((int64_t)(rb) * (I))
 #endif
 
 /* One block: rows o .. o+rb-1, tokens t0 .. t0+tb-1, the whole inner dimension.
@@ -52,11 +56,12 @@ SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bia
      * same bits as a plain vector-by-vector loop. */
     const int pf = t0 == 0;                     /* later token blocks find the rows in L1 */
     enum { CL = 64 / (int)sizeof(float) / VW }; /* vectors per cache line */
+    const int64_t pf_dist = MM_PF_DIST(I, rb);
     int i = 0;
     for (; i + CL * VW <= I; i += CL * VW) {
 #pragma GCC unroll 8
         for (int r = 0; r < rb; r++)
-            if (pf) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), MM_PF_HINT);
+            if (pf) _mm_prefetch((const char *)(wr[r] + i + pf_dist), MM_PF_HINT);
 #pragma GCC unroll 2
         for (int c = 0; c < CL; c++) {
             vf xv[V_TB];
