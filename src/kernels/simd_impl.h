@@ -20,13 +20,18 @@
 #define SIMD_CAT(a, b) SIMD_CAT2(a, b)
 #define SIMD_FN(name) SIMD_CAT(name, SIMD_SUFFIX)
 
-/* Decode (T = 1) streams weights from memory; prefetching a few KiB ahead keeps
- * more cache-line requests in flight than the hardware prefetcher alone. */
+/* Decode (T = 1) streams weights from memory; software prefetch keeps more cache-line
+ * requests in flight than the hardware prefetcher alone, which stops at every 4 KiB page
+ * boundary. A block reads its rb rows side by side, MM_PF_FLOATS ahead in each row; past a
+ * row's end the prefetch goes on in the same row of the next block (rb rows further), so the
+ * stream keeps about rb * MM_PF_FLOATS floats in flight across row ends instead of stopping
+ * at them (rows are only 768-2048 floats in the stories shapes). 512, 768, 1024 and 1536 measured
+ * within noise of each other on one core (72-76 % of the read probe; the old in-row 512: 50-66 %). */
 #ifndef MM_PF_HINT
 #define MM_PF_HINT _MM_HINT_T0
 #endif
-#ifndef MM_PREFETCH_FLOATS
-#define MM_PREFETCH_FLOATS 512
+#ifndef MM_PF_FLOATS
+#define MM_PF_FLOATS 1024
 #endif
 
 /* One block: rows o .. o+rb-1, tokens t0 .. t0+tb-1, the whole inner dimension.
@@ -54,9 +59,11 @@ SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bia
     enum { CL = 64 / (int)sizeof(float) / VW }; /* vectors per cache line */
     int i = 0;
     for (; i + CL * VW <= I; i += CL * VW) {
+        /* the address may lie past the matrix: a prefetch never faults */
+        int64_t pf_at = i + MM_PF_FLOATS < I ? i + MM_PF_FLOATS : i + MM_PF_FLOATS + (int64_t)(rb - 1) * I;
 #pragma GCC unroll 8
         for (int r = 0; r < rb; r++)
-            if (pf) _mm_prefetch((const char *)(wr[r] + i + MM_PREFETCH_FLOATS), MM_PF_HINT);
+            if (pf) _mm_prefetch((const char *)(wr[r] + pf_at), MM_PF_HINT);
 #pragma GCC unroll 2
         for (int c = 0; c < CL; c++) {
             vf xv[V_TB];
