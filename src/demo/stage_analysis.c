@@ -14,6 +14,7 @@
 #include "tiller/dist.h"
 #include "tiller/eval.h"
 #include "tiller/generate.h"
+#include "study/trust_protocol.h" /* internal: tl_trust_bow */
 
 #define PATH_CAP 4096
 
@@ -165,6 +166,12 @@ static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
         o.acc_out = acc;
         o.sel_out = sel;
         o.progress = run_progress;
+        /* bag of words on the same statements and split, drawn beside the curve (and in probe_selection.csv) */
+        char set[PATH_CAP];
+        int bow_n = 0;
+        if (!s) s = tl_demo_path(d, "acts", NULL, set, sizeof set);
+        if (!s) s = tl_demo_fmt(set + strlen(set), sizeof set - strlen(set), "/%s.csv", dim);
+        if (!s) s = tl_trust_bow(set, 0, 0.8, o.probe.val, &o.bow_acc, &bow_n);
         tl_demo_step(d, k + (mean ? TL_DIM__COUNT : 0), 2 * TL_DIM__COUNT, -1, rel);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
@@ -379,6 +386,12 @@ tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cap, sizeof cap, "%s: information plane", tl_world_dim_names[k]);
         tl_html_heading(h, tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
+        /* HSIC, the reference's estimator and the one the tests and the finding read, beside binning */
+        char hsic[PATH_CAP];
+        snprintf(svgp, sizeof svgp, "%s/infoplane_hsic.svg", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: information plane, normalised HSIC", tl_world_dim_names[k]);
+        if (!s && !tl_demo_fmt(hsic, sizeof hsic, "%s/%s", dir, svgp) && tl_path_exists(hsic))
+            s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
     }
     return s;
 }
