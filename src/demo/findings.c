@@ -123,7 +123,7 @@ typedef struct {
     char result[TEXT_CAP]; /* the sentence: tiller's result, computed */
 } finding;
 
-enum { F_K, F_1, F_2, F_3, F__COUNT };
+enum { F_K, F_1, F_2, F_3, F_R, F_RC, F_SA, F__COUNT };
 
 struct tl_demo_findings {
     double alpha;
@@ -478,6 +478,159 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
     return TL_OK;
 }
 
+/* ---- R: the reversal curse (reversal/results.csv) ---------------------------------------------- */
+
+static int find_row2(const ftab *t, int c1, const char *v1, int c2, const char *v2) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (!strcmp(cell(t, r, c1), v1) && !strcmp(cell(t, r, c2), v2)) return r;
+    return -1;
+}
+
+static tl_status find_reversal(const char *out, finding *f) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/reversal/results.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "reversal/results.csv");
+        return TL_OK;
+    }
+    int co = col(&t, "objective"), cs = col(&t, "subtask"), cn = col(&t, "n_items"), ce = col(&t, "em_mean"),
+        cl = col(&t, "em_ci_lo"), ch = col(&t, "em_ci_hi"), cd = col(&t, "em_vs_ntp"), cp = col(&t, "em_vs_ntp_p");
+    if (co < 0 || cs < 0 || cn < 0 || ce < 0 || cl < 0 || ch < 0 || cd < 0 || cp < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns objective, subtask, n_items, em_mean, em_ci_lo, "
+                         "em_ci_hi, em_vs_ntp, em_vs_ntp_p", path);
+    }
+    f->available = 1;
+    static const char *const objs[2] = {"bico", "abi"}, *const subs[2][2] = {{"N2D-reverse", "N2D"},
+                                                                               {"D2N-reverse", "D2N"}};
+    for (int o = 0; o < 2; o++)
+        for (int q = 0; q < 2; q++) {
+            funit *u = &f->u[f->n_units++];
+            snprintf(u->name, sizeof u->name, "%s %s", objs[o], subs[q][0]);
+            int r = find_row2(&t, co, objs[o], cs, subs[q][0]), rn = find_row2(&t, co, "ntp", cs, subs[q][0]),
+                rf = find_row2(&t, co, "ntp", cs, subs[q][1]);
+            u->estimate = num(&t, r, ce), u->lo = num(&t, r, cl), u->hi = num(&t, r, ch), u->n = (int)num(&t, r, cn);
+            u->ref = num(&t, rn, ce), u->ref_lo = num(&t, rn, cl), u->ref_hi = num(&t, rn, ch);
+            u->baseline = NAN;
+            u->effect = num(&t, r, cd);
+            u->p = num(&t, r, cp);
+            /* the premise: NTP learnt the facts in the trained direction, else nothing is reversed */
+            double fwd_lo = num(&t, rf, cl);
+            u->eligible = r >= 0 && fwd_lo > 0 && isfinite(u->p);
+            snprintf(u->note, sizeof u->note, "NTP's trained direction (%s) em lower bound %.3f%s", subs[q][1], fwd_lo,
+                     fwd_lo > 0 ? "" : ": NTP did not learn the facts");
+        }
+    ftab_free(&t);
+    return TL_OK;
+}
+
+/* ---- RC: RE-Control (recontrol/results.csv) ------------------------------------------------------- */
+
+static tl_status find_recontrol(const char *out, finding *f) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/recontrol/results.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "recontrol/results.csv");
+        return TL_OK;
+    }
+    int cm = col(&t, "method"), cn = col(&t, "n"), cr = col(&t, "reward"), cc = col(&t, "reward_ci95"),
+        cp = col(&t, "p_reward_vs_recontrol");
+    if (cm < 0 || cn < 0 || cr < 0 || cc < 0 || cp < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns method, n, reward, reward_ci95, p_reward_vs_recontrol",
+                         path);
+    }
+    int rc = -1;
+    for (int r = 0; r < t.n_rows; r++)
+        if (!strcmp(cell(&t, r, cm), "recontrol")) rc = r;
+    f->available = rc >= 0;
+    if (rc < 0) missing(f, "recontrol/results.csv's recontrol row");
+    for (int r = 0; r < t.n_rows && rc >= 0 && f->n_units < MAX_UNITS; r++) {
+        if (r == rc || strstr(cell(&t, r, cm), "recontrol")) continue; /* the baselines only */
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "vs %s", cell(&t, r, cm));
+        double e = num(&t, rc, cr), ec = num(&t, rc, cc), b = num(&t, r, cr), bc = num(&t, r, cc);
+        u->estimate = e, u->lo = e - ec, u->hi = e + ec, u->n = (int)num(&t, rc, cn);
+        u->ref = b, u->ref_lo = b - bc, u->ref_hi = b + bc, u->baseline = NAN;
+        u->effect = e - b;
+        u->p = num(&t, r, cp);
+        u->eligible = isfinite(u->p) && isfinite(u->effect);
+        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward");
+    }
+    ftab_free(&t);
+    return TL_OK;
+}
+
+/* ---- SA: SELF-ALIGN (selfalign/tests.csv, results.json) -------------------------------------------- */
+
+static const cJSON *sa_stat(const cJSON *arr, const char *model, const char *key) {
+    const cJSON *m;
+    cJSON_ArrayForEach(m, arr) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "model"));
+        if (name && !strcmp(name, model)) return cJSON_GetObjectItemCaseSensitive(m, key);
+    }
+    return NULL;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static tl_status find_selfalign(const char *out, finding *f) {
+    char path[PATH_CAP], jpath[PATH_CAP];
+    snprintf(path, sizeof path, "%s/selfalign/tests.csv", out);
+    snprintf(jpath, sizeof jpath, "%s/selfalign/results.json", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists || !tl_path_exists(jpath)) {
+        ftab_free(&t);
+        missing(f, "selfalign/tests.csv");
+        return TL_OK;
+    }
+    cJSON *j = NULL;
+    if ((s = tl_file_read_json(jpath, &j))) {
+        ftab_free(&t);
+        return s;
+    }
+    int cme = col(&t, "measure"), ca = col(&t, "row_a"), cb = col(&t, "row_b"), cao = col(&t, "a_only"),
+        cbo = col(&t, "b_only"), cp = col(&t, "p_value");
+    if (cme < 0 || ca < 0 || cb < 0 || cao < 0 || cbo < 0 || cp < 0) {
+        ftab_free(&t);
+        cJSON_Delete(j);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns measure, row_a, row_b, a_only, b_only, p_value", path);
+    }
+    f->available = 1;
+    funit *u = &f->u[f->n_units++];
+    snprintf(u->name, sizeof u->name, "red-team answers within the principles");
+    int r = -1;
+    for (int i = 0; i < t.n_rows; i++)
+        if (!strcmp(cell(&t, i, cme), "redteam_within") && !strcmp(cell(&t, i, ca), "base") &&
+            !strcmp(cell(&t, i, cb), "engraved"))
+            r = i;
+    const cJSON *e = sa_stat(j, "engraved", "redteam_within"), *b = sa_stat(j, "base", "redteam_within");
+    u->estimate = jnum(e, "value"), u->lo = jnum(e, "lo"), u->hi = jnum(e, "hi"), u->n = (int)jnum(e, "n");
+    u->ref = jnum(b, "value"), u->ref_lo = jnum(b, "lo"), u->ref_hi = jnum(b, "hi"), u->baseline = NAN;
+    u->effect = num(&t, r, cbo) - num(&t, r, cao); /* discordant pairs: engraved right, base wrong, minus the reverse */
+    u->p = num(&t, r, cp);
+    u->eligible = r >= 0 && isfinite(u->p);
+    snprintf(u->note, sizeof u->note, "McNemar's exact test: %s items right only for the engraved model, %s only for "
+             "base", cell(&t, r, cbo), cell(&t, r, cao));
+    ftab_free(&t);
+    cJSON_Delete(j);
+    return TL_OK;
+}
+
 /* ---- sentences ------------------------------------------------------------------------------ */
 
 static void fmt_p(char *b, size_t cap, double p) {
@@ -486,14 +639,14 @@ static void fmt_p(char *b, size_t cap, double p) {
     else snprintf(b, cap, "%.3g", p);
 }
 
-static void unit_list(const finding *f, int two_ends, char *out) {
+static void unit_list(const finding *f, int two_ends, const char *ref, char *out) {
     for (int i = 0; i < f->n_units; i++) {
         const funit *u = &f->u[i];
         char p[32];
         fmt_p(p, sizeof p, u->p_holm);
         if (two_ends)
-            append(out, "%s%s %.2f [%.2f, %.2f] (n = %d) vs %.2f [%.2f, %.2f] at the first checkpoint (Holm p = %s)%s",
-                   i ? "; " : "", u->name, u->estimate, u->lo, u->hi, u->n, u->ref, u->ref_lo, u->ref_hi, p,
+            append(out, "%s%s %.2f [%.2f, %.2f] (n = %d) vs %.2f [%.2f, %.2f] %s (Holm p = %s)%s", i ? "; " : "",
+                   u->name, u->estimate, u->lo, u->hi, u->n, u->ref, u->ref_lo, u->ref_hi, ref, p,
                    u->eligible ? "" : " (not eligible)");
         else
             append(out, "%s%s", i ? "; " : "", u->name);
@@ -505,14 +658,14 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
     finding *f = &F->f[F_K];
     if (f->available) {
         append(f->result, "Behavioural accuracy on the test pairs at the final checkpoint: ");
-        unit_list(f, 1, f->result);
+        unit_list(f, 1, "at the first checkpoint", f->result);
         append(f->result, ". At the final checkpoint %d of %d dimensions are known above step 0 with a lower bound above "
                "0.5 -> %s.", f->k, f->m, f->verdict);
     }
     f = &F->f[F_1];
     if (f->available) {
         append(f->result, "Probe test accuracy at the final checkpoint (layer chosen on validation): ");
-        unit_list(f, 1, f->result);
+        unit_list(f, 1, "at the first checkpoint", f->result);
         append(f->result, ". %d of %d dimensions the model knows lie above step 0 and above their best no-learning "
                "baseline at the final checkpoint; %d below step 0 -> %s.", f->k, f->m, f->a, f->verdict);
     }
@@ -541,6 +694,24 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
         append(f->result, ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
                "signs, %d away -> %s.", cap_text, f->k, f->m, f->a, f->verdict);
     }
+    f = &F->f[F_R];
+    if (f->available) {
+        append(f->result, "Exact match on the reversed questions: ");
+        unit_list(f, 1, "with NTP", f->result);
+        append(f->result, ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s.",
+               f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_RC];
+    if (f->available) {
+        append(f->result, "Average reward of RE-Control: ");
+        unit_list(f, 1, "for the baseline", f->result);
+        append(f->result, ". RE-Control is above %d of %d baselines, below %d -> %s.", f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_SA];
+    if (f->available) {
+        unit_list(f, 1, "for base", f->result);
+        append(f->result, " -> %s.", f->verdict);
+    }
 }
 
 tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_findings **out) {
@@ -568,6 +739,23 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                        .test = "permutation test over checkpoint order of the shuffle-corrected HSIC I(X;T) per "
                                "layer (infoplane_tests.csv), Holm over every layer of every dimension; a dimension "
                                "passes when one of its layers rejects"};
+    f[F_R] = (finding){.id = "R", .section = "reversal", .title = "BICO and ABI lift the reversal curse",
+                       .claim = "a model fine-tuned with next-token prediction cannot answer the reverse of the facts "
+                                "it learnt; bidirectional (BICO) and autoregressive-blank-infilling (ABI) objectives "
+                                "answer them (Lv et al. 2023)",
+                       .test = "paired test of exact match against NTP on the same reversed items (em_vs_ntp_p in "
+                               "reversal/results.csv), Holm over BICO and ABI x the two reversed subtasks; eligible "
+                               "where NTP's exact match in the trained direction has a lower bound above 0"};
+    f[F_RC] = (finding){.id = "RC", .section = "recontrol", .title = "RE-Control raises the reward over the baselines",
+                        .claim = "editing the representation at test time by a value function's gradient gives a "
+                                 "higher reward than the decoding baselines (Kong et al. 2024)",
+                        .test = "paired sign-flip test of the per-prompt reward of each baseline against RE-Control "
+                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines"};
+    f[F_SA] = (finding){.id = "SA", .section = "selfalign", .title = "SELF-ALIGN engraves the principles",
+                        .claim = "after principle engraving the model answers red-team prompts within the principles "
+                                 "without them in the prompt, more often than the base model (Sun et al. 2023)",
+                        .test = "McNemar's exact test of engraved vs base on the same red-team prompts "
+                                "(selfalign/tests.csv)"};
     f[F_3] = (finding){.id = "F3", .section = "trust", .title = "Steering vectors make the chat model more trustworthy",
                        .claim = "adding a dimension's steering vector (from pre-training checkpoints or the chat "
                                 "model) moves the chat model towards trustworthiness on that dimension (Qian et al. "
@@ -586,6 +774,12 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
     if (!s && f[F_1].available) s = settle(&f[F_1], alpha, probe_ok);
     if (!s) s = find_infoplane(out_dir, alpha, &f[F_2], &ip_rows, &ip_raw, &ip_binom);
     if (!s) s = find_steering(out_dir, alpha, &f[F_3], cap_text, sizeof cap_text);
+    if (!s) s = find_reversal(out_dir, &f[F_R]);
+    if (!s && f[F_R].available) s = settle(&f[F_R], alpha, NULL);
+    if (!s) s = find_recontrol(out_dir, &f[F_RC]);
+    if (!s && f[F_RC].available) s = settle(&f[F_RC], alpha, NULL);
+    if (!s) s = find_selfalign(out_dir, &f[F_SA]);
+    if (!s && f[F_SA].available) s = settle(&f[F_SA], alpha, NULL);
     if (s) {
         tl_free(F);
         return tl_error_prefix(s, "findings");

@@ -7,6 +7,9 @@
  *   F1  probes decode the trust dimensions during pre-training
  *   F2  I(X;T) rises then falls (fitting, then compression)
  *   F3  steering vectors move the chat model towards trustworthiness
+ *   R   BICO and ABI answer the reversed questions NTP cannot
+ *   RC  RE-Control reaches a higher reward than the decoding baselines
+ *   SA  SELF-ALIGN's engraved model follows the principles without them in the prompt
  *
  * Each finding is a set of units (dimensions or steering tasks). A unit is
  * eligible when the experiment can detect the effect there (the model knows the

@@ -130,7 +130,7 @@ check_findings() { # $1: findings.json; the rule of docs/analysis.md re-implemen
       def holm: . as $p | ($p | length) as $n | [range($n)] | sort_by($p[.]) as $o
                 | reduce range($n) as $i ({m: 0, adj: []};
                     .m = ([.m, ([1, ($n - $i) * $p[$o[$i]]] | min)] | max) | .adj[$o[$i]] = .m) | .adj;
-      .format == "tiller-findings" and .alpha > 0 and ([.findings[].id] == ["K", "F1", "F2", "F3"]) and
+      .format == "tiller-findings" and .alpha > 0 and ([.findings[].id] == ["K", "F1", "F2", "F3", "R", "RC", "SA"]) and
       (.alpha as $al | all(.findings[];
         (.paper_claim | length > 0) and (.result | length > 0) and (.test | length > 0) and
         (.verdict | IN("supported", "not supported", "null", "cannot tell")) and
@@ -143,7 +143,7 @@ check_findings() { # $1: findings.json; the rule of docs/analysis.md re-implemen
         all(.units[]; .eligible or ((.pass | not) and (.against | not))) and
         all(.units[]; (.n | type) == "number" and (.unit | length > 0)))) and
       # K and F1: Holm over the eligible units p-values, recomputed
-      all(.findings[] | select(.id == "K" or .id == "F1") | [.units[] | select(.eligible)];
+      all(.findings[] | select(.id | IN("K", "F1", "R", "RC", "SA")) | [.units[] | select(.eligible)];
           . as $u | ([$u[].p] | holm) as $h | all(range($u | length); ($h[.] - $u[.].p_holm) as $e | $e * $e < 1e-18))' \
         "$1" >/dev/null
 }
