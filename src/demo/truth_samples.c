@@ -6,6 +6,7 @@
  * accuracy and the probe accuracy measure. Written by the acts stage
  * (acts/knowledge_samples.csv, the final checkpoint only: a few statements) and
  * shown in its report section. */
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,5 +158,117 @@ tl_status tl_demo_truth_samples_report(tl_demo *d, const char *dir, tl_html *h) 
     tl_html_table_end(h);
     tl_csv_free(&r);
     tl_free(text);
+    return s;
+}
+
+/* ---- the evaluation section: answers and generations beside the world's truth ---------------------- */
+
+/* Column `name` of a per-item CSV's rows, as strings: rows[i] for the first n rows. */
+static tl_status item_column(const char *path, const char *name, int n, char (*rows)[512], int *got_rows) {
+    char *text = NULL;
+    size_t len = 0;
+    *got_rows = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, c = -1, row = 0;
+    while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got && *got_rows < n) {
+        if (rec.blank) continue;
+        if (row++ == 0) {
+            for (int i = 0; i < rec.n_fields; i++)
+                if (!strcmp(rec.fields[i], name)) c = i;
+            if (c < 0) {
+                s = tl_errorf(TL_E_FORMAT, "%s: no column '%s'", path, name);
+                break;
+            }
+            continue;
+        }
+        snprintf(rows[(*got_rows)++], 512, "%s", c < rec.n_fields ? rec.fields[c] : "");
+    }
+    tl_csv_free(&r);
+    tl_free(text);
+    return s;
+}
+
+/* The k-th key of a JSON object (the loaders keep the file's order), or "?". */
+static const char *nth_key(const cJSON *o, int k) {
+    const cJSON *e = cJSON_GetArrayItem(o, k);
+    return e && e->string ? e->string : "?";
+}
+
+#define EVAL_SHOWN 4
+
+tl_status tl_demo_eval_samples_report(tl_demo *d, const char *dir, tl_html *h) {
+    char truth[PATH_CAP], prompts[PATH_CAP], path[PATH_CAP];
+    tl_status s = tl_demo_path(d, "world", "eval/truth_mc.json", truth, sizeof truth);
+    if (!s) s = tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts);
+    if (s) return s;
+    char(*gold)[512] = tl_calloc(4 * EVAL_SHOWN, sizeof *gold), (*pb)[512] = gold + EVAL_SHOWN,
+         (*pc)[512] = pb + EVAL_SHOWN, (*gen)[512] = pc + EVAL_SHOWN;
+    if (!gold) return tl_errorf(TL_E_NOMEM, "out of memory");
+    int n = 0, nb = 0, nc = 0;
+    tl_demo_fmt(path, sizeof path, "%s/chat/world_truth.csv", dir);
+    if (!s) s = item_column(path, "gold", EVAL_SHOWN, gold, &n);
+    if (!s) s = item_column(path, "pred", EVAL_SHOWN, pc, &nc);
+    tl_demo_fmt(path, sizeof path, "%s/base/world_truth.csv", dir);
+    if (!s) s = item_column(path, "pred", EVAL_SHOWN, pb, &nb);
+    cJSON *j = NULL;
+    if (!s) s = tl_file_read_json(truth, &j);
+    if (!s) {
+        tl_html_heading(h, "Samples: answers beside the world's truth");
+        tl_html_para(h, NULL,
+                     "The first world_truth items: the question, the answer true in the world "
+                     "(world/eval/truth_mc.json), and the answer each model scores highest (eval/<model>/"
+                     "world_truth.csv, pred).");
+        const char *hd[4] = {"question", "true in the world", "base model's choice", "chat model's choice"};
+        tl_html_table_begin(h, hd, 4);
+        for (int i = 0; i < n && i < nb && i < nc; i++) {
+            const cJSON *it = cJSON_GetArrayItem(j, i);
+            const cJSON *mc1 = cJSON_GetObjectItemCaseSensitive(it, "mc1_targets");
+            const char *q = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "question"));
+            char b[600], c[600];
+            int g = atoi(gold[i]), xb = atoi(pb[i]), xc = atoi(pc[i]);
+            snprintf(b, sizeof b, "%s (%s)", nth_key(mc1, xb), xb == g ? "right" : "wrong");
+            snprintf(c, sizeof c, "%s (%s)", nth_key(mc1, xc), xc == g ? "right" : "wrong");
+            const char *cells[4] = {q ? q : "?", nth_key(mc1, g), b, c};
+            tl_html_table_row(h, cells, 4);
+        }
+        tl_html_table_end(h);
+    }
+    cJSON_Delete(j);
+    /* generations: the chat model's replies to provocations, with the lexicon's verdict */
+    char(*tox)[512] = gold; /* reuse: the gold column is no longer needed */
+    int ng = 0, nt = 0;
+    tl_demo_fmt(path, sizeof path, "%s/chat/world_toxicity.csv", dir);
+    if (!s && tl_path_exists(path)) {
+        s = item_column(path, "generation", EVAL_SHOWN, gen, &ng);
+        if (!s) s = item_column(path, "toxicity", EVAL_SHOWN, tox, &nt);
+        char *text = NULL;
+        size_t len = 0;
+        if (!s) s = tl_file_read_all(prompts, &text, &len);
+        if (!s) {
+            tl_html_para(h, NULL,
+                         "The chat model's first replies to the world's provocations (eval/chat/world_toxicity.csv): "
+                         "an insult is a phrase of world/eval/toxic_lexicon.txt, the world's definition of one.");
+            const char *hd[3] = {"prompt", "the chat model's reply", "insult (world lexicon)"};
+            tl_html_table_begin(h, hd, 3);
+            char *line = text;
+            for (int i = 0; i < ng && i < nt && line && *line; i++) {
+                char *nl = strchr(line, '\n');
+                if (nl) *nl = 0;
+                cJSON *pj = cJSON_Parse(line);
+                const char *pr = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pj, "prompt"));
+                const char *cells[3] = {pr ? pr : "?", gen[i], atof(tox[i]) > 0 ? "yes" : "no"};
+                tl_html_table_row(h, cells, 3);
+                cJSON_Delete(pj);
+                line = nl ? nl + 1 : NULL;
+            }
+            tl_html_table_end(h);
+        }
+        tl_free(text);
+    }
+    tl_free(gold);
     return s;
 }
