@@ -237,9 +237,12 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf svg = {0}, csv = {0};
     if (!s) {
         tl_chart_series ser[TL_DIM__COUNT];
-        for (int k = 0; k < TL_DIM__COUNT; k++)
+        tl_chart_style sty[TL_DIM__COUNT]; /* each point with its 95 % interval as a bar */
+        for (int k = 0; k < TL_DIM__COUNT; k++) {
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
-        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation; test split)",
+            sty[k] = (tl_chart_style){lo + k * MAXC, hi + k * MAXC, 0};
+        }
+        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation, test split, bars 95 %)",
                       .x_label = "step",
                       .y_label = "test accuracy (axis from 0)",
                       .x_scale = TL_AXIS_LOG1P,
@@ -247,7 +250,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                       .height = 400,
                       .y_min = 0.0,
                       .y_max = 1.0};
-        s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
+        s = tl_svg_line_chart_styled(&svg, &c, ser, sty, TL_DIM__COUNT);
         tl_strbuf_append(&csv, text, len);
         /* the finding, computed from probe_best.csv: first and last checkpoint with their
          * Wilson intervals, and the first checkpoint whose lower bound reaches 0.9 */
@@ -279,7 +282,9 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                      "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
                      "(shuffled training labels at the chosen layer, the majority class, the embedding "
                      "layer; the step-0 checkpoint is the random-init model of the same shape).");
-        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Probe accuracy per checkpoint");
+        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv,
+                                  "Probe accuracy per checkpoint, 95 % intervals as bars (n = test rows: "
+                                  "probe/<dimension>/probe_selection.csv)");
     }
     cJSON *wj = NULL;
     const cJSON *bow = NULL;
