@@ -518,6 +518,7 @@ static tl_status find_reversal(const char *out, finding *f) {
             u->baseline = NAN;
             u->effect = num(&t, r, cd);
             u->p = num(&t, r, cp);
+            if (!isfinite(u->p) && u->effect == 0) u->p = 1; /* no item differs: the file leaves p empty */
             /* the premise: NTP learnt the facts in the trained direction, else nothing is reversed */
             double fwd_lo = num(&t, rf, cl);
             u->eligible = r >= 0 && fwd_lo > 0 && isfinite(u->p);
@@ -562,8 +563,10 @@ static tl_status find_recontrol(const char *out, finding *f) {
         u->ref = b, u->ref_lo = b - bc, u->ref_hi = b + bc, u->baseline = NAN;
         u->effect = e - b;
         u->p = num(&t, r, cp);
-        u->eligible = isfinite(u->p) && isfinite(u->effect);
-        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward");
+        /* a reward constant over every prompt for both methods (e.g. 0 everywhere) can show no difference */
+        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0);
+        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s",
+                 ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)");
     }
     ftab_free(&t);
     return TL_OK;
