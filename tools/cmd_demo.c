@@ -75,7 +75,7 @@ int tl_cmd_demo(int argc, char **argv) {
     uint64_t seed = 1;
     int quick = 0, threads = 0, quiet = 0, force = 0, verbose = 0, seeds = 1;
     const cli_opt opts[] = {
-        {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html, findings.md/.json"},
+        {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html, DIR/findings.md and .json"},
         {"--quick", NULL, OPT_FLAG, &quick, "toy sizes (what the test suite runs, 10-20 s)"},
         {"--seed", "-s", OPT_U64, &seed, "seed of everything: world, initialisation, data order, samples"},
         {"--seeds", NULL, OPT_INT, &seeds,
