@@ -3,10 +3,10 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 need_build="libcjson-dev libopenblas-dev pkg-config"
-# chromium: tests/cli/test_demo.sh renders report.html headless; python/ tests, pip install ./python;
+# chromium, jq: tests/cli/test_demo.sh renders report.html headless and checks findings.json; python/ tests, pip install ./python;
 # OpenMPI: the MPI tests run mpirun -np 2; clang + compiler-rt + libomp: the libFuzzer harnesses and
 # the ThreadSanitizer run of make check
-need_test="chromium python3-numpy python3-pip python3-setuptools openmpi-bin libopenmpi-dev clang libclang-rt-14-dev libomp-14-dev"
+need_test="chromium jq python3-numpy python3-pip python3-setuptools openmpi-bin libopenmpi-dev clang libclang-rt-14-dev libomp-14-dev"
 want="$need_build"
 [ "${1:-build}" = test ] && want="$need_build $need_test"
 missing=""

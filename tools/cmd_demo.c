@@ -75,7 +75,7 @@ int tl_cmd_demo(int argc, char **argv) {
     uint64_t seed = 1;
     int quick = 0, threads = 0, quiet = 0, force = 0, verbose = 0, seeds = 1;
     const cli_opt opts[] = {
-        {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html"},
+        {"--out", "-o", OPT_STR, &out, "output directory: one subdirectory per stage, demo.json, report.html, DIR/findings.md and .json"},
         {"--quick", NULL, OPT_FLAG, &quick, "toy sizes (what the test suite runs, 10-20 s)"},
         {"--seed", "-s", OPT_U64, &seed, "seed of everything: world, initialisation, data order, samples"},
         {"--seeds", NULL, OPT_INT, &seeds,
@@ -111,7 +111,9 @@ int tl_cmd_demo(int argc, char **argv) {
         "delete the stage's directory to redo it) and continues an interrupted one: a killed pre-training\n"
         "resumes from its latest checkpoint and gives the same checkpoints as an uninterrupted run (same\n"
         "thread count). report.html is rebuilt at the end of every run; it is self-contained (inline CSS and\n"
-        "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV.\n"
+        "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV. So are\n"
+        "DIR/findings.md and DIR/findings.json: the study's findings computed from the run, each with its\n"
+        "test and a verdict by the rule in docs/analysis.md.\n"
         "Defaults take about 6-7 minutes on two cores, --quick 10-20 s (measured in the README).\n"
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
         "Under MPI (mpirun -np N tiller demo -t 1 ...) acts, probe and infoplane split their work over the\n"

@@ -258,7 +258,9 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
     tl_strbuf svg = {0};
     if (st == TL_OK) {
         char title[160];
-        snprintf(title, sizeof title, "Probe test accuracy (%s)", file_name(a0->dataset));
+        snprintf(title, sizeof title, "Probe test accuracy (%s; n = %d %s rows; colours from %.2f)",
+                 file_name(a0->dataset), po->folds > 1 ? a0->n : a0->n - n_train, po->folds > 1 ? "held-out" : "test",
+                 zmin);
         tl_chart hc = {.title = title, .x_label = a0->step >= 0 ? "checkpoint step" : "checkpoint",
                        .y_label = "hook point", .width = 160 + 40 * (C < 6 ? 6 : C > 30 ? 30 : C),
                        .height = 120 + 18 * (P < 6 ? 6 : P > 40 ? 40 : P)};
@@ -638,7 +640,10 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
         return tl_errorf(TL_E_NOMEM, "infoplane charts: out of memory");
     }
     char title[200], xl[64], yl[64];
-    snprintf(title, sizeof title, "Information plane, %s estimator (%s)", what, file_name(a0->dataset));
+    int m = (int)(o->split * a0->n); /* the rows the estimates use (HSIC: at most hsic_rows of them) */
+    if (strstr(what, "HSIC") && o->hsic_rows > 0 && o->hsic_rows < m) m = o->hsic_rows;
+    snprintf(title, sizeof title, "Information plane, %s estimator (%s; m = %d rows; no intervals)", what,
+             file_name(a0->dataset), m);
     snprintf(xl, sizeof xl, "I(X;T)%s", units);
     snprintf(yl, sizeof yl, "I(T;Y)%s", units);
     tl_chart c = {.title = title, .x_label = xl, .y_label = yl};

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "demo.h"
+#include "findings.h"
 #include "tiller/dist.h"
 
 /* ---- the table -------------------------------------------------------------- */
@@ -433,7 +434,12 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
                  "Each section reads its stage's directory in %s; every chart's data sits beside it as CSV.",
                  (unsigned long long)d->o.seed, d->o.quick ? "quick" : "default", d->o.threads,
                  d->o.threads == 1 ? "" : "s", d->o.out_dir);
-    tl_status s = TL_OK;
+    /* the findings, computed from the finished stages' files: a table above the contents, each
+     * section's opening sentence, DIR/findings.json and DIR/findings.md (findings.c) */
+    tl_demo_findings *fd = NULL;
+    tl_status s = tl_demo_findings_compute(d->o.out_dir, 0.05, &fd);
+    if (s == TL_OK) s = tl_demo_findings_write(fd, d->o.out_dir);
+    if (s == TL_OK) tl_demo_findings_intro(fd, &h);
     int missing = 0;
     for (int i = 0; i < N_STAGES && s == TL_OK; i++) {
         if (!finished[i]) {
@@ -445,6 +451,7 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
         d->stage = i;
         if ((s = tl_demo_path(d, stages[i].name, NULL, dir, sizeof dir))) break;
         tl_html_section_begin(&h, stages[i].name, stages[i].title);
+        tl_demo_findings_lead(fd, stages[i].name, &h);
         s = stages[i].report(d, dir, &h);
         if (s) s = tl_error_prefix(s, "report section '%s'", stages[i].name);
         tl_html_section_end(&h);
@@ -454,6 +461,7 @@ static tl_status write_report(tl_demo *d, const int *finished, tl_demo_summary *
     sum->n_sections = h.n_sections;
     if (s == TL_OK) s = tl_html_write(&h, sum->report);
     tl_html_free(&h);
+    tl_demo_findings_free(fd);
     return s;
 }
 

@@ -14,6 +14,8 @@
 #include "tiller/dist.h"
 #include "tiller/eval.h"
 #include "tiller/generate.h"
+#include "study/trust_protocol.h" /* internal: tl_trust_bow */
+#include "truth_samples.h"
 
 #define PATH_CAP 4096
 
@@ -165,6 +167,12 @@ static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
         o.acc_out = acc;
         o.sel_out = sel;
         o.progress = run_progress;
+        /* bag of words on the same statements and split, drawn beside the curve (and in probe_selection.csv) */
+        char set[PATH_CAP];
+        int bow_n = 0;
+        if (!s) s = tl_demo_path(d, "acts", NULL, set, sizeof set);
+        if (!s) s = tl_demo_fmt(set + strlen(set), sizeof set - strlen(set), "/%s.csv", dim);
+        if (!s) s = tl_trust_bow(set, 0, 0.8, o.probe.val, &o.bow_acc, &bow_n);
         tl_demo_step(d, k + (mean ? TL_DIM__COUNT : 0), 2 * TL_DIM__COUNT, -1, rel);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
@@ -229,9 +237,12 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf svg = {0}, csv = {0};
     if (!s) {
         tl_chart_series ser[TL_DIM__COUNT];
-        for (int k = 0; k < TL_DIM__COUNT; k++)
+        tl_chart_style sty[TL_DIM__COUNT]; /* each point with its 95 % interval as a bar */
+        for (int k = 0; k < TL_DIM__COUNT; k++) {
             ser[k] = (tl_chart_series){tl_world_dim_names[k], x + k * MAXC, y + k * MAXC, n[k]};
-        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation; test split)",
+            sty[k] = (tl_chart_style){lo + k * MAXC, hi + k * MAXC, 0};
+        }
+        tl_chart c = {.title = "Probe accuracy over pre-training (layer chosen on validation, test split, bars 95 %)",
                       .x_label = "step",
                       .y_label = "test accuracy (axis from 0)",
                       .x_scale = TL_AXIS_LOG1P,
@@ -239,7 +250,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                       .height = 400,
                       .y_min = 0.0,
                       .y_max = 1.0};
-        s = tl_svg_line_chart(&svg, &c, ser, TL_DIM__COUNT);
+        s = tl_svg_line_chart_styled(&svg, &c, ser, sty, TL_DIM__COUNT);
         tl_strbuf_append(&csv, text, len);
         /* the finding, computed from probe_best.csv: first and last checkpoint with their
          * Wilson intervals, and the first checkpoint whose lower bound reaches 0.9 */
@@ -271,7 +282,9 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                      "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
                      "(shuffled training labels at the chosen layer, the majority class, the embedding "
                      "layer; the step-0 checkpoint is the random-init model of the same shape).");
-        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv, "Probe accuracy per checkpoint");
+        if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv,
+                                  "Probe accuracy per checkpoint, 95 % intervals as bars (n = test rows: "
+                                  "probe/<dimension>/probe_selection.csv)");
     }
     cJSON *wj = NULL;
     const cJSON *bow = NULL;
@@ -379,6 +392,12 @@ tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cap, sizeof cap, "%s: information plane", tl_world_dim_names[k]);
         tl_html_heading(h, tl_world_dim_names[k]);
         s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
+        /* HSIC, the reference's estimator and the one the tests and the finding read, beside binning */
+        char hsic[PATH_CAP];
+        snprintf(svgp, sizeof svgp, "%s/infoplane_hsic.svg", tl_world_dim_names[k]);
+        snprintf(cap, sizeof cap, "%s: information plane, normalised HSIC", tl_world_dim_names[k]);
+        if (!s && !tl_demo_fmt(hsic, sizeof hsic, "%s/%s", dir, svgp) && tl_path_exists(hsic))
+            s = tl_demo_inline_svg(d, h, "infoplane", svgp, csvp, cap);
     }
     return s;
 }
@@ -515,5 +534,6 @@ tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_table_end(h);
     tl_csv_free(&r);
     tl_free(text);
+    if (!s) s = tl_demo_eval_samples_report(d, dir, h); /* answers beside the world's truth (truth_samples.c) */
     return s;
 }

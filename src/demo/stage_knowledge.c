@@ -13,6 +13,7 @@
 #include "demo.h"
 #include "format/format.h" /* internal: model, base */
 #include "tiller/generate.h"
+#include "truth_samples.h"
 
 #define PATH_CAP 4096
 #define KNOW_MIN 0.80 /* the capability requirement of issue 13 on the final checkpoint */
@@ -41,6 +42,9 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
             tl_strbuf_printf(&csv, ",%lld,test,%d,%d,%.6f,%.6f,%.6f,%.6f\n", (long long)pick->items[c].step, r.n,
                              r.correct, r.acc, r.lo, r.hi, r.mean_margin);
         }
+        char step[32]; /* the final checkpoint: a few pairs beside the world's truth (truth_samples.c) */
+        snprintf(step, sizeof step, "%lld", (long long)pick->items[c].step);
+        if (!s && c == pick->n - 1) s = tl_demo_truth_samples_run(d, m, tok, step, dir);
         tl_tokenizer_free(own);
         tl_model_free(m);
     }
@@ -162,7 +166,15 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_chart_series ser[TL_DIM__COUNT + 1];
     for (int k = 0; k < TL_DIM__COUNT; k++) ser[k] = (tl_chart_series){tl_world_dim_names[k], t->step, t->acc[k], t->n_ckpt};
     ser[TL_DIM__COUNT] = (tl_chart_series){"chance (0.5)", chance_x, chance_y, 2};
-    tl_chart ch = {.title = "Behavioural accuracy on the test pairs over pre-training",
+    int n_lo = t->n[0][z], n_hi = t->n[0][z];
+    for (int k = 1; k < TL_DIM__COUNT; k++) {
+        if (t->n[k][z] < n_lo) n_lo = t->n[k][z];
+        if (t->n[k][z] > n_hi) n_hi = t->n[k][z];
+    }
+    char title[128];
+    snprintf(title, sizeof title, "Behavioural accuracy on the test pairs over pre-training (n = %d-%d pairs)", n_lo,
+             n_hi);
+    tl_chart ch = {.title = title,
                    .x_label = "step",
                    .y_label = "share of pairs with log p(true) > log p(false) (axis from 0)",
                    .x_scale = TL_AXIS_LOG1P,
@@ -170,7 +182,10 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
                    .height = 400,
                    .y_min = 0.0,
                    .y_max = 1.0};
-    s = tl_svg_line_chart(&svg, &ch, ser, TL_DIM__COUNT + 1);
+    tl_chart_style sty[TL_DIM__COUNT + 1] = {{0}}; /* Wilson 95 % error bars on every point; chance dashed */
+    for (int k = 0; k < TL_DIM__COUNT; k++) sty[k] = (tl_chart_style){t->lo[k], t->hi[k], 0};
+    sty[TL_DIM__COUNT].dashed = 1;
+    s = tl_svg_line_chart_styled(&svg, &ch, ser, sty, TL_DIM__COUNT + 1);
     char *text = NULL;
     size_t len = 0;
     if (!s) s = tl_file_read_all(path, &text, &len);
@@ -178,9 +193,9 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_free(text);
     char cap[256];
     snprintf(cap, sizeof cap,
-             "Behavioural accuracy per checkpoint (test pairs, n = %d-%d per dimension; the intervals are in the "
-             "table and the CSV)",
-             t->n[TL_DIM_TOXICITY][z], t->n[TL_DIM_RELIABILITY][z]);
+             "Behavioural accuracy per checkpoint (test pairs, n = %d-%d per dimension; bars: Wilson 95 %% "
+             "intervals, also in the table and the CSV)",
+             n_lo, n_hi);
     if (!s) s = tl_demo_chart(d, h, "knowledge_chart", &svg, &csv, cap);
     /* step 0 against the final checkpoint, with the Wilson intervals as error bars */
     tl_strbuf_free(&svg);
@@ -199,7 +214,7 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     snprintf(n0, sizeof n0, "step %.0f (random init)", t->step[0]);
     snprintf(n1, sizeof n1, "step %.0f (final)", t->step[z]);
     tl_bar_series bars[2] = {{n0, y0, e0}, {n1, y1, e1}};
-    tl_chart bc = {.title = "Behavioural accuracy: random init vs the final checkpoint",
+    tl_chart bc = {.title = "Behavioural accuracy: random init vs the final checkpoint (n in the CSV)",
                    .y_label = "accuracy (axis from 0), bars: Wilson 95 % half-width",
                    .width = 760,
                    .height = 360,
@@ -211,5 +226,6 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
     tl_free(t);
+    if (!s) s = tl_demo_truth_samples_report(d, dir, h);
     return s;
 }

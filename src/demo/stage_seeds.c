@@ -165,14 +165,17 @@ tl_status tl_demo_seeds_run(tl_demo *d, const char *dir) {
                 tl_strbuf_printf(&bands, "%s,%lld,%s,%.6f,%.6f,%.6f,%d\n", tl_world_dim_names[k], (long long)steps[c],
                                  q ? "ixt_hsic_corrected_mid_layer" : "probe_test_acc", sum / K, lo, hi, K);
             }
-            tl_chart_series ser[3] = {{"mean", x, y[0], C}, {"min", x, y[1], C}, {"max", x, y[2], C}};
+            /* the mean over seeds with the range over seeds as its bars; min and max dashed beside it */
+            tl_chart_series ser[3] = {{"mean (bars: min to max over seeds)", x, y[0], C}, {"min", x, y[1], C},
+                                      {"max", x, y[2], C}};
+            tl_chart_style sty[3] = {{y[1], y[2], 0}, {NULL, NULL, 1}, {NULL, NULL, 1}};
             char title[200], path[PATH_CAP];
-            snprintf(title, sizeof title, "%s: %s over %d seeds", tl_world_dim_names[k],
+            snprintf(title, sizeof title, "%s: %s, n = %d seeds", tl_world_dim_names[k],
                      q ? "corrected HSIC I(X;T), middle layer" : "probe test accuracy (layer chosen on validation)", K);
             tl_chart ch = {title, "step", q ? "I(X;T) - shuffled" : "test accuracy", 0, 0, TL_AXIS_LOG1P, 0, 0};
             if (!q) ch.y_max = 1; /* accuracy on its whole range */
             tl_strbuf svg = {0};
-            s = tl_svg_line_chart(&svg, &ch, ser, 3);
+            s = tl_svg_line_chart_styled(&svg, &ch, ser, sty, 3);
             if (!s)
                 s = tl_demo_fmt(path, sizeof path, "%s/seeds_%s_%s.svg", dir, q ? "infoplane" : "probe",
                                 tl_world_dim_names[k]);

@@ -496,38 +496,45 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
     /* charts: per task and vector, the first metric against the scale, one line per source, and the marked cells */
     tl_status s = TL_OK;
     int ns = ti->n_scales, nsrc = ti->n_src;
-    double *y = tl_malloc((size_t)2 * nsrc * ns * sizeof *y);
+    double *y = tl_malloc((size_t)4 * nsrc * ns * sizeof *y); /* values, marked values, and the bars' ends */
     tl_chart_series *ser = tl_malloc((size_t)2 * nsrc * sizeof *ser);
+    tl_chart_style *sty = tl_calloc((size_t)2 * nsrc, sizeof *sty);
     char(*lab)[160] = tl_malloc((size_t)nsrc * sizeof *lab);
-    if (!y || !ser || !lab) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    if (!y || !ser || !lab || !sty) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
         for (int v = 0; v < ti->n_vec && s == TL_OK; v++) {
             if ((ti->vec_of_task[k] >= 0 && ti->vec_of_task[k] != v) || !ti->vec_used[v]) continue;
             int n_ser = nsrc;
             for (int q = 0; q < nsrc; q++) {
                 double *yv = y + (size_t)q * ns, *ym = y + (size_t)(nsrc + q) * ns;
+                double *ylo = y + (size_t)(2 * nsrc + q) * ns, *yhi = y + (size_t)(3 * nsrc + q) * ns;
                 int any = 0;
                 for (int si = 0; si < ns; si++) {
                     const cell *c = find_cell(t, q, v, ti->scales[si], k);
                     yv[si] = c ? c->value : NAN;
+                    ylo[si] = c ? c->value - TL_Z95 * c->stderr_ : NAN; /* error bars: +- 1.96 standard errors */
+                    yhi[si] = c ? c->value + TL_Z95 * c->stderr_ : NAN;
                     int m = c && c->vs_base.n > 0 && c->p_holm <= o->alpha;
                     ym[si] = m ? c->value : NAN;
                     any |= m;
                 }
                 ser[q] = (tl_chart_series){ti->src[q].name, ti->scales, yv, ns};
+                sty[q] = (tl_chart_style){ylo, yhi, 0};
                 if (any) {
                     snprintf(lab[q], sizeof lab[q], "%s: Holm p <= %g", ti->src[q].name, o->alpha);
+                    sty[n_ser] = (tl_chart_style){NULL, NULL, 0};
                     ser[n_ser++] = (tl_chart_series){lab[q], ti->scales, ym, ns};
                 }
             }
             char title[256], fname[300], path[PATH_CAP];
             int own = ti->vec_of_task[k] >= 0 || ti->n_vec == 1;
-            snprintf(title, sizeof title, "Steering the chat model: %s (%s), %s vector, n = %d", R->tasks[k]->name,
+            snprintf(title, sizeof title, "Steering the chat model: %s (%s), %s vector, n = %d, bars 95 %%",
+                     R->tasks[k]->name,
                      R->metric_names[k][0], ti->vec_names[v], ti->items_kept[k]);
             tl_chart ch = {title, o->no_norm_match ? "steering scale (raw)" : "steering scale (matched norm)",
                            R->metric_names[k][0], 0, 0, TL_AXIS_LINEAR, 0, 1};
             tl_strbuf svg = {0};
-            s = tl_svg_line_chart(&svg, &ch, ser, n_ser);
+            s = tl_svg_line_chart_styled(&svg, &ch, ser, sty, n_ser);
             if (own) snprintf(fname, sizeof fname, "steering_%s.svg", R->tasks[k]->name);
             else snprintf(fname, sizeof fname, "steering_%s_%s.svg", R->tasks[k]->name, ti->vec_names[v]);
             if (s == TL_OK) s = tl_trust_join(path, o->out, fname);
@@ -536,6 +543,7 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
         }
     tl_free(y);
     tl_free(ser);
+    tl_free(sty);
     tl_free(lab);
     return s;
 }

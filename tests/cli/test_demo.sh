@@ -120,6 +120,53 @@ grep -o '(data: [^)]*)' "$R" | sed 's/(data: \(.*\))/\1/' | sort -u > "$W/data.t
 while read -r f; do [[ -s $A/$f ]] || fail "chart data $f missing"; done < "$W/data.txt"
 pass "report.html: ${#TITLES[@]} sections, $n_svg inline charts, each with its CSV"
 
+# ---- findings.json / findings.md: the structure, and the verdict rule applied to the file's own numbers ----
+FJ=$A/findings.json
+[[ -s $FJ && -s $A/findings.md ]] || fail "no findings.json / findings.md"
+check_findings() { # $1: findings.json; the rule of docs/analysis.md re-implemented here, independently of findings.c
+    jq -e '
+      def rule(m; k; a): if m == 0 then "cannot tell" elif a == 0 and 2 * k > m then "supported"
+                         elif a == 0 and k == 0 then "null" else "not supported" end;
+      def holm: . as $p | ($p | length) as $n | [range($n)] | sort_by($p[.]) as $o
+                | reduce range($n) as $i ({m: 0, adj: []};
+                    .m = ([.m, ([1, ($n - $i) * $p[$o[$i]]] | min)] | max) | .adj[$o[$i]] = .m) | .adj;
+      .format == "tiller-findings" and .alpha > 0 and ([.findings[].id] == ["K", "F1", "F2", "F3", "R", "RC", "SA"]) and
+      (.alpha as $al | all(.findings[];
+        (.paper_claim | length > 0) and (.result | length > 0) and (.test | length > 0) and
+        (.verdict | IN("supported", "not supported", "null", "cannot tell")) and
+        ([.units[] | select(.eligible)] | length) == .eligible and
+        ([.units[] | select(.eligible and .pass)] | length) == .pass and
+        ([.units[] | select(.eligible and .against)] | length) == .against and
+        .verdict == rule(.eligible; .pass; .against) and
+        all(.units[]; (.pass | not) or (.p_holm <= $al and .effect > 0)) and
+        all(.units[]; (.against | not) or (.p_holm <= $al and .effect < 0)) and
+        all(.units[]; .eligible or ((.pass | not) and (.against | not))) and
+        all(.units[]; (.n | type) == "number" and (.unit | length > 0)))) and
+      # K and F1: Holm over the eligible units p-values, recomputed
+      all(.findings[] | select(.id | IN("K", "F1", "R", "RC", "SA")) | [.units[] | select(.eligible)];
+          . as $u | ([$u[].p] | holm) as $h | all(range($u | length); ($h[.] - $u[.].p_holm) as $e | $e * $e < 1e-18))' \
+        "$1" >/dev/null
+}
+check_findings "$FJ" || fail "findings.json: structure, or a verdict against the rule: $(head -c 600 "$FJ")"
+jq -r '.findings[] | "\(.id): \(.verdict) (\(.pass) of \(.eligible))"' "$FJ" | tr '\n' ';' > "$W/verdicts.txt"
+grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Finding F1 ' "$R" &&
+    grep -q 'class="finding">Finding F3 ' "$R" || fail "report: no findings table or no F1/F3 opening sentence"
+# the same report over numbers where the model knows every fact: acts/knowledge.csv's final rows edited in place
+# with the same byte counts (the stage marker still holds), so K must pass everywhere and F1 become eligible
+C=$W/c
+cp -a "$A" "$C"
+last_k=$(awk -F, 'NR > 1 { print $3 }' "$C/acts/knowledge.csv" | sort -n | tail -1)
+awk -F, -v OFS=, -v z="$last_k" 'NR > 1 && $3 == z { $7 = "0.990000"; $8 = "0.970000"; $9 = "0.998000" } { print }' \
+    "$C/acts/knowledge.csv" > "$W/k.csv"
+[[ $(stat -c %s "$W/k.csv") == $(stat -c %s "$C/acts/knowledge.csv") ]] || fail "knowledge.csv edit changed its size"
+cat "$W/k.csv" > "$C/acts/knowledge.csv"
+"$T" demo --quick --out "$C" -t 1 -q > /dev/null || fail "report over the edited knowledge.csv"
+check_findings "$C/findings.json" || fail "edited findings.json: a verdict against the rule"
+jq -e '.findings[0].verdict == "supported" and .findings[0].pass == 5 and .findings[1].eligible == 5' \
+    "$C/findings.json" >/dev/null || fail "edited knowledge: K not supported or F1 not eligible: $(jq -c '.findings[0:2] | map({id, verdict, pass, eligible})' "$C/findings.json")"
+rm -rf "$C"
+pass "findings.json follows the verdict rule ($(cat "$W/verdicts.txt")); with known facts K is supported and F1 eligible"
+
 # ---- headless Chromium renders it ----
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 [[ -n $CHROME ]] || fail "chromium is missing: install it with scripts/deps.sh test (make check does)"

@@ -1,0 +1,963 @@
+/* findings.c: the demo's findings K, F1-F3 computed from the stages' CSV files
+ * (see findings.h for the rule), as findings.json, findings.md, the report's
+ * summary table and each section's opening sentence. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/stats.h"
+#include "findings.h"
+
+#define PATH_CAP 4096
+#define MAX_UNITS 16
+#define TEXT_CAP 4096
+
+/* ---- a CSV file read by column name ------------------------------------------------- */
+
+typedef struct {
+    int n_cols, n_rows;
+    char **hdr;   /* [n_cols] */
+    char **cells; /* [n_rows * n_cols], "" where a row is short */
+} ftab;
+
+static void ftab_free(ftab *t) {
+    for (int i = 0; t->hdr && i < t->n_cols; i++) tl_free(t->hdr[i]);
+    for (size_t i = 0; t->cells && i < (size_t)t->n_rows * t->n_cols; i++) tl_free(t->cells[i]);
+    tl_free(t->hdr);
+    tl_free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+/* 0 and an empty table when the file does not exist; an error when it is malformed. */
+static tl_status ftab_read(const char *path, ftab *t, int *exists) {
+    memset(t, 0, sizeof *t);
+    *exists = tl_path_exists(path);
+    if (!*exists) return TL_OK;
+    char *text = NULL;
+    size_t len = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, cap = 0;
+    while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+        if (rec.blank) continue;
+        if (!t->hdr) {
+            t->n_cols = rec.n_fields;
+            t->hdr = tl_calloc((size_t)rec.n_fields, sizeof *t->hdr);
+            for (int i = 0; t->hdr && i < rec.n_fields; i++) t->hdr[i] = tl_strdup(rec.fields[i]);
+            if (!t->hdr) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+            continue;
+        }
+        if (t->n_rows == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **c = tl_realloc(t->cells, (size_t)cap * t->n_cols * sizeof *c);
+            if (!c) {
+                s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            t->cells = c;
+        }
+        for (int i = 0; i < t->n_cols; i++) {
+            char *v = tl_strdup(i < rec.n_fields ? rec.fields[i] : "");
+            t->cells[(size_t)t->n_rows * t->n_cols + i] = v;
+            if (!v) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+        }
+        t->n_rows++;
+    }
+    tl_csv_free(&r);
+    tl_free(text);
+    if (!s && !t->hdr) s = tl_errorf(TL_E_FORMAT, "%s: empty file (no header)", path);
+    if (s) ftab_free(t);
+    return s;
+}
+
+static int col(const ftab *t, const char *name) {
+    for (int i = 0; i < t->n_cols; i++)
+        if (!strcmp(t->hdr[i], name)) return i;
+    return -1;
+}
+
+/* The first column whose name holds both a and b (e.g. a cluster interval a stage added), or -1. */
+static int col_with(const ftab *t, const char *a, const char *b) {
+    for (int i = 0; i < t->n_cols; i++)
+        if (strstr(t->hdr[i], a) && strstr(t->hdr[i], b)) return i;
+    return -1;
+}
+
+static const char *cell(const ftab *t, int r, int c) {
+    return c >= 0 && r >= 0 && r < t->n_rows ? t->cells[(size_t)r * t->n_cols + c] : "";
+}
+
+static double num(const ftab *t, int r, int c) {
+    const char *v = cell(t, r, c);
+    char *end;
+    double x = strtod(v, &end);
+    return *v && end != v ? x : NAN;
+}
+
+/* ---- findings ------------------------------------------------------------------------ */
+
+typedef struct {
+    char name[64];
+    int eligible, pass, against;
+    double estimate, lo, hi; /* the unit's figure with its 95 % interval */
+    double ref, ref_lo, ref_hi; /* what it is compared with (step 0; the unsteered model) */
+    double baseline;            /* the best no-learning baseline (F1), NaN if none */
+    double effect;              /* signed: > 0 in the claimed direction */
+    double p, p_holm;
+    int n;
+    char note[200];
+} funit;
+
+typedef struct {
+    const char *id, *section, *title, *claim, *test;
+    int available;
+    char missing[PATH_CAP];
+    int n_units, m, k, a;
+    funit u[MAX_UNITS];
+    const char *verdict;
+    char result[TEXT_CAP]; /* the sentence: tiller's result, computed */
+} finding;
+
+enum { F_K, F_1, F_2, F_3, F_R, F_RC, F_SA, F__COUNT };
+
+struct tl_demo_findings {
+    double alpha;
+    finding f[F__COUNT];
+};
+
+const char *tl_demo_verdict(int m, int k, int a) {
+    if (m <= 0) return "cannot tell";
+    if (a == 0 && 2 * k > m) return "supported";
+    if (a == 0 && k == 0) return "null";
+    return "not supported";
+}
+
+/* Two-sided z test of a difference of two estimates, each with a 95 % interval (the
+ * standard errors are the intervals' half-widths / 1.96). */
+static double z_test(double a, double a_lo, double a_hi, double b, double b_lo, double b_hi) {
+    double sa = (a_hi - a_lo) / (2 * TL_Z95), sb = (b_hi - b_lo) / (2 * TL_Z95);
+    double se = sqrt(sa * sa + sb * sb);
+    if (!(se > 0) || !isfinite(a) || !isfinite(b)) return NAN;
+    return erfc(fabs(a - b) / se / sqrt(2.0));
+}
+
+/* Holm over the eligible units' p, then the counts and the verdict. pass_ok(u) adds the
+ * unit's own conditions (direction, baselines) to the test. */
+static tl_status settle(finding *f, double alpha, int (*pass_ok)(const funit *)) {
+    double p[MAX_UNITS];
+    for (int i = 0; i < f->n_units; i++) p[i] = f->u[i].eligible ? f->u[i].p : NAN;
+    tl_status s = tl_holm(p, f->n_units, p);
+    if (s) return s;
+    f->m = f->k = f->a = 0;
+    for (int i = 0; i < f->n_units; i++) {
+        funit *u = &f->u[i];
+        u->p_holm = p[i];
+        if (!u->eligible) continue;
+        f->m++;
+        int sig = u->p_holm <= alpha;
+        u->pass = sig && u->effect > 0 && (!pass_ok || pass_ok(u));
+        u->against = sig && u->effect < 0;
+        f->k += u->pass;
+        f->a += u->against;
+    }
+    f->verdict = tl_demo_verdict(f->m, f->k, f->a);
+    return TL_OK;
+}
+
+static void missing(finding *f, const char *path) {
+    f->available = 0;
+    snprintf(f->missing, sizeof f->missing, "%s", path);
+    f->verdict = tl_demo_verdict(0, 0, 0);
+    snprintf(f->result, sizeof f->result, "no data: %s is missing (stage not finished)", path);
+}
+
+static void append(char *buf, const char *fmt, ...) TL_PRINTF(2, 3);
+static void append(char *buf, const char *fmt, ...) {
+    size_t n = strlen(buf);
+    if (n + 1 >= TEXT_CAP) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + n, TEXT_CAP - n, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- K: the behavioural test (acts/knowledge.csv) ---------------------------------------- */
+
+/* Rows of one dimension: the first and the last step. */
+static void first_last(const ftab *t, int c_dim, const char *dim, int c_step, int *r0, int *r1) {
+    *r0 = *r1 = -1;
+    for (int r = 0; r < t->n_rows; r++) {
+        if (strcmp(cell(t, r, c_dim), dim)) continue;
+        double st = num(t, r, c_step);
+        if (*r0 < 0 || st < num(t, *r0, c_step)) *r0 = r;
+        if (*r1 < 0 || st >= num(t, *r1, c_step)) *r1 = r;
+    }
+}
+
+static tl_status find_knowledge(const char *out, finding *f) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/acts/knowledge.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "acts/knowledge.csv");
+        return TL_OK;
+    }
+    int cd = col(&t, "dimension"), cs = col(&t, "step"), ca = col(&t, "accuracy"), cl = col(&t, "lo95"),
+        ch = col(&t, "hi95"), cn = col(&t, "n");
+    if (cd < 0 || cs < 0 || ca < 0 || cl < 0 || ch < 0 || cn < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns dimension, step, n, accuracy, lo95, hi95", path);
+    }
+    f->available = 1;
+    for (int k = 0; k < TL_DIM__COUNT; k++) {
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
+        int r0, r1;
+        first_last(&t, cd, tl_world_dim_names[k], cs, &r0, &r1);
+        u->estimate = num(&t, r1, ca), u->lo = num(&t, r1, cl), u->hi = num(&t, r1, ch), u->n = (int)num(&t, r1, cn);
+        u->ref = num(&t, r0, ca), u->ref_lo = num(&t, r0, cl), u->ref_hi = num(&t, r0, ch);
+        u->baseline = 0.5;
+        u->effect = u->estimate - u->ref;
+        u->p = z_test(u->estimate, u->lo, u->hi, u->ref, u->ref_lo, u->ref_hi);
+        u->eligible = r0 >= 0 && r1 >= 0 && r0 != r1 && isfinite(u->p);
+        if (!u->eligible) snprintf(u->note, sizeof u->note, "fewer than two checkpoints");
+        else snprintf(u->note, sizeof u->note, "step %s vs step %s", cell(&t, r1, cs), cell(&t, r0, cs));
+    }
+    ftab_free(&t);
+    return TL_OK;
+}
+
+static int know_ok(const funit *u) { return u->lo > 0.5; }
+
+/* ---- F1: probes (probe/<dim>/probe_selection.csv) ---------------------------------------- */
+
+static tl_status find_probes(const char *out, finding *f, const finding *know) {
+    tl_status s = TL_OK;
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char path[PATH_CAP], rel[128];
+        snprintf(rel, sizeof rel, "probe/%s/probe_selection.csv", tl_world_dim_names[k]);
+        snprintf(path, sizeof path, "%s/%s", out, rel);
+        ftab t;
+        int exists;
+        if ((s = ftab_read(path, &t, &exists))) break;
+        if (!exists || t.n_rows < 2) {
+            ftab_free(&t);
+            missing(f, rel);
+            f->n_units = 0;
+            return TL_OK;
+        }
+        /* a cluster interval, when the stage writes one, is preferred to the row-level one */
+        int ca = col(&t, "test_acc"), cl = col_with(&t, "cluster", "lo"), ch = col_with(&t, "cluster", "hi");
+        if (cl < 0 || ch < 0) cl = col(&t, "test_lo95"), ch = col(&t, "test_hi95");
+        int cn = col(&t, "n_test"), cs = col(&t, "step");
+        if (ca < 0 || cl < 0 || ch < 0 || cn < 0) {
+            ftab_free(&t);
+            return tl_errorf(TL_E_FORMAT, "%s: needs the columns test_acc, test_lo95, test_hi95, n_test", path);
+        }
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
+        int r0 = 0, r1 = t.n_rows - 1;
+        u->estimate = num(&t, r1, ca), u->lo = num(&t, r1, cl), u->hi = num(&t, r1, ch), u->n = (int)num(&t, r1, cn);
+        u->ref = num(&t, r0, ca), u->ref_lo = num(&t, r0, cl), u->ref_hi = num(&t, r0, ch);
+        u->baseline = NAN;
+        const char *base_cols[] = {"bow_acc", "shuffled_labels_acc", "majority_acc"};
+        for (int b = 0; b < 3; b++) {
+            double v = num(&t, r1, col(&t, base_cols[b]));
+            if (isfinite(v) && !(v <= u->baseline)) u->baseline = v;
+        }
+        u->effect = u->estimate - u->ref;
+        u->p = z_test(u->estimate, u->lo, u->hi, u->ref, u->ref_lo, u->ref_hi);
+        /* only where the model demonstrably knows the facts can a probe's failure mean anything */
+        const funit *ku = know->available && k < know->n_units ? &know->u[k] : NULL;
+        u->eligible = ku && ku->pass && isfinite(u->p);
+        if (!u->eligible)
+            snprintf(u->note, sizeof u->note, "the model does not demonstrably know the facts (K: %.3f [%.3f, %.3f], "
+                     "Holm p = %.3g against step 0)", ku ? ku->estimate : NAN, ku ? ku->lo : NAN, ku ? ku->hi : NAN,
+                     ku ? ku->p_holm : NAN);
+        else
+            snprintf(u->note, sizeof u->note, "step %s vs step %s; best baseline (bag of words, shuffled labels, "
+                     "majority) %.3f", cell(&t, r1, cs), cell(&t, r0, cs), u->baseline);
+        ftab_free(&t);
+    }
+    if (!s && f->n_units == TL_DIM__COUNT) f->available = 1;
+    return s;
+}
+
+/* a probe passes only above every no-learning baseline too */
+static int probe_ok(const funit *u) { return !isfinite(u->baseline) || u->lo > u->baseline; }
+
+/* ---- F2: the information plane (infoplane/<dim>/infoplane_tests.csv) ------------------------- */
+
+static tl_status find_infoplane(const char *out, double alpha, finding *f, int *rows_out, int *raw_out,
+                                double *binom_p) {
+    double p[TL_DIM__COUNT * 64];
+    int dim_of[TL_DIM__COUNT * 64], n = 0, raw = 0, any_file = 0;
+    tl_status s = TL_OK;
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char path[PATH_CAP];
+        snprintf(path, sizeof path, "%s/infoplane/%s/infoplane_tests.csv", out, tl_world_dim_names[k]);
+        ftab t;
+        int exists;
+        if ((s = ftab_read(path, &t, &exists))) break;
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
+        u->estimate = u->lo = u->hi = u->ref = u->ref_lo = u->ref_hi = u->baseline = u->p = NAN;
+        if (!exists) {
+            snprintf(u->note, sizeof u->note, "no test (fewer than 3 checkpoints, or the stage did not finish)");
+            continue;
+        }
+        any_file = 1;
+        int ce = col(&t, "estimator"), chy = col(&t, "hypothesis"), cp = col(&t, "p");
+        if (ce < 0 || chy < 0 || cp < 0) {
+            ftab_free(&t);
+            return tl_errorf(TL_E_FORMAT, "%s: needs the columns estimator, hypothesis, p", path);
+        }
+        int m = 0, pass = 0;
+        for (int r = 0; r < t.n_rows && n < (int)(sizeof p / sizeof *p); r++) {
+            if (strcmp(cell(&t, r, ce), "hsic") || !strstr(cell(&t, r, chy), "rises")) continue;
+            double pv = num(&t, r, cp);
+            if (!isfinite(pv)) continue;
+            dim_of[n] = k;
+            p[n++] = pv;
+            m++;
+            pass += pv <= alpha;
+        }
+        raw += pass;
+        u->n = m;
+        u->estimate = m ? (double)pass / m : NAN;
+        u->eligible = m > 0;
+        snprintf(u->note, sizeof u->note, "%d of %d layers at uncorrected p <= %g", pass, m, alpha);
+        ftab_free(&t);
+    }
+    if (s) return s;
+    if (!any_file) {
+        f->n_units = 0;
+        missing(f, "infoplane/<dimension>/infoplane_tests.csv");
+        return TL_OK;
+    }
+    f->available = 1;
+    /* Holm over every layer's test of every dimension; a dimension passes when one of its layers does */
+    double adj[TL_DIM__COUNT * 64];
+    if ((s = tl_holm(p, n, adj))) return s;
+    for (int k = 0; k < f->n_units; k++) f->u[k].p = f->u[k].p_holm = NAN;
+    for (int i = 0; i < n; i++) {
+        funit *u = &f->u[dim_of[i]];
+        if (!(p[i] >= u->p)) u->p = p[i];
+        if (!(adj[i] >= u->p_holm)) u->p_holm = adj[i];
+    }
+    f->m = f->k = f->a = 0;
+    for (int k = 0; k < f->n_units; k++) {
+        funit *u = &f->u[k];
+        if (!u->eligible) continue;
+        u->effect = 1; /* the test is one-sided: only the claimed shape counts */
+        u->pass = u->p_holm <= alpha;
+        f->m++, f->k += u->pass;
+    }
+    f->verdict = tl_demo_verdict(f->m, f->k, f->a);
+    /* how many layers pass uncorrected against the alpha share expected by chance: P(Binom(n, alpha) >= raw) */
+    double tail = 0;
+    for (int j = raw; j <= n; j++) tail += exp(lgamma(n + 1.0) - lgamma(j + 1.0) - lgamma(n - j + 1.0) +
+                                               j * log(alpha) + (n - j) * log1p(-alpha));
+    *rows_out = n, *raw_out = raw, *binom_p = n ? fmin(1, tail) : NAN;
+    return TL_OK;
+}
+
+/* ---- F3: steering (trust/steering.csv) --------------------------------------------------------- */
+
+/* The trust tasks of the steering table: the vector that should move each, and the direction
+ * of trustworthiness of its first metric (+1: higher is more trustworthy). */
+static const struct {
+    const char *task, *vector;
+    int dir;
+} trust_tasks[] = {
+    {"world_truth", "reliability", +1},         {"world_stereotype", "fairness", -1},
+    {"world_toxicity_pair", "toxicity", -1},    {"world_privacy", "privacy", -1},
+    {"world_sentiment", "robustness", +1},
+};
+#define N_TRUST_TASKS ((int)(sizeof trust_tasks / sizeof *trust_tasks))
+
+static tl_status find_steering(const char *out, double alpha, finding *f, char *extra, size_t extra_cap) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/trust/steering.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "trust/steering.csv");
+        return TL_OK;
+    }
+    int csrc = col(&t, "source"), csc = col(&t, "scale"), ctk = col(&t, "task"), cm = col(&t, "metric"),
+        cv = col(&t, "value"), cn = col(&t, "n"), cd = col(&t, "diff_vs_unsteered"), cdl = col(&t, "diff_lo95"),
+        cdh = col(&t, "diff_hi95"), cph = col(&t, "p_holm"), cvec = col(&t, "vector");
+    if (csrc < 0 || csc < 0 || ctk < 0 || cm < 0 || cv < 0 || cd < 0 || cph < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT,
+                         "%s: needs the columns source, scale, task, metric, value, diff_vs_unsteered, p_holm", path);
+    }
+    f->available = 1;
+    int cap_cells = 0, cap_marked = 0;
+    for (int r = 0; r < t.n_rows; r++)
+        if (!strcmp(cell(&t, r, ctk), "world_capability") && num(&t, r, csc) != 0 && isfinite(num(&t, r, cph)))
+            cap_cells++, cap_marked += num(&t, r, cph) <= alpha;
+    snprintf(extra, extra_cap, "capability moved in %d of %d steered cells (Holm p <= %g)", cap_marked, cap_cells,
+             alpha);
+    for (int q = 0; q < N_TRUST_TASKS; q++) {
+        const char *task = trust_tasks[q].task, *metric = NULL;
+        double base = NAN;
+        int any = 0;
+        for (int r = 0; r < t.n_rows; r++) {
+            if (strcmp(cell(&t, r, ctk), task)) continue;
+            if (!metric) metric = cell(&t, r, cm); /* the task's first metric, as the report's table */
+            if (!strcmp(cell(&t, r, cm), metric) && num(&t, r, csc) == 0) base = num(&t, r, cv);
+            any = 1;
+        }
+        if (!any) continue; /* a task this run did not evaluate */
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "%s %s", task, metric);
+        u->ref = base, u->ref_lo = u->ref_hi = u->baseline = NAN;
+        u->estimate = u->lo = u->hi = u->p = NAN;
+        u->effect = 0;
+        int dir = trust_tasks[q].dir, n_pairs = 0, n_pass = 0, n_against = 0, n_both = 0;
+        double best = -INFINITY;
+        /* per steered + cell: the - cell of the same source and |scale| */
+        for (int r = 0; r < t.n_rows; r++) {
+            double sc = num(&t, r, csc);
+            if (strcmp(cell(&t, r, ctk), task) || strcmp(cell(&t, r, cm), metric) || !(sc > 0)) continue;
+            if (cvec >= 0 && cell(&t, r, cvec)[0] && strcmp(cell(&t, r, cvec), trust_tasks[q].vector)) continue;
+            int rm = -1;
+            for (int r2 = 0; r2 < t.n_rows && rm < 0; r2++)
+                if (!strcmp(cell(&t, r2, ctk), task) && !strcmp(cell(&t, r2, cm), metric) &&
+                    !strcmp(cell(&t, r2, csrc), cell(&t, r, csrc)) && num(&t, r2, csc) == -sc &&
+                    (cvec < 0 || !strcmp(cell(&t, r2, cvec), cell(&t, r, cvec))))
+                    rm = r2;
+            double dp = dir * num(&t, r, cd), dm = rm >= 0 ? dir * num(&t, rm, cd) : NAN;
+            int sp = num(&t, r, cph) <= alpha, sm = rm >= 0 && num(&t, rm, cph) <= alpha;
+            n_pairs++;
+            int both = sp && sm && ((dp > 0) == (dm > 0)); /* the same move at both signs: a disturbance */
+            n_both += both;
+            n_pass += sp && dp > 0 && !both;
+            n_against += sp && dp < 0 && !both;
+            /* the unit's figure: its most trustworthy-ward + cell that is not a disturbance, else the largest move */
+            double key = (sp && !both ? 10 : 0) + dp;
+            if (isfinite(dp) && key > best) {
+                best = key;
+                u->estimate = num(&t, r, cv), u->n = (int)num(&t, r, cn);
+                u->lo = isfinite(num(&t, r, cdl)) ? base + num(&t, r, cdl) : NAN;
+                u->hi = isfinite(num(&t, r, cdh)) ? base + num(&t, r, cdh) : NAN;
+                u->p_holm = num(&t, r, cph);
+                u->effect = sp && !both ? (dp > 0 ? 1 : -1) * fabs(dp) : 0;
+                snprintf(u->note, sizeof u->note, "%s at scale +%g", cell(&t, r, csrc), sc);
+            }
+        }
+        u->eligible = n_pairs > 0 && base >= 0.15 && base <= 0.85;
+        u->pass = u->eligible && n_pass > 0;
+        u->against = u->eligible && !u->pass && n_against > 0;
+        size_t nl = strlen(u->note);
+        snprintf(u->note + nl, sizeof u->note - nl, "%s; %d of %d + cells move towards trust, %d away, %d at both signs",
+                 base >= 0.15 && base <= 0.85 ? "" : "; unsteered outside 0.15-0.85", n_pass, n_pairs, n_against,
+                 n_both);
+    }
+    ftab_free(&t);
+    f->m = f->k = f->a = 0;
+    for (int i = 0; i < f->n_units; i++) {
+        funit *u = &f->u[i];
+        u->p = u->p_holm; /* steering.csv's Holm is over every steered cell, capability included */
+        if (!u->eligible) continue;
+        f->m++, f->k += u->pass, f->a += u->against;
+    }
+    f->verdict = tl_demo_verdict(f->m, f->k, f->a);
+    return TL_OK;
+}
+
+/* ---- R: the reversal curse (reversal/results.csv) ---------------------------------------------- */
+
+static int find_row2(const ftab *t, int c1, const char *v1, int c2, const char *v2) {
+    for (int r = 0; r < t->n_rows; r++)
+        if (!strcmp(cell(t, r, c1), v1) && !strcmp(cell(t, r, c2), v2)) return r;
+    return -1;
+}
+
+static tl_status find_reversal(const char *out, finding *f) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/reversal/results.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "reversal/results.csv");
+        return TL_OK;
+    }
+    int co = col(&t, "objective"), cs = col(&t, "subtask"), cn = col(&t, "n_items"), ce = col(&t, "em_mean"),
+        cl = col(&t, "em_ci_lo"), ch = col(&t, "em_ci_hi"), cd = col(&t, "em_vs_ntp"), cp = col(&t, "em_vs_ntp_p");
+    if (co < 0 || cs < 0 || cn < 0 || ce < 0 || cl < 0 || ch < 0 || cd < 0 || cp < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns objective, subtask, n_items, em_mean, em_ci_lo, "
+                         "em_ci_hi, em_vs_ntp, em_vs_ntp_p", path);
+    }
+    f->available = 1;
+    static const char *const objs[2] = {"bico", "abi"}, *const subs[2][2] = {{"N2D-reverse", "N2D"},
+                                                                               {"D2N-reverse", "D2N"}};
+    for (int o = 0; o < 2; o++)
+        for (int q = 0; q < 2; q++) {
+            funit *u = &f->u[f->n_units++];
+            snprintf(u->name, sizeof u->name, "%s %s", objs[o], subs[q][0]);
+            int r = find_row2(&t, co, objs[o], cs, subs[q][0]), rn = find_row2(&t, co, "ntp", cs, subs[q][0]),
+                rf = find_row2(&t, co, "ntp", cs, subs[q][1]);
+            u->estimate = num(&t, r, ce), u->lo = num(&t, r, cl), u->hi = num(&t, r, ch), u->n = (int)num(&t, r, cn);
+            u->ref = num(&t, rn, ce), u->ref_lo = num(&t, rn, cl), u->ref_hi = num(&t, rn, ch);
+            u->baseline = NAN;
+            u->effect = num(&t, r, cd);
+            u->p = num(&t, r, cp);
+            if (!isfinite(u->p) && u->effect == 0) u->p = 1; /* no item differs: the file leaves p empty */
+            /* the premise: NTP learnt the facts in the trained direction, else nothing is reversed */
+            double fwd_lo = num(&t, rf, cl);
+            u->eligible = r >= 0 && fwd_lo > 0 && isfinite(u->p);
+            snprintf(u->note, sizeof u->note, "NTP's trained direction (%s) em lower bound %.3f%s", subs[q][1], fwd_lo,
+                     fwd_lo > 0 ? "" : ": NTP did not learn the facts");
+        }
+    ftab_free(&t);
+    return TL_OK;
+}
+
+/* ---- RC: RE-Control (recontrol/results.csv) ------------------------------------------------------- */
+
+static tl_status find_recontrol(const char *out, finding *f) {
+    char path[PATH_CAP];
+    snprintf(path, sizeof path, "%s/recontrol/results.csv", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists) {
+        missing(f, "recontrol/results.csv");
+        return TL_OK;
+    }
+    int cm = col(&t, "method"), cn = col(&t, "n"), cr = col(&t, "reward"), cc = col(&t, "reward_ci95"),
+        cp = col(&t, "p_reward_vs_recontrol");
+    if (cm < 0 || cn < 0 || cr < 0 || cc < 0 || cp < 0) {
+        ftab_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns method, n, reward, reward_ci95, p_reward_vs_recontrol",
+                         path);
+    }
+    int rc = -1;
+    for (int r = 0; r < t.n_rows; r++)
+        if (!strcmp(cell(&t, r, cm), "recontrol")) rc = r;
+    f->available = rc >= 0;
+    if (rc < 0) missing(f, "recontrol/results.csv's recontrol row");
+    for (int r = 0; r < t.n_rows && rc >= 0 && f->n_units < MAX_UNITS; r++) {
+        if (r == rc || strstr(cell(&t, r, cm), "recontrol")) continue; /* the baselines only */
+        funit *u = &f->u[f->n_units++];
+        snprintf(u->name, sizeof u->name, "vs %s", cell(&t, r, cm));
+        double e = num(&t, rc, cr), ec = num(&t, rc, cc), b = num(&t, r, cr), bc = num(&t, r, cc);
+        u->estimate = e, u->lo = e - ec, u->hi = e + ec, u->n = (int)num(&t, rc, cn);
+        u->ref = b, u->ref_lo = b - bc, u->ref_hi = b + bc, u->baseline = NAN;
+        u->effect = e - b;
+        u->p = num(&t, r, cp);
+        /* a reward constant over every prompt for both methods (e.g. 0 everywhere) can show no difference */
+        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0);
+        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s",
+                 ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)");
+    }
+    ftab_free(&t);
+    return TL_OK;
+}
+
+/* ---- SA: SELF-ALIGN (selfalign/tests.csv, results.json) -------------------------------------------- */
+
+static const cJSON *sa_stat(const cJSON *arr, const char *model, const char *key) {
+    const cJSON *m;
+    cJSON_ArrayForEach(m, arr) {
+        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "model"));
+        if (name && !strcmp(name, model)) return cJSON_GetObjectItemCaseSensitive(m, key);
+    }
+    return NULL;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static tl_status find_selfalign(const char *out, finding *f) {
+    char path[PATH_CAP], jpath[PATH_CAP];
+    snprintf(path, sizeof path, "%s/selfalign/tests.csv", out);
+    snprintf(jpath, sizeof jpath, "%s/selfalign/results.json", out);
+    ftab t;
+    int exists;
+    tl_status s = ftab_read(path, &t, &exists);
+    if (s) return s;
+    if (!exists || !tl_path_exists(jpath)) {
+        ftab_free(&t);
+        missing(f, "selfalign/tests.csv");
+        return TL_OK;
+    }
+    cJSON *j = NULL;
+    if ((s = tl_file_read_json(jpath, &j))) {
+        ftab_free(&t);
+        return s;
+    }
+    int cme = col(&t, "measure"), ca = col(&t, "row_a"), cb = col(&t, "row_b"), cao = col(&t, "a_only"),
+        cbo = col(&t, "b_only"), cp = col(&t, "p_value");
+    if (cme < 0 || ca < 0 || cb < 0 || cao < 0 || cbo < 0 || cp < 0) {
+        ftab_free(&t);
+        cJSON_Delete(j);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns measure, row_a, row_b, a_only, b_only, p_value", path);
+    }
+    f->available = 1;
+    funit *u = &f->u[f->n_units++];
+    snprintf(u->name, sizeof u->name, "red-team answers within the principles");
+    int r = -1;
+    for (int i = 0; i < t.n_rows; i++)
+        if (!strcmp(cell(&t, i, cme), "redteam_within") && !strcmp(cell(&t, i, ca), "base") &&
+            !strcmp(cell(&t, i, cb), "engraved"))
+            r = i;
+    const cJSON *e = sa_stat(j, "engraved", "redteam_within"), *b = sa_stat(j, "base", "redteam_within");
+    u->estimate = jnum(e, "value"), u->lo = jnum(e, "lo"), u->hi = jnum(e, "hi"), u->n = (int)jnum(e, "n");
+    u->ref = jnum(b, "value"), u->ref_lo = jnum(b, "lo"), u->ref_hi = jnum(b, "hi"), u->baseline = NAN;
+    u->effect = num(&t, r, cbo) - num(&t, r, cao); /* discordant pairs: engraved right, base wrong, minus the reverse */
+    u->p = num(&t, r, cp);
+    u->eligible = r >= 0 && isfinite(u->p);
+    snprintf(u->note, sizeof u->note, "McNemar's exact test: %s items right only for the engraved model, %s only for "
+             "base", cell(&t, r, cbo), cell(&t, r, cao));
+    ftab_free(&t);
+    cJSON_Delete(j);
+    return TL_OK;
+}
+
+/* ---- sentences ------------------------------------------------------------------------------ */
+
+static void fmt_p(char *b, size_t cap, double p) {
+    if (!isfinite(p)) snprintf(b, cap, "-");
+    else if (p < 1e-4) snprintf(b, cap, "%.1e", p);
+    else snprintf(b, cap, "%.3g", p);
+}
+
+static void unit_list(const finding *f, int two_ends, const char *ref, char *out) {
+    for (int i = 0; i < f->n_units; i++) {
+        const funit *u = &f->u[i];
+        char p[32];
+        fmt_p(p, sizeof p, u->p_holm);
+        if (two_ends)
+            append(out, "%s%s %.2f [%.2f, %.2f] (n = %d) vs %.2f [%.2f, %.2f] %s (Holm p = %s)%s", i ? "; " : "",
+                   u->name, u->estimate, u->lo, u->hi, u->n, u->ref, u->ref_lo, u->ref_hi, ref, p,
+                   u->eligible ? "" : " (not eligible)");
+        else
+            append(out, "%s%s", i ? "; " : "", u->name);
+    }
+}
+
+static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_binom, const char *cap_text) {
+    double al = F->alpha;
+    finding *f = &F->f[F_K];
+    if (f->available) {
+        append(f->result, "Behavioural accuracy on the test pairs at the final checkpoint: ");
+        unit_list(f, 1, "at the first checkpoint", f->result);
+        append(f->result, ". At the final checkpoint %d of %d dimensions are known above step 0 with a lower bound above "
+               "0.5 -> %s.", f->k, f->m, f->verdict);
+    }
+    f = &F->f[F_1];
+    if (f->available) {
+        append(f->result, "Probe test accuracy at the final checkpoint (layer chosen on validation): ");
+        unit_list(f, 1, "at the first checkpoint", f->result);
+        append(f->result, ". %d of %d dimensions the model knows lie above step 0 and above their best no-learning "
+               "baseline at the final checkpoint; %d below step 0 -> %s.", f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_2];
+    if (f->available) {
+        for (int i = 0; i < f->n_units; i++) {
+            char p[32];
+            fmt_p(p, sizeof p, f->u[i].p_holm);
+            append(f->result, "%s%s %s (smallest Holm p = %s)", i ? "; " : "", f->u[i].name, f->u[i].note, p);
+        }
+        char bp[32];
+        fmt_p(bp, sizeof bp, ip_binom);
+        append(f->result, ". Over all %d layer series %d pass at uncorrected p <= %g, %.1f expected by chance "
+               "(binomial p = %s); after Holm, %d of %d dimensions have a layer that rises then falls -> %s.",
+               ip_rows, ip_raw, al, al * ip_rows, bp, f->k, f->m, f->verdict);
+    }
+    f = &F->f[F_3];
+    if (f->available) {
+        for (int i = 0; i < f->n_units; i++) {
+            const funit *u = &f->u[i];
+            char p[32];
+            fmt_p(p, sizeof p, u->p_holm);
+            append(f->result, "%s%s %.3f unsteered, %.3f [%.3f, %.3f] with %s (Holm p = %s)", i ? "; " : "",
+                   u->name, u->ref, u->estimate, u->lo, u->hi, u->note, p);
+        }
+        append(f->result, ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
+               "signs, %d away -> %s.", cap_text, f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_R];
+    if (f->available) {
+        append(f->result, "Exact match on the reversed questions: ");
+        unit_list(f, 1, "with NTP", f->result);
+        append(f->result, ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s.",
+               f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_RC];
+    if (f->available) {
+        append(f->result, "Average reward of RE-Control: ");
+        unit_list(f, 1, "for the baseline", f->result);
+        append(f->result, ". RE-Control is above %d of %d baselines, below %d -> %s.", f->k, f->m, f->a, f->verdict);
+    }
+    f = &F->f[F_SA];
+    if (f->available) {
+        unit_list(f, 1, "for base", f->result);
+        append(f->result, " -> %s.", f->verdict);
+    }
+}
+
+tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_findings **out) {
+    *out = NULL;
+    tl_demo_findings *F = tl_calloc(1, sizeof *F);
+    if (!F) return tl_errorf(TL_E_NOMEM, "findings: out of memory");
+    F->alpha = alpha;
+    finding *f = F->f;
+    f[F_K] = (finding){.id = "K", .section = "acts", .title = "The model knows the facts behind each probe set",
+                       .claim = "(a precondition, issue 13 point 2) the final checkpoint prefers the true member of "
+                                "the world's test minimal pairs (>= 0.80), a random-init model does not (about 0.5)",
+                       .test = "two-sided z test of final vs step-0 behavioural accuracy from their Wilson 95 % "
+                               "intervals, Holm over the 5 dimensions; a unit passes when it rejects, rises and its "
+                               "lower bound exceeds 0.5"};
+    f[F_1] = (finding){.id = "F1", .section = "probe", .title = "Probes decode the trust dimensions during pre-training",
+                       .claim = "linear probes on the residual stream separate trustworthy from untrustworthy "
+                                "statements, and do so early in pre-training (Qian et al. 2024)",
+                       .test = "two-sided z test of final vs step-0 (random-init) probe test accuracy from the 95 % "
+                               "intervals in probe_selection.csv, Holm over the dimensions the model knows (K lower "
+                               "bound > 0.5); a unit passes when it rejects, rises and its lower bound exceeds the "
+                               "bag-of-words, shuffled-label and majority baselines"};
+    f[F_2] = (finding){.id = "F2", .section = "infoplane", .title = "I(X;T) rises then falls (fitting, then compression)",
+                       .claim = "mutual information between input and representation first rises then falls over "
+                                "pre-training (Qian et al. 2024, after Shwartz-Ziv & Tishby)",
+                       .test = "permutation test over checkpoint order of the shuffle-corrected HSIC I(X;T) per "
+                               "layer (infoplane_tests.csv), Holm over every layer of every dimension; a dimension "
+                               "passes when one of its layers rejects"};
+    f[F_R] = (finding){.id = "R", .section = "reversal", .title = "BICO and ABI lift the reversal curse",
+                       .claim = "a model fine-tuned with next-token prediction cannot answer the reverse of the facts "
+                                "it learnt; bidirectional (BICO) and autoregressive-blank-infilling (ABI) objectives "
+                                "answer them (Lv et al. 2023)",
+                       .test = "paired test of exact match against NTP on the same reversed items (em_vs_ntp_p in "
+                               "reversal/results.csv), Holm over BICO and ABI x the two reversed subtasks; eligible "
+                               "where NTP's exact match in the trained direction has a lower bound above 0"};
+    f[F_RC] = (finding){.id = "RC", .section = "recontrol", .title = "RE-Control raises the reward over the baselines",
+                        .claim = "editing the representation at test time by a value function's gradient gives a "
+                                 "higher reward than the decoding baselines (Kong et al. 2024)",
+                        .test = "paired sign-flip test of the per-prompt reward of each baseline against RE-Control "
+                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines"};
+    f[F_SA] = (finding){.id = "SA", .section = "selfalign", .title = "SELF-ALIGN engraves the principles",
+                        .claim = "after principle engraving the model answers red-team prompts within the principles "
+                                 "without them in the prompt, more often than the base model (Sun et al. 2023)",
+                        .test = "McNemar's exact test of engraved vs base on the same red-team prompts "
+                                "(selfalign/tests.csv)"};
+    f[F_3] = (finding){.id = "F3", .section = "trust", .title = "Steering vectors make the chat model more trustworthy",
+                       .claim = "adding a dimension's steering vector (from pre-training checkpoints or the chat "
+                                "model) moves the chat model towards trustworthiness on that dimension (Qian et al. "
+                                "2024)",
+                       .test = "paired test of every steered cell against the unsteered model on the same items "
+                               "(exact sign test, McNemar's for 0/1 metrics; steering.csv), Holm over all steered "
+                               "cells; a task passes when a + cell moves towards trust and the - cell of the same "
+                               "source and scale does not move the same way; eligible when the unsteered score lies "
+                               "in 0.15-0.85"};
+    int ip_rows = 0, ip_raw = 0;
+    double ip_binom = NAN;
+    char cap_text[256] = "";
+    tl_status s = find_knowledge(out_dir, &f[F_K]);
+    if (!s && f[F_K].available) s = settle(&f[F_K], alpha, know_ok);
+    if (!s) s = find_probes(out_dir, &f[F_1], &f[F_K]);
+    if (!s && f[F_1].available) s = settle(&f[F_1], alpha, probe_ok);
+    if (!s) s = find_infoplane(out_dir, alpha, &f[F_2], &ip_rows, &ip_raw, &ip_binom);
+    if (!s) s = find_steering(out_dir, alpha, &f[F_3], cap_text, sizeof cap_text);
+    if (!s) s = find_reversal(out_dir, &f[F_R]);
+    if (!s && f[F_R].available) s = settle(&f[F_R], alpha, NULL);
+    if (!s) s = find_recontrol(out_dir, &f[F_RC]);
+    if (!s && f[F_RC].available) s = settle(&f[F_RC], alpha, NULL);
+    if (!s) s = find_selfalign(out_dir, &f[F_SA]);
+    if (!s && f[F_SA].available) s = settle(&f[F_SA], alpha, NULL);
+    if (s) {
+        tl_free(F);
+        return tl_error_prefix(s, "findings");
+    }
+    sentences(F, ip_rows, ip_raw, ip_binom, cap_text);
+    *out = F;
+    return TL_OK;
+}
+
+void tl_demo_findings_free(tl_demo_findings *f) { tl_free(f); }
+
+/* ---- outputs ------------------------------------------------------------------------------------ */
+
+void tl_demo_findings_intro(const tl_demo_findings *F, tl_html *h) {
+    tl_html_heading(h, "Findings, computed from this run (findings.md, findings.json)");
+    tl_html_table_begin(h, (const char *[]){"", "the study's claim", "tiller's result", "test", "verdict"}, 5);
+    for (int i = 0; i < F__COUNT; i++) {
+        const finding *f = &F->f[i];
+        char verdict[96];
+        snprintf(verdict, sizeof verdict, "%s (%d of %d units pass, %d against)", f->verdict, f->k, f->m, f->a);
+        const char *cells[5] = {f->id, f->claim, f->result, f->test, verdict};
+        tl_html_table_row(h, cells, 5);
+    }
+    tl_html_table_end(h);
+    tl_html_para(h, "note",
+                 "Verdicts by the rule of docs/analysis.md (\"Verdicts of the findings\"), alpha = %g: cannot tell "
+                 "when no unit is eligible (the experiment could not detect the effect there), supported when most "
+                 "eligible units pass and none goes against, null when none passes and none goes against, not "
+                 "supported otherwise.",
+                 F->alpha);
+}
+
+void tl_demo_findings_lead(const tl_demo_findings *F, const char *stage, tl_html *h) {
+    for (int i = 0; i < F__COUNT; i++) {
+        const finding *f = &F->f[i];
+        if (strcmp(f->section, stage)) continue;
+        tl_html_para(h, "finding", "Finding %s (%s): %s Test: %s. Verdict: %s.", f->id, f->title, f->result, f->test,
+                     f->verdict);
+    }
+}
+
+static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
+
+static tl_status write_json(const tl_demo_findings *F, const char *path) {
+    cJSON *j = cJSON_CreateObject(), *arr = cJSON_CreateArray();
+    if (!j || !arr) {
+        cJSON_Delete(j);
+        cJSON_Delete(arr);
+        return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    }
+    cJSON_AddStringToObject(j, "format", "tiller-findings");
+    cJSON_AddNumberToObject(j, "version", 1);
+    cJSON_AddNumberToObject(j, "alpha", F->alpha);
+    cJSON_AddStringToObject(j, "verdict_rule",
+                            "m = eligible units, k = passing, a = against: m == 0 -> cannot tell; a == 0 and 2k > m "
+                            "-> supported; a == 0 and k == 0 -> null; else not supported (docs/analysis.md)");
+    cJSON_AddItemToObject(j, "findings", arr);
+    for (int i = 0; i < F__COUNT; i++) {
+        const finding *f = &F->f[i];
+        cJSON *o = cJSON_CreateObject(), *us = cJSON_CreateArray();
+        if (!o || !us || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            cJSON_Delete(us);
+            break;
+        }
+        cJSON_AddStringToObject(o, "id", f->id);
+        cJSON_AddStringToObject(o, "title", f->title);
+        cJSON_AddStringToObject(o, "paper_claim", f->claim);
+        cJSON_AddStringToObject(o, "result", f->result);
+        cJSON_AddStringToObject(o, "test", f->test);
+        cJSON_AddBoolToObject(o, "available", f->available);
+        cJSON_AddNumberToObject(o, "eligible", f->m);
+        cJSON_AddNumberToObject(o, "pass", f->k);
+        cJSON_AddNumberToObject(o, "against", f->a);
+        cJSON_AddStringToObject(o, "verdict", f->verdict);
+        cJSON_AddItemToObject(o, "units", us);
+        for (int k = 0; k < f->n_units; k++) {
+            const funit *u = &f->u[k];
+            cJSON *x = cJSON_CreateObject();
+            if (!x || !cJSON_AddItemToArray(us, x)) {
+                cJSON_Delete(x);
+                break;
+            }
+            cJSON_AddStringToObject(x, "unit", u->name);
+            cJSON_AddBoolToObject(x, "eligible", u->eligible);
+            cJSON_AddItemToObject(x, "estimate", num_or_null(u->estimate));
+            cJSON_AddItemToObject(x, "lo95", num_or_null(u->lo));
+            cJSON_AddItemToObject(x, "hi95", num_or_null(u->hi));
+            cJSON_AddNumberToObject(x, "n", u->n);
+            cJSON_AddItemToObject(x, "reference", num_or_null(u->ref));
+            cJSON_AddItemToObject(x, "reference_lo95", num_or_null(u->ref_lo));
+            cJSON_AddItemToObject(x, "reference_hi95", num_or_null(u->ref_hi));
+            cJSON_AddItemToObject(x, "baseline", num_or_null(u->baseline));
+            cJSON_AddItemToObject(x, "effect", num_or_null(u->effect));
+            cJSON_AddItemToObject(x, "p", num_or_null(u->p));
+            cJSON_AddItemToObject(x, "p_holm", num_or_null(u->p_holm));
+            cJSON_AddBoolToObject(x, "pass", u->pass);
+            cJSON_AddBoolToObject(x, "against", u->against);
+            cJSON_AddStringToObject(x, "note", u->note);
+        }
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!text) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    tl_strbuf b = {0};
+    tl_strbuf_puts(&b, text);
+    tl_strbuf_puts(&b, "\n");
+    cJSON_free(text);
+    tl_status s = tl_strbuf_status(&b);
+    if (!s) s = tl_file_write_atomic(path, b.s, b.len);
+    tl_strbuf_free(&b);
+    return s;
+}
+
+static void fmt_x(char b[16], double v) {
+    if (isfinite(v)) snprintf(b, 16, "%.3f", v);
+    else snprintf(b, 16, "-");
+}
+
+/* A markdown table cell: | and newlines would break the row. */
+static void md_cell(tl_strbuf *b, const char *s) {
+    for (; *s; s++) tl_strbuf_puts(b, *s == '|' ? "\\|" : *s == '\n' ? " " : (char[]){*s, 0});
+}
+
+static tl_status write_md(const tl_demo_findings *F, const char *path) {
+    tl_strbuf b = {0};
+    tl_strbuf_printf(&b, "# Findings of this demo run\n\nComputed by `tiller demo` from the stages' files; verdicts by "
+                         "the rule of docs/analysis.md (\"Verdicts of the findings\"), alpha = %g.\n\n"
+                         "| | paper's claim | tiller's result | test | verdict |\n|---|---|---|---|---|\n",
+                     F->alpha);
+    for (int i = 0; i < F__COUNT; i++) {
+        const finding *f = &F->f[i];
+        tl_strbuf_printf(&b, "| %s | ", f->id);
+        md_cell(&b, f->claim);
+        tl_strbuf_puts(&b, " | ");
+        md_cell(&b, f->result);
+        tl_strbuf_puts(&b, " | ");
+        md_cell(&b, f->test);
+        tl_strbuf_printf(&b, " | **%s** (%d of %d pass, %d against) |\n", f->verdict, f->k, f->m, f->a);
+    }
+    for (int i = 0; i < F__COUNT; i++) {
+        const finding *f = &F->f[i];
+        tl_strbuf_printf(&b, "\n## %s: %s\n\n", f->id, f->title);
+        if (!f->available) {
+            tl_strbuf_printf(&b, "%s\n", f->result);
+            continue;
+        }
+        tl_strbuf_puts(&b, "| unit | eligible | estimate [95 %] | n | compared with | baseline | p | Holm p | pass | "
+                           "against | note |\n|---|---|---|---:|---|---:|---:|---:|---|---|---|\n");
+        for (int k = 0; k < f->n_units; k++) {
+            const funit *u = &f->u[k];
+            char p[32], ph[32];
+            fmt_p(p, sizeof p, u->p);
+            fmt_p(ph, sizeof ph, u->p_holm);
+            char e[3][16], r[3][16], bl[16];
+            fmt_x(e[0], u->estimate), fmt_x(e[1], u->lo), fmt_x(e[2], u->hi);
+            fmt_x(r[0], u->ref), fmt_x(r[1], u->ref_lo), fmt_x(r[2], u->ref_hi), fmt_x(bl, u->baseline);
+            tl_strbuf_printf(&b, "| %s | %s | %s [%s, %s] | %d | %s [%s, %s] | %s | %s | %s | %s | %s | ", u->name,
+                             u->eligible ? "yes" : "no", e[0], e[1], e[2], u->n, r[0], r[1], r[2], bl, p, ph,
+                             u->pass ? "yes" : "no", u->against ? "yes" : "no");
+            md_cell(&b, u->note);
+            tl_strbuf_puts(&b, " |\n");
+        }
+    }
+    tl_status s = tl_strbuf_status(&b);
+    if (!s) s = tl_file_write_atomic(path, b.s, b.len);
+    tl_strbuf_free(&b);
+    return s;
+}
+
+tl_status tl_demo_findings_write(const tl_demo_findings *F, const char *out_dir) {
+    char path[PATH_CAP];
+    tl_status s = tl_demo_fmt(path, sizeof path, "%s/findings.json", out_dir);
+    if (!s) s = write_json(F, path);
+    if (!s) s = tl_demo_fmt(path, sizeof path, "%s/findings.md", out_dir);
+    if (!s) s = write_md(F, path);
+    return s;
+}
