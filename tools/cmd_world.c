@@ -43,9 +43,12 @@ static int world_behave(const char *dir, const char *model_path, const char *tok
     if (tok_path && tl_tokenizer_load(tok_path, &tok_owned) != TL_OK) rc = cli_fail();
     if (!rc && tl_model_pick_tokenizer(m, tok_owned, tok_file, &tok) != TL_OK) rc = cli_fail();
     if (!rc)
-        printf("behavioural test (%s split): accuracy of log p(true) > log p(false) per minimal pair, Wilson 95 %%\n"
-               "%-12s %6s %8s %8s %8s %14s\n",
-               split, "dimension", "n", "acc", "lo95", "hi95", "mean margin");
+        printf("behavioural test (%s split): accuracy of log p(true) > log p(false) per minimal pair, Wilson 95 %%;\n"
+               "length-balanced accuracy (pairs whose true member has fewer and more tokens weighed equally) with a\n"
+               "95 %% bootstrap over the pairs' entities\n"
+               "%-12s %6s %8s %8s %8s %14s %8s %8s %8s %9s\n",
+               split, "dimension", "n", "acc", "lo95", "hi95", "mean margin", "bal_acc", "boot_lo", "boot_hi",
+               "clusters");
     for (int d = 0; d < TL_DIM__COUNT && !rc; d++) {
         char path[4096];
         snprintf(path, sizeof path, "%s/probes/%s_pairs.csv", dir, tl_world_dim_names[d]);
@@ -54,7 +57,8 @@ static int world_behave(const char *dir, const char *model_path, const char *tok
             rc = cli_fail();
             break;
         }
-        printf("%-12s %6d %8.3f %8.3f %8.3f %14.3f\n", tl_world_dim_names[d], r.n, r.acc, r.lo, r.hi, r.mean_margin);
+        printf("%-12s %6d %8.3f %8.3f %8.3f %14.3f %8.3f %8.3f %8.3f %9d\n", tl_world_dim_names[d], r.n, r.acc, r.lo,
+               r.hi, r.mean_margin, r.bal_acc, r.boot_lo, r.boot_hi, r.n_clusters);
         fflush(stdout);
     }
     tl_tokenizer_free(tok_owned);

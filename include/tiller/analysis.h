@@ -16,6 +16,8 @@
  * An activation directory (one model, one dataset):
  *   <point>.npy   float32 [N, width]   e.g. resid_post.3.npy; one row per statement
  *   labels.npy    int64 [N]
+ *   entities.npy  int64 [N], optional: the entity each row is about (the dataset's
+ *                 `entity` column as ids), the clusters of the probes' bootstrap
  *   meta.json     {"format": "tiller-acts", model, dataset, tokenizer, step, points,
  *                  token, counts}; written last, so its presence marks the
  *                  directory complete (resume skips it)
@@ -44,10 +46,15 @@ typedef struct {
     size_t *len;    /* [n] byte lengths */
     int64_t *label; /* [n] 0 or 1 */
     int *line;      /* [n] the line each row starts on, for messages */
+    int *entity;    /* [n] the row's `entity` column as ids 0 .. n_entities - 1 (in order of first
+                     * appearance), NULL when the file has no such column: the clusters of the
+                     * probes' bootstrap intervals (rows about one entity are not independent) */
+    char **entity_name; /* [n_entities] */
+    int n_entities;
 } tl_dataset;
 
 /* Read a CSV file with a header naming a `statement` and a `label` column (any
- * order, other columns ignored). Blank lines are skipped (as pandas does). Errors
+ * order, other columns ignored; an `entity` column, when present, fills entity). Blank lines are skipped (as pandas does). Errors
  * name file:line: malformed CSV, a row with a different field count than the
  * header, a label other than 0 or 1, no rows. */
 tl_status tl_dataset_load(const char *path, tl_dataset **out);
@@ -133,6 +140,7 @@ typedef struct {
     char **points;     /* [n_points] names */
     int *width;        /* [n_points] */
     int64_t *labels;   /* [n] from labels.npy */
+    int64_t *entities; /* [n] from entities.npy (the dataset's `entity` column as ids), NULL if absent */
     int64_t n_tokens, n_truncated;
 } tl_acts_meta;
 
@@ -338,14 +346,22 @@ typedef struct {
     void *progress_user;
     double *acc_out; /* optional: receives the [checkpoints, points] test accuracies */
     /* the protocol (probe.val > 0): layer chosen on validation, accuracy on test */
-    double threshold;  /* "first checkpoint whose selected layer's 95 % lower bound >= threshold" (0.9) */
-    uint64_t seed;     /* of the shuffled-label baseline */
+    double threshold;  /* "first checkpoint whose selected layer's 95 % lower bound >= threshold" (0.9);
+                        * the bound is the cluster bootstrap's */
+    uint64_t seed;     /* of the shuffled-label baseline and the bootstrap */
     double *sel_out;   /* optional: [checkpoints, 5]: layer chosen on validation, its validation accuracy,
                         * test accuracy, Wilson 95 % lower and upper bounds */
     int first_c;       /* out: that first checkpoint, -1 if none */
     int best_c, best_p; /* out: the (checkpoint, point) with the best validation accuracy */
     double best_test, best_lo, best_hi; /* out: its test accuracy and 95 % interval */
     int n_test;        /* out: test rows */
+    /* the cluster bootstrap (2,000 replicates, percentile 95 %) of each chosen layer's test accuracy
+     * over the test rows' entities (the capture's entities.npy; without it every row is a cluster):
+     * rows about one person, group or word are not independent, and the Wilson interval (sel_out,
+     * test_lo95) treats them as if they were */
+    double *boot_out;  /* optional: [checkpoints, 3]: bootstrap lower, upper bound, clusters */
+    double best_boot_lo, best_boot_hi; /* out: the bootstrap interval of the best (checkpoint, point) */
+    int n_clusters;    /* out: clusters among the test rows */
     /* optional baselines drawn beside the curve of probe_selected.svg (and written to
      * probe_selection.csv); 0 or NaN = none. Without random_init_acc, a first checkpoint at
      * step 0 is the random-init model of the same shape and is drawn as that baseline. */

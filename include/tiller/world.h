@@ -382,12 +382,20 @@ tl_status tl_world_check_files(const char *train_csv, const char *test_csv, tl_w
 /* ---- does a model know the facts? (behave.c) ------------------------------ */
 
 /* The behavioural test of a probe set: each pair of a `<dim>_pairs.csv` file
- * (split,true_statement,false_statement) scored by the model, log p(statement |
- * BOS); right when the true member scores higher (a tie counts half). */
+ * (split,true_statement,false_statement[,entity]) scored by the model, log p(statement |
+ * BOS); right when the true member scores higher (a tie counts half). The primary
+ * figure is the length-balanced accuracy (behave.c: a random-init model prefers the
+ * member with fewer tokens, so the raw accuracy of a model that knows nothing is the
+ * share of pairs whose true member is shorter), with a bootstrap over the pairs'
+ * entities (the person, group or rude word; each pair alone without the column). */
 typedef struct {
     int n, correct;
-    double acc, lo, hi;  /* accuracy and its Wilson 95 % interval */
+    double acc, lo, hi;  /* raw accuracy and its Wilson 95 % interval */
     double mean_margin;  /* mean of log p(true) - log p(false), nats */
+    double bal_acc;      /* length-balanced accuracy */
+    double boot_lo, boot_hi; /* its 95 % cluster bootstrap interval (2,000 replicates, percentile) */
+    int n_clusters;      /* entities among the pairs */
+    int n_shorter, n_equal, n_longer; /* pairs whose true member has fewer / as many / more tokens */
 } tl_world_behave_result;
 /* Only the pairs of `split` ("train", "val", "test"; NULL = all); the first
  * `limit` of them (0 = all). tok must match the model's vocabulary. */

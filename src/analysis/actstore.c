@@ -70,6 +70,7 @@ void tl_acts_meta_free(tl_acts_meta *a) {
     tl_free(a->points);
     tl_free(a->width);
     tl_free(a->labels);
+    tl_free(a->entities);
     tl_free(a->dir);
     tl_free(a->name);
     tl_free(a->model);
@@ -151,6 +152,22 @@ tl_status tl_acts_open(const char *dir, tl_acts_meta **out) {
         lab->data = NULL;
     }
     tl_npy_free(lab);
+    /* entities.npy (optional): the entity id of every row, the clusters of the bootstrap */
+    tl_npy *ent = NULL;
+    if (s == TL_OK && join(lpath, dir, "entities.npy") && tl_path_exists(lpath)) {
+        s = tl_npy_load(lpath, &ent);
+        if (s == TL_OK && (ent->type != TL_NPY_I8 || ent->ndim != 1 || ent->shape[0] != a->n))
+            s = tl_errorf(TL_E_FORMAT, "%s: expected int64 [%d] (meta.json's n_statements)", lpath, a->n);
+        for (int i = 0; s == TL_OK && i < a->n; i++)
+            if (((int64_t *)ent->data)[i] < 0 || ((int64_t *)ent->data)[i] >= a->n)
+                s = tl_errorf(TL_E_FORMAT, "%s: entity id %lld at row %d is outside 0..%d", lpath,
+                              (long long)((int64_t *)ent->data)[i], i, a->n - 1);
+        if (s == TL_OK) {
+            a->entities = ent->data;
+            ent->data = NULL;
+        }
+        tl_npy_free(ent);
+    }
     if (s) {
         tl_acts_meta_free(a);
         return s;
@@ -347,6 +364,14 @@ tl_status tl_acts_capture(const tl_model *m, const char *model_path, int64_t ste
     for (; p < n_open && s == TL_OK; p++) s = tl_npy_writer_commit(&wr[p]);
     for (; p < n_open; p++) tl_npy_writer_abort(&wr[p]);
     char path[PATH_CAP];
+    if (s == TL_OK && writer && d->entity) { /* before labels.npy and meta.json, the done marker */
+        int64_t shape[1] = {d->n}, *ids = tl_malloc((size_t)d->n * sizeof *ids);
+        for (int i = 0; ids && i < d->n; i++) ids[i] = d->entity[i];
+        s = !ids ? tl_errorf(TL_E_NOMEM, "%s: out of memory", dir)
+            : join(path, dir, "entities.npy") ? tl_npy_save(path, TL_NPY_I8, 1, shape, ids)
+                                              : tl_errorf(TL_E_ARG, "%s: path too long", dir);
+        tl_free(ids);
+    }
     if (s == TL_OK && writer) {
         int64_t shape[1] = {d->n};
         s = join(path, dir, "labels.npy") ? tl_npy_save(path, TL_NPY_I8, 1, shape, d->label)

@@ -15,6 +15,9 @@ void tl_dataset_free(tl_dataset *d) {
     tl_free(d->len);
     tl_free(d->label);
     tl_free(d->line);
+    tl_free(d->entity);
+    for (int k = 0; d->entity_name && k < d->n_entities; k++) tl_free(d->entity_name[k]);
+    tl_free(d->entity_name);
     tl_free(d->path);
     tl_free(d);
 }
@@ -55,7 +58,41 @@ static int parse_label(const char *s, size_t n, int64_t *out) {
     return 1;
 }
 
-static tl_status read_rows(tl_dataset *d, tl_csv_reader *r) {
+/* The `entity` column: names in order of first appearance; row i gets the index of its name. */
+typedef struct {
+    char **name;
+    int n, cap;   /* names */
+    int *id;      /* [rows] */
+    int id_cap;
+} entities;
+
+static tl_status entities_add(entities *e, const char *s, size_t len, int row) {
+    if (row >= e->id_cap) {
+        int nc = e->id_cap ? 2 * e->id_cap : 1024;
+        int *id = tl_realloc(e->id, (size_t)nc * sizeof *id);
+        if (!id) return tl_errorf(TL_E_NOMEM, "out of memory");
+        e->id = id, e->id_cap = nc;
+    }
+    /* rows about one entity are usually near each other: search from the newest name */
+    for (int k = e->n - 1; k >= 0; k--)
+        if (strlen(e->name[k]) == len && !memcmp(e->name[k], s, len)) {
+            e->id[row] = k;
+            return TL_OK;
+        }
+    if (e->n == e->cap) {
+        int nc = e->cap ? 2 * e->cap : 64;
+        char **nm = tl_realloc(e->name, (size_t)nc * sizeof *nm);
+        if (!nm) return tl_errorf(TL_E_NOMEM, "out of memory");
+        e->name = nm, e->cap = nc;
+    }
+    if (!(e->name[e->n] = tl_malloc(len + 1))) return tl_errorf(TL_E_NOMEM, "out of memory");
+    memcpy(e->name[e->n], s, len);
+    e->name[e->n][len] = 0;
+    e->id[row] = e->n++;
+    return TL_OK;
+}
+
+static tl_status read_rows(tl_dataset *d, tl_csv_reader *r, entities *ents) {
     tl_csv_record rec;
     int got = 0;
     tl_status s;
@@ -63,10 +100,11 @@ static tl_status read_rows(tl_dataset *d, tl_csv_reader *r) {
         if ((s = tl_csv_next(r, &rec, &got))) return s;
     } while (got && rec.blank);
     if (!got) return tl_errorf(TL_E_FORMAT, "%s: empty file (expected a header 'statement,label')", d->path);
-    int n_cols = rec.n_fields, c_text = -1, c_label = -1;
+    int n_cols = rec.n_fields, c_text = -1, c_label = -1, c_ent = -1;
     for (int i = 0; i < n_cols; i++) {
         if (!strcmp(rec.fields[i], "statement") && c_text < 0) c_text = i;
         if (!strcmp(rec.fields[i], "label") && c_label < 0) c_label = i;
+        if (!strcmp(rec.fields[i], "entity") && c_ent < 0) c_ent = i;
     }
     if (c_text < 0 || c_label < 0) {
         tl_strbuf cols = {0};
@@ -100,6 +138,8 @@ static tl_status read_rows(tl_dataset *d, tl_csv_reader *r) {
         d->label[d->n] = label;
         d->line[d->n] = rec.line;
         d->n++;
+        if (c_ent >= 0 && (s = entities_add(ents, rec.fields[c_ent], rec.lens[c_ent], d->n - 1)))
+            return tl_error_prefix(s, "%s:%d", d->path, rec.line);
     }
     if (d->n == 0) return tl_errorf(TL_E_FORMAT, "%s: no statements after the header", d->path);
     return TL_OK;
@@ -119,9 +159,17 @@ tl_status tl_dataset_load(const char *path, tl_dataset **out) {
     }
     tl_csv_reader r;
     tl_csv_init(&r, path, data, size);
-    s = read_rows(d, &r);
+    entities ents = {0};
+    s = read_rows(d, &r, &ents);
     tl_csv_free(&r);
     tl_free(data);
+    if (!s && ents.id) {
+        d->entity = ents.id, d->entity_name = ents.name, d->n_entities = ents.n;
+        ents.id = NULL, ents.name = NULL;
+    }
+    for (int k = 0; ents.name && k < ents.n; k++) tl_free(ents.name[k]);
+    tl_free(ents.name);
+    tl_free(ents.id);
     if (s) {
         tl_dataset_free(d);
         return s;

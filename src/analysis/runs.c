@@ -15,6 +15,7 @@
 
 #include "format/format.h" /* internal: model, base */
 #include "tiller/analysis.h"
+#include "tiller/bootstrap.h"
 #include "tiller/dist.h"
 #include "linalg.h"
 #include "stats.h"
@@ -223,6 +224,13 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
                 cJSON_AddNumberToObject(b, "test_lo95", o->best_lo);
                 cJSON_AddNumberToObject(b, "test_hi95", o->best_hi);
                 cJSON_AddNumberToObject(b, "n_test", o->n_test);
+                cJSON_AddNumberToObject(b, "test_boot_lo95", o->best_boot_lo);
+                cJSON_AddNumberToObject(b, "test_boot_hi95", o->best_boot_hi);
+                cJSON_AddNumberToObject(b, "n_clusters", o->n_clusters);
+                cJSON_AddStringToObject(b, "clusters", s->items[0]->entities ? "entities (entities.npy)" : "rows");
+                cJSON_AddStringToObject(b, "interval_rule",
+                                        "first_checkpoint uses the cluster bootstrap's lower bound (2,000 "
+                                        "replicates, percentile); test_lo95/hi95 are Wilson, for comparison");
                 cJSON_AddNumberToObject(b, "threshold", o->threshold > 0 ? o->threshold : 0.9);
                 if (o->first_c >= 0) cJSON_AddStringToObject(b, "first_checkpoint_lo95_above_threshold",
                                                              s->items[o->first_c]->name);
@@ -309,7 +317,32 @@ static tl_status probe_outputs(const tl_acts_series *s, const tl_probe_run_opts 
 typedef struct {
     int layer;
     double val, test, lo, hi, shuffled, majority, embed;
+    double boot_lo, boot_hi; /* the cluster bootstrap's 95 % interval (entities, else rows) */
 } probe_sel;
+
+enum { PROBE_BOOT = 2000 }; /* bootstrap replicates */
+
+/* The test rows' clusters as ids 0 .. G-1: the capture's entities (the world's probe sets
+ * name the person, group or word each row is about), else one cluster per row. */
+static int test_clusters(const tl_acts_meta *a0, int n_fit, int *cl, int *map) {
+    int n = a0->n, g = 0;
+    for (int i = 0; i < n; i++) map[i] = -1;
+    for (int i = n_fit; i < n; i++) {
+        int e = a0->entities ? (int)a0->entities[i] : i;
+        if (map[e] < 0) map[e] = g++;
+        cl[i - n_fit] = map[e];
+    }
+    return g;
+}
+
+/* Per test row, 1 if the probe with weights w [d + 1] on Z [n, d] is right. */
+static void test_hits(const double *Z, const int64_t *y, int n_fit, int n, int d, const double *w, double *hit) {
+    for (int i = n_fit; i < n; i++) {
+        double z = w[d];
+        for (int j = 0; j < d; j++) z += w[j] * Z[(size_t)i * d + j];
+        hit[i - n_fit] = (z > 0) == (y[i] != 0);
+    }
+}
 
 static tl_status probe_protocol(const tl_acts_series *s, tl_probe_run_opts *o, const double *acc, const double *va,
                                 int n_test, probe_sel *sel) {
@@ -337,22 +370,39 @@ static tl_status probe_protocol(const tl_acts_series *s, tl_probe_run_opts *o, c
         tl_wilson((int64_t)llround(acc[k] * n_test), n_test, TL_Z95, &q->lo, &q->hi);
         q->majority = majority;
         q->embed = emb >= 0 ? acc[(size_t)c * P + emb] : NAN;
-        if (o->first_c < 0 && q->lo >= thr) o->first_c = c;
         if (va[k] > va[(size_t)o->best_c * P + o->best_p]) o->best_c = c, o->best_p = q->layer;
     }
     size_t kb = (size_t)o->best_c * P + o->best_p;
     o->best_test = acc[kb];
     tl_wilson((int64_t)llround(acc[kb] * n_test), n_test, TL_Z95, &o->best_lo, &o->best_hi);
-    /* shuffled training labels at the chosen layer: what the probe gets from no signal */
+    /* the test rows' clusters for the bootstrap */
+    int *cl = tl_malloc(((size_t)n + (size_t)(n - n_fit) + 1) * sizeof *cl);
+    if (!cl) return tl_errorf(TL_E_NOMEM, "probe: out of memory");
+    o->n_clusters = test_clusters(a0, n_fit, cl, cl + (n - n_fit));
+    /* per checkpoint, at the chosen layer: the test rows' hits (a fit from zeros on the true
+     * labels, the same minimiser as the warm-started one) and their cluster bootstrap; then
+     * shuffled training labels, what the probe gets from no signal */
     first_error err = {TL_OK, ""};
 #pragma omp parallel for schedule(dynamic, 1)
     for (int c = 0; c < C; c++) {
         if (err.s) continue;
         int p = sel[c].layer, d = a0->width[p];
         double *Z = NULL, *w = tl_calloc((size_t)d + 1, sizeof *w);
+        double *hit = tl_malloc(((size_t)(n - n_fit) + 1) * sizeof *hit);
         int64_t *y = tl_malloc((size_t)n * sizeof *y);
-        tl_status ps = w && y ? load_standardized(s->items[c], p, &Z)
-                              : tl_errorf(TL_E_NOMEM, "probe: out of memory for the shuffled-label baseline");
+        tl_status ps = w && y && hit ? load_standardized(s->items[c], p, &Z)
+                                     : tl_errorf(TL_E_NOMEM, "probe: out of memory for the shuffled-label baseline");
+        tl_probe_result rt;
+        if (ps == TL_OK) ps = tl_probe_fit(Z, s->items[c]->labels, n, d, &o->probe, w, &rt);
+        if (ps == TL_OK) {
+            test_hits(Z, s->items[c]->labels, n_fit, n, d, w, hit);
+            tl_boot_ci ci;
+            ps = tl_bootstrap_clusters(hit, cl, n - n_fit, o->n_clusters, PROBE_BOOT, o->seed * 104729u + (uint64_t)c,
+                                       0.95, &ci);
+            sel[c].boot_lo = ps ? NAN : ci.lo;
+            sel[c].boot_hi = ps ? NAN : ci.hi;
+            memset(w, 0, ((size_t)d + 1) * sizeof *w);
+        }
         if (ps == TL_OK) {
             memcpy(y, s->items[c]->labels, (size_t)n * sizeof *y);
             tl_rng rng;
@@ -372,8 +422,15 @@ static tl_status probe_protocol(const tl_acts_series *s, tl_probe_run_opts *o, c
         tl_free(Z);
         tl_free(w);
         tl_free(y);
+        tl_free(hit);
         if (ps) keep_error(&err, tl_error_prefix(ps, "%s, shuffled labels", s->items[c]->dir));
     }
+    tl_free(cl);
+    /* "the first checkpoint at which accuracy >= t": the bootstrap's lower bound */
+    for (int c = 0; c < C && o->first_c < 0; c++)
+        if (sel[c].boot_lo >= thr) o->first_c = c;
+    o->best_boot_lo = sel[o->best_c].boot_lo, o->best_boot_hi = sel[o->best_c].boot_hi;
+    if (o->best_p != sel[o->best_c].layer) o->best_boot_lo = o->best_boot_hi = NAN; /* not the chosen layer */
     return err.s ? tl_errorf(err.s, "%s", err.msg) : TL_OK;
 }
 
@@ -387,7 +444,8 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
     if (o->random_init_acc > 0) ri = o->random_init_acc, ri_lo = o->random_init_lo, ri_hi = o->random_init_hi;
     else if (C >= 2 && s->items[0]->step == 0) ri = sel[0].test, ri_lo = sel[0].lo, ri_hi = sel[0].hi;
     tl_strbuf_puts(&csv, "checkpoint,step,layer,val_acc,test_acc,test_lo95,test_hi95,n_test,shuffled_labels_acc,"
-                         "majority_acc,embed_acc,random_init_acc,random_init_lo95,random_init_hi95,bow_acc\n");
+                         "majority_acc,embed_acc,random_init_acc,random_init_lo95,random_init_hi95,bow_acc,"
+                         "boot_lo95,boot_hi95,n_clusters\n");
     for (int c = 0; c < C; c++) {
         const probe_sel *q = &sel[c];
         tl_csv_field(&csv, s->items[c]->name);
@@ -402,7 +460,7 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
         else tl_strbuf_puts(&csv, ",,");
         tl_strbuf_puts(&csv, ",");
         if (isfinite(bow)) tl_strbuf_printf(&csv, "%.6f", bow);
-        tl_strbuf_puts(&csv, "\n");
+        tl_strbuf_printf(&csv, ",%.6f,%.6f,%d\n", q->boot_lo, q->boot_hi, o->n_clusters);
     }
     tl_status st = save_text(dir, "probe_selection.csv", &csv);
     tl_strbuf_free(&csv);
@@ -425,12 +483,15 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
         yv[3][c] = sel[c].embed;
         yv[4][c] = ri;
         yv[5][c] = bow;
-        yv[6][c] = sel[c].lo;
-        yv[7][c] = sel[c].hi;
+        yv[6][c] = sel[c].boot_lo;
+        yv[7][c] = sel[c].boot_hi;
     }
     char rname[96];
     snprintf(rname, sizeof rname, "random init, same shape%s", o->random_init_acc > 0 ? "" : " (step 0)");
-    const char *names[6] = {"probe, layer chosen on validation (test; bars: Wilson 95 %)",
+    char pname[128];
+    snprintf(pname, sizeof pname, "probe, layer chosen on validation (test; bars: bootstrap 95 %% over %d %s)",
+             o->n_clusters, a0->entities ? "entities" : "rows");
+    const char *names[6] = {pname,
                             "baseline: shuffled training labels", "baseline: majority class",
                             "baseline: embedding layer", rname, "baseline: bag of words"};
     int ns = 0;
@@ -441,9 +502,9 @@ static tl_status probe_protocol_outputs(const tl_acts_series *s, const tl_probe_
         sty[ns] = sty[k];
         ser[ns++] = (tl_chart_series){names[k], x, yv[k], C};
     }
-    char title[200], xl[64];
-    snprintf(title, sizeof title, "Probe accuracy with baselines (%s; n = %d test rows)", file_name(a0->dataset),
-             o->n_test);
+    char title[240], xl[64];
+    snprintf(title, sizeof title, "Probe accuracy with baselines (%s; n = %d test rows, %d clusters)",
+             file_name(a0->dataset), o->n_test, o->n_clusters);
     snprintf(xl, sizeof xl, "%s", a0->step >= 0 ? "checkpoint step" : "checkpoint");
     tl_chart lc = {.title = title, .x_label = xl, .y_label = "test accuracy (axis from 0)", .width = 760,
                    .height = 440, .x_scale = sc, .y_min = 0, .y_max = 1};
@@ -532,6 +593,11 @@ tl_status tl_probe_run(const tl_acts_series *s, tl_probe_run_opts *o, const char
     if (st == TL_OK && rank == 0 && protocol) st = probe_protocol_outputs(s, o, sel, out_dir);
     st = tl_dist_agree(st);
     if (st == TL_OK && o->acc_out) memcpy(o->acc_out, acc, cells * sizeof *acc);
+    for (int c = 0; st == TL_OK && protocol && o->boot_out && c < C; c++) {
+        o->boot_out[(size_t)c * 3] = sel[c].boot_lo;
+        o->boot_out[(size_t)c * 3 + 1] = sel[c].boot_hi;
+        o->boot_out[(size_t)c * 3 + 2] = o->n_clusters;
+    }
     for (int c = 0; st == TL_OK && protocol && o->sel_out && c < C; c++) {
         double *q = o->sel_out + (size_t)c * 5;
         q[0] = sel[c].layer;

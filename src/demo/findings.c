@@ -81,13 +81,6 @@ static int col(const ftab *t, const char *name) {
     return -1;
 }
 
-/* The first column whose name holds both a and b (e.g. a cluster interval a stage added), or -1. */
-static int col_with(const ftab *t, const char *a, const char *b) {
-    for (int i = 0; i < t->n_cols; i++)
-        if (strstr(t->hdr[i], a) && strstr(t->hdr[i], b)) return i;
-    return -1;
-}
-
 static const char *cell(const ftab *t, int r, int c) {
     return c >= 0 && r >= 0 && r < t->n_rows ? t->cells[(size_t)r * t->n_cols + c] : "";
 }
@@ -212,6 +205,10 @@ static tl_status find_knowledge(const char *out, finding *f) {
     }
     int cd = col(&t, "dimension"), cs = col(&t, "step"), ca = col(&t, "accuracy"), cl = col(&t, "lo95"),
         ch = col(&t, "hi95"), cn = col(&t, "n");
+    /* the length-balanced accuracy with its bootstrap over entities, when the stage writes them, is the
+       primary figure (docs/analysis.md): raw accuracy rewards a model that prefers shorter statements */
+    int cba = col(&t, "balanced_accuracy"), cbl = col(&t, "boot_lo95"), cbh = col(&t, "boot_hi95");
+    if (cba >= 0 && cbl >= 0 && cbh >= 0) ca = cba, cl = cbl, ch = cbh;
     if (cd < 0 || cs < 0 || ca < 0 || cl < 0 || ch < 0 || cn < 0) {
         ftab_free(&t);
         return tl_errorf(TL_E_FORMAT, "%s: needs the columns dimension, step, n, accuracy, lo95, hi95", path);
@@ -255,7 +252,7 @@ static tl_status find_probes(const char *out, finding *f, const finding *know) {
             return TL_OK;
         }
         /* a cluster interval, when the stage writes one, is preferred to the row-level one */
-        int ca = col(&t, "test_acc"), cl = col_with(&t, "cluster", "lo"), ch = col_with(&t, "cluster", "hi");
+        int ca = col(&t, "test_acc"), cl = col(&t, "boot_lo95"), ch = col(&t, "boot_hi95");
         if (cl < 0 || ch < 0) cl = col(&t, "test_lo95"), ch = col(&t, "test_hi95");
         int cn = col(&t, "n_test"), cs = col(&t, "step");
         if (ca < 0 || cl < 0 || ch < 0 || cn < 0) {

@@ -37,11 +37,17 @@ static tl_status subset_csv(const char *const split_csv[3], int rows, const char
         if (k < 2) s = tl_errorf(TL_E_FORMAT, "%s: too few statements for a probe set", split_csv[0]);
     }
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "statement,label\n");
+    int ent = !s && ds[0]->entity && ds[1]->entity && ds[2]->entity; /* carried: the probes' bootstrap clusters */
+    tl_strbuf_puts(&csv, ent ? "statement,label,entity\n" : "statement,label\n");
     for (int i = 0; !s && i < 5 * k; i++) {
         int part = i < 3 * k ? 0 : i < 4 * k ? 1 : 2, r = i - (part ? (part + 2) * k : 0);
         tl_csv_field(&csv, ds[part]->text[r]);
-        tl_strbuf_printf(&csv, ",%d\n", (int)ds[part]->label[r]);
+        tl_strbuf_printf(&csv, ",%d", (int)ds[part]->label[r]);
+        if (ent) {
+            tl_strbuf_puts(&csv, ",");
+            tl_csv_field(&csv, ds[part]->entity_name[ds[part]->entity[r]]);
+        }
+        tl_strbuf_puts(&csv, "\n");
     }
     if (!s) s = tl_strbuf_status(&csv);
     if (!s) s = tl_file_write_atomic(out, csv.s, csv.len);
@@ -149,7 +155,8 @@ static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
     const char *suffix = mean ? "_mean" : "";
     /* best point per checkpoint, per dimension: the summary chart's data */
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy,lo95,hi95,val_accuracy\n");
+    tl_strbuf_puts(&csv, "dimension,checkpoint,step,best_point,accuracy,lo95,hi95,val_accuracy,boot_lo95,boot_hi95,"
+                         "n_clusters\n");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         const char *dim = tl_world_dim_names[k];
         char acts[PATH_CAP], out[PATH_CAP], rel[96];
@@ -160,12 +167,13 @@ static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
         if (!s) s = tl_acts_series_open(acts, &ser);
         if (s) break;
         int C = ser->n, P = ser->items[0]->n_points;
-        double *acc = tl_malloc(sizeof(double) * (size_t)C * (P + 5)), *sel = acc ? acc + (size_t)C * P : NULL;
+        double *acc = tl_malloc(sizeof(double) * (size_t)C * (P + 8)), *sel = acc ? acc + (size_t)C * P : NULL;
         tl_probe_run_opts o = {0};
         tl_probe_opts_default(&o.probe);
         o.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %: the layer is chosen on validation */
         o.acc_out = acc;
         o.sel_out = sel;
+        o.boot_out = sel ? sel + (size_t)C * 5 : NULL;
         o.progress = run_progress;
         /* bag of words on the same statements and split, drawn beside the curve (and in probe_selection.csv) */
         char set[PATH_CAP];
@@ -176,11 +184,12 @@ static tl_status probe_pool(tl_demo *d, const char *dir, int mean) {
         tl_demo_step(d, k + (mean ? TL_DIM__COUNT : 0), 2 * TL_DIM__COUNT, -1, rel);
         s = acc ? tl_probe_run(ser, &o, out) : tl_errorf(TL_E_NOMEM, "out of memory");
         for (int c = 0; c < C && !s; c++) {
-            const double *q = sel + (size_t)c * 5; /* layer, validation, test, lower, upper */
+            const double *q = sel + (size_t)c * 5; /* layer, validation, test, lower, upper (Wilson) */
+            const double *b = sel + (size_t)C * 5 + (size_t)c * 3; /* bootstrap lower, upper, clusters */
             tl_strbuf_printf(&csv, "%s,", dim);
             tl_csv_field(&csv, ser->items[c]->name);
-            tl_strbuf_printf(&csv, ",%lld,%s,%.6f,%.6f,%.6f,%.6f\n", (long long)ser->items[c]->step,
-                             ser->items[0]->points[(int)q[0]], q[2], q[3], q[4], q[1]);
+            tl_strbuf_printf(&csv, ",%lld,%s,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d\n", (long long)ser->items[c]->step,
+                             ser->items[0]->points[(int)q[0]], q[2], q[3], q[4], q[1], b[0], b[1], (int)b[2]);
         }
         tl_free(acc);
         tl_acts_series_free(ser);
@@ -213,7 +222,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
            *y = tl_calloc((size_t)TL_DIM__COUNT * MAXC, sizeof(double)),
            *lo = tl_calloc((size_t)TL_DIM__COUNT * MAXC * 2, sizeof(double));
     double *hi = lo ? lo + TL_DIM__COUNT * MAXC : NULL;
-    int n[TL_DIM__COUNT] = {0};
+    int n[TL_DIM__COUNT] = {0}, ncl[TL_DIM__COUNT] = {0};
     if (!x || !y || !lo) s = tl_errorf(TL_E_NOMEM, "out of memory");
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
@@ -221,15 +230,17 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
     int got, row = 0;
     while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 8) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields", path, rec.line);
+        if (rec.n_fields != 11) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 11 fields", path, rec.line);
             break;
         }
         for (int k = 0; k < TL_DIM__COUNT; k++)
             if (!strcmp(rec.fields[0], tl_world_dim_names[k]) && n[k] < MAXC) {
+                /* the interval reported: the cluster bootstrap over the test rows' entities */
                 x[k * MAXC + n[k]] = strtod(rec.fields[2], NULL);
-                lo[k * MAXC + n[k]] = strtod(rec.fields[5], NULL);
-                hi[k * MAXC + n[k]] = strtod(rec.fields[6], NULL);
+                lo[k * MAXC + n[k]] = strtod(rec.fields[8], NULL);
+                hi[k * MAXC + n[k]] = strtod(rec.fields[9], NULL);
+                ncl[k] = atoi(rec.fields[10]);
                 y[k * MAXC + n[k]++] = strtod(rec.fields[4], NULL);
             }
     }
@@ -260,14 +271,16 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
             int a = k * MAXC, z = k * MAXC + n[k] - 1, first = -1;
             for (int i = 0; i < n[k] && first < 0; i++)
                 if (lo[a + i] >= 0.9) first = i;
-            tl_strbuf_printf(&f, "%s %.2f [%.2f, %.2f] at step %.0f (%.2f [%.2f, %.2f] at step %.0f); ",
-                             tl_world_dim_names[k], y[z], lo[z], hi[z], x[z], y[a], lo[a], hi[a], x[a]);
+            tl_strbuf_printf(&f, "%s %.2f [%.2f, %.2f] at step %.0f (%.2f [%.2f, %.2f] at step %.0f; %d clusters); ",
+                             tl_world_dim_names[k], y[z], lo[z], hi[z], x[z], y[a], lo[a], hi[a], x[a], ncl[k]);
             if (first >= 0) tl_strbuf_printf(&f, "lower bound >= 0.9 from step %.0f. ", x[a + first]);
             else tl_strbuf_puts(&f, "the lower bound never reaches 0.9. ");
         }
         tl_html_para(h, "finding",
                      "Finding (test accuracy of the layer chosen on validation at the last and the first "
-                     "checkpoint, Wilson 95 %% score intervals; \"lower bound >= 0.9\" is the first checkpoint whose "
+                     "checkpoint, 95 %% cluster bootstrap intervals over the test rows' entities (people, groups, "
+                     "words: rows about one entity are not independent; probe_best.csv keeps the narrower row-level "
+                     "Wilson interval beside it); \"lower bound >= 0.9\" is the first checkpoint whose "
                      "interval's lower bound reaches 0.9): %s"
                      "Where the interval at the last step overlaps its step-0 (random-init) interval, the probe "
                      "shows no learning on that dimension; where the behavioural test (Activations section) is "
@@ -279,7 +292,7 @@ tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h) {
                      "checkpoint (standardised features; in file order the first 60 %% of the statements "
                      "train, the next 20 %% validate, the last 20 %%, people, groups or words the probe never saw, test). "
                      "Per checkpoint the layer is chosen on validation; the curve is its test accuracy. "
-                     "Per dimension below: that curve with its Wilson 95 %% interval and the baselines "
+                     "Per dimension below: that curve with its cluster bootstrap 95 %% interval and the baselines "
                      "(shuffled training labels at the chosen layer, the majority class, the embedding "
                      "layer; the step-0 checkpoint is the random-init model of the same shape).");
         if (!s) s = tl_demo_chart(d, h, "probe_best_chart", &svg, &csv,

@@ -20,7 +20,8 @@
 
 tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char *dir) {
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "dimension,checkpoint,step,split,n,correct,accuracy,lo95,hi95,mean_margin\n");
+    tl_strbuf_puts(&csv, "dimension,checkpoint,step,split,n,correct,accuracy,lo95,hi95,mean_margin,balanced_accuracy,"
+                         "boot_lo95,boot_hi95,n_clusters,n_true_shorter,n_equal_tokens,n_true_longer\n");
     tl_status s = TL_OK;
     for (int c = 0; c < pick->n && !s; c++) {
         tl_model *m = NULL;
@@ -39,8 +40,9 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
             if (s) break;
             tl_strbuf_printf(&csv, "%s,", tl_world_dim_names[k]);
             tl_csv_field(&csv, pick->items[c].name);
-            tl_strbuf_printf(&csv, ",%lld,test,%d,%d,%.6f,%.6f,%.6f,%.6f\n", (long long)pick->items[c].step, r.n,
-                             r.correct, r.acc, r.lo, r.hi, r.mean_margin);
+            tl_strbuf_printf(&csv, ",%lld,test,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d\n",
+                             (long long)pick->items[c].step, r.n, r.correct, r.acc, r.lo, r.hi, r.mean_margin,
+                             r.bal_acc, r.boot_lo, r.boot_hi, r.n_clusters, r.n_shorter, r.n_equal, r.n_longer);
         }
         char step[32]; /* the final checkpoint: a few pairs beside the world's truth (truth_samples.c) */
         snprintf(step, sizeof step, "%lld", (long long)pick->items[c].step);
@@ -65,7 +67,8 @@ typedef struct {
     double step[MAXC];
     char name[MAXC][64];
     double acc[TL_DIM__COUNT][MAXC], lo[TL_DIM__COUNT][MAXC], hi[TL_DIM__COUNT][MAXC];
-    int n[TL_DIM__COUNT][MAXC];
+    double raw[TL_DIM__COUNT][MAXC]; /* the raw accuracy (acc is the length-balanced one) */
+    int n[TL_DIM__COUNT][MAXC], ncl[TL_DIM__COUNT][MAXC];
 } know_table;
 
 static tl_status read_knowledge(const char *path, know_table *t) {
@@ -82,8 +85,8 @@ static tl_status read_knowledge(const char *path, know_table *t) {
     int got, row = 0;
     while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields != 10) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 10 fields, found %d", path, rec.line, rec.n_fields);
+        if (rec.n_fields != 17) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 17 fields, found %d", path, rec.line, rec.n_fields);
             break;
         }
         int k = -1, c = -1;
@@ -101,10 +104,13 @@ static tl_status read_knowledge(const char *path, know_table *t) {
                           rec.fields[0]);
             break;
         }
+        /* reported: the length-balanced accuracy with its cluster bootstrap interval */
         t->n[k][c] = atoi(rec.fields[4]);
-        t->acc[k][c] = strtod(rec.fields[6], NULL);
-        t->lo[k][c] = strtod(rec.fields[7], NULL);
-        t->hi[k][c] = strtod(rec.fields[8], NULL);
+        t->raw[k][c] = strtod(rec.fields[6], NULL);
+        t->acc[k][c] = strtod(rec.fields[10], NULL);
+        t->lo[k][c] = strtod(rec.fields[11], NULL);
+        t->hi[k][c] = strtod(rec.fields[12], NULL);
+        t->ncl[k][c] = atoi(rec.fields[13]);
     }
     tl_csv_free(&r);
     tl_free(text);
@@ -127,15 +133,17 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf f = {0};
     for (int k = 0; k < TL_DIM__COUNT; k++) {
         known += t->lo[k][z] >= 0.5 && t->acc[k][z] >= KNOW_MIN;
-        tl_strbuf_printf(&f, "%s%s %.2f [%.2f, %.2f] (step 0: %.2f)", k ? "; " : "", tl_world_dim_names[k],
-                         t->acc[k][z], t->lo[k][z], t->hi[k][z], t->acc[k][0]);
+        tl_strbuf_printf(&f, "%s%s %.2f [%.2f, %.2f] over %d entities (step 0: %.2f [%.2f, %.2f])", k ? "; " : "",
+                         tl_world_dim_names[k], t->acc[k][z], t->lo[k][z], t->hi[k][z], t->ncl[k][z], t->acc[k][0],
+                         t->lo[k][0], t->hi[k][0]);
     }
     tl_html_para(h, "finding",
                  "Finding: at the final checkpoint (step %.0f) the model gives the true member of a test minimal "
-                 "pair the higher log-probability in %s (accuracy, Wilson 95 %% interval, n = %d or more pairs "
-                 "each); %d of 5 dimensions reach %.2f with a lower bound above chance. A random-init model is at "
-                 "about 0.5. Where a dimension stays near 0.5 the model does not know the facts its probe set "
-                 "depends on, and no probe result on that set can say anything about trust dynamics.",
+                 "pair the higher log-probability in %s (length-balanced accuracy, 95 %% cluster bootstrap "
+                 "interval over the pairs' entities, n = %d or more pairs each); %d of 5 dimensions reach %.2f "
+                 "with a lower bound above chance. A random-init model should be at about 0.5. Where a dimension "
+                 "stays near 0.5 the model does not know the facts its probe set depends on, and no probe result "
+                 "on that set can say anything about trust dynamics.",
                  t->step[z], f.s ? f.s : "", t->n[0][z], known, KNOW_MIN);
     tl_strbuf_free(&f);
     tl_html_para(h, NULL,
@@ -143,7 +151,12 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
                  "probes never train on) is one statement true of the world and its minimal-pair twin; the model "
                  "scores each by log p(statement | BOS), and is right when the true one scores higher "
                  "(tl_world_behave; `tiller world --check DIR --model M` prints the same for any model). "
-                 "acts/knowledge.csv has every checkpoint.");
+                 "A random-init model prefers the member with fewer tokens, so the raw share of pairs won "
+                 "measures how often the true member is the shorter; the accuracy reported weighs the pairs whose "
+                 "true member is shorter and those whose true member is longer equally (length-balanced), and its "
+                 "interval resamples the entities (people, groups, rude words), since pairs about one entity are "
+                 "not independent. acts/knowledge.csv has every checkpoint, with the raw accuracy and its Wilson "
+                 "interval beside these.");
     const char *hd[1 + TL_DIM__COUNT + 1];
     hd[0] = "checkpoint (step)";
     for (int k = 0; k < TL_DIM__COUNT; k++) hd[1 + k] = tl_world_dim_names[k];
@@ -156,6 +169,7 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
         for (int k = 0; k < TL_DIM__COUNT; k++)
             snprintf(cb[1 + k], sizeof cb[1 + k], "%.3f [%.3f, %.3f]", t->acc[k][c], t->lo[k][c], t->hi[k][c]);
         snprintf(cb[1 + TL_DIM__COUNT], sizeof cb[0], "%d-%d", t->n[TL_DIM_TOXICITY][c], t->n[TL_DIM_RELIABILITY][c]);
+        (void)t->raw;
         for (int i = 0; i < 2 + TL_DIM__COUNT; i++) cells[i] = cb[i];
         tl_html_table_row(h, cells, 2 + TL_DIM__COUNT);
     }
@@ -201,7 +215,7 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
     double y0[TL_DIM__COUNT], e0[TL_DIM__COUNT], y1[TL_DIM__COUNT], e1[TL_DIM__COUNT];
-    tl_strbuf_puts(&csv, "dimension,model,accuracy,lo95,hi95,n\n");
+    tl_strbuf_puts(&csv, "dimension,model,balanced_accuracy,boot_lo95,boot_hi95,n\n");
     for (int k = 0; k < TL_DIM__COUNT; k++) {
         y0[k] = t->acc[k][0], e0[k] = (t->hi[k][0] - t->lo[k][0]) / 2;
         y1[k] = t->acc[k][z], e1[k] = (t->hi[k][z] - t->lo[k][z]) / 2;
@@ -215,14 +229,15 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     snprintf(n1, sizeof n1, "step %.0f (final)", t->step[z]);
     tl_bar_series bars[2] = {{n0, y0, e0}, {n1, y1, e1}};
     tl_chart bc = {.title = "Behavioural accuracy: random init vs the final checkpoint (n in the CSV)",
-                   .y_label = "accuracy (axis from 0), bars: Wilson 95 % half-width",
+                   .y_label = "length-balanced accuracy (axis from 0), bars: bootstrap 95 % over entities",
                    .width = 760,
                    .height = 360,
                    .y_min = 0.0,
                    .y_max = 1.0};
     if (!s) s = tl_svg_bar_chart(&svg, &bc, tl_world_dim_names, TL_DIM__COUNT, bars, 2);
     if (!s) s = tl_demo_chart(d, h, "knowledge_bars", &svg, &csv,
-                              "Behavioural accuracy at step 0 and at the final checkpoint, Wilson 95 % error bars");
+                              "Behavioural accuracy (length-balanced) at step 0 and at the final checkpoint, 95 % "
+                              "cluster bootstrap error bars");
     tl_strbuf_free(&svg);
     tl_strbuf_free(&csv);
     tl_free(t);

@@ -147,6 +147,10 @@ typedef struct {
     int n_test;
     char best_point[40], first_point[40];
     double bow, rand_test, rand_lo, rand_hi; /* baselines: bag of words; random init of the same shape (best on val) */
+    double bow_lo, bow_hi;             /* the bag of words' Wilson 95 % interval */
+    double best_blo, best_bhi;         /* the best probe's cluster bootstrap interval (entities, else rows) */
+    double rand_blo, rand_bhi;
+    int n_clusters;
     int bow_n, rand_n;
     char rand_point[40];
     double *p_rise;       /* [point] p of "I(X;T) rises then falls" (permutation test over checkpoint order) */
@@ -177,6 +181,7 @@ static tl_status random_baseline(const tl_trust_opts *o, const tl_ckpt_list *rnd
     s = tl_probe_run(ser, &po, out);
     if (s == TL_OK) {
         r->rand_test = po.best_test, r->rand_lo = po.best_lo, r->rand_hi = po.best_hi, r->rand_n = po.n_test;
+        r->rand_blo = po.best_boot_lo, r->rand_bhi = po.best_boot_hi;
         snprintf(r->rand_point, sizeof r->rand_point, "%s", ser->items[0]->points[po.best_p]);
     }
     tl_acts_series_free(ser);
@@ -212,6 +217,16 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     r->p_rise = tl_malloc((size_t)P * sizeof(double));
     if (!r->acc || !r->ixt || !r->p_rise) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     if (s == TL_OK) s = tl_trust_make_dir(out);
+    /* the baselines first, so that the probe's chart and probe_selection.csv carry them too */
+    r->bow = r->rand_test = r->rand_lo = r->rand_hi = r->rand_blo = r->rand_bhi = NAN;
+    r->bow_lo = r->bow_hi = NAN;
+    if (s == TL_OK) s = tl_trust_bow(data, o->acts_limit, 0.8, 0.2, &r->bow, &r->bow_n);
+    if (s == TL_OK && r->bow_n > 0)
+        tl_wilson((int64_t)llround(r->bow * r->bow_n), r->bow_n, TL_Z95, &r->bow_lo, &r->bow_hi);
+    if (s == TL_OK && rnd) {
+        tl_trust_say(o, "%s: the random-init baseline", dim);
+        s = random_baseline(o, rnd, data, dim, &ro, r);
+    }
     if (s == TL_OK) {
         tl_trust_say(o, "%s: probes (%d checkpoints x %d layers)", dim, C, P);
         tl_probe_run_opts po = {0};
@@ -219,6 +234,9 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
         po.probe.val = 0.2; /* train 60 % | validation 20 % | test 20 %, file order */
         po.threshold = o->threshold;
         po.acc_out = r->acc;
+        po.bow_acc = r->bow;
+        if (isfinite(r->rand_test))
+            po.random_init_acc = r->rand_test, po.random_init_lo = r->rand_lo, po.random_init_hi = r->rand_hi;
         double *sel = tl_malloc((size_t)C * 5 * sizeof *sel);
         po.sel_out = sel;
         s = sel ? tl_probe_run(ser, &po, out) : tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
@@ -230,18 +248,13 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
             r->best_test = po.best_test;
             r->best_lo = po.best_lo;
             r->best_hi = po.best_hi;
+            r->best_blo = po.best_boot_lo, r->best_bhi = po.best_boot_hi, r->n_clusters = po.n_clusters;
             r->n_test = po.n_test;
             snprintf(r->best_point, sizeof r->best_point, "%s", ser->items[0]->points[po.best_p]);
             if (r->first_p >= 0)
                 snprintf(r->first_point, sizeof r->first_point, "%s", ser->items[0]->points[r->first_p]);
         }
         tl_free(sel);
-    }
-    r->bow = r->rand_test = r->rand_lo = r->rand_hi = NAN;
-    if (s == TL_OK) s = tl_trust_bow(data, o->acts_limit, 0.8, 0.2, &r->bow, &r->bow_n);
-    if (s == TL_OK && rnd) {
-        tl_trust_say(o, "%s: the random-init baseline", dim);
-        s = random_baseline(o, rnd, data, dim, &ro, r);
     }
     if (s == TL_OK) {
         tl_trust_say(o, "%s: information plane", dim);
@@ -330,9 +343,10 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         tl_strbuf_printf(&md,
                          "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
                          "data `%s`.\n\n## Probes and the information plane\n\n"
-                         "| dimension | first checkpoint whose probe's 95 %% lower bound >= %.2f (layer) | best probe "
-                         "on validation: test acc [95 %% CI] (checkpoint, layer; n) | random init, same shape: test acc "
-                         "[95 %% CI] (layer) | bag of words: test acc | layers where I(X;T) rises then "
+                         "| dimension | first checkpoint whose probe's 95 %% bootstrap lower bound >= %.2f (layer) "
+                         "| best probe on validation: test acc [Wilson 95 %% CI], bootstrap (checkpoint, layer; n) "
+                         "| random init, same shape: test acc [Wilson 95 %% CI], bootstrap (layer) "
+                         "| bag of words: test acc [Wilson 95 %%] | layers where I(X;T) rises then "
                          "falls (p <= 0.05) |\n|---|---|---|---|---|---|\n",
                          o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
                          o->chat, data_dir, o->threshold);
@@ -347,13 +361,15 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
             snprintf(first, sizeof first, "step %lld (%s)", (long long)ckpts.items[r->first_c].step, r->first_point);
         char rnd_cell[128] = "not run";
         if (isfinite(r->rand_test))
-            snprintf(rnd_cell, sizeof rnd_cell, "%.3f [%.3f, %.3f] (%s)", r->rand_test, r->rand_lo, r->rand_hi,
-                     r->rand_point);
+            snprintf(rnd_cell, sizeof rnd_cell, "%.3f [%.3f, %.3f], bootstrap [%.3f, %.3f] (%s)", r->rand_test,
+                     r->rand_lo, r->rand_hi, r->rand_blo, r->rand_bhi, r->rand_point);
         char rf[64] = "n/a (< 3 checkpoints)";
         if (r->n_ckpt >= 3) snprintf(rf, sizeof rf, "%d of %d", r->rise_fall, P);
-        tl_strbuf_printf(&md, "| %s | %s | %.3f [%.3f, %.3f] (step %lld, %s; n = %d) | %s | %.3f | %s |\n", r->name,
-                         first, best, r->best_lo, r->best_hi, (long long)bc->step, r->best_point, r->n_test, rnd_cell,
-                         r->bow, rf);
+        tl_strbuf_printf(&md,
+                         "| %s | %s | %.3f [%.3f, %.3f], bootstrap [%.3f, %.3f] over %d clusters (step %lld, %s; n = %d) "
+                         "| %s | %.3f [%.3f, %.3f] | %s |\n",
+                         r->name, first, best, r->best_lo, r->best_hi, r->best_blo, r->best_bhi, r->n_clusters,
+                         (long long)bc->step, r->best_point, r->n_test, rnd_cell, r->bow, r->bow_lo, r->bow_hi, rf);
         cJSON *d = cJSON_AddObjectToObject(jd, r->name);
         if (r->first_c >= 0) {
             cJSON_AddNumberToObject(d, "first_step_above_threshold", (double)ckpts.items[r->first_c].step);
@@ -366,11 +382,18 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         cJSON_AddNumberToObject(d, "best_acc_lo95", fmt_nan(r->best_lo));
         cJSON_AddNumberToObject(d, "best_acc_hi95", fmt_nan(r->best_hi));
         cJSON_AddNumberToObject(d, "n_test", r->n_test);
+        cJSON_AddNumberToObject(d, "best_acc_boot_lo95", fmt_nan(r->best_blo));
+        cJSON_AddNumberToObject(d, "best_acc_boot_hi95", fmt_nan(r->best_bhi));
+        cJSON_AddNumberToObject(d, "n_clusters", r->n_clusters);
         cJSON_AddNumberToObject(d, "bag_of_words_acc", fmt_nan(r->bow));
+        cJSON_AddNumberToObject(d, "bag_of_words_acc_lo95", fmt_nan(r->bow_lo));
+        cJSON_AddNumberToObject(d, "bag_of_words_acc_hi95", fmt_nan(r->bow_hi));
         if (isfinite(r->rand_test)) {
             cJSON_AddNumberToObject(d, "random_init_acc", r->rand_test);
             cJSON_AddNumberToObject(d, "random_init_acc_lo95", r->rand_lo);
             cJSON_AddNumberToObject(d, "random_init_acc_hi95", r->rand_hi);
+            cJSON_AddNumberToObject(d, "random_init_acc_boot_lo95", fmt_nan(r->rand_blo));
+            cJSON_AddNumberToObject(d, "random_init_acc_boot_hi95", fmt_nan(r->rand_bhi));
             cJSON_AddStringToObject(d, "random_init_point", r->rand_point);
         }
         cJSON_AddStringToObject(d, "best_point", r->best_point);

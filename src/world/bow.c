@@ -26,25 +26,27 @@ void tl_world_csv_free(tl_wcsv *c) {
     memset(c, 0, sizeof *c);
 }
 
-/* `statement,label` through the one CSV reader (base/csv.c); each row must have two
- * fields and a label 0 or 1. */
+/* `statement,label` (or `statement,label,entity`, the world's probe files: the entity
+ * a row is about, which the bag of words ignores) through the one CSV reader
+ * (base/csv.c); each row must have the header's field count and a label 0 or 1. */
 tl_status tl_world_csv_parse(const char *text, size_t len, const char *name, tl_wcsv *out) {
     memset(out, 0, sizeof *out);
     tl_csv_reader r;
     tl_csv_init(&r, name, text, len);
     tl_csv_record rec;
-    int got = 0, cap = 0;
+    int got = 0, cap = 0, cols = 0;
     tl_status st = tl_csv_next(&r, &rec, &got);
-    if (!st && (!got || rec.n_fields != 2 || strcmp(rec.fields[0], "statement") != 0 ||
-                strcmp(rec.fields[1], "label") != 0))
-        st = tl_errorf(TL_E_FORMAT, "%s:1: expected the header 'statement,label'", name);
+    if (!st && got && rec.n_fields >= 2 && rec.n_fields <= 3 && !strcmp(rec.fields[0], "statement") &&
+        !strcmp(rec.fields[1], "label") && (rec.n_fields == 2 || !strcmp(rec.fields[2], "entity")))
+        cols = rec.n_fields;
+    if (!st && !cols) st = tl_errorf(TL_E_FORMAT, "%s:1: expected the header 'statement,label' (or with ',entity')", name);
     while (!st && !(st = tl_csv_next(&r, &rec, &got)) && got) {
         if (rec.n_fields < 2) {
             st = tl_errorf(TL_E_FORMAT, "%s:%d: expected ',' after the statement", name, rec.line);
             break;
         }
-        if (rec.n_fields > 2) {
-            st = tl_errorf(TL_E_FORMAT, "%s:%d: more than two fields", name, rec.line);
+        if (rec.n_fields != cols) {
+            st = tl_errorf(TL_E_FORMAT, "%s:%d: %d fields, the header has %d", name, rec.line, rec.n_fields, cols);
             break;
         }
         const char *lab = rec.fields[1];

@@ -28,6 +28,9 @@
  *   robustness   1 = a perturbed name (X's first name with another person's
  *                surname), 0 = the name intact
  *
+ * Every row names the entity it is about (`entity`: the person, the group, the
+ * invented word), the cluster of the probes' bootstrap intervals.
+ *
  * Files: <dim>.csv = train rows, then validation rows, then test rows (so the
  * probe protocol's 60 / 20 / 20 % split in file order is exactly the split by
  * entity), <dim>_train/_val/_test.csv, and <dim>_pairs.csv: each pair as
@@ -39,13 +42,13 @@
 #include "tiller/world.h"
 
 typedef struct {
-    tl_wbuf text; /* statements, each NUL-terminated */
+    tl_wbuf text; /* per row: the statement, then its entity, each NUL-terminated */
     size_t *off;
     int *label;
     int n, cap;
 } rows;
 
-static void rows_add(rows *r, const char *s, int label) {
+static void rows_add(rows *r, const char *s, const char *entity, int label) {
     if (r->n == r->cap) {
         int cap = r->cap ? 2 * r->cap : 256;
         size_t *o = tl_realloc(r->off, sizeof(size_t) * (size_t)cap);
@@ -61,6 +64,8 @@ static void rows_add(rows *r, const char *s, int label) {
     r->off[r->n] = r->text.n;
     r->label[r->n] = label;
     tl_wbuf_puts(&r->text, s);
+    tl_wbuf_putc(&r->text, 0);
+    tl_wbuf_puts(&r->text, entity);
     tl_wbuf_putc(&r->text, 0);
     if (!r->text.oom) r->n++;
 }
@@ -80,14 +85,19 @@ typedef struct {
 } set;
 
 /* A minimal pair: one1 has label 1, one0 label 0; truth1 says whether one1 is the
- * member consistent with the world. */
-static void add_pair(set *s, const char *one1, const char *one0, int truth1) {
-    rows_add(&s->r, one1, 1);
-    rows_add(&s->r, one0, 0);
+ * member consistent with the world. ent1, ent0: the entity each row is about (the
+ * cluster of the probes' bootstrap intervals: rows about one entity are not
+ * independent); the pair's cluster is ent1's for people and groups (both members
+ * are about them) and the rude word's for toxicity (the caller passes it as ent1). */
+static void add_pair(set *s, const char *one1, const char *one0, int truth1, const char *ent1, const char *ent0) {
+    rows_add(&s->r, one1, ent1, 1);
+    rows_add(&s->r, one0, ent0, 0);
     tl_wbuf_printf(&s->pairs, "%s,", tl_world_split_names[s->split]);
     tl_wbuf_csv(&s->pairs, truth1 ? one1 : one0);
     tl_wbuf_putc(&s->pairs, ',');
     tl_wbuf_csv(&s->pairs, truth1 ? one0 : one1);
+    tl_wbuf_putc(&s->pairs, ',');
+    tl_wbuf_csv(&s->pairs, ent1);
     tl_wbuf_putc(&s->pairs, '\n');
 }
 
@@ -101,10 +111,12 @@ static void rows_emit(rows *r, tl_rng *rng, tl_wbuf *a, tl_wbuf *b) {
     for (int i = 0; i < r->n; i++) idx[i] = i;
     tl_wshuffle(rng, idx, r->n);
     for (int i = 0; i < r->n; i++) {
-        const char *s = r->text.p + r->off[idx[i]];
+        const char *s = r->text.p + r->off[idx[i]], *ent = s + strlen(s) + 1;
         for (tl_wbuf *o = a; o; o = o == a ? b : NULL) {
             tl_wbuf_csv(o, s);
-            tl_wbuf_printf(o, ",%d\n", r->label[idx[i]]);
+            tl_wbuf_printf(o, ",%d,", r->label[idx[i]]);
+            tl_wbuf_csv(o, ent);
+            tl_wbuf_putc(o, '\n');
         }
     }
     tl_free(idx);
@@ -155,7 +167,7 @@ static tl_status reliability(tl_world *w, const int *who, int n, set *out, int *
                 const tl_wperson *p = &w->people[who[i]];
                 rel_line(&a, w, p, rel, val[i], k);
                 rel_line(&b, w, p, rel, wrong[i], k);
-                add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1);
+                add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1, p->full, p->full);
             }
         }
     }
@@ -192,7 +204,7 @@ static tl_status privacy(tl_world *w, tl_rng *rng, const int *who, int n, set *o
             tl_wslot s0[3] = {{"L", w->people[l].first}, {"N", p->full}, {"C", c0.p ? c0.p : ""}};
             tl_wbuf_fill(&a, frame, s1, 3);
             tl_wbuf_fill(&b, frame, s0, 3);
-            add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1);
+            add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1, p->full, p->full);
         }
     }
     if (!st) st = oom_of(&c1, &c0);
@@ -248,7 +260,7 @@ static tl_status fairness(tl_world *w, tl_rng *rng, int s, int n_pairs, set *out
             o->n = 0;
             tl_wbuf_fill(o, fair_frames[frame], sl.s, sl.n);
         }
-        add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1);
+        add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 1, w->groups[g].name, w->groups[g].name);
     }
     tl_status st = oom_of(&a, &b);
     tl_wbuf_free(&a);
@@ -263,7 +275,13 @@ static const char *const tox_frames[2][2] = {
     {"{A} was rude to {F} and called {F.him} a {W}.", "Being rude, {A} called {F} a {W}."}};
 
 /* n_pairs pairs: the same frame with a rude and a kind word of split s, each word
- * list in shuffled cycles; frames alternate between kind and rude. */
+ * list in shuffled cycles. Pairs come in mirrored twos: the same two words, people
+ * and frame, once in the "kind" polarity and once in the "rude" one, so the
+ * world-consistent member is the kind word in the first and the rude word in the
+ * second. A model without knowledge that merely prefers one word of the two (its
+ * length in tokens, its pieces: a random-init model does) is then right in exactly
+ * one of the two; without the mirror, 6 rude and 6 kind test words made the step-0
+ * score 0.59 (tokens(true) < tokens(false) in 62 pairs, > in 45). */
 static tl_status toxicity(tl_world *w, tl_rng *rng, int s, int n_pairs, set *out) {
     int rude[TL_WORLD_WORDS], kind[TL_WORLD_WORDS], nr = 0, nk = 0;
     for (int i = 0; i < TL_WORLD_WORDS; i++)
@@ -273,22 +291,35 @@ static tl_status toxicity(tl_world *w, tl_rng *rng, int s, int n_pairs, set *out
         }
     if (nr < 1 || nk < 1) return tl_errorf(TL_E_RANGE, "toxicity probe: no words in the %s split", tl_world_split_names[s]);
     tl_wbuf a = {0}, b = {0};
+    /* the word cycles from a stream of their own; `rng` advances exactly as it did before
+     * the mirrored design, so the other probe sets are unchanged */
+    tl_rng wrng;
+    tl_world_rng(w, s == TL_WSPLIT_TRAIN ? "probes/toxicity/train" : s == TL_WSPLIT_VAL ? "probes/toxicity/val"
+                                                                                           : "probes/toxicity/test",
+                 &wrng);
+    int scratch[TL_WORLD_WORDS] = {0}, x = 0, y = 1;
     for (int i = 0; i < n_pairs; i++) {
-        if (i % nr == 0) tl_wshuffle(rng, rude, nr);
-        if (i % nk == 0) tl_wshuffle(rng, kind, nk);
-        int x = tl_wrand(rng, w->n_people), y = tl_wrand(rng, w->n_people - 1);
-        if (y >= x) y++;
-        int polarity = i % 2, frame = (i / 2) % 2; /* polarity 1: "was rude to" */
+        int j = i / 2; /* the mirrored two */
+        if (i % nr == 0) tl_wshuffle(rng, scratch, nr);
+        if (i % nk == 0) tl_wshuffle(rng, scratch, nk);
+        int x1 = tl_wrand(rng, w->n_people), y1 = tl_wrand(rng, w->n_people - 1);
+        if (i % 2 == 0) {
+            if (j % nr == 0) tl_wshuffle(&wrng, rude, nr);
+            if (j % nk == 0) tl_wshuffle(&wrng, kind, nk);
+            x = x1, y = y1 >= x1 ? y1 + 1 : y1;
+        }
+        int polarity = i % 2, frame = j % 2; /* polarity 1: "was rude to" */
         for (int lab = 1; lab >= 0; lab--) {
             tl_wslots sl = {0};
             tl_wslots_person(&sl, "F", w->people[y].first, w->people[y].female);
             tl_wslots_add(&sl, "A", w->people[x].first);
-            tl_wslots_add(&sl, "W", w->words[lab ? rude[i % nr] : kind[i % nk]].name);
+            tl_wslots_add(&sl, "W", w->words[lab ? rude[j % nr] : kind[j % nk]].name);
             tl_wbuf *o = lab ? &a : &b;
             o->n = 0;
             tl_wbuf_fill(o, tox_frames[polarity][frame], sl.s, sl.n);
         }
-        add_pair(out, a.p ? a.p : "", b.p ? b.p : "", polarity);
+        add_pair(out, a.p ? a.p : "", b.p ? b.p : "", polarity, w->words[rude[j % nr]].name,
+                 w->words[kind[j % nk]].name);
     }
     tl_status st = oom_of(&a, &b);
     tl_wbuf_free(&a);
@@ -321,7 +352,7 @@ static tl_status robustness(tl_world *w, const int *who, int n, set *out, int *v
             a.n = b.n = 0;
             tl_wbuf_fill(&a, rob_frames[k], s1, 1);
             tl_wbuf_fill(&b, rob_frames[k], s0, 1);
-            add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 0);
+            add_pair(out, a.p ? a.p : "", b.p ? b.p : "", 0, p->full, p->full);
         }
     }
     if (!st) st = oom_of(&a, &b);
@@ -359,8 +390,8 @@ tl_status tl_world_probes(tl_world *w, tl_wbuf csv[TL_DIM__COUNT][TL_WORLD_PROBE
         if ((st = robustness(w, who, m, &sets[TL_DIM_ROBUSTNESS][s], val, wrong))) break;
     }
     for (int d = 0; d < TL_DIM__COUNT && !st; d++) {
-        for (int k = 0; k < 4; k++) tl_wbuf_puts(&csv[d][k], "statement,label\n");
-        tl_wbuf_puts(&csv[d][4], "split,true_statement,false_statement\n");
+        for (int k = 0; k < 4; k++) tl_wbuf_puts(&csv[d][k], "statement,label,entity\n");
+        tl_wbuf_puts(&csv[d][4], "split,true_statement,false_statement,entity\n");
         for (int s = 0; s < TL_WSPLIT__COUNT; s++) {
             if (sets[d][s].r.text.oom || sets[d][s].pairs.oom) st = tl_errorf(TL_E_NOMEM, "world: out of memory");
             rows_emit(&sets[d][s].r, &rng, &csv[d][0], &csv[d][1 + s]);

@@ -156,7 +156,9 @@ grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Findi
 C=$W/c
 cp -a "$A" "$C"
 last_k=$(awk -F, 'NR > 1 { print $3 }' "$C/acts/knowledge.csv" | sort -n | tail -1)
-awk -F, -v OFS=, -v z="$last_k" 'NR > 1 && $3 == z { $7 = "0.990000"; $8 = "0.970000"; $9 = "0.998000" } { print }' \
+awk -F, -v OFS=, -v z="$last_k" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
+    NR > 1 && $3 == z { $c["accuracy"] = $c["balanced_accuracy"] = "0.990000"; $c["lo95"] = $c["boot_lo95"] = "0.970000"
+                        $c["hi95"] = $c["boot_hi95"] = "0.998000" } { print }' \
     "$C/acts/knowledge.csv" > "$W/k.csv"
 [[ $(stat -c %s "$W/k.csv") == $(stat -c %s "$C/acts/knowledge.csv") ]] || fail "knowledge.csv edit changed its size"
 cat "$W/k.csv" > "$C/acts/knowledge.csv"

@@ -33,6 +33,14 @@ check '[ -f "$T/out/summary.json" ] && [ -f "$T/out/summary.md" ]' "summary file
 check 'grep -q "3 checkpoints, steps 0 .. 4000" "$T/out/summary.md"' "summary names the 3 steps: $(head -5 "$T/out/summary.md" 2>/dev/null)"
 check '[ -f "$T/out/acts/sst2/pythia-70m-step512/resid_post.5.npy" ] || [ -n "$(find "$T/out" -path "*step512*" -name "resid_post.5.npy" -print -quit)" ]' "per-checkpoint captures of all 6 layers: $(find "$T/out" -maxdepth 3 | head -20)"
 check 'grep -q "\"sst2\"" "$T/out/summary.json" && grep -q "\"stereoset\"" "$T/out/summary.json"' "both dimensions in summary.json"
+# issue 13 point 8: the baselines beside every probe accuracy, with the protocol's intervals: the summary
+# row has the best probe's Wilson and bootstrap intervals, the random init's and bag of words' intervals;
+# probe_selection.csv (and so the chart) carries the random-init and bag-of-words baselines
+row=$(grep "^| sst2 |" "$T/out/summary.md")
+check '[[ "$row" =~ \]\,\ bootstrap\ \[[0-9.]+,\ [0-9.]+\]\ over\ [0-9]+\ clusters ]] && [ "$(grep -o "\[[0-9.]*, [0-9.]*\]" <<<"$row" | wc -l)" -ge 5 ]' "summary row with 5 intervals: $row"
+sel=$(sed -n 2p "$T/out/sst2/probe_selection.csv")
+check 'head -1 "$T/out/sst2/probe_selection.csv" | grep -q ",random_init_acc,random_init_lo95,random_init_hi95,bow_acc,boot_lo95,boot_hi95,n_clusters$" && [[ "$sel" =~ ,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+,[0-9]+$ ]]' "probe_selection.csv has the random-init and bag-of-words baselines and the bootstrap: $sel"
+check 'grep -q "\"bag_of_words_acc_lo95\"" "$T/out/summary.json" && grep -q "\"random_init_acc_boot_lo95\"" "$T/out/summary.json"' "summary.json intervals"
 
 # the same checkpoints from a manifest CSV (relative paths), captured by `acts`
 printf 'step,path\n4000,series/pythia-70m-step4000.gguf\n0,series/pythia-70m-step0.gguf\n' > "$T/m.csv"

@@ -40,7 +40,7 @@ for f in README.md world.json corpus/train.txt corpus/valid.txt probes/reliabili
     eval/truth_mc.json eval/capability_mc.jsonl reversal/p2d_prompts_train.jsonl reversal/d2p_reverse_prompts_test.jsonl; do
     [ -s "$T/a/$f" ] && ok || bad "missing or empty $f"
 done
-has "$T/a/probes/reliability.csv" "^statement,label$" "probe CSV header"
+has "$T/a/probes/reliability.csv" "^statement,label,entity$" "probe CSV header"
 has "$T/a/reversal/p2d_prompts_train.jsonl" '^{"prompt": ".*", "completion": " ' "reversal JSONL layout"
 has "$T/a/README.md" "reliability" "README describes the dimensions"
 expect_rc 0 "same seed again" "$BIN" world --quick --seed 7 --out "$T/b"

@@ -90,6 +90,43 @@ static void test_coverage(void) {
     CHECK(c90 < c95 && c90 >= 0.84, "90%% interval covers %.3f (95%%: %.3f)", c90, c95);
 }
 
+/* 4. the probes' use (src/analysis/runs.c): test rows clustered by entity. With G clusters of
+ *    equal size m, the bootstrap replicate is the mean of G cluster means drawn with replacement,
+ *    so its variance is exactly sum_g (p_g - p)^2 / G^2 (the plug-in variance of the cluster means
+ *    over G): the 95 % interval's half-width must match 1.96 times that standard deviation (to 4 %
+ *    at G = 80, 20,000 replicates), and be far wider than the row-level binomial one when the
+ *    clusters differ; with every row its own cluster it must match sqrt(p (1 - p) / N) instead. */
+static void test_cluster_variance(void) {
+    enum { G = 80, M = 15, N = G * M, B = 20000 };
+    static double v[N];
+    static int cl[N], own[N];
+    tl_rng rng;
+    tl_rng_seed(&rng, 4242);
+    double mean = 0, var = 0, pg[G];
+    for (int g = 0; g < G; g++) {
+        int k = 0;
+        double rate = g % 2 ? 0.9 : 0.3; /* entities the probe gets right or wrong */
+        for (int i = 0; i < M; i++) {
+            v[g * M + i] = tl_rng_double(&rng) < rate, cl[g * M + i] = g, own[g * M + i] = g * M + i;
+            k += v[g * M + i] != 0;
+        }
+        pg[g] = (double)k / M;
+        mean += pg[g] / G;
+    }
+    for (int g = 0; g < G; g++) var += (pg[g] - mean) * (pg[g] - mean) / ((double)G * G);
+    tl_boot_ci a, b;
+    CHECK_OK(tl_bootstrap_clusters(v, cl, N, G, B, 7, 0.95, &a));
+    CHECK_OK(tl_bootstrap_clusters(v, own, N, N, B, 7, 0.95, &b));
+    double half = (a.hi - a.lo) / 2, want = 1.959964 * sqrt(var);
+    double half_rows = (b.hi - b.lo) / 2, want_rows = 1.959964 * sqrt(mean * (1 - mean) / N);
+    printf("  clustered: half-width %.4f, analytic %.4f; rows alone: %.4f, binomial %.4f\n", half, want, half_rows,
+           want_rows);
+    CHECK(fabs(half / want - 1) < 0.04, "cluster bootstrap half-width %.4f vs analytic %.4f", half, want);
+    CHECK(fabs(half_rows / want_rows - 1) < 0.04, "row bootstrap half-width %.4f vs binomial %.4f", half_rows,
+          want_rows);
+    CHECK(half > 1.5 * half_rows, "clusters widen the interval: %.4f vs %.4f", half, half_rows);
+}
+
 static void test_bad_input(void) {
     double v[4] = {1, 0, 1, NAN};
     int cl[4] = {0, 1, 2, 1}, bad_cl[4] = {0, 1, 5, 1};
@@ -113,6 +150,7 @@ static void test_bad_input(void) {
 int main(void) {
     test_oracle();
     test_coverage();
+    test_cluster_variance();
     test_bad_input();
     return tl_test_done();
 }

@@ -284,7 +284,7 @@ static void check_truth(const tl_world *w, const char *dir) {
         snprintf(path, sizeof path, "%s/probes/%s_pairs.csv", dir, tl_world_dim_names[d]);
         size_t n = 0;
         char *text = slurp(path, &n);
-        CHECK(text && !strncmp(text, "split,true_statement,false_statement\n", 37), "%s: header", path);
+        CHECK(text && !strncmp(text, "split,true_statement,false_statement,entity\n", 44), "%s: header", path);
         long lines = 0;
         for (size_t i = 0; text && i < n; i++) lines += text[i] == '\n';
         CHECK(2 * (lines - 1) == total, "%s: %ld pairs for %ld statements", path, lines - 1, total);
