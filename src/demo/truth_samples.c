@@ -42,8 +42,9 @@ static tl_status pick_pairs(const char *path, char *pairs[PER_DIM][2], int *n_ou
         int got, row = 0, k = 0;
         while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
             if (rec.blank || row++ == 0) continue;
-            if (rec.n_fields != 3) {
-                s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 3 fields, found %d", path, rec.line, rec.n_fields);
+            if (rec.n_fields < 3) { /* split, true, false (then the entity, which is not shown) */
+                s = tl_errorf(TL_E_FORMAT, "%s:%d: expected at least 3 fields, found %d", path, rec.line,
+                              rec.n_fields);
                 break;
             }
             if (strcmp(rec.fields[0], "test")) continue;
