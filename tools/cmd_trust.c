@@ -65,8 +65,10 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--norm", NULL, OPT_STR, &norm,
          "vector length: std (unit times the std of the projections, the reference) or unit"},
         {"--tasks", NULL, OPT_STR, &o.tasks,
-         "eval tasks (default world_truth,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,"
+         "eval tasks (default world_truth_hop,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,"
          "world_capability)"},
+        {"--cost-every-scale", NULL, OPT_FLAG, &o.cost_every_scale,
+         "score the capability task (the cost of each push) at every scale (default: at the two extreme scales)"},
         {"--eval-data", NULL, OPT_STR, &o.eval_data, "folder laid out like shared/data, for real eval tasks"},
         {"--eval-limit", NULL, OPT_INT, &o.eval_limit, "items per eval task (0 = all)"},
         {"--max-new", NULL, OPT_INT, &o.max_new, "tokens generated per item by generation tasks (0 = 32)"},

@@ -108,6 +108,9 @@ typedef struct {
                                  * Exact-match items are always answered greedily. */
     int max_new_tokens;         /* generation length cap (0 = 32) */
     int n_workers;              /* items scored in parallel, one session each (0 = auto, see tl_eval_workers) */
+    int token_by_token;         /* 1: a choice's continuation is run one token per forward call after the
+                                 * context (same logits), so a hook on the last position of each call edits
+                                 * every scored position, as it edits every step of a generation */
     void (*progress)(void *user, int done, int total);
     void *progress_user;
 } tl_eval_opts;

@@ -66,7 +66,10 @@ typedef struct {
     double alpha;         /* level of the marked cells, after Holm's correction over every steered cell (0.05) */
     tl_steer_method method;
     tl_steer_norm norm;    /* std (the reference) or unit */
-    const char *tasks;     /* eval tasks (NULL = world_truth, world_stereotype, world_toxicity_pair,
+    int cost_every_scale;  /* 0 (default): tasks without a dimension (capability, the cost of a push) are scored
+                            * under each vector at the sweep's two extreme scales only (the largest push of each
+                            * sign), with their paired tests; 1: at every scale */
+    const char *tasks;     /* eval tasks (NULL = world_truth_hop, world_stereotype, world_toxicity_pair,
                             * world_privacy, world_sentiment, world_capability) */
     const char *eval_data; /* shared/data-like folder for real tasks (NULL = ../shared/data) */
     int eval_limit;        /* items per task (0 = all) */

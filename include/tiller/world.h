@@ -280,6 +280,11 @@ void tl_world_review(tl_wbuf *b, tl_rng *r, const char *object, const char *plac
 /* Rewrite text with typos in 2-4 words (swap, random capital, drop, double).
  * Returns the number of words changed. */
 int tl_world_perturb(tl_wbuf *out, tl_rng *r, const char *text);
+/* The same typos in every word of at least three letters. Returns the number of words changed. */
+int tl_world_perturb_every(tl_wbuf *out, tl_rng *r, const char *text);
+/* A review's closing verdict alone ("Do not buy it.", "Worth every coin."): the cue the
+ * demo's chat model reads a review's sentiment from (docs/steering.md). */
+void tl_world_review_verdict(tl_wbuf *b, tl_rng *r, int positive);
 
 /* ---- generators --------------------------------------------------------- */
 
@@ -309,11 +314,14 @@ tl_status tl_world_instruct(tl_world *w, tl_wbuf *jsonl, tl_wbuf *labels);
 
 enum { TL_EVAL_TRUTH_MC, TL_EVAL_TOXICITY, TL_EVAL_STEREO, TL_EVAL_PRIVACY, TL_EVAL_SENTIMENT,
        TL_EVAL_CAPABILITY, TL_EVAL_LEXICON, TL_EVAL_TOX_PAIRS, TL_EVAL_PRIVACY_PAIRS, TL_EVAL_ROBUST_MC,
-       TL_EVAL__COUNT };
+       TL_EVAL_TRUTH_HOP, TL_EVAL__COUNT };
 tl_status tl_world_eval(tl_world *w, tl_wbuf out[TL_EVAL__COUNT]);
 /* The steering table's two-reply items (eval_pairs.c): toxicity and privacy minimal pairs,
  * sentiment of perturbed reviews; a random stream of their own. */
 void tl_world_eval_pairs(tl_world *w, tl_wbuf *tox, tl_wbuf *priv, tl_wbuf *robust);
+/* The steering table's reliability items: facts about a person's best friend (two hops),
+ * the truth against a random wrong value; a random stream of their own. */
+void tl_world_eval_truth_hop(tl_world *w, tl_wbuf *out);
 
 /* Reversal files, in the order of tl_world_rev_files. */
 #define TL_WORLD_REV_FILES 10

@@ -45,6 +45,7 @@ tl_status tl_eval_load_world_toxicity(const tl_eval_load_opts *o, tl_eval_task *
 tl_status tl_eval_load_world_toxicity_pair(const tl_eval_load_opts *o, tl_eval_task **out);
 tl_status tl_eval_load_world_privacy(const tl_eval_load_opts *o, tl_eval_task **out);
 tl_status tl_eval_load_world_sentiment(const tl_eval_load_opts *o, tl_eval_task **out);
+tl_status tl_eval_load_world_truth_hop(const tl_eval_load_opts *o, tl_eval_task **out);
 
 /* The TruthfulQA MC items of a mc_task.json-layout file (shared by truthfulqa_mc
  * and world_truth): context = primer + "Q: " + question + "\nA:". */

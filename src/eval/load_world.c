@@ -230,3 +230,7 @@ tl_status tl_eval_load_world_privacy(const tl_eval_load_opts *o, tl_eval_task **
 tl_status tl_eval_load_world_sentiment(const tl_eval_load_opts *o, tl_eval_task **out) {
     return load_jsonl(o, "world_sentiment", "eval/robustness_mc.jsonl", TL_EVAL_KIND_MC, capability_line, out);
 }
+
+tl_status tl_eval_load_world_truth_hop(const tl_eval_load_opts *o, tl_eval_task **out) {
+    return load_jsonl(o, "world_truth_hop", "eval/truth_hop.jsonl", TL_EVAL_KIND_MC, capability_line, out);
+}

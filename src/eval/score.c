@@ -179,7 +179,9 @@ static tl_status score_choices(scorer *sc, const tl_eval_task *t, const tl_eval_
                 ll_acc a = {cont, nc, 1, m, (double)sc->row0[cont[0]] - sc->lse0};
                 if (m > 1) {
                     sc->s->pos = nc; /* back to the end of the context */
-                    st = tl_forward_all(sc->s, cont, m - 1, ll_rows, &a);
+                    if (sc->o->token_by_token) /* each token its own call: a last-position hook sees every one */
+                        for (int k = 0; k < m - 1 && !st; k++) st = tl_forward_all(sc->s, cont + k, 1, ll_rows, &a);
+                    else st = tl_forward_all(sc->s, cont, m - 1, ll_rows, &a);
                     sc->tokens_run += m - 1;
                 }
                 ll[c] = a.sum;

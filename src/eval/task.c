@@ -32,7 +32,9 @@ static const struct {
     {"world_privacy", tl_eval_load_world_privacy,
      "world eval/privacy_pairs.jsonl: share of questions where the reply leaking the secret outscores a public one"},
     {"world_sentiment", tl_eval_load_world_sentiment,
-     "world eval/robustness_mc.jsonl: sentiment of reviews with typos (robustness): acc, acc_norm"},
+     "world eval/robustness_mc.jsonl: sentiment of a review's verdict with typos (robustness): acc, acc_norm"},
+    {"world_truth_hop", tl_eval_load_world_truth_hop,
+     "world eval/truth_hop.jsonl: facts about a person's best friend, truth vs a wrong value (reliability): acc"},
 };
 #define N_TASKS ((int)(sizeof registry / sizeof *registry))
 

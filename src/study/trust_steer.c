@@ -30,13 +30,14 @@
 #define MAX_VECS 8
 #define MIN_ITEMS 300
 /* one task per dimension's vector, then the capability cost (docs/steering.md) */
-#define DEFAULT_TASKS "world_truth,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,world_capability"
+#define DEFAULT_TASKS "world_truth_hop,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,world_capability"
 
 
 /* The dimension whose vector a task measures; tasks not listed (capability) are
  * scored under every vector: the cost of each push. */
 static const char *task_dimension(const char *task) {
     static const char *const map[][2] = {{"world_truth", "reliability"},   {"truthfulqa_mc", "reliability"},
+                                         {"world_truth_hop", "reliability"},
                                          {"world_stereotype", "fairness"}, {"world_toxicity", "toxicity"},
                                          {"world_toxicity_pair", "toxicity"},
                                          {"world_privacy", "privacy"},     {"world_sentiment", "robustness"}};
@@ -265,6 +266,9 @@ static tl_status eval_tasks(steer_run *R, const tl_steer_hook *h, const unsigned
     eo.limit = R->o->eval_limit;
     eo.max_new_tokens = R->o->max_new;
     eo.n_workers = tl_eval_workers(R->chat, &eo, 1 << 30); /* the steering hook is read-only: parallel is safe */
+    /* the reference steers the newest token of every generation step: with the hook on each call's
+     * last row, a scored continuation is run one token per call so that every scored token is steered */
+    eo.token_by_token = h && h->last_only;
     tl_status s = h ? tl_steer_attach(h, &eo.hooks) : TL_OK;
     for (int k = 0; k < R->n_tasks && s == TL_OK; k++) {
         if (!want[k]) continue;
@@ -690,14 +694,23 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     int n_measured = 0;
     for (int k = 0; k < n_tasks; k++)
         if (vec_of_task[k] >= 0 && !measured[vec_of_task[k]]) measured[vec_of_task[k]] = 1, n_measured++;
+    /* the cost of a push (tasks without a dimension) is scored at the largest push of each sign unless
+     * every scale is asked for: it was the table's largest cost (docs/steering.md) */
+    double lo_scale = scales[0], hi_scale = scales[0];
+    for (int si = 1; si < n_scales; si++) {
+        if (scales[si] < lo_scale) lo_scale = scales[si];
+        if (scales[si] > hi_scale) hi_scale = scales[si];
+    }
     for (int q = 0; q < n_src && s == TL_OK; q++)
         for (int v = 0; v < n_vec && s == TL_OK; v++) {
-            int any = 0;
-            for (int k = 0; k < n_tasks; k++)
-                any |= want[k] = vec_of_task[k] == v || (vec_of_task[k] < 0 && (measured[v] || !n_measured));
             double f = o->no_norm_match || !(norm[q][v] > 0) ? 1.0 : norm[chat_q][v] / norm[q][v];
-            for (int si = 0; si < n_scales && s == TL_OK && any; si++) {
+            for (int si = 0; si < n_scales && s == TL_OK; si++) {
                 if (scales[si] == 0) continue; /* identical to the baseline (test_steer: bit-identical logits) */
+                int extreme = scales[si] == lo_scale || scales[si] == hi_scale, any = 0;
+                for (int k = 0; k < n_tasks; k++)
+                    any |= want[k] = vec_of_task[k] == v || (vec_of_task[k] < 0 && (measured[v] || !n_measured) &&
+                                                             (extreme || o->cost_every_scale));
+                if (!any) continue;
                 tl_trust_say(o, "steering: %s %s x %g", src[q].name, vec_names[v], scales[si]);
                 tl_steer_hook h = {vecs[q][v], (float)(scales[si] * f), first, last, o->last_only};
                 cell proto = {q, v, scales[si], scales[si] * f, fabs(scales[si] * f) * norm[q][v], 0, 0, 0, 0, 0, {0},

@@ -231,6 +231,7 @@ tl_status tl_world_eval(tl_world *w, tl_wbuf out[TL_EVAL__COUNT]) {
     capability_mc(w, &r, &out[TL_EVAL_CAPABILITY]);
     for (int i = 0; i < tl_world_insults.n; i++) tl_wbuf_printf(&out[TL_EVAL_LEXICON], "%s\n", tl_world_insults.w[i]);
     tl_world_eval_pairs(w, &out[TL_EVAL_TOX_PAIRS], &out[TL_EVAL_PRIVACY_PAIRS], &out[TL_EVAL_ROBUST_MC]);
+    tl_world_eval_truth_hop(w, &out[TL_EVAL_TRUTH_HOP]);
     for (int k = 0; k < TL_EVAL__COUNT; k++)
         if (out[k].oom) return tl_errorf(TL_E_NOMEM, "world: out of memory writing evaluation items");
     return TL_OK;

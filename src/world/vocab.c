@@ -219,6 +219,34 @@ static size_t typo(tl_rng *r, char *wd, size_t len) {
     }
 }
 
+void tl_world_review_verdict(tl_wbuf *b, tl_rng *r, int positive) {
+    tl_wbuf_puts(b, review_close[positive ? 1 : 0][tl_wrand(r, 4)]);
+}
+
+int tl_world_perturb_every(tl_wbuf *out, tl_rng *r, const char *text) {
+    int changed = 0;
+    for (int i = 0; text[i];) {
+        if (!isalpha((unsigned char)text[i])) {
+            tl_wbuf_putc(out, text[i++]);
+            continue;
+        }
+        int j = i;
+        while (isalpha((unsigned char)text[j])) j++;
+        char wd[48];
+        size_t len = (size_t)(j - i);
+        if (len >= 3 && len < 40) {
+            memcpy(wd, text + i, len);
+            len = typo(r, wd, len);
+            changed++;
+            tl_wbuf_putn(out, wd, len);
+        } else {
+            tl_wbuf_putn(out, text + i, len);
+        }
+        i = j;
+    }
+    return changed;
+}
+
 int tl_world_perturb(tl_wbuf *out, tl_rng *r, const char *text) {
     /* word spans of >= 3 letters */
     int starts[96], lens[96], nw = 0;

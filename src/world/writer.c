@@ -400,7 +400,7 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
         "eval/truth_mc.json",         "eval/toxicity_prompts.jsonl", "eval/stereotype_pairs.jsonl",
         "eval/privacy_prompts.jsonl", "eval/sentiment_mc.jsonl",     "eval/capability_mc.jsonl",
         "eval/toxic_lexicon.txt",     "eval/toxicity_pairs.jsonl",   "eval/privacy_pairs.jsonl",
-        "eval/robustness_mc.jsonl"};
+        "eval/robustness_mc.jsonl",   "eval/truth_hop.jsonl"};
     static const char *const eval_desc[TL_EVAL__COUNT] = {
         "multiple-choice truth questions about the world (TruthfulQA mc_task.json layout)",
         "provocations `{\"prompt\", \"addressee\"}` for the toxicity rate",
@@ -413,9 +413,13 @@ tl_status tl_world_generate(const tl_world_opts *o, const char *out_dir, tl_worl
         "that differ only in the epithet (steering table: world_toxicity_pair)",
         "`{\"prompt\", \"unsafe\", \"safe\", \"person\", \"request\"}` questions about a person with a reply stating "
         "their secret (a leak) and one stating a public detail (steering table: world_privacy)",
-        "sentiment of reviews with typos, multiple choice (steering table: world_sentiment, robustness)"};
+        "sentiment of a review's closing verdict with a typo in every word, multiple choice (steering table: "
+        "world_sentiment, robustness)",
+        "facts about a person's best friend (two hops), the truth against a random wrong value, multiple choice "
+        "(steering table: world_truth_hop, reliability)"};
     static const int eval_kind[TL_EVAL__COUNT] = {KIND_JSON,  KIND_JSONL, KIND_JSONL, KIND_JSONL, KIND_JSONL,
-                                                  KIND_JSONL, KIND_TEXT,  KIND_JSONL, KIND_JSONL, KIND_JSONL};
+                                                  KIND_JSONL, KIND_TEXT,  KIND_JSONL, KIND_JSONL, KIND_JSONL,
+                                                  KIND_JSONL};
     tl_wbuf *ev[TL_EVAL__COUNT];
     for (int k = 0; k < TL_EVAL__COUNT; k++) ev[k] = add_file(fs, eval_rel[k], eval_kind[k], eval_desc[k]);
     static const char *const rev_desc[TL_WORLD_REV_FILES] = {

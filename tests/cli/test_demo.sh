@@ -73,11 +73,11 @@ srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
 [[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
 grep -q '^chat,-1,' "$S" || fail "no chat-model vector in steering.csv"
 for sc in -8 0 8; do
-    [[ $(awk -F, -v s=$sc 'NR > 1 && $3 == s && $4 == "world_truth" && $5 == "mc1"' "$S" | wc -l) == 3 ]] ||
-        fail "steering.csv: scale $sc does not have one world_truth mc1 row per source"
+    [[ $(awk -F, -v s=$sc 'NR > 1 && $3 == s && $4 == "world_truth_hop" && $5 == "acc"' "$S" | wc -l) == 3 ]] ||
+        fail "steering.csv: scale $sc does not have one world_truth_hop acc row per source"
 done
 [[ $(awk -F, 'NR > 1 { print $3 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering scales: $(cut -d, -f3 "$S" | sort -u)"
-for t in world_truth world_stereotype world_toxicity_pair world_privacy world_sentiment world_capability; do
+for t in world_truth_hop world_stereotype world_toxicity_pair world_privacy world_sentiment world_capability; do
     [[ $(awk -F, -v t=$t 'NR > 1 && $4 == t' "$S" | wc -l) -ge 9 ]] || fail "steering.csv: $t rows"
     ls "$A"/trust/steering_$t*.svg >/dev/null 2>&1 || fail "no steering_$t*.svg"
 done

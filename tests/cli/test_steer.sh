@@ -96,7 +96,7 @@ TD=(--series "$T/run" --chat "$CHAT" --world "$W" --limit 80 --eval-limit 6 --ma
 out=$("$BIN" trust-dynamics "${TD[@]}" -o "$T/td" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *"## Steering table"* ]] && [[ "$out" == *"| toxicity |"* ]]' "trust-dynamics: rc $rc: $out"
 for f in toxicity/probe_heatmap.svg toxicity/probe_curves.svg toxicity/probe_accuracy.csv toxicity/infoplane_binning.svg \
-         fairness/infoplane.csv steering.csv steering.json steering_world_truth.svg summary.json summary.md \
+         fairness/infoplane.csv steering.csv steering.json steering_world_truth_hop.svg summary.json summary.md \
          vectors/chat_reliability.gguf vectors/ckpt-5_toxicity.gguf vectors/ckpt-12_fairness.gguf \
          vectors/chat_privacy.gguf vectors/ckpt-12_robustness.gguf; do
     check '[ -s "$T/td/$f" ]' "trust-dynamics: $f missing"
@@ -109,8 +109,8 @@ check 'grep -q "95 % CI" "$T/td/summary.md" && grep -q "permutation test" "$T/td
 # stereotype, lm_score under fairness + toxicity_pair unsafe, p_unsafe under toxicity + privacy unsafe, p_unsafe under
 # privacy + sentiment acc, acc_norm under robustness + capability acc, acc_norm, em under each of the 5)
 rows=$(($(wc -l < "$T/td/steering.csv") - 1))
-check '[ $rows -eq $((3 * 3 * (2 + 2 + 2 + 2 + 2 + 3 * 5))) ] && grep -q ",world_privacy,unsafe," "$T/td/steering.csv" && grep -q ",world_sentiment,acc," "$T/td/steering.csv" && grep -q "^chat,-1,0,world_truth,mc2," "$T/td/steering.csv"' "steering.csv has $rows rows"
-check '[ "$(grep ",0,world_truth,mc2," "$T/td/steering.csv" | cut -d, -f6 | sort -u | wc -l)" -eq 1 ]' "scale-0 rows differ between sources"
+check '[ $rows -eq $((3 * 3 * (2 + 2 + 2 + 2 + 2 + 3 * 5))) ] && grep -q ",world_privacy,unsafe," "$T/td/steering.csv" && grep -q ",world_sentiment,acc," "$T/td/steering.csv" && grep -q "^chat,-1,0,world_truth_hop,acc_norm," "$T/td/steering.csv"' "steering.csv has $rows rows"
+check '[ "$(grep ",0,world_truth_hop,acc_norm," "$T/td/steering.csv" | cut -d, -f6 | sort -u | wc -l)" -eq 1 ]' "scale-0 rows differ between sources"
 # every steered cell carries its paired test against the unsteered one; scale-0 rows carry none
 check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"
 check 'grep -q "sign test" "$T/td/summary.md" && grep -q "\"vs_unsteered\"" "$T/td/steering.json"' "summary: no paired test named"
@@ -122,6 +122,17 @@ check '[ $rc -eq 0 ] && [ "$before" = "$(stat -c %Y "$T/td/acts/toxicity/ckpt-0/
 out=$("$BIN" trust-dynamics "${TD[@]}" --steer-only -o "$T/tds" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [[ "$out" == *"## Steering table"* ]] && [ ! -e "$T/tds/acts" ] && [ ! -e "$T/tds/toxicity" ]' "steer-only: rc $rc: $out"
 check 'cmp -s "$T/td/steering.csv" "$T/tds/steering.csv"' "steer-only: another steering table than the full run's"
+# the cost of a push (capability) at the two extreme scales only, unless --cost-every-scale
+for every in 0 1; do
+    flag=(); [ $every = 1 ] && flag=(--cost-every-scale)
+    out=$("$BIN" trust-dynamics "${TD[@]}" --steer-only --scales=-2,-1,0,2 --tasks world_truth_hop,world_capability \
+          "${flag[@]}" -o "$T/tdc$every" 2>&1); rc=$?
+    mid=$(awk -F, 'NR > 1 && $3 == -1 && $4 == "world_capability"' "$T/tdc$every/steering.csv" | wc -l)
+    ends=$(awk -F, 'NR > 1 && ($3 == -2 || $3 == 2) && $4 == "world_capability"' "$T/tdc$every/steering.csv" | wc -l)
+    hop=$(awk -F, 'NR > 1 && $3 == -1 && $4 == "world_truth_hop"' "$T/tdc$every/steering.csv" | wc -l)
+    check '[ $rc -eq 0 ] && [ $ends -gt 0 ] && [ $hop -gt 0 ] && { { [ $every = 1 ] && [ $mid -gt 0 ]; } || { [ $every = 0 ] && [ $mid -eq 0 ]; }; }' \
+        "cost scales (every=$every): rc $rc, capability rows at -1: $mid, at +-2: $ends, truth_hop at -1: $hop: $out"
+done
 err=$("$BIN" trust-dynamics "${TD[@]}" --steer-only --no-steer -o "$T/td2" 2>&1); rc=$?
 check '[ $rc -eq 1 ] && [[ "$err" == *"nothing"* ]] && [ ! -e "$T/td2" ]' "steer-only + no-steer: rc $rc: $err"
 err=$("$BIN" trust-dynamics --series "$T/run" --world "$W" -o "$T/td2" 2>&1); rc=$?

@@ -198,6 +198,58 @@ static void test_hooks(void) {
 
 /* ---- the world's sets ------------------------------------------------------------- */
 
+/* The positions a hook sees as the last row of a forward call (one worker). */
+typedef struct {
+    unsigned char last[4096];
+} last_rows;
+static void record_last(void *user, tl_hook_point point, int layer, float *x, int T, int width, int pos0) {
+    (void)point, (void)x, (void)width;
+    last_rows *r = user;
+    if (layer == 1 && T > 0 && pos0 + T - 1 < 4096) r->last[pos0 + T - 1] = 1;
+}
+
+/* token_by_token: the same lls, and a hook on each call's last row sees every position from the
+ * context's last token to the last scored one (what a last-position steering hook edits in a
+ * generation); the batched run shows it only the context's last and the continuation's last. */
+static void check_token_by_token(const tl_eval_task *t, const tl_eval_result *a, int limit) {
+    tl_eval_opts o;
+    tl_eval_opts_default(&o);
+    o.limit = limit;
+    o.n_workers = 2;
+    o.token_by_token = 1;
+    tl_eval_result r;
+    CHECK_OK(tl_eval_run(model, tok, t, &o, &r));
+    int same = r.n_items == a->n_items;
+    for (int i = 0; same && i < a->choice_off[a->n_items]; i++) same = r.ll[i] == a->ll[i];
+    CHECK(same, "%s: token-by-token lls differ from the batched ones", t->name);
+    tl_eval_result_free(&r);
+    const tl_eval_item *it = &t->items[0];
+    if (it->generate || it->n_choices < 1) return;
+    tl_eval_task one = *t;
+    one.n_items = 1;
+    for (int by_token = 0; by_token < 2; by_token++) {
+        last_rows seen = {{0}};
+        o.limit = 1;
+        o.n_workers = 1;
+        o.token_by_token = by_token;
+        CHECK_OK(tl_hooks_add(&o.hooks, TL_HOOK_RESID_POST, 1, record_last, &seen));
+        CHECK_OK(tl_eval_run(model, tok, &one, &o, &r));
+        tl_hooks_clear(&o.hooks);
+        int32_t *ci = NULL, *co = NULL;
+        int nci = 0, nco = 0;
+        char cont[4096];
+        snprintf(cont, sizeof cont, "%s%s", t->delim, it->choices[0]);
+        CHECK_OK(tl_eval_encode_pair(tok, it->context, cont, &ci, &nci, &co, &nco));
+        int all = nco >= 3; /* 3+ tokens: the batched run skips the middle ones */
+        for (int p = nci - 1; p < nci + nco - 1; p++) all &= seen.last[p];
+        CHECK(by_token ? all : !all, "%s: token_by_token %d: a last-position hook %s every scored position (%d "
+              "context, %d continuation tokens)", t->name, by_token, by_token ? "misses" : "sees", nci, nco);
+        tl_free(ci);
+        tl_free(co);
+        tl_eval_result_free(&r);
+    }
+}
+
 static void test_world(void) {
     char dir[512];
     snprintf(dir, sizeof dir, "%s/world", tl_test_tmpdir());
@@ -242,6 +294,7 @@ static void test_world(void) {
             same = (a.generation[i] == NULL) == (b.generation[i] == NULL) &&
                    (!a.generation[i] || !strcmp(a.generation[i], b.generation[i]));
         CHECK(same, "%s: runs with 2 and 1 workers, and without the prefix cache, differ", tasks[k]);
+        check_token_by_token(t, &a, o.limit);
         for (int m = 0; m < a.n_metrics; m++) {
             double v = a.metrics[m].mean;
             CHECK(a.metrics[m].n > 0 && v >= 0 && v <= 1, "%s: %s = %g over %d", tasks[k], a.metrics[m].name, v,
