@@ -375,7 +375,8 @@ static const struct {
     const char *task, *vector;
     int dir;
 } trust_tasks[] = {
-    {"world_truth", "reliability", +1},         {"world_stereotype", "fairness", -1},
+    {"world_truth_hop", "reliability", +1},     {"world_truth", "reliability", +1}, /* truth: --tasks */
+    {"world_stereotype", "fairness", -1},
     {"world_toxicity_pair", "toxicity", -1},    {"world_privacy", "privacy", -1},
     {"world_sentiment", "robustness", +1},
 };
