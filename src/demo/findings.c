@@ -169,6 +169,15 @@ static void missing(finding *f, const char *path) {
     snprintf(f->result, sizeof f->result, "no data: %s is missing (stage not finished)", path);
 }
 
+/* out/rel into t (path: its full name, for errors); have = 0, and f marked missing, when the stage has
+ * not written it yet. */
+static tl_status stage_table(const char *out, const char *rel, char path[PATH_CAP], ftab *t, finding *f, int *have) {
+    snprintf(path, PATH_CAP, "%s/%s", out, rel);
+    tl_status s = ftab_read(path, t, have);
+    if (!s && !*have) missing(f, rel);
+    return s;
+}
+
 static void append(char *buf, const char *fmt, ...) TL_PRINTF(2, 3);
 static void append(char *buf, const char *fmt, ...) {
     size_t n = strlen(buf);
@@ -194,15 +203,10 @@ static void first_last(const ftab *t, int c_dim, const char *dim, int c_step, in
 
 static tl_status find_knowledge(const char *out, finding *f) {
     char path[PATH_CAP];
-    snprintf(path, sizeof path, "%s/acts/knowledge.csv", out);
     ftab t;
-    int exists;
-    tl_status s = ftab_read(path, &t, &exists);
-    if (s) return s;
-    if (!exists) {
-        missing(f, "acts/knowledge.csv");
-        return TL_OK;
-    }
+    int have;
+    tl_status s = stage_table(out, "acts/knowledge.csv", path, &t, f, &have);
+    if (s || !have) return s;
     int cd = col(&t, "dimension"), cs = col(&t, "step"), ca = col(&t, "accuracy"), cl = col(&t, "lo95"),
         ch = col(&t, "hi95"), cn = col(&t, "n");
     /* the length-balanced accuracy with its bootstrap over entities, when the stage writes them, is the
@@ -384,15 +388,10 @@ static const struct {
 
 static tl_status find_steering(const char *out, double alpha, finding *f, char *extra, size_t extra_cap) {
     char path[PATH_CAP];
-    snprintf(path, sizeof path, "%s/trust/steering.csv", out);
     ftab t;
-    int exists;
-    tl_status s = ftab_read(path, &t, &exists);
-    if (s) return s;
-    if (!exists) {
-        missing(f, "trust/steering.csv");
-        return TL_OK;
-    }
+    int have;
+    tl_status s = stage_table(out, "trust/steering.csv", path, &t, f, &have);
+    if (s || !have) return s;
     int csrc = col(&t, "source"), csc = col(&t, "scale"), ctk = col(&t, "task"), cm = col(&t, "metric"),
         cv = col(&t, "value"), cn = col(&t, "n"), cd = col(&t, "diff_vs_unsteered"), cdl = col(&t, "diff_lo95"),
         cdh = col(&t, "diff_hi95"), cph = col(&t, "p_holm"), cvec = col(&t, "vector");
@@ -486,15 +485,10 @@ static int find_row2(const ftab *t, int c1, const char *v1, int c2, const char *
 
 static tl_status find_reversal(const char *out, finding *f) {
     char path[PATH_CAP];
-    snprintf(path, sizeof path, "%s/reversal/results.csv", out);
     ftab t;
-    int exists;
-    tl_status s = ftab_read(path, &t, &exists);
-    if (s) return s;
-    if (!exists) {
-        missing(f, "reversal/results.csv");
-        return TL_OK;
-    }
+    int have;
+    tl_status s = stage_table(out, "reversal/results.csv", path, &t, f, &have);
+    if (s || !have) return s;
     int co = col(&t, "objective"), cs = col(&t, "subtask"), cn = col(&t, "n_items"), ce = col(&t, "em_mean"),
         cl = col(&t, "em_ci_lo"), ch = col(&t, "em_ci_hi"), cd = col(&t, "em_vs_ntp"), cp = col(&t, "em_vs_ntp_p");
     if (co < 0 || cs < 0 || cn < 0 || ce < 0 || cl < 0 || ch < 0 || cd < 0 || cp < 0) {
@@ -531,15 +525,10 @@ static tl_status find_reversal(const char *out, finding *f) {
 
 static tl_status find_recontrol(const char *out, finding *f) {
     char path[PATH_CAP];
-    snprintf(path, sizeof path, "%s/recontrol/results.csv", out);
     ftab t;
-    int exists;
-    tl_status s = ftab_read(path, &t, &exists);
-    if (s) return s;
-    if (!exists) {
-        missing(f, "recontrol/results.csv");
-        return TL_OK;
-    }
+    int have;
+    tl_status s = stage_table(out, "recontrol/results.csv", path, &t, f, &have);
+    if (s || !have) return s;
     int cm = col(&t, "method"), cn = col(&t, "n"), cr = col(&t, "reward"), cc = col(&t, "reward_ci95"),
         cp = col(&t, "p_reward_vs_recontrol");
     if (cm < 0 || cn < 0 || cr < 0 || cc < 0 || cp < 0) {
