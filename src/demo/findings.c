@@ -713,8 +713,8 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
     f[F_K] = (finding){.id = "K", .section = "acts", .title = "The model knows the facts behind each probe set",
                        .claim = "(a precondition, issue 13 point 2) the final checkpoint prefers the true member of "
                                 "the world's test minimal pairs (>= 0.80), a random-init model does not (about 0.5)",
-                       .test = "two-sided z test of final vs step-0 behavioural accuracy from their Wilson 95 % "
-                               "intervals, Holm over the 5 dimensions; a unit passes when it rejects, rises and its "
+                       .test = "two-sided z test of final vs step-0 length-balanced behavioural accuracy from their "
+                               "95 % intervals (bootstrap over entities, acts/knowledge.csv), Holm over the 5 dimensions; a unit passes when it rejects, rises and its "
                                "lower bound exceeds 0.5"};
     f[F_1] = (finding){.id = "F1", .section = "probe", .title = "Probes decode the trust dimensions during pre-training",
                        .claim = "linear probes on the residual stream separate trustworthy from untrustworthy "
