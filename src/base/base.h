@@ -101,4 +101,21 @@ void tl_csv_free(tl_csv_reader *r);
 /* Write one field to a strbuf, quoted when it holds a comma, quote, CR or LF. */
 void tl_csv_field(tl_strbuf *b, const char *s);
 
+/* A whole CSV file read into memory, header and cells, for lookups by column
+ * name (csv.c). */
+typedef struct {
+    int n_cols, n_rows;
+    char **hdr;   /* [n_cols] */
+    char **cells; /* [n_rows * n_cols], "" where a row is short */
+} tl_table;
+
+/* *exists = 0 and an empty table (TL_OK) when the file does not exist; an error
+ * naming the file when it is malformed or has no header. */
+tl_status tl_table_read(const char *path, tl_table *t, int *exists);
+void tl_table_free(tl_table *t);
+int tl_table_col(const tl_table *t, const char *name); /* -1 when absent */
+/* The cell, "" outside the table; its number, NAN when empty or not a number. */
+const char *tl_table_cell(const tl_table *t, int r, int c);
+double tl_table_num(const tl_table *t, int r, int c);
+
 #endif /* TL_BASE_H */

@@ -1,7 +1,10 @@
 /* csv.c: an RFC 4180 reader over text in memory (see base.h for the rules) and
  * a field writer. The reader copies each record's fields into one buffer, so
  * doubled quotes can be undone in place, and counts physical lines so every
- * error names the line it is on. */
+ * error names the line it is on. A table reads a whole file for lookups by
+ * column name. */
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -72,8 +75,7 @@ static tl_status quoted_field(tl_csv_reader *r) {
     r->p++; /* the opening quote */
     for (;;) {
         if (r->p >= r->end)
-            return tl_errorf(TL_E_FORMAT, "%s:%d: quoted field is not closed (end of file)", r->path,
-                             open_line);
+            return tl_errorf(TL_E_FORMAT, "%s:%d: quoted field is not closed (end of file)", r->path, open_line);
         char c = *r->p;
         if (c == '"') {
             if (r->p + 1 < r->end && r->p[1] == '"') {
@@ -92,10 +94,10 @@ static tl_status quoted_field(tl_csv_reader *r) {
     if (r->p < r->end && *r->p != ',' && *r->p != '\n' && *r->p != '\r') {
         unsigned char c = (unsigned char)*r->p;
         if (c >= 0x20 && c < 0x7f)
-            return tl_errorf(TL_E_FORMAT, "%s:%d: '%c' after a closing quote (expected ',' or a line end)",
-                             r->path, r->line, c);
-        return tl_errorf(TL_E_FORMAT, "%s:%d: byte 0x%02x after a closing quote (expected ',' or a line end)",
-                         r->path, r->line, c);
+            return tl_errorf(TL_E_FORMAT, "%s:%d: '%c' after a closing quote (expected ',' or a line end)", r->path,
+                             r->line, c);
+        return tl_errorf(TL_E_FORMAT, "%s:%d: byte 0x%02x after a closing quote (expected ',' or a line end)", r->path,
+                         r->line, c);
     }
     return TL_OK;
 }
@@ -164,4 +166,75 @@ void tl_csv_field(tl_strbuf *b, const char *s) {
         tl_strbuf_append(b, q, 1);
     }
     tl_strbuf_puts(b, "\"");
+}
+
+/* ---- a whole CSV file read by column name ------------------------------------------- */
+
+void tl_table_free(tl_table *t) {
+    for (int i = 0; t->hdr && i < t->n_cols; i++) tl_free(t->hdr[i]);
+    for (size_t i = 0; t->cells && i < (size_t)t->n_rows * t->n_cols; i++) tl_free(t->cells[i]);
+    tl_free(t->hdr);
+    tl_free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+tl_status tl_table_read(const char *path, tl_table *t, int *exists) {
+    memset(t, 0, sizeof *t);
+    *exists = tl_path_exists(path);
+    if (!*exists) return TL_OK;
+    char *text = NULL;
+    size_t len = 0;
+    tl_status s = tl_file_read_all(path, &text, &len);
+    if (s) return s;
+    tl_csv_reader r;
+    tl_csv_init(&r, path, text, len);
+    tl_csv_record rec;
+    int got, cap = 0;
+    while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
+        if (rec.blank) continue;
+        if (!t->hdr) {
+            t->n_cols = rec.n_fields;
+            t->hdr = tl_calloc((size_t)rec.n_fields, sizeof *t->hdr);
+            for (int i = 0; t->hdr && i < rec.n_fields; i++) t->hdr[i] = tl_strdup(rec.fields[i]);
+            if (!t->hdr) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+            continue;
+        }
+        if (t->n_rows == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **c = tl_realloc(t->cells, (size_t)cap * t->n_cols * sizeof *c);
+            if (!c) {
+                s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+                break;
+            }
+            t->cells = c;
+        }
+        for (int i = 0; i < t->n_cols; i++) {
+            char *v = tl_strdup(i < rec.n_fields ? rec.fields[i] : "");
+            t->cells[(size_t)t->n_rows * t->n_cols + i] = v;
+            if (!v) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+        }
+        t->n_rows++;
+    }
+    tl_csv_free(&r);
+    tl_free(text);
+    if (!s && !t->hdr) s = tl_errorf(TL_E_FORMAT, "%s: empty file (no header)", path);
+    if (s) tl_table_free(t);
+    return s;
+}
+
+int tl_table_col(const tl_table *t, const char *name) {
+    for (int i = 0; i < t->n_cols; i++)
+        if (!strcmp(t->hdr[i], name)) return i;
+    return -1;
+}
+
+const char *tl_table_cell(const tl_table *t, int r, int c) {
+    return c >= 0 && r >= 0 && r < t->n_rows ? t->cells[(size_t)r * t->n_cols + c] : "";
+}
+
+double tl_table_num(const tl_table *t, int r, int c) {
+    const char *v = tl_table_cell(t, r, c);
+    char *end;
+    double x = strtod(v, &end);
+    return *v && end != v ? x : NAN;
 }

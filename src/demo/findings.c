@@ -14,90 +14,12 @@
 #define MAX_UNITS 16
 #define TEXT_CAP 4096
 
-/* ---- a CSV file read by column name ------------------------------------------------- */
-
-typedef struct {
-    int n_cols, n_rows;
-    char **hdr;   /* [n_cols] */
-    char **cells; /* [n_rows * n_cols], "" where a row is short */
-} ftab;
-
-static void ftab_free(ftab *t) {
-    for (int i = 0; t->hdr && i < t->n_cols; i++) tl_free(t->hdr[i]);
-    for (size_t i = 0; t->cells && i < (size_t)t->n_rows * t->n_cols; i++) tl_free(t->cells[i]);
-    tl_free(t->hdr);
-    tl_free(t->cells);
-    memset(t, 0, sizeof *t);
-}
-
-/* 0 and an empty table when the file does not exist; an error when it is malformed. */
-static tl_status ftab_read(const char *path, ftab *t, int *exists) {
-    memset(t, 0, sizeof *t);
-    *exists = tl_path_exists(path);
-    if (!*exists) return TL_OK;
-    char *text = NULL;
-    size_t len = 0;
-    tl_status s = tl_file_read_all(path, &text, &len);
-    if (s) return s;
-    tl_csv_reader r;
-    tl_csv_init(&r, path, text, len);
-    tl_csv_record rec;
-    int got, cap = 0;
-    while (!s && (s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
-        if (rec.blank) continue;
-        if (!t->hdr) {
-            t->n_cols = rec.n_fields;
-            t->hdr = tl_calloc((size_t)rec.n_fields, sizeof *t->hdr);
-            for (int i = 0; t->hdr && i < rec.n_fields; i++) t->hdr[i] = tl_strdup(rec.fields[i]);
-            if (!t->hdr) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-            continue;
-        }
-        if (t->n_rows == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **c = tl_realloc(t->cells, (size_t)cap * t->n_cols * sizeof *c);
-            if (!c) {
-                s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            t->cells = c;
-        }
-        for (int i = 0; i < t->n_cols; i++) {
-            char *v = tl_strdup(i < rec.n_fields ? rec.fields[i] : "");
-            t->cells[(size_t)t->n_rows * t->n_cols + i] = v;
-            if (!v) s = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
-        }
-        t->n_rows++;
-    }
-    tl_csv_free(&r);
-    tl_free(text);
-    if (!s && !t->hdr) s = tl_errorf(TL_E_FORMAT, "%s: empty file (no header)", path);
-    if (s) ftab_free(t);
-    return s;
-}
-
-static int col(const ftab *t, const char *name) {
-    for (int i = 0; i < t->n_cols; i++)
-        if (!strcmp(t->hdr[i], name)) return i;
-    return -1;
-}
-
-static const char *cell(const ftab *t, int r, int c) {
-    return c >= 0 && r >= 0 && r < t->n_rows ? t->cells[(size_t)r * t->n_cols + c] : "";
-}
-
-static double num(const ftab *t, int r, int c) {
-    const char *v = cell(t, r, c);
-    char *end;
-    double x = strtod(v, &end);
-    return *v && end != v ? x : NAN;
-}
-
 /* ---- findings ------------------------------------------------------------------------ */
 
 typedef struct {
     char name[64];
     int eligible, pass, against;
-    double estimate, lo, hi; /* the unit's figure with its 95 % interval */
+    double estimate, lo, hi;    /* the unit's figure with its 95 % interval */
     double ref, ref_lo, ref_hi; /* what it is compared with (step 0; the unsteered model) */
     double baseline;            /* the best no-learning baseline (F1), NaN if none */
     double effect;              /* signed: > 0 in the claimed direction */
@@ -171,9 +93,10 @@ static void missing(finding *f, const char *path) {
 
 /* out/rel into t (path: its full name, for errors); have = 0, and f marked missing, when the stage has
  * not written it yet. */
-static tl_status stage_table(const char *out, const char *rel, char path[PATH_CAP], ftab *t, finding *f, int *have) {
+static tl_status stage_table(const char *out, const char *rel, char path[PATH_CAP], tl_table *t, finding *f,
+                             int *have) {
     snprintf(path, PATH_CAP, "%s/%s", out, rel);
-    tl_status s = ftab_read(path, t, have);
+    tl_status s = tl_table_read(path, t, have);
     if (!s && !*have) missing(f, rel);
     return s;
 }
@@ -191,30 +114,31 @@ static void append(char *buf, const char *fmt, ...) {
 /* ---- K: the behavioural test (acts/knowledge.csv) ---------------------------------------- */
 
 /* Rows of one dimension: the first and the last step. */
-static void first_last(const ftab *t, int c_dim, const char *dim, int c_step, int *r0, int *r1) {
+static void first_last(const tl_table *t, int c_dim, const char *dim, int c_step, int *r0, int *r1) {
     *r0 = *r1 = -1;
     for (int r = 0; r < t->n_rows; r++) {
-        if (strcmp(cell(t, r, c_dim), dim)) continue;
-        double st = num(t, r, c_step);
-        if (*r0 < 0 || st < num(t, *r0, c_step)) *r0 = r;
-        if (*r1 < 0 || st >= num(t, *r1, c_step)) *r1 = r;
+        if (strcmp(tl_table_cell(t, r, c_dim), dim)) continue;
+        double st = tl_table_num(t, r, c_step);
+        if (*r0 < 0 || st < tl_table_num(t, *r0, c_step)) *r0 = r;
+        if (*r1 < 0 || st >= tl_table_num(t, *r1, c_step)) *r1 = r;
     }
 }
 
 static tl_status find_knowledge(const char *out, finding *f) {
     char path[PATH_CAP];
-    ftab t;
+    tl_table t;
     int have;
     tl_status s = stage_table(out, "acts/knowledge.csv", path, &t, f, &have);
     if (s || !have) return s;
-    int cd = col(&t, "dimension"), cs = col(&t, "step"), ca = col(&t, "accuracy"), cl = col(&t, "lo95"),
-        ch = col(&t, "hi95"), cn = col(&t, "n");
+    int cd = tl_table_col(&t, "dimension"), cs = tl_table_col(&t, "step"), ca = tl_table_col(&t, "accuracy"),
+        cl = tl_table_col(&t, "lo95"), ch = tl_table_col(&t, "hi95"), cn = tl_table_col(&t, "n");
     /* the length-balanced accuracy with its bootstrap over entities, when the stage writes them, is the
        primary figure (docs/analysis.md): raw accuracy rewards a model that prefers shorter statements */
-    int cba = col(&t, "balanced_accuracy"), cbl = col(&t, "boot_lo95"), cbh = col(&t, "boot_hi95");
+    int cba = tl_table_col(&t, "balanced_accuracy"), cbl = tl_table_col(&t, "boot_lo95"),
+        cbh = tl_table_col(&t, "boot_hi95");
     if (cba >= 0 && cbl >= 0 && cbh >= 0) ca = cba, cl = cbl, ch = cbh;
     if (cd < 0 || cs < 0 || ca < 0 || cl < 0 || ch < 0 || cn < 0) {
-        ftab_free(&t);
+        tl_table_free(&t);
         return tl_errorf(TL_E_FORMAT, "%s: needs the columns dimension, step, n, accuracy, lo95, hi95", path);
     }
     f->available = 1;
@@ -223,16 +147,20 @@ static tl_status find_knowledge(const char *out, finding *f) {
         snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
         int r0, r1;
         first_last(&t, cd, tl_world_dim_names[k], cs, &r0, &r1);
-        u->estimate = num(&t, r1, ca), u->lo = num(&t, r1, cl), u->hi = num(&t, r1, ch), u->n = (int)num(&t, r1, cn);
-        u->ref = num(&t, r0, ca), u->ref_lo = num(&t, r0, cl), u->ref_hi = num(&t, r0, ch);
+        u->estimate = tl_table_num(&t, r1, ca), u->lo = tl_table_num(&t, r1, cl), u->hi = tl_table_num(&t, r1, ch),
+        u->n = (int)tl_table_num(&t, r1, cn);
+        u->ref = tl_table_num(&t, r0, ca), u->ref_lo = tl_table_num(&t, r0, cl), u->ref_hi = tl_table_num(&t, r0, ch);
         u->baseline = 0.5;
         u->effect = u->estimate - u->ref;
         u->p = z_test(u->estimate, u->lo, u->hi, u->ref, u->ref_lo, u->ref_hi);
         u->eligible = r0 >= 0 && r1 >= 0 && r0 != r1 && isfinite(u->p);
-        if (!u->eligible) snprintf(u->note, sizeof u->note, "fewer than two checkpoints");
-        else snprintf(u->note, sizeof u->note, "step %s vs step %s", cell(&t, r1, cs), cell(&t, r0, cs));
+        if (!u->eligible)
+            snprintf(u->note, sizeof u->note, "fewer than two checkpoints");
+        else
+            snprintf(u->note, sizeof u->note, "step %s vs step %s", tl_table_cell(&t, r1, cs),
+                     tl_table_cell(&t, r0, cs));
     }
-    ftab_free(&t);
+    tl_table_free(&t);
     return TL_OK;
 }
 
@@ -246,32 +174,33 @@ static tl_status find_probes(const char *out, finding *f, const finding *know) {
         char path[PATH_CAP], rel[128];
         snprintf(rel, sizeof rel, "probe/%s/probe_selection.csv", tl_world_dim_names[k]);
         snprintf(path, sizeof path, "%s/%s", out, rel);
-        ftab t;
+        tl_table t;
         int exists;
-        if ((s = ftab_read(path, &t, &exists))) break;
+        if ((s = tl_table_read(path, &t, &exists))) break;
         if (!exists || t.n_rows < 2) {
-            ftab_free(&t);
+            tl_table_free(&t);
             missing(f, rel);
             f->n_units = 0;
             return TL_OK;
         }
         /* a cluster interval, when the stage writes one, is preferred to the row-level one */
-        int ca = col(&t, "test_acc"), cl = col(&t, "boot_lo95"), ch = col(&t, "boot_hi95");
-        if (cl < 0 || ch < 0) cl = col(&t, "test_lo95"), ch = col(&t, "test_hi95");
-        int cn = col(&t, "n_test"), cs = col(&t, "step");
+        int ca = tl_table_col(&t, "test_acc"), cl = tl_table_col(&t, "boot_lo95"), ch = tl_table_col(&t, "boot_hi95");
+        if (cl < 0 || ch < 0) cl = tl_table_col(&t, "test_lo95"), ch = tl_table_col(&t, "test_hi95");
+        int cn = tl_table_col(&t, "n_test"), cs = tl_table_col(&t, "step");
         if (ca < 0 || cl < 0 || ch < 0 || cn < 0) {
-            ftab_free(&t);
+            tl_table_free(&t);
             return tl_errorf(TL_E_FORMAT, "%s: needs the columns test_acc, test_lo95, test_hi95, n_test", path);
         }
         funit *u = &f->u[f->n_units++];
         snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
         int r0 = 0, r1 = t.n_rows - 1;
-        u->estimate = num(&t, r1, ca), u->lo = num(&t, r1, cl), u->hi = num(&t, r1, ch), u->n = (int)num(&t, r1, cn);
-        u->ref = num(&t, r0, ca), u->ref_lo = num(&t, r0, cl), u->ref_hi = num(&t, r0, ch);
+        u->estimate = tl_table_num(&t, r1, ca), u->lo = tl_table_num(&t, r1, cl), u->hi = tl_table_num(&t, r1, ch),
+        u->n = (int)tl_table_num(&t, r1, cn);
+        u->ref = tl_table_num(&t, r0, ca), u->ref_lo = tl_table_num(&t, r0, cl), u->ref_hi = tl_table_num(&t, r0, ch);
         u->baseline = NAN;
         const char *base_cols[] = {"bow_acc", "shuffled_labels_acc", "majority_acc"};
         for (int b = 0; b < 3; b++) {
-            double v = num(&t, r1, col(&t, base_cols[b]));
+            double v = tl_table_num(&t, r1, tl_table_col(&t, base_cols[b]));
             if (isfinite(v) && !(v <= u->baseline)) u->baseline = v;
         }
         u->effect = u->estimate - u->ref;
@@ -280,13 +209,16 @@ static tl_status find_probes(const char *out, finding *f, const finding *know) {
         const funit *ku = know->available && k < know->n_units ? &know->u[k] : NULL;
         u->eligible = ku && ku->pass && isfinite(u->p);
         if (!u->eligible)
-            snprintf(u->note, sizeof u->note, "the model does not demonstrably know the facts (K: %.3f [%.3f, %.3f], "
-                     "Holm p = %.3g against step 0)", ku ? ku->estimate : NAN, ku ? ku->lo : NAN, ku ? ku->hi : NAN,
-                     ku ? ku->p_holm : NAN);
+            snprintf(u->note, sizeof u->note,
+                     "the model does not demonstrably know the facts (K: %.3f [%.3f, %.3f], "
+                     "Holm p = %.3g against step 0)",
+                     ku ? ku->estimate : NAN, ku ? ku->lo : NAN, ku ? ku->hi : NAN, ku ? ku->p_holm : NAN);
         else
-            snprintf(u->note, sizeof u->note, "step %s vs step %s; best baseline (bag of words, shuffled labels, "
-                     "majority) %.3f", cell(&t, r1, cs), cell(&t, r0, cs), u->baseline);
-        ftab_free(&t);
+            snprintf(u->note, sizeof u->note,
+                     "step %s vs step %s; best baseline (bag of words, shuffled labels, "
+                     "majority) %.3f",
+                     tl_table_cell(&t, r1, cs), tl_table_cell(&t, r0, cs), u->baseline);
+        tl_table_free(&t);
     }
     if (!s && f->n_units == TL_DIM__COUNT) f->available = 1;
     return s;
@@ -305,9 +237,9 @@ static tl_status find_infoplane(const char *out, double alpha, finding *f, int *
     for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
         char path[PATH_CAP];
         snprintf(path, sizeof path, "%s/infoplane/%s/infoplane_tests.csv", out, tl_world_dim_names[k]);
-        ftab t;
+        tl_table t;
         int exists;
-        if ((s = ftab_read(path, &t, &exists))) break;
+        if ((s = tl_table_read(path, &t, &exists))) break;
         funit *u = &f->u[f->n_units++];
         snprintf(u->name, sizeof u->name, "%s", tl_world_dim_names[k]);
         u->estimate = u->lo = u->hi = u->ref = u->ref_lo = u->ref_hi = u->baseline = u->p = NAN;
@@ -316,15 +248,15 @@ static tl_status find_infoplane(const char *out, double alpha, finding *f, int *
             continue;
         }
         any_file = 1;
-        int ce = col(&t, "estimator"), chy = col(&t, "hypothesis"), cp = col(&t, "p");
+        int ce = tl_table_col(&t, "estimator"), chy = tl_table_col(&t, "hypothesis"), cp = tl_table_col(&t, "p");
         if (ce < 0 || chy < 0 || cp < 0) {
-            ftab_free(&t);
+            tl_table_free(&t);
             return tl_errorf(TL_E_FORMAT, "%s: needs the columns estimator, hypothesis, p", path);
         }
         int m = 0, pass = 0;
         for (int r = 0; r < t.n_rows && n < (int)(sizeof p / sizeof *p); r++) {
-            if (strcmp(cell(&t, r, ce), "hsic") || !strstr(cell(&t, r, chy), "rises")) continue;
-            double pv = num(&t, r, cp);
+            if (strcmp(tl_table_cell(&t, r, ce), "hsic") || !strstr(tl_table_cell(&t, r, chy), "rises")) continue;
+            double pv = tl_table_num(&t, r, cp);
             if (!isfinite(pv)) continue;
             dim_of[n] = k;
             p[n++] = pv;
@@ -336,7 +268,7 @@ static tl_status find_infoplane(const char *out, double alpha, finding *f, int *
         u->estimate = m ? (double)pass / m : NAN;
         u->eligible = m > 0;
         snprintf(u->note, sizeof u->note, "%d of %d layers at uncorrected p <= %g", pass, m, alpha);
-        ftab_free(&t);
+        tl_table_free(&t);
     }
     if (s) return s;
     if (!any_file) {
@@ -365,8 +297,8 @@ static tl_status find_infoplane(const char *out, double alpha, finding *f, int *
     f->verdict = tl_demo_verdict(f->m, f->k, f->a);
     /* how many layers pass uncorrected against the alpha share expected by chance: P(Binom(n, alpha) >= raw) */
     double tail = 0;
-    for (int j = raw; j <= n; j++) tail += exp(lgamma(n + 1.0) - lgamma(j + 1.0) - lgamma(n - j + 1.0) +
-                                               j * log(alpha) + (n - j) * log1p(-alpha));
+    for (int j = raw; j <= n; j++)
+        tail += exp(lgamma(n + 1.0) - lgamma(j + 1.0) - lgamma(n - j + 1.0) + j * log(alpha) + (n - j) * log1p(-alpha));
     *rows_out = n, *raw_out = raw, *binom_p = n ? fmin(1, tail) : NAN;
     return TL_OK;
 }
@@ -379,32 +311,33 @@ static const struct {
     const char *task, *vector;
     int dir;
 } trust_tasks[] = {
-    {"world_truth_hop", "reliability", +1},     {"world_truth", "reliability", +1}, /* truth: --tasks */
-    {"world_stereotype", "fairness", -1},
-    {"world_toxicity_pair", "toxicity", -1},    {"world_privacy", "privacy", -1},
-    {"world_sentiment", "robustness", +1},
+    {"world_truth_hop", "reliability", +1}, {"world_truth", "reliability", +1}, /* truth: --tasks */
+    {"world_stereotype", "fairness", -1},   {"world_toxicity_pair", "toxicity", -1},
+    {"world_privacy", "privacy", -1},       {"world_sentiment", "robustness", +1},
 };
 #define N_TRUST_TASKS ((int)(sizeof trust_tasks / sizeof *trust_tasks))
 
 static tl_status find_steering(const char *out, double alpha, finding *f, char *extra, size_t extra_cap) {
     char path[PATH_CAP];
-    ftab t;
+    tl_table t;
     int have;
     tl_status s = stage_table(out, "trust/steering.csv", path, &t, f, &have);
     if (s || !have) return s;
-    int csrc = col(&t, "source"), csc = col(&t, "scale"), ctk = col(&t, "task"), cm = col(&t, "metric"),
-        cv = col(&t, "value"), cn = col(&t, "n"), cd = col(&t, "diff_vs_unsteered"), cdl = col(&t, "diff_lo95"),
-        cdh = col(&t, "diff_hi95"), cph = col(&t, "p_holm"), cvec = col(&t, "vector");
+    int csrc = tl_table_col(&t, "source"), csc = tl_table_col(&t, "scale"), ctk = tl_table_col(&t, "task"),
+        cm = tl_table_col(&t, "metric"), cv = tl_table_col(&t, "value"), cn = tl_table_col(&t, "n"),
+        cd = tl_table_col(&t, "diff_vs_unsteered"), cdl = tl_table_col(&t, "diff_lo95"),
+        cdh = tl_table_col(&t, "diff_hi95"), cph = tl_table_col(&t, "p_holm"), cvec = tl_table_col(&t, "vector");
     if (csrc < 0 || csc < 0 || ctk < 0 || cm < 0 || cv < 0 || cd < 0 || cph < 0) {
-        ftab_free(&t);
+        tl_table_free(&t);
         return tl_errorf(TL_E_FORMAT,
                          "%s: needs the columns source, scale, task, metric, value, diff_vs_unsteered, p_holm", path);
     }
     f->available = 1;
     int cap_cells = 0, cap_marked = 0;
     for (int r = 0; r < t.n_rows; r++)
-        if (!strcmp(cell(&t, r, ctk), "world_capability") && num(&t, r, csc) != 0 && isfinite(num(&t, r, cph)))
-            cap_cells++, cap_marked += num(&t, r, cph) <= alpha;
+        if (!strcmp(tl_table_cell(&t, r, ctk), "world_capability") && tl_table_num(&t, r, csc) != 0 &&
+            isfinite(tl_table_num(&t, r, cph)))
+            cap_cells++, cap_marked += tl_table_num(&t, r, cph) <= alpha;
     snprintf(extra, extra_cap, "capability moved in %d of %d steered cells (Holm p <= %g)", cap_marked, cap_cells,
              alpha);
     for (int q = 0; q < N_TRUST_TASKS; q++) {
@@ -412,9 +345,10 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         double base = NAN;
         int any = 0;
         for (int r = 0; r < t.n_rows; r++) {
-            if (strcmp(cell(&t, r, ctk), task)) continue;
-            if (!metric) metric = cell(&t, r, cm); /* the task's first metric, as the report's table */
-            if (!strcmp(cell(&t, r, cm), metric) && num(&t, r, csc) == 0) base = num(&t, r, cv);
+            if (strcmp(tl_table_cell(&t, r, ctk), task)) continue;
+            if (!metric) metric = tl_table_cell(&t, r, cm); /* the task's first metric, as the report's table */
+            if (!strcmp(tl_table_cell(&t, r, cm), metric) && tl_table_num(&t, r, csc) == 0)
+                base = tl_table_num(&t, r, cv);
             any = 1;
         }
         if (!any) continue; /* a task this run did not evaluate */
@@ -427,17 +361,20 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         double best = -INFINITY;
         /* per steered + cell: the - cell of the same source and |scale| */
         for (int r = 0; r < t.n_rows; r++) {
-            double sc = num(&t, r, csc);
-            if (strcmp(cell(&t, r, ctk), task) || strcmp(cell(&t, r, cm), metric) || !(sc > 0)) continue;
-            if (cvec >= 0 && cell(&t, r, cvec)[0] && strcmp(cell(&t, r, cvec), trust_tasks[q].vector)) continue;
+            double sc = tl_table_num(&t, r, csc);
+            if (strcmp(tl_table_cell(&t, r, ctk), task) || strcmp(tl_table_cell(&t, r, cm), metric) || !(sc > 0))
+                continue;
+            if (cvec >= 0 && tl_table_cell(&t, r, cvec)[0] && strcmp(tl_table_cell(&t, r, cvec), trust_tasks[q].vector))
+                continue;
             int rm = -1;
             for (int r2 = 0; r2 < t.n_rows && rm < 0; r2++)
-                if (!strcmp(cell(&t, r2, ctk), task) && !strcmp(cell(&t, r2, cm), metric) &&
-                    !strcmp(cell(&t, r2, csrc), cell(&t, r, csrc)) && num(&t, r2, csc) == -sc &&
-                    (cvec < 0 || !strcmp(cell(&t, r2, cvec), cell(&t, r, cvec))))
+                if (!strcmp(tl_table_cell(&t, r2, ctk), task) && !strcmp(tl_table_cell(&t, r2, cm), metric) &&
+                    !strcmp(tl_table_cell(&t, r2, csrc), tl_table_cell(&t, r, csrc)) &&
+                    tl_table_num(&t, r2, csc) == -sc &&
+                    (cvec < 0 || !strcmp(tl_table_cell(&t, r2, cvec), tl_table_cell(&t, r, cvec))))
                     rm = r2;
-            double dp = dir * num(&t, r, cd), dm = rm >= 0 ? dir * num(&t, rm, cd) : NAN;
-            int sp = num(&t, r, cph) <= alpha, sm = rm >= 0 && num(&t, rm, cph) <= alpha;
+            double dp = dir * tl_table_num(&t, r, cd), dm = rm >= 0 ? dir * tl_table_num(&t, rm, cd) : NAN;
+            int sp = tl_table_num(&t, r, cph) <= alpha, sm = rm >= 0 && tl_table_num(&t, rm, cph) <= alpha;
             n_pairs++;
             int both = sp && sm && ((dp > 0) == (dm > 0)); /* the same move at both signs: a disturbance */
             n_both += both;
@@ -447,23 +384,23 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
             double key = (sp && !both ? 10 : 0) + dp;
             if (isfinite(dp) && key > best) {
                 best = key;
-                u->estimate = num(&t, r, cv), u->n = (int)num(&t, r, cn);
-                u->lo = isfinite(num(&t, r, cdl)) ? base + num(&t, r, cdl) : NAN;
-                u->hi = isfinite(num(&t, r, cdh)) ? base + num(&t, r, cdh) : NAN;
-                u->p_holm = num(&t, r, cph);
+                u->estimate = tl_table_num(&t, r, cv), u->n = (int)tl_table_num(&t, r, cn);
+                u->lo = isfinite(tl_table_num(&t, r, cdl)) ? base + tl_table_num(&t, r, cdl) : NAN;
+                u->hi = isfinite(tl_table_num(&t, r, cdh)) ? base + tl_table_num(&t, r, cdh) : NAN;
+                u->p_holm = tl_table_num(&t, r, cph);
                 u->effect = sp && !both ? (dp > 0 ? 1 : -1) * fabs(dp) : 0;
-                snprintf(u->note, sizeof u->note, "%s at scale +%g", cell(&t, r, csrc), sc);
+                snprintf(u->note, sizeof u->note, "%s at scale +%g", tl_table_cell(&t, r, csrc), sc);
             }
         }
         u->eligible = n_pairs > 0 && base >= 0.15 && base <= 0.85;
         u->pass = u->eligible && n_pass > 0;
         u->against = u->eligible && !u->pass && n_against > 0;
         size_t nl = strlen(u->note);
-        snprintf(u->note + nl, sizeof u->note - nl, "%s; %d of %d + cells move towards trust, %d away, %d at both signs",
-                 base >= 0.15 && base <= 0.85 ? "" : "; unsteered outside 0.15-0.85", n_pass, n_pairs, n_against,
-                 n_both);
+        snprintf(
+            u->note + nl, sizeof u->note - nl, "%s; %d of %d + cells move towards trust, %d away, %d at both signs",
+            base >= 0.15 && base <= 0.85 ? "" : "; unsteered outside 0.15-0.85", n_pass, n_pairs, n_against, n_both);
     }
-    ftab_free(&t);
+    tl_table_free(&t);
     f->m = f->k = f->a = 0;
     for (int i = 0; i < f->n_units; i++) {
         funit *u = &f->u[i];
@@ -477,47 +414,52 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
 
 /* ---- R: the reversal curse (reversal/results.csv) ---------------------------------------------- */
 
-static int find_row2(const ftab *t, int c1, const char *v1, int c2, const char *v2) {
+static int find_row2(const tl_table *t, int c1, const char *v1, int c2, const char *v2) {
     for (int r = 0; r < t->n_rows; r++)
-        if (!strcmp(cell(t, r, c1), v1) && !strcmp(cell(t, r, c2), v2)) return r;
+        if (!strcmp(tl_table_cell(t, r, c1), v1) && !strcmp(tl_table_cell(t, r, c2), v2)) return r;
     return -1;
 }
 
 static tl_status find_reversal(const char *out, finding *f) {
     char path[PATH_CAP];
-    ftab t;
+    tl_table t;
     int have;
     tl_status s = stage_table(out, "reversal/results.csv", path, &t, f, &have);
     if (s || !have) return s;
-    int co = col(&t, "objective"), cs = col(&t, "subtask"), cn = col(&t, "n_items"), ce = col(&t, "em_mean"),
-        cl = col(&t, "em_ci_lo"), ch = col(&t, "em_ci_hi"), cd = col(&t, "em_vs_ntp"), cp = col(&t, "em_vs_ntp_p");
+    int co = tl_table_col(&t, "objective"), cs = tl_table_col(&t, "subtask"), cn = tl_table_col(&t, "n_items"),
+        ce = tl_table_col(&t, "em_mean"), cl = tl_table_col(&t, "em_ci_lo"), ch = tl_table_col(&t, "em_ci_hi"),
+        cd = tl_table_col(&t, "em_vs_ntp"), cp = tl_table_col(&t, "em_vs_ntp_p");
     if (co < 0 || cs < 0 || cn < 0 || ce < 0 || cl < 0 || ch < 0 || cd < 0 || cp < 0) {
-        ftab_free(&t);
-        return tl_errorf(TL_E_FORMAT, "%s: needs the columns objective, subtask, n_items, em_mean, em_ci_lo, "
-                         "em_ci_hi, em_vs_ntp, em_vs_ntp_p", path);
+        tl_table_free(&t);
+        return tl_errorf(TL_E_FORMAT,
+                         "%s: needs the columns objective, subtask, n_items, em_mean, em_ci_lo, "
+                         "em_ci_hi, em_vs_ntp, em_vs_ntp_p",
+                         path);
     }
     f->available = 1;
     static const char *const objs[2] = {"bico", "abi"}, *const subs[2][2] = {{"N2D-reverse", "N2D"},
-                                                                               {"D2N-reverse", "D2N"}};
+                                                                             {"D2N-reverse", "D2N"}};
     for (int o = 0; o < 2; o++)
         for (int q = 0; q < 2; q++) {
             funit *u = &f->u[f->n_units++];
             snprintf(u->name, sizeof u->name, "%s %s", objs[o], subs[q][0]);
             int r = find_row2(&t, co, objs[o], cs, subs[q][0]), rn = find_row2(&t, co, "ntp", cs, subs[q][0]),
                 rf = find_row2(&t, co, "ntp", cs, subs[q][1]);
-            u->estimate = num(&t, r, ce), u->lo = num(&t, r, cl), u->hi = num(&t, r, ch), u->n = (int)num(&t, r, cn);
-            u->ref = num(&t, rn, ce), u->ref_lo = num(&t, rn, cl), u->ref_hi = num(&t, rn, ch);
+            u->estimate = tl_table_num(&t, r, ce), u->lo = tl_table_num(&t, r, cl), u->hi = tl_table_num(&t, r, ch),
+            u->n = (int)tl_table_num(&t, r, cn);
+            u->ref = tl_table_num(&t, rn, ce), u->ref_lo = tl_table_num(&t, rn, cl),
+            u->ref_hi = tl_table_num(&t, rn, ch);
             u->baseline = NAN;
-            u->effect = num(&t, r, cd);
-            u->p = num(&t, r, cp);
+            u->effect = tl_table_num(&t, r, cd);
+            u->p = tl_table_num(&t, r, cp);
             if (!isfinite(u->p) && u->effect == 0) u->p = 1; /* no item differs: the file leaves p empty */
             /* the premise: NTP learnt the facts in the trained direction, else nothing is reversed */
-            double fwd_lo = num(&t, rf, cl);
+            double fwd_lo = tl_table_num(&t, rf, cl);
             u->eligible = r >= 0 && fwd_lo > 0 && isfinite(u->p);
             snprintf(u->note, sizeof u->note, "NTP's trained direction (%s) em lower bound %.3f%s", subs[q][1], fwd_lo,
                      fwd_lo > 0 ? "" : ": NTP did not learn the facts");
         }
-    ftab_free(&t);
+    tl_table_free(&t);
     return TL_OK;
 }
 
@@ -525,37 +467,38 @@ static tl_status find_reversal(const char *out, finding *f) {
 
 static tl_status find_recontrol(const char *out, finding *f) {
     char path[PATH_CAP];
-    ftab t;
+    tl_table t;
     int have;
     tl_status s = stage_table(out, "recontrol/results.csv", path, &t, f, &have);
     if (s || !have) return s;
-    int cm = col(&t, "method"), cn = col(&t, "n"), cr = col(&t, "reward"), cc = col(&t, "reward_ci95"),
-        cp = col(&t, "p_reward_vs_recontrol");
+    int cm = tl_table_col(&t, "method"), cn = tl_table_col(&t, "n"), cr = tl_table_col(&t, "reward"),
+        cc = tl_table_col(&t, "reward_ci95"), cp = tl_table_col(&t, "p_reward_vs_recontrol");
     if (cm < 0 || cn < 0 || cr < 0 || cc < 0 || cp < 0) {
-        ftab_free(&t);
+        tl_table_free(&t);
         return tl_errorf(TL_E_FORMAT, "%s: needs the columns method, n, reward, reward_ci95, p_reward_vs_recontrol",
                          path);
     }
     int rc = -1;
     for (int r = 0; r < t.n_rows; r++)
-        if (!strcmp(cell(&t, r, cm), "recontrol")) rc = r;
+        if (!strcmp(tl_table_cell(&t, r, cm), "recontrol")) rc = r;
     f->available = rc >= 0;
     if (rc < 0) missing(f, "recontrol/results.csv's recontrol row");
     for (int r = 0; r < t.n_rows && rc >= 0 && f->n_units < MAX_UNITS; r++) {
-        if (r == rc || strstr(cell(&t, r, cm), "recontrol")) continue; /* the baselines only */
+        if (r == rc || strstr(tl_table_cell(&t, r, cm), "recontrol")) continue; /* the baselines only */
         funit *u = &f->u[f->n_units++];
-        snprintf(u->name, sizeof u->name, "vs %s", cell(&t, r, cm));
-        double e = num(&t, rc, cr), ec = num(&t, rc, cc), b = num(&t, r, cr), bc = num(&t, r, cc);
-        u->estimate = e, u->lo = e - ec, u->hi = e + ec, u->n = (int)num(&t, rc, cn);
+        snprintf(u->name, sizeof u->name, "vs %s", tl_table_cell(&t, r, cm));
+        double e = tl_table_num(&t, rc, cr), ec = tl_table_num(&t, rc, cc), b = tl_table_num(&t, r, cr),
+               bc = tl_table_num(&t, r, cc);
+        u->estimate = e, u->lo = e - ec, u->hi = e + ec, u->n = (int)tl_table_num(&t, rc, cn);
         u->ref = b, u->ref_lo = b - bc, u->ref_hi = b + bc, u->baseline = NAN;
         u->effect = e - b;
-        u->p = num(&t, r, cp);
+        u->p = tl_table_num(&t, r, cp);
         /* a reward constant over every prompt for both methods (e.g. 0 everywhere) can show no difference */
         u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0);
         snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s",
                  ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)");
     }
-    ftab_free(&t);
+    tl_table_free(&t);
     return TL_OK;
 }
 
@@ -579,24 +522,24 @@ static tl_status find_selfalign(const char *out, finding *f) {
     char path[PATH_CAP], jpath[PATH_CAP];
     snprintf(path, sizeof path, "%s/selfalign/tests.csv", out);
     snprintf(jpath, sizeof jpath, "%s/selfalign/results.json", out);
-    ftab t;
+    tl_table t;
     int exists;
-    tl_status s = ftab_read(path, &t, &exists);
+    tl_status s = tl_table_read(path, &t, &exists);
     if (s) return s;
     if (!exists || !tl_path_exists(jpath)) {
-        ftab_free(&t);
+        tl_table_free(&t);
         missing(f, "selfalign/tests.csv");
         return TL_OK;
     }
     cJSON *j = NULL;
     if ((s = tl_file_read_json(jpath, &j))) {
-        ftab_free(&t);
+        tl_table_free(&t);
         return s;
     }
-    int cme = col(&t, "measure"), ca = col(&t, "row_a"), cb = col(&t, "row_b"), cao = col(&t, "a_only"),
-        cbo = col(&t, "b_only"), cp = col(&t, "p_value");
+    int cme = tl_table_col(&t, "measure"), ca = tl_table_col(&t, "row_a"), cb = tl_table_col(&t, "row_b"),
+        cao = tl_table_col(&t, "a_only"), cbo = tl_table_col(&t, "b_only"), cp = tl_table_col(&t, "p_value");
     if (cme < 0 || ca < 0 || cb < 0 || cao < 0 || cbo < 0 || cp < 0) {
-        ftab_free(&t);
+        tl_table_free(&t);
         cJSON_Delete(j);
         return tl_errorf(TL_E_FORMAT, "%s: needs the columns measure, row_a, row_b, a_only, b_only, p_value", path);
     }
@@ -605,18 +548,21 @@ static tl_status find_selfalign(const char *out, finding *f) {
     snprintf(u->name, sizeof u->name, "red-team answers within the principles");
     int r = -1;
     for (int i = 0; i < t.n_rows; i++)
-        if (!strcmp(cell(&t, i, cme), "redteam_within") && !strcmp(cell(&t, i, ca), "base") &&
-            !strcmp(cell(&t, i, cb), "engraved"))
+        if (!strcmp(tl_table_cell(&t, i, cme), "redteam_within") && !strcmp(tl_table_cell(&t, i, ca), "base") &&
+            !strcmp(tl_table_cell(&t, i, cb), "engraved"))
             r = i;
     const cJSON *e = sa_stat(j, "engraved", "redteam_within"), *b = sa_stat(j, "base", "redteam_within");
     u->estimate = jnum(e, "value"), u->lo = jnum(e, "lo"), u->hi = jnum(e, "hi"), u->n = (int)jnum(e, "n");
     u->ref = jnum(b, "value"), u->ref_lo = jnum(b, "lo"), u->ref_hi = jnum(b, "hi"), u->baseline = NAN;
-    u->effect = num(&t, r, cbo) - num(&t, r, cao); /* discordant pairs: engraved right, base wrong, minus the reverse */
-    u->p = num(&t, r, cp);
+    u->effect = tl_table_num(&t, r, cbo) -
+                tl_table_num(&t, r, cao); /* discordant pairs: engraved right, base wrong, minus the reverse */
+    u->p = tl_table_num(&t, r, cp);
     u->eligible = r >= 0 && isfinite(u->p);
-    snprintf(u->note, sizeof u->note, "McNemar's exact test: %s items right only for the engraved model, %s only for "
-             "base", cell(&t, r, cbo), cell(&t, r, cao));
-    ftab_free(&t);
+    snprintf(u->note, sizeof u->note,
+             "McNemar's exact test: %s items right only for the engraved model, %s only for "
+             "base",
+             tl_table_cell(&t, r, cbo), tl_table_cell(&t, r, cao));
+    tl_table_free(&t);
     cJSON_Delete(j);
     return TL_OK;
 }
@@ -624,9 +570,12 @@ static tl_status find_selfalign(const char *out, finding *f) {
 /* ---- sentences ------------------------------------------------------------------------------ */
 
 static void fmt_p(char *b, size_t cap, double p) {
-    if (!isfinite(p)) snprintf(b, cap, "-");
-    else if (p < 1e-4) snprintf(b, cap, "%.1e", p);
-    else snprintf(b, cap, "%.3g", p);
+    if (!isfinite(p))
+        snprintf(b, cap, "-");
+    else if (p < 1e-4)
+        snprintf(b, cap, "%.1e", p);
+    else
+        snprintf(b, cap, "%.3g", p);
 }
 
 static void unit_list(const finding *f, int two_ends, const char *ref, char *out) {
@@ -649,15 +598,19 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
     if (f->available) {
         append(f->result, "Behavioural accuracy on the test pairs at the final checkpoint: ");
         unit_list(f, 1, "at the first checkpoint", f->result);
-        append(f->result, ". At the final checkpoint %d of %d dimensions are known above step 0 with a lower bound above "
-               "0.5 -> %s.", f->k, f->m, f->verdict);
+        append(f->result,
+               ". At the final checkpoint %d of %d dimensions are known above step 0 with a lower bound above "
+               "0.5 -> %s.",
+               f->k, f->m, f->verdict);
     }
     f = &F->f[F_1];
     if (f->available) {
         append(f->result, "Probe test accuracy at the final checkpoint (layer chosen on validation): ");
         unit_list(f, 1, "at the first checkpoint", f->result);
-        append(f->result, ". %d of %d dimensions the model knows lie above step 0 and above their best no-learning "
-               "baseline at the final checkpoint; %d below step 0 -> %s.", f->k, f->m, f->a, f->verdict);
+        append(f->result,
+               ". %d of %d dimensions the model knows lie above step 0 and above their best no-learning "
+               "baseline at the final checkpoint; %d below step 0 -> %s.",
+               f->k, f->m, f->a, f->verdict);
     }
     f = &F->f[F_2];
     if (f->available) {
@@ -668,7 +621,8 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
         }
         char bp[32];
         fmt_p(bp, sizeof bp, ip_binom);
-        append(f->result, ". Over all %d layer series %d pass at uncorrected p <= %g, %.1f expected by chance "
+        append(f->result,
+               ". Over all %d layer series %d pass at uncorrected p <= %g, %.1f expected by chance "
                "(binomial p = %s); after Holm, %d of %d dimensions have a layer that rises then falls -> %s.",
                ip_rows, ip_raw, al, al * ip_rows, bp, f->k, f->m, f->verdict);
     }
@@ -678,18 +632,21 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
             const funit *u = &f->u[i];
             char p[32];
             fmt_p(p, sizeof p, u->p_holm);
-            append(f->result, "%s%s %.3f unsteered, %.3f [%.3f, %.3f] with %s (Holm p = %s)", i ? "; " : "",
-                   u->name, u->ref, u->estimate, u->lo, u->hi, u->note, p);
+            append(f->result, "%s%s %.3f unsteered, %.3f [%.3f, %.3f] with %s (Holm p = %s)", i ? "; " : "", u->name,
+                   u->ref, u->estimate, u->lo, u->hi, u->note, p);
         }
-        append(f->result, ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
-               "signs, %d away -> %s.", cap_text, f->k, f->m, f->a, f->verdict);
+        append(f->result,
+               ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
+               "signs, %d away -> %s.",
+               cap_text, f->k, f->m, f->a, f->verdict);
     }
     f = &F->f[F_R];
     if (f->available) {
         append(f->result, "Exact match on the reversed questions: ");
         unit_list(f, 1, "with NTP", f->result);
-        append(f->result, ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s.",
-               f->k, f->m, f->a, f->verdict);
+        append(f->result,
+               ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s.", f->k,
+               f->m, f->a, f->verdict);
     }
     f = &F->f[F_RC];
     if (f->available) {
@@ -710,43 +667,58 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
     if (!F) return tl_errorf(TL_E_NOMEM, "findings: out of memory");
     F->alpha = alpha;
     finding *f = F->f;
-    f[F_K] = (finding){.id = "K", .section = "acts", .title = "The model knows the facts behind each probe set",
+    f[F_K] = (finding){.id = "K",
+                       .section = "acts",
+                       .title = "The model knows the facts behind each probe set",
                        .claim = "(a precondition, issue 13 point 2) the final checkpoint prefers the true member of "
                                 "the world's test minimal pairs (>= 0.80), a random-init model does not (about 0.5)",
                        .test = "two-sided z test of final vs step-0 length-balanced behavioural accuracy from their "
-                               "95 % intervals (bootstrap over entities, acts/knowledge.csv), Holm over the 5 dimensions; a unit passes when it rejects, rises and its "
+                               "95 % intervals (bootstrap over entities, acts/knowledge.csv), Holm over the 5 "
+                               "dimensions; a unit passes when it rejects, rises and its "
                                "lower bound exceeds 0.5"};
-    f[F_1] = (finding){.id = "F1", .section = "probe", .title = "Probes decode the trust dimensions during pre-training",
+    f[F_1] = (finding){.id = "F1",
+                       .section = "probe",
+                       .title = "Probes decode the trust dimensions during pre-training",
                        .claim = "linear probes on the residual stream separate trustworthy from untrustworthy "
                                 "statements, and do so early in pre-training (Qian et al. 2024)",
                        .test = "two-sided z test of final vs step-0 (random-init) probe test accuracy from the 95 % "
                                "intervals in probe_selection.csv, Holm over the dimensions the model knows (K lower "
                                "bound > 0.5); a unit passes when it rejects, rises and its lower bound exceeds the "
                                "bag-of-words, shuffled-label and majority baselines"};
-    f[F_2] = (finding){.id = "F2", .section = "infoplane", .title = "I(X;T) rises then falls (fitting, then compression)",
+    f[F_2] = (finding){.id = "F2",
+                       .section = "infoplane",
+                       .title = "I(X;T) rises then falls (fitting, then compression)",
                        .claim = "mutual information between input and representation first rises then falls over "
                                 "pre-training (Qian et al. 2024, after Shwartz-Ziv & Tishby)",
                        .test = "permutation test over checkpoint order of the shuffle-corrected HSIC I(X;T) per "
                                "layer (infoplane_tests.csv), Holm over every layer of every dimension; a dimension "
                                "passes when one of its layers rejects"};
-    f[F_R] = (finding){.id = "R", .section = "reversal", .title = "BICO and ABI lift the reversal curse",
+    f[F_R] = (finding){.id = "R",
+                       .section = "reversal",
+                       .title = "BICO and ABI lift the reversal curse",
                        .claim = "a model fine-tuned with next-token prediction cannot answer the reverse of the facts "
                                 "it learnt; bidirectional (BICO) and autoregressive-blank-infilling (ABI) objectives "
                                 "answer them (Lv et al. 2023)",
                        .test = "paired test of exact match against NTP on the same reversed items (em_vs_ntp_p in "
                                "reversal/results.csv), Holm over BICO and ABI x the two reversed subtasks; eligible "
                                "where NTP's exact match in the trained direction has a lower bound above 0"};
-    f[F_RC] = (finding){.id = "RC", .section = "recontrol", .title = "RE-Control raises the reward over the baselines",
+    f[F_RC] = (finding){.id = "RC",
+                        .section = "recontrol",
+                        .title = "RE-Control raises the reward over the baselines",
                         .claim = "editing the representation at test time by a value function's gradient gives a "
                                  "higher reward than the decoding baselines (Kong et al. 2024)",
                         .test = "paired sign-flip test of the per-prompt reward of each baseline against RE-Control "
                                 "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines"};
-    f[F_SA] = (finding){.id = "SA", .section = "selfalign", .title = "SELF-ALIGN engraves the principles",
+    f[F_SA] = (finding){.id = "SA",
+                        .section = "selfalign",
+                        .title = "SELF-ALIGN engraves the principles",
                         .claim = "after principle engraving the model answers red-team prompts within the principles "
                                  "without them in the prompt, more often than the base model (Sun et al. 2023)",
                         .test = "McNemar's exact test of engraved vs base on the same red-team prompts "
                                 "(selfalign/tests.csv)"};
-    f[F_3] = (finding){.id = "F3", .section = "trust", .title = "Steering vectors make the chat model more trustworthy",
+    f[F_3] = (finding){.id = "F3",
+                       .section = "trust",
+                       .title = "Steering vectors make the chat model more trustworthy",
                        .claim = "adding a dimension's steering vector (from pre-training checkpoints or the chat "
                                 "model) moves the chat model towards trustworthiness on that dimension (Qian et al. "
                                 "2024)",
@@ -885,8 +857,10 @@ static tl_status write_json(const tl_demo_findings *F, const char *path) {
 }
 
 static void fmt_x(char b[16], double v) {
-    if (isfinite(v)) snprintf(b, 16, "%.3f", v);
-    else snprintf(b, 16, "-");
+    if (isfinite(v))
+        snprintf(b, 16, "%.3f", v);
+    else
+        snprintf(b, 16, "-");
 }
 
 /* A markdown table cell: | and newlines would break the row. */
@@ -896,9 +870,10 @@ static void md_cell(tl_strbuf *b, const char *s) {
 
 static tl_status write_md(const tl_demo_findings *F, const char *path) {
     tl_strbuf b = {0};
-    tl_strbuf_printf(&b, "# Findings of this demo run\n\nComputed by `tiller demo` from the stages' files; verdicts by "
-                         "the rule of docs/analysis.md (\"Verdicts of the findings\"), alpha = %g.\n\n"
-                         "| | paper's claim | tiller's result | test | verdict |\n|---|---|---|---|---|\n",
+    tl_strbuf_printf(&b,
+                     "# Findings of this demo run\n\nComputed by `tiller demo` from the stages' files; verdicts by "
+                     "the rule of docs/analysis.md (\"Verdicts of the findings\"), alpha = %g.\n\n"
+                     "| | paper's claim | tiller's result | test | verdict |\n|---|---|---|---|---|\n",
                      F->alpha);
     for (int i = 0; i < F__COUNT; i++) {
         const finding *f = &F->f[i];

@@ -13,7 +13,7 @@
 
 #include "demo.h"
 #include "eval/eval_internal.h" /* internal: tl_eval_task_new / _add */
-#include "format/format.h"       /* internal: model, base */
+#include "format/format.h"      /* internal: model, base */
 #include "tiller/eval.h"
 #include "truth_samples.h"
 
@@ -29,40 +29,29 @@ static int probe_label(const tl_dataset *ds, const char *statement) {
 
 /* PER_DIM test pairs spread over the split: true and false statement. */
 static tl_status pick_pairs(const char *path, char *pairs[PER_DIM][2], int *n_out) {
-    char *text = NULL;
-    size_t len = 0;
     *n_out = 0;
-    tl_status s = tl_file_read_all(path, &text, &len);
+    tl_table t;
+    int exists;
+    tl_status s = tl_table_read(path, &t, &exists);
     if (s) return s;
-    int n_test = 0;
-    for (int pass = 0; pass < 2 && !s; pass++) { /* count the test pairs, then take PER_DIM spread over them */
-        tl_csv_reader r;
-        tl_csv_init(&r, path, text, len);
-        tl_csv_record rec;
-        int got, row = 0, k = 0;
-        while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
-            if (rec.blank || row++ == 0) continue;
-            if (rec.n_fields < 3) { /* split, true, false (then the entity, which is not shown) */
-                s = tl_errorf(TL_E_FORMAT, "%s:%d: expected at least 3 fields, found %d", path, rec.line,
-                              rec.n_fields);
-                break;
-            }
-            if (strcmp(rec.fields[0], "test")) continue;
-            if (pass == 0) {
-                n_test++;
-                continue;
-            }
-            if (*n_out < PER_DIM && k == (int)((long long)*n_out * n_test / PER_DIM)) {
-                pairs[*n_out][0] = tl_strdup(rec.fields[1]);
-                pairs[*n_out][1] = tl_strdup(rec.fields[2]);
-                if (!pairs[*n_out][0] || !pairs[*n_out][1]) s = tl_errorf(TL_E_NOMEM, "out of memory");
-                ++*n_out;
-            }
-            k++;
-        }
-        tl_csv_free(&r);
+    if (!exists) return tl_errorf(TL_E_IO, "%s: no such file", path);
+    int c_split = tl_table_col(&t, "split"), c_true = tl_table_col(&t, "true_statement"),
+        c_false = tl_table_col(&t, "false_statement");
+    if (c_split < 0 || c_true < 0 || c_false < 0) {
+        tl_table_free(&t);
+        return tl_errorf(TL_E_FORMAT, "%s: expected the columns split, true_statement and false_statement", path);
     }
-    tl_free(text);
+    int n_test = 0;
+    for (int r = 0; r < t.n_rows; r++) n_test += !strcmp(tl_table_cell(&t, r, c_split), "test");
+    for (int r = 0, k = 0; r < t.n_rows && *n_out < PER_DIM && !s; r++) {
+        if (strcmp(tl_table_cell(&t, r, c_split), "test")) continue;
+        if (k++ != (int)((long long)*n_out * n_test / PER_DIM)) continue;
+        pairs[*n_out][0] = tl_strdup(tl_table_cell(&t, r, c_true));
+        pairs[*n_out][1] = tl_strdup(tl_table_cell(&t, r, c_false));
+        if (!pairs[*n_out][0] || !pairs[*n_out][1]) s = tl_errorf(TL_E_NOMEM, "out of memory");
+        ++*n_out;
+    }
+    tl_table_free(&t);
     return s;
 }
 
@@ -139,8 +128,8 @@ tl_status tl_demo_truth_samples_report(tl_demo *d, const char *dir, tl_html *h) 
                  "in the test split's file), and the final checkpoint's log p(statement | BOS); the model is right "
                  "on a pair when it prefers the true member. The label is what a probe must read from the "
                  "activations; for robustness and half of toxicity it is 0 on the true member.");
-    const char *hd[7] = {"dimension", "pair", "statement", "true in the world", "probe label", "log p",
-                         "model prefers it"};
+    const char *hd[7] = {"dimension",   "pair",  "statement",       "true in the world",
+                         "probe label", "log p", "model prefers it"};
     tl_html_table_begin(h, hd, 7);
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
@@ -207,7 +196,7 @@ tl_status tl_demo_eval_samples_report(tl_demo *d, const char *dir, tl_html *h) {
     if (!s) s = tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts);
     if (s) return s;
     char(*gold)[512] = tl_calloc(4 * EVAL_SHOWN, sizeof *gold), (*pb)[512] = gold + EVAL_SHOWN,
-         (*pc)[512] = pb + EVAL_SHOWN, (*gen)[512] = pc + EVAL_SHOWN;
+    (*pc)[512] = pb + EVAL_SHOWN, (*gen)[512] = pc + EVAL_SHOWN;
     if (!gold) return tl_errorf(TL_E_NOMEM, "out of memory");
     int n = 0, nb = 0, nc = 0;
     tl_demo_fmt(path, sizeof path, "%s/chat/world_truth.csv", dir);

@@ -1,6 +1,7 @@
 /* CSV reader (RFC 4180 edge cases, line numbers in errors) and the
  * statement,label dataset reader, on hand-written text and on the five real
  * trust datasets (row and label counts as Python's csv module reads them). */
+#include <math.h>
 #include <string.h>
 
 #include "format/format.h" /* internal: model, base */
@@ -189,6 +190,26 @@ int main(void) {
         tl_status st = tl_dataset_load(tl_test_shared("data/trust/truthfulqa_test.csv"), &d);
         CHECK(st == TL_E_FORMAT && strstr(tl_last_error(), "truthfulqa_test.csv:1: the header has no 'statement'"),
               "truthfulqa_test: %s", tl_last_error());
+    }
+    { /* a whole file by column name: short rows read as "", numbers as NAN when empty */
+        const char *path = write_tmp("table.csv", "a,b,c\n1,\"x,y\",2.5\n\n3\n");
+        tl_table t;
+        int exists = 0;
+        CHECK_OK(tl_table_read(path, &t, &exists));
+        CHECK(exists && t.n_rows == 2 && t.n_cols == 3, "table: exists %d, %d rows, %d cols", exists, t.n_rows,
+              t.n_cols);
+        int b = tl_table_col(&t, "b"), c = tl_table_col(&t, "c");
+        CHECK(b == 1 && c == 2 && tl_table_col(&t, "z") == -1, "columns b %d, c %d", b, c);
+        CHECK(!strcmp(tl_table_cell(&t, 0, b), "x,y") && tl_table_num(&t, 0, c) == 2.5, "row 0");
+        CHECK(!strcmp(tl_table_cell(&t, 1, b), "") && isnan(tl_table_num(&t, 1, c)), "short row 1");
+        CHECK(!strcmp(tl_table_cell(&t, 5, 0), "") && !strcmp(tl_table_cell(&t, 0, -1), ""), "outside the table");
+        tl_table_free(&t);
+        CHECK_OK(tl_table_read("/nonexistent/t.csv", &t, &exists));
+        CHECK(!exists && t.n_rows == 0, "missing file: exists %d", exists);
+        tl_status st = tl_table_read(write_tmp("empty.csv", "\n"), &t, &exists);
+        CHECK(st == TL_E_FORMAT && strstr(tl_last_error(), "empty.csv: empty file"), "empty: %s", tl_last_error());
+        st = tl_table_read(write_tmp("bad.csv", "a\n\"open\n"), &t, &exists);
+        CHECK(st == TL_E_FORMAT && strstr(tl_last_error(), "bad.csv:2"), "unterminated: %s", tl_last_error());
     }
     tl_test_rmtree(tl_test_tmpdir());
     return tl_test_done();
