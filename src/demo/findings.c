@@ -25,7 +25,11 @@ typedef struct {
     double effect;              /* signed: > 0 in the claimed direction */
     double p, p_holm;
     int n;
-    char note[200];
+    int has_diff;                  /* F3: the displayed cell's paired difference from the reference */
+    double diff, diff_lo, diff_hi; /* and its 95 % interval */
+    char shown[96];                /* F3: which cell is displayed ("ckpt-804 at +4") */
+    char tally[200];               /* F3: the verdict's count of cells */
+    char note[400];
 } funit;
 
 typedef struct {
@@ -324,13 +328,25 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
     tl_status s = stage_table(out, "trust/steering.csv", path, &t, f, &have);
     if (s || !have) return s;
     int csrc = tl_table_col(&t, "source"), csc = tl_table_col(&t, "scale"), ctk = tl_table_col(&t, "task"),
-        cm = tl_table_col(&t, "metric"), cv = tl_table_col(&t, "value"), cn = tl_table_col(&t, "n"),
-        cd = tl_table_col(&t, "diff_vs_unsteered"), cdl = tl_table_col(&t, "diff_lo95"),
-        cdh = tl_table_col(&t, "diff_hi95"), cph = tl_table_col(&t, "p_holm"), cvec = tl_table_col(&t, "vector");
+        cm = tl_table_col(&t, "metric"), cv = tl_table_col(&t, "value"),
+        cd = tl_table_col(&t, "diff_vs_unsteered"), cph = tl_table_col(&t, "p_holm"), cvec = tl_table_col(&t, "vector");
     if (csrc < 0 || csc < 0 || ctk < 0 || cm < 0 || cv < 0 || cd < 0 || cph < 0) {
         tl_table_free(&t);
         return tl_errorf(TL_E_FORMAT,
                          "%s: needs the columns source, scale, task, metric, value, diff_vs_unsteered, p_holm", path);
+    }
+    /* the halves of the items (trust_steer.c): a cell is chosen on validation and reported on test */
+    int cvd = tl_table_col(&t, "val_diff"), ctv = tl_table_col(&t, "test_value"), ctl = tl_table_col(&t, "test_lo95"),
+        cth = tl_table_col(&t, "test_hi95"), ctn = tl_table_col(&t, "n_test"), ctd = tl_table_col(&t, "test_diff"),
+        ctdl = tl_table_col(&t, "test_diff_lo95"), ctdh = tl_table_col(&t, "test_diff_hi95"),
+        ctp = tl_table_col(&t, "test_p");
+    if (cvd < 0 || ctv < 0 || ctl < 0 || cth < 0 || ctn < 0 || ctd < 0 || ctdl < 0 || ctdh < 0 || ctp < 0) {
+        tl_table_free(&t);
+        missing(f, "trust/steering.csv");
+        snprintf(f->result, sizeof f->result,
+                 "no data: trust/steering.csv has no validation and test columns (written by an older tiller: "
+                 "delete the trust directory and run the demo again)");
+        return TL_OK;
     }
     f->available = 1;
     int cap_cells = 0, cap_marked = 0;
@@ -343,22 +359,25 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
     for (int q = 0; q < N_TRUST_TASKS; q++) {
         const char *task = trust_tasks[q].task, *metric = NULL;
         double base = NAN;
-        int any = 0;
+        int any = 0, rb = -1;
         for (int r = 0; r < t.n_rows; r++) {
             if (strcmp(tl_table_cell(&t, r, ctk), task)) continue;
             if (!metric) metric = tl_table_cell(&t, r, cm); /* the task's first metric, as the report's table */
             if (!strcmp(tl_table_cell(&t, r, cm), metric) && tl_table_num(&t, r, csc) == 0)
-                base = tl_table_num(&t, r, cv);
+                base = tl_table_num(&t, r, cv), rb = r;
             any = 1;
         }
         if (!any) continue; /* a task this run did not evaluate */
         funit *u = &f->u[f->n_units++];
         snprintf(u->name, sizeof u->name, "%s %s", task, metric);
-        u->ref = base, u->ref_lo = u->ref_hi = u->baseline = NAN;
-        u->estimate = u->lo = u->hi = u->p = NAN;
+        /* the unsteered model on the test half, with its own interval */
+        u->ref = tl_table_num(&t, rb, ctv), u->ref_lo = tl_table_num(&t, rb, ctl), u->ref_hi = tl_table_num(&t, rb, cth);
+        u->baseline = NAN;
+        u->estimate = u->lo = u->hi = u->p = u->p_holm = NAN;
         u->effect = 0;
-        int dir = trust_tasks[q].dir, n_pairs = 0, n_pass = 0, n_against = 0, n_both = 0;
-        double best = -INFINITY;
+        int dir = trust_tasks[q].dir, n_pairs = 0, n_pass = 0, n_against = 0, n_both = 0, rc = -1, rcm = -1;
+        double best_val = -INFINITY, p_pass = INFINITY, p_against = INFINITY, p_any = INFINITY;
+        double e_pass = 0, e_against = 0;
         /* per steered + cell: the - cell of the same source and |scale| */
         for (int r = 0; r < t.n_rows; r++) {
             double sc = tl_table_num(&t, r, csc);
@@ -374,37 +393,60 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
                     (cvec < 0 || !strcmp(tl_table_cell(&t, r2, cvec), tl_table_cell(&t, r, cvec))))
                     rm = r2;
             double dp = dir * tl_table_num(&t, r, cd), dm = rm >= 0 ? dir * tl_table_num(&t, rm, cd) : NAN;
-            int sp = tl_table_num(&t, r, cph) <= alpha, sm = rm >= 0 && tl_table_num(&t, rm, cph) <= alpha;
+            double ph = tl_table_num(&t, r, cph);
+            int sp = ph <= alpha, sm = rm >= 0 && tl_table_num(&t, rm, cph) <= alpha;
             n_pairs++;
             int both = sp && sm && ((dp > 0) == (dm > 0)); /* the same move at both signs: a disturbance */
             n_both += both;
             n_pass += sp && dp > 0 && !both;
             n_against += sp && dp < 0 && !both;
-            /* the unit's figure: its most trustworthy-ward + cell that is not a disturbance, else the largest move */
-            double key = (sp && !both ? 10 : 0) + dp;
-            if (isfinite(dp) && key > best) {
-                best = key;
-                u->estimate = tl_table_num(&t, r, cv), u->n = (int)tl_table_num(&t, r, cn);
-                u->lo = isfinite(tl_table_num(&t, r, cdl)) ? base + tl_table_num(&t, r, cdl) : NAN;
-                u->hi = isfinite(tl_table_num(&t, r, cdh)) ? base + tl_table_num(&t, r, cdh) : NAN;
-                u->p_holm = tl_table_num(&t, r, cph);
-                u->effect = sp && !both ? (dp > 0 ? 1 : -1) * fabs(dp) : 0;
-                snprintf(u->note, sizeof u->note, "%s at scale +%g", tl_table_cell(&t, r, csrc), sc);
-            }
+            /* the verdict's p (all items, Holm over every steered cell): of the strongest passing cell, else
+             * of the strongest cell against, else the smallest */
+            if (sp && dp > 0 && !both && ph < p_pass) p_pass = ph, e_pass = dp;
+            if (sp && dp < 0 && !both && ph < p_against) p_against = ph, e_against = dp;
+            if (isfinite(ph) && ph < p_any) p_any = ph;
+            /* the displayed cell: the largest trustworthy-ward move on the validation half */
+            double kv = dir * tl_table_num(&t, r, cvd);
+            if (isfinite(kv) && kv > best_val) best_val = kv, rc = r, rcm = rm;
         }
         u->eligible = n_pairs > 0 && base >= 0.15 && base <= 0.85;
         u->pass = u->eligible && n_pass > 0;
         u->against = u->eligible && !u->pass && n_against > 0;
-        size_t nl = strlen(u->note);
-        snprintf(
-            u->note + nl, sizeof u->note - nl, "%s; %d of %d + cells move towards trust, %d away, %d at both signs",
-            base >= 0.15 && base <= 0.85 ? "" : "; unsteered outside 0.15-0.85", n_pass, n_pairs, n_against, n_both);
+        u->p_holm = n_pass ? p_pass : n_against ? p_against : isfinite(p_any) ? p_any : NAN;
+        u->effect = n_pass ? e_pass : n_against ? e_against : 0;
+        size_t nl = 0;
+        if (rc >= 0) { /* reported on the test half */
+            u->estimate = tl_table_num(&t, rc, ctv), u->lo = tl_table_num(&t, rc, ctl), u->hi = tl_table_num(&t, rc, cth);
+            u->n = (int)tl_table_num(&t, rc, ctn);
+            u->has_diff = 1;
+            u->diff = tl_table_num(&t, rc, ctd), u->diff_lo = tl_table_num(&t, rc, ctdl);
+            u->diff_hi = tl_table_num(&t, rc, ctdh), u->p = tl_table_num(&t, rc, ctp);
+            snprintf(u->shown, sizeof u->shown, "%s at +%g", tl_table_cell(&t, rc, csrc), tl_table_num(&t, rc, csc));
+            snprintf(u->note, sizeof u->note,
+                     "%s at +%g, chosen on the validation half (difference %+.3f there); on the test half the "
+                     "difference is %+.3f [%.3f, %.3f]",
+                     tl_table_cell(&t, rc, csrc), tl_table_num(&t, rc, csc), dir * best_val, u->diff, u->diff_lo,
+                     u->diff_hi);
+            nl = strlen(u->note);
+            if (rcm >= 0)
+                snprintf(u->note + nl, sizeof u->note - nl, " and at -%g %+.3f [%.3f, %.3f]",
+                         tl_table_num(&t, rc, csc), tl_table_num(&t, rcm, ctd), tl_table_num(&t, rcm, ctdl),
+                         tl_table_num(&t, rcm, ctdh));
+        }
+        snprintf(u->tally, sizeof u->tally,
+                 "%sall items, Holm over every cell: %d of %d + cells move towards trust, %d away, %d at both signs",
+                 base >= 0.15 && base <= 0.85 ? "" : "unsteered outside 0.15-0.85; ", n_pass, n_pairs, n_against,
+                 n_both);
+        nl = strlen(u->note);
+        snprintf(u->note + nl, sizeof u->note - nl, "%s", nl ? "; " : "no + cell; ");
+        nl = strlen(u->note);
+        memcpy(u->note + nl, u->tally, strnlen(u->tally, sizeof u->note - nl - 1));
+        u->note[nl + strnlen(u->tally, sizeof u->note - nl - 1)] = 0;
     }
     tl_table_free(&t);
     f->m = f->k = f->a = 0;
     for (int i = 0; i < f->n_units; i++) {
         funit *u = &f->u[i];
-        u->p = u->p_holm; /* steering.csv's Holm is over every steered cell, capability included */
         if (!u->eligible) continue;
         f->m++, f->k += u->pass, f->a += u->against;
     }
@@ -632,8 +674,15 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
             const funit *u = &f->u[i];
             char p[32];
             fmt_p(p, sizeof p, u->p_holm);
-            append(f->result, "%s%s %.3f unsteered, %.3f [%.3f, %.3f] with %s (Holm p = %s)", i ? "; " : "", u->name,
-                   u->ref, u->estimate, u->lo, u->hi, u->note, p);
+            char pt[32];
+            fmt_p(pt, sizeof pt, u->p);
+            if (u->has_diff)
+                append(f->result,
+                       "%s%s, test half (n = %d): %.3f [%.3f, %.3f] with %s (chosen on the validation half) vs "
+                       "%.3f [%.3f, %.3f] unsteered, difference %+.3f [%.3f, %.3f] (paired p = %s); %s (Holm p = %s)",
+                       i ? "; " : "", u->name, u->n, u->estimate, u->lo, u->hi, u->shown, u->ref, u->ref_lo,
+                       u->ref_hi, u->diff, u->diff_lo, u->diff_hi, pt, u->tally, p);
+            else append(f->result, "%s%s: no steered cell (%s)", i ? "; " : "", u->name, u->tally);
         }
         append(f->result,
                ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
@@ -722,11 +771,15 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                        .claim = "adding a dimension's steering vector (from pre-training checkpoints or the chat "
                                 "model) moves the chat model towards trustworthiness on that dimension (Qian et al. "
                                 "2024)",
-                       .test = "paired test of every steered cell against the unsteered model on the same items "
-                               "(exact sign test, McNemar's for 0/1 metrics; steering.csv), Holm over all steered "
-                               "cells; a task passes when a + cell moves towards trust and the - cell of the same "
-                               "source and scale does not move the same way; eligible when the unsteered score lies "
-                               "in 0.15-0.85"};
+                       .test = "verdict: paired test of every steered cell against the unsteered model on the "
+                               "same items (exact sign test, McNemar's for 0/1 metrics; steering.csv), Holm over all "
+                               "steered cells; a task passes when a + cell moves towards trust and the - cell of the "
+                               "same source and scale does not move the same way; eligible when the unsteered score "
+                               "lies in 0.15-0.85. Shown per task: the + cell of its own vector with the largest "
+                               "trustworthy-ward difference on a validation half of the items (stratified on the "
+                               "unsteered score), reported on the other, test half: each score with its Wilson 95 % "
+                               "interval, the paired difference with its 95 % interval and its p (the p column); "
+                               "the Holm p column is the verdict's"};
     int ip_rows = 0, ip_raw = 0;
     double ip_binom = NAN;
     char cap_text[256] = "";
@@ -838,6 +891,12 @@ static tl_status write_json(const tl_demo_findings *F, const char *path) {
             cJSON_AddItemToObject(x, "effect", num_or_null(u->effect));
             cJSON_AddItemToObject(x, "p", num_or_null(u->p));
             cJSON_AddItemToObject(x, "p_holm", num_or_null(u->p_holm));
+            if (u->has_diff) {
+                cJSON_AddItemToObject(x, "difference", num_or_null(u->diff));
+                cJSON_AddItemToObject(x, "difference_lo95", num_or_null(u->diff_lo));
+                cJSON_AddItemToObject(x, "difference_hi95", num_or_null(u->diff_hi));
+                cJSON_AddStringToObject(x, "shown", u->shown);
+            }
             cJSON_AddBoolToObject(x, "pass", u->pass);
             cJSON_AddBoolToObject(x, "against", u->against);
             cJSON_AddStringToObject(x, "note", u->note);

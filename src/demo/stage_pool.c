@@ -23,7 +23,8 @@ static const char *const pool_names[POOL__COUNT] = {"last", "mean"};
 /* One row of probe_selection.csv (src/analysis/runs.c). */
 typedef struct {
     double step, val, test, lo, hi, shuffled, majority, embed;
-    int n_test;
+    double boot_lo, boot_hi; /* the bootstrap over entities (clusters): the interval the report shows */
+    int n_test, n_clusters;
     char layer[64];
 } sel_row;
 
@@ -38,14 +39,29 @@ static tl_status read_selection(const char *dir, sel_row *first, sel_row *last) 
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
     tl_csv_record rec;
-    int got, rows = 0;
+    int got, rows = 0, cbl = -1, cbh = -1, cnc = -1; /* the bootstrap's columns, found by name */
     while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
         if (rec.blank) continue;
         if (rec.n_fields < 11) { /* the columns after the 11th (random-init, bag-of-words) are not read here */
             s = tl_errorf(TL_E_FORMAT, "%s:%d: expected at least 11 fields, found %d", path, rec.line, rec.n_fields);
             break;
         }
-        if (rows++ == 0) continue; /* the header */
+        if (rows++ == 0) { /* the header */
+            for (int i = 0; i < rec.n_fields; i++) {
+                if (!strcmp(rec.fields[i], "boot_lo95")) cbl = i;
+                if (!strcmp(rec.fields[i], "boot_hi95")) cbh = i;
+                if (!strcmp(rec.fields[i], "n_clusters")) cnc = i;
+            }
+            if (cbl < 0 || cbh < 0 || cnc < 0) {
+                s = tl_errorf(TL_E_FORMAT, "%s: no boot_lo95, boot_hi95 or n_clusters column", path);
+                break;
+            }
+            continue;
+        }
+        if (rec.n_fields <= cbl || rec.n_fields <= cbh || rec.n_fields <= cnc) {
+            s = tl_errorf(TL_E_FORMAT, "%s:%d: %d fields, fewer than the header's", path, rec.line, rec.n_fields);
+            break;
+        }
         sel_row q;
         const char *const *f = rec.fields;
         q.step = strtod(f[1], NULL);
@@ -58,6 +74,9 @@ static tl_status read_selection(const char *dir, sel_row *first, sel_row *last) 
         q.shuffled = strtod(f[8], NULL);
         q.majority = strtod(f[9], NULL);
         q.embed = f[10][0] ? strtod(f[10], NULL) : NAN;
+        q.boot_lo = f[cbl][0] ? strtod(f[cbl], NULL) : NAN;
+        q.boot_hi = f[cbh][0] ? strtod(f[cbh], NULL) : NAN;
+        q.n_clusters = atoi(f[cnc]);
         if (rows == 2) *first = q;
         *last = q;
     }
@@ -94,7 +113,8 @@ tl_status tl_demo_pool_table(tl_demo *d, const char *dir) {
     tl_status s = read_table(d, t);
     tl_strbuf csv = {0};
     tl_strbuf_puts(&csv, "dimension,checkpoint,step,pool,layer,val_acc,test_acc,test_lo95,test_hi95,n_test,"
-                         "shuffled_labels_acc,majority_acc,embed_acc,chosen_on_validation\n");
+                         "shuffled_labels_acc,majority_acc,embed_acc,chosen_on_validation,boot_lo95,boot_hi95,"
+                         "n_clusters\n");
     for (int k = 0; k < TL_DIM__COUNT && !s; k++)
         for (int c = 0; c < 2; c++)
             for (int p = 0; p < POOL__COUNT; p++) {
@@ -105,7 +125,11 @@ tl_status tl_demo_pool_table(tl_demo *d, const char *dir) {
                 tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6f,%d,%.6f,%.6f,", q->val, q->test, q->lo, q->hi, q->n_test,
                                  q->shuffled, q->majority);
                 if (isfinite(q->embed)) tl_strbuf_printf(&csv, "%.6f", q->embed);
-                tl_strbuf_printf(&csv, ",%d\n", c && chosen_pool(t, k) == p);
+                tl_strbuf_printf(&csv, ",%d,", c && chosen_pool(t, k) == p);
+                if (isfinite(q->boot_lo)) tl_strbuf_printf(&csv, "%.6f", q->boot_lo);
+                tl_strbuf_puts(&csv, ",");
+                if (isfinite(q->boot_hi)) tl_strbuf_printf(&csv, "%.6f", q->boot_hi);
+                tl_strbuf_printf(&csv, ",%d\n", q->n_clusters);
             }
     char path[PATH_CAP];
     if (!s) s = tl_demo_fmt(path, sizeof path, "%s/pooling.csv", dir);
@@ -116,8 +140,9 @@ tl_status tl_demo_pool_table(tl_demo *d, const char *dir) {
     return s;
 }
 
+/* The test accuracy with the bootstrap interval over entities, as the probe chart and F1 show it. */
 static void cell(char *buf, size_t cap, const sel_row *q) {
-    snprintf(buf, cap, "%.3f [%.3f, %.3f]", q->test, q->lo, q->hi);
+    snprintf(buf, cap, "%.3f [%.3f, %.3f]", q->test, q->boot_lo, q->boot_hi);
 }
 
 tl_status tl_demo_pool_report(tl_demo *d, const char *dir, tl_html *h) {
@@ -134,16 +159,17 @@ tl_status tl_demo_pool_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_strbuf f = {0};
     int n_sep[POOL__COUNT] = {0};
     for (int k = 0; k < TL_DIM__COUNT; k++) {
-        for (int p = 0; p < POOL__COUNT; p++) n_sep[p] += t->last[k][p].lo > t->first[k][p].hi;
+        for (int p = 0; p < POOL__COUNT; p++) n_sep[p] += t->last[k][p].boot_lo > t->first[k][p].boot_hi;
         tl_strbuf_printf(&f, "%s%s last %.2f, mean %.2f", k ? "; " : "", tl_world_dim_names[k],
                          t->last[k][POOL_LAST].test, t->last[k][POOL_MEAN].test);
     }
     tl_html_para(h, "finding",
                  "Finding (test accuracy at the final checkpoint, layer chosen on validation): %s. The final "
                  "interval lies above the step-0 (random-init) interval for %d of 5 dimensions with the last "
-                 "token and for %d of 5 with the mean over the statement's positions (Wilson 95 %% intervals, "
-                 "n = %d test rows each).",
-                 f.s ? f.s : "", n_sep[POOL_LAST], n_sep[POOL_MEAN], t->last[0][POOL_LAST].n_test);
+                 "token and for %d of 5 with the mean over the statement's positions (95 %% intervals by the "
+                 "bootstrap over entities, as the probe chart and F1 use; the table gives the test rows and "
+                 "entities; the Wilson intervals, which treat rows as independent, are in probe/pooling.csv).",
+                 f.s ? f.s : "", n_sep[POOL_LAST], n_sep[POOL_MEAN]);
     tl_strbuf_free(&f);
     tl_html_para(h, NULL,
                  "The reference probes the last token's residual stream (fixed in advance: the curves above). The "
@@ -158,7 +184,7 @@ tl_status tl_demo_pool_report(tl_demo *d, const char *dir, tl_html *h) {
                  "probe/pooling.csv has every figure.");
     const char *hd[9] = {"dimension",          "last token (final)", "mean (final)",     "last, step 0",
                          "mean, step 0",       "embedding: last / mean", "shuffled labels: last / mean",
-                         "chosen on validation", "n (test)"};
+                         "chosen on validation", "n (test rows / entities)"};
     tl_html_table_begin(h, hd, 9);
     for (int k = 0; k < TL_DIM__COUNT; k++) {
         char cb[9][96];
@@ -173,7 +199,7 @@ tl_status tl_demo_pool_report(tl_demo *d, const char *dir, tl_html *h) {
         snprintf(cb[6], sizeof cb[6], "%.3f / %.3f", t->last[k][POOL_LAST].shuffled, t->last[k][POOL_MEAN].shuffled);
         snprintf(cb[7], sizeof cb[7], "%s: %.3f (val %.3f vs %.3f)", pool_names[ch], t->last[k][ch].test,
                  t->last[k][POOL_LAST].val, t->last[k][POOL_MEAN].val);
-        snprintf(cb[8], sizeof cb[8], "%d", t->last[k][POOL_LAST].n_test);
+        snprintf(cb[8], sizeof cb[8], "%d / %d", t->last[k][POOL_LAST].n_test, t->last[k][POOL_LAST].n_clusters);
         for (int i = 0; i < 9; i++) cells[i] = cb[i];
         tl_html_table_row(h, cells, 9);
     }

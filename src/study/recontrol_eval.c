@@ -525,7 +525,9 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
             for (int k = 0; k < nm; k++) y[k] = summ[k][qs[c]][0], err[k] = summ[k][qs[c]][1];
             tl_bar_series bs = {ylab[c], y, err};
             tl_chart ch = {0};
-            ch.title = o->title ? o->title : "RE-Control", ch.y_label = ylab[c], ch.width = 720;
+            char title[256]; /* n: the prompts every method answers; bars: mean_ci's 95 % interval */
+            snprintf(title, sizeof title, "%s (n = %d prompts, bars 95 %%)", o->title ? o->title : "RE-Control", n);
+            ch.title = title, ch.y_label = ylab[c], ch.width = 720;
             svg.len = 0;
             if (svg.s) svg.s[0] = 0;
             s = tl_svg_bar_chart(&svg, &ch, groups, nm, &bs, 1);

@@ -461,7 +461,16 @@ static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_resul
             s[i].err = ei;
         }
         if (!st) {
-            tl_chart ch = {.title = charts[c].title, .x_label = "subtask", .y_label = charts[c].y, .width = 720,
+            int n_lo = r->n_items[0], n_hi = r->n_items[0], seeds = 0;
+            for (int k = 1; k < TL_REV_SUBTASKS; k++)
+                n_lo = r->n_items[k] < n_lo ? r->n_items[k] : n_lo, n_hi = r->n_items[k] > n_hi ? r->n_items[k] : n_hi;
+            for (int i = 0; i < r->n_rows; i++) seeds = r->rows[i].n_seeds > seeds ? r->rows[i].n_seeds : seeds;
+            char title[256], nr[32];
+            if (n_lo == n_hi) snprintf(nr, sizeof nr, "%d", n_lo);
+            else snprintf(nr, sizeof nr, "%d-%d", n_lo, n_hi);
+            snprintf(title, sizeof title, "%s (n = %s items per subtask, %d seed%s; bars: SD over seeds)",
+                     charts[c].title, nr, seeds, seeds == 1 ? "" : "s");
+            tl_chart ch = {.title = title, .x_label = "subtask", .y_label = charts[c].y, .width = 720,
                            .y_min = 0, .y_max = 1};
             tl_strbuf b = {0};
             st = tl_svg_bar_chart(&b, &ch, tl_reversal_subtask_names, TL_REV_SUBTASKS, s, r->n_rows);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/base.h" /* internal */
@@ -78,6 +79,41 @@ void tl_trust_people_split(const tl_trust_people *p, double share, uint64_t seed
     int k = (int)lround(share * p->n);
     for (int i = 0; i < k && i < p->n; i++) fit[idx[i]] = 1;
     tl_free(idx);
+}
+
+typedef struct {
+    double strat;
+    int rank, item;
+} split_key;
+
+static int split_cmp(const void *a, const void *b) {
+    const split_key *x = a, *y = b;
+    int nx = isnan(x->strat), ny = isnan(y->strat);
+    if (nx != ny) return nx - ny; /* NaN last, a stratum of its own */
+    if (!nx && x->strat != y->strat) return x->strat < y->strat ? -1 : 1;
+    return x->rank - y->rank;
+}
+
+tl_status tl_trust_split_items(const double *strat, int n, uint64_t seed, unsigned char *is_test) {
+    if (n <= 0) return TL_OK;
+    int *order = tl_malloc((size_t)n * sizeof *order);
+    split_key *k = tl_malloc((size_t)n * sizeof *k);
+    if (!order || !k) {
+        tl_free(order);
+        tl_free(k);
+        return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory splitting %d items", n);
+    }
+    for (int i = 0; i < n; i++) order[i] = i;
+    shuffle(order, n, seed);
+    for (int r = 0; r < n; r++) k[order[r]] = (split_key){strat[order[r]], r, order[r]};
+    qsort(k, (size_t)n, sizeof *k, split_cmp);
+    tl_rng g;
+    tl_rng_seed(&g, seed ^ 0x9e3779b97f4a7c15ULL);
+    int start = (int)tl_rng_below(&g, 2);
+    for (int r = 0; r < n; r++) is_test[k[r].item] = (unsigned char)((r + start) % 2);
+    tl_free(order);
+    tl_free(k);
+    return TL_OK;
 }
 
 /* Where text names a word (not inside a longer word); -1 when nowhere. */

@@ -50,6 +50,14 @@ double tl_trust_fit_frac(int n_fit, int n_pairs);
 void tl_trust_filter_items(tl_eval_task *t, const tl_trust_people *p, const unsigned char *excluded,
                            char *const *questions, int n_q, int *n_total);
 
+/* A validation / test split of n evaluation items, stratified on strat[i] (the unsteered
+ * model's score of item i; NaN is a stratum of its own) and fixed by seed: the items are
+ * ordered by stratum, in a seeded shuffled order within each, and alternately given to
+ * the test and the validation half from a seeded start. Every stratum's halves differ by
+ * at most one item; is_test[i] = 1 for the test half. A selection among steered cells is
+ * made on the validation half and reported on the test half (docs/steering.md). */
+tl_status tl_trust_split_items(const double *strat, int n, uint64_t seed, unsigned char *is_test);
+
 /* The user question of a chat prompt "User: Q\nAssistant:..." (Q copied into
  * buf), or the text itself up to its first newline. */
 void tl_trust_question(const char *text, char *buf, size_t cap);

@@ -18,6 +18,7 @@
 #include "analysis/stats.h" /* internal */
 #include "report/report.h"
 #include "control/steer_vec.h"
+#include "tiller/bootstrap.h"
 #include "tiller/eval.h"
 #include "tiller/generate.h"
 #include "tiller/tokenizer.h"
@@ -204,6 +205,11 @@ typedef struct {
     int n;
     tl_paired_result vs_base;
     double p_holm;
+    double lo, hi; /* the value's own 95 % interval (score_ci) */
+    /* the items' two halves (tl_trust_split_items): a cell is chosen on validation, reported on test */
+    double val_value, test_value, test_lo, test_hi;
+    int n_val, n_test;
+    tl_paired_result val_vs_base, test_vs_base;
 } cell;
 
 typedef struct {
@@ -214,7 +220,65 @@ typedef struct {
 typedef struct {
     double *v[MAX_TASKS]; /* the unsteered model's per-item values [n_items, n_metrics] */
     int n_items[MAX_TASKS], n_metrics[MAX_TASKS];
+    unsigned char *is_test[MAX_TASKS]; /* [n_items] the test half, else validation */
 } baseline_items;
+
+enum { SCORE_BOOT = 2000 }; /* bootstrap replicates of a score that is not 0/1 */
+
+/* The mean of the finite values among v[n] (*n_used of them) and its 95 % interval inside
+ * the values' range: Wilson when every value is 0 or 1, else a percentile bootstrap over
+ * the items. NaN when no value is finite. */
+static tl_status score_ci(const double *v, int n, uint64_t seed, double *mean, double *lo, double *hi, int *n_used) {
+    double *x = tl_malloc((size_t)(n ? n : 1) * sizeof *x);
+    int *id = tl_malloc((size_t)(n ? n : 1) * sizeof *id);
+    if (!x || !id) {
+        tl_free(x);
+        tl_free(id);
+        return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    }
+    int m = 0, binary = 1;
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(v[i])) {
+            binary &= v[i] == 0 || v[i] == 1;
+            sum += v[i];
+            id[m] = m;
+            x[m++] = v[i];
+        }
+    tl_status s = TL_OK;
+    *n_used = m;
+    *mean = m ? sum / m : NAN;
+    *lo = *hi = NAN;
+    if (m && binary) tl_wilson((int64_t)llround(sum), m, TL_Z95, lo, hi);
+    else if (m) {
+        tl_boot_ci ci;
+        s = tl_bootstrap_clusters(x, id, m, m, SCORE_BOOT, seed, 0.95, &ci);
+        if (s == TL_OK) *lo = ci.lo, *hi = ci.hi;
+    }
+    tl_free(x);
+    tl_free(id);
+    return s;
+}
+
+/* The paired comparison of metric m over the items of one half (half = 0 validation, 1 test;
+ * -1 every item), and the half's own score and interval. a: the unsteered values, b: the cell's. */
+static tl_status half_stats(const double *a, const double *b, const unsigned char *is_test, int n, int nm, int m,
+                            int half, uint64_t seed, tl_paired_result *pr, double *mean, double *lo, double *hi,
+                            int *n_used) {
+    double *x = tl_malloc((size_t)2 * (n ? n : 1) * sizeof *x), *y = x ? x + n : NULL;
+    if (!x) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (half < 0 || is_test[i] == half) {
+            x[k] = a ? a[(size_t)i * nm + m] : NAN;
+            y[k++] = b[(size_t)i * nm + m];
+        }
+    memset(pr, 0, sizeof *pr);
+    if (a) tl_paired_values(x, y, k, pr);
+    tl_status s = score_ci(y, k, seed, mean, lo, hi, n_used);
+    tl_free(x);
+    return s;
+}
 
 static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *r, const baseline_items *base) {
     int k = proto->task;
@@ -233,17 +297,27 @@ static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *
         c->stderr_ = r->metrics[m].stderr_;
         c->n = r->metrics[m].n;
         c->p_holm = NAN;
-        if (proto->src >= 0 && base->v[k] && base->n_items[k] == r->n_items && base->n_metrics[k] == r->n_metrics) {
-            int n = r->n_items, nm = r->n_metrics;
-            double *a = tl_malloc((size_t)2 * (n ? n : 1) * sizeof *a), *b = a ? a + n : NULL;
-            if (!a) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
-            for (int i = 0; i < n; i++) {
-                a[i] = base->v[k][(size_t)i * nm + m];
-                b[i] = r->values[(size_t)i * nm + m];
-            }
-            tl_paired_values(a, b, n, &c->vs_base);
-            tl_free(a);
-        }
+        c->lo = c->hi = c->val_value = c->test_value = c->test_lo = c->test_hi = NAN;
+        c->n_val = c->n_test = 0;
+        memset(&c->val_vs_base, 0, sizeof c->val_vs_base);
+        memset(&c->test_vs_base, 0, sizeof c->test_vs_base);
+        if (!r->values || !base->is_test[k] || base->n_items[k] != r->n_items || base->n_metrics[k] != r->n_metrics)
+            continue; /* no per-item values: the means alone */
+        int n = r->n_items, nm = r->n_metrics, n_all;
+        /* the unsteered cell is compared with nothing; a steered one with the unsteered items */
+        const double *a = proto->src >= 0 ? base->v[k] : NULL;
+        uint64_t seed = 0x5eedULL + 7919ULL * (uint64_t)t->n; /* the bootstrap's draws: fixed per cell */
+        double lo, hi, mean;
+        tl_paired_result unused;
+        tl_status s = half_stats(a, r->values, base->is_test[k], n, nm, m, -1, seed, a ? &c->vs_base : &unused,
+                                 &mean, &c->lo, &c->hi, &n_all);
+        if (s == TL_OK)
+            s = half_stats(a, r->values, base->is_test[k], n, nm, m, 0, seed + 1, &c->val_vs_base, &c->val_value,
+                           &lo, &hi, &c->n_val);
+        if (s == TL_OK)
+            s = half_stats(a, r->values, base->is_test[k], n, nm, m, 1, seed + 2, &c->test_vs_base, &c->test_value,
+                           &c->test_lo, &c->test_hi, &c->n_test);
+        if (s) return s;
     }
     return TL_OK;
 }
@@ -286,6 +360,17 @@ static tl_status eval_tasks(steer_run *R, const tl_steer_hook *h, const unsigned
                 else memcpy(R->base.v[k], r.values, bytes);
                 R->base.n_items[k] = r.n_items;
                 R->base.n_metrics[k] = r.n_metrics;
+                /* the validation / test halves, stratified on the unsteered first metric */
+                double *strat = s == TL_OK ? tl_malloc((size_t)(r.n_items ? r.n_items : 1) * sizeof *strat) : NULL;
+                tl_free(R->base.is_test[k]);
+                R->base.is_test[k] = tl_calloc((size_t)(r.n_items ? r.n_items : 1), 1);
+                if (s == TL_OK && (!strat || !R->base.is_test[k]))
+                    s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+                for (int i = 0; s == TL_OK && i < r.n_items; i++) strat[i] = r.values[(size_t)i * r.n_metrics];
+                if (s == TL_OK)
+                    s = tl_trust_split_items(strat, r.n_items, R->o->seed * 1000003ULL + 17ULL * (uint64_t)(k + 1),
+                                             R->base.is_test[k]);
+                tl_free(strat);
             }
             cell c = *proto;
             c.task = k;
@@ -327,12 +412,20 @@ static int base_cell(const cells *t, int task, int metric) {
     return -1;
 }
 
+/* ",v" with v to 6 decimals, or "," when v is not finite */
+static void csv_num(tl_strbuf *b, double v) {
+    if (isfinite(v)) tl_strbuf_printf(b, ",%.6f", v);
+    else tl_strbuf_puts(b, ",");
+}
+
 static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
     const tl_trust_opts *o = R->o;
     const cells *t = &R->table;
     tl_strbuf csv = {0};
     tl_strbuf_puts(&csv, "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,"
-                         "p_sign_test,marked,p_holm,vector,raw_scale,added_norm\n");
+                         "p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,"
+                         "val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,"
+                         "test_diff_hi95,test_p\n");
     cJSON *j = cJSON_CreateObject(), *rows = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "chat", o->chat);
     cJSON_AddStringToObject(j, "series", o->series);
@@ -390,8 +483,22 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
                     tl_strbuf_printf(&csv, ",%.6f,%.6f,%.6f,%.6g,%d,%.6g", pr->diff, pr->lo, pr->hi, pr->p, marked,
                                      c->p_holm);
                 else tl_strbuf_puts(&csv, ",,,,,0,");
-                tl_strbuf_printf(&csv, ",%s,%g,%g\n", ti->vec_names[v], c->src < 0 ? 0 : c->raw_scale,
+                tl_strbuf_printf(&csv, ",%s,%g,%g", ti->vec_names[v], c->src < 0 ? 0 : c->raw_scale,
                                  c->src < 0 ? 0 : c->added_norm);
+                /* the value's own interval, then the halves: validation (for choosing), test (for reporting) */
+                const double own[] = {c->lo, c->hi, c->val_value};
+                for (int z = 0; z < 3; z++) csv_num(&csv, own[z]);
+                csv_num(&csv, c->val_vs_base.n > 0 ? c->val_vs_base.diff : NAN);
+                tl_strbuf_printf(&csv, ",%d", c->n_val);
+                const double tst[] = {c->test_value, c->test_lo, c->test_hi};
+                for (int z = 0; z < 3; z++) csv_num(&csv, tst[z]);
+                tl_strbuf_printf(&csv, ",%d", c->n_test);
+                const tl_paired_result *tp = &c->test_vs_base;
+                const double td[] = {tp->diff, tp->lo, tp->hi, tp->p};
+                for (int z = 0; z < 3; z++) csv_num(&csv, tp->n > 0 ? td[z] : NAN);
+                if (tp->n > 0) tl_strbuf_printf(&csv, ",%.6g", td[3]);
+                else tl_strbuf_puts(&csv, ",");
+                tl_strbuf_puts(&csv, "\n");
                 cJSON *r = cJSON_CreateObject();
                 cJSON_AddStringToObject(r, "source", ti->src[q].name);
                 cJSON_AddNumberToObject(r, "step", (double)ti->src[q].step);
@@ -406,6 +513,29 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
                 if (isfinite(c->stderr_)) cJSON_AddNumberToObject(r, "stderr", c->stderr_);
                 else cJSON_AddNullToObject(r, "stderr");
                 cJSON_AddNumberToObject(r, "n", c->n);
+                if (isfinite(c->lo)) {
+                    cJSON_AddNumberToObject(r, "lo95", c->lo);
+                    cJSON_AddNumberToObject(r, "hi95", c->hi);
+                }
+                for (int z = 0; z < 2; z++) { /* the halves */
+                    const tl_paired_result *hp = z ? &c->test_vs_base : &c->val_vs_base;
+                    int nh = z ? c->n_test : c->n_val;
+                    if (!nh) continue;
+                    cJSON *x = cJSON_AddObjectToObject(r, z ? "test_half" : "validation_half");
+                    cJSON_AddNumberToObject(x, "n", nh);
+                    double hv = z ? c->test_value : c->val_value;
+                    if (isfinite(hv)) cJSON_AddNumberToObject(x, "value", hv);
+                    if (z && isfinite(c->test_lo)) {
+                        cJSON_AddNumberToObject(x, "lo95", c->test_lo);
+                        cJSON_AddNumberToObject(x, "hi95", c->test_hi);
+                    }
+                    if (hp->n > 0) {
+                        cJSON_AddNumberToObject(x, "diff", hp->diff);
+                        cJSON_AddNumberToObject(x, "diff_lo95", hp->lo);
+                        cJSON_AddNumberToObject(x, "diff_hi95", hp->hi);
+                        cJSON_AddNumberToObject(x, "p", hp->p);
+                    }
+                }
                 if (pr->n > 0) {
                     cJSON *x = cJSON_AddObjectToObject(r, "vs_unsteered");
                     cJSON_AddStringToObject(x, "test", "two-sided exact sign test on per-item differences "
@@ -459,8 +589,11 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                      "Evaluation items name none of the people of the fitting prompts and contain none of their "
                      "questions. Cells: the task's first metric; `*` marks a cell that differs from the unsteered "
                      "model at Holm-corrected p <= %g over all %d steered cells (two-sided exact sign test on "
-                     "the per-item differences, McNemar's exact test for 0/1 metrics); %d are marked. Differences, "
-                     "intervals, raw scales and norms in steering.csv.\n\n",
+                     "the per-item differences, McNemar's exact test for 0/1 metrics); %d are marked. steering.csv has "
+                     "each score's own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items), the "
+                     "paired difference from the unsteered model with its 95 %% interval, raw scales and norms, and "
+                     "the same figures on two halves of the items (validation, test; stratified on the unsteered "
+                     "score): a cell chosen among many is chosen on validation and reported on test.\n\n",
                      tl_steer_method_name(o->method), 100 * o->fit_share, ti->first, ti->last,
                      o->last_only ? "the last" : "every", o->last_only ? " (token_pos = -1)" : "s",
                      o->no_norm_match ? "each at its own norm (raw scales)"
@@ -500,9 +633,10 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
     /* charts: per task and vector, the first metric against the scale, one line per source, and the marked cells */
     tl_status s = TL_OK;
     int ns = ti->n_scales, nsrc = ti->n_src;
-    double *y = tl_malloc((size_t)4 * nsrc * ns * sizeof *y); /* values, marked values, and the bars' ends */
-    tl_chart_series *ser = tl_malloc((size_t)2 * nsrc * sizeof *ser);
-    tl_chart_style *sty = tl_calloc((size_t)2 * nsrc, sizeof *sty);
+    /* values, marked values and the bars' ends per source; the unsteered model's value and its bars */
+    double *y = tl_malloc(((size_t)4 * nsrc + 3) * ns * sizeof *y);
+    tl_chart_series *ser = tl_malloc(((size_t)2 * nsrc + 1) * sizeof *ser);
+    tl_chart_style *sty = tl_calloc((size_t)2 * nsrc + 1, sizeof *sty);
     char(*lab)[160] = tl_malloc((size_t)nsrc * sizeof *lab);
     if (!y || !ser || !lab || !sty) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
@@ -516,8 +650,8 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                 for (int si = 0; si < ns; si++) {
                     const cell *c = find_cell(t, q, v, ti->scales[si], k);
                     yv[si] = c ? c->value : NAN;
-                    ylo[si] = c ? c->value - TL_Z95 * c->stderr_ : NAN; /* error bars: +- 1.96 standard errors */
-                    yhi[si] = c ? c->value + TL_Z95 * c->stderr_ : NAN;
+                    ylo[si] = c ? c->lo : NAN; /* error bars: the score's own 95 % interval (score_ci) */
+                    yhi[si] = c ? c->hi : NAN;
                     int m = c && c->vs_base.n > 0 && c->p_holm <= o->alpha;
                     ym[si] = m ? c->value : NAN;
                     any |= m;
@@ -529,6 +663,13 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                     sty[n_ser] = (tl_chart_style){NULL, NULL, 0};
                     ser[n_ser++] = (tl_chart_series){lab[q], ti->scales, ym, ns};
                 }
+            }
+            const cell *b0 = find_cell(t, 0, v, 0, k); /* the unsteered model, dashed across every scale */
+            if (b0) {
+                double *ub = y + (size_t)4 * nsrc * ns, *ul = ub + ns, *uh = ul + ns;
+                for (int si = 0; si < ns; si++) ub[si] = b0->value, ul[si] = b0->lo, uh[si] = b0->hi;
+                sty[n_ser] = (tl_chart_style){ul, uh, 1};
+                ser[n_ser++] = (tl_chart_series){"unsteered [95 %]", ti->scales, ub, ns};
             }
             char title[256], fname[300], path[PATH_CAP];
             int own = ti->vec_of_task[k] >= 0 || ti->n_vec == 1;
@@ -685,7 +826,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     if (s == TL_OK) {
         tl_trust_say(o, "steering: evaluating the unsteered chat model");
         memset(want, 1, sizeof want);
-        cell proto = {-1, -1, 0, 0, 0, 0, 0, 0, 0, 0, {0}, NAN};
+        cell proto = {.src = -1, .vec = -1, .p_holm = NAN};
         s = eval_tasks(&R, NULL, want, &proto);
     }
     int chat_q = n_src - 1;
@@ -713,8 +854,12 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
                 if (!any) continue;
                 tl_trust_say(o, "steering: %s %s x %g", src[q].name, vec_names[v], scales[si]);
                 tl_steer_hook h = {vecs[q][v], (float)(scales[si] * f), first, last, o->last_only};
-                cell proto = {q, v, scales[si], scales[si] * f, fabs(scales[si] * f) * norm[q][v], 0, 0, 0, 0, 0, {0},
-                              NAN};
+                cell proto = {.src = q,
+                              .vec = v,
+                              .scale = scales[si],
+                              .raw_scale = scales[si] * f,
+                              .added_norm = fabs(scales[si] * f) * norm[q][v],
+                              .p_holm = NAN};
                 s = eval_tasks(&R, &h, want, &proto);
             }
         }
@@ -755,7 +900,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     tl_tokenizer_free(chat_tok);
     tl_model_free(chat);
     tl_free(R.table.c);
-    for (int k = 0; k < MAX_TASKS; k++) tl_free(R.base.v[k]);
+    for (int k = 0; k < MAX_TASKS; k++) tl_free(R.base.v[k]), tl_free(R.base.is_test[k]);
     tl_free(R.metric_names);
     tl_free(vecs);
     tl_free(norm);

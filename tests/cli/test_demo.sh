@@ -59,6 +59,10 @@ P=$A/probe/pooling.csv
 [[ $(wc -l < "$P") == 21 ]] || fail "pooling.csv: $(wc -l < "$P") lines, want 21"
 [[ $(awk -F, 'NR > 1 && $14 == 1' "$P" | wc -l) == 5 ]] || fail "pooling.csv: one choice per dimension"
 awk -F, 'NR > 1 && ($7 < 0 || $7 > 1 || $6 < 0 || $6 > 1) { exit 1 }' "$P" || fail "pooling.csv: out of range"
+# the bootstrap interval over entities (the report's table shows it, as the probe chart and F1)
+[[ $(head -1 "$P" | cut -d, -f15-17) == "boot_lo95,boot_hi95,n_clusters" ]] || fail "pooling.csv: no bootstrap columns"
+awk -F, 'NR > 1 && !($15 != "" && 0 <= $15 && $15 <= $16 && $16 <= 1 && $17 >= 1) { exit 1 }' "$P" ||
+    fail "pooling.csv: a bootstrap interval out of [0, 1] or without clusters"
 [[ -f $A/probe/probe_best_mean.csv ]] || fail "no probe_best_mean.csv"
 for m in base chat; do
     grep -q "^$m,world_truth,mc1," "$A/eval/summary.csv" || fail "eval: no $m world_truth"
@@ -67,8 +71,12 @@ done
 # the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
 # (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
 S=$A/trust/steering.csv
-[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm" ]] ||
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,test_diff_hi95,test_p" ]] ||
     fail "steering.csv header: $(head -1 "$S")"
+# every score has its own interval inside [0, 1] around it; the validation and test halves split its items
+awk -F, 'NR > 1 && $8 > 0 && !(0 <= $18 && $18 <= $6 + 1e-9 && $6 <= $19 + 1e-9 && $19 <= 1 && $22 + $26 == $8 &&
+                              ($22 - $26) ^ 2 <= 1 && 0 <= $24 && $24 <= $23 + 1e-9 && $23 <= $25 + 1e-9 && $25 <= 1) { exit 1 }' "$S" ||
+    fail "steering.csv: a score's interval, or the halves' sizes, wrong"
 srcs=$(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | tr '\n' ' ')
 [[ $(awk -F, 'NR > 1 { print $1 }' "$S" | sort -u | wc -l) == 3 ]] || fail "steering sources: $srcs"
 grep -q '^chat,-1,' "$S" || fail "no chat-model vector in steering.csv"
@@ -148,6 +156,21 @@ check_findings() { # $1: findings.json; the rule of docs/analysis.md re-implemen
         "$1" >/dev/null
 }
 check_findings "$FJ" || fail "findings.json: structure, or a verdict against the rule: $(head -c 600 "$FJ")"
+# F3 shows per task the + cell of its own vector with the largest trustworthy-ward difference on the validation
+# half, reported on the test half: re-derived here from steering.csv, with its intervals
+for tv in "world_truth_hop reliability 1" "world_toxicity_pair toxicity -1" "world_privacy privacy -1" \
+          "world_sentiment robustness 1" "world_stereotype fairness -1"; do
+    read -r t v d <<< "$tv"
+    want=$(awk -F, -v t=$t -v v=$v -v d=$d 'NR > 1 && $4 == t && $15 == v && $3 > 0 && $21 != "" {
+               if (!m) m = $5; if ($5 == m && (best == "" || d * $21 > best)) { best = d * $21; c = $1 " at +" $3; e = $23 } }
+               END { print c "|" e }' "$S")
+    jq -e --arg t "$t" --arg c "${want%|*}" --argjson e "${want#*|}" '.findings[] | select(.id == "F3") | .units[] |
+          select(.unit | startswith($t + " ")) | .shown == $c and (.estimate - $e) * (.estimate - $e) < 1e-12 and
+          0 <= .lo95 and .lo95 <= .estimate and .estimate <= .hi95 and .hi95 <= 1 and
+          .reference_lo95 <= .reference and .reference <= .reference_hi95 and
+          .difference_lo95 <= .difference and .difference <= .difference_hi95 and .p >= 0 and .p <= 1' "$FJ" >/dev/null ||
+        fail "F3 $t: shown cell not the validation choice ($want) or its intervals wrong: $(jq -c '.findings[3].units' "$FJ")"
+done
 jq -r '.findings[] | "\(.id): \(.verdict) (\(.pass) of \(.eligible))"' "$FJ" | tr '\n' ';' > "$W/verdicts.txt"
 grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Finding F1 ' "$R" &&
     grep -q 'class="finding">Finding F3 ' "$R" || fail "report: no findings table or no F1/F3 opening sentence"

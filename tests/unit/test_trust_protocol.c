@@ -7,6 +7,7 @@
  *   - every task keeps items, and the toxicity task at least 4 per held-out person;
  *   - tl_trust_fit_frac makes tl_steer_build fit exactly the fitting rows;
  *   - the experiment's default hook is the reference's: the last position. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,6 +136,33 @@ int main(void) {
         tl_eval_task_free(t);
     }
     for (int q = 0; q < n_q; q++) free(questions[q]);
+
+    /* the validation / test split of the evaluation items: fixed by the seed, stratified (every
+     * stratum's halves within one item), halves within one item overall, and not the items' order */
+    {
+        enum { NS = 301 };
+        double strat[NS];
+        unsigned char a[NS], b[NS], c[NS];
+        for (int i = 0; i < NS; i++) strat[i] = i % 7 == 0 ? NAN : (i * 37 % 11 < 3 ? 1.0 : (i % 5 == 0 ? 0.5 : 0.0));
+        CHECK_OK(tl_trust_split_items(strat, NS, 42, a));
+        CHECK_OK(tl_trust_split_items(strat, NS, 42, b));
+        CHECK_OK(tl_trust_split_items(strat, NS, 43, c));
+        CHECK(memcmp(a, b, NS) == 0, "split: the same seed gives another split");
+        int diff_seed = 0, n_test = 0, by_index = 0;
+        for (int i = 0; i < NS; i++) diff_seed += a[i] != c[i], n_test += a[i], by_index += a[i] == (i % 2);
+        CHECK(diff_seed > NS / 4, "split: seeds 42 and 43 differ in only %d items", diff_seed);
+        CHECK(n_test == NS / 2 || n_test == NS / 2 + 1, "split: %d of %d items in the test half", n_test, NS);
+        CHECK(by_index > NS / 4 && by_index < 3 * NS / 4, "split: %d of %d items follow the index parity", by_index,
+              NS);
+        const double strata[4] = {0.0, 0.5, 1.0, NAN};
+        for (int q = 0; q < 4; q++) {
+            int t = 0, v = 0;
+            for (int i = 0; i < NS; i++)
+                if (q == 3 ? isnan(strat[i]) : strat[i] == strata[q]) t += a[i], v += !a[i];
+            CHECK(t + v > 10 && abs(t - v) <= 1, "split: stratum %d has %d test and %d validation items", q, t, v);
+        }
+        printf("split: %d of %d items in the test half, strata balanced within one item\n", n_test, NS);
+    }
 
     /* the reference's hook by default */
     tl_trust_opts o;
