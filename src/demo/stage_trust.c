@@ -72,6 +72,7 @@ typedef struct {
     char tname[MAX_TASKS][64], tvec[MAX_TASKS][32];  /* the task and the vector's dimension ("" if none) */
     double v[MAX_SRC][MAX_SCALES][MAX_TASKS], se[MAX_SRC][MAX_SCALES][MAX_TASKS];
     double p[MAX_SRC][MAX_SCALES][MAX_TASKS]; /* paired test against the unsteered cell, NaN if none */
+    double lo[MAX_SRC][MAX_SCALES][MAX_TASKS], hi[MAX_SRC][MAX_SCALES][MAX_TASKS]; /* the score's own 95 % */
     int has_base; /* scale 0 present: the unsteered chat model */
 } steer_table;
 
@@ -93,7 +94,8 @@ static tl_status read_steering(const char *path, steer_table *t) {
     memset(t, 0, sizeof *t);
     for (int a = 0; a < MAX_SRC; a++)
         for (int b = 0; b < MAX_SCALES; b++)
-            for (int c = 0; c < MAX_TASKS; c++) t->v[a][b][c] = t->se[a][b][c] = t->p[a][b][c] = NAN;
+            for (int c = 0; c < MAX_TASKS; c++)
+                t->v[a][b][c] = t->se[a][b][c] = t->p[a][b][c] = t->lo[a][b][c] = t->hi[a][b][c] = NAN;
     tl_csv_reader r;
     tl_csv_init(&r, path, text, len);
     tl_csv_record rec;
@@ -138,6 +140,8 @@ static tl_status read_steering(const char *path, steer_table *t) {
         /* the Holm-corrected p (field 14) when present, else the uncorrected one */
         if (rec.n_fields >= 14 && rec.fields[13][0]) t->p[q][si][k] = strtod(rec.fields[13], NULL);
         else if (rec.n_fields >= 12 && rec.fields[11][0]) t->p[q][si][k] = strtod(rec.fields[11], NULL);
+        if (rec.n_fields >= 19 && rec.fields[17][0] && rec.fields[18][0]) /* value_lo95, value_hi95 */
+            t->lo[q][si][k] = strtod(rec.fields[17], NULL), t->hi[q][si][k] = strtod(rec.fields[18], NULL);
     }
     tl_csv_free(&r);
     tl_free(text);
@@ -150,9 +154,11 @@ static tl_status read_steering(const char *path, steer_table *t) {
             t->scale[j] = t->scale[j - 1], t->scale[j - 1] = x;
             for (int q = 0; q < t->n_src; q++)
                 for (int k = 0; k < t->n_tasks; k++) {
-                    double a = t->v[q][j][k], b = t->se[q][j][k];
-                    t->v[q][j][k] = t->v[q][j - 1][k], t->se[q][j][k] = t->se[q][j - 1][k];
-                    t->v[q][j - 1][k] = a, t->se[q][j - 1][k] = b;
+                    double(*arr[5])[MAX_SCALES][MAX_TASKS] = {t->v, t->se, t->p, t->lo, t->hi};
+                    for (int m = 0; m < 5; m++) {
+                        double a = arr[m][q][j][k];
+                        arr[m][q][j][k] = arr[m][q][j - 1][k], arr[m][q][j - 1][k] = a;
+                    }
                 }
         }
     return s;
@@ -185,7 +191,7 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                  "under toxicity, privacy (the secret vs a public detail) under privacy, sentiment of a review's "
                  "verdict with typos under robustness, capability under each of them at the two extreme scales. "
                  "Scale 0 is the unsteered chat model. Cells: each task's first "
-                 "metric \xc2\xb1 its standard error; * marks a cell that differs from the unsteered model at "
+                 "metric with its own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items); * marks a cell that differs from the unsteered model at "
                  "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
                  "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "
                  "unsteered score lies in 0.15-0.85, where a change in either direction can show.",
@@ -207,6 +213,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
             for (int k = 0; k < t->n_tasks; k++) {
                 double v = t->v[q][si][k], e = t->se[q][si][k];
                 if (!isfinite(v)) snprintf(cb[2 + k], sizeof cb[2 + k], "-");
+                else if (isfinite(t->lo[q][si][k]))
+                    snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f [%.3f, %.3f]%s", v, t->lo[q][si][k], t->hi[q][si][k],
+                             t->p[q][si][k] <= 0.05 ? " *" : "");
                 else if (isfinite(e))
                     snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f \xc2\xb1 %.3f%s", v, e,
                              t->p[q][si][k] <= 0.05 ? " *" : "");
@@ -243,7 +252,9 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
     }
     if (!tl_strbuf_status(&msg) && msg.len)
         tl_html_para(h, NULL,
-                     "Largest change from the unsteered chat model per task: %s. %d of %d steered cells (marked *) "
+                     "Largest change from the unsteered chat model per task (descriptive: picked on the same items; "
+                     "the finding above shows per task a cell chosen on a validation half and reported on the test "
+                     "half): %s. %d of %d steered cells (marked *) "
                      "differ from the unsteered model at Holm-corrected p <= 0.05 by a paired test on the same items "
                      "(two-sided exact sign test, McNemar's for 0/1 metrics; the correction keeps the chance of any "
                      "false mark at 5 %%)%s",

@@ -112,7 +112,7 @@ rows=$(($(wc -l < "$T/td/steering.csv") - 1))
 check '[ $rows -eq $((3 * 3 * (2 + 2 + 2 + 2 + 2 + 3 * 5))) ] && grep -q ",world_privacy,unsafe," "$T/td/steering.csv" && grep -q ",world_sentiment,acc," "$T/td/steering.csv" && grep -q "^chat,-1,0,world_truth_hop,acc_norm," "$T/td/steering.csv"' "steering.csv has $rows rows"
 check '[ "$(grep ",0,world_truth_hop,acc_norm," "$T/td/steering.csv" | cut -d, -f6 | sort -u | wc -l)" -eq 1 ]' "scale-0 rows differ between sources"
 # every steered cell carries its paired test against the unsteered one; scale-0 rows carry none
-check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"
+check 'head -1 "$T/td/steering.csv" | grep -q ",n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,test_diff_hi95,test_p$" && awk -F, '"'"'NR > 1 && $3 != 0 && $12 != "" { tested++; if (!($12 >= 0 && $12 <= 1 && $10 <= $9 && $9 <= $11)) bad = 1 } NR > 1 && $3 == 0 && $12 != "" { bad = 1 } END { exit bad || tested < 10 }'"'"' "$T/td/steering.csv"' "steering.csv: paired tests"
 check 'grep -q "sign test" "$T/td/summary.md" && grep -q "\"vs_unsteered\"" "$T/td/steering.json"' "summary: no paired test named"
 check 'no_leftovers' "temporary files left"
 before=$(stat -c %Y "$T/td/acts/toxicity/ckpt-0/meta.json")
