@@ -371,7 +371,8 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         funit *u = &f->u[f->n_units++];
         snprintf(u->name, sizeof u->name, "%s %s", task, metric);
         /* the unsteered model on the test half, with its own interval */
-        u->ref = tl_table_num(&t, rb, ctv), u->ref_lo = tl_table_num(&t, rb, ctl), u->ref_hi = tl_table_num(&t, rb, cth);
+        u->ref = tl_table_num(&t, rb, ctv);
+        u->ref_lo = tl_table_num(&t, rb, ctl), u->ref_hi = tl_table_num(&t, rb, cth);
         u->baseline = NAN;
         u->estimate = u->lo = u->hi = u->p = u->p_holm = NAN;
         u->effect = 0;
@@ -416,7 +417,8 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         u->effect = n_pass ? e_pass : n_against ? e_against : 0;
         size_t nl = 0;
         if (rc >= 0) { /* reported on the test half */
-            u->estimate = tl_table_num(&t, rc, ctv), u->lo = tl_table_num(&t, rc, ctl), u->hi = tl_table_num(&t, rc, cth);
+            u->estimate = tl_table_num(&t, rc, ctv);
+            u->lo = tl_table_num(&t, rc, ctl), u->hi = tl_table_num(&t, rc, cth);
             u->n = (int)tl_table_num(&t, rc, ctn);
             u->has_diff = 1;
             u->diff = tl_table_num(&t, rc, ctd), u->diff_lo = tl_table_num(&t, rc, ctdl);

@@ -191,7 +191,8 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                  "under toxicity, privacy (the secret vs a public detail) under privacy, sentiment of a review's "
                  "verdict with typos under robustness, capability under each of them at the two extreme scales. "
                  "Scale 0 is the unsteered chat model. Cells: each task's first "
-                 "metric with its own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items); * marks a cell that differs from the unsteered model at "
+                 "metric with its own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items); "
+                 "* marks a cell that differs from the unsteered model at "
                  "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
                  "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "
                  "unsteered score lies in 0.15-0.85, where a change in either direction can show.",
