@@ -779,8 +779,8 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                                "same source and scale does not move the same way; eligible when the unsteered score "
                                "lies in 0.15-0.85. Shown per task: the + cell of its own vector with the largest "
                                "trustworthy-ward difference on a validation half of the items (stratified on the "
-                               "unsteered score), reported on the other, test half: each score with its Wilson 95 % "
-                               "interval, the paired difference with its 95 % interval and its p (the p column); "
+                               "unsteered score), reported on the other, test half: each score with its own 95 % "
+                               "interval (Wilson for 0/1 scores, else a bootstrap over items), the paired difference with its 95 % interval and its p (the p column); "
                                "the Holm p column is the verdict's"};
     int ip_rows = 0, ip_raw = 0;
     double ip_binom = NAN;
