@@ -659,7 +659,7 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                 ser[q] = (tl_chart_series){ti->src[q].name, ti->scales, yv, ns};
                 sty[q] = (tl_chart_style){ylo, yhi, 0};
                 if (any) {
-                    snprintf(lab[q], sizeof lab[q], "%s: Holm p <= %g", ti->src[q].name, o->alpha);
+                    snprintf(lab[q], sizeof lab[q], "%s *", ti->src[q].name); /* "*": the x label says what */
                     sty[n_ser] = (tl_chart_style){NULL, NULL, 0};
                     ser[n_ser++] = (tl_chart_series){lab[q], ti->scales, ym, ns};
                 }
@@ -676,7 +676,10 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
             snprintf(title, sizeof title, "Steering the chat model: %s (%s), %s vector, n = %d, bars 95 %%",
                      R->tasks[k]->name,
                      R->metric_names[k][0], ti->vec_names[v], ti->items_kept[k]);
-            tl_chart ch = {title, o->no_norm_match ? "steering scale (raw)" : "steering scale (matched norm)",
+            char xl[128];
+            snprintf(xl, sizeof xl, "steering scale (%s); * = differs from unsteered, Holm p <= %g",
+                     o->no_norm_match ? "raw" : "matched norm", o->alpha);
+            tl_chart ch = {title, xl,
                            R->metric_names[k][0], 0, 0, TL_AXIS_LINEAR, 0, 1};
             tl_strbuf svg = {0};
             s = tl_svg_line_chart_styled(&svg, &ch, ser, sty, n_ser);
