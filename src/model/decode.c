@@ -97,6 +97,15 @@ static void clamp_range(float *x, int lo, int hi, float lim) {
     if (lim > 0.0f) tl_clamp(x + lo, hi - lo, lim);
 }
 
+/* A barrier of the decode's own team. With one thread there is none to wait for, and the caller may
+ * itself be a thread of another team (the eval harness runs a session per OpenMP worker): an orphaned
+ * barrier would bind to that team and make the workers wait for each other's layers. */
+static void sync_team(int nth) {
+    if (nth > 1) {
+#pragma omp barrier
+    }
+}
+
 /* The token of s->x (embedded) at position s->pos, thread `me` of `nth`; logits into s->logits. */
 static void decode_body(tl_session *s, int me, int nth) {
     const tl_model *m = s->model;
@@ -149,17 +158,15 @@ static void decode_body(tl_session *s, int me, int nth) {
         clamp_range(v_new, g0 * D, g1 * D, c->clip_qkv);
         tl_rope_apply_dims(s->q + h0 * D, s->rope_cs, 1, h1 - h0, D, R, c->rope_layout);
         tl_rope_apply_dims(k_new + g0 * D, s->rope_cs, 1, g1 - g0, D, R, c->rope_layout);
-        if (!own_kv) {
-#pragma omp barrier
-        }
+        if (!own_kv) sync_team(nth);
         tl_attention_heads1(s->att, s->q, kc, vc, pos0, H, Hkv, D, KD, h0, h1, att_scratch);
-#pragma omp barrier
+        sync_team(nth);
         /* x += wo att, this thread's rows */
         new_input(&t);
         dmat wo = mat_of(p.wo, QW(TL_QW_O), QD);
         rows(&t, s->xb2, s->att, &wo, c0, c1);
         for (int i = c0; i < c1; i++) s->x[i] += s->xb2[i];
-#pragma omp barrier
+        sync_team(nth);
         /* MLP: hb = silu(w_gate xn) * w_up xn on this thread's share of F */
         tl_arch_norm(c, t.xn, s->x, p.ffn_norm, p.ffn_norm_b, 1, C);
         new_input(&t);
@@ -167,13 +174,13 @@ static void decode_body(tl_session *s, int me, int nth) {
         rows(&t, s->hb, t.xn, &wg, f0, f1);
         rows(&t, s->hb2, t.xn, &wu, f0, f1);
         tl_swiglu_forward(s->hb + f0, s->hb + f0, s->hb2 + f0, f1 - f0);
-#pragma omp barrier
+        sync_team(nth);
         /* x += w_down hb, this thread's rows */
         new_input(&t);
         dmat wd = mat_of(p.w_down, QW(TL_QW_DOWN), F);
         rows(&t, s->xb2, s->hb, &wd, c0, c1);
         for (int i = c0; i < c1; i++) s->x[i] += s->xb2[i];
-#pragma omp barrier
+        sync_team(nth);
 #undef QW
     }
 

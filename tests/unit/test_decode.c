@@ -25,7 +25,7 @@ static void nothing(void *user, tl_hook_point p, int layer, float *x, int T, int
 }
 
 /* logits [PROMPT + STEPS... only the decode steps: STEPS, V] of one session, `hooked` or not */
-static int run(const tl_model *m, int threads, int hooked, float *out) {
+static int run_n(const tl_model *m, int threads, int hooked, int steps, float *out) {
     omp_set_num_threads(threads);
     tl_session *s = NULL;
     if (tl_session_new(m, 64, 0, &s)) return 1;
@@ -35,7 +35,7 @@ static int run(const tl_model *m, int threads, int hooked, float *out) {
     for (int i = 0; i < PROMPT + STEPS; i++) toks[i] = (int32_t)((7 + 131 * i) % V);
     const float *lg;
     bad |= tl_forward(s, toks, PROMPT, &lg) != TL_OK;
-    for (int i = 0; i < STEPS && !bad; i++) {
+    for (int i = 0; i < steps && !bad; i++) {
         int fused = tl_decode_supported(s);
         CHECK(fused == !hooked, "decode.c %s with%s a hook", fused ? "taken" : "not taken", hooked ? "" : "out");
         bad |= tl_forward(s, toks + PROMPT + i, 1, &lg) != TL_OK;
@@ -43,6 +43,26 @@ static int run(const tl_model *m, int threads, int hooked, float *out) {
     }
     tl_session_free(s);
     return bad;
+}
+
+static int run(const tl_model *m, int threads, int hooked, float *out) { return run_n(m, threads, hooked, STEPS, out); }
+
+/* Sessions decoding on the threads of a team of the caller's (the eval harness runs a session per
+ * OpenMP worker): each decodes on its own thread, with the same logits, and a worker that decodes
+ * fewer tokens must not leave the other waiting at a barrier of the decode. */
+static void inside_team(const char *name, const tl_model *m, const float *ref) {
+    size_t n = (size_t)STEPS * m->cfg.vocab_size;
+    float *out[2] = {tl_malloc(n * sizeof(float)), tl_malloc(n * sizeof(float))};
+    int bad[2] = {1, 1};
+#pragma omp parallel num_threads(2)
+    {
+        int me = omp_get_thread_num();
+        if (me < 2) bad[me] = run_n(m, 1, 0, me ? STEPS / 2 : STEPS, out[me]);
+    }
+    CHECK(!bad[0] && !bad[1], "%s: forward inside a team: %s", name, tl_last_error());
+    CHECK(!bad[0] && memcmp(out[0], ref, n * sizeof(float)) == 0, "%s: worker 0's logits differ", name);
+    CHECK(!bad[1] && memcmp(out[1], ref, n / 2 * sizeof(float)) == 0, "%s: worker 1's logits differ", name);
+    tl_free(out[0]), tl_free(out[1]);
 }
 
 static void check_model(const char *name, const tl_model *m) {
@@ -58,6 +78,7 @@ static void check_model(const char *name, const tl_model *m) {
         for (size_t i = 0; i < n; i++) sum += a[i] * a[i];
         CHECK(sum > 0 && sum < 1e30, "%s: logits all zero or not finite (sum of squares %g)", name, sum);
     }
+    inside_team(name, m, ref);
     tl_free(ref), tl_free(a), tl_free(b);
 }
 
