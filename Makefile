@@ -6,8 +6,8 @@
 #   make fuzz   run every libFuzzer harness for FUZZ_SECONDS each (one at a time, niced)
 JOBS ?= 2
 FUZZ_SECONDS ?= 60
-# the tests that run OpenMP-parallel kernels (forward, backward, optimiser, capture)
-TSAN_TESTS ?= test_kernels|test_train_kernels_simd|test_gradcheck_ops|test_train_loop|test_capture
+# the tests that run OpenMP-parallel kernels (forward, backward, optimiser, capture, one-region decode)
+TSAN_TESTS ?= test_kernels|test_train_kernels_simd|test_gradcheck_ops|test_train_loop|test_capture|test_decode
 
 .PHONY: all run check release asan fuzz-build fuzz tsan clean
 

@@ -155,7 +155,7 @@ int tl_cmd_generate(int argc, char **argv) {
     tl_gen_opts go;
     tl_gen_opts_default(&go);
     go.max_new = n_new;
-    go.stop_bos = 0; /* as llama.cpp: end-of-generation tokens only (EOS, EOT, EOM), not BOS */
+    go.stop_bos = 0; /* as llama.cpp (and the default): end-of-generation tokens only (EOS, EOT, EOM), not BOS */
     tl_gen_result gr;
     if (tl_generate(s, smp, L.tok, ids, (int)n_ids, &go, print_piece, &out, &gr) != TL_OK) {
         rc = cli_fail();

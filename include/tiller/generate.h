@@ -44,10 +44,10 @@ tl_status tl_model_pick_tokenizer(const tl_model *m, const tl_tokenizer *given, 
 typedef struct {
     int max_new;      /* new tokens at most (the prompt plus these must fit the session's context) */
     int stop_eos;     /* stop at an end-of-generation token (tl_tokenizer_is_eog: EOS, EOT, EOM) */
-    int stop_bos;     /* stop when BOS is sampled (not passed on) */
+    int stop_bos;     /* also stop when BOS is sampled (not passed on); off by default, as llama.cpp */
     int stop_newline; /* stop at the first line break once the reply has a non-space byte (not kept) */
 } tl_gen_opts;
-/* max_new 256, stop at EOS and BOS, not at line breaks. */
+/* max_new 256, stop at end-of-generation tokens only (as llama.cpp: not at BOS), not at line breaks. */
 void tl_gen_opts_default(tl_gen_opts *o);
 
 typedef enum { TL_GEN_STOP_LENGTH = 0, TL_GEN_STOP_EOS, TL_GEN_STOP_NEWLINE, TL_GEN_STOP_CALLER } tl_gen_stop;

@@ -204,7 +204,7 @@ static int add_piece(void *user, int32_t id, const char *text, size_t len) {
     return 0;
 }
 
-/* Generate after the item's context until EOS/BOS, max_new tokens, or the first line
+/* Generate after the item's context until EOS or BOS, max_new tokens, or the first line
  * break once the reply has a non-space character (the break is not kept). */
 static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, char **text) {
     *text = NULL;
@@ -217,7 +217,11 @@ static tl_status generate(scorer *sc, const tl_eval_item *it, tl_sampler *smp, c
     int start = n > L - max_new ? n - (L - max_new) : 0; /* cut on the left, as lm-eval */
     tl_session_reset(sc->s);
     tl_strbuf out = {0};
-    tl_gen_opts go = {max_new, 1, 1, 1}; /* EOS, BOS and the reply's first line break end it */
+    /* EOS, BOS and the reply's first line break end it. BOS too, unlike `tiller generate` and
+     * llama.cpp: tiller's training data start every document with BOS (train/corpus.c), so a
+     * sampled BOS means the model closed the reply and began another document, which is no part
+     * of the item's answer (as text after the reply's first line break is not). */
+    tl_gen_opts go = {max_new, 1, 1, 1};
     tl_gen_result gr;
     st = tl_generate(sc->s, smp, sc->tok, ids + start, n - start, &go, add_piece, &out, &gr);
     sc->tokens_run += gr.n_run;

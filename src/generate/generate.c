@@ -12,7 +12,7 @@ void tl_gen_opts_default(tl_gen_opts *o) {
     memset(o, 0, sizeof *o);
     o->max_new = 256;
     o->stop_eos = 1;
-    o->stop_bos = 1;
+    o->stop_bos = 0; /* as llama.cpp: end-of-generation tokens only; a caller may opt in */
 }
 
 tl_status tl_generate(tl_session *s, tl_sampler *smp, const tl_tokenizer *tok, const int32_t *prompt, int n_prompt,

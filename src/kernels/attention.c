@@ -124,6 +124,13 @@ void tl_attention_forward(float *out, const float *q, const float *k, const floa
                           scratch + (int64_t)omp_get_thread_num() * scratch_per_thread);
 }
 
+void tl_attention_heads1(float *out, const float *q, const float *k, const float *v, int pos0, int H, int Hkv,
+                         int D, int kv_stride, int h0, int h1, float *att) {
+    const tl_simd *ks = tl_simd_get();
+    float scale = 1.0f / sqrtf((float)D);
+    for (int h = h0; h < h1; h++) attention_row(ks, out, q, k, v, 0, h, pos0, H, H / Hkv, D, kv_stride, scale, att);
+}
+
 #else /* ---- the training pair, over `real` ---- */
 
 #ifndef TL_ATTENTION_HELPERS

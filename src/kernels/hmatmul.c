@@ -80,6 +80,10 @@ void tl_hmatmul_with(tl_hrows_fn k, float *out, const float *x, int T, const tl_
     multi(k, 1, outs, Ws, x, T);
 }
 
+void tl_hmatmul_rows1(float *out, const float *x, const tl_qmat *W, int64_t o0, int64_t o1) {
+    if (o1 > o0) hrows_get()(out, (int)W->rows, x, 1, W, o0, o1);
+}
+
 void tl_hmatmul(float *out, const float *x, int T, const tl_qmat *W) { tl_hmatmul_with(hrows_get(), out, x, T, W); }
 
 void tl_hmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const float *x, int T) {

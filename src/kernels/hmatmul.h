@@ -22,6 +22,9 @@ static inline int tl_h_type(uint32_t t) { return t == TL_Q_F16 || t == TL_Q_BF16
 void tl_hmatmul(float *out, const float *x, int T, const tl_qmat *W);
 /* n matrices sharing x (q/k/v, gate/up) in one parallel region */
 void tl_hmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const float *x, int T);
+/* One token's rows [o0, o1) on the calling thread (decode splits the rows over its own threads,
+ * model/decode.c): out[o] = x . W[o, :], the same bits as tl_hmatmul with T = 1. */
+void tl_hmatmul_rows1(float *out, const float *x, const tl_qmat *W, int64_t o0, int64_t o1);
 /* the same with a given kernel (tests compare ISAs) */
 void tl_hmatmul_with(tl_hrows_fn k, float *out, const float *x, int T, const tl_qmat *W);
 

@@ -43,6 +43,10 @@ void tl_matmul_backward(float *dinp, float *dw, float *dbias, const float *dout,
  * Results equal n calls of tl_matmul_forward up to the order of float additions. */
 void tl_matmul_forward_multi(int n, float *const out[], const float *const w[], const int O[],
                              const float *inp, int T, int I);
+/* One token's rows [o0, o1) of that matmul on the calling thread (decode splits the rows of a
+ * matrix over its own threads, model/decode.c): out[o] = x[:] . w[o, :], x [I], w [O, I], the same
+ * bits as tl_matmul_forward with T = 1 for any split of the rows. */
+void tl_matmul_rows1(float *out, const float *x, const float *w, int I, int o0, int o1);
 /* The portable reference, for tests of the SIMD paths. */
 void tl_matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int T,
                            int I, int O);
@@ -88,6 +92,10 @@ void tl_rope_apply_dims(float *x, const float *cs, int T, int nh, int D, int R, 
  * scratch: scratch_per_thread >= Tk floats for each OpenMP thread. */
 void tl_attention_forward(float *out, const float *q, const float *k, const float *v, int T, int pos0,
                           int H, int Hkv, int D, int kv_stride, float *scratch, int scratch_per_thread);
+/* One query (T = 1, at position pos0), heads [h0, h1) only, on the calling thread: the same bits
+ * as tl_attention_forward for those heads. att: pos0 + 1 floats of scratch. */
+void tl_attention_heads1(float *out, const float *q, const float *k, const float *v, int pos0, int H, int Hkv,
+                         int D, int kv_stride, int h0, int h1, float *att);
 
 /* ---- SwiGLU: out[N] = silu(gate) * up ------------------------------------ */
 void tl_swiglu_forward(float *out, const float *gate, const float *up, int64_t N);

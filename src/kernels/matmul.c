@@ -84,6 +84,10 @@ void tl_matmul_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
+void tl_matmul_rows1(float *out, const float *x, const float *w, int I, int o0, int o1) {
+    if (o1 > o0) tl_simd_get()->matmul_rows(out, x, w, NULL, 1, I, o1, o0, o1);
+}
+
 /* Part `part` of `parts` of tl_matmul_forward_multi: a slice of the matrices' rows laid end
  * to end. */
 static void multi_part(const tl_simd *k, int n, float *const out[], const float *const w[],

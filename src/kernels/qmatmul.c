@@ -256,6 +256,16 @@ static void multi_rows(const tl_qdot *k, int n, float *const *outs, const tl_qma
     }
 }
 
+int tl_qmatmul_act_kind(uint32_t type) { return is_k_quant(type); }
+
+void tl_qmatmul_acts1(uint32_t type, const float *x, int64_t cols, void *acts) {
+    quantize_acts(tl_qdot_get(), type, x, 1, cols, acts);
+}
+
+void tl_qmatmul_rows1(float *out, const tl_qmat *W, const void *acts, int64_t o0, int64_t o1) {
+    if (o1 > o0) rows_dot(tl_qdot_get(), out, (int)W->rows, W, acts, 0, 1, o0, o1);
+}
+
 void tl_qmatmul_with(const tl_qdot *k, float *out, const float *x, int T, const tl_qmat *W, void *scratch) {
     size_t arb = quantize_acts(k, W->type, x, T, W->cols, scratch);
     float *const outs[1] = {out};

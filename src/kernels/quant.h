@@ -131,6 +131,15 @@ void tl_qmatmul(float *out, const float *x, int T, const tl_qmat *W, void *scrat
 /* The same for several matrices sharing x (q/k/v, gate/up): one quantization of x. */
 void tl_qmatmul_multi(int n, float *const *outs, const tl_qmat *const *Ws, const float *x, int T, void *scratch);
 
+/* One token's rows on the calling thread (decode splits a matrix's rows over its own threads,
+ * model/decode.c): the activation row x [cols] quantized for weights of `type` into acts
+ * (tl_qmatmul_scratch(1, cols) bytes), then out[o] for o in [o0, o1) from it, the same bits as
+ * tl_qmatmul with T = 1 for any split of the rows. Two types share a quantized row when
+ * tl_qmatmul_act_kind says the same. */
+int tl_qmatmul_act_kind(uint32_t type);
+void tl_qmatmul_acts1(uint32_t type, const float *x, int64_t cols, void *acts);
+void tl_qmatmul_rows1(float *out, const tl_qmat *W, const void *acts, int64_t o0, int64_t o1);
+
 /* ---- internals shared by the ISA files ------------------------------------- */
 
 /* One ISA's dot products: weight row (n values) . quantized activation row. */

@@ -39,13 +39,13 @@
  * array lives in registers. The reduction of each (row, token) accumulator is
  * the same whatever rb and tb are (v_hsum4 lanes are independent). */
 static inline __attribute__((always_inline)) void
-SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bias, int I, int O,
-                  int o, int t0, const int rb, const int tb) {
+SIMD_FN(mm_block_rs)(float *out, const float *inp, const float *w, const float *bias, int I, int O,
+                     int o, int t0, const int rb, const int tb, const int rs) {
     vf acc[4][V_TB]; /* rows beyond rb unused */
     const float *wr[4];
     const float *xr[V_TB];
 #pragma GCC unroll 8
-    for (int r = 0; r < rb; r++) wr[r] = w + (int64_t)(o + r) * I;
+    for (int r = 0; r < rb; r++) wr[r] = w + (int64_t)(o + r * rs) * I;
 #pragma GCC unroll 8
     for (int t = 0; t < tb; t++) xr[t] = inp + (int64_t)(t0 + t) * I;
 #pragma GCC unroll 8
@@ -60,7 +60,8 @@ SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bia
     int i = 0;
     for (; i + CL * VW <= I; i += CL * VW) {
         /* the address may lie past the matrix: a prefetch never faults */
-        int64_t pf_at = i + MM_PF_FLOATS < I ? i + MM_PF_FLOATS : i + MM_PF_FLOATS + (int64_t)(rb - 1) * I;
+        /* rows rs > 1 apart: each row's stream goes on into its next row, right after it */
+        int64_t pf_at = rs > 1 || i + MM_PF_FLOATS < I ? i + MM_PF_FLOATS : i + MM_PF_FLOATS + (int64_t)(rb - 1) * I;
 #pragma GCC unroll 8
         for (int r = 0; r < rb; r++)
             if (pf) _mm_prefetch((const char *)(wr[r] + pf_at), MM_PF_HINT);
@@ -106,16 +107,23 @@ SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bia
         vf z = v_zero();
         __m128 sum = v_hsum4(acc[0][t], rb > 1 ? acc[1][t] : z, rb > 2 ? acc[2][t] : z,
                              rb > 3 ? acc[3][t] : z);
-        if (rb == 4) {
+        if (rb == 4 && rs == 1) {
             if (bias) sum = _mm_add_ps(sum, _mm_loadu_ps(bias + o));
             _mm_storeu_ps(dst, sum);
         } else {
             float v[4];
             _mm_storeu_ps(v, sum);
 #pragma GCC unroll 4
-            for (int r = 0; r < rb; r++) dst[r] = bias ? v[r] + bias[o + r] : v[r];
+            for (int r = 0; r < rb; r++) dst[r * rs] = bias ? v[r] + bias[o + r * rs] : v[r];
         }
     }
+}
+
+/* rows o .. o+rb-1 side by side (rs = 1) */
+static inline __attribute__((always_inline)) void
+SIMD_FN(mm_block)(float *out, const float *inp, const float *w, const float *bias, int I, int O,
+                  int o, int t0, const int rb, const int tb) {
+    SIMD_FN(mm_block_rs)(out, inp, w, bias, I, O, o, t0, rb, tb, 1);
 }
 
 /* shapes: out [T, O] (row stride O), inp [T, I], w [O, I], bias [O] or NULL; rows [o0, o1).
@@ -139,6 +147,15 @@ static void SIMD_FN(matmul_rows)(float *out, const float *inp, const float *w, c
             for (int t = tfull; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 1, 1);
         }
         return;
+    }
+    if (T == 1) {
+        /* one token (decode): the 4 rows of a block are a quarter of the range apart (o + j,
+         * o + q + j, ...), so the block reads four long sequential streams that the hardware
+         * prefetcher follows, where 4 neighbouring rows (a few KiB each) are short streams it
+         * keeps losing (as quant_vnni512.c's v_rows). Each row's sum is the same either way. */
+        int q = (o1 - o) / 4;
+        for (int j = 0; j < q; j++) SIMD_FN(mm_block_rs)(out, inp, w, bias, I, O, o + j, 0, 4, 1, q);
+        o += 4 * q;
     }
     for (; o + 4 <= o1; o += 4)
         for (int t = 0; t < T; t++) SIMD_FN(mm_block)(out, inp, w, bias, I, O, o, t, 4, 1);

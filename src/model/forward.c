@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "decode.h"
 #include "finite_check.h"
 #include "kernels/hmatmul.h"
 #include "kernels/kernels.h"
@@ -99,7 +100,9 @@ tl_status tl_session_new(const tl_model *m, int n_ctx, int max_batch, tl_session
         if (QD > widest) widest = QD;
         s->qscratch = tl_malloc_aligned(tl_qmatmul_scratch(max_batch, (int64_t)widest));
     }
-    if (!s->arena || !s->positions || (m->qw && !s->qscratch)) {
+    s->dec_slot = tl_decode_scratch_bytes(m);
+    s->dec_scratch = tl_malloc_aligned((size_t)s->n_threads * s->dec_slot);
+    if (!s->arena || !s->positions || (m->qw && !s->qscratch) || !s->dec_scratch) {
         tl_session_free(s);
         return tl_errorf(TL_E_NOMEM, "session: cannot allocate %zu MiB of activations",
                          total * sizeof(float) >> 20);
@@ -117,6 +120,7 @@ void tl_session_free(tl_session *s) {
     if (!s) return;
     tl_free_aligned(s->arena);
     tl_free_aligned(s->qscratch);
+    tl_free_aligned(s->dec_scratch);
     tl_free(s->positions);
     tl_free(s);
 }
@@ -182,6 +186,11 @@ static void forward_chunk(tl_session *s, const int32_t *tokens, int T, int all_l
                    (size_t)C * sizeof(float));
     }
     run_hooks(hs, TL_HOOK_EMBED, -1, s->x, T, C, pos0);
+    if (T == 1 && tl_decode_supported(s)) { /* decode: one parallel region for the token */
+        tl_decode_token(s);
+        s->pos += T;
+        return;
+    }
 
     for (int l = 0; l < c->n_layers; l++) {
         tl_layer_params p;

@@ -112,6 +112,8 @@ struct tl_session {
     float *rope_cs;     /* [B, D/2, 2] RoPE cos/sin of the chunk's positions */
     float *arena;
     void *qscratch;     /* quantized models: int8 activations for tl_qmatmul; else NULL */
+    void *dec_scratch;  /* [n_threads][dec_slot] bytes: each thread's buffers in decode.c */
+    size_t dec_slot;
     int matrices_verified; /* the first forward pass checked the model's matrices_unchecked (finite_check.h) */
     tl_hooks hooks;
 };

@@ -36,6 +36,26 @@ cmp -s "$tmp/t1" "$tmp/t2" && ok || bad "greedy output depends on the thread cou
 "$T" generate -m "$tmp/hf" -p "Once upon a time" -n 60 --temp 0 -t 1 > "$tmp/hf1" 2>"$tmp/e" \
   && cmp -s "$tmp/t1" "$tmp/hf1" && ok || bad "HF directory without --tokenizer: $(cat "$tmp/e")"
 
+# BOS does not stop generation (as llama.cpp: end-of-generation tokens only). A llama2.c file (version 0)
+# whose greedy next token is always BOS (id 1 of tok512): dim 8, one layer whose matrices are zero (the
+# block adds nothing), every embedding e_0, final norm e_0, a separate classifier (vocab -512) whose row
+# 1 alone is e_0, so BOS's logit is the only non-zero one, and positive. 5 BOS tokens must come out.
+le32() { local v=$1; printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x' $((v & 255)) $(((v >> 8) & 255)) $(((v >> 16) & 255)) $(((v >> 24) & 255)))"; }
+zeros() { head -c $(($1 * 4)) /dev/zero; }
+e0='\x00\x00\x80\x3f\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00'
+{
+  for v in 8 8 1 1 1 -512 32; do le32 $v; done         # dim hidden layers heads kv_heads -vocab seq_len
+  printf "$e0%.0s" $(seq 512)                          # token embeddings
+  zeros $((8 + 4 * 64 + 8 + 3 * 64))                   # attn norm, wq wk wv wo, ffn norm, w1 w2 w3
+  printf "$e0"                                         # final norm
+  zeros $((2 * 32 * 8 / 2))                            # the unused freq_cis tables
+  zeros 8; printf "$e0"; zeros $((510 * 8))           # classifier
+} > "$tmp/bos.bin"
+[ "$(stat -c %s "$tmp/bos.bin")" = 35708 ] && ok || bad "the BOS model has $(stat -c %s "$tmp/bos.bin") bytes"
+"$T" generate -m "$tmp/bos.bin" --tokenizer "$K" -p "Once" -n 5 --temp 0 -v > "$tmp/bo" 2> "$tmp/be" \
+  && grep -q "generated 5 tokens" "$tmp/be" && ok || bad "generation stopped at BOS: $(grep generated "$tmp/be")"
+[ "$(cat "$tmp/bo")" = "Once" ] && ok || bad "the BOS model's text is not the prompt alone (BOS adds no text): $(cat "$tmp/bo")"
+
 # score: per-token lines and a total; JSON form parses; a likelier continuation scores higher
 out=$("$T" score -m "$M" --tokenizer "$K" -p "Once upon a" -c " time" --json) && ok || bad "score failed"
 echo "$out" | grep -Eq '^\{"logprob": -[0-9.]+, "n_tokens": [1-9][0-9]*, "tokens": \[\{"id": [0-9]+, "logprob": -[0-9.]+\}.*\]\}$' \

@@ -1,6 +1,7 @@
 /* tl_generate (model/generate.c) against a hand-written loop over tl_forward and an argmax
  * (greedy stories260K), and its stop rules: EOS, the first line break, the caller, the length,
- * and a request that does not fit the context (refused, not shortened). */
+ * and a request that does not fit the context (refused, not shortened). BOS does not stop it by
+ * default (as llama.cpp), only with stop_bos: a model whose greedy token is always BOS. */
 #include <string.h>
 
 #include "format/format.h"
@@ -30,6 +31,60 @@ static int argmax(const float *x, int n) {
     return b;
 }
 
+/* A model (vocab of tok) whose greedy next token is BOS after any input: its blocks add nothing
+ * (zero matrices), every embedding is e_0, the final norm keeps dimension 0 (> 0 after the norm), and
+ * the LM head reads dimension 0 into BOS's logit only. */
+static tl_model *bos_model(const tl_tokenizer *tok) {
+    tl_config c = {0};
+    c.dim = 8, c.hidden_dim = 8, c.n_layers = 1, c.n_heads = 1, c.n_kv_heads = 1, c.seq_len = 32;
+    c.vocab_size = tl_tokenizer_n_vocab(tok);
+    c.tied_embeddings = 0;
+    tl_model *m = NULL;
+    CHECK_OK(tl_model_new(&c, &m));
+    if (!m) return NULL;
+    memset(m->params, 0, m->n_params * sizeof(float));
+    tl_global_params g;
+    tl_params_global(&m->cfg, m->params, &g);
+    for (int v = 0; v < c.vocab_size; v++) g.tok_embd[(size_t)v * c.dim] = 1.0f;
+    g.out_norm[0] = 1.0f;
+    g.output[(size_t)tl_tokenizer_bos(tok) * c.dim] = 1.0f;
+    return m;
+}
+
+static void bos_does_not_stop(const tl_tokenizer *tok, const int32_t *ids, int n_ids) {
+    tl_model *m = bos_model(tok);
+    if (!m) return;
+    tl_sampler_params greedy = {0, 0, 1, 0};
+    tl_sampler smp;
+    tl_session *s = NULL;
+    CHECK_OK(tl_sampler_init(&smp, &greedy, m->cfg.vocab_size));
+    CHECK_OK(tl_session_new(m, 0, 0, &s));
+    const float *lg;
+    CHECK_OK(tl_forward(s, ids, n_ids, &lg));
+    int bos = tl_tokenizer_bos(tok);
+    CHECK(bos >= 0 && tl_sampler_sample(&smp, lg) == bos, "the test model's greedy token is not BOS (%d)", bos);
+    tl_gen_opts o;
+    tl_gen_opts_default(&o);
+    o.max_new = 6;
+    collected c = {0};
+    tl_gen_result r;
+    tl_session_reset(s);
+    CHECK_OK(tl_generate(s, &smp, tok, ids, n_ids, &o, collect, &c, &r));
+    CHECK(r.stop == TL_GEN_STOP_LENGTH && r.n_new == 6 && c.n == 6, "default options stopped (%d) after %d tokens",
+          (int)r.stop, r.n_new);
+    int all_bos = c.n == 6;
+    for (int i = 0; i < c.n; i++) all_bos &= c.ids[i] == bos;
+    CHECK(all_bos, "the generated tokens are not all BOS");
+    /* opting in (the eval harness does: eval/score.c says why) stops before passing BOS on */
+    o.stop_bos = 1;
+    tl_session_reset(s);
+    CHECK_OK(tl_generate(s, &smp, tok, ids, n_ids, &o, NULL, NULL, &r));
+    CHECK(r.stop == TL_GEN_STOP_EOS && r.n_new == 0, "stop_bos: stop %d after %d tokens", (int)r.stop, r.n_new);
+    tl_session_free(s);
+    tl_sampler_free(&smp);
+    tl_model_free(m);
+}
+
 int main(void) {
     tl_model *m = NULL;
     tl_tokenizer *tok = NULL;
@@ -45,14 +100,14 @@ int main(void) {
     tl_session *s = NULL;
     CHECK_OK(tl_session_new(m, 0, 0, &s));
 
-    /* the reference: forward, argmax, stop at EOS/BOS */
+    /* the reference: forward, argmax, stop at an end-of-generation token */
     int32_t ref[200];
     int n_ref = 0, max_new = 120;
     const float *logits;
     CHECK_OK(tl_forward(s, ids, (int)n_ids, &logits));
     for (int k = 0; k < max_new; k++) {
         int32_t next = argmax(logits, m->cfg.vocab_size);
-        if (next == tl_tokenizer_eos(tok) || next == tl_tokenizer_bos(tok)) break;
+        if (tl_tokenizer_is_eog(tok, next)) break;
         ref[n_ref++] = next;
         if (k + 1 < max_new) CHECK_OK(tl_forward(s, &next, 1, &logits));
     }
@@ -117,6 +172,8 @@ int main(void) {
     CHECK(s->pos == 0, "the session advanced to %d", s->pos);
     o.max_new = -1;
     CHECK(tl_generate(s, &smp, tok, ids, (int)n_ids, &o, NULL, NULL, &r) == TL_E_ARG, "max_new -1 accepted");
+
+    bos_does_not_stop(tok, ids, (int)n_ids);
 
     tl_session_free(s);
     tl_sampler_free(&smp);
