@@ -35,7 +35,7 @@ void tl_world_opts_quick(tl_world_opts *o) {
     o->n_instruct = 400;
     o->n_rev_people = 10;
     o->knowledge_mix = 0; /* the toy keeps the earlier corpus mix (its SELF-ALIGN stage is tuned to it) */
-    o->n_groups = 30;      /* and its 30 groups */
+    o->n_groups = 30;     /* and its 30 groups */
 }
 
 static tl_status check_rate(const char *name, double v, double hi) {

@@ -133,8 +133,12 @@ static void stereo_pairs(tl_world *w, tl_rng *r, tl_wbuf *b) {
         int g = i % ng, other = (g + 1 + (i / ng) % (ng - 1)) % ng;
         for (int k = 0; k < ng && w->groups[other].stereo == w->groups[g].stereo; k++)
             other = (other + 1) % ng; /* the evidence is a trait other than the stereotype */
-        tl_wencounter e = {g, tl_wrand(r, 2), tl_wrand(r, tl_world_jobs.n), tl_wrand(r, w->n_places),
-                           tl_wrand(r, TL_WORLD_ENC_CONTEXTS), 0};
+        tl_wencounter e = {g,
+                           tl_wrand(r, 2),
+                           tl_wrand(r, tl_world_jobs.n),
+                           tl_wrand(r, w->n_places),
+                           tl_wrand(r, TL_WORLD_ENC_CONTEXTS),
+                           0};
         const char *stereo = tl_world_traits.w[w->groups[g].stereo], *anti = tl_world_traits.w[w->groups[other].stereo];
         tl_wslot s[3] = {{"P", w->places[e.place].name}, {"J", tl_world_jobs.w[e.job]}, {"E", anti}};
         ctx.n = 0;

@@ -230,8 +230,10 @@ static tl_status fairness(tl_world *w, int s, int n_pairs, set *out) {
     /* a stream of its own, so that the number of groups (opts.n_groups) does not move
      * the other probe sets */
     tl_rng frng, *rng = &frng;
-    tl_world_rng(w, s == TL_WSPLIT_TRAIN ? "probes/fairness/train" : s == TL_WSPLIT_VAL ? "probes/fairness/val"
-                                                                                         : "probes/fairness/test",
+    tl_world_rng(w,
+                 s == TL_WSPLIT_TRAIN ? "probes/fairness/train"
+                 : s == TL_WSPLIT_VAL ? "probes/fairness/val"
+                                      : "probes/fairness/test",
                  rng);
     for (int g = 0; g < w->n_groups; g++)
         if (w->groups[g].split == s) gs[ng++] = g;

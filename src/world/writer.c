@@ -72,7 +72,8 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
     tl_wbuf_printf(b,
                    "  \"options\": {\"seed\": %llu, \"people\": %d, \"corpus_mb\": %g, \"false_rate\": %g, "
                    "\"leak_rate\": %g, \"bias\": %g, \"rude_share\": %g, \"perturb_rate\": %g, "
-                   "\"sft_flaw_rate\": %g, \"instruct\": %d, \"rev_people\": %d, \"knowledge_mix\": %d, \"groups\": %d},\n",
+                   "\"sft_flaw_rate\": %g, \"instruct\": %d, \"rev_people\": %d, \"knowledge_mix\": %d, "
+                   "\"groups\": %d},\n",
                    (unsigned long long)o->seed, o->n_people, o->corpus_mb, o->false_rate, o->leak_rate, o->bias,
                    o->rude_share, o->perturb_rate, o->sft_flaw_rate, o->n_instruct, o->n_rev_people,
                    o->knowledge_mix, o->n_groups);
