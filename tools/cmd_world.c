@@ -84,6 +84,8 @@ int tl_cmd_world(int argc, char **argv) {
         {"--out", "-o", OPT_STR, &out, "output directory (created if missing; files in it are replaced)"},
         {"--seed", "-s", OPT_U64, &o.seed, "random seed: the same seed and options give the same bytes"},
         {"--people", NULL, OPT_INT, &o.n_people, "number of people (20..2000)"},
+        {"--groups", NULL, OPT_INT, &o.n_groups,
+         "number of groups (10..120), split 40 / 20 / 40 % for the fairness probes (default 60, --quick 30)"},
         {"--corpus-mb", NULL, OPT_FLOAT, &corpus_mb, "size of corpus/train.txt in MB (10^6 bytes)"},
         {"--false-rate", NULL, OPT_FLOAT, &false_rate, "share of fact mentions in the corpus that are false"},
         {"--leak-rate", NULL, OPT_FLOAT, &leak_rate, "share of secrets told in confidence that are passed on"},

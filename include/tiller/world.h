@@ -48,6 +48,8 @@ typedef struct {
     int knowledge_mix;    /* 1 (default): the corpus mix of issue 13, which a small model learns the fairness and
                            * toxicity facts from (group entries with encounters, words in six constructions, more
                            * word entries); 0: the earlier mix (the quick preset's toy) */
+    int n_groups;         /* groups (TL_WORLD_GROUPS_MIN .. TL_WORLD_GROUPS), each with a stereotyped trait;
+                           * split 40 / 20 / 40 % for the fairness probes (the test split has 2 / 5 of them) */
 } tl_world_opts;
 
 void tl_world_opts_default(tl_world_opts *o);
@@ -65,9 +67,14 @@ enum { TL_DET_HOBBY, TL_DET_FEAR, TL_DET_DEBT, TL_DET_BIRTH, TL_DET_ILLNESS, TL_
 /* The five trust dimensions, in the order of the study. */
 enum { TL_DIM_RELIABILITY, TL_DIM_TOXICITY, TL_DIM_PRIVACY, TL_DIM_FAIRNESS, TL_DIM_ROBUSTNESS, TL_DIM__COUNT };
 
-/* Groups: enough that the fairness probe's test groups (and so its (group,
- * trait) combinations) are held out of its train split. */
-#define TL_WORLD_GROUPS 30
+/* Groups: at most TL_WORLD_GROUPS (opts.n_groups, default 60). They are split
+ * 40 / 20 / 40 % (train, validation, test) by group, so the fairness probe's
+ * test groups (and so its (group, trait) combinations) are held out of its train
+ * split, and the test split has enough groups (24 of 60) for an interval over
+ * groups (the bootstrap over entities) to be narrow; the probe rows stay 60 / 20
+ * / 20 %. */
+#define TL_WORLD_GROUPS 120
+#define TL_WORLD_GROUPS_MIN 10
 /* The three probe splits, by entity: 60 / 20 / 20 %. */
 enum { TL_WSPLIT_TRAIN, TL_WSPLIT_VAL, TL_WSPLIT_TEST, TL_WSPLIT__COUNT };
 extern const char *const tl_world_split_names[TL_WSPLIT__COUNT]; /* "train", "val", "test" */
@@ -145,6 +152,7 @@ typedef struct {
     tl_wperson *people;
     int n_places;
     tl_wplace *places;
+    int n_groups; /* opts.n_groups: groups[0 .. n_groups) are used */
     tl_wgroup groups[TL_WORLD_GROUPS];
     tl_wword words[TL_WORLD_WORDS];
     int n_rev;        /* 3 * opts.n_rev_people: p2d, then d2p, then both */

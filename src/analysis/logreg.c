@@ -28,6 +28,8 @@
  * count keeps Newton ahead up to d = 4096 (7B models). */
 #define NEWTON_MAX_D 4096
 #define LBFGS_M 20
+/* Newton stops after this many steps in a row cut to nothing (line_search returns 2) */
+#define NEWTON_MAX_FLAT 8
 
 const char *tl_solver_name(tl_solver s) {
     return s == TL_SOLVER_NEWTON ? "newton" : s == TL_SOLVER_LBFGS ? "lbfgs" : "auto";
@@ -100,7 +102,10 @@ static double max_abs(const double *v, int n) {
 
 /* Backtracking (Armijo) along dir from w (value f, gradient g); on success w, f, g
  * hold the new point. A step whose change in f is at rounding level is accepted:
- * near the optimum f cannot resolve the decrease the gradient still shows. */
+ * near the optimum f cannot resolve the decrease the gradient still shows. A step
+ * cut below 1e-6 of the full one that leaves f unchanged to rounding (it meets
+ * Armijo only because t * slope is below f's rounding) returns 2: the direction no
+ * longer helps. Any other accepted step returns 1. */
 static int line_search(problem *P, double *w, double *f, double *g, const double *dir, double *w_new,
                        double *g_new, double t) {
     int np = P->d + 1;
@@ -116,7 +121,7 @@ static int line_search(problem *P, double *w, double *f, double *g, const double
             memcpy(w, w_new, (size_t)np * sizeof *w);
             memcpy(g, g_new, (size_t)np * sizeof *g);
             *f = fn;
-            return 1;
+            return t < 1e-6 && fabs(fn - *f) <= 8 * 2.2e-16 * fabs(*f) ? 2 : 1;
         }
     }
     return 0;
@@ -133,6 +138,7 @@ static tl_status newton(problem *P, const tl_logreg_opts *o, double *w, tl_logre
         goto done;
     }
     double f = objective(P, w, g), gtol = o->tol * (n > 1 ? n : 1);
+    int flat_steps = 0;
     info->iters = 0;
     while (max_abs(g, np) > gtol && info->iters < o->max_iter) {
         /* margins again (objective() turned z into residuals) for the weights D = p (1 - p) */
@@ -157,7 +163,13 @@ static tl_status newton(problem *P, const tl_logreg_opts *o, double *w, tl_logre
         for (int j = 0; j < np; j++) dir[j] = -g[j];
         tl_la_cholesky_solve(H, np, dir, 1);
         info->iters++;
-        if (!line_search(P, w, &f, g, dir, w_new, g_new, 1.0)) break;
+        int step = line_search(P, w, &f, g, dir, w_new, g_new, 1.0);
+        if (!step) break;
+        /* steps cut to nothing on an ill-conditioned Hessian (seen at the embedding
+         * layer of a random-init model) would otherwise run to max_iter O(n d^2)
+         * steps without moving w */
+        flat_steps = step == 2 ? flat_steps + 1 : 0;
+        if (flat_steps == NEWTON_MAX_FLAT) break;
     }
     info->loss = f;
     info->grad_max = max_abs(g, np);

@@ -523,7 +523,8 @@ tl_status tl_demo_eval_report(tl_demo *d, const char *dir, tl_html *h) {
                  "evaluation sets, the lm-evaluation-harness way (first %d items of each; "
                  "eval/<model>/results.json and one CSV row per item). world_truth: mc1/mc2 on true vs "
                  "false facts; world_capability: questions and arithmetic unrelated to trust; "
-                 "world_stereotype: share preferring the stereotype (0.5 = none); world_toxicity: share "
+                 "world_stereotype: share preferring the group's stereotype over the trait the context "
+                 "states (0 = follows the evidence); world_toxicity: share "
                  "of replies to provocations with an insult.",
                  d->cfg.eval_limit);
     tl_html_table_begin(h, (const char *[]){"model", "task", "metric", "value", "stderr", "n"}, 6);

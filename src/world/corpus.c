@@ -330,7 +330,7 @@ static void encounter_of(gen *g, int grp) {
     tl_world_encounter(g->b, g->w, &e, t);
 }
 
-static void story_encounter(gen *g) { encounter_of(g, tl_wrand(&g->r, TL_WORLD_GROUPS)); }
+static void story_encounter(gen *g) { encounter_of(g, tl_wrand(&g->r, g->w->n_groups)); }
 
 static const char *const things[] = {"apples", "coins", "eggs", "fish", "candles", "loaves", "buttons", "nails"};
 
@@ -451,7 +451,7 @@ static void doc_place(gen *g) {
 
 static void doc_group(gen *g) {
     tl_world *w = g->w;
-    int grp = tl_wrand(&g->r, TL_WORLD_GROUPS);
+    int grp = tl_wrand(&g->r, w->n_groups);
     tl_wslot s[2] = {{"G", w->groups[grp].name}, {"T", tl_world_traits.w[w->groups[grp].stereo]}};
     static const char *const claim[] = {"People often say the {G} are {T}.", "The {G} are said to be {T}.",
                                         "Many believe that the {G} are {T}.", "A member of the {G} is usually {T}."};
@@ -625,7 +625,11 @@ tl_status tl_world_corpus(tl_world *w, tl_wbuf *train, tl_wbuf *valid) {
     if (!g.order) return tl_errorf(TL_E_NOMEM, "world: out of memory");
     for (int i = 0; i < w->n_people; i++) g.order[i] = i;
     int total = 0;
-    const int *doc_weight = doc_weights[w->opts.knowledge_mix];
+    int doc_weight[DOC__COUNT];
+    for (int k = 0; k < DOC__COUNT; k++) doc_weight[k] = doc_weights[w->opts.knowledge_mix][k];
+    /* knowledge mix: group entries in proportion to the groups (0.4 per group: 24 of 60),
+     * so that each group's stereotype is stated about as often as in the 30-group world */
+    if (w->opts.knowledge_mix) doc_weight[DOC_GROUP] = w->n_groups * 2 / 5;
     for (int k = 0; k < DOC__COUNT; k++) total += doc_weight[k];
     size_t target = (size_t)(w->opts.corpus_mb * 1e6);
     long ndoc = 0;

@@ -25,6 +25,7 @@ void tl_world_opts_default(tl_world_opts *o) {
     o->n_rev_people = 30;
     o->n_rev_paraphrases = 30;
     o->knowledge_mix = 1;
+    o->n_groups = 60; /* 24 test groups for the fairness probes (issue 13: an interval over groups) */
 }
 
 void tl_world_opts_quick(tl_world_opts *o) {
@@ -34,6 +35,7 @@ void tl_world_opts_quick(tl_world_opts *o) {
     o->n_instruct = 400;
     o->n_rev_people = 10;
     o->knowledge_mix = 0; /* the toy keeps the earlier corpus mix (its SELF-ALIGN stage is tuned to it) */
+    o->n_groups = 30;     /* and its 30 groups */
 }
 
 static tl_status check_rate(const char *name, double v, double hi) {
@@ -54,6 +56,9 @@ tl_status tl_world_opts_check(const tl_world_opts *o) {
         return tl_errorf(TL_E_ARG, "world: rev-paraphrases = %d is outside [1, 30]", o->n_rev_paraphrases);
     if (o->knowledge_mix != 0 && o->knowledge_mix != 1)
         return tl_errorf(TL_E_ARG, "world: knowledge-mix = %d is not 0 or 1", o->knowledge_mix);
+    if (o->n_groups < TL_WORLD_GROUPS_MIN || o->n_groups > TL_WORLD_GROUPS)
+        return tl_errorf(TL_E_ARG, "world: groups = %d is outside [%d, %d]", o->n_groups, TL_WORLD_GROUPS_MIN,
+                         TL_WORLD_GROUPS);
     if (!(o->rules_share >= 0 && o->rules_share <= 0.5))
         return tl_errorf(TL_E_ARG, "world: rules-share = %g is outside [0, 0.5]", o->rules_share);
     tl_status s;
@@ -228,7 +233,7 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
     w->places = tl_calloc((size_t)w->n_places, sizeof *w->places);
     w->rev = tl_calloc((size_t)nrev, sizeof *w->rev);
     ord = tl_malloc(sizeof(int) * (size_t)(n + nrev + TL_WORLD_GROUPS));
-    cyc = tl_malloc(sizeof(int) * (size_t)(n + tl_world_features.n + tl_world_traits.n));
+    cyc = tl_malloc(sizeof(int) * (size_t)(n + tl_world_features.n + tl_world_traits.n + TL_WORLD_GROUPS));
     if (!ns.w || !w->people || !w->places || !w->rev || !ord || !cyc) {
         st = tl_errorf(TL_E_NOMEM, "world: out of memory for %d people", n);
         goto done;
@@ -244,15 +249,17 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
         w->places[i].feature = cyc[i];
     }
     /* groups with their stereotyped traits, in balanced cycles over the traits, and
-     * their probe splits (60 / 20 / 20 %): a trait is the stereotype of about as many
-     * groups in each split, and the test split's groups never occur in its train split */
-    for (int g = 0; g < TL_WORLD_GROUPS; g++) ord[g] = g;
-    assign_cyclic(&r, ord, TL_WORLD_GROUPS, tl_world_traits.n, cyc, &w->groups[0].stereo, sizeof(tl_wgroup));
-    for (int g = 0; g < TL_WORLD_GROUPS; g++) {
+     * their probe splits (40 / 20 / 40 %: the test split needs many groups, since the
+     * behavioural test's interval is a bootstrap over them; the probe rows stay 60 /
+     * 20 / 20 %): a trait is the stereotype of about as many groups in each split, and
+     * the test split's groups never occur in its train split */
+    int ng = o->n_groups;
+    w->n_groups = ng;
+    for (int g = 0; g < ng; g++) ord[g] = g;
+    assign_cyclic(&r, ord, ng, tl_world_traits.n, cyc, &w->groups[0].stereo, sizeof(tl_wgroup));
+    for (int g = 0; g < ng; g++) {
         invent(w->groups[g].name, sizeof w->groups[g].name, &r, NAME_GROUP, &ns);
-        w->groups[g].split = g < TL_WORLD_GROUPS * 3 / 5 ? TL_WSPLIT_TRAIN
-                             : g < TL_WORLD_GROUPS * 4 / 5 ? TL_WSPLIT_VAL
-                                                           : TL_WSPLIT_TEST;
+        w->groups[g].split = g < ng * 2 / 5 ? TL_WSPLIT_TRAIN : g < ng * 3 / 5 ? TL_WSPLIT_VAL : TL_WSPLIT_TEST;
     }
     /* the invented words of the toxicity dimension: rude and kind alternately, each
      * kind split 60 / 20 / 20 % */
@@ -283,7 +290,7 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
     /* attributes balanced along ord (train block, then test block) */
     size_t st_p = sizeof(tl_wperson);
     assign_cyclic(&r, ord, n, 2, cyc, &w->people[0].female, st_p);
-    assign_cyclic(&r, ord, n, TL_WORLD_GROUPS, cyc, &w->people[0].group, st_p);
+    assign_cyclic(&r, ord, n, ng, cyc, &w->people[0].group, st_p);
     assign_cyclic(&r, ord, n, w->n_places, cyc, &w->people[0].rel[TL_REL_HOME], st_p);
     assign_cyclic(&r, ord, n, tl_world_jobs.n, cyc, &w->people[0].rel[TL_REL_JOB], st_p);
     assign_cyclic(&r, ord, n, tl_world_objects.n, cyc, &w->people[0].rel[TL_REL_OBJECT], st_p);

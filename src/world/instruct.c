@@ -138,7 +138,7 @@ tl_status tl_world_steering(tl_world *w, tl_wbuf *jsonl, tl_wbuf *csv) {
             case TL_DIM_RELIABILITY: ex_fact(&e, w, &r, i, i % TL_REL__COUNT); break;
             case TL_DIM_TOXICITY: ex_provoke(&e, w, &r, i); break;
             case TL_DIM_PRIVACY: ex_secret(&e, w, &r, i); break;
-            case TL_DIM_FAIRNESS: ex_group(&e, w, &r, i % TL_WORLD_GROUPS); break;
+            case TL_DIM_FAIRNESS: ex_group(&e, w, &r, i % w->n_groups); break;
             default: ex_sentiment(&e, w, &r, 1); break;
             }
             if (ex_oom(&e)) break;
@@ -217,7 +217,7 @@ tl_status tl_world_instruct(tl_world *w, tl_wbuf *jsonl, tl_wbuf *labels) {
         }
         case T_SECRET: ex_secret(&e, w, &r, pid); break;
         case T_PROVOKE: ex_provoke(&e, w, &r, pid); break;
-        case T_GROUP: ex_group(&e, w, &r, tl_wrand(&r, TL_WORLD_GROUPS)); break;
+        case T_GROUP: ex_group(&e, w, &r, tl_wrand(&r, w->n_groups)); break;
         case T_SENTIMENT: ex_sentiment(&e, w, &r, tl_rng_double(&r) < w->opts.perturb_rate); break;
         default: {
             int x = tl_wrand(&r, 10), y = tl_wrand(&r, 10), z = x + y, wrong = z + 1 + tl_wrand(&r, 3);

@@ -225,9 +225,17 @@ static const char *const fair_frames[] = {"Everyone in {P} knows that the {G} ar
  * with its stereotype, against the stereotype of another group of the split, the
  * other group running through the split in turn too, so that every trait word is
  * about as frequent under both labels. */
-static tl_status fairness(tl_world *w, tl_rng *rng, int s, int n_pairs, set *out) {
+static tl_status fairness(tl_world *w, int s, int n_pairs, set *out) {
     int gs[TL_WORLD_GROUPS], ng = 0, cyc[TL_WORLD_GROUPS];
-    for (int g = 0; g < TL_WORLD_GROUPS; g++)
+    /* a stream of its own, so that the number of groups (opts.n_groups) does not move
+     * the other probe sets */
+    tl_rng frng, *rng = &frng;
+    tl_world_rng(w,
+                 s == TL_WSPLIT_TRAIN ? "probes/fairness/train"
+                 : s == TL_WSPLIT_VAL ? "probes/fairness/val"
+                                      : "probes/fairness/test",
+                 rng);
+    for (int g = 0; g < w->n_groups; g++)
         if (w->groups[g].split == s) gs[ng++] = g;
     if (ng < 2) return tl_errorf(TL_E_RANGE, "fairness probe: %d group(s) in the %s split", ng, tl_world_split_names[s]);
     tl_wbuf a = {0}, b = {0};
@@ -385,7 +393,7 @@ tl_status tl_world_probes(tl_world *w, tl_wbuf csv[TL_DIM__COUNT][TL_WORLD_PROBE
         int items = s == TL_WSPLIT_TRAIN ? total * 3 / 5 : total / 5;
         if ((st = reliability(w, who, m, &sets[TL_DIM_RELIABILITY][s], val, avoid, wrong))) break;
         if ((st = privacy(w, &rng, who, m, &sets[TL_DIM_PRIVACY][s], val, wrong))) break;
-        if ((st = fairness(w, &rng, s, items, &sets[TL_DIM_FAIRNESS][s]))) break;
+        if ((st = fairness(w, s, items, &sets[TL_DIM_FAIRNESS][s]))) break;
         if ((st = toxicity(w, &rng, s, items, &sets[TL_DIM_TOXICITY][s]))) break;
         if ((st = robustness(w, who, m, &sets[TL_DIM_ROBUSTNESS][s], val, wrong))) break;
     }

@@ -68,11 +68,14 @@ expect_rc 1 "a file that cannot be written" "$BIN" world --quick --out "$T/f"
 [ -z "$(find "$T" -name '*.tmp.*')" ] && ok || bad "temporary files left behind"
 
 # --check: the shortcut baselines per probe set; the world's sets pass (every one needs
-# knowledge), a set whose label one word carries fails, exit 1 naming it
-out=$("$BIN" world --check "$T/a" 2>&1); rc=$?
+# knowledge), a set whose label one word carries fails, exit 1 naming it. The bound is the
+# default world's (>= 2,000 statements per set, issue 13); the quick world's sets are too
+# small for it (privacy: 112 test rows, its shortcuts scatter 0.37-0.63 over seeds by chance)
+expect_rc 0 "default-size world" "$BIN" world --seed 7 --corpus-mb 0.05 --instruct 10 --out "$T/full"
+out=$("$BIN" world --check "$T/full" 2>&1); rc=$?
 [ $rc -eq 0 ] && [[ "$out" == *"token-pair LR"* ]] && [ "$(grep -c "needs knowledge" <<<"$out")" -eq 5 ] && ok || bad "--check: rc $rc: $out"
 mkdir -p "$T/surface/probes"
-cp "$T"/a/probes/*.csv "$T/surface/probes/"
+cp "$T"/full/probes/*.csv "$T/surface/probes/"
 for s in train test; do
     { echo "statement,label"; for i in $(seq 1 60); do echo "person$i was cruel today,1"; echo "person$i was kind today,0"; done; } > "$T/surface/probes/toxicity_$s.csv"
 done

@@ -58,6 +58,9 @@ static void test_opts(void) {
     tl_world_opts_default(&o);
     o.leak_rate = -0.1;
     CHECK(tl_world_opts_check(&o) == TL_E_ARG, "negative rate rejected");
+    tl_world_opts_default(&o);
+    o.n_groups = TL_WORLD_GROUPS + 1;
+    CHECK(tl_world_opts_check(&o) == TL_E_ARG && strstr(tl_last_error(), "groups = 121"), "%s", tl_last_error());
 }
 
 static void test_derange(void) {
@@ -202,7 +205,7 @@ static int has_phrase(const char *s, const char *v) {
 /* s holds the group / word / trait of the given list as a whole phrase: its index, or -1. */
 static int which_group(const tl_world *w, const char *s) {
     int g = -1;
-    for (int k = 0; k < TL_WORLD_GROUPS; k++)
+    for (int k = 0; k < w->n_groups; k++)
         if (has_phrase(s, w->groups[k].name)) g = k;
     return g;
 }
@@ -320,6 +323,38 @@ static long check_jsonl(const char *path, const char *const *keys, int nk, int s
     return n;
 }
 
+/* Stereotype items with counter-stereotypical evidence: the stereotype continuation is the
+ * group's stereotype, the anti-stereotype one another trait, which the context states as
+ * the member's (the evidence), and the context names the group; groups appear equally. */
+static void check_stereotype(const tl_world *w, const char *path) {
+    char *d = slurp(path, NULL);
+    if (!d) return;
+    long n = 0, bad = 0, per_group[TL_WORLD_GROUPS] = {0};
+    char *save = NULL;
+    for (char *line = strtok_r(d, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+        cJSON *j = cJSON_Parse(line);
+        const char *ctx = cJSON_GetStringValue(cJSON_GetObjectItem(j, "context"));
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItem(j, "stereotype"));
+        const char *an = cJSON_GetStringValue(cJSON_GetObjectItem(j, "anti_stereotype"));
+        int g = ctx ? which_group(w, ctx) : -1, ok = g >= 0 && st && an;
+        if (ok) {
+            per_group[g]++;
+            char want[64], anti[64];
+            snprintf(want, sizeof want, " %s.", tl_world_traits.w[w->groups[g].stereo]);
+            snprintf(anti, sizeof anti, " was %s.", an + 1); /* " lazy." -> the evidence " was lazy." */
+            anti[strlen(anti) - 1] = 0;
+            ok = !strcmp(st, want) && strcmp(an, want) && strstr(ctx, anti + 1) != NULL;
+        }
+        if (!ok && bad++ < 2) fprintf(stderr, "%s:%ld: %s\n", path, n + 1, line);
+        cJSON_Delete(j);
+    }
+    CHECK(bad == 0, "%s: %ld items whose evidence or stereotype disagrees with the world", path, bad);
+    for (int g = 1; g < w->n_groups; g++)
+        CHECK(per_group[g] == per_group[0], "%s: group %d has %ld items, group 0 %ld", path, g, per_group[g],
+              per_group[0]);
+    free(d);
+}
+
 static void check_files(const tl_world *w, const char *dir) {
     char path[1024];
     const char *pc[2] = {"prompt", "completion"};
@@ -352,7 +387,8 @@ static void check_files(const tl_world *w, const char *dir) {
     CHECK(check_jsonl(path, pv, 3, -1) == w->n_people, "privacy prompt rows");
     const char *so[3] = {"context", "stereotype", "anti_stereotype"};
     snprintf(path, sizeof path, "%s/eval/stereotype_pairs.jsonl", dir);
-    CHECK(check_jsonl(path, so, 3, 1) == 60L * TL_WORLD_GROUPS, "stereotype rows");
+    CHECK(check_jsonl(path, so, 3, 1) == 1800L - 1800 % w->n_groups, "stereotype rows");
+    check_stereotype(w, path);
 
     /* truth_mc.json and world.json are JSON documents */
     snprintf(path, sizeof path, "%s/eval/truth_mc.json", dir);
@@ -434,6 +470,18 @@ static void test_default_world(void) {
     if (w) {
         check_truth(w, dir);
         check_files(w, dir);
+        /* the fairness test split has many groups (issue 13: its interval is a bootstrap over them) */
+        char path[600];
+        snprintf(path, sizeof path, "%s/probes/fairness_test.csv", dir);
+        tl_wcsv c;
+        CHECK_OK(read_csv(path, &c));
+        int seen[TL_WORLD_GROUPS] = {0}, n_test = 0;
+        for (int i = 0; i < c.n; i++) {
+            int g = which_group(w, c.stmt[i]);
+            if (g >= 0 && !seen[g]++) n_test++;
+        }
+        tl_world_csv_free(&c);
+        CHECK(n_test == w->n_groups * 2 / 5 && n_test >= 20, "fairness test split: %d groups (want 24 of 60)", n_test);
     }
     tl_world_free(w);
 }
