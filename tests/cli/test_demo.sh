@@ -105,6 +105,14 @@ done
 # RE-Control: header + 7 methods
 [[ $(wc -l < "$A/recontrol/results.csv") == 8 && -s $A/recontrol/value.gguf && -s $A/recontrol/reward.svg ]] ||
     fail "recontrol: results.csv / value.gguf / reward.svg"
+RCD=$A/recontrol/design.json
+[[ -s $RCD && -s $A/recontrol/reward.gguf ]] || fail "recontrol: design.json / reward.gguf"
+for k in heldout_accuracy_lo chosen_step chosen_iters min_effect_sd validation_grid; do
+    grep -q "\"$k\"" "$RCD" || fail "recontrol/design.json: no $k"
+done
+# the reward varies over plain decoding's responses (the world's word rule was 0 on every one)
+n_rw=$(awk -F, 'NR > 1 && $1 == "plain" { print $3 }' "$A/recontrol/items.csv" | sort -u | wc -l)
+[[ $n_rw -gt 1 ]] || fail "recontrol: plain's reward takes $n_rw value(s) over the test prompts"
 pass "every stage wrote its outputs ($n_ckpt checkpoints; steering sources $srcs; reversal 4 x 4 rows)"
 
 # ---- the report ----
