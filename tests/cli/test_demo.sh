@@ -170,7 +170,16 @@ awk -F, -v OFS=, -v z="$last_k" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
     "$C/acts/knowledge.csv" > "$W/k.csv"
 [[ $(stat -c %s "$W/k.csv") == $(stat -c %s "$C/acts/knowledge.csv") ]] || fail "knowledge.csv edit changed its size"
 cat "$W/k.csv" > "$C/acts/knowledge.csv"
+# and a reward model at chance on its held-out pairs (the same byte count): RC must count no baseline
+RCD_C=$C/recontrol/design.json
+sed -E 's/("heldout_accuracy_lo":[[:space:]]*)0\.[0-9]/\10.1/' "$RCD_C" > "$W/design.json"
+[[ $(stat -c %s "$W/design.json") == $(stat -c %s "$RCD_C") ]] && grep -qE '"heldout_accuracy_lo":[[:space:]]*0\.1' \
+    "$W/design.json" || fail "design.json edit: $(grep heldout_accuracy_lo "$RCD_C")"
+cat "$W/design.json" > "$RCD_C"
 "$T" demo --quick --out "$C" -t 1 -q > /dev/null || fail "report over the edited knowledge.csv"
+jq -e '.findings[] | select(.id == "RC") | .eligible == 0 and .verdict == "cannot tell" and
+       all(.units[]; .note | contains("not above chance"))' "$C/findings.json" >/dev/null ||
+    fail "a reward model at chance: RC still counts baselines: $(jq -c '.findings[] | select(.id == "RC")' "$C/findings.json" | head -c 600)"
 check_findings "$C/findings.json" || fail "edited findings.json: a verdict against the rule"
 jq -e '.findings[0].verdict == "supported" and .findings[0].pass == 5 and .findings[1].eligible == 5' \
     "$C/findings.json" >/dev/null || fail "edited knowledge: K not supported or F1 not eligible: $(jq -c '.findings[0:2] | map({id, verdict, pass, eligible})' "$C/findings.json")"
