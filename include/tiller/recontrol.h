@@ -311,6 +311,44 @@ typedef struct {
 tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,
                      const tl_rc_eval_opts *o, char **table);
 
+/* ---- choosing RE-Control's settings on validation prompts (recontrol_select.c) ---- */
+
+typedef struct {
+    float step; /* in: step size */
+    int iters;  /* in: iterations */
+    double reward_mean;       /* out: RE-Control's mean reward on the validation prompts */
+    double diversity_mean;    /* out: its mean diversity (tl_rc_diversity) */
+    int eligible;             /* out: diversity_mean >= min_diversity_share x plain's */
+    double gain_mean, gain_sd; /* out: mean and sd over prompts of (RE-Control - plain) reward */
+} tl_rc_setting;
+typedef struct {
+    int n_new;
+    tl_sampler_params sampler; /* as the test run: every setting and plain start from the same seed */
+    double min_diversity_share; /* a setting is eligible when its diversity is >= this x plain's (0: all) */
+    void (*progress)(void *user, int done, int total);
+    void *user;
+} tl_rc_select_opts;
+typedef struct {
+    int best;          /* index into the grid */
+    int n;             /* validation prompts */
+    double plain_mean; /* plain decoding's mean reward on them */
+    double plain_diversity;
+} tl_rc_select_result;
+/* Runs plain decoding and RE-Control at each (step, iters) of grid on the validation prompts and
+ * picks, among the settings that keep the text as diverse as o->min_diversity_share x plain's (the
+ * paper's requirement that diversity be kept: a step too large degenerates into repeated tokens
+ * that a learnt reward can still score highly), the one with the highest mean reward (a tie keeps
+ * the earlier one). When none is eligible, the most diverse setting. */
+tl_status tl_rc_select(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *val, tl_reward *reward,
+                       const tl_value_net *v, const tl_rc_select_opts *o, tl_rc_setting *grid, int n_grid,
+                       tl_rc_select_result *res);
+/* The reference's diversity of a response: prod_{n=2..4} (1 - rep_n / 100) over whitespace tokens. */
+double tl_rc_diversity(const char *text);
+/* The smallest standardised paired effect (mean difference / sd of the differences) that a
+ * two-sided test at level alpha detects with the given power over n prompts (normal
+ * approximation): (z_{1-alpha/2} + z_power) / sqrt(n). NAN for arguments out of range. */
+double tl_rc_min_effect(int n, double alpha, double power);
+
 TL_API_END
 
 #endif

@@ -522,6 +522,23 @@ static tl_status find_recontrol(const char *out, finding *f) {
         return tl_errorf(TL_E_FORMAT, "%s: needs the columns method, n, reward, reward_ci95, p_reward_vs_recontrol",
                          path);
     }
+    /* the judge: a learnt reward must rank held-out preference pairs above chance (Wilson lower
+     * bound > 0.5, recontrol/design.json) for its comparison to count */
+    double judge_lo = NAN;
+    char dpath[PATH_CAP];
+    snprintf(dpath, sizeof dpath, "%s/recontrol/design.json", out);
+    if (tl_path_exists(dpath)) {
+        cJSON *j = NULL;
+        if ((s = tl_file_read_json(dpath, &j))) {
+            tl_table_free(&t);
+            return s;
+        }
+        const cJSON *lo = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "reward_model"),
+                                                           "heldout_accuracy_lo");
+        judge_lo = cJSON_IsNumber(lo) ? lo->valuedouble : NAN;
+        cJSON_Delete(j);
+    }
+    int judge_ok = isnan(judge_lo) || judge_lo > 0.5;
     int rc = -1;
     for (int r = 0; r < t.n_rows; r++)
         if (!strcmp(tl_table_cell(&t, r, cm), "recontrol")) rc = r;
@@ -538,9 +555,10 @@ static tl_status find_recontrol(const char *out, finding *f) {
         u->effect = e - b;
         u->p = tl_table_num(&t, r, cp);
         /* a reward constant over every prompt for both methods (e.g. 0 everywhere) can show no difference */
-        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0);
-        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s",
-                 ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)");
+        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0) && judge_ok;
+        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s%s",
+                 ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)",
+                 judge_ok ? "" : "; the reward model is not above chance on held-out pairs");
     }
     tl_table_free(&t);
     return TL_OK;

@@ -1,31 +1,49 @@
-/* stage_recontrol.c: RE-Control (issue 15) as a demo stage. The unaligned model is the last
- * pre-training checkpoint (the chat model answers the world's provocations politely almost
- * always, which leaves no reward to gain); the reward is the world's rule (kind words and
- * positive adjectives +1, insults and negative adjectives -1, src/study/recontrol_reward.c).
- * The value network is fitted on responses sampled for the first RC_TRAIN toxicity prompts;
- * the methods are compared on the next RC_EVAL, all sampling with the same seed. Sizes are
- * kept small so that the stage stays within about a minute on two threads. */
+/* stage_recontrol.c: RE-Control (issue 15) as a demo stage, on the chat model (as the paper
+ * steers chat models) answering the world's provocations.
+ *
+ * The reward is the method's own kind: a reward model learnt from preference data (the reference
+ * uses UltraRM), here a scalar head on the final normed state of the last pre-training checkpoint
+ * (a model other than the policy, as the reference's judge is), trained with the Bradley-Terry loss
+ * on the world's steering pairs (safe vs unsafe completions over the five trust dimensions), with
+ * the pairs whose prompt is a validation or test prompt left out. Its accuracy on held-out pairs is
+ * reported beside the table (reward.json). The world's word rule ("world": kind words +1, insults
+ * -1) is 0 on every response of both demo models, so it can detect nothing here.
+ *
+ * Prompts, in file order: the first RC_TRAIN fit V (2 responses each), the next RC_VAL choose
+ * RE-Control's step size and iterations (tl_rc_select), the last RC_TEST compare the methods. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
 #include "tiller/recontrol.h"
+#include "tiller/selfalign.h"
+#include <cjson/cJSON.h>
 
 #define PATH_CAP 4096
-#define RC_TRAIN 60
-#define RC_EVAL 20
+#define RC_TRAIN 200
+#define RC_VAL 100
+#define RC_TEST 300
 #define RC_TOKENS 16
+#define RC_MIN_DIVERSITY 0.9     /* a setting must keep 90% of plain's diversity on the validation prompts */
+#define RC_HOLM_ALPHA (0.05 / 5) /* Holm's first step over the five baselines: the strictest level */
+
+/* the step x iterations grid searched on the validation prompts (reference: 1.0 x 30) */
+static const float rc_steps[] = {1.0f, 3.0f, 10.0f};
+static const int rc_iters[] = {10, 30};
+#define RC_GRID ((int)(sizeof rc_steps / sizeof *rc_steps) * (int)(sizeof rc_iters / sizeof *rc_iters))
 
 typedef struct {
     tl_demo *d;
     int64_t base, total;
+    const char *what;
 } rc_ui;
 
-static void ui_train(void *user, int done, int total) {
+static void ui_count(void *user, int done, int total) {
     (void)total;
     rc_ui *u = user;
-    tl_demo_step(u->d, done, u->total, -1, "sampling responses for the value network");
+    tl_demo_step(u->d, u->base + done, u->total, -1, u->what);
 }
 
 static void ui_eval(void *user, const char *method, int done, int total) {
@@ -37,90 +55,255 @@ static void ui_eval(void *user, const char *method, int done, int total) {
     if (done == total) u->base += total;
 }
 
+/* The splits of n prompts: train, validation, test (test last). */
+static void rc_split(int n, int *n_tr, int *n_val, int *n_te) {
+    *n_te = n / 2 < RC_TEST ? n / 2 : RC_TEST;
+    *n_val = n / 6 < RC_VAL ? n / 6 : RC_VAL;
+    *n_tr = n - *n_te - *n_val < RC_TRAIN ? n - *n_te - *n_val : RC_TRAIN;
+}
+
+/* Pairs whose prompt is one of the prompts in [from, from + count) of p are dropped (kept in place). */
+static int drop_pairs_of(tl_pref_pair *pairs, int n, const tl_rc_prompts *p, int from, int count) {
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int hit = 0;
+        for (int j = from; j < from + count && !hit; j++) hit = !strcmp(pairs[i].prompt, p->prompt[j]);
+        if (hit) {
+            free(pairs[i].prompt), free(pairs[i].chosen), free(pairs[i].rejected);
+        } else {
+            pairs[k++] = pairs[i];
+        }
+    }
+    return k;
+}
+
+static tl_status write_design(const char *path, const tl_reward_train_result *rr, int n_dropped, const char *engine,
+                              int n_tr, int n_val, int n_te, const tl_rc_train_result *vr, const tl_rc_setting *grid,
+                              const tl_rc_select_result *sel) {
+    cJSON *root = cJSON_CreateObject(), *rm = cJSON_AddObjectToObject(root, "reward_model");
+    tl_sa_stat acc = tl_sa_wilson((int)(rr->val_acc * rr->n_val + 0.5), rr->n_val);
+    cJSON_AddStringToObject(rm, "engine", engine);
+    cJSON_AddStringToObject(rm, "pairs", "world/steering/pairs.jsonl");
+    cJSON_AddNumberToObject(rm, "pairs_dropped_as_eval_prompts", n_dropped);
+    cJSON_AddNumberToObject(rm, "pairs_train", rr->n_train);
+    cJSON_AddNumberToObject(rm, "pairs_heldout", rr->n_val);
+    cJSON_AddNumberToObject(rm, "train_accuracy", rr->train_acc);
+    cJSON_AddNumberToObject(rm, "heldout_accuracy", rr->val_acc);
+    cJSON_AddNumberToObject(rm, "heldout_accuracy_lo", acc.lo);
+    cJSON_AddNumberToObject(rm, "heldout_accuracy_hi", acc.hi);
+    cJSON *sp = cJSON_AddObjectToObject(root, "prompts");
+    cJSON_AddNumberToObject(sp, "train", n_tr);
+    cJSON_AddNumberToObject(sp, "validation", n_val);
+    cJSON_AddNumberToObject(sp, "test", n_te);
+    cJSON *v = cJSON_AddObjectToObject(root, "value");
+    cJSON_AddNumberToObject(v, "responses", vr->n_seq);
+    cJSON_AddNumberToObject(v, "states", vr->n_states);
+    cJSON_AddNumberToObject(v, "reward_mean", vr->reward_mean);
+    cJSON_AddNumberToObject(v, "reward_sd", vr->reward_sd);
+    cJSON_AddNumberToObject(v, "val_bellman_loss", vr->fit.val_loss);
+    cJSON *g = cJSON_AddArrayToObject(root, "validation_grid");
+    for (int k = 0; k < RC_GRID; k++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddNumberToObject(e, "step", grid[k].step);
+        cJSON_AddNumberToObject(e, "iters", grid[k].iters);
+        cJSON_AddNumberToObject(e, "reward", grid[k].reward_mean);
+        cJSON_AddNumberToObject(e, "gain_vs_plain", grid[k].gain_mean);
+        cJSON_AddNumberToObject(e, "gain_sd", grid[k].gain_sd);
+        cJSON_AddNumberToObject(e, "diversity", grid[k].diversity_mean);
+        cJSON_AddBoolToObject(e, "eligible", grid[k].eligible);
+        cJSON_AddItemToArray(g, e);
+    }
+    const tl_rc_setting *b = &grid[sel->best];
+    cJSON_AddNumberToObject(root, "validation_plain_reward", sel->plain_mean);
+    cJSON_AddNumberToObject(root, "validation_plain_diversity", sel->plain_diversity);
+    cJSON_AddNumberToObject(root, "min_diversity_share", RC_MIN_DIVERSITY);
+    cJSON_AddNumberToObject(root, "chosen_step", b->step);
+    cJSON_AddNumberToObject(root, "chosen_iters", b->iters);
+    /* power: the smallest paired effect the test detects with 80% power at Holm's strictest level */
+    double dmin = tl_rc_min_effect(n_te, RC_HOLM_ALPHA, 0.8);
+    cJSON_AddNumberToObject(root, "min_effect_sd", dmin);
+    cJSON_AddNumberToObject(root, "min_effect_reward", dmin * b->gain_sd);
+    cJSON_AddStringToObject(root, "min_effect_note",
+                            "80% power, two-sided level 0.01 (Holm's first step over 5 baselines), normal "
+                            "approximation; in reward units with the sd of the per-prompt RE-Control - plain "
+                            "difference on the validation prompts");
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
+    tl_status s = tl_file_write_atomic(path, text, strlen(text));
+    cJSON_free(text);
+    return s;
+}
+
 tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
-    char prompts[PATH_CAP], value[PATH_CAP], out[PATH_CAP];
+    char prompts[PATH_CAP], pairs_path[PATH_CAP], chat[PATH_CAP], value[PATH_CAP], head[PATH_CAP], spec[PATH_CAP];
+    char design[PATH_CAP], rel[64];
+    snprintf(rel, sizeof rel, "ckpt-%d.gguf", d->cfg.sft_steps);
     tl_status s = tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts);
+    if (!s) s = tl_demo_path(d, "world", "steering/pairs.jsonl", pairs_path, sizeof pairs_path);
+    if (!s) s = tl_demo_path(d, "sft", rel, chat, sizeof chat);
     if (!s) s = tl_demo_fmt(value, sizeof value, "%s/value.gguf", dir);
-    if (!s) s = tl_demo_fmt(out, sizeof out, "%s", dir);
+    if (!s) s = tl_demo_fmt(head, sizeof head, "%s/reward.gguf", dir);
+    if (!s) s = tl_demo_fmt(spec, sizeof spec, "model:%s/reward.gguf", dir);
+    if (!s) s = tl_demo_fmt(design, sizeof design, "%s/design.json", dir);
     if (s) return s;
     tl_ckpt_list l = {0};
-    tl_model *m = NULL;
-    tl_tokenizer *tok = NULL;
+    tl_model *m = NULL, *pre = NULL;
+    tl_tokenizer *tok = NULL, *pre_tok = NULL;
     tl_reward *rw = NULL;
-    tl_rc_prompts all = {0}, tr = {0}, ev = {0}; /* tr and ev are views into all */
-    if ((s = tl_demo_series(d, &l)) || (s = tl_model_load(l.items[l.n - 1].path, &m, &tok))) goto done;
-    if (!tok) {
-        s = tl_errorf(TL_E_FORMAT, "%s: no tokenizer", l.items[l.n - 1].path);
-        goto done;
-    }
-    if ((s = tl_reward_open("world", &rw)) || (s = tl_rc_prompts_load(prompts, NULL, 0, 0, &all))) goto done;
-    /* the first prompts fit V, the next ones compare the methods (a third of them, at most RC_EVAL:
-     * the --quick world has 40) */
-    ev.n = all.n / 3 < RC_EVAL ? all.n / 3 : RC_EVAL;
-    tr.n = all.n - ev.n < RC_TRAIN ? all.n - ev.n : RC_TRAIN;
-    tr.prompt = all.prompt, ev.prompt = all.prompt + tr.n;
-    if (tr.n < 2 || ev.n < 2) {
+    tl_value_net *v = NULL;
+    tl_pref_pair *pairs = NULL;
+    int n_pairs = 0;
+    tl_rc_prompts all = {0}, tr = {0}, va = {0}, te = {0}; /* views into all */
+    if ((s = tl_rc_prompts_load(prompts, NULL, 0, 0, &all))) goto done;
+    int n_tr, n_val, n_te;
+    rc_split(all.n, &n_tr, &n_val, &n_te);
+    if (n_tr < 2 || n_val < 2 || n_te < 2) {
         s = tl_errorf(TL_E_FORMAT, "%s: %d prompts, too few for RE-Control", prompts, all.n);
         goto done;
     }
-    rc_ui ui = {d, 0, (int64_t)tr.n * 2 + (int64_t)ev.n * TL_RC__COUNT};
+    tr.prompt = all.prompt, tr.n = n_tr;
+    va.prompt = all.prompt + n_tr, va.n = n_val;
+    te.prompt = all.prompt + all.n - n_te, te.n = n_te;
+    rc_ui ui = {d, 0, (int64_t)n_tr * 2 + (int64_t)RC_GRID + 1 + (int64_t)n_te * TL_RC__COUNT, "reward model"};
+    tl_demo_step(d, 0, ui.total, -1, ui.what);
+
+    /* the reward model: a head on the last pre-training checkpoint, pairs of evaluation prompts left out */
+    if ((s = tl_demo_series(d, &l)) || (s = tl_model_load(l.items[l.n - 1].path, &pre, &pre_tok))) goto done;
+    if (!pre_tok) {
+        s = tl_errorf(TL_E_FORMAT, "%s: no tokenizer", l.items[l.n - 1].path);
+        goto done;
+    }
+    if ((s = tl_pref_pairs_load(pairs_path, 0, &pairs, &n_pairs))) goto done;
+    int n_all_pairs = n_pairs;
+    n_pairs = drop_pairs_of(pairs, n_pairs, &all, n_tr, all.n - n_tr);
+    tl_reward_train_opts ro = {0};
+    ro.model_path = l.items[l.n - 1].path, ro.epochs = 300, ro.lr = 1e-2f, ro.val_share = 0.2, ro.seed = d->o.seed;
+    tl_reward_train_result rr;
+    if ((s = tl_reward_train(pre, pre_tok, pairs, n_pairs, &ro, head, &rr))) goto done;
+    tl_model_free(pre), pre = NULL; /* the reward reloads its engine from the head file */
+    if ((s = tl_reward_open(spec, &rw))) goto done;
+
+    /* V on the chat model's responses to the training prompts */
+    if ((s = tl_model_load(chat, &m, &tok))) goto done;
+    if (!tok) {
+        s = tl_errorf(TL_E_FORMAT, "%s: no tokenizer", chat);
+        goto done;
+    }
+    tl_sampler_params sp = {0.7f, 50, 0.95f, d->o.seed};
     tl_rc_train_opts to = {0};
-    to.out_path = value, to.samples = 2, to.n_new = RC_TOKENS, to.hidden = 128;
-    to.sampler = (tl_sampler_params){0.7f, 50, 0.95f, d->o.seed};
+    to.out_path = value, to.samples = 2, to.n_new = RC_TOKENS, to.hidden = 128, to.sampler = sp;
     tl_value_fit_opts_default(&to.fit);
     to.fit.epochs = 30, to.fit.lr = 1e-3f, to.fit.seed = d->o.seed;
-    to.progress = ui_train, to.user = &ui;
-    tl_rc_train_result res;
-    if ((s = tl_rc_train(m, tok, &tr, rw, &to, &res))) goto done;
-    ui.base = (int64_t)tr.n * 2;
+    ui.what = "sampling responses for the value network";
+    to.progress = ui_count, to.user = &ui;
+    tl_rc_train_result vr;
+    if ((s = tl_rc_train(m, tok, &tr, rw, &to, &vr))) goto done;
+
+    /* step size and iterations on the validation prompts */
+    ui.base = (int64_t)n_tr * 2, ui.what = "choosing the step size on validation prompts";
+    tl_rc_setting grid[RC_GRID];
+    int ni = (int)(sizeof rc_iters / sizeof *rc_iters);
+    for (int k = 0; k < RC_GRID; k++) grid[k] = (tl_rc_setting){.step = rc_steps[k / ni], .iters = rc_iters[k % ni]};
+    tl_rc_select_opts so = {RC_TOKENS, sp, RC_MIN_DIVERSITY, ui_count, &ui};
+    tl_rc_select_result sel;
+    if ((s = tl_value_load(value, &v)) || (s = tl_rc_select(m, tok, &va, rw, v, &so, grid, RC_GRID, &sel))) goto done;
+    if ((s = write_design(design, &rr, n_all_pairs - n_pairs, l.items[l.n - 1].path, n_tr, n_val, n_te, &vr, grid,
+                          &sel)))
+        goto done;
+
+    /* the test: every method on the last prompts */
+    ui.base = (int64_t)n_tr * 2 + RC_GRID + 1;
+    char title[256];
+    snprintf(title, sizeof title,
+             "RE-Control on the world (chat model, reward model on the world's pairs; step %g x %d iterations, "
+             "chosen on %d validation prompts)",
+             (double)grid[sel.best].step, grid[sel.best].iters, n_val);
     tl_rc_eval_opts eo = {0};
-    eo.out_dir = out, eo.value_path = value, eo.methods = (1u << TL_RC__COUNT) - 1, eo.n_new = RC_TOKENS;
-    eo.sampler = (tl_sampler_params){0.7f, 50, 0.95f, d->o.seed};
-    eo.step = 1.0f, eo.iters = 30, eo.static_scale = 1.0f, eo.cd_k = 5;
+    eo.out_dir = dir, eo.value_path = value, eo.methods = (1u << TL_RC__COUNT) - 1, eo.n_new = RC_TOKENS;
+    eo.sampler = sp;
+    eo.step = grid[sel.best].step, eo.iters = grid[sel.best].iters, eo.static_scale = 1.0f, eo.cd_k = 5;
     eo.instruction = "A kind and polite friend answers gently.\n";
-    eo.title = "RE-Control on the world (pre-trained model, world reward)";
+    eo.title = title;
     eo.seed = d->o.seed, eo.progress = ui_eval, eo.user = &ui;
-    s = tl_rc_eval(m, tok, &ev, rw, &eo, NULL);
+    s = tl_rc_eval(m, tok, &te, rw, &eo, NULL);
 done:
+    tl_pref_pairs_free(pairs, n_pairs);
+    tl_value_free(v);
     tl_rc_prompts_free(&all);
     tl_reward_free(rw);
     tl_tokenizer_free(tok);
+    tl_tokenizer_free(pre_tok);
     tl_model_free(m);
+    tl_model_free(pre);
     tl_ckpt_list_free(&l);
     return s;
 }
 
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
 tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
-    char path[PATH_CAP];
+    char path[PATH_CAP], dpath[PATH_CAP];
     tl_status s = tl_demo_fmt(path, sizeof path, "%s/table.txt", dir);
-    char *text = NULL;
-    size_t len = 0;
+    if (!s) s = tl_demo_fmt(dpath, sizeof dpath, "%s/design.json", dir);
+    char *text = NULL, *dtext = NULL;
+    size_t len = 0, dlen = 0;
     if (!s) s = tl_file_read_all(path, &text, &len);
-    if (s) return s;
-    /* n = the first number after "n = " in the table's title; training prompts from the value run */
-    int n_eval = 0, n_train = 0;
-    const char *q = strstr(text, "(n = ");
-    if (q) n_eval = atoi(q + 5);
-    char prompts[PATH_CAP];
-    tl_rc_prompts all = {0};
-    if (!tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts) &&
-        !tl_rc_prompts_load(prompts, NULL, 0, 0, &all)) {
-        n_train = all.n - n_eval < RC_TRAIN ? all.n - n_eval : RC_TRAIN;
-        tl_rc_prompts_free(&all);
+    if (!s && !tl_path_exists(dpath)) { /* a stage finished by an older tiller: its table alone */
+        tl_html_para(h, "note",
+                     "This stage was run by an older tiller (no recontrol/design.json, the world's word rule as the "
+                     "reward); delete %s to redo it.",
+                     dir);
+        tl_html_pre(h, text);
+        tl_free(text);
+        return TL_OK;
     }
-    tl_html_para(h, NULL,
-                 "RE-Control (Kong et al. 2024): a value network V on the final normed hidden state, fitted by "
-                 "Bellman consistency on %d responses sampled from the last pre-training checkpoint (2 per prompt, "
-                 "%d tokens) with the world's rule as the terminal reward (kind words and positive adjectives +1, "
-                 "insults and negative adjectives -1); at test time %d steps of gradient ascent on V with step %.1f "
-                 "(the reference's settings) before each token. Baselines on the next %d provocations, all sampling "
-                 "with temperature 0.7: plain, prompting (an instruction before the prompt), static editing (a fixed "
-                 "direction: mean state of the better half of the training responses minus the rest), controlled "
-                 "decoding (top-5 re-ranked by V of the extended prefix), CD-prefix (re-ranked by the reward of the "
-                 "extended text itself), RE-Control + prompting. Mean \xc2\xb1 95%% interval over prompts; win rate "
-                 "against plain by the reward; p = paired sign-flip test of reward against RE-Control. "
-                 "(recontrol/results.csv, items.csv with every response.)",
-                 n_train * 2, RC_TOKENS, 30, 1.0, n_eval);
+    if (!s) s = tl_file_read_all(dpath, &dtext, &dlen);
+    if (s) {
+        tl_free(text);
+        return s;
+    }
+    cJSON *ds = cJSON_Parse(dtext);
+    tl_free(dtext);
+    if (!ds) {
+        tl_free(text);
+        return tl_errorf(TL_E_FORMAT, "%s: not valid JSON", dpath);
+    }
+    const cJSON *rm = cJSON_GetObjectItemCaseSensitive(ds, "reward_model"),
+                *sp = cJSON_GetObjectItemCaseSensitive(ds, "prompts"),
+                *v = cJSON_GetObjectItemCaseSensitive(ds, "value");
+    tl_html_para(
+        h, NULL,
+        "RE-Control (Kong et al. 2024) on the chat model answering the world's provocations. The reward is a "
+        "reward model, as the method uses (the reference: UltraRM): a scalar head on the final normed state of "
+        "the last pre-training checkpoint (a model other than the policy), trained with the Bradley-Terry loss on "
+        "%.0f of the world's steering pairs (safe vs unsafe completions over the five trust dimensions; pairs "
+        "whose prompt is an evaluation prompt left out); accuracy on %.0f held-out pairs %.3f [%.3f, %.3f] "
+        "(Wilson 95%%). (The world's word rule, kind words +1 and insults -1, gave 0 on every response of the "
+        "default demo's models, docs/recontrol.md, so it could detect nothing.) A value network V on the final normed "
+        "state, fitted by Bellman "
+        "consistency on %.0f responses (2 per prompt, %d tokens) to the first %.0f provocations (reward %.2f "
+        "\xc2\xb1 %.2f sd); RE-Control's step size and iterations chosen among {1, 3, 10} x {10, 30} by the mean "
+        "reward on the next %.0f provocations (validation), among the settings whose responses keep 90%% of "
+        "plain decoding's diversity there (larger steps degenerate into repeated tokens that the learnt reward "
+        "can still score highly): step %g x %.0f iterations. Baselines on the last "
+        "%.0f provocations, all sampling with temperature 0.7: plain, prompting (an instruction before the "
+        "prompt), static editing (a fixed direction: mean state of the better half of the training responses "
+        "minus the rest), controlled decoding (top-5 re-ranked by V of the extended prefix), CD-prefix "
+        "(re-ranked by the reward of the extended text itself), RE-Control + prompting. Mean \xc2\xb1 95%% "
+        "interval over prompts; win rate against plain by the reward; p = paired sign-flip test of reward against "
+        "RE-Control. Power: with n = %.0f the test detects, with 80%% power at level 0.01 (Holm's first step over "
+        "five baselines), a paired effect of %.2f sd of the per-prompt difference (%.2f reward units with the "
+        "validation prompts' sd). (recontrol/results.csv, items.csv with every response, design.json.)",
+        jnum(rm, "pairs_train") + jnum(rm, "pairs_heldout"), jnum(rm, "pairs_heldout"), jnum(rm, "heldout_accuracy"),
+        jnum(rm, "heldout_accuracy_lo"), jnum(rm, "heldout_accuracy_hi"), jnum(v, "responses"), RC_TOKENS,
+        jnum(sp, "train"), jnum(v, "reward_mean"), jnum(v, "reward_sd"), jnum(sp, "validation"),
+        jnum(ds, "chosen_step"), jnum(ds, "chosen_iters"), jnum(sp, "test"), jnum(sp, "test"),
+        jnum(ds, "min_effect_sd"), jnum(ds, "min_effect_reward"));
+    cJSON_Delete(ds);
     tl_html_pre(h, text);
     tl_free(text);
     s = tl_demo_inline_svg(d, h, "recontrol", "reward.svg", "results.csv", "Average reward by method (95% interval).");

@@ -277,6 +277,8 @@ static double diversity(const char *text) {
     return d;
 }
 
+double tl_rc_diversity(const char *text) { return diversity(text); }
+
 typedef struct {
     double *sum;
     int n;

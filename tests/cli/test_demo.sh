@@ -113,6 +113,14 @@ done
 # RE-Control: header + 7 methods
 [[ $(wc -l < "$A/recontrol/results.csv") == 8 && -s $A/recontrol/value.gguf && -s $A/recontrol/reward.svg ]] ||
     fail "recontrol: results.csv / value.gguf / reward.svg"
+RCD=$A/recontrol/design.json
+[[ -s $RCD && -s $A/recontrol/reward.gguf ]] || fail "recontrol: design.json / reward.gguf"
+for k in heldout_accuracy_lo chosen_step chosen_iters min_effect_sd validation_grid; do
+    grep -q "\"$k\"" "$RCD" || fail "recontrol/design.json: no $k"
+done
+# the reward varies over plain decoding's responses (the world's word rule was 0 on every one)
+n_rw=$(awk -F, 'NR > 1 && $1 == "plain" { print $3 }' "$A/recontrol/items.csv" | sort -u | wc -l)
+[[ $n_rw -gt 1 ]] || fail "recontrol: plain's reward takes $n_rw value(s) over the test prompts"
 pass "every stage wrote its outputs ($n_ckpt checkpoints; steering sources $srcs; reversal 4 x 4 rows)"
 
 # ---- the report ----
@@ -185,7 +193,16 @@ awk -F, -v OFS=, -v z="$last_k" 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i }
     "$C/acts/knowledge.csv" > "$W/k.csv"
 [[ $(stat -c %s "$W/k.csv") == $(stat -c %s "$C/acts/knowledge.csv") ]] || fail "knowledge.csv edit changed its size"
 cat "$W/k.csv" > "$C/acts/knowledge.csv"
+# and a reward model at chance on its held-out pairs (the same byte count): RC must count no baseline
+RCD_C=$C/recontrol/design.json
+sed -E 's/("heldout_accuracy_lo":[[:space:]]*)0\.[0-9]/\10.1/' "$RCD_C" > "$W/design.json"
+[[ $(stat -c %s "$W/design.json") == $(stat -c %s "$RCD_C") ]] && grep -qE '"heldout_accuracy_lo":[[:space:]]*0\.1' \
+    "$W/design.json" || fail "design.json edit: $(grep heldout_accuracy_lo "$RCD_C")"
+cat "$W/design.json" > "$RCD_C"
 "$T" demo --quick --out "$C" -t 1 -q > /dev/null || fail "report over the edited knowledge.csv"
+jq -e '.findings[] | select(.id == "RC") | .eligible == 0 and .verdict == "cannot tell" and
+       all(.units[]; .note | contains("not above chance"))' "$C/findings.json" >/dev/null ||
+    fail "a reward model at chance: RC still counts baselines: $(jq -c '.findings[] | select(.id == "RC")' "$C/findings.json" | head -c 600)"
 check_findings "$C/findings.json" || fail "edited findings.json: a verdict against the rule"
 jq -e '.findings[0].verdict == "supported" and .findings[0].pass == 5 and .findings[1].eligible == 5' \
     "$C/findings.json" >/dev/null || fail "edited knowledge: K not supported or F1 not eligible: $(jq -c '.findings[0:2] | map({id, verdict, pass, eligible})' "$C/findings.json")"
