@@ -714,7 +714,7 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     if (strstr(what, "HSIC") && o->hsic_rows > 0 && o->hsic_rows < m) m = o->hsic_rows;
     if (o->boot > 0)
         snprintf(title, sizeof title,
-                 "Information plane, %s estimator (%s; n = %d rows, %d clusters; bars: 95 %% bootstrap, %d resamples)",
+                 "Information plane, %s estimator (%s; n = %d rows, %d clusters; bars: 95 %%, +-1.96 bootstrap SE of %d resamples)",
                  what, file_name(a0->dataset), m, clusters, o->boot);
     else
         snprintf(title, sizeof title, "Information plane, %s estimator (%s; n = %d rows; no intervals)", what,
