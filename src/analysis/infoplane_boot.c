@@ -9,8 +9,8 @@
 
 #include "linalg.h"
 #include "stats.h"
-#include "tiller/bootstrap.h"
 #include "tiller/analysis.h"
+#include "tiller/bootstrap.h"
 
 /* ---- the kernel's factor ------------------------------------------------------------------ */
 
@@ -147,8 +147,7 @@ static void side_rows(side *v, const double *F, const int *pos, const double *w,
 }
 
 /* L = chol(c I + G^T H G) and tr(R), from the rows of side_rows; work: r^2 doubles */
-static tl_status side_factor(side *v, const double *w, const int *pos, int n_pos, double n, double eps,
-                             double *work) {
+static tl_status side_factor(side *v, const double *w, const int *pos, int n_pos, double n, double eps, double *work) {
     int r = v->r;
     v->tr = 0;
     if (r == 0) return TL_OK;
@@ -195,8 +194,7 @@ void tl_hsic_prep_free(tl_hsic_prep *p) {
     memset(p, 0, sizeof *p);
 }
 
-tl_status tl_hsic_prep_make(const double *F, int r, int m, const double *W, int n_boot, double eps,
-                            tl_hsic_prep *p) {
+tl_status tl_hsic_prep_make(const double *F, int r, int m, const double *W, int n_boot, double eps, tl_hsic_prep *p) {
     memset(p, 0, sizeof *p);
     if (m < 2 || n_boot < 1 || !(eps > 0) || r < 0)
         return tl_errorf(TL_E_ARG, "HSIC bootstrap: %d rows, %d resamples, eps %g", m, n_boot, eps);
@@ -210,7 +208,7 @@ tl_status tl_hsic_prep_make(const double *F, int r, int m, const double *W, int 
     double *work = tl_malloc(rr * rr * sizeof *work);
     side v = {0};
     tl_status s = p->L && p->s && p->tr && pos && work ? side_alloc(&v, r, m)
-                                                     : tl_errorf(TL_E_NOMEM, "HSIC bootstrap: out of memory");
+                                                       : tl_errorf(TL_E_NOMEM, "HSIC bootstrap: out of memory");
     for (int b = 0; b < n_boot && s == TL_OK; b++) {
         const double *w = W + (size_t)b * m;
         int n_pos;
@@ -277,8 +275,8 @@ tl_status tl_hsic_boot(const tl_hsic_prep *px, const double *Fx, const tl_hsic_p
 /* ---- binning ------------------------------------------------------------------------------ */
 
 /* MI of (a[perm[i]], t[i]) over the rows, each repeated w[i] times (perm NULL = identity). */
-static tl_status mi_expanded(const int32_t *a, const int32_t *t, const int *perm, const double *w, int m,
-                             int32_t *ae, int32_t *te, double *mi) {
+static tl_status mi_expanded(const int32_t *a, const int32_t *t, const int *perm, const double *w, int m, int32_t *ae,
+                             int32_t *te, double *mi) {
     int n = 0;
     for (int i = 0; i < m; i++)
         for (int k = (int)w[i]; k > 0; k--) ae[n] = a[perm ? perm[i] : i], te[n++] = t[i];

@@ -42,8 +42,7 @@ typedef struct {
     int r, n_boot;
     double *L, *s, *tr; /* [n_boot, r, r], [n_boot, r], [n_boot] */
 } tl_hsic_prep;
-tl_status tl_hsic_prep_make(const double *F, int r, int m, const double *W, int n_boot, double eps,
-                            tl_hsic_prep *p);
+tl_status tl_hsic_prep_make(const double *F, int r, int m, const double *W, int n_boot, double eps, tl_hsic_prep *p);
 void tl_hsic_prep_free(tl_hsic_prep *p);
 
 /* HSIC of the pairs (X, T) and (Y, T) on every resample: out [n_boot, 4] =

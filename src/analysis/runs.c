@@ -714,7 +714,8 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     if (strstr(what, "HSIC") && o->hsic_rows > 0 && o->hsic_rows < m) m = o->hsic_rows;
     if (o->boot > 0)
         snprintf(title, sizeof title,
-                 "Information plane, %s estimator (%s; n = %d rows, %d clusters; bars: 95 %%, +-1.96 bootstrap SE of %d resamples)",
+                 "Information plane, %s estimator (%s; n = %d rows, %d clusters; bars: 95 %%, +-1.96 bootstrap "
+                 "SE of %d resamples)",
                  what, file_name(a0->dataset), m, clusters, o->boot);
     else
         snprintf(title, sizeof title, "Information plane, %s estimator (%s; n = %d rows; no intervals)", what,
@@ -735,7 +736,10 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
                 for (int j = 0; j < 4; j++) b[(size_t)j * C + i] = o->boot > 0 ? ci[j < 2 ? j : j + 2][q] : NAN;
             }
             panels[k] = (tl_scatter_panel){.title = a0->points[idx[k]], .x = px, .y = py, .v = x, .n = C};
-            if (o->boot > 0) panels[k].x_lo = b, panels[k].x_hi = b + C, panels[k].y_lo = b + 2 * C, panels[k].y_hi = b + 3 * C;
+            if (o->boot > 0) {
+                panels[k].x_lo = b, panels[k].x_hi = b + C;
+                panels[k].y_lo = b + 2 * C, panels[k].y_hi = b + 3 * C;
+            }
         }
         st = tl_svg_scatter(&svg, &c, panels, n_idx, a0->step >= 0 ? "step" : "checkpoint", sc);
     } else { /* one checkpoint: all points in one panel, coloured by their index */
@@ -1059,7 +1063,8 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
                 int rt = 0;
                 if (ps == TL_OK && boot) ps = tl_kernel_factor(Z, mh, d, o->sigma, BOOT_TOL * o->eps * mh, &Ft, &rt);
                 if (ps == TL_OK && boot)
-                    ps = boot_cell(&pl, 1, k, boot, tl_hsic_boot(&prx, Fx, &pry, Fy, Ft, rt, mh, Wh, boot, o->eps, bo), bo);
+                    ps = boot_cell(&pl, 1, k, boot,
+                                   tl_hsic_boot(&prx, Fx, &pry, Fy, Ft, rt, mh, Wh, boot, o->eps, bo), bo);
                 tl_free(Ft);
             }
             tl_free(Z);

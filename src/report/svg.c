@@ -371,10 +371,12 @@ tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_pan
             double px = axis_px(&ax, p[k].x[i]), py = axis_px(&ay, p[k].y[i]);
             if (p[k].x_lo && p[k].x_hi && isfinite(p[k].x_lo[i]) && isfinite(p[k].x_hi[i]))
                 tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
-                                 "stroke-width=\"0.8\"/>\n", axis_px(&ax, p[k].x_lo[i]), py, axis_px(&ax, p[k].x_hi[i]), py);
+                                 "stroke-width=\"0.8\"/>\n",
+                                 axis_px(&ax, p[k].x_lo[i]), py, axis_px(&ax, p[k].x_hi[i]), py);
             if (p[k].y_lo && p[k].y_hi && isfinite(p[k].y_lo[i]) && isfinite(p[k].y_hi[i]))
                 tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
-                                 "stroke-width=\"0.8\"/>\n", px, axis_px(&ay, p[k].y_lo[i]), px, axis_px(&ay, p[k].y_hi[i]));
+                                 "stroke-width=\"0.8\"/>\n",
+                                 px, axis_px(&ay, p[k].y_lo[i]), px, axis_px(&ay, p[k].y_hi[i]));
         }
         for (int i = 0; i < p[k].n; i++) {
             if (!isfinite(p[k].x[i]) || !isfinite(p[k].y[i])) continue;

@@ -15,8 +15,8 @@
 #include "analysis/infoplane_boot.h"
 #include "analysis/stats.h"
 #include "format/format.h" /* internal: model, base */
-#include "tiller/analysis.h"
 #include "testlib.h"
+#include "tiller/analysis.h"
 
 static tl_npy *load(const char *name) {
     char path[256];
@@ -68,8 +68,8 @@ static void check_oracle(void) {
                 double want = cJSON_GetArrayItem(cJSON_GetArrayItem(rows, b), q)->valuedouble;
                 worst = fmax(worst, rel(out[4 * b + q], want));
             }
-        printf("%s: sigma %g, factor ranks x %d, t %d, y %d of %d; resampled HSIC vs numpy: %.2g relative\n",
-               c->string, sigma, rx, rt, ry, m, worst);
+        printf("%s: sigma %g, factor ranks x %d, t %d, y %d of %d; resampled HSIC vs numpy: %.2g relative\n", c->string,
+               sigma, rx, rt, ry, m, worst);
         CHECK(worst < tol, "%s: resampled HSIC off by %.3g relative (tolerance %g)", c->string, worst, tol);
         CHECK(ry <= 2, "%s: binary labels' kernel has rank %d (<= 2)", c->string, ry);
         if (sigma > 10) CHECK(rx < m && rt < m, "sigma %g: the factor was not truncated (ranks %d, %d)", sigma, rx, rt);
@@ -89,8 +89,8 @@ static void check_oracle(void) {
             double want = cJSON_GetArrayItem(cJSON_GetArrayItem(gci, q / 2), q % 2)->valuedouble;
             wci = fmax(wci, fabs(ci[q] - want) / fmax(fabs(want), 1e-3));
         }
-        printf("%s: intervals vs numpy %.2g relative; I(X;T) - null %.4f [%.4f, %.4f]\n", c->string, wci,
-               pt[0] - pt[1], ci[2], ci[3]);
+        printf("%s: intervals vs numpy %.2g relative; I(X;T) - null %.4f [%.4f, %.4f]\n", c->string, wci, pt[0] - pt[1],
+               ci[2], ci[3]);
         CHECK(wci < tol, "%s: intervals off by %.3g", c->string, wci);
         tl_hsic_prep_free(&px);
         tl_hsic_prep_free(&py);
@@ -108,7 +108,8 @@ static void check_oracle(void) {
     double worst = 0;
     for (int b = 0; b < B; b++)
         for (int q = 0; q < 2; q++) {
-            double want = cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(gb, "resamples"), b), q)->valuedouble;
+            double want =
+                cJSON_GetArrayItem(cJSON_GetArrayItem(cJSON_GetObjectItem(gb, "resamples"), b), q)->valuedouble;
             worst = fmax(worst, fabs(out[4 * b + 2 * q] - want));
         }
     printf("binning: resampled I(X;T), I(T;Y) vs numpy: %.2g bits\n", worst);
@@ -197,8 +198,8 @@ static void check_coverage_hsic(void) {
         tl_hsic_prep_free(&px);
         tl_free(Fx), tl_free(Ft);
     }
-    printf("HSIC coverage of its mean %.3f over %d fresh samples (m %d): %d of %d, mean width %.3f\n", target, FRESH,
-           M, cover, REP, width);
+    printf("HSIC coverage of its mean %.3f over %d fresh samples (m %d): %d of %d, mean width %.3f\n", target, FRESH, M,
+           cover, REP, width);
     CHECK(cover >= 86 && cover <= 100, "HSIC: coverage %d of %d", cover, REP);
 }
 
