@@ -252,7 +252,8 @@ int tl_cmd_infoplane(int argc, char **argv) {
         {"--eps", NULL, OPT_FLOAT, &eps, "HSIC: regulariser, times the number of rows"},
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC: use only the first N rows (0 = all; cost grows as N^3)"},
         {"--panels", NULL, OPT_STR, &o.panels, "hook points drawn in the scatter (up to 4; default: a spread)"},
-        {"--shuffles", NULL, OPT_INT, &o.shuffles, "bias correction: shuffles of Y / X's rows averaged and subtracted"},
+        {"--shuffles", NULL, OPT_INT, &o.shuffles, "bias correction: shuffles of Y / X's rows averaged and subtracted (binning; HSIC's mean over "
+                                                        "all shuffles is exact)"},
         {"--seed", NULL, OPT_INT, &seed, "seed of the shuffles, the permutation tests and the bootstrap"},
         {"--boot", NULL, OPT_INT, &o.boot, "bootstrap resamples of the 95 % intervals (0 = none)"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
