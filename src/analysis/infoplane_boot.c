@@ -331,7 +331,7 @@ tl_status tl_binning_boot(const int32_t *x_ids, const int32_t *t_ids, const int3
     return s;
 }
 
-/* ---- normal intervals from the bootstrap's standard error ------------------------------------------------------------------ */
+/* ---- normal intervals from the bootstrap's standard error ---------------------------------------- */
 
 tl_status tl_boot_plane_ci(const double *out, int n_boot, const double *point, double z, double *ci) {
     for (int q = 0; q < 4; q++) { /* I(X;T), corrected, I(T;Y), corrected */
