@@ -72,14 +72,16 @@ tl_status tl_kernel_factor(const double *A, int m, int d, double sigma, double t
 
 /* ---- resample weights --------------------------------------------------------------------- */
 
-void tl_boot_weights_draws(const int *cluster, int m, int n_clusters, const int *draws, int n_boot, double *W) {
+tl_status tl_boot_weights_draws(const int *cluster, int m, int n_clusters, const int *draws, int n_boot, double *W) {
     int *times = tl_calloc((size_t)n_clusters, sizeof *times);
-    for (int b = 0; times && b < n_boot; b++) {
+    if (!times) return tl_errorf(TL_E_NOMEM, "bootstrap: out of memory for %d clusters", n_clusters);
+    for (int b = 0; b < n_boot; b++) {
         memset(times, 0, (size_t)n_clusters * sizeof *times);
         for (int j = 0; j < n_clusters; j++) times[draws[(size_t)b * n_clusters + j]]++;
         for (int i = 0; i < m; i++) W[(size_t)b * m + i] = times[cluster[i]];
     }
     tl_free(times);
+    return TL_OK;
 }
 
 tl_status tl_boot_weights(const int *cluster, int m, int n_clusters, int n_boot, uint64_t seed, double *W) {
@@ -94,9 +96,9 @@ tl_status tl_boot_weights(const int *cluster, int m, int n_clusters, int n_boot,
     tl_rng rng;
     tl_rng_seed(&rng, seed);
     for (size_t i = 0; i < (size_t)n_boot * n_clusters; i++) draws[i] = (int)tl_rng_below(&rng, (uint64_t)n_clusters);
-    tl_boot_weights_draws(cluster, m, n_clusters, draws, n_boot, W);
+    tl_status s = tl_boot_weights_draws(cluster, m, n_clusters, draws, n_boot, W);
     tl_free(draws);
-    return TL_OK;
+    return s;
 }
 
 /* ---- HSIC of a weighted sample ------------------------------------------------------------ */

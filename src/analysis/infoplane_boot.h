@@ -32,7 +32,7 @@ tl_status tl_kernel_factor(const double *A, int m, int d, double sigma, double t
 /* Resample weights: W [n_boot, m], W[b, i] = how often row i's cluster (cluster
  * [m], ids 0 .. n_clusters - 1) was drawn among n_clusters draws with
  * replacement; draws [n_boot, n_clusters] given, or drawn with tl_rng (seed). */
-void tl_boot_weights_draws(const int *cluster, int m, int n_clusters, const int *draws, int n_boot, double *W);
+tl_status tl_boot_weights_draws(const int *cluster, int m, int n_clusters, const int *draws, int n_boot, double *W);
 tl_status tl_boot_weights(const int *cluster, int m, int n_clusters, int n_boot, uint64_t seed, double *W);
 
 /* One variable's part of every resample (weights W [n_boot, m], each summing to

@@ -46,7 +46,7 @@ static void check_oracle(void) {
     tl_standardize(T->data, m, dt, Ts);
     for (int i = 0; i < m; i++) yd[i] = (double)((int64_t *)y->data)[i], cluster[i] = (int)((int64_t *)cl->data)[i];
     for (int i = 0; i < B * G; i++) draws[i] = (int)((int64_t *)dr->data)[i];
-    tl_boot_weights_draws(cluster, m, G, draws, B, W);
+    CHECK_OK(tl_boot_weights_draws(cluster, m, G, draws, B, W));
     double out[4 * 64], ci[8];
     CHECK(B <= 64, "too many resamples in the golden");
     const cJSON *c;
