@@ -252,8 +252,10 @@ int tl_cmd_infoplane(int argc, char **argv) {
         {"--eps", NULL, OPT_FLOAT, &eps, "HSIC: regulariser, times the number of rows"},
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC: use only the first N rows (0 = all; cost grows as N^3)"},
         {"--panels", NULL, OPT_STR, &o.panels, "hook points drawn in the scatter (up to 4; default: a spread)"},
-        {"--shuffles", NULL, OPT_INT, &o.shuffles, "bias correction: shuffles of Y / X's rows averaged and subtracted"},
-        {"--seed", NULL, OPT_INT, &seed, "seed of the shuffles and of the Monte Carlo permutation tests"},
+        {"--shuffles", NULL, OPT_INT, &o.shuffles, "bias correction: shuffles of Y / X's rows averaged and subtracted (binning; HSIC's mean over "
+                                                        "all shuffles is exact)"},
+        {"--seed", NULL, OPT_INT, &seed, "seed of the shuffles, the permutation tests and the bootstrap"},
+        {"--boot", NULL, OPT_INT, &o.boot, "bootstrap resamples of the 95 % intervals (0 = none)"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
         {"--verbose", "-v", OPT_FLAG, &verbose, "log details"},
     };
@@ -266,7 +268,9 @@ int tl_cmd_infoplane(int argc, char **argv) {
         "inputs), I(T;Y) = H(T) - H(T|Y), in bits. hsic: the reference's normalised HSIC (Gaussian\n"
         "kernel, sigma 50, eps 1e-5; m x m matrices). Each estimate comes with its mean over\n"
         "--shuffles shuffles of Y (of X's rows for I(X;T)), and the difference (the bias-corrected\n"
-        "value). Binning warns when T has more than m/2 distinct symbols (saturated). With 3 or more\n"
+        "value). Every value has a 95 % interval, +-1.96 standard errors from --boot resamples of the\n"
+        "rows' entities (entities.npy; else the rows). Binning warns when T has more than m/2 distinct symbols\n"
+        "(saturated). With 3 or more\n"
         "checkpoints, infoplane_tests.csv gives per point a permutation test over checkpoint order\n"
         "of 'I(X;T) rises then falls' and 'I(T;Y) increases' on the corrected values. Writes\n"
         "infoplane.csv, infoplane_tests.csv, infoplane.json and infoplane_<estimator>.svg.",
@@ -280,10 +284,12 @@ int tl_cmd_infoplane(int argc, char **argv) {
     o.x_binned = !strcmp(x_mode, "binned");
     if (o.pca_dims < 1 || o.pca_dims > 64 || o.bins < 1 || o.bins > 100000 || !(split > 0 && split <= 1) ||
         !(sigma > 0) || !(eps > 0) || o.hsic_rows < 0 || threads < 0 || o.shuffles < 0 || o.shuffles > 10000 ||
-        seed < 0)
+        seed < 0 || o.boot < 0 || o.boot > 100000)
         return cli_failf(2, "bad value: --pca-dims %d (1 .. 64), --bins %d (1 .. 100000), --split %g (0 .. 1], "
-                         "--sigma %g, --eps %g (> 0), --hsic-rows %d (>= 0), --shuffles %d (0 .. 10000), --seed %d",
-                         o.pca_dims, o.bins, (double)split, (double)sigma, (double)eps, o.hsic_rows, o.shuffles, seed);
+                         "--sigma %g, --eps %g (> 0), --hsic-rows %d (>= 0), --shuffles %d (0 .. 10000), --seed %d, "
+                         "--boot %d (0 .. 100000)",
+                         o.pca_dims, o.bins, (double)split, (double)sigma, (double)eps, o.hsic_rows, o.shuffles, seed,
+                         o.boot);
     o.seed = (uint64_t)seed;
     o.split = split;
     o.sigma = sigma;

@@ -401,6 +401,12 @@ typedef struct {
     double *p_rise_out;  /* optional: [points] p of "I(X;T) rises then falls" (the estimator of ixt_out) */
     double *p_incr_out;  /* optional: [points] p of "I(T;Y) increases" */
     double max_saturation; /* out: the largest distinct-symbols / m of binning's T (0 without binning) */
+    /* 95 % percentile intervals of every estimate: a bootstrap over the rows' entities (entities.npy;
+     * without it over rows) with this many resamples (200; 0 = none), seeded by seed; binning's
+     * shuffle-corrected values use boot_shuffles shuffles of each resample (2) */
+    int boot, boot_shuffles;
+    double *ixt_ci_out;  /* optional: [checkpoints, points, 2] lower, upper bound of ixt_out's value */
+    double *iyt_ci_out;  /* optional: the same for iyt_out */
 } tl_infoplane_opts;
 void tl_infoplane_opts_default(tl_infoplane_opts *o);
 

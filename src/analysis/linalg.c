@@ -58,6 +58,32 @@ void tl_la_gemm(const double *A, const double *B, int n, int k, int m, double *C
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0, A, k, B, m, 0.0, C, m);
 }
 
+void tl_la_gemm_tn(const double *A, const double *B, int n, int k, int m, double *C) {
+    LA_INIT();
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, m, n, 1.0, A, k, B, m, 0.0, C, m);
+}
+
+double tl_la_chol_sandwich_sq(const double *La, int ra, const double *Lb, int rb, double *C) {
+    LA_INIT();
+    /* row-major storage of tl_la_cholesky's factor: the upper triangle holds U = L^T */
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasTrans, CblasNonUnit, ra, rb, 1.0, La, ra, C, rb);
+    cblas_dtrsm(CblasRowMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, ra, rb, 1.0, Lb, rb, C, rb);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)ra * rb; i++) s += C[i] * C[i];
+    return s;
+}
+
+double tl_la_chol_inv_trace(const double *L, int r, double *work) {
+    LA_INIT();
+    memset(work, 0, (size_t)r * r * sizeof *work);
+    for (int j = 0; j < r; j++) work[(size_t)j * r + j] = 1;
+    /* M^-1 = U^-1 U^-T: its trace is ||U^-1||_F^2 */
+    cblas_dtrsm(CblasRowMajor, CblasLeft, CblasUpper, CblasNoTrans, CblasNonUnit, r, r, 1.0, L, r, work, r);
+    double s = 0;
+    for (size_t i = 0; i < (size_t)r * r; i++) s += work[i] * work[i];
+    return s;
+}
+
 /* Row-major A is column-major A^T = A (symmetric): 'L' of the column-major view
  * is the row-major upper triangle. */
 int tl_la_cholesky(double *A, int n) {

@@ -25,6 +25,8 @@ void tl_la_gemv(const double *A, int n, int k, const double *x, double beta, dou
 void tl_la_gemv_t(const double *A, int n, int k, const double *x, double beta, double *y);
 /* C[n, m] = A[n, k] B[k, m]. */
 void tl_la_gemm(const double *A, const double *B, int n, int k, int m, double *C);
+/* C[k, m] = A[n, k]^T B[n, m]. */
+void tl_la_gemm_tn(const double *A, const double *B, int n, int k, int m, double *C);
 
 /* Cholesky A = L L^T in place, then solve A x = b for nrhs right-hand sides
  * b [nrhs, n] (row-major: one system per row). 0 on success, else the LAPACK info. */
@@ -33,6 +35,11 @@ void tl_la_cholesky_solve(const double *L, int n, double *b, int nrhs);
 /* B[nrhs, n] <- B A^-1 for a general A [n, n] (overwritten by its LU factors),
  * by LU with partial pivoting. TL_E_NUMERIC when A is singular. */
 tl_status tl_la_lu_solve_right(double *A, int n, double *B, int nrhs);
+/* ||La^-1 C Lb^-T||_F^2 = tr(Ma^-1 C Mb^-1 C^T) for C [ra, rb] (overwritten) and the
+ * tl_la_cholesky factors La of Ma [ra, ra], Lb of Mb [rb, rb]: two triangular solves. */
+double tl_la_chol_sandwich_sq(const double *La, int ra, const double *Lb, int rb, double *C);
+/* tr(M^-1) from tl_la_cholesky's factor L of M [r, r]; work: r^2 doubles. */
+double tl_la_chol_inv_trace(const double *L, int r, double *work);
 /* Invert a Cholesky factor's matrix: A (after tl_la_cholesky) <- A^-1, full. */
 int tl_la_cholesky_inverse(double *A, int n);
 

@@ -17,6 +17,7 @@
 #include "tiller/analysis.h"
 #include "tiller/bootstrap.h"
 #include "tiller/dist.h"
+#include "infoplane_boot.h"
 #include "linalg.h"
 #include "stats.h"
 #include "report/report.h"
@@ -625,6 +626,8 @@ void tl_infoplane_opts_default(tl_infoplane_opts *o) {
     o->shuffles = 10;
     o->seed = 1;
     o->alpha = 0.05;
+    o->boot = 50;
+    o->boot_shuffles = 2;
 }
 
 tl_status tl_estimator_parse(const char *s, tl_estimator *out) {
@@ -639,9 +642,10 @@ typedef struct {
     double *b_ixt, *b_iyt, *b_ht, *b_nsym; /* [C, P] binning */
     double *h_ixt, *h_iyt;                 /* [C, P] HSIC */
     double *b_ixt0, *b_iyt0, *h_ixt0, *h_iyt0; /* [C, P] the same with Y (X's rows) shuffled: the bias */
+    double *ci[2][8]; /* [C, P] per estimator (binning, HSIC): the bootstrap bounds of tl_boot_plane_ci */
 } plane;
 
-#define PLANE_FIELDS 10
+#define PLANE_FIELDS 26
 
 /* The per-point verdicts: permutation tests over checkpoint order on the
  * corrected values of one estimator. */
@@ -692,14 +696,14 @@ static tl_status choose_panels(const tl_acts_meta *a, const char *spec, int *idx
 }
 
 static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, const double *ixt,
-                           const double *iyt, const char *what, const char *units, const char *dir,
-                           const char *file) {
+                           const double *iyt, double *const *ci, int clusters, const char *what, const char *units,
+                           const char *dir, const char *file) {
     const tl_acts_meta *a0 = s->items[0];
     int C = s->n, P = a0->n_points, idx[4], n_idx;
     tl_status st = choose_panels(a0, o->panels, idx, &n_idx);
     if (st) return st;
     size_t most = (size_t)(C > P ? C : P);
-    double *x = tl_malloc(most * sizeof *x), *buf = tl_malloc(4 * 2 * most * sizeof *buf);
+    double *x = tl_malloc(most * sizeof *x), *buf = tl_malloc(4 * 6 * most * sizeof *buf);
     if (!x || !buf) {
         tl_free(x);
         tl_free(buf);
@@ -708,8 +712,14 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     char title[200], xl[64], yl[64];
     int m = (int)(o->split * a0->n); /* the rows the estimates use (HSIC: at most hsic_rows of them) */
     if (strstr(what, "HSIC") && o->hsic_rows > 0 && o->hsic_rows < m) m = o->hsic_rows;
-    snprintf(title, sizeof title, "Information plane, %s estimator (%s; m = %d rows; no intervals)", what,
-             file_name(a0->dataset), m);
+    if (o->boot > 0)
+        snprintf(title, sizeof title,
+                 "Information plane, %s estimator (%s; n = %d rows, %d clusters; bars: 95 %%, +-1.96 bootstrap "
+                 "SE of %d resamples)",
+                 what, file_name(a0->dataset), m, clusters, o->boot);
+    else
+        snprintf(title, sizeof title, "Information plane, %s estimator (%s; n = %d rows; no intervals)", what,
+                 file_name(a0->dataset), m);
     snprintf(xl, sizeof xl, "I(X;T)%s", units);
     snprintf(yl, sizeof yl, "I(T;Y)%s", units);
     tl_chart c = {.title = title, .x_label = xl, .y_label = yl};
@@ -718,17 +728,24 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     if (C > 1) { /* one panel per chosen point, its trajectory over checkpoints coloured by step */
         tl_axis_scale sc = ckpt_x(s, x);
         for (int k = 0; k < n_idx; k++) {
-            double *px = buf + (size_t)(2 * k) * C, *py = buf + (size_t)(2 * k + 1) * C;
+            double *px = buf + (size_t)(6 * k) * C, *py = px + C, *b = py + C; /* b: x lo, hi, y lo, hi */
             for (int i = 0; i < C; i++) {
-                px[i] = ixt[(size_t)i * P + idx[k]];
-                py[i] = iyt[(size_t)i * P + idx[k]];
+                size_t q = (size_t)i * P + idx[k];
+                px[i] = ixt[q];
+                py[i] = iyt[q];
+                for (int j = 0; j < 4; j++) b[(size_t)j * C + i] = o->boot > 0 ? ci[j < 2 ? j : j + 2][q] : NAN;
             }
-            panels[k] = (tl_scatter_panel){a0->points[idx[k]], px, py, x, C};
+            panels[k] = (tl_scatter_panel){.title = a0->points[idx[k]], .x = px, .y = py, .v = x, .n = C};
+            if (o->boot > 0) {
+                panels[k].x_lo = b, panels[k].x_hi = b + C;
+                panels[k].y_lo = b + 2 * C, panels[k].y_hi = b + 3 * C;
+            }
         }
         st = tl_svg_scatter(&svg, &c, panels, n_idx, a0->step >= 0 ? "step" : "checkpoint", sc);
     } else { /* one checkpoint: all points in one panel, coloured by their index */
         for (int p = 0; p < P; p++) x[p] = p;
-        panels[0] = (tl_scatter_panel){"all hook points", ixt, iyt, x, P};
+        panels[0] = (tl_scatter_panel){.title = "all hook points", .x = ixt, .y = iyt, .v = x, .n = P};
+        if (o->boot > 0) panels[0].x_lo = ci[0], panels[0].x_hi = ci[1], panels[0].y_lo = ci[4], panels[0].y_hi = ci[5];
         st = tl_svg_scatter(&svg, &c, panels, 1, "point index", TL_AXIS_LINEAR);
     }
     if (st == TL_OK) st = save_text(dir, file, &svg);
@@ -738,14 +755,27 @@ static tl_status plane_svg(const tl_acts_series *s, const tl_infoplane_opts *o, 
     return st;
 }
 
+/* The rows behind the estimates: binning's m and HSIC's, and their clusters (entities) */
+typedef struct {
+    int m, m_hsic, clusters, clusters_hsic;
+} plane_n;
+
+/* ",value,lo,hi" with the bounds blank when there is no bootstrap */
+static void value_ci(tl_strbuf *b, double v, const plane *pl, int e, int q, size_t k, int boot) {
+    tl_strbuf_printf(b, ",%.9g", v);
+    if (boot) tl_strbuf_printf(b, ",%.9g,%.9g", pl->ci[e][q][k], pl->ci[e][q + 1][k]);
+    else tl_strbuf_puts(b, ",,");
+}
+
 static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts *o, const plane *pl,
-                               const point_tests *tb, const point_tests *th, int m, int m_hsic, double seconds,
+                               const point_tests *tb, const point_tests *th, const plane_n *pn, double seconds,
                                const char *dir) {
     const tl_acts_meta *a0 = s->items[0];
-    int C = s->n, P = a0->n_points;
+    int C = s->n, P = a0->n_points, m = pn->m, m_hsic = pn->m_hsic, boot = o->boot;
     tl_strbuf csv = {0};
-    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_yt,h_t,n_symbols,i_xt_shuffled,i_yt_shuffled,"
-                         "i_xt_corrected,i_yt_corrected,saturation\n");
+    tl_strbuf_puts(&csv, "checkpoint,step,point,estimator,i_xt,i_xt_lo,i_xt_hi,i_yt,i_yt_lo,i_yt_hi,h_t,n_symbols,"
+                         "i_xt_shuffled,i_yt_shuffled,i_xt_corrected,i_xt_corrected_lo,i_xt_corrected_hi,"
+                         "i_yt_corrected,i_yt_corrected_lo,i_yt_corrected_hi,saturation,n,clusters,resamples\n");
     for (int c = 0; c < C; c++)
         for (int p = 0; p < P; p++) {
             size_t k = (size_t)c * P + p;
@@ -755,14 +785,19 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
                 if (s->items[c]->step >= 0) tl_strbuf_printf(&csv, ",%lld,", (long long)s->items[c]->step);
                 else tl_strbuf_puts(&csv, ",,");
                 tl_csv_field(&csv, a0->points[p]);
-                if (e)
-                    tl_strbuf_printf(&csv, ",hsic,%.9g,%.9g,,,%.9g,%.9g,%.9g,%.9g,\n", pl->h_ixt[k], pl->h_iyt[k],
-                                     pl->h_ixt0[k], pl->h_iyt0[k], pl->h_ixt[k] - pl->h_ixt0[k],
-                                     pl->h_iyt[k] - pl->h_iyt0[k]);
-                else
-                    tl_strbuf_printf(&csv, ",binning,%.9g,%.9g,%.9g,%d,%.9g,%.9g,%.9g,%.9g,%.4f\n", pl->b_ixt[k],
-                                     pl->b_iyt[k], pl->b_ht[k], (int)pl->b_nsym[k], pl->b_ixt0[k], pl->b_iyt0[k],
-                                     pl->b_ixt[k] - pl->b_ixt0[k], pl->b_iyt[k] - pl->b_iyt0[k], pl->b_nsym[k] / m);
+                const double *ix = e ? pl->h_ixt : pl->b_ixt, *iy = e ? pl->h_iyt : pl->b_iyt;
+                const double *ix0 = e ? pl->h_ixt0 : pl->b_ixt0, *iy0 = e ? pl->h_iyt0 : pl->b_iyt0;
+                tl_strbuf_puts(&csv, e ? ",hsic" : ",binning");
+                value_ci(&csv, ix[k], pl, e, 0, k, boot);
+                value_ci(&csv, iy[k], pl, e, 4, k, boot);
+                if (e) tl_strbuf_puts(&csv, ",,");
+                else tl_strbuf_printf(&csv, ",%.9g,%d", pl->b_ht[k], (int)pl->b_nsym[k]);
+                tl_strbuf_printf(&csv, ",%.9g,%.9g", ix0[k], iy0[k]);
+                value_ci(&csv, ix[k] - ix0[k], pl, e, 2, k, boot);
+                value_ci(&csv, iy[k] - iy0[k], pl, e, 6, k, boot);
+                if (e) tl_strbuf_puts(&csv, ",");
+                else tl_strbuf_printf(&csv, ",%.4f", pl->b_nsym[k] / m);
+                tl_strbuf_printf(&csv, ",%d,%d,%d\n", e ? m_hsic : m, e ? pn->clusters_hsic : pn->clusters, boot);
             }
         }
     tl_status st = save_text(dir, "infoplane.csv", &csv);
@@ -804,12 +839,18 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
         cJSON_AddStringToObject(set, "correction", "corrected = estimate - mean over shuffles of Y (for I(T;Y)) "
                                                    "or of X's rows (for I(X;T))");
         cJSON_AddNumberToObject(set, "alpha", o->alpha);
+        cJSON_AddNumberToObject(set, "bootstrap_resamples", boot);
+        cJSON_AddStringToObject(set, "bootstrap",
+                                "95 % percentile intervals; resamples draw the rows' entities with replacement "
+                                "(rows without entities: the rows); binning keeps the whole sample's bins, HSIC "
+                                "uses a pivoted-Cholesky factor of each kernel matrix (docs/analysis.md)");
         if (o->est & TL_EST_BINNING) {
             cJSON *b = cJSON_CreateObject();
             cJSON_AddNumberToObject(b, "pca_dims", o->pca_dims);
             cJSON_AddNumberToObject(b, "bins", o->bins);
             cJSON_AddStringToObject(b, "x", o->x_binned ? "binned PCA of x_point" : "distinct rows of x_point");
             cJSON_AddStringToObject(b, "units", "bits");
+            cJSON_AddNumberToObject(b, "clusters", pn->clusters);
             cJSON_AddItemToObject(set, "binning", b);
         }
         if (o->est & TL_EST_HSIC) {
@@ -817,6 +858,7 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
             cJSON_AddNumberToObject(h, "sigma", o->sigma);
             cJSON_AddNumberToObject(h, "eps", o->eps);
             cJSON_AddNumberToObject(h, "m", m_hsic);
+            cJSON_AddNumberToObject(h, "clusters", pn->clusters_hsic);
             cJSON_AddItemToObject(set, "hsic", h);
         }
         cJSON_AddItemToObject(j, "settings", set);
@@ -848,15 +890,41 @@ static tl_status plane_outputs(const tl_acts_series *s, const tl_infoplane_opts 
     st = save_json(dir, "infoplane.json", j);
     cJSON_Delete(j);
     if (st == TL_OK && (o->est & TL_EST_BINNING))
-        st = plane_svg(s, o, pl->b_ixt, pl->b_iyt, "binning", " (bits)", dir, "infoplane_binning.svg");
+        st = plane_svg(s, o, pl->b_ixt, pl->b_iyt, pl->ci[0], pn->clusters, "binning", " (bits)", dir,
+                       "infoplane_binning.svg");
     if (st == TL_OK && (o->est & TL_EST_HSIC))
-        st = plane_svg(s, o, pl->h_ixt, pl->h_iyt, "normalised HSIC", "", dir, "infoplane_hsic.svg");
+        st = plane_svg(s, o, pl->h_ixt, pl->h_iyt, pl->ci[1], pn->clusters_hsic, "normalised HSIC", "", dir,
+                       "infoplane_hsic.svg");
     return st;
+}
+
+/* The kernel factors of the bootstrap stop when trace(K - F F^T) <= BOOT_TOL c (c = eps m): the
+ * error of an estimate is then below about 2 BOOT_TOL (docs/analysis.md) */
+#define BOOT_TOL 5e-3
+
+/* The resample weights W [boot, m] of the first m rows: their entities drawn with replacement
+ * (each row its own cluster without entities.npy); *n_clusters out. */
+static tl_status boot_weights(const tl_acts_meta *a0, const tl_infoplane_opts *o, int m, uint64_t seed, double **W,
+                              int *n_clusters) {
+    int *cl = tl_malloc((size_t)m * sizeof *cl);
+    *W = tl_malloc((size_t)o->boot * m * sizeof **W);
+    tl_status s = cl && *W ? TL_OK : tl_errorf(TL_E_NOMEM, "infoplane: out of memory for the bootstrap");
+    int g = 0;
+    for (int i = 0; s == TL_OK && i < m; i++) {
+        int64_t e = a0->entities ? a0->entities[i] : i;
+        int j = 0; /* ids in order of first appearance among the first m rows */
+        while (j < i && (a0->entities ? a0->entities[j] : j) != e) j++;
+        cl[i] = j < i ? cl[j] : g++;
+    }
+    if (s == TL_OK) s = tl_boot_weights(cl, m, g, o->boot, seed, *W);
+    *n_clusters = g;
+    tl_free(cl);
+    return s;
 }
 
 /* X of one checkpoint: its symbols for binning and its R matrix for HSIC. */
 static tl_status prepare_x(const tl_acts_meta *a, int xp, const tl_infoplane_opts *o, int m, int mh,
-                           int32_t *x_ids, double *Rx) {
+                           int32_t *x_ids, double *Rx, double **Fx, int *rx) {
     double *Z;
     tl_status s = load_standardized(a, xp, &Z);
     if (s) return s;
@@ -865,7 +933,20 @@ static tl_status prepare_x(const tl_acts_meta *a, int xp, const tl_infoplane_opt
         s = o->x_binned ? tl_binned_symbols(Z, m, d, o->pca_dims, o->bins, x_ids, &n_sym)
                         : tl_symbols_exact(Z, m, d, x_ids, &n_sym);
     if (s == TL_OK && (o->est & TL_EST_HSIC)) s = tl_hsic_r(Z, mh, d, o->sigma, o->eps, Rx);
+    tl_free(*Fx);
+    *Fx = NULL;
+    if (s == TL_OK && (o->est & TL_EST_HSIC) && o->boot > 0)
+        s = tl_kernel_factor(Z, mh, d, o->sigma, BOOT_TOL * o->eps * mh, Fx, rx);
     tl_free(Z);
+    return s;
+}
+
+/* One cell's bootstrap (status s of the estimator's resamples bo [boot, 4]) into pl->ci[e][.][k]. */
+static tl_status boot_cell(plane *pl, int e, size_t k, int boot, tl_status s, const double *bo) {
+    double ci[8], pt[4] = {e ? pl->h_ixt[k] : pl->b_ixt[k], e ? pl->h_ixt0[k] : pl->b_ixt0[k],
+                           e ? pl->h_iyt[k] : pl->b_iyt[k], e ? pl->h_iyt0[k] : pl->b_iyt0[k]};
+    if (s == TL_OK) s = tl_boot_plane_ci(bo, boot, pt, TL_Z95, ci);
+    for (int q = 0; s == TL_OK && q < 8; q++) pl->ci[e][q][k] = ci[q];
     return s;
 }
 
@@ -882,6 +963,9 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
         return tl_errorf(TL_E_ARG, "infoplane: sigma %g and eps %g must be positive", o->sigma, o->eps);
     if (o->shuffles < 0 || o->shuffles > 10000 || !(o->alpha > 0 && o->alpha < 1))
         return tl_errorf(TL_E_ARG, "infoplane: %d shuffles (0 .. 10000), alpha %g (0 .. 1)", o->shuffles, o->alpha);
+    if (o->boot < 0 || o->boot > 100000 || o->boot_shuffles < 0 || o->boot_shuffles > 1000)
+        return tl_errorf(TL_E_ARG, "infoplane: %d bootstrap resamples (0 .. 100000), %d shuffles each (0 .. 1000)",
+                         o->boot, o->boot_shuffles);
     o->max_saturation = 0;
     int xp = tl_acts_find_point(a0, o->x_point);
     if (xp < 0) return tl_errorf(TL_E_ARG, "infoplane: X point '%s' is not in %s", o->x_point, a0->dir);
@@ -898,9 +982,17 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
     double *Rt = hs ? tl_malloc(mm * (size_t)nt * sizeof *Rt) : NULL, *yd = tl_malloc((size_t)mh * sizeof *yd);
     double **fields[PLANE_FIELDS] = {&pl.b_ixt, &pl.b_iyt,  &pl.b_ht,   &pl.b_nsym, &pl.h_ixt,
                                       &pl.h_iyt, &pl.b_ixt0, &pl.b_iyt0, &pl.h_ixt0, &pl.h_iyt0};
+    for (int e = 0; e < 2; e++)
+        for (int q = 0; q < 8; q++) fields[10 + 8 * e + q] = &pl.ci[e][q];
+    /* the bootstrap: the same resamples for every cell (binning: m rows, HSIC: the first mh) */
+    double *Wb = NULL, *Wh = NULL, *Fx = NULL, *Fy = NULL;
+    int n_cl_b = 0, n_cl_h = 0, rx = 0, ry = 0, boot = o->boot;
+    tl_hsic_prep prx = {0}, pry = {0}; /* X's and Y's parts of every resample */
+    double tr_rx = 0, tr_ry = 0;       /* tr(R) of X and Y: the exact shuffle means */
     int32_t *y_ids = tl_malloc((size_t)m * sizeof *y_ids), *t_ids = tl_malloc((size_t)m * nt * sizeof *t_ids);
+    double *bootv = tl_malloc(((size_t)4 * boot * nt + 1) * sizeof *bootv);
     point_tests *tb = tl_calloc((size_t)P, sizeof *tb), *th = tl_calloc((size_t)P, sizeof *th);
-    int ok = x_ids && yd && y_ids && t_ids && tb && th && (!hs || (Rx && Ry && Rt));
+    int ok = x_ids && yd && y_ids && t_ids && tb && th && bootv && (!hs || (Rx && Ry && Rt));
     for (int i = 0; i < PLANE_FIELDS; i++) {
         *fields[i] = tl_malloc(cells * sizeof(double));
         ok = ok && *fields[i];
@@ -912,21 +1004,31 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
     if (st == TL_OK && hs) { /* the labels are the same at every checkpoint: R_y once */
         for (int i = 0; i < mh; i++) yd[i] = (double)a0->labels[i];
         st = tl_hsic_r(yd, mh, 1, o->sigma, o->eps, Ry);
+        for (int i = 0; st == TL_OK && i < mh; i++) tr_ry += Ry[(size_t)i * mh + i];
+        if (st == TL_OK && boot) st = tl_kernel_factor(yd, mh, 1, o->sigma, BOOT_TOL * o->eps * mh, &Fy, &ry);
     }
+    if (st == TL_OK && boot && (o->est & TL_EST_BINNING)) st = boot_weights(a0, o, m, o->seed + 7, &Wb, &n_cl_b);
+    if (st == TL_OK && boot && hs) st = boot_weights(a0, o, mh, o->seed + 7, &Wh, &n_cl_h);
+    if (st == TL_OK && boot && hs) st = tl_hsic_prep_make(Fy, ry, mh, Wh, boot, o->eps, &pry);
     int64_t done = 0, cell0 = 0, cell1 = (int64_t)cells; /* this rank's block of (checkpoint, point) cells */
     tl_dist_share((int64_t)cells, &cell0, &cell1);
     for (int c = 0; c < C && st == TL_OK; c++) {
         const tl_acts_meta *a = s->items[c];
         if ((int64_t)(c + 1) * P <= cell0 || (int64_t)c * P >= cell1) continue; /* none of this row is ours */
-        if ((st = prepare_x(a, xp, o, m, mh, x_ids, Rx))) {
+        if ((st = prepare_x(a, xp, o, m, mh, x_ids, Rx, &Fx, &rx))) {
             st = tl_error_prefix(st, "%s, X = %s", a->dir, o->x_point);
             break;
         }
+        tl_hsic_prep_free(&prx);
+        if (boot && hs && (st = tl_hsic_prep_make(Fx, rx, mh, Wh, boot, o->eps, &prx))) break;
+        tr_rx = 0;
+        for (int i = 0; hs && i < mh; i++) tr_rx += Rx[(size_t)i * mh + i];
         first_error err = {TL_OK, ""};
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int p = 0; p < P; p++) {
             if (err.s || (int64_t)c * P + p < cell0 || (int64_t)c * P + p >= cell1) continue;
             double *Z = NULL, *R = hs ? Rt + mm * (size_t)omp_get_thread_num() : NULL;
+            double *bo = bootv + (size_t)4 * boot * omp_get_thread_num(); /* [boot, 4] of tl_boot_plane_ci */
             int d = a->width[p];
             size_t k = (size_t)c * P + p;
             int32_t *tid = t_ids + (size_t)m * omp_get_thread_num();
@@ -946,14 +1048,24 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
                     pl.b_ht[k] = r.h_t;
                     pl.b_nsym[k] = r.n_sym_t;
                 }
+                if (ps == TL_OK && boot) ps = boot_cell(&pl, 0, k, boot, tl_binning_boot(x_ids, tid, y_ids, m, Wb,
+                                                 boot, o->boot_shuffles, seed + 4, bo), bo);
             }
             if (ps == TL_OK && hs && (ps = tl_hsic_r(Z, mh, d, o->sigma, o->eps, R)) == TL_OK) {
                 pl.h_ixt[k] = tl_hsic_pair(Rx, R, mh);
                 pl.h_iyt[k] = tl_hsic_pair(Ry, R, mh);
-                pl.h_ixt0[k] = tl_hsic_pair_null(Rx, R, mh, o->shuffles, seed + 2);
-                pl.h_iyt0[k] = tl_hsic_pair_null(Ry, R, mh, o->shuffles, seed + 3);
-                if (!isfinite(pl.h_ixt0[k]) || !isfinite(pl.h_iyt0[k]))
-                    ps = tl_errorf(TL_E_NOMEM, "HSIC: out of memory for the shuffles");
+                /* the mean over every shuffle of the rows, exactly (R's rows sum to 0): tr(Ra) tr(Rb) / (m - 1) */
+                double tr = 0;
+                for (int i = 0; i < mh; i++) tr += R[(size_t)i * mh + i];
+                pl.h_ixt0[k] = tr_rx * tr / (mh - 1);
+                pl.h_iyt0[k] = tr_ry * tr / (mh - 1);
+                double *Ft = NULL;
+                int rt = 0;
+                if (ps == TL_OK && boot) ps = tl_kernel_factor(Z, mh, d, o->sigma, BOOT_TOL * o->eps * mh, &Ft, &rt);
+                if (ps == TL_OK && boot)
+                    ps = boot_cell(&pl, 1, k, boot,
+                                   tl_hsic_boot(&prx, Fx, &pry, Fy, Ft, rt, mh, Wh, boot, o->eps, bo), bo);
+                tl_free(Ft);
             }
             tl_free(Z);
             if (ps) keep_error(&err, tl_error_prefix(ps, "%s, %s", a->dir, a->points[p]));
@@ -983,7 +1095,8 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
         st = plane_tests(pl.b_ixt, pl.b_ixt0, pl.b_iyt, pl.b_iyt0, C, P, o, tb);
     if (st == TL_OK && C >= 3 && hs) st = plane_tests(pl.h_ixt, pl.h_ixt0, pl.h_iyt, pl.h_iyt0, C, P, o, th);
     if (st == TL_OK && tl_dist_rank() == 0) st = out_dir_make(out_dir);
-    if (st == TL_OK && tl_dist_rank() == 0) st = plane_outputs(s, o, &pl, tb, th, m, mh, tl_time_sec() - t0, out_dir);
+    plane_n pn = {m, mh, n_cl_b, n_cl_h};
+    if (st == TL_OK && tl_dist_rank() == 0) st = plane_outputs(s, o, &pl, tb, th, &pn, tl_time_sec() - t0, out_dir);
     st = tl_dist_agree(st);
     /* the callers' copies: HSIC (the reference estimator) when it ran, corrected */
     const double *ix = hs ? pl.h_ixt : pl.b_ixt, *ix0 = hs ? pl.h_ixt0 : pl.b_ixt0;
@@ -992,6 +1105,10 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
     for (size_t k = 0; st == TL_OK && k < cells; k++) {
         if (o->ixt_out) o->ixt_out[k] = ix[k] - ix0[k];
         if (o->iyt_out) o->iyt_out[k] = iy[k] - iy0[k];
+        for (int q = 0; q < 2; q++) { /* the corrected values' bounds */
+            if (o->ixt_ci_out) o->ixt_ci_out[2 * k + q] = boot ? pl.ci[hs][2 + q][k] : NAN;
+            if (o->iyt_ci_out) o->iyt_ci_out[2 * k + q] = boot ? pl.ci[hs][6 + q][k] : NAN;
+        }
     }
     for (int p = 0; st == TL_OK && p < P; p++) {
         if (o->p_rise_out) o->p_rise_out[p] = C >= 3 ? pt[p].rise.p : NAN;
@@ -1007,5 +1124,12 @@ tl_status tl_infoplane_run(const tl_acts_series *s, tl_infoplane_opts *o, const 
     tl_free(Ry);
     tl_free(Rt);
     tl_free(yd);
+    tl_free(bootv);
+    tl_free(Wb);
+    tl_free(Wh);
+    tl_free(Fx);
+    tl_free(Fy);
+    tl_hsic_prep_free(&prx);
+    tl_hsic_prep_free(&pry);
     return st;
 }

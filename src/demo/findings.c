@@ -270,6 +270,7 @@ static tl_status find_infoplane(const char *out, double alpha, finding *f, int *
         raw += pass;
         u->n = m;
         u->estimate = m ? (double)pass / m : NAN;
+        if (m) tl_wilson(pass, m, TL_Z95, &u->lo, &u->hi); /* of the share; a model's layers are not independent */
         u->eligible = m > 0;
         snprintf(u->note, sizeof u->note, "%d of %d layers at uncorrected p <= %g", pass, m, alpha);
         tl_table_free(&t);
@@ -761,7 +762,9 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                                 "pre-training (Qian et al. 2024, after Shwartz-Ziv & Tishby)",
                        .test = "permutation test over checkpoint order of the shuffle-corrected HSIC I(X;T) per "
                                "layer (infoplane_tests.csv), Holm over every layer of every dimension; a dimension "
-                               "passes when one of its layers rejects"};
+                               "passes when one of its layers rejects; a unit's estimate is the share of its layers "
+                               "at uncorrected p <= alpha, with a Wilson interval (approximate: a model's layers are "
+                               "not independent)"};
     f[F_R] = (finding){.id = "R",
                        .section = "reversal",
                        .title = "BICO and ABI lift the reversal curse",

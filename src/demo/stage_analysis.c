@@ -364,7 +364,9 @@ tl_status tl_demo_infoplane_report(tl_demo *d, const char *dir, tl_html *h) {
                  "per checkpoint, by normalised HSIC (the reference's estimator) and binning (T projected "
                  "to 2 principal components, 30 bins each); charts show the raw estimates, "
                  "infoplane.csv also the values with shuffled labels and the corrected differences, and "
-                 "the binning saturation (distinct symbols / rows). Whether I(X;T) rises then falls and "
+                 "the binning saturation (distinct symbols / rows). Every value has a 95 %% interval, the "
+                 "estimate +- 1.96 standard errors from 50 bootstrap resamples of the rows' entities (the "
+                 "charts' bars; lo/hi columns, n and clusters in infoplane.csv). Whether I(X;T) rises then falls and "
                  "whether I(T;Y) increases is decided per layer by a permutation test over checkpoint "
                  "order on the corrected values (infoplane_tests.csv); see docs/analysis.md. Colour = "
                  "training step.");

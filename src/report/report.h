@@ -56,11 +56,13 @@ tl_status tl_svg_heatmap(tl_strbuf *out, const tl_chart *c, const double *z, int
                          const char *z_label);
 
 /* One panel of a scatter chart: points (x[i], y[i]) coloured by v[i], joined in
- * order by a thin line (a trajectory, e.g. over checkpoints). */
+ * order by a thin line (a trajectory, e.g. over checkpoints); optional error bars
+ * [x_lo, x_hi] and [y_lo, y_hi] (NULL = none; a NaN bound = no bar there). */
 typedef struct {
     const char *title;
     const double *x, *y, *v;
     int n;
+    const double *x_lo, *x_hi, *y_lo, *y_hi;
 } tl_scatter_panel;
 
 /* Scatter panels side by side (up to 4 per row), sharing one colour scale for v

@@ -345,6 +345,12 @@ tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_pan
             if (!isfinite(p[k].x[i]) || !isfinite(p[k].y[i])) continue;
             xlo = fmin(xlo, p[k].x[i]), xhi = fmax(xhi, p[k].x[i]);
             ylo = fmin(ylo, p[k].y[i]), yhi = fmax(yhi, p[k].y[i]);
+            const double *bounds[4] = {p[k].x_lo, p[k].x_hi, p[k].y_lo, p[k].y_hi}; /* the bars fit too */
+            for (int j = 0; j < 4; j++) {
+                if (!bounds[j] || !isfinite(bounds[j][i])) continue;
+                if (j < 2) xlo = fmin(xlo, bounds[j][i]), xhi = fmax(xhi, bounds[j][i]);
+                else ylo = fmin(ylo, bounds[j][i]), yhi = fmax(yhi, bounds[j][i]);
+            }
         }
         axis ax = {.scale = TL_AXIS_LINEAR, .p0 = ox + 62, .p1 = ox + pw - 12};
         axis ay = {.scale = TL_AXIS_LINEAR, .p0 = oy + ph - 46, .p1 = oy + 24};
@@ -360,6 +366,18 @@ tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_pan
             open = 1;
         }
         if (open) tl_strbuf_puts(out, "\"/>\n");
+        for (int i = 0; i < p[k].n; i++) { /* error bars under the points */
+            if (!isfinite(p[k].x[i]) || !isfinite(p[k].y[i])) continue;
+            double px = axis_px(&ax, p[k].x[i]), py = axis_px(&ay, p[k].y[i]);
+            if (p[k].x_lo && p[k].x_hi && isfinite(p[k].x_lo[i]) && isfinite(p[k].x_hi[i]))
+                tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+                                 "stroke-width=\"0.8\"/>\n",
+                                 axis_px(&ax, p[k].x_lo[i]), py, axis_px(&ax, p[k].x_hi[i]), py);
+            if (p[k].y_lo && p[k].y_hi && isfinite(p[k].y_lo[i]) && isfinite(p[k].y_hi[i]))
+                tl_strbuf_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#555\" "
+                                 "stroke-width=\"0.8\"/>\n",
+                                 px, axis_px(&ay, p[k].y_lo[i]), px, axis_px(&ay, p[k].y_hi[i]));
+        }
         for (int i = 0; i < p[k].n; i++) {
             if (!isfinite(p[k].x[i]) || !isfinite(p[k].y[i])) continue;
             tl_svg_ramp(isfinite(p[k].v[i]) ? axis_px(&av, p[k].v[i]) : 0, col);

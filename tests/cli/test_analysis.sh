@@ -75,9 +75,12 @@ out=$("$BIN" infoplane --acts "$T/ser" -o "$T/ip" 2>&1); rc=$?
 check '[ $rc -eq 0 ] && [ -f "$T/ip/infoplane_binning.svg" ] && [ -f "$T/ip/infoplane_hsic.svg" ] && [ $(wc -l < "$T/ip/infoplane.csv") -eq $((1 + 3 * 5 * 2)) ]' "infoplane: rc $rc: $out"
 check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_t1" -t 1 >/dev/null 2>&1 && cmp -s "$T/ip/infoplane.csv" "$T/ip_t1/infoplane.csv"' "infoplane: -t 1 differs from the default"
 # bias correction columns, saturation, and the per-point trend tests (3 checkpoints: exact, 3! orderings)
-check 'head -1 "$T/ip/infoplane.csv" | grep -q ",i_xt_shuffled,i_yt_shuffled,i_xt_corrected,i_yt_corrected,saturation$"' "infoplane.csv: no corrected columns"
+check 'head -1 "$T/ip/infoplane.csv" | grep -q ",i_xt_shuffled,i_yt_shuffled,i_xt_corrected,i_xt_corrected_lo,i_xt_corrected_hi,i_yt_corrected,i_yt_corrected_lo,i_yt_corrected_hi,saturation,n,clusters,resamples$"' "infoplane.csv: no corrected columns with intervals"
+# every estimate has a bootstrap interval (lo <= hi, n and resamples filled)
+check 'awk -F, '"'"'NR > 1 && !($6 <= $7 && $9 <= $10 && $16 <= $17 && $19 <= $20 && $22 > 0 && $24 == 50) { bad = 1 } END { exit bad }'"'"' "$T/ip/infoplane.csv"' "infoplane.csv: an estimate without its interval"
+check 'grep -q "bars: 95 %, +-1.96 bootstrap SE of 50 resamples" "$T/ip/infoplane_hsic.svg"' "infoplane_hsic.svg: no error bars in the title"
 check '[ $(wc -l < "$T/ip/infoplane_tests.csv") -eq $((1 + 5 * 2 * 2)) ] && grep -q "^resid_post.2,hsic,I(T;Y) increases,permutation over checkpoint order of Spearman rho,.*,6,1,0.05," "$T/ip/infoplane_tests.csv"' "infoplane_tests.csv"
-check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_s0" --shuffles 0 >/dev/null 2>&1 && awk -F, '"'"'NR > 1 && $4 == "binning" && ($9 != 0 || $10 != 0) { bad = 1 } END { exit bad }'"'"' "$T/ip_s0/infoplane.csv"' "--shuffles 0 leaves a correction"
+check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_s0" --shuffles 0 >/dev/null 2>&1 && awk -F, '"'"'NR > 1 && $4 == "binning" && ($13 != 0 || $14 != 0) { bad = 1 } END { exit bad }'"'"' "$T/ip_s0/infoplane.csv"' "--shuffles 0 leaves a correction"
 check '"$BIN" infoplane --acts "$T/ser" -o "$T/ip_bad" --shuffles -1 >/dev/null 2>&1; [ $? -eq 2 ] && [ ! -e "$T/ip_bad" ]' "--shuffles -1 is not a usage error"
 check '"$BIN" infoplane --acts "$T/one" -o "$T/ip1" --estimator binning --pca-dims 3 --bins 10 --x binned >/dev/null 2>&1 && [ ! -e "$T/ip1/infoplane_hsic.svg" ] && grep -q "\"pca_dims\":[[:space:]]*3" "$T/ip1/infoplane.json"' "infoplane binning options"
 

@@ -53,12 +53,18 @@ int main(void) {
 
     /* scatter panels sharing a colour scale */
     double x1[4] = {1, 2, 3, 2.5}, y1[4] = {0.1, 0.2, 0.4, 0.5}, v[4] = {0, 10, 100, 1000};
-    tl_scatter_panel p[3] = {{"resid_post.0", x1, y1, v, 4}, {"resid_post.2", y1, x1, v, 4}, {"empty", x1, y1, v, 0}};
+    /* the first panel with error bars: x bars on 4 points, y bars on the 3 with finite bounds */
+    double xl[4] = {0.5, 1.5, 2.5, 2}, xh[4] = {1.5, 2.5, 3.5, 3}, yl[4] = {0, 0.1, NAN, 0.4}, yh[4] = {0.2, 0.3, 1, 9};
+    tl_scatter_panel p[3] = {{"resid_post.0", x1, y1, v, 4, xl, xh, yl, yh},
+                             {"resid_post.2", y1, x1, v, 4, NULL, NULL, NULL, NULL},
+                             {"empty", x1, y1, v, 0, NULL, NULL, NULL, NULL}};
     tl_chart sc = {.title = "information plane", .x_label = "I(X;T)", .y_label = "I(T;Y)"};
     CHECK_OK(tl_svg_scatter(&out, &sc, p, 3, "step", TL_AXIS_LOG1P));
     check_clean("scatter", out.s);
     CHECK(count(out.s, "<circle") == 8 && count(out.s, "<polyline") == 2, "scatter: %d points, %d trajectories",
           count(out.s, "<circle"), count(out.s, "<polyline"));
+    const char *bar = "stroke=\"#555\" stroke-width=\"0.8\"/>";
+    CHECK(count(out.s, bar) == 7, "scatter: %d error bars (7 expected)", count(out.s, bar));
     char lo[8], hi[8];
     tl_svg_ramp(0, lo);
     tl_svg_ramp(1, hi);
