@@ -155,30 +155,17 @@ tl_status tl_demo_truth_samples_report(tl_demo *d, const char *dir, tl_html *h) 
 
 /* Column `name` of a per-item CSV's rows, as strings: rows[i] for the first n rows. */
 static tl_status item_column(const char *path, const char *name, int n, char (*rows)[512], int *got_rows) {
-    char *text = NULL;
-    size_t len = 0;
     *got_rows = 0;
-    tl_status s = tl_file_read_all(path, &text, &len);
+    tl_table t;
+    int exists;
+    tl_status s = tl_table_read(path, &t, &exists);
     if (s) return s;
-    tl_csv_reader r;
-    tl_csv_init(&r, path, text, len);
-    tl_csv_record rec;
-    int got, c = -1, row = 0;
-    while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got && *got_rows < n) {
-        if (rec.blank) continue;
-        if (row++ == 0) {
-            for (int i = 0; i < rec.n_fields; i++)
-                if (!strcmp(rec.fields[i], name)) c = i;
-            if (c < 0) {
-                s = tl_errorf(TL_E_FORMAT, "%s: no column '%s'", path, name);
-                break;
-            }
-            continue;
-        }
-        snprintf(rows[(*got_rows)++], 512, "%s", c < rec.n_fields ? rec.fields[c] : "");
-    }
-    tl_csv_free(&r);
-    tl_free(text);
+    if (!exists) return tl_errorf(TL_E_IO, "%s: no such file", path);
+    int c = tl_table_col(&t, name);
+    if (c < 0) s = tl_errorf(TL_E_FORMAT, "%s: no column '%s'", path, name);
+    for (int r = 0; !s && r < t.n_rows && *got_rows < n; r++)
+        snprintf(rows[(*got_rows)++], 512, "%s", tl_table_cell(&t, r, c));
+    tl_table_free(&t);
     return s;
 }
 
