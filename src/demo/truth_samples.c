@@ -116,11 +116,19 @@ tl_status tl_demo_truth_samples_report(tl_demo *d, const char *dir, tl_html *h) 
     (void)d;
     char path[PATH_CAP];
     tl_demo_fmt(path, sizeof path, "%s/knowledge_samples.csv", dir);
-    if (!tl_path_exists(path)) return TL_OK; /* a directory made before this table existed */
-    char *text = NULL;
-    size_t len = 0;
-    tl_status s = tl_file_read_all(path, &text, &len);
-    if (s) return s;
+    tl_table t;
+    int exists;
+    tl_status s = tl_table_read(path, &t, &exists);
+    if (s || !exists) return s; /* no file: a directory made before this table existed */
+    static const char *const names[8] = {"dimension",     "pair",        "step", "statement",
+                                         "true_in_world", "probe_label", "logp", "model_prefers"};
+    int c[8];
+    for (int i = 0; i < 8 && !s; i++)
+        if ((c[i] = tl_table_col(&t, names[i])) < 0) s = tl_errorf(TL_E_FORMAT, "%s: no column '%s'", path, names[i]);
+    if (s) {
+        tl_table_free(&t);
+        return s;
+    }
     tl_html_heading(h, "Samples: probe statements beside the world's truth");
     tl_html_para(h, NULL,
                  "A few test pairs per dimension (acts/knowledge_samples.csv): each statement, whether it is true "
@@ -131,23 +139,14 @@ tl_status tl_demo_truth_samples_report(tl_demo *d, const char *dir, tl_html *h) 
     const char *hd[7] = {"dimension",   "pair",  "statement",       "true in the world",
                          "probe label", "log p", "model prefers it"};
     tl_html_table_begin(h, hd, 7);
-    tl_csv_reader r;
-    tl_csv_init(&r, path, text, len);
-    tl_csv_record rec;
-    int got, row = 0;
-    while ((s = tl_csv_next(&r, &rec, &got)) == TL_OK && got) {
-        if (rec.blank || row++ == 0) continue;
-        if (rec.n_fields < 8) {
-            s = tl_errorf(TL_E_FORMAT, "%s:%d: expected 8 fields, found %d", path, rec.line, rec.n_fields);
-            break;
-        }
-        const char *const *f = rec.fields;
-        const char *cells[7] = {f[0], f[1], f[3], atoi(f[4]) ? "yes" : "no", f[5], f[6], atoi(f[7]) ? "yes" : "no"};
+    for (int r = 0; r < t.n_rows; r++) {
+        const char *v[8];
+        for (int i = 0; i < 8; i++) v[i] = tl_table_cell(&t, r, c[i]);
+        const char *cells[7] = {v[0], v[1], v[3], atoi(v[4]) ? "yes" : "no", v[5], v[6], atoi(v[7]) ? "yes" : "no"};
         tl_html_table_row(h, cells, 7);
     }
     tl_html_table_end(h);
-    tl_csv_free(&r);
-    tl_free(text);
+    tl_table_free(&t);
     return s;
 }
 
