@@ -97,6 +97,8 @@ int tl_cmd_reversal(int argc, char **argv) {
         {"--weight-decay", NULL, OPT_FLOAT, &o.weight_decay, "AdamW weight decay"},
         {"--limit", NULL, OPT_INT, &o.limit, "first N test items per subtask (0 = all)"},
         {"--max-new", NULL, OPT_INT, &o.max_new_tokens, "generated tokens per item (0 = longest completion + 4)"},
+        {"--choices", NULL, OPT_INT, &o.choices,
+         "candidates per item: the file's people in blocks of N, an item's candidates its block's (0 = all)"},
         {"--no-base", NULL, OPT_FLAG, &no_base, "do not evaluate the model before fine-tuning"},
         {"--keep-runs", NULL, OPT_FLAG, &o.keep_runs, "keep each run's final checkpoint and optimiser state"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},

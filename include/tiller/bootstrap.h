@@ -36,6 +36,17 @@ tl_status tl_bootstrap_clusters(const double *values, const int *cluster, int n_
 tl_status tl_bootstrap_clusters_draws(const double *values, const int *cluster, int n_items, int n_clusters,
                                       const int *draws, int n_boot, double level, tl_boot_ci *out);
 
+/* Two-sided paired sign-flip (randomization) test over clusters of "mean of values = 0",
+ * values being per-item paired differences: the statistic is T = sum of all values; each
+ * cluster's items flip sign together (T_e = sum_c e_c S_c, S_c the cluster's sum, e_c = +-1).
+ * p = share of sign vectors with |T_e| >= |T| (1e-9 relative slack for rounding): every one
+ * of the 2^m vectors when m (clusters with items) <= 16, else n_draws random ones with
+ * p = (1 + count) / (1 + n_draws) (tl_rng seeded by seed). p = 1 when T = 0. The same
+ * checks as tl_bootstrap_clusters (n_draws >= 1). SciPy's permutation_test with
+ * permutation_type="samples" on the cluster sums gives the same p (tests/oracle/signflip_ref.py). */
+tl_status tl_signflip_clusters(const double *values, const int *cluster, int n_items, int n_clusters, int n_draws,
+                               uint64_t seed, double *p_two_sided);
+
 /* The q-quantile (0 <= q <= 1) of sorted x[n], numpy's "linear" method. */
 double tl_quantile_sorted(const double *x, int n, double q);
 

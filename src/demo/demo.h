@@ -66,6 +66,7 @@ typedef struct {
      * the world's reversal facts (world.n_rev_people people per subset) */
     int rev_steps, rev_batch, rev_seeds;
     int rev_items; /* test items per subtask, spread over the people (0 = all) */
+    int rev_choices; /* candidates per item: people in blocks of this many (0 = all) */
     float rev_lr;
     /* SELF-ALIGN (selfalign stage) on the base model with the world's rule files */
     int sa_general, sa_topics, sa_per_topic; /* stage 1 */

@@ -78,11 +78,22 @@ typedef struct {
     const double *y, *err;
 } tl_bar_series;
 
+/* How a bar series is drawn (tl_svg_bar_chart_styled): lo, hi (NULL for none) draw an
+ * interval from lo[g] to hi[g] instead of err; reference = 1 draws the series as a dashed
+ * line across each group at y[g] (a chance level) instead of bars. */
+typedef struct {
+    const double *lo, *hi;
+    int reference;
+} tl_bar_style;
+
 /* Grouped bar chart: one group of bars per label in groups[n_groups] along x, one bar
  * per series in each group (coloured, named in the legend), error bars when given.
  * The y axis includes 0 unless c fixes its range. Each bar has a tooltip (<title>). */
 tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
                            const tl_bar_series *s, int n_series);
+/* The same with a style per series (st [n_series], or NULL: all plain bars). */
+tl_status tl_svg_bar_chart_styled(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
+                                  const tl_bar_series *s, const tl_bar_style *st, int n_series);
 
 /* The colour of t in [0, 1] on the value ramp, as "#rrggbb" (buf >= 8 bytes). */
 void tl_svg_ramp(double t, char *buf);

@@ -393,6 +393,13 @@ tl_status tl_svg_scatter(tl_strbuf *out, const tl_chart *c, const tl_scatter_pan
 
 tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
                            const tl_bar_series *s, int n_series) {
+    return tl_svg_bar_chart_styled(out, c, groups, n_groups, s, NULL, n_series);
+}
+
+tl_status tl_svg_bar_chart_styled(tl_strbuf *out, const tl_chart *c, const char *const *groups, int n_groups,
+                                  const tl_bar_series *s, const tl_bar_style *st, int n_series) {
+    static const tl_bar_style plain = {NULL, NULL, 0};
+#define STYLE(k) (st ? &st[k] : &plain)
     int W = c->width > 0 ? c->width : 640, H = c->height > 0 ? c->height : 400;
     int legend_w = n_series > 0 ? 130 : 0;
     double ylo = 0, yhi = -INFINITY;
@@ -402,6 +409,8 @@ tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const 
             if (!isfinite(v)) continue;
             ylo = fmin(ylo, v - e);
             yhi = fmax(yhi, v + e);
+            if (STYLE(k)->lo && isfinite(STYLE(k)->lo[g])) ylo = fmin(ylo, STYLE(k)->lo[g]);
+            if (STYLE(k)->hi && isfinite(STYLE(k)->hi[g])) yhi = fmax(yhi, STYLE(k)->hi[g]);
         }
     if (!(yhi > ylo)) yhi = ylo + 1;
     axis ay = {.scale = TL_AXIS_LINEAR, .p0 = H - 52, .p1 = c->title ? 36 : 16};
@@ -419,14 +428,31 @@ tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const 
         fmt_num(lab, sizeof lab, t[i]);
         text(out, x0 - 6, py + 4, "end", 11, NULL, lab);
     }
-    double gw = n_groups > 0 ? (x1 - x0) / n_groups : 0, bw = n_series > 0 ? gw * 0.8 / n_series : 0;
+    int n_bars = 0; /* reference series draw lines, not bars */
+    for (int k = 0; k < n_series; k++) n_bars += !STYLE(k)->reference;
+    double gw = n_groups > 0 ? (x1 - x0) / n_groups : 0, bw = n_bars > 0 ? gw * 0.8 / n_bars : 0;
     double base = axis_px(&ay, ay.lo > 0 ? ay.lo : ay.hi < 0 ? ay.hi : 0);
     for (int g = 0; g < n_groups; g++) {
         double gx = x0 + g * gw;
-        for (int k = 0; k < n_series; k++) {
+        for (int k = 0, bar = 0; k < n_series; k++) {
             double v = s[k].y[g];
-            if (!isfinite(v)) continue;
-            double bx = gx + gw * 0.1 + k * bw, py = axis_px(&ay, v);
+            if (!isfinite(v)) {
+                bar += !STYLE(k)->reference;
+                continue;
+            }
+            if (STYLE(k)->reference) {
+                double py = axis_px(&ay, v);
+                tl_strbuf_printf(out,
+                                 "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+                                 "stroke-width=\"2\" stroke-dasharray=\"5 3\"><title>",
+                                 gx + gw * 0.05, py, gx + gw * 0.95, py, palette[k % N_PALETTE]);
+                tl_strbuf_xml(out, s[k].name ? s[k].name : "");
+                tl_strbuf_printf(out, " / ");
+                tl_strbuf_xml(out, groups[g] ? groups[g] : "");
+                tl_strbuf_printf(out, ": %.4g</title></line>\n", v);
+                continue;
+            }
+            double bx = gx + gw * 0.1 + bar++ * bw, py = axis_px(&ay, v);
             double top = fmin(py, base), h = fabs(base - py);
             tl_strbuf_printf(out,
                              "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>",
@@ -435,11 +461,14 @@ tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const 
             tl_strbuf_printf(out, " / ");
             tl_strbuf_xml(out, groups[g] ? groups[g] : "");
             tl_strbuf_printf(out, ": %.4g", v);
-            if (s[k].err && isfinite(s[k].err[g])) tl_strbuf_printf(out, " \xc2\xb1 %.4g", s[k].err[g]);
+            int has_iv = STYLE(k)->lo && STYLE(k)->hi && isfinite(STYLE(k)->lo[g]) && isfinite(STYLE(k)->hi[g]);
+            if (has_iv) tl_strbuf_printf(out, " [%.4g, %.4g]", STYLE(k)->lo[g], STYLE(k)->hi[g]);
+            else if (s[k].err && isfinite(s[k].err[g])) tl_strbuf_printf(out, " \xc2\xb1 %.4g", s[k].err[g]);
             tl_strbuf_puts(out, "</title></rect>\n");
-            if (s[k].err && isfinite(s[k].err[g]) && s[k].err[g] > 0) {
-                double cx = bx + bw * 0.46, ya = axis_px(&ay, v - s[k].err[g]),
-                       yb = axis_px(&ay, v + s[k].err[g]);
+            double e_lo = has_iv ? STYLE(k)->lo[g] : s[k].err && isfinite(s[k].err[g]) ? v - s[k].err[g] : v,
+                   e_hi = has_iv ? STYLE(k)->hi[g] : s[k].err && isfinite(s[k].err[g]) ? v + s[k].err[g] : v;
+            if (e_hi > e_lo) {
+                double cx = bx + bw * 0.46, ya = axis_px(&ay, e_lo), yb = axis_px(&ay, e_hi);
                 tl_strbuf_printf(out,
                                  "<path d=\"M%.1f %.1fV%.1fM%.1f %.1fH%.1fM%.1f %.1fH%.1f\" stroke=\"#222\" "
                                  "fill=\"none\"/>\n",
@@ -467,6 +496,7 @@ tl_status tl_svg_bar_chart(tl_strbuf *out, const tl_chart *c, const char *const 
         text(out, lx + 18, yk + 10, "start", 11, NULL, s[k].name);
     }
     return finish(out);
+#undef STYLE
 }
 
 tl_status tl_svg_save(const tl_strbuf *b, const char *path) {

@@ -15,11 +15,13 @@
 #include "report/report.h"
 #include "format/format.h"
 #include "tiller/generate.h"
+#include "tiller/recontrol.h" /* tl_rc_min_effect: the normal quantiles of the power statement */
 
 const char *const tl_reversal_subtask_names[TL_REV_SUBTASKS] = {"N2D", "D2N", "N2D-reverse", "D2N-reverse"};
 const char *const tl_reversal_subtask_files[TL_REV_SUBTASKS] = {
     "p2d_prompts_test", "d2p_prompts_test", "p2d_reverse_prompts_test", "d2p_reverse_prompts_test"};
-const char *const tl_reversal_metric_names[TL_REV_METRICS] = {"em", "rank", "logp", "logp_other"};
+const char *const tl_reversal_metric_names[TL_REV_METRICS] = {"em", "rank", "logp", "logp_other", "choice"};
+const int tl_reversal_tested_metric[TL_REV_TESTED] = {TL_REV_EM, TL_REV_RANK, TL_REV_CHOICE};
 static const char *const train_files[3] = {"p2d_prompts_train", "d2p_prompts_train", "both_prompts_train"};
 
 #define PATH_CAP 4096
@@ -101,27 +103,48 @@ static tl_status load_row(void *user, const cJSON *obj, long line) {
     return TL_OK;
 }
 
-tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task **out) {
+/* The block of person g among n_people in blocks of k (k <= 0 or >= n_people: one block):
+ * its first person and size; the last block takes the remainder. */
+static void block_of(int g, int n_people, int k, int *first, int *size) {
+    int nb = k > 0 && k < n_people ? n_people / k : 1, b = nb > 1 ? g / k : 0;
+    if (b >= nb) b = nb - 1;
+    *first = nb > 1 ? b * k : 0;
+    *size = b == nb - 1 ? n_people - *first : k;
+}
+
+tl_status tl_reversal_load_task_blocks(const char *path, const char *name, int k, tl_eval_task **out, int **person,
+                                       int **first) {
     *out = NULL;
+    if (person) *person = NULL;
+    if (first) *first = NULL;
+    if (k < 0) return tl_errorf(TL_E_ARG, "reversal: %d candidates per item", k);
     loader L = {.path = path};
     tl_status st = tl_eval_jsonl_each(path, load_row, &L);
     if (!st && L.n_rows == 0) st = tl_errorf(TL_E_FORMAT, "%s: no rows", path);
     if (!st && L.n_uniq < 2)
         st = tl_errorf(TL_E_FORMAT, "%s: every row has the same completion: nothing to rank against", path);
+    if (!st && k == 1) st = tl_errorf(TL_E_ARG, "reversal: 1 candidate per item leaves nothing to rank against");
     tl_eval_task *t = NULL;
+    int *pers = NULL, *fst = NULL;
+    if (!st && (!(pers = tl_malloc(sizeof(int) * (size_t)L.n_rows)) || !(fst = tl_malloc(sizeof(int) * (size_t)L.n_rows))))
+        st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
     if (!st) st = tl_eval_task_new(name, path, TL_EVAL_KIND_CAPABILITY, "", &t);
     for (int i = 0; i < L.n_rows && !st; i++) {
+        int b0, nb;
+        block_of(L.gold[i], L.n_uniq, k, &b0, &nb);
+        pers[i] = L.gold[i];
+        fst[i] = b0;
         tl_eval_item *it;
-        if ((st = tl_eval_task_add(t, L.n_uniq, &it))) break;
+        if ((st = tl_eval_task_add(t, nb, &it))) break;
         char id[32];
         snprintf(id, sizeof id, "%d", i + 1);
         it->id = tl_strdup(id);
         it->context = tl_strdup(L.prompts[i]);
-        for (int c = 0; c < L.n_uniq; c++) it->choices[c] = tl_strdup(L.uniq[c]);
-        it->gold = L.gold[i];
+        for (int c = 0; c < nb; c++) it->choices[c] = tl_strdup(L.uniq[b0 + c]);
+        it->gold = L.gold[i] - b0;
         it->generate = 1;
         int ok = it->id && it->context;
-        for (int c = 0; c < L.n_uniq; c++) ok &= it->choices[c] != NULL;
+        for (int c = 0; c < nb; c++) ok &= it->choices[c] != NULL;
         if (!ok) st = tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
     }
     for (int i = 0; i < L.n_uniq; i++) tl_free(L.uniq[i]);
@@ -129,12 +152,61 @@ tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task
     tl_free(L.uniq);
     tl_free(L.prompts);
     tl_free(L.gold);
+    if (st || !person) tl_free(pers);
+    if (st || !first) tl_free(fst);
     if (st) {
         tl_eval_task_free(t);
         return st;
     }
+    if (person) *person = pers;
+    if (first) *first = fst;
     *out = t;
     return TL_OK;
+}
+
+tl_status tl_reversal_load_task(const char *path, const char *name, tl_eval_task **out) {
+    return tl_reversal_load_task_blocks(path, name, 0, out, NULL, NULL);
+}
+
+/* ---- the calibrated choice ------------------------------------------------------- */
+
+void tl_reversal_choice_scores(const double *ll, const int *cand, const int *off, const int *gold, int n_items,
+                               double *score) {
+    for (int i = 0; i < n_items; i++) {
+        int k = off[i + 1] - off[i], gi = gold[i];
+        double right = NAN;
+        /* calibrated score of candidate c of item i */
+        double *cal = tl_malloc(sizeof(double) * (size_t)(k > 0 ? k : 1));
+        if (!cal) {
+            score[i] = NAN;
+            continue;
+        }
+        for (int c = 0; c < k; c++) {
+            int p = cand[off[i] + c];
+            double sum = 0;
+            int n = 0;
+            for (int j = 0; j < n_items; j++) {
+                if (gold[j] == p || gold[j] == gi) continue;
+                for (int d = off[j]; d < off[j + 1]; d++)
+                    if (cand[d] == p) {
+                        sum += ll[d], n++;
+                        break;
+                    }
+            }
+            cal[c] = n ? ll[off[i] + c] - sum / n : NAN;
+            if (p == gi) right = cal[c];
+        }
+        double wins = 0;
+        int others = 0, undefined = isnan(right);
+        for (int c = 0; c < k; c++) {
+            if (cand[off[i] + c] == gi) continue;
+            others++;
+            if (isnan(cal[c])) undefined = 1;
+            else wins += right > cal[c] ? 1.0 : right == cal[c] ? 0.5 : 0.0;
+        }
+        score[i] = undefined || others == 0 ? NAN : wins / others;
+        tl_free(cal);
+    }
 }
 
 /* The training files as one token file (no validation split); *max_len = the longest
@@ -202,6 +274,7 @@ typedef struct {
     const tl_reversal_opts *o;
     tl_eval_task *tasks[TL_REV_SUBTASKS];
     int *person[TL_REV_SUBTASKS]; /* [n_items] each item's person: its gold completion */
+    int *first[TL_REV_SUBTASKS];  /* [n_items] the person of each item's first candidate */
     int max_new;
     cJSON *examples; /* name -> subtask -> [ {prompt, expected, generation, em} x 3 ] */
 } context;
@@ -215,6 +288,7 @@ static void eval_progress(void *user, int done, int total) {
  * items/<label>-<subtask>.csv; the first three generations of each subtask as examples. */
 static tl_status evaluate(context *cx, const tl_model *m, const tl_tokenizer *tok, const char *label, int keep_examples,
                           double m_out[TL_REV_SUBTASKS][TL_REV_METRICS], double *item_hits[TL_REV_SUBTASKS]) {
+    enum { T = TL_REV_TESTED };
     const tl_reversal_opts *o = cx->o;
     tl_eval_opts eo;
     tl_eval_opts_default(&eo);
@@ -237,8 +311,8 @@ static tl_status evaluate(context *cx, const tl_model *m, const tl_tokenizer *to
             em += hit;
             rank += r.pred[i] == it->gold;
             if (item_hits) { /* summed over seeds; divided at the end */
-                item_hits[s][2 * i] += hit;
-                item_hits[s][2 * i + 1] += r.pred[i] == it->gold;
+                item_hits[s][T * i] += hit;
+                item_hits[s][T * i + 1] += r.pred[i] == it->gold;
             }
             lp += ll[it->gold];
             double so = 0;
@@ -257,6 +331,28 @@ static tl_status evaluate(context *cx, const tl_model *m, const tl_tokenizer *to
             }
         }
         int n = r.n_items > 0 ? r.n_items : 1;
+        /* the calibrated choice: candidates' person ids from each item's block */
+        int *cand = tl_malloc(sizeof(int) * (size_t)(r.choice_off[r.n_items] + 1)),
+            *gold = tl_malloc(sizeof(int) * (size_t)n);
+        double *score = tl_malloc(sizeof(double) * (size_t)n), choice = 0;
+        if (!cand || !gold || !score) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+        for (int i = 0; !st && i < r.n_items; i++) {
+            gold[i] = cx->person[s][i];
+            for (int c = r.choice_off[i]; c < r.choice_off[i + 1]; c++) cand[c] = cx->first[s][i] + c - r.choice_off[i];
+        }
+        if (!st) tl_reversal_choice_scores(r.ll, cand, r.choice_off, gold, r.n_items, score);
+        for (int i = 0; !st && i < r.n_items; i++) {
+            choice += score[i];
+            if (item_hits) item_hits[s][T * i + 2] += score[i]; /* NaN stays NaN: the measure is undefined */
+        }
+        tl_free(cand);
+        tl_free(gold);
+        tl_free(score);
+        if (st) {
+            tl_eval_result_free(&r);
+            return st;
+        }
+        m_out[s][TL_REV_CHOICE] = choice / n;
         m_out[s][TL_REV_EM] = em / n;
         m_out[s][TL_REV_RANK] = rank / n;
         m_out[s][TL_REV_LOGP] = lp / n;
@@ -299,30 +395,74 @@ static void aggregate(tl_reversal_row *row) {
         }
 }
 
-enum { BOOT_REPLICATES = 2000 };
+enum { BOOT_REPLICATES = 2000, SIGNFLIP_DRAWS = 20000 };
 
-/* The intervals over people of every row, and the differences against ntp. */
+/* SD of the per-person means of v (people with items only) over sqrt(people): the standard
+ * error the power statement scales. */
+static double person_se(const double *v, const int *person, int n, int n_people) {
+    double *sum = tl_calloc((size_t)n_people, sizeof *sum);
+    int *cnt = tl_calloc((size_t)n_people, sizeof *cnt);
+    double se = NAN;
+    if (sum && cnt) {
+        for (int j = 0; j < n; j++) sum[person[j]] += v[j], cnt[person[j]]++;
+        double m = 0, ss = 0;
+        int k = 0;
+        for (int p = 0; p < n_people; p++)
+            if (cnt[p]) m += sum[p] / cnt[p], k++;
+        m /= k > 0 ? k : 1;
+        for (int p = 0; p < n_people; p++)
+            if (cnt[p]) ss += (sum[p] / cnt[p] - m) * (sum[p] / cnt[p] - m);
+        if (k > 1) se = sqrt(ss / (k - 1) / k);
+    }
+    tl_free(sum);
+    tl_free(cnt);
+    return se;
+}
+
+static int all_finite(const double *v, int n) {
+    for (int j = 0; j < n; j++)
+        if (!isfinite(v[j])) return 0;
+    return 1;
+}
+
+/* The intervals over people of every row, and the differences against ntp with their
+ * sign-flip test and power statement. */
 static tl_status intervals(context *cx, tl_reversal_result *r) {
-    int ntp = -1;
+    enum { T = TL_REV_TESTED };
+    int ntp = -1, compared = 0;
     for (int i = 0; i < r->n_rows; i++)
         if (!strcmp(r->rows[i].name, "ntp")) ntp = i;
+    for (int i = 0; i < r->n_rows; i++) compared += ntp >= 0 && i != ntp && strcmp(r->rows[i].name, "base") != 0;
+    /* Bonferroni over the compared objectives x the two reversed subtasks: Holm's strictest step */
+    r->mde_alpha = 0.05 / (compared > 0 ? 2 * compared : 1);
+    double zsum = tl_rc_min_effect(4, r->mde_alpha, 0.8) * 2; /* z(1 - a/2) + z(0.8) (the function divides by sqrt 4) */
     tl_status st = TL_OK;
     for (int s = 0; s < TL_REV_SUBTASKS && !st; s++) {
-        int n = r->n_items[s], np = cx->tasks[s]->items[0].n_choices;
+        int n = r->n_items[s], np = 0;
+        for (int j = 0; j < n; j++) np = cx->person[s][j] + 1 > np ? cx->person[s][j] + 1 : np;
         double *v = tl_calloc((size_t)n, sizeof *v);
         if (!v) return tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         for (int i = 0; i < r->n_rows && !st; i++) {
             tl_reversal_row *row = &r->rows[i];
             row->has_vs_ntp = ntp >= 0 && i != ntp && strcmp(row->name, "base") != 0;
-            for (int k = 0; k < 2 && !st; k++) {
+            for (int k = 0; k < T && !st; k++) {
+                tl_boot_ci nan_ci = {NAN, NAN, NAN, NAN, 0};
+                row->ci[s][k] = row->vs_ntp[s][k] = nan_ci;
+                row->p_signflip[s][k] = row->mde[s][k] = NAN;
                 /* the same replicate draws for every row (seeded by subtask and metric), so
                  * rows are compared on the same resampled people */
                 uint64_t seed = 0x5EED0000u + (uint64_t)(2 * s + k);
-                for (int j = 0; j < n; j++) v[j] = row->items[s][2 * j + k];
+                for (int j = 0; j < n; j++) v[j] = row->items[s][T * j + k];
+                if (!all_finite(v, n)) continue; /* the calibrated choice is undefined here */
                 st = tl_bootstrap_clusters(v, cx->person[s], n, np, BOOT_REPLICATES, seed, 0.95, &row->ci[s][k]);
                 if (st || !row->has_vs_ntp) continue;
-                for (int j = 0; j < n; j++) v[j] -= r->rows[ntp].items[s][2 * j + k];
+                for (int j = 0; j < n; j++) v[j] -= r->rows[ntp].items[s][T * j + k];
+                if (!all_finite(v, n)) continue;
                 st = tl_bootstrap_clusters(v, cx->person[s], n, np, BOOT_REPLICATES, seed, 0.95, &row->vs_ntp[s][k]);
+                if (!st)
+                    st = tl_signflip_clusters(v, cx->person[s], n, np, SIGNFLIP_DRAWS, seed ^ 0xF11Fu,
+                                              &row->p_signflip[s][k]);
+                row->mde[s][k] = zsum * person_se(v, cx->person[s], n, np);
             }
         }
         tl_free(v);
@@ -331,6 +471,37 @@ static tl_status intervals(context *cx, tl_reversal_result *r) {
 }
 
 tl_status tl_reversal_table(const tl_reversal_result *r, tl_strbuf *b) {
+    /* the primary measure first */
+    tl_strbuf_printf(b, "calibrated two-way choice (primary; chance 0.5), 95%% bootstrap interval over people\n%-16s %5s",
+                     "objective", "seeds");
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_strbuf_printf(b, "  %21s", tl_reversal_subtask_names[s]);
+    tl_strbuf_puts(b, "\n");
+    for (int i = 0; i < r->n_rows; i++) {
+        const tl_reversal_row *row = &r->rows[i];
+        tl_strbuf_printf(b, "%-16s %5d", row->name, row->n_seeds);
+        for (int s = 0; s < TL_REV_SUBTASKS; s++)
+            tl_strbuf_printf(b, "  %.3f [%.3f, %.3f]", row->mean[s][TL_REV_CHOICE], row->ci[s][2].lo, row->ci[s][2].hi);
+        tl_strbuf_puts(b, "\n");
+    }
+    tl_strbuf_printf(b,
+                     "calibrated choice minus ntp, 95%% interval over people, sign-flip p over people, smallest "
+                     "difference detected with 80%% power at level %.4g\n",
+                     r->mde_alpha);
+    for (int i = 0; i < r->n_rows; i++) {
+        const tl_reversal_row *row = &r->rows[i];
+        if (!row->has_vs_ntp) continue;
+        tl_strbuf_printf(b, "%-16s %5s", row->name, "");
+        for (int s = 0; s < TL_REV_SUBTASKS; s++) {
+            const tl_boot_ci *d = &row->vs_ntp[s][2];
+            tl_strbuf_printf(b, "  %+.3f [%+.3f, %+.3f] p=%.2g mde=%.3f", d->estimate, d->lo, d->hi,
+                             row->p_signflip[s][2], row->mde[s][2]);
+        }
+        tl_strbuf_puts(b, "\n");
+    }
+    tl_strbuf_puts(b, "rank accuracy's chance (1 / candidates):");
+    for (int s = 0; s < TL_REV_SUBTASKS; s++)
+        tl_strbuf_printf(b, " %s %.3f", tl_reversal_subtask_names[s], r->chance_rank[s]);
+    tl_strbuf_puts(b, "\n\n");
     static const char *titles[2] = {"exact match (greedy completion)", "rank accuracy (correct completion most likely)"};
     for (int k = 0; k < 2; k++) {
         tl_strbuf_printf(b, "%s, mean +- std over seeds\n%-16s %5s", titles[k], "objective", "seeds");
@@ -391,14 +562,23 @@ static tl_status write_text(const char *dir, const char *name, const tl_strbuf *
     return tl_file_write_atomic(path, b->s ? b->s : "", b->len);
 }
 
+/* ",value", or "," alone when the value is not finite */
+static void num_field(tl_strbuf *b, double v) {
+    if (isfinite(v)) tl_strbuf_printf(b, ",%.6g", v);
+    else tl_strbuf_puts(b, ",");
+}
+
 static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result *r) {
     tl_strbuf b = {0}, p = {0};
     tl_strbuf_puts(&b, "objective,spec,subtask,file,n_items,seeds");
-    for (int k = 0; k < TL_REV_METRICS; k++)
+    for (int k = 0; k <= TL_REV_LOGP_OTHER; k++) /* the columns before the calibrated choice, in their places */
         tl_strbuf_printf(&b, ",%s_mean,%s_std", tl_reversal_metric_names[k], tl_reversal_metric_names[k]);
     tl_strbuf_puts(&b, ",people,em_ci_lo,em_ci_hi,rank_ci_lo,rank_ci_hi,em_vs_ntp,em_vs_ntp_lo,em_vs_ntp_hi,em_vs_ntp_p,"
-                       "rank_vs_ntp,rank_vs_ntp_lo,rank_vs_ntp_hi,rank_vs_ntp_p\n");
-    tl_strbuf_puts(&p, "objective,seed,subtask,em,rank,logp,logp_other,final_train_loss\n");
+                       "rank_vs_ntp,rank_vs_ntp_lo,rank_vs_ntp_hi,rank_vs_ntp_p,"
+                       "choice_mean,choice_std,choice_ci_lo,choice_ci_hi,choice_vs_ntp,choice_vs_ntp_lo,choice_vs_ntp_hi,"
+                       "choice_vs_ntp_p,choice_vs_ntp_mde,em_vs_ntp_signflip_p,rank_vs_ntp_signflip_p,candidates,"
+                       "rank_chance,choice_chance,mde_alpha\n");
+    tl_strbuf_puts(&p, "objective,seed,subtask,em,rank,logp,logp_other,final_train_loss,choice\n");
     for (int i = 0; i < r->n_rows; i++) {
         const tl_reversal_row *row = &r->rows[i];
         for (int s = 0; s < TL_REV_SUBTASKS; s++) {
@@ -407,7 +587,8 @@ static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result 
             tl_csv_field(&b, row->spec);
             tl_strbuf_printf(&b, ",%s,%s.jsonl,%d,%d", tl_reversal_subtask_names[s], tl_reversal_subtask_files[s],
                              r->n_items[s], row->n_seeds);
-            for (int k = 0; k < TL_REV_METRICS; k++) tl_strbuf_printf(&b, ",%.6g,%.6g", row->mean[s][k], row->std[s][k]);
+            for (int k = 0; k <= TL_REV_LOGP_OTHER; k++)
+                tl_strbuf_printf(&b, ",%.6g,%.6g", row->mean[s][k], row->std[s][k]);
             tl_strbuf_printf(&b, ",%d,%.6g,%.6g,%.6g,%.6g", row->ci[s][0].n_clusters, row->ci[s][0].lo,
                              row->ci[s][0].hi, row->ci[s][1].lo, row->ci[s][1].hi);
             for (int k = 0; k < 2; k++) {
@@ -419,7 +600,18 @@ static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result 
                 else
                     tl_strbuf_puts(&b, ",,,,");
             }
-            tl_strbuf_puts(&b, "\n");
+            /* the calibrated choice (empty where undefined), its test and power statement */
+            const tl_boot_ci *cc = &row->ci[s][2], *cd = &row->vs_ntp[s][2];
+            num_field(&b, row->mean[s][TL_REV_CHOICE]);
+            num_field(&b, row->std[s][TL_REV_CHOICE]);
+            num_field(&b, cc->lo);
+            num_field(&b, cc->hi);
+            const double dv[4] = {cd->estimate, cd->lo, cd->hi, row->p_signflip[s][2]};
+            for (int j = 0; j < 4; j++) num_field(&b, row->has_vs_ntp ? dv[j] : NAN);
+            num_field(&b, row->has_vs_ntp ? row->mde[s][2] : NAN);
+            num_field(&b, row->has_vs_ntp ? row->p_signflip[s][0] : NAN);
+            num_field(&b, row->has_vs_ntp ? row->p_signflip[s][1] : NAN);
+            tl_strbuf_printf(&b, ",%d,%.6g,0.5,%.6g\n", r->candidates[s], r->chance_rank[s], r->mde_alpha);
             for (int j = 0; j < row->n_seeds; j++) {
                 const double *c = row->per_seed + ((size_t)j * TL_REV_SUBTASKS + s) * TL_REV_METRICS;
                 tl_csv_field(&p, row->name);
@@ -427,6 +619,7 @@ static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result 
                                  (unsigned long long)(o->seed + (uint64_t)j),
                                  tl_reversal_subtask_names[s], c[0], c[1], c[2], c[3]);
                 if (isfinite(row->final_loss[j])) tl_strbuf_printf(&p, "%.6g", row->final_loss[j]);
+                num_field(&p, c[TL_REV_CHOICE]);
                 tl_strbuf_puts(&p, "\n");
             }
         }
@@ -440,40 +633,57 @@ static tl_status write_csvs(const tl_reversal_opts *o, const tl_reversal_result 
 
 static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_result *r) {
     static const struct {
-        int metric;
+        int tested; /* index into ci */
         const char *file, *title, *y;
-    } charts[2] = {{TL_REV_EM, "reversal_em.svg", "Reversal curse: exact match of greedy completions", "exact match"},
-                   {TL_REV_RANK, "reversal_rank.svg", "Reversal curse: correct completion ranked first",
-                    "rank accuracy"}};
+    } charts[3] = {
+        {2, "reversal_choice.svg", "Calibrated two-way choice (primary; chance 0.5)", "calibrated choice"},
+        {0, "reversal_em.svg", "Exact match of greedy completions (the paper's measure)", "exact match"},
+        {1, "reversal_rank.svg", "Right answer ranked first among its candidates", "rank accuracy"}};
     tl_status st = TL_OK;
-    for (int c = 0; c < 2 && !st; c++) {
-        double *y = tl_calloc((size_t)r->n_rows * 2 * TL_REV_SUBTASKS + 1, sizeof(double));
+    int n_lo = r->n_items[0], n_hi = r->n_items[0], seeds = 0, people = 0;
+    for (int k = 1; k < TL_REV_SUBTASKS; k++)
+        n_lo = r->n_items[k] < n_lo ? r->n_items[k] : n_lo, n_hi = r->n_items[k] > n_hi ? r->n_items[k] : n_hi;
+    for (int i = 0; i < r->n_rows; i++) {
+        seeds = r->rows[i].n_seeds > seeds ? r->rows[i].n_seeds : seeds;
+        people = r->rows[i].ci[0][0].n_clusters > people ? r->rows[i].ci[0][0].n_clusters : people;
+    }
+    char nr[32];
+    if (n_lo == n_hi) snprintf(nr, sizeof nr, "%d", n_lo);
+    else snprintf(nr, sizeof nr, "%d-%d", n_lo, n_hi);
+    for (int c = 0; c < 3 && !st; c++) {
+        /* per row: y, lo, hi [TL_REV_SUBTASKS] each; then the chance line */
+        size_t per = 3 * TL_REV_SUBTASKS;
+        double *y = tl_calloc((size_t)(r->n_rows + 1) * per, sizeof(double));
         tl_bar_series *s = tl_calloc((size_t)r->n_rows + 1, sizeof *s);
-        if (!y || !s) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
-        for (int i = 0; i < r->n_rows && !st; i++) {
-            double *yi = y + (size_t)i * 2 * TL_REV_SUBTASKS, *ei = yi + TL_REV_SUBTASKS;
+        tl_bar_style *sty = tl_calloc((size_t)r->n_rows + 1, sizeof *sty);
+        if (!y || !s || !sty) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
+        for (int i = 0; i <= r->n_rows && !st; i++) {
+            double *yi = y + (size_t)i * per, *lo = yi + TL_REV_SUBTASKS, *hi = lo + TL_REV_SUBTASKS;
             for (int k = 0; k < TL_REV_SUBTASKS; k++) {
-                yi[k] = r->rows[i].mean[k][charts[c].metric];
-                ei[k] = r->rows[i].std[k][charts[c].metric];
+                if (i == r->n_rows) { /* chance: 0 for em, 1 / candidates for rank, 0.5 for the choice */
+                    yi[k] = charts[c].tested == 0 ? 0 : charts[c].tested == 1 ? r->chance_rank[k] : 0.5;
+                    lo[k] = hi[k] = NAN;
+                    continue;
+                }
+                const tl_boot_ci *ci = &r->rows[i].ci[k][charts[c].tested];
+                yi[k] = r->rows[i].mean[k][tl_reversal_tested_metric[charts[c].tested]];
+                lo[k] = ci->lo, hi[k] = ci->hi;
             }
-            s[i].name = r->rows[i].name;
+            s[i].name = i == r->n_rows ? "chance" : r->rows[i].name;
             s[i].y = yi;
-            s[i].err = ei;
+            sty[i].lo = i == r->n_rows ? NULL : lo;
+            sty[i].hi = i == r->n_rows ? NULL : hi;
+            sty[i].reference = i == r->n_rows;
         }
         if (!st) {
-            int n_lo = r->n_items[0], n_hi = r->n_items[0], seeds = 0;
-            for (int k = 1; k < TL_REV_SUBTASKS; k++)
-                n_lo = r->n_items[k] < n_lo ? r->n_items[k] : n_lo, n_hi = r->n_items[k] > n_hi ? r->n_items[k] : n_hi;
-            for (int i = 0; i < r->n_rows; i++) seeds = r->rows[i].n_seeds > seeds ? r->rows[i].n_seeds : seeds;
-            char title[256], nr[32];
-            if (n_lo == n_hi) snprintf(nr, sizeof nr, "%d", n_lo);
-            else snprintf(nr, sizeof nr, "%d-%d", n_lo, n_hi);
-            snprintf(title, sizeof title, "%s (n = %s items per subtask, %d seed%s; bars: SD over seeds)",
-                     charts[c].title, nr, seeds, seeds == 1 ? "" : "s");
-            tl_chart ch = {.title = title, .x_label = "subtask", .y_label = charts[c].y, .width = 720,
+            char title[320];
+            snprintf(title, sizeof title,
+                     "%s (n = %s items per subtask, %d people, %d seed%s; bars: 95%% bootstrap interval over people)",
+                     charts[c].title, nr, people, seeds, seeds == 1 ? "" : "s");
+            tl_chart ch = {.title = title, .x_label = "subtask", .y_label = charts[c].y, .width = 760,
                            .y_min = 0, .y_max = 1};
             tl_strbuf b = {0};
-            st = tl_svg_bar_chart(&b, &ch, tl_reversal_subtask_names, TL_REV_SUBTASKS, s, r->n_rows);
+            st = tl_svg_bar_chart_styled(&b, &ch, tl_reversal_subtask_names, TL_REV_SUBTASKS, s, sty, r->n_rows + 1);
             char path[PATH_CAP];
             snprintf(path, sizeof path, "%s/%s", o->out_dir, charts[c].file);
             if (!st) st = tl_svg_save(&b, path);
@@ -481,6 +691,7 @@ static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_resul
         }
         tl_free(y);
         tl_free(s);
+        tl_free(sty);
     }
     return st;
 }
@@ -507,6 +718,18 @@ static tl_status write_json(const tl_reversal_opts *o, const tl_reversal_result 
                             "95% percentile bootstrap over people (2000 replicates; each test item belongs to the "
                             "person of its gold completion; statistic = mean over items of the hits averaged over "
                             "seeds); vs_ntp: the same for the per-item difference, p = 2 min(P(rep <= 0), P(rep >= 0))");
+    cJSON_AddNumberToObject(set, "choices", o->choices);
+    cJSON_AddStringToObject(set, "choice_rule",
+                            "calibrated two-way choice (primary): a candidate's calibrated log p at an item is its log p "
+                            "under the item's prompt minus its mean log p under the prompts (same candidates) about "
+                            "people other than itself and the item's person; the item's score is the share of its "
+                            "other candidates whose calibrated log p is below the right answer's (ties 1/2); chance 0.5");
+    cJSON_AddStringToObject(set, "test_rule",
+                            "p_signflip: two-sided paired sign-flip test over people of the per-item difference "
+                            "against ntp (exact for <= 16 people, else 20000 random sign vectors); mde: (z(1-a/2) + "
+                            "z(0.8)) x SD of per-person differences / sqrt(people), a = 0.05 / (2 x compared "
+                            "objectives)");
+    cJSON_AddNumberToObject(set, "mde_alpha", r->mde_alpha);
     cJSON_AddStringToObject(set, "rank_rule",
                             "sum of token log-probabilities of each distinct completion of the file given the prompt; "
                             "correct when the item's own completion is highest");
@@ -538,19 +761,24 @@ static tl_status write_json(const tl_reversal_opts *o, const tl_reversal_result 
                 for (int j = 0; j < row->n_seeds; j++)
                     cJSON_AddItemToArray(pv, cJSON_CreateNumber(
                                                  row->per_seed[((size_t)j * TL_REV_SUBTASKS + s) * TL_REV_METRICS + k]));
-                if (k > TL_REV_RANK) continue;
+                int t = k == TL_REV_EM ? 0 : k == TL_REV_RANK ? 1 : k == TL_REV_CHOICE ? 2 : -1;
+                if (t < 0) continue;
                 cJSON *ci = cJSON_AddObjectToObject(jm, "ci95_people");
-                cJSON_AddNumberToObject(ci, "lo", row->ci[s][k].lo);
-                cJSON_AddNumberToObject(ci, "hi", row->ci[s][k].hi);
-                cJSON_AddNumberToObject(ci, "people", row->ci[s][k].n_clusters);
+                cJSON_AddNumberToObject(ci, "lo", row->ci[s][t].lo);
+                cJSON_AddNumberToObject(ci, "hi", row->ci[s][t].hi);
+                cJSON_AddNumberToObject(ci, "people", row->ci[s][t].n_clusters);
+                cJSON_AddNumberToObject(jm, "chance", t == 0 ? 0 : t == 1 ? r->chance_rank[s] : 0.5);
                 if (!row->has_vs_ntp) continue;
-                const tl_boot_ci *d = &row->vs_ntp[s][k];
+                const tl_boot_ci *d = &row->vs_ntp[s][t];
                 cJSON *dj = cJSON_AddObjectToObject(jm, "vs_ntp");
                 cJSON_AddNumberToObject(dj, "difference", d->estimate);
                 cJSON_AddNumberToObject(dj, "lo", d->lo);
                 cJSON_AddNumberToObject(dj, "hi", d->hi);
-                cJSON_AddItemToObject(dj, "p", isfinite(d->p_two_sided) ? cJSON_CreateNumber(d->p_two_sided)
-                                                                        : cJSON_CreateNull());
+                cJSON_AddItemToObject(dj, "p_bootstrap", isfinite(d->p_two_sided) ? cJSON_CreateNumber(d->p_two_sided)
+                                                                                  : cJSON_CreateNull());
+                double pf = row->p_signflip[s][t], mde = row->mde[s][t];
+                cJSON_AddItemToObject(dj, "p_signflip", isfinite(pf) ? cJSON_CreateNumber(pf) : cJSON_CreateNull());
+                cJSON_AddItemToObject(dj, "mde", isfinite(mde) ? cJSON_CreateNumber(mde) : cJSON_CreateNull());
             }
         }
     }
@@ -599,18 +827,22 @@ static tl_status check_opts(const tl_reversal_opts *o) {
     if (!(o->lr > 0)) return tl_errorf(TL_E_ARG, "reversal: learning rate %g", (double)o->lr);
     if (o->limit < 0) return tl_errorf(TL_E_ARG, "reversal: limit %d", o->limit);
     if (o->max_new_tokens < 0) return tl_errorf(TL_E_ARG, "reversal: max new tokens %d", o->max_new_tokens);
+    if (o->choices < 0 || o->choices == 1)
+        return tl_errorf(TL_E_ARG, "reversal: %d candidates per item (0 = all, else >= 2)", o->choices);
     if (strlen(o->out_dir) > PATH_CAP / 2 || strlen(o->data_dir) > PATH_CAP / 2)
         return tl_errorf(TL_E_ARG, "reversal: folder names longer than %d bytes", PATH_CAP / 2);
     if (!tl_path_is_dir(o->data_dir)) return tl_errorf(TL_E_IO, "%s: not a folder", o->data_dir);
     return TL_OK;
 }
 
+/* The longest expected completion in tokens (every item's own: with blocks, item 0's
+ * choices are only its block's). */
 static int longest_completion(const tl_eval_task *t, const tl_tokenizer *tok) {
     int best = 0;
-    for (int c = 0; c < (t->n_items ? t->items[0].n_choices : 0); c++) {
+    for (int i = 0; i < t->n_items; i++) {
         int32_t *ids = NULL;
         size_t n = 0;
-        const char *s = t->items[0].choices[c];
+        const char *s = t->items[i].choices[t->items[i].gold];
         if (tl_tokenizer_encode(tok, s, strlen(s), 0, &ids, &n) == TL_OK && (int)n > best) best = (int)n;
         tl_free(ids);
     }
@@ -636,11 +868,14 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
     /* every input is read and checked before any training */
     for (int s = 0; s < TL_REV_SUBTASKS && !st; s++) {
         snprintf(path, sizeof path, "%s/%s.jsonl", o->data_dir, tl_reversal_subtask_files[s]);
-        st = tl_reversal_load_task(path, tl_reversal_subtask_names[s], &cx.tasks[s]);
+        st = tl_reversal_load_task_blocks(path, tl_reversal_subtask_names[s], o->choices, &cx.tasks[s], &cx.person[s],
+                                          &cx.first[s]);
         if (!st) r.n_items[s] = o->limit > 0 && o->limit < cx.tasks[s]->n_items ? o->limit : cx.tasks[s]->n_items;
-        if (!st && !(cx.person[s] = tl_calloc((size_t)r.n_items[s], sizeof(int))))
-            st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
-        for (int i = 0; !st && i < r.n_items[s]; i++) cx.person[s][i] = cx.tasks[s]->items[i].gold;
+        for (int i = 0; !st && i < r.n_items[s]; i++) {
+            int k = cx.tasks[s]->items[i].n_choices;
+            r.chance_rank[s] += 1.0 / k / r.n_items[s];
+            if (k > r.candidates[s]) r.candidates[s] = k;
+        }
     }
     for (int i = 0; i < 3 && !st; i++) {
         snprintf(path, sizeof path, "%s/%s.jsonl", o->data_dir, train_files[i]);
@@ -696,7 +931,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         row->final_loss = tl_calloc(1, sizeof(double));
         if (!row->per_seed || !row->final_loss) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         for (int s = 0; s < TL_REV_SUBTASKS && !st; s++)
-            if (!(row->items[s] = tl_calloc((size_t)r.n_items[s] * 2, sizeof(double))))
+            if (!(row->items[s] = tl_calloc((size_t)r.n_items[s] * TL_REV_TESTED, sizeof(double))))
                 st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         if (!st) {
             row->final_loss[0] = NAN;
@@ -717,7 +952,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         row->final_loss = tl_calloc((size_t)o->n_seeds, sizeof(double));
         if (!row->per_seed || !row->final_loss) st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         for (int s = 0; s < TL_REV_SUBTASKS && !st; s++)
-            if (!(row->items[s] = tl_calloc((size_t)r.n_items[s] * 2, sizeof(double))))
+            if (!(row->items[s] = tl_calloc((size_t)r.n_items[s] * TL_REV_TESTED, sizeof(double))))
                 st = tl_errorf(TL_E_NOMEM, "reversal: out of memory");
         for (int k = 0; k < o->n_seeds && !st; k++) {
             uint64_t seed = o->seed + (uint64_t)k;
@@ -783,7 +1018,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
     }
     for (int i = 0; i < r.n_rows && !st; i++) /* per-item hits: sums over seeds -> means */
         for (int s = 0; s < TL_REV_SUBTASKS; s++)
-            for (int j = 0; j < 2 * r.n_items[s]; j++) r.rows[i].items[s][j] /= r.rows[i].n_seeds;
+            for (int j = 0; j < TL_REV_TESTED * r.n_items[s]; j++) r.rows[i].items[s][j] /= r.rows[i].n_seeds;
     if (!st) st = intervals(&cx, &r);
     r.seconds = tl_time_sec() - t0;
     if (!st) st = write_csvs(o, &r);
@@ -796,7 +1031,7 @@ tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res_out
         tl_strbuf_free(&b);
     }
     cJSON_Delete(cx.examples);
-    for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_eval_task_free(cx.tasks[s]), tl_free(cx.person[s]);
+    for (int s = 0; s < TL_REV_SUBTASKS; s++) tl_eval_task_free(cx.tasks[s]), tl_free(cx.person[s]), tl_free(cx.first[s]);
     tl_tokenizer_free(tok_owned);
     tl_tokenizer_free(tok_file);
     tl_model_free(base);

@@ -68,11 +68,42 @@ got=$(awk -F, '$1 == "abi:p=1" && $3 == "N2D" { printf "%.4f", $9 }' "$tmp/plain
 [ "$want" = "$got" ] && ok || bad "rank mean $got != mean of seeds $want"
 grep -q '"exact_match_rule"' "$tmp/r1/results.json" && grep -q '"N2D-reverse"' "$tmp/r1/results.json" \
   && grep -q '"generation"' "$tmp/r1/results.json" && ok || bad "results.json content"
-for f in reversal_em.svg reversal_rank.svg; do
+for f in reversal_choice.svg reversal_em.svg reversal_rank.svg; do
   head -c 4 "$tmp/r1/$f" | grep -q '<svg' && tail -1 "$tmp/r1/$f" | grep -q '</svg>' && ok || bad "$f is not an SVG"
-  # one bar per (objective, subtask): 4 x 4 rects with a tooltip
-  [ "$(grep -c '<title>' "$tmp/r1/$f")" -eq 16 ] && ok || bad "$f: $(grep -c '<title>' "$tmp/r1/$f") bars, want 16"
+  # one bar per (objective, subtask): 4 x 4 rects with a tooltip, and a dashed chance line per subtask
+  # (the calibrated choice is undefined with one person a subtask: no bars there; see the run below)
+  want=16; [ "$f" = reversal_choice.svg ] && want=0
+  [ "$(grep -c '<rect[^>]*><title>' "$tmp/r1/$f")" -eq $want ] && ok || bad "$f: $(grep -c '<rect[^>]*><title>' "$tmp/r1/$f") bars, want $want"
+  [ "$(grep -c '<line[^>]*stroke-dasharray[^>]*><title>chance' "$tmp/r1/$f")" -eq 4 ] && ok || bad "$f: no chance line per subtask"
+  grep -q 'bootstrap interval over people' "$tmp/r1/$f" && grep -q 'n = 3 items' "$tmp/r1/$f" && ok || bad "$f: title lacks n or the interval"
 done
+grep -q '<title>ntp / N2D: [0-9.e-]* \[' "$tmp/r1/reversal_rank.svg" && ok || bad "rank bars lack their [lo, hi] tooltips"
+
+# the calibrated choice: columns, values in [0, 1], the sign-flip test; blocks of 5 people (the
+# quick world has 10 per subset) and every item (--limit 3 holds one person: the choice is undefined)
+"$T" reversal -m "$M" --tokenizer "$K" --data "$D" --steps 2 --batch 4 --max-new 4 -q --objective ntp,bico:p=1 \
+  --seeds 1 --choices 5 -o "$tmp/c1" > /dev/null 2> "$tmp/err" && ok || bad "--choices 5 failed: $(cat "$tmp/err")"
+hdr=$(head -1 "$tmp/c1/results.csv")
+for c in choice_mean choice_ci_lo choice_ci_hi choice_vs_ntp choice_vs_ntp_p choice_vs_ntp_mde candidates rank_chance choice_chance mde_alpha; do
+  echo ",$hdr," | grep -q ",$c," && ok || bad "results.csv lacks column $c"
+done
+col() { echo "$hdr" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
+awk -F, -v m="$(col choice_mean)" -v lo="$(col choice_ci_lo)" -v hi="$(col choice_ci_hi)" -v p="$(col choice_vs_ntp_p)" \
+    -v k="$(col candidates)" -v rc="$(col rank_chance)" -v cc="$(col choice_chance)" '
+  NR > 1 { if ($m == "" || $m < 0 || $m > 1 || $lo > $m + 1e-5 || $hi < $m - 1e-5) exit 1;
+           if ($k != 5 || $rc != 0.2 || $cc != 0.5) exit 1;
+           if ($1 == "bico:p=1" && ($p == "" || $p < 0 || $p > 1)) exit 1;
+           if ($1 != "bico:p=1" && $p != "") exit 1 }' "$tmp/c1/results.csv" && ok \
+  || bad "calibrated choice columns out of range: $(cat "$tmp/c1/results.csv")"
+[ "$(grep -c '<rect[^>]*><title>' "$tmp/c1/reversal_choice.svg")" -eq 12 ] && ok || bad "reversal_choice.svg: want 3 x 4 bars"
+grep -q '^calibrated two-way choice (primary' "$tmp/c1/table.txt" && grep -q 'sign-flip p' "$tmp/c1/table.txt" && ok \
+  || bad "table.txt lacks the calibrated choice"
+grep -q '"p_signflip"' "$tmp/c1/results.json" && grep -q '"choice_rule"' "$tmp/c1/results.json" && ok \
+  || bad "results.json lacks the sign-flip p or the choice rule"
+# with --limit 3 the choice is undefined (one person): empty fields, no crash
+awk -F, -v m="$(col choice_mean)" 'NR > 1 && $m != "" { exit 1 }' "$tmp/plain.csv" && ok || bad "undefined choice should be empty"
+expect_choice_fail() { "$T" reversal "${RUN[@]}" --choices 1 -o "$tmp/b0" > /dev/null 2> "$tmp/err"; [ $? -eq 1 ] && grep -q "1 candidate" "$tmp/err"; }
+expect_choice_fail && ok || bad "--choices 1 should fail: $(cat "$tmp/err")"
 grep -q 'N2D-reverse' "$tmp/out1" && grep -q '^bico:p=1 ' "$tmp/out1" && grep -q 'results in' "$tmp/out1" && ok \
   || bad "table on stdout: $(cat "$tmp/out1")"
 cmp -s "$tmp/out1" "$tmp/r1/table.txt" 2>/dev/null || grep -qF "$(head -1 "$tmp/r1/table.txt")" "$tmp/out1" && ok \
