@@ -106,9 +106,19 @@ done
 [[ $(wc -l < "$RV") == 17 ]] || fail "reversal/results.csv: $(wc -l < "$RV") lines"
 awk -F, 'NR > 1 { for (i = 7; i <= 10; i++) if ($i == "" || $i < 0 || $i > 1) exit 1; if ($1 != "base" && $6 != 2) exit 1 }' \
     "$RV" || fail "reversal: em/rank out of [0, 1] or not 2 seeds"
-for f in reversal_em.svg reversal_rank.svg per_seed.csv results.json table.txt; do
+for f in reversal_choice.svg reversal_em.svg reversal_rank.svg per_seed.csv results.json table.txt; do
     [[ -s $A/reversal/$f ]] || fail "reversal: no $f"
 done
+# the calibrated choice (R's primary measure): its columns, in [0, 1] with its interval, the sign-flip p
+rv_col() { head -1 "$RV" | tr , '\n' | grep -nx "$1" | cut -d: -f1; }
+for c in choice_mean choice_ci_lo choice_ci_hi choice_vs_ntp choice_vs_ntp_p choice_vs_ntp_mde candidates rank_chance; do
+    [[ -n $(rv_col $c) ]] || fail "reversal/results.csv: no column $c"
+done
+awk -F, -v m="$(rv_col choice_mean)" -v lo="$(rv_col choice_ci_lo)" -v hi="$(rv_col choice_ci_hi)" \
+    -v p="$(rv_col choice_vs_ntp_p)" 'NR > 1 { if ($m == "" || $m < 0 || $m > 1 || $lo > $m + 1e-5 || $hi < $m - 1e-5) exit 1
+      if (($1 == "bico" || $1 == "abi") && ($p == "" || $p <= 0 || $p > 1)) exit 1 }' "$RV" ||
+    fail "reversal: calibrated choice out of [0, 1], outside its interval, or no sign-flip p"
+grep -q 'bootstrap interval over people' "$A/reversal/reversal_choice.svg" || fail "reversal_choice.svg: no interval in the title"
 [[ $(wc -l < "$A/reversal/data/p2d_prompts_test.jsonl") == 24 ]] || fail "reversal: test items not thinned to 24"
 # RE-Control: header + 7 methods
 [[ $(wc -l < "$A/recontrol/results.csv") == 8 && -s $A/recontrol/value.gguf && -s $A/recontrol/reward.svg ]] ||
@@ -178,6 +188,16 @@ for tv in "world_truth_hop reliability 1" "world_toxicity_pair toxicity -1" "wor
           .reference_lo95 <= .reference and .reference <= .reference_hi95 and
           .difference_lo95 <= .difference and .difference <= .difference_hi95 and .p >= 0 and .p <= 1' "$FJ" >/dev/null ||
         fail "F3 $t: shown cell not the validation choice ($want) or its intervals wrong: $(jq -c '.findings[3].units' "$FJ")"
+done
+# R: each unit is the calibrated choice of results.csv with its sign-flip p, and the sentence is built from them
+for u in "bico N2D-reverse" "abi N2D-reverse" "bico D2N-reverse" "abi D2N-reverse"; do
+    read -r o t <<< "$u"
+    want=$(awk -F, -v o=$o -v t=$t -v m="$(rv_col choice_mean)" -v p="$(rv_col choice_vs_ntp_p)" \
+        '$1 == o && $3 == t { print $m "|" $p }' "$RV")
+    jq -e --arg u "$u" --argjson e "${want%|*}" --argjson p "${want#*|}" '.findings[] | select(.id == "R") |
+        (.units[] | select(.unit == $u) | (.estimate - $e) * (.estimate - $e) < 1e-10 and (.p - $p) * (.p - $p) < 1e-10)
+        and (.result | contains($u) and contains("sign-flip p") and contains("chance 0.5")) and
+        (.test | contains("sign-flip"))' "$FJ" >/dev/null || fail "R $u: not results.csv's choice ($want) or no sentence"
 done
 jq -r '.findings[] | "\(.id): \(.verdict) (\(.pass) of \(.eligible))"' "$FJ" | tr '\n' ';' > "$W/verdicts.txt"
 grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Finding F1 ' "$R" &&
