@@ -45,7 +45,8 @@
  * and stds: people, em/rank 95 % intervals over people, and the difference against ntp
  * with its interval and bootstrap p), per_seed.csv,
  * results.json (settings, results, example generations), table.txt (the text table),
- * reversal_em.svg and reversal_rank.svg (grouped bars, mean +- std), items/ (one
+ * reversal_choice.svg, reversal_em.svg and reversal_rank.svg (grouped bars with the 95 %
+ * bootstrap interval over people, and the chance level as a dashed line), items/ (one
  * per-item CSV per objective, seed and subtask; ':' and ',' of options become '_' in
  * file names), runs/<objective>-seed<k>/ (the
  * trainer's train_log.csv and manifest.json; checkpoints removed unless keep_runs).
@@ -151,7 +152,7 @@ typedef struct {
 tl_status tl_reversal_run(const tl_reversal_opts *o, tl_reversal_result *res);
 void tl_reversal_result_free(tl_reversal_result *r);
 
-/* The text table (exact match and rank accuracy, mean +- std per subtask). */
+/* The text table (the calibrated choice with its test first, then exact match and rank accuracy). */
 tl_status tl_reversal_table(const tl_reversal_result *r, tl_strbuf *out);
 
 /* The exact-match rule above: 1 when generation matches expected. */
