@@ -108,6 +108,22 @@ int main(void) {
         /* heights: plot from y = 36 (title) to H - 52 = 248, so 0.8 -> 169.6 px and 0.4 -> 84.8 px */
         CHECK(strstr(bo.s, "height=\"169.6\"") && strstr(bo.s, "height=\"84.8\""), "bars: heights not to scale");
         tl_strbuf_free(&bo);
+        /* styled: an interval [lo, hi] on the first series (one bar NaN, one bound NaN: no bar there), the
+         * second series a dashed chance line per group */
+        const double blo[3] = {0.7, 0.1, NAN}, bhi[3] = {0.9, 0.4, 0.5}, ch[3] = {0.5, 0.5, 0.25};
+        tl_bar_series ss[2] = {{"ntp", ya, NULL}, {"chance", ch, NULL}};
+        tl_bar_style st[2] = {{blo, bhi, 0}, {NULL, NULL, 1}};
+        tl_strbuf so = {0};
+        CHECK_OK(tl_svg_bar_chart_styled(&so, &bc, groups, 3, ss, st, 2));
+        check_clean("styled bars", so.s);
+        CHECK(count(so.s, "<rect") - count(so.s, "<rect x=\"0\"") >= 2, "styled bars: bars missing");
+        CHECK(count(so.s, "stroke-dasharray") == 3, "styled bars: %d chance lines, want 3",
+              count(so.s, "stroke-dasharray"));
+        CHECK(count(so.s, "<path") == 2, "styled bars: %d intervals, want 2 (one bound NaN)", count(so.s, "<path"));
+        CHECK(strstr(so.s, "[0.7, 0.9]") != NULL, "styled bars: the interval's tooltip");
+        /* the interval, not err: the bar of 0.8 spans 0.7 .. 0.9 -> y 248 - 0.7*212 = 99.6 .. 57.2 */
+        CHECK(strstr(so.s, "99.6V57.2") != NULL, "styled bars: the interval is not drawn from lo to hi");
+        tl_strbuf_free(&so);
     }
     return tl_test_done();
 }
