@@ -55,8 +55,10 @@ static void test_oracle(void) {
             for (int i = 0; i < n; i++) {
                 double want;
                 CHECK(fscanf(f, " score %lf", &want) == 1, "%s: no score %d", path, i);
-                if (isnan(want) || isnan(got[i])) nan_ok &= isnan(want) && isnan(got[i]);
-                else worst = fmax(worst, fabs(got[i] - want)), mean += got[i] / n;
+                if (isnan(want) || isnan(got[i]))
+                    nan_ok &= isnan(want) && isnan(got[i]);
+                else
+                    worst = fmax(worst, fabs(got[i] - want)), mean += got[i] / n;
             }
             printf("  choice %d items: max |tiller - numpy| %.3g, mean score %.4f\n", n, worst, mean);
             CHECK(worst <= 1e-12 && nan_ok, "choice scores differ from numpy by %.3g (NaN agree %d)", worst, nan_ok);
