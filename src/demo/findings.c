@@ -732,8 +732,9 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
                    u->diff, u->diff_lo, u->diff_hi, p, ph, u->note, u->eligible ? "" : " (not eligible)");
         }
         append(f->result,
-               ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s.", f->k,
-               f->m, f->a, f->verdict);
+               ". %d of %d comparisons where NTP learnt the trained direction lie above NTP, %d below -> %s "
+               "(the association; answers are what exact match measures, beside each unit).",
+               f->k, f->m, f->a, f->verdict);
     }
     f = &F->f[F_RC];
     if (f->available) {
@@ -787,7 +788,8 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                        .title = "BICO and ABI lift the reversal curse",
                        .claim = "a model fine-tuned with next-token prediction cannot answer the reverse of the facts "
                                 "it learnt; bidirectional (BICO) and autoregressive-blank-infilling (ABI) objectives "
-                                "answer them (Lv et al. 2023)",
+                                "answer them (Lv et al. 2023); tested here as the reversed association (the paper's "
+                                "exact match is 0 for every objective at this size)",
                        .test = "paired sign-flip test over people of the calibrated two-way choice (chance 0.5; "
                                "choice_vs_ntp_p in reversal/results.csv) against NTP on the same reversed items, "
                                "Holm over BICO and ABI x the two reversed subtasks; eligible where NTP's exact match "

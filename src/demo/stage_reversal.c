@@ -195,7 +195,7 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
                  "seed%s), with next-token prediction (ntp), BICO mask denoising with bidirectional attention "
                  "and mirrored RoPE (bico), and GLM-style blank infilling (abi); base = before fine-tuning. "
                  "N2D and D2N ask in the trained direction, N2D-reverse and D2N-reverse in the other (%.0f test "
-                 "items each, %.0f people, 4 paraphrased questions a person). Primary measure, fixed before this "
+                 "items each, %.0f people, %.3g paraphrased questions a person). Primary measure, fixed before this "
                  "run (docs/reversal.md): the calibrated two-way choice, the share of the item's other candidates "
                  "(the %.0f people of its block) whose log-probability, taken relative to the same candidate's "
                  "mean under the questions about other people, is below the right answer's; chance 0.5 for any "
@@ -204,7 +204,7 @@ tl_status tl_demo_reversal_report(tl_demo *d, const char *dir, tl_html *h) {
                  "candidates). Brackets: 95%% bootstrap interval over people (reversal/results.csv, per-item "
                  "log-probabilities and generations in reversal/items/).",
                  d->cfg.rev_steps, d->cfg.rev_batch, d->cfg.rev_lr, rt->seeds, rt->seeds == 1 ? "" : "s",
-                 v0[C_N], v0[C_PEOPLE], v0[C_CAND]);
+                 v0[C_N], v0[C_PEOPLE], v0[C_PEOPLE] > 0 ? v0[C_N] / v0[C_PEOPLE] : NAN, v0[C_CAND]);
     /* table 1: every measure per objective and subtask */
     enum { NC = 1 + 3 * TL_REV_SUBTASKS };
     const char *hdr[NC];

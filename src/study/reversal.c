@@ -636,9 +636,9 @@ static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_resul
         int tested; /* index into ci */
         const char *file, *title, *y;
     } charts[3] = {
-        {2, "reversal_choice.svg", "Calibrated two-way choice (primary; chance 0.5)", "calibrated choice"},
-        {0, "reversal_em.svg", "Exact match of greedy completions (the paper's measure)", "exact match"},
-        {1, "reversal_rank.svg", "Right answer ranked first among its candidates", "rank accuracy"}};
+        {2, "reversal_choice.svg", "Calibrated choice, chance 0.5", "calibrated two-way choice"},
+        {0, "reversal_em.svg", "Exact match (the paper's measure)", "exact match of greedy completions"},
+        {1, "reversal_rank.svg", "Right answer ranked first", "rank accuracy among candidates"}};
     tl_status st = TL_OK;
     int n_lo = r->n_items[0], n_hi = r->n_items[0], seeds = 0, people = 0;
     for (int k = 1; k < TL_REV_SUBTASKS; k++)
@@ -678,9 +678,9 @@ static tl_status write_charts(const tl_reversal_opts *o, const tl_reversal_resul
         if (!st) {
             char title[320];
             snprintf(title, sizeof title,
-                     "%s (n = %s items per subtask, %d people, %d seed%s; bars: 95%% bootstrap interval over people)",
+                     "%s (n = %s items, %d people, %d seed%s; 95%% bootstrap CI over people)",
                      charts[c].title, nr, people, seeds, seeds == 1 ? "" : "s");
-            tl_chart ch = {.title = title, .x_label = "subtask", .y_label = charts[c].y, .width = 760,
+            tl_chart ch = {.title = title, .x_label = "subtask", .y_label = charts[c].y, .width = 860,
                            .y_min = 0, .y_max = 1};
             tl_strbuf b = {0};
             st = tl_svg_bar_chart_styled(&b, &ch, tl_reversal_subtask_names, TL_REV_SUBTASKS, s, sty, r->n_rows + 1);

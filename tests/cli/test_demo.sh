@@ -118,7 +118,7 @@ awk -F, -v m="$(rv_col choice_mean)" -v lo="$(rv_col choice_ci_lo)" -v hi="$(rv_
     -v p="$(rv_col choice_vs_ntp_p)" 'NR > 1 { if ($m == "" || $m < 0 || $m > 1 || $lo > $m + 1e-5 || $hi < $m - 1e-5) exit 1
       if (($1 == "bico" || $1 == "abi") && ($p == "" || $p <= 0 || $p > 1)) exit 1 }' "$RV" ||
     fail "reversal: calibrated choice out of [0, 1], outside its interval, or no sign-flip p"
-grep -q 'bootstrap interval over people' "$A/reversal/reversal_choice.svg" || fail "reversal_choice.svg: no interval in the title"
+grep -q 'bootstrap CI over people' "$A/reversal/reversal_choice.svg" || fail "reversal_choice.svg: no interval in the title"
 [[ $(wc -l < "$A/reversal/data/p2d_prompts_test.jsonl") == 24 ]] || fail "reversal: test items not thinned to 24"
 # RE-Control: header + 7 methods
 [[ $(wc -l < "$A/recontrol/results.csv") == 8 && -s $A/recontrol/value.gguf && -s $A/recontrol/reward.svg ]] ||

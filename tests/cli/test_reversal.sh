@@ -75,7 +75,7 @@ for f in reversal_choice.svg reversal_em.svg reversal_rank.svg; do
   want=16; [ "$f" = reversal_choice.svg ] && want=0
   [ "$(grep -c '<rect[^>]*><title>' "$tmp/r1/$f")" -eq $want ] && ok || bad "$f: $(grep -c '<rect[^>]*><title>' "$tmp/r1/$f") bars, want $want"
   [ "$(grep -c '<line[^>]*stroke-dasharray[^>]*><title>chance' "$tmp/r1/$f")" -eq 4 ] && ok || bad "$f: no chance line per subtask"
-  grep -q 'bootstrap interval over people' "$tmp/r1/$f" && grep -q 'n = 3 items' "$tmp/r1/$f" && ok || bad "$f: title lacks n or the interval"
+  grep -q 'bootstrap CI over people' "$tmp/r1/$f" && grep -q 'n = 3 items' "$tmp/r1/$f" && ok || bad "$f: title lacks n or the interval"
 done
 grep -q '<title>ntp / N2D: [0-9.e-]* \[' "$tmp/r1/reversal_rank.svg" && ok || bad "rank bars lack their [lo, hi] tooltips"
 
