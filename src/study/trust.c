@@ -420,7 +420,7 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
                          "| dimension | first checkpoint whose probe's 95 %% bootstrap lower bound >= %.2f (layer) "
                          "| best probe on validation: test acc [Wilson 95 %% CI], bootstrap (checkpoint, layer; n) "
                          "| random init, same shape: mean test acc over %d weight seeds (each seed's acc) "
-                         "[envelope of their Wilson 95 %% CIs] (seed 1's layer) "
+                         "[envelope of their Wilson 95 %% CIs], bootstrap [envelope] (seed 1's layer) "
                          "| bag of words: test acc [Wilson 95 %%] | shuffled training labels | majority class "
                          "| layers where I(X;T) rises then falls (p <= 0.05) |\n|---|---|---|---|---|---|---|---|\n",
                          o->threshold, n_rnd);
@@ -440,8 +440,8 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
             for (int k = 0; k < r->rand_seeds; k++)
                 snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%.3f", k ? ", " : "",
                          r->rand_seed_acc[k]);
-            snprintf(rnd_cell, sizeof rnd_cell, "%.3f (%s) [%.3f, %.3f] (%s)", r->rand_test, seeds, r->rand_lo,
-                     r->rand_hi, r->rand_point);
+            snprintf(rnd_cell, sizeof rnd_cell, "%.3f (%s) [%.3f, %.3f], bootstrap [%.3f, %.3f] (%s)", r->rand_test,
+                     seeds, r->rand_lo, r->rand_hi, r->rand_blo, r->rand_bhi, r->rand_point);
         }
         char rf[64] = "n/a (< 3 checkpoints)";
         if (r->n_ckpt >= 3) snprintf(rf, sizeof rf, "%d of %d", r->rise_fall, P);
