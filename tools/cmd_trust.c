@@ -23,7 +23,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
     cli_opt opts[] = {
         {"--series", NULL, OPT_STR, &o.series,
          "checkpoint series (a tiller train run directory) or one model file (required)"},
-        {"--chat", NULL, OPT_STR, &o.chat, "the chat (fine-tuned) model that is steered and evaluated (required)"},
+        {"--chat", NULL, OPT_STR, &o.chat,
+         "the chat (fine-tuned) model that is steered and evaluated (required unless --no-steer)"},
         {"--out", "-o", OPT_STR, &o.out, "output directory (required)"},
         {"--world", NULL, OPT_STR, &o.world,
          "a tiller world directory: probe data (probes/), steering pairs and the world_* tasks"},
@@ -37,6 +38,9 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--hsic-rows", NULL, OPT_INT, &o.hsic_rows, "HSIC on at most N training rows (0 = all; memory N^2)"},
         {"--no-random-baseline", NULL, OPT_FLAG, &o.no_random_baseline,
          "skip the probe baseline of a random-init model of the same shape (OUT/random-init/)"},
+        {"--random-seeds", NULL, OPT_INT, &o.random_seeds,
+         "random-init models (weight seeds 1..N) behind that baseline: their mean, each seed's accuracy and the "
+         "envelope of their intervals (0 = 3)"},
         {"--no-steer", NULL, OPT_FLAG, &o.no_steer, "skip the steering table"},
         {"--steer-only", NULL, OPT_FLAG, &o.steer_only,
          "only the steering table: no capture, probes or information plane (when they were run already)"},
@@ -53,7 +57,8 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--steer-all-positions", NULL, OPT_FLAG, &all_positions,
          "add at every position (llama.cpp's control vectors) instead of the last one of each forward call (the "
          "reference's token_pos = -1, the default)"},
-        {"--steer-last-only", NULL, OPT_FLAG, &last_only_flag, "the last position only (the default; kept for scripts)"},
+        {"--steer-last-only", NULL, OPT_FLAG, &last_only_flag,
+         "the last position only (the default; kept for scripts)"},
         {"--fit-share", NULL, OPT_FLOAT, &fit_share,
          "share of the world's people whose pairs fit the vectors (0.4); evaluation items about them are dropped"},
         {"--seed", NULL, OPT_U64, &o.seed, "seed of the people split and the pair order"},
@@ -76,8 +81,10 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--quiet", "-q", OPT_FLAG, &quiet, "no stage messages on stderr"},
     };
     cli_spec spec = {
-        "tiller trust-dynamics --series DIR --chat MODEL (--world DIR | --data DIR --pairs FILE --tasks T) -o OUT",
-        "The trust-dynamics experiment (Qian et al. 2024; docs/analysis.md and docs/steering.md; ../shared/docs/METHODS.md section 1) in one command. Per dimension "
+        "tiller trust-dynamics --series DIR --chat MODEL (--world DIR | --data DIR --pairs FILE --tasks T) -o OUT\n"
+        "       tiller trust-dynamics --series DIR|MODEL --data DIR --no-steer -o OUT",
+        "The trust-dynamics experiment (Qian et al. 2024; docs/analysis.md and docs/steering.md; "
+        "../shared/docs/METHODS.md section 1) in one command. Per dimension "
         "(one statement,label CSV each): resid_post activations of every checkpoint at the last token "
         "(OUT/acts/<dim>/, resumable), linear probes (OUT/<dim>/probe_accuracy.csv, probe.json, "
         "probe_heatmap.svg, probe_curves.svg) and the information plane (OUT/<dim>/infoplane.csv, "
@@ -92,8 +99,9 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         "score's own 95 % interval, and the same on a validation and a test half of the items), "
         "steering.json, steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row. "
         "OUT/summary.md (printed) and summary.json give, per dimension, the first checkpoint and layer where probe "
-        "accuracy reaches the threshold, the best probe beside two baselines (a random-init model of the same "
-        "shape, probed the same way; bag of words on the same split), and how many layers' I(X;T) rises then falls. "
+        "accuracy reaches the threshold, the best probe beside its baselines (random-init models of the same "
+        "shape, 3 weight seeds, probed the same way; bag of words on the same split; shuffled training labels; the "
+        "majority class), and how many layers' I(X;T) rises then falls. "
         "With --data ../shared/data/trust and --no-steer it runs on the real trust sets and any model file.",
         opts,
         (int)(sizeof opts / sizeof *opts),
@@ -102,14 +110,16 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         NULL};
     int code;
     if (cli_parse(&spec, argc, argv, &code)) return code;
-    if (!o.series || !o.chat || !o.out) return cli_failf(2, "trust-dynamics: --series, --chat and -o are required");
+    if (!o.series || !o.out) return cli_failf(2, "trust-dynamics: --series and -o are required");
+    if (!o.chat && !o.no_steer) return cli_failf(2, "trust-dynamics: steering needs --chat MODEL (or --no-steer)");
     if (!o.world && !o.data_dir) return cli_failf(2, "trust-dynamics: give --world DIR or --data DIR");
     if (!o.world && !o.no_steer && (!o.pairs || !o.tasks))
         return cli_failf(2,
                          "trust-dynamics: without --world, steering needs --pairs FILE and --tasks T (or --no-steer)");
-    if (o.acts_limit < 0 || o.eval_limit < 0 || o.hsic_rows < 0 || o.n_sources < 1 || o.max_new < 0 || threads < 0)
-        return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, -t must be >= 0 and "
-                            "--n-sources >= 1");
+    if (o.acts_limit < 0 || o.eval_limit < 0 || o.hsic_rows < 0 || o.n_sources < 1 || o.max_new < 0 || threads < 0 ||
+        o.random_seeds < 0 || o.random_seeds > 16)
+        return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, -t must be >= 0, "
+                            "--n-sources >= 1 and --random-seeds 0 .. 16");
     if (tl_estimator_parse(est, &o.est)) return cli_failf(2, "--estimator: %s", tl_last_error());
     if (tl_steer_method_parse(method, &o.method)) return cli_failf(2, "--method: %s", tl_last_error());
     if (!strcmp(norm, "unit")) o.norm = TL_STEER_NORM_UNIT;

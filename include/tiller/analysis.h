@@ -244,7 +244,8 @@ tl_status tl_solver_parse(const char *s, tl_solver *out);
 
 typedef struct {
     double C;        /* inverse L2 strength, sklearn's C (1.0) */
-    double tol;      /* stop when max |gradient| <= tol * n (default 1e-10) */
+    double tol;      /* stop when max |gradient| <= tol * n (default 1e-10); Newton also counts a fit
+                        as converged at the optimum to rounding (tl_logreg_info.decrement) */
     int max_iter;    /* Newton or L-BFGS iterations (default 10000) */
     tl_solver solver;
 } tl_logreg_opts;
@@ -256,6 +257,9 @@ typedef struct {
     double loss;      /* the objective at the solution */
     double grad_max;  /* max |gradient| at the solution */
     tl_solver solver; /* the solver used (AUTO resolved) */
+    double decrement; /* Newton, short of the gradient tolerance: g^T H^-1 g / 2, the fall in the
+                         objective still possible; converged if within its rounding (0 otherwise,
+                         NaN for L-BFGS) */
 } tl_logreg_info;
 
 /* Minimise sum_i log(1 + exp(-s_i (w.x_i + b))) + |w|^2 / (2C) (s_i = 2 y_i - 1;

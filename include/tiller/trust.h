@@ -45,6 +45,7 @@ typedef struct {
     tl_estimator est;      /* information-plane estimators (binning + HSIC) */
     int hsic_rows;         /* HSIC on at most this many training rows (0 = all) */
     int no_random_baseline; /* 1: skip the random-init-of-the-same-shape probe baseline */
+    int random_seeds;       /* random-init models (weight seeds 1 .. K) behind that baseline (0 = 3) */
     /* steering */
     int no_steer;         /* 1: skip the steering table */
     int steer_only;       /* 1: only the steering table: no capture, probes or information plane (a

@@ -30,6 +30,8 @@
 #define LBFGS_M 20
 /* Newton stops after this many steps in a row cut to nothing (line_search returns 2) */
 #define NEWTON_MAX_FLAT 8
+/* f's relative rounding level (objective() sums with compensation: a few eps) */
+#define F_ROUNDING (8 * 2.2e-16)
 
 const char *tl_solver_name(tl_solver s) {
     return s == TL_SOLVER_NEWTON ? "newton" : s == TL_SOLVER_LBFGS ? "lbfgs" : "auto";
@@ -72,13 +74,17 @@ static double objective(problem *P, const double *w, double *g) {
     double b = w[d];
     for (int i = 0; i < n; i++) P->z[i] = b;
     tl_la_gemv(P->X, n, d, w, 1.0, P->z);
-    double f = 0, ww = 0;
+    double ww = 0;
     for (int j = 0; j < d; j++) ww += w[j] * w[j];
+    /* Neumaier's compensated sum: f's rounding stays near eps |f| whatever n, so
+     * that line_search can tell a change at rounding level from a real one */
+    double f = 0.5 * P->inv_c * ww, comp = 0;
     for (int i = 0; i < n; i++) {
-        double z = P->z[i];
-        f += softplus(P->y[i] ? -z : z);
+        double z = P->z[i], t = softplus(P->y[i] ? -z : z), sum = f + t;
+        comp += fabs(f) >= fabs(t) ? (f - sum) + t : (t - sum) + f;
+        f = sum;
     }
-    f += 0.5 * P->inv_c * ww;
+    f += comp;
     if (g) {
         double gb = 0;
         for (int i = 0; i < n; i++) {
@@ -116,15 +122,44 @@ static int line_search(problem *P, double *w, double *f, double *g, const double
         for (int j = 0; j < np; j++) w_new[j] = w[j] + t * dir[j];
         double fn = objective(P, w_new, g_new);
         int armijo = fn <= *f + 1e-4 * t * slope;
-        int flat = fabs(fn - *f) <= 8 * 2.2e-16 * fabs(*f) && max_abs(g_new, np) < max_abs(g, np);
+        int unchanged = fabs(fn - *f) <= F_ROUNDING * fabs(*f);
+        int flat = unchanged && max_abs(g_new, np) < max_abs(g, np);
         if (isfinite(fn) && (armijo || flat)) {
             memcpy(w, w_new, (size_t)np * sizeof *w);
             memcpy(g, g_new, (size_t)np * sizeof *g);
             *f = fn;
-            return t < 1e-6 && fabs(fn - *f) <= 8 * 2.2e-16 * fabs(*f) ? 2 : 1;
+            return t < 1e-6 && unchanged ? 2 : 1;
         }
     }
     return 0;
+}
+
+/* The Newton direction at w (gradient g): dir = -H^-1 g, H = X~^T D X~ + diag(1/C, .., 0)
+ * built in H [np, np] from Xt [n, np]. Returns g^T H^-1 g (the squared Newton
+ * decrement: f can still fall by about half of it), or -1 if H is not positive definite. */
+static double newton_direction(problem *P, const double *w, const double *g, double *H, double *Xt, double *dir) {
+    int n = P->n, d = P->d, np = d + 1;
+    /* margins again (objective() turned z into residuals) for the weights D = p (1 - p) */
+    double b = w[d];
+    for (int i = 0; i < n; i++) P->z[i] = b;
+    tl_la_gemv(P->X, n, d, w, 1.0, P->z);
+    for (int i = 0; i < n; i++) {
+        double p = sigmoid(P->z[i]), sq = sqrt(p * (1 - p));
+        const double *x = P->X + (size_t)i * d;
+        double *xt = Xt + (size_t)i * np;
+        for (int j = 0; j < d; j++) xt[j] = sq * x[j];
+        xt[d] = sq;
+    }
+    tl_la_gram_t(Xt, n, np, 1.0, H);
+    for (int j = 0; j < d; j++) H[(size_t)j * np + j] += P->inv_c;
+    /* the unpenalised intercept: keep H positive definite if every p saturates */
+    H[(size_t)d * np + d] += 1e-12 * n;
+    if (tl_la_cholesky(H, np) != 0) return -1;
+    for (int j = 0; j < np; j++) dir[j] = -g[j];
+    tl_la_cholesky_solve(H, np, dir, 1);
+    double lambda2 = 0;
+    for (int j = 0; j < np; j++) lambda2 -= g[j] * dir[j];
+    return lambda2;
 }
 
 static tl_status newton(problem *P, const tl_logreg_opts *o, double *w, tl_logreg_info *info) {
@@ -138,42 +173,46 @@ static tl_status newton(problem *P, const tl_logreg_opts *o, double *w, tl_logre
         goto done;
     }
     double f = objective(P, w, g), gtol = o->tol * (n > 1 ? n : 1);
-    int flat_steps = 0;
+    int flat_steps = 0, at_rounding = 0;
     info->iters = 0;
     while (max_abs(g, np) > gtol && info->iters < o->max_iter) {
-        /* margins again (objective() turned z into residuals) for the weights D = p (1 - p) */
-        double b = w[d];
-        for (int i = 0; i < n; i++) P->z[i] = b;
-        tl_la_gemv(P->X, n, d, w, 1.0, P->z);
-        for (int i = 0; i < n; i++) {
-            double p = sigmoid(P->z[i]), sq = sqrt(p * (1 - p));
-            const double *x = P->X + (size_t)i * d;
-            double *xt = Xt + (size_t)i * np;
-            for (int j = 0; j < d; j++) xt[j] = sq * x[j];
-            xt[d] = sq;
-        }
-        tl_la_gram_t(Xt, n, np, 1.0, H);
-        for (int j = 0; j < d; j++) H[(size_t)j * np + j] += P->inv_c;
-        /* the unpenalised intercept: keep H positive definite if every p saturates */
-        H[(size_t)d * np + d] += 1e-12 * n;
-        if (tl_la_cholesky(H, np) != 0) {
+        double lambda2 = newton_direction(P, w, g, H, Xt, dir);
+        if (lambda2 < 0) {
             s = tl_errorf(TL_E_NUMERIC, "probe: Newton Hessian not positive definite (%d features)", d);
             goto done;
         }
-        for (int j = 0; j < np; j++) dir[j] = -g[j];
-        tl_la_cholesky_solve(H, np, dir, 1);
         info->iters++;
+        if (0.5 * lambda2 <= F_ROUNDING * fabs(f)) {
+            /* The optimum to rounding: no step can lower f by a change f can represent,
+             * though the gradient's own rounding (which grows with the feature scale)
+             * may stay above tol * n. f cannot judge this last step: take it whole
+             * (Newton's error after it is quadratic in this one's) and stop. */
+            for (int j = 0; j < np; j++) w[j] += dir[j];
+            f = objective(P, w, g);
+            at_rounding = 1;
+            break;
+        }
         int step = line_search(P, w, &f, g, dir, w_new, g_new, 1.0);
         if (!step) break;
-        /* steps cut to nothing on an ill-conditioned Hessian (seen at the embedding
-         * layer of a random-init model) would otherwise run to max_iter O(n d^2)
-         * steps without moving w */
+        /* a safety net: steps cut to nothing that leave f unchanged would otherwise
+         * run to max_iter O(n d^2) iterations without moving w (before objective()
+         * summed with compensation, constant embedding-layer features did that) */
         flat_steps = step == 2 ? flat_steps + 1 : 0;
         if (flat_steps == NEWTON_MAX_FLAT) break;
     }
     info->loss = f;
     info->grad_max = max_abs(g, np);
-    info->converged = info->grad_max <= gtol;
+    info->converged = info->grad_max <= gtol || at_rounding;
+    info->decrement = 0;
+    if (!info->converged) {
+        /* Short of the gradient tolerance: the fit is still at the optimum to rounding
+         * if no step could lower f by a change f can represent, i.e. the Newton
+         * decrement at w is within f's rounding. (tol * n is absolute: the gradient's
+         * own rounding grows with the feature scale and n and can stay above it.) */
+        double lambda2 = newton_direction(P, w, g, H, Xt, dir);
+        info->decrement = lambda2 < 0 ? INFINITY : 0.5 * lambda2;
+        info->converged = info->decrement <= F_ROUNDING * fabs(f);
+    }
 done:
     tl_free(g);
     tl_free(g_new);
@@ -250,6 +289,7 @@ static tl_status lbfgs(problem *P, const tl_logreg_opts *o, double *w, tl_logreg
     info->loss = f;
     info->grad_max = max_abs(g, np);
     info->converged = info->grad_max <= gtol;
+    info->decrement = NAN; /* no Hessian: only the gradient tolerance */
 done:
     tl_free(g);
     tl_free(g_new);

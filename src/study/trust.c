@@ -23,6 +23,7 @@
 
 #define PATH_CAP 4096
 #define MAX_ITEMS 64
+#define MAX_SEEDS 16
 
 void tl_trust_opts_default(tl_trust_opts *o) {
     memset(o, 0, sizeof *o);
@@ -153,42 +154,87 @@ typedef struct {
     int n_clusters;
     int bow_n, rand_n;
     char rand_point[40];
+    /* the random-init baseline over weight seeds: rand_test is their mean, rand_lo / rand_hi the
+     * envelope of their Wilson intervals, rand_blo / rand_bhi of their bootstrap intervals */
+    int rand_seeds;
+    double rand_seed_acc[MAX_SEEDS], rand_min, rand_max;
+    double shuffled, majority; /* at the best checkpoint: shuffled training labels, majority class */
     double *p_rise;       /* [point] p of "I(X;T) rises then falls" (permutation test over checkpoint order) */
     int rise_fall;    /* layers whose I(X;T) rises then falls at p <= 0.05 */
     int ixt_peak_mid; /* layers whose I(X;T) peaks at an inner checkpoint */
 } dim_result;
 
-/* The random-init baseline of one dimension: capture the random model like a checkpoint
- * (OUT/acts-random/<dim>), probe it with the same protocol (OUT/<dim>/random_init/). */
-static tl_status random_baseline(const tl_trust_opts *o, const tl_ckpt_list *rnd, const char *data, const char *dim,
-                                 const tl_acts_run_opts *ro, dim_result *r) {
-    char acts[PATH_CAP], tmp[PATH_CAP], out[PATH_CAP];
-    tl_status s = tl_trust_join(tmp, o->out, "acts-random");
-    if (s == TL_OK) s = tl_trust_make_dir(tmp);
-    if (s == TL_OK) s = tl_trust_join(acts, tmp, dim);
-    if (s == TL_OK) s = tl_trust_join(tmp, o->out, dim);
-    if (s == TL_OK) s = tl_trust_join(out, tmp, "random_init");
-    if (s == TL_OK) s = tl_trust_make_dir(out);
-    tl_acts_run_report rep;
-    if (s == TL_OK) s = tl_acts_run(rnd, 1, data, ro, acts, &rep);
-    tl_acts_series *ser = NULL;
-    if (s == TL_OK) s = tl_acts_series_open(acts, &ser);
-    if (s) return s;
-    tl_probe_run_opts po = {0};
-    tl_probe_opts_default(&po.probe);
-    po.probe.val = 0.2;
-    po.threshold = o->threshold;
-    s = tl_probe_run(ser, &po, out);
-    if (s == TL_OK) {
-        r->rand_test = po.best_test, r->rand_lo = po.best_lo, r->rand_hi = po.best_hi, r->rand_n = po.n_test;
-        r->rand_blo = po.best_boot_lo, r->rand_bhi = po.best_boot_hi;
-        snprintf(r->rand_point, sizeof r->rand_point, "%s", ser->items[0]->points[po.best_p]);
+/* The random-init baseline of one dimension: each random model (one per weight seed) is
+ * captured like a checkpoint (OUT/acts-random/s<seed>/<dim>) and probed with the same protocol
+ * (OUT/<dim>/random_init/s<seed>/), its layer chosen on validation; one seed's figure alone
+ * would mix the probe's sampling error with the draw of the weights. */
+static tl_status random_baseline(const tl_trust_opts *o, const tl_ckpt_list *rnd, int n_rnd, const char *data,
+                                 const char *dim, const tl_acts_run_opts *ro, dim_result *r) {
+    double sum = 0;
+    r->rand_seeds = 0;
+    r->rand_min = r->rand_lo = r->rand_blo = INFINITY;
+    r->rand_max = r->rand_hi = r->rand_bhi = -INFINITY;
+    for (int k = 0; k < n_rnd && k < MAX_SEEDS; k++) {
+        char acts[PATH_CAP], tmp[PATH_CAP], out[PATH_CAP], sub[64];
+        snprintf(sub, sizeof sub, "s%d", k + 1);
+        tl_status s = tl_trust_join(tmp, o->out, "acts-random");
+        if (s == TL_OK) s = tl_trust_make_dir(tmp);
+        if (s == TL_OK) s = tl_trust_join(acts, tmp, sub);
+        if (s == TL_OK) s = tl_trust_make_dir(acts);
+        if (s == TL_OK) s = tl_trust_join(tmp, acts, dim);
+        if (s == TL_OK) snprintf(acts, sizeof acts, "%s", tmp);
+        if (s == TL_OK) s = tl_trust_join(tmp, o->out, dim);
+        if (s == TL_OK) s = tl_trust_join(out, tmp, "random_init");
+        if (s == TL_OK) s = tl_trust_make_dir(out);
+        if (s == TL_OK) s = tl_trust_join(tmp, out, sub);
+        if (s == TL_OK) snprintf(out, sizeof out, "%s", tmp);
+        if (s == TL_OK) s = tl_trust_make_dir(out);
+        tl_acts_run_report rep;
+        if (s == TL_OK) s = tl_acts_run(&rnd[k], 1, data, ro, acts, &rep);
+        tl_acts_series *ser = NULL;
+        if (s == TL_OK) s = tl_acts_series_open(acts, &ser);
+        if (s) return s;
+        tl_probe_run_opts po = {0};
+        tl_probe_opts_default(&po.probe);
+        po.probe.val = 0.2;
+        po.threshold = o->threshold;
+        s = tl_probe_run(ser, &po, out);
+        if (s == TL_OK) {
+            r->rand_seed_acc[r->rand_seeds++] = po.best_test;
+            sum += po.best_test;
+            r->rand_min = fmin(r->rand_min, po.best_test), r->rand_max = fmax(r->rand_max, po.best_test);
+            r->rand_lo = fmin(r->rand_lo, po.best_lo), r->rand_hi = fmax(r->rand_hi, po.best_hi);
+            r->rand_blo = fmin(r->rand_blo, po.best_boot_lo), r->rand_bhi = fmax(r->rand_bhi, po.best_boot_hi);
+            r->rand_n = po.n_test;
+            if (k == 0) snprintf(r->rand_point, sizeof r->rand_point, "%s", ser->items[0]->points[po.best_p]);
+        }
+        tl_acts_series_free(ser);
+        if (s) return s;
     }
-    tl_acts_series_free(ser);
-    return s;
+    r->rand_test = r->rand_seeds ? sum / r->rand_seeds : NAN;
+    return TL_OK;
 }
 
-static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts, const tl_ckpt_list *rnd,
+/* The shuffled-label and majority baselines of the best checkpoint, from the probe's own
+ * probe_selection.csv (tl_probe_run writes them per checkpoint). */
+static void read_selection_baselines(const char *out, const char *ckpt_name, dim_result *r) {
+    char path[PATH_CAP];
+    r->shuffled = r->majority = NAN;
+    if (tl_trust_join(path, out, "probe_selection.csv")) return;
+    tl_table t;
+    int exists = 0;
+    if (tl_table_read(path, &t, &exists) || !exists) return;
+    int cc = tl_table_col(&t, "checkpoint"), cs = tl_table_col(&t, "shuffled_labels_acc"),
+        cm = tl_table_col(&t, "majority_acc");
+    for (int i = 0; i < t.n_rows; i++)
+        if (cc >= 0 && !strcmp(tl_table_cell(&t, i, cc), ckpt_name)) {
+            r->shuffled = tl_table_num(&t, i, cs);
+            r->majority = tl_table_num(&t, i, cm);
+        }
+    tl_table_free(&t);
+}
+
+static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts, const tl_ckpt_list *rnd, int n_rnd,
                                const char *data_dir, const char *dim, dim_result *r) {
     char data[PATH_CAP], acts[PATH_CAP], out[PATH_CAP], tmp[PATH_CAP];
     snprintf(tmp, sizeof tmp, "%s.csv", dim);
@@ -223,9 +269,9 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
     if (s == TL_OK) s = tl_trust_bow(data, o->acts_limit, 0.8, 0.2, &r->bow, &r->bow_n);
     if (s == TL_OK && r->bow_n > 0)
         tl_wilson((int64_t)llround(r->bow * r->bow_n), r->bow_n, TL_Z95, &r->bow_lo, &r->bow_hi);
-    if (s == TL_OK && rnd) {
-        tl_trust_say(o, "%s: the random-init baseline", dim);
-        s = random_baseline(o, rnd, data, dim, &ro, r);
+    if (s == TL_OK && n_rnd > 0) {
+        tl_trust_say(o, "%s: the random-init baseline (%d weight seeds)", dim, n_rnd);
+        s = random_baseline(o, rnd, n_rnd, data, dim, &ro, r);
     }
     if (s == TL_OK) {
         tl_trust_say(o, "%s: probes (%d checkpoints x %d layers)", dim, C, P);
@@ -253,6 +299,7 @@ static tl_status run_dimension(const tl_trust_opts *o, const tl_ckpt_list *ckpts
             snprintf(r->best_point, sizeof r->best_point, "%s", ser->items[0]->points[po.best_p]);
             if (r->first_p >= 0)
                 snprintf(r->first_point, sizeof r->first_point, "%s", ser->items[0]->points[r->first_p]);
+            read_selection_baselines(out, ser->items[po.best_c]->name, r);
         }
         tl_free(sel);
     }
@@ -284,8 +331,9 @@ static double fmt_nan(double v) { return isfinite(v) ? v : 0; }
 /* ---- the whole run ------------------------------------------------------------------------ */
 
 tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
-    if (!o->series || !o->chat || !o->out)
-        return tl_errorf(TL_E_ARG, "trust-dynamics: the series, the chat model and the output directory are required");
+    if (!o->series || !o->out || (!o->chat && !o->no_steer))
+        return tl_errorf(TL_E_ARG, "trust-dynamics: the series, the output directory and (to steer) the chat model "
+                                   "are required");
     if (!(o->threshold > 0 && o->threshold <= 1))
         return tl_errorf(TL_E_ARG, "trust-dynamics: threshold %g is not in (0, 1]", o->threshold);
     char data_dir[PATH_CAP], dbuf[4096], *dims[MAX_ITEMS];
@@ -300,14 +348,29 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     else if (o->dims) n_dims = tl_trust_split_list(o->dims, dbuf, sizeof dbuf, dims, MAX_ITEMS);
     else if ((s = find_dims(data_dir, dbuf, sizeof dbuf, dims, &n_dims))) return s;
     if (n_dims == 0 && !o->steer_only) return tl_errorf(TL_E_ARG, "trust-dynamics: no dimensions");
+    char skipped[1024] = "";
     for (int i = 0; i < n_dims; i++) { /* every data file must exist before any capture starts */
         char path[PATH_CAP], tmp[300];
         snprintf(tmp, sizeof tmp, "%s.csv", dims[i]);
         if ((s = tl_trust_join(path, data_dir, tmp))) return s;
         tl_dataset *d = NULL;
-        if ((s = tl_dataset_load(path, &d))) return s;
+        s = tl_dataset_load(path, &d);
         tl_dataset_free(d);
+        if (s == TL_E_FORMAT && !o->dims && strstr(tl_last_error(), "the header has no")) {
+            /* found, not named: a CSV of another shape beside the sets (shared/data/trust's
+             * truthfulqa_test.csv holds unlabelled questions) is left out, and the summary says so */
+            tl_trust_say(o, "%s: left out (%s)", tmp, tl_last_error());
+            size_t used = strlen(skipped);
+            snprintf(skipped + used, sizeof skipped - used, "%s%s", used ? ", " : "", tmp);
+            for (int j = i; j + 1 < n_dims; j++) dims[j] = dims[j + 1];
+            n_dims--, i--;
+            s = TL_OK;
+            continue;
+        }
+        if (s) return s;
     }
+    if (n_dims == 0 && !o->steer_only)
+        return tl_errorf(TL_E_ARG, "%s: no statement,label .csv files (left out: %s)", data_dir, skipped);
     tl_ckpt_list ckpts = {0};
     if (tl_path_exists(o->series) && !tl_path_is_dir(o->series)) s = one_model(o->series, &ckpts); /* a model file */
     else s = tl_series_list(o->series, &ckpts);
@@ -326,30 +389,42 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
     dim_result *res = tl_calloc((size_t)(n_dims > 0 ? n_dims : 1), sizeof *res); /* steer_only: none */
     tl_strbuf md = {0};
     if (!res) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
-    tl_ckpt_list rnd = {0};
+    tl_ckpt_list rnd[MAX_SEEDS] = {{0}};
+    int n_rnd = 0, want_rnd = o->random_seeds > 0 ? o->random_seeds : 3;
+    if (want_rnd > MAX_SEEDS) want_rnd = MAX_SEEDS;
     if (s == TL_OK && n_dims > 0 && !o->no_random_baseline) {
-        tl_trust_say(o, "the random-init baseline: a model of the same shape with random weights");
-        s = tl_trust_random_model(o, &ckpts, &rnd);
+        tl_trust_say(o, "the random-init baseline: %d models of the same shape with random weights (seeds 1 .. %d)",
+                     want_rnd, want_rnd);
+        for (; n_rnd < want_rnd && s == TL_OK; n_rnd++) s = tl_trust_random_model(o, &ckpts, n_rnd + 1, &rnd[n_rnd]);
     }
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
         snprintf(res[i].name, sizeof res[i].name, "%s", dims[i]);
-        s = run_dimension(o, &ckpts, rnd.n ? &rnd : NULL, data_dir, dims[i], &res[i]);
+        s = run_dimension(o, &ckpts, rnd, n_rnd, data_dir, dims[i], &res[i]);
     }
-    tl_ckpt_list_free(&rnd);
+    for (int k = 0; k < MAX_SEEDS; k++) tl_ckpt_list_free(&rnd[k]);
     if (o->steer_only)
         tl_strbuf_printf(&md, "# Trust dynamics: steering only\n\nSeries `%s` (%d checkpoints), chat model `%s`.\n",
-                         o->series, ckpts.n, o->chat);
-    else /* the probe table's header */
+                         o->series, ckpts.n, o->chat ? o->chat : "(none)");
+    else { /* the probe table's header */
         tl_strbuf_printf(&md,
                          "# Trust dynamics\n\nSeries `%s` (%d checkpoints, steps %lld .. %lld), chat model `%s`, "
-                         "data `%s`.\n\n## Probes and the information plane\n\n"
+                         "data `%s`.\n\n",
+                         o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
+                         o->chat ? o->chat : "(none: --no-steer)", data_dir);
+        if (skipped[0])
+            tl_strbuf_printf(&md, "Left out of the data folder (no statement and label columns): %s.\n\n", skipped);
+        tl_strbuf_printf(&md,
+                         "## Probes and the information plane\n\n"
+                         "Every accuracy is on the test split (the last 20 %% of each file); layers and checkpoints "
+                         "are chosen on the validation split (the 20 %% before it).\n\n"
                          "| dimension | first checkpoint whose probe's 95 %% bootstrap lower bound >= %.2f (layer) "
                          "| best probe on validation: test acc [Wilson 95 %% CI], bootstrap (checkpoint, layer; n) "
-                         "| random init, same shape: test acc [Wilson 95 %% CI], bootstrap (layer) "
-                         "| bag of words: test acc [Wilson 95 %%] | layers where I(X;T) rises then "
-                         "falls (p <= 0.05) |\n|---|---|---|---|---|---|\n",
-                         o->series, ckpts.n, (long long)ckpts.items[0].step, (long long)ckpts.items[ckpts.n - 1].step,
-                         o->chat, data_dir, o->threshold);
+                         "| random init, same shape: mean test acc over %d weight seeds (each seed's acc) "
+                         "[envelope of their Wilson 95 %% CIs], bootstrap [envelope] (seed 1's layer) "
+                         "| bag of words: test acc [Wilson 95 %%] | shuffled training labels | majority class "
+                         "| layers where I(X;T) rises then falls (p <= 0.05) |\n|---|---|---|---|---|---|---|---|\n",
+                         o->threshold, n_rnd);
+    }
     cJSON *sum = cJSON_CreateObject(), *jd = cJSON_AddObjectToObject(sum, "dimensions");
     for (int i = 0; i < n_dims && s == TL_OK; i++) {
         dim_result *r = &res[i];
@@ -359,17 +434,23 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
         char first[160] = "never";
         if (r->first_c >= 0)
             snprintf(first, sizeof first, "step %lld (%s)", (long long)ckpts.items[r->first_c].step, r->first_point);
-        char rnd_cell[128] = "not run";
-        if (isfinite(r->rand_test))
-            snprintf(rnd_cell, sizeof rnd_cell, "%.3f [%.3f, %.3f], bootstrap [%.3f, %.3f] (%s)", r->rand_test,
-                     r->rand_lo, r->rand_hi, r->rand_blo, r->rand_bhi, r->rand_point);
+        char rnd_cell[512] = "not run";
+        if (isfinite(r->rand_test)) {
+            char seeds[256] = "";
+            for (int k = 0; k < r->rand_seeds; k++)
+                snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s%.3f", k ? ", " : "",
+                         r->rand_seed_acc[k]);
+            snprintf(rnd_cell, sizeof rnd_cell, "%.3f (%s) [%.3f, %.3f], bootstrap [%.3f, %.3f] (%s)", r->rand_test,
+                     seeds, r->rand_lo, r->rand_hi, r->rand_blo, r->rand_bhi, r->rand_point);
+        }
         char rf[64] = "n/a (< 3 checkpoints)";
         if (r->n_ckpt >= 3) snprintf(rf, sizeof rf, "%d of %d", r->rise_fall, P);
-        tl_strbuf_printf(&md,
-                         "| %s | %s | %.3f [%.3f, %.3f], bootstrap [%.3f, %.3f] over %d clusters (step %lld, %s; n = %d) "
-                         "| %s | %.3f [%.3f, %.3f] | %s |\n",
-                         r->name, first, best, r->best_lo, r->best_hi, r->best_blo, r->best_bhi, r->n_clusters,
-                         (long long)bc->step, r->best_point, r->n_test, rnd_cell, r->bow, r->bow_lo, r->bow_hi, rf);
+        tl_strbuf_printf(
+            &md,
+            "| %s | %s | %.3f [%.3f, %.3f], bootstrap [%.3f, %.3f] over %d clusters (step %lld, %s; n = %d) "
+            "| %s | %.3f [%.3f, %.3f] | %.3f | %.3f | %s |\n",
+            r->name, first, best, r->best_lo, r->best_hi, r->best_blo, r->best_bhi, r->n_clusters, (long long)bc->step,
+            r->best_point, r->n_test, rnd_cell, r->bow, r->bow_lo, r->bow_hi, r->shuffled, r->majority, rf);
         cJSON *d = cJSON_AddObjectToObject(jd, r->name);
         if (r->first_c >= 0) {
             cJSON_AddNumberToObject(d, "first_step_above_threshold", (double)ckpts.items[r->first_c].step);
@@ -395,7 +476,15 @@ tl_status tl_trust_dynamics_run(const tl_trust_opts *o) {
             cJSON_AddNumberToObject(d, "random_init_acc_boot_lo95", fmt_nan(r->rand_blo));
             cJSON_AddNumberToObject(d, "random_init_acc_boot_hi95", fmt_nan(r->rand_bhi));
             cJSON_AddStringToObject(d, "random_init_point", r->rand_point);
+            cJSON_AddNumberToObject(d, "random_init_seeds", r->rand_seeds);
+            cJSON_AddNumberToObject(d, "random_init_acc_min", r->rand_min);
+            cJSON_AddNumberToObject(d, "random_init_acc_max", r->rand_max);
+            cJSON *arr = cJSON_AddArrayToObject(d, "random_init_acc_per_seed");
+            for (int k = 0; arr && k < r->rand_seeds; k++)
+                cJSON_AddItemToArray(arr, cJSON_CreateNumber(r->rand_seed_acc[k]));
         }
+        cJSON_AddNumberToObject(d, "shuffled_labels_acc", fmt_nan(r->shuffled));
+        cJSON_AddNumberToObject(d, "majority_acc", fmt_nan(r->majority));
         cJSON_AddStringToObject(d, "best_point", r->best_point);
         cJSON_AddNumberToObject(d, "best_step", (double)bc->step);
         cJSON_AddNumberToObject(d, "layers_ixt_rise_then_fall", r->rise_fall);

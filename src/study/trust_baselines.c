@@ -35,12 +35,15 @@ tl_status tl_trust_bow(const char *csv, int limit, double split, double val, dou
     return s;
 }
 
-tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_ckpt_list *out) {
+tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpts, int seed, tl_ckpt_list *out) {
     memset(out, 0, sizeof *out);
-    char dir[TL_TRUST_PATH_CAP], path[TL_TRUST_PATH_CAP];
+    char dir[TL_TRUST_PATH_CAP], path[TL_TRUST_PATH_CAP], name[64];
+    snprintf(name, sizeof name, "random-init-s%d", seed);
     tl_status s = tl_trust_join(dir, o->out, "random-init");
     if (!s) s = tl_trust_make_dir(dir);
-    if (!s) s = tl_trust_join(path, dir, "random-init.gguf");
+    char file[80];
+    snprintf(file, sizeof file, "%s.gguf", name);
+    if (!s) s = tl_trust_join(path, dir, file);
     if (s) return s;
     if (!tl_path_exists(path)) { /* made once; a rerun reuses it (and its captures) */
         tl_model *m = NULL;
@@ -48,7 +51,7 @@ tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpt
         s = tl_model_load(ckpts->items[ckpts->n - 1].path, &m, &tok);
         if (!s) s = tl_model_dequantize(m);
         if (!s) {
-            tl_model_init_random(m, o->seed ? o->seed : 1);
+            tl_model_init_random(m, (uint64_t)seed);
             s = tl_model_save(m, tok, path);
         }
         tl_tokenizer_free(tok);
@@ -57,7 +60,7 @@ tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpt
     }
     out->items = tl_calloc(1, sizeof *out->items);
     if (out->items) {
-        out->items[0].name = tl_strdup("random-init");
+        out->items[0].name = tl_strdup(name);
         out->items[0].path = tl_strdup(path);
         out->n = 1;
     }

@@ -72,11 +72,11 @@ tl_status tl_trust_join(char *buf, const char *a, const char *b); /* buf holds T
 /* Split a comma list into at most cap trimmed, non-empty items (copied into buf). */
 int tl_trust_split_list(const char *s, char *buf, size_t cap_buf, char **items, int cap);
 /* Baselines (trust_baselines.c): bag-of-words test accuracy on csv's first `limit` rows
- * (0 = all) split as tl_probe_run (train: first split - val, test: from split); the
- * random-init model of the last checkpoint's shape (OUT/random-init/random-init.gguf,
- * made once) as a one-item checkpoint list. */
+ * (0 = all) split as tl_probe_run (train: first split - val, test: from split); a
+ * random-init model of the last checkpoint's shape with weight seed `seed`
+ * (OUT/random-init/random-init-s<seed>.gguf, made once) as a one-item checkpoint list. */
 tl_status tl_trust_bow(const char *csv, int limit, double split, double val, double *acc, int *n_test);
-tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_ckpt_list *out);
+tl_status tl_trust_random_model(const tl_trust_opts *o, const tl_ckpt_list *ckpts, int seed, tl_ckpt_list *out);
 /* The steering table (trust_steer.c): inputs checked first, then run; md gets its Markdown. */
 tl_status tl_trust_steering_precheck(const tl_trust_opts *o, const tl_ckpt_list *ckpts);
 tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, tl_strbuf *md);
