@@ -10,7 +10,7 @@
  *   - Q8_0: two blocks per step, |w| . sign(a, w) by vpdpbusd; float accumulation in ggml's
  *     order, which differs from the portable sum by rounding (as the AVX2 kernel does). Decode
  *     takes 4 rows at a time too (q8_0_rows: w + 128 by vpdpbusd, the offset removed exactly).
- *   - Q4_0, Q5_0, Q5_1 and Q5_K use the AVX2 kernels.
+ *   - Q4_0, Q5_0, Q5_1 and Q5_K use the AVX2 kernels (decode too: the AVX2 multi-row ones).
  * Compiled with -mavx512vnni on its own (CMakeLists.txt); chosen only when the CPU has
  * avx512vnni (tl_qdot_for). */
 #include <immintrin.h>
@@ -263,7 +263,9 @@ static float v_q6_K(int n, const void *w, const tl_block_q8_K *a) {
 #define V_PF_BYTES 1024
 #endif
 static int v_rows(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a, float *out) {
-    if (type != TL_Q4_K && type != TL_Q6_K && type != TL_Q8_0) return 0;
+    /* the types whose one-row dot is the AVX2 one (below): the AVX2 rows, the same bits per row */
+    if (type != TL_Q4_K && type != TL_Q6_K && type != TL_Q8_0)
+        return tl_qdot_avx2.rows(type, n, w, row_bytes, nrows, a, out);
     const int64_t q = nrows / V_ROWS; /* rows j, q + j, 2q + j, 3q + j together */
     const size_t stride = (size_t)q * row_bytes, pf = V_PF_BYTES;
     for (int64_t j = 0; j < q; j++) {

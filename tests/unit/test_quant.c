@@ -9,7 +9,8 @@
  *     dequantized int8 activations, on every ISA table the CPU has (row lengths of 1, 2, 3
  *     and 5 super-blocks, odd row counts), and every table agrees with the portable kernels
  *     within 1e-6 of sum |w_i a_i| (the SIMD kernels sum floats in vector lanes, in another
- *     order; the integer dot products per block are exact in all of them). */
+ *     order; the integer dot products per block are exact in all of them);
+ *   - decode's multi-row kernels give each row the same bits as the one-row dot products. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -215,6 +216,106 @@ static void test_matmul(void) {
     test_matmul_shape(11, 288, 1); /* the same in the 4-row decode kernel (2 groups of 4 rows + 3) */
 }
 
+/* Decode's multi-row kernels (tl_qdot.rows: rows a quarter of the range apart, R at a time, the
+ * left-over rows one at a time) give every row the same bits as the table's one-row dot product,
+ * for every type they take, on every table: row ranges of 1 to 23 rows starting anywhere (counts
+ * not divisible by 4, so the left-over path runs beside the 4-row one), rows of 288 values (9
+ * blocks of 32: an odd count), 256 and 768 (1 and 3 super-blocks). Q5_0/Q5_1 weights are random
+ * bytes with sane scales; the others quantized from random floats. */
+static void test_rows_bits_shape(int I) {
+    const uint32_t types[] = {TL_Q8_0, TL_Q4_0, TL_Q5_0, TL_Q5_1, TL_Q4_K, TL_Q5_K, TL_Q6_K};
+    enum { O = 23 };
+    const int ranges[][2] = {{0, 23}, {0, 1}, {5, 6}, {1, 4}, {0, 8}, {3, 20}, {2, 15}, {7, 16}, {0, 22}, {1, 23}};
+    tl_rng rng;
+    tl_rng_seed(&rng, 17 + I);
+    float *w = tl_malloc(sizeof(float) * O * I), *x = tl_malloc(sizeof(float) * I);
+    for (int i = 0; i < O * I; i++) w[i] = tl_rng_normal(&rng) * 0.05f;
+    for (int i = 0; i < I; i++) x[i] = tl_rng_normal(&rng);
+    uint8_t *wq = tl_malloc(tl_q_row_bytes(TL_Q8_0, I) * O);
+    tl_block_q8_K *ak = tl_malloc(sizeof(tl_block_q8_K) * (I / TL_QK + 1));
+    tl_block_a32 *a32 = tl_malloc(sizeof(tl_block_a32) * (I / 32));
+    tl_quantize_a32(x, a32, I);
+    if (I % TL_QK == 0) tl_quantize_q8_K(x, ak, I);
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        uint32_t t = types[k];
+        int kq = t == TL_Q4_K || t == TL_Q5_K || t == TL_Q6_K;
+        if (I % tl_q_block_size(t)) continue;
+        size_t rb = tl_q_row_bytes(t, I);
+        if (t == TL_Q5_0 || t == TL_Q5_1) {
+            for (size_t i = 0; i < rb * O; i++) wq[i] = (uint8_t)(tl_rng_u64(&rng) & 0xff);
+            for (int b = 0; b < O * I / 32; b++) {
+                uint16_t d = tl_f32_to_f16(0.01f), m = tl_f32_to_f16(-0.1f);
+                memcpy(wq + (size_t)b * tl_q_block_bytes(t), &d, 2);
+                if (t == TL_Q5_1) memcpy(wq + (size_t)b * tl_q_block_bytes(t) + 2, &m, 2);
+            }
+        } else {
+            for (int o = 0; o < O; o++) tl_quantize_row(t, w + o * I, wq + o * rb, I);
+        }
+        const void *act = kq ? (const void *)ak : (const void *)a32;
+        for (int isa = TL_ISA_PORTABLE; isa <= (int)tl_cpu_isa(); isa++) {
+            const tl_qdot *kd = tl_qdot_for(isa);
+            if (!kd || !kd->rows) continue;
+            float one[O];
+            for (int o = 0; o < O; o++) {
+                const uint8_t *wr = wq + (size_t)o * rb;
+                switch (t) {
+                    case TL_Q8_0:
+                        one[o] = kd->q8_0(I, wr, act);
+                        break;
+                    case TL_Q4_0:
+                        one[o] = kd->q4_0(I, wr, act);
+                        break;
+                    case TL_Q5_0:
+                        one[o] = kd->q5_0(I, wr, act);
+                        break;
+                    case TL_Q5_1:
+                        one[o] = kd->q5_1(I, wr, act);
+                        break;
+                    case TL_Q4_K:
+                        one[o] = kd->q4_K(I, wr, act);
+                        break;
+                    case TL_Q5_K:
+                        one[o] = kd->q5_K(I, wr, act);
+                        break;
+                    default:
+                        one[o] = kd->q6_K(I, wr, act);
+                        break;
+                }
+            }
+            int taken = 1, differ = 0;
+            for (size_t g = 0; g < sizeof ranges / sizeof *ranges; g++) {
+                int o0 = ranges[g][0], o1 = ranges[g][1];
+                float got[O + 1];
+                got[o1 - o0] = 12345.0f; /* must stay: nothing written past the range */
+                if (!kd->rows(t, I, wq + (size_t)o0 * rb, rb, o1 - o0, act, got)) {
+                    taken = 0;
+                    break;
+                }
+                differ += memcmp(got, one + o0, sizeof(float) * (o1 - o0)) != 0 || got[o1 - o0] != 12345.0f;
+            }
+            CHECK(!differ,
+                  "rows kernel of table %s, type %u, %d columns: %d of %zu row ranges differ from the one-row "
+                  "dot products",
+                  tl_isa_name(isa), t, I, differ, sizeof ranges / sizeof *ranges);
+            printf("rows kernel %s type %u, %d columns: %s\n", tl_isa_name(isa), t, I,
+                   !taken   ? "not taken (one row at a time)"
+                   : differ ? "DIFFERS"
+                            : "every row the same bits");
+        }
+    }
+    tl_free(w);
+    tl_free(x);
+    tl_free(wq);
+    tl_free(ak);
+    tl_free(a32);
+}
+
+static void test_rows_bits(void) {
+    test_rows_bits_shape(288); /* 9 blocks of 32 (no K-quants) */
+    test_rows_bits_shape(256);
+    test_rows_bits_shape(768);
+}
+
 /* every table's activation quantizer writes the portable tl_quantize_q8_K's bytes: random
  * blocks, an all-zero block, a block whose largest magnitude comes twice with both signs, and
  * values that land on .5 after scaling (round half to even) */
@@ -304,6 +405,7 @@ int main(void) {
     test_quant_golden();
     test_roundtrip();
     test_matmul();
+    test_rows_bits();
     test_quantize_q8_K_tables();
     test_matmul_multi();
     return tl_test_done();
