@@ -796,7 +796,9 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                         .claim = "editing the representation at test time by a value function's gradient gives a "
                                  "higher reward than the decoding baselines (Kong et al. 2024)",
                         .test = "paired sign-flip test of the per-prompt reward of each baseline against RE-Control "
-                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines"};
+                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines; counted "
+                                "only when the reward model is above chance on held-out pairs and passes its gaming "
+                                "check (recontrol/design.json)"};
     f[F_SA] = (finding){.id = "SA",
                         .section = "selfalign",
                         .title = "SELF-ALIGN engraves the principles",

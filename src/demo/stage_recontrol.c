@@ -121,7 +121,8 @@ static void add_gaming(cJSON *rm, const tl_gaming_result *g) {
     cJSON_AddNumberToObject(gc, "share_hi", all.hi);
     cJSON_AddNumberToObject(gc, "level", RC_GAMING_LEVEL);
     cJSON *tr = cJSON_AddArrayToObject(gc, "kinds_trained");
-    for (int k = 0; k < RC_DEGEN_TRAIN; k++) cJSON_AddItemToArray(tr, cJSON_CreateString(tl_degen_name(rc_degen_train[k])));
+    for (int k = 0; k < RC_DEGEN_TRAIN; k++)
+        cJSON_AddItemToArray(tr, cJSON_CreateString(tl_degen_name(rc_degen_train[k])));
     cJSON *pk = cJSON_AddObjectToObject(gc, "by_kind");
     for (int k = 0; k < TL_DEGEN__COUNT; k++) {
         tl_sa_stat w = tl_sa_wilson(g->n_pass[k], g->n);
@@ -238,10 +239,21 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     n_pairs = drop_pairs_of(pairs, n_pairs, &all, n_tr, all.n - n_tr);
     jd.n_dropped = n_all_pairs - n_pairs;
     jd.n_train = split_pairs(pairs, n_pairs, d->o.seed), jd.n_heldout = n_pairs - jd.n_train;
-    /* the training pairs plus as many degenerate ones, built from the training pairs' chosen replies */
-    if ((s = tl_degen_new(pre_tok, &dg)) ||
-        (s = tl_degen_pairs(dg, pairs, jd.n_train, rc_degen_train, RC_DEGEN_TRAIN, d->o.seed + 1, &degen, &n_degen)))
+    /* the training pairs plus degenerate ones: each training pair's chosen reply over one variant of
+     * each trained kind */
+    if ((s = tl_degen_new(pre_tok, &dg)) || !(degen = calloc((size_t)jd.n_train * RC_DEGEN_TRAIN + 1, sizeof *degen))) {
+        if (!s) s = tl_errorf(TL_E_NOMEM, "recontrol: out of memory");
         goto done;
+    }
+    for (int k = 0; k < RC_DEGEN_TRAIN; k++) {
+        tl_pref_pair *dk = NULL;
+        int nk = 0;
+        if ((s = tl_degen_pairs(dg, pairs, jd.n_train, &rc_degen_train[k], 1, d->o.seed + 1 + (uint64_t)k, &dk, &nk)))
+            goto done;
+        memcpy(degen + n_degen, dk, sizeof *dk * (size_t)nk); /* the strings move into degen */
+        n_degen += nk;
+        free(dk);
+    }
     jd.n_degen_train = n_degen;
     if (!(train = malloc(sizeof *train * (size_t)(jd.n_train + n_degen)))) {
         s = tl_errorf(TL_E_NOMEM, "recontrol: out of memory");

@@ -347,7 +347,16 @@ tl_status tl_reward_features(tl_session *s, const tl_tokenizer *tok, const char 
     tl_session_reset(s);
     int n_hooks = s->hooks.n;
     st = tl_hooks_add(&s->hooks, TL_HOOK_FINAL_NORM, -1, grab_rows, &a);
-    if (!st) st = tl_forward_all(s, ids, (int)n, add_logprobs, &a);
+    /* the prompt with its last logits only (they predict the response's first token), then the
+     * response with the logits of every row: the prompt's rows need none */
+    const float *lg = NULL;
+    if (!st && first < (int)n) {
+        st = tl_forward(s, ids, first, &lg);
+        if (!st) add_logprobs(&a, lg, 1, s->model->cfg.vocab_size, first - 1);
+        if (!st) st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
+    } else if (!st) {
+        st = tl_forward(s, ids, (int)n, &lg);
+    }
     s->hooks.n = n_hooks;
     if (st) goto done;
     /* an empty response: its mean state is the last state, its log-probability 0 */
