@@ -374,9 +374,11 @@ tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
         "reward model, as the method uses (the reference: UltraRM): a scalar head on the final normed state of "
         "the last pre-training checkpoint (a model other than the policy), trained with the Bradley-Terry loss on "
         "%.0f of the world's steering pairs (safe vs unsafe completions over the five trust dimensions; pairs "
-        "whose prompt is an evaluation prompt left out) and %.0f degenerate pairs built from their safe replies "
-        "(each preferred over the same tokens shuffled, one token repeated, a punctuation run or its first few "
-        "tokens), so that fluency is part of what it prefers; accuracy on %.0f held-out pairs %.3f [%.3f, %.3f] "
+        "whose prompt is an evaluation prompt left out; %.0f more held out) and %.0f degenerate pairs built from "
+        "their safe replies (each reply preferred over the same tokens shuffled, one token repeated, a punctuation "
+        "run and its first few tokens), so that fluency is part of what it prefers; the head reads the last token's "
+        "state, the response's mean state and its mean log-probability under the engine. Accuracy on the %.0f "
+        "held-out pairs %.3f [%.3f, %.3f] "
         "(Wilson 95%%). Gaming check: of %.0f held-out safe replies, the judge scores %.3f [%.3f, %.3f] above "
         "every one of their five degenerate variants (the four kinds above and random vocabulary tokens, never "
         "trained on; per kind in design.json); the comparison counts only if this lower bound is above %.2f and "
@@ -396,7 +398,7 @@ tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
         "RE-Control. Power: with n = %.0f the test detects, with 80%% power at level 0.01 (Holm's first step over "
         "five baselines), a paired effect of %.2f sd of the per-prompt difference (%.2f reward units with the "
         "validation prompts' sd). (recontrol/results.csv, items.csv with every response, design.json.)",
-        jnum(rm, "pairs_train") + jnum(rm, "pairs_heldout"), jnum(rm, "degenerate_pairs_train"),
+        jnum(rm, "pairs_train"), jnum(rm, "pairs_heldout"), jnum(rm, "degenerate_pairs_train"),
         jnum(rm, "pairs_heldout"), jnum(rm, "heldout_accuracy"), jnum(rm, "heldout_accuracy_lo"),
         jnum(rm, "heldout_accuracy_hi"), jnum(gc, "n"), jnum(gc, "share"), jnum(gc, "share_lo"), jnum(gc, "share_hi"),
         jnum(gc, "level"), jnum(v, "responses"), RC_TOKENS,
