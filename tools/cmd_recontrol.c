@@ -289,7 +289,8 @@ static int cmd_reward_train(int argc, char **argv) {
     int n = 0;
     if (!rc && tl_pref_pairs_load(data, max_rows, &pp, &n)) rc = cli_fail();
     if (!rc) {
-        tl_reward_train_opts o = {model_path, epochs, lr, val, seed, bt_progress, NULL, engine_lr, batch, max_len, freeze};
+        tl_reward_train_opts o = {model_path, epochs, lr, val, seed, bt_progress, NULL, engine_lr, batch, max_len, freeze,
+                                  TL_REWARD_FEAT_LAST};
         tl_reward_train_result r;
         tl_status st = freeze ? tl_reward_train(L.model, L.tok, pp, n, &o, out, &r)
                               : tl_reward_train_engine(L.model, L.tok, pp, n, &o, out, &r);

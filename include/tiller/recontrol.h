@@ -176,6 +176,7 @@ typedef struct {
     int batch;       /* pairs per step */
     int max_len;     /* tokens per text: BOS + the tail of prompt + response (<= the model's context) */
     int freeze;      /* 1: the engine stays as it is (only the head learns) */
+    int features;    /* tl_reward_train only: TL_REWARD_FEAT_LAST (0) or TL_REWARD_FEAT_FLUENCY */
 } tl_reward_train_opts;
 typedef struct {
     int n_train, n_val;
@@ -188,6 +189,15 @@ double tl_reward_bt_loss(const float *w, float b, const float *fc, const float *
                          float *gb);
 /* The final normed state at the last token of text (BOS added). */
 tl_status tl_final_state(tl_session *s, const tl_tokenizer *tok, const char *text, float *h);
+/* What the frozen-engine head reads (the head file's reward.features; absent = LAST):
+ *   LAST     the final normed state at the last token of prompt + response [d];
+ *   FLUENCY  that, the mean final normed state over the response's tokens [d], and the mean
+ *            log-probability the engine gives the response's tokens [1]: [2d + 1], so that a
+ *            head can prefer fluent text (the state at one token says little about it). */
+enum { TL_REWARD_FEAT_LAST = 0, TL_REWARD_FEAT_FLUENCY = 1 };
+int tl_reward_feature_dim(int features, int d);
+tl_status tl_reward_features(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                             int features, float *out);
 tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
                           const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res);
 
@@ -211,6 +221,47 @@ tl_status tl_reward_train_engine(tl_model *m, const tl_tokenizer *tok, const tl_
 /* Pairs ranked right by a reward: *n_correct with r(chosen) > r(rejected), *n_tie equal. */
 tl_status tl_reward_accuracy(tl_reward *r, const tl_pref_pair *pairs, int n, int *n_correct, int *n_tie,
                              void (*progress)(void *user, int done, int total), void *user);
+
+/* ---- degenerate replies and the judge's gaming check (recontrol_degenerate.c) -----------
+ * Variants of a fluent reply that no judge should prefer to it, built on its tokens from a
+ * seed: SHUFFLE (the same tokens in another order), REPEAT (one of its tokens n times), PUNCT
+ * (one of , . ! ? ' - n times), TRUNCATE (its first 1 .. min(3, n/4) tokens), NOISE (n tokens
+ * drawn uniformly from the vocabulary's normal tokens). n = the reply's tokens. */
+typedef enum {
+    TL_DEGEN_SHUFFLE,
+    TL_DEGEN_REPEAT,
+    TL_DEGEN_PUNCT,
+    TL_DEGEN_TRUNCATE,
+    TL_DEGEN_NOISE,
+    TL_DEGEN__COUNT
+} tl_degen_kind;
+#define TL_DEGEN_MIN_TOKENS 4 /* shorter replies are skipped */
+const char *tl_degen_name(tl_degen_kind k);
+typedef struct tl_degen tl_degen; /* a tokenizer's punctuation and normal-token tables */
+tl_status tl_degen_new(const tl_tokenizer *tok, tl_degen **out);
+void tl_degen_free(tl_degen *g);
+/* One variant of ids[n] (n >= TL_DEGEN_MIN_TOKENS) into out (room for n ids), *n_out ids. */
+tl_status tl_degen_ids(const tl_degen *g, const int32_t *ids, int n, tl_degen_kind k, tl_rng *rng, int32_t *out,
+                       int *n_out);
+/* A reply's fluent side (the reply cut after m tokens, m uniform in [max(4, ceil(n/2)), n], as a
+ * policy's replies are cut at a token budget) and one variant of it per kind, as texts (tl_free
+ * each); *ok = 0 (and nothing allocated) when the reply has fewer than TL_DEGEN_MIN_TOKENS tokens. */
+tl_status tl_degen_reply(const tl_degen *g, const char *reply, const tl_degen_kind *kinds, int n_kinds, uint64_t seed,
+                         char **fluent, char **variants, int *ok);
+/* Training pairs: for pair i, prompt, chosen = the fluent side of its chosen reply, rejected =
+ * its variant of kind kinds[i % n_kinds]. Replies too short are skipped (*n_out <= n). */
+tl_status tl_degen_pairs(const tl_degen *g, const tl_pref_pair *src, int n, const tl_degen_kind *kinds, int n_kinds,
+                         uint64_t seed, tl_pref_pair **out, int *n_out);
+/* The gaming check: for each pair's chosen reply, does the reward score its fluent side above
+ * every one of its TL_DEGEN__COUNT variants (a tie counts as not)? */
+typedef struct {
+    int n;                        /* replies checked */
+    int n_pass_all;               /* preferred over all variants */
+    int n_pass[TL_DEGEN__COUNT];  /* preferred over the variant of each kind */
+    int n_skipped;                /* replies under TL_DEGEN_MIN_TOKENS tokens */
+} tl_gaming_result;
+tl_status tl_reward_gaming_check(tl_reward *r, const tl_degen *g, const tl_pref_pair *src, int n, uint64_t seed,
+                                 tl_gaming_result *res);
 
 /* ---- decoding methods (recontrol_decode.c) ----------------------------------- */
 typedef enum {

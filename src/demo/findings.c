@@ -531,8 +531,11 @@ static tl_status find_recontrol(const char *out, finding *f) {
                          path);
     }
     /* the judge: a learnt reward must rank held-out preference pairs above chance (Wilson lower
-     * bound > 0.5, recontrol/design.json) for its comparison to count */
-    double judge_lo = NAN;
+     * bound > 0.5, recontrol/design.json) and pass its gaming check (the lower bound of the share
+     * of held-out fluent replies it prefers over their degenerate variants above the stated
+     * level) for its comparison to count; a design.json without the check is a judge unchecked */
+    double judge_lo = NAN, gaming_lo = NAN, gaming_level = NAN;
+    int have_design = 0;
     char dpath[PATH_CAP];
     snprintf(dpath, sizeof dpath, "%s/recontrol/design.json", out);
     if (tl_path_exists(dpath)) {
@@ -544,9 +547,18 @@ static tl_status find_recontrol(const char *out, finding *f) {
         const cJSON *lo = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "reward_model"),
                                                            "heldout_accuracy_lo");
         judge_lo = cJSON_IsNumber(lo) ? lo->valuedouble : NAN;
+        const cJSON *gc = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "reward_model"), "gaming_check");
+        const cJSON *glo = cJSON_GetObjectItemCaseSensitive(gc, "share_lo"),
+                    *glv = cJSON_GetObjectItemCaseSensitive(gc, "level");
+        gaming_lo = cJSON_IsNumber(glo) ? glo->valuedouble : NAN;
+        gaming_level = cJSON_IsNumber(glv) ? glv->valuedouble : NAN;
+        have_design = 1;
         cJSON_Delete(j);
     }
     int judge_ok = isnan(judge_lo) || judge_lo > 0.5;
+    /* no design.json: a stage from before the learnt judge (its own word rule); otherwise required */
+    int gaming_ok = !have_design || (isfinite(gaming_lo) && isfinite(gaming_level) && gaming_lo > gaming_level);
     int rc = -1;
     for (int r = 0; r < t.n_rows; r++)
         if (!strcmp(tl_table_cell(&t, r, cm), "recontrol")) rc = r;
@@ -563,10 +575,14 @@ static tl_status find_recontrol(const char *out, finding *f) {
         u->effect = e - b;
         u->p = tl_table_num(&t, r, cp);
         /* a reward constant over every prompt for both methods (e.g. 0 everywhere) can show no difference */
-        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0) && judge_ok;
-        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s%s",
+        u->eligible = isfinite(u->p) && isfinite(u->effect) && (ec > 0 || bc > 0) && judge_ok && gaming_ok;
+        snprintf(u->note, sizeof u->note, "paired sign-flip test of the per-prompt reward%s%s%s",
                  ec > 0 || bc > 0 ? "" : "; the reward is constant for both methods (a floor or ceiling)",
-                 judge_ok ? "" : "; the reward model is not above chance on held-out pairs");
+                 judge_ok ? "" : "; the reward model is not above chance on held-out pairs",
+                 gaming_ok ? ""
+                 : isfinite(gaming_lo)
+                     ? "; the reward model fails its gaming check (prefers degenerate variants of fluent replies)"
+                     : "; the reward model has no gaming check (a stage from an older tiller: redo it)");
     }
     tl_table_free(&t);
     return TL_OK;
@@ -801,7 +817,9 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                         .claim = "editing the representation at test time by a value function's gradient gives a "
                                  "higher reward than the decoding baselines (Kong et al. 2024)",
                         .test = "paired sign-flip test of the per-prompt reward of each baseline against RE-Control "
-                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines"};
+                                "(p_reward_vs_recontrol in recontrol/results.csv), Holm over the baselines; counted "
+                                "only when the reward model is above chance on held-out pairs and passes its gaming "
+                                "check (recontrol/design.json)"};
     f[F_SA] = (finding){.id = "SA",
                         .section = "selfalign",
                         .title = "SELF-ALIGN engraves the principles",

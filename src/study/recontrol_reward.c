@@ -29,7 +29,8 @@ struct tl_reward {
     tl_model *m;
     tl_tokenizer *tok; /* the engine file's */
     tl_session *s;
-    float *w, b, *h; /* head [d], bias, state scratch [d] */
+    int features;    /* TL_REWARD_FEAT_* */
+    float *w, b, *h; /* head [D], bias, feature scratch [D] (D = tl_reward_feature_dim) */
     tl_strbuf buf;   /* prompt + response */
 };
 
@@ -124,23 +125,35 @@ static tl_status head_load(tl_reward *r, const char *path) {
         s = tl_errorf(TL_E_FORMAT, "%s: needs F32 tensors head.weight [d] and head.bias [1]", path);
         goto done;
     }
+    tl_gguf_str feat;
+    r->features = TL_REWARD_FEAT_LAST;
+    if (tl_gguf_get_str(g, "reward.features", &feat) == TL_OK) {
+        if (tl_gguf_str_eq(feat, "fluency")) {
+            r->features = TL_REWARD_FEAT_FLUENCY;
+        } else if (!tl_gguf_str_eq(feat, "last")) {
+            s = tl_errorf(TL_E_FORMAT, "%s: reward.features is '%.*s' (expected 'last' or 'fluency')", path,
+                          (int)feat.n, feat.s);
+            goto done;
+        }
+    }
     if ((s = tl_model_load(mpath, &r->m, &r->tok))) goto done;
-    if (tw->n_elements != (uint64_t)r->m->cfg.dim) {
-        s = tl_errorf(TL_E_ARG, "%s: head.weight has %llu elements but the model %s has hidden size %d", path,
-                      (unsigned long long)tw->n_elements, mpath, r->m->cfg.dim);
+    int D = tl_reward_feature_dim(r->features, r->m->cfg.dim);
+    if (tw->n_elements != (uint64_t)D) {
+        s = tl_errorf(TL_E_ARG, "%s: head.weight has %llu elements but the model %s with these features needs %d",
+                      path, (unsigned long long)tw->n_elements, mpath, D);
         goto done;
     }
     if (!r->tok) {
         s = tl_errorf(TL_E_ARG, "%s: the reward model's engine %s carries no tokenizer", path, mpath);
         goto done;
     }
-    r->w = tl_malloc(sizeof(float) * (size_t)r->m->cfg.dim);
-    r->h = tl_malloc(sizeof(float) * (size_t)r->m->cfg.dim);
+    r->w = tl_malloc(sizeof(float) * (size_t)D);
+    r->h = tl_malloc(sizeof(float) * (size_t)D);
     if (!r->w || !r->h) {
         s = tl_errorf(TL_E_NOMEM, "reward: out of memory");
         goto done;
     }
-    memcpy(r->w, tw->data, sizeof(float) * (size_t)r->m->cfg.dim);
+    memcpy(r->w, tw->data, sizeof(float) * (size_t)D);
     memcpy(&r->b, tb->data, sizeof(float));
     s = tl_session_new(r->m, 0, 0, &r->s);
 done:
@@ -169,6 +182,8 @@ tl_status tl_reward_open(const char *spec, tl_reward **out) {
             s = lex_add_list(r, &tl_world_neg_adj, -1, &cap);
     } else if (!strncmp(spec, "model:", 6)) {
         r->kind = RW_MODEL;
+        const char *slash = strrchr(spec + 6, '/'); /* named by its file: tables print the name, not a path */
+        snprintf(r->name, sizeof r->name, "model:%s", slash ? slash + 1 : spec + 6);
         s = head_load(r, spec + 6);
     } else {
         s = tl_errorf(TL_E_ARG, "unknown reward '%s' (expected lexicon, lexicon:FILE, world or model:HEAD.gguf)", spec);
@@ -228,14 +243,10 @@ tl_status tl_reward_score(tl_reward *r, const char *prompt, const char *response
         /* per response, damped for length so that a longer text does not score by length alone */
         *out = 10.0 * sum / (count_words(response) + 10.0);
     } else {
-        r->buf.len = 0;
-        tl_strbuf_puts(&r->buf, prompt);
-        tl_strbuf_puts(&r->buf, response);
-        tl_status s = tl_strbuf_status(&r->buf);
-        if (!s) s = tl_final_state(r->s, r->tok, r->buf.s, r->h);
+        tl_status s = tl_reward_features(r->s, r->tok, prompt, response, r->features, r->h);
         if (s) return s;
         double v = r->b;
-        for (int j = 0; j < r->m->cfg.dim; j++) v += (double)r->w[j] * r->h[j];
+        for (int j = 0; j < tl_reward_feature_dim(r->features, r->m->cfg.dim); j++) v += (double)r->w[j] * r->h[j];
         *out = v;
     }
     if (!isfinite(*out)) return tl_errorf(TL_E_NUMERIC, "reward %s: not finite for a response", r->name);
@@ -266,6 +277,94 @@ tl_status tl_final_state(tl_session *s, const tl_tokenizer *tok, const char *tex
     if (!st) st = tl_forward(s, ids, (int)n, &lg);
     s->hooks.n = n_hooks;
     tl_free(ids);
+    return st;
+}
+
+int tl_reward_feature_dim(int features, int d) { return features == TL_REWARD_FEAT_FLUENCY ? 2 * d + 1 : d; }
+
+typedef struct { /* FLUENCY features, accumulated over the chunks of one forward */
+    const int32_t *ids;
+    int n, first;  /* tokens; the response's first token */
+    float *last;   /* [d] */
+    double *sum;   /* [d] states of the response's tokens */
+    int n_rows;
+    double lp;     /* log-probabilities of the response's tokens */
+    int n_lp;
+} feat_acc;
+
+static void grab_rows(void *user, tl_hook_point point, int layer, float *x, int T, int width, int pos0) {
+    (void)point, (void)layer;
+    feat_acc *a = user;
+    memcpy(a->last, x + (size_t)(T - 1) * width, (size_t)width * sizeof(float));
+    for (int t = 0; t < T; t++)
+        if (pos0 + t >= a->first) {
+            for (int j = 0; j < width; j++) a->sum[j] += x[(size_t)t * width + j];
+            a->n_rows++;
+        }
+}
+
+static void add_logprobs(void *user, const float *logits, int T, int V, int pos0) {
+    feat_acc *a = user;
+    for (int t = 0; t < T; t++) {
+        int next = pos0 + t + 1; /* row t predicts token next */
+        if (next < a->first || next >= a->n) continue;
+        const float *l = logits + (size_t)t * V;
+        double mx = l[0], z = 0;
+        for (int v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+        for (int v = 0; v < V; v++) z += exp(l[v] - mx);
+        a->lp += l[a->ids[next]] - mx - log(z);
+        a->n_lp++;
+    }
+}
+
+tl_status tl_reward_features(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                             int features, float *out) {
+    tl_strbuf buf = {0};
+    tl_strbuf_puts(&buf, prompt);
+    tl_strbuf_puts(&buf, response);
+    tl_status st = tl_strbuf_status(&buf);
+    if (st || features != TL_REWARD_FEAT_FLUENCY) { /* LAST: exactly the state tl_final_state gives */
+        if (!st) st = tl_final_state(s, tok, buf.s, out);
+        tl_strbuf_free(&buf);
+        return st;
+    }
+    int d = s->model->cfg.dim;
+    int32_t *ids = NULL, *pids = NULL;
+    size_t n = 0, np = 0;
+    double *sum = tl_calloc((size_t)d, sizeof(double));
+    if (!sum) st = tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    if (!st) st = tl_tokenizer_encode(tok, buf.s, buf.len, TL_TOK_ADD_BOS, &ids, &n);
+    if (!st) st = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &pids, &np);
+    if (st) goto done;
+    int first = (int)(np < n ? np : n); /* the response's first token (the boundary may merge: approximate) */
+    if ((int)n > s->n_ctx) {            /* keep BOS and the tail, as tl_final_state */
+        size_t keep = (size_t)s->n_ctx, cut = n - keep;
+        memmove(ids + 1, ids + 1 + cut, (keep - 1) * sizeof(int32_t));
+        first = first - (int)cut > 1 ? first - (int)cut : 1;
+        n = keep;
+    }
+    feat_acc a = {ids, (int)n, first, out, sum, 0, 0, 0};
+    tl_session_reset(s);
+    int n_hooks = s->hooks.n;
+    st = tl_hooks_add(&s->hooks, TL_HOOK_FINAL_NORM, -1, grab_rows, &a);
+    /* the prompt with its last logits only (they predict the response's first token), then the
+     * response with the logits of every row: the prompt's rows need none */
+    const float *lg = NULL;
+    if (!st && first < (int)n) {
+        st = tl_forward(s, ids, first, &lg);
+        if (!st) add_logprobs(&a, lg, 1, s->model->cfg.vocab_size, first - 1);
+        if (!st) st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
+    } else if (!st) {
+        st = tl_forward(s, ids, (int)n, &lg);
+    }
+    s->hooks.n = n_hooks;
+    if (st) goto done;
+    /* an empty response: its mean state is the last state, its log-probability 0 */
+    for (int j = 0; j < d; j++) out[d + j] = a.n_rows ? (float)(sum[j] / a.n_rows) : out[j];
+    out[2 * d] = a.n_lp ? (float)(a.lp / a.n_lp) : 0.0f;
+done:
+    tl_free(ids), tl_free(pids), tl_free(sum);
+    tl_strbuf_free(&buf);
     return st;
 }
 
@@ -414,8 +513,10 @@ static double bt_acc(const float *w, const float *fc, const float *fr, int n, in
 tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
                           const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res) {
     memset(res, 0, sizeof *res);
-    int d = m->cfg.dim;
+    int d = tl_reward_feature_dim(o->features, m->cfg.dim); /* the head's inputs */
     if (n < 2) return tl_errorf(TL_E_ARG, "reward train: need at least 2 pairs (got %d)", n);
+    if (o->features != TL_REWARD_FEAT_LAST && o->features != TL_REWARD_FEAT_FLUENCY)
+        return tl_errorf(TL_E_ARG, "reward train: unknown features %d", o->features);
     if (o->epochs < 1 || !(o->lr > 0) || !(o->val_share >= 0 && o->val_share < 1))
         return tl_errorf(TL_E_ARG, "reward train: epochs %d / lr %g / val share %g out of range", o->epochs,
                          (double)o->lr, o->val_share);
@@ -424,7 +525,6 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     int *perm = tl_malloc(sizeof(int) * (size_t)n);
     tl_session *s = NULL;
     tl_value_adam adam = {0};
-    tl_strbuf buf = {0};
     tl_gguf_writer *gwr = NULL;
     tl_status st = TL_OK;
     if (!fc || !fr || !w || !gw || !perm) {
@@ -444,13 +544,10 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     if (n_tr < 1) n_tr = 1, n_val = n - 1;
     for (int i = 0; i < n; i++) {
         const tl_pref_pair *p = &pairs[perm[i]];
-        for (int side = 0; side < 2; side++) {
-            buf.len = 0;
-            tl_strbuf_puts(&buf, p->prompt);
-            tl_strbuf_puts(&buf, side ? p->rejected : p->chosen);
-            if ((st = tl_strbuf_status(&buf)) || (st = tl_final_state(s, tok, buf.s, (side ? fr : fc) + (size_t)i * d)))
+        for (int side = 0; side < 2; side++)
+            if ((st = tl_reward_features(s, tok, p->prompt, side ? p->rejected : p->chosen, o->features,
+                                         (side ? fr : fc) + (size_t)i * d)))
                 goto done;
-        }
         if (o->progress && (i + 1) % 100 == 0) o->progress(o->user, -(i + 1), 0, 0);
     }
     for (int ep = 1; ep <= o->epochs; ep++) { /* full batch */
@@ -470,14 +567,14 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     if ((st = tl_gguf_writer_new(&gwr))) goto done;
     tl_gguf_write_str(gwr, "general.architecture", "reward_head");
     tl_gguf_write_str(gwr, "reward.base_model", o->model_path ? o->model_path : (m->source ? m->source : ""));
-    tl_gguf_write_f32(gwr, "reward.val_accuracy", (float)res->val_acc);
+    tl_gguf_write_str(gwr, "reward.features", o->features == TL_REWARD_FEAT_FLUENCY ? "fluency" : "last");
+    if (n_val > 0) tl_gguf_write_f32(gwr, "reward.val_accuracy", (float)res->val_acc); /* none held out: unmeasured */
     int64_t ne_w[1] = {d}, ne_b[1] = {1};
     tl_gguf_write_tensor(gwr, "head.weight", TL_GGML_F32, 1, ne_w, w);
     tl_gguf_write_tensor(gwr, "head.bias", TL_GGML_F32, 1, ne_b, w + d);
     st = tl_gguf_writer_save(gwr, out_path);
 done:
     tl_gguf_writer_free(gwr);
-    tl_strbuf_free(&buf);
     tl_value_adam_free(&adam);
     tl_session_free(s);
     tl_free(fc), tl_free(fr), tl_free(w), tl_free(gw), tl_free(perm);

@@ -128,6 +128,14 @@ RCD=$A/recontrol/design.json
 for k in heldout_accuracy_lo chosen_step chosen_iters min_effect_sd validation_grid; do
     grep -q "\"$k\"" "$RCD" || fail "recontrol/design.json: no $k"
 done
+# the judge's gaming check: every kind measured on the held-out replies, degenerate training pairs
+jq -e '.reward_model | .degenerate_pairs_train > 0 and .gaming_check.n > 0 and .gaming_check.level == 0.9 and
+       .gaming_check.share_lo >= 0 and .gaming_check.share_lo <= 1 and
+       ([.gaming_check.by_kind | keys[]] | sort == ["noise", "punct", "repeat", "shuffle", "truncate"])' "$RCD" \
+    >/dev/null || fail "recontrol/design.json: gaming check: $(jq -c .reward_model "$RCD")"
+# the table names the reward model by its file, not by a path
+head -1 "$A/recontrol/table.txt" | grep -q "model:reward.gguf)" && ! head -1 "$A/recontrol/table.txt" | grep -q "$A" ||
+    fail "recontrol/table.txt title: $(head -1 "$A/recontrol/table.txt")"
 # the reward varies over plain decoding's responses (the world's word rule was 0 on every one)
 n_rw=$(awk -F, 'NR > 1 && $1 == "plain" { print $3 }' "$A/recontrol/items.csv" | sort -u | wc -l)
 [[ $n_rw -gt 1 ]] || fail "recontrol: plain's reward takes $n_rw value(s) over the test prompts"
@@ -219,10 +227,26 @@ sed -E 's/("heldout_accuracy_lo":[[:space:]]*)0\.[0-9]/\10.1/' "$RCD_C" > "$W/de
 [[ $(stat -c %s "$W/design.json") == $(stat -c %s "$RCD_C") ]] && grep -qE '"heldout_accuracy_lo":[[:space:]]*0\.1' \
     "$W/design.json" || fail "design.json edit: $(grep heldout_accuracy_lo "$RCD_C")"
 cat "$W/design.json" > "$RCD_C"
+# and a judge that prefers degenerate replies (its gaming check's lower bound edited to 0.1)
+sed -E 's/("share_lo":[[:space:]]*)0\.[0-9]/\10.1/' "$RCD_C" > "$W/design.json"
+[[ $(stat -c %s "$W/design.json") == $(stat -c %s "$RCD_C") ]] || fail "design.json gaming edit changed its size"
+cat "$W/design.json" > "$RCD_C"
 "$T" demo --quick --out "$C" -t 1 -q > /dev/null || fail "report over the edited knowledge.csv"
 jq -e '.findings[] | select(.id == "RC") | .eligible == 0 and .verdict == "cannot tell" and
-       all(.units[]; .note | contains("not above chance"))' "$C/findings.json" >/dev/null ||
+       all(.units[]; .note | contains("not above chance") and contains("fails its gaming check"))' \
+    "$C/findings.json" >/dev/null ||
     fail "a reward model at chance: RC still counts baselines: $(jq -c '.findings[] | select(.id == "RC")' "$C/findings.json" | head -c 600)"
+# the gaming gate opens at a lower bound above the level (edited to 0.9x in a copy of the run)
+G=$W/g
+cp -a "$A" "$G"
+sed -E 's/("share_lo":[[:space:]]*)0\.[0-9]/\10.9/' "$RCD" > "$W/design.json"
+[[ $(stat -c %s "$W/design.json") == $(stat -c %s "$RCD") ]] || fail "design.json gaming edit changed its size"
+cat "$W/design.json" > "$G/recontrol/design.json"
+"$T" demo --quick --out "$G" -t 1 -q > /dev/null || fail "report over the edited gaming check"
+jq -e '.findings[] | select(.id == "RC") | (.units | length) == 5 and
+       all(.units[]; .note | contains("gaming") | not)' "$G/findings.json" >/dev/null ||
+    fail "a judge passing its gaming check is still held back: $(jq -c '.findings[] | select(.id == "RC")' "$G/findings.json" | head -c 600)"
+rm -rf "$G"
 check_findings "$C/findings.json" || fail "edited findings.json: a verdict against the rule"
 jq -e '.findings[0].verdict == "supported" and .findings[0].pass == 5 and .findings[1].eligible == 5' \
     "$C/findings.json" >/dev/null || fail "edited knowledge: K not supported or F1 not eligible: $(jq -c '.findings[0:2] | map({id, verdict, pass, eligible})' "$C/findings.json")"

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "model/model.h" /* internal: the session and parameter layout */
+#include "tiller/format.h"
 #include "tiller/recontrol.h"
 #include "testlib.h"
 
@@ -22,6 +23,75 @@ static int load(const char *path) {
     }
     fclose(f);
     return k == 8;
+}
+
+static void grab_row(void *user, tl_hook_point point, int layer, float *x, int T, int width, int pos0) {
+    (void)point, (void)layer, (void)pos0;
+    memcpy(user, x + (size_t)(T - 1) * width, (size_t)width * sizeof(float));
+}
+
+/* The FLUENCY features against token-by-token decoding (one forward per token, the KV cache
+ * kept): the mean final state over the response's tokens and the mean log-probability of
+ * each response token (log-softmax in double) from the previous position's logits. */
+static void check_features(void) {
+    tl_model *m = NULL;
+    tl_tokenizer *tok = NULL;
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
+    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok));
+    tl_session *s = NULL;
+    CHECK_OK(tl_session_new(m, 0, 0, &s));
+    const char *prompt = "Once upon a time, Lily", *resp = " saw a big dog in the park.";
+    int d = m->cfg.dim, D = tl_reward_feature_dim(TL_REWARD_FEAT_FLUENCY, d);
+    CHECK(D == 2 * d + 1 && tl_reward_feature_dim(TL_REWARD_FEAT_LAST, d) == d, "feature dims");
+    float *f = calloc((size_t)D, sizeof *f), *last = calloc((size_t)d, sizeof *last), *h = calloc((size_t)d, sizeof *h);
+    CHECK_OK(tl_reward_features(s, tok, prompt, resp, TL_REWARD_FEAT_FLUENCY, f));
+    CHECK_OK(tl_reward_features(s, tok, prompt, resp, TL_REWARD_FEAT_LAST, last));
+    char text[256];
+    snprintf(text, sizeof text, "%s%s", prompt, resp);
+    float *ref_last = calloc((size_t)d, sizeof *ref_last);
+    CHECK_OK(tl_final_state(s, tok, text, ref_last));
+    CHECK(!memcmp(last, ref_last, sizeof(float) * (size_t)d), "LAST features differ from tl_final_state");
+    /* reference: token by token */
+    int32_t *ids = NULL, *pids = NULL;
+    size_t n = 0, np = 0;
+    CHECK_OK(tl_tokenizer_encode(tok, text, strlen(text), TL_TOK_ADD_BOS, &ids, &n));
+    CHECK_OK(tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &pids, &np));
+    CHECK(np < n, "prompt %zu tokens of %zu", np, n);
+    double *mean = calloc((size_t)d, sizeof *mean), lp = 0;
+    int rows = 0;
+    tl_session_reset(s);
+    CHECK_OK(tl_hooks_add(&s->hooks, TL_HOOK_FINAL_NORM, -1, grab_row, h));
+    const float *lg = NULL;
+    for (size_t t = 0; t < n; t++) {
+        if (t >= np && lg) { /* lg: the logits of position t - 1 */
+            double mx = lg[0], z = 0;
+            for (int v = 1; v < m->cfg.vocab_size; v++) mx = lg[v] > mx ? lg[v] : mx;
+            for (int v = 0; v < m->cfg.vocab_size; v++) z += exp((double)lg[v] - mx);
+            lp += lg[ids[t]] - mx - log(z);
+        }
+        CHECK_OK(tl_forward(s, ids + t, 1, &lg));
+        if (t >= np) {
+            for (int j = 0; j < d; j++) mean[j] += h[j];
+            rows++;
+        }
+    }
+    s->hooks.n = 0;
+    double e_last = 0, e_mean = 0;
+    for (int j = 0; j < d; j++) {
+        e_last = fmax(e_last, fabs(f[j] - h[j]));
+        e_mean = fmax(e_mean, fabs(f[d + j] - mean[j] / rows));
+    }
+    double e_lp = fabs(f[2 * d] - lp / rows);
+    printf("FLUENCY features vs token by token (%d response tokens): last %.2e, mean state %.2e, mean log-prob %.4f "
+           "(err %.2e)\n",
+           rows, e_last, e_mean, lp / rows, e_lp);
+    CHECK(e_last < 1e-4 && e_mean < 1e-4 && e_lp < 1e-4, "features differ: %g %g %g", e_last, e_mean, e_lp);
+    CHECK(lp / rows < -0.01, "a mean log-probability of %g", lp / rows);
+    free(f), free(last), free(h), free(ref_last), free(mean);
+    tl_free(ids), tl_free(pids);
+    tl_session_free(s);
+    tl_tokenizer_free(tok);
+    tl_model_free(m);
 }
 
 static void write_file(const char *path, const char *text) {
@@ -116,5 +186,6 @@ int main(void) {
     CHECK(tl_pref_pairs_load(p4, 0, &pp, &n) == TL_E_FORMAT, "no prompt and not HH must be refused");
     CHECK(strstr(tl_last_error(), "prompt") != NULL, "message: %s", tl_last_error());
     tl_test_rmtree(dir);
+    check_features();
     return tl_test_done();
 }

@@ -263,7 +263,7 @@ static void test_train(void) {
     char head[256], engine[256], spec[300];
     snprintf(head, sizeof head, "%s/h.gguf", dir);
     snprintf(engine, sizeof engine, "%s/h.engine.gguf", dir);
-    tl_reward_train_opts o = {mp, 3, 1e-2f, 0.25, 5, NULL, NULL, 1e-3f, 8, 32, 0};
+    tl_reward_train_opts o = {mp, 3, 1e-2f, 0.25, 5, NULL, NULL, 1e-3f, 8, 32, 0, 0};
     tl_reward_train_result r;
     float before = m->params[100];
     CHECK_OK(tl_reward_train_engine(m, tok, pp, N, &o, head, &r));
