@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "format/format.h" /* internal: errors, allocation */
 #include "control/steer_vec.h"
+#include "format/format.h" /* internal: errors, allocation */
 
 tl_status tl_steer_random_like(const tl_steer_vec *like, int first, int last, uint64_t seed, tl_steer_vec **out) {
     *out = NULL;

@@ -421,10 +421,10 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
             n_random += up && !(sr && dr > 0);
             /* the verdict's p (all items; the larger of the two Holm p's, each over its family): of the
              * strongest passing cell, else of the strongest cell against, else the smallest vs unsteered */
-            double pv = fmax(ph, prh);
+            double pv = fmax(ph, isfinite(prh) ? prh : 1);
             if (up && sr && dr > 0 && pv < p_pass) p_pass = pv, e_pass = dp;
             if (down && sr && dr < 0 && pv < p_against) p_against = pv, e_against = dp;
-            if (isfinite(ph) && ph < p_any) p_any = ph;
+            if (isfinite(ph) && pv < p_any) p_any = pv;
             /* the displayed cell: the largest trustworthy-ward move on the validation half */
             double kv = dir * tl_table_num(&t, r, cvd);
             if (isfinite(kv) && kv > best_val) best_val = kv, rc = r, rcm = rm;
@@ -833,8 +833,10 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                                 "2024)",
                        .test = "verdict: paired test of every steered cell against the unsteered model on the "
                                "same items (exact sign test, McNemar's for 0/1 metrics; steering.csv), Holm over all "
-                               "steered cells, and against the mean of random directions of the same norm added the "
-                               "same way (the same test, Holm over those cells); a task passes when a + cell moves "
+                               "steered cells, and against each of 3 random directions of the same norm added the "
+                               "same way (the same test per direction, p = the largest when all differ the same way, "
+                               "else 1: an intersection-union test; Holm over those cells); a task passes when a + "
+                               "cell moves "
                                "towards trust beyond both the unsteered model and the random directions and the - "
                                "cell of the same source and scale does not move the same way (away: the mirror "
                                "image); eligible when the unsteered score "
@@ -842,7 +844,7 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                                "trustworthy-ward difference on a validation half of the items (stratified on the "
                                "unsteered score), reported on the other, test half: each score with its own 95 % "
                                "interval (Wilson for 0/1 scores, else a bootstrap over items), the paired difference with its 95 % interval and its p (the p column); "
-                               "the baseline column is the random directions' score on the same items; the Holm p "
+                               "the baseline column is the random directions' mean score on the same items; the Holm p "
                                "column is the verdict's (the larger of the two Holm p's of its cell)"};
     int ip_rows = 0, ip_raw = 0;
     double ip_binom = NAN;

@@ -35,15 +35,23 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     if (!s) s = tl_demo_path(d, "pretrain", NULL, series, sizeof series);
     if (!s) s = tl_demo_path(d, "world", NULL, world, sizeof world);
     if (s) return s;
-    int n_nonzero = 0;
-    for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-        n_nonzero += strtod(p, NULL) != 0;
+    int n_nonzero = 0, n_mags = 0;
+    double mags[32];
+    for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        double x = fabs(strtod(p, NULL));
+        int seen = x == 0;
+        n_nonzero += x != 0;
+        for (int j = 0; j < n_mags; j++) seen = seen || mags[j] == x;
+        if (!seen && n_mags < 32) mags[n_mags++] = x;
+    }
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
-    /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, and per steered
-     * evaluation (the 5 vectors the tasks measure) */
-    trust_ui ui = {d, 0, 6 + 5 * (int64_t)n_src + 1 + 5 * (int64_t)n_src * n_nonzero};
     tl_trust_opts o;
     tl_trust_opts_default(&o);
+    /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, per random
+     * direction of each vector's |scale|, and per steered evaluation (the 5 vectors the tasks measure) */
+    trust_ui ui = {d, 0,
+                   6 + 5 * (int64_t)n_src + 1 + 5 * (int64_t)o.random_dirs * n_mags +
+                       5 * (int64_t)n_src * n_nonzero};
     o.series = series;
     o.chat = chat;
     o.world = world;
@@ -203,7 +211,8 @@ static tl_status random_rows(const char *dir, const steer_table *t, int z, tl_ht
             }
             for (int i = 0; i < r.n_rows; i++)
                 if (!strcmp(tl_table_cell(&r, i, cd), "mean") && !strcmp(tl_table_cell(&r, i, ct), "chat") &&
-                    !strcmp(tl_table_cell(&r, i, ctk), t->tname[k]) && !strcmp(tl_table_cell(&r, i, cm), t->metric[k]) &&
+                    !strcmp(tl_table_cell(&r, i, ctk), t->tname[k]) &&
+                    !strcmp(tl_table_cell(&r, i, cm), t->metric[k]) &&
                     !strcmp(tl_table_cell(&r, i, cv), t->tvec[k]) &&
                     tl_table_num(&r, i, csc) == fabs(t->scale[si])) {
                     snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f [%.3f, %.3f]", tl_table_num(&r, i, cval),

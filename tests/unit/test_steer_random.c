@@ -56,8 +56,7 @@ int main(void) {
     CHECK(!memcmp(a->dir, b->dir, sizeof(float) * C * L), "the same seed gave different directions");
     const float *a1 = tl_steer_vec_direction(a, 1), *c1 = tl_steer_vec_direction(c, 1),
                 *l1 = tl_steer_vec_direction(like, 1), *a2 = tl_steer_vec_direction(a, 2);
-    double na = sqrt(dot(a1, a1, C)), nc = sqrt(dot(c1, c1, C)), nl = sqrt(dot(l1, l1, C)),
-           na2 = sqrt(dot(a2, a2, C));
+    double na = sqrt(dot(a1, a1, C)), nc = sqrt(dot(c1, c1, C)), nl = sqrt(dot(l1, l1, C)), na2 = sqrt(dot(a2, a2, C));
     /* nearly orthogonal to the vector it copies, to another seed's, and across layers: |cos| of two
      * independent uniform directions in C dimensions is about 1 / sqrt(C) = 0.031; 5 of those */
     double bound = 5 / sqrt((double)C);
