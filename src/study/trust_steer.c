@@ -540,8 +540,23 @@ static tl_status eval_random(steer_run *R, int rb_i, const tl_steer_vec *like, i
         tl_steer_vec_free(rv);
     }
     for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
-        for (int m = 0; rb->mean[k] && m < R->base.n_metrics[k] && s == TL_OK; m++)
+        for (int m = 0; rb->mean[k] && m < R->base.n_metrics[k] && s == TL_OK; m++) {
             s = rand_stat_of(R, rb_i, -1, 0, k, m, rb->mean[k]);
+            /* the mean's p: every direction against the unsteered model (tl_paired_all), not a sign test of
+             * the per-item mean (k / R) against 0/1 outcomes, whose null is not "the same score" */
+            int n = R->base.n_items[k], nm = R->base.n_metrics[k];
+            double *x = s == TL_OK ? tl_malloc((size_t)(n_dirs + 1) * (n ? n : 1) * sizeof *x) : NULL;
+            const double **a = s == TL_OK ? tl_malloc((size_t)(n_dirs ? n_dirs : 1) * sizeof *a) : NULL;
+            if (s == TL_OK && (!x || !a)) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            for (int i = 0; s == TL_OK && i < n; i++) {
+                x[(size_t)n_dirs * n + i] = R->base.v[k][(size_t)i * nm + m];
+                for (int r = 0; r < n_dirs; r++) x[(size_t)r * n + i] = rb->vals[k][((size_t)r * n + i) * nm + m];
+            }
+            for (int r = 0; s == TL_OK && r < n_dirs; r++) a[r] = x + (size_t)r * n;
+            if (s == TL_OK) R->rs[R->n_rs - 1].vs_base.p = tl_paired_all(a, n_dirs, x + (size_t)n_dirs * n, n, NULL);
+            tl_free(x);
+            tl_free((void *)a);
+        }
     return s;
 }
 
