@@ -72,6 +72,9 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         {"--tasks", NULL, OPT_STR, &o.tasks,
          "eval tasks (default world_truth_hop,world_stereotype,world_toxicity_pair,world_privacy,world_sentiment,"
          "world_capability)"},
+        {"--random-dirs", NULL, OPT_INT, &o.random_dirs,
+         "random directions of each vector's norm, added as it is at every |scale|: the baseline a steered cell must "
+         "beat (default 3; 0 = none)"},
         {"--cost-every-scale", NULL, OPT_FLAG, &o.cost_every_scale,
          "score the capability task (the cost of each push) at every scale (default: at the two extreme scales)"},
         {"--eval-data", NULL, OPT_STR, &o.eval_data, "folder laid out like shared/data, for real eval tasks"},
@@ -96,8 +99,10 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         "model scored on evaluation items about the other people (trust: truth, stereotype, toxicity under their "
         "own dimension's vector; capability under every vector) -> OUT/steering.csv (source,step,scale,task,"
         "metric,value,stderr,n, paired test against the unsteered cell, Holm's p, vector, raw scale, added norm, the "
-        "score's own 95 % interval, and the same on a validation and a test half of the items), "
-        "steering.json, steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row. "
+        "score's own 95 % interval, and the same on a validation and a test half of the items; beside each steered "
+        "cell the mean of --random-dirs random directions of the same norm added the same way, with the paired "
+        "test against it), steering_random.csv (each random direction's score), steering.json, "
+        "steering_<task>.svg. The unsteered chat model is evaluated once and is the scale-0 row. "
         "OUT/summary.md (printed) and summary.json give, per dimension, the first checkpoint and layer where probe "
         "accuracy reaches the threshold, the best probe beside its baselines (random-init models of the same "
         "shape, 3 weight seeds, probed the same way; bag of words on the same split; shuffled training labels; the "
@@ -117,9 +122,9 @@ int tl_cmd_trust_dynamics(int argc, char **argv) {
         return cli_failf(2,
                          "trust-dynamics: without --world, steering needs --pairs FILE and --tasks T (or --no-steer)");
     if (o.acts_limit < 0 || o.eval_limit < 0 || o.hsic_rows < 0 || o.n_sources < 1 || o.max_new < 0 || threads < 0 ||
-        o.random_seeds < 0 || o.random_seeds > 16)
-        return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, -t must be >= 0, "
-                            "--n-sources >= 1 and --random-seeds 0 .. 16");
+        o.random_seeds < 0 || o.random_seeds > 16 || o.random_dirs < 0)
+        return cli_failf(2, "trust-dynamics: --limit, --eval-limit, --hsic-rows, --max-new, --random-dirs, -t must "
+                            "be >= 0, --n-sources >= 1 and --random-seeds 0 .. 16");
     if (tl_estimator_parse(est, &o.est)) return cli_failf(2, "--estimator: %s", tl_last_error());
     if (tl_steer_method_parse(method, &o.method)) return cli_failf(2, "--method: %s", tl_last_error());
     if (!strcmp(norm, "unit")) o.norm = TL_STEER_NORM_UNIT;

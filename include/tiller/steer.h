@@ -81,6 +81,12 @@ typedef enum {
 tl_status tl_steer_direction(const float *A, const int64_t *y, int N, int C, const int *pos, const int *neg, int P,
                              int n_fit, tl_steer_method method, tl_steer_norm norm, float *v);
 
+/* A random direction with like's norms (steer_random.c): for each layer l in first .. last,
+ * C independent standard normal draws (tl_rng seeded with seed, layers in order) rescaled to
+ * |like_l|, so it is a uniformly random direction of that norm; other layers are zero. The
+ * baseline for "any push of that size moves the score" (docs/steering.md). */
+tl_status tl_steer_random_like(const tl_steer_vec *like, int first, int last, uint64_t seed, tl_steer_vec **out);
+
 /* ---- application --------------------------------------------------------------- */
 
 typedef struct {

@@ -67,6 +67,9 @@ typedef struct {
     double alpha;         /* level of the marked cells, after Holm's correction over every steered cell (0.05) */
     tl_steer_method method;
     tl_steer_norm norm;    /* std (the reference) or unit */
+    int random_dirs;       /* random directions of the same norm as each steering vector, added as it is at every
+                            * |scale| of the sweep: the baseline for "any push of that size moves the score"
+                            * (3; 0 = none, and then no task can pass F3's rule; docs/steering.md) */
     int cost_every_scale;  /* 0 (default): tasks without a dimension (capability, the cost of a push) are scored
                             * under each vector at the sweep's two extreme scales only (the largest push of each
                             * sign), with their paired tests; 1: at every scale */

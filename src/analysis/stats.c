@@ -136,6 +136,21 @@ void tl_paired_values(const double *a, const double *b, int n, tl_paired_result 
 
 static int sgn(double x) { return (x > 0) - (x < 0); }
 
+double tl_paired_all(const double *const *a, int R, const double *b, int n, tl_paired_result *each) {
+    double p = R >= 1 ? 0 : 1;
+    int sign = 0;
+    for (int r = 0; r < R; r++) {
+        tl_paired_result e;
+        tl_paired_values(a[r], b, n, &e);
+        if (each) each[r] = e;
+        int sr = e.n > 0 && isfinite(e.diff) ? sgn(e.diff) : 0;
+        if (r == 0) sign = sr;
+        if (sr == 0 || sr != sign) p = 1; /* one reference no different, or differences both ways */
+        else if (e.p > p) p = e.p;
+    }
+    return p;
+}
+
 /* Umbrella statistic: over peak positions k with at least 3 points on each side
  * (2 when n < 5), the smaller of Kendall's tau of v[0..k] with the order and of
  * v[k..n-1] against it; the largest over k. pre/suf [n] are scratch. */

@@ -47,6 +47,14 @@ void tl_mcnemar(const uint8_t *a, const uint8_t *b, int n, tl_paired_result *r);
  * sign test on the items that differ. For 0/1 scores this is tl_mcnemar. */
 void tl_paired_values(const double *a, const double *b, int n, tl_paired_result *r);
 
+/* b against each of R references a[r] on the same n items (tl_paired_values each; into each[r]
+ * when each is not NULL): the intersection-union test that b differs from every reference in
+ * one direction. The largest of the R p's when every difference has the same nonzero sign,
+ * else 1; rejecting where it is <= alpha rejects "b equals at least one reference" at level
+ * alpha with no correction for R. 1 when R < 1. (The steering table's random directions: the
+ * sign test of a 0/1 cell against their per-item mean would test the wrong null.) */
+double tl_paired_all(const double *const *a, int R, const double *b, int n, tl_paired_result *each);
+
 /* Holm's step-down adjustment of n p-values (a family of tests): sorted
  * ascending, adj_(i) = max over j <= i of min(1, (n - j) p_(j)), in the input
  * order. Rejecting where adj <= alpha controls the family-wise error at alpha.

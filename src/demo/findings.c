@@ -12,7 +12,7 @@
 
 #define PATH_CAP 4096
 #define MAX_UNITS 16
-#define TEXT_CAP 4096
+#define TEXT_CAP 8192
 
 /* ---- findings ------------------------------------------------------------------------ */
 
@@ -28,8 +28,11 @@ typedef struct {
     int has_diff;                  /* F3: the displayed cell's paired difference from the reference */
     double diff, diff_lo, diff_hi; /* and its 95 % interval */
     char shown[96];                /* F3: which cell is displayed ("ckpt-804 at +4") */
-    char tally[200];               /* F3: the verdict's count of cells */
-    char note[400];
+    int has_rand;                  /* F3: the displayed cell's random-direction baseline (test half) */
+    double rand_lo, rand_hi;       /* its interval (its value is baseline) */
+    double rdiff, rdiff_lo, rdiff_hi, rp; /* the cell minus it, 95 % interval, paired p */
+    char tally[256];               /* F3: the verdict's count of cells */
+    char note[640];
 } funit;
 
 typedef struct {
@@ -341,12 +344,19 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         cth = tl_table_col(&t, "test_hi95"), ctn = tl_table_col(&t, "n_test"), ctd = tl_table_col(&t, "test_diff"),
         ctdl = tl_table_col(&t, "test_diff_lo95"), ctdh = tl_table_col(&t, "test_diff_hi95"),
         ctp = tl_table_col(&t, "test_p");
-    if (cvd < 0 || ctv < 0 || ctl < 0 || cth < 0 || ctn < 0 || ctd < 0 || ctdl < 0 || ctdh < 0 || ctp < 0) {
+    /* the random-direction baseline of the same push (docs/steering.md) */
+    int crd = tl_table_col(&t, "diff_vs_random"), crh = tl_table_col(&t, "p_vs_random_holm"),
+        ctr = tl_table_col(&t, "test_rand_value"), ctrl = tl_table_col(&t, "test_rand_lo95"),
+        ctrh = tl_table_col(&t, "test_rand_hi95"), ctrd = tl_table_col(&t, "test_diff_vs_random"),
+        ctrdl = tl_table_col(&t, "test_diff_vs_random_lo95"), ctrdh = tl_table_col(&t, "test_diff_vs_random_hi95"),
+        ctrp = tl_table_col(&t, "test_p_vs_random");
+    if (cvd < 0 || ctv < 0 || ctl < 0 || cth < 0 || ctn < 0 || ctd < 0 || ctdl < 0 || ctdh < 0 || ctp < 0 ||
+        crd < 0 || crh < 0 || ctr < 0 || ctrl < 0 || ctrh < 0 || ctrd < 0 || ctrdl < 0 || ctrdh < 0 || ctrp < 0) {
         tl_table_free(&t);
         missing(f, "trust/steering.csv");
         snprintf(f->result, sizeof f->result,
-                 "no data: trust/steering.csv has no validation and test columns (written by an older tiller: "
-                 "delete the trust directory and run the demo again)");
+                 "no data: trust/steering.csv has no validation and test columns or no random-direction baseline "
+                 "(written by an older tiller: delete the trust directory and run the demo again)");
         return TL_OK;
     }
     f->available = 1;
@@ -378,6 +388,7 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
         u->estimate = u->lo = u->hi = u->p = u->p_holm = NAN;
         u->effect = 0;
         int dir = trust_tasks[q].dir, n_pairs = 0, n_pass = 0, n_against = 0, n_both = 0, rc = -1, rcm = -1;
+        int n_random = 0; /* + cells that move vs unsteered, not beyond the random directions of the same norm */
         double best_val = -INFINITY, p_pass = INFINITY, p_against = INFINITY, p_any = INFINITY;
         double e_pass = 0, e_against = 0;
         /* per steered + cell: the - cell of the same source and |scale| */
@@ -397,16 +408,23 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
             double dp = dir * tl_table_num(&t, r, cd), dm = rm >= 0 ? dir * tl_table_num(&t, rm, cd) : NAN;
             double ph = tl_table_num(&t, r, cph);
             int sp = ph <= alpha, sm = rm >= 0 && tl_table_num(&t, rm, cph) <= alpha;
+            /* and against the random directions of the same norm (Holm over the cells compared with them):
+             * a cell counts only when it also differs from them, the same way */
+            double dr = dir * tl_table_num(&t, r, crd), prh = tl_table_num(&t, r, crh);
+            int sr = prh <= alpha; /* NaN (no random baseline) never passes */
             n_pairs++;
             int both = sp && sm && ((dp > 0) == (dm > 0)); /* the same move at both signs: a disturbance */
+            int up = sp && dp > 0 && !both, down = sp && dp < 0 && !both;
             n_both += both;
-            n_pass += sp && dp > 0 && !both;
-            n_against += sp && dp < 0 && !both;
-            /* the verdict's p (all items, Holm over every steered cell): of the strongest passing cell, else
-             * of the strongest cell against, else the smallest */
-            if (sp && dp > 0 && !both && ph < p_pass) p_pass = ph, e_pass = dp;
-            if (sp && dp < 0 && !both && ph < p_against) p_against = ph, e_against = dp;
-            if (isfinite(ph) && ph < p_any) p_any = ph;
+            n_pass += up && sr && dr > 0;
+            n_against += down && sr && dr < 0;
+            n_random += up && !(sr && dr > 0);
+            /* the verdict's p (all items; the larger of the two Holm p's, each over its family): of the
+             * strongest passing cell, else of the strongest cell against, else the smallest vs unsteered */
+            double pv = fmax(ph, isfinite(prh) ? prh : 1);
+            if (up && sr && dr > 0 && pv < p_pass) p_pass = pv, e_pass = dp;
+            if (down && sr && dr < 0 && pv < p_against) p_against = pv, e_against = dp;
+            if (isfinite(ph) && pv < p_any) p_any = pv;
             /* the displayed cell: the largest trustworthy-ward move on the validation half */
             double kv = dir * tl_table_num(&t, r, cvd);
             if (isfinite(kv) && kv > best_val) best_val = kv, rc = r, rcm = rm;
@@ -435,11 +453,22 @@ static tl_status find_steering(const char *out, double alpha, finding *f, char *
                 snprintf(u->note + nl, sizeof u->note - nl, " and at -%g %+.3f [%.3f, %.3f]",
                          tl_table_num(&t, rc, csc), tl_table_num(&t, rcm, ctd), tl_table_num(&t, rcm, ctdl),
                          tl_table_num(&t, rcm, ctdh));
+            /* beside it, the random directions of the same norm on the same (test) items */
+            u->baseline = tl_table_num(&t, rc, ctr);
+            u->has_rand = isfinite(u->baseline);
+            u->rand_lo = tl_table_num(&t, rc, ctrl), u->rand_hi = tl_table_num(&t, rc, ctrh);
+            u->rdiff = tl_table_num(&t, rc, ctrd), u->rdiff_lo = tl_table_num(&t, rc, ctrdl);
+            u->rdiff_hi = tl_table_num(&t, rc, ctrdh), u->rp = tl_table_num(&t, rc, ctrp);
+            nl = strlen(u->note);
+            if (u->has_rand)
+                snprintf(u->note + nl, sizeof u->note - nl, "; minus the random directions %+.3f [%.3f, %.3f]",
+                         u->rdiff, u->rdiff_lo, u->rdiff_hi);
         }
         snprintf(u->tally, sizeof u->tally,
-                 "%sall items, Holm over every cell: %d of %d + cells move towards trust, %d away, %d at both signs",
-                 base >= 0.15 && base <= 0.85 ? "" : "unsteered outside 0.15-0.85; ", n_pass, n_pairs, n_against,
-                 n_both);
+                 "%sall items, Holm: %d of %d + cells move towards trust beyond the unsteered model and the random "
+                 "directions, %d only beyond the unsteered model, %d away, %d at both signs",
+                 base >= 0.15 && base <= 0.85 ? "" : "unsteered outside 0.15-0.85; ", n_pass, n_pairs, n_random,
+                 n_against, n_both);
         nl = strlen(u->note);
         snprintf(u->note + nl, sizeof u->note - nl, "%s", nl ? "; " : "no + cell; ");
         nl = strlen(u->note);
@@ -720,17 +749,25 @@ static void sentences(tl_demo_findings *F, int ip_rows, int ip_raw, double ip_bi
             fmt_p(p, sizeof p, u->p_holm);
             char pt[32];
             fmt_p(pt, sizeof pt, u->p);
+            char rt[160] = "no random-direction baseline";
+            char rpt[32];
+            fmt_p(rpt, sizeof rpt, u->rp);
+            if (u->has_rand)
+                snprintf(rt, sizeof rt, "%.3f [%.3f, %.3f] with random directions of the same norm, difference %+.3f "
+                         "[%.3f, %.3f] (paired p = %s)", u->baseline, u->rand_lo, u->rand_hi, u->rdiff, u->rdiff_lo,
+                         u->rdiff_hi, rpt);
             if (u->has_diff)
                 append(f->result,
                        "%s%s, test half (n = %d): %.3f [%.3f, %.3f] with %s (chosen on the validation half) vs "
-                       "%.3f [%.3f, %.3f] unsteered, difference %+.3f [%.3f, %.3f] (paired p = %s); %s (Holm p = %s)",
+                       "%.3f [%.3f, %.3f] unsteered, difference %+.3f [%.3f, %.3f] (paired p = %s), vs %s; %s "
+                       "(Holm p = %s)",
                        i ? "; " : "", u->name, u->n, u->estimate, u->lo, u->hi, u->shown, u->ref, u->ref_lo,
-                       u->ref_hi, u->diff, u->diff_lo, u->diff_hi, pt, u->tally, p);
+                       u->ref_hi, u->diff, u->diff_lo, u->diff_hi, pt, rt, u->tally, p);
             else append(f->result, "%s%s: no steered cell (%s)", i ? "; " : "", u->name, u->tally);
         }
         append(f->result,
-               ". %s. %d of %d eligible tasks move towards trust under their own vector and not at both "
-               "signs, %d away -> %s.",
+               ". %s. %d of %d eligible tasks move towards trust under their own vector beyond both the unsteered "
+               "model and random directions of the same norm, and not at both signs; %d away -> %s.",
                cap_text, f->k, f->m, f->a, f->verdict);
     }
     f = &F->f[F_R];
@@ -835,13 +872,19 @@ tl_status tl_demo_findings_compute(const char *out_dir, double alpha, tl_demo_fi
                                 "2024)",
                        .test = "verdict: paired test of every steered cell against the unsteered model on the "
                                "same items (exact sign test, McNemar's for 0/1 metrics; steering.csv), Holm over all "
-                               "steered cells; a task passes when a + cell moves towards trust and the - cell of the "
-                               "same source and scale does not move the same way; eligible when the unsteered score "
+                               "steered cells, and against each of 3 random directions of the same norm added the "
+                               "same way (the same test per direction, p = the largest when all differ the same way, "
+                               "else 1: an intersection-union test; Holm over those cells); a task passes when a + "
+                               "cell moves "
+                               "towards trust beyond both the unsteered model and the random directions and the - "
+                               "cell of the same source and scale does not move the same way (away: the mirror "
+                               "image); eligible when the unsteered score "
                                "lies in 0.15-0.85. Shown per task: the + cell of its own vector with the largest "
                                "trustworthy-ward difference on a validation half of the items (stratified on the "
                                "unsteered score), reported on the other, test half: each score with its own 95 % "
                                "interval (Wilson for 0/1 scores, else a bootstrap over items), the paired difference with its 95 % interval and its p (the p column); "
-                               "the Holm p column is the verdict's"};
+                               "the baseline column is the random directions' mean score on the same items; the Holm p "
+                               "column is the verdict's (the larger of the two Holm p's of its cell)"};
     int ip_rows = 0, ip_raw = 0;
     double ip_binom = NAN;
     char cap_text[256] = "";
@@ -958,6 +1001,14 @@ static tl_status write_json(const tl_demo_findings *F, const char *path) {
                 cJSON_AddItemToObject(x, "difference_lo95", num_or_null(u->diff_lo));
                 cJSON_AddItemToObject(x, "difference_hi95", num_or_null(u->diff_hi));
                 cJSON_AddStringToObject(x, "shown", u->shown);
+            }
+            if (u->has_rand) { /* F3: the random directions of the same norm (the value is "baseline") */
+                cJSON_AddItemToObject(x, "baseline_lo95", num_or_null(u->rand_lo));
+                cJSON_AddItemToObject(x, "baseline_hi95", num_or_null(u->rand_hi));
+                cJSON_AddItemToObject(x, "difference_vs_baseline", num_or_null(u->rdiff));
+                cJSON_AddItemToObject(x, "difference_vs_baseline_lo95", num_or_null(u->rdiff_lo));
+                cJSON_AddItemToObject(x, "difference_vs_baseline_hi95", num_or_null(u->rdiff_hi));
+                cJSON_AddItemToObject(x, "p_vs_baseline", num_or_null(u->rp));
             }
             cJSON_AddBoolToObject(x, "pass", u->pass);
             cJSON_AddBoolToObject(x, "against", u->against);

@@ -35,15 +35,23 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     if (!s) s = tl_demo_path(d, "pretrain", NULL, series, sizeof series);
     if (!s) s = tl_demo_path(d, "world", NULL, world, sizeof world);
     if (s) return s;
-    int n_nonzero = 0;
-    for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-        n_nonzero += strtod(p, NULL) != 0;
+    int n_nonzero = 0, n_mags = 0;
+    double mags[32];
+    for (const char *p = d->cfg.trust_scales; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        double x = fabs(strtod(p, NULL));
+        int seen = x == 0;
+        n_nonzero += x != 0;
+        for (int j = 0; j < n_mags; j++) seen = seen || mags[j] == x;
+        if (!seen && n_mags < 32) mags[n_mags++] = x;
+    }
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
-    /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, and per steered
-     * evaluation (the 5 vectors the tasks measure) */
-    trust_ui ui = {d, 0, 6 + 5 * (int64_t)n_src + 1 + 5 * (int64_t)n_src * n_nonzero};
     tl_trust_opts o;
     tl_trust_opts_default(&o);
+    /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, per random
+     * direction of each vector's |scale|, and per steered evaluation (the 5 vectors the tasks measure) */
+    trust_ui ui = {d, 0,
+                   6 + 5 * (int64_t)n_src + 1 + 5 * (int64_t)o.random_dirs * n_mags +
+                       5 * (int64_t)n_src * n_nonzero};
     o.series = series;
     o.chat = chat;
     o.world = world;
@@ -164,6 +172,60 @@ static tl_status read_steering(const char *path, steer_table *t) {
     return s;
 }
 
+/* The table's rows of the random-direction baseline (steering_random.csv, the mean over the directions
+ * of the chat vector's norm): at every scale, each task's own vector at |scale| (the unsteered model at
+ * 0); *n_dirs: how many directions. No file (an older run): no rows. */
+static tl_status random_rows(const char *dir, const steer_table *t, int z, tl_html *h, int *n_dirs) {
+    char path[PATH_CAP];
+    tl_demo_fmt(path, sizeof path, "%s/steering_random.csv", dir);
+    tl_table r;
+    int have;
+    tl_status s = tl_table_read(path, &r, &have);
+    if (s || !have) return s;
+    int ct = tl_table_col(&r, "template"), cv = tl_table_col(&r, "vector"), csc = tl_table_col(&r, "scale"),
+        ctk = tl_table_col(&r, "task"), cm = tl_table_col(&r, "metric"), cd = tl_table_col(&r, "direction"),
+        cval = tl_table_col(&r, "value"), clo = tl_table_col(&r, "lo95"), chi = tl_table_col(&r, "hi95");
+    if (ct < 0 || cv < 0 || csc < 0 || ctk < 0 || cm < 0 || cd < 0 || cval < 0 || clo < 0 || chi < 0) {
+        tl_table_free(&r);
+        return tl_errorf(TL_E_FORMAT, "%s: needs the columns template, vector, scale, task, metric, direction, "
+                         "value, lo95, hi95", path);
+    }
+    *n_dirs = 0;
+    int any = 0; /* a mean row: the baseline was run */
+    for (int i = 0; i < r.n_rows; i++)
+        if (strcmp(tl_table_cell(&r, i, cd), "mean")) {
+            int di = (int)tl_table_num(&r, i, cd) + 1;
+            if (di > *n_dirs) *n_dirs = di;
+        } else any = 1;
+    for (int si = 0; si < t->n_scales; si++) {
+        char cb[2 + MAX_TASKS][48];
+        const char *cells[2 + MAX_TASKS];
+        snprintf(cb[0], sizeof cb[0], "random x%d, same norm", *n_dirs);
+        snprintf(cb[1], sizeof cb[1], "%g", t->scale[si]);
+        for (int k = 0; k < t->n_tasks; k++) {
+            snprintf(cb[2 + k], sizeof cb[2 + k], "-");
+            if (si == z) { /* no push: the unsteered model */
+                if (t->tvec[k][0] && isfinite(t->v[0][z][k]) && strcmp(t->tname[k], "world_capability"))
+                    snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f", t->v[0][z][k]);
+                continue;
+            }
+            for (int i = 0; i < r.n_rows; i++)
+                if (!strcmp(tl_table_cell(&r, i, cd), "mean") && !strcmp(tl_table_cell(&r, i, ct), "chat") &&
+                    !strcmp(tl_table_cell(&r, i, ctk), t->tname[k]) &&
+                    !strcmp(tl_table_cell(&r, i, cm), t->metric[k]) &&
+                    !strcmp(tl_table_cell(&r, i, cv), t->tvec[k]) &&
+                    tl_table_num(&r, i, csc) == fabs(t->scale[si])) {
+                    snprintf(cb[2 + k], sizeof cb[2 + k], "%.3f [%.3f, %.3f]", tl_table_num(&r, i, cval),
+                             tl_table_num(&r, i, clo), tl_table_num(&r, i, chi));
+                }
+        }
+        for (int c = 0; c < 2 + t->n_tasks; c++) cells[c] = cb[c];
+        if (any) tl_html_table_row(h, cells, 2 + t->n_tasks);
+    }
+    tl_table_free(&r);
+    return TL_OK;
+}
+
 tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
     char path[PATH_CAP];
     tl_demo_fmt(path, sizeof path, "%s/steering.csv", dir);
@@ -194,7 +256,11 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
                  "metric with its own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items); "
                  "* marks a cell that differs from the unsteered model at "
                  "Holm-corrected p <= 0.05 over all steered cells (paired exact sign test on the same items, "
-                 "McNemar's for 0/1 metrics). trust/summary.md lists per task the number of items and whether the "
+                 "McNemar's for 0/1 metrics). Rows 'random xR': the baseline for \"any push of that size moves the "
+                 "score\", the mean over R random directions with the norm of the chat vector of each task's "
+                 "dimension, added in the same way at the same |scale| (trust/steering_random.csv has each "
+                 "direction; steering.csv the paired test of every steered cell against it). trust/summary.md "
+                 "lists per task the number of items and whether the "
                  "unsteered score lies in 0.15-0.85, where a change in either direction can show.",
                  t->n_src - 1, limit);
     const char *hdr[2 + MAX_TASKS];
@@ -225,6 +291,8 @@ tl_status tl_demo_trust_report(tl_demo *d, const char *dir, tl_html *h) {
             for (int c = 0; c < 2 + t->n_tasks; c++) cells[c] = cb[c];
             tl_html_table_row(h, cells, 2 + t->n_tasks);
         }
+    int n_dirs = 0;
+    if (!s) s = random_rows(dir, t, z, h, &n_dirs);
     tl_html_table_end(h);
 
     /* what the figures show: per task, the largest move away from the unsteered model, and

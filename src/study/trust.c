@@ -37,6 +37,7 @@ void tl_trust_opts_default(tl_trust_opts *o) {
     o->fit_share = 0.4;
     o->seed = 1;
     o->alpha = 0.05;
+    o->random_dirs = 3; /* the random-direction baseline of each push (docs/steering.md) */
 }
 
 void tl_trust_say(const tl_trust_opts *o, const char *fmt, ...) {

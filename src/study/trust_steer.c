@@ -165,6 +165,8 @@ tl_status tl_trust_steering_precheck(const tl_trust_opts *o, const tl_ckpt_list 
     if (!(o->fit_share > 0 && o->fit_share < 1))
         return tl_errorf(TL_E_ARG, "trust-dynamics: fit share %g is not in (0, 1)", o->fit_share);
     if (!(o->alpha > 0 && o->alpha < 1)) return tl_errorf(TL_E_ARG, "trust-dynamics: alpha %g is not in (0, 1)", o->alpha);
+    if (o->random_dirs < 0 || o->random_dirs > 64)
+        return tl_errorf(TL_E_ARG, "trust-dynamics: %d random directions: need 0 .. 64", o->random_dirs);
     tl_status s = parse_scales(o->scales, scales, &n);
     source *src = tl_calloc(MAX_ITEMS + 1, sizeof *src);
     if (s == TL_OK && !src) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
@@ -210,6 +212,12 @@ typedef struct {
     double val_value, test_value, test_lo, test_hi;
     int n_val, n_test;
     tl_paired_result val_vs_base, test_vs_base;
+    /* the random-direction baseline of the same norm (rand_base; rand < 0: none): its score with its
+     * interval and the paired test of this cell against it, on every item and on the test half */
+    int rand;
+    double rand_value, rand_lo, rand_hi, test_rand_value, test_rand_lo, test_rand_hi;
+    tl_paired_result vs_rand, test_vs_rand;
+    double p_rand_holm;
 } cell;
 
 typedef struct {
@@ -222,6 +230,32 @@ typedef struct {
     int n_items[MAX_TASKS], n_metrics[MAX_TASKS];
     unsigned char *is_test[MAX_TASKS]; /* [n_items] the test half, else validation */
 } baseline_items;
+
+/* The random-direction baseline of one push (docs/steering.md): R random directions with the
+ * norms of the template source's vector, each added at the hook scale of the steered cells of
+ * that magnitude (either sign: a random direction's sign is itself random). With matched norms
+ * every source's cell of (vector, |scale|) adds the same norm, so the chat vector is the one
+ * template; with raw norms each source is its own template. */
+typedef struct {
+    int src_t, vec;
+    double mag, hook_scale, added_norm;
+    int n_dirs;
+    double *mean[MAX_TASKS]; /* [n_items, n_metrics] per-item mean over the R directions; NULL: not scored */
+    double *vals[MAX_TASKS]; /* [R, n_items, n_metrics] each direction's per-item values */
+} rand_base;
+
+/* One row of steering_random.csv: a direction's (dir >= 0) or the mean's (dir = -1) score of a
+ * task's metric under a rand_base, and its paired test against the unsteered model. */
+typedef struct {
+    int rb, dir, task, metric, n;
+    uint64_t seed;
+    double value, lo, hi;
+    tl_paired_result vs_base;
+} rand_stat;
+
+/* The seed of random direction r (0 .. R - 1): the same R directions for every vector and
+ * magnitude, fixed by the run's seed. */
+static uint64_t rand_dir_seed(uint64_t seed, int r) { return seed * 1000003ULL + 99991ULL * (uint64_t)(r + 1); }
 
 enum { SCORE_BOOT = 2000 }; /* bootstrap replicates of a score that is not 0/1 */
 
@@ -261,7 +295,8 @@ static tl_status score_ci(const double *v, int n, uint64_t seed, double *mean, d
 }
 
 /* The paired comparison of metric m over the items of one half (half = 0 validation, 1 test;
- * -1 every item), and the half's own score and interval. a: the unsteered values, b: the cell's. */
+ * -1 every item), and the half's own score and interval (mean NULL: not computed). a: the
+ * reference's values (the unsteered model's, or the random directions' mean), b: the cell's. */
 static tl_status half_stats(const double *a, const double *b, const unsigned char *is_test, int n, int nm, int m,
                             int half, uint64_t seed, tl_paired_result *pr, double *mean, double *lo, double *hi,
                             int *n_used) {
@@ -275,12 +310,45 @@ static tl_status half_stats(const double *a, const double *b, const unsigned cha
         }
     memset(pr, 0, sizeof *pr);
     if (a) tl_paired_values(x, y, k, pr);
-    tl_status s = score_ci(y, k, seed, mean, lo, hi, n_used);
+    tl_status s = mean ? score_ci(y, k, seed, mean, lo, hi, n_used) : TL_OK; /* NULL: the paired test only */
     tl_free(x);
     return s;
 }
 
-static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *r, const baseline_items *base) {
+/* A cell's values b (metric m, one half as half_stats) against the random directions of rb: the
+ * difference from their per-item mean with its Wald interval (descriptive), and as p the
+ * intersection-union test that b differs from every direction the same way (tl_paired_all: each
+ * direction is a 0/1 outcome like b, so McNemar's test is exact for each; a sign test against
+ * their mean would test the wrong null). */
+static tl_status vs_random(const rand_base *rb, int k, const double *b, const unsigned char *is_test, int n, int nm,
+                           int m, int half, tl_paired_result *pr) {
+    int R = rb->n_dirs;
+    double *x = tl_malloc((size_t)(R + 2) * (n ? n : 1) * sizeof *x);
+    const double **a = tl_malloc((size_t)(R ? R : 1) * sizeof *a);
+    if (!x || !a) {
+        tl_free(x), tl_free(a);
+        return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    }
+    double *xb = x, *xm = x + n;
+    int cnt = 0;
+    for (int i = 0; i < n; i++)
+        if (half < 0 || is_test[i] == half) {
+            xb[cnt] = b[(size_t)i * nm + m];
+            xm[cnt] = rb->mean[k][(size_t)i * nm + m];
+            for (int r = 0; r < R; r++)
+                x[(size_t)(r + 2) * n + cnt] = rb->vals[k][((size_t)r * n + i) * nm + m];
+            cnt++;
+        }
+    for (int r = 0; r < R; r++) a[r] = x + (size_t)(r + 2) * n;
+    tl_paired_values(xm, xb, cnt, pr);
+    pr->p = tl_paired_all(a, R, xb, cnt, NULL);
+    tl_free(x);
+    tl_free(a);
+    return TL_OK;
+}
+
+static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *r, const baseline_items *base,
+                             const rand_base *rbs) {
     int k = proto->task;
     for (int m = 0; m < r->n_metrics; m++) {
         if (t->n == t->cap) {
@@ -301,6 +369,10 @@ static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *
         c->n_val = c->n_test = 0;
         memset(&c->val_vs_base, 0, sizeof c->val_vs_base);
         memset(&c->test_vs_base, 0, sizeof c->test_vs_base);
+        c->rand_value = c->rand_lo = c->rand_hi = c->test_rand_value = c->test_rand_lo = c->test_rand_hi = NAN;
+        c->p_rand_holm = NAN;
+        memset(&c->vs_rand, 0, sizeof c->vs_rand);
+        memset(&c->test_vs_rand, 0, sizeof c->test_vs_rand);
         if (!r->values || !base->is_test[k] || base->n_items[k] != r->n_items || base->n_metrics[k] != r->n_metrics)
             continue; /* no per-item values: the means alone */
         int n = r->n_items, nm = r->n_metrics, n_all;
@@ -317,6 +389,19 @@ static tl_status add_results(cells *t, const cell *proto, const tl_eval_result *
         if (s == TL_OK)
             s = half_stats(a, r->values, base->is_test[k], n, nm, m, 1, seed + 2, &c->test_vs_base, &c->test_value,
                            &c->test_lo, &c->test_hi, &c->n_test);
+        const double *ra = proto->src >= 0 && proto->rand >= 0 ? rbs[proto->rand].mean[k] : NULL;
+        if (ra) { /* the random directions' score (all items, test half) and this cell against it */
+            int n_r;
+            if (s == TL_OK)
+                s = half_stats(NULL, ra, base->is_test[k], n, nm, m, -1, seed + 3, &unused, &c->rand_value,
+                               &c->rand_lo, &c->rand_hi, &n_r);
+            if (s == TL_OK)
+                s = half_stats(NULL, ra, base->is_test[k], n, nm, m, 1, seed + 4, &unused, &c->test_rand_value,
+                               &c->test_rand_lo, &c->test_rand_hi, &n_r);
+            const rand_base *rb = &rbs[proto->rand];
+            if (s == TL_OK) s = vs_random(rb, k, r->values, base->is_test[k], n, nm, m, -1, &c->vs_rand);
+            if (s == TL_OK) s = vs_random(rb, k, r->values, base->is_test[k], n, nm, m, 1, &c->test_vs_rand);
+        }
         if (s) return s;
     }
     return TL_OK;
@@ -331,6 +416,11 @@ typedef struct {
     char (*metric_names)[4][32];
     baseline_items base;
     cells table;
+    rand_base *rb; /* [n_rb] the random-direction baselines */
+    int n_rb;
+    rand_stat *rs; /* [n_rs] their rows */
+    int n_rs, cap_rs;
+    const char *const *vec_names;
 } steer_run;
 
 /* Evaluate the tasks with want[k] set under hook h (NULL: the unsteered baseline). */
@@ -374,10 +464,99 @@ static tl_status eval_tasks(steer_run *R, const tl_steer_hook *h, const unsigned
             }
             cell c = *proto;
             c.task = k;
-            if (s == TL_OK) s = add_results(&R->table, &c, &r, &R->base);
+            if (s == TL_OK) s = add_results(&R->table, &c, &r, &R->base, R->rb);
         }
         tl_eval_result_free(&r);
     }
+    return s;
+}
+
+static tl_status push_rand_stat(steer_run *R, const rand_stat *x) {
+    if (R->n_rs == R->cap_rs) {
+        int nc = R->cap_rs ? 2 * R->cap_rs : 64;
+        rand_stat *p = tl_realloc(R->rs, (size_t)nc * sizeof *p);
+        if (!p) return tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+        R->rs = p, R->cap_rs = nc;
+    }
+    R->rs[R->n_rs++] = *x;
+    return TL_OK;
+}
+
+/* Score and paired test of the per-item values v [n, nm] (metric m, every item) against the unsteered model. */
+static tl_status rand_stat_of(steer_run *R, int rb, int dir, uint64_t seed, int k, int m, const double *v) {
+    rand_stat x = {.rb = rb, .dir = dir, .task = k, .metric = m, .seed = seed};
+    int n = R->base.n_items[k], nm = R->base.n_metrics[k];
+    tl_status s = half_stats(R->base.v[k], v, R->base.is_test[k], n, nm, m, -1, 0x7a4dULL + 31ULL * (uint64_t)R->n_rs,
+                             &x.vs_base, &x.value, &x.lo, &x.hi, &x.n);
+    return s ? s : push_rand_stat(R, &x);
+}
+
+/* Random-direction baseline rb: its R directions (tl_steer_random_like of the template's vector,
+ * seeds rand_dir_seed) at the hook scale, on the tasks with want[k] set; the per-item mean over
+ * the directions, and a steering_random.csv row per direction and for the mean. */
+static tl_status eval_random(steer_run *R, int rb_i, const tl_steer_vec *like, int first, int last,
+                             const unsigned char *want) {
+    const tl_trust_opts *o = R->o;
+    rand_base *rb = &R->rb[rb_i];
+    int n_dirs = o->random_dirs;
+    rb->n_dirs = n_dirs;
+    tl_status s = TL_OK;
+    for (int r = 0; r < n_dirs && s == TL_OK; r++) {
+        tl_steer_vec *rv = NULL;
+        uint64_t seed = rand_dir_seed(o->seed, r);
+        s = tl_steer_random_like(like, first, last, seed, &rv);
+        tl_eval_opts eo;
+        tl_eval_opts_default(&eo);
+        eo.limit = o->eval_limit;
+        eo.max_new_tokens = o->max_new;
+        eo.n_workers = tl_eval_workers(R->chat, &eo, 1 << 30);
+        eo.token_by_token = o->last_only; /* exactly as the steered cells (eval_tasks) */
+        tl_steer_hook h = {rv, (float)rb->hook_scale, first, last, o->last_only};
+        if (s == TL_OK) s = tl_steer_attach(&h, &eo.hooks);
+        if (s == TL_OK)
+            tl_trust_say(o, "steering: random direction %d of %d, %s norm x %g", r + 1, n_dirs,
+                         R->vec_names[rb->vec], rb->mag);
+        for (int k = 0; k < R->n_tasks && s == TL_OK; k++) {
+            if (!want[k] || !R->base.v[k]) continue;
+            tl_eval_result res;
+            memset(&res, 0, sizeof res);
+            s = tl_eval_run(R->chat, R->tok, R->tasks[k], &eo, &res);
+            int n = R->base.n_items[k], nm = R->base.n_metrics[k];
+            if (s == TL_OK && (!res.values || res.n_items != n || res.n_metrics != nm))
+                s = tl_errorf(TL_E_RANGE, "trust-dynamics: %s: the random direction's items differ from the "
+                              "unsteered model's", R->tasks[k]->name);
+            if (s == TL_OK && !rb->mean[k]) {
+                rb->mean[k] = tl_calloc((size_t)n * nm + 1, sizeof *rb->mean[k]);
+                rb->vals[k] = tl_calloc((size_t)n_dirs * n * nm + 1, sizeof *rb->vals[k]);
+                if (!rb->mean[k] || !rb->vals[k]) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            }
+            for (size_t i = 0; s == TL_OK && i < (size_t)n * nm; i++) {
+                rb->mean[k][i] += res.values[i] / n_dirs;
+                rb->vals[k][(size_t)r * n * nm + i] = res.values[i];
+            }
+            for (int m = 0; m < nm && s == TL_OK; m++) s = rand_stat_of(R, rb_i, r, seed, k, m, res.values);
+            tl_eval_result_free(&res);
+        }
+        tl_steer_vec_free(rv);
+    }
+    for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
+        for (int m = 0; rb->mean[k] && m < R->base.n_metrics[k] && s == TL_OK; m++) {
+            s = rand_stat_of(R, rb_i, -1, 0, k, m, rb->mean[k]);
+            /* the mean's p: every direction against the unsteered model (tl_paired_all), not a sign test of
+             * the per-item mean (k / R) against 0/1 outcomes, whose null is not "the same score" */
+            int n = R->base.n_items[k], nm = R->base.n_metrics[k];
+            double *x = s == TL_OK ? tl_malloc((size_t)(n_dirs + 1) * (n ? n : 1) * sizeof *x) : NULL;
+            const double **a = s == TL_OK ? tl_malloc((size_t)(n_dirs ? n_dirs : 1) * sizeof *a) : NULL;
+            if (s == TL_OK && (!x || !a)) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+            for (int i = 0; s == TL_OK && i < n; i++) {
+                x[(size_t)n_dirs * n + i] = R->base.v[k][(size_t)i * nm + m];
+                for (int r = 0; r < n_dirs; r++) x[(size_t)r * n + i] = rb->vals[k][((size_t)r * n + i) * nm + m];
+            }
+            for (int r = 0; s == TL_OK && r < n_dirs; r++) a[r] = x + (size_t)r * n;
+            if (s == TL_OK) R->rs[R->n_rs - 1].vs_base.p = tl_paired_all(a, n_dirs, x + (size_t)n_dirs * n, n, NULL);
+            tl_free(x);
+            tl_free((void *)a);
+        }
     return s;
 }
 
@@ -425,7 +604,10 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
     tl_strbuf_puts(&csv, "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,"
                          "p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,"
                          "val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,"
-                         "test_diff_hi95,test_p\n");
+                         "test_diff_hi95,test_p,rand_dirs,rand_value,rand_lo95,rand_hi95,diff_vs_random,"
+                         "diff_vs_random_lo95,diff_vs_random_hi95,p_vs_random,p_vs_random_holm,test_rand_value,"
+                         "test_rand_lo95,test_rand_hi95,test_diff_vs_random,test_diff_vs_random_lo95,"
+                         "test_diff_vs_random_hi95,test_p_vs_random\n");
     cJSON *j = cJSON_CreateObject(), *rows = cJSON_CreateArray();
     cJSON_AddStringToObject(j, "chat", o->chat);
     cJSON_AddStringToObject(j, "series", o->series);
@@ -439,6 +621,17 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
     cJSON_AddNumberToObject(j, "fit_share_of_people", o->fit_share);
     cJSON_AddNumberToObject(j, "alpha", o->alpha);
     cJSON_AddStringToObject(j, "correction", "Holm over every steered cell");
+    cJSON *jr = cJSON_AddObjectToObject(j, "random_direction_baseline");
+    cJSON_AddNumberToObject(jr, "directions", o->random_dirs);
+    cJSON_AddStringToObject(jr, "seeds", "seed * 1000003 + 99991 * (r + 1), r = 0 .. directions - 1");
+    cJSON_AddStringToObject(jr, "what", "per vector and |scale|: Gaussian directions with the norm of the chat vector "
+                                        "(matched) or the source's (raw) at the steered layers, added by the same "
+                                        "hook at |scale|; each steered cell of that vector and |scale| is "
+                                        "compared with every direction on the same items (McNemar's exact test, "
+                                        "the sign test for other metrics) and p_vs_random is the largest p when all "
+                                        "differ the same way, else 1 (intersection-union test), Holm over every "
+                                        "such cell; diff_vs_random and its Wald interval are against the "
+                                        "directions' per-item mean; steering_random.csv has each direction");
     cJSON *jv = cJSON_AddArrayToObject(j, "vectors");
     for (int v = 0; v < ti->n_vec; v++) {
         cJSON *x = cJSON_CreateObject();
@@ -498,6 +691,18 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
                 for (int z = 0; z < 3; z++) csv_num(&csv, tp->n > 0 ? td[z] : NAN);
                 if (tp->n > 0) tl_strbuf_printf(&csv, ",%.6g", td[3]);
                 else tl_strbuf_puts(&csv, ",");
+                /* the random-direction baseline of the same push, and this cell against it */
+                int has_r = c->vs_rand.n > 0;
+                tl_strbuf_printf(&csv, ",%d", has_r ? o->random_dirs : 0);
+                const tl_paired_result *ar = &c->vs_rand, *tr = &c->test_vs_rand;
+                const double rv[] = {c->rand_value, c->rand_lo, c->rand_hi, ar->diff, ar->lo, ar->hi};
+                for (int z = 0; z < 6; z++) csv_num(&csv, has_r ? rv[z] : NAN);
+                if (has_r) tl_strbuf_printf(&csv, ",%.6g,%.6g", ar->p, c->p_rand_holm);
+                else tl_strbuf_puts(&csv, ",,");
+                const double trv[] = {c->test_rand_value, c->test_rand_lo, c->test_rand_hi, tr->diff, tr->lo, tr->hi};
+                for (int z = 0; z < 6; z++) csv_num(&csv, has_r && tr->n > 0 ? trv[z] : NAN);
+                if (has_r && tr->n > 0) tl_strbuf_printf(&csv, ",%.6g", tr->p);
+                else tl_strbuf_puts(&csv, ",");
                 tl_strbuf_puts(&csv, "\n");
                 cJSON *r = cJSON_CreateObject();
                 cJSON_AddStringToObject(r, "source", ti->src[q].name);
@@ -550,6 +755,19 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
                     cJSON_AddNumberToObject(x, "p_holm", c->p_holm);
                     cJSON_AddBoolToObject(x, "marked", marked);
                 }
+                if (c->vs_rand.n > 0) {
+                    cJSON *x = cJSON_AddObjectToObject(r, "vs_random_direction");
+                    cJSON_AddNumberToObject(x, "directions", o->random_dirs);
+                    cJSON_AddNumberToObject(x, "value", c->rand_value);
+                    cJSON_AddNumberToObject(x, "lo95", c->rand_lo);
+                    cJSON_AddNumberToObject(x, "hi95", c->rand_hi);
+                    cJSON_AddNumberToObject(x, "n", c->vs_rand.n);
+                    cJSON_AddNumberToObject(x, "diff", c->vs_rand.diff);
+                    cJSON_AddNumberToObject(x, "diff_lo95", c->vs_rand.lo);
+                    cJSON_AddNumberToObject(x, "diff_hi95", c->vs_rand.hi);
+                    cJSON_AddNumberToObject(x, "p", c->vs_rand.p);
+                    cJSON_AddNumberToObject(x, "p_holm", c->p_rand_holm);
+                }
                 cJSON_AddItemToArray(rows, r);
             }
     }
@@ -565,6 +783,46 @@ static tl_status write_csv_json(const steer_run *R, const table_info *ti) {
     if (s == TL_OK) s = tl_file_write_atomic(path, text, strlen(text));
     cJSON_free(text);
     return s;
+}
+
+/* steering_random.csv: every random direction's score (and the mean over them) per vector, |scale|,
+ * task and metric, with its paired test against the unsteered model. */
+static tl_status write_random_csv(const steer_run *R, const table_info *ti) {
+    tl_strbuf csv = {0};
+    tl_strbuf_puts(&csv, "template,vector,scale,raw_scale,added_norm,task,metric,direction,seed,value,lo95,hi95,n,"
+                         "diff_vs_unsteered,diff_lo95,diff_hi95,p_vs_unsteered\n");
+    for (int i = 0; i < R->n_rs; i++) {
+        const rand_stat *x = &R->rs[i];
+        const rand_base *b = &R->rb[x->rb];
+        tl_strbuf_printf(&csv, "%s,%s,%g,%g,%g,%s,%s,", ti->src[b->src_t].name, ti->vec_names[b->vec], b->mag,
+                         b->hook_scale, b->added_norm, R->tasks[x->task]->name, R->metric_names[x->task][x->metric]);
+        if (x->dir >= 0) tl_strbuf_printf(&csv, "%d,%llu", x->dir, (unsigned long long)x->seed);
+        else tl_strbuf_puts(&csv, "mean,");
+        const double v[] = {x->value, x->lo, x->hi};
+        for (int z = 0; z < 3; z++) csv_num(&csv, v[z]);
+        tl_strbuf_printf(&csv, ",%d", x->n);
+        const double d[] = {x->vs_base.diff, x->vs_base.lo, x->vs_base.hi};
+        for (int z = 0; z < 3; z++) csv_num(&csv, x->vs_base.n > 0 ? d[z] : NAN);
+        if (x->vs_base.n > 0) tl_strbuf_printf(&csv, ",%.6g\n", x->vs_base.p);
+        else tl_strbuf_puts(&csv, ",\n");
+    }
+    char path[PATH_CAP];
+    tl_status s = tl_trust_join(path, R->o->out, "steering_random.csv");
+    if (s == TL_OK) s = tl_strbuf_status(&csv);
+    if (s == TL_OK) s = tl_file_write_atomic(path, csv.s, csv.len);
+    tl_strbuf_free(&csv);
+    return s;
+}
+
+/* The mean row of the random-direction baseline of (template source q, vector v, |scale| mag) for
+ * task k's first metric; NULL when none. */
+static const rand_stat *find_rand(const steer_run *R, int q, int v, double mag, int k) {
+    for (int i = 0; i < R->n_rs; i++) {
+        const rand_stat *x = &R->rs[i];
+        const rand_base *b = &R->rb[x->rb];
+        if (x->dir < 0 && x->task == k && x->metric == 0 && b->src_t == q && b->vec == v && b->mag == mag) return x;
+    }
+    return NULL;
 }
 
 /* The cell of (source q, vector v, scale, task k, first metric); the baseline at scale 0. */
@@ -593,13 +851,17 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                      "each score's own 95 %% interval (Wilson for 0/1 scores, else a bootstrap over items), the "
                      "paired difference from the unsteered model with its 95 %% interval, raw scales and norms, and "
                      "the same figures on two halves of the items (validation, test; stratified on the unsteered "
-                     "score): a cell chosen among many is chosen on validation and reported on test.\n\n",
+                     "score): a cell chosen among many is chosen on validation and reported on test. Beside each "
+                     "steered cell of a task's own vector: the mean of %d random directions of the same norm, added "
+                     "the same way (rows `random`; steering_random.csv has each direction), with the paired test of "
+                     "the cell against it (Holm over those cells): a push that any direction of that size gives is "
+                     "not the vector's.\n\n",
                      tl_steer_method_name(o->method), 100 * o->fit_share, ti->first, ti->last,
                      o->last_only ? "the last" : "every", o->last_only ? " (token_pos = -1)" : "s",
                      o->no_norm_match ? "each at its own norm (raw scales)"
                                       : "rescaled to the norm of the chat model's vector of the same dimension "
                                         "(scales in those units)",
-                     o->chat, o->alpha, n_steered, n_marked);
+                     o->chat, o->alpha, n_steered, n_marked, o->random_dirs);
     tl_strbuf_puts(md, "| task | items (disjoint of all) | unsteered | in 0.15-0.85 | vector |\n|---|---|---:|---|---|\n");
     for (int k = 0; k < R->n_tasks; k++) {
         const cell *b = find_cell(t, 0, 0, 0, k);
@@ -630,13 +892,26 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                 }
                 tl_strbuf_puts(md, "\n");
             }
+    for (int b = 0; b < R->n_rb; b++) /* the random-direction baselines, at each sign of their |scale| */
+        for (int sg = -1; sg <= 1; sg += 2) {
+            const rand_base *rb = &R->rb[b];
+            tl_strbuf_printf(md, "| random x%d (%s norm) | %s | %.4g | %g |", o->random_dirs, ti->src[rb->src_t].name,
+                             ti->vec_names[rb->vec], ti->norm[rb->src_t][rb->vec], sg * rb->mag);
+            for (int k = 0; k < R->n_tasks; k++) {
+                const rand_stat *x = find_rand(R, rb->src_t, rb->vec, rb->mag, k);
+                if (x && isfinite(x->value)) tl_strbuf_printf(md, " %.3f |", x->value);
+                else tl_strbuf_puts(md, " |");
+            }
+            tl_strbuf_puts(md, "\n");
+        }
     /* charts: per task and vector, the first metric against the scale, one line per source, and the marked cells */
     tl_status s = TL_OK;
     int ns = ti->n_scales, nsrc = ti->n_src;
-    /* values, marked values and the bars' ends per source; the unsteered model's value and its bars */
-    double *y = tl_malloc(((size_t)4 * nsrc + 3) * ns * sizeof *y);
-    tl_chart_series *ser = tl_malloc(((size_t)2 * nsrc + 1) * sizeof *ser);
-    tl_chart_style *sty = tl_calloc((size_t)2 * nsrc + 1, sizeof *sty);
+    /* values, marked values and the bars' ends per source; the unsteered model's value and its bars; the
+     * random directions' */
+    double *y = tl_malloc(((size_t)4 * nsrc + 6) * ns * sizeof *y);
+    tl_chart_series *ser = tl_malloc(((size_t)2 * nsrc + 2) * sizeof *ser);
+    tl_chart_style *sty = tl_calloc((size_t)2 * nsrc + 2, sizeof *sty);
     char(*lab)[160] = tl_malloc((size_t)nsrc * sizeof *lab);
     if (!y || !ser || !lab || !sty) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
     for (int k = 0; k < R->n_tasks && s == TL_OK; k++)
@@ -670,6 +945,24 @@ static tl_status write_md_svg(const steer_run *R, const table_info *ti, tl_strbu
                 for (int si = 0; si < ns; si++) ub[si] = b0->value, ul[si] = b0->lo, uh[si] = b0->hi;
                 sty[n_ser] = (tl_chart_style){ul, uh, 1};
                 ser[n_ser++] = (tl_chart_series){"unsteered [95 %]", ti->scales, ub, ns};
+            }
+            /* the random directions of the chat vector's norm (the matched one; with raw norms, the chat
+             * source's): at 0 the unsteered model, at +-s the mean over the directions at |s| */
+            double *rv = y + ((size_t)4 * nsrc + 3) * ns, *rl = rv + ns, *rh = rl + ns;
+            int any_r = 0;
+            for (int si = 0; si < ns; si++) {
+                const rand_stat *x = find_rand(R, nsrc - 1, v, fabs(ti->scales[si]), k);
+                int zero = ti->scales[si] == 0 && b0;
+                rv[si] = zero ? b0->value : x ? x->value : NAN;
+                rl[si] = zero ? b0->lo : x ? x->lo : NAN;
+                rh[si] = zero ? b0->hi : x ? x->hi : NAN;
+                any_r |= x != NULL;
+            }
+            char rlab[96];
+            snprintf(rlab, sizeof rlab, "random x%d [95 %%]", o->random_dirs);
+            if (any_r) {
+                sty[n_ser] = (tl_chart_style){rl, rh, 1};
+                ser[n_ser++] = (tl_chart_series){rlab, ti->scales, rv, ns};
             }
             char title[256], fname[300], path[PATH_CAP];
             int own = ti->vec_of_task[k] >= 0 || ti->n_vec == 1;
@@ -823,13 +1116,14 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     }
     R.chat = chat;
     R.tok = tok;
+    R.vec_names = vec_names;
     R.tasks = tasks;
     R.n_tasks = n_tasks;
     unsigned char want[MAX_TASKS];
     if (s == TL_OK) {
         tl_trust_say(o, "steering: evaluating the unsteered chat model");
         memset(want, 1, sizeof want);
-        cell proto = {.src = -1, .vec = -1, .p_holm = NAN};
+        cell proto = {.src = -1, .vec = -1, .p_holm = NAN, .rand = -1};
         s = eval_tasks(&R, NULL, want, &proto);
     }
     int chat_q = n_src - 1;
@@ -845,6 +1139,32 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
         if (scales[si] < lo_scale) lo_scale = scales[si];
         if (scales[si] > hi_scale) hi_scale = scales[si];
     }
+    /* the random-direction baselines: per vector a task measures (every vector when none does) and per
+     * magnitude |scale| of the sweep, from the chat vector's norms (matched) or each source's (raw) */
+    double mags[MAX_ITEMS];
+    int n_mags = 0;
+    for (int si = 0; si < n_scales; si++) {
+        int seen = scales[si] == 0;
+        for (int j = 0; j < n_mags; j++) seen |= mags[j] == fabs(scales[si]);
+        if (!seen) mags[n_mags++] = fabs(scales[si]);
+    }
+    if (s == TL_OK && o->random_dirs > 0) {
+        R.rb = tl_calloc((size_t)n_src * n_vec * (n_mags ? n_mags : 1), sizeof *R.rb);
+        if (!R.rb) s = tl_errorf(TL_E_NOMEM, "trust-dynamics: out of memory");
+    }
+    for (int q = o->no_norm_match ? 0 : chat_q; R.rb && q < n_src && s == TL_OK; q++)
+        for (int v = 0; v < n_vec && s == TL_OK; v++) {
+            int any = 0;
+            for (int k = 0; k < n_tasks; k++) any |= want[k] = vec_of_task[k] == v;
+            if (!any) continue; /* capability: the cost of a push is not compared with a random one */
+            for (int j = 0; j < n_mags && s == TL_OK; j++) {
+                rand_base *b = &R.rb[R.n_rb];
+                *b = (rand_base){.src_t = q, .vec = v, .mag = mags[j], .hook_scale = mags[j],
+                                 .added_norm = mags[j] * norm[q][v]};
+                R.n_rb++;
+                s = eval_random(&R, R.n_rb - 1, vecs[q][v], first, last, want);
+            }
+        }
     for (int q = 0; q < n_src && s == TL_OK; q++)
         for (int v = 0; v < n_vec && s == TL_OK; v++) {
             double f = o->no_norm_match || !(norm[q][v] > 0) ? 1.0 : norm[chat_q][v] / norm[q][v];
@@ -862,7 +1182,12 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
                               .scale = scales[si],
                               .raw_scale = scales[si] * f,
                               .added_norm = fabs(scales[si] * f) * norm[q][v],
-                              .p_holm = NAN};
+                              .p_holm = NAN,
+                              .rand = -1};
+                for (int b = 0; b < R.n_rb; b++) /* the random directions of the same vector and push */
+                    if (R.rb[b].vec == v && R.rb[b].mag == fabs(scales[si]) &&
+                        R.rb[b].src_t == (o->no_norm_match ? q : chat_q))
+                        proto.rand = b;
                 s = eval_tasks(&R, &h, want, &proto);
             }
         }
@@ -872,6 +1197,11 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
         for (int i = 0; p && i < R.table.n; i++) p[i] = R.table.c[i].vs_base.n > 0 ? R.table.c[i].vs_base.p : NAN;
         if (s == TL_OK) s = tl_holm(p, R.table.n, p);
         for (int i = 0; s == TL_OK && i < R.table.n; i++) R.table.c[i].p_holm = p[i];
+        /* and, as a family of its own, over every cell compared with its random-direction baseline */
+        for (int i = 0; s == TL_OK && i < R.table.n; i++)
+            p[i] = R.table.c[i].vs_rand.n > 0 ? R.table.c[i].vs_rand.p : NAN;
+        if (s == TL_OK) s = tl_holm(p, R.table.n, p);
+        for (int i = 0; s == TL_OK && i < R.table.n; i++) R.table.c[i].p_rand_holm = p[i];
         tl_free(p);
     }
     if (s == TL_OK) {
@@ -884,6 +1214,7 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
         for (int v = 0; v < n_vec; v++) any_used |= ti.vec_used[v];
         if (!any_used) memset(ti.vec_used, 1, sizeof ti.vec_used); /* no nonzero scale: the baseline alone */
         s = write_csv_json(&R, &ti);
+        if (s == TL_OK) s = write_random_csv(&R, &ti);
         if (s == TL_OK) s = write_md_svg(&R, &ti, md);
     }
     for (int q = 0; vecs && q < n_src; q++)
@@ -903,6 +1234,10 @@ tl_status tl_trust_steering(const tl_trust_opts *o, const tl_ckpt_list *ckpts, t
     tl_tokenizer_free(chat_tok);
     tl_model_free(chat);
     tl_free(R.table.c);
+    for (int b = 0; b < R.n_rb; b++)
+        for (int k = 0; k < MAX_TASKS; k++) tl_free(R.rb[b].mean[k]), tl_free(R.rb[b].vals[k]);
+    tl_free(R.rb);
+    tl_free(R.rs);
     for (int k = 0; k < MAX_TASKS; k++) tl_free(R.base.v[k]), tl_free(R.base.is_test[k]);
     tl_free(R.metric_names);
     tl_free(vecs);

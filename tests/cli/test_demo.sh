@@ -71,8 +71,34 @@ done
 # the steering table: (2 checkpoints + chat) x the quick preset's scales (-8, 0, 8), each task's metrics
 # (the unsteered chat model is every source's scale-0 row), all values in [0, 1]
 S=$A/trust/steering.csv
-[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,test_diff_hi95,test_p" ]] ||
+[[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,test_diff_hi95,test_p,rand_dirs,rand_value,rand_lo95,rand_hi95,diff_vs_random,diff_vs_random_lo95,diff_vs_random_hi95,p_vs_random,p_vs_random_holm,test_rand_value,test_rand_lo95,test_rand_hi95,test_diff_vs_random,test_diff_vs_random_lo95,test_diff_vs_random_hi95,test_p_vs_random" ]] ||
     fail "steering.csv header: $(head -1 "$S")"
+# the random-direction baseline (3 directions of the same norm): beside every steered cell of a task's own
+# vector, none at scale 0 or for capability; its interval around its value in [0, 1], the difference is the
+# cell's value minus it, the intersection-union p in [0, 1] and Holm's above it; +s and -s share it
+awk -F, 'NR > 1 { own = $3 != 0 && $4 != "world_capability"
+                  if ($31 != (own ? 3 : 0)) exit 1
+                  if (own && $32 != "" && !(0 <= $33 && $33 <= $32 + 1e-9 && $32 <= $34 + 1e-9 && $34 <= 1 &&
+                      ($35 - ($6 - $32)) ^ 2 < 1e-10 && $36 <= $35 + 1e-9 && $35 <= $37 + 1e-9 &&
+                      0 <= $38 && $38 <= 1 && $38 <= $39 + 1e-12 && 0 <= $40 && $40 <= 1)) exit 1
+                  if (own) { k = $1 SUBSEP ($3 < 0 ? -$3 : $3) SUBSEP $4 SUBSEP $5
+                             if (k in r && r[k] != $32) exit 1; r[k] = $32 } }' "$S" ||
+    fail "steering.csv: the random-direction columns are wrong"
+SR=$A/trust/steering_random.csv
+[[ $(head -1 "$SR") == "template,vector,scale,raw_scale,added_norm,task,metric,direction,seed,value,lo95,hi95,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_vs_unsteered" ]] ||
+    fail "steering_random.csv header: $(head -1 "$SR")"
+# per vector, |scale|, task and metric: 3 directions (the same 3 seeds everywhere) and their mean; the
+# steered rows' rand_value is that mean
+awk -F, 'NR > 1 { k = $2 SUBSEP $3 SUBSEP $6 SUBSEP $7
+                  if ($8 == "mean") { mean[k] = $10; nm++ } else { sum[k] += $10; cnt[k]++; seeds[$8 " " $9] = 1 } }
+         END { if (!nm) exit 1
+               for (k in mean) if (cnt[k] != 3 || (mean[k] != "" && (sum[k] / 3 - mean[k]) ^ 2 > 1e-10)) exit 1
+               n = 0; for (x in seeds) n++; if (n != 3) exit 1 }' "$SR" ||
+    fail "steering_random.csv: not 3 directions per cell with their mean, or their seeds differ"
+awk -F, 'FNR == 1 { f++ } f == 1 && FNR > 1 && $8 == "mean" { m[$2 SUBSEP $3 SUBSEP $6 SUBSEP $7] = $10 }
+         f == 2 && FNR > 1 && $31 == 3 { k = $15 SUBSEP ($3 < 0 ? -$3 : $3) SUBSEP $4 SUBSEP $5
+                                          if (!(k in m) || (m[k] - $32) ^ 2 > 1e-10) exit 1 }' "$SR" "$S" ||
+    fail "steering.csv: rand_value is not steering_random.csv's mean"
 # every score has its own interval inside [0, 1] around it; the validation and test halves split its items
 awk -F, 'NR > 1 && $8 > 0 && !(0 <= $18 && $18 <= $6 + 1e-9 && $6 <= $19 + 1e-9 && $19 <= 1 && $22 + $26 == $8 &&
                               ($22 - $26) ^ 2 <= 1 && 0 <= $24 && $24 <= $23 + 1e-9 && $23 <= $25 + 1e-9 && $25 <= 1) { exit 1 }' "$S" ||
@@ -194,8 +220,25 @@ for tv in "world_truth_hop reliability 1" "world_toxicity_pair toxicity -1" "wor
           select(.unit | startswith($t + " ")) | .shown == $c and (.estimate - $e) * (.estimate - $e) < 1e-12 and
           0 <= .lo95 and .lo95 <= .estimate and .estimate <= .hi95 and .hi95 <= 1 and
           .reference_lo95 <= .reference and .reference <= .reference_hi95 and
-          .difference_lo95 <= .difference and .difference <= .difference_hi95 and .p >= 0 and .p <= 1' "$FJ" >/dev/null ||
+          .difference_lo95 <= .difference and .difference <= .difference_hi95 and .p >= 0 and .p <= 1 and
+          0 <= .baseline_lo95 and .baseline_lo95 <= .baseline + 1e-9 and .baseline <= .baseline_hi95 + 1e-9 and
+          .difference_vs_baseline_lo95 <= .difference_vs_baseline and
+          .difference_vs_baseline <= .difference_vs_baseline_hi95 and .p_vs_baseline >= 0 and .p_vs_baseline <= 1' \
+          "$FJ" >/dev/null ||
         fail "F3 $t: shown cell not the validation choice ($want) or its intervals wrong: $(jq -c '.findings[3].units' "$FJ")"
+    # the verdict's rule: a + cell passes when it moves towards trust beyond the unsteered model and beyond the
+    # random directions (each Holm p <= 0.05) and its - cell does not move the same way (beyond the unsteered)
+    pass=$(awk -F, -v t=$t -v v=$v -v d=$d 'NR > 1 && $4 == t && $15 == v { if (!m) m = $5; if ($5 != m) next
+               key = $1 SUBSEP $3; diff[key] = $9; ph[key] = $14; dr[key] = $35; prh[key] = $39
+               if ($3 == 0) base = $6 }
+           END { n = 0; for (k in diff) { split(k, a, SUBSEP); if (a[2] <= 0) continue
+                   km = a[1] SUBSEP (-a[2]); up = ph[k] != "" && ph[k] <= 0.05 && d * diff[k] > 0
+                   both = up && (km in ph) && ph[km] != "" && ph[km] <= 0.05 && d * diff[km] > 0
+                   if (up && !both && prh[k] != "" && prh[k] <= 0.05 && d * dr[k] > 0) n++ }
+                 print (base >= 0.15 && base <= 0.85 && n > 0) ? "true" : "false" }' "$S")
+    jq -e --arg t "$t" --argjson p "$pass" '.findings[] | select(.id == "F3") | .units[] |
+          select(.unit | startswith($t + " ")) | .pass == $p' "$FJ" >/dev/null ||
+        fail "F3 $t: pass is not the rule over steering.csv ($pass): $(jq -c '.findings[3].units' "$FJ")"
 done
 # R: each unit is the calibrated choice of results.csv with its sign-flip p, and the sentence is built from them
 for u in "bico N2D-reverse" "abi N2D-reverse" "bico D2N-reverse" "abi D2N-reverse"; do
@@ -207,6 +250,7 @@ for u in "bico N2D-reverse" "abi N2D-reverse" "bico D2N-reverse" "abi D2N-revers
         and (.result | contains($u) and contains("sign-flip p") and contains("chance 0.5")) and
         (.test | contains("sign-flip"))' "$FJ" >/dev/null || fail "R $u: not results.csv's choice ($want) or no sentence"
 done
+grep -q 'random x3, same norm' "$R" || fail "report: no random-direction rows in the steering table"
 jq -r '.findings[] | "\(.id): \(.verdict) (\(.pass) of \(.eligible))"' "$FJ" | tr '\n' ';' > "$W/verdicts.txt"
 grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Finding F1 ' "$R" &&
     grep -q 'class="finding">Finding F3 ' "$R" || fail "report: no findings table or no F1/F3 opening sentence"

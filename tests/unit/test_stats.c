@@ -67,6 +67,24 @@ static void check_golden(const cJSON *g) {
         tl_paired_values(da, db, n, &rv); /* on 0/1 scores, the same test */
         CHECK(rv.p == r.p && rv.only_a == r.only_a && rv.only_b == r.only_b && fabs(rv.lo - r.lo) < 1e-15,
               "tl_paired_values on 0/1 differs from tl_mcnemar: p %.15g vs %.15g", rv.p, r.p);
+        /* tl_paired_all (the steering table's random directions): b against R references is the
+         * largest of the R McNemar p's when every reference differs the same way, else 1 */
+        double *da2 = malloc(sizeof *da2 * (size_t)n);
+        for (int i = 0; i < n; i++) da2[i] = i < n / 4 ? db[i] : da[i]; /* closer to b: a larger p */
+        tl_paired_result r2;
+        tl_paired_values(da2, db, n, &r2);
+        const double *one[1] = {da}, *same[2] = {da, da}, *with_b[2] = {da, db}, *two[2] = {da, da2};
+        CHECK(tl_paired_all(one, 1, db, n, NULL) == (r.diff != 0 ? r.p : 1), "R = 1: not McNemar's p");
+        CHECK(tl_paired_all(same, 2, db, n, NULL) == (r.diff != 0 ? r.p : 1), "a reference twice changed p");
+        CHECK(tl_paired_all(with_b, 2, db, n, NULL) == 1, "b against itself did not give p = 1");
+        double want2 = (r.diff > 0) == (r2.diff > 0) && r.diff != 0 && r2.diff != 0 ? fmax(r.p, r2.p) : 1;
+        CHECK(tl_paired_all(two, 2, db, n, NULL) == want2, "two references: p %.15g, want %.15g",
+              tl_paired_all(two, 2, db, n, NULL), want2);
+        CHECK(tl_paired_all(two, 0, db, n, NULL) == 1, "no reference: p != 1");
+        for (int i = 0; i < n; i++) da2[i] = 2 * db[i] - da[i]; /* mirrored: b - a2 = -(b - a) */
+        const double *opp[2] = {da, da2};
+        CHECK(tl_paired_all(opp, 2, db, n, NULL) == 1, "differences both ways did not give p = 1");
+        free(da2);
         free(da);
         free(db);
         double e = fmax(fmax(fabs(r.p - item(c, "p")->valuedouble), fabs(r.diff - item(c, "diff")->valuedouble)),
