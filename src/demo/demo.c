@@ -56,7 +56,9 @@ void tl_demo_config_default(tl_demo_config *c, uint64_t seed) {
     c->lr = 2e-3f;
     c->sft_batch = 16, c->sft_steps = 150, c->sft_warmup = 10, c->sft_lr = 5e-4f;
     c->sample_ckpts = 4, c->sample_tokens = 48;
-    c->acts_ckpts = 16, c->probe_rows = 1000, c->eval_limit = 60; /* 1,000 rows: the information plane uses them all */
+    /* 12 captured checkpoints (16 until the reversal, RE-Control and random-direction work of the sixth
+     * session took the demo to 10:17 quiet): acts, probe and information plane scale with them */
+    c->acts_ckpts = 12, c->probe_rows = 1000, c->eval_limit = 60; /* 1,000 rows: the information plane uses them all */
     c->trust_sources = 2, c->trust_scales = "-8,-4,0,4,8", c->trust_limit = 0; /* mid + final + chat; every disjoint item */
     /* 36 people per subset (4,320 training documents: 600 x 8 = 1.1 epochs, each fact about 33
      * times as with the earlier 12), 4 test items a person (144), candidates in blocks of 12,

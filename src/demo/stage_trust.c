@@ -47,6 +47,7 @@ tl_status tl_demo_trust_run(tl_demo *d, const char *dir) {
     int n_src = d->cfg.trust_sources + 1; /* the checkpoints and the chat model */
     tl_trust_opts o;
     tl_trust_opts_default(&o);
+    o.random_dirs = 2; /* 3 in trust-dynamics; 2 keep the default demo within its 10 minutes (README) */
     /* a line per task's kept items (6), per vector (5 dimensions per source), the baseline, per random
      * direction of each vector's |scale|, and per steered evaluation (the 5 vectors the tasks measure) */
     trust_ui ui = {d, 0,

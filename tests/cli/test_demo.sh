@@ -73,11 +73,11 @@ done
 S=$A/trust/steering.csv
 [[ $(head -1 "$S") == "source,step,scale,task,metric,value,stderr,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_sign_test,marked,p_holm,vector,raw_scale,added_norm,value_lo95,value_hi95,val_value,val_diff,n_val,test_value,test_lo95,test_hi95,n_test,test_diff,test_diff_lo95,test_diff_hi95,test_p,rand_dirs,rand_value,rand_lo95,rand_hi95,diff_vs_random,diff_vs_random_lo95,diff_vs_random_hi95,p_vs_random,p_vs_random_holm,test_rand_value,test_rand_lo95,test_rand_hi95,test_diff_vs_random,test_diff_vs_random_lo95,test_diff_vs_random_hi95,test_p_vs_random" ]] ||
     fail "steering.csv header: $(head -1 "$S")"
-# the random-direction baseline (3 directions of the same norm): beside every steered cell of a task's own
+# the random-direction baseline (2 directions of the same norm in the demo): beside every steered cell of a task's own
 # vector, none at scale 0 or for capability; its interval around its value in [0, 1], the difference is the
 # cell's value minus it, the intersection-union p in [0, 1] and Holm's above it; +s and -s share it
 awk -F, 'NR > 1 { own = $3 != 0 && $4 != "world_capability"
-                  if ($31 != (own ? 3 : 0)) exit 1
+                  if ($31 != (own ? 2 : 0)) exit 1
                   if (own && $32 != "" && !(0 <= $33 && $33 <= $32 + 1e-9 && $32 <= $34 + 1e-9 && $34 <= 1 &&
                       ($35 - ($6 - $32)) ^ 2 < 1e-10 && $36 <= $35 + 1e-9 && $35 <= $37 + 1e-9 &&
                       0 <= $38 && $38 <= 1 && $38 <= $39 + 1e-12 && 0 <= $40 && $40 <= 1)) exit 1
@@ -87,16 +87,16 @@ awk -F, 'NR > 1 { own = $3 != 0 && $4 != "world_capability"
 SR=$A/trust/steering_random.csv
 [[ $(head -1 "$SR") == "template,vector,scale,raw_scale,added_norm,task,metric,direction,seed,value,lo95,hi95,n,diff_vs_unsteered,diff_lo95,diff_hi95,p_vs_unsteered" ]] ||
     fail "steering_random.csv header: $(head -1 "$SR")"
-# per vector, |scale|, task and metric: 3 directions (the same 3 seeds everywhere) and their mean; the
+# per vector, |scale|, task and metric: 2 directions (the same 2 seeds everywhere) and their mean; the
 # steered rows' rand_value is that mean
 awk -F, 'NR > 1 { k = $2 SUBSEP $3 SUBSEP $6 SUBSEP $7
                   if ($8 == "mean") { mean[k] = $10; nm++ } else { sum[k] += $10; cnt[k]++; seeds[$8 " " $9] = 1 } }
          END { if (!nm) exit 1
-               for (k in mean) if (cnt[k] != 3 || (mean[k] != "" && (sum[k] / 3 - mean[k]) ^ 2 > 1e-10)) exit 1
-               n = 0; for (x in seeds) n++; if (n != 3) exit 1 }' "$SR" ||
-    fail "steering_random.csv: not 3 directions per cell with their mean, or their seeds differ"
+               for (k in mean) if (cnt[k] != 2 || (mean[k] != "" && (sum[k] / 2 - mean[k]) ^ 2 > 1e-10)) exit 1
+               n = 0; for (x in seeds) n++; if (n != 2) exit 1 }' "$SR" ||
+    fail "steering_random.csv: not 2 directions per cell with their mean, or their seeds differ"
 awk -F, 'FNR == 1 { f++ } f == 1 && FNR > 1 && $8 == "mean" { m[$2 SUBSEP $3 SUBSEP $6 SUBSEP $7] = $10 }
-         f == 2 && FNR > 1 && $31 == 3 { k = $15 SUBSEP ($3 < 0 ? -$3 : $3) SUBSEP $4 SUBSEP $5
+         f == 2 && FNR > 1 && $31 == 2 { k = $15 SUBSEP ($3 < 0 ? -$3 : $3) SUBSEP $4 SUBSEP $5
                                           if (!(k in m) || (m[k] - $32) ^ 2 > 1e-10) exit 1 }' "$SR" "$S" ||
     fail "steering.csv: rand_value is not steering_random.csv's mean"
 # every score has its own interval inside [0, 1] around it; the validation and test halves split its items
@@ -250,7 +250,7 @@ for u in "bico N2D-reverse" "abi N2D-reverse" "bico D2N-reverse" "abi D2N-revers
         and (.result | contains($u) and contains("sign-flip p") and contains("chance 0.5")) and
         (.test | contains("sign-flip"))' "$FJ" >/dev/null || fail "R $u: not results.csv's choice ($want) or no sentence"
 done
-grep -q 'random x3, same norm' "$R" || fail "report: no random-direction rows in the steering table"
+grep -q 'random x2, same norm' "$R" || fail "report: no random-direction rows in the steering table"
 jq -r '.findings[] | "\(.id): \(.verdict) (\(.pass) of \(.eligible))"' "$FJ" | tr '\n' ';' > "$W/verdicts.txt"
 grep -qF "<th>the study&#39;s claim</th>" "$R" && grep -q 'class="finding">Finding F1 ' "$R" &&
     grep -q 'class="finding">Finding F3 ' "$R" || fail "report: no findings table or no F1/F3 opening sentence"
