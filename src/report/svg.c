@@ -180,6 +180,32 @@ static void colour_bar(tl_strbuf *b, double x, double y_top, double y_bot, doubl
     }
 }
 
+/* ---- legend ------------------------------------------------------------------------------ */
+
+/* Legend text is 11 px sans-serif: about 6.2 px per character on average (wider for capitals,
+ * narrower for "il."); the swatch and its gap take 28 px. The legend is as wide as its longest
+ * name needs, between 90 px and 40 % of the chart, so a long label ("ckpt-1500 +8, random") is
+ * not cut by the chart's right edge; a name longer than that still is shortened, with "...". */
+#define LEGEND_CHAR_PX 6.2
+#define LEGEND_SWATCH_PX 28
+
+static int legend_width(int W, size_t longest_name) {
+    int w = LEGEND_SWATCH_PX + 8 + (int)ceil(LEGEND_CHAR_PX * (double)longest_name);
+    int cap = (int)(0.4 * W);
+    return w < 90 ? 90 : w > cap ? cap : w;
+}
+
+/* name, or its first characters and "..." when it does not fit legend_w; never splits a UTF-8 sequence */
+static const char *legend_name(const char *name, int legend_w, char *buf, size_t cap) {
+    size_t fit = (size_t)((legend_w - LEGEND_SWATCH_PX - 8) / LEGEND_CHAR_PX + 1e-9);
+    if (!name || strlen(name) <= fit || fit < 4) return name;
+    size_t keep = fit - 3 < cap - 4 ? fit - 3 : cap - 4;
+    while (keep > 0 && ((unsigned char)name[keep] & 0xC0) == 0x80) keep--;
+    memcpy(buf, name, keep);
+    memcpy(buf + keep, "...", 4);
+    return buf;
+}
+
 /* ---- line chart ----------------------------------------------------------------------- */
 
 tl_status tl_svg_line_chart(tl_strbuf *out, const tl_chart *c, const tl_chart_series *s, int n_series) {
@@ -190,7 +216,9 @@ tl_status tl_svg_line_chart_styled(tl_strbuf *out, const tl_chart *c, const tl_c
                                    const tl_chart_style *st, int n_series) {
     static const tl_chart_style plain = {NULL, NULL, 0};
     int W = c->width > 0 ? c->width : 640, H = c->height > 0 ? c->height : 400;
-    int legend_w = n_series > 0 ? 130 : 0;
+    size_t longest = 0;
+    for (int k = 0; k < n_series; k++) longest = s[k].name && strlen(s[k].name) > longest ? strlen(s[k].name) : longest;
+    int legend_w = n_series > 0 ? legend_width(W, longest) : 0;
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
     for (int k = 0; k < n_series; k++)
         for (int i = 0; i < s[k].n; i++) {
@@ -251,7 +279,8 @@ tl_status tl_svg_line_chart_styled(tl_strbuf *out, const tl_chart *c, const tl_c
                          "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"%s/>\n",
                          lx, yk, lx + 18, yk, palette[k % N_PALETTE],
                          k >= N_PALETTE || (st && st[k].dashed) ? " stroke-dasharray=\"5 3\"" : "");
-        text(out, lx + 24, ly + 12 + 16 * k, "start", 11, NULL, name);
+        char cut[128];
+        text(out, lx + 24, ly + 12 + 16 * k, "start", 11, NULL, legend_name(name, legend_w, cut, sizeof cut));
     }
     return finish(out);
 }
@@ -401,7 +430,9 @@ tl_status tl_svg_bar_chart_styled(tl_strbuf *out, const tl_chart *c, const char 
     static const tl_bar_style plain = {NULL, NULL, 0};
 #define STYLE(k) (st ? &st[k] : &plain)
     int W = c->width > 0 ? c->width : 640, H = c->height > 0 ? c->height : 400;
-    int legend_w = n_series > 0 ? 130 : 0;
+    size_t longest = 0;
+    for (int k = 0; k < n_series; k++) longest = s[k].name && strlen(s[k].name) > longest ? strlen(s[k].name) : longest;
+    int legend_w = n_series > 0 ? legend_width(W, longest) : 0;
     double ylo = 0, yhi = -INFINITY;
     for (int k = 0; k < n_series; k++)
         for (int g = 0; g < n_groups; g++) {
@@ -493,7 +524,8 @@ tl_status tl_svg_bar_chart_styled(tl_strbuf *out, const tl_chart *c, const char 
         if (yk + 12 > y1) break;
         tl_strbuf_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n", lx, yk,
                          palette[k % N_PALETTE]);
-        text(out, lx + 18, yk + 10, "start", 11, NULL, s[k].name);
+        char cut[128];
+        text(out, lx + 18, yk + 10, "start", 11, NULL, legend_name(s[k].name, legend_w, cut, sizeof cut));
     }
     return finish(out);
 #undef STYLE
