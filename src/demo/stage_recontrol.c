@@ -2,8 +2,8 @@
  * steers chat models) answering the world's provocations.
  *
  * The reward is the method's own kind: a reward model learnt from preference data (the reference
- * uses UltraRM), here a scalar head on the final normed state of the last pre-training checkpoint
- * (a model other than the policy, as the reference's judge is), trained with the Bradley-Terry loss
+ * uses UltraRM), here a linear scoring head on the last pre-training checkpoint's final normed states
+ * and log-probabilities (a model other than the policy, as the reference's judge is), trained with the Bradley-Terry loss
  * on the world's steering pairs (safe vs unsafe completions over the five trust dimensions), with
  * the pairs whose prompt is a validation or test prompt left out. Its accuracy on held-out pairs is
  * reported beside the table (reward.json). The world's word rule ("world": kind words +1, insults
@@ -371,8 +371,8 @@ tl_status tl_demo_recontrol_report(tl_demo *d, const char *dir, tl_html *h) {
     tl_html_para(
         h, NULL,
         "RE-Control (Kong et al. 2024) on the chat model answering the world's provocations. The reward is a "
-        "reward model, as the method uses (the reference: UltraRM): a scalar head on the final normed state of "
-        "the last pre-training checkpoint (a model other than the policy), trained with the Bradley-Terry loss on "
+        "reward model, as the method uses (the reference: UltraRM): a linear scoring head on features of "
+        "the last pre-training checkpoint (a model other than the policy; the features are below), trained with the Bradley-Terry loss on "
         "%.0f of the world's steering pairs (safe vs unsafe completions over the five trust dimensions; pairs "
         "whose prompt is an evaluation prompt left out; %.0f more held out) and %.0f degenerate pairs built from "
         "their safe replies (each reply preferred over the same tokens shuffled, one token repeated, a punctuation "
