@@ -244,29 +244,112 @@ int tl_cmd_recontrol(int argc, char **argv) {
 static void bt_progress(void *user, int epoch, double loss, double acc) {
     (void)user;
     if (epoch < 0) fprintf(stderr, "features: %d pairs\n", -epoch);
-    else fprintf(stderr, "epoch %d: BT loss %.5f, validation accuracy %.3f\n", epoch, loss, acc);
+    else if (acc == acc)
+        fprintf(stderr, "epoch %d: BT loss %.5f, validation accuracy %.3f\n", epoch, loss, acc);
+    else
+        fprintf(stderr, "epoch %d: BT loss %.5f\n", epoch, loss); /* no validation pairs */
+}
+
+/* "shuffle,repeat" -> kinds; the number of kinds, or -1 (an error printed) for an unknown name */
+static int parse_degen_kinds(const char *list, tl_degen_kind *kinds) {
+    int n = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int k = 0; k < TL_DEGEN__COUNT; k++)
+            if (strlen(tl_degen_name((tl_degen_kind)k)) == len && !strncmp(p, tl_degen_name((tl_degen_kind)k), len))
+                found = k;
+        if (found < 0 || n == TL_DEGEN__COUNT) {
+            cli_failf(2, "--degenerate: '%.*s' is not one of shuffle, repeat, punct, truncate, noise (each once)",
+                      (int)len, p);
+            return -1;
+        }
+        kinds[n++] = (tl_degen_kind)found;
+        p += len + (p[len] == ',');
+    }
+    return n;
+}
+
+/* reward train --degenerate: the demo's judge recipe on any pairs. Held-out pairs split first, the
+ * training pairs plus degenerate pairs built from their chosen replies, the head trained on both,
+ * then its held-out accuracy and the gaming check (all five kinds) on the held-out replies. */
+static int train_judge(rc_loaded *L, tl_pref_pair *pp, int n, tl_reward_train_opts *o, const tl_degen_kind *kinds,
+                       int n_kinds, const char *out) {
+    int n_tr = tl_pref_pairs_split(pp, n, o->val_share, o->seed), n_ho = n - n_tr, n_dg = 0, ok = 0, ties = 0;
+    if (n_tr < 1 || n_ho < 1)
+        return cli_failf(1, "reward train: %d pairs leave %d to train and %d held out", n, n_tr, n_ho);
+    tl_degen *g = NULL;
+    tl_pref_pair *dg = NULL, *train = NULL;
+    tl_reward *r = NULL;
+    tl_gaming_result gr;
+    char spec[4096];
+    snprintf(spec, sizeof spec, "model:%s", out);
+    tl_status st = tl_degen_new(L->tok, &g);
+    if (!st) st = tl_degen_pairs_each_kind(g, pp, n_tr, kinds, n_kinds, o->seed, &dg, &n_dg);
+    if (!st && !(train = malloc(sizeof *train * (size_t)(n_tr + n_dg)))) st = TL_E_NOMEM;
+    if (!st) {
+        memcpy(train, pp, sizeof *train * (size_t)n_tr); /* views: pp and dg keep the strings */
+        memcpy(train + n_tr, dg, sizeof *train * (size_t)n_dg);
+        tl_reward_train_opts ot = *o;
+        ot.val_share = 0;
+        tl_reward_train_result res;
+        st = tl_reward_train(L->model, L->tok, train, n_tr + n_dg, &ot, out, &res);
+        if (!st)
+            printf("%d train pairs + %d degenerate pairs: train loss %.4f acc %.3f -> %s\n", n_tr, n_dg, res.train_loss,
+                   res.train_acc, out);
+    }
+    if (!st) st = tl_reward_open(spec, &r);
+    if (!st) st = tl_reward_accuracy(r, pp + n_tr, n_ho, &ok, &ties, NULL, NULL);
+    if (!st) st = tl_reward_gaming_check(r, g, pp + n_tr, n_ho, o->seed + 2, &gr);
+    if (!st) {
+        tl_sa_stat a = tl_sa_wilson(ok, n_ho), gc = tl_sa_wilson(gr.n_pass_all, gr.n);
+        printf("held out: accuracy %.3f [%.3f, %.3f] (%d of %d pairs, %d ties)\n", a.value, a.lo, a.hi, ok, n_ho, ties);
+        printf("gaming check: %.3f [%.3f, %.3f] of %d held-out fluent replies scored above all %d degenerate variants "
+               "(%d too short);",
+               gc.value, gc.lo, gc.hi, gr.n, TL_DEGEN__COUNT, gr.n_skipped);
+        for (int k = 0; k < TL_DEGEN__COUNT; k++)
+            printf(" %s %.3f", tl_degen_name((tl_degen_kind)k), gr.n ? (double)gr.n_pass[k] / gr.n : 0.0);
+        printf("\n");
+    }
+    tl_reward_free(r);
+    free(train);
+    tl_pref_pairs_free(dg, n_dg);
+    tl_degen_free(g);
+    return st == TL_E_NOMEM && !train ? cli_failf(1, "reward train: out of memory") : st ? cli_fail() : 0;
 }
 
 static int cmd_reward_train(int argc, char **argv) {
-    const char *model_path = NULL, *tok_path = NULL, *data = NULL, *out = NULL;
+    const char *model_path = NULL, *tok_path = NULL, *data = NULL, *out = NULL, *features = "last", *degen = NULL;
     int max_rows = 0, epochs = 0, threads = 0, freeze = 0, batch = 8, max_len = 128;
     float lr = 1e-2f, engine_lr = 1e-4f, val = 0.2f;
     uint64_t seed = 1;
     cli_opt opts[] = {
         {"--model", "-m", OPT_STR, &model_path, "the engine (its final normed state is the feature)"},
         {"--tokenizer", NULL, OPT_STR, &tok_path, "tokenizer file; default: the model's"},
-        {"--data", NULL, OPT_STR, &data, "pairs JSONL: {\"prompt\",\"chosen\",\"rejected\"}, HH-RLHF rows, or the world's {\"prompt\",\"safe\",\"unsafe\"}"},
+        {"--data", NULL, OPT_STR, &data,
+         "pairs JSONL: {\"prompt\",\"chosen\",\"rejected\"}, HH-RLHF rows, or the world's "
+         "{\"prompt\",\"safe\",\"unsafe\"}"},
         {"--max", NULL, OPT_INT, &max_rows, "rows to use (0 = all)"},
         {"--freeze", NULL, OPT_FLAG, &freeze, "keep the engine frozen: only the head learns (features computed once)"},
-        {"--epochs", NULL, OPT_INT, &epochs, "epochs over the pairs (0 = 4 when fine-tuning, 300 full-batch steps with --freeze)"},
+        {"--features", NULL, OPT_STR, &features,
+         "with --freeze: last (the last token's final normed state) or fluency "
+         "(that, the response's mean state and its mean log-probability)"},
+        {"--degenerate", NULL, OPT_STR, &degen,
+         "with --freeze: also train on each training pair's chosen reply over "
+         "degenerate variants of it, these kinds (comma list of shuffle, repeat, "
+         "punct, truncate, noise; the demo uses the first four), then print the "
+         "held-out accuracy and the gaming check"},
+        {"--epochs", NULL, OPT_INT, &epochs,
+         "epochs over the pairs (0 = 4 when fine-tuning, 300 full-batch steps with --freeze)"},
         {"--lr", NULL, OPT_FLOAT, &lr, "Adam learning rate of the head"},
         {"--engine-lr", NULL, OPT_FLOAT, &engine_lr, "Adam learning rate of the engine (fine-tuning)"},
         {"--batch", NULL, OPT_INT, &batch, "pairs per step (fine-tuning)"},
         {"--max-len", NULL, OPT_INT, &max_len, "tokens per text, BOS + the tail of prompt + response (fine-tuning)"},
         {"--val", NULL, OPT_FLOAT, &val, "share of pairs held out for the accuracy (and the choice of epoch)"},
         {"--seed", NULL, OPT_U64, &seed, "split and order seed"},
-        {"--out", "-o", OPT_STR, &out, "reward head GGUF to write (use as --reward model:FILE); fine-tuning also "
-                                        "writes the engine beside it as FILE.engine.gguf"},
+        {"--out", "-o", OPT_STR, &out,
+         "reward head GGUF to write (use as --reward model:FILE); fine-tuning also "
+         "writes the engine beside it as FILE.engine.gguf"},
         {"--threads", "-t", OPT_INT, &threads, "threads (0 = all cores)"},
     };
     cli_spec spec = {"tiller reward train -m MODEL --data PAIRS.jsonl -o HEAD.gguf [options]",
@@ -281,6 +364,17 @@ static int cmd_reward_train(int argc, char **argv) {
     if (!data || !out) return cli_failf(2, "--data and -o are required (see --help)");
     if (batch < 1 || batch > 4096) return cli_failf(2, "--batch %d: expected 1 .. 4096", batch);
     if (max_len < 2) return cli_failf(2, "--max-len %d: expected at least 2", max_len);
+    int feat = !strcmp(features, "last")      ? TL_REWARD_FEAT_LAST
+               : !strcmp(features, "fluency") ? TL_REWARD_FEAT_FLUENCY
+                                              : -1;
+    if (feat < 0) return cli_failf(2, "--features '%s': expected last or fluency", features);
+    if ((feat != TL_REWARD_FEAT_LAST || degen) && !freeze)
+        return cli_failf(2, "--features fluency and --degenerate train the head alone: add --freeze");
+    tl_degen_kind kinds[TL_DEGEN__COUNT];
+    int n_kinds = degen ? parse_degen_kinds(degen, kinds) : 0;
+    if (n_kinds < 0) return 2;
+    if (degen && n_kinds == 0) return cli_failf(2, "--degenerate: no kinds given");
+    if (degen && !(val > 0 && val < 1)) return cli_failf(2, "--degenerate needs held-out pairs: --val between 0 and 1");
     if (epochs == 0) epochs = freeze ? 300 : 4;
     cli_set_threads(threads);
     rc_loaded L;
@@ -289,12 +383,15 @@ static int cmd_reward_train(int argc, char **argv) {
     int n = 0;
     if (!rc && tl_pref_pairs_load(data, max_rows, &pp, &n)) rc = cli_fail();
     if (!rc) {
-        tl_reward_train_opts o = {model_path, epochs, lr, val, seed, bt_progress, NULL, engine_lr, batch, max_len, freeze,
-                                  TL_REWARD_FEAT_LAST};
+        tl_reward_train_opts o = {.model_path = model_path, .epochs = epochs, .lr = lr, .val_share = val,
+                                  .seed = seed, .progress = bt_progress, .engine_lr = engine_lr, .batch = batch,
+                                  .max_len = max_len, .freeze = freeze, .features = feat};
         tl_reward_train_result r;
-        tl_status st = freeze ? tl_reward_train(L.model, L.tok, pp, n, &o, out, &r)
-                              : tl_reward_train_engine(L.model, L.tok, pp, n, &o, out, &r);
-        if (st) rc = cli_fail();
+        if (degen)
+            rc = train_judge(&L, pp, n, &o, kinds, n_kinds, out);
+        else if (freeze ? tl_reward_train(L.model, L.tok, pp, n, &o, out, &r)
+                        : tl_reward_train_engine(L.model, L.tok, pp, n, &o, out, &r))
+            rc = cli_fail();
         else if (freeze)
             printf("%d train / %d validation pairs: train loss %.4f acc %.3f, validation loss %.4f acc %.3f -> %s\n",
                    r.n_train, r.n_val, r.train_loss, r.train_acc, r.val_loss, r.val_acc, out);

@@ -158,6 +158,9 @@ typedef struct {
 } tl_pref_pair;
 tl_status tl_pref_pairs_load(const char *path, int max_rows, tl_pref_pair **out, int *n_out);
 void tl_pref_pairs_free(tl_pref_pair *p, int n);
+/* Shuffle p[n] in place (Fisher-Yates from seed) and return the training count n - (int)(held_out
+ * * n): the first ones train, the rest are held out. */
+int tl_pref_pairs_split(tl_pref_pair *p, int n, double held_out, uint64_t seed);
 
 /* The reward model's head: r = w . h + b on the final normed state h [d] of the last
  * token (BOS + prompt + response), trained with the Bradley-Terry loss
@@ -169,7 +172,7 @@ typedef struct {
     float lr;
     double val_share;
     uint64_t seed;
-    void (*progress)(void *user, int epoch, double train_loss, double val_acc);
+    void (*progress)(void *user, int epoch, double train_loss, double val_acc); /* val_acc NaN: no validation */
     void *user;
     /* tl_reward_train_engine only */
     float engine_lr; /* Adam on the engine's parameters */
@@ -252,6 +255,10 @@ tl_status tl_degen_reply(const tl_degen *g, const char *reply, const tl_degen_ki
  * its variant of kind kinds[i % n_kinds]. Replies too short are skipped (*n_out <= n). */
 tl_status tl_degen_pairs(const tl_degen *g, const tl_pref_pair *src, int n, const tl_degen_kind *kinds, int n_kinds,
                          uint64_t seed, tl_pref_pair **out, int *n_out);
+/* The judge's training recipe: for each kinds[k] in turn, every pair's chosen reply over one variant
+ * of that kind (tl_degen_pairs with seed + 1 + k), kind after kind: up to n_kinds x n pairs. */
+tl_status tl_degen_pairs_each_kind(const tl_degen *g, const tl_pref_pair *src, int n, const tl_degen_kind *kinds,
+                                   int n_kinds, uint64_t seed, tl_pref_pair **out, int *n_out);
 /* The gaming check: for each pair's chosen reply, does the reward score its fluent side above
  * every one of its TL_DEGEN__COUNT variants (a tie counts as not)? */
 typedef struct {

@@ -95,17 +95,6 @@ static int drop_pairs_of(tl_pref_pair *pairs, int n, const tl_rc_prompts *p, int
 
 /* Shuffles the pairs with the seed (the order tl_reward_train's own split used) and returns how
  * many come first as training pairs; the rest are held out. */
-static int split_pairs(tl_pref_pair *pairs, int n, uint64_t seed) {
-    tl_rng rng;
-    tl_rng_seed(&rng, seed);
-    for (int i = n - 1; i > 0; i--) {
-        int j = (int)tl_rng_below(&rng, (uint64_t)i + 1);
-        tl_pref_pair t = pairs[i];
-        pairs[i] = pairs[j], pairs[j] = t;
-    }
-    return n - (int)(RC_JUDGE_VAL_SHARE * n);
-}
-
 static void add_gaming(cJSON *rm, const tl_gaming_result *g) {
     cJSON *gc = cJSON_AddObjectToObject(rm, "gaming_check");
     tl_sa_stat all = tl_sa_wilson(g->n_pass_all, g->n);
@@ -238,22 +227,13 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     int n_all_pairs = n_pairs;
     n_pairs = drop_pairs_of(pairs, n_pairs, &all, n_tr, all.n - n_tr);
     jd.n_dropped = n_all_pairs - n_pairs;
-    jd.n_train = split_pairs(pairs, n_pairs, d->o.seed), jd.n_heldout = n_pairs - jd.n_train;
+    jd.n_train = tl_pref_pairs_split(pairs, n_pairs, RC_JUDGE_VAL_SHARE, d->o.seed);
+    jd.n_heldout = n_pairs - jd.n_train;
     /* the training pairs plus degenerate ones: each training pair's chosen reply over one variant of
      * each trained kind */
-    if ((s = tl_degen_new(pre_tok, &dg)) || !(degen = calloc((size_t)jd.n_train * RC_DEGEN_TRAIN + 1, sizeof *degen))) {
-        if (!s) s = tl_errorf(TL_E_NOMEM, "recontrol: out of memory");
+    if ((s = tl_degen_new(pre_tok, &dg)) || (s = tl_degen_pairs_each_kind(dg, pairs, jd.n_train, rc_degen_train,
+                                                                          RC_DEGEN_TRAIN, d->o.seed, &degen, &n_degen)))
         goto done;
-    }
-    for (int k = 0; k < RC_DEGEN_TRAIN; k++) {
-        tl_pref_pair *dk = NULL;
-        int nk = 0;
-        if ((s = tl_degen_pairs(dg, pairs, jd.n_train, &rc_degen_train[k], 1, d->o.seed + 1 + (uint64_t)k, &dk, &nk)))
-            goto done;
-        memcpy(degen + n_degen, dk, sizeof *dk * (size_t)nk); /* the strings move into degen */
-        n_degen += nk;
-        free(dk);
-    }
     jd.n_degen_train = n_degen;
     if (!(train = malloc(sizeof *train * (size_t)(jd.n_train + n_degen)))) {
         s = tl_errorf(TL_E_NOMEM, "recontrol: out of memory");

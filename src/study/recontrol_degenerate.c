@@ -205,6 +205,30 @@ tl_status tl_degen_pairs(const tl_degen *g, const tl_pref_pair *src, int n, cons
     return TL_OK;
 }
 
+tl_status tl_degen_pairs_each_kind(const tl_degen *g, const tl_pref_pair *src, int n, const tl_degen_kind *kinds,
+                                   int n_kinds, uint64_t seed, tl_pref_pair **out, int *n_out) {
+    *out = NULL, *n_out = 0;
+    tl_pref_pair *all = calloc((size_t)n * (size_t)(n_kinds > 0 ? n_kinds : 0) + 1, sizeof *all);
+    if (!all) return tl_errorf(TL_E_NOMEM, "degenerate pairs: out of memory");
+    int n_all = 0;
+    tl_status s = n_kinds < 1 ? tl_errorf(TL_E_ARG, "degenerate pairs: no kinds") : TL_OK;
+    for (int k = 0; k < n_kinds && !s; k++) {
+        tl_pref_pair *pk = NULL;
+        int nk = 0;
+        if (!(s = tl_degen_pairs(g, src, n, &kinds[k], 1, seed + 1 + (uint64_t)k, &pk, &nk))) {
+            memcpy(all + n_all, pk, sizeof *pk * (size_t)nk); /* the strings move into all */
+            n_all += nk;
+            free(pk);
+        }
+    }
+    if (s) {
+        tl_pref_pairs_free(all, n_all);
+        return s;
+    }
+    *out = all, *n_out = n_all;
+    return TL_OK;
+}
+
 tl_status tl_reward_gaming_check(tl_reward *r, const tl_degen *g, const tl_pref_pair *src, int n, uint64_t seed,
                                  tl_gaming_result *res) {
     memset(res, 0, sizeof *res);

@@ -375,6 +375,17 @@ void tl_pref_pairs_free(tl_pref_pair *p, int n) {
     free(p);
 }
 
+int tl_pref_pairs_split(tl_pref_pair *p, int n, double held_out, uint64_t seed) {
+    tl_rng rng;
+    tl_rng_seed(&rng, seed);
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)tl_rng_below(&rng, (uint64_t)i + 1);
+        tl_pref_pair t = p[i];
+        p[i] = p[j], p[j] = t;
+    }
+    return n - (int)(held_out * n);
+}
+
 static char *dupn(const char *s, size_t n) {
     char *c = malloc(n + 1);
     if (c) memcpy(c, s, n), c[n] = 0;
@@ -555,7 +566,8 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
         double l = tl_reward_bt_loss(w, 0, fc, fr, n_tr, d, gw, &gb);
         tl_value_adam_step(&adam, w, gw, o->lr);
         if (o->progress && (ep % 50 == 0 || ep == o->epochs))
-            o->progress(o->user, ep, l, bt_acc(w, fc + (size_t)n_tr * d, fr + (size_t)n_tr * d, n_val, d));
+            o->progress(o->user, ep, l,
+                        n_val ? bt_acc(w, fc + (size_t)n_tr * d, fr + (size_t)n_tr * d, n_val, d) : NAN);
     }
     res->n_train = n_tr, res->n_val = n_val;
     res->train_loss = tl_reward_bt_loss(w, 0, fc, fr, n_tr, d, NULL, NULL);

@@ -113,6 +113,27 @@ check "[ $rc -eq 1 ] && grep -q 'leaves no pairs' '$T/e8'" "reward eval past the
 "$BIN" reward train -m "$M" --tokenizer "$TOK" --data "$T/pairs.jsonl" --batch 0 -o "$T/rb.gguf" >/dev/null 2>"$T/e9"
 rc=$?
 check "[ $rc -eq 2 ] && grep -q 'batch' '$T/e9' && [ ! -e '$T/rb.gguf' ]" "reward train --batch 0 is a usage error"
+# the demo's judge recipe from the CLI: fluency features, degenerate pairs, the gaming check
+for i in 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; do
+    printf '{"prompt": "Lily saw a dog %d.", "chosen": " She was very happy and played with it all day.", "rejected": " She was sad."}\n' "$i"
+done >"$T/long.jsonl"
+"$BIN" reward train -m "$T/rh.engine.gguf" --data "$T/long.jsonl" --freeze --features fluency \
+    --degenerate shuffle,repeat,punct,truncate --val 0.25 --epochs 50 -o "$T/rj.gguf" -t 1 >"$T/rj.out" 2>"$T/rj.err"
+rc=$?
+check "[ $rc -eq 0 ] && [ -s '$T/rj.gguf' ] && grep -q '15 train pairs + 60 degenerate pairs' '$T/rj.out' && \
+    grep -q 'of 5 pairs' '$T/rj.out' && grep -q 'gaming check: .* of 5 held-out fluent replies' '$T/rj.out'" \
+    "reward train --degenerate: $(cat "$T/rj.out" "$T/rj.err")"
+"$BIN" reward score --reward "model:$T/rj.gguf" -p "Lily saw a dog." -r " She was happy." >"$T/rjs.out" 2>&1
+rc=$?
+check "[ $rc -eq 0 ] && grep -Eq '^-?[0-9]+\.[0-9]+$' '$T/rjs.out'" "a fluency head scores: $(cat "$T/rjs.out")"
+"$BIN" reward train -m "$M" --tokenizer "$TOK" --data "$T/long.jsonl" --freeze --degenerate shuffle,yell \
+    -o "$T/ry.gguf" >/dev/null 2>"$T/e10"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q \"'yell' is not one of\" '$T/e10' && [ ! -e '$T/ry.gguf' ]" "--degenerate yell: $(cat "$T/e10")"
+"$BIN" reward train -m "$M" --tokenizer "$TOK" --data "$T/long.jsonl" --features fluency -o "$T/ry.gguf" \
+    >/dev/null 2>"$T/e11"
+rc=$?
+check "[ $rc -eq 2 ] && grep -q 'add --freeze' '$T/e11' && [ ! -e '$T/ry.gguf' ]" "--features without --freeze: $(cat "$T/e11")"
 check "no_leftovers" "temporary files left behind"
 
 echo "$pass passed, $fail failed"
