@@ -243,7 +243,7 @@ static int bench_paired(const report *rp, const char *model, const tl_bench_opts
 int tl_cmd_bench(int argc, char **argv) {
     const char *model = "all", *path260k = NULL;
     const char *save = NULL, *dtype_s = "f32", *tok_path = NULL;
-    int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3, paired = 0;
+    int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3, paired = -1;
     tl_bench_opts o;
     tl_bench_opts_default(&o);
     const cli_opt opts[] = {
@@ -294,6 +294,10 @@ int tl_cmd_bench(int argc, char **argv) {
     if (steps < 1 || steps > 1000) return cli_failf(2, "bench: --steps %d must be 1..1000", steps);
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
+    if (paired != -1 && (paired < 1 || paired > 256))
+        return cli_failf(2, "bench: --paired %d must be 1..256", paired);
+    if (paired != -1 && !strcmp(model, "all"))
+        return cli_failf(2, "bench: --paired needs one --model (a shape or a file)");
     cli_set_threads(threads);
     if (save) return save_shape(model, save, dtype_s, tok_path, o.seed);
     setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it is measured, also into a file or pipe */
@@ -307,11 +311,9 @@ int tl_cmd_bench(int argc, char **argv) {
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
     print_header(&rp);
     if (train) return bench_train(&rp, model, steps);
-    if (paired) {
-        if (paired < 1 || paired > 256) return cli_failf(2, "bench: --paired %d must be 1..256", paired);
-        if (!strcmp(model, "all")) return cli_failf(2, "bench: --paired needs one --model (a shape or a file)");
-        return bench_paired(&rp, model, &o, paired, no_memory ? 0 : (size_t)mem_mib << 20);
-    }
+    if (paired != -1) /* the old probe runs in each round, unless --no-memory */
+        return bench_paired(&rp, !strcmp(model, "stories260K") ? path260k : model, &o, paired,
+                            no_memory ? 0 : (size_t)mem_mib << 20);
     if (!no_memory) {
         tl_bench_memory mem;
         size_t bytes = (size_t)mem_mib << 20;
