@@ -208,8 +208,8 @@ static int bench_paired(const report *rp, const char *model, const tl_bench_opts
     if (!rp->json)
         printf("decode tg%d against read probes of the weights' size (%.0f MB, %d sweeps, %d threads) and the old "
                "probe (%zu MiB, best of 3)\n"
-               "round  sum4 GB/s  sum1 GB/s  memchr GB/s  weights GB/s  read GB/s  old GB/s  decode tok/s  decode GB/s  "
-               "share  share of old\n",
+               "round  sum4 GB/s  sum1 GB/s  memchr GB/s  weights GB/s  read GB/s  old GB/s  decode tok/s  "
+               "decode GB/s  share  share of old\n",
                o->n_gen, pr[0].probe_bytes / 1e6, o->n_gen, pr[0].threads, old_bytes >> 20);
     for (int r = 0; r < rounds; r++) {
         const tl_bench_pair *p = &pr[r];
