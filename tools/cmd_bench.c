@@ -259,8 +259,8 @@ int tl_cmd_bench(int argc, char **argv) {
         {"--mem-mib", NULL, OPT_INT, &mem_mib, "array size of the memory-bandwidth probe, MiB"},
         {"--no-memory", NULL, OPT_FLAG, &no_memory, "skip the memory-bandwidth probe"},
         {"--paired", NULL, OPT_INT, &paired,
-         "R rounds of one decode run (-n tokens) beside read probes shaped like it (the weights' size, decode's "
-         "threads and split, as long as the decode) and the old probe, per round and median (one --model)"},
+         "N rounds of one decode run (-n tokens) beside read probes shaped like it (the weights' size, decode's "
+         "threads and split, as long as the decode) and the old probe, per round and median (one --model; -1: off)"},
         {"--train", NULL, OPT_FLAG, &train,
          "measure training instead: forward + backward + AdamW tokens/s and GFLOP/s of the "
          "stories15M (8 x 256) and stories110M (4 x 256) shapes, tied, against measured sgemm"},
