@@ -10,14 +10,20 @@
 # `tiller bench -m stories110M --save FILE` if missing).
 #
 # Each of ROUNDS rounds runs, back to back so that both see the same load:
-#   1. `tiller bench -m FILE -n N -r REPS --json`: the read-bandwidth probe (the best of REPS
-#      sweeps over 256 MiB with T threads, tl_stream_read) and tiller's decode of N tokens
-#      (the best of REPS runs), both in one process;
-#   2. `llama-bench -m FILE -p 0 -n N -r REPS`: llama.cpp's decode of the same file.
+#   1. `tiller bench -m FILE -n N --paired 1 --json`: one decode run of N tokens after a 16-token
+#      prompt, and beside it (src/bench/bench_paired.c) read probes shaped like that decode: N
+#      sweeps of a buffer of the weights' size by decode's threads, each an equal share, with the
+#      fastest of three read loops (four-stream sum, one-stream AVX-512 sum, memchr) and of a sweep
+#      of the model's own f32 matrices with decode's rows per thread: "read GB/s", the yardstick;
+#      and the old probe (the best of 3 sweeps of 256 MiB, a few ms each): "old read GB/s";
+#   2. `llama-bench -m FILE -p 0 -n N -r 1`: one llama.cpp decode run of the same file.
+# Why the yardstick changed (bench/RESULTS.md): the old probe's sweeps last a few ms and take the
+# best of 3, so they catch the peaks of a shared host's bandwidth (+- 20 % within a minute) that a
+# 0.45 s decode run averages over; the new probe reads as many bytes for as long as the decode it
+# is paired with. Both are printed, with decode's share of each.
 # Weight bytes per decoded token are tiller's count (every matrix, the LM head and the norms;
-# one embedding row), the same for both programs. Printed per round, then the medians: read
-# GB/s, decode tok/s and GB/s of each program, each one's share of that round's read
-# bandwidth, and tiller / llama.cpp.
+# one embedding row), the same for both programs. Printed per round, then the medians and the
+# spread (min-max) of the shares.
 #
 # Huge pages: tiller maps the file with MADV_HUGEPAGE, which gives 2 MiB page-cache folios
 # only when the file is first read through a mapping. With FRESH=1 the script copies FILE to a
@@ -26,7 +32,7 @@
 # (2 MiB-mapped) share of a mapping of the copy afterwards (/proc/self/smaps of a python3
 # reader; skipped without python3). llama.cpp maps the same copy, so it gets the same pages.
 #
-# Environment: ROUNDS (5), T (2), N (64), REPS (3), FRESH (0).
+# Environment: ROUNDS (5), T (2), N (64), FRESH (0).
 set -euo pipefail
 TILLER=${1:?usage: f32_bandwidth.sh TILLER LLAMA_BENCH [FILE]}
 LBENCH=${2:?usage: f32_bandwidth.sh TILLER LLAMA_BENCH [FILE]}
@@ -34,7 +40,6 @@ FILE=${3:-/tmp/tiller-qbench/stories110M-f32.gguf}
 ROUNDS=${ROUNDS:-5}
 T=${T:-2}
 N=${N:-64}
-REPS=${REPS:-3}
 TMPD=$(mktemp -d)
 trap 'rm -rf "$TMPD"' EXIT
 
@@ -48,7 +53,7 @@ if [ "${FRESH:-0}" = 1 ]; then
     dd if="$FILE" iflag=nocache count=0 status=none # drop the copy's pages from the page cache
 fi
 
-echo "# f32 decode vs read bandwidth, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, threads $T, tg$N, best of $REPS per figure, $ROUNDS rounds"
+echo "# f32 decode vs read bandwidth, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, threads $T, tg$N, one run per figure and round, $ROUNDS rounds"
 echo "# file: $FILE ($(($(stat -c %s "$FILE") / 1000000)) MB), fresh copy: ${FRESH:-0}"
 echo "# load before: $(uptime)"
 echo "# tiller HEAD: $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown); llama-bench: $LBENCH"
@@ -60,26 +65,28 @@ lb_tg() { awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); c[$i] 
     {for (i = 1; i <= NF; i++) gsub(/"/, "", $i)} $c["n_gen"] > 0 {print $c["avg_ts"]}'; }
 
 echo
-echo "| round | read GB/s | tiller tok/s | tiller GB/s | tiller share | llama.cpp tok/s | llama.cpp GB/s | llama.cpp share | tiller / llama.cpp |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| round | read GB/s (old) | read GB/s (new) | tiller tok/s | tiller GB/s | tiller share (old) | tiller share (new) | llama.cpp tok/s | llama.cpp share (old) | llama.cpp share (new) | tiller / llama.cpp |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 : >"$TMPD/r"
 for ((r = 1; r <= ROUNDS; r++)); do
-    tj=$("$TILLER" bench -m "$FILE" -t "$T" -p 16 -n "$N" -r "$REPS" --json 2>/dev/null)
-    bw=$(echo "$tj" | grep '"kind":"memory"' | tl_field read_gbs)
-    mj=$(echo "$tj" | grep '"kind":"model"')
-    ttps=$(echo "$mj" | tl_field decode_tps)
-    wmb=$(echo "$mj" | tl_field weight_mb)
-    ltps=$("$LBENCH" -m "$FILE" -t "$T" -p 0 -n "$N" -r "$REPS" -o csv 2>/dev/null | lb_tg)
-    line=$(awk -v bw="$bw" -v t="$ttps" -v l="$ltps" -v w="$wmb" -v r="$r" 'BEGIN {
+    pj=$("$TILLER" bench -m "$FILE" -t "$T" -p 16 -n "$N" --paired 1 --json 2>/dev/null | grep '"kind":"paired"')
+    obw=$(echo "$pj" | tl_field old_read_gbs)
+    nbw=$(echo "$pj" | tl_field read_gbs)
+    ttps=$(echo "$pj" | tl_field decode_tps)
+    wmb=$(echo "$pj" | tl_field weight_mb)
+    ltps=$("$LBENCH" -m "$FILE" -t "$T" -p 0 -n "$N" -r 1 -o csv 2>/dev/null | lb_tg)
+    line=$(awk -v o="$obw" -v nb="$nbw" -v t="$ttps" -v l="$ltps" -v w="$wmb" -v r="$r" 'BEGIN {
         tg = w * t / 1000; lg = w * l / 1000
-        printf "%d %.2f %.1f %.2f %.3f %.1f %.2f %.3f %.3f", r, bw, t, tg, tg / bw, l, lg, lg / bw, t / l }')
+        printf "%d %.2f %.2f %.1f %.2f %.3f %.3f %.1f %.3f %.3f %.3f", r, o, nb, t, tg, tg / o, tg / nb, l, lg / o, lg / nb, t / l }')
     echo "$line" >>"$TMPD/r"
-    echo "$line" | awk '{printf "| %d | %.1f | %.1f | %.1f | %.0f %% | %.1f | %.1f | %.0f %% | %.2f |\n", $1, $2, $3, $4, 100 * $5, $6, $7, 100 * $8, $9}'
+    echo "$line" | awk '{printf "| %d | %.1f | %.1f | %.1f | %.1f | %.0f %% | %.0f %% | %.1f | %.0f %% | %.0f %% | %.2f |\n", $1, $2, $3, $4, $5, 100 * $6, 100 * $7, $8, 100 * $9, 100 * $10, $11}'
 done
 col() { awk -v c="$1" '{print $c}' "$TMPD/r" | median; }
-printf '| **median** | %.1f | %.1f | %.1f | **%.0f %%** | %.1f | %.1f | %.0f %% | **%.2f** |\n' \
-    "$(col 2)" "$(col 3)" "$(col 4)" "$(echo "100 * $(col 5)" | bc -l)" "$(col 6)" "$(col 7)" \
-    "$(echo "100 * $(col 8)" | bc -l)" "$(col 9)"
+pct() { echo "100 * $(col "$1")" | bc -l; }
+printf '| **median** | %.1f | %.1f | %.1f | %.1f | %.0f %% | **%.0f %%** | %.1f | %.0f %% | %.0f %% | **%.2f** |\n' \
+    "$(col 2)" "$(col 3)" "$(col 4)" "$(col 5)" "$(pct 6)" "$(pct 7)" "$(col 8)" "$(pct 9)" "$(pct 10)" "$(col 11)"
+spread() { awk -v c="$1" 'NR == 1 || $c < lo {lo = $c} NR == 1 || $c > hi {hi = $c} END {printf "%.0f-%.0f %%", 100 * lo, 100 * hi}' "$TMPD/r"; }
+echo "# spread of tiller's share: new yardstick $(spread 7), old $(spread 6); llama.cpp's: new $(spread 10), old $(spread 9)"
 echo "# weights per decoded token: $wmb MB"
 
 if [ "${FRESH:-0}" = 1 ] && command -v python3 >/dev/null; then

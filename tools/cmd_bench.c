@@ -2,7 +2,9 @@
  * (random weights) and of a real model file, against the machine's measured
  * memory bandwidth. The measuring is src/bench; this file parses and prints. */
 #include <omp.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -173,10 +175,75 @@ static int save_shape(const char *name, const char *out, const char *dtype_s, co
     return 0;
 }
 
+/* --paired R: decode against a decode-shaped read probe in each of R rounds (bench_paired.c). */
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median_of(const tl_bench_pair *pr, int n, size_t off, int share_of_old) {
+    double v[256];
+    for (int i = 0; i < n; i++) {
+        const tl_bench_pair *p = &pr[i];
+        v[i] = off == (size_t)-1 ? p->decode_gbs / (share_of_old ? p->old_read_gbs : p->read_gbs)
+                                 : *(const double *)((const char *)p + off);
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int bench_paired(const report *rp, const char *model, const tl_bench_opts *o, int rounds, size_t old_bytes) {
+    const tl_bench_shape *shape = tl_bench_shape_find(model);
+    tl_model *m = NULL;
+    if (shape && shape->cfg.dim) {
+        if (tl_model_new(&shape->cfg, &m)) return cli_fail();
+        tl_model_init_random(m, o->seed);
+    } else if (tl_model_load_mapped(model, &m, NULL)) {
+        return cli_fail();
+    }
+    tl_bench_pair pr[256];
+    tl_status st = tl_bench_paired(m, o, rounds, old_bytes, pr);
+    tl_model_free(m);
+    if (st) return cli_fail();
+    if (!rp->json)
+        printf("decode tg%d against read probes of the weights' size (%.0f MB, %d sweeps, %d threads) and the old "
+               "probe (%zu MiB, best of 3)\n"
+               "round  sum4 GB/s  sum1 GB/s  memchr GB/s  weights GB/s  read GB/s  old GB/s  decode tok/s  "
+               "decode GB/s  share  share of old\n",
+               o->n_gen, pr[0].probe_bytes / 1e6, o->n_gen, pr[0].threads, old_bytes >> 20);
+    for (int r = 0; r < rounds; r++) {
+        const tl_bench_pair *p = &pr[r];
+        double share = p->decode_gbs / p->read_gbs, old = p->old_read_gbs > 0 ? p->decode_gbs / p->old_read_gbs : 0;
+        if (rp->json)
+            printf("{\"kind\":\"paired\",\"round\":%d,\"threads\":%d,\"n_gen\":%d,\"weight_mb\":%.2f,"
+                   "\"probe_mb\":%.2f,\"sum4_gbs\":%.2f,\"sum1_gbs\":%.2f,\"memchr_gbs\":%.2f,\"weights_gbs\":%.2f,"
+                   "\"read_gbs\":%.2f,\"old_read_gbs\":%.2f,\"decode_tps\":%.2f,\"decode_gbs\":%.2f,"
+                   "\"share\":%.4f,\"share_old\":%.4f}\n",
+                   r + 1, p->threads, o->n_gen, p->weight_bytes / 1e6, p->probe_bytes / 1e6, p->probe_gbs[0],
+                   p->probe_gbs[1], p->probe_gbs[2], p->probe_gbs[3], p->read_gbs, p->old_read_gbs, p->decode_tps,
+                   p->decode_gbs, share, old);
+        else
+            printf("%5d  %9.1f  %9.1f  %11.1f  %12.1f  %9.1f  %8.1f  %12.1f  %11.1f  %4.0f %%  %8.0f %%\n", r + 1,
+                   p->probe_gbs[0], p->probe_gbs[1], p->probe_gbs[2], p->probe_gbs[3], p->read_gbs, p->old_read_gbs,
+                   p->decode_tps, p->decode_gbs, 100 * share, 100 * old);
+    }
+    double ms = median_of(pr, rounds, (size_t)-1, 0), mo = old_bytes ? median_of(pr, rounds, (size_t)-1, 1) : 0;
+    double mr = median_of(pr, rounds, offsetof(tl_bench_pair, read_gbs), 0);
+    double mt = median_of(pr, rounds, offsetof(tl_bench_pair, decode_tps), 0);
+    if (rp->json)
+        printf("{\"kind\":\"paired_median\",\"rounds\":%d,\"read_gbs\":%.2f,\"decode_tps\":%.2f,\"share\":%.4f,"
+               "\"share_old\":%.4f}\n",
+               rounds, mr, mt, ms, mo);
+    else
+        printf("median of %d rounds: read %.1f GB/s, decode %.1f tok/s, share %.0f %% (of the old probe: %.0f %%)\n",
+               rounds, mr, mt, 100 * ms, 100 * mo);
+    return 0;
+}
+
 int tl_cmd_bench(int argc, char **argv) {
     const char *model = "all", *path260k = NULL;
     const char *save = NULL, *dtype_s = "f32", *tok_path = NULL;
-    int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3;
+    int threads = 2, json = 0, no_memory = 0, mem_mib = 256, train = 0, steps = 3, paired = -1;
     tl_bench_opts o;
     tl_bench_opts_default(&o);
     const cli_opt opts[] = {
@@ -191,6 +258,9 @@ int tl_cmd_bench(int argc, char **argv) {
         {"--reps", "-r", OPT_INT, &o.reps, "timed runs per figure (the best is kept)"},
         {"--mem-mib", NULL, OPT_INT, &mem_mib, "array size of the memory-bandwidth probe, MiB"},
         {"--no-memory", NULL, OPT_FLAG, &no_memory, "skip the memory-bandwidth probe"},
+        {"--paired", NULL, OPT_INT, &paired,
+         "N rounds of one decode run (-n tokens) beside read probes shaped like it (the weights' size, decode's "
+         "threads and split, as long as the decode) and the old probe, per round and median (one --model; -1: off)"},
         {"--train", NULL, OPT_FLAG, &train,
          "measure training instead: forward + backward + AdamW tokens/s and GFLOP/s of the "
          "stories15M (8 x 256) and stories110M (4 x 256) shapes, tied, against measured sgemm"},
@@ -224,6 +294,10 @@ int tl_cmd_bench(int argc, char **argv) {
     if (steps < 1 || steps > 1000) return cli_failf(2, "bench: --steps %d must be 1..1000", steps);
     if (mem_mib < 1 || mem_mib > 8192)
         return cli_failf(2, "bench: --mem-mib %d must be 1..8192", mem_mib);
+    if (paired != -1 && (paired < 1 || paired > 256))
+        return cli_failf(2, "bench: --paired %d must be 1..256", paired);
+    if (paired != -1 && !strcmp(model, "all"))
+        return cli_failf(2, "bench: --paired needs one --model (a shape or a file)");
     cli_set_threads(threads);
     if (save) return save_shape(model, save, dtype_s, tok_path, o.seed);
     setvbuf(stdout, NULL, _IOLBF, 0); /* each result as it is measured, also into a file or pipe */
@@ -237,6 +311,9 @@ int tl_cmd_bench(int argc, char **argv) {
     report rp = {json, omp_get_max_threads(), tl_isa_name(tl_cpu_isa()), 0.0};
     print_header(&rp);
     if (train) return bench_train(&rp, model, steps);
+    if (paired != -1) /* the old probe runs in each round, unless --no-memory */
+        return bench_paired(&rp, !strcmp(model, "stories260K") ? path260k : model, &o, paired,
+                            no_memory ? 0 : (size_t)mem_mib << 20);
     if (!no_memory) {
         tl_bench_memory mem;
         size_t bytes = (size_t)mem_mib << 20;

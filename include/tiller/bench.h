@@ -63,6 +63,23 @@ typedef struct {
  * each (choose well above the last-level cache). */
 tl_status tl_bench_memory_run(size_t bytes, int reps, tl_bench_memory *r);
 
+/* Decode against a read probe shaped like decode, round by round (bench_paired.c): each round
+ * times one decode of n_gen tokens after the prompt, n_gen sweeps of a buffer of the weights' size
+ * by decode's threads with three read loops, n_gen sweeps of the model's own f32 matrices with
+ * decode's rows per thread, and the old probe (old_probe_bytes, best of 3; 0 skips it). */
+typedef struct {
+    double probe_gbs[4];  /* sum of 4 streams, sum of 1 stream, memchr, the weights (0: not all f32) */
+    double read_gbs;      /* the fastest of probe_gbs: the round's read bandwidth */
+    double old_read_gbs;  /* tl_bench_memory_run's read figure in the same round */
+    double decode_tps;    /* one run of n_gen tokens */
+    double decode_gbs;    /* weight_bytes x decode_tps / 1e9 */
+    double weight_bytes;  /* per decoded token */
+    double probe_bytes;   /* the buffer swept per "token" (the weights rounded up to 2 MiB) */
+    int threads;          /* decode's and the probes' */
+} tl_bench_pair;
+tl_status tl_bench_paired(const tl_model *m, const tl_bench_opts *o, int rounds, size_t old_probe_bytes,
+                          tl_bench_pair *out /* [rounds] */);
+
 /* Training throughput (`tiller bench --train`, bench_train.c): forward + backward +
  * clipping + AdamW on random tokens, allocated once, timed over `steps` steps after
  * one warm-up step. GFLOP/s counts 6 x parameters x tokens (attention excluded). */

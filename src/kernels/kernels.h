@@ -111,6 +111,8 @@ void tl_softmax(float *x, int n);
 float tl_stream_read(const float *x, int64_t n); /* returns sum(x) */
 void tl_stream_triad(float *restrict a, const float *restrict b, const float *restrict c, float s,
                      int64_t n); /* a = b + s c */
+/* one thread, one stream, AVX-512 (x86 only; call only when tl_cpu_isa() is TL_ISA_AVX512): sum(x) */
+float tl_stream_sum1_avx512(const float *x, int64_t n);
 
 /* ---- attention for training: B sequences of T tokens at positions 0..T-1 ----
  * q [B, T, H, D] and k, v [B, T, Hkv, D] (q, k already rotated); out [B, T, H, D];

@@ -18,6 +18,31 @@ if command -v /usr/bin/python3 >/dev/null; then
   check "every line is JSON" 'echo "$out" | /usr/bin/python3 -c "import json,sys; [json.loads(l) for l in sys.stdin]"'
 fi
 
+# --paired: per round, the decode-shaped probes, the old probe and one decode run; the round's read
+# bandwidth is the fastest probe and the share is decode's GB/s over it
+out=$("$bin" bench --model stories260K -p 8 -n 4 --paired 3 --mem-mib 8 --json 2>&1)
+rc=$?
+check "bench --paired exits 0 (got $rc: $out)" '[ $rc -eq 0 ]'
+check "three paired lines" '[ "$(echo "$out" | grep -c "^{\"kind\":\"paired\",")" -eq 3 ]'
+check "a median line" 'echo "$out" | grep -q "^{\"kind\":\"paired_median\",\"rounds\":3,"'
+if command -v /usr/bin/python3 >/dev/null; then
+  check "paired figures agree with each other" 'echo "$out" | /usr/bin/python3 -c "
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.startswith(\"{\")]
+pr = [r for r in rows if r[\"kind\"] == \"paired\"]
+for r in pr:
+    probes = [r[k] for k in (\"sum4_gbs\", \"sum1_gbs\", \"memchr_gbs\", \"weights_gbs\")]
+    assert min(probes) > 0 and r[\"old_read_gbs\"] > 0 and r[\"decode_tps\"] > 0, r
+    assert abs(r[\"read_gbs\"] - max(probes)) < 0.011, r
+    assert abs(r[\"share\"] - r[\"decode_gbs\"] / r[\"read_gbs\"]) < 1e-3 * max(1, r[\"share\"]), r
+    assert r[\"probe_mb\"] >= r[\"weight_mb\"], r
+"'
+fi
+"$bin" bench --model stories260K --paired 0 >/dev/null 2>&1; rc=$?
+check "--paired 0 is a usage error (got $rc)" '[ $rc -eq 2 ]'
+"$bin" bench --paired 2 >/dev/null 2>&1; rc=$?
+check "--paired without one --model is a usage error (got $rc)" '[ $rc -eq 2 ]'
+
 "$bin" bench -t 0 >/dev/null 2>&1; rc=$?
 check "-t 0 is a usage error (got $rc)" '[ $rc -eq 2 ]'
 "$bin" bench --reps x >/dev/null 2>&1; rc=$?
