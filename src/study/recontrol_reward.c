@@ -3,6 +3,7 @@
  * pairs from JSONL, and the head's Bradley-Terry training. */
 #include <ctype.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct tl_reward {
     int features;    /* TL_REWARD_FEAT_* */
     float *w, b, *h; /* head [D], bias, feature scratch [D] (D = tl_reward_feature_dim) */
     tl_strbuf buf;   /* prompt + response */
+    int borrowed;    /* a clone (tl_reward_clone): lex, m, tok and w belong to the original */
 };
 
 static const char *const builtin_pos[] = {"sorry",   "help",   "helpful",    "safe",    "please",  "thank",
@@ -198,14 +200,38 @@ tl_status tl_reward_open(const char *spec, tl_reward **out) {
 
 void tl_reward_free(tl_reward *r) {
     if (!r) return;
-    for (int i = 0; i < r->n_lex; i++) free(r->lex[i].w);
-    free(r->lex);
+    if (!r->borrowed) {
+        for (int i = 0; i < r->n_lex; i++) free(r->lex[i].w);
+        free(r->lex);
+        tl_tokenizer_free(r->tok);
+        tl_model_free(r->m);
+        tl_free(r->w);
+    }
     tl_session_free(r->s);
-    tl_tokenizer_free(r->tok);
-    tl_model_free(r->m);
-    tl_free(r->w), tl_free(r->h);
+    tl_free(r->h);
     tl_strbuf_free(&r->buf);
     tl_free(r);
+}
+
+tl_status tl_reward_clone(const tl_reward *r, tl_reward **out) {
+    *out = NULL;
+    tl_reward *c = tl_calloc(1, sizeof *c);
+    if (!c) return tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    /* the read-only parts are shared; the scratch (session, feature buffer) is the clone's own */
+    c->kind = r->kind, c->lex = r->lex, c->n_lex = r->n_lex, c->m = r->m, c->tok = r->tok;
+    c->features = r->features, c->w = r->w, c->b = r->b, c->borrowed = 1;
+    memcpy(c->name, r->name, sizeof c->name);
+    tl_status s = TL_OK;
+    if (r->kind == RW_MODEL) {
+        c->h = tl_malloc(sizeof(float) * (size_t)tl_reward_feature_dim(r->features, r->m->cfg.dim));
+        s = c->h ? tl_session_new(r->m, 0, 0, &c->s) : tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    }
+    if (s) {
+        tl_reward_free(c);
+        return s;
+    }
+    *out = c;
+    return TL_OK;
 }
 
 const char *tl_reward_name(const tl_reward *r) { return r->name; }
@@ -510,6 +536,38 @@ static double bt_acc(const float *w, const float *fc, const float *fr, int n, in
     return n ? (double)ok / n : 0;
 }
 
+/* The features of every pair (chosen to fc, rejected to fr, row i from pairs[perm[i]]), the pairs
+ * split over the threads, each with its own session and one thread per forward (a model this small
+ * runs faster so): every row is one forward's numbers, the same on any thread. */
+static tl_status features_all(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, const int *perm,
+                              int n, const tl_reward_train_opts *o, float *fc, float *fr) {
+    int d = tl_reward_feature_dim(o->features, m->cfg.dim), nw = omp_get_max_threads(), done = 0;
+    tl_status failed = TL_OK;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        tl_session *s = NULL;
+        tl_status st = tl_session_new(m, 0, 0, &s);
+#pragma omp for schedule(dynamic, 4)
+        for (int i = 0; i < n; i++) {
+            const tl_pref_pair *p = &pairs[perm[i]];
+            for (int side = 0; side < 2 && !st; side++)
+                st = tl_reward_features(s, tok, p->prompt, side ? p->rejected : p->chosen, o->features,
+                                        (side ? fr : fc) + (size_t)i * d);
+            if (!st && o->progress) {
+#pragma omp critical(tl_reward_train_progress)
+                if (++done % 100 == 0) o->progress(o->user, -done, 0, 0);
+            }
+        }
+        tl_session_free(s);
+        if (st) {
+#pragma omp critical(tl_reward_train_fail)
+            if (!failed) failed = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
+        }
+    }
+    return failed ? tl_errorf(failed, "%s", msg) : TL_OK;
+}
+
 tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
                           const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -523,7 +581,6 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     float *fc = tl_malloc(sizeof(float) * (size_t)n * d), *fr = tl_malloc(sizeof(float) * (size_t)n * d);
     float *w = tl_calloc((size_t)d + 1, sizeof(float)), *gw = tl_malloc(sizeof(float) * ((size_t)d + 1));
     int *perm = tl_malloc(sizeof(int) * (size_t)n);
-    tl_session *s = NULL;
     tl_value_adam adam = {0};
     tl_gguf_writer *gwr = NULL;
     tl_status st = TL_OK;
@@ -531,7 +588,7 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
         st = tl_errorf(TL_E_NOMEM, "reward train: out of memory");
         goto done;
     }
-    if ((st = tl_session_new(m, 0, 0, &s)) || (st = tl_value_adam_new((size_t)d, &adam))) goto done;
+    if ((st = tl_value_adam_new((size_t)d, &adam))) goto done;
     /* split first, so features are stored train rows then validation rows */
     tl_rng rng;
     tl_rng_seed(&rng, o->seed);
@@ -542,14 +599,7 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     }
     int n_val = (int)(o->val_share * n), n_tr = n - n_val;
     if (n_tr < 1) n_tr = 1, n_val = n - 1;
-    for (int i = 0; i < n; i++) {
-        const tl_pref_pair *p = &pairs[perm[i]];
-        for (int side = 0; side < 2; side++)
-            if ((st = tl_reward_features(s, tok, p->prompt, side ? p->rejected : p->chosen, o->features,
-                                         (side ? fr : fc) + (size_t)i * d)))
-                goto done;
-        if (o->progress && (i + 1) % 100 == 0) o->progress(o->user, -(i + 1), 0, 0);
-    }
+    if ((st = features_all(m, tok, pairs, perm, n, o, fc, fr))) goto done;
     for (int ep = 1; ep <= o->epochs; ep++) { /* full batch */
         float gb;
         double l = tl_reward_bt_loss(w, 0, fc, fr, n_tr, d, gw, &gb);
@@ -576,7 +626,6 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
 done:
     tl_gguf_writer_free(gwr);
     tl_value_adam_free(&adam);
-    tl_session_free(s);
     tl_free(fc), tl_free(fr), tl_free(w), tl_free(gw), tl_free(perm);
     return st;
 }
