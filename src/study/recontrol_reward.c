@@ -21,6 +21,23 @@ typedef struct {
     double weight;
 } lex_entry;
 
+/* The session's state after a prompt's forward (FLUENCY features): its tokens and its last row's
+ * logits (they score the response's first token), so that the next response to the same prompt
+ * starts from the prompt's cached keys and values. */
+typedef struct {
+    int32_t *ids;  /* [n] the prompt's tokens as the whole text tokenised them */
+    int n, cap;    /* n = 0: nothing cached */
+    float *logits; /* [V] */
+} prompt_cache;
+
+static void prompt_cache_free(prompt_cache *c) {
+    tl_free(c->ids), tl_free(c->logits);
+    memset(c, 0, sizeof *c);
+}
+
+static tl_status features_fluency(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                                  float *out, prompt_cache *pc);
+
 struct tl_reward {
     int kind;
     char name[256];
@@ -34,6 +51,7 @@ struct tl_reward {
     float *w, b, *h; /* head [D], bias, feature scratch [D] (D = tl_reward_feature_dim) */
     tl_strbuf buf;   /* prompt + response */
     int borrowed;    /* a clone (tl_reward_clone): lex, m, tok and w belong to the original */
+    prompt_cache pc; /* what r->s holds */
 };
 
 static const char *const builtin_pos[] = {"sorry",   "help",   "helpful",    "safe",    "please",  "thank",
@@ -208,6 +226,7 @@ void tl_reward_free(tl_reward *r) {
         tl_free(r->w);
     }
     tl_session_free(r->s);
+    prompt_cache_free(&r->pc);
     tl_free(r->h);
     tl_strbuf_free(&r->buf);
     tl_free(r);
@@ -269,7 +288,9 @@ tl_status tl_reward_score(tl_reward *r, const char *prompt, const char *response
         /* per response, damped for length so that a longer text does not score by length alone */
         *out = 10.0 * sum / (count_words(response) + 10.0);
     } else {
-        tl_status s = tl_reward_features(r->s, r->tok, prompt, response, r->features, r->h);
+        tl_status s = r->features == TL_REWARD_FEAT_FLUENCY
+                          ? features_fluency(r->s, r->tok, prompt, response, r->h, &r->pc)
+                          : tl_reward_features(r->s, r->tok, prompt, response, r->features, r->h);
         if (s) return s;
         double v = r->b;
         for (int j = 0; j < tl_reward_feature_dim(r->features, r->m->cfg.dim); j++) v += (double)r->w[j] * r->h[j];
@@ -345,44 +366,78 @@ static void add_logprobs(void *user, const float *logits, int T, int V, int pos0
 
 tl_status tl_reward_features(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
                              int features, float *out) {
+    if (features == TL_REWARD_FEAT_FLUENCY) return features_fluency(s, tok, prompt, response, out, NULL);
+    tl_strbuf buf = {0}; /* LAST: exactly the state tl_final_state gives */
+    tl_strbuf_puts(&buf, prompt);
+    tl_strbuf_puts(&buf, response);
+    tl_status st = tl_strbuf_status(&buf);
+    if (!st) st = tl_final_state(s, tok, buf.s, out);
+    tl_strbuf_free(&buf);
+    return st;
+}
+
+/* FLUENCY features of prompt + response. With pc (what s holds, or n = 0), a prompt whose tokens
+ * are the cached ones is not run again: the response is run from the cached keys and values, the
+ * same numbers as running both (each row's numbers depend only on the tokens up to it). */
+static tl_status features_fluency(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                                  float *out, prompt_cache *pc) {
     tl_strbuf buf = {0};
     tl_strbuf_puts(&buf, prompt);
     tl_strbuf_puts(&buf, response);
     tl_status st = tl_strbuf_status(&buf);
-    if (st || features != TL_REWARD_FEAT_FLUENCY) { /* LAST: exactly the state tl_final_state gives */
-        if (!st) st = tl_final_state(s, tok, buf.s, out);
-        tl_strbuf_free(&buf);
-        return st;
-    }
     int d = s->model->cfg.dim;
     int32_t *ids = NULL, *pids = NULL;
     size_t n = 0, np = 0;
     double *sum = tl_calloc((size_t)d, sizeof(double));
-    if (!sum) st = tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    if (!st && !sum) st = tl_errorf(TL_E_NOMEM, "reward: out of memory");
     if (!st) st = tl_tokenizer_encode(tok, buf.s, buf.len, TL_TOK_ADD_BOS, &ids, &n);
     if (!st) st = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &pids, &np);
     if (st) goto done;
     int first = (int)(np < n ? np : n); /* the response's first token (the boundary may merge: approximate) */
-    if ((int)n > s->n_ctx) {            /* keep BOS and the tail, as tl_final_state */
-        size_t keep = (size_t)s->n_ctx, cut = n - keep;
+    int cut = 0;
+    if ((int)n > s->n_ctx) { /* keep BOS and the tail, as tl_final_state */
+        size_t keep = (size_t)s->n_ctx;
+        cut = (int)(n - keep);
         memmove(ids + 1, ids + 1 + cut, (keep - 1) * sizeof(int32_t));
-        first = first - (int)cut > 1 ? first - (int)cut : 1;
+        first = first - cut > 1 ? first - cut : 1;
         n = keep;
     }
     feat_acc a = {ids, (int)n, first, out, sum, 0, 0, 0};
-    tl_session_reset(s);
+    int hit = pc && !cut && first < (int)n && pc->n == first && !memcmp(pc->ids, ids, sizeof(int32_t) * (size_t)first);
     int n_hooks = s->hooks.n;
     st = tl_hooks_add(&s->hooks, TL_HOOK_FINAL_NORM, -1, grab_rows, &a);
     /* the prompt with its last logits only (they predict the response's first token), then the
      * response with the logits of every row: the prompt's rows need none */
     const float *lg = NULL;
-    if (!st && first < (int)n) {
+    int V = s->model->cfg.vocab_size;
+    if (!st && hit) {
+        s->pos = first; /* the prompt's rows add nothing to sum; its last row is overwritten below */
+        add_logprobs(&a, pc->logits, 1, V, first - 1);
+        st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
+    } else if (!st && first < (int)n) {
+        if (pc) pc->n = 0;
+        tl_session_reset(s);
         st = tl_forward(s, ids, first, &lg);
-        if (!st) add_logprobs(&a, lg, 1, s->model->cfg.vocab_size, first - 1);
+        if (!st) add_logprobs(&a, lg, 1, V, first - 1);
+        if (!st && pc && !cut) { /* s now holds the prompt's rows */
+            if (pc->cap < first) {
+                int32_t *grown = tl_realloc(pc->ids, sizeof(int32_t) * (size_t)first);
+                if (grown) pc->ids = grown, pc->cap = first;
+            }
+            if (!pc->logits) pc->logits = tl_malloc(sizeof(float) * (size_t)V);
+            if (pc->cap >= first && pc->logits) { /* else: no cache, the same numbers */
+                memcpy(pc->ids, ids, sizeof(int32_t) * (size_t)first);
+                memcpy(pc->logits, lg, sizeof(float) * (size_t)V);
+                pc->n = first;
+            }
+        }
         if (!st) st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
     } else if (!st) {
+        if (pc) pc->n = 0;
+        tl_session_reset(s);
         st = tl_forward(s, ids, (int)n, &lg);
     }
+    if (st && pc) pc->n = 0;
     s->hooks.n = n_hooks;
     if (st) goto done;
     /* an empty response: its mean state is the last state, its log-probability 0 */
@@ -547,19 +602,24 @@ static tl_status features_all(const tl_model *m, const tl_tokenizer *tok, const 
 #pragma omp parallel num_threads(nw) if (nw > 1)
     {
         tl_session *s = NULL;
+        prompt_cache pc = {0}; /* chosen and rejected share their prompt */
         tl_status st = tl_session_new(m, 0, 0, &s);
 #pragma omp for schedule(dynamic, 4)
         for (int i = 0; i < n; i++) {
             const tl_pref_pair *p = &pairs[perm[i]];
-            for (int side = 0; side < 2 && !st; side++)
-                st = tl_reward_features(s, tok, p->prompt, side ? p->rejected : p->chosen, o->features,
-                                        (side ? fr : fc) + (size_t)i * d);
+            for (int side = 0; side < 2 && !st; side++) {
+                const char *reply = side ? p->rejected : p->chosen;
+                float *row = (side ? fr : fc) + (size_t)i * d;
+                st = o->features == TL_REWARD_FEAT_FLUENCY ? features_fluency(s, tok, p->prompt, reply, row, &pc)
+                                                           : tl_reward_features(s, tok, p->prompt, reply, o->features, row);
+            }
             if (!st && o->progress) {
 #pragma omp critical(tl_reward_train_progress)
                 if (++done % 100 == 0) o->progress(o->user, -done, 0, 0);
             }
         }
         tl_session_free(s);
+        prompt_cache_free(&pc);
         if (st) {
 #pragma omp critical(tl_reward_train_fail)
             if (!failed) failed = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
