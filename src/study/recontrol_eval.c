@@ -515,7 +515,7 @@ static tl_status decode_unit(const rc_eval_ctx *cx, const rc_unit *u, tl_reward 
 static tl_status decode_all(const rc_eval_ctx *cx) {
     int n = cx->p->n, nw = omp_get_max_threads(), n_units = 0, done = 0;
     /* the sampling methods first (indivisible), then the scored methods in chunks that fill the gaps */
-    int chunk = n / 16 > 1 ? n / 16 : 1;
+    int chunk = n / 32 > 1 ? n / 32 : 1;
     rc_unit *units = tl_malloc(sizeof *units * ((size_t)cx->nm * (n / chunk + 1) + 1));
     if (!units) return tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
     for (int k = 0; k < cx->nm; k++)
