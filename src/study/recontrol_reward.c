@@ -610,8 +610,9 @@ static tl_status features_all(const tl_model *m, const tl_tokenizer *tok, const 
             for (int side = 0; side < 2 && !st; side++) {
                 const char *reply = side ? p->rejected : p->chosen;
                 float *row = (side ? fr : fc) + (size_t)i * d;
-                st = o->features == TL_REWARD_FEAT_FLUENCY ? features_fluency(s, tok, p->prompt, reply, row, &pc)
-                                                           : tl_reward_features(s, tok, p->prompt, reply, o->features, row);
+                st = o->features == TL_REWARD_FEAT_FLUENCY
+                         ? features_fluency(s, tok, p->prompt, reply, row, &pc)
+                         : tl_reward_features(s, tok, p->prompt, reply, o->features, row);
             }
             if (!st && o->progress) {
 #pragma omp critical(tl_reward_train_progress)

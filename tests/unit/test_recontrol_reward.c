@@ -124,13 +124,11 @@ static void check_cache_and_clone(void) {
     tl_reward_train_result res;
     CHECK_OK(tl_reward_train(m, tok, pp, 4, &o, head, &res));
     /* the same prompt again and again (cache hits), another prompt, back, an empty response */
-    static const char *calls[][2] = {{"Once upon a time, Lily", " saw a big dog."},
-                                     {"Once upon a time, Lily", " saw a big dog in the park."},
-                                     {"Once upon a time, Lily", " went home"},
-                                     {"Tom ate", " a cake."},
-                                     {"Once upon a time, Lily", " saw a big dog."},
-                                     {"Once upon a time, Lily", ""},
-                                     {"Once upon a time, Lily", " smiled."}};
+    static const char *calls[][2] = {
+        {"Once upon a time, Lily", " saw a big dog."}, {"Once upon a time, Lily", " saw a big dog in the park."},
+        {"Once upon a time, Lily", " went home"},      {"Tom ate", " a cake."},
+        {"Once upon a time, Lily", " saw a big dog."}, {"Once upon a time, Lily", ""},
+        {"Once upon a time, Lily", " smiled."}};
     enum { NC = sizeof calls / sizeof *calls };
     tl_reward *cached = NULL, *clone = NULL;
     CHECK_OK(tl_reward_open(spec, &cached));
