@@ -161,8 +161,8 @@ static unsigned parse_methods(const char *list, int *bad) {
 
 static void eval_progress(void *user, const char *method, int done, int total) {
     (void)user;
-    if (done == 1) cli_progress_start(&g_prog, method, total);
-    cli_progress_update(&g_prog, done, NULL);
+    if (done == 1) cli_progress_start(&g_prog, "decoding", total);
+    cli_progress_update(&g_prog, done, method);
     if (done == total) cli_progress_end(&g_prog);
 }
 

@@ -146,6 +146,9 @@ tl_status tl_recontrol_attach(tl_recontrol_hook *h, tl_hooks *hooks);
 typedef struct tl_reward tl_reward;
 tl_status tl_reward_open(const char *spec, tl_reward **out);
 void tl_reward_free(tl_reward *r);
+/* A reward that scores exactly as r on its own scratch, so that threads can score at once; it
+ * shares r's read-only parts (word lists, engine, head): free it before r. */
+tl_status tl_reward_clone(const tl_reward *r, tl_reward **out);
 const char *tl_reward_name(const tl_reward *r);
 /* *out = r(prompt, response); TL_E_NUMERIC when the reward is not finite. */
 tl_status tl_reward_score(tl_reward *r, const char *prompt, const char *response, double *out);
@@ -360,10 +363,12 @@ typedef struct {
     const char *instruction;
     const char *title;         /* for the table and charts */
     uint64_t seed;             /* permutation test */
+    /* done of total responses over every method (the methods run side by side on the threads;
+     * method: the one whose response came last); calls are serialised */
     void (*progress)(void *user, const char *method, int done, int total);
     void *user;
 } tl_rc_eval_opts;
-/* Runs every method on every prompt; writes OUT/results.csv, items.csv, results.json,
+/* Runs every method on every prompt (the same results for any thread count); writes OUT/results.csv, items.csv, results.json,
  * table.txt, reward.svg, winrate.svg, time.svg. The table is also returned (owned by the
  * caller) when table is not NULL. */
 tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,

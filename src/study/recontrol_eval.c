@@ -5,10 +5,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -172,6 +174,30 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Scores responses *scored.. as they are published (texts[q] is set before *published passes q),
+ * the reward of response q to rw[q]; stops at the first failure (to *st) or when the sampler failed. */
+static void score_responses(const tl_rc_prompts *p, const tl_rc_train_opts *o, tl_reward *reward, char *const *texts,
+                            int n_seq, const int *published, const tl_status *gen_st, double *rw, int *scored,
+                            tl_status *st) {
+    while (*scored < n_seq && !*st) {
+        int q = *scored, ready;
+        tl_status gs;
+#pragma omp atomic read seq_cst
+        ready = *published;
+        if (q >= ready) {
+#pragma omp atomic read seq_cst
+            gs = *gen_st;
+            if (gs || !omp_in_parallel()) return;
+            struct timespec nap = {0, 100000}; /* 0.1 ms: a response takes longer */
+            nanosleep(&nap, NULL);
+            continue;
+        }
+        if ((*st = tl_reward_score(reward, p->prompt[q / o->samples], texts[q], &rw[q]))) return;
+        *scored = q + 1;
+        if (o->progress) o->progress(o->user, q + 1, n_seq);
+    }
+}
+
 tl_status tl_rc_train(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,
                       const tl_rc_train_opts *o, tl_rc_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -185,29 +211,62 @@ tl_status tl_rc_train(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pr
     tl_value_net *v = NULL;
     float *x = tl_malloc(sizeof(float) * (size_t)n_seq * o->n_new * d), *r = tl_malloc(sizeof(float) * (size_t)n_seq);
     int *off = tl_malloc(sizeof(int) * ((size_t)n_seq + 1));
-    double *sorted = tl_malloc(sizeof(double) * (size_t)n_seq);
+    double *sorted = tl_malloc(sizeof(double) * (size_t)n_seq), *rw_d = tl_malloc(sizeof(double) * (size_t)n_seq);
     float *dir = tl_calloc((size_t)d, sizeof(float));
+    char **texts = NULL; /* [n_seq] the responses, from the sampling thread to the scoring one */
     tl_status s = TL_OK;
-    if (!x || !r || !off || !sorted || !dir) {
+    if (!x || !r || !off || !sorted || !rw_d || !dir) {
         s = tl_errorf(TL_E_NOMEM, "recontrol train: out of memory for %d x %d states", n_seq, o->n_new);
+        goto done;
+    }
+    if (!(texts = tl_calloc((size_t)n_seq, sizeof *texts))) {
+        s = tl_errorf(TL_E_NOMEM, "recontrol train: out of memory");
         goto done;
     }
     if ((s = tl_rc_gen_new(m, tok, 0, &go, &g))) goto done;
     off[0] = 0;
-    int q = 0;
-    for (int i = 0; i < p->n; i++)
-        for (int k = 0; k < o->samples; k++, q++) {
-            const char *text;
-            int nt;
-            double sec, rw;
-            if ((s = tl_rc_generate(g, p->prompt[i], &text, &nt, x + (size_t)off[q] * d, &sec))) goto done;
-            if ((s = tl_reward_score(reward, p->prompt[i], text, &rw))) goto done;
-            off[q + 1] = off[q] + nt;
-            r[q] = (float)rw;
-            sorted[q] = rw;
-            res->reward_mean += rw;
-            if (o->progress) o->progress(o->user, q + 1, n_seq);
+    /* A pipeline: thread 0 samples the responses in order (one sampler stream), thread 1 scores
+     * each as soon as it is there. Neither depends on the other's timing, so the numbers are those
+     * of the sequential loop; on one thread, the scoring follows the sampling. */
+    int published = 0, scored = 0;
+    tl_status gen_st = TL_OK, score_st = TL_OK;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(2) if (omp_get_max_threads() > 1)
+    {
+        if (omp_get_thread_num() == 0) {
+            tl_status st = TL_OK;
+            for (int q = 0; q < n_seq && !st; q++) {
+                const char *text;
+                int nt;
+                double sec;
+                st = tl_rc_generate(g, p->prompt[q / o->samples], &text, &nt, x + (size_t)off[q] * d, &sec);
+                if (!st && !(texts[q] = tl_strdup(text))) st = tl_errorf(TL_E_NOMEM, "recontrol train: out of memory");
+                if (st) break;
+                off[q + 1] = off[q] + nt;
+#pragma omp atomic write seq_cst
+                published = q + 1;
+            }
+            if (st) {
+                snprintf(msg, sizeof msg, "%s", tl_last_error());
+#pragma omp atomic write seq_cst
+                gen_st = st;
+            }
+        } else {
+            score_responses(p, o, reward, texts, n_seq, &published, &gen_st, rw_d, &scored, &score_st);
         }
+    }
+    if (gen_st) {
+        s = tl_errorf(gen_st, "%s", msg);
+        goto done;
+    }
+    /* on one thread (or after a scoring failure, to report it here) */
+    score_responses(p, o, reward, texts, n_seq, &published, &gen_st, rw_d, &scored, &score_st);
+    if ((s = score_st)) goto done;
+    for (int q = 0; q < n_seq; q++) {
+        r[q] = (float)rw_d[q];
+        sorted[q] = rw_d[q];
+        res->reward_mean += rw_d[q];
+    }
     res->n_seq = n_seq, res->n_states = off[n_seq];
     res->reward_mean /= n_seq;
     for (int i = 0; i < n_seq; i++) res->reward_sd += (r[i] - res->reward_mean) * (r[i] - res->reward_mean);
@@ -240,7 +299,9 @@ tl_status tl_rc_train(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pr
 done:
     tl_rc_gen_free(g);
     tl_value_free(v);
-    tl_free(x), tl_free(r), tl_free(off), tl_free(sorted), tl_free(dir);
+    for (int q = 0; texts && q < n_seq; q++) tl_free(texts[q]);
+    tl_free(texts);
+    tl_free(x), tl_free(r), tl_free(off), tl_free(sorted), tl_free(dir), tl_free(rw_d);
     return s;
 }
 
@@ -361,6 +422,138 @@ static tl_status write_text(const char *path, const char *text) {
     return s;
 }
 
+/* ---- the methods side by side ------------------------------------------------------ */
+
+/* What the decoding workers share: inputs read-only, outputs in disjoint slots. */
+typedef struct {
+    const tl_model *m;
+    const tl_tokenizer *tok;
+    const tl_rc_prompts *p;
+    tl_reward *reward; /* worker 0's; the others score on clones */
+    const tl_rc_eval_opts *o;
+    const int *meth;
+    int nm;
+    const tl_value_net *v;
+    const float *dir;
+    const double *emb_p; /* [n, d] */
+    double *val;         /* [nm, n, M__N] */
+    char **resp;         /* [nm, n] */
+} rc_eval_ctx;
+
+/* CD and CD-prefix pick the best-scored candidate: they draw nothing from the sampler. */
+static int uses_score(int method) { return method == TL_RC_CD || method == TL_RC_CD_PREFIX; }
+
+/* One unit of decoding work: method k on prompts [i0, i1). */
+typedef struct {
+    int k, i0, i1;
+} rc_unit;
+
+/* Prompt embeddings, the prompts split over the threads (each its own session: a forward pass per
+ * prompt, the same numbers on any thread). */
+static tl_status embed_prompts(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, double *emb_p) {
+    int d = m->cfg.dim, nw = omp_get_max_threads();
+    tl_status failed = TL_OK;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        tl_session *es = NULL;
+        tl_status st = tl_session_new(m, 0, 0, &es);
+#pragma omp for schedule(dynamic, 8)
+        for (int i = 0; i < p->n; i++)
+            if (!st) st = embed(es, tok, p->prompt[i], emb_p + (size_t)i * d);
+        tl_session_free(es);
+        if (st) {
+#pragma omp critical(tl_rc_eval_fail)
+            if (!failed) failed = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
+        }
+    }
+    return failed ? tl_errorf(failed, "%s", msg) : TL_OK;
+}
+
+/* Method u->k on its prompts with the worker's reward and embedding session. Every method starts
+ * its own sampler from the same seed and draws through its prompts in order, so a sampling method
+ * is one unit; CD and CD-prefix choose by score, not by drawing, so their prompts may be split. */
+static tl_status decode_unit(const rc_eval_ctx *cx, const rc_unit *u, tl_reward *rw, tl_session *es, double *emb_r,
+                             int *done) {
+    const tl_rc_eval_opts *o = cx->o;
+    int n = cx->p->n, d = cx->m->cfg.dim;
+    tl_rc_gen_opts go = {0};
+    go.method = (tl_rc_method)cx->meth[u->k], go.n_new = o->n_new, go.sampler = o->sampler, go.value = cx->v;
+    go.step = o->step, go.iters = o->iters, go.static_vec = cx->dir, go.static_scale = o->static_scale;
+    go.cd_k = o->cd_k, go.cd_reward = rw, go.instruction = o->instruction;
+    tl_rc_gen *g = NULL;
+    tl_status s = tl_rc_gen_new(cx->m, cx->tok, 0, &go, &g);
+    for (int i = u->i0; i < u->i1 && !s; i++) {
+        const char *text;
+        int nt;
+        double sec, r;
+        if ((s = tl_rc_generate(g, cx->p->prompt[i], &text, &nt, NULL, &sec)) ||
+            (s = tl_reward_score(rw, cx->p->prompt[i], text, &r)) || (s = embed(es, cx->tok, text, emb_r)))
+            break;
+        if (!(cx->resp[(size_t)u->k * n + i] = strdup(text))) {
+            s = tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
+            break;
+        }
+        double *row = cx->val + ((size_t)u->k * n + i) * M__N;
+        row[M_REWARD] = r;
+        row[M_DIVERSITY] = diversity(text);
+        row[M_COHERENCE] = cosine(cx->emb_p + (size_t)i * d, emb_r, d);
+        row[M_TIME] = nt ? 1000.0 * sec / nt : NAN;
+        row[M_TOKENS] = nt;
+        if (o->progress) {
+#pragma omp critical(tl_rc_eval_progress)
+            o->progress(o->user, tl_rc_method_names[cx->meth[u->k]], ++*done, cx->nm * n);
+        }
+    }
+    tl_rc_gen_free(g);
+    return s;
+}
+
+/* Every method on every prompt, the units spread over the threads, one thread per unit (a model
+ * this small decodes faster on one thread than split over two). Each unit's numbers depend only on
+ * its method and prompts, so the results are the same for any thread count and schedule. */
+static tl_status decode_all(const rc_eval_ctx *cx) {
+    int n = cx->p->n, nw = omp_get_max_threads(), n_units = 0, done = 0;
+    /* the sampling methods first (indivisible), then the scored methods in chunks that fill the gaps */
+    int chunk = n / 32 > 1 ? n / 32 : 1;
+    rc_unit *units = tl_malloc(sizeof *units * ((size_t)cx->nm * (n / chunk + 1) + 1));
+    if (!units) return tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
+    for (int k = 0; k < cx->nm; k++)
+        if (!uses_score(cx->meth[k])) units[n_units++] = (rc_unit){k, 0, n};
+    for (int k = 0; k < cx->nm; k++)
+        if (uses_score(cx->meth[k]))
+            for (int i0 = 0; i0 < n; i0 += chunk) units[n_units++] = (rc_unit){k, i0, i0 + chunk < n ? i0 + chunk : n};
+    if (nw > n_units) nw = n_units;
+    tl_status failed = TL_OK;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        tl_reward *rw = NULL;
+        tl_session *es = NULL;
+        int me = omp_get_thread_num();
+        double *emb_r = tl_malloc(sizeof(double) * (size_t)cx->m->cfg.dim);
+        tl_status st = emb_r ? TL_OK : tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
+        if (!st) st = me == 0 ? TL_OK : tl_reward_clone(cx->reward, &rw);
+        if (!st) st = tl_session_new(cx->m, 0, 0, &es);
+#pragma omp for schedule(dynamic, 1)
+        for (int u = 0; u < n_units; u++) {
+            tl_status fail_now;
+#pragma omp atomic read
+            fail_now = failed;
+            if (!st && !fail_now) st = decode_unit(cx, &units[u], me == 0 ? cx->reward : rw, es, emb_r, &done);
+        }
+        if (st) {
+#pragma omp critical(tl_rc_eval_fail)
+            if (!failed) failed = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
+        }
+        tl_session_free(es);
+        tl_reward_free(rw);
+        tl_free(emb_r);
+    }
+    tl_free(units);
+    return failed ? tl_errorf(failed, "%s", msg) : TL_OK;
+}
+
 tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_prompts *p, tl_reward *reward,
                      const tl_rc_eval_opts *o, char **table) {
     if (table) *table = NULL;
@@ -374,15 +567,13 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
     tl_value_net *v = NULL;
     float *dir = tl_malloc(sizeof(float) * (size_t)d);
     double *val = tl_calloc((size_t)nm * n * M__N, sizeof(double));
-    double *emb_p = tl_malloc(sizeof(double) * (size_t)n * d), *emb_r = tl_malloc(sizeof(double) * (size_t)d);
+    double *emb_p = tl_malloc(sizeof(double) * (size_t)n * d);
     char **resp = tl_calloc((size_t)nm * n, sizeof(char *));
-    tl_session *es = NULL;
-    tl_rc_gen *g = NULL;
     tl_strbuf csv = {0}, items = {0}, tab = {0}, svg = {0};
     cJSON *root = NULL;
     tl_status s = TL_OK;
     char path[1024];
-    if (!dir || !val || !emb_p || !emb_r || !resp) {
+    if (!dir || !val || !emb_p || !resp) {
         s = tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
         goto done;
     }
@@ -395,37 +586,12 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
         }
         if ((o->methods & (1u << TL_RC_STATIC)) && (s = tl_value_load_static(o->value_path, d, dir))) goto done;
     }
-    if ((s = tl_session_new(m, 0, 0, &es))) goto done;
-    for (int i = 0; i < n; i++)
-        if ((s = embed(es, tok, p->prompt[i], emb_p + (size_t)i * d))) goto done;
-#define VAL(k, i, q) val[((size_t)(k) * n + (i)) * M__N + (q)]
-    for (int k = 0; k < nm; k++) {
-        tl_rc_gen_opts go = {0};
-        go.method = (tl_rc_method)meth[k], go.n_new = o->n_new, go.sampler = o->sampler, go.value = v;
-        go.step = o->step, go.iters = o->iters, go.static_vec = dir, go.static_scale = o->static_scale;
-        go.cd_k = o->cd_k, go.cd_reward = reward, go.instruction = o->instruction;
-        if ((s = tl_rc_gen_new(m, tok, 0, &go, &g))) goto done;
-        for (int i = 0; i < n; i++) {
-            const char *text;
-            int nt;
-            double sec, rw;
-            if ((s = tl_rc_generate(g, p->prompt[i], &text, &nt, NULL, &sec)) ||
-                (s = tl_reward_score(reward, p->prompt[i], text, &rw)) || (s = embed(es, tok, text, emb_r)))
-                goto done;
-            if (!(resp[(size_t)k * n + i] = strdup(text))) {
-                s = tl_errorf(TL_E_NOMEM, "recontrol eval: out of memory");
-                goto done;
-            }
-            VAL(k, i, M_REWARD) = rw;
-            VAL(k, i, M_DIVERSITY) = diversity(text);
-            VAL(k, i, M_COHERENCE) = cosine(emb_p + (size_t)i * d, emb_r, d);
-            VAL(k, i, M_TIME) = nt ? 1000.0 * sec / nt : NAN;
-            VAL(k, i, M_TOKENS) = nt;
-            if (o->progress) o->progress(o->user, tl_rc_method_names[meth[k]], i + 1, n);
-        }
-        tl_rc_gen_free(g);
-        g = NULL;
+    if ((s = embed_prompts(m, tok, p, emb_p))) goto done;
+    {
+        rc_eval_ctx cx = {m, tok, p, reward, o, meth, nm, v, dir, emb_p, val, resp};
+        if ((s = decode_all(&cx))) goto done;
     }
+#define VAL(k, i, q) val[((size_t)(k) * n + (i)) * M__N + (q)]
     /* win rate against plain decoding (method 0), judged by the reward: 1 win, 0.5 tie, 0 loss */
     for (int k = 0; k < nm; k++)
         for (int i = 0; i < n; i++) {
@@ -562,9 +728,7 @@ done:
     tl_strbuf_free(&csv), tl_strbuf_free(&items), tl_strbuf_free(&tab), tl_strbuf_free(&svg);
     for (int i = 0; resp && i < nm * n; i++) free(resp[i]);
     tl_free(resp);
-    tl_rc_gen_free(g);
-    tl_session_free(es);
     tl_value_free(v);
-    tl_free(dir), tl_free(val), tl_free(emb_p), tl_free(emb_r);
+    tl_free(dir), tl_free(val), tl_free(emb_p);
     return s;
 }

@@ -3,6 +3,7 @@
  * pairs from JSONL, and the head's Bradley-Terry training. */
 #include <ctype.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,23 @@ typedef struct {
     double weight;
 } lex_entry;
 
+/* The session's state after a prompt's forward (FLUENCY features): its tokens and its last row's
+ * logits (they score the response's first token), so that the next response to the same prompt
+ * starts from the prompt's cached keys and values. */
+typedef struct {
+    int32_t *ids;  /* [n] the prompt's tokens as the whole text tokenised them */
+    int n, cap;    /* n = 0: nothing cached */
+    float *logits; /* [V] */
+} prompt_cache;
+
+static void prompt_cache_free(prompt_cache *c) {
+    tl_free(c->ids), tl_free(c->logits);
+    memset(c, 0, sizeof *c);
+}
+
+static tl_status features_fluency(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                                  float *out, prompt_cache *pc);
+
 struct tl_reward {
     int kind;
     char name[256];
@@ -32,6 +50,8 @@ struct tl_reward {
     int features;    /* TL_REWARD_FEAT_* */
     float *w, b, *h; /* head [D], bias, feature scratch [D] (D = tl_reward_feature_dim) */
     tl_strbuf buf;   /* prompt + response */
+    int borrowed;    /* a clone (tl_reward_clone): lex, m, tok and w belong to the original */
+    prompt_cache pc; /* what r->s holds */
 };
 
 static const char *const builtin_pos[] = {"sorry",   "help",   "helpful",    "safe",    "please",  "thank",
@@ -198,14 +218,39 @@ tl_status tl_reward_open(const char *spec, tl_reward **out) {
 
 void tl_reward_free(tl_reward *r) {
     if (!r) return;
-    for (int i = 0; i < r->n_lex; i++) free(r->lex[i].w);
-    free(r->lex);
+    if (!r->borrowed) {
+        for (int i = 0; i < r->n_lex; i++) free(r->lex[i].w);
+        free(r->lex);
+        tl_tokenizer_free(r->tok);
+        tl_model_free(r->m);
+        tl_free(r->w);
+    }
     tl_session_free(r->s);
-    tl_tokenizer_free(r->tok);
-    tl_model_free(r->m);
-    tl_free(r->w), tl_free(r->h);
+    prompt_cache_free(&r->pc);
+    tl_free(r->h);
     tl_strbuf_free(&r->buf);
     tl_free(r);
+}
+
+tl_status tl_reward_clone(const tl_reward *r, tl_reward **out) {
+    *out = NULL;
+    tl_reward *c = tl_calloc(1, sizeof *c);
+    if (!c) return tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    /* the read-only parts are shared; the scratch (session, feature buffer) is the clone's own */
+    c->kind = r->kind, c->lex = r->lex, c->n_lex = r->n_lex, c->m = r->m, c->tok = r->tok;
+    c->features = r->features, c->w = r->w, c->b = r->b, c->borrowed = 1;
+    memcpy(c->name, r->name, sizeof c->name);
+    tl_status s = TL_OK;
+    if (r->kind == RW_MODEL) {
+        c->h = tl_malloc(sizeof(float) * (size_t)tl_reward_feature_dim(r->features, r->m->cfg.dim));
+        s = c->h ? tl_session_new(r->m, 0, 0, &c->s) : tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    }
+    if (s) {
+        tl_reward_free(c);
+        return s;
+    }
+    *out = c;
+    return TL_OK;
 }
 
 const char *tl_reward_name(const tl_reward *r) { return r->name; }
@@ -243,7 +288,9 @@ tl_status tl_reward_score(tl_reward *r, const char *prompt, const char *response
         /* per response, damped for length so that a longer text does not score by length alone */
         *out = 10.0 * sum / (count_words(response) + 10.0);
     } else {
-        tl_status s = tl_reward_features(r->s, r->tok, prompt, response, r->features, r->h);
+        tl_status s = r->features == TL_REWARD_FEAT_FLUENCY
+                          ? features_fluency(r->s, r->tok, prompt, response, r->h, &r->pc)
+                          : tl_reward_features(r->s, r->tok, prompt, response, r->features, r->h);
         if (s) return s;
         double v = r->b;
         for (int j = 0; j < tl_reward_feature_dim(r->features, r->m->cfg.dim); j++) v += (double)r->w[j] * r->h[j];
@@ -319,44 +366,78 @@ static void add_logprobs(void *user, const float *logits, int T, int V, int pos0
 
 tl_status tl_reward_features(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
                              int features, float *out) {
+    if (features == TL_REWARD_FEAT_FLUENCY) return features_fluency(s, tok, prompt, response, out, NULL);
+    tl_strbuf buf = {0}; /* LAST: exactly the state tl_final_state gives */
+    tl_strbuf_puts(&buf, prompt);
+    tl_strbuf_puts(&buf, response);
+    tl_status st = tl_strbuf_status(&buf);
+    if (!st) st = tl_final_state(s, tok, buf.s, out);
+    tl_strbuf_free(&buf);
+    return st;
+}
+
+/* FLUENCY features of prompt + response. With pc (what s holds, or n = 0), a prompt whose tokens
+ * are the cached ones is not run again: the response is run from the cached keys and values, the
+ * same numbers as running both (each row's numbers depend only on the tokens up to it). */
+static tl_status features_fluency(tl_session *s, const tl_tokenizer *tok, const char *prompt, const char *response,
+                                  float *out, prompt_cache *pc) {
     tl_strbuf buf = {0};
     tl_strbuf_puts(&buf, prompt);
     tl_strbuf_puts(&buf, response);
     tl_status st = tl_strbuf_status(&buf);
-    if (st || features != TL_REWARD_FEAT_FLUENCY) { /* LAST: exactly the state tl_final_state gives */
-        if (!st) st = tl_final_state(s, tok, buf.s, out);
-        tl_strbuf_free(&buf);
-        return st;
-    }
     int d = s->model->cfg.dim;
     int32_t *ids = NULL, *pids = NULL;
     size_t n = 0, np = 0;
     double *sum = tl_calloc((size_t)d, sizeof(double));
-    if (!sum) st = tl_errorf(TL_E_NOMEM, "reward: out of memory");
+    if (!st && !sum) st = tl_errorf(TL_E_NOMEM, "reward: out of memory");
     if (!st) st = tl_tokenizer_encode(tok, buf.s, buf.len, TL_TOK_ADD_BOS, &ids, &n);
     if (!st) st = tl_tokenizer_encode(tok, prompt, strlen(prompt), TL_TOK_ADD_BOS, &pids, &np);
     if (st) goto done;
     int first = (int)(np < n ? np : n); /* the response's first token (the boundary may merge: approximate) */
-    if ((int)n > s->n_ctx) {            /* keep BOS and the tail, as tl_final_state */
-        size_t keep = (size_t)s->n_ctx, cut = n - keep;
+    int cut = 0;
+    if ((int)n > s->n_ctx) { /* keep BOS and the tail, as tl_final_state */
+        size_t keep = (size_t)s->n_ctx;
+        cut = (int)(n - keep);
         memmove(ids + 1, ids + 1 + cut, (keep - 1) * sizeof(int32_t));
-        first = first - (int)cut > 1 ? first - (int)cut : 1;
+        first = first - cut > 1 ? first - cut : 1;
         n = keep;
     }
     feat_acc a = {ids, (int)n, first, out, sum, 0, 0, 0};
-    tl_session_reset(s);
+    int hit = pc && !cut && first < (int)n && pc->n == first && !memcmp(pc->ids, ids, sizeof(int32_t) * (size_t)first);
     int n_hooks = s->hooks.n;
     st = tl_hooks_add(&s->hooks, TL_HOOK_FINAL_NORM, -1, grab_rows, &a);
     /* the prompt with its last logits only (they predict the response's first token), then the
      * response with the logits of every row: the prompt's rows need none */
     const float *lg = NULL;
-    if (!st && first < (int)n) {
+    int V = s->model->cfg.vocab_size;
+    if (!st && hit) {
+        s->pos = first; /* the prompt's rows add nothing to sum; its last row is overwritten below */
+        add_logprobs(&a, pc->logits, 1, V, first - 1);
+        st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
+    } else if (!st && first < (int)n) {
+        if (pc) pc->n = 0;
+        tl_session_reset(s);
         st = tl_forward(s, ids, first, &lg);
-        if (!st) add_logprobs(&a, lg, 1, s->model->cfg.vocab_size, first - 1);
+        if (!st) add_logprobs(&a, lg, 1, V, first - 1);
+        if (!st && pc && !cut) { /* s now holds the prompt's rows */
+            if (pc->cap < first) {
+                int32_t *grown = tl_realloc(pc->ids, sizeof(int32_t) * (size_t)first);
+                if (grown) pc->ids = grown, pc->cap = first;
+            }
+            if (!pc->logits) pc->logits = tl_malloc(sizeof(float) * (size_t)V);
+            if (pc->cap >= first && pc->logits) { /* else: no cache, the same numbers */
+                memcpy(pc->ids, ids, sizeof(int32_t) * (size_t)first);
+                memcpy(pc->logits, lg, sizeof(float) * (size_t)V);
+                pc->n = first;
+            }
+        }
         if (!st) st = tl_forward_all(s, ids + first, (int)n - first, add_logprobs, &a);
     } else if (!st) {
+        if (pc) pc->n = 0;
+        tl_session_reset(s);
         st = tl_forward(s, ids, (int)n, &lg);
     }
+    if (st && pc) pc->n = 0;
     s->hooks.n = n_hooks;
     if (st) goto done;
     /* an empty response: its mean state is the last state, its log-probability 0 */
@@ -521,6 +602,44 @@ static double bt_acc(const float *w, const float *fc, const float *fr, int n, in
     return n ? (double)ok / n : 0;
 }
 
+/* The features of every pair (chosen to fc, rejected to fr, row i from pairs[perm[i]]), the pairs
+ * split over the threads, each with its own session and one thread per forward (a model this small
+ * runs faster so): every row is one forward's numbers, the same on any thread. */
+static tl_status features_all(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, const int *perm,
+                              int n, const tl_reward_train_opts *o, float *fc, float *fr) {
+    int d = tl_reward_feature_dim(o->features, m->cfg.dim), nw = omp_get_max_threads(), done = 0;
+    tl_status failed = TL_OK;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        tl_session *s = NULL;
+        prompt_cache pc = {0}; /* chosen and rejected share their prompt */
+        tl_status st = tl_session_new(m, 0, 0, &s);
+#pragma omp for schedule(dynamic, 4)
+        for (int i = 0; i < n; i++) {
+            const tl_pref_pair *p = &pairs[perm[i]];
+            for (int side = 0; side < 2 && !st; side++) {
+                const char *reply = side ? p->rejected : p->chosen;
+                float *row = (side ? fr : fc) + (size_t)i * d;
+                st = o->features == TL_REWARD_FEAT_FLUENCY
+                         ? features_fluency(s, tok, p->prompt, reply, row, &pc)
+                         : tl_reward_features(s, tok, p->prompt, reply, o->features, row);
+            }
+            if (!st && o->progress) {
+#pragma omp critical(tl_reward_train_progress)
+                if (++done % 100 == 0) o->progress(o->user, -done, 0, 0);
+            }
+        }
+        tl_session_free(s);
+        prompt_cache_free(&pc);
+        if (st) {
+#pragma omp critical(tl_reward_train_fail)
+            if (!failed) failed = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
+        }
+    }
+    return failed ? tl_errorf(failed, "%s", msg) : TL_OK;
+}
+
 tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_pref_pair *pairs, int n,
                           const tl_reward_train_opts *o, const char *out_path, tl_reward_train_result *res) {
     memset(res, 0, sizeof *res);
@@ -534,7 +653,6 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     float *fc = tl_malloc(sizeof(float) * (size_t)n * d), *fr = tl_malloc(sizeof(float) * (size_t)n * d);
     float *w = tl_calloc((size_t)d + 1, sizeof(float)), *gw = tl_malloc(sizeof(float) * ((size_t)d + 1));
     int *perm = tl_malloc(sizeof(int) * (size_t)n);
-    tl_session *s = NULL;
     tl_value_adam adam = {0};
     tl_gguf_writer *gwr = NULL;
     tl_status st = TL_OK;
@@ -542,7 +660,7 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
         st = tl_errorf(TL_E_NOMEM, "reward train: out of memory");
         goto done;
     }
-    if ((st = tl_session_new(m, 0, 0, &s)) || (st = tl_value_adam_new((size_t)d, &adam))) goto done;
+    if ((st = tl_value_adam_new((size_t)d, &adam))) goto done;
     /* split first, so features are stored train rows then validation rows */
     tl_rng rng;
     tl_rng_seed(&rng, o->seed);
@@ -553,14 +671,7 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
     }
     int n_val = (int)(o->val_share * n), n_tr = n - n_val;
     if (n_tr < 1) n_tr = 1, n_val = n - 1;
-    for (int i = 0; i < n; i++) {
-        const tl_pref_pair *p = &pairs[perm[i]];
-        for (int side = 0; side < 2; side++)
-            if ((st = tl_reward_features(s, tok, p->prompt, side ? p->rejected : p->chosen, o->features,
-                                         (side ? fr : fc) + (size_t)i * d)))
-                goto done;
-        if (o->progress && (i + 1) % 100 == 0) o->progress(o->user, -(i + 1), 0, 0);
-    }
+    if ((st = features_all(m, tok, pairs, perm, n, o, fc, fr))) goto done;
     for (int ep = 1; ep <= o->epochs; ep++) { /* full batch */
         float gb;
         double l = tl_reward_bt_loss(w, 0, fc, fr, n_tr, d, gw, &gb);
@@ -588,7 +699,6 @@ tl_status tl_reward_train(const tl_model *m, const tl_tokenizer *tok, const tl_p
 done:
     tl_gguf_writer_free(gwr);
     tl_value_adam_free(&adam);
-    tl_session_free(s);
     tl_free(fc), tl_free(fr), tl_free(w), tl_free(gw), tl_free(perm);
     return st;
 }

@@ -1,6 +1,7 @@
 /* recontrol_select.c: RE-Control's step size and iterations chosen on validation prompts (never the
  * test prompts), and the smallest effect a paired comparison of n prompts can detect. */
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,27 +49,60 @@ tl_status tl_rc_select(const tl_model *m, const tl_tokenizer *tok, const tl_rc_p
         if (!(grid[k].step > 0) || !isfinite(grid[k].step) || grid[k].iters < 1)
             return tl_errorf(TL_E_ARG, "recontrol select: setting %d has step %g and %d iterations (need > 0, >= 1)",
                              k + 1, (double)grid[k].step, grid[k].iters);
-    double *plain = tl_malloc(sizeof(double) * (size_t)val->n), *r = tl_malloc(sizeof(double) * (size_t)val->n);
+    /* run 0 is plain decoding, run 1 + k RE-Control at grid[k]: each its own generator and sampler
+     * from the same seed, so the runs are independent and go side by side on the threads, one
+     * thread each (the same numbers for any thread count) */
+    int n_runs = n_grid + 1, nw = omp_get_max_threads(), done = 0;
+    double *r = tl_malloc(sizeof(double) * (size_t)val->n * n_runs), *div = tl_malloc(sizeof(double) * n_runs);
     double *diff = tl_malloc(sizeof(double) * (size_t)val->n);
     tl_status s = TL_OK;
-    if (!plain || !r || !diff) {
+    if (!r || !div || !diff) {
         s = tl_errorf(TL_E_NOMEM, "recontrol select: out of memory");
         goto done;
     }
-    tl_rc_gen_opts go = {0};
-    go.method = TL_RC_PLAIN, go.n_new = o->n_new, go.sampler = o->sampler, go.value = v;
-    if ((s = run_method(m, tok, val, reward, &go, plain, &res->plain_diversity))) goto done;
+    if (nw > n_runs) nw = n_runs;
+    char msg[1024] = "";
+#pragma omp parallel num_threads(nw) if (nw > 1)
+    {
+        int me = omp_get_thread_num();
+        tl_reward *rw = NULL;
+        tl_status st = me == 0 ? TL_OK : tl_reward_clone(reward, &rw);
+#pragma omp for schedule(dynamic, 1)
+        for (int j = 0; j < n_runs; j++) {
+            tl_status fail_now;
+#pragma omp atomic read
+            fail_now = s;
+            if (st || fail_now) continue;
+            tl_rc_gen_opts go = {0};
+            go.method = j ? TL_RC_RECONTROL : TL_RC_PLAIN, go.n_new = o->n_new, go.sampler = o->sampler, go.value = v;
+            if (j) go.step = grid[j - 1].step, go.iters = grid[j - 1].iters;
+            st = run_method(m, tok, val, me == 0 ? reward : rw, &go, r + (size_t)j * val->n, &div[j]);
+            if (!st && j && o->progress) {
+#pragma omp critical(tl_rc_select_progress)
+                o->progress(o->user, ++done, n_grid);
+            }
+        }
+        if (st) {
+#pragma omp critical(tl_rc_select_fail)
+            if (!s) s = st, snprintf(msg, sizeof msg, "%s", tl_last_error());
+        }
+        tl_reward_free(rw);
+    }
+    if (s) {
+        s = tl_errorf(s, "%s", msg);
+        goto done;
+    }
+    const double *plain = r;
     double sd;
+    res->plain_diversity = div[0];
     mean_sd(plain, val->n, &res->plain_mean, &sd);
-    go.method = TL_RC_RECONTROL;
     for (int k = 0; k < n_grid; k++) {
-        go.step = grid[k].step, go.iters = grid[k].iters;
-        if ((s = run_method(m, tok, val, reward, &go, r, &grid[k].diversity_mean))) goto done;
-        for (int i = 0; i < val->n; i++) diff[i] = r[i] - plain[i];
-        mean_sd(r, val->n, &grid[k].reward_mean, &sd);
+        const double *rk = r + (size_t)(k + 1) * val->n;
+        grid[k].diversity_mean = div[k + 1];
+        for (int i = 0; i < val->n; i++) diff[i] = rk[i] - plain[i];
+        mean_sd(rk, val->n, &grid[k].reward_mean, &sd);
         mean_sd(diff, val->n, &grid[k].gain_mean, &grid[k].gain_sd);
         grid[k].eligible = grid[k].diversity_mean >= o->min_diversity_share * res->plain_diversity;
-        if (o->progress) o->progress(o->user, k + 1, n_grid);
     }
     /* the highest mean reward among the eligible settings; a tie keeps the earlier one; none eligible:
      * the most diverse */
@@ -79,7 +113,7 @@ tl_status tl_rc_select(const tl_model *m, const tl_tokenizer *tok, const tl_rc_p
             if (res->best < 0 || grid[k].diversity_mean > grid[res->best].diversity_mean) res->best = k;
     res->n = val->n;
 done:
-    tl_free(plain), tl_free(r), tl_free(diff);
+    tl_free(r), tl_free(div), tl_free(diff);
     return s;
 }
 

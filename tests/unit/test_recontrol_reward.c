@@ -100,6 +100,66 @@ static void write_file(const char *path, const char *text) {
     fclose(f);
 }
 
+/* A FLUENCY reward scores a response to the prompt it scored last from that prompt's cached keys
+ * and values, and a clone scores on its own session: both must give exactly the numbers of a
+ * reward that runs every text from scratch (a fresh one per call), in any order of prompts. */
+static void check_cache_and_clone(void) {
+    tl_model *m = NULL;
+    tl_tokenizer *tok = NULL;
+    CHECK_OK(tl_model_load(tl_test_shared("models/stories260K/stories260K.bin"), &m, NULL));
+    CHECK_OK(tl_tokenizer_load(tl_test_shared("models/stories260K/tok512.bin"), &tok));
+    if (!m || !tok) return;
+    char dir[] = "/tmp/tiller-test-rwcache-XXXXXX", engine[256], head[256], spec[300];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(engine, sizeof engine, "%s/engine.gguf", dir);
+    snprintf(head, sizeof head, "%s/head.gguf", dir);
+    snprintf(spec, sizeof spec, "model:%s", head);
+    CHECK_OK(tl_model_save(m, tok, engine));
+    tl_pref_pair pp[4] = {{"Lily saw", " a big dog.", " dog dog dog"},
+                          {"Lily saw", " a red ball.", " ball ball"},
+                          {"Tom ate", " a cake.", " cake ,,,"},
+                          {"Tom ate", " an apple.", " apple apple"}};
+    tl_reward_train_opts o = {0};
+    o.model_path = engine, o.epochs = 5, o.lr = 1e-2f, o.seed = 3, o.features = TL_REWARD_FEAT_FLUENCY;
+    tl_reward_train_result res;
+    CHECK_OK(tl_reward_train(m, tok, pp, 4, &o, head, &res));
+    /* the same prompt again and again (cache hits), another prompt, back, an empty response */
+    static const char *calls[][2] = {
+        {"Once upon a time, Lily", " saw a big dog."}, {"Once upon a time, Lily", " saw a big dog in the park."},
+        {"Once upon a time, Lily", " went home"},      {"Tom ate", " a cake."},
+        {"Once upon a time, Lily", " saw a big dog."}, {"Once upon a time, Lily", ""},
+        {"Once upon a time, Lily", " smiled."}};
+    enum { NC = sizeof calls / sizeof *calls };
+    tl_reward *cached = NULL, *clone = NULL;
+    CHECK_OK(tl_reward_open(spec, &cached));
+    if (cached) CHECK_OK(tl_reward_clone(cached, &clone));
+    int same = 0;
+    for (int i = 0; cached && clone && i < NC; i++) {
+        tl_reward *fresh = NULL;
+        double a = 0, b = 0, c = 0;
+        CHECK_OK(tl_reward_open(spec, &fresh));
+        if (fresh) CHECK_OK(tl_reward_score(fresh, calls[i][0], calls[i][1], &a));
+        CHECK_OK(tl_reward_score(cached, calls[i][0], calls[i][1], &b));
+        CHECK_OK(tl_reward_score(clone, calls[NC - 1 - i][0], calls[NC - 1 - i][1], &c)); /* reversed order */
+        tl_reward_free(fresh);
+        CHECK(a == b, "call %d: cached %.17g, from scratch %.17g", i, b, a);
+        same += a == b;
+    }
+    for (int i = 0; cached && clone && i < NC; i++) { /* the clone again, in order: its scores too */
+        double a = 0, c = 0;
+        CHECK_OK(tl_reward_score(cached, calls[i][0], calls[i][1], &a));
+        CHECK_OK(tl_reward_score(clone, calls[i][0], calls[i][1], &c));
+        CHECK(a == c, "call %d: clone %.17g, original %.17g", i, c, a);
+    }
+    printf("FLUENCY reward with the prompt cache: %d of %d calls bit-identical to scoring from scratch\n", same, NC);
+    tl_reward_free(clone);
+    tl_reward_free(cached);
+    remove(head), remove(engine);
+    tl_test_rmtree(dir);
+    tl_tokenizer_free(tok);
+    tl_model_free(m);
+}
+
 int main(void) {
     /* order in the golden: dims fc fr w b loss gw gb */
     CHECK(load("tests/golden/recontrol/bt_ref.txt"), "cannot read the golden file");
@@ -187,5 +247,6 @@ int main(void) {
     CHECK(strstr(tl_last_error(), "prompt") != NULL, "message: %s", tl_last_error());
     tl_test_rmtree(dir);
     check_features();
+    check_cache_and_clone();
     return tl_test_done();
 }
