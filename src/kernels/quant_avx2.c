@@ -433,5 +433,5 @@ static void avx2_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
     for (int64_t i = 0; i < n / TL_QK; i++) tl_qg_quant_k_avx2(x + TL_QK * i, y + i);
 }
 
-const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0,          avx2_q5_1,
+const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1,
                               avx2_q4_K,   avx2_q5_K, avx2_q6_K, avx2_rows, avx2_quantize_q8_K};
