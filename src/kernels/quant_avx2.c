@@ -8,7 +8,7 @@
  * from the 32-bit mask with a byte shuffle.
  * Every kernel is written once for R rows (R <= 4, a constant at each call site): the one-row
  * dot products of the table are R = 1, and decode (T = 1, avx2_rows) takes 4 rows a quarter of
- * the range apart per step, as quant_vnni512.c does. Each row's arithmetic is the same in both,
+ * the range apart per step, as quant_vnni512.c does (Q4_K/Q5_K: 2 rows half the range apart). Each row's arithmetic is the same in both,
  * in the same order, so a row's result is the same bits whichever way it is computed. */
 #include <immintrin.h>
 #include <string.h>
