@@ -177,12 +177,12 @@ static inline __m256i word_ctrl(int k) { return _mm256_set1_epi16((short)(2 * k 
  * bs: the activations' 8 pair sums of bsums (the same for every row), ad: a.d in every lane.
  * d and dmin (adjacent halves) are converted together; each product is the same rounding as
  * a.d * h2f(d) alone. */
-static inline AI void k4_accumulate(__m256 *acc, __m128 *accm, __m256i sumi, __m256i sm, __m128i bs, __m128 ad,
+static inline AI void k4_accumulate(__m256 *acc, __m128 *accm, __m256i sumi, __m128i mins, __m128i bs, __m128 ad,
                                     const uint16_t *dd) {
     uint32_t both;
     memcpy(&both, dd, 4);
     __m128 f = _mm_mul_ps(ad, _mm_cvtph_ps(_mm_cvtsi32_si128((int)both))); /* a.d * d, a.d * dmin */
-    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
+    __m128i mprod = _mm_madd_epi16(mins, bs);
     *acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), *acc);
     *accm = _mm_fmadd_ps(_mm_permute_ps(f, 0x55), _mm_cvtepi32_ps(mprod), *accm);
 }
@@ -250,18 +250,23 @@ static inline AI void k4_rows(int n, const uint8_t *w, size_t row_bytes, const t
         const __m128 ad = _mm_set1_ps(a[i].d);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
+            /* the scales and mins unpacked with scalar operations (k4_unpack): the vector ports
+             * are this kernel's bottleneck, the integer ones idle; then the 8 scales as words in
+             * each 128-bit lane and the 8 mins as words */
+            const uint8_t *packed = q5 ? ROW_BLOCK(tl_block_q5_K, w, row_bytes, r, i)->scales
+                                       : ROW_BLOCK(tl_block_q4_K, w, row_bytes, r, i)->scales;
+            uint8_t sm8[16];
+            k4_unpack(packed, sm8);
+            __m256i sc = _mm256_cvtepu8_epi16(_mm_castpd_si128(_mm_loaddup_pd((const double *)sm8)));
+            __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm8 + 8)));
             if (q5) {
                 const tl_block_q5_K *x = ROW_BLOCK(tl_block_q5_K, w, row_bytes, r, i);
                 prefetch_block(x, sizeof *x, pf);
-                __m256i sm = k4_scales_mins(x->scales);
-                __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm)); /* the 8 scales in each lane */
-                k4_accumulate(&acc[r], &accm[r], q5_K_sumi(x, a[i].qs, sc), sm, bs, ad, &x->d);
+                k4_accumulate(&acc[r], &accm[r], q5_K_sumi(x, a[i].qs, sc), mins, bs, ad, &x->d);
             } else {
                 const tl_block_q4_K *x = ROW_BLOCK(tl_block_q4_K, w, row_bytes, r, i);
                 prefetch_block(x, sizeof *x, pf);
-                __m256i sm = k4_scales_mins(x->scales);
-                __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
-                k4_accumulate(&acc[r], &accm[r], q4_K_sumi(x, a[i].qs, sc), sm, bs, ad, &x->d);
+                k4_accumulate(&acc[r], &accm[r], q4_K_sumi(x, a[i].qs, sc), mins, bs, ad, &x->d);
             }
         }
     }
