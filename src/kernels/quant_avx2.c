@@ -8,7 +8,7 @@
  * from the 32-bit mask with a byte shuffle.
  * Every kernel is written once for R rows (R <= 4, a constant at each call site): the one-row
  * dot products of the table are R = 1, and decode (T = 1, avx2_rows) takes 4 rows a quarter of
- * the range apart per step, as quant_vnni512.c does. Each row's arithmetic is the same in both,
+ * the range apart per step, as quant_vnni512.c does (Q4_K/Q5_K: 2 rows half the range apart). Each row's arithmetic is the same in both,
  * in the same order, so a row's result is the same bits whichever way it is computed. */
 #include <immintrin.h>
 #include <string.h>
@@ -173,14 +173,18 @@ static inline __m256i word_ctrl(int k) { return _mm256_set1_epi16((short)(2 * k 
  * With 16 vector registers the R rows share only the loop over super-blocks: each row's block
  * reads its activations again (from L1), which keeps the accumulators in registers. */
 
-/* the common tail of Q4_K and Q5_K: acc += d * a.d * sumi, accm += dmin * a.d * (mins . pair sums) */
-static inline void k4_accumulate(__m256 *acc, __m128 *accm, __m256i sumi, __m256i sm, const tl_block_q8_K *a,
-                                 uint16_t d, uint16_t dmin) {
-    __m128i bs =
-        _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a->bsums), _mm_loadu_si128((const __m128i *)(a->bsums + 8)));
-    __m128i mprod = _mm_madd_epi16(_mm256_extracti128_si256(sm, 1), bs);
-    *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(d)), _mm256_cvtepi32_ps(sumi), *acc);
-    *accm = _mm_fmadd_ps(_mm_set1_ps(a->d * h2f(dmin)), _mm_cvtepi32_ps(mprod), *accm);
+/* the common tail of Q4_K and Q5_K: acc += d * a.d * sumi, accm += dmin * a.d * (mins . pair sums);
+ * bs: the activations' 8 pair sums of bsums (the same for every row), ad: a.d in every lane.
+ * d and dmin (adjacent halves) are converted together; each product is the same rounding as
+ * a.d * h2f(d) alone. */
+static inline AI void k4_accumulate(__m256 *acc, __m128 *accm, __m256i sumi, __m128i mins, __m128i bs, __m128 ad,
+                                    const uint16_t *dd) {
+    uint32_t both;
+    memcpy(&both, dd, 4);
+    __m128 f = _mm_mul_ps(ad, _mm_cvtph_ps(_mm_cvtsi32_si128((int)both))); /* a.d * d, a.d * dmin */
+    __m128i mprod = _mm_madd_epi16(mins, bs);
+    *acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(f), _mm256_cvtepi32_ps(sumi), *acc);
+    *accm = _mm_fmadd_ps(_mm_permute_ps(f, 0x55), _mm_cvtepi32_ps(mprod), *accm);
 }
 
 static inline float k4_result(__m256 acc, __m128 accm) {
@@ -193,6 +197,8 @@ static inline float k4_result(__m256 acc, __m128 accm) {
 static inline AI __m256i q4_K_sumi(const tl_block_q4_K *x, const int8_t *aq, __m256i sc) {
     const __m256i lo4 = _mm256_set1_epi8(0xF);
     __m256i sumi = _mm256_setzero_si256();
+    /* unrolled, so that the scale shuffle controls are constants, not built each pass */
+#pragma GCC unroll 4
     for (int j = 0; j < 4; j++, aq += 64) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
         __m256i pl = _mm256_maddubs_epi16(_mm256_and_si256(q, lo4), _mm256_loadu_si256((const __m256i *)aq));
@@ -209,6 +215,7 @@ static inline AI __m256i q4_K_sumi(const tl_block_q4_K *x, const int8_t *aq, __m
 static inline AI __m256i q5_K_sumi(const tl_block_q5_K *x, const int8_t *aq, __m256i sc) {
     const __m256i lo4 = _mm256_set1_epi8(0xF), b4 = _mm256_set1_epi8(0x10);
     __m256i sumi = _mm256_setzero_si256(), qh = _mm256_loadu_si256((const __m256i *)x->qh);
+#pragma GCC unroll 4
     for (int j = 0; j < 4; j++, aq += 64) {
         __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * j));
         /* bit 2j of qh is the 5th bit of the low nibbles, bit 2j+1 of the high ones */
@@ -237,20 +244,29 @@ static inline AI void k4_rows(int n, const uint8_t *w, size_t row_bytes, const t
         accm[r] = _mm_setzero_ps();
     }
     for (int i = 0; i < n / TL_QK; i++) {
+        /* the activations' part, once for the R rows */
+        const __m128i bs = _mm_hadd_epi16(_mm_loadu_si128((const __m128i *)a[i].bsums),
+                                          _mm_loadu_si128((const __m128i *)(a[i].bsums + 8)));
+        const __m128 ad = _mm_set1_ps(a[i].d);
 #pragma GCC unroll 4
         for (int r = 0; r < R; r++) {
+            /* the scales and mins unpacked with scalar operations (k4_unpack): the vector ports
+             * are this kernel's bottleneck, the integer ones idle; then the 8 scales as words in
+             * each 128-bit lane and the 8 mins as words */
+            const uint8_t *packed = q5 ? ROW_BLOCK(tl_block_q5_K, w, row_bytes, r, i)->scales
+                                       : ROW_BLOCK(tl_block_q4_K, w, row_bytes, r, i)->scales;
+            uint8_t sm8[16];
+            k4_unpack(packed, sm8);
+            __m256i sc = _mm256_cvtepu8_epi16(_mm_castpd_si128(_mm_loaddup_pd((const double *)sm8)));
+            __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)(sm8 + 8)));
             if (q5) {
                 const tl_block_q5_K *x = ROW_BLOCK(tl_block_q5_K, w, row_bytes, r, i);
                 prefetch_block(x, sizeof *x, pf);
-                __m256i sm = k4_scales_mins(x->scales);
-                __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm)); /* the 8 scales in each lane */
-                k4_accumulate(&acc[r], &accm[r], q5_K_sumi(x, a[i].qs, sc), sm, &a[i], x->d, x->dmin);
+                k4_accumulate(&acc[r], &accm[r], q5_K_sumi(x, a[i].qs, sc), mins, bs, ad, &x->d);
             } else {
                 const tl_block_q4_K *x = ROW_BLOCK(tl_block_q4_K, w, row_bytes, r, i);
                 prefetch_block(x, sizeof *x, pf);
-                __m256i sm = k4_scales_mins(x->scales);
-                __m256i sc = _mm256_broadcastsi128_si256(_mm256_castsi256_si128(sm));
-                k4_accumulate(&acc[r], &accm[r], q4_K_sumi(x, a[i].qs, sc), sm, &a[i], x->d, x->dmin);
+                k4_accumulate(&acc[r], &accm[r], q4_K_sumi(x, a[i].qs, sc), mins, bs, ad, &x->d);
             }
         }
     }
@@ -380,28 +396,47 @@ static inline AI void rows_of(uint32_t type, int n, const uint8_t *w, size_t row
     }
 }
 
-/* T = 1: rows [0, nrows), A2_ROWS at a time a quarter of the range apart (j, q + j, 2q + j,
- * 3q + j): four long sequential streams that the hardware prefetcher follows, where four
- * adjacent rows are four short ones (see v_rows in quant_vnni512.c); each stream also
- * prefetched A2_PF_BYTES ahead. The nrows % 4 rows left over one at a time. */
+/* T = 1: rows [0, nrows), R at a time a range/R apart (for R = 4: j, q + j, 2q + j, 3q + j):
+ * R long sequential streams that the hardware prefetcher follows, where R adjacent rows are R
+ * short ones (see v_rows in quant_vnni512.c); each stream also prefetched A2_PF_BYTES ahead.
+ * The nrows % R rows left over one at a time. R is A2_ROWS (4), except K4_ROWS (2) for Q4_K and
+ * Q5_K, whose kernels run short of the 16 vector registers with 4 rows (measured: 2 rows
+ * 12 % fewer CPU seconds per block than 4 with the other changes of that commit, Zen 4, AVX2). */
 #ifndef A2_ROWS
 #define A2_ROWS 4
+#endif
+#ifndef K4_ROWS
+#define K4_ROWS 2
 #endif
 #ifndef A2_PF_BYTES
 #define A2_PF_BYTES 1024
 #endif
+static inline AI void rows_spread(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows,
+                                  const void *a, float *out, const int R) {
+    const int64_t q = nrows / R;
+    const size_t stride = (size_t)q * row_bytes, pf = A2_PF_BYTES;
+    for (int64_t j = 0; j < q; j++) rows_of(type, n, w + (size_t)j * row_bytes, stride, a, out + j, (size_t)q, R, pf);
+    for (int64_t r = R * q; r < nrows; r++) rows_of(type, n, w + (size_t)r * row_bytes, 0, a, out + r, 1, 1, pf);
+}
+
 static int avx2_rows(uint32_t type, int n, const uint8_t *w, size_t row_bytes, int64_t nrows, const void *a,
                      float *out) {
     if (type != TL_Q8_0 && type != TL_Q4_0 && type != TL_Q5_0 && type != TL_Q5_1 && type != TL_Q4_K &&
         type != TL_Q5_K && type != TL_Q6_K)
         return 0;
-    const int64_t q = nrows / A2_ROWS;
-    const size_t stride = (size_t)q * row_bytes, pf = A2_PF_BYTES;
-    for (int64_t j = 0; j < q; j++)
-        rows_of(type, n, w + (size_t)j * row_bytes, stride, a, out + j, (size_t)q, A2_ROWS, pf);
-    for (int64_t r = A2_ROWS * q; r < nrows; r++) rows_of(type, n, w + (size_t)r * row_bytes, 0, a, out + r, 1, 1, pf);
+    if (type == TL_Q4_K || type == TL_Q5_K)
+        rows_spread(type, n, w, row_bytes, nrows, a, out, K4_ROWS);
+    else
+        rows_spread(type, n, w, row_bytes, nrows, a, out, A2_ROWS);
     return 1;
 }
 
+/* tl_quantize_q8_K bit for bit on 8 lanes (quant_gemm_avx2.c's block quantizer; test_quant
+ * compares every table's quantizer with the portable one) */
+void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y);
+static void avx2_quantize_q8_K(const float *x, tl_block_q8_K *y, int64_t n) {
+    for (int64_t i = 0; i < n / TL_QK; i++) tl_qg_quant_k_avx2(x + TL_QK * i, y + i);
+}
+
 const tl_qdot tl_qdot_avx2 = {TL_ISA_AVX2, avx2_q8_0, avx2_q4_0, avx2_q5_0, avx2_q5_1,
-                              avx2_q4_K,   avx2_q5_K, avx2_q6_K, avx2_rows, NULL};
+                              avx2_q4_K,   avx2_q5_K, avx2_q6_K, avx2_rows, avx2_quantize_q8_K};
