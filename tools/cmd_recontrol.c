@@ -270,52 +270,25 @@ static int parse_degen_kinds(const char *list, tl_degen_kind *kinds) {
     return n;
 }
 
-/* reward train --degenerate: the demo's judge recipe on any pairs. Held-out pairs split first, the
- * training pairs plus degenerate pairs built from their chosen replies, the head trained on both,
- * then its held-out accuracy and the gaming check (all five kinds) on the held-out replies. */
-static int train_judge(rc_loaded *L, tl_pref_pair *pp, int n, tl_reward_train_opts *o, const tl_degen_kind *kinds,
+/* reward train --degenerate: the demo's judge recipe on any pairs (tl_reward_train_judge), and what
+ * it measured */
+static int train_judge(rc_loaded *L, tl_pref_pair *pp, int n, const tl_reward_train_opts *o, const tl_degen_kind *kinds,
                        int n_kinds, const char *out) {
-    int n_tr = tl_pref_pairs_split(pp, n, o->val_share, o->seed), n_ho = n - n_tr, n_dg = 0, ok = 0, ties = 0;
-    if (n_tr < 1 || n_ho < 1)
-        return cli_failf(1, "reward train: %d pairs leave %d to train and %d held out", n, n_tr, n_ho);
-    tl_degen *g = NULL;
-    tl_pref_pair *dg = NULL, *train = NULL;
-    tl_reward *r = NULL;
-    tl_gaming_result gr;
-    char spec[4096];
-    snprintf(spec, sizeof spec, "model:%s", out);
-    tl_status st = tl_degen_new(L->tok, &g);
-    if (!st) st = tl_degen_pairs_each_kind(g, pp, n_tr, kinds, n_kinds, o->seed, &dg, &n_dg);
-    if (!st && !(train = malloc(sizeof *train * (size_t)(n_tr + n_dg)))) st = TL_E_NOMEM;
-    if (!st) {
-        memcpy(train, pp, sizeof *train * (size_t)n_tr); /* views: pp and dg keep the strings */
-        memcpy(train + n_tr, dg, sizeof *train * (size_t)n_dg);
-        tl_reward_train_opts ot = *o;
-        ot.val_share = 0;
-        tl_reward_train_result res;
-        st = tl_reward_train(L->model, L->tok, train, n_tr + n_dg, &ot, out, &res);
-        if (!st)
-            printf("%d train pairs + %d degenerate pairs: train loss %.4f acc %.3f -> %s\n", n_tr, n_dg, res.train_loss,
-                   res.train_acc, out);
-    }
-    if (!st) st = tl_reward_open(spec, &r);
-    if (!st) st = tl_reward_accuracy(r, pp + n_tr, n_ho, &ok, &ties, NULL, NULL);
-    if (!st) st = tl_reward_gaming_check(r, g, pp + n_tr, n_ho, o->seed + 2, &gr);
-    if (!st) {
-        tl_sa_stat a = tl_sa_wilson(ok, n_ho), gc = tl_sa_wilson(gr.n_pass_all, gr.n);
-        printf("held out: accuracy %.3f [%.3f, %.3f] (%d of %d pairs, %d ties)\n", a.value, a.lo, a.hi, ok, n_ho, ties);
-        printf("gaming check: %.3f [%.3f, %.3f] of %d held-out fluent replies scored above all %d degenerate variants "
-               "(%d too short);",
-               gc.value, gc.lo, gc.hi, gr.n, TL_DEGEN__COUNT, gr.n_skipped);
-        for (int k = 0; k < TL_DEGEN__COUNT; k++)
-            printf(" %s %.3f", tl_degen_name((tl_degen_kind)k), gr.n ? (double)gr.n_pass[k] / gr.n : 0.0);
-        printf("\n");
-    }
-    tl_reward_free(r);
-    free(train);
-    tl_pref_pairs_free(dg, n_dg);
-    tl_degen_free(g);
-    return st == TL_E_NOMEM && !train ? cli_failf(1, "reward train: out of memory") : st ? cli_fail() : 0;
+    tl_judge_result jr;
+    if (tl_reward_train_judge(L->model, L->tok, pp, n, o->val_share, kinds, n_kinds, o, out, &jr, NULL))
+        return cli_fail();
+    const tl_gaming_result *gr = &jr.gaming;
+    tl_sa_stat a = tl_sa_wilson(jr.n_correct, jr.n_heldout), gc = tl_sa_wilson(gr->n_pass_all, gr->n);
+    printf("%d train pairs + %d degenerate pairs: train acc %.3f -> %s\n", jr.n_train, jr.n_degen, jr.train_acc, out);
+    printf("held out: accuracy %.3f [%.3f, %.3f] (%d of %d pairs, %d ties)\n", a.value, a.lo, a.hi, jr.n_correct,
+           jr.n_heldout, jr.n_ties);
+    printf("gaming check: %.3f [%.3f, %.3f] of %d held-out fluent replies scored above all %d degenerate variants "
+           "(%d too short);",
+           gc.value, gc.lo, gc.hi, gr->n, TL_DEGEN__COUNT, gr->n_skipped);
+    for (int k = 0; k < TL_DEGEN__COUNT; k++)
+        printf(" %s %.3f", tl_degen_name((tl_degen_kind)k), gr->n ? (double)gr->n_pass[k] / gr->n : 0.0);
+    printf("\n");
+    return 0;
 }
 
 static int cmd_reward_train(int argc, char **argv) {

@@ -272,6 +272,21 @@ typedef struct {
 } tl_gaming_result;
 tl_status tl_reward_gaming_check(tl_reward *r, const tl_degen *g, const tl_pref_pair *src, int n, uint64_t seed,
                                  tl_gaming_result *res);
+/* The judge recipe (the demo's RE-Control stage, `tiller reward train --degenerate`): pairs[n]
+ * shuffled and split (tl_pref_pairs_split with held_out and o->seed); a frozen-engine head
+ * (tl_reward_train, nothing held out inside it) trained on the training pairs plus
+ * tl_degen_pairs_each_kind(kinds, o->seed) of their chosen replies, written to head_path; then
+ * the head opened as "model:head_path", its accuracy on the held-out pairs, and the gaming check
+ * on their chosen replies (seed o->seed + 2). *judge (may be NULL) receives the opened reward. */
+typedef struct {
+    int n_train, n_heldout, n_degen; /* preference pairs trained on / held out; degenerate pairs */
+    int n_correct, n_ties;           /* on the held-out pairs */
+    double train_acc;
+    tl_gaming_result gaming;
+} tl_judge_result;
+tl_status tl_reward_train_judge(const tl_model *m, const tl_tokenizer *tok, tl_pref_pair *pairs, int n, double held_out,
+                                const tl_degen_kind *kinds, int n_kinds, const tl_reward_train_opts *o,
+                                const char *head_path, tl_judge_result *res, tl_reward **judge);
 
 /* ---- decoding methods (recontrol_decode.c) ----------------------------------- */
 typedef enum {

@@ -92,8 +92,6 @@ static int drop_pairs_of(tl_pref_pair *pairs, int n, const tl_rc_prompts *p, int
     return k;
 }
 
-/* Shuffles the pairs with the seed (the order tl_reward_train's own split used) and returns how
- * many come first as training pairs; the rest are held out. */
 static void add_gaming(cJSON *rm, const tl_gaming_result *g) {
     cJSON *gc = cJSON_AddObjectToObject(rm, "gaming_check");
     tl_sa_stat all = tl_sa_wilson(g->n_pass_all, g->n);
@@ -182,7 +180,7 @@ static tl_status write_design(const char *path, const rc_judge *jd, const char *
 }
 
 tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
-    char prompts[PATH_CAP], pairs_path[PATH_CAP], chat[PATH_CAP], value[PATH_CAP], head[PATH_CAP], spec[PATH_CAP];
+    char prompts[PATH_CAP], pairs_path[PATH_CAP], chat[PATH_CAP], value[PATH_CAP], head[PATH_CAP];
     char design[PATH_CAP], rel[64];
     snprintf(rel, sizeof rel, "ckpt-%d.gguf", d->cfg.sft_steps);
     tl_status s = tl_demo_path(d, "world", "eval/toxicity_prompts.jsonl", prompts, sizeof prompts);
@@ -190,7 +188,6 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     if (!s) s = tl_demo_path(d, "sft", rel, chat, sizeof chat);
     if (!s) s = tl_demo_fmt(value, sizeof value, "%s/value.gguf", dir);
     if (!s) s = tl_demo_fmt(head, sizeof head, "%s/reward.gguf", dir);
-    if (!s) s = tl_demo_fmt(spec, sizeof spec, "model:%s/reward.gguf", dir);
     if (!s) s = tl_demo_fmt(design, sizeof design, "%s/design.json", dir);
     if (s) return s;
     tl_ckpt_list l = {0};
@@ -198,9 +195,8 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     tl_tokenizer *tok = NULL, *pre_tok = NULL;
     tl_reward *rw = NULL;
     tl_value_net *v = NULL;
-    tl_pref_pair *pairs = NULL, *degen = NULL, *train = NULL;
-    int n_pairs = 0, n_degen = 0;
-    tl_degen *dg = NULL;
+    tl_pref_pair *pairs = NULL;
+    int n_pairs = 0;
     rc_judge jd = {0};
     tl_rc_prompts all = {0}, tr = {0}, va = {0}, te = {0}; /* views into all */
     if ((s = tl_rc_prompts_load(prompts, NULL, 0, 0, &all))) goto done;
@@ -226,33 +222,18 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     int n_all_pairs = n_pairs;
     n_pairs = drop_pairs_of(pairs, n_pairs, &all, n_tr, all.n - n_tr);
     jd.n_dropped = n_all_pairs - n_pairs;
-    jd.n_train = tl_pref_pairs_split(pairs, n_pairs, RC_JUDGE_VAL_SHARE, d->o.seed);
-    jd.n_heldout = n_pairs - jd.n_train;
-    /* the training pairs plus degenerate ones: each training pair's chosen reply over one variant of
-     * each trained kind */
-    if ((s = tl_degen_new(pre_tok, &dg)) || (s = tl_degen_pairs_each_kind(dg, pairs, jd.n_train, rc_degen_train,
-                                                                          RC_DEGEN_TRAIN, d->o.seed, &degen, &n_degen)))
-        goto done;
-    jd.n_degen_train = n_degen;
-    if (!(train = malloc(sizeof *train * (size_t)(jd.n_train + n_degen)))) {
-        s = tl_errorf(TL_E_NOMEM, "recontrol: out of memory");
-        goto done;
-    }
-    memcpy(train, pairs, sizeof *train * (size_t)jd.n_train); /* views: the strings stay owned by pairs/degen */
-    memcpy(train + jd.n_train, degen, sizeof *train * (size_t)n_degen);
+    /* the judge: the training pairs plus degenerate ones (each training pair's chosen reply over one
+     * variant of each trained kind); its held-out accuracy and gaming check */
     tl_reward_train_opts ro = {0};
-    ro.model_path = l.items[l.n - 1].path, ro.epochs = 300, ro.lr = 1e-2f, ro.val_share = 0, ro.seed = d->o.seed;
+    ro.model_path = l.items[l.n - 1].path, ro.epochs = 300, ro.lr = 1e-2f, ro.seed = d->o.seed;
     ro.features = TL_REWARD_FEAT_FLUENCY;
-    tl_reward_train_result rr;
-    if ((s = tl_reward_train(pre, pre_tok, train, jd.n_train + n_degen, &ro, head, &rr))) goto done;
-    jd.train_acc = rr.train_acc;
-    tl_model_free(pre), pre = NULL; /* the reward reloads its engine from the head file */
-    if ((s = tl_reward_open(spec, &rw))) goto done;
-    /* the judge on the held-out pairs: accuracy, and the gaming check on their chosen replies */
-    int n_tie = 0;
-    if ((s = tl_reward_accuracy(rw, pairs + jd.n_train, jd.n_heldout, &jd.n_correct, &n_tie, NULL, NULL)) ||
-        (s = tl_reward_gaming_check(rw, dg, pairs + jd.n_train, jd.n_heldout, d->o.seed + 2, &jd.gaming)))
+    tl_judge_result jr;
+    if ((s = tl_reward_train_judge(pre, pre_tok, pairs, n_pairs, RC_JUDGE_VAL_SHARE, rc_degen_train, RC_DEGEN_TRAIN,
+                                   &ro, head, &jr, &rw)))
         goto done;
+    jd.n_train = jr.n_train, jd.n_heldout = jr.n_heldout, jd.n_degen_train = jr.n_degen;
+    jd.n_correct = jr.n_correct, jd.train_acc = jr.train_acc, jd.gaming = jr.gaming;
+    tl_model_free(pre), pre = NULL;
 
     /* V on the chat model's responses to the training prompts */
     if ((s = tl_model_load(chat, &m, &tok))) goto done;
@@ -296,9 +277,6 @@ tl_status tl_demo_recontrol_run(tl_demo *d, const char *dir) {
     eo.seed = d->o.seed, eo.progress = ui_eval, eo.user = &ui;
     s = tl_rc_eval(m, tok, &te, rw, &eo, NULL);
 done:
-    free(train);
-    tl_pref_pairs_free(degen, n_degen);
-    tl_degen_free(dg);
     tl_pref_pairs_free(pairs, n_pairs);
     tl_value_free(v);
     tl_rc_prompts_free(&all);

@@ -261,3 +261,41 @@ tl_status tl_reward_gaming_check(tl_reward *r, const tl_degen *g, const tl_pref_
     for (int k = 0; k < TL_DEGEN__COUNT; k++) tl_free(var[k]);
     return s;
 }
+
+tl_status tl_reward_train_judge(const tl_model *m, const tl_tokenizer *tok, tl_pref_pair *pairs, int n, double held_out,
+                                const tl_degen_kind *kinds, int n_kinds, const tl_reward_train_opts *o,
+                                const char *head_path, tl_judge_result *res, tl_reward **judge) {
+    memset(res, 0, sizeof *res);
+    if (judge) *judge = NULL;
+    res->n_train = tl_pref_pairs_split(pairs, n, held_out, o->seed), res->n_heldout = n - res->n_train;
+    if (res->n_train < 1 || res->n_heldout < 1)
+        return tl_errorf(TL_E_ARG, "judge: %d pairs leave %d to train and %d held out", n, res->n_train,
+                         res->n_heldout);
+    tl_degen *g = NULL;
+    tl_pref_pair *dg = NULL, *train = NULL;
+    tl_reward *r = NULL;
+    size_t cap = strlen(head_path) + 7;
+    char *spec = malloc(cap);
+    tl_status s = spec ? tl_degen_new(tok, &g) : tl_errorf(TL_E_NOMEM, "judge: out of memory");
+    if (!s) s = tl_degen_pairs_each_kind(g, pairs, res->n_train, kinds, n_kinds, o->seed, &dg, &res->n_degen);
+    if (!s && !(train = malloc(sizeof *train * (size_t)(res->n_train + res->n_degen))))
+        s = tl_errorf(TL_E_NOMEM, "judge: out of memory");
+    if (!s) {
+        memcpy(train, pairs, sizeof *train * (size_t)res->n_train); /* views: pairs and dg keep the strings */
+        memcpy(train + res->n_train, dg, sizeof *train * (size_t)res->n_degen);
+        tl_reward_train_opts ot = *o;
+        ot.val_share = 0;
+        tl_reward_train_result tr;
+        s = tl_reward_train(m, tok, train, res->n_train + res->n_degen, &ot, head_path, &tr);
+        res->train_acc = s ? 0 : tr.train_acc;
+    }
+    if (!s) snprintf(spec, cap, "model:%s", head_path), s = tl_reward_open(spec, &r);
+    if (!s) s = tl_reward_accuracy(r, pairs + res->n_train, res->n_heldout, &res->n_correct, &res->n_ties, NULL, NULL);
+    if (!s) s = tl_reward_gaming_check(r, g, pairs + res->n_train, res->n_heldout, o->seed + 2, &res->gaming);
+    if (!s && judge) *judge = r, r = NULL;
+    tl_reward_free(r);
+    free(train), free(spec);
+    tl_pref_pairs_free(dg, res->n_degen);
+    tl_degen_free(g);
+    return s;
+}
