@@ -2,7 +2,6 @@
  * (random weights) and of a real model file, against the machine's measured
  * memory bandwidth. The measuring is src/bench; this file parses and prints. */
 #include <omp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,13 +180,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static double median_of(const tl_bench_pair *pr, int n, size_t off, int share_of_old) {
-    double v[256];
-    for (int i = 0; i < n; i++) {
-        const tl_bench_pair *p = &pr[i];
-        v[i] = off == (size_t)-1 ? p->decode_gbs / (share_of_old ? p->old_read_gbs : p->read_gbs)
-                                 : *(const double *)((const char *)p + off);
-    }
+static double median(double *v, int n) { /* sorts v */
     qsort(v, (size_t)n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
@@ -211,9 +204,11 @@ static int bench_paired(const report *rp, const char *model, const tl_bench_opts
                "round  sum4 GB/s  sum1 GB/s  memchr GB/s  weights GB/s  read GB/s  old GB/s  decode tok/s  "
                "decode GB/s  share  share of old\n",
                o->n_gen, pr[0].probe_bytes / 1e6, o->n_gen, pr[0].threads, old_bytes >> 20);
+    double shares[256], old_shares[256], reads[256], tps[256]; /* per round, for the medians */
     for (int r = 0; r < rounds; r++) {
         const tl_bench_pair *p = &pr[r];
         double share = p->decode_gbs / p->read_gbs, old = p->old_read_gbs > 0 ? p->decode_gbs / p->old_read_gbs : 0;
+        shares[r] = share, old_shares[r] = old, reads[r] = p->read_gbs, tps[r] = p->decode_tps;
         if (rp->json)
             printf("{\"kind\":\"paired\",\"round\":%d,\"threads\":%d,\"n_gen\":%d,\"weight_mb\":%.2f,"
                    "\"probe_mb\":%.2f,\"sum4_gbs\":%.2f,\"sum1_gbs\":%.2f,\"memchr_gbs\":%.2f,\"weights_gbs\":%.2f,"
@@ -227,9 +222,8 @@ static int bench_paired(const report *rp, const char *model, const tl_bench_opts
                    p->probe_gbs[0], p->probe_gbs[1], p->probe_gbs[2], p->probe_gbs[3], p->read_gbs, p->old_read_gbs,
                    p->decode_tps, p->decode_gbs, 100 * share, 100 * old);
     }
-    double ms = median_of(pr, rounds, (size_t)-1, 0), mo = old_bytes ? median_of(pr, rounds, (size_t)-1, 1) : 0;
-    double mr = median_of(pr, rounds, offsetof(tl_bench_pair, read_gbs), 0);
-    double mt = median_of(pr, rounds, offsetof(tl_bench_pair, decode_tps), 0);
+    double ms = median(shares, rounds), mo = median(old_shares, rounds), mr = median(reads, rounds),
+           mt = median(tps, rounds);
     if (rp->json)
         printf("{\"kind\":\"paired_median\",\"rounds\":%d,\"read_gbs\":%.2f,\"decode_tps\":%.2f,\"share\":%.4f,"
                "\"share_old\":%.4f}\n",
