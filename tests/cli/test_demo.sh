@@ -387,6 +387,16 @@ main=$(awk -F, '$2 == 1 && $1 == "privacy" { printf "%.4f\n", $4 }' "$S2/seeds/s
 stage=$(awk -F, '$1 == "privacy" { printf "%.4f\n", $5 }' "$S2/probe/probe_best.csv" | tr '\n' ' ')
 [[ -n $main && $main == "$stage" ]] || fail "--seeds 2: the main seed's accuracies ($main) are not the probe stage's ($stage)"
 grep -q "over 2 seeds" "$S2/report.html" || fail "--seeds 2: no band section in the report"
+# every seed's first and final checkpoints take the behavioural knowledge test; the main seed's final
+# figures are the acts stage's own (acts/knowledge.csv, balanced accuracy and its bootstrap bounds)
+awk -F, 'NR > 1 { n++; if ($6 < 0 || $6 > 1 || $7 > $6 + 1e-9 || $8 < $6 - 1e-9) bad = 1 }
+    END { exit bad || n != 5 * 2 * 2 }' "$S2/seeds/seeds_knowledge.csv" ||
+    fail "--seeds 2: seeds_knowledge.csv: $(head -3 "$S2/seeds/seeds_knowledge.csv")"
+last=$(awk -F, 'NR > 1 { print $3 }' "$S2/acts/knowledge.csv" | sort -n | tail -1)
+kmain=$(awk -F, -v st="$last" '$2 == 1 && $3 == st { printf "%s %.4f %.4f\n", $1, $6, $7 }' "$S2/seeds/seeds_knowledge.csv")
+kacts=$(awk -F, -v st="$last" 'NR > 1 && $3 == st { printf "%s %.4f %.4f\n", $1, $11, $12 }' "$S2/acts/knowledge.csv")
+[[ -n $kmain && $kmain == "$kacts" ]] || fail "--seeds 2: the main seed's knowledge ($kmain) is not the acts stage's ($kacts)"
+grep -q "Knowledge over seeds" "$S2/report.html" || fail "--seeds 2: no knowledge-over-seeds finding in the report"
 pass "--seeds 2: a second pre-training series, bands over seeds in seeds_bands.csv, charts and report"
 
 touch "$W/file"
