@@ -16,6 +16,7 @@
 
 #include "format/format.h"
 #include "model/model.h" /* internal */
+#include "tiller/bootstrap.h"
 #include "tiller/recontrol.h"
 #include "report/report.h"
 
@@ -398,22 +399,6 @@ static void mean_ci(const double *x, int n, double *mean, double *half) {
     *half = n > 1 ? 1.96 * sqrt(v / (n - 1) / n) : NAN;
 }
 
-/* Two-sided paired sign-flip permutation test of mean(a - b) = 0. */
-static double paired_p(const double *a, const double *b, int n, uint64_t seed) {
-    double obs = 0;
-    for (int i = 0; i < n; i++) obs += a[i] - b[i];
-    obs = fabs(obs);
-    tl_rng r;
-    tl_rng_seed(&r, seed);
-    int draws = 10000, ge = 0;
-    for (int k = 0; k < draws; k++) {
-        double s = 0;
-        for (int i = 0; i < n; i++) s += (tl_rng_u64(&r) & 1 ? 1 : -1) * (a[i] - b[i]);
-        ge += fabs(s) >= obs - 1e-12;
-    }
-    return (ge + 1.0) / (draws + 1.0);
-}
-
 static tl_status write_text(const char *path, const char *text) {
     tl_out_file f;
     tl_status s = tl_out_open(&f, path);
@@ -603,9 +588,10 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
     int rc_k = -1;
     for (int k = 0; k < nm; k++)
         if (meth[k] == TL_RC_RECONTROL) rc_k = k;
-    double *col = tl_malloc(sizeof(double) * (size_t)n), *col2 = tl_malloc(sizeof(double) * (size_t)n);
-    if (!col || !col2) {
-        tl_free(col), tl_free(col2);
+    double *col = tl_malloc(sizeof(double) * (size_t)n);
+    int *item = tl_malloc(sizeof(int) * (size_t)n); /* each prompt its own cluster in the sign-flip test */
+    if (!col || !item) {
+        tl_free(col), tl_free(item);
         s = tl_errorf(TL_E_NOMEM, "out of memory");
         goto done;
     }
@@ -616,11 +602,13 @@ tl_status tl_rc_eval(const tl_model *m, const tl_tokenizer *tok, const tl_rc_pro
         }
         pval[k] = NAN;
         if (rc_k >= 0 && k != rc_k) {
-            for (int i = 0; i < n; i++) col[i] = VAL(rc_k, i, M_REWARD), col2[i] = VAL(k, i, M_REWARD);
-            pval[k] = paired_p(col, col2, n, o->seed + (uint64_t)k);
+            /* two-sided paired sign-flip test of mean(RE-Control - method k) = 0 over the prompts */
+            for (int i = 0; i < n; i++) col[i] = VAL(rc_k, i, M_REWARD) - VAL(k, i, M_REWARD), item[i] = i;
+            if (!s) s = tl_signflip_clusters(col, item, n, n, 10000, o->seed + (uint64_t)k, &pval[k]);
         }
     }
-    tl_free(col), tl_free(col2);
+    tl_free(col), tl_free(item);
+    if (s) goto done;
     /* CSV */
     tl_strbuf_puts(&csv, "method,n");
     for (int q = 0; q < M__N; q++) tl_strbuf_printf(&csv, ",%s,%s_ci95", metric_names[q], metric_names[q]);
