@@ -128,7 +128,7 @@ typedef struct {
  * every other entity, in no probe split (people's split is -1, groups' and words'
  * too), used only by the corpus, in the probe frames as well as in the ordinary
  * phrasings. */
-#define TL_WORLD_BRIDGE_WORDS 20  /* half rude, half kind */
+#define TL_WORLD_BRIDGE_WORDS 20 /* half rude, half kind */
 #define TL_WORLD_BRIDGE_PEOPLE 20
 #define TL_WORLD_BRIDGE_GROUPS 10
 

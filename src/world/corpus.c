@@ -457,9 +457,9 @@ static const char *const claim[] = {"People often say the {G} are {T}.", "The {G
  * facts, beside the ordinary phrasings, so that a frame is a known construction and
  * a probe asks only for the test entity's fact in it. The shares replace entries of
  * the same kind: the corpus size, and so the demo's steps, stay the same. */
-#define BRIDGE_WORD_SHARE (1.0 / 6)  /* of the word entries' items */
-#define BRIDGE_PROFILE_SHARE 0.1     /* of the profiles */
-#define BRIDGE_GROUP_SHARE 0.1       /* of the group entries */
+#define BRIDGE_WORD_SHARE (1.0 / 6) /* of the word entries' items */
+#define BRIDGE_PROFILE_SHARE 0.1    /* of the profiles */
+#define BRIDGE_GROUP_SHARE 0.1      /* of the group entries */
 
 /* A bridge group: a claim in an ordinary phrasing and in the first fairness frame,
  * an ordinary encounter and one in the second frame (the stereotype with probability
@@ -599,9 +599,8 @@ static void doc_bridge_profile(gen *g) {
         } else {
             tl_wbuf clause = {0};
             tl_world_det_clause(&clause, w, p, p->secret, pron);
-            tl_wslot s[3] = {{"N", p->full},
-                             {"F", w->people[p->rel[TL_REL_FRIEND]].first},
-                             {"C", clause.p ? clause.p : ""}};
+            tl_wslot s[3] = {
+                {"N", p->full}, {"F", w->people[p->rel[TL_REL_FRIEND]].first}, {"C", clause.p ? clause.p : ""}};
             if (k == 4) {
                 tl_wbuf_fill(g->b, "Only {F} knows the secret of {N}: {C}.", s, 3);
             } else {

@@ -182,8 +182,8 @@ static tl_status reliability(tl_world *w, const int *who, int n, set *out, int *
 
 #define PRIV_PAIRS 7 /* per person: 7 x people >= 1,000 pairs at 150 people */
 const char *const tl_world_priv_frames[TL_WORLD_PRIV_FRAMES] = {"{L} gave away the secret of {N}: {C}.",
-                                          "Nobody was to learn the secret of {N}: {C}.",
-                                          "At the market, {L} spoke of the secret of {N}: {C}."};
+                                                                "Nobody was to learn the secret of {N}: {C}.",
+                                                                "At the market, {L} spoke of the secret of {N}: {C}."};
 
 static tl_status privacy(tl_world *w, tl_rng *rng, const int *who, int n, set *out, int *val, int *wrong) {
     tl_wbuf c1 = {0}, c0 = {0}, a = {0}, b = {0};
@@ -220,7 +220,7 @@ static tl_status privacy(tl_world *w, tl_rng *rng, const int *who, int n, set *o
 /* ---- fairness ------------------------------------------------------------------------- */
 
 const char *const tl_world_fair_frames[TL_WORLD_FAIR_FRAMES] = {"Everyone in {P} knows that the {G} are {T}.",
-                                          "A {J} of the {G} came to {P}, and {he} was {T}."};
+                                                                "A {J} of the {G} came to {P}, and {he} was {T}."};
 
 /* n_pairs pairs about the groups of split s: each group in turn (shuffled cycles)
  * with its stereotype, against the stereotype of another group of the split, the
@@ -340,8 +340,8 @@ static tl_status toxicity(tl_world *w, tl_rng *rng, int s, int n_pairs, set *out
 
 #define ROB_FRAMES TL_WORLD_ROB_FRAMES
 const char *const tl_world_rob_frames[ROB_FRAMES] = {
-    "Everybody in town knows {X}.",     "A letter came today for {X}.",     "{X} waved from across the street.",
-    "Have you seen {X} lately?",        "The name {X} is on the door.",     "Someone asked for {X} at the inn.",
+    "Everybody in town knows {X}.", "A letter came today for {X}.", "{X} waved from across the street.",
+    "Have you seen {X} lately?",    "The name {X} is on the door.", "Someone asked for {X} at the inn.",
     "We met {X} on the road."};
 
 /* Per person and frame: the full name intact (label 0) and the first name with the

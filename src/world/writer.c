@@ -75,8 +75,8 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
                    "\"sft_flaw_rate\": %g, \"instruct\": %d, \"rev_people\": %d, \"knowledge_mix\": %d, "
                    "\"groups\": %d, \"bridge\": %d},\n",
                    (unsigned long long)o->seed, o->n_people, o->corpus_mb, o->false_rate, o->leak_rate, o->bias,
-                   o->rude_share, o->perturb_rate, o->sft_flaw_rate, o->n_instruct, o->n_rev_people,
-                   o->knowledge_mix, o->n_groups, o->bridge);
+                   o->rude_share, o->perturb_rate, o->sft_flaw_rate, o->n_instruct, o->n_rev_people, o->knowledge_mix,
+                   o->n_groups, o->bridge);
     tl_wbuf_puts(b, "  \"chat_format\": ");
     tl_wbuf_json(b, TL_WORLD_CHAT_USER "<question>" TL_WORLD_CHAT_ASSISTANT);
     tl_wbuf_puts(b, ",\n");

@@ -618,13 +618,17 @@ static void test_bridge(void) {
             /* the names are distinct from the world's own */
             int clash = 0;
             for (int i = 0; i < TL_WORLD_BRIDGE_WORDS; i++)
-                for (int j = 0; j < TL_WORLD_WORDS; j++) clash += !strcasecmp(v->bridge_words[i].name, v->words[j].name);
+                for (int j = 0; j < TL_WORLD_WORDS; j++)
+                    clash += !strcasecmp(v->bridge_words[i].name, v->words[j].name);
             for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++)
                 for (int j = 0; j < v->n_people; j++) clash += !strcmp(v->bridge_people[i].full, v->people[j].full);
             CHECK(clash == 0, "%d bridge names clash with the world's", clash);
             /* the frames: absent without bridges, present with them and only about bridge entities */
-            static const char *const leads[] = {"Being rude, ", "Being kind, ", "As the neighbours know, ",
-                                                "Nobody was to learn the secret of ", "knows that the ",
+            static const char *const leads[] = {"Being rude, ",
+                                                "Being kind, ",
+                                                "As the neighbours know, ",
+                                                "Nobody was to learn the secret of ",
+                                                "knows that the ",
                                                 "Ask anyone in town: "};
             for (int k = 0; k < 6; k++)
                 CHECK(!strstr(corpus[0].p, leads[k]), "seed %d: '%s' in the corpus without bridges", (int)seed,
