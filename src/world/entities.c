@@ -217,9 +217,12 @@ static void build_bridge(tl_world *w, name_set *ns) {
     int n = w->n_people;
     for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++) {
         tl_wperson *p = &w->bridge_people[i];
-        invent(p->first, sizeof p->first, &r, NAME_FIRST, ns);
-        invent(p->last, sizeof p->last, &r, NAME_LAST, ns);
-        snprintf(p->full, sizeof p->full, "%s %s", p->first, p->last);
+        char first[sizeof p->first], last[sizeof p->last]; /* locals: p's fields share w with full (-Wrestrict) */
+        invent(first, sizeof first, &r, NAME_FIRST, ns);
+        invent(last, sizeof last, &r, NAME_LAST, ns);
+        memcpy(p->first, first, sizeof first);
+        memcpy(p->last, last, sizeof last);
+        snprintf(p->full, sizeof p->full, "%s %s", first, last);
         p->female = i % 2;
         p->group = tl_wrand(&r, w->n_groups);
         p->trait = tl_wrand(&r, tl_world_traits.n);
