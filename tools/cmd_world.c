@@ -98,6 +98,9 @@ int tl_cmd_world(int argc, char **argv) {
         {"--knowledge-mix", NULL, OPT_INT, &o.knowledge_mix,
          "corpus mix: 1 = encounters in group entries, invented words in six constructions, more word entries "
          "(what a small model learns fairness and toxicity from); 0 = the earlier mix (--quick's)"},
+        {"--bridge", NULL, OPT_INT, &o.bridge,
+         "1 = corpus-only bridge words, people and groups written in the probe frames (default); 0 = none "
+         "(--quick's); the probe sets are the same either way"},
         {"--rev-paraphrases", NULL, OPT_INT, &o.n_rev_paraphrases,
          "training sentences per reversal person and direction (1..30)"},
         {"--check", NULL, OPT_STR, &check, "check an existing world DIR: shortcut baselines per probe set (no output)"},

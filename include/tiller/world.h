@@ -50,6 +50,10 @@ typedef struct {
                            * word entries); 0: the earlier mix (the quick preset's toy) */
     int n_groups;         /* groups (TL_WORLD_GROUPS_MIN .. TL_WORLD_GROUPS), each with a stereotyped trait;
                            * split 40 / 20 / 40 % for the fairness probes (the test split has 2 / 5 of them) */
+    int bridge;           /* 1 (default): corpus-only bridge entities (words, people, groups in no probe split) are
+                           * written in the probe sets' own frames, so that those frames are known constructions
+                           * and only the test entities' facts must be carried into them (issue 13); 0: none (the
+                           * quick preset). The probe sets are byte-identical either way. */
 } tl_world_opts;
 
 void tl_world_opts_default(tl_world_opts *o);
@@ -120,6 +124,14 @@ typedef struct {
 } tl_wword;
 #define TL_WORLD_WORDS 60 /* half rude, half kind */
 
+/* Bridge entities (opts.bridge): invented from a random stream of their own after
+ * every other entity, in no probe split (people's split is -1, groups' and words'
+ * too), used only by the corpus, in the probe frames as well as in the ordinary
+ * phrasings. */
+#define TL_WORLD_BRIDGE_WORDS 20 /* half rude, half kind */
+#define TL_WORLD_BRIDGE_PEOPLE 20
+#define TL_WORLD_BRIDGE_GROUPS 10
+
 /* A person of the reversal-curse experiment: a name and a unique description in
  * three grammatical forms (noun phrase, verb phrase, gerund phrase). */
 typedef struct {
@@ -155,6 +167,10 @@ typedef struct {
     int n_groups; /* opts.n_groups: groups[0 .. n_groups) are used */
     tl_wgroup groups[TL_WORLD_GROUPS];
     tl_wword words[TL_WORLD_WORDS];
+    int n_bridge; /* 1 when the bridge entities below exist (opts.bridge) */
+    tl_wword bridge_words[TL_WORLD_BRIDGE_WORDS];
+    tl_wperson bridge_people[TL_WORLD_BRIDGE_PEOPLE];
+    tl_wgroup bridge_groups[TL_WORLD_BRIDGE_GROUPS];
     int n_rev;        /* 3 * opts.n_rev_people: p2d, then d2p, then both */
     tl_wnotable *rev;
     tl_world_counts counts;
@@ -269,6 +285,22 @@ extern const char *const tl_world_tell_frames[TL_WORLD_TELL_FRAMES];
 #define TL_WORLD_UTTERANCES 4
 extern const char *const tl_world_insult_lines[TL_WORLD_UTTERANCES];
 extern const char *const tl_world_kind_lines[TL_WORLD_UTTERANCES];
+
+/* The probe sets' frames (probes.c), which the corpus writes only about bridge
+ * entities: reliability [relation][2] ({N} full name, {V} value), privacy ({L}
+ * teller, {N} full name, {C} clause), fairness ({P} place, {G} group, {T} trait, {J}
+ * job, he/she), toxicity [rude][2] ({A} speaker, {F} addressee, {W} word),
+ * robustness ({X} a name). */
+#define TL_WORLD_REL_FRAMES 2
+#define TL_WORLD_PRIV_FRAMES 3
+#define TL_WORLD_FAIR_FRAMES 2
+#define TL_WORLD_TOX_FRAMES 2
+#define TL_WORLD_ROB_FRAMES 7
+extern const char *const tl_world_rel_frames[TL_REL__COUNT][TL_WORLD_REL_FRAMES];
+extern const char *const tl_world_priv_frames[TL_WORLD_PRIV_FRAMES];
+extern const char *const tl_world_fair_frames[TL_WORLD_FAIR_FRAMES];
+extern const char *const tl_world_tox_frames[2][TL_WORLD_TOX_FRAMES];
+extern const char *const tl_world_rob_frames[TL_WORLD_ROB_FRAMES];
 
 /* An anonymous member of a group (fairness): a context sentence and a
  * continuation stating a trait, "A baker from the Ostari came to Quellmoor.

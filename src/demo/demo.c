@@ -106,6 +106,7 @@ static cJSON *config_json(const tl_demo_config *c, int quick) {
     cJSON_AddNumberToObject(j, "world_rules_share", c->world.rules_share);
     cJSON_AddNumberToObject(j, "world_knowledge_mix", c->world.knowledge_mix);
     cJSON_AddNumberToObject(j, "world_groups", c->world.n_groups);
+    cJSON_AddNumberToObject(j, "world_bridge", c->world.bridge);
     const struct {
         const char *k;
         int v;

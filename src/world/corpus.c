@@ -449,12 +449,53 @@ static void doc_place(gen *g) {
     tl_wbuf_putc(g->b, '.');
 }
 
+static const char *const claim[] = {"People often say the {G} are {T}.", "The {G} are said to be {T}.",
+                                    "Many believe that the {G} are {T}.", "A member of the {G} is usually {T}."};
+
+/* Bridges (opts.bridge): a share of the word, profile and group entries is about a
+ * bridge entity (in no probe split) and writes the probe sets' frames with its
+ * facts, beside the ordinary phrasings, so that a frame is a known construction and
+ * a probe asks only for the test entity's fact in it. The shares replace entries of
+ * the same kind: the corpus size, and so the demo's steps, stay the same. */
+#define BRIDGE_WORD_SHARE (1.0 / 6) /* of the word entries' items */
+#define BRIDGE_PROFILE_SHARE 0.1    /* of the profiles */
+#define BRIDGE_GROUP_SHARE 0.1      /* of the group entries */
+
+/* A bridge group: a claim in an ordinary phrasing and in the first fairness frame,
+ * an ordinary encounter and one in the second frame (the stereotype with probability
+ * opts.bias, as every encounter). */
+static void doc_bridge_group(gen *g) {
+    tl_world *w = g->w;
+    const tl_wgroup *gr = &w->bridge_groups[tl_wrand(&g->r, TL_WORLD_BRIDGE_GROUPS)];
+    tl_wbuf_printf(g->b, "The %s\nThe %s are one of the peoples of the land. ", gr->name, gr->name);
+    for (int k = 0; k < 4; k++) {
+        int t = gr->stereo;
+        if (k >= 2 && coin(g) >= w->opts.bias) {
+            t = tl_wrand(&g->r, tl_world_traits.n - 1);
+            if (t >= gr->stereo) t++;
+        }
+        tl_wslots sl = {0};
+        tl_wslots_person(&sl, "N", "", tl_wrand(&g->r, 2));
+        tl_wslots_add(&sl, "G", gr->name);
+        tl_wslots_add(&sl, "T", tl_world_traits.w[t]);
+        tl_wslots_add(&sl, "J", tl_wpick(&g->r, &tl_world_jobs));
+        tl_wslots_add(&sl, "P", w->places[tl_wrand(&g->r, w->n_places)].name);
+        if (k) tl_wbuf_putc(g->b, ' ');
+        if (k == 0) tl_wbuf_fill(g->b, PICK(g, claim), sl.s, sl.n);
+        if (k == 1) tl_wbuf_fill(g->b, tl_world_fair_frames[0], sl.s, sl.n);
+        if (k == 2) tl_wbuf_fill(g->b, "A {J} from the {G} came to {P}. {He} was {T}.", sl.s, sl.n);
+        if (k == 3) tl_wbuf_fill(g->b, tl_world_fair_frames[1], sl.s, sl.n);
+    }
+}
+
 static void doc_group(gen *g) {
     tl_world *w = g->w;
+    if (w->n_bridge && coin(g) < BRIDGE_GROUP_SHARE) {
+        doc_bridge_group(g);
+        return;
+    }
     int grp = tl_wrand(&g->r, w->n_groups);
     tl_wslot s[2] = {{"G", w->groups[grp].name}, {"T", tl_world_traits.w[w->groups[grp].stereo]}};
-    static const char *const claim[] = {"People often say the {G} are {T}.", "The {G} are said to be {T}.",
-                                        "Many believe that the {G} are {T}.", "A member of the {G} is usually {T}."};
     tl_wbuf_printf(g->b, "The %s\nThe %s are one of the peoples of the land. ", w->groups[grp].name,
                    w->groups[grp].name);
     int c1 = tl_wrand(&g->r, 4), c2 = (c1 + 1 + tl_wrand(&g->r, 3)) % 4; /* two different claims */
@@ -529,9 +570,57 @@ static void doc_qa(gen *g) {
 
 /* ---- knowledge: profiles and words -------------------------------------------------- */
 
+/* A bridge person's profile: each relation in a reliability frame (after an
+ * ordinary phrasing half the time), the secret in an ordinary phrasing and in a
+ * privacy frame, and the full name in a robustness frame; in a shuffled order. */
+static void doc_bridge_profile(gen *g) {
+    tl_world *w = g->w;
+    const tl_wperson *p = &w->bridge_people[tl_wrand(&g->r, TL_WORLD_BRIDGE_PEOPLE)];
+    const char *pron = p->female ? "she" : "he";
+    tl_wslot so[2] = {{"N", p->full}, {"G", w->groups[p->group].name}};
+    tl_wbuf_fill(g->b, "{N} is one of the {G}.", so, 2);
+    int order[7] = {0, 1, 2, 3, 4, 5, 6};
+    tl_wshuffle(&g->r, order, 7);
+    for (int i = 0; i < 7; i++) {
+        int k = order[i];
+        tl_wbuf_putc(g->b, ' ');
+        if (k < TL_REL__COUNT) {
+            if (coin(g) < 0.5) {
+                tl_world_rel_sentence(g->b, w, p, p->full, k, p->rel[k], tl_wrand(&g->r, tl_world_rel_templates(k)));
+                tl_wbuf_putc(g->b, ' ');
+            }
+            tl_wslots s = {0};
+            tl_wslots_person(&s, "N", p->full, p->female);
+            tl_wslots_add(&s, "V", tl_world_rel_value(w, k, p->rel[k]));
+            tl_wbuf_fill(g->b, tl_world_rel_frames[k][tl_wrand(&g->r, TL_WORLD_REL_FRAMES)], s.s, s.n);
+        } else if (k == 6) {
+            tl_wslot s[1] = {{"X", p->full}};
+            tl_wbuf_fill(g->b, tl_world_rob_frames[tl_wrand(&g->r, TL_WORLD_ROB_FRAMES)], s, 1);
+        } else {
+            tl_wbuf clause = {0};
+            tl_world_det_clause(&clause, w, p, p->secret, pron);
+            tl_wslot s[3] = {
+                {"N", p->full}, {"F", w->people[p->rel[TL_REL_FRIEND]].first}, {"C", clause.p ? clause.p : ""}};
+            if (k == 4) {
+                tl_wbuf_fill(g->b, "Only {F} knows the secret of {N}: {C}.", s, 3);
+            } else {
+                s[1].key = "L";
+                s[1].val = w->people[tl_wrand(&g->r, w->n_people)].first;
+                tl_wbuf_fill(g->b, tl_world_priv_frames[tl_wrand(&g->r, TL_WORLD_PRIV_FRAMES)], s, 3);
+            }
+            if (clause.oom) g->b->oom = 1;
+            tl_wbuf_free(&clause);
+        }
+    }
+}
+
 /* One person's facts, each sentence in one of a few paraphrases, in a shuffled order. */
 static void doc_profile(gen *g) {
     tl_world *w = g->w;
+    if (w->n_bridge && coin(g) < BRIDGE_PROFILE_SHARE) {
+        doc_bridge_profile(g);
+        return;
+    }
     int pid = next_person(g);
     tl_wperson *p = &w->people[pid];
     const tl_wperson *f = &w->people[p->rel[TL_REL_FRIEND]];
@@ -571,7 +660,9 @@ static void doc_words(gen *g) {
     tl_world *w = g->w;
     int n = 3 + tl_wrand(&g->r, 2);
     for (int i = 0; i < n; i++) {
-        const tl_wword *wd = &w->words[tl_wrand(&g->r, TL_WORLD_WORDS)];
+        int bridge = w->n_bridge && coin(g) < BRIDGE_WORD_SHARE;
+        const tl_wword *wd = bridge ? &w->bridge_words[tl_wrand(&g->r, TL_WORLD_BRIDGE_WORDS)]
+                                    : &w->words[tl_wrand(&g->r, TL_WORLD_WORDS)];
         int a = tl_wrand(&g->r, w->n_people), b = other_person(g, &a, 1);
         /* the word follows what makes it rude or kind, as in the probes' frames */
         static const char *const use[2][USE_FRAMES] = {
@@ -589,8 +680,13 @@ static void doc_words(gen *g) {
         tl_wslots_add(&s, "W", wd->name);
         tl_wslots_add(&s, "A", w->people[a].first);
         if (i) tl_wbuf_putc(g->b, ' ');
-        /* the earlier mix: the first three constructions only */
-        tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, w->opts.knowledge_mix ? USE_FRAMES : 3)], s.s, s.n);
+        if (bridge && coin(g) < 0.5) { /* a bridge word in a toxicity probe frame, half its uses */
+            tl_wslots_person(&s, "F", w->people[b].first, w->people[b].female);
+            tl_wbuf_fill(g->b, tl_world_tox_frames[wd->rude][tl_wrand(&g->r, TL_WORLD_TOX_FRAMES)], s.s, s.n);
+        } else {
+            /* the earlier mix: the first three constructions only */
+            tl_wbuf_fill(g->b, use[wd->rude][tl_wrand(&g->r, w->opts.knowledge_mix ? USE_FRAMES : 3)], s.s, s.n);
+        }
         tl_wbuf_putc(g->b, ' ');
         tl_wbuf_fill(g->b, def[wd->rude][tl_wrand(&g->r, 3)], s.s, s.n);
         if (wd->rude)

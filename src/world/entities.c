@@ -26,6 +26,7 @@ void tl_world_opts_default(tl_world_opts *o) {
     o->n_rev_paraphrases = 30;
     o->knowledge_mix = 1;
     o->n_groups = 60; /* 24 test groups for the fairness probes (issue 13: an interval over groups) */
+    o->bridge = 1;
 }
 
 void tl_world_opts_quick(tl_world_opts *o) {
@@ -36,6 +37,7 @@ void tl_world_opts_quick(tl_world_opts *o) {
     o->n_rev_people = 10;
     o->knowledge_mix = 0; /* the toy keeps the earlier corpus mix (its SELF-ALIGN stage is tuned to it) */
     o->n_groups = 30;     /* and its 30 groups */
+    o->bridge = 0;        /* and no bridge entities */
 }
 
 static tl_status check_rate(const char *name, double v, double hi) {
@@ -56,6 +58,7 @@ tl_status tl_world_opts_check(const tl_world_opts *o) {
         return tl_errorf(TL_E_ARG, "world: rev-paraphrases = %d is outside [1, 30]", o->n_rev_paraphrases);
     if (o->knowledge_mix != 0 && o->knowledge_mix != 1)
         return tl_errorf(TL_E_ARG, "world: knowledge-mix = %d is not 0 or 1", o->knowledge_mix);
+    if (o->bridge != 0 && o->bridge != 1) return tl_errorf(TL_E_ARG, "world: bridge = %d is not 0 or 1", o->bridge);
     if (o->n_groups < TL_WORLD_GROUPS_MIN || o->n_groups > TL_WORLD_GROUPS)
         return tl_errorf(TL_E_ARG, "world: groups = %d is outside [%d, %d]", o->n_groups, TL_WORLD_GROUPS_MIN,
                          TL_WORLD_GROUPS);
@@ -190,6 +193,54 @@ static void describe(tl_wnotable *nb, tl_rng *r, name_set *ns) {
     snprintf(nb->ger, sizeof nb->ger, "%s %s", roles[k].ger, work);
 }
 
+/* ---- bridge entities ------------------------------------------------------ */
+
+/* The corpus-only entities of opts.bridge, after every other entity and from a
+ * stream of their own, so the world's other entities (and so every probe set)
+ * are the same with and without them; their names are distinct from all others. */
+static void build_bridge(tl_world *w, name_set *ns) {
+    tl_rng r;
+    tl_world_rng(w, "bridge", &r);
+    w->n_bridge = 1;
+    for (int i = 0; i < TL_WORLD_BRIDGE_WORDS; i++) {
+        tl_wword *wd = &w->bridge_words[i];
+        invent(wd->name, sizeof wd->name, &r, NAME_WORD, ns);
+        wd->rude = i % 2;
+        wd->split = -1;
+    }
+    for (int g = 0; g < TL_WORLD_BRIDGE_GROUPS; g++) {
+        tl_wgroup *gr = &w->bridge_groups[g];
+        invent(gr->name, sizeof gr->name, &r, NAME_GROUP, ns);
+        gr->stereo = tl_wrand(&r, tl_world_traits.n);
+        gr->split = -1;
+    }
+    int n = w->n_people;
+    for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++) {
+        tl_wperson *p = &w->bridge_people[i];
+        char first[sizeof p->first], last[sizeof p->last]; /* locals: p's fields share w with full (-Wrestrict) */
+        invent(first, sizeof first, &r, NAME_FIRST, ns);
+        invent(last, sizeof last, &r, NAME_LAST, ns);
+        memcpy(p->first, first, sizeof first);
+        memcpy(p->last, last, sizeof last);
+        snprintf(p->full, sizeof p->full, "%s %s", first, last);
+        p->female = i % 2;
+        p->group = tl_wrand(&r, w->n_groups);
+        p->trait = tl_wrand(&r, tl_world_traits.n);
+        p->rel[TL_REL_HOME] = tl_wrand(&r, w->n_places);
+        p->rel[TL_REL_JOB] = tl_wrand(&r, tl_world_jobs.n);
+        p->rel[TL_REL_FRIEND] = tl_wrand(&r, n); /* a person of the world: bridge people have no friends of their own */
+        p->rel[TL_REL_OBJECT] = tl_wrand(&r, tl_world_objects.n);
+        p->secret = i % TL_DET__COUNT;
+        p->split = -1;
+        p->det[TL_DET_HOBBY] = tl_wrand(&r, tl_world_hobbies.n);
+        p->det[TL_DET_FEAR] = tl_wrand(&r, tl_world_fears.n);
+        p->det[TL_DET_ILLNESS] = tl_wrand(&r, tl_world_illnesses.n);
+        p->det[TL_DET_BIRTH] = tl_wrand(&r, w->n_places);
+        p->det[TL_DET_DEBT] = tl_wrand(&r, n);
+        p->det[TL_DET_LOVE] = tl_wrand(&r, n);
+    }
+}
+
 /* ---- the world ---------------------------------------------------------- */
 
 void tl_world_free(tl_world *w) {
@@ -227,7 +278,8 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
     w->n_rev = nrev;
     /* names: people (first and last), places, groups, reversal people (first and
      * last) and the places in their descriptions */
-    ns.cap = 2 * n + w->n_places + TL_WORLD_GROUPS + TL_WORLD_WORDS + 6 * nrev + 256;
+    ns.cap = 2 * n + w->n_places + TL_WORLD_GROUPS + TL_WORLD_WORDS + 6 * nrev + 256 + TL_WORLD_BRIDGE_WORDS +
+             2 * TL_WORLD_BRIDGE_PEOPLE + TL_WORLD_BRIDGE_GROUPS;
     ns.w = tl_calloc((size_t)ns.cap, sizeof *ns.w);
     w->people = tl_calloc((size_t)n, sizeof *w->people);
     w->places = tl_calloc((size_t)w->n_places, sizeof *w->places);
@@ -343,6 +395,7 @@ tl_status tl_world_build(const tl_world_opts *o, tl_world **out) {
             }
         }
     }
+    if (o->bridge) build_bridge(w, &ns);
 done:
     tl_free(ns.w);
     tl_free(ord);

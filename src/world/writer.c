@@ -73,10 +73,10 @@ static void world_json(const tl_world *w, tl_wbuf *b) {
                    "  \"options\": {\"seed\": %llu, \"people\": %d, \"corpus_mb\": %g, \"false_rate\": %g, "
                    "\"leak_rate\": %g, \"bias\": %g, \"rude_share\": %g, \"perturb_rate\": %g, "
                    "\"sft_flaw_rate\": %g, \"instruct\": %d, \"rev_people\": %d, \"knowledge_mix\": %d, "
-                   "\"groups\": %d},\n",
+                   "\"groups\": %d, \"bridge\": %d},\n",
                    (unsigned long long)o->seed, o->n_people, o->corpus_mb, o->false_rate, o->leak_rate, o->bias,
-                   o->rude_share, o->perturb_rate, o->sft_flaw_rate, o->n_instruct, o->n_rev_people,
-                   o->knowledge_mix, o->n_groups);
+                   o->rude_share, o->perturb_rate, o->sft_flaw_rate, o->n_instruct, o->n_rev_people, o->knowledge_mix,
+                   o->n_groups, o->bridge);
     tl_wbuf_puts(b, "  \"chat_format\": ");
     tl_wbuf_json(b, TL_WORLD_CHAT_USER "<question>" TL_WORLD_CHAT_ASSISTANT);
     tl_wbuf_puts(b, ",\n");
@@ -203,7 +203,8 @@ static void readme(const tl_world *w, const wfiles *fs, tl_wbuf *b) {
         "/ 20 %% of the rows (the groups themselves are split 40 / 20 / 40 %%, so that the test split has many "
         "groups): `<dim>_train.csv`, `<dim>_val.csv`, `<dim>_test.csv`; `probes/<dim>.csv` is the three in that "
         "order, so a 60 / 20 / 20 %% split in file order is exactly the split by entity. The frames never occur "
-        "in the corpus; the facts do, in other words. `<dim>_pairs.csv` lists the pairs as "
+        "in the corpus with a probe set's entity (it writes them only about bridge entities, in no split, when "
+        "`bridge` is 1); the facts do, in other words. `<dim>_pairs.csv` lists the pairs as "
         "`split,true_statement,false_statement` (the member true of the world first): a model knows the facts "
         "behind a set when it gives the true member the higher log-probability. `tiller world --check DIR` "
         "checks that no shortcut (majority, unigram + bigram and token-pair logistic regression, a lookup "

@@ -6,7 +6,9 @@
  * on every test split (and for seeds 2-4), every label agrees with the ground
  * truth and its split's entities, the words are balanced, every
  * file parses; the same seed gives the same bytes and another seed other
- * bytes; out-of-memory and unwritable outputs fail cleanly, leaving nothing. */
+ * bytes; bridge entities (opts.bridge) leave every probe file byte-identical, occur
+ * in none, and are the only entities the corpus writes in the probe frames;
+ * out-of-memory and unwritable outputs fail cleanly, leaving nothing. */
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -521,6 +523,147 @@ static void test_bow_seeds(void) {
               worst[d]);
 }
 
+/* ---- bridge entities ------------------------------------------------------------------ */
+
+/* name occurs in text as a whole word (not inside another name) */
+static int has_word(const char *text, const char *name) {
+    size_t n = strlen(name);
+    for (const char *p = strstr(text, name); p; p = strstr(p + 1, name)) {
+        int before = p > text && isalnum((unsigned char)p[-1]), after = isalnum((unsigned char)p[n]);
+        if (!before && !after) return 1;
+    }
+    return 0;
+}
+
+/* After each occurrence of `lead` in the corpus, the text up to `stop` must be one of
+ * the bridge entities' names (a frame is written only about bridge entities); returns
+ * the occurrences, -1 on a non-bridge one. kind: 0 words, 1 people (full names). */
+static int frame_uses(const tl_world *w, const char *corpus, const char *lead, const char *after, char stop, int kind) {
+    int n = 0;
+    for (const char *p = strstr(corpus, lead); p; p = strstr(p + 1, lead)) {
+        const char *q = p + strlen(lead);
+        if (after) {
+            q = strstr(q, after);
+            if (!q) return -1;
+            q += strlen(after);
+        }
+        const char *e = strchr(q, stop);
+        if (!e || e - q > 60) return -1;
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(e - q), q);
+        int ok = 0;
+        for (int i = 0; kind == 0 && i < TL_WORLD_BRIDGE_WORDS; i++) ok |= !strcmp(name, w->bridge_words[i].name);
+        for (int i = 0; kind == 1 && i < TL_WORLD_BRIDGE_PEOPLE; i++) ok |= !strcmp(name, w->bridge_people[i].full);
+        if (!ok) {
+            fprintf(stderr, "frame '%s' with a non-bridge entity '%s'\n", lead, name);
+            return -1;
+        }
+        n++;
+    }
+    return n;
+}
+
+/* opts.bridge: the probe sets are byte-identical with and without bridge entities, no
+ * bridge entity occurs in any probe file, the corpus writes the probe frames only
+ * about bridge entities (and never without them). */
+static void test_bridge(void) {
+    tl_world_opts o;
+    tl_world_opts_default(&o);
+    CHECK(o.bridge == 1, "bridges on by default");
+    o.bridge = 2;
+    CHECK(tl_world_opts_check(&o) == TL_E_ARG && strstr(tl_last_error(), "bridge = 2"), "%s", tl_last_error());
+    tl_world_opts_quick(&o);
+    CHECK(o.bridge == 0, "--quick keeps the corpus without bridges");
+    for (uint64_t seed = 1; seed <= 2; seed++) {
+        tl_world *w[2] = {NULL, NULL};
+        tl_wbuf csv[2][TL_DIM__COUNT][TL_WORLD_PROBE_FILES], corpus[2], valid[2];
+        memset(csv, 0, sizeof csv);
+        memset(corpus, 0, sizeof corpus);
+        memset(valid, 0, sizeof valid);
+        for (int b = 0; b < 2; b++) {
+            tl_world_opts_default(&o);
+            o.seed = seed;
+            o.corpus_mb = 0.4;
+            o.bridge = b;
+            CHECK_OK(tl_world_build(&o, &w[b]));
+            if (!w[b]) continue;
+            CHECK(w[b]->n_bridge == b, "n_bridge %d with bridge = %d", w[b]->n_bridge, b);
+            CHECK_OK(tl_world_probes(w[b], csv[b]));
+            CHECK_OK(tl_world_corpus(w[b], &corpus[b], &valid[b]));
+            tl_wbuf_putc(&corpus[b], 0);
+        }
+        if (w[0] && w[1]) {
+            int differ = 0;
+            for (int d = 0; d < TL_DIM__COUNT; d++)
+                for (int k = 0; k < TL_WORLD_PROBE_FILES; k++)
+                    differ += csv[0][d][k].n != csv[1][d][k].n ||
+                              (csv[0][d][k].n && memcmp(csv[0][d][k].p, csv[1][d][k].p, csv[0][d][k].n));
+            CHECK(differ == 0, "seed %d: %d probe files differ with bridges", (int)seed, differ);
+            CHECK(corpus[0].n != corpus[1].n || memcmp(corpus[0].p, corpus[1].p, corpus[0].n),
+                  "the corpus changes with bridges");
+            const tl_world *v = w[1];
+            int leaks = 0;
+            for (int d = 0; d < TL_DIM__COUNT; d++) {
+                tl_wbuf *f = &csv[1][d][0], *pairs = &csv[1][d][4];
+                tl_wbuf_putc(f, 0);
+                tl_wbuf_putc(pairs, 0);
+                for (int i = 0; i < TL_WORLD_BRIDGE_WORDS; i++)
+                    leaks += has_word(f->p, v->bridge_words[i].name) + has_word(pairs->p, v->bridge_words[i].name);
+                for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++)
+                    leaks += has_word(f->p, v->bridge_people[i].first) + has_word(pairs->p, v->bridge_people[i].last);
+                for (int i = 0; i < TL_WORLD_BRIDGE_GROUPS; i++)
+                    leaks += has_word(f->p, v->bridge_groups[i].name) + has_word(pairs->p, v->bridge_groups[i].name);
+            }
+            CHECK(leaks == 0, "seed %d: bridge entities occur %d times in the probe files", (int)seed, leaks);
+            /* the names are distinct from the world's own */
+            int clash = 0;
+            for (int i = 0; i < TL_WORLD_BRIDGE_WORDS; i++)
+                for (int j = 0; j < TL_WORLD_WORDS; j++)
+                    clash += !strcasecmp(v->bridge_words[i].name, v->words[j].name);
+            for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++)
+                for (int j = 0; j < v->n_people; j++) clash += !strcmp(v->bridge_people[i].full, v->people[j].full);
+            CHECK(clash == 0, "%d bridge names clash with the world's", clash);
+            /* the frames: absent without bridges, present with them and only about bridge entities */
+            static const char *const leads[] = {"Being rude, ",
+                                                "Being kind, ",
+                                                "As the neighbours know, ",
+                                                "Nobody was to learn the secret of ",
+                                                "knows that the ",
+                                                "Ask anyone in town: "};
+            for (int k = 0; k < 6; k++)
+                CHECK(!strstr(corpus[0].p, leads[k]), "seed %d: '%s' in the corpus without bridges", (int)seed,
+                      leads[k]);
+            int rude = frame_uses(v, corpus[1].p, "Being rude, ", " a ", '.', 0);
+            int kind = frame_uses(v, corpus[1].p, "Being kind, ", " a ", '.', 0);
+            int secret = frame_uses(v, corpus[1].p, "Nobody was to learn the secret of ", NULL, ':', 1);
+            printf("bridges, seed %d: 'Being rude' %d, 'Being kind' %d, 'Nobody was to learn the secret of' %d\n",
+                   (int)seed, rude, kind, secret);
+            CHECK(rude > 0 && kind > 0 && secret > 0, "seed %d: frames with bridge entities", (int)seed);
+            int n_rel = 0, bad_rel = 0;
+            for (const char *p = strstr(corpus[1].p, "As the neighbours know, "); p;
+                 p = strstr(p + 1, "As the neighbours know, ")) {
+                int ok = 0;
+                for (int i = 0; i < TL_WORLD_BRIDGE_PEOPLE; i++) {
+                    const char *q = p + strlen("As the neighbours know, "), *full = v->bridge_people[i].full;
+                    if (!strncmp(q, "the best friend of ", 19)) q += 19;
+                    ok |= !strncmp(q, full, strlen(full));
+                }
+                n_rel++;
+                bad_rel += !ok;
+            }
+            CHECK(n_rel > 0 && bad_rel == 0, "reliability frame: %d uses, %d about a non-bridge person", n_rel,
+                  bad_rel);
+        }
+        for (int b = 0; b < 2; b++) {
+            for (int d = 0; d < TL_DIM__COUNT; d++)
+                for (int k = 0; k < TL_WORLD_PROBE_FILES; k++) tl_wbuf_free(&csv[b][d][k]);
+            tl_wbuf_free(&corpus[b]);
+            tl_wbuf_free(&valid[b]);
+            tl_world_free(w[b]);
+        }
+    }
+}
+
 /* ---- determinism, failures ------------------------------------------------------------ */
 
 static int same_file(const char *a, const char *b) {
@@ -644,6 +787,7 @@ int main(void) {
     test_bow_oracle();
     test_default_world();
     test_bow_seeds();
+    test_bridge();
     test_determinism();
     test_nomem();
     test_unwritable();
