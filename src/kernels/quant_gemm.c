@@ -163,7 +163,9 @@ static void quant_k_portable(const float *x, tl_block_q8_K *y) { tl_quantize_q8_
 
 const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE,    0,                4,
                                             quant_a32_portable, quant_k_portable, unpack_portable,
-                                            dot_b32_portable,   dot_k_portable,   NULL};
+                                            dot_b32_portable,   dot_k_portable,   NULL,
+                                            0,                  0,                0,
+                                            NULL};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -181,11 +183,16 @@ const tl_qgemm_kernels *tl_qgemm_get(void) {
 
 /* ---- activation packing --------------------------------------------------------- */
 
-static void pack_layout(const tl_qgemm_kernels *kt, tl_qg_acts *a, int T, int64_t k, void *scratch) {
+/* tokens per group for this activation family */
+static int family_group(const tl_qgemm_kernels *kt, int kquant) {
+    return !kquant && kt->group_b32 ? kt->group_b32 : kt->group;
+}
+
+static void pack_layout(const tl_qgemm_kernels *kt, int kquant, tl_qg_acts *a, int T, int64_t k, void *scratch) {
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     a->T = T;
-    a->group = kt->group;
-    a->interleaved = kt->group == 16;
+    a->group = family_group(kt, kquant);
+    a->interleaved = a->group >= 8;
     a->TP = (T + a->group - 1) / a->group * a->group;
     a->k = k;
     a->qs = (int8_t *)p;
@@ -201,8 +208,8 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
     const float *xr = x + (size_t)tok * k;
     const int real = tok < a->T, G = a->group, g = tok / G, j = tok % G;
     /* where value kk of this token goes */
-    int8_t *rowq = a->interleaved ? a->qs + (size_t)g * k * 16 + 4 * j : a->qs + (size_t)tok * k;
-#define QG_AT(kk) (a->interleaved ? rowq + ((kk) / 4) * 64 + (kk) % 4 : rowq + (kk))
+    int8_t *rowq = a->interleaved ? a->qs + (size_t)g * k * G + 4 * j : a->qs + (size_t)tok * k;
+#define QG_AT(kk) (a->interleaved ? rowq + ((kk) / 4) * 4 * G + (kk) % 4 : rowq + (kk))
     if (kquant) {
         const int64_t nsb = k / TL_QK;
         for (int64_t i = 0; i < nsb; i++) {
@@ -214,7 +221,7 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
             a->d[((size_t)g * nsb + i) * G + j] = b.d;
             int16_t *bs = a->bs + ((size_t)g * nsb + i) * 16 * G;
             for (int q = 0; q < 16; q++)
-                if (a->interleaved) bs[((q / 2) * 16 + j) * 2 + q % 2] = b.bsums[q];
+                if (a->interleaved) bs[((q / 2) * G + j) * 2 + q % 2] = b.bsums[q];
                 else bs[j * 16 + q] = b.bsums[q];
         }
     } else {
@@ -225,7 +232,7 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
             else memset(&b, 0, sizeof b);
             for (int l = 0; l < 32; l++)
                 *QG_AT(32 * i + l) = kt->acts_u8 ? (int8_t)(uint8_t)(b.qs[l] + 128) : b.qs[l];
-            if (a->interleaved) a->d[((size_t)g * nb + i) * 16 + j] = b.d;
+            if (a->interleaved) a->d[((size_t)g * nb + i) * G + j] = b.d;
             else a->d[(size_t)tok * nb + i] = b.d;
         }
     }
@@ -235,17 +242,23 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
 /* ---- the driver ----------------------------------------------------------------- */
 
 /* bytes of one canonical row of k values */
-static size_t tile_row_bytes(int kquant, int64_t k) {
-    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8 : (size_t)k + (size_t)(k / 32) * 8;
+static size_t tile_row_bytes(int kquant, int abs, int64_t k) {
+    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8
+                  : (size_t)k * (abs ? 2 : 1) + (size_t)(k / 32) * 8;
 }
 
-static void tile_layout(tl_qg_tile *t, uint32_t type, int64_t k, int rows, uint8_t *buf) {
+static void tile_layout(tl_qg_tile *t, uint32_t type, int abs, int64_t k, int rows, uint8_t *buf) {
     uint8_t *p = buf;
     t->type = type;
     t->k = k;
     t->n = rows;
     t->q = p;
     p += QG_ALIGN((size_t)rows * k);
+    t->aq = NULL;
+    if (abs && !tl_qg_is_k(type)) {
+        t->aq = p;
+        p += QG_ALIGN((size_t)rows * k);
+    }
     if (tl_qg_is_k(type)) {
         t->sc = (int16_t *)p;
         p += QG_ALIGN((size_t)rows * (k / 16) * 2);
@@ -283,8 +296,9 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
     const int kquant = tl_qg_is_k(Ws[0]->type);
     /* tile rows: as many as fit in the per-thread tile (up to 16; the 64-byte alignment slack
      * of each array is counted) */
-    size_t rb = tile_row_bytes(kquant, k);
-    int RT = (int)((TL_QGEMM_TILE_BYTES - 6 * 64) / rb);
+    const int abs = !kquant && kt->abs_b32;
+    size_t rb = tile_row_bytes(kquant, abs, k);
+    int RT = (int)((TL_QGEMM_TILE_BYTES - 7 * 64) / rb);
     if (RT < 1) return -1;
     if (RT > 16) RT = 16;
     int64_t tiles = 0, total = 0;
@@ -293,7 +307,7 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
         total += Ws[i]->rows;
     }
     tl_qg_acts a;
-    pack_layout(kt, &a, T, k, scratch);
+    pack_layout(kt, kquant, &a, T, k, scratch);
     const int G = a.TP / a.group;
     int nt = tl_kernel_threads(total * k * T);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -310,9 +324,10 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
             const tl_qmat *W = Ws[i];
             int rows = (int)(W->rows - row0 < RT ? W->rows - row0 : RT);
             tl_qg_tile t;
-            tile_layout(&t, W->type, k, rows, buf);
+            tile_layout(&t, W->type, abs, k, rows, buf);
             for (int r = 0; r < rows; r++)
                 kt->unpack(W->data + (size_t)(row0 + r) * W->row_bytes, &t, r);
+
             float *out = outs[i];
             const int64_t O = W->rows;
             /* the next tile's weights, fetched from memory while this one computes: a share per group */
@@ -330,9 +345,10 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
                     __builtin_prefetch(next + at, 0, 2);
                 for (int r = 0; r < rows;) {
                     float o[32];
-                    int nr = kquant && kt->dot_k2 && r + 1 < rows ? 2 : 1;
-                    if (nr == 2) kt->dot_k2(&t, r, &a, g, o);
+                    int nr = 1;
+                    if (kquant && kt->dot_k2 && r + 1 < rows) nr = 2, kt->dot_k2(&t, r, &a, g, o);
                     else if (kquant) kt->dot_k(&t, r, &a, g, o);
+                    else if (kt->dot_bn && r + kt->rows_b32 <= rows) nr = kt->rows_b32, kt->dot_bn(&t, r, &a, g, o);
                     else kt->dot_b32(&t, r, &a, g, o);
                     for (int rr = 0; rr < nr; rr++, r++)
                         for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)

@@ -1,8 +1,10 @@
 /* quant_gemm_avx2.c: AVX2 kernels of the batched quantized matmul (quant_gemm.h).
  *   - unpack: weight blocks to the canonical one-byte-per-value rows with byte shuffles (also used
  *     by the AVX-512 VNNI table);
- *   - 32-value types: |w| . sign(a, w) by vpmaddubsw + vpmaddwd per block and token, float lanes
- *     accumulated with FMA (the per-row AVX2 kernel's arithmetic);
+ *   - 32-value types: 4 rows x 8 tokens, the tokens in vector lanes (interleaved activations, as
+ *     the AVX-512 VNNI table does with 16): |w| . sign(a, w) by vpmaddubsw + vpmaddwd, exact int32
+ *     sums per block, then the portable float expression per block on 8 lanes: bit-identical to the
+ *     portable kernel;
  *   - K-quants: unsigned values x signed activations by vpmaddubsw (no pair can saturate: values
  *     <= 63, |a| <= 127), times the 16-value groups' scales by vpmaddwd, exact int32 sums per
  *     super-block reduced with hadds for the 4 tokens at once, then the portable float expression
@@ -120,6 +122,18 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     }
 }
 
+/* the AVX2 table's unpack: the canonical row, and for 32-value types its |values| (as unsigned
+ * bytes, so |-128| = 128) for dot_b32's vpmaddubsw */
+static void unpack_abs(const uint8_t *row, tl_qg_tile *t, int r) {
+    tl_qg_unpack_avx2(row, t, r);
+    if (!t->aq) return;
+    const size_t k = (size_t)t->k;
+    const uint8_t *q = t->q + (size_t)r * k;
+    uint8_t *aq = t->aq + (size_t)r * k;
+    for (size_t i = 0; i < k; i += 32) /* k is a multiple of 32 */
+        _mm256_storeu_si256((__m256i *)(aq + i), _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(q + i))));
+}
+
 /* ---- activation quantizers: tl_quantize_a32 / tl_quantize_q8_K's operations on 8 lanes ---- */
 
 static inline float hmax_ps(__m256 v) {
@@ -202,44 +216,69 @@ void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
     y->d = 1 / iscale;
 }
 
-static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+#ifndef QG_AVX2_ROWS
+#define QG_AVX2_ROWS 4 /* rows per dot_bn call */
+#endif
+
+/* NR rows x 8 tokens of a 32-value type. The activations are interleaved (8 tokens, quant_gemm.h):
+ * one vector holds 4 consecutive values of each of the 8 tokens, so a weight row's 4 values
+ * broadcast to every 32-bit lane and the products land in the tokens' own lanes. Per 4 values
+ * and row: |w| (as unsigned: |-128| = 128 is right) x sign(a, w) by vpmaddubsw (no pair can
+ * saturate: 128 x 127 x 2 < 32768), pairs to int32 by vpmaddwd, summed exactly over the block;
+ * per block the portable expression, sum += (float)s * (dw * da), on 8 lanes: bit-identical to
+ * the portable kernel. Each activation vector is loaded once for the NR rows. */
+static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile *t, int r, const int NR,
+                                                               const tl_qg_acts *a, int g, float *out) {
+    const int64_t k = t->k, nb = k / 32;
+    const int8_t *w0 = (const int8_t *)t->q + (size_t)r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
+    const uint8_t *u0 = t->aq + (size_t)r * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k; /* |w| */
+    const float *dw = t->d + (size_t)r * nb;
+    const int8_t *x = a->qs + (size_t)g * k * 8;
+    const float *da = a->d + (size_t)g * nb * 8;
+    const __m256i ones = _mm256_set1_epi16(1);
+    /* the rows spelled out (NR is a constant): arrays of accumulators would live in memory */
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+    for (int64_t i = 0; i < nb; i++, x += 256) {
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int q = 0; q < 8; q++) {
+            const __m256i X = _mm256_loadu_si256((const __m256i *)(x + 32 * q));
+            const size_t at = (size_t)(32 * i + 4 * q);
+#define QG_ROW(acc, wr, ur)                                                                                      \
+    do {                                                                                                         \
+        int32_t v, u;                                                                                            \
+        memcpy(&v, (wr) + at, 4);                                                                                \
+        memcpy(&u, (ur) + at, 4);                                                                                \
+        const __m256i W = _mm256_set1_epi32(v);                                                                  \
+        const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi32(u), _mm256_sign_epi8(X, W));                    \
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));                                                 \
+    } while (0)
+            QG_ROW(acc0, w0, u0);
+            if (NR > 1) QG_ROW(acc1, w1, u1);
+            if (NR > 2) QG_ROW(acc2, w2, u2);
+            if (NR > 3) QG_ROW(acc3, w3, u3);
+#undef QG_ROW
+        }
+        const __m256 D = _mm256_loadu_ps(da + 8 * i);
+#define QG_SUM(sum, acc, rr)                                                                                     \
+    sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_mul_ps(_mm256_set1_ps(dw[(rr) * nb + i]), D)))
+        QG_SUM(sum0, acc0, 0);
+        if (NR > 1) QG_SUM(sum1, acc1, 1);
+        if (NR > 2) QG_SUM(sum2, acc2, 2);
+        if (NR > 3) QG_SUM(sum3, acc3, 3);
+#undef QG_SUM
+    }
+    _mm256_storeu_ps(out, sum0);
+    if (NR > 1) _mm256_storeu_ps(out + 8, sum1);
+    if (NR > 2) _mm256_storeu_ps(out + 16, sum2);
+    if (NR > 3) _mm256_storeu_ps(out + 24, sum3);
 }
 
 static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    const int64_t k = t->k, nb = k / 32;
-    const int8_t *w = (const int8_t *)t->q + (size_t)r * k;
-    const float *dw = t->d + (size_t)r * nb;
-    const int8_t *x[4];
-    const float *da[4];
-    for (int j = 0; j < 4; j++) {
-        x[j] = a->qs + (size_t)(4 * g + j) * k;
-        da[j] = a->d + (size_t)(4 * g + j) * nb;
-    }
-    const __m256i ones = _mm256_set1_epi16(1);
-    /* the 4 tokens spelled out: an array of accumulators is kept in memory by the compiler */
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    for (int64_t i = 0; i < nb; i++) {
-        __m256i W = _mm256_loadu_si256((const __m256i *)(w + 32 * i)), aW = _mm256_sign_epi8(W, W);
-#define QG_STEP(acc, j)                                                                                          \
-    do {                                                                                                         \
-        __m256i X = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x[j] + 32 * i)), W);                   \
-        __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(aW, X), ones);                                        \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da[j][i]), _mm256_cvtepi32_ps(I), acc);                     \
-    } while (0)
-        QG_STEP(acc0, 0);
-        QG_STEP(acc1, 1);
-        QG_STEP(acc2, 2);
-        QG_STEP(acc3, 3);
-#undef QG_STEP
-    }
-    out[0] = hsum_ps(acc0);
-    out[1] = hsum_ps(acc1);
-    out[2] = hsum_ps(acc2);
-    out[3] = hsum_ps(acc3);
+    dot_b32_rows(t, r, 1, a, g, out);
+}
+
+static void dot_bn(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
+    dot_b32_rows(t, r, QG_AVX2_ROWS, a, g, out);
 }
 
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
@@ -288,5 +327,6 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,    tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
-                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL};
+const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,     tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
+                                        unpack_abs,        dot_b32, dot_k, NULL,                 8,
+                                        QG_AVX2_ROWS,      1,       dot_bn};
