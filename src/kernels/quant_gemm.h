@@ -59,9 +59,8 @@ typedef struct {
     int16_t *mn;  /* K-quants: [n][k / 16] */
     float *d;     /* [n][k / 32] (32-value types) or [n][k / 256] */
     float *dmin;  /* K-quants: [n][k / 256] */
-    int32_t *ws;  /* 32-value types: [n][k / 32] sums of each block's values */
-    uint8_t *aq;  /* 32-value types, tables with abs_b32: [n][k] |values| (|-128| = 128), written by the
-                   * table's unpack; else NULL */
+    int32_t *ws;  /* 32-value types, tables without abs_b32: [n][k / 32] sums of each block's values; else NULL */
+    uint8_t *aq;  /* 32-value types, tables with abs_b32: [n][k] |values| (|-128| = 128); else NULL */
 } tl_qg_tile;
 
 /* One ISA's kernels. */
@@ -82,7 +81,7 @@ typedef struct {
     void (*dot_k2)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
     /* 32-value types only, when nonzero: their tokens per group (else `group`), and dot_bn, rows
      * r .. r + rows_b32 - 1 at once (out[rr * group_b32 + j]; rows_b32 x group_b32 <= 32); abs_b32:
-     * the tile holds |values| too (aq, which unpack fills) */
+     * the tile holds |values| (aq) instead of block sums (ws); unpack fills whichever is there */
     int group_b32, rows_b32, abs_b32;
     void (*dot_bn)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;

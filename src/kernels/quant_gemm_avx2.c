@@ -1,6 +1,7 @@
 /* quant_gemm_avx2.c: AVX2 kernels of the batched quantized matmul (quant_gemm.h).
  *   - unpack: weight blocks to the canonical one-byte-per-value rows with byte shuffles (also used
- *     by the AVX-512 VNNI table);
+ *     by the AVX-512 VNNI table), with the |values| when the tile has room for them (this table's
+ *     32-value kernels) and the block sums when it has room for those (the VNNI table's);
  *   - 32-value types: 4 rows x 8 tokens, the tokens in vector lanes (interleaved activations, as
  *     the AVX-512 VNNI table does with 16): |w| . sign(a, w) by vpmaddubsw + vpmaddwd, exact int32
  *     sums per block, then the portable float expression per block on 8 lanes: bit-identical to the
@@ -28,13 +29,15 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     const __m256i lo4 = _mm256_set1_epi8(0xF);
     if (!tl_qg_is_k(t->type)) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
+        uint8_t *aq = t->aq ? t->aq + (size_t)r * k : NULL;
         float *d = t->d + (size_t)r * (k / 32);
-        int32_t *ws = t->ws + (size_t)r * (k / 32);
+        int32_t *ws = t->ws ? t->ws + (size_t)r * (k / 32) : NULL;
         const __m256i flip = _mm256_set1_epi8((char)0x80);
         for (int64_t i = 0; i < k / 32; i++, q += 32) {
+            __m256i x; /* the block's 32 signed values */
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
-                _mm256_storeu_si256((__m256i *)q, _mm256_loadu_si256((const __m256i *)b->qs));
+                x = _mm256_loadu_si256((const __m256i *)b->qs);
                 d[i] = h2f(b->d);
             } else if (t->type == TL_Q5_0) { /* 5th bits from the 32-bit mask by a byte shuffle */
                 const tl_block_q5_0 *b = (const tl_block_q5_0 *)row + i;
@@ -46,21 +49,23 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
                 __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
                 hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit), _mm256_set1_epi8(0x10));
                 __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-                __m256i x = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), hb);
-                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(16)));
+                x = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), hb);
+                x = _mm256_sub_epi8(x, _mm256_set1_epi8(16));
                 d[i] = h2f(b->d);
             } else {
                 const tl_block_q4_0 *b = (const tl_block_q4_0 *)row + i;
                 __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-                __m256i x = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
-                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(8)));
+                x = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+                x = _mm256_sub_epi8(x, _mm256_set1_epi8(8));
                 d[i] = h2f(b->d);
             }
-            /* sum of the 32 signed values: byte sums of (q + 128), less 32 x 128 */
-            __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), flip),
-                                          _mm256_setzero_si256());
-            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
-            ws[i] = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            _mm256_storeu_si256((__m256i *)q, x);
+            if (aq) _mm256_storeu_si256((__m256i *)(aq + 32 * i), _mm256_abs_epi8(x)); /* |-128| reads as 128 */
+            if (ws) { /* sum of the 32 signed values: byte sums of (q + 128), less 32 x 128 */
+                __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(x, flip), _mm256_setzero_si256());
+                __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+                ws[i] = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            }
         }
         return;
     }
@@ -120,18 +125,6 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
             dmin[i] = h2f(five ? b5->dmin : b4->dmin);
         }
     }
-}
-
-/* the AVX2 table's unpack: the canonical row, and for 32-value types its |values| (as unsigned
- * bytes, so |-128| = 128) for dot_b32's vpmaddubsw */
-static void unpack_abs(const uint8_t *row, tl_qg_tile *t, int r) {
-    tl_qg_unpack_avx2(row, t, r);
-    if (!t->aq) return;
-    const size_t k = (size_t)t->k;
-    const uint8_t *q = t->q + (size_t)r * k;
-    uint8_t *aq = t->aq + (size_t)r * k;
-    for (size_t i = 0; i < k; i += 32) /* k is a multiple of 32 */
-        _mm256_storeu_si256((__m256i *)(aq + i), _mm256_abs_epi8(_mm256_loadu_si256((const __m256i *)(q + i))));
 }
 
 /* ---- activation quantizers: tl_quantize_a32 / tl_quantize_q8_K's operations on 8 lanes ---- */
@@ -228,7 +221,8 @@ void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
  * per block the portable expression, sum += (float)s * (dw * da), on 8 lanes: bit-identical to
  * the portable kernel. Each activation vector is loaded once for the NR rows. */
 static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile *t, int r, const int NR,
-                                                               const tl_qg_acts *a, int g, float *out) {
+                                                               const int small, const tl_qg_acts *a, int g,
+                                                               float *out) {
     const int64_t k = t->k, nb = k / 32;
     const int8_t *w0 = (const int8_t *)t->q + (size_t)r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
     const uint8_t *u0 = t->aq + (size_t)r * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k; /* |w| */
@@ -239,6 +233,8 @@ static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile 
     /* the rows spelled out (NR is a constant): arrays of accumulators would live in memory */
     __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
     for (int64_t i = 0; i < nb; i++, x += 256) {
+        /* small (Q4_0, Q5_0: |w| <= 16): the block's 8 pair sums add up in int16 (|sum| <= 8 x 2 x 16 x 127
+         * < 32768), widened once per block; Q8_0: widened at every step */
         __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
         for (int q = 0; q < 8; q++) {
             const __m256i X = _mm256_loadu_si256((const __m256i *)(x + 32 * q));
@@ -250,13 +246,19 @@ static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile 
         memcpy(&u, (ur) + at, 4);                                                                                \
         const __m256i W = _mm256_set1_epi32(v);                                                                  \
         const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi32(u), _mm256_sign_epi8(X, W));                    \
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));                                                 \
+        acc = small ? _mm256_add_epi16(acc, p) : _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));              \
     } while (0)
             QG_ROW(acc0, w0, u0);
             if (NR > 1) QG_ROW(acc1, w1, u1);
             if (NR > 2) QG_ROW(acc2, w2, u2);
             if (NR > 3) QG_ROW(acc3, w3, u3);
 #undef QG_ROW
+        }
+        if (small) {
+            acc0 = _mm256_madd_epi16(acc0, ones);
+            if (NR > 1) acc1 = _mm256_madd_epi16(acc1, ones);
+            if (NR > 2) acc2 = _mm256_madd_epi16(acc2, ones);
+            if (NR > 3) acc3 = _mm256_madd_epi16(acc3, ones);
         }
         const __m256 D = _mm256_loadu_ps(da + 8 * i);
 #define QG_SUM(sum, acc, rr)                                                                                     \
@@ -274,11 +276,13 @@ static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile 
 }
 
 static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    dot_b32_rows(t, r, 1, a, g, out);
+    if (t->type == TL_Q8_0) dot_b32_rows(t, r, 1, 0, a, g, out);
+    else dot_b32_rows(t, r, 1, 1, a, g, out);
 }
 
 static void dot_bn(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    dot_b32_rows(t, r, QG_AVX2_ROWS, a, g, out);
+    if (t->type == TL_Q8_0) dot_b32_rows(t, r, QG_AVX2_ROWS, 0, a, g, out);
+    else dot_b32_rows(t, r, QG_AVX2_ROWS, 1, a, g, out);
 }
 
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
@@ -328,5 +332,5 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
 }
 
 const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,     tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
-                                        unpack_abs,        dot_b32, dot_k, NULL,                 8,
+                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL,                 8,
                                         QG_AVX2_ROWS,      1,       dot_bn};
