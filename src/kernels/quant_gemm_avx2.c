@@ -224,8 +224,10 @@ static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile 
                                                                const int small, const tl_qg_acts *a, int g,
                                                                float *out) {
     const int64_t k = t->k, nb = k / 32;
-    const int8_t *w0 = (const int8_t *)t->q + (size_t)r * k, *w1 = w0 + k, *w2 = w1 + k, *w3 = w2 + k;
-    const uint8_t *u0 = t->aq + (size_t)r * k, *u1 = u0 + k, *u2 = u1 + k, *u3 = u2 + k; /* |w| */
+    /* rows r .. r + NR - 1 (the pointers past them stay at row r: never read) */
+    const size_t k1 = NR > 1 ? (size_t)k : 0, k2 = NR > 2 ? 2 * (size_t)k : 0, k3 = NR > 3 ? 3 * (size_t)k : 0;
+    const int8_t *w0 = (const int8_t *)t->q + (size_t)r * k, *w1 = w0 + k1, *w2 = w0 + k2, *w3 = w0 + k3;
+    const uint8_t *u0 = t->aq + (size_t)r * k, *u1 = u0 + k1, *u2 = u0 + k2, *u3 = u0 + k3; /* |w| */
     const float *dw = t->d + (size_t)r * nb;
     const int8_t *x = a->qs + (size_t)g * k * 8;
     const float *da = a->d + (size_t)g * nb * 8;
