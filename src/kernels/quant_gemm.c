@@ -29,7 +29,8 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
     if (!tl_qg_is_k(t->type)) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
         float *d = t->d + (size_t)r * (k / 32);
-        int32_t *ws = t->ws + (size_t)r * (k / 32);
+        int32_t *ws = t->ws ? t->ws + (size_t)r * (k / 32) : NULL;
+        uint8_t *aq = t->aq ? t->aq + (size_t)r * k : NULL;
         for (int64_t i = 0; i < k / 32; i++, q += 32) {
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
@@ -53,9 +54,11 @@ static void unpack_portable(const uint8_t *row, tl_qg_tile *t, int r) {
                 d[i] = tl_f16_to_f32(b->d);
             }
             int sum = 0;
-            for (int j = 0; j < 32; j++)
+            for (int j = 0; j < 32; j++) {
                 sum += q[j];
-            ws[i] = sum;
+                if (aq) aq[32 * i + j] = (uint8_t)(q[j] < 0 ? -q[j] : q[j]);
+            }
+            if (ws) ws[i] = sum;
         }
         return;
     }
@@ -163,7 +166,9 @@ static void quant_k_portable(const float *x, tl_block_q8_K *y) { tl_quantize_q8_
 
 const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE,    0,                4,
                                             quant_a32_portable, quant_k_portable, unpack_portable,
-                                            dot_b32_portable,   dot_k_portable,   NULL};
+                                            dot_b32_portable,   dot_k_portable,   NULL,
+                                            0,                  0,                0,
+                                            NULL};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -181,11 +186,16 @@ const tl_qgemm_kernels *tl_qgemm_get(void) {
 
 /* ---- activation packing --------------------------------------------------------- */
 
-static void pack_layout(const tl_qgemm_kernels *kt, tl_qg_acts *a, int T, int64_t k, void *scratch) {
+/* tokens per group for this activation family */
+static int family_group(const tl_qgemm_kernels *kt, int kquant) {
+    return !kquant && kt->group_b32 ? kt->group_b32 : kt->group;
+}
+
+static void pack_layout(const tl_qgemm_kernels *kt, int kquant, tl_qg_acts *a, int T, int64_t k, void *scratch) {
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     a->T = T;
-    a->group = kt->group;
-    a->interleaved = kt->group == 16;
+    a->group = family_group(kt, kquant);
+    a->interleaved = a->group >= 8;
     a->TP = (T + a->group - 1) / a->group * a->group;
     a->k = k;
     a->qs = (int8_t *)p;
@@ -195,26 +205,37 @@ static void pack_layout(const tl_qgemm_kernels *kt, tl_qg_acts *a, int T, int64_
     a->bs = (int16_t *)p;
 }
 
+/* n values (a multiple of 4) of one token, from value kk0 (a multiple of 4) on, into the pack at
+ * rowq (the token's first value); flip: store the values + 128 (as bytes: the top bit flipped) */
+static void put_values(const tl_qg_acts *a, int8_t *rowq, int64_t kk0, const int8_t *v, int n, int flip) {
+    const uint32_t mask = flip ? 0x80808080u : 0;
+    const size_t stride = a->interleaved ? 4 * (size_t)a->group : 4; /* bytes between chunks of 4 values */
+    for (int c = 0; c < n; c += 4) {
+        uint32_t w;
+        memcpy(&w, v + c, 4);
+        w ^= mask;
+        memcpy(rowq + (size_t)(kk0 + c) / 4 * stride, &w, 4);
+    }
+}
+
 /* token tok (< TP) of x[T, k] into the pack; padding tokens are zeros */
 static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, tl_qg_acts *a, int tok) {
     const int64_t k = a->k;
     const float *xr = x + (size_t)tok * k;
     const int real = tok < a->T, G = a->group, g = tok / G, j = tok % G;
     /* where value kk of this token goes */
-    int8_t *rowq = a->interleaved ? a->qs + (size_t)g * k * 16 + 4 * j : a->qs + (size_t)tok * k;
-#define QG_AT(kk) (a->interleaved ? rowq + ((kk) / 4) * 64 + (kk) % 4 : rowq + (kk))
+    int8_t *rowq = a->interleaved ? a->qs + (size_t)g * k * G + 4 * j : a->qs + (size_t)tok * k;
     if (kquant) {
         const int64_t nsb = k / TL_QK;
         for (int64_t i = 0; i < nsb; i++) {
             tl_block_q8_K b;
             if (real) kt->quant_k(xr + TL_QK * i, &b);
             else memset(&b, 0, sizeof b);
-            for (int l = 0; l < TL_QK; l++)
-                *QG_AT(TL_QK * i + l) = b.qs[l];
+            put_values(a, rowq, TL_QK * i, b.qs, TL_QK, 0);
             a->d[((size_t)g * nsb + i) * G + j] = b.d;
             int16_t *bs = a->bs + ((size_t)g * nsb + i) * 16 * G;
             for (int q = 0; q < 16; q++)
-                if (a->interleaved) bs[((q / 2) * 16 + j) * 2 + q % 2] = b.bsums[q];
+                if (a->interleaved) bs[((q / 2) * G + j) * 2 + q % 2] = b.bsums[q];
                 else bs[j * 16 + q] = b.bsums[q];
         }
     } else {
@@ -223,29 +244,33 @@ static void pack_token(const tl_qgemm_kernels *kt, int kquant, const float *x, t
             tl_block_a32 b;
             if (real) kt->quant_a32(xr + 32 * i, &b);
             else memset(&b, 0, sizeof b);
-            for (int l = 0; l < 32; l++)
-                *QG_AT(32 * i + l) = kt->acts_u8 ? (int8_t)(uint8_t)(b.qs[l] + 128) : b.qs[l];
-            if (a->interleaved) a->d[((size_t)g * nb + i) * 16 + j] = b.d;
+            put_values(a, rowq, 32 * i, b.qs, 32, kt->acts_u8);
+            if (a->interleaved) a->d[((size_t)g * nb + i) * G + j] = b.d;
             else a->d[(size_t)tok * nb + i] = b.d;
         }
     }
-#undef QG_AT
 }
 
 /* ---- the driver ----------------------------------------------------------------- */
 
 /* bytes of one canonical row of k values */
-static size_t tile_row_bytes(int kquant, int64_t k) {
-    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8 : (size_t)k + (size_t)(k / 32) * 8;
+static size_t tile_row_bytes(int kquant, int abs, int64_t k) {
+    return kquant ? (size_t)k + (size_t)(k / 16) * 4 + (size_t)(k / TL_QK) * 8
+                  : (size_t)k * (abs ? 2 : 1) + (size_t)(k / 32) * (abs ? 4 : 8);
 }
 
-static void tile_layout(tl_qg_tile *t, uint32_t type, int64_t k, int rows, uint8_t *buf) {
+static void tile_layout(tl_qg_tile *t, uint32_t type, int abs, int64_t k, int rows, uint8_t *buf) {
     uint8_t *p = buf;
     t->type = type;
     t->k = k;
     t->n = rows;
     t->q = p;
     p += QG_ALIGN((size_t)rows * k);
+    t->aq = NULL;
+    if (abs && !tl_qg_is_k(type)) {
+        t->aq = p;
+        p += QG_ALIGN((size_t)rows * k);
+    }
     if (tl_qg_is_k(type)) {
         t->sc = (int16_t *)p;
         p += QG_ALIGN((size_t)rows * (k / 16) * 2);
@@ -259,7 +284,7 @@ static void tile_layout(tl_qg_tile *t, uint32_t type, int64_t k, int rows, uint8
         t->sc = t->mn = NULL;
         t->d = (float *)p;
         p += QG_ALIGN((size_t)rows * (k / 32) * 4);
-        t->ws = (int32_t *)p;
+        t->ws = abs ? NULL : (int32_t *)p;
         t->dmin = NULL;
     }
 }
@@ -283,17 +308,19 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
     const int kquant = tl_qg_is_k(Ws[0]->type);
     /* tile rows: as many as fit in the per-thread tile (up to 16; the 64-byte alignment slack
      * of each array is counted) */
-    size_t rb = tile_row_bytes(kquant, k);
-    int RT = (int)((TL_QGEMM_TILE_BYTES - 6 * 64) / rb);
+    const int abs = !kquant && kt->abs_b32;
+    size_t rb = tile_row_bytes(kquant, abs, k);
+    int RT = (int)((TL_QGEMM_TILE_BYTES - 7 * 64) / rb);
     if (RT < 1) return -1;
     if (RT > 16) RT = 16;
+    if (!kquant && kt->dot_bn && RT > kt->rows_b32) RT -= RT % kt->rows_b32; /* whole dot_bn steps */
     int64_t tiles = 0, total = 0;
     for (int i = 0; i < n; i++) {
         tiles += (Ws[i]->rows + RT - 1) / RT;
         total += Ws[i]->rows;
     }
     tl_qg_acts a;
-    pack_layout(kt, &a, T, k, scratch);
+    pack_layout(kt, kquant, &a, T, k, scratch);
     const int G = a.TP / a.group;
     int nt = tl_kernel_threads(total * k * T);
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -310,9 +337,10 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
             const tl_qmat *W = Ws[i];
             int rows = (int)(W->rows - row0 < RT ? W->rows - row0 : RT);
             tl_qg_tile t;
-            tile_layout(&t, W->type, k, rows, buf);
+            tile_layout(&t, W->type, abs, k, rows, buf);
             for (int r = 0; r < rows; r++)
                 kt->unpack(W->data + (size_t)(row0 + r) * W->row_bytes, &t, r);
+
             float *out = outs[i];
             const int64_t O = W->rows;
             /* the next tile's weights, fetched from memory while this one computes: a share per group */
@@ -330,9 +358,10 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
                     __builtin_prefetch(next + at, 0, 2);
                 for (int r = 0; r < rows;) {
                     float o[32];
-                    int nr = kquant && kt->dot_k2 && r + 1 < rows ? 2 : 1;
-                    if (nr == 2) kt->dot_k2(&t, r, &a, g, o);
+                    int nr = 1;
+                    if (kquant && kt->dot_k2 && r + 1 < rows) nr = 2, kt->dot_k2(&t, r, &a, g, o);
                     else if (kquant) kt->dot_k(&t, r, &a, g, o);
+                    else if (kt->dot_bn && r + kt->rows_b32 <= rows) nr = kt->rows_b32, kt->dot_bn(&t, r, &a, g, o);
                     else kt->dot_b32(&t, r, &a, g, o);
                     for (int rr = 0; rr < nr; rr++, r++)
                         for (int jj = 0; jj < a.group && a.group * g + jj < T; jj++)

@@ -11,16 +11,15 @@
  *      rows): one byte per value in activation order (Q8_0 / Q4_0 / Q5_0: signed, q - 8 for Q4_0, q - 16 for Q5_0; K-quants:
  *      unsigned 0..63 with Q6_K's -32 moved into an offset term), an int16 scale per 16 values and an
  *      int16 offset multiplier per 16 values (Q4_K / Q5_K: the 6-bit min; Q6_K: 32 x scale);
- *   3. a micro-kernel dots one canonical row against 4 token rows with the integer instructions
- *      (AVX2: vpmaddubsw + vpmaddwd; AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd), so a weight block
- *      is unpacked once for the whole batch and read from cache once per 4 tokens.
+ *   3. a micro-kernel dots canonical rows against a group of tokens with the integer instructions
+ *      (AVX2: vpmaddubsw + vpmaddwd, 4 rows x 8 tokens in vector lanes for the 32-value types, 1 row x
+ *      4 tokens for K-quants; AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd, 16 tokens in lanes), so a
+ *      weight block is unpacked once for the whole batch and read from cache once per group.
  * Threads split the output rows (of all matrices of a _multi call together) into tiles.
  *
- * Numerics. K-quants: the integer sum of every super-block is exact, and the float expression per
- * super-block and the order over super-blocks are the portable dot product's (qmatmul.c), so every
- * ISA's result is bit-identical to tl_qdot_portable's. Q8_0 / Q4_0: the portable table's result is
- * bit-identical to tl_qdot_portable's; the SIMD ones keep per-lane float sums (as the per-row SIMD
- * kernels do) and differ from it by float rounding only (test_quant_gemm bounds it).
+ * Numerics. The integer sum of every block (32-value types) or super-block (K-quants) is exact, and
+ * the float expression per block and the order over blocks are the portable dot product's
+ * (qmatmul.c), so every table's result is bit-identical to tl_qdot_portable's (test_quant_gemm).
  */
 #ifndef TL_KERNELS_QUANT_GEMM_H
 #define TL_KERNELS_QUANT_GEMM_H
@@ -35,13 +34,13 @@
 /* the canonical tile of unpacked weight rows lives on each thread's stack: this many bytes */
 #define TL_QGEMM_TILE_BYTES (96 * 1024)
 
-/* Packed activations of T tokens in groups of `group` tokens (TP = T rounded up to a whole group,
- * padding tokens zero). Two layouts, chosen by the kernel table:
- *   rows (group 4):   qs [TP][k]; d 32-value types [TP][k/32], K-quants [TP/4][k/256][4];
- *                     bs [TP/4][k/256][4][16] sums of 16 values;
- *   interleaved (16): qs [TP/16][k/4][16][4] (4 consecutive values of each of 16 tokens side by side,
- *                     so that one vector holds 16 tokens); d [TP/16][k/32 or k/256][16];
- *                     bs [TP/16][k/256][8][16][2] (sums of groups 2p and 2p+1 of each token). */
+/* Packed activations of T tokens in groups of G tokens (TP = T rounded up to a whole group,
+ * padding tokens zero). Two layouts, chosen by the kernel table (per activation family):
+ *   rows (G = 4):          qs [TP][k]; d 32-value types [TP][k/32], K-quants [TP/4][k/256][4];
+ *                          bs [TP/4][k/256][4][16] sums of 16 values;
+ *   interleaved (G 8, 16): qs [TP/G][k/4][G][4] (4 consecutive values of each of G tokens side by side,
+ *                          so that one vector holds G tokens); d [TP/G][k/32 or k/256][G];
+ *                          bs [TP/G][k/256][8][G][2] (sums of groups 2p and 2p+1 of each token). */
 typedef struct {
     int T, TP, group, interleaved;
     int64_t k;
@@ -60,7 +59,8 @@ typedef struct {
     int16_t *mn;  /* K-quants: [n][k / 16] */
     float *d;     /* [n][k / 32] (32-value types) or [n][k / 256] */
     float *dmin;  /* K-quants: [n][k / 256] */
-    int32_t *ws;  /* 32-value types: [n][k / 32] sums of each block's values */
+    int32_t *ws;  /* 32-value types, tables without abs_b32: [n][k / 32] sums of each block's values; else NULL */
+    uint8_t *aq;  /* 32-value types, tables with abs_b32: [n][k] |values| (|-128| = 128); else NULL */
 } tl_qg_tile;
 
 /* One ISA's kernels. */
@@ -79,6 +79,11 @@ typedef struct {
     /* rows r and r + 1 at once (each activation vector loaded once for both; long rows then stream
      * half as many bytes from L2): out[0..group) row r, out[group..2 group) row r + 1; or NULL */
     void (*dot_k2)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
+    /* 32-value types only, when nonzero: their tokens per group (else `group`), and dot_bn, rows
+     * r .. r + rows_b32 - 1 at once (out[rr * group_b32 + j]; rows_b32 x group_b32 <= 32); abs_b32:
+     * the tile holds |values| (aq) instead of block sums (ws); unpack fills whichever is there */
+    int group_b32, rows_b32, abs_b32;
+    void (*dot_bn)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;
 
 extern const tl_qgemm_kernels tl_qgemm_portable;

@@ -1,8 +1,11 @@
 /* quant_gemm_avx2.c: AVX2 kernels of the batched quantized matmul (quant_gemm.h).
  *   - unpack: weight blocks to the canonical one-byte-per-value rows with byte shuffles (also used
- *     by the AVX-512 VNNI table);
- *   - 32-value types: |w| . sign(a, w) by vpmaddubsw + vpmaddwd per block and token, float lanes
- *     accumulated with FMA (the per-row AVX2 kernel's arithmetic);
+ *     by the AVX-512 VNNI table), with the |values| when the tile has room for them (this table's
+ *     32-value kernels) and the block sums when it has room for those (the VNNI table's);
+ *   - 32-value types: 4 rows x 8 tokens, the tokens in vector lanes (interleaved activations, as
+ *     the AVX-512 VNNI table does with 16): |w| . sign(a, w) by vpmaddubsw + vpmaddwd, exact int32
+ *     sums per block, then the portable float expression per block on 8 lanes: bit-identical to the
+ *     portable kernel;
  *   - K-quants: unsigned values x signed activations by vpmaddubsw (no pair can saturate: values
  *     <= 63, |a| <= 127), times the 16-value groups' scales by vpmaddwd, exact int32 sums per
  *     super-block reduced with hadds for the 4 tokens at once, then the portable float expression
@@ -26,13 +29,15 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
     const __m256i lo4 = _mm256_set1_epi8(0xF);
     if (!tl_qg_is_k(t->type)) {
         int8_t *q = (int8_t *)t->q + (size_t)r * k;
+        uint8_t *aq = t->aq ? t->aq + (size_t)r * k : NULL;
         float *d = t->d + (size_t)r * (k / 32);
-        int32_t *ws = t->ws + (size_t)r * (k / 32);
+        int32_t *ws = t->ws ? t->ws + (size_t)r * (k / 32) : NULL;
         const __m256i flip = _mm256_set1_epi8((char)0x80);
         for (int64_t i = 0; i < k / 32; i++, q += 32) {
+            __m256i x; /* the block's 32 signed values */
             if (t->type == TL_Q8_0) {
                 const tl_block_q8_0 *b = (const tl_block_q8_0 *)row + i;
-                _mm256_storeu_si256((__m256i *)q, _mm256_loadu_si256((const __m256i *)b->qs));
+                x = _mm256_loadu_si256((const __m256i *)b->qs);
                 d[i] = h2f(b->d);
             } else if (t->type == TL_Q5_0) { /* 5th bits from the 32-bit mask by a byte shuffle */
                 const tl_block_q5_0 *b = (const tl_block_q5_0 *)row + i;
@@ -44,21 +49,23 @@ void tl_qg_unpack_avx2(const uint8_t *row, tl_qg_tile *t, int r) {
                 __m256i hb = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh), shuf);
                 hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hb, bit), bit), _mm256_set1_epi8(0x10));
                 __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-                __m256i x = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), hb);
-                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(16)));
+                x = _mm256_or_si256(_mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4), hb);
+                x = _mm256_sub_epi8(x, _mm256_set1_epi8(16));
                 d[i] = h2f(b->d);
             } else {
                 const tl_block_q4_0 *b = (const tl_block_q4_0 *)row + i;
                 __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
-                __m256i x = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
-                _mm256_storeu_si256((__m256i *)q, _mm256_sub_epi8(x, _mm256_set1_epi8(8)));
+                x = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(v, 4), v), lo4);
+                x = _mm256_sub_epi8(x, _mm256_set1_epi8(8));
                 d[i] = h2f(b->d);
             }
-            /* sum of the 32 signed values: byte sums of (q + 128), less 32 x 128 */
-            __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(_mm256_loadu_si256((const __m256i *)q), flip),
-                                          _mm256_setzero_si256());
-            __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
-            ws[i] = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            _mm256_storeu_si256((__m256i *)q, x);
+            if (aq) _mm256_storeu_si256((__m256i *)(aq + 32 * i), _mm256_abs_epi8(x)); /* |-128| reads as 128 */
+            if (ws) { /* sum of the 32 signed values: byte sums of (q + 128), less 32 x 128 */
+                __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(x, flip), _mm256_setzero_si256());
+                __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+                ws[i] = (int32_t)(_mm_cvtsi128_si64(s2) + _mm_extract_epi64(s2, 1)) - 32 * 128;
+            }
         }
         return;
     }
@@ -202,44 +209,82 @@ void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
     y->d = 1 / iscale;
 }
 
-static inline float hsum_ps(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+#ifndef QG_AVX2_ROWS
+#define QG_AVX2_ROWS 4 /* rows per dot_bn call */
+#endif
+
+/* NR rows x 8 tokens of a 32-value type. The activations are interleaved (8 tokens, quant_gemm.h):
+ * one vector holds 4 consecutive values of each of the 8 tokens, so a weight row's 4 values
+ * broadcast to every 32-bit lane and the products land in the tokens' own lanes. Per 4 values
+ * and row: |w| (as unsigned: |-128| = 128 is right) x sign(a, w) by vpmaddubsw (no pair can
+ * saturate: 128 x 127 x 2 < 32768), pairs to int32 by vpmaddwd, summed exactly over the block;
+ * per block the portable expression, sum += (float)s * (dw * da), on 8 lanes: bit-identical to
+ * the portable kernel. Each activation vector is loaded once for the NR rows. */
+static inline __attribute__((always_inline)) void dot_b32_rows(const tl_qg_tile *t, int r, const int NR,
+                                                               const int small, const tl_qg_acts *a, int g,
+                                                               float *out) {
+    const int64_t k = t->k, nb = k / 32;
+    /* rows r .. r + NR - 1 (the pointers past them stay at row r: never read) */
+    const size_t k1 = NR > 1 ? (size_t)k : 0, k2 = NR > 2 ? 2 * (size_t)k : 0, k3 = NR > 3 ? 3 * (size_t)k : 0;
+    const int8_t *w0 = (const int8_t *)t->q + (size_t)r * k, *w1 = w0 + k1, *w2 = w0 + k2, *w3 = w0 + k3;
+    const uint8_t *u0 = t->aq + (size_t)r * k, *u1 = u0 + k1, *u2 = u0 + k2, *u3 = u0 + k3; /* |w| */
+    const float *dw = t->d + (size_t)r * nb;
+    const int8_t *x = a->qs + (size_t)g * k * 8;
+    const float *da = a->d + (size_t)g * nb * 8;
+    const __m256i ones = _mm256_set1_epi16(1);
+    /* the rows spelled out (NR is a constant): arrays of accumulators would live in memory */
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0, sum2 = sum0, sum3 = sum0;
+    for (int64_t i = 0; i < nb; i++, x += 256) {
+        /* small (Q4_0, Q5_0: |w| <= 16): the block's 8 pair sums add up in int16 (|sum| <= 8 x 2 x 16 x 127
+         * < 32768), widened once per block; Q8_0: widened at every step */
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        for (int q = 0; q < 8; q++) {
+            const __m256i X = _mm256_loadu_si256((const __m256i *)(x + 32 * q));
+            const size_t at = (size_t)(32 * i + 4 * q);
+#define QG_ROW(acc, wr, ur)                                                                                      \
+    do {                                                                                                         \
+        int32_t v, u;                                                                                            \
+        memcpy(&v, (wr) + at, 4);                                                                                \
+        memcpy(&u, (ur) + at, 4);                                                                                \
+        const __m256i W = _mm256_set1_epi32(v);                                                                  \
+        const __m256i p = _mm256_maddubs_epi16(_mm256_set1_epi32(u), _mm256_sign_epi8(X, W));                    \
+        acc = small ? _mm256_add_epi16(acc, p) : _mm256_add_epi32(acc, _mm256_madd_epi16(p, ones));              \
+    } while (0)
+            QG_ROW(acc0, w0, u0);
+            if (NR > 1) QG_ROW(acc1, w1, u1);
+            if (NR > 2) QG_ROW(acc2, w2, u2);
+            if (NR > 3) QG_ROW(acc3, w3, u3);
+#undef QG_ROW
+        }
+        if (small) {
+            acc0 = _mm256_madd_epi16(acc0, ones);
+            if (NR > 1) acc1 = _mm256_madd_epi16(acc1, ones);
+            if (NR > 2) acc2 = _mm256_madd_epi16(acc2, ones);
+            if (NR > 3) acc3 = _mm256_madd_epi16(acc3, ones);
+        }
+        const __m256 D = _mm256_loadu_ps(da + 8 * i);
+#define QG_SUM(sum, acc, rr)                                                                                     \
+    sum = _mm256_add_ps(sum, _mm256_mul_ps(_mm256_cvtepi32_ps(acc), _mm256_mul_ps(_mm256_set1_ps(dw[(rr) * nb + i]), D)))
+        QG_SUM(sum0, acc0, 0);
+        if (NR > 1) QG_SUM(sum1, acc1, 1);
+        if (NR > 2) QG_SUM(sum2, acc2, 2);
+        if (NR > 3) QG_SUM(sum3, acc3, 3);
+#undef QG_SUM
+    }
+    _mm256_storeu_ps(out, sum0);
+    if (NR > 1) _mm256_storeu_ps(out + 8, sum1);
+    if (NR > 2) _mm256_storeu_ps(out + 16, sum2);
+    if (NR > 3) _mm256_storeu_ps(out + 24, sum3);
 }
 
 static void dot_b32(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    const int64_t k = t->k, nb = k / 32;
-    const int8_t *w = (const int8_t *)t->q + (size_t)r * k;
-    const float *dw = t->d + (size_t)r * nb;
-    const int8_t *x[4];
-    const float *da[4];
-    for (int j = 0; j < 4; j++) {
-        x[j] = a->qs + (size_t)(4 * g + j) * k;
-        da[j] = a->d + (size_t)(4 * g + j) * nb;
-    }
-    const __m256i ones = _mm256_set1_epi16(1);
-    /* the 4 tokens spelled out: an array of accumulators is kept in memory by the compiler */
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    for (int64_t i = 0; i < nb; i++) {
-        __m256i W = _mm256_loadu_si256((const __m256i *)(w + 32 * i)), aW = _mm256_sign_epi8(W, W);
-#define QG_STEP(acc, j)                                                                                          \
-    do {                                                                                                         \
-        __m256i X = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x[j] + 32 * i)), W);                   \
-        __m256i I = _mm256_madd_epi16(_mm256_maddubs_epi16(aW, X), ones);                                        \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(dw[i] * da[j][i]), _mm256_cvtepi32_ps(I), acc);                     \
-    } while (0)
-        QG_STEP(acc0, 0);
-        QG_STEP(acc1, 1);
-        QG_STEP(acc2, 2);
-        QG_STEP(acc3, 3);
-#undef QG_STEP
-    }
-    out[0] = hsum_ps(acc0);
-    out[1] = hsum_ps(acc1);
-    out[2] = hsum_ps(acc2);
-    out[3] = hsum_ps(acc3);
+    if (t->type == TL_Q8_0) dot_b32_rows(t, r, 1, 0, a, g, out);
+    else dot_b32_rows(t, r, 1, 1, a, g, out);
+}
+
+static void dot_bn(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
+    if (t->type == TL_Q8_0) dot_b32_rows(t, r, QG_AVX2_ROWS, 0, a, g, out);
+    else dot_b32_rows(t, r, QG_AVX2_ROWS, 1, a, g, out);
 }
 
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
@@ -288,5 +333,6 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,    tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
-                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL};
+const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,     tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
+                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL,                 8,
+                                        QG_AVX2_ROWS,      1,       dot_bn};
