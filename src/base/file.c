@@ -108,8 +108,10 @@ tl_status tl_file_map_open_copy(const char *path, tl_file_map *out) {
 
 void tl_file_map_close(tl_file_map *m) {
     if (!m) return;
-    if (m->copy) tl_free_aligned((void *)m->data);
-    else if (m->data && m->size) munmap((void *)m->data, m->size);
+    if (m->copy)
+        tl_free_aligned((void *)m->data);
+    else if (m->data && m->size)
+        munmap((void *)m->data, m->size);
     m->copy = 0;
     if (m->fd >= 0) close(m->fd);
     m->data = NULL;
