@@ -14,18 +14,6 @@
 #include "model/qweights.h"
 #include "testlib.h"
 
-static const int32_t ids[16] = {1, 403, 407, 261, 378, 300, 25, 67, 89, 400, 2, 450, 12, 13, 14, 15};
-
-static int logits(const tl_model *m, float *out) {
-    tl_session *s;
-    if (tl_session_new(m, 64, 0, &s)) return 1;
-    const float *lg;
-    tl_status st = tl_forward(s, ids, 16, &lg);
-    if (!st) memcpy(out, lg, sizeof(float) * (size_t)m->cfg.vocab_size);
-    tl_session_free(s);
-    return st != TL_OK;
-}
-
 int main(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/inplace.gguf", tl_test_tmpdir());
@@ -43,10 +31,10 @@ int main(void) {
     CHECK(views == total && total > 0, "%d of %d layer matrices are views", views, total);
     CHECK(m->qw && m->qw->tok_embd.data && m->qw->output.data, "embedding / output not views");
     float *a = tl_malloc(sizeof(float) * V), *b = tl_malloc(sizeof(float) * V), *c = tl_malloc(sizeof(float) * V);
-    CHECK(logits(orig, a) == 0 && logits(m, b) == 0, "forward: %s", tl_last_error());
+    CHECK(tl_test_last_logits(orig, a) == 0 && tl_test_last_logits(m, b) == 0, "forward: %s", tl_last_error());
     CHECK(memcmp(a, b, sizeof(float) * V) == 0, "in-place logits differ from the f32 buffer's");
     CHECK_OK(tl_model_dequantize(m));
-    CHECK(m->qw == NULL && logits(m, c) == 0, "forward after dequantize");
+    CHECK(m->qw == NULL && tl_test_last_logits(m, c) == 0, "forward after dequantize");
     CHECK(memcmp(a, c, sizeof(float) * V) == 0, "logits after dequantize differ");
     CHECK(m->n_params == orig->n_params && memcmp(m->params, orig->params, sizeof(float) * m->n_params) == 0,
           "dequantized parameters differ from the saved model's");

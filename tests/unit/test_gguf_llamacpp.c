@@ -18,18 +18,6 @@
 #include "testlib.h"
 #include "tiller/tokenizer.h"
 
-static const int32_t ids[16] = {1, 403, 407, 261, 378, 300, 25, 67, 89, 400, 2, 450, 12, 13, 14, 15};
-
-static int last_logits(const tl_model *m, float *out) {
-    tl_session *s;
-    if (tl_session_new(m, 64, 0, &s)) return 1;
-    const float *lg;
-    tl_status st = tl_forward(s, ids, 16, &lg);
-    if (!st) memcpy(out, lg, sizeof(float) * (size_t)m->cfg.vocab_size);
-    tl_session_free(s);
-    return st != TL_OK;
-}
-
 static double max_diff(const float *a, const float *b, int n, double *range) {
     double worst = 0, lo = b[0], hi = b[0];
     for (int i = 0; i < n; i++) {
@@ -65,7 +53,7 @@ static void test_rope_freqs(void) {
     if (!m) return;
     int V = m->cfg.vocab_size, half = m->cfg.head_dim / 2;
     float *a = tl_malloc(sizeof(float) * V), *b = tl_malloc(sizeof(float) * V), *none = tl_malloc(sizeof(float) * V);
-    CHECK(last_logits(m, none) == 0, "forward");
+    CHECK(tl_test_last_logits(m, none) == 0, "forward");
     tl_tokenizer *vocab = NULL; /* llama.cpp needs a vocab */
     CHECK_OK(tl_tokenizer_load("../shared/models/stories260K/tok512.bin", &vocab));
 
@@ -76,7 +64,7 @@ static void test_rope_freqs(void) {
     snprintf(path, sizeof path, "%s/rope_freqs.gguf", dir);
     tl_model *r = round_trip(m, vocab, path);
     CHECK(r && r->rope_freqs && r->rope_freqs[half - 1] == 8.0f, "rope_freqs read back");
-    if (r && last_logits(r, a) == 0) {
+    if (r && tl_test_last_logits(r, a) == 0) {
         char *ref = NULL;
         size_t size = 0;
         CHECK_OK(tl_file_read_all("tests/golden/quant/llamacpp/rope_freqs.logits", &ref, &size));
@@ -99,7 +87,7 @@ static void test_rope_freqs(void) {
         m->rope_freqs[i] = 2.0f;
     snprintf(path, sizeof path, "%s/rope_freqs2.gguf", dir);
     r = round_trip(m, vocab, path);
-    CHECK(r && last_logits(r, a) == 0, "factors 2");
+    CHECK(r && tl_test_last_logits(r, a) == 0, "factors 2");
     tl_model_free(r);
     tl_free(m->rope_freqs);
     m->rope_freqs = NULL;
@@ -107,7 +95,7 @@ static void test_rope_freqs(void) {
     snprintf(path, sizeof path, "%s/linear.gguf", dir);
     r = round_trip(m, vocab, path);
     CHECK(r && r->rope_freq_scale == 0.5f, "linear scaling read back (%g)", r ? (double)r->rope_freq_scale : 0.0);
-    CHECK(r && last_logits(r, b) == 0, "linear");
+    CHECK(r && tl_test_last_logits(r, b) == 0, "linear");
     CHECK(max_diff(a, b, V, NULL) == 0, "rope_freqs 2 and linear factor 2 differ by %.3g", max_diff(a, b, V, NULL));
     CHECK(max_diff(a, none, V, NULL) > 0, "scaling changed nothing");
     tl_model_free(r);

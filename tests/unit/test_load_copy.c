@@ -17,18 +17,6 @@
 #include "model/qweights.h"
 #include "testlib.h"
 
-static const int32_t ids[16] = {1, 403, 407, 261, 378, 300, 25, 67, 89, 400, 2, 450, 12, 13, 14, 15};
-
-static int logits(const tl_model *m, float *out) {
-    tl_session *s;
-    if (tl_session_new(m, 64, 0, &s)) return 1;
-    const float *lg;
-    tl_status st = tl_forward(s, ids, 16, &lg);
-    if (!st) memcpy(out, lg, sizeof(float) * (size_t)m->cfg.vocab_size);
-    tl_session_free(s);
-    return st != TL_OK;
-}
-
 /* The view the model's matrices live in: the llama2.c loader's tl_file_map, the GGUF's map. */
 static const tl_file_map *owner_map(const tl_model *m, int gguf) {
     if (!m->qw || !m->qw->owner) return NULL;
@@ -62,7 +50,7 @@ static void compare_loads(const char *path, int gguf, int want_copy, const float
           fc ? fc->copy : -1, want_copy);
     int V = conv->cfg.vocab_size;
     float *a = tl_malloc(sizeof(float) * V), *b = tl_malloc(sizeof(float) * V), *c = tl_malloc(sizeof(float) * V);
-    CHECK(logits(conv, a) == 0 && logits(mapped, b) == 0 && logits(inplace, c) == 0, "forward: %s", tl_last_error());
+    CHECK(tl_test_last_logits(conv, a) == 0 && tl_test_last_logits(mapped, b) == 0 && tl_test_last_logits(inplace, c) == 0, "forward: %s", tl_last_error());
     CHECK(memcmp(b, c, sizeof(float) * V) == 0, "%s: logits of the copy differ from the mapping's", path);
     if (exact) CHECK(memcmp(a, c, sizeof(float) * V) == 0, "%s: logits of the copy differ from the f32 buffer's", path);
     if (ref) CHECK(memcmp(ref, c, sizeof(float) * V) == 0, "%s: logits differ from the original .bin's", path);
@@ -110,7 +98,7 @@ int main(void) {
     CHECK_OK(tl_model_load(bin, &orig, NULL));
     if (!orig) return tl_test_done();
     float *ref = tl_malloc(sizeof(float) * orig->cfg.vocab_size);
-    CHECK(logits(orig, ref) == 0, "forward: %s", tl_last_error());
+    CHECK(tl_test_last_logits(orig, ref) == 0, "forward: %s", tl_last_error());
     compare_loads(bin, 0, 1, ref, 1);
     CHECK_OK(tl_model_save(orig, NULL, g32));
     compare_loads(g32, 1, 1, ref, 1);

@@ -21,18 +21,6 @@
 #include "model/qweights.h"
 #include "testlib.h"
 
-static const int32_t ids[16] = {1, 403, 407, 261, 378, 300, 25, 67, 89, 400, 2, 450, 12, 13, 14, 15};
-
-static int last_logits(const tl_model *m, float *out) {
-    tl_session *s;
-    if (tl_session_new(m, 64, 0, &s)) return 1;
-    const float *lg;
-    tl_status st = tl_forward(s, ids, 16, &lg);
-    if (!st) memcpy(out, lg, sizeof(float) * (size_t)m->cfg.vocab_size);
-    tl_session_free(s);
-    return st != TL_OK;
-}
-
 /* max |a - b| / (max b - min b) */
 static double rel_diff(const float *a, const float *b, int n) {
     double lo = b[0], hi = b[0], worst = 0;
@@ -61,12 +49,12 @@ static void one(const char *name, uint32_t main_type) {
     size_t size = 0;
     CHECK_OK(tl_file_read_all(lpath, &ref, &size));
     CHECK(size == sizeof(float) * (size_t)V, "%s: %zu bytes of logits", lpath, size);
-    CHECK(last_logits(m, mine) == 0, "%s: forward failed: %s", name, tl_last_error());
+    CHECK(tl_test_last_logits(m, mine) == 0, "%s: forward failed: %s", name, tl_last_error());
     double d_ll = ref && size == sizeof(float) * (size_t)V ? rel_diff(mine, (const float *)ref, V) : 1;
     CHECK(d_ll < 2e-2, "%s: logits differ from llama.cpp's by %.3g of their range", name, d_ll);
     /* tiller's own f32 path on the dequantized weights */
     CHECK_OK(tl_model_dequantize(m));
-    CHECK(m->qw == NULL && last_logits(m, f32) == 0, "%s: f32 forward", name);
+    CHECK(m->qw == NULL && tl_test_last_logits(m, f32) == 0, "%s: f32 forward", name);
     double d_f32 = rel_diff(mine, f32, V);
     CHECK(d_f32 < 1e-2, "%s: quantized forward differs from f32 on the same weights by %.3g", name, d_f32);
     /* tiller's quantizer on the original weights against llama.cpp's file, tensor by tensor */

@@ -7,7 +7,9 @@
 #include <ftw.h>
 #include <unistd.h>
 
+#include "model/model.h" /* internal: cfg.vocab_size */
 #include "tiller/base.h"
+#include "tiller/model.h"
 
 int tl_test_passed, tl_test_failed;
 
@@ -63,3 +65,14 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 int tl_test_rmtree(const char *dir) { return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+int tl_test_last_logits(const struct tl_model *m, float *out) {
+    static const int32_t ids[16] = {1, 403, 407, 261, 378, 300, 25, 67, 89, 400, 2, 450, 12, 13, 14, 15};
+    tl_session *s;
+    if (tl_session_new(m, 64, 0, &s)) return 1;
+    const float *lg;
+    tl_status st = tl_forward(s, ids, 16, &lg);
+    if (!st) memcpy(out, lg, sizeof(float) * (size_t)m->cfg.vocab_size);
+    tl_session_free(s);
+    return st != TL_OK;
+}

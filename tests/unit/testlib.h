@@ -35,6 +35,11 @@ const char *tl_test_tmpdir(void);
 double tl_test_max_abs(const float *a, const float *b, size_t n);
 double tl_test_max_rel(const float *a, const float *b, size_t n, double floor);
 int tl_test_done(void);
+/* The logits after a fixed 16-token prompt (ids < 512: the stories260K vocabulary) in a fresh
+ * session: out gets the last position's vocab_size values; 0 on success. The model tests compare
+ * two loads or two formats of one model with it. */
+struct tl_model;
+int tl_test_last_logits(const struct tl_model *m, float *out);
 /* Remove a directory tree (a test's tmpdir when it is done); 0 on success. */
 int tl_test_rmtree(const char *dir);
 
