@@ -144,7 +144,11 @@ tl_status tl_demo_acts_run(tl_demo *d, const char *dir);
 tl_status tl_demo_acts_report(tl_demo *d, const char *dir, tl_html *h);
 /* The behavioural test of the probe sets' facts at the captured checkpoints (stage_knowledge.c;
  * run and reported by the acts stage): acts/knowledge.csv. */
+#define TL_DEMO_KNOW_MIN 0.80 /* the capability requirement of issue 13 on the final checkpoint */
 tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char *dir);
+/* The behavioural test (tl_world_behave) of the model file at `path` on every dimension's
+ * test pairs (world/probes/<dim>_pairs.csv): r[TL_DIM__COUNT] out. */
+tl_status tl_demo_knowledge_model(tl_demo *d, const char *path, tl_world_behave_result *r);
 tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h);
 tl_status tl_demo_probe_run(tl_demo *d, const char *dir);
 tl_status tl_demo_probe_report(tl_demo *d, const char *dir, tl_html *h);

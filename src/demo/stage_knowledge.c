@@ -16,7 +16,30 @@
 #include "truth_samples.h"
 
 #define PATH_CAP 4096
-#define KNOW_MIN 0.80 /* the capability requirement of issue 13 on the final checkpoint */
+
+/* The behavioural test on every dimension's test pairs of one loaded model. */
+static tl_status behave_all(tl_demo *d, const tl_model *m, const tl_tokenizer *tok, tl_world_behave_result *r) {
+    tl_status s = TL_OK;
+    for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
+        char rel[96], pairs[PATH_CAP];
+        snprintf(rel, sizeof rel, "probes/%s_pairs.csv", tl_world_dim_names[k]);
+        s = tl_demo_path(d, "world", rel, pairs, sizeof pairs);
+        if (!s) s = tl_world_behave(m, tok, pairs, "test", 0, &r[k]);
+    }
+    return s;
+}
+
+tl_status tl_demo_knowledge_model(tl_demo *d, const char *path, tl_world_behave_result *r) {
+    tl_model *m = NULL;
+    tl_tokenizer *own = NULL;
+    const tl_tokenizer *tok = NULL;
+    tl_status s = tl_model_load(path, &m, &own);
+    if (!s) s = tl_model_pick_tokenizer(m, NULL, own, &tok);
+    if (!s) s = behave_all(d, m, tok, r);
+    tl_tokenizer_free(own);
+    tl_model_free(m);
+    return s;
+}
 
 tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char *dir) {
     tl_strbuf csv = {0};
@@ -27,22 +50,20 @@ tl_status tl_demo_knowledge_run(tl_demo *d, const tl_ckpt_list *pick, const char
         tl_model *m = NULL;
         tl_tokenizer *own = NULL;
         const tl_tokenizer *tok = NULL;
+        char detail[128];
+        snprintf(detail, sizeof detail, "knowledge %s", pick->items[c].name);
+        tl_demo_step(d, c, pick->n, -1, detail);
         s = tl_model_load(pick->items[c].path, &m, &own);
         if (!s) s = tl_model_pick_tokenizer(m, NULL, own, &tok);
+        tl_world_behave_result r[TL_DIM__COUNT];
+        if (!s) s = behave_all(d, m, tok, r);
         for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
-            char rel[96], pairs[PATH_CAP], detail[128];
-            snprintf(rel, sizeof rel, "probes/%s_pairs.csv", tl_world_dim_names[k]);
-            s = tl_demo_path(d, "world", rel, pairs, sizeof pairs);
-            snprintf(detail, sizeof detail, "knowledge %s %s", tl_world_dim_names[k], pick->items[c].name);
-            tl_demo_step(d, (int64_t)c * TL_DIM__COUNT + k, (int64_t)pick->n * TL_DIM__COUNT, -1, detail);
-            tl_world_behave_result r;
-            if (!s) s = tl_world_behave(m, tok, pairs, "test", 0, &r);
-            if (s) break;
             tl_strbuf_printf(&csv, "%s,", tl_world_dim_names[k]);
             tl_csv_field(&csv, pick->items[c].name);
             tl_strbuf_printf(&csv, ",%lld,test,%d,%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%d,%d,%d,%d\n",
-                             (long long)pick->items[c].step, r.n, r.correct, r.acc, r.lo, r.hi, r.mean_margin,
-                             r.bal_acc, r.boot_lo, r.boot_hi, r.n_clusters, r.n_shorter, r.n_equal, r.n_longer);
+                             (long long)pick->items[c].step, r[k].n, r[k].correct, r[k].acc, r[k].lo, r[k].hi,
+                             r[k].mean_margin, r[k].bal_acc, r[k].boot_lo, r[k].boot_hi, r[k].n_clusters,
+                             r[k].n_shorter, r[k].n_equal, r[k].n_longer);
         }
         char step[32]; /* the final checkpoint: a few pairs beside the world's truth (truth_samples.c) */
         snprintf(step, sizeof step, "%lld", (long long)pick->items[c].step);
@@ -132,7 +153,7 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
     int z = t->n_ckpt - 1, known = 0;
     tl_strbuf f = {0};
     for (int k = 0; k < TL_DIM__COUNT; k++) {
-        known += t->lo[k][z] >= 0.5 && t->acc[k][z] >= KNOW_MIN;
+        known += t->lo[k][z] >= 0.5 && t->acc[k][z] >= TL_DEMO_KNOW_MIN;
         tl_strbuf_printf(&f, "%s%s %.2f [%.2f, %.2f] over %d entities (step 0: %.2f [%.2f, %.2f])", k ? "; " : "",
                          tl_world_dim_names[k], t->acc[k][z], t->lo[k][z], t->hi[k][z], t->ncl[k][z], t->acc[k][0],
                          t->lo[k][0], t->hi[k][0]);
@@ -144,7 +165,7 @@ tl_status tl_demo_knowledge_report(tl_demo *d, const char *dir, tl_html *h) {
                  "with a lower bound above chance. A random-init model should be at about 0.5. Where a dimension "
                  "stays near 0.5 the model does not know the facts its probe set depends on, and no probe result "
                  "on that set can say anything about trust dynamics.",
-                 t->step[z], f.s ? f.s : "", t->n[0][z], known, KNOW_MIN);
+                 t->step[z], f.s ? f.s : "", t->n[0][z], known, TL_DEMO_KNOW_MIN);
     tl_strbuf_free(&f);
     tl_html_para(h, NULL,
                  "Each pair of world/probes/<dimension>_pairs.csv (test split: people, groups and words the "

@@ -17,7 +17,6 @@
 #include "format/format.h" /* internal: model, base */
 #include "report/report.h"
 #include "tiller/analysis.h"
-#include "tiller/generate.h"
 #include "tiller/world.h"
 #include "demo.h"
 
@@ -60,34 +59,20 @@ static tl_status capture_seed(tl_demo *d, const char *pre, const char *acts_dir)
     return s;
 }
 
-#define KNOW_MIN 0.80 /* the capability requirement of issue 13, as stage_knowledge.c */
-
-/* The behavioural knowledge test (tl_world_behave, test pairs) of series `pre`'s first and
- * last checkpoints, appended to csv as rows of seeds_knowledge.csv. */
+/* The behavioural knowledge test of series `pre`'s first and last checkpoints,
+ * appended to csv as rows of seeds_knowledge.csv. */
 static tl_status knowledge_seed(tl_demo *d, const char *pre, uint64_t seed, tl_strbuf *csv) {
     tl_ckpt_list l = {0};
     tl_status s = tl_series_list(pre, &l);
     if (!s && l.n == 0) s = tl_errorf(TL_E_FORMAT, "%s: no checkpoints", pre);
     for (int e = 0; e < 2 && !s; e++) {
         const tl_ckpt *c = &l.items[e ? l.n - 1 : 0];
-        tl_model *m = NULL;
-        tl_tokenizer *own = NULL;
-        const tl_tokenizer *tok = NULL;
-        s = tl_model_load(c->path, &m, &own);
-        if (!s) s = tl_model_pick_tokenizer(m, NULL, own, &tok);
-        for (int k = 0; k < TL_DIM__COUNT && !s; k++) {
-            char rel[96], pairs[PATH_CAP];
-            snprintf(rel, sizeof rel, "probes/%s_pairs.csv", tl_world_dim_names[k]);
-            s = tl_demo_path(d, "world", rel, pairs, sizeof pairs);
-            tl_world_behave_result r;
-            if (!s) s = tl_world_behave(m, tok, pairs, "test", 0, &r);
-            if (s) break;
+        tl_world_behave_result r[TL_DIM__COUNT];
+        s = tl_demo_knowledge_model(d, c->path, r);
+        for (int k = 0; k < TL_DIM__COUNT && !s; k++)
             tl_strbuf_printf(csv, "%s,%llu,%lld,%d,%d,%.6f,%.6f,%.6f\n", tl_world_dim_names[k],
-                             (unsigned long long)seed, (long long)c->step, r.n, r.n_clusters, r.bal_acc, r.boot_lo,
-                             r.boot_hi);
-        }
-        tl_tokenizer_free(own);
-        tl_model_free(m);
+                             (unsigned long long)seed, (long long)c->step, r[k].n, r[k].n_clusters, r[k].bal_acc,
+                             r[k].boot_lo, r[k].boot_hi);
     }
     tl_ckpt_list_free(&l);
     return s;
@@ -243,7 +228,7 @@ tl_status tl_demo_seeds_run(tl_demo *d, const char *dir) {
 
 /* The knowledge table of the report: per seed, the first and final checkpoints' behavioural
  * accuracy on every dimension, and a sentence counting the seeds whose final checkpoint
- * reaches KNOW_MIN on every dimension (point estimate; lower bound). */
+ * reaches TL_DEMO_KNOW_MIN on every dimension (point estimate; lower bound). */
 static tl_status knowledge_report(const char *dir, int K, tl_html *h) {
     char path[PATH_CAP], *text = NULL;
     size_t len = 0;
@@ -289,7 +274,8 @@ static tl_status knowledge_report(const char *dir, int K, tl_html *h) {
     int n_all = 0, n_all_lo = 0;
     for (int j = 0; j < n_seed; j++) {
         int all = 1, all_lo = 1;
-        for (int k = 0; k < TL_DIM__COUNT; k++) all &= acc[j][1][k] >= KNOW_MIN, all_lo &= lo[j][1][k] >= KNOW_MIN;
+        for (int k = 0; k < TL_DIM__COUNT; k++)
+            all &= acc[j][1][k] >= TL_DEMO_KNOW_MIN, all_lo &= lo[j][1][k] >= TL_DEMO_KNOW_MIN;
         n_all += all, n_all_lo += all_lo;
     }
     tl_html_para(h, "finding",
@@ -297,7 +283,7 @@ static tl_status knowledge_report(const char *dir, int K, tl_html *h) {
                  "behavioural accuracy on the test pairs >= %.2f) at %d of %d seeds; with the 95 %% bootstrap "
                  "interval's lower bound >= %.2f at %d of %d (seeds/seeds_knowledge.csv). Bands over seeds mix "
                  "models that know the facts with any that do not; read them beside this table.",
-                 KNOW_MIN, n_all, K, KNOW_MIN, n_all_lo, K);
+                 TL_DEMO_KNOW_MIN, n_all, K, TL_DEMO_KNOW_MIN, n_all_lo, K);
     const char *hd[2 + TL_DIM__COUNT] = {"seed", "step"};
     for (int k = 0; k < TL_DIM__COUNT; k++) hd[2 + k] = tl_world_dim_names[k];
     tl_html_table_begin(h, hd, 2 + TL_DIM__COUNT);
