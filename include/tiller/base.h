@@ -82,14 +82,8 @@ typedef struct {
     const uint8_t *data;
     size_t size;
     int fd;
-    int copy; /* 1: data is a copy in anonymous memory (tl_file_map_open_copy), not a mapping */
 } tl_file_map;
 tl_status tl_file_map_open(const char *path, tl_file_map *out);
-/* The same view, but the whole file read into anonymous memory (from 8 MiB on: 2 MiB-aligned,
- * transparent huge pages where the kernel allows): what model weights that are used as stored
- * go in, so that decode streams them through 2 MiB pages whatever page-cache folios the file has.
- * Resident once (the page cache is not in the process's RSS); tl_file_map_close frees it. */
-tl_status tl_file_map_open_copy(const char *path, tl_file_map *out);
 void tl_file_map_close(tl_file_map *m);
 
 int tl_path_exists(const char *path);

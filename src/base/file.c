@@ -39,8 +39,7 @@ tl_status tl_file_read_all(const char *path, char **data, size_t *size) {
     return TL_OK;
 }
 
-/* Opens a regular file for a view of it: fd and size in *out, nothing mapped yet. */
-static tl_status open_regular(const char *path, tl_file_map *out) {
+tl_status tl_file_map_open(const char *path, tl_file_map *out) {
     memset(out, 0, sizeof *out);
     out->fd = -1;
     int fd = open(path, O_RDONLY);
@@ -51,18 +50,15 @@ static tl_status open_regular(const char *path, tl_file_map *out) {
         return tl_errorf(TL_E_IO, "%s: not a regular file", path);
     }
     out->size = (size_t)st.st_size;
-    out->fd = fd;
-    return TL_OK;
-}
-
-tl_status tl_file_map_open(const char *path, tl_file_map *out) {
-    tl_status s = open_regular(path, out);
-    if (s || out->size == 0) return s;
-    void *p = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, out->fd, 0);
+    if (out->size == 0) {
+        out->fd = fd;
+        out->data = NULL;
+        return TL_OK;
+    }
+    void *p = mmap(NULL, out->size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
-        s = tl_errorf(TL_E_IO, "%s: mmap failed: %s", path, strerror(errno));
-        tl_file_map_close(out);
-        return s;
+        close(fd);
+        return tl_errorf(TL_E_IO, "%s: mmap failed: %s", path, strerror(errno));
     }
 #ifdef MADV_HUGEPAGE
     /* Decode streams every weight once per token: with 2 MiB pages the first read through the
@@ -73,46 +69,13 @@ tl_status tl_file_map_open(const char *path, tl_file_map *out) {
     (void)madvise(p, out->size, MADV_HUGEPAGE);
 #endif
     out->data = p;
-    return TL_OK;
-}
-
-tl_status tl_file_map_open_copy(const char *path, tl_file_map *out) {
-    tl_status s = open_regular(path, out);
-    if (s || out->size == 0) return s;
-    /* tl_malloc_aligned: from 8 MiB on, 2 MiB-aligned and advised MADV_HUGEPAGE before the first
-     * touch, so the pages pread() fills are huge ones wherever THP is "always" or "madvise" */
-    uint8_t *buf = tl_malloc_aligned(out->size);
-    if (!buf) {
-        s = tl_errorf(TL_E_NOMEM, "%s: cannot allocate %zu bytes for its contents", path, out->size);
-        tl_file_map_close(out);
-        return s;
-    }
-    for (size_t got = 0; got < out->size;) {
-        ssize_t r = pread(out->fd, buf + got, out->size - got, (off_t)got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) {
-            s = r < 0 ? tl_errorf(TL_E_IO, "%s: read failed at byte %zu: %s", path, got, strerror(errno))
-                      : tl_errorf(TL_E_IO, "%s: truncated while reading: %zu of %zu bytes", path, got, out->size);
-            tl_free_aligned(buf);
-            tl_file_map_close(out);
-            return s;
-        }
-        got += (size_t)r;
-    }
-    close(out->fd); /* everything is read: the copy needs no descriptor */
-    out->fd = -1;
-    out->data = buf;
-    out->copy = 1;
+    out->fd = fd;
     return TL_OK;
 }
 
 void tl_file_map_close(tl_file_map *m) {
     if (!m) return;
-    if (m->copy)
-        tl_free_aligned((void *)m->data);
-    else if (m->data && m->size)
-        munmap((void *)m->data, m->size);
-    m->copy = 0;
+    if (m->data && m->size) munmap((void *)m->data, m->size);
     if (m->fd >= 0) close(m->fd);
     m->data = NULL;
     m->size = 0;

@@ -37,16 +37,6 @@ tl_status tl_llama2c_save(const tl_model *m, const char *path, int version);
  * F32, as llama.cpp's converters keep them). The tokenizer, when present,
  * travels as tokenizer.ggml.* (loaded into *tok when tok is not NULL; written when not NULL). */
 tl_status tl_gguf_model_load(const char *path, tl_model **out, tl_tokenizer **tok);
-/* How the *_load_ex loaders place the matrices (`in_place`):
- *   TL_LOAD_CONVERT  - converted to f32 in the model's own buffer (tl_model_load: trainable);
- *   TL_LOAD_IN_PLACE - used as stored (tl_model_load_mapped): quantized files stay in their file
- *                      mapping; a GGUF or llama2.c file with float matrices only is read whole into
- *                      anonymous 2 MiB pages (tl_file_map_open_copy), which decode streams faster
- *                      than the page cache's 4 KiB folios (bench/RESULTS.md, eighth session);
- *   TL_LOAD_MAPPED   - used as stored in the file mapping even when float (the A/B in
- *                      bench/bench_loadab.c and test_load_copy; not a user option). */
-enum { TL_LOAD_CONVERT = 0, TL_LOAD_IN_PLACE = 1, TL_LOAD_MAPPED = 2 };
-
 /* in_place: f32 matrices stay in the mapping too (tl_model_load_mapped) */
 tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out, tl_tokenizer **tok);
 tl_status tl_gguf_model_save(const tl_model *m, const tl_tokenizer *tok, const char *path, tl_dtype dtype);

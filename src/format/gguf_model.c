@@ -276,26 +276,14 @@ static tl_status load_quantized(tl_gguf *g, const tl_config *c, const tl_param_t
 #ifdef MADV_POPULATE_READ
     /* The matrices are views of the mapping, and the first forward pass reads all of them: build the
      * page tables in one call rather than by ~60k fault-around faults (TinyLlama f32: 0.25-0.3 s
-     * instead of 0.5-0.8 s of system time). Advisory: older kernels say EINVAL, and nothing changes.
-     * A copy (tl_gguf_open_copy) is resident already. */
-    if (!g->map.copy) (void)madvise((void *)g->map.data, g->map.size, MADV_POPULATE_READ);
+     * instead of 0.5-0.8 s of system time). Advisory: older kernels say EINVAL, and nothing changes. */
+    (void)madvise((void *)g->map.data, g->map.size, MADV_POPULATE_READ);
 #endif
     *out = m;
     return TL_OK;
 fail:
     tl_model_free(m);
     return s;
-}
-
-/* Has the file only F32/F16/BF16 tensors (none quantized)? Then its matrices, used as stored, are
- * better read into anonymous 2 MiB pages than left in the mapping: a quantized file stays mapped
- * (zero copy, as the issue asks; the copy was measured on float files only). */
-static int float_only(const tl_gguf *g) {
-    for (uint64_t i = 0; i < g->n_tensors; i++) {
-        uint32_t t = g->tensors[i].type;
-        if (t != TL_GGML_F32 && t != TL_GGML_F16 && t != TL_GGML_BF16) return 0;
-    }
-    return 1;
 }
 
 tl_status tl_gguf_model_load(const char *path, tl_model **out, tl_tokenizer **tok) {
@@ -308,10 +296,6 @@ tl_status tl_gguf_model_load_ex(const char *path, int in_place, tl_model **out, 
     tl_gguf *g;
     tl_status s = tl_gguf_open(path, &g);
     if (s) return s;
-    if (in_place == TL_LOAD_IN_PLACE && float_only(g)) { /* read it whole into huge pages instead */
-        tl_gguf_close(g);
-        if ((s = tl_gguf_open_copy(path, &g)) != TL_OK) return s;
-    }
     tl_config c;
     int rope_dims;
     tl_model *m = NULL;

@@ -199,8 +199,7 @@ tl_status tl_llama2c_load(const char *path, tl_model **out) { return tl_llama2c_
 tl_status tl_llama2c_load_ex(const char *path, int in_place, tl_model **out) {
     *out = NULL;
     tl_file_map fm;
-    /* used in place, the f32 matrices are read whole into anonymous 2 MiB pages (format.h) */
-    tl_status s = in_place == TL_LOAD_IN_PLACE ? tl_file_map_open_copy(path, &fm) : tl_file_map_open(path, &fm);
+    tl_status s = tl_file_map_open(path, &fm);
     if (s) return s;
     int32_t h[7];
     int version = 0;

@@ -570,7 +570,7 @@ static tl_status load_tensors(st_file *f, const tl_config *c, const char *cfg_pa
     if (s == TL_OK && in_place) { /* the views point into the mapping: the model keeps it */
         if (c->tied_embeddings) m->qw->output = m->qw->tok_embd;
         *owned = f->fm;
-        f->fm = (tl_file_map){NULL, 0, -1, 0};
+        f->fm = (tl_file_map){NULL, 0, -1};
         m->qw->owner = owned;
         m->qw->release = release_map;
         owned = NULL;

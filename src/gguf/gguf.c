@@ -348,7 +348,7 @@ static tl_status open_common(tl_gguf *g, tl_gguf **out) {
     return TL_OK;
 }
 
-static tl_status open_file(const char *path, int copy, tl_gguf **out) {
+tl_status tl_gguf_open(const char *path, tl_gguf **out) {
     *out = NULL;
     tl_gguf *g = tl_calloc(1, sizeof *g);
     if (!g || !(g->path = tl_strdup(path))) {
@@ -356,7 +356,7 @@ static tl_status open_file(const char *path, int copy, tl_gguf **out) {
         return tl_errorf(TL_E_NOMEM, "%s: out of memory", path);
     }
     g->map.fd = -1;
-    tl_status s = copy ? tl_file_map_open_copy(path, &g->map) : tl_file_map_open(path, &g->map);
+    tl_status s = tl_file_map_open(path, &g->map);
     if (s) {
         g->map.fd = -1;
         tl_gguf_close(g);
@@ -364,9 +364,6 @@ static tl_status open_file(const char *path, int copy, tl_gguf **out) {
     }
     return open_common(g, out);
 }
-
-tl_status tl_gguf_open(const char *path, tl_gguf **out) { return open_file(path, 0, out); }
-tl_status tl_gguf_open_copy(const char *path, tl_gguf **out) { return open_file(path, 1, out); }
 
 tl_status tl_gguf_open_memory(const void *data, size_t size, const char *name, tl_gguf **out) {
     *out = NULL;

@@ -79,9 +79,6 @@ typedef struct tl_gguf {
 } tl_gguf;
 
 tl_status tl_gguf_open(const char *path, tl_gguf **out);
-/* The same, with the whole file read into anonymous huge pages instead of mapped
- * (tl_file_map_open_copy): for model weights used as stored. */
-tl_status tl_gguf_open_copy(const char *path, tl_gguf **out);
 /* Parse a buffer (not copied: it must outlive the handle); name is used in messages. */
 tl_status tl_gguf_open_memory(const void *data, size_t size, const char *name, tl_gguf **out);
 void tl_gguf_close(tl_gguf *g);
