@@ -13,7 +13,8 @@
  *      int16 offset multiplier per 16 values (Q4_K / Q5_K: the 6-bit min; Q6_K: 32 x scale);
  *   3. a micro-kernel dots canonical rows against a group of tokens with the integer instructions
  *      (AVX2: vpmaddubsw + vpmaddwd, 8 tokens in vector lanes: 4 rows at a time for the 32-value types,
- *      2 for K-quants; AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd, 16 tokens in lanes), so a
+ *      2 for K-quants, and for K-quant calls of T <= 4 tokens 1 row x 4 tokens in the rows layout;
+ *      AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd, 16 tokens in lanes), so a
  *      weight block is unpacked once for the whole batch and read from cache once per group.
  * Threads split the output rows (of all matrices of a _multi call together) into tiles.
  *
@@ -84,6 +85,9 @@ typedef struct {
      * the tile holds |values| (aq) instead of block sums (ws); unpack fills whichever is there */
     int group_b32, rows_b32, abs_b32;
     void (*dot_bn)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
+    /* K-quants, calls of T <= 4 tokens, when nonzero: 1 row x 4 tokens in the rows layout (group 4),
+     * where a wider group would be mostly padding */
+    void (*dot_k4)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;
 
 extern const tl_qgemm_kernels tl_qgemm_portable;

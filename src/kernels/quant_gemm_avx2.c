@@ -11,7 +11,7 @@
  *     can saturate: values <= 63, |a| <= 127), a few of those added in int16, times the 16-value
  *     groups' scales by vpmaddwd, exact int32 sums per super-block in the tokens' own lanes (no
  *     horizontal sums), then the portable float expression on 8 lanes: bit-identical to the
- *     portable kernel. */
+ *     portable kernel; calls of T <= 4 tokens: 1 row x 4 tokens in the rows layout (dot_k4). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -416,7 +416,59 @@ static void dot_k2(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float
     else dot_k_rows(t, r, 2, 2, a, g, out); /* Q6_K */
 }
 
+/* 1 row x 4 tokens in the rows layout (group 4), for calls of T <= 4 tokens: there an 8-token
+ * group is half padding, and this kernel's 4 tokens cost less (bench_qgemm). Per 32 values and
+ * token one vpmaddubsw and one vpmaddwd with the two groups' scales; exact int32 sums per
+ * super-block reduced with hadds for the 4 tokens at once, then the portable float expression on
+ * 4 lanes: bit-identical to the portable kernel. */
+static void dot_k4(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
+    const int64_t k = t->k, nsb = k / TL_QK;
+    const uint8_t *w = t->q + (size_t)r * k;
+    const int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
+    const float *dw = t->d + (size_t)r * nsb, *dmin = t->dmin + (size_t)r * nsb;
+    const int8_t *x[4];
+    for (int j = 0; j < 4; j++)
+        x[j] = a->qs + (size_t)(4 * g + j) * k;
+    const int q6 = t->type == TL_Q6_K;
+    __m128 sum = _mm_setzero_ps();
+    for (int64_t i = 0; i < nsb; i++) {
+        __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+        const uint8_t *wb = w + TL_QK * i;
+        const int16_t *sb = sc + 16 * i;
+        const int8_t *x0 = x[0] + TL_QK * i, *x1 = x[1] + TL_QK * i, *x2 = x[2] + TL_QK * i, *x3 = x[3] + TL_QK * i;
+        for (int c = 0; c < 8; c++) { /* 32 values: groups 2c, 2c + 1 */
+            __m256i W = _mm256_loadu_si256((const __m256i *)(wb + 32 * c));
+            __m256i S = _mm256_set_m128i(_mm_set1_epi16(sb[2 * c + 1]), _mm_set1_epi16(sb[2 * c]));
+#define QG_STEP(acc, xp)                                                                                         \
+    acc = _mm256_add_epi32(                                                                                      \
+        acc, _mm256_madd_epi16(_mm256_maddubs_epi16(W, _mm256_loadu_si256((const __m256i *)((xp) + 32 * c))), S))
+            QG_STEP(acc0, x0);
+            QG_STEP(acc1, x1);
+            QG_STEP(acc2, x2);
+            QG_STEP(acc3, x3);
+#undef QG_STEP
+        }
+        __m256i MN = _mm256_loadu_si256((const __m256i *)(mn + 16 * i));
+        const int16_t *bs = a->bs + ((size_t)g * nsb + i) * 64;
+        __m256i m[4];
+        for (int j = 0; j < 4; j++)
+            m[j] = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(bs + 16 * j)), MN);
+        __m256i s = _mm256_hadd_epi32(_mm256_hadd_epi32(acc0, acc1), _mm256_hadd_epi32(acc2, acc3));
+        __m256i mm = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+        __m128i si = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        __m128i sm = _mm_add_epi32(_mm256_castsi256_si128(mm), _mm256_extracti128_si256(mm, 1));
+        __m128 ad = _mm_loadu_ps(a->d + ((size_t)g * nsb + i) * 4), v;
+        if (q6) v = _mm_mul_ps(_mm_mul_ps(ad, _mm_set1_ps(dw[i])), _mm_cvtepi32_ps(_mm_sub_epi32(si, sm)));
+        else
+            v = _mm_mul_ps(ad, _mm_sub_ps(_mm_mul_ps(_mm_set1_ps(dw[i]), _mm_cvtepi32_ps(si)),
+                                          _mm_mul_ps(_mm_set1_ps(dmin[i]), _mm_cvtepi32_ps(sm))));
+        sum = _mm_add_ps(sum, v);
+    }
+    _mm_storeu_ps(out, sum);
+}
+
 const tl_qgemm_kernels tl_qgemm_avx2 = {
     TL_ISA_AVX2,       0,       8,     tl_qg_quant_a32_avx2,       tl_qg_quant_k_avx2,
     tl_qg_unpack_avx2, dot_b32, dot_k, QG_AVX2_K2 ? dot_k2 : NULL, 8,
-    QG_AVX2_ROWS,      1,       dot_bn};
+    QG_AVX2_ROWS,      1,       dot_bn,
+    dot_k4};
