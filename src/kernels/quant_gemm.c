@@ -168,7 +168,7 @@ const tl_qgemm_kernels tl_qgemm_portable = {TL_ISA_PORTABLE,    0,              
                                             quant_a32_portable, quant_k_portable, unpack_portable,
                                             dot_b32_portable,   dot_k_portable,   NULL,
                                             0,                  0,                0,
-                                            NULL};
+                                            NULL,               NULL};
 
 const tl_qgemm_kernels *tl_qgemm_for(int isa) {
     if (isa > (int)tl_cpu_isa()) return NULL;
@@ -186,15 +186,16 @@ const tl_qgemm_kernels *tl_qgemm_get(void) {
 
 /* ---- activation packing --------------------------------------------------------- */
 
-/* tokens per group for this activation family */
-static int family_group(const tl_qgemm_kernels *kt, int kquant) {
+/* tokens per group for this activation family and call of T tokens */
+static int family_group(const tl_qgemm_kernels *kt, int kquant, int T) {
+    if (kquant && kt->dot_k4 && T <= 4) return 4;
     return !kquant && kt->group_b32 ? kt->group_b32 : kt->group;
 }
 
 static void pack_layout(const tl_qgemm_kernels *kt, int kquant, tl_qg_acts *a, int T, int64_t k, void *scratch) {
     uint8_t *p = (uint8_t *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
     a->T = T;
-    a->group = family_group(kt, kquant);
+    a->group = family_group(kt, kquant, T);
     a->interleaved = a->group >= 8;
     a->TP = (T + a->group - 1) / a->group * a->group;
     a->k = k;
@@ -359,7 +360,8 @@ int tl_qgemm_multi_with(const tl_qgemm_kernels *kt, int n, float *const *outs, c
                 for (int r = 0; r < rows;) {
                     float o[32];
                     int nr = 1;
-                    if (kquant && kt->dot_k2 && r + 1 < rows) nr = 2, kt->dot_k2(&t, r, &a, g, o);
+                    if (kquant && a.group == 4 && kt->dot_k4) kt->dot_k4(&t, r, &a, g, o);
+                    else if (kquant && kt->dot_k2 && r + 1 < rows) nr = 2, kt->dot_k2(&t, r, &a, g, o);
                     else if (kquant) kt->dot_k(&t, r, &a, g, o);
                     else if (kt->dot_bn && r + kt->rows_b32 <= rows) nr = kt->rows_b32, kt->dot_bn(&t, r, &a, g, o);
                     else kt->dot_b32(&t, r, &a, g, o);

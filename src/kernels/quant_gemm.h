@@ -5,15 +5,16 @@
  *
  * How it differs from the per-row dot products of qmatmul.c (which it replaces for T >= TL_QGEMM_MIN_T):
  *   1. the activation rows are quantized once per call exactly as the dot products do (tl_quantize_a32
- *      for the 32-value types, tl_quantize_q8_K for K-quants) and repacked: int8 values contiguous per
- *      token, scales and group sums of 4 tokens side by side;
+ *      for the 32-value types, tl_quantize_q8_K for K-quants) and repacked in groups of 4 tokens (int8
+ *      values contiguous per token) or 8 / 16 (interleaved), scales and group sums side by side;
  *   2. each weight row is unpacked once per call into a canonical form held in cache (a tile of a few
  *      rows): one byte per value in activation order (Q8_0 / Q4_0 / Q5_0: signed, q - 8 for Q4_0, q - 16 for Q5_0; K-quants:
  *      unsigned 0..63 with Q6_K's -32 moved into an offset term), an int16 scale per 16 values and an
  *      int16 offset multiplier per 16 values (Q4_K / Q5_K: the 6-bit min; Q6_K: 32 x scale);
  *   3. a micro-kernel dots canonical rows against a group of tokens with the integer instructions
- *      (AVX2: vpmaddubsw + vpmaddwd, 4 rows x 8 tokens in vector lanes for the 32-value types, 1 row x
- *      4 tokens for K-quants; AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd, 16 tokens in lanes), so a
+ *      (AVX2: vpmaddubsw + vpmaddwd, 8 tokens in vector lanes: 4 rows at a time for the 32-value types,
+ *      2 for K-quants, and for K-quant calls of T <= 4 tokens 1 row x 4 tokens in the rows layout;
+ *      AVX-512 VNNI: vpdpbusd / vpmaddubsw + vpdpwssd, 16 tokens in lanes), so a
  *      weight block is unpacked once for the whole batch and read from cache once per group.
  * Threads split the output rows (of all matrices of a _multi call together) into tiles.
  *
@@ -67,7 +68,7 @@ typedef struct {
 typedef struct {
     int isa;      /* tl_isa */
     int acts_u8;  /* the 32-value kernels want activations as unsigned value + 128 */
-    int group;    /* tokens per dot call: 4 (rows layout) or 16 (interleaved layout) */
+    int group;    /* tokens per dot call: 4 (rows layout; the portable table) or 8, 16 (interleaved layout) */
     /* one block of activations, bit-identical to tl_quantize_a32 (32 values) / tl_quantize_q8_K (256) */
     void (*quant_a32)(const float *x, tl_block_a32 *y);
     void (*quant_k)(const float *x, tl_block_q8_K *y);
@@ -84,6 +85,9 @@ typedef struct {
      * the tile holds |values| (aq) instead of block sums (ws); unpack fills whichever is there */
     int group_b32, rows_b32, abs_b32;
     void (*dot_bn)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
+    /* K-quants, calls of T <= 4 tokens, when nonzero: 1 row x 4 tokens in the rows layout (group 4),
+     * where a wider group would be mostly padding */
+    void (*dot_k4)(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out);
 } tl_qgemm_kernels;
 
 extern const tl_qgemm_kernels tl_qgemm_portable;

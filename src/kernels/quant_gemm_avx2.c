@@ -6,10 +6,12 @@
  *     the AVX-512 VNNI table does with 16): |w| . sign(a, w) by vpmaddubsw + vpmaddwd, exact int32
  *     sums per block, then the portable float expression per block on 8 lanes: bit-identical to the
  *     portable kernel;
- *   - K-quants: unsigned values x signed activations by vpmaddubsw (no pair can saturate: values
- *     <= 63, |a| <= 127), times the 16-value groups' scales by vpmaddwd, exact int32 sums per
- *     super-block reduced with hadds for the 4 tokens at once, then the portable float expression
- *     on 4 lanes: bit-identical to the portable kernel. */
+ *   - K-quants: 2 rows (dot_k2) or 1 x 8 tokens in vector lanes (the same interleaved activations,
+ *     the AVX-512 VNNI dot_k's design): unsigned values x signed activations by vpmaddubsw (no pair
+ *     can saturate: values <= 63, |a| <= 127), a few of those added in int16, times the 16-value
+ *     groups' scales by vpmaddwd, exact int32 sums per super-block in the tokens' own lanes (no
+ *     horizontal sums), then the portable float expression on 8 lanes: bit-identical to the
+ *     portable kernel; calls of T <= 4 tokens: 1 row x 4 tokens in the rows layout (dot_k4). */
 #include <immintrin.h>
 #include <string.h>
 
@@ -212,6 +214,17 @@ void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
 #ifndef QG_AVX2_ROWS
 #define QG_AVX2_ROWS 4 /* rows per dot_bn call */
 #endif
+#ifndef QG_AVX2_K2
+#define QG_AVX2_K2 1 /* K-quants: dot_k2 (two rows per activation load) */
+#endif
+#ifndef QG_AVX2_SUMN_Q4K
+#define QG_AVX2_SUMN_Q4K 8 /* vpmaddubsw results added in int16 before a vpmaddwd (dot_k_rows) */
+#endif
+#ifndef QG_AVX2_SUMN_Q5K
+#define QG_AVX2_SUMN_Q5K 4
+#endif
+_Static_assert(QG_AVX2_SUMN_Q4K == 2 || QG_AVX2_SUMN_Q4K == 4 || QG_AVX2_SUMN_Q4K == 8, "int16 bound: dot_k_rows");
+_Static_assert(QG_AVX2_SUMN_Q5K == 2 || QG_AVX2_SUMN_Q5K == 4, "int16 bound: dot_k_rows");
 
 /* NR rows x 8 tokens of a 32-value type. The activations are interleaved (8 tokens, quant_gemm.h):
  * one vector holds 4 consecutive values of each of the 8 tokens, so a weight row's 4 values
@@ -287,7 +300,128 @@ static void dot_bn(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float
     else dot_b32_rows(t, r, QG_AVX2_ROWS, 1, a, g, out);
 }
 
+static inline __m256i bcast4(const void *p) { /* 4 bytes to every 32-bit lane (vpbroadcastd) */
+    int32_t v;
+    memcpy(&v, p, 4);
+    return _mm256_set1_epi32(v);
+}
+
+/* NR (1 or 2) rows x 8 tokens of a K-quant, the tokens in vector lanes (interleaved activations,
+ * quant_gemm.h; the AVX-512 VNNI table's dot_k on 8 lanes): per 4 values, the row's 4 bytes
+ * broadcast to every 32-bit lane, vpmaddubsw against the 8 tokens' 4 values (unsigned weights <= 63
+ * x activations in [-127, 127]: tl_quantize_q8_K rounds -127 / x[at] x x[i], |.| <= 127, never -128;
+ * a pair is <= 2 x 63 x 127 = 16002, no saturation), SUMN such int16 results added in int16, then
+ * vpmaddwd with the 16-value group's scale into int32. The int16 bound per lane for SUMN results:
+ * SUMN x 2 x wmax x 127 <= 32767, so
+ *   Q6_K (wmax 63): SUMN 2 (32004);  Q5_K (31): SUMN 4 (31496);
+ *   Q4_K (15): SUMN 8 (30480) — one 32-value run, whose two 16-value groups share their scale
+ *   (sc[2c] == sc[2c + 1]: one 6-bit scale per 32 values, unpack duplicates it).
+ * The offset term: vpmaddwd of the tokens' group sums (pairs 2p, 2p + 1) with the mins (Q4_K, Q5_K)
+ * or 32 x scales (Q6_K). The int32 sums per super-block are exact; then the portable float expression
+ * on 8 lanes, in the portable order: bit-identical to the portable kernel. NR = 2 loads each
+ * activation vector once for both rows. */
+static inline __attribute__((always_inline)) void dot_k_rows(const tl_qg_tile *t, int r, const int NR, const int SUMN,
+                                                             const tl_qg_acts *a, int g, float *out) {
+    const int64_t k = t->k, nsb = k / TL_QK;
+    const size_t k1 = NR > 1 ? (size_t)k : 0; /* row r + 1 (row r again when NR = 1: never read) */
+    const uint8_t *w0 = t->q + (size_t)r * k, *w1 = w0 + k1;
+    const int16_t *sc0 = t->sc + (size_t)r * (k / 16), *sc1 = sc0 + k1 / 16;
+    const int16_t *mn0 = t->mn + (size_t)r * (k / 16), *mn1 = mn0 + k1 / 16;
+    const float *dw0 = t->d + (size_t)r * nsb, *dw1 = dw0 + (NR > 1 ? nsb : 0);
+    const float *dm0 = t->dmin + (size_t)r * nsb, *dm1 = dm0 + (NR > 1 ? nsb : 0);
+    const int8_t *x = a->qs + (size_t)g * k * 8;       /* [k/4][8][4] */
+    const int16_t *bs = a->bs + (size_t)g * nsb * 128; /* [nsb][8][8][2] */
+    const float *ad = a->d + (size_t)g * nsb * 8;      /* [nsb][8] */
+    const int q6 = t->type == TL_Q6_K;
+    __m256 sum0 = _mm256_setzero_ps(), sum1 = sum0;
+    for (int64_t i = 0; i < nsb; i++, x += 8 * TL_QK, bs += 128) {
+        /* two accumulators per row: the int32 chain is one vpaddd per step, the vpmaddwd's are off it */
+        __m256i a0 = _mm256_setzero_si256(), a1 = a0, b0 = a0, b1 = a0;
+        const uint8_t *u0 = w0 + TL_QK * i, *u1 = w1 + TL_QK * i;
+        const int16_t *s0 = sc0 + 16 * i, *s1 = sc1 + 16 * i;
+        for (int c = 0; c < 8; c++) { /* 32 values: groups 2c, 2c + 1 */
+            const int8_t *xc = x + 256 * c;
+            /* spelled out: a loop over an array of vectors may stay in memory at -O2 */
+            const __m256i X0 = _mm256_loadu_si256((const __m256i *)xc),
+                          X1 = _mm256_loadu_si256((const __m256i *)(xc + 32));
+            const __m256i X2 = _mm256_loadu_si256((const __m256i *)(xc + 64)),
+                          X3 = _mm256_loadu_si256((const __m256i *)(xc + 96));
+            const __m256i X4 = _mm256_loadu_si256((const __m256i *)(xc + 128)),
+                          X5 = _mm256_loadu_si256((const __m256i *)(xc + 160));
+            const __m256i X6 = _mm256_loadu_si256((const __m256i *)(xc + 192)),
+                          X7 = _mm256_loadu_si256((const __m256i *)(xc + 224));
+#define QG_P(u, j) _mm256_maddubs_epi16(bcast4((u) + 32 * c + 4 * (j)), X##j)
+#define QG_ROW(u, s, c0, c1)                                                                                           \
+    do {                                                                                                               \
+        if (SUMN == 8) {                                                                                               \
+            __m256i p = _mm256_add_epi16(                                                                              \
+                _mm256_add_epi16(_mm256_add_epi16(QG_P(u, 0), QG_P(u, 1)), _mm256_add_epi16(QG_P(u, 2), QG_P(u, 3))),  \
+                _mm256_add_epi16(_mm256_add_epi16(QG_P(u, 4), QG_P(u, 5)), _mm256_add_epi16(QG_P(u, 6), QG_P(u, 7)))); \
+            c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(p, _mm256_set1_epi16((s)[2 * c])));                            \
+        } else {                                                                                                       \
+            const __m256i S0 = _mm256_set1_epi16((s)[2 * c]), S1 = _mm256_set1_epi16((s)[2 * c + 1]);                  \
+            __m256i p0 = _mm256_add_epi16(QG_P(u, 0), QG_P(u, 1)), p1 = _mm256_add_epi16(QG_P(u, 2), QG_P(u, 3));      \
+            __m256i p2 = _mm256_add_epi16(QG_P(u, 4), QG_P(u, 5)), p3 = _mm256_add_epi16(QG_P(u, 6), QG_P(u, 7));      \
+            if (SUMN == 4) {                                                                                           \
+                c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(_mm256_add_epi16(p0, p1), S0));                            \
+                c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(_mm256_add_epi16(p2, p3), S1));                            \
+            } else {                                                                                                   \
+                c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(p0, S0));                                                  \
+                c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(p1, S0));                                                  \
+                c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(p2, S1));                                                  \
+                c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(p3, S1));                                                  \
+            }                                                                                                          \
+        }                                                                                                              \
+    } while (0)
+            QG_ROW(u0, s0, a0, a1);
+            if (NR > 1) QG_ROW(u1, s1, b0, b1);
+#undef QG_ROW
+#undef QG_P
+        }
+        __m256i m0 = _mm256_setzero_si256(), m1 = m0;
+        for (int p = 0; p < 8; p++) { /* offsets: groups 2p, 2p + 1 of 8 tokens */
+            const __m256i B = _mm256_loadu_si256((const __m256i *)(bs + 16 * p));
+            m0 = _mm256_add_epi32(m0, _mm256_madd_epi16(B, bcast4(mn0 + 16 * i + 2 * p)));
+            if (NR > 1) m1 = _mm256_add_epi32(m1, _mm256_madd_epi16(B, bcast4(mn1 + 16 * i + 2 * p)));
+        }
+        const __m256 adv = _mm256_loadu_ps(ad + 8 * i);
+#define QG_SUM(sum, acc, m, dw, dm)                                                                                    \
+    do {                                                                                                               \
+        __m256 v;                                                                                                      \
+        if (q6)                                                                                                        \
+            v = _mm256_mul_ps(_mm256_mul_ps(adv, _mm256_set1_ps((dw)[i])),                                             \
+                              _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, m)));                                           \
+        else                                                                                                           \
+            v = _mm256_mul_ps(adv, _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps((dw)[i]), _mm256_cvtepi32_ps(acc)),      \
+                                                 _mm256_mul_ps(_mm256_set1_ps((dm)[i]), _mm256_cvtepi32_ps(m))));      \
+        sum = _mm256_add_ps(sum, v);                                                                                   \
+    } while (0)
+        QG_SUM(sum0, _mm256_add_epi32(a0, a1), m0, dw0, dm0);
+        if (NR > 1) QG_SUM(sum1, _mm256_add_epi32(b0, b1), m1, dw1, dm1);
+#undef QG_SUM
+    }
+    _mm256_storeu_ps(out, sum0);
+    if (NR > 1) _mm256_storeu_ps(out + 8, sum1);
+}
+
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
+    if (t->type == TL_Q4_K) dot_k_rows(t, r, 1, QG_AVX2_SUMN_Q4K, a, g, out);
+    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 1, QG_AVX2_SUMN_Q5K, a, g, out);
+    else dot_k_rows(t, r, 1, 2, a, g, out); /* Q6_K */
+}
+
+static void dot_k2(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
+    if (t->type == TL_Q4_K) dot_k_rows(t, r, 2, QG_AVX2_SUMN_Q4K, a, g, out);
+    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 2, QG_AVX2_SUMN_Q5K, a, g, out);
+    else dot_k_rows(t, r, 2, 2, a, g, out); /* Q6_K */
+}
+
+/* 1 row x 4 tokens in the rows layout (group 4), for calls of T <= 4 tokens: there an 8-token
+ * group is half padding, and this kernel's 4 tokens cost less (bench_qgemm). Per 32 values and
+ * token one vpmaddubsw and one vpmaddwd with the two groups' scales; exact int32 sums per
+ * super-block reduced with hadds for the 4 tokens at once, then the portable float expression on
+ * 4 lanes: bit-identical to the portable kernel. */
+static void dot_k4(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
     const int64_t k = t->k, nsb = k / TL_QK;
     const uint8_t *w = t->q + (size_t)r * k;
     const int16_t *sc = t->sc + (size_t)r * (k / 16), *mn = t->mn + (size_t)r * (k / 16);
@@ -333,6 +467,8 @@ static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float 
     _mm_storeu_ps(out, sum);
 }
 
-const tl_qgemm_kernels tl_qgemm_avx2 = {TL_ISA_AVX2,       0,       4,     tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
-                                        tl_qg_unpack_avx2, dot_b32, dot_k, NULL,                 8,
-                                        QG_AVX2_ROWS,      1,       dot_bn};
+const tl_qgemm_kernels tl_qgemm_avx2 = {
+    TL_ISA_AVX2,       0,       8,     tl_qg_quant_a32_avx2,       tl_qg_quant_k_avx2,
+    tl_qg_unpack_avx2, dot_b32, dot_k, QG_AVX2_K2 ? dot_k2 : NULL, 8,
+    QG_AVX2_ROWS,      1,       dot_bn,
+    dot_k4};

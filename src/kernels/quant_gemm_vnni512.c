@@ -154,4 +154,5 @@ static void dot_k2(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float
 
 const tl_qgemm_kernels tl_qgemm_vnni512 = {TL_ISA_AVX512,      1,       16, tl_qg_quant_a32_avx2, tl_qg_quant_k_avx2,
                                            tl_qg_unpack_avx2, dot_b32, dot_k, dot_k2,
-                                           0,                 0,       0,     NULL};
+                                           0,                 0,       0,     NULL,
+                                           NULL};

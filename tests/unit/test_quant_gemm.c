@@ -62,7 +62,7 @@ static uint8_t *random_weights(tl_rng *rng, uint32_t type, int rows, int k) {
 }
 
 static void test_type(uint32_t type, int k) {
-    const int O = 37, Ts[] = {2, 3, 5, 8, 13, 21, 40};
+    const int O = 37, Ts[] = {2, 3, 5, 8, 12, 13, 21, 40};
     tl_rng rng;
     tl_rng_seed(&rng, 100 + type);
     uint8_t *w = random_weights(&rng, type, O, k);
