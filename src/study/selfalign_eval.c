@@ -297,7 +297,7 @@ void tl_sa_eval_result_free(tl_sa_eval_result *r) {
     r->within = r->helped = NULL;
 }
 
-static const char *const answer_stops[4] = {"\n" TL_SA_USER, "\n\n", "\nRules:", TL_SA_THOUGHT};
+static const char *const answer_stops[4] = {("\n" TL_SA_USER), "\n\n", "\nRules:", TL_SA_THOUGHT};
 
 static tl_status answer_of(tl_session *s, const tl_tokenizer *tok, tl_sampler *smp, const char *prompt, int max_new,
                            int with_thought, char **answer) {
