@@ -114,7 +114,7 @@ int tl_cmd_demo(int argc, char **argv) {
         "SVG, no scripts, nothing fetched) and every chart's data sits beside it as CSV. So are\n"
         "DIR/findings.md and DIR/findings.json: the study's findings computed from the run, each with its\n"
         "test and a verdict by the rule in docs/analysis.md.\n"
-        "Defaults take about 9 minutes on two cores, --quick 10-20 s (measured in the README).\n"
+        "Defaults take 9-13 minutes on two cores, --quick 10-20 s (measured in the README).\n"
         "DIR/demo.json records the seed and preset; a DIR made with other settings is refused.\n"
         "Under MPI (mpirun -np N tiller demo -t 1 ...) acts, probe and infoplane split their work over the\n"
         "ranks and write the files of one process; rank 0 runs the other stages alone while the rest wait\n"
