@@ -214,17 +214,6 @@ void tl_qg_quant_k_avx2(const float *x, tl_block_q8_K *y) {
 #ifndef QG_AVX2_ROWS
 #define QG_AVX2_ROWS 4 /* rows per dot_bn call */
 #endif
-#ifndef QG_AVX2_K2
-#define QG_AVX2_K2 1 /* K-quants: dot_k2 (two rows per activation load) */
-#endif
-#ifndef QG_AVX2_SUMN_Q4K
-#define QG_AVX2_SUMN_Q4K 8 /* vpmaddubsw results added in int16 before a vpmaddwd (dot_k_rows) */
-#endif
-#ifndef QG_AVX2_SUMN_Q5K
-#define QG_AVX2_SUMN_Q5K 4
-#endif
-_Static_assert(QG_AVX2_SUMN_Q4K == 2 || QG_AVX2_SUMN_Q4K == 4 || QG_AVX2_SUMN_Q4K == 8, "int16 bound: dot_k_rows");
-_Static_assert(QG_AVX2_SUMN_Q5K == 2 || QG_AVX2_SUMN_Q5K == 4, "int16 bound: dot_k_rows");
 
 /* NR rows x 8 tokens of a 32-value type. The activations are interleaved (8 tokens, quant_gemm.h):
  * one vector holds 4 consecutive values of each of the 8 tokens, so a weight row's 4 values
@@ -404,15 +393,16 @@ static inline __attribute__((always_inline)) void dot_k_rows(const tl_qg_tile *t
     if (NR > 1) _mm256_storeu_ps(out + 8, sum1);
 }
 
+/* SUMN per type: the largest the int16 bound of dot_k_rows allows */
 static void dot_k(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    if (t->type == TL_Q4_K) dot_k_rows(t, r, 1, QG_AVX2_SUMN_Q4K, a, g, out);
-    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 1, QG_AVX2_SUMN_Q5K, a, g, out);
+    if (t->type == TL_Q4_K) dot_k_rows(t, r, 1, 8, a, g, out);
+    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 1, 4, a, g, out);
     else dot_k_rows(t, r, 1, 2, a, g, out); /* Q6_K */
 }
 
 static void dot_k2(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float *out) {
-    if (t->type == TL_Q4_K) dot_k_rows(t, r, 2, QG_AVX2_SUMN_Q4K, a, g, out);
-    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 2, QG_AVX2_SUMN_Q5K, a, g, out);
+    if (t->type == TL_Q4_K) dot_k_rows(t, r, 2, 8, a, g, out);
+    else if (t->type == TL_Q5_K) dot_k_rows(t, r, 2, 4, a, g, out);
     else dot_k_rows(t, r, 2, 2, a, g, out); /* Q6_K */
 }
 
@@ -469,6 +459,6 @@ static void dot_k4(const tl_qg_tile *t, int r, const tl_qg_acts *a, int g, float
 
 const tl_qgemm_kernels tl_qgemm_avx2 = {
     TL_ISA_AVX2,       0,       8,     tl_qg_quant_a32_avx2,       tl_qg_quant_k_avx2,
-    tl_qg_unpack_avx2, dot_b32, dot_k, QG_AVX2_K2 ? dot_k2 : NULL, 8,
+    tl_qg_unpack_avx2, dot_b32, dot_k, dot_k2,                     8,
     QG_AVX2_ROWS,      1,       dot_bn,
     dot_k4};
